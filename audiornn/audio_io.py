@@ -1,0 +1,132 @@
+"""Finding, reading and preparing audio files; writing WAV files atomically."""
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from . import dsp
+from .config import AudioConfig
+from .errors import AudioFileError, ParameterError
+
+__all__ = [
+    "SILENCE_PEAK",
+    "audio_extensions",
+    "find_audio_files",
+    "prepare_audio",
+    "read_audio",
+    "write_wav",
+]
+
+logger = logging.getLogger("audiornn")
+
+# Below one step of 16-bit PCM a recording carries no signal.
+SILENCE_PEAK = 2.0 ** -15
+
+
+def audio_extensions():
+    """Lower-case file extensions (with dot) of the formats soundfile reads.
+
+    RAW is left out: headerless files cannot be read without being told
+    their rate and encoding. Common alternative spellings are added.
+    """
+    extensions = {"." + name.lower() for name in soundfile.available_formats()} - {".raw"}
+    return extensions | {".aif", ".wave", ".oga", ".opus"}
+
+
+def find_audio_files(inputs):
+    """Expand files and folders (searched recursively) into a sorted file list.
+
+    Files named directly are kept whatever their extension; inside folders,
+    only files with an audio extension are taken (hidden files are ignored).
+    Returns a list of ``(path, label)`` where ``label`` is the path relative
+    to the input it came from, used for the deterministic split.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    if not inputs:
+        raise ParameterError("no INPUT given: name audio files or folders that hold them")
+    extensions = audio_extensions()
+    found = []
+    for entry in inputs:
+        path = Path(entry).expanduser()
+        if not path.exists():
+            raise AudioFileError(f"input '{entry}' does not exist: check the path")
+        if path.is_dir():
+            files = sorted(
+                candidate for candidate in path.rglob("*")
+                if candidate.is_file() and candidate.suffix.lower() in extensions
+                and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
+            )
+            if not files:
+                raise AudioFileError(
+                    f"folder '{entry}' holds no audio files (looked recursively for "
+                    f"{', '.join(sorted(extensions))})"
+                )
+            found.extend((file, file.relative_to(path).as_posix()) for file in files)
+        else:
+            found.append((path, path.name))
+    unique, seen = [], set()
+    for path, label in found:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append((path, label))
+    return unique
+
+
+def read_audio(path):
+    """Read any file soundfile can: returns ``(audio (samples, channels) float32, rate)``."""
+    try:
+        audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as error:
+        raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
+    return audio, int(rate)
+
+
+def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio"):
+    """Turn raw audio into classes with the model's own preprocessing.
+
+    mono -> resample -> trim silence (optional) -> pre-emphasis -> normalise
+    the peak to full scale -> μ-law. Returns ``(classes uint8, gain)``; the
+    gain divides decoded audio back to the input's level.
+    """
+    mono = dsp.to_mono(audio)
+    if mono.size == 0:
+        raise AudioFileError(f"{source} is empty (0 samples)")
+    if not np.all(np.isfinite(mono)):
+        bad = int(np.count_nonzero(~np.isfinite(mono)))
+        raise AudioFileError(f"{source} has {bad} NaN or infinite samples: repair or remove it")
+    mono = dsp.resample(mono, source_rate=rate, target_rate=audio_config.sample_rate)
+    if float(np.max(np.abs(mono))) < SILENCE_PEAK:
+        raise AudioFileError(f"{source} is silent (peak below one 16-bit step)")
+    if trim_silence_db is not None:
+        mono = dsp.trim_silence(mono, sample_rate=audio_config.sample_rate,
+                                threshold_db=trim_silence_db)
+    emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis)
+    normalised, gain = dsp.normalise_level(emphasised)
+    return dsp.mu_law_encode(normalised, mu=audio_config.mu), gain
+
+
+def write_wav(path, audio, sample_rate):
+    """Write float audio in [-1, 1] as 16-bit PCM WAV, atomically.
+
+    The data goes to a temporary file beside ``path`` that is renamed over it
+    only when complete, so an interruption never leaves a truncated WAV.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise ParameterError(f"output folder '{path.parent}' does not exist: create it first")
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    os.close(handle)
+    try:
+        soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate,
+                        subtype="PCM_16", format="WAV")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,392 @@
+"""The dataset folder: each sample stored once, as one byte, plus metadata.
+
+Layout of a dataset folder (format version 1)::
+
+    DIR/metadata.json   the contract: format, version, audio config, sources,
+                        splits, skipped files, and the recipe fingerprint
+    DIR/train.u8        uint8 classes of the training audio, files end to end
+    DIR/validation.u8   uint8 classes of the validation audio, files end to end
+
+``metadata.json`` is written last and the folder is renamed into place only
+when complete, so a folder with a metadata file is always whole.
+"""
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import __version__
+from .audio_io import find_audio_files, prepare_audio, read_audio
+from .config import AudioConfig
+from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
+
+__all__ = ["Dataset", "Segment", "build_dataset", "open_dataset", "plan_validation"]
+
+logger = logging.getLogger("audiornn")
+
+FORMAT = "audiornn-dataset"
+FORMAT_VERSION = 1
+METADATA_NAME = "metadata.json"
+SPLITS = ("train", "validation")
+SPLIT_FILES = {"train": "train.u8", "validation": "validation.u8"}
+_COPY_CHUNK = 1 << 22
+
+
+@dataclasses.dataclass(frozen=True)
+class Segment:
+    """A stretch of one source file inside a split's array."""
+
+    start: int
+    length: int
+    source: str
+
+
+class Dataset:
+    """A dataset folder opened for reading; arrays are memory-mapped."""
+
+    def __init__(self, path, metadata):
+        self.path = Path(path)
+        self.metadata = metadata
+        self.audio_config = AudioConfig.from_dict(metadata["audio"], source=str(self.path / METADATA_NAME))
+        self._arrays = {}
+
+    def array(self, split):
+        """The uint8 classes of ``split`` as a read-only memory map, shape ``(samples,)``."""
+        _check_split(split)
+        if split not in self._arrays:
+            samples = self.samples(split)
+            if samples == 0:
+                self._arrays[split] = np.zeros(0, dtype=np.uint8)
+            else:
+                self._arrays[split] = np.memmap(self.path / SPLIT_FILES[split], dtype=np.uint8,
+                                                mode="r", shape=(samples,))
+        return self._arrays[split]
+
+    def samples(self, split):
+        _check_split(split)
+        return int(self.metadata["splits"][split]["samples"])
+
+    def segments(self, split):
+        """The source stretches of ``split``, in array order."""
+        _check_split(split)
+        return [Segment(entry["start"], entry["samples"], entry["path"])
+                for entry in self.metadata["sources"] if entry["split"] == split]
+
+    def seconds(self, split):
+        return self.samples(split) / self.audio_config.sample_rate
+
+    def __repr__(self):
+        return (f"Dataset('{self.path}', {self.audio_config.sample_rate} Hz, "
+                f"train {self.seconds('train'):.1f} s, validation {self.seconds('validation'):.1f} s)")
+
+
+def _check_split(split):
+    if split not in SPLITS:
+        raise ParameterError(f"split must be one of {SPLITS}, got {split!r}")
+
+
+def plan_validation(lengths, labels, *, fraction):
+    """Choose the validation audio, deterministically.
+
+    With several files, whole files are held out, picked in an order fixed by
+    a hash of their labels until they reach ``fraction`` of the audio; with
+    one file (or when no whole file fits), the tail of the last one is.
+    Returns a list of ``(index, first_validation_sample)``: samples of file
+    ``index`` from that offset on are validation, those before are training.
+    """
+    lengths = [int(length) for length in lengths]
+    total = sum(lengths)
+    target = fraction * total
+    plan = {index: length for index, length in enumerate(lengths)}  # all training
+    if fraction == 0 or total == 0:
+        return sorted(plan.items())
+    if len(lengths) > 1:
+        order = sorted(range(len(lengths)),
+                       key=lambda index: hashlib.sha256(labels[index].encode()).hexdigest())
+        held = 0
+        for index in order:
+            if held >= target:
+                break
+            # Take a file when it does not overshoot the target by more than half,
+            # and always keep at least one training file.
+            remaining_training = sum(1 for value in plan.values() if value > 0)
+            if held + lengths[index] <= 1.5 * target and remaining_training > 1:
+                plan[index] = 0
+                held += lengths[index]
+        if held > 0:
+            return sorted(plan.items())
+    last = len(lengths) - 1
+    plan[last] = lengths[last] - max(1, int(round(target)))
+    if plan[last] < 1:
+        raise DatasetError(
+            f"validation fraction {fraction} leaves no training audio: lower --validation-fraction")
+    return sorted(plan.items())
+
+
+def _recipe(files, audio_config, validation_fraction, trim_silence_db):
+    """A fingerprint of everything that decides a dataset's content."""
+    stats = []
+    for path, label in files:
+        info = path.stat()
+        stats.append([str(path.resolve()), label, info.st_size, info.st_mtime_ns])
+    recipe = {
+        "audio": {key: value for key, value in audio_config.to_dict().items() if key != "level"},
+        "validation_fraction": validation_fraction,
+        "trim_silence_db": trim_silence_db,
+        "files": stats,
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def _check_build_parameters(validation_fraction, trim_silence_db):
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
+            or not 0.0 <= validation_fraction <= 0.5:
+        raise ParameterError(
+            f"validation_fraction must be a number from 0 to 0.5, got {validation_fraction!r}")
+    if trim_silence_db is not None and (not np.isfinite(trim_silence_db) or trim_silence_db <= 0):
+        raise ParameterError(
+            f"trim_silence_db must be a positive number of decibels (for example 40), "
+            f"got {trim_silence_db!r}")
+
+
+def _existing_dataset_action(output, fingerprint, overwrite):
+    """Decide what to do with what is already at ``output``: build, reuse or refuse."""
+    if not output.exists():
+        return "build"
+    if not output.is_dir():
+        raise DatasetError(f"output '{output}' is a file, not a folder: choose another --output")
+    if not any(output.iterdir()):
+        return "build"
+    metadata_path = output / METADATA_NAME
+    if not metadata_path.is_file():
+        raise DatasetError(
+            f"output folder '{output}' is not empty and holds no audiornn dataset: "
+            f"choose another --output (nothing was changed)")
+    try:
+        existing = json.loads(metadata_path.read_text())
+    except (OSError, ValueError):
+        existing = {}
+    if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == FORMAT_VERSION:
+        return "reuse"
+    if overwrite:
+        return "build"
+    raise DatasetError(
+        f"output folder '{output}' already holds a different dataset (other inputs or settings): "
+        f"choose another --output or pass --overwrite to replace it")
+
+
+def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress):
+    """Encode every readable file end to end into ``pool_path``.
+
+    Returns ``(used, skipped, messages)``: ``used`` lists dicts with label,
+    path, rate, channels, samples and gain; ``skipped`` maps a reason to file
+    names; ``messages`` are the warnings, one per skipped file.
+    """
+    used, skipped, messages = [], {}, []
+    with open(pool_path, "wb") as pool, tqdm(
+            total=len(files), unit="file", desc="encoding", disable=None if progress else True,
+            leave=False) as bar:
+        for path, label in files:
+            try:
+                audio, rate = read_audio(path)
+                classes, gain = prepare_audio(audio, rate, audio_config=audio_config,
+                                              trim_silence_db=trim_silence_db, source=f"'{path}'")
+                if classes.size < 2:
+                    raise AudioFileError(f"'{path}' is too short: under 2 samples at "
+                                         f"{audio_config.sample_rate} Hz after trimming")
+            except AudioFileError as error:
+                if strict:
+                    raise AudioFileError(f"{error} (--strict stops at the first bad file; "
+                                         f"leave it out to skip bad files)") from None
+                logger.warning("skipping %s", error)
+                messages.append(str(error))
+                reason = _skip_reason(str(error))
+                skipped.setdefault(reason, []).append(str(path))
+            else:
+                pool.write(classes.tobytes())
+                used.append({"path": str(path), "label": label, "original_rate": rate,
+                             "channels": int(audio.shape[1]), "samples": int(classes.size),
+                             "gain": float(gain)})
+            bar.update(1)
+            bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
+    return used, skipped, messages
+
+
+def _skip_reason(message):
+    for reason in ("silent", "NaN", "empty", "too short", "cannot read"):
+        if reason in message:
+            return {"NaN": "not_finite", "cannot read": "unreadable"}.get(reason, reason.replace(" ", "_"))
+    return "other"
+
+
+def _write_splits(folder, pool_path, used, plan):
+    """Copy each file's classes from the pool into its split arrays; fill the offsets."""
+    pool = np.memmap(pool_path, dtype=np.uint8, mode="r") if used else np.zeros(0, np.uint8)
+    sources, offsets, position = [], {split: 0 for split in SPLITS}, 0
+    with open(folder / SPLIT_FILES["train"], "wb") as train, \
+            open(folder / SPLIT_FILES["validation"], "wb") as validation:
+        handles = {"train": train, "validation": validation}
+        for (index, cut), entry in zip(plan, used):
+            pieces = (("train", 0, cut), ("validation", cut, entry["samples"]))
+            for split, begin, end in pieces:
+                if end <= begin:
+                    continue
+                for chunk in range(position + begin, position + end, _COPY_CHUNK):
+                    handles[split].write(pool[chunk:min(position + end, chunk + _COPY_CHUNK)].tobytes())
+                sources.append({
+                    "path": entry["path"], "label": entry["label"], "split": split,
+                    "start": offsets[split], "samples": end - begin, "offset_in_file": begin,
+                    "original_rate": entry["original_rate"], "channels": entry["channels"],
+                    "gain": entry["gain"],
+                })
+                offsets[split] += end - begin
+            position += entry["samples"]
+        for handle in handles.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+    del pool
+    return sources, offsets
+
+
+def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
+                  trim_silence_db=None, strict=False, overwrite=False, progress=True):
+    """Build a dataset folder from audio files and folders; return it opened.
+
+    Every file is mixed to mono, resampled to ``audio_config.sample_rate``,
+    optionally trimmed of silence at both ends, pre-emphasised, normalised to
+    full scale and μ-law encoded. Unreadable, empty, silent or non-finite
+    files are skipped with a warning and counted (``strict`` makes them an
+    error). When ``output`` already holds the same dataset (same files,
+    sizes, dates and settings) it is reused; a different one is an error
+    unless ``overwrite``. The folder appears only once complete.
+    """
+    audio_config = AudioConfig() if audio_config is None else audio_config
+    _check_build_parameters(validation_fraction, trim_silence_db)
+    output = Path(output).expanduser()
+    if not output.parent.is_dir():
+        raise DatasetError(f"the folder that should hold --output '{output}' does not exist: "
+                           f"create '{output.parent}' first")
+    files = find_audio_files(inputs)
+    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db)
+    action = _existing_dataset_action(output, fingerprint, overwrite)
+    if action == "reuse":
+        logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
+        return open_dataset(output, audio_config=audio_config)
+
+    for stale in output.parent.glob(f".{output.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    partial = output.parent / f".{output.name}.partial-{os.getpid()}"
+    partial.mkdir()
+    try:
+        started = time.monotonic()
+        pool_path = partial / "pool.u8"
+        used, skipped, messages = _encode_files(files, pool_path, audio_config, trim_silence_db,
+                                                strict, progress)
+        if not used:
+            shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
+            raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
+        plan = plan_validation([entry["samples"] for entry in used],
+                               [entry["label"] for entry in used], fraction=validation_fraction)
+        sources, sizes = _write_splits(partial, pool_path, used, plan)
+        pool_path.unlink()
+        level = float(np.median([1.0 / entry["gain"] for entry in used]))
+        final_config = dataclasses.replace(audio_config, level=level)
+        metadata = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_by": f"audiornn {__version__}",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "audio": final_config.to_dict(),
+            "validation_fraction": validation_fraction,
+            "trim_silence_db": trim_silence_db,
+            "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
+                               "seconds": sizes[split] / final_config.sample_rate} for split in SPLITS},
+            "sources": sources,
+            "skipped": skipped,
+            "skipped_count": sum(len(paths) for paths in skipped.values()),
+            "recipe_fingerprint": fingerprint,
+        }
+        _write_json_atomically(partial / METADATA_NAME, metadata)
+        _move_into_place(partial, output)
+    except BaseException as error:
+        shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(error, OSError) and not isinstance(error, AudioRNNError):
+            raise DatasetError(f"could not write dataset '{output}': {error} "
+                               f"(nothing was left behind; free space or choose another --output)") from error
+        raise
+    dataset = open_dataset(output)
+    logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
+                time.monotonic() - started, metadata["skipped_count"])
+    return dataset
+
+
+def _write_json_atomically(path, value):
+    temporary = path.with_name(path.name + ".partial")
+    with open(temporary, "w") as handle:
+        json.dump(value, handle, indent=2)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def _move_into_place(partial, output):
+    """Rename the finished folder to ``output``, replacing an old one safely."""
+    if output.exists():
+        retired = output.parent / f".{output.name}.old-{os.getpid()}"
+        os.replace(output, retired)
+        os.replace(partial, output)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(partial, output)
+
+
+def open_dataset(path, *, audio_config=None):
+    """Open a dataset folder, checking its format, version, files and config.
+
+    When ``audio_config`` is given, the dataset must process audio the same
+    way (sample rate, μ and pre-emphasis), or a :class:`DatasetError` says
+    which fields differ.
+    """
+    path = Path(path).expanduser()
+    if not path.is_dir():
+        raise DatasetError(f"dataset folder '{path}' does not exist: build one with "
+                           f"'python AudioRNNData.py AUDIO... --output {path}'")
+    metadata_path = path / METADATA_NAME
+    if not metadata_path.is_file():
+        raise DatasetError(f"'{path}' is not an audiornn dataset (no {METADATA_NAME}): "
+                           f"build one with 'python AudioRNNData.py AUDIO... --output DIR'")
+    try:
+        metadata = json.loads(metadata_path.read_text())
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"'{metadata_path}' is not readable JSON ({error}): rebuild the dataset") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise DatasetError(f"'{metadata_path}' is not audiornn dataset metadata: rebuild the dataset")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise DatasetError(
+            f"dataset '{path}' has format version {metadata.get('format_version')!r}; this audiornn "
+            f"reads version {FORMAT_VERSION}: rebuild it with this version")
+    try:
+        dataset = Dataset(path, metadata)
+        for split in SPLITS:
+            expected = dataset.samples(split)
+            file = path / SPLIT_FILES[split]
+            actual = file.stat().st_size if file.exists() else None
+            if actual != expected:
+                raise DatasetError(
+                    f"dataset '{path}': {file.name} holds {actual} bytes but the metadata says "
+                    f"{expected}: the dataset is damaged, rebuild it")
+    except (KeyError, TypeError, ParameterError) as error:
+        raise DatasetError(f"dataset '{path}' has malformed metadata ({error}): rebuild it") from None
+    if audio_config is not None and not dataset.audio_config.same_processing(audio_config):
+        raise DatasetError(
+            f"dataset '{path}' was built with other audio settings than asked "
+            f"({dataset.audio_config.describe_difference(audio_config)}): rebuild it or use matching settings")
+    return dataset

@@ -1,0 +1,101 @@
+"""Cutting context windows from a split's array on the fly (pure numpy).
+
+Nothing is copied ahead of time: a batch is gathered from the memory-mapped
+uint8 array when asked for, so memory grows with the audio, never with the
+context length. Windows never straddle two source files.
+"""
+
+import numpy as np
+
+from .errors import DatasetError, ParameterError
+
+__all__ = ["MODES", "WindowSampler", "check_positive_int"]
+
+# "sequence": the next sample at every position (teacher forcing);
+# "last": only the sample after the window (the original AudioRNN).
+MODES = ("sequence", "last")
+
+
+def check_positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class WindowSampler:
+    """Batches of windows from one split of a dataset.
+
+    A window is ``sequence_length + 1`` consecutive samples of one source
+    file. Inputs are the first ``sequence_length`` classes, shape
+    ``(batch, sequence_length)`` int32; targets are the following sample at
+    every position, shape ``(batch, sequence_length)`` ("sequence" mode), or
+    only the sample after the window, shape ``(batch,)`` ("last" mode).
+
+    shuffle=True (training): ``steps`` batches of windows at random offsets,
+    drawn from ``seed``, the epoch and the batch index, so every epoch differs
+    and any batch can be rebuilt. shuffle=False (validation): consecutive,
+    windows ``hop`` apart (by default the targets tile the audio once), the
+    same every epoch; the last batch may be short.
+    """
+
+    def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
+                 shuffle=True, steps=None, hop=None, seed=0, name="training"):
+        self.array = array
+        self.sequence_length = check_positive_int(sequence_length, "sequence_length")
+        self.batch_size = check_positive_int(batch_size, "batch_size")
+        if mode not in MODES:
+            raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
+        self.mode, self.shuffle, self.seed, self.epoch = mode, shuffle, int(seed), 0
+        window = self.sequence_length + 1
+        usable = [segment for segment in segments if segment.length >= window]
+        if not usable:
+            longest = max((segment.length for segment in segments), default=0)
+            raise DatasetError(
+                f"the {name} audio has no file of at least {window} samples (sequence length "
+                f"{self.sequence_length} + 1); its longest is {longest}: use a shorter "
+                f"--sequence-length or longer recordings")
+        starts = np.array([segment.start for segment in usable], dtype=np.int64)
+        # Number of distinct windows each file offers.
+        counts = np.array([segment.length - window + 1 for segment in usable], dtype=np.int64)
+        if shuffle:
+            self._starts, self._cumulative = starts, np.cumsum(counts)
+            # One epoch by default: about as many targets as the split has samples.
+            per_batch = self.batch_size * (self.sequence_length if mode == "sequence" else 1)
+            default_steps = max(1, -(-int(self._cumulative[-1]) // per_batch))
+            self.steps = default_steps if steps is None else check_positive_int(steps, "steps")
+        else:
+            # Consecutive windows whose targets tile the audio once.
+            hop = (self.sequence_length if mode == "sequence" else 1) if hop is None \
+                else check_positive_int(hop, "hop")
+            self._offsets = np.concatenate([
+                start + np.arange(0, count, hop, dtype=np.int64) for start, count in zip(starts, counts)])
+            self.steps = -(-self._offsets.size // self.batch_size)
+        self._span = np.arange(window, dtype=np.int64)
+
+    @property
+    def windows(self):
+        """How many windows one pass yields."""
+        return self.steps * self.batch_size if self.shuffle else int(self._offsets.size)
+
+    def __len__(self):
+        return self.steps
+
+    def offsets(self, index, epoch=None):
+        """Start positions (in the split's array) of the windows of batch ``index``."""
+        if not 0 <= index < self.steps:
+            raise IndexError(f"batch {index} out of range for {self.steps} batches")
+        if not self.shuffle:
+            return self._offsets[index * self.batch_size:(index + 1) * self.batch_size]
+        epoch = self.epoch if epoch is None else epoch
+        generator = np.random.default_rng([self.seed, epoch, index])
+        draws = generator.integers(0, self._cumulative[-1], size=self.batch_size)
+        file_index = np.searchsorted(self._cumulative, draws, side="right")
+        before = np.concatenate([[0], self._cumulative[:-1]])[file_index]
+        return self._starts[file_index] + (draws - before)
+
+    def batch(self, index, epoch=None):
+        """``(inputs, targets)`` of batch ``index`` as int32 arrays."""
+        windows = np.asarray(self.array[self.offsets(index, epoch)[:, None] + self._span], dtype=np.int32)
+        inputs = windows[:, :-1]
+        targets = windows[:, 1:] if self.mode == "sequence" else windows[:, -1]
+        return inputs, targets

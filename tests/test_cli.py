@@ -1,0 +1,55 @@
+"""The scripts: thin wrappers whose errors are one clear line and exit code 2."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from audiornn import open_dataset
+from audiornn.cli import main
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
+    code = main(["data", str(speech_like_folder), "--output", str(tmp_path / "ds"), "--sample-rate",
+                 "16000", "--mu", "127", "--preemphasis", "0.9", "--validation-fraction", "0.2",
+                 "--trim-silence", "50", "--quiet"])
+    assert code == 0
+    dataset = open_dataset(tmp_path / "ds")
+    assert (dataset.audio_config.sample_rate, dataset.audio_config.mu,
+            dataset.audio_config.preemphasis) == (16000, 127, 0.9)
+    assert dataset.metadata["trim_silence_db"] == 50
+    assert "dataset: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["data", "/no/such/file.wav", "--output", "{tmp}/ds"], "input '/no/such/file.wav' does not exist"),
+    (["data", "{data}", "--output", "{tmp}/ds", "--mu", "300"], "mu must be an integer from 1 to 255"),
+    (["data", "{data}", "--output", "{tmp}/ds", "--preemphasis", "1.5"], r"preemphasis must be a number"),
+    (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "sample_rate must be"),
+    (["data", "{data}", "--output", "{tmp}/nested/ds"], "create '.*nested' first"),
+])
+def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_like_folder, tmp_path, capsys):
+    filled = [item.format(tmp=tmp_path, data=speech_like_folder) for item in arguments]
+    assert main(filled + ["--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert error.startswith("AudioRNN.py: error: ")
+    import re
+    assert re.search(message, error)
+
+
+def test_data_script_is_the_same_command(speech_like_folder, tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPOSITORY / "AudioRNNData.py"), str(speech_like_folder), "--output",
+         str(tmp_path / "ds"), "--quiet"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert open_dataset(tmp_path / "ds").samples("train") > 0
+    again = subprocess.run(
+        [sys.executable, str(REPOSITORY / "AudioRNNData.py"), str(tmp_path / "nothing"), "--output",
+         str(tmp_path / "ds2")], capture_output=True, text=True, timeout=120)
+    assert again.returncode == 2
+    assert "AudioRNNData.py: error: input" in again.stderr and "does not exist" in again.stderr
+    assert "Traceback" not in again.stderr

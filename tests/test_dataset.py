@@ -1,0 +1,214 @@
+"""Building, reading and refusing dataset folders."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+import audiornn.dataset as dataset_module
+from audiornn import AudioConfig, build_dataset, open_dataset
+from audiornn.dataset import plan_validation
+from audiornn.errors import AudioFileError, DatasetError, ParameterError
+from conftest import sine
+
+
+def test_build_reads_mixed_formats_rates_and_channels(speech_like_folder, tmp_path):
+    dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    sources = dataset.metadata["sources"]
+    assert {entry["label"] for entry in sources} == {
+        "sub/take0.flac", "take1.wav", "sub/take2.flac", "take3.wav", "sub/take4.flac"}
+    assert {entry["original_rate"] for entry in sources} == {8000, 16000, 44100, 22050}
+    # Every file is resampled to 8 kHz: 1.0 + 0.25 * index seconds each.
+    assert dataset.samples("train") + dataset.samples("validation") == pytest.approx(
+        8000 * sum(1.0 + 0.25 * index for index in range(5)), abs=5)
+    train = np.asarray(dataset.array("train"))
+    assert train.dtype == np.uint8 and train.min() < 60 and train.max() > 195
+    assert set(path.name for path in (tmp_path / "ds").iterdir()) == {
+        "metadata.json", "train.u8", "validation.u8"}
+
+
+def test_metadata_survives_a_round_trip(speech_like_folder, tmp_path):
+    config = AudioConfig(sample_rate=16000, mu=127, preemphasis=0.9)
+    built = build_dataset([speech_like_folder], tmp_path / "ds", audio_config=config,
+                          validation_fraction=0.2, progress=False)
+    reopened = open_dataset(tmp_path / "ds", audio_config=config)
+    assert reopened.metadata == built.metadata
+    assert reopened.audio_config.same_processing(config)
+    assert reopened.audio_config.level == pytest.approx(
+        np.median([1 / entry["gain"] for entry in built.metadata["sources"]]))
+    for split in ("train", "validation"):
+        np.testing.assert_array_equal(reopened.array(split), built.array(split))
+        segments = reopened.segments(split)
+        assert sum(segment.length for segment in segments) == reopened.samples(split)
+        assert [segment.start for segment in segments] == list(
+            np.cumsum([0] + [segment.length for segment in segments[:-1]]))
+    assert reopened.array("train").max() <= 127
+
+
+def test_split_holds_out_whole_files_without_overlap(speech_like_folder, tmp_path):
+    dataset = build_dataset([speech_like_folder], tmp_path / "ds", validation_fraction=0.2,
+                            progress=False)
+    by_split = {split: {entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == split}
+                for split in ("train", "validation")}
+    assert by_split["validation"] and by_split["train"]
+    assert not by_split["train"] & by_split["validation"]
+    assert all(entry["offset_in_file"] == 0 for entry in dataset.metadata["sources"])
+    again = build_dataset([speech_like_folder], tmp_path / "ds2", validation_fraction=0.2,
+                          progress=False)
+    assert again.metadata["sources"] == dataset.metadata["sources"]
+
+
+def test_one_file_holds_out_its_tail(write_audio, tmp_path):
+    path = write_audio("one.wav", sine(300, 2.0, 8000))
+    dataset = build_dataset([path], tmp_path / "ds", validation_fraction=0.25, progress=False)
+    train, validation = dataset.segments("train"), dataset.segments("validation")
+    assert len(train) == len(validation) == 1
+    assert train[0].length == 12000 and validation[0].length == 4000
+    assert dataset.metadata["sources"][1]["offset_in_file"] == 12000
+
+
+def test_plan_validation_is_deterministic_and_bounded():
+    lengths = [1000] * 20
+    labels = [f"file{index}.wav" for index in range(20)]
+    plan = plan_validation(lengths, labels, fraction=0.1)
+    assert plan == plan_validation(lengths, labels, fraction=0.1)
+    held = [index for index, cut in plan if cut == 0]
+    assert len(held) == 2
+    assert all(cut in (0, 1000) for _, cut in plan)
+    assert plan_validation(lengths, labels, fraction=0.0) == [(index, 1000) for index in range(20)]
+
+
+def test_rebuilding_the_same_dataset_reuses_it_and_a_different_one_is_refused(
+        speech_like_folder, tmp_path):
+    first = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    created = first.metadata["created"]
+    again = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert again.metadata["created"] == created
+    with pytest.raises(DatasetError, match="already holds a different dataset.*--overwrite"):
+        build_dataset([speech_like_folder], tmp_path / "ds", audio_config=AudioConfig(mu=63),
+                      progress=False)
+    replaced = build_dataset([speech_like_folder], tmp_path / "ds", audio_config=AudioConfig(mu=63),
+                             overwrite=True, progress=False)
+    assert replaced.audio_config.mu == 63 and open_dataset(tmp_path / "ds").audio_config.mu == 63
+
+
+def test_output_folder_with_other_files_is_never_touched(speech_like_folder, tmp_path):
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(DatasetError, match="'.*mine' is not empty and holds no audiornn dataset"):
+        build_dataset([speech_like_folder], tmp_path / "mine", overwrite=True, progress=False)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_corrupt_file_among_good_ones_is_skipped_and_counted(speech_like_folder, tmp_path):
+    (speech_like_folder / "broken.wav").write_bytes(b"RIFF\x00\x00garbage that is not audio")
+    dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert dataset.metadata["skipped_count"] == 1
+    assert dataset.metadata["skipped"]["unreadable"] == [str(speech_like_folder / "broken.wav")]
+    assert len({entry["path"] for entry in dataset.metadata["sources"]}) == 5
+    with pytest.raises(AudioFileError, match="cannot read audio file '.*broken.wav'.*--strict"):
+        build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)
+    assert not (tmp_path / "strict").exists()
+
+
+def test_interrupted_build_leaves_no_folder(speech_like_folder, tmp_path, monkeypatch):
+    calls = []
+    real = dataset_module.prepare_audio
+
+    def interrupt_on_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dataset_module, "prepare_audio", interrupt_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert list(tmp_path.iterdir()) == [speech_like_folder]
+
+
+def test_full_disk_is_a_clear_error_and_leaves_nothing(speech_like_folder, tmp_path, monkeypatch):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(dataset_module, "_write_splits", no_space)
+    with pytest.raises(DatasetError, match="could not write dataset .*No space left on device"):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert list(tmp_path.iterdir()) == [speech_like_folder]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda folder, write: folder / "missing.wav", "input '.*missing.wav' does not exist"),
+    (lambda folder, write: folder, "folder '.*' holds no audio files"),
+    (lambda folder, write: write("silent.wav", np.zeros(8000, np.float32)), "silent"),
+    (lambda folder, write: write("nan.wav", np.full(800, np.nan, np.float32), subtype="FLOAT"),
+     "NaN or infinite"),
+    (lambda folder, write: write("inf.wav", np.array([0.1, np.inf] * 50, np.float32), subtype="FLOAT"),
+     "NaN or infinite"),
+    (lambda folder, write: write("empty.wav", np.zeros(0, np.float32)), "empty"),
+])
+def test_bad_inputs_are_clear_errors(make, message, tmp_path, write_audio):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    with pytest.raises(AudioFileError, match=message):
+        build_dataset([make(folder, write_audio)], tmp_path / "ds", progress=False)
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"audio_config": None, "validation_fraction": 0.9}, "validation_fraction must be"),
+    ({"audio_config": None, "trim_silence_db": 0}, "trim_silence_db must be a positive"),
+])
+def test_bad_build_parameters_are_errors(kwargs, message, speech_like_folder, tmp_path):
+    with pytest.raises(ParameterError, match=message):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"sample_rate": 100}, "sample_rate must be an integer number of Hz"),
+    ({"mu": 300}, "mu must be an integer from 1 to 255"),
+    ({"preemphasis": 1.0}, r"preemphasis must be a number in \[0, 1\)"),
+    ({"level": 0.0}, "level must be a positive"),
+])
+def test_audio_config_is_validated_on_construction(values, message):
+    with pytest.raises(ParameterError, match=message):
+        AudioConfig(**values)
+
+
+def test_trim_silence_shortens_padded_files(write_audio, tmp_path):
+    padded = np.concatenate([np.zeros(8000), sine(300, 1.0, 8000), np.zeros(8000)]).astype(np.float32)
+    path = write_audio("padded.wav", padded)
+    plain = build_dataset([path], tmp_path / "a", progress=False)
+    trimmed = build_dataset([path], tmp_path / "b", trim_silence_db=40, progress=False)
+    total = lambda dataset: dataset.samples("train") + dataset.samples("validation")
+    assert total(plain) == 24000
+    assert 7800 <= total(trimmed) <= 8400
+
+
+def test_reading_checks_version_files_and_config(speech_like_folder, tmp_path):
+    build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    with pytest.raises(DatasetError, match="other audio settings.*sample_rate 8000 vs 16000"):
+        open_dataset(tmp_path / "ds", audio_config=AudioConfig(sample_rate=16000))
+    metadata_path = tmp_path / "ds" / "metadata.json"
+    metadata = json.loads(metadata_path.read_text())
+    metadata_path.write_text(json.dumps(dict(metadata, format_version=99)))
+    with pytest.raises(DatasetError, match="format version 99; this audiornn reads version 1"):
+        open_dataset(tmp_path / "ds")
+    metadata_path.write_text(json.dumps(metadata))
+    with open(tmp_path / "ds" / "train.u8", "ab") as handle:
+        handle.write(b"\x00")
+    with pytest.raises(DatasetError, match="train.u8 holds .* bytes but the metadata says"):
+        open_dataset(tmp_path / "ds")
+    with pytest.raises(DatasetError, match="does not exist: build one"):
+        open_dataset(tmp_path / "nowhere")
+    with pytest.raises(DatasetError, match="is not an audiornn dataset"):
+        open_dataset(speech_like_folder)
+
+
+def test_float_and_24_bit_files_are_read(write_audio, tmp_path):
+    a = write_audio("a.wav", sine(200, 1.0, 48000), rate=48000, subtype="FLOAT")
+    b = write_audio("b.aiff", sine(200, 1.0, 48000), rate=48000, subtype="PCM_24")
+    dataset = build_dataset([a, b], tmp_path / "ds", progress=False)
+    assert dataset.samples("train") + dataset.samples("validation") == 16000
+    assert soundfile.info(str(b)).subtype == "PCM_24"

@@ -1,0 +1,97 @@
+"""Windows cut on the fly equal naive slicing, never straddle files, and stream to Keras."""
+
+import numpy as np
+import pytest
+
+from audiornn import build_dataset
+from audiornn.dataset import Segment
+from audiornn.errors import DatasetError, ParameterError
+from audiornn.windows import WindowSampler
+
+ARRAY = np.arange(1000, dtype=np.int64) % 251
+SEGMENTS = [Segment(0, 300, "a"), Segment(300, 50, "b"), Segment(350, 650, "c")]
+
+
+def naive_windows(array, segments, length):
+    """Every window of length + 1 that lies inside one segment, by plain slicing."""
+    return {(segment.source, start): array[start:start + length + 1]
+            for segment in segments for start in range(segment.start, segment.start + segment.length - length)}
+
+
+@pytest.mark.parametrize("mode", ["sequence", "last"])
+def test_training_windows_equal_naive_slices_inside_one_file(mode):
+    sampler = WindowSampler(ARRAY.astype(np.uint8), SEGMENTS, sequence_length=64, batch_size=16,
+                            mode=mode, shuffle=True, steps=20, seed=3)
+    naive = naive_windows(ARRAY, SEGMENTS, 64)
+    starts = {start for _, start in naive}
+    for index in range(len(sampler)):
+        inputs, targets = sampler.batch(index)
+        offsets = sampler.offsets(index)
+        assert inputs.shape == (16, 64) and inputs.dtype == np.int32
+        assert targets.shape == ((16, 64) if mode == "sequence" else (16,))
+        for row, start in enumerate(offsets):
+            assert start in starts  # never straddles a file boundary (file "b" is too short)
+            window = ARRAY[start:start + 65]
+            np.testing.assert_array_equal(inputs[row], window[:-1])
+            np.testing.assert_array_equal(targets[row], window[1:] if mode == "sequence" else window[-1])
+
+
+def test_training_draws_are_seeded_and_change_each_epoch():
+    make = lambda seed: WindowSampler(ARRAY, SEGMENTS, sequence_length=32, batch_size=8, seed=seed, steps=4)
+    first, same, other = make(1), make(1), make(2)
+    np.testing.assert_array_equal(first.offsets(2), same.offsets(2))
+    assert not np.array_equal(first.offsets(2), other.offsets(2))
+    before = first.offsets(0)
+    first.epoch += 1
+    assert not np.array_equal(before, first.offsets(0))
+    # Offsets cover every file able to hold a window, with both ends reachable.
+    many = WindowSampler(ARRAY, SEGMENTS, sequence_length=32, batch_size=4096, seed=0, steps=1).offsets(0)
+    assert {0, 300 - 33, 300, 350 - 33, 350, 1000 - 33} <= set(many.tolist())
+    assert not np.any((many > 300 - 33) & (many < 300))
+    assert not np.any((many > 350 - 33) & (many < 350))
+
+
+def test_validation_windows_are_consecutive_and_fixed():
+    sampler = WindowSampler(ARRAY, SEGMENTS, sequence_length=100, batch_size=3, shuffle=False)
+    offsets = np.concatenate([sampler.offsets(index) for index in range(len(sampler))])
+    # Targets tile each long-enough file from its start, one window after another.
+    expected = [0, 100, 350, 450, 550, 650, 750, 850]
+    np.testing.assert_array_equal(offsets, expected)
+    sampler.epoch = 5
+    np.testing.assert_array_equal(sampler.offsets(0), expected[:3])
+    inputs, targets = sampler.batch(len(sampler) - 1)
+    assert inputs.shape == (2, 100)  # the last batch is short rather than padded
+    np.testing.assert_array_equal(targets[-1], ARRAY[851:951])
+
+
+def test_audio_shorter_than_a_window_is_a_clear_error():
+    with pytest.raises(DatasetError, match="no file of at least 1001 samples.*shorter --sequence-length"):
+        WindowSampler(ARRAY, SEGMENTS, sequence_length=1000, batch_size=2, name="validation")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"sequence_length": 0}, "sequence_length must be a positive integer"),
+    ({"batch_size": -4}, "batch_size must be a positive integer"),
+    ({"mode": "many"}, "mode must be one of"),
+])
+def test_bad_window_parameters_are_errors(kwargs, message):
+    arguments = dict(sequence_length=8, batch_size=2)
+    arguments.update(kwargs)
+    with pytest.raises(ParameterError, match=message):
+        WindowSampler(ARRAY, SEGMENTS, **arguments)
+
+
+def test_keras_datasets_stream_from_a_dataset_folder(speech_like_folder, tmp_path):
+    from audiornn.keras_data import window_datasets
+
+    dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    training, validation = window_datasets(dataset, sequence_length=256, batch_size=4, seed=1)
+    inputs, targets = training[0]
+    assert inputs.shape == targets.shape == (4, 256)
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    first_epoch = training[0][0].copy()
+    training.on_epoch_end()
+    assert not np.array_equal(first_epoch, training[0][0])
+    assert len(training) == -(-sum(s.length - 256 for s in dataset.segments("train")) // (4 * 256))
+    valid_inputs, _ = validation[0]
+    np.testing.assert_array_equal(valid_inputs[0], dataset.array("validation")[:256])
