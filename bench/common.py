@@ -1,0 +1,41 @@
+"""Shared helpers of the benchmarks: the dev recordings and resource readings."""
+
+import resource
+import sys
+from pathlib import Path
+
+SPEECH = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+MUSIC = Path("/usr/share/asterisk/moh")
+INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends "
+                "asterisk-core-sounds-en-wav asterisk-moh-opsound-wav")
+
+
+def dev_speech_files():
+    """The 24 minutes of 8 kHz English speech, leaving out silence, beeps and tones."""
+    if not SPEECH.is_dir():
+        sys.exit(f"the dev speech is not installed; run: {INSTALL_HINT}")
+    leave_out = ("beep", "confbridge-join", "confbridge-leave")
+    return sorted(path for path in SPEECH.rglob("*.wav")
+                  if "silence" not in path.parts and not path.name.startswith(leave_out)
+                  and "2tone" not in path.name)
+
+
+def dev_music_files():
+    if not MUSIC.is_dir():
+        sys.exit(f"the dev music is not installed; run: {INSTALL_HINT}")
+    return sorted(MUSIC.glob("*.wav"))
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB.
+
+    Linux's VmHWM belongs to this address space; ``ru_maxrss`` would also
+    count the peak of the parent this process was forked from.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
