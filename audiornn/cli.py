@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import AudioConfig
-from .errors import AudioRNNError
+from .errors import AudioRNNError, ParameterError
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
 
@@ -84,14 +84,163 @@ def run_data(arguments):
 
 
 def run_demo(arguments):
+    """The main job on the bundled sample: data, training, generation, pictures, score."""
+    from . import evaluation
     from .dataset import build_dataset
+    from .generation import generate
+    from .training import TrainConfig, load_run_model, train
 
     folder = Path(arguments.output)
     folder.mkdir(parents=True, exist_ok=True)
-    dataset = build_dataset([SAMPLE_DATA], folder / "dataset", progress=not arguments.quiet)
-    print(f"dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
-          f"{dataset.seconds('validation'):.1f} s validation)")
+    quiet = arguments.quiet
+    dataset = build_dataset([SAMPLE_DATA], folder / "dataset", progress=not quiet)
+    print(f"1/4 dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
+          f"{dataset.seconds('validation'):.1f} s held out)", flush=True)
+    summary = train(dataset, folder / "run", train_config=TrainConfig(minutes=arguments.minutes),
+                    overwrite=True, verbose="auto" if not quiet else 0)
+    print(f"2/4 trained {summary['epochs']} epochs in {summary['training_minutes']} min: {summary['model']}",
+          flush=True)
+    model = load_run_model(summary["model"])
+    [sound] = generate(model, seconds=arguments.seconds, seed=0, output=folder / "generated.wav",
+                       progress=not quiet)
+    print(f"3/4 generated {arguments.seconds:g} s: {sound}", flush=True)
+    curves = evaluation.save_figure(evaluation.plot_history(folder / "run"), folder / "curves.png")
+    comparison = evaluation.save_figure(evaluation.sound_comparison(model, dataset=dataset,
+                                                                    seconds=min(arguments.seconds, 4.0)),
+                                        folder / "sound.png")
+    held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
+    score = evaluation.score_audio(model, held_out, dataset=dataset, progress=not quiet)
+    evaluation.write_json(folder / "score.json", score)
+    print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} files never trained on):")
+    print(evaluation.format_score_table(score))
+    print(f"\nlisten to {sound}; everything is in {folder}/")
     return 0
+
+
+TRAIN_OPTIONS = {
+    # flag: (TrainConfig field, type, help)
+    "--sequence-length": ("sequence_length", int, "window length in samples (default 128)"),
+    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default 64)"),
+    "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
+    "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
+                                    "schedule spans them"),
+    "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
+    "--learning-rate": ("learning_rate", float, "peak learning rate of the warm-up + cosine schedule "
+                                                "(default 3e-3)"),
+    "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default 10)"),
+    "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs (default 0: never)"),
+    "--seed": ("seed", int, "random seed of weights and window draws (default 0)"),
+}
+MODEL_OPTIONS = {
+    "--preset": ("preset", str, "'default' or 'seed' (the original AudioRNN, many-to-one, for comparison)"),
+    "--cell": ("cell", str, "gru (default), lstm or lstmp"),
+    "--layers": ("num_layers", int, "recurrent layers (default 2)"),
+    "--units": ("units", int, "units per recurrent layer (default 256)"),
+    "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default 64)"),
+    "--projection-units": ("projection_units", int, "LSTMP projection size (default units / 2)"),
+    "--dropout": ("dropout", float, "dropout after each recurrent layer (default 0)"),
+    "--lags": ("lags", int, "also feed the values of the last N samples to the first layer"),
+    "--window": ("window", int, "the seed preset's context in samples (default 1000)"),
+}
+
+
+def _given(arguments, options):
+    """The config fields the user set on the command line."""
+    return {field: getattr(arguments, flag[2:].replace("-", "_")) for flag, (field, _, _) in options.items()
+            if getattr(arguments, flag[2:].replace("-", "_")) is not None}
+
+
+def run_train(arguments):
+    from .model import ModelConfig
+    from .training import TrainConfig, train
+
+    training = _given(arguments, TRAIN_OPTIONS)
+    if arguments.tensorboard:
+        training["tensorboard"] = True
+    common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0)
+    if arguments.resume:
+        if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS):
+            raise ParameterError("--resume continues a run as it was configured: give only training "
+                                 "options such as --epochs, --minutes or --learning-rate with it")
+        summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training, **common)
+    else:
+        if not arguments.output:
+            raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")
+        dataset = arguments.dataset
+        if arguments.inputs or not dataset:
+            from .dataset import build_dataset
+            if dataset and arguments.inputs:
+                raise ParameterError("give either INPUT audio or --dataset DIR, not both")
+            from .training import prepare_run_folder
+            prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
+            Path(arguments.output).mkdir(exist_ok=True)
+            dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
+                                    audio_config=_audio_config(arguments), progress=not arguments.quiet)
+        model = _given(arguments, MODEL_OPTIONS)
+        model_config = ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
+        summary = train(dataset, arguments.output, model_config=model_config,
+                        train_config=TrainConfig(**training), overwrite=arguments.overwrite, **common)
+    score = summary["validation"]
+    print(f"run: {summary['run']} ({summary['epochs']} epochs, {summary['training_minutes']} min; "
+          f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
+          f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
+          f"validation audio")
+    return 0
+
+
+def run_generate(arguments):
+    from .generation import generate
+    from .training import load_run_model
+
+    model = load_run_model(arguments.model)
+    paths = generate(model, seconds=arguments.seconds, count=arguments.count,
+                     temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
+                     include_prime=arguments.include_prime, output=arguments.output,
+                     progress=not arguments.quiet)
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+def run_eval(arguments):
+    from . import evaluation
+
+    if not (arguments.runs or arguments.model):
+        raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
+    written = []
+    output = Path(arguments.output) if arguments.output else Path(arguments.runs[0] if arguments.runs
+                                                                   else _model_folder(arguments.model))
+    if arguments.runs:
+        figure = evaluation.plot_history(arguments.runs)
+        written.append(evaluation.save_figure(figure, output / "curves.png"))
+        if arguments.contact_sheet:
+            sounds, rate = evaluation.checkpoint_previews(arguments.runs, seconds=arguments.seconds,
+                                                          seed=arguments.seed)
+            written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate),
+                                                  output / "contact_sheet.png"))
+    if arguments.model:
+        from .training import load_run_model, run_dataset_path
+
+        model = load_run_model(arguments.model)
+        dataset = arguments.dataset or run_dataset_path(arguments.model)
+        if arguments.audio:
+            score = evaluation.score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
+            print(evaluation.format_score_table(score))
+            if arguments.json:
+                evaluation.write_json(arguments.json, score)
+                written.append(Path(arguments.json))
+        if arguments.sound or not arguments.audio:
+            figure = evaluation.sound_comparison(model, dataset=dataset, audio=arguments.audio,
+                                                 seconds=arguments.seconds, seed=arguments.seed)
+            written.append(evaluation.save_figure(figure, output / "sound.png"))
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _model_folder(model):
+    model = Path(model)
+    return model if model.is_dir() else model.parent
 
 
 def build_parser():
@@ -110,9 +259,73 @@ def build_parser():
     _add_data_arguments(data)
     data.set_defaults(handler=run_data)
 
+    train = subcommands.add_parser(
+        "train", parents=[common], help="train a model (or continue one with --resume)",
+        description="Train a softmax RNN on a dataset folder (or on audio, building the dataset "
+                    "into RUN/dataset first). Progress is saved every epoch; --resume continues.")
+    train.add_argument("inputs", nargs="*", metavar="INPUT",
+                       help="audio files or folders to build the dataset from (instead of --dataset)")
+    train.add_argument("--dataset", "-d", metavar="DIR", help="a dataset folder from the data command")
+    train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
+    train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")
+    train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
+    train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs")
+    train.add_argument("--distribute", choices=("auto", "mirrored", "none"), default="auto",
+                       help="auto: MirroredStrategy on several GPUs, MultiWorkerMirroredStrategy "
+                            "with TF_CONFIG (default)")
+    group = train.add_argument_group("training")
+    for flag, (_, kind, text) in TRAIN_OPTIONS.items():
+        group.add_argument(flag, type=kind, default=None, help=text)
+    group = train.add_argument_group("model (new runs only)")
+    for flag, (_, kind, text) in MODEL_OPTIONS.items():
+        group.add_argument(flag, type=kind, default=None, help=text)
+    _add_audio_options(train)
+    train.set_defaults(handler=run_train)
+
+    generate = subcommands.add_parser(
+        "generate", parents=[common], help="generate audio from a trained model",
+        description="Generate audio one sample at a time, carrying the recurrent state, and write "
+                    "16-bit PCM WAV at the model's sample rate.")
+    generate.add_argument("--model", "-m", required=True, metavar="MODEL",
+                          help="a .keras model file, or a run folder (its best model)")
+    generate.add_argument("--seconds", "-s", type=float, default=10.0, help="length (default %(default)s)")
+    generate.add_argument("--output", "-o", required=True, metavar="OUT.wav",
+                          help="file to write; with --count N, OUT_1.wav ... OUT_N.wav")
+    generate.add_argument("--temperature", "-t", type=float, default=1.0,
+                          help="softmax temperature; 0 means argmax (default %(default)s)")
+    generate.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
+    generate.add_argument("--prime", metavar="AUDIO", help="audio to continue (any format and rate)")
+    generate.add_argument("--include-prime", action="store_true", help="start the output with the prime")
+    generate.add_argument("--count", "-n", type=int, default=1, help="streams generated together (default 1)")
+    generate.set_defaults(handler=run_generate)
+
+    evaluate = subcommands.add_parser(
+        "eval", parents=[common], help="plot curves, score held-out audio, draw the sound",
+        description="Plot runs' training curves (PNG), score a model on held-out audio beside "
+                    "baselines that need no network, and draw generated next to real sound.")
+    evaluate.add_argument("runs", nargs="*", metavar="RUN", help="run folders whose curves to plot together")
+    evaluate.add_argument("--model", "-m", metavar="MODEL", help="a .keras model or a run folder to score")
+    evaluate.add_argument("--audio", "-a", nargs="+", metavar="INPUT",
+                          help="held-out audio files or folders to score --model on")
+    evaluate.add_argument("--dataset", "-d", metavar="DIR",
+                          help="the model's training dataset, for the baselines (default: the run's own)")
+    evaluate.add_argument("--json", metavar="OUT", help="also write the score as JSON")
+    evaluate.add_argument("--sound", action="store_true",
+                          help="draw waveform and spectrogram of generated next to real audio "
+                               "(the default for --model without --audio)")
+    evaluate.add_argument("--contact-sheet", action="store_true",
+                          help="spectrograms of previews from each run's checkpoints on one sheet")
+    evaluate.add_argument("--seconds", type=float, default=3.0, help="length of drawn sounds (default 3)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated sounds (default 0)")
+    evaluate.add_argument("--output", "-o", metavar="DIR",
+                          help="folder for the figures (default: the first run's folder)")
+    evaluate.set_defaults(handler=run_eval)
+
     demo = subcommands.add_parser("demo", parents=[common], help="the main job on the bundled sample (the default)")
     demo.add_argument("--output", "-o", default=str(DEFAULT_DEMO_FOLDER), metavar="DIR",
                       help="folder for everything the demo writes (default %(default)s)")
+    demo.add_argument("--minutes", type=float, default=3.0, help="training time (default %(default)s)")
+    demo.add_argument("--seconds", type=float, default=10.0, help="audio to generate (default %(default)s)")
     demo.set_defaults(handler=run_demo)
     return parser
 

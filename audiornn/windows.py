@@ -35,11 +35,12 @@ class WindowSampler:
     drawn from ``seed``, the epoch and the batch index, so every epoch differs
     and any batch can be rebuilt. shuffle=False (validation): consecutive,
     windows ``hop`` apart (by default the targets tile the audio once), the
-    same every epoch; the last batch may be short.
+    same every epoch; the last batch may be short. ``max_steps`` keeps an
+    evenly spread subset of at most that many batches.
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
-                 shuffle=True, steps=None, hop=None, seed=0, name="training"):
+                 shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training"):
         self.array = array
         self.sequence_length = check_positive_int(sequence_length, "sequence_length")
         self.batch_size = check_positive_int(batch_size, "batch_size")
@@ -69,6 +70,11 @@ class WindowSampler:
                 else check_positive_int(hop, "hop")
             self._offsets = np.concatenate([
                 start + np.arange(0, count, hop, dtype=np.int64) for start, count in zip(starts, counts)])
+            if max_steps is not None and self._offsets.size > check_positive_int(max_steps, "max_steps") \
+                    * self.batch_size:
+                # An evenly spread, fixed subset, so a quick score still spans all the audio.
+                keep = np.linspace(0, self._offsets.size - 1, max_steps * self.batch_size).round()
+                self._offsets = self._offsets[keep.astype(np.int64)]
             self.steps = -(-self._offsets.size // self.batch_size)
         self._span = np.arange(window, dtype=np.int64)
 

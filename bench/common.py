@@ -39,3 +39,16 @@ def peak_rss_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dev_speech_dataset(folder):
+    """Build (or reuse) the dataset of the 24 minutes of dev speech in ``folder``."""
+    from audiornn import build_dataset
+
+    return build_dataset(dev_speech_files(), Path(folder), progress=False)
+
+
+def quiet_tensorflow():
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -39,3 +39,41 @@ def speech_like_folder(tmp_path, write_audio):
                     audio, rate)
     (tmp_path / "recordings" / "notes.txt").write_text("not audio")
     return tmp_path / "recordings"
+
+
+SINE_FREQUENCY = 400.0
+
+
+@pytest.fixture(scope="session")
+def sine_dataset(tmp_path_factory):
+    """A dataset of a 400 Hz sine with a little noise: 4 files of 3 seconds at 8 kHz."""
+    from audiornn import build_dataset
+
+    folder = tmp_path_factory.mktemp("sine")
+    generator = np.random.default_rng(7)
+    for index in range(4):
+        audio = sine(SINE_FREQUENCY, 3.0, 8000, amplitude=0.6, phase=index) \
+            + 0.002 * generator.standard_normal(24000).astype(np.float32)
+        soundfile.write(str(folder / f"sine{index}.wav"), audio, 8000, subtype="PCM_16")
+    return build_dataset([folder], folder / "dataset", validation_fraction=0.25, progress=False)
+
+
+@pytest.fixture(scope="session")
+def sine_run(sine_dataset, tmp_path_factory):
+    """A small GRU trained on the sine: (run folder, summary)."""
+    from audiornn.model import ModelConfig
+    from audiornn.training import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("runs") / "sine"
+    summary = train(sine_dataset, folder, model_config=ModelConfig(num_layers=1, units=64, embedding_dim=32),
+                    train_config=TrainConfig(epochs=4, steps_per_epoch=40, batch_size=32, sequence_length=64,
+                                             learning_rate=1e-2, warmup_steps=10),
+                    verbose=0)
+    return folder, summary
+
+
+def unigram_bits(classes, classes_total=256):
+    """Entropy in bits of the class histogram of ``classes``."""
+    counts = np.bincount(np.asarray(classes, dtype=np.int64), minlength=classes_total).astype(np.float64)
+    probabilities = counts[counts > 0] / counts.sum()
+    return float(-(probabilities * np.log2(probabilities)).sum())

@@ -1,0 +1,12 @@
+#!/usr/bin/env python3
+"""Plot training curves, score held-out audio beside baselines, and draw the sound.
+
+The same as ``AudioRNN.py eval``; ``--help`` lists the options.
+"""
+
+import sys
+
+from audiornn.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(["eval", *sys.argv[1:]], prog="AudioRNNEval.py"))

@@ -1,0 +1,331 @@
+"""Generation: one cheap step per sample inside a compiled loop, the state carried.
+
+The recurrent layers are stepped once per sample from their last state (the
+original ran the whole 1000-sample window through the network for every new
+sample). A chunk of samples is one call of an XLA-compiled ``while`` loop;
+between chunks the recurrent state, the last class and the de-emphasis
+filter state are carried, so chunk boundaries leave no seam and an hour of
+audio needs no more memory than a second.
+
+Sampling is Gumbel-max on ``logits / temperature`` with noise drawn
+statelessly from ``(seed, position)``: the same seed gives the same audio
+whatever the chunk size, and every stream of a batch gets its own noise.
+Temperature 0 is argmax.
+"""
+
+import logging
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import soundfile
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from . import dsp
+from .audio_io import SILENCE_PEAK, prepare_audio, read_audio
+from .errors import AudioFileError, ParameterError
+
+__all__ = ["SampleStream", "decode_classes", "generate", "prime_classes"]
+
+logger = logging.getLogger("audiornn")
+
+
+def _check_temperature(temperature):
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not 0 <= temperature < math.inf:
+        raise ParameterError(f"temperature must be 0 (argmax) or a positive number, got {temperature!r}")
+    return float(temperature)
+
+
+def _initial_states(cell, batch):
+    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
+    return [tf.zeros((batch, int(size))) for size in sizes]
+
+
+def _call_cell(cell, inputs, states):
+    output, new_states = cell(inputs, states, training=False)
+    return output, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+
+
+class SampleStream:
+    """Streams of classes from a sequence model, stepped one sample at a time.
+
+    ``SampleStream(model, count=N)`` holds N streams' recurrent states and
+    last classes. :meth:`prime` runs real classes through the network to set
+    the state; :meth:`sample` draws the next ``length`` classes of every
+    stream, ``(count, length)`` uint8, carrying the state for the next call.
+    """
+
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ParameterError(f"count must be a positive integer, got {count!r}")
+        self.model, self.count = model, count
+        self.temperature = _check_temperature(temperature)
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
+        self.position = 0
+        config = model.model_config
+        self.sliding = config.many_to_one
+        silence = int(dsp.mu_law_encode(np.zeros(1), mu=model.audio_config.mu)[0])
+        if self.sliding:
+            # The seed preset has no state to carry: it re-reads a window of past samples.
+            self.states = [tf.fill((count, config.window), silence)]
+        else:
+            self.cells = [layer.cell for layer in model.recurrent]
+            self.states = [state for cell in self.cells for state in _initial_states(cell, count)]
+            if config.lags:
+                # The values of the last lags - 1 samples, newest first, ride along as state.
+                self.states.append(tf.zeros((count, max(config.lags - 1, 0))))
+        self.previous = tf.fill((count,), silence)
+        self._sample = tf.function(self._sample_loop, jit_compile=True, reduce_retracing=True)
+        self._prime = tf.function(self._prime_loop, jit_compile=True, reduce_retracing=True)
+        self._score = tf.function(self._score_loop, jit_compile=True, reduce_retracing=True)
+
+    # -- one step ------------------------------------------------------------------------------
+
+    def _split_states(self, flat):
+        grouped, index = [], 0
+        for cell in self.cells:
+            size = len(cell.state_size) if isinstance(cell.state_size, (list, tuple)) else 1
+            grouped.append(list(flat[index:index + size]))
+            index += size
+        return grouped
+
+    def _logits(self, previous, flat_states):
+        """Logits ``(count, classes)`` for the next sample and the new flat states."""
+        if self.sliding:
+            window = tf.concat([flat_states[0][:, 1:], previous[:, None]], axis=1)
+            return self.model(window, training=False), [window]
+        hidden = self.model.embedding(previous)
+        new_states = []
+        lags = self.model.model_config.lags
+        if lags:
+            value = tf.gather(self.model.values.table, previous)[:, None]
+            recent = tf.concat([value, flat_states[-1]], axis=1)  # (count, lags), newest first
+            hidden = tf.concat([hidden, recent], axis=1)
+            flat_states = flat_states[:-1]
+        for cell, states in zip(self.cells, self._split_states(flat_states)):
+            hidden, states = _call_cell(cell, hidden, states)
+            new_states.extend(states)
+        if lags:
+            new_states.append(recent[:, :-1])
+        return self.model.logits(hidden), new_states
+
+    def _choose(self, logits, seed, position, temperature):
+        if self.temperature == 0:
+            return tf.argmax(logits, axis=-1, output_type=tf.int32)
+        uniform = tf.random.stateless_uniform(tf.shape(logits), seed=tf.stack([seed, position]),
+                                              minval=1e-7, maxval=1.0)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
+        return tf.argmax(logits / temperature + gumbel, axis=-1, output_type=tf.int32)
+
+    # -- compiled loops ------------------------------------------------------------------------
+
+    def _sample_loop(self, previous, flat_states, seed, start, temperature, length):
+        def body(step, previous, flat_states, output):
+            logits, flat_states = self._logits(previous, flat_states)
+            chosen = self._choose(logits, seed, start + tf.cast(step, tf.int64), temperature)
+            return step + 1, chosen, flat_states, output.write(step, chosen)
+
+        output = tf.TensorArray(tf.int32, size=length)
+        _, previous, flat_states, output = tf.while_loop(
+            lambda step, *_: step < length, body, (tf.constant(0), previous, flat_states, output))
+        return previous, flat_states, tf.transpose(output.stack())
+
+    def _prime_loop(self, flat_states, classes):
+        def body(step, flat_states):
+            _, flat_states = self._logits(classes[:, step], flat_states)
+            return step + 1, flat_states
+
+        _, flat_states = tf.while_loop(lambda step, *_: step < tf.shape(classes)[1] - 1, body,
+                                       (tf.constant(0), flat_states))
+        return flat_states
+
+    def _score_loop(self, flat_states, classes, mask):
+        """Sums of -log p(next class) and of correct argmax guesses per stream, teacher forced.
+
+        ``mask[:, t]`` weighs the prediction of ``classes[:, t + 1]`` (0 for padding).
+        """
+
+        def body(step, flat_states, nats, correct):
+            logits, flat_states = self._logits(classes[:, step], flat_states)
+            target, weight = classes[:, step + 1], mask[:, step]
+            log_probabilities = tf.nn.log_softmax(logits)
+            nats -= weight * tf.gather(log_probabilities, target, axis=1, batch_dims=1)
+            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), target)
+            correct += weight * tf.cast(hits, tf.float32)
+            return step + 1, flat_states, nats, correct
+
+        zeros = tf.zeros(tf.shape(classes)[:1])
+        _, flat_states, nats, correct = tf.while_loop(
+            lambda step, *_: step < tf.shape(classes)[1] - 1, body, (tf.constant(0), flat_states, zeros, zeros))
+        return flat_states, nats, correct
+
+    # -- public --------------------------------------------------------------------------------
+
+    def score(self, classes, mask=None):
+        """Teacher-forced score of ``classes`` ``(count, samples)``, continuing the state.
+
+        Returns ``(nats, correct)`` summed per stream over the predictions of
+        samples 1..end (weighted by ``mask`` ``(count, samples - 1)``); the
+        state then stands after the last input, so long audio is scored chunk
+        by chunk with chunks overlapping by one sample.
+        """
+        if self.sliding:
+            raise ParameterError("the seed preset has no recurrent state to carry: score it with windows")
+        classes = np.asarray(classes, dtype=np.int32)
+        mask = np.ones((classes.shape[0], classes.shape[1] - 1), np.float32) if mask is None else mask
+        flat_states, nats, correct = self._score(self.states, tf.constant(classes),
+                                                 tf.constant(mask, dtype=tf.float32))
+        self.states = list(flat_states)
+        return np.asarray(nats, dtype=np.float64), np.asarray(correct, dtype=np.float64)
+
+    def reset(self):
+        """Back to the initial (zero) state and silence, keeping the compiled loops."""
+        silence = int(dsp.mu_law_encode(np.zeros(1), mu=self.model.audio_config.mu)[0])
+        self.states = [tf.zeros_like(state) if not self.sliding else tf.fill(state.shape, silence)
+                       for state in self.states]
+        self.previous = tf.fill((self.count,), silence)
+        self.position = 0
+
+    def prime(self, classes):
+        """Set every stream's state by running ``classes`` (``(samples,)`` or ``(count, samples)``)."""
+        classes = np.asarray(classes, dtype=np.int32)
+        if classes.ndim == 1:
+            classes = np.broadcast_to(classes, (self.count, classes.size))
+        if classes.shape[0] != self.count or classes.shape[1] < 1:
+            raise ParameterError(f"prime classes must have shape (samples,) or ({self.count}, samples), "
+                                 f"got {classes.shape}")
+        if self.sliding:
+            window = np.concatenate([np.asarray(self.states[0]), classes[:, :-1]], axis=1)
+            self.states = [tf.constant(window[:, -self.model.model_config.window:])]
+        elif classes.shape[1] > 1:
+            self.states = list(self._prime(self.states, tf.constant(classes)))
+        self.previous = tf.constant(classes[:, -1])
+
+    def sample(self, length):
+        """The next ``length`` classes of every stream, ``(count, length)`` uint8."""
+        previous, states, chosen = self._sample(
+            self.previous, self.states, tf.constant(self.seed, tf.int64),
+            tf.constant(self.position, tf.int64), tf.constant(max(self.temperature, 1e-6)),
+            tf.constant(int(length)))
+        self.previous, self.states = previous, list(states)
+        self.position += int(length)
+        return np.asarray(chosen, dtype=np.uint8)
+
+    def logits_for(self, classes):
+        """Step-by-step logits ``(count, samples, classes)`` for given inputs (for testing)."""
+        classes = np.asarray(classes, dtype=np.int32)
+        states, outputs = self.states, []
+        for step in range(classes.shape[1]):
+            logits, states = self._logits(tf.constant(classes[:, step]), states)
+            outputs.append(np.asarray(logits))
+        return np.stack(outputs, axis=1)
+
+
+def decode_classes(classes, audio_config, *, state=None):
+    """Classes ``(samples,)`` to audio at the recordings' level: μ-law decode, de-emphasis, level.
+
+    Returns ``(audio float32, new_state)``; pass the state to the next chunk.
+    """
+    decoded = dsp.mu_law_decode(classes, mu=audio_config.mu)
+    audio, state = dsp.deemphasis(decoded, coefficient=audio_config.preemphasis, state=state)
+    return np.clip(audio * audio_config.level, -1.0, 1.0).astype(np.float32), state
+
+
+def prime_classes(path, audio_config):
+    """Read ``path`` and prepare it with the model's own preprocessing into classes."""
+    audio, rate = read_audio(path)
+    if audio.size == 0:
+        raise AudioFileError(f"prime '{path}' is empty (0 samples): give a recording to continue")
+    if np.all(np.isfinite(audio)) and float(np.max(np.abs(audio))) < SILENCE_PEAK:
+        raise AudioFileError(f"prime '{path}' is silent: give a recording with sound to continue")
+    classes, _ = prepare_audio(audio, rate, audio_config=audio_config, source=f"prime '{path}'")
+    return classes
+
+
+def _output_paths(output, count):
+    output = Path(output).expanduser()
+    if not output.parent.is_dir():
+        raise ParameterError(f"output folder '{output.parent}' does not exist: create it first")
+    if output.suffix.lower() != ".wav":
+        raise ParameterError(f"--output must name a .wav file, got '{output}'")
+    if count == 1:
+        return [output]
+    width = len(str(count))
+    return [output.with_name(f"{output.stem}_{index + 1:0{width}d}.wav") for index in range(count)]
+
+
+def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
+             output=None, chunk_seconds=1.0, progress=True):
+    """Generate ``count`` streams of ``seconds`` of audio from ``model``.
+
+    prime: a path to audio (any format and rate) or an array of classes; the
+        network's state is set by running it through, and the output
+        continues it (the prime itself is included only if ``include_prime``).
+    output: a ``.wav`` path; with ``count > 1`` the files are numbered
+        ``NAME_1.wav``... Written chunk by chunk as 16-bit PCM at the model's
+        rate, under temporary names renamed into place only when complete.
+        Returns the paths, or, without ``output``, an array ``(count, samples)``.
+    """
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
+        raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
+    audio_config = model.audio_config
+    rate = audio_config.sample_rate
+    total = max(1, int(round(seconds * rate)))
+    chunk = max(1, int(round(chunk_seconds * rate)))
+    stream = SampleStream(model, count=count, temperature=temperature, seed=seed)
+    paths = _output_paths(output, count) if output is not None else None
+    primer = None
+    if prime is not None:
+        primer = prime_classes(prime, audio_config) if isinstance(prime, (str, os.PathLike)) \
+            else np.asarray(prime, dtype=np.int32)
+        stream.prime(primer)
+
+    writers, temporaries, collected = [], [], [[] for _ in range(count)]
+    try:
+        if paths:
+            for path in paths:
+                handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+                os.close(handle)
+                temporaries.append(temporary)
+                writers.append(soundfile.SoundFile(temporary, "w", samplerate=rate, channels=1,
+                                                   subtype="PCM_16", format="WAV"))
+        filter_states = [None] * count
+
+        def emit(classes):
+            for index in range(count):
+                audio, filter_states[index] = decode_classes(classes[index], audio_config,
+                                                             state=filter_states[index])
+                if writers:
+                    writers[index].write(audio)
+                else:
+                    collected[index].append(audio)
+
+        if include_prime and primer is not None:
+            emit(np.broadcast_to(primer, (count, primer.shape[-1])))
+        started, done = time.monotonic(), 0
+        with tqdm(total=total * count, unit="sample", unit_scale=True, desc="generating",
+                  disable=None if progress else True) as bar:
+            while done < total:
+                length = min(chunk, total - done)
+                emit(stream.sample(length))
+                done += length
+                bar.update(length * count)
+                elapsed = time.monotonic() - started
+                bar.set_postfix(realtime=f"{done / rate / max(elapsed, 1e-9):.1f}x")
+        for writer, temporary, path in zip(writers, temporaries, paths or []):
+            writer.close()
+            os.replace(temporary, path)
+    except BaseException:
+        for writer, temporary in zip(writers, temporaries):
+            writer.close()
+            Path(temporary).unlink(missing_ok=True)
+        raise
+    if paths:
+        return paths
+    return np.stack([np.concatenate(pieces) for pieces in collected])

@@ -1,0 +1,262 @@
+"""The network: embedding of the previous class, recurrent layers, 256-way logits.
+
+Shapes: inputs are class indices ``(batch, time)`` int32; the output is logits
+``(batch, time, classes)`` in sequence mode, or ``(batch, classes)`` for the
+``seed`` preset, which predicts only the sample after its window.
+
+Every custom object is registered under the package name "audiornn" and
+returns its constructor arguments from ``get_config``, so a saved ``.keras``
+file loads back with equal outputs and carries its audio and model configs.
+"""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from . import dsp
+from .config import AudioConfig, _JSONMixin
+from .errors import ParameterError
+
+__all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "build_model"]
+
+CELLS = ("gru", "lstm", "lstmp")
+PRESETS = ("default", "seed")
+
+
+def _positive_int(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(_JSONMixin):
+    """The network's shape.
+
+    preset: "default" (sequence model) or "seed" (the original AudioRNN:
+        dense + batch-norm + input skip + two GRUs on sample values,
+        many-to-one over a fixed ``window``).
+    cell: "gru", "lstm" or "lstmp" (LSTM with a recurrent projection).
+    num_layers, units: the recurrent stack.
+    embedding_dim: size of the previous-class embedding.
+    projection_units: LSTMP's projected state size (0: units // 2).
+    dropout: dropout between recurrent layers while training.
+    lags: also feed the decoded values of the last ``lags`` samples (the
+        previous one included) to the first layer, beside the embedding:
+        the short-term evidence a linear predictor uses, given directly
+        instead of learned into the state (0: embedding only).
+    window: the seed preset's context length in samples.
+    """
+
+    preset: str = "default"
+    cell: str = "gru"
+    num_layers: int = 2
+    units: int = 256
+    embedding_dim: int = 64
+    projection_units: int = 0
+    dropout: float = 0.0
+    lags: int = 0
+    window: int = 1000
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+        if self.cell not in CELLS:
+            raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        for name in ("num_layers", "units", "embedding_dim", "window"):
+            _positive_int(getattr(self, name), name)
+        if isinstance(self.projection_units, bool) or not isinstance(self.projection_units, int) \
+                or self.projection_units < 0:
+            raise ParameterError(f"projection_units must be 0 or a positive integer, "
+                                 f"got {self.projection_units!r}")
+        if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
+            raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ParameterError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+
+    @property
+    def many_to_one(self):
+        return self.preset == "seed"
+
+    @classmethod
+    def seed(cls, **overrides):
+        """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
+        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000)
+        values.update(overrides)
+        return cls(**values)
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class LSTMPCell(keras.layers.Layer):
+    """An LSTM cell whose output and recurrent state go through a projection.
+
+    States: ``[h (batch, projection_units), c (batch, units)]``; the gates see
+    the projected ``h``, which keeps the recurrent matrix small (seed 001).
+    """
+
+    def __init__(self, units, projection_units, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.projection_units = int(units), int(projection_units)
+        self.state_size = [self.projection_units, self.units]
+        self.output_size = self.projection_units
+
+    def build(self, input_shape):
+        features = input_shape[-1]
+        self.kernel = self.add_weight(shape=(features, 4 * self.units), initializer="glorot_uniform",
+                                      name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.projection_units, 4 * self.units),
+                                                initializer="orthogonal", name="recurrent_kernel")
+        # Forget-gate bias of one, as Keras' LSTM does.
+        bias = np.zeros(4 * self.units, dtype="float32")
+        bias[self.units:2 * self.units] = 1.0
+        self.bias = self.add_weight(shape=(4 * self.units,), initializer=keras.initializers.Constant(bias),
+                                    name="bias")
+        self.projection = self.add_weight(shape=(self.units, self.projection_units),
+                                          initializer="glorot_uniform", name="projection")
+
+    def call(self, inputs, states, training=False):
+        hidden, cell = states[0], states[1]
+        gates = ops.matmul(inputs, self.kernel) + ops.matmul(hidden, self.recurrent_kernel) + self.bias
+        input_gate, forget_gate, candidate, output_gate = ops.split(gates, 4, axis=-1)
+        cell = ops.sigmoid(forget_gate) * cell + ops.sigmoid(input_gate) * ops.tanh(candidate)
+        hidden = ops.matmul(ops.sigmoid(output_gate) * ops.tanh(cell), self.projection)
+        return hidden, [hidden, cell]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "projection_units": self.projection_units}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class MuLawValues(keras.layers.Layer):
+    """Classes to their decoded μ-law values in [-1, 1]: ``(batch, time)`` -> ``(batch, time, 1)``."""
+
+    def __init__(self, mu=255, **kwargs):
+        super().__init__(**kwargs)
+        self.mu = int(mu)
+        self.table = dsp.mu_law_decode(np.arange(self.mu + 1), mu=self.mu)
+
+    def call(self, classes):
+        return ops.expand_dims(ops.take(ops.convert_to_tensor(self.table), classes, axis=0), -1)
+
+    def get_config(self):
+        return {**super().get_config(), "mu": self.mu}
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class BitsPerSample(keras.metrics.Mean):
+    """Mean cross-entropy of the next sample, in bits (nats / ln 2)."""
+
+    def __init__(self, name="bits_per_sample", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        nats = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        return super().update_state(nats / math.log(2.0), sample_weight=sample_weight)
+
+
+def _recurrent_layer(config, index, return_sequences):
+    name = f"{config.cell}_{index}"
+    if config.cell == "gru":
+        return keras.layers.GRU(config.units, return_sequences=return_sequences, name=name)
+    if config.cell == "lstm":
+        return keras.layers.LSTM(config.units, return_sequences=return_sequences, name=name)
+    projection = config.projection_units or max(1, config.units // 2)
+    return keras.layers.RNN(LSTMPCell(config.units, projection), return_sequences=return_sequences, name=name)
+
+
+@keras.saving.register_keras_serializable(package="audiornn")
+class AudioRNN(keras.Model):
+    """A softmax RNN over μ-law classes that carries its own configs.
+
+    ``AudioRNN(model_config, audio_config)`` called on classes
+    ``(batch, time)`` returns logits. ``model_config`` and ``audio_config``
+    (dicts or dataclasses) come back from ``get_config``, so a saved file
+    knows its sample rate, μ, pre-emphasis and level.
+    """
+
+    def __init__(self, model_config=None, audio_config=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(model_config, dict) or model_config is None:
+            model_config = ModelConfig.from_dict(model_config or {}, source="model_config")
+        if isinstance(audio_config, dict) or audio_config is None:
+            audio_config = AudioConfig.from_dict(audio_config or {}, source="audio_config")
+        self.model_config, self.audio_config = model_config, audio_config
+        classes = audio_config.num_classes
+        if model_config.many_to_one:
+            # The original: scaled sample values, a dense layer with batch-norm,
+            # the input skipped past it, then two GRUs; one target per window.
+            self.values = MuLawValues(audio_config.mu, name="mu_law_values")
+            self.dense_in = keras.layers.Dense(model_config.embedding_dim, activation="relu", name="dense_in")
+            self.norm = keras.layers.BatchNormalization(name="batch_norm")
+            self.skip = keras.layers.Concatenate(name="input_skip")
+            self.recurrent = [_recurrent_layer(model_config, index, index + 1 < model_config.num_layers)
+                              for index in range(model_config.num_layers)]
+        else:
+            self.embedding = keras.layers.Embedding(classes, model_config.embedding_dim, name="embedding")
+            if model_config.lags:
+                self.values = MuLawValues(audio_config.mu, name="mu_law_values")
+            self.recurrent = [_recurrent_layer(model_config, index, True)
+                              for index in range(model_config.num_layers)]
+        self.dropouts = [keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}")
+                         for index in range(model_config.num_layers)] if model_config.dropout else []
+        self.logits = keras.layers.Dense(classes, name="logits")
+
+    def build(self, input_shape=None):
+        # Create every sublayer's weights with one forward pass on a dummy batch,
+        # so a loaded model gets its variables before the weights are restored.
+        length = self.model_config.window if self.model_config.many_to_one else 2
+        self.call(ops.zeros((1, length), dtype="int32"))
+        self.built = True
+
+    def call(self, classes, training=False):
+        if self.model_config.many_to_one:
+            values = self.values(classes)
+            hidden = self.skip([self.norm(self.dense_in(values), training=training), values])
+        else:
+            hidden = self.embedding(classes)
+            if self.model_config.lags:
+                hidden = ops.concatenate([hidden, self.lag_features(classes)], axis=-1)
+        for index, layer in enumerate(self.recurrent):
+            hidden = layer(hidden, training=training)
+            if self.dropouts:
+                hidden = self.dropouts[index](hidden, training=training)
+        return self.logits(hidden)
+
+    def lag_features(self, classes):
+        """Decoded values of samples t, t-1, ..., t-lags+1 at each step t: ``(batch, time, lags)``."""
+        values = self.values(classes)[..., 0]
+        lags = self.model_config.lags
+        padded = ops.pad(values, [[0, 0], [lags - 1, 0]])
+        length = ops.shape(values)[1]
+        return ops.stack([padded[:, lags - 1 - lag:lags - 1 - lag + length] for lag in range(lags)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "model_config": self.model_config.to_dict(),
+                "audio_config": self.audio_config.to_dict()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def build_model(model_config=None, audio_config=None, *, sequence_length=None):
+    """A built :class:`AudioRNN` (weights created) for the given configs."""
+    model_config = model_config or ModelConfig()
+    model = AudioRNN(model_config, audio_config or AudioConfig())
+    length = model_config.window if model_config.many_to_one else (sequence_length or 16)
+    model(np.zeros((1, length), dtype="int32"))
+    return model
+
+
+def flops_per_sample(model):
+    """Multiply-adds x 2 of one generation step (one new sample, one stream)."""
+    total = 0
+    for layer in model.recurrent:
+        for weight in layer.trainable_weights:
+            # Matrices only: a GRU's bias is 2-D too (input and recurrent halves).
+            if weight.name in ("kernel", "recurrent_kernel", "projection"):
+                total += 2 * int(np.prod(weight.shape))
+    total += 2 * int(np.prod(model.logits.kernel.shape))
+    return total

@@ -1,0 +1,540 @@
+"""Training: a run folder that never loses progress.
+
+Layout of a run folder (format version 1)::
+
+    RUN/config.json    audio, model and training configs, and the dataset path
+    RUN/state.json     epochs completed, training seconds, best validation
+                       loss and epoch, epochs without improvement, stop reason
+    RUN/model.keras    the best model by validation loss (inference only)
+    RUN/last.keras     the last completed epoch, with the optimizer's state
+    RUN/history.csv    one row per completed epoch: loss, accuracy and bits
+                       per sample for training and validation, learning rate
+    RUN/previews/      short generated previews every N epochs (optional)
+    RUN/logs/          TensorBoard logs (optional)
+
+Every file is written to a temporary name and renamed into place, and
+``state.json`` is written after the models of its epoch, so a kill at any
+moment leaves a run that ``--resume`` continues from the last completed epoch
+with no gap and no duplicate row in the history.
+"""
+
+import contextlib
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .config import AudioConfig, _JSONMixin
+from .dataset import METADATA_NAME, open_dataset
+from .errors import AudioRNNError, ParameterError, RunError
+from .keras_data import WindowDataset
+from .model import BitsPerSample, ModelConfig, build_model
+from .windows import WindowSampler
+
+__all__ = ["TrainConfig", "TrainingDiverged", "load_run_model", "train"]
+
+logger = logging.getLogger("audiornn")
+
+RUN_FORMAT = "audiornn-run"
+RUN_FORMAT_VERSION = 1
+BEST_MODEL, LAST_MODEL = "model.keras", "last.keras"
+HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
+                   "val_bits_per_sample", "learning_rate", "seconds"]
+
+
+class TrainingDiverged(AudioRNNError):
+    """The loss became NaN or infinite; the last good model was kept."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(_JSONMixin):
+    """How to train.
+
+    sequence_length, batch_size: window length and global batch (split across
+        replicas when training on several devices).
+    epochs / minutes: stop after this many epochs or this much training time
+        (the learning-rate schedule spans whichever is given; minutes wins).
+    steps_per_epoch: batches per epoch (0: one pass over the training audio,
+        at most 200 batches, so epochs stay short and checkpoints frequent).
+    learning_rate: peak of the schedule: a linear warm-up over
+        ``warmup_steps``, then a cosine decay to ``final_learning_rate_fraction``
+        of the peak at the end of the budget.
+    clipnorm: gradient clipping by global norm.
+    patience: stop after this many epochs without a better validation loss.
+    validation_steps: batches of the per-epoch validation score (an evenly
+        spread, fixed subset); the full validation audio is scored at the end.
+    preview_every, preview_seconds: write a generated preview every N epochs.
+    """
+
+    sequence_length: int = 128
+    batch_size: int = 64
+    epochs: int = 0
+    minutes: float = 0.0
+    steps_per_epoch: int = 0
+    learning_rate: float = 3e-3
+    final_learning_rate_fraction: float = 0.05
+    warmup_steps: int = 50
+    clipnorm: float = 1.0
+    patience: int = 10
+    validation_steps: int = 32
+    preview_every: int = 0
+    preview_seconds: float = 2.0
+    seed: int = 0
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ParameterError(f"{name} must be 0 or a positive integer, got {value!r}")
+        for name in ("learning_rate", "clipnorm", "preview_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ParameterError(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
+            raise ParameterError(f"minutes must be a positive number (or 0 for no time limit), "
+                                 f"got {self.minutes!r}")
+        if not 0 < self.final_learning_rate_fraction <= 1:
+            raise ParameterError(f"final_learning_rate_fraction must be in (0, 1], "
+                                 f"got {self.final_learning_rate_fraction!r}")
+
+    @property
+    def total_epochs(self):
+        """The epoch limit given to ``fit`` (a time budget alone allows many)."""
+        return self.epochs or (100_000 if self.minutes else 20)
+
+
+def learning_rate_at(config, progress, step):
+    """The schedule: warm-up over ``warmup_steps``, then cosine from 1 to the final fraction."""
+    warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+    progress = min(max(progress, 0.0), 1.0)
+    floor = config.final_learning_rate_fraction
+    return config.learning_rate * warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# ----------------------------------------------------------------------------------------------
+# The run folder
+
+
+def _write_atomically(path, write):
+    """Call ``write(temporary_path)`` and rename the result to ``path``."""
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _write_json(path, value):
+    def write(temporary):
+        with open(temporary, "w") as handle:
+            json.dump(value, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    _write_atomically(path, write)
+
+
+def _read_json(path, what):
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as error:
+        raise RunError(f"cannot read the {what} '{path}' ({error}): the run folder is damaged") from None
+
+
+def is_run(folder):
+    config = Path(folder) / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        return json.loads(config.read_text()).get("format") == RUN_FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def prepare_run_folder(folder, *, overwrite=False, check_only=False):
+    """Make ``folder`` ready for a new run, refusing to destroy anything else.
+
+    A ``dataset`` subfolder holding an audiornn dataset is kept (the train
+    command builds one there from INPUT audio). Anything else is replaced
+    only when it is an earlier run and ``overwrite`` is set.
+    """
+    folder = Path(folder).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise RunError(f"--output '{folder}' is a file, not a folder: choose another --output")
+    if not folder.parent.is_dir():
+        raise RunError(f"the folder that should hold --output '{folder}' does not exist: "
+                       f"create '{folder.parent}' first")
+    contents = [entry for entry in folder.iterdir()
+                if not (entry.name == "dataset" and (entry / METADATA_NAME).is_file())] if folder.is_dir() else []
+    if contents:
+        if not is_run(folder):
+            raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
+                           f"choose another --output (nothing was changed)")
+        if not overwrite:
+            raise RunError(f"--output folder '{folder}' already holds a run: continue it with "
+                           f"'--resume {folder}', or pass --overwrite to start over")
+    if check_only:
+        return folder
+    for entry in contents:
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _read_history(path):
+    if not Path(path).is_file():
+        return []
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _write_history(path, rows):
+    def write(temporary):
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    _write_atomically(path, write)
+
+
+def _save_model(model, path):
+    _write_atomically(path, lambda temporary: model.save(temporary))
+
+
+# ----------------------------------------------------------------------------------------------
+# Callbacks
+
+
+class RunKeeper(keras.callbacks.Callback):
+    """Sets the learning rate, checkpoints, keeps the history, stops on budget or NaN."""
+
+    def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None):
+        super().__init__()
+        self.folder, self.config, self.state = Path(folder), config, state
+        self.history_rows, self.budget_seconds, self.total_steps = history, budget_seconds, total_steps
+        self.preview = preview
+        self.diverged = None
+        self.stop_reason = None
+
+    def _elapsed(self):
+        return self.state["training_seconds"] + (time.monotonic() - self._segment_start)
+
+    def _progress(self, step):
+        if self.budget_seconds:
+            return self._elapsed() / self.budget_seconds
+        return step / max(1, self.total_steps)
+
+    def on_train_begin(self, logs=None):
+        self._segment_start = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.monotonic()
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        self.model.optimizer.learning_rate.assign(learning_rate_at(self.config, self._progress(step), step))
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not np.isfinite(float(loss)):
+            self.diverged = (self.state["epochs_completed"] + 1, batch)
+            self.model.stop_training = True
+        elif self.budget_seconds and self._elapsed() >= self.budget_seconds:
+            self.stop_reason = f"time budget of {self.budget_seconds / 60:g} minutes used"
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.diverged:
+            return
+        logs = dict(logs or {})
+        number = epoch + 1
+        row = {"epoch": number, "seconds": round(time.monotonic() - self._epoch_start, 2),
+               "learning_rate": float(self.model.optimizer.learning_rate.numpy())}
+        row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
+        val_loss = row.get("val_loss", row.get("loss"))
+        improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
+        _save_model(self.model, self.folder / LAST_MODEL)
+        if improved:
+            _save_model(self.model, self.folder / BEST_MODEL)
+            self.state.update(best_val_loss=val_loss, best_epoch=number, epochs_without_improvement=0)
+        else:
+            self.state["epochs_without_improvement"] += 1
+        self.history_rows.append(row)
+        _write_history(self.folder / "history.csv", self.history_rows)
+        self.state.update(epochs_completed=number, training_seconds=self._elapsed())
+        self._segment_start = time.monotonic()
+        _write_json(self.folder / "state.json", self.state)
+        if self.state["epochs_without_improvement"] >= self.config.patience:
+            self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
+            self.model.stop_training = True
+        if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
+            self.preview(self.model, self.folder / "previews" / f"epoch_{number:04d}.wav")
+
+
+# ----------------------------------------------------------------------------------------------
+# Training
+
+
+def choose_strategy(distribute="auto"):
+    """The ``tf.distribute`` strategy for ``distribute``: "auto", "mirrored" or "none".
+
+    auto: MultiWorkerMirroredStrategy when TF_CONFIG is set, MirroredStrategy
+    when more than one GPU is visible, else the default (one device).
+    mirrored: MirroredStrategy over every GPU, or over every logical CPU
+    device when there is no GPU (how the tests run it).
+    """
+    import tensorflow as tf
+
+    if distribute not in ("auto", "mirrored", "none"):
+        raise ParameterError(f"distribute must be 'auto', 'mirrored' or 'none', got {distribute!r}")
+    if distribute == "none":
+        return tf.distribute.get_strategy()
+    if distribute == "auto" and os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if distribute == "auto":
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    devices = gpus or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+
+
+def compile_model(model, config):
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate, clipnorm=config.clipnorm),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy"), BitsPerSample()],
+    )
+
+
+def _samplers(dataset, model_config, config, epoch):
+    mode = "last" if model_config.many_to_one else "sequence"
+    length = model_config.window if model_config.many_to_one else config.sequence_length
+    training = WindowSampler(dataset.array("train"), dataset.segments("train"), sequence_length=length,
+                             batch_size=config.batch_size, mode=mode, shuffle=True, seed=config.seed,
+                             name="training", steps=config.steps_per_epoch or None)
+    if not config.steps_per_epoch:
+        training.steps = min(training.steps, 200)
+    training.epoch = epoch
+    quick = WindowSampler(dataset.array("validation"), dataset.segments("validation"), sequence_length=length,
+                          batch_size=config.batch_size, mode=mode, shuffle=False, name="validation",
+                          max_steps=config.validation_steps,
+                          hop=max(1, length // 8) if model_config.many_to_one else None)
+    return training, quick
+
+
+def train(dataset=None, output=None, *, model_config=None, train_config=None, resume=None,
+          overwrite=False, distribute="auto", verbose="auto", preview=None, overrides=None, callbacks=()):
+    """Train a new run in ``output`` from ``dataset``, or continue ``resume``.
+
+    Returns a summary dict (epochs, best validation bits per sample, the full
+    validation score of the best model, stop reason, paths). On resume,
+    ``overrides`` (a dict of TrainConfig fields such as ``epochs``,
+    ``minutes`` or ``learning_rate``) replace the saved values. ``callbacks``
+    are extra Keras callbacks, run after the one that checkpoints.
+    """
+    strategy = choose_strategy(distribute)
+    if resume is not None:
+        folder, dataset, model_config, train_config, state, history = _load_resume(
+            resume, dataset, overrides or {})
+        with strategy.scope():
+            model = keras.models.load_model(folder / LAST_MODEL)
+            if overrides and "learning_rate" in overrides:
+                model.optimizer.learning_rate.assign(train_config.learning_rate)
+    else:
+        if dataset is None or output is None:
+            raise ParameterError("train needs a dataset and an output folder (or resume=RUN)")
+        model_config = model_config or ModelConfig()
+        train_config = train_config or TrainConfig()
+        dataset = dataset if hasattr(dataset, "array") else open_dataset(dataset)
+        prepare_run_folder(output, overwrite=overwrite, check_only=True)
+        # Fails early, before anything is written, if the audio is too short.
+        _samplers(dataset, model_config, train_config, 0)
+        folder = prepare_run_folder(output, overwrite=overwrite)
+        state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,
+                 "epochs_without_improvement": 0, "stop_reason": None}
+        history = []
+        _write_json(folder / "config.json", {
+            "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
+            "audio": dataset.audio_config.to_dict(), "model": model_config.to_dict(),
+            "training": train_config.to_dict(), "dataset": str(Path(dataset.path).resolve())})
+        keras.utils.set_random_seed(train_config.seed)
+        with strategy.scope():
+            model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
+            compile_model(model, train_config)
+
+    training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
+    if preview is None and train_config.preview_every:
+        preview = _preview_writer(train_config)
+    budget = train_config.minutes * 60.0
+    total_steps = train_config.total_epochs * len(training)
+    keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview)
+    callbacks = [keeper, *callbacks]
+    if train_config.tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / "logs")))
+    if state["epochs_completed"] >= train_config.total_epochs or (budget and state["training_seconds"] >= budget):
+        raise RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
+                       f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
+                       f"--minutes with --resume to train on")
+    logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
+                _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
+    with _interrupt_note(folder):
+        model.fit(WindowDataset(training), validation_data=WindowDataset(quick),
+                  initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
+                  callbacks=callbacks, verbose=verbose)
+    if keeper.diverged:
+        epoch, batch = keeper.diverged
+        raise TrainingDiverged(
+            f"the loss became NaN or infinite in epoch {epoch}, batch {batch}; the last good model "
+            f"(epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': lower the "
+            f"learning rate and continue with --resume {folder} --learning-rate "
+            f"{train_config.learning_rate / 3:.2g}")
+    state["stop_reason"] = keeper.stop_reason or f"{state['epochs_completed']} epochs done"
+    _write_json(folder / "state.json", state)
+    summary = _summarise(folder, dataset, model_config, train_config, state)
+    summary["replicas"] = strategy.num_replicas_in_sync
+    return summary
+
+
+def _preview_writer(train_config):
+    """A hook writing ``preview_seconds`` of audio generated by the model in training."""
+    from .generation import generate
+
+    def write_preview(model, path):
+        path.parent.mkdir(exist_ok=True)
+        generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
+                 progress=False)
+        logger.info("preview: %s", path)
+
+    return write_preview
+
+
+def _describe(model_config):
+    if model_config.many_to_one:
+        return f"seed preset ({model_config.num_layers} x GRU {model_config.units}, window {model_config.window})"
+    return f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}"
+
+
+@contextlib.contextmanager
+def _interrupt_note(folder):
+    try:
+        yield
+    except KeyboardInterrupt:
+        logger.warning("interrupted: the last completed epoch is saved; continue with "
+                       "'python AudioRNN.py train --resume %s'", folder)
+        raise
+
+
+def _load_resume(resume, dataset, overrides):
+    folder = Path(resume).expanduser()
+    if not is_run(folder):
+        raise RunError(f"--resume '{folder}' holds no audiornn run (no config.json): "
+                       f"start one with 'python AudioRNN.py train --dataset DIR --output {folder}'")
+    config = _read_json(folder / "config.json", "run config")
+    state = _read_json(folder / "state.json", "run state") if (folder / "state.json").is_file() else None
+    if state is None or not (folder / LAST_MODEL).is_file():
+        raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
+                       f"with --overwrite")
+    audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / "config.json"))
+    model_config = ModelConfig.from_dict(config["model"], source=str(folder / "config.json"))
+    values = dict(config["training"])
+    unknown = sorted(set(overrides) - set(values))
+    if unknown:
+        raise ParameterError(f"cannot override {unknown} on resume")
+    values.update(overrides)
+    train_config = TrainConfig.from_dict(values, source="resumed training config")
+    if train_config != TrainConfig.from_dict(config["training"]):
+        config["training"] = train_config.to_dict()
+        _write_json(folder / "config.json", config)
+    dataset = open_dataset(dataset if dataset is not None else config["dataset"], audio_config=audio_config)
+    # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
+    history = [row for row in _read_history(folder / "history.csv")
+               if int(float(row["epoch"])) <= state["epochs_completed"]]
+    history = [{key: value for key, value in row.items()} for row in history]
+    logger.info("resuming '%s' after epoch %d (%.1f minutes trained)", folder, state["epochs_completed"],
+                state["training_seconds"] / 60)
+    return folder, dataset, model_config, train_config, state, history
+
+
+def evaluate_model(model, dataset, *, split="validation", batch_size=64, sequence_length=512):
+    """Bits per sample and accuracy of ``model`` over every window of a split."""
+    config = model.model_config
+    mode = "last" if config.many_to_one else "sequence"
+    length = config.window if config.many_to_one else sequence_length
+    sampler = WindowSampler(dataset.array(split), dataset.segments(split), sequence_length=length,
+                            batch_size=batch_size, mode=mode, shuffle=False, name=split,
+                            hop=max(1, length // 8) if config.many_to_one else None)
+    nats = correct = count = 0.0
+    for index in range(len(sampler)):
+        inputs, targets = sampler.batch(index)
+        logits = np.asarray(model(inputs, training=False), dtype=np.float64)
+        logits -= logits.max(axis=-1, keepdims=True)
+        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+        nats -= np.take_along_axis(log_probs, targets[..., None], axis=-1).sum()
+        correct += np.count_nonzero(log_probs.argmax(axis=-1) == targets)
+        count += targets.size
+    return {"bits_per_sample": nats / count / math.log(2), "accuracy": correct / count, "targets": int(count)}
+
+
+def _summarise(folder, dataset, model_config, train_config, state):
+    best = load_run_model(folder)
+    score = evaluate_model(best, dataset, batch_size=train_config.batch_size)
+    summary = {
+        "run": str(folder), "epochs": state["epochs_completed"],
+        "training_minutes": round(state["training_seconds"] / 60, 2),
+        "best_epoch": state["best_epoch"],
+        "best_val_bits_per_sample_quick": None if state["best_val_loss"] is None
+        else state["best_val_loss"] / math.log(2),
+        "validation": score, "stop_reason": state["stop_reason"],
+        "model": str(folder / BEST_MODEL),
+    }
+    _write_json(folder / "summary.json", summary)
+    logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
+                "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
+                score["targets"], folder / BEST_MODEL)
+    return summary
+
+
+def run_dataset_path(model_path):
+    """The dataset a run (or the model file inside a run folder) was trained on, or None."""
+    folder = Path(model_path).expanduser()
+    folder = folder if folder.is_dir() else folder.parent
+    if not is_run(folder):
+        return None
+    return _read_json(folder / "config.json", "run config").get("dataset")
+
+
+def load_run_model(path):
+    """Load a model from a ``.keras`` file or a run folder (its best model)."""
+    from .errors import ModelFileError
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / BEST_MODEL
+    if not path.is_file():
+        raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # Keras raises many kinds for a bad file
+        raise ModelFileError(f"cannot load model '{path}': {type(error).__name__}: {error}"[:500]) from None
+    if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
+        raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
+    return model

@@ -1,0 +1,95 @@
+"""Generation speed: stateful compiled sampling against the original's window-per-sample predict.
+
+Usage: python bench/generation_speed.py [--model MODEL] [--seconds 4]
+
+Measures, on one model (the default configuration, or --model), in one run:
+one stream, 32 streams together, and the original AudioRNN's approach
+(``model.predict`` over the last 1000 samples for every new sample, argmax)
+on the same model. Prints samples per second, real-time factors at the
+model's rate, the model's FLOPs per sample, and the fraction of this
+machine's reachable FLOP/s (a large float32 matmul) the loop achieves.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
+
+
+def reachable_gflops():
+    """float32 matmul GFLOP/s of this machine through TensorFlow (2048 x 2048, best of 5)."""
+    import tensorflow as tf
+
+    a = tf.random.normal((2048, 2048))
+    b = tf.random.normal((2048, 2048))
+    tf.linalg.matmul(a, b).numpy()
+    best = 0.0
+    for _ in range(5):
+        started = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = max(best, 2 * 2048 ** 3 / (time.perf_counter() - started) / 1e9)
+    return best
+
+
+def time_streams(model, count, seconds):
+    from audiornn.generation import SampleStream
+
+    rate = model.audio_config.sample_rate
+    stream = SampleStream(model, count=count, seed=0)
+    chunk = rate  # one second per compiled call, as `generate` does
+    stream.sample(chunk)  # compile
+    started = time.perf_counter()
+    steps = int(seconds * rate)
+    for _ in range(0, steps, chunk):
+        stream.sample(chunk)
+    return count * steps / (time.perf_counter() - started)
+
+
+def time_original(model, samples=40, window=1000):
+    import numpy as np
+
+    inputs = np.full((1, window), 128, dtype="int32")
+    model.predict(inputs, verbose=0)
+    started = time.perf_counter()
+    for _ in range(samples):
+        logits = model.predict(inputs, verbose=0)[0, -1]
+        inputs = np.concatenate([inputs[:, 1:], [[int(np.argmax(logits))]]], axis=1)
+    return samples / (time.perf_counter() - started)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", help="a .keras model or run folder (default: the default configuration)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="audio timed per measurement")
+    arguments = parser.parse_args()
+
+    import tensorflow as tf
+
+    from audiornn.model import ModelConfig, build_model, flops_per_sample
+    from audiornn.training import load_run_model
+
+    model = load_run_model(arguments.model) if arguments.model else build_model(ModelConfig())
+    rate = model.audio_config.sample_rate
+    flops = flops_per_sample(model)
+    print(f"model: {model.model_config}\nFLOPs per sample: {flops / 1e6:.2f} M; threads: "
+          f"{tf.config.threading.get_intra_op_parallelism_threads() or 'all'} cores", flush=True)
+    peak = reachable_gflops()
+    print(f"reachable float32 matmul: {peak:.1f} GFLOP/s", flush=True)
+    rows = [("1 stream", time_streams(model, 1, arguments.seconds)),
+            ("32 streams", time_streams(model, 32, arguments.seconds / 4)),
+            ("original: predict per sample", time_original(model))]
+    print(f"\n{'':<32}{'samples/s':>12}{'x real time':>13}{'GFLOP/s':>10}{'of reachable':>14}")
+    for name, speed in rows:
+        work = speed * flops / 1e9 if not name.startswith("original") else speed * flops * 1000 / 1e9
+        print(f"{name:<32}{speed:>12,.0f}{speed / rate:>13.2f}{work:>10.1f}{work / peak:>13.0%}")
+    print(f"speed-up of 1 stream over the original approach: {rows[0][1] / rows[2][1]:,.0f}x; "
+          f"32 streams: {rows[1][1] / rows[2][1]:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()

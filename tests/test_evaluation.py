@@ -1,0 +1,111 @@
+"""Evaluation: real PNG figures, baselines on signals of known entropy, scores, bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from audiornn import dsp
+from audiornn.baselines import LinearPredictor, score_baselines, unigram_bits
+from audiornn.cli import main
+from audiornn.errors import AudioFileError, RunError
+from audiornn.evaluation import (plot_contact_sheet, plot_history, plot_sound_comparison, read_history,
+                                 save_figure, score_audio)
+from audiornn.training import load_run_model
+from conftest import sine
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def fake_run(folder, rows):
+    folder.mkdir()
+    lines = ["epoch,loss,accuracy,bits_per_sample,val_loss,val_accuracy,val_bits_per_sample,learning_rate,seconds"]
+    lines += [",".join(str(value) for value in row) for row in rows]
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_curves_of_several_runs_are_one_png_with_every_series(tmp_path):
+    first = fake_run(tmp_path / "alpha", [(1, 5.0, 0.1, 7.2, 4.9, 0.1, 7.1, 1e-3, 2), (2, 4.0, 0.2, 5.8, 4.1, 0.2, 5.9, 1e-3, 2)])
+    second = fake_run(tmp_path / "beta", [(1, 5.5, 0.1, 7.9, 5.4, 0.1, 7.8, 1e-3, 2)])
+    figure = plot_history([first, second])
+    labels = {line.get_label() for axis in figure.axes for line in axis.get_lines()}
+    assert labels == {"alpha training", "alpha validation", "beta training", "beta validation"}
+    bits_axis = [axis for axis in figure.axes if axis.get_title() == "bits per sample"][0]
+    validation = [line for line in bits_axis.get_lines() if line.get_label() == "alpha validation"][0]
+    np.testing.assert_allclose(validation.get_ydata(), [7.1, 5.9])
+    path = save_figure(figure, tmp_path / "curves.png")
+    assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 10_000
+
+
+def test_uniform_random_classes_score_eight_bits_for_every_baseline():
+    generator = np.random.default_rng(0)
+    train, test = generator.integers(0, 256, 200_000), generator.integers(0, 256, 50_000)
+    scores = score_baselines([train.astype(np.uint8)], [test.astype(np.uint8)])
+    assert set(scores) == {"uniform", "unigram", "linear_predictor_16"}
+    for name, bits in scores.items():
+        assert bits == pytest.approx(8.0, abs=0.05), name
+
+
+def test_a_sine_scores_far_lower_with_the_linear_predictor_than_the_histogram():
+    classes = dsp.mu_law_encode(sine(440, 4.0, 8000, amplitude=0.8)
+                                + 0.001 * np.random.default_rng(1).standard_normal(32000))
+    train, test = classes[:24000], classes[24000:]
+    histogram = unigram_bits([train], [test], mu=255)
+    predictor = LinearPredictor().fit([train]).bits([test])
+    assert histogram > 6.0
+    assert predictor < histogram - 3.0
+
+
+def test_a_model_that_learned_a_sine_scores_below_its_baselines(sine_run, sine_dataset, write_audio):
+    folder, _ = sine_run
+    held_out = write_audio("held_out.wav", sine(400.0, 1.5, 8000, amplitude=0.6, phase=2.5))
+    score = score_audio(load_run_model(folder), [held_out], dataset=sine_dataset, progress=False)
+    bits = score["model"]["bits_per_sample"]
+    assert bits < score["baselines"]["unigram"] - 2.0
+    assert bits < score["baselines"]["uniform"] - 4.0
+    assert score["model"]["targets"] == 12000 - 1
+    assert score["seconds"] == pytest.approx(1.5)
+
+
+def test_pictures_of_sound_are_pngs(tmp_path):
+    rate = 8000
+    generated, real = sine(300, 1.0, rate), sine(500, 1.2, rate)
+    figure = plot_sound_comparison(generated, real, rate)
+    waveform = figure.axes[0].get_lines()[0]
+    assert waveform.get_xdata().size == rate  # cut to the same length
+    assert save_figure(figure, tmp_path / "sound.png").read_bytes()[:8] == PNG_SIGNATURE
+    sheet = plot_contact_sheet({f"epoch {index}": sine(200 * index, 0.5, rate) for index in range(1, 6)}, rate,
+                               columns=3)
+    titles = [axis.get_title() for axis in sheet.axes if axis.get_visible() and axis.get_title()]
+    assert titles == [f"epoch {index}" for index in range(1, 6)]
+    assert save_figure(sheet, tmp_path / "sheet.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset):
+    (tmp_path / "empty_run").mkdir()
+    with pytest.raises(RunError, match="has no history.csv"):
+        read_history(tmp_path / "empty_run")
+    (tmp_path / "empty_run" / "history.csv").write_text("epoch,loss\n")
+    with pytest.raises(RunError, match="holds no epochs yet"):
+        read_history(tmp_path / "empty_run")
+    (tmp_path / "broken.wav").write_bytes(b"not audio at all")
+    with pytest.raises(AudioFileError, match="cannot read audio file '.*broken.wav'"):
+        score_audio(load_run_model(sine_run[0]), [tmp_path / "broken.wav"], dataset=sine_dataset, progress=False)
+
+
+def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, tmp_path, capsys, write_audio):
+    folder, _ = sine_run
+    held_out = write_audio("held.wav", sine(400.0, 0.5, 8000, amplitude=0.6))
+    code = main(["eval", str(folder), "--model", str(folder), "--audio", str(held_out), "--sound",
+                 "--contact-sheet", "--seconds", "0.5", "--json", str(tmp_path / "score.json"),
+                 "--output", str(tmp_path), "--quiet"])
+    assert code == 0
+    output = capsys.readouterr().out
+    assert "model" in output and "linear predictor 16" in output and "unigram" in output
+    score = json.loads((tmp_path / "score.json").read_text())
+    assert score["model"]["bits_per_sample"] < score["baselines"]["unigram"]
+    for name in ("curves.png", "sound.png", "contact_sheet.png"):
+        assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
+    assert main(["eval", str(tmp_path / "nothing"), "--quiet"]) == 2
+    assert "has no history.csv" in capsys.readouterr().err

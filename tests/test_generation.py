@@ -1,0 +1,150 @@
+"""Generation: step equals sequence, chunks leave no seam, files are whole, bad input is refused."""
+
+import numpy as np
+import pytest
+import soundfile
+
+import audiornn.generation as generation_module
+from audiornn import AudioConfig
+from audiornn.errors import AudioFileError, ModelFileError, ParameterError
+from audiornn.generation import SampleStream, generate
+from audiornn.model import ModelConfig, build_model
+from audiornn.training import load_run_model
+from conftest import SINE_FREQUENCY, sine
+
+CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
+         ModelConfig(cell="lstm", num_layers=2, units=32, embedding_dim=8),
+         ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8)]
+
+
+@pytest.fixture(scope="module")
+def gru_model():
+    return build_model(ModelConfig(num_layers=2, units=32, embedding_dim=8), AudioConfig(level=0.5))
+
+
+@pytest.mark.parametrize("config", CELLS, ids=lambda config: config.cell)
+def test_step_by_step_logits_equal_the_sequence_model(config):
+    model = build_model(config)
+    classes = np.random.default_rng(0).integers(0, 256, (3, 40)).astype("int32")
+    stepped = SampleStream(model, count=3).logits_for(classes)
+    np.testing.assert_allclose(stepped, np.asarray(model(classes)), atol=1e-4)
+
+
+@pytest.mark.parametrize("config", CELLS, ids=lambda config: config.cell)
+def test_priming_sets_the_same_state_as_the_sequence_model(config):
+    model = build_model(config)
+    classes = np.random.default_rng(1).integers(0, 256, (2, 30)).astype("int32")
+    stream = SampleStream(model, count=2)
+    stream.prime(classes[:, :20])
+    # After the prime, the next logits are those of the full model at position 20.
+    continued = stream.logits_for(classes[:, 19:21])[:, 1]
+    np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 20], atol=1e-4)
+
+
+def test_chunk_boundaries_do_not_change_the_output(gru_model):
+    whole = generate(gru_model, seconds=0.05, count=2, seed=3, chunk_seconds=1.0, progress=False)
+    chunked = generate(gru_model, seconds=0.05, count=2, seed=3, chunk_seconds=0.0123, progress=False)
+    np.testing.assert_array_equal(whole, chunked)
+    assert whole.shape == (2, 400)
+    assert not np.array_equal(whole[0], whole[1])  # the streams are different
+
+
+def test_a_seed_reproduces_and_another_seed_differs(gru_model):
+    first = generate(gru_model, seconds=0.02, seed=11, progress=False)
+    assert np.array_equal(first, generate(gru_model, seconds=0.02, seed=11, progress=False))
+    assert not np.array_equal(first, generate(gru_model, seconds=0.02, seed=12, progress=False))
+
+
+def test_temperature_zero_is_argmax(gru_model):
+    stream = SampleStream(gru_model, count=1, temperature=0)
+    chosen = stream.sample(12)[0].astype("int32")
+    silence = 128
+    inputs = np.concatenate([[silence], chosen[:-1]])[None, :]
+    expected = np.asarray(gru_model(inputs)).argmax(axis=-1)[0]
+    np.testing.assert_array_equal(chosen, expected)
+
+
+def test_output_files_are_16_bit_wav_at_the_model_rate(tmp_path):
+    model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8), AudioConfig(sample_rate=11025))
+    paths = generate(model, seconds=0.1, count=3, seed=0, output=tmp_path / "out.wav", progress=False)
+    assert [path.name for path in paths] == ["out_1.wav", "out_2.wav", "out_3.wav"]
+    for path in paths:
+        info = soundfile.info(str(path))
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (11025, 1, "PCM_16", 1102)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["out_1.wav", "out_2.wav", "out_3.wav"]
+
+
+def test_priming_changes_the_output_and_is_excluded_unless_asked(gru_model, write_audio):
+    prime = write_audio("prime.flac", sine(300, 0.05, 22050), rate=22050)
+    plain = generate(gru_model, seconds=0.02, seed=5, progress=False)
+    primed = generate(gru_model, seconds=0.02, seed=5, prime=prime, progress=False)
+    assert primed.shape == plain.shape == (1, 160)
+    assert not np.array_equal(plain, primed)
+    with_prime = generate(gru_model, seconds=0.02, seed=5, prime=prime, include_prime=True, progress=False)
+    assert with_prime.shape == (1, 400 + 160)
+    np.testing.assert_allclose(with_prime[0, 400:], primed[0], atol=0.05)
+
+
+def test_a_model_trained_on_a_sine_generates_the_sine(sine_run, tmp_path):
+    folder, _ = sine_run
+    model = load_run_model(folder)
+    [path] = generate(model, seconds=2.0, temperature=0.5, seed=1, output=tmp_path / "sine.wav", progress=False)
+    audio, rate = soundfile.read(str(path))
+    audio = audio[rate // 2:]  # after it settles
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size)))
+    peak = np.fft.rfftfreq(audio.size, 1 / rate)[np.argmax(spectrum)]
+    assert abs(peak - SINE_FREQUENCY) < 10
+    assert np.sqrt(np.mean(audio ** 2)) > 0.05
+
+
+def test_seed_preset_generates_with_a_sliding_window():
+    model = build_model(ModelConfig.seed(units=8, window=16, embedding_dim=4))
+    audio = generate(model, seconds=0.005, seed=0, progress=False)
+    assert audio.shape == (1, 40) and np.all(np.abs(audio) <= 1)
+    stream = SampleStream(model, count=1, temperature=0)
+    chosen = stream.sample(3)[0]
+    window = np.full((1, 16), 128, "int32")
+    window = np.concatenate([window[:, 1:], [[128]]], axis=1)
+    assert chosen[0] == np.asarray(model(window)).argmax()
+
+
+def test_interrupted_generation_leaves_no_file(gru_model, tmp_path, monkeypatch):
+    calls = []
+    real = SampleStream.sample
+
+    def interrupt_second_chunk(self, length):
+        calls.append(length)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, length)
+
+    monkeypatch.setattr(SampleStream, "sample", interrupt_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        generate(gru_model, seconds=0.05, chunk_seconds=0.01, output=tmp_path / "out.wav", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
+    with pytest.raises(ModelFileError, match="does not exist"):
+        load_run_model(tmp_path / "none.keras")
+    (tmp_path / "corrupt.keras").write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ModelFileError, match="cannot load model"):
+        load_run_model(tmp_path / "corrupt.keras")
+    import keras
+    plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    plain.save(tmp_path / "plain.keras")
+    with pytest.raises(ModelFileError, match="not an audiornn model"):
+        load_run_model(tmp_path / "plain.keras")
+    (tmp_path / "bad.wav").write_bytes(b"not audio")
+    empty = write_audio("empty.wav", np.zeros(0, np.float32))
+    silent = write_audio("silent.wav", np.zeros(800, np.float32))
+    for prime, message in [(tmp_path / "bad.wav", "cannot read audio file"), (empty, "empty"),
+                           (silent, "silent")]:
+        with pytest.raises(AudioFileError, match=message):
+            generate(gru_model, seconds=0.01, prime=prime, progress=False)
+    for kwargs, message in [({"seconds": 0}, "seconds must be a positive number"),
+                            ({"seconds": 1, "count": 0}, "count must be a positive integer"),
+                            ({"seconds": 1, "temperature": -1}, "temperature must be 0"),
+                            ({"seconds": 1, "output": tmp_path / "no" / "x.wav"}, "does not exist")]:
+        with pytest.raises(ParameterError, match=message):
+            generate(gru_model, progress=False, **kwargs)

@@ -1,0 +1,70 @@
+"""The network: shapes, configs, and save/load equality of every cell and the seed preset."""
+
+import keras
+import numpy as np
+import pytest
+
+from audiornn import AudioConfig
+from audiornn.errors import ParameterError
+from audiornn.model import AudioRNN, ModelConfig, build_model, flops_per_sample
+
+CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
+           ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1),
+           ModelConfig(cell="lstmp", num_layers=2, units=24, projection_units=10, embedding_dim=8),
+           ModelConfig.seed(units=16, window=40, embedding_dim=8)]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: f"{config.preset}-{config.cell}")
+def test_shapes_and_output_range(config):
+    model = build_model(config, AudioConfig(mu=127))
+    length = config.window if config.many_to_one else 33
+    classes = np.random.default_rng(0).integers(0, 128, (3, length)).astype("int32")
+    logits = np.asarray(model(classes))
+    assert logits.shape == ((3, 128) if config.many_to_one else (3, 33, 128))
+    assert np.all(np.isfinite(logits))
+    probabilities = np.asarray(keras.ops.softmax(logits))
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
+    if not config.many_to_one:
+        # Causal: changing a later input leaves earlier outputs alone.
+        changed = classes.copy()
+        changed[:, 20] = (changed[:, 20] + 1) % 128
+        np.testing.assert_allclose(np.asarray(model(changed))[:, :20], logits[:, :20], atol=1e-6)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: f"{config.preset}-{config.cell}")
+def test_save_and_load_give_equal_outputs_and_configs(config, tmp_path):
+    audio = AudioConfig(sample_rate=16000, mu=255, preemphasis=0.9, level=0.3)
+    model = build_model(config, audio)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert isinstance(loaded, AudioRNN)
+    assert loaded.model_config == config and loaded.audio_config == audio
+    length = config.window if config.many_to_one else 50
+    classes = np.random.default_rng(1).integers(0, 256, (2, length)).astype("int32")
+    np.testing.assert_allclose(np.asarray(loaded(classes)), np.asarray(model(classes)), atol=1e-6)
+
+
+def test_lstmp_state_is_projected():
+    model = build_model(ModelConfig(cell="lstmp", num_layers=1, units=32, projection_units=12))
+    cell = model.recurrent[0].cell
+    assert cell.state_size == [12, 32]
+    assert tuple(cell.recurrent_kernel.shape) == (12, 128)
+
+
+def test_flops_per_sample_counts_the_matrices():
+    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64))
+    # Layer 1: (64 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
+    assert flops_per_sample(model) == 2 * ((64 + 256) * 768 + 512 * 768 + 256 * 256)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"cell": "rnn"}, "cell must be one of"),
+    ({"units": 0}, "units must be a positive integer"),
+    ({"num_layers": -1}, "num_layers must be a positive integer"),
+    ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
+    ({"preset": "wavenet"}, "preset must be one of"),
+])
+def test_model_config_is_validated(values, message):
+    with pytest.raises(ParameterError, match=message):
+        ModelConfig(**values)

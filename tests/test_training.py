@@ -1,0 +1,155 @@
+"""Training: learns a made-up signal, resumes without gaps, stops safely, refuses bad input."""
+
+import csv
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from audiornn import AudioConfig, build_dataset
+from audiornn.errors import DatasetError, ParameterError, RunError
+from audiornn.model import ModelConfig
+from audiornn.training import TrainConfig, TrainingDiverged, learning_rate_at, load_run_model, train
+from conftest import unigram_bits
+
+TINY = ModelConfig(num_layers=1, units=16, embedding_dim=8)
+QUICK = dict(batch_size=8, sequence_length=32, steps_per_epoch=5, validation_steps=4)
+
+
+def history(folder):
+    with open(Path(folder) / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_training_on_a_sine_beats_the_unigram_baseline(sine_run, sine_dataset):
+    folder, summary = sine_run
+    baseline = unigram_bits(sine_dataset.array("validation"))
+    assert baseline > 5.0
+    assert summary["validation"]["bits_per_sample"] < baseline - 2.0
+    rows = history(folder)
+    assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
+    assert float(rows[-1]["val_bits_per_sample"]) < float(rows[0]["val_bits_per_sample"])
+    assert {"loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy", "val_bits_per_sample",
+            "learning_rate"} <= set(rows[0])
+    for name in ("config.json", "state.json", "model.keras", "last.keras", "summary.json"):
+        assert (folder / name).is_file()
+    config = json.loads((folder / "config.json").read_text())
+    assert config["audio"] == sine_dataset.audio_config.to_dict()
+    assert load_run_model(folder).audio_config == sine_dataset.audio_config
+
+
+def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, tmp_path):
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if self.epoch == 2 and batch == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(sine_dataset, tmp_path / "run", model_config=TINY,
+              train_config=TrainConfig(epochs=4, **QUICK), callbacks=[Interrupt()], verbose=0)
+    assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2"]
+    optimizer_steps = keras.models.load_model(tmp_path / "run" / "last.keras").optimizer.iterations.numpy()
+    assert optimizer_steps == 10
+    summary = train(resume=tmp_path / "run", verbose=0)
+    assert summary["epochs"] == 4
+    assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3", "4"]
+    assert keras.models.load_model(tmp_path / "run" / "last.keras").optimizer.iterations.numpy() == 20
+    # A row written after the last checkpoint (a kill between the two) is dropped on resume.
+    with open(tmp_path / "run" / "history.csv", "a") as handle:
+        handle.write("5,9,0,9,9,0,9,0.001,1\n")
+    train(resume=tmp_path / "run", overrides={"epochs": 6}, verbose=0)
+    assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3", "4", "5", "6"]
+    assert float(history(tmp_path / "run")[4]["loss"]) != 9.0
+
+
+def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sine_dataset, tmp_path):
+    class Poison(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                for weight in self.model.trainable_weights:
+                    weight.assign(np.full(weight.shape, np.nan, dtype="float32"))
+
+    with pytest.raises(TrainingDiverged, match=r"NaN or infinite in epoch 2.*epoch 1\) is kept.*--resume"):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
+              callbacks=[Poison()], verbose=0)
+    model = load_run_model(tmp_path / "run" / "last.keras")
+    assert all(np.all(np.isfinite(weight.numpy())) for weight in model.weights)
+    assert len(history(tmp_path / "run")) == 1
+
+
+def test_time_budget_stops_training(sine_dataset, tmp_path):
+    summary = train(sine_dataset, tmp_path / "run", model_config=TINY,
+                    train_config=TrainConfig(minutes=0.02, **QUICK), verbose=0)
+    assert "time budget" in summary["stop_reason"]
+    assert summary["epochs"] >= 1 and summary["training_minutes"] < 0.5
+
+
+def test_seed_preset_trains_many_to_one(sine_dataset, tmp_path):
+    config = ModelConfig.seed(units=16, window=64, embedding_dim=8)
+    summary = train(sine_dataset, tmp_path / "seed", model_config=config,
+                    train_config=TrainConfig(epochs=2, batch_size=16, steps_per_epoch=20, validation_steps=4,
+                                             learning_rate=1e-2), verbose=0)
+    model = load_run_model(tmp_path / "seed")
+    assert model.model_config.many_to_one
+    assert tuple(model(np.zeros((2, 64), "int32")).shape) == (2, 256)
+    assert summary["validation"]["bits_per_sample"] < 8.0
+
+
+def test_learning_rate_schedule_warms_up_and_decays():
+    config = TrainConfig(learning_rate=1e-3, warmup_steps=10, final_learning_rate_fraction=0.1)
+    assert learning_rate_at(config, 0.0, 0) == pytest.approx(1e-4)
+    assert learning_rate_at(config, 0.0, 20) == pytest.approx(1e-3)
+    assert learning_rate_at(config, 0.5, 20) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert learning_rate_at(config, 1.0, 20) == pytest.approx(1e-4)
+
+
+def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
+    with pytest.raises(DatasetError, match="does not exist"):
+        train(tmp_path / "missing", tmp_path / "run")
+    with pytest.raises(DatasetError, match="is not an audiornn dataset"):
+        train(tmp_path, tmp_path / "run")
+    with pytest.raises(RunError, match="holds no audiornn run"):
+        train(resume=tmp_path, verbose=0)
+    with pytest.raises(RunError, match="already holds a run.*--resume.*--overwrite"):
+        train(sine_dataset, sine_run[0], model_config=TINY)
+    with pytest.raises(DatasetError, match="validation audio has no file of at least 6001 samples"):
+        train(sine_dataset, tmp_path / "long", model_config=TINY,
+              train_config=TrainConfig(sequence_length=6000, batch_size=2))
+    assert not (tmp_path / "long").exists()
+    for values, message in [({"batch_size": 0}, "batch_size must be a positive integer"),
+                            ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
+                            ({"minutes": -5}, "minutes must be a positive number")]:
+        with pytest.raises(ParameterError, match=message):
+            TrainConfig(**values)
+    other = build_dataset([Path(sine_dataset.metadata["sources"][0]["path"])], tmp_path / "other",
+                          audio_config=AudioConfig(sample_rate=16000), progress=False)
+    with pytest.raises(DatasetError, match="other audio settings.*sample_rate 16000 vs 8000"):
+        train(other, resume=sine_run[0], overrides={"epochs": 9}, verbose=0)
+
+
+def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
+    script = textwrap.dedent(f"""
+        import json, tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from audiornn.model import ModelConfig
+        from audiornn.training import TrainConfig, train
+        summary = train({str(sine_dataset.path)!r}, {str(tmp_path / "mirrored")!r}, distribute="mirrored",
+                        model_config=ModelConfig(num_layers=1, units=32, embedding_dim=16),
+                        train_config=TrainConfig(epochs=3, batch_size=16, sequence_length=64, steps_per_epoch=25,
+                                                 learning_rate=1e-2, warmup_steps=5), verbose=0)
+        print(json.dumps({{"replicas": summary["replicas"], "bits": summary["validation"]["bits_per_sample"]}}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["replicas"] == 2
+    assert outcome["bits"] < unigram_bits(sine_dataset.array("validation")) - 1.0
