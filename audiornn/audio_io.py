@@ -106,7 +106,9 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     if trim_silence_db is not None:
         mono = dsp.trim_silence(mono, sample_rate=audio_config.sample_rate,
                                 threshold_db=trim_silence_db)
-    emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis)
+    # Start the filter as if the signal had held its first value: a recording cut
+    # mid-waveform would otherwise begin with a step that dominates the peak.
+    emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
     normalised, gain = dsp.normalise_level(emphasised)
     return dsp.mu_law_encode(normalised, mu=audio_config.mu), gain
 

@@ -157,7 +157,8 @@ def _model_pieces(paths, audio_config):
     return pieces, files
 
 
-def _dataset_pieces(dataset, split):
+def dataset_pieces(dataset, split):
+    """The classes of each source stretch of a split, as a list of arrays."""
     array = dataset.array(split)
     return [np.asarray(array[segment.start:segment.start + segment.length]) for segment in dataset.segments(split)]
 
@@ -181,7 +182,7 @@ def score_audio(model, audio, *, dataset=None, progress=True):
         raise DatasetError(f"dataset '{dataset.path}' was built with other audio settings than the model "
                            f"({dataset.audio_config.describe_difference(model.audio_config)})")
     result = score_classes(model, pieces, progress=progress)
-    baselines = score_baselines(_dataset_pieces(dataset, "train"), pieces, mu=model.audio_config.mu)
+    baselines = score_baselines(dataset_pieces(dataset, "train"), pieces, mu=model.audio_config.mu)
     return {"model": result, "baselines": baselines, "files": files,
             "seconds": sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
             "dataset": str(dataset.path)}

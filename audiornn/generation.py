@@ -7,10 +7,10 @@ between chunks the recurrent state, the last class and the de-emphasis
 filter state are carried, so chunk boundaries leave no seam and an hour of
 audio needs no more memory than a second.
 
-Sampling is Gumbel-max on ``logits / temperature`` with noise drawn
-statelessly from ``(seed, position)``: the same seed gives the same audio
-whatever the chunk size, and every stream of a batch gets its own noise.
-Temperature 0 is argmax.
+Sampling inverts the cumulative softmax of ``logits / temperature`` at one
+uniform number per stream drawn statelessly from ``(seed, position)``: the
+same seed gives the same audio whatever the chunk size, and every stream of
+a batch gets its own draw. Temperature 0 is argmax.
 """
 
 import logging
@@ -18,6 +18,7 @@ import math
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
@@ -30,7 +31,7 @@ from . import dsp
 from .audio_io import SILENCE_PEAK, prepare_audio, read_audio
 from .errors import AudioFileError, ParameterError
 
-__all__ = ["SampleStream", "decode_classes", "generate", "prime_classes"]
+__all__ = ["SampleStream", "StreamGroup", "decode_classes", "generate", "prime_classes"]
 
 logger = logging.getLogger("audiornn")
 
@@ -61,10 +62,13 @@ class SampleStream:
     stream, ``(count, length)`` uint8, carrying the state for the next call.
     """
 
-    def __init__(self, model, *, count=1, temperature=1.0, seed=0):
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None):
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ParameterError(f"count must be a positive integer, got {count!r}")
         self.model, self.count = model, count
+        # Stream i of all total_streams draws the i-th number of each step's draw, so a
+        # group of streams split across shards samples exactly what one batch would.
+        self.first_stream, self.total_streams = first_stream, total_streams or count
         self.temperature = _check_temperature(temperature)
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
         self.position = 0
@@ -116,12 +120,19 @@ class SampleStream:
         return self.model.logits(hidden), new_states
 
     def _choose(self, logits, seed, position, temperature):
+        """Sample each stream's next class: inverse CDF of softmax(logits / temperature).
+
+        One uniform number per stream, drawn statelessly from (seed, position).
+        """
         if self.temperature == 0:
             return tf.argmax(logits, axis=-1, output_type=tf.int32)
-        uniform = tf.random.stateless_uniform(tf.shape(logits), seed=tf.stack([seed, position]),
-                                              minval=1e-7, maxval=1.0)
-        gumbel = -tf.math.log(-tf.math.log(uniform))
-        return tf.argmax(logits / temperature + gumbel, axis=-1, output_type=tf.int32)
+        scaled = logits / temperature
+        weights = tf.exp(scaled - tf.reduce_max(scaled, axis=-1, keepdims=True))
+        cumulative = tf.cumsum(weights, axis=-1)
+        uniform = tf.random.stateless_uniform((self.total_streams,), seed=tf.stack([seed, position]))
+        threshold = uniform[self.first_stream:self.first_stream + self.count, None] * cumulative[:, -1:]
+        chosen = tf.reduce_sum(tf.cast(cumulative <= threshold, tf.int32), axis=-1)
+        return tf.minimum(chosen, tf.shape(logits)[-1] - 1)
 
     # -- compiled loops ------------------------------------------------------------------------
 
@@ -227,6 +238,51 @@ class SampleStream:
         return np.stack(outputs, axis=1)
 
 
+class StreamGroup:
+    """Several :class:`SampleStream` shards stepped in parallel threads, one per core.
+
+    XLA runs one stream batch's loop on about one core; splitting a large
+    batch into shards that run side by side uses the others. The output is
+    identical to one unsharded batch with the same seed.
+    """
+
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ParameterError(f"count must be a positive integer, got {count!r}")
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        shards = shards or max(1, min(cores, count // min_shard))
+        sizes = [len(part) for part in np.array_split(np.arange(count), shards)]
+        starts = np.cumsum([0] + sizes[:-1])
+        seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
+        self.count, self.seed = count, seed
+        self.shards = [SampleStream(model, count=size, temperature=temperature, seed=seed,
+                                    first_stream=int(start), total_streams=count)
+                       for size, start in zip(sizes, starts)]
+        self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
+
+    def _each(self, function):
+        if self._pool is None:
+            return [function(shard) for shard in self.shards]
+        return list(self._pool.map(function, self.shards))
+
+    def prime(self, classes):
+        classes = np.asarray(classes, dtype=np.int32)
+        if classes.ndim == 1:
+            self._each(lambda shard: shard.prime(classes))
+            return
+        rows = np.cumsum([0] + [shard.count for shard in self.shards])
+        for shard, start, stop in zip(self.shards, rows[:-1], rows[1:]):
+            shard.prime(classes[start:stop])
+
+    def sample(self, length):
+        """The next ``length`` classes of every stream, ``(count, length)`` uint8."""
+        return np.concatenate(self._each(lambda shard: shard.sample(length)), axis=0)
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
 def decode_classes(classes, audio_config, *, state=None):
     """Classes ``(samples,)`` to audio at the recordings' level: μ-law decode, de-emphasis, level.
 
@@ -278,8 +334,11 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     rate = audio_config.sample_rate
     total = max(1, int(round(seconds * rate)))
     chunk = max(1, int(round(chunk_seconds * rate)))
-    stream = SampleStream(model, count=count, temperature=temperature, seed=seed)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ParameterError(f"count must be a positive integer, got {count!r}")
+    _check_temperature(temperature)
     paths = _output_paths(output, count) if output is not None else None
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)
     primer = None
     if prime is not None:
         primer = prime_classes(prime, audio_config) if isinstance(prime, (str, os.PathLike)) \
@@ -306,8 +365,15 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
                 else:
                     collected[index].append(audio)
 
-        if include_prime and primer is not None:
-            emit(np.broadcast_to(primer, (count, primer.shape[-1])))
+        if primer is not None:
+            # The de-emphasis filter runs through the prime too, so the output continues
+            # it without a step whether or not the prime is written.
+            primer = np.broadcast_to(primer, (count, primer.shape[-1]))
+            if include_prime:
+                emit(primer)
+            else:
+                for index in range(count):
+                    _, filter_states[index] = decode_classes(primer[index], audio_config)
         started, done = time.monotonic(), 0
         with tqdm(total=total * count, unit="sample", unit_scale=True, desc="generating",
                   disable=None if progress else True) as bar:
@@ -326,6 +392,8 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
             writer.close()
             Path(temporary).unlink(missing_ok=True)
         raise
+    finally:
+        stream.close()
     if paths:
         return paths
     return np.stack([np.concatenate(pieces) for pieces in collected])

@@ -474,14 +474,21 @@ def _load_resume(resume, dataset, overrides):
     return folder, dataset, model_config, train_config, state, history
 
 
-def evaluate_model(model, dataset, *, split="validation", batch_size=64, sequence_length=512):
-    """Bits per sample and accuracy of ``model`` over every window of a split."""
+def evaluate_model(model, dataset, *, split="validation", batch_size=64, progress=False):
+    """Bits per sample and accuracy of ``model`` on all of a split's audio.
+
+    A sequence model is scored file by file with its state carried (as it is
+    used when generating); the seed preset, which has no state, on windows
+    an eighth of its window apart.
+    """
+    from .evaluation import dataset_pieces, score_classes
+
     config = model.model_config
-    mode = "last" if config.many_to_one else "sequence"
-    length = config.window if config.many_to_one else sequence_length
-    sampler = WindowSampler(dataset.array(split), dataset.segments(split), sequence_length=length,
-                            batch_size=batch_size, mode=mode, shuffle=False, name=split,
-                            hop=max(1, length // 8) if config.many_to_one else None)
+    if not config.many_to_one:
+        return score_classes(model, dataset_pieces(dataset, split), progress=progress)
+    sampler = WindowSampler(dataset.array(split), dataset.segments(split), sequence_length=config.window,
+                            batch_size=batch_size, mode="last", shuffle=False, name=split,
+                            hop=max(1, config.window // 8))
     nats = correct = count = 0.0
     for index in range(len(sampler)):
         inputs, targets = sampler.batch(index)

@@ -43,7 +43,7 @@ def main():
     arguments = parser.parse_args()
 
     from audiornn.baselines import score_baselines
-    from audiornn.evaluation import _dataset_pieces
+    from audiornn.evaluation import dataset_pieces
     from audiornn.model import ModelConfig, flops_per_sample, build_model
     from audiornn.training import TrainConfig, train
 
@@ -53,7 +53,7 @@ def main():
     print(f"dev speech: {dataset.seconds('train') / 60:.1f} min training, "
           f"{dataset.seconds('validation') / 60:.1f} min validation; budget {arguments.minutes:g} min each",
           flush=True)
-    baselines = score_baselines(_dataset_pieces(dataset, "train"), _dataset_pieces(dataset, "validation"))
+    baselines = score_baselines(dataset_pieces(dataset, "train"), dataset_pieces(dataset, "validation"))
     candidates = {
         "default": (ModelConfig(), TrainConfig(minutes=arguments.minutes)),
         # The original trained many-to-one on 1000-sample windows; batch 32 as its README's scripts.

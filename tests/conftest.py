@@ -41,7 +41,7 @@ def speech_like_folder(tmp_path, write_audio):
     return tmp_path / "recordings"
 
 
-SINE_FREQUENCY = 400.0
+SINE_FREQUENCY = 437.0  # incommensurate with 8 kHz, so every phase occurs
 
 
 @pytest.fixture(scope="session")
