@@ -9,12 +9,16 @@ one-line message and exit code 2.
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
+# Before TensorFlow is first imported (by a handler): only its warnings and errors.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 from . import __version__
 from .config import AudioConfig
-from .errors import AudioRNNError, ParameterError
+from .errors import AudioFileError, AudioRNNError, ParameterError
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
 
@@ -61,11 +65,21 @@ def _audio_config(arguments):
                        preemphasis=arguments.preemphasis)
 
 
+def sample_data():
+    """The bundled speech sample: data/ of the repository (or of the current folder)."""
+    for folder in (SAMPLE_DATA, Path.cwd() / "data"):
+        if (folder / "CREDITS.md").is_file():
+            return folder
+    raise AudioFileError(f"the bundled sample is not in '{SAMPLE_DATA}' (it ships in the repository's "
+                         f"data/ folder): run from a clone of the repository, or name INPUT audio")
+
+
 def _inputs_or_sample(inputs):
     if inputs:
         return inputs
-    logger.info("no INPUT given: using the bundled sample in %s", SAMPLE_DATA)
-    return [SAMPLE_DATA]
+    folder = sample_data()
+    logger.info("no INPUT given: using the bundled sample in %s", folder)
+    return [folder]
 
 
 def run_data(arguments):
@@ -93,7 +107,7 @@ def run_demo(arguments):
     folder = Path(arguments.output)
     folder.mkdir(parents=True, exist_ok=True)
     quiet = arguments.quiet
-    dataset = build_dataset([SAMPLE_DATA], folder / "dataset", progress=not quiet)
+    dataset = build_dataset([sample_data()], folder / "dataset", progress=not quiet)
     print(f"1/4 dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
           f"{dataset.seconds('validation'):.1f} s held out)", flush=True)
     summary = train(dataset, folder / "run", train_config=TrainConfig(minutes=arguments.minutes),

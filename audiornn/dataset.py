@@ -28,7 +28,7 @@ from .audio_io import find_audio_files, prepare_audio, read_audio
 from .config import AudioConfig
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 
-__all__ = ["Dataset", "Segment", "build_dataset", "open_dataset", "plan_validation"]
+__all__ = ["Dataset", "Segment", "as_dataset", "build_dataset", "open_dataset", "plan_validation"]
 
 logger = logging.getLogger("audiornn")
 
@@ -385,8 +385,19 @@ def open_dataset(path, *, audio_config=None):
                     f"{expected}: the dataset is damaged, rebuild it")
     except (KeyError, TypeError, ParameterError) as error:
         raise DatasetError(f"dataset '{path}' has malformed metadata ({error}): rebuild it") from None
+    return _check_processing(dataset, audio_config)
+
+
+def _check_processing(dataset, audio_config):
     if audio_config is not None and not dataset.audio_config.same_processing(audio_config):
         raise DatasetError(
-            f"dataset '{path}' was built with other audio settings than asked "
+            f"dataset '{dataset.path}' was built with other audio settings than asked "
             f"({dataset.audio_config.describe_difference(audio_config)}): rebuild it or use matching settings")
     return dataset
+
+
+def as_dataset(dataset, *, audio_config=None):
+    """A :class:`Dataset` from a Dataset or a folder path, checked against ``audio_config``."""
+    if isinstance(dataset, Dataset):
+        return _check_processing(dataset, audio_config)
+    return open_dataset(dataset, audio_config=audio_config)

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .audio_io import find_audio_files, prepare_audio, read_audio
 from .baselines import score_baselines
-from .dataset import open_dataset
+from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, RunError
 
 __all__ = ["plot_contact_sheet", "plot_history", "plot_sound_comparison", "read_history", "save_figure",
@@ -177,10 +177,7 @@ def score_audio(model, audio, *, dataset=None, progress=True):
     pieces, files = _model_pieces(audio, model.audio_config)
     if dataset is None:
         raise DatasetError("scoring needs the model's training dataset for the baselines: pass --dataset DIR")
-    dataset = dataset if hasattr(dataset, "array") else open_dataset(dataset, audio_config=model.audio_config)
-    if not dataset.audio_config.same_processing(model.audio_config):
-        raise DatasetError(f"dataset '{dataset.path}' was built with other audio settings than the model "
-                           f"({dataset.audio_config.describe_difference(model.audio_config)})")
+    dataset = as_dataset(dataset, audio_config=model.audio_config)
     result = score_classes(model, pieces, progress=progress)
     baselines = score_baselines(dataset_pieces(dataset, "train"), pieces, mu=model.audio_config.mu)
     return {"model": result, "baselines": baselines, "files": files,
@@ -284,7 +281,7 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0):
         pieces, _ = _model_pieces(audio, model.audio_config)
         real_classes = np.concatenate(pieces)[:length]
     elif dataset is not None:
-        dataset = dataset if hasattr(dataset, "array") else open_dataset(dataset, audio_config=model.audio_config)
+        dataset = as_dataset(dataset, audio_config=model.audio_config)
         split = "validation" if dataset.samples("validation") else "train"
         real_classes = np.asarray(dataset.array(split)[:length])
     else:

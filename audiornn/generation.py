@@ -53,6 +53,37 @@ def _call_cell(cell, inputs, states):
     return output, list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
 
 
+def _first_gru_tables(model):
+    """The first GRU layer's input side, folded for stepping.
+
+    The embedding of each class times the input kernel (plus the input bias)
+    is one row of a ``(classes, 3 * units)`` table, so a step needs a lookup
+    instead of a matrix product; the lag values keep their slice of the kernel.
+    """
+    cell = model.recurrent[0].cell
+    if not (cell.reset_after and cell.use_bias) or model.recurrent[0].go_backwards:
+        return None
+    embedding = np.asarray(model.embedding.embeddings)
+    kernel, bias = np.asarray(cell.kernel), np.asarray(cell.bias)
+    width = embedding.shape[1]
+    return {"table": tf.constant(embedding @ kernel[:width] + bias[0]),
+            "lag_kernel": tf.constant(kernel[width:]) if kernel.shape[0] > width else None,
+            "recurrent_kernel": tf.constant(np.asarray(cell.recurrent_kernel)), "recurrent_bias": tf.constant(bias[1])}
+
+
+def _first_gru_step(tables, previous, recent, state):
+    """One step of the first GRU layer (Keras' reset-after GRU, gates z, r, h)."""
+    inputs = tf.gather(tables["table"], previous)
+    if tables["lag_kernel"] is not None:
+        inputs += tf.matmul(recent, tables["lag_kernel"])
+    inner = tf.matmul(state, tables["recurrent_kernel"]) + tables["recurrent_bias"]
+    x_z, x_r, x_h = tf.split(inputs, 3, axis=-1)
+    r_z, r_r, r_h = tf.split(inner, 3, axis=-1)
+    update, reset = tf.sigmoid(x_z + r_z), tf.sigmoid(x_r + r_r)
+    candidate = tf.tanh(x_h + reset * r_h)
+    return update * state + (1.0 - update) * candidate
+
+
 class SampleStream:
     """Streams of classes from a sequence model, stepped one sample at a time.
 
@@ -84,6 +115,7 @@ class SampleStream:
             if config.lags:
                 # The values of the last lags - 1 samples, newest first, ride along as state.
                 self.states.append(tf.zeros((count, max(config.lags - 1, 0))))
+            self._first_gru = _first_gru_tables(model) if config.cell == "gru" else None
         self.previous = tf.fill((count,), silence)
         self._sample = tf.function(self._sample_loop, jit_compile=True, reduce_retracing=True)
         self._prime = tf.function(self._prime_loop, jit_compile=True, reduce_retracing=True)
@@ -104,15 +136,24 @@ class SampleStream:
         if self.sliding:
             window = tf.concat([flat_states[0][:, 1:], previous[:, None]], axis=1)
             return self.model(window, training=False), [window]
-        hidden = self.model.embedding(previous)
         new_states = []
         lags = self.model.model_config.lags
+        recent = None
         if lags:
             value = tf.gather(self.model.values.table, previous)[:, None]
             recent = tf.concat([value, flat_states[-1]], axis=1)  # (count, lags), newest first
-            hidden = tf.concat([hidden, recent], axis=1)
             flat_states = flat_states[:-1]
-        for cell, states in zip(self.cells, self._split_states(flat_states)):
+        grouped = self._split_states(flat_states)
+        if self._first_gru is not None:
+            hidden = _first_gru_step(self._first_gru, previous, recent, grouped[0][0])
+            new_states.append(hidden)
+            cells, grouped = self.cells[1:], grouped[1:]
+        else:
+            hidden = self.model.embedding(previous)
+            if lags:
+                hidden = tf.concat([hidden, recent], axis=1)
+            cells = self.cells
+        for cell, states in zip(cells, grouped):
             hidden, states = _call_cell(cell, hidden, states)
             new_states.extend(states)
         if lags:

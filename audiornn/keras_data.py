@@ -2,7 +2,7 @@
 
 import keras
 
-from .dataset import open_dataset
+from .dataset import as_dataset
 from .windows import WindowSampler
 
 __all__ = ["WindowDataset", "window_datasets"]
@@ -28,8 +28,7 @@ class WindowDataset(keras.utils.PyDataset):
 def window_datasets(dataset, *, sequence_length, batch_size, mode="sequence", steps_per_epoch=None,
                     validation_hop=None, seed=0):
     """``(training, validation)`` PyDatasets for ``fit`` from a dataset or its folder."""
-    if not hasattr(dataset, "array"):
-        dataset = open_dataset(dataset)
+    dataset = as_dataset(dataset)
     training = WindowSampler(dataset.array("train"), dataset.segments("train"),
                              sequence_length=sequence_length, batch_size=batch_size, mode=mode,
                              shuffle=True, steps=steps_per_epoch, seed=seed, name="training")

@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from .config import AudioConfig, _JSONMixin
-from .dataset import METADATA_NAME, open_dataset
+from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
 from .keras_data import WindowDataset
 from .model import BitsPerSample, ModelConfig, build_model
@@ -272,14 +272,20 @@ class RunKeeper(keras.callbacks.Callback):
         row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
         val_loss = row.get("val_loss", row.get("loss"))
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
-        _save_model(self.model, self.folder / LAST_MODEL)
+        try:
+            _save_model(self.model, self.folder / LAST_MODEL)
+            if improved:
+                _save_model(self.model, self.folder / BEST_MODEL)
+            self.history_rows.append(row)
+            _write_history(self.folder / "history.csv", self.history_rows)
+        except OSError as error:
+            raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; the previous "
+                           f"epoch's files are intact: free space and continue with --resume "
+                           f"{self.folder}") from error
         if improved:
-            _save_model(self.model, self.folder / BEST_MODEL)
             self.state.update(best_val_loss=val_loss, best_epoch=number, epochs_without_improvement=0)
         else:
             self.state["epochs_without_improvement"] += 1
-        self.history_rows.append(row)
-        _write_history(self.folder / "history.csv", self.history_rows)
         self.state.update(epochs_completed=number, training_seconds=self._elapsed())
         self._segment_start = time.monotonic()
         _write_json(self.folder / "state.json", self.state)
@@ -364,7 +370,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
             raise ParameterError("train needs a dataset and an output folder (or resume=RUN)")
         model_config = model_config or ModelConfig()
         train_config = train_config or TrainConfig()
-        dataset = dataset if hasattr(dataset, "array") else open_dataset(dataset)
+        dataset = as_dataset(dataset)
         prepare_run_folder(output, overwrite=overwrite, check_only=True)
         # Fails early, before anything is written, if the audio is too short.
         _samplers(dataset, model_config, train_config, 0)
@@ -464,7 +470,7 @@ def _load_resume(resume, dataset, overrides):
     if train_config != TrainConfig.from_dict(config["training"]):
         config["training"] = train_config.to_dict()
         _write_json(folder / "config.json", config)
-    dataset = open_dataset(dataset if dataset is not None else config["dataset"], audio_config=audio_config)
+    dataset = as_dataset(dataset if dataset is not None else config["dataset"], audio_config=audio_config)
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
     history = [row for row in _read_history(folder / "history.csv")
                if int(float(row["epoch"])) <= state["epochs_completed"]]

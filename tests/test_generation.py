@@ -13,6 +13,7 @@ from audiornn.training import load_run_model
 from conftest import SINE_FREQUENCY, sine
 
 CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6),
          ModelConfig(cell="lstm", num_layers=2, units=32, embedding_dim=8),
          ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8)]
 
@@ -22,7 +23,7 @@ def gru_model():
     return build_model(ModelConfig(num_layers=2, units=32, embedding_dim=8), AudioConfig(level=0.5))
 
 
-@pytest.mark.parametrize("config", CELLS, ids=lambda config: config.cell)
+@pytest.mark.parametrize("config", CELLS, ids=lambda config: f"{config.cell}-lags{config.lags}")
 def test_step_by_step_logits_equal_the_sequence_model(config):
     model = build_model(config)
     classes = np.random.default_rng(0).integers(0, 256, (3, 40)).astype("int32")
@@ -30,7 +31,7 @@ def test_step_by_step_logits_equal_the_sequence_model(config):
     np.testing.assert_allclose(stepped, np.asarray(model(classes)), atol=1e-4)
 
 
-@pytest.mark.parametrize("config", CELLS, ids=lambda config: config.cell)
+@pytest.mark.parametrize("config", CELLS, ids=lambda config: f"{config.cell}-lags{config.lags}")
 def test_priming_sets_the_same_state_as_the_sequence_model(config):
     model = build_model(config)
     classes = np.random.default_rng(1).integers(0, 256, (2, 30)).astype("int32")

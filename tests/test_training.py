@@ -113,16 +113,16 @@ def test_learning_rate_schedule_warms_up_and_decays():
 
 def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
-        train(tmp_path / "missing", tmp_path / "run")
+        train(tmp_path / "missing", tmp_path / "run", verbose=0)
     with pytest.raises(DatasetError, match="is not an audiornn dataset"):
-        train(tmp_path, tmp_path / "run")
+        train(tmp_path, tmp_path / "run", verbose=0)
     with pytest.raises(RunError, match="holds no audiornn run"):
         train(resume=tmp_path, verbose=0)
     with pytest.raises(RunError, match="already holds a run.*--resume.*--overwrite"):
-        train(sine_dataset, sine_run[0], model_config=TINY)
-    with pytest.raises(DatasetError, match="validation audio has no file of at least 6001 samples"):
+        train(sine_dataset, sine_run[0], model_config=TINY, verbose=0)
+    with pytest.raises(DatasetError, match="audio has no file of at least 30001 samples.*shorter --sequence-length"):
         train(sine_dataset, tmp_path / "long", model_config=TINY,
-              train_config=TrainConfig(sequence_length=6000, batch_size=2))
+              train_config=TrainConfig(sequence_length=30000, batch_size=2), verbose=0)
     assert not (tmp_path / "long").exists()
     for values, message in [({"batch_size": 0}, "batch_size must be a positive integer"),
                             ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
@@ -153,3 +153,26 @@ def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["replicas"] == 2
     assert outcome["bits"] < unigram_bits(sine_dataset.array("validation")) - 1.0
+
+
+def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_dataset, tmp_path, monkeypatch):
+    import audiornn.training as training_module
+
+    real = training_module._save_model
+    saves = []
+
+    def fail_second_epoch(model, path):
+        saves.append(path)
+        if len(saves) > 2:  # epoch 1 writes last.keras and model.keras
+            raise OSError(28, "No space left on device")
+        real(model, path)
+
+    monkeypatch.setattr(training_module, "_save_model", fail_second_epoch)
+    with pytest.raises(RunError, match="could not save epoch 2 .*No space left.*--resume"):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
+              verbose=0)
+    assert [row["epoch"] for row in history(tmp_path / "run")] == ["1"]
+    assert not [path for path in (tmp_path / "run").iterdir() if path.name.startswith(".")]
+    monkeypatch.setattr(training_module, "_save_model", real)
+    assert train(resume=tmp_path / "run", verbose=0)["epochs"] == 3
+    assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
