@@ -1,4 +1,8 @@
-"""audiornn: learn raw audio one sample at a time, and generate new audio from it."""
+"""audiornn: learn raw audio one sample at a time, and generate new audio from it.
+
+``import audiornn`` is light (numpy, scipy, soundfile); the names that need
+Keras (models, training, generation, evaluation) are imported on first use.
+"""
 
 __version__ = "0.1.0"
 
@@ -12,3 +16,21 @@ from .errors import (  # noqa: E402
     ParameterError,
     RunError,
 )
+
+_LAZY = {
+    "ModelConfig": "model", "build_model": "model",
+    "TrainConfig": "training", "train": "training", "load_run_model": "training",
+    "generate": "generation", "SampleStream": "generation",
+    "plot_history": "evaluation", "score_audio": "evaluation", "sound_comparison": "evaluation",
+}
+
+__all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "DatasetError", "ModelFileError",
+           "ParameterError", "RunError", "__version__", "build_dataset", "open_dataset", *_LAZY]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'audiornn' has no attribute {name!r}")

@@ -1,8 +1,7 @@
-"""Finding, reading and preparing audio files; writing WAV files atomically."""
+"""Finding, reading and preparing audio files."""
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,6 @@ __all__ = [
     "find_audio_files",
     "prepare_audio",
     "read_audio",
-    "write_wav",
 ]
 
 logger = logging.getLogger("audiornn")
@@ -111,24 +109,3 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
     normalised, gain = dsp.normalise_level(emphasised)
     return dsp.mu_law_encode(normalised, mu=audio_config.mu), gain
-
-
-def write_wav(path, audio, sample_rate):
-    """Write float audio in [-1, 1] as 16-bit PCM WAV, atomically.
-
-    The data goes to a temporary file beside ``path`` that is renamed over it
-    only when complete, so an interruption never leaves a truncated WAV.
-    """
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise ParameterError(f"output folder '{path.parent}' does not exist: create it first")
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(handle)
-    try:
-        soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate,
-                        subtype="PCM_16", format="WAV")
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path

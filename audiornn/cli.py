@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from . import __version__
 from .config import AudioConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError
+from .files import write_json
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
 
@@ -124,7 +125,7 @@ def run_demo(arguments):
                                         folder / "sound.png")
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     score = evaluation.score_audio(model, held_out, dataset=dataset, progress=not quiet)
-    evaluation.write_json(folder / "score.json", score)
+    write_json(folder / "score.json", score)
     print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} files never trained on):")
     print(evaluation.format_score_table(score))
     print(f"\nlisten to {sound}; everything is in {folder}/")
@@ -241,7 +242,7 @@ def run_eval(arguments):
             score = evaluation.score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
             print(evaluation.format_score_table(score))
             if arguments.json:
-                evaluation.write_json(arguments.json, score)
+                write_json(arguments.json, score)
                 written.append(Path(arguments.json))
         if arguments.sound or not arguments.audio:
             figure = evaluation.sound_comparison(model, dataset=dataset, audio=arguments.audio,

@@ -27,6 +27,7 @@ from . import __version__
 from .audio_io import find_audio_files, prepare_audio, read_audio
 from .config import AudioConfig
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
+from .files import write_json
 
 __all__ = ["Dataset", "Segment", "as_dataset", "build_dataset", "open_dataset", "plan_validation"]
 
@@ -314,7 +315,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
             "skipped_count": sum(len(paths) for paths in skipped.values()),
             "recipe_fingerprint": fingerprint,
         }
-        _write_json_atomically(partial / METADATA_NAME, metadata)
+        write_json(partial / METADATA_NAME, metadata)
         _move_into_place(partial, output)
     except BaseException as error:
         shutil.rmtree(partial, ignore_errors=True)
@@ -326,15 +327,6 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
                 time.monotonic() - started, metadata["skipped_count"])
     return dataset
-
-
-def _write_json_atomically(path, value):
-    temporary = path.with_name(path.name + ".partial")
-    with open(temporary, "w") as handle:
-        json.dump(value, handle, indent=2)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
 
 
 def _move_into_place(partial, output):

@@ -13,15 +13,14 @@ same seed gives the same audio whatever the chunk size, and every stream of
 a batch gets its own draw. Temperature 0 is argmax.
 """
 
+import contextlib
 import logging
 import math
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import keras
 import numpy as np
 import soundfile
 import tensorflow as tf
@@ -30,6 +29,7 @@ from tqdm.auto import tqdm
 from . import dsp
 from .audio_io import SILENCE_PEAK, prepare_audio, read_audio
 from .errors import AudioFileError, ParameterError
+from .files import atomic_path
 
 __all__ = ["SampleStream", "StreamGroup", "decode_classes", "generate", "prime_classes"]
 
@@ -386,53 +386,44 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
             else np.asarray(prime, dtype=np.int32)
         stream.prime(primer)
 
-    writers, temporaries, collected = [], [], [[] for _ in range(count)]
+    collected = [[] for _ in range(count)]
     try:
-        if paths:
-            for path in paths:
-                handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-                os.close(handle)
-                temporaries.append(temporary)
-                writers.append(soundfile.SoundFile(temporary, "w", samplerate=rate, channels=1,
-                                                   subtype="PCM_16", format="WAV"))
-        filter_states = [None] * count
+        with contextlib.ExitStack() as files:
+            # Temporary files renamed into place only if every chunk was written.
+            temporaries = [files.enter_context(atomic_path(path)) for path in paths or []]
+            writers = [files.enter_context(soundfile.SoundFile(temporary, "w", samplerate=rate, channels=1,
+                                                               subtype="PCM_16", format="WAV"))
+                       for temporary in temporaries]
+            filter_states = [None] * count
 
-        def emit(classes):
-            for index in range(count):
-                audio, filter_states[index] = decode_classes(classes[index], audio_config,
-                                                             state=filter_states[index])
-                if writers:
-                    writers[index].write(audio)
-                else:
-                    collected[index].append(audio)
-
-        if primer is not None:
-            # The de-emphasis filter runs through the prime too, so the output continues
-            # it without a step whether or not the prime is written.
-            primer = np.broadcast_to(primer, (count, primer.shape[-1]))
-            if include_prime:
-                emit(primer)
-            else:
+            def emit(classes):
                 for index in range(count):
-                    _, filter_states[index] = decode_classes(primer[index], audio_config)
-        started, done = time.monotonic(), 0
-        with tqdm(total=total * count, unit="sample", unit_scale=True, desc="generating",
-                  disable=None if progress else True) as bar:
-            while done < total:
-                length = min(chunk, total - done)
-                emit(stream.sample(length))
-                done += length
-                bar.update(length * count)
-                elapsed = time.monotonic() - started
-                bar.set_postfix(realtime=f"{done / rate / max(elapsed, 1e-9):.1f}x")
-        for writer, temporary, path in zip(writers, temporaries, paths or []):
-            writer.close()
-            os.replace(temporary, path)
-    except BaseException:
-        for writer, temporary in zip(writers, temporaries):
-            writer.close()
-            Path(temporary).unlink(missing_ok=True)
-        raise
+                    audio, filter_states[index] = decode_classes(classes[index], audio_config,
+                                                                 state=filter_states[index])
+                    if writers:
+                        writers[index].write(audio)
+                    else:
+                        collected[index].append(audio)
+
+            if primer is not None:
+                # The de-emphasis filter runs through the prime too, so the output continues
+                # it without a step whether or not the prime is written.
+                primer = np.broadcast_to(primer, (count, primer.shape[-1]))
+                if include_prime:
+                    emit(primer)
+                else:
+                    for index in range(count):
+                        _, filter_states[index] = decode_classes(primer[index], audio_config)
+            started, done = time.monotonic(), 0
+            with tqdm(total=total * count, unit="sample", unit_scale=True, desc="generating",
+                      disable=None if progress else True) as bar:
+                while done < total:
+                    length = min(chunk, total - done)
+                    emit(stream.sample(length))
+                    done += length
+                    bar.update(length * count)
+                    elapsed = time.monotonic() - started
+                    bar.set_postfix(realtime=f"{done / rate / max(elapsed, 1e-9):.1f}x")
     finally:
         stream.close()
     if paths:

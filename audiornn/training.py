@@ -26,7 +26,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 from .config import AudioConfig, _JSONMixin
 from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
+from .files import write_atomically, write_json
 from .keras_data import WindowDataset
 from .model import BitsPerSample, ModelConfig, build_model
 from .windows import WindowSampler
@@ -129,29 +129,6 @@ def learning_rate_at(config, progress, step):
 # The run folder
 
 
-def _write_atomically(path, write):
-    """Call ``write(temporary_path)`` and rename the result to ``path``."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _write_json(path, value):
-    def write(temporary):
-        with open(temporary, "w") as handle:
-            json.dump(value, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-
-    _write_atomically(path, write)
-
-
 def _read_json(path, what):
     try:
         return json.loads(Path(path).read_text())
@@ -213,11 +190,11 @@ def _write_history(path, rows):
             writer.writeheader()
             writer.writerows(rows)
 
-    _write_atomically(path, write)
+    write_atomically(path, write)
 
 
 def _save_model(model, path):
-    _write_atomically(path, lambda temporary: model.save(temporary))
+    write_atomically(path, lambda temporary: model.save(temporary))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -288,7 +265,7 @@ class RunKeeper(keras.callbacks.Callback):
             self.state["epochs_without_improvement"] += 1
         self.state.update(epochs_completed=number, training_seconds=self._elapsed())
         self._segment_start = time.monotonic()
-        _write_json(self.folder / "state.json", self.state)
+        write_json(self.folder / "state.json", self.state)
         if self.state["epochs_without_improvement"] >= self.config.patience:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
@@ -378,7 +355,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,
                  "epochs_without_improvement": 0, "stop_reason": None}
         history = []
-        _write_json(folder / "config.json", {
+        write_json(folder / "config.json", {
             "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
             "audio": dataset.audio_config.to_dict(), "model": model_config.to_dict(),
             "training": train_config.to_dict(), "dataset": str(Path(dataset.path).resolve())})
@@ -414,7 +391,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
             f"learning rate and continue with --resume {folder} --learning-rate "
             f"{train_config.learning_rate / 3:.2g}")
     state["stop_reason"] = keeper.stop_reason or f"{state['epochs_completed']} epochs done"
-    _write_json(folder / "state.json", state)
+    write_json(folder / "state.json", state)
     summary = _summarise(folder, dataset, model_config, train_config, state)
     summary["replicas"] = strategy.num_replicas_in_sync
     return summary
@@ -469,7 +446,7 @@ def _load_resume(resume, dataset, overrides):
     train_config = TrainConfig.from_dict(values, source="resumed training config")
     if train_config != TrainConfig.from_dict(config["training"]):
         config["training"] = train_config.to_dict()
-        _write_json(folder / "config.json", config)
+        write_json(folder / "config.json", config)
     dataset = as_dataset(dataset if dataset is not None else config["dataset"], audio_config=audio_config)
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
     history = [row for row in _read_history(folder / "history.csv")
@@ -519,7 +496,7 @@ def _summarise(folder, dataset, model_config, train_config, state):
         "validation": score, "stop_reason": state["stop_reason"],
         "model": str(folder / BEST_MODEL),
     }
-    _write_json(folder / "summary.json", summary)
+    write_json(folder / "summary.json", summary)
     logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
                 score["targets"], folder / BEST_MODEL)

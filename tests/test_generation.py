@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import soundfile
 
-import audiornn.generation as generation_module
 from audiornn import AudioConfig
 from audiornn.errors import AudioFileError, ModelFileError, ParameterError
 from audiornn.generation import SampleStream, StreamGroup, generate
