@@ -46,7 +46,8 @@ class ModelConfig(_JSONMixin):
     lags: also feed the decoded values of the last ``lags`` samples (the
         previous one included) to the first layer, beside the embedding:
         the short-term evidence a linear predictor uses, given directly
-        instead of learned into the state (0: embedding only).
+        instead of learned into the state (0: embedding only). The seed
+        preset reads its window directly and ignores it.
     window: the seed preset's context length in samples.
     """
 
@@ -57,7 +58,7 @@ class ModelConfig(_JSONMixin):
     embedding_dim: int = 64
     projection_units: int = 0
     dropout: float = 0.0
-    lags: int = 0
+    lags: int = 32
     window: int = 1000
 
     def __post_init__(self):
@@ -83,7 +84,7 @@ class ModelConfig(_JSONMixin):
     @classmethod
     def seed(cls, **overrides):
         """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
-        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000)
+        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0)
         values.update(overrides)
         return cls(**values)
 
@@ -138,6 +139,7 @@ class MuLawValues(keras.layers.Layer):
         self.table = dsp.mu_law_decode(np.arange(self.mu + 1), mu=self.mu)
 
     def call(self, classes):
+        classes = ops.cast(classes, "int32")  # Keras may build the model on float dummies
         return ops.expand_dims(ops.take(ops.convert_to_tensor(self.table), classes, axis=0), -1)
 
     def get_config(self):

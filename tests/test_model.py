@@ -53,9 +53,9 @@ def test_lstmp_state_is_projected():
 
 
 def test_flops_per_sample_counts_the_matrices():
-    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64))
-    # Layer 1: (64 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
-    assert flops_per_sample(model) == 2 * ((64 + 256) * 768 + 512 * 768 + 256 * 256)
+    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32))
+    # Layer 1: (64 + 32 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
+    assert flops_per_sample(model) == 2 * ((64 + 32 + 256) * 768 + 512 * 768 + 256 * 256)
 
 
 @pytest.mark.parametrize("values, message", [

@@ -176,3 +176,14 @@ def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_data
     monkeypatch.setattr(training_module, "_save_model", real)
     assert train(resume=tmp_path / "run", verbose=0)["epochs"] == 3
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
+
+
+def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
+    import soundfile
+
+    train(sine_dataset, tmp_path / "run", model_config=TINY,
+          train_config=TrainConfig(epochs=4, preview_every=2, preview_seconds=0.05, **QUICK), verbose=0)
+    previews = sorted(path.name for path in (tmp_path / "run" / "previews").iterdir())
+    assert previews == ["epoch_0002.wav", "epoch_0004.wav"]
+    info = soundfile.info(str(tmp_path / "run" / "previews" / "epoch_0004.wav"))
+    assert (info.samplerate, info.frames, info.subtype) == (8000, 400, "PCM_16")
