@@ -126,7 +126,7 @@ def run_demo(arguments):
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     score = evaluation.score_audio(model, held_out, dataset=dataset, progress=not quiet)
     write_json(folder / "score.json", score)
-    print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} files never trained on):")
+    print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
     print(evaluation.format_score_table(score))
     print(f"\nlisten to {sound}; everything is in {folder}/")
     return 0
