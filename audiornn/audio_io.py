@@ -52,7 +52,7 @@ def find_audio_files(inputs):
     for entry in inputs:
         path = Path(entry).expanduser()
         if not path.exists():
-            raise AudioFileError(f"input '{entry}' does not exist: check the path")
+            raise AudioFileError(f"input '{entry}' does not exist: check the path", reason="missing")
         if path.is_dir():
             files = sorted(
                 candidate for candidate in path.rglob("*")
@@ -62,8 +62,7 @@ def find_audio_files(inputs):
             if not files:
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
-                    f"{', '.join(sorted(extensions))})"
-                )
+                    f"{', '.join(sorted(extensions))})", reason="missing")
             found.extend((file, file.relative_to(path).as_posix()) for file in files)
         else:
             found.append((path, path.name))
@@ -94,13 +93,14 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     """
     mono = dsp.to_mono(audio)
     if mono.size == 0:
-        raise AudioFileError(f"{source} is empty (0 samples)")
+        raise AudioFileError(f"{source} is empty (0 samples)", reason="empty")
     if not np.all(np.isfinite(mono)):
         bad = int(np.count_nonzero(~np.isfinite(mono)))
-        raise AudioFileError(f"{source} has {bad} NaN or infinite samples: repair or remove it")
+        raise AudioFileError(f"{source} has {bad} NaN or infinite samples: repair or remove it",
+                             reason="not_finite")
     mono = dsp.resample(mono, source_rate=rate, target_rate=audio_config.sample_rate)
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
-        raise AudioFileError(f"{source} is silent (peak below one 16-bit step)")
+        raise AudioFileError(f"{source} is silent (peak below one 16-bit step)", reason="silent")
     if trim_silence_db is not None:
         mono = dsp.trim_silence(mono, sample_rate=audio_config.sample_rate,
                                 threshold_db=trim_silence_db)

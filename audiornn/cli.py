@@ -72,7 +72,7 @@ def sample_data():
         if (folder / "CREDITS.md").is_file():
             return folder
     raise AudioFileError(f"the bundled sample is not in '{SAMPLE_DATA}' (it ships in the repository's "
-                         f"data/ folder): run from a clone of the repository, or name INPUT audio")
+                         f"data/ folder): run from a clone of the repository, or name INPUT audio", reason="missing")
 
 
 def _inputs_or_sample(inputs):

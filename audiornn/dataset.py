@@ -202,15 +202,14 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                                               trim_silence_db=trim_silence_db, source=f"'{path}'")
                 if classes.size < 2:
                     raise AudioFileError(f"'{path}' is too short: under 2 samples at "
-                                         f"{audio_config.sample_rate} Hz after trimming")
+                                         f"{audio_config.sample_rate} Hz after trimming", reason="too_short")
             except AudioFileError as error:
                 if strict:
                     raise AudioFileError(f"{error} (--strict stops at the first bad file; "
-                                         f"leave it out to skip bad files)") from None
+                                         f"leave it out to skip bad files)", reason=error.reason) from None
                 logger.warning("skipping %s", error)
                 messages.append(str(error))
-                reason = _skip_reason(str(error))
-                skipped.setdefault(reason, []).append(str(path))
+                skipped.setdefault(error.reason, []).append(str(path))
             else:
                 pool.write(classes.tobytes())
                 used.append({"path": str(path), "label": label, "original_rate": rate,
@@ -219,13 +218,6 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
     return used, skipped, messages
-
-
-def _skip_reason(message):
-    for reason in ("silent", "NaN", "empty", "too short", "cannot read"):
-        if reason in message:
-            return {"NaN": "not_finite", "cannot read": "unreadable"}.get(reason, reason.replace(" ", "_"))
-    return "other"
 
 
 def _write_splits(folder, pool_path, used, plan):

@@ -15,7 +15,16 @@ class ParameterError(AudioRNNError, ValueError):
 
 
 class AudioFileError(AudioRNNError):
-    """An audio file is missing, unreadable, empty, silent or not finite."""
+    """An audio file is missing, unreadable, empty, silent or not finite.
+
+    ``reason`` names the kind of problem in one word ("missing", "unreadable",
+    "empty", "not_finite", "silent", "too_short"); datasets count skipped
+    files by it.
+    """
+
+    def __init__(self, message, *, reason="unreadable"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class DatasetError(AudioRNNError):

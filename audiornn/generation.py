@@ -338,9 +338,11 @@ def prime_classes(path, audio_config):
     """Read ``path`` and prepare it with the model's own preprocessing into classes."""
     audio, rate = read_audio(path)
     if audio.size == 0:
-        raise AudioFileError(f"prime '{path}' is empty (0 samples): give a recording to continue")
+        raise AudioFileError(f"prime '{path}' is empty (0 samples): give a recording to continue",
+                             reason="empty")
     if np.all(np.isfinite(audio)) and float(np.max(np.abs(audio))) < SILENCE_PEAK:
-        raise AudioFileError(f"prime '{path}' is silent: give a recording with sound to continue")
+        raise AudioFileError(f"prime '{path}' is silent: give a recording with sound to continue",
+                             reason="silent")
     classes, _ = prepare_audio(audio, rate, audio_config=audio_config, source=f"prime '{path}'")
     return classes
 

@@ -350,7 +350,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         dataset = as_dataset(dataset)
         prepare_run_folder(output, overwrite=overwrite, check_only=True)
         # Fails early, before anything is written, if the audio is too short.
-        _samplers(dataset, model_config, train_config, 0)
+        training, quick = _samplers(dataset, model_config, train_config, 0)
         folder = prepare_run_folder(output, overwrite=overwrite)
         state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,
                  "epochs_without_improvement": 0, "stop_reason": None}
@@ -364,7 +364,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
             model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
             compile_model(model, train_config)
 
-    training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
+    if resume is not None:
+        training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config)
     budget = train_config.minutes * 60.0

@@ -1,6 +1,7 @@
 """Building, reading and refusing dataset folders."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -212,3 +213,13 @@ def test_float_and_24_bit_files_are_read(write_audio, tmp_path):
     dataset = build_dataset([a, b], tmp_path / "ds", progress=False)
     assert dataset.samples("train") + dataset.samples("validation") == 16000
     assert soundfile.info(str(b)).subtype == "PCM_24"
+
+
+def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path, write_audio):
+    write_audio("recordings/quiet.wav", np.zeros(4000, np.float32))
+    write_audio("recordings/broken_values.wav", np.full(400, np.nan, np.float32), subtype="FLOAT")
+    (speech_like_folder / "garbage.flac").write_bytes(b"fLaC but nothing more")
+    dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    skipped = {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()}
+    assert skipped == {"silent": ["quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"]}
+    assert dataset.metadata["skipped_count"] == 3
