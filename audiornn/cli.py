@@ -141,7 +141,7 @@ TRAIN_OPTIONS = {
                                     "schedule spans them"),
     "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
     "--learning-rate": ("learning_rate", float, "peak learning rate of the warm-up + cosine schedule "
-                                                "(default 3e-3)"),
+                                                "(default 6e-3)"),
     "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default 10)"),
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs (default 0: never)"),
     "--seed": ("seed", int, "random seed of weights and window draws (default 0)"),

@@ -80,7 +80,7 @@ class TrainConfig(_JSONMixin):
     epochs: int = 0
     minutes: float = 0.0
     steps_per_epoch: int = 0
-    learning_rate: float = 3e-3
+    learning_rate: float = 6e-3
     final_learning_rate_fraction: float = 0.05
     warmup_steps: int = 50
     clipnorm: float = 1.0
