@@ -8,10 +8,19 @@ pre-emphasis or level.
 import dataclasses
 import json
 
+import numpy as np
+
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["AudioConfig", "config_from_dict"]
+__all__ = ["AudioConfig", "check_positive_int", "config_from_dict"]
+
+
+def check_positive_int(value, name):
+    """``value`` as an int if it is a positive integer (not a bool), else a ParameterError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def config_from_dict(cls, values, *, source="config"):

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from . import dsp
 from .audio_io import SILENCE_PEAK, prepare_audio, read_audio
+from .config import check_positive_int
 from .errors import AudioFileError, ParameterError
 from .files import atomic_path
 
@@ -94,9 +95,7 @@ class SampleStream:
     """
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None):
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ParameterError(f"count must be a positive integer, got {count!r}")
-        self.model, self.count = model, count
+        self.model, self.count = model, check_positive_int(count, "count")
         # Stream i of all total_streams draws the i-th number of each step's draw, so a
         # group of streams split across shards samples exactly what one batch would.
         self.first_stream, self.total_streams = first_stream, total_streams or count
@@ -288,8 +287,7 @@ class StreamGroup:
     """
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8):
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise ParameterError(f"count must be a positive integer, got {count!r}")
+        count = check_positive_int(count, "count")
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         shards = shards or max(1, min(cores, count // min_shard))
         sizes = [len(part) for part in np.array_split(np.arange(count), shards)]
@@ -377,11 +375,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     rate = audio_config.sample_rate
     total = max(1, int(round(seconds * rate)))
     chunk = max(1, int(round(chunk_seconds * rate)))
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ParameterError(f"count must be a positive integer, got {count!r}")
-    _check_temperature(temperature)
+    count = check_positive_int(count, "count")
     paths = _output_paths(output, count) if output is not None else None
-    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)  # checks temperature
     primer = None
     if prime is not None:
         primer = prime_classes(prime, audio_config) if isinstance(prime, (str, os.PathLike)) \

@@ -17,18 +17,13 @@ import numpy as np
 from keras import ops
 
 from . import dsp
-from .config import AudioConfig, _JSONMixin
+from .config import AudioConfig, _JSONMixin, check_positive_int
 from .errors import ParameterError
 
 __all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "build_model"]
 
 CELLS = ("gru", "lstm", "lstmp")
 PRESETS = ("default", "seed")
-
-
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +62,7 @@ class ModelConfig(_JSONMixin):
         if self.cell not in CELLS:
             raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
         for name in ("num_layers", "units", "embedding_dim", "window"):
-            _positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), name)
         if isinstance(self.projection_units, bool) or not isinstance(self.projection_units, int) \
                 or self.projection_units < 0:
             raise ParameterError(f"projection_units must be 0 or a positive integer, "

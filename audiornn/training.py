@@ -32,7 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .config import AudioConfig, _JSONMixin
+from .config import AudioConfig, _JSONMixin, check_positive_int
 from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
 from .files import write_atomically, write_json
@@ -93,9 +93,7 @@ class TrainConfig(_JSONMixin):
 
     def __post_init__(self):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(getattr(self, name), name)
         for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -7,19 +7,14 @@ context length. Windows never straddle two source files.
 
 import numpy as np
 
+from .config import check_positive_int
 from .errors import DatasetError, ParameterError
 
-__all__ = ["MODES", "WindowSampler", "check_positive_int"]
+__all__ = ["MODES", "WindowSampler"]
 
 # "sequence": the next sample at every position (teacher forcing);
 # "last": only the sample after the window (the original AudioRNN).
 MODES = ("sequence", "last")
-
-
-def check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ParameterError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class WindowSampler:
