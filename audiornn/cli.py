@@ -172,6 +172,8 @@ def run_train(arguments):
     training = _given(arguments, TRAIN_OPTIONS)
     if arguments.tensorboard:
         training["tensorboard"] = True
+    if arguments.no_carry_state:
+        training["carry_state"] = False
     common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0)
     if arguments.resume:
         if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS):
@@ -285,6 +287,10 @@ def build_parser():
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
     train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs")
+    train.add_argument("--no-carry-state", action="store_true",
+                       help="start every training window from a zero state instead of carrying the "
+                            "recurrent state from the previous batch (truncated backpropagation "
+                            "through time, the default)")
     train.add_argument("--distribute", choices=("auto", "mirrored", "none"), default="auto",
                        help="auto: MirroredStrategy on several GPUs, MultiWorkerMirroredStrategy "
                             "with TF_CONFIG (default)")

@@ -20,7 +20,7 @@ from . import dsp
 from .config import AudioConfig, _JSONMixin, check_positive_int
 from .errors import ParameterError
 
-__all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "build_model"]
+__all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
 
 CELLS = ("gru", "lstm", "lstmp")
 PRESETS = ("default", "seed")
@@ -153,14 +153,53 @@ class BitsPerSample(keras.metrics.Mean):
         return super().update_state(nats / math.log(2.0), sample_weight=sample_weight)
 
 
-def _recurrent_layer(config, index, return_sequences):
-    name = f"{config.cell}_{index}"
+def _recurrent_layer(config, index, return_sequences, return_state=False):
+    options = dict(return_sequences=return_sequences, return_state=return_state, name=f"{config.cell}_{index}")
     if config.cell == "gru":
-        return keras.layers.GRU(config.units, return_sequences=return_sequences, name=name)
+        return keras.layers.GRU(config.units, **options)
     if config.cell == "lstm":
-        return keras.layers.LSTM(config.units, return_sequences=return_sequences, name=name)
+        return keras.layers.LSTM(config.units, **options)
     projection = config.projection_units or max(1, config.units // 2)
-    return keras.layers.RNN(LSTMPCell(config.units, projection), return_sequences=return_sequences, name=name)
+    return keras.layers.RNN(LSTMPCell(config.units, projection), **options)
+
+
+class StateCarry:
+    """Recurrent states carried from one batch to the next.
+
+    Truncated backpropagation through time: with a carry attached as
+    ``model.state_carry`` (training calls) or ``model.validation_carry``
+    (inference calls), each call starts every layer from the state where the
+    previous batch's same row ended (and the lag values from its last
+    samples), and stores the new ones; gradients stop at the batch boundary.
+    Training attaches them for ``fit`` only. The variables are per replica
+    (synchronised on read), so under a ``tf.distribute`` strategy each
+    replica carries its own rows; ``rows`` is the batch size of one replica.
+    :meth:`reset` zeroes them.
+    """
+
+    def __init__(self, model, rows):
+        import tensorflow as tf
+
+        def variable(size):
+            return tf.Variable(tf.zeros((rows, int(size))), trainable=False,
+                               synchronization=tf.VariableSynchronization.ON_READ,
+                               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+
+        self.rows = rows
+        self.states = []
+        for layer in model.recurrent:
+            sizes = layer.cell.state_size
+            self.states.append([variable(size) for size in (sizes if isinstance(sizes, (list, tuple)) else [sizes])])
+        lags = model.model_config.lags
+        self.lag_values = variable(lags - 1) if lags > 1 else None
+
+    def variables(self):
+        return [state for layer in self.states for state in layer] + \
+            ([self.lag_values] if self.lag_values is not None else [])
+
+    def reset(self):
+        for state in self.variables():
+            state.assign(ops.zeros(state.shape))
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -194,11 +233,14 @@ class AudioRNN(keras.Model):
             self.embedding = keras.layers.Embedding(classes, model_config.embedding_dim, name="embedding")
             if model_config.lags:
                 self.values = MuLawValues(audio_config.mu, name="mu_law_values")
-            self.recurrent = [_recurrent_layer(model_config, index, True)
+            self.recurrent = [_recurrent_layer(model_config, index, True, return_state=True)
                               for index in range(model_config.num_layers)]
         self.dropouts = [keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}")
                          for index in range(model_config.num_layers)] if model_config.dropout else []
         self.logits = keras.layers.Dense(classes, name="logits")
+        # Not a tracked attribute: the carry is training state, never saved with the model.
+        object.__setattr__(self, "state_carry", None)
+        object.__setattr__(self, "validation_carry", None)
 
     def build(self, input_shape=None):
         # Create every sublayer's weights with one forward pass on a dummy batch,
@@ -208,26 +250,46 @@ class AudioRNN(keras.Model):
         self.built = True
 
     def call(self, classes, training=False):
+        carry = self.state_carry if training else self.validation_carry
         if self.model_config.many_to_one:
             values = self.values(classes)
             hidden = self.skip([self.norm(self.dense_in(values), training=training), values])
         else:
             hidden = self.embedding(classes)
             if self.model_config.lags:
-                hidden = ops.concatenate([hidden, self.lag_features(classes)], axis=-1)
+                before = None if carry is None or carry.lag_values is None else ops.stop_gradient(
+                    ops.convert_to_tensor(carry.lag_values))
+                lag_features, last_values = self.lag_features(classes, before)
+                hidden = ops.concatenate([hidden, lag_features], axis=-1)
+                if before is not None:
+                    carry.lag_values.assign(last_values)
         for index, layer in enumerate(self.recurrent):
-            hidden = layer(hidden, training=training)
+            initial = None if carry is None else [
+                ops.stop_gradient(ops.convert_to_tensor(state)) for state in carry.states[index]]
+            hidden = layer(hidden, initial_state=initial, training=training)
+            if getattr(layer, "return_state", False):
+                hidden, *final = hidden
+                if carry is not None:
+                    for state, value in zip(carry.states[index], final):
+                        state.assign(value)
             if self.dropouts:
                 hidden = self.dropouts[index](hidden, training=training)
         return self.logits(hidden)
 
-    def lag_features(self, classes):
-        """Decoded values of samples t, t-1, ..., t-lags+1 at each step t: ``(batch, time, lags)``."""
+    def lag_features(self, classes, before=None):
+        """Decoded values of samples t, t-1, ..., t-lags+1 at each step t: ``(batch, time, lags)``.
+
+        ``before`` holds the values of the ``lags - 1`` samples preceding the
+        window, oldest first (zeros when None). Also returns the values of the
+        window's last ``lags - 1`` samples, the ``before`` of the next window.
+        """
         values = self.values(classes)[..., 0]
         lags = self.model_config.lags
-        padded = ops.pad(values, [[0, 0], [lags - 1, 0]])
+        padded = ops.pad(values, [[0, 0], [lags - 1, 0]]) if before is None \
+            else ops.concatenate([ops.cast(before, values.dtype), values], axis=1)
         length = ops.shape(values)[1]
-        return ops.stack([padded[:, lags - 1 - lag:lags - 1 - lag + length] for lag in range(lags)], axis=-1)
+        features = ops.stack([padded[:, lags - 1 - lag:lags - 1 - lag + length] for lag in range(lags)], axis=-1)
+        return features, padded[:, ops.shape(padded)[1] - (lags - 1):]
 
     def get_config(self):
         return {**super().get_config(), "model_config": self.model_config.to_dict(),

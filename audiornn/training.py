@@ -37,7 +37,7 @@ from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
 from .files import write_atomically, write_json
 from .keras_data import WindowDataset
-from .model import BitsPerSample, ModelConfig, build_model
+from .model import BitsPerSample, ModelConfig, StateCarry, build_model
 from .windows import WindowSampler
 
 __all__ = ["TrainConfig", "TrainingDiverged", "load_run_model", "train"]
@@ -73,6 +73,11 @@ class TrainConfig(_JSONMixin):
     validation_steps: batches of the per-epoch validation score (an evenly
         spread, fixed subset); the full validation audio is scored at the end.
     preview_every, preview_seconds: write a generated preview every N epochs.
+    carry_state: truncated backpropagation through time: each row of a
+        training batch continues where the same row of the previous batch
+        ended, and the recurrent state (and lag values) are carried over, so
+        the network learns from context longer than ``sequence_length`` and
+        no position starts cold (sequence models; the seed preset ignores it).
     """
 
     sequence_length: int = 128
@@ -90,6 +95,7 @@ class TrainConfig(_JSONMixin):
     preview_seconds: float = 2.0
     seed: int = 0
     tensorboard: bool = False
+    carry_state: bool = True
 
     def __post_init__(self):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
@@ -98,6 +104,9 @@ class TrainConfig(_JSONMixin):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ParameterError(f"{name} must be 0 or a positive integer, got {value!r}")
+        if not isinstance(self.carry_state, bool) or not isinstance(self.tensorboard, bool):
+            raise ParameterError(f"carry_state and tensorboard must be true or false, got "
+                                 f"{self.carry_state!r} and {self.tensorboard!r}")
         for name in ("learning_rate", "clipnorm", "preview_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
@@ -202,8 +211,9 @@ def _save_model(model, path):
 class RunKeeper(keras.callbacks.Callback):
     """Sets the learning rate, checkpoints, keeps the history, stops on budget or NaN."""
 
-    def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None):
+    def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None, carry=None):
         super().__init__()
+        self.carry = carry
         self.folder, self.config, self.state = Path(folder), config, state
         self.history_rows, self.budget_seconds, self.total_steps = history, budget_seconds, total_steps
         self.preview = preview
@@ -223,6 +233,8 @@ class RunKeeper(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.monotonic()
+        for carry in self.carry or ():
+            carry.reset()  # training rows start at new places each epoch; validation's from its start
 
     def on_train_batch_begin(self, batch, logs=None):
         step = int(self.model.optimizer.iterations.numpy())
@@ -311,13 +323,14 @@ def _samplers(dataset, model_config, config, epoch):
     length = model_config.window if model_config.many_to_one else config.sequence_length
     training = WindowSampler(dataset.array("train"), dataset.segments("train"), sequence_length=length,
                              batch_size=config.batch_size, mode=mode, shuffle=True, seed=config.seed,
-                             name="training", steps=config.steps_per_epoch or None)
+                             name="training", steps=config.steps_per_epoch or None,
+                             carry=config.carry_state and not model_config.many_to_one)
     if not config.steps_per_epoch:
         training.steps = min(training.steps, 200)
     training.epoch = epoch
     quick = WindowSampler(dataset.array("validation"), dataset.segments("validation"), sequence_length=length,
                           batch_size=config.batch_size, mode=mode, shuffle=False, name="validation",
-                          max_steps=config.validation_steps,
+                          max_steps=config.validation_steps, carry=training.carry,
                           hop=max(1, length // 8) if model_config.many_to_one else None)
     return training, quick
 
@@ -368,7 +381,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         preview = _preview_writer(train_config)
     budget = train_config.minutes * 60.0
     total_steps = train_config.total_epochs * len(training)
-    keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview)
+    carry = _attach_carry(model, training, strategy)
+    keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry)
     callbacks = [keeper, *callbacks]
     if train_config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / "logs")))
@@ -378,10 +392,14 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
                        f"--minutes with --resume to train on")
     logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
                 _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
-    with _interrupt_note(folder):
-        model.fit(WindowDataset(training), validation_data=WindowDataset(quick),
-                  initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
-                  callbacks=callbacks, verbose=verbose)
+    try:
+        with _interrupt_note(folder):
+            # shuffle=False: batches in order, as carrying the state needs (the sampler draws at random).
+            model.fit(WindowDataset(training), validation_data=WindowDataset(quick), shuffle=False,
+                      initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
+                      callbacks=callbacks, verbose=verbose)
+    finally:
+        _detach_carry(model)
     if keeper.diverged:
         epoch, batch = keeper.diverged
         raise TrainingDiverged(
@@ -393,7 +411,29 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     write_json(folder / "state.json", state)
     summary = _summarise(folder, dataset, model_config, train_config, state)
     summary["replicas"] = strategy.num_replicas_in_sync
+    summary["carried_state"] = carry is not None
     return summary
+
+
+def _attach_carry(model, sampler, strategy):
+    """Give ``model`` a :class:`StateCarry` when the sampler's rows continue from batch to batch."""
+    if not sampler.carry:
+        return None
+    replicas = strategy.num_replicas_in_sync
+    if sampler.batch_size % replicas or not all(getattr(layer, "return_state", False) for layer in model.recurrent):
+        logger.warning("the recurrent state is not carried between batches (batch size %d on %d replicas, "
+                       "or a model saved without state outputs): each window starts cold",
+                       sampler.batch_size, replicas)
+        return None
+    with strategy.scope():
+        for name in ("state_carry", "validation_carry"):
+            object.__setattr__(model, name, StateCarry(model, sampler.batch_size // replicas))
+    return model.state_carry, model.validation_carry
+
+
+def _detach_carry(model):
+    for name in ("state_carry", "validation_carry"):
+        object.__setattr__(model, name, None)
 
 
 def _preview_writer(train_config):

@@ -32,16 +32,27 @@ class WindowSampler:
     windows ``hop`` apart (by default the targets tile the audio once), the
     same every epoch; the last batch may be short. ``max_steps`` keeps an
     evenly spread subset of at most that many batches.
+
+    carry=True ("sequence" mode): row ``i`` of batch ``k + 1`` continues
+    where row ``i`` of batch ``k`` ended, so a model can carry its recurrent
+    state from batch to batch (truncated backpropagation through time); a
+    row that reaches the end of a file jumps to the start of the next one.
+    Training rows start at fresh random places each epoch; validation rows
+    start evenly spread over the audio, the same every epoch, and read on
+    for ``max_steps`` batches (or until the rows have covered the audio once).
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
-                 shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training"):
+                 shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False):
         self.array = array
         self.sequence_length = check_positive_int(sequence_length, "sequence_length")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         if mode not in MODES:
             raise ParameterError(f"mode must be one of {MODES}, got {mode!r}")
         self.mode, self.shuffle, self.seed, self.epoch = mode, shuffle, int(seed), 0
+        if carry and mode != "sequence":
+            raise ParameterError("carry needs a sampler in 'sequence' mode")
+        self.carry, self._lanes = bool(carry), (None, None)
         window = self.sequence_length + 1
         usable = [segment for segment in segments if segment.length >= window]
         if not usable:
@@ -53,12 +64,20 @@ class WindowSampler:
         starts = np.array([segment.start for segment in usable], dtype=np.int64)
         # Number of distinct windows each file offers.
         counts = np.array([segment.length - window + 1 for segment in usable], dtype=np.int64)
+        self._starts, self._cumulative = starts, np.cumsum(counts)
+        self._ends = starts + counts  # one past the last window start of each file
         if shuffle:
-            self._starts, self._cumulative = starts, np.cumsum(counts)
             # One epoch by default: about as many targets as the split has samples.
             per_batch = self.batch_size * (self.sequence_length if mode == "sequence" else 1)
             default_steps = max(1, -(-int(self._cumulative[-1]) // per_batch))
             self.steps = default_steps if steps is None else check_positive_int(steps, "steps")
+        elif carry:
+            # Rows start evenly spread over the audio and read on, one window after another.
+            full = -(-int(self._cumulative[-1]) // (self.batch_size * self.sequence_length))
+            self.steps = full if max_steps is None else min(full, check_positive_int(max_steps, "max_steps"))
+            first = self._locate(np.arange(self.batch_size, dtype=np.int64) * self._cumulative[-1]
+                                 // self.batch_size)
+            self._offsets = self._walk(first, self.steps).reshape(-1)
         else:
             # Consecutive windows whose targets tile the audio once.
             hop = (self.sequence_length if mode == "sequence" else 1) if hop is None \
@@ -88,11 +107,40 @@ class WindowSampler:
         if not self.shuffle:
             return self._offsets[index * self.batch_size:(index + 1) * self.batch_size]
         epoch = self.epoch if epoch is None else epoch
+        if self.carry:
+            return self._lane_offsets(epoch)[index]
         generator = np.random.default_rng([self.seed, epoch, index])
-        draws = generator.integers(0, self._cumulative[-1], size=self.batch_size)
-        file_index = np.searchsorted(self._cumulative, draws, side="right")
+        return self._draw(generator, self.batch_size)
+
+    def _draw(self, generator, count):
+        """``count`` window starts, uniform over every window of every file."""
+        return self._locate(generator.integers(0, self._cumulative[-1], size=count))
+
+    def _locate(self, numbers):
+        """The window starts numbered ``numbers`` counting through every file's windows in order."""
+        file_index = np.searchsorted(self._cumulative, numbers, side="right")
         before = np.concatenate([[0], self._cumulative[:-1]])[file_index]
-        return self._starts[file_index] + (draws - before)
+        return self._starts[file_index] + (numbers - before)
+
+    def _walk(self, position, steps):
+        """Rows reading on from ``position``, one window per step: ``(steps, rows)`` starts."""
+        file_index = np.searchsorted(self._starts, position, side="right") - 1
+        table = np.empty((steps, position.size), dtype=np.int64)
+        for step in range(steps):
+            table[step] = position
+            position = position + self.sequence_length
+            # Past the file's last window: on to the start of the next file (the first after the last).
+            done = position >= self._ends[file_index]
+            file_index = np.where(done, (file_index + 1) % self._starts.size, file_index)
+            position = np.where(done, self._starts[file_index], position)
+        return table
+
+    def _lane_offsets(self, epoch):
+        """Window starts of every batch of an epoch in carry mode: ``(steps, batch_size)``."""
+        if self._lanes[0] != (epoch, self.steps):
+            first = self._draw(np.random.default_rng([self.seed, epoch]), self.batch_size)
+            self._lanes = ((epoch, self.steps), self._walk(first, self.steps))
+        return self._lanes[1]
 
     def batch(self, index, epoch=None):
         """``(inputs, targets)`` of batch ``index`` as int32 arrays."""

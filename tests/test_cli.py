@@ -53,3 +53,23 @@ def test_data_script_is_the_same_command(speech_like_folder, tmp_path):
     assert again.returncode == 2
     assert "AudioRNNData.py: error: input" in again.stderr and "does not exist" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path, capsys):
+    import json
+
+    run = tmp_path / "run"
+    small = ["--layers", "1", "--units", "16", "--embedding-dim", "8", "--lags", "4", "--batch-size", "8",
+             "--sequence-length", "32", "--steps-per-epoch", "3", "--quiet"]
+    assert main(["train", str(speech_like_folder), "--output", str(run), "--epochs", "1",
+                 "--no-carry-state", *small]) == 0
+    assert "best model: " in capsys.readouterr().out
+    config = json.loads((run / "config.json").read_text())
+    assert config["training"]["carry_state"] is False and config["model"]["units"] == 16
+    assert (run / "dataset" / "metadata.json").is_file()
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    epochs = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
+    assert epochs == ["1", "2"]
+    # A second new run into the same folder is refused without --overwrite.
+    assert main(["train", str(speech_like_folder), "--output", str(run), *small]) == 2
+    assert "already holds a run" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 
 from audiornn import AudioConfig
 from audiornn.errors import ParameterError
-from audiornn.model import AudioRNN, ModelConfig, build_model, flops_per_sample
+from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model, flops_per_sample
 
 CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
            ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1),
@@ -68,3 +68,26 @@ def test_flops_per_sample_counts_the_matrices():
 def test_model_config_is_validated(values, message):
     with pytest.raises(ParameterError, match=message):
         ModelConfig(**values)
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "lstmp"])
+def test_a_carried_state_continues_the_sequence_exactly(cell):
+    """Two training calls with a carry equal one call on the whole sequence."""
+    config = ModelConfig(cell=cell, units=16, embedding_dim=8, lags=4)
+    model = build_model(config, AudioConfig())
+    classes = np.random.default_rng(0).integers(0, 256, size=(3, 40)).astype("int32")
+    whole = np.asarray(model(classes, training=False))
+    object.__setattr__(model, "state_carry", StateCarry(model, rows=3))
+    first = np.asarray(model(classes[:, :25], training=True))
+    second = np.asarray(model(classes[:, 25:], training=True))
+    np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-5)
+    # Inference ignores the training carry: without its own carry every call starts cold.
+    cold = np.asarray(model(classes[:, 25:], training=False))
+    np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=False)), cold)
+    assert not np.allclose(cold, whole[:, 25:], atol=1e-3)
+    # A validation carry continues inference calls the same way.
+    object.__setattr__(model, "validation_carry", StateCarry(model, rows=3))
+    model(classes[:, :25], training=False)
+    np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=False)), whole[:, 25:], atol=1e-5)
+    model.state_carry.reset()
+    np.testing.assert_allclose(np.asarray(model(classes[:, :25], training=True)), whole[:, :25], atol=1e-5)

@@ -31,6 +31,7 @@ def test_training_on_a_sine_beats_the_unigram_baseline(sine_run, sine_dataset):
     baseline = unigram_bits(sine_dataset.array("validation"))
     assert baseline > 5.0
     assert summary["validation"]["bits_per_sample"] < baseline - 2.0
+    assert summary["carried_state"]  # truncated backpropagation through time by default
     rows = history(folder)
     assert [int(row["epoch"]) for row in rows] == [1, 2, 3, 4]
     assert float(rows[-1]["val_bits_per_sample"]) < float(rows[0]["val_bits_per_sample"])
@@ -146,12 +147,13 @@ def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
                         model_config=ModelConfig(num_layers=1, units=32, embedding_dim=16),
                         train_config=TrainConfig(epochs=3, batch_size=16, sequence_length=64, steps_per_epoch=25,
                                                  learning_rate=1e-2, warmup_steps=5), verbose=0)
-        print(json.dumps({{"replicas": summary["replicas"], "bits": summary["validation"]["bits_per_sample"]}}))
+        print(json.dumps({{"replicas": summary["replicas"], "carried": summary["carried_state"],
+                          "bits": summary["validation"]["bits_per_sample"]}}))
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome["replicas"] == 2
+    assert outcome["replicas"] == 2 and outcome["carried"]  # each replica carries its own rows' states
     assert outcome["bits"] < unigram_bits(sine_dataset.array("validation")) - 1.0
 
 

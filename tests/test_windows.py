@@ -95,3 +95,40 @@ def test_keras_datasets_stream_from_a_dataset_folder(speech_like_folder, tmp_pat
     assert len(training) == -(-sum(s.length - 256 for s in dataset.segments("train")) // (4 * 256))
     valid_inputs, _ = validation[0]
     np.testing.assert_array_equal(valid_inputs[0], dataset.array("validation")[:256])
+
+
+def test_carried_rows_continue_from_batch_to_batch_and_jump_to_the_next_file():
+    sampler = WindowSampler(ARRAY, SEGMENTS, sequence_length=60, batch_size=8, seed=4, steps=40, carry=True)
+    ends = {0: 300, 350: 1000}  # file "b" (50 samples) is too short for a window and is skipped
+    jumps = 0
+    for index in range(len(sampler) - 1):
+        now, after = sampler.offsets(index), sampler.offsets(index + 1)
+        for start, following in zip(now, after):
+            file_start = max(begin for begin in ends if begin <= start)
+            assert start + 61 <= ends[file_start]  # never straddles a file boundary
+            if following != start + 60:
+                # Only when the next window would not fit: then the next file's start.
+                assert start + 60 + 61 > ends[file_start]
+                assert following == (350 if file_start == 0 else 0)
+                jumps += 1
+    assert jumps > 0
+    inputs, targets = sampler.batch(3)
+    np.testing.assert_array_equal(targets[:, :-1], inputs[:, 1:])
+    np.testing.assert_array_equal(sampler.offsets(5), sampler.offsets(5, epoch=0))
+    assert not np.array_equal(sampler.offsets(5, epoch=1), sampler.offsets(5))
+    with pytest.raises(ParameterError, match="carry"):
+        WindowSampler(ARRAY, SEGMENTS, sequence_length=32, batch_size=8, mode="last", carry=True)
+
+
+def test_carried_validation_rows_start_evenly_spread_and_read_on():
+    sampler = WindowSampler(ARRAY, SEGMENTS, sequence_length=20, batch_size=4, shuffle=False, carry=True)
+    table = np.stack([sampler.offsets(index) for index in range(len(sampler))])
+    # Rows start at the windows 0, 1/4, 2/4 and 3/4 of the way through all 940 windows of the files.
+    np.testing.assert_array_equal(table[0], [0, 235, 510, 745])
+    np.testing.assert_array_equal(table[1], [20, 255, 530, 765])
+    # Together the rows cover about as many targets as the audio has samples, the same every epoch.
+    assert len(sampler) * 4 * 20 >= 300 + 50 + 650 - 3 * 20
+    sampler.epoch = 3
+    np.testing.assert_array_equal(np.stack([sampler.offsets(index) for index in range(len(sampler))]), table)
+    assert len(WindowSampler(ARRAY, SEGMENTS, sequence_length=20, batch_size=4, shuffle=False, carry=True,
+                             max_steps=2)) == 2
