@@ -157,7 +157,7 @@ class SampleStream:
             new_states.extend(states)
         if lags:
             new_states.append(recent[:, :-1])
-        return self.model.logits(hidden), new_states
+        return self.model.head(hidden), new_states
 
     def _choose(self, logits, seed, position, temperature):
         """Sample each stream's next class: inverse CDF of softmax(logits / temperature).

@@ -44,6 +44,14 @@ class ModelConfig(_JSONMixin):
         instead of learned into the state (0: embedding only). The seed
         preset reads its window directly and ignores it.
     window: the seed preset's context length in samples.
+    dense_units: a ReLU layer of this width between the recurrent stack and
+        the logits (0: none). It runs over all time steps at once, so its
+        capacity is cheaper than a recurrent layer's.
+    peak: add a Laplace-shaped peak to the logits, ``-sharpness *
+        |value(class) - centre|`` over the classes' decoded values, with the
+        centre and sharpness predicted from the network's output: the shape
+        of a next-sample distribution given directly, so the 256 output
+        weights only have to learn the corrections.
     """
 
     preset: str = "default"
@@ -55,6 +63,8 @@ class ModelConfig(_JSONMixin):
     dropout: float = 0.0
     lags: int = 32
     window: int = 1000
+    dense_units: int = 0
+    peak: bool = False
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -67,6 +77,10 @@ class ModelConfig(_JSONMixin):
                 or self.projection_units < 0:
             raise ParameterError(f"projection_units must be 0 or a positive integer, "
                                  f"got {self.projection_units!r}")
+        if not isinstance(self.peak, bool):
+            raise ParameterError(f"peak must be true or false, got {self.peak!r}")
+        if isinstance(self.dense_units, bool) or not isinstance(self.dense_units, int) or self.dense_units < 0:
+            raise ParameterError(f"dense_units must be 0 or a positive integer, got {self.dense_units!r}")
         if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
             raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
@@ -237,7 +251,11 @@ class AudioRNN(keras.Model):
                               for index in range(model_config.num_layers)]
         self.dropouts = [keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}")
                          for index in range(model_config.num_layers)] if model_config.dropout else []
+        self.dense = keras.layers.Dense(model_config.dense_units, activation="relu", name="dense") \
+            if model_config.dense_units else None
         self.logits = keras.layers.Dense(classes, name="logits")
+        self.peak = keras.layers.Dense(2, name="peak") if model_config.peak else None
+        self.class_values = dsp.mu_law_decode(np.arange(classes), mu=audio_config.mu).astype("float32")
         # Not a tracked attribute: the carry is training state, never saved with the model.
         object.__setattr__(self, "state_carry", None)
         object.__setattr__(self, "validation_carry", None)
@@ -262,19 +280,31 @@ class AudioRNN(keras.Model):
                 lag_features, last_values = self.lag_features(classes, before)
                 hidden = ops.concatenate([hidden, lag_features], axis=-1)
                 if before is not None:
-                    carry.lag_values.assign(last_values)
+                    carry.lag_values.assign(ops.cast(last_values, carry.lag_values.dtype))
         for index, layer in enumerate(self.recurrent):
             initial = None if carry is None else [
-                ops.stop_gradient(ops.convert_to_tensor(state)) for state in carry.states[index]]
+                ops.cast(ops.stop_gradient(ops.convert_to_tensor(state)), layer.compute_dtype)
+                for state in carry.states[index]]
             hidden = layer(hidden, initial_state=initial, training=training)
             if getattr(layer, "return_state", False):
                 hidden, *final = hidden
                 if carry is not None:
                     for state, value in zip(carry.states[index], final):
-                        state.assign(value)
+                        state.assign(ops.cast(value, state.dtype))
             if self.dropouts:
                 hidden = self.dropouts[index](hidden, training=training)
-        return self.logits(hidden)
+        return self.head(hidden)
+
+    def head(self, hidden):
+        """The recurrent stack's output to logits (through the dense layer and the peak when there are)."""
+        if self.dense is not None:
+            hidden = self.dense(hidden)
+        logits = self.logits(hidden)
+        if self.peak is None:
+            return logits
+        centre, sharpness = ops.split(self.peak(hidden), 2, axis=-1)
+        distance = ops.abs(ops.convert_to_tensor(self.class_values, dtype=logits.dtype) - ops.tanh(centre))
+        return logits - ops.softplus(sharpness) * distance
 
     def lag_features(self, classes, before=None):
         """Decoded values of samples t, t-1, ..., t-lags+1 at each step t: ``(batch, time, lags)``.
@@ -317,5 +347,7 @@ def flops_per_sample(model):
             # Matrices only: a GRU's bias is 2-D too (input and recurrent halves).
             if weight.name in ("kernel", "recurrent_kernel", "projection"):
                 total += 2 * int(np.prod(weight.shape))
-    total += 2 * int(np.prod(model.logits.kernel.shape))
+    for layer in (model.dense, model.logits, model.peak):
+        if layer is not None:
+            total += 2 * int(np.prod(layer.kernel.shape))
     return total

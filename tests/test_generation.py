@@ -12,7 +12,7 @@ from audiornn.training import load_run_model
 from conftest import SINE_FREQUENCY, sine
 
 CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
-         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6),
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, peak=True),
          ModelConfig(cell="lstm", num_layers=2, units=32, embedding_dim=8),
          ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8)]
 

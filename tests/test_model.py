@@ -9,7 +9,7 @@ from audiornn.errors import ParameterError
 from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model, flops_per_sample
 
 CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
-           ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1),
+           ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1, dense_units=12, peak=True),
            ModelConfig(cell="lstmp", num_layers=2, units=24, projection_units=10, embedding_dim=8),
            ModelConfig.seed(units=16, window=40, embedding_dim=8)]
 
@@ -56,6 +56,8 @@ def test_flops_per_sample_counts_the_matrices():
     model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32))
     # Layer 1: (64 + 32 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
     assert flops_per_sample(model) == 2 * ((64 + 32 + 256) * 768 + 512 * 768 + 256 * 256)
+    wide = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512))
+    assert flops_per_sample(wide) == 2 * ((64 + 32 + 256) * 768 + 256 * 512 + 512 * 256)
 
 
 @pytest.mark.parametrize("values, message", [
