@@ -134,14 +134,14 @@ def run_demo(arguments):
 
 TRAIN_OPTIONS = {
     # flag: (TrainConfig field, type, help)
-    "--sequence-length": ("sequence_length", int, "window length in samples (default 128)"),
+    "--sequence-length": ("sequence_length", int, "window length in samples (default 64)"),
     "--batch-size": ("batch_size", int, "windows per batch, across all devices (default 64)"),
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
                                     "schedule spans them"),
     "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
     "--learning-rate": ("learning_rate", float, "peak learning rate of the warm-up + cosine schedule "
-                                                "(default 6e-3)"),
+                                                "(default 1e-2)"),
     "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default 10)"),
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs (default 0: never)"),
     "--seed": ("seed", int, "random seed of weights and window draws (default 0)"),
@@ -177,7 +177,7 @@ def run_train(arguments):
         training["carry_state"] = False
     common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0)
     if arguments.resume:
-        if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS):
+        if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS) or arguments.no_peak:
             raise ParameterError("--resume continues a run as it was configured: give only training "
                                  "options such as --epochs, --minutes or --learning-rate with it")
         summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training, **common)
@@ -195,6 +195,8 @@ def run_train(arguments):
             dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
                                     audio_config=_audio_config(arguments), progress=not arguments.quiet)
         model = _given(arguments, MODEL_OPTIONS)
+        if arguments.no_peak:
+            model["peak"] = False
         model_config = ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
         summary = train(dataset, arguments.output, model_config=model_config,
                         train_config=TrainConfig(**training), overwrite=arguments.overwrite, **common)
@@ -301,6 +303,8 @@ def build_parser():
     group = train.add_argument_group("model (new runs only)")
     for flag, (_, kind, text) in MODEL_OPTIONS.items():
         group.add_argument(flag, type=kind, default=None, help=text)
+    group.add_argument("--no-peak", action="store_true",
+                       help="leave out the Laplace-shaped peak added to the logits (default: with it)")
     _add_audio_options(train)
     train.set_defaults(handler=run_train)
 

@@ -64,7 +64,7 @@ class ModelConfig(_JSONMixin):
     lags: int = 32
     window: int = 1000
     dense_units: int = 0
-    peak: bool = False
+    peak: bool = True
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -93,7 +93,7 @@ class ModelConfig(_JSONMixin):
     @classmethod
     def seed(cls, **overrides):
         """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
-        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0)
+        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0, peak=False)
         values.update(overrides)
         return cls(**values)
 
@@ -327,7 +327,14 @@ class AudioRNN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        return cls(**{**config, "model_config": with_saved_defaults(config.get("model_config"))})
+
+
+def with_saved_defaults(values):
+    """A saved model config, completed with what files written before a field existed meant."""
+    if isinstance(values, dict):
+        return {"peak": False, **values}  # models saved before the peak existed had none
+    return values
 
 
 def build_model(model_config=None, audio_config=None, *, sequence_length=None):

@@ -37,7 +37,7 @@ from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
 from .files import write_atomically, write_json
 from .keras_data import WindowDataset
-from .model import BitsPerSample, ModelConfig, StateCarry, build_model
+from .model import BitsPerSample, ModelConfig, StateCarry, build_model, with_saved_defaults
 from .windows import WindowSampler
 
 __all__ = ["TrainConfig", "TrainingDiverged", "load_run_model", "train"]
@@ -80,12 +80,12 @@ class TrainConfig(_JSONMixin):
         no position starts cold (sequence models; the seed preset ignores it).
     """
 
-    sequence_length: int = 128
+    sequence_length: int = 64
     batch_size: int = 64
     epochs: int = 0
     minutes: float = 0.0
     steps_per_epoch: int = 0
-    learning_rate: float = 6e-3
+    learning_rate: float = 1e-2
     final_learning_rate_fraction: float = 0.05
     warmup_steps: int = 50
     clipnorm: float = 1.0
@@ -283,6 +283,22 @@ class RunKeeper(keras.callbacks.Callback):
             self.preview(self.model, self.folder / "previews" / f"epoch_{number:04d}.wav")
 
 
+class BudgetProgress(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar whose epoch line, under a time budget, shows the minutes used
+    instead of the epoch limit ``fit`` was given (a large number standing for "until time's up")."""
+
+    def __init__(self, keeper):
+        super().__init__()
+        self.keeper = keeper
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset_progbar()
+        self._maybe_init_progbar()
+        if self.verbose:
+            print(f"Epoch {epoch + 1} ({self.keeper._elapsed() / 60:.1f} of "
+                  f"{self.keeper.budget_seconds / 60:g} minutes)", flush=True)
+
+
 # ----------------------------------------------------------------------------------------------
 # Training
 
@@ -384,6 +400,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     carry = _attach_carry(model, training, strategy)
     keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry)
     callbacks = [keeper, *callbacks]
+    if budget:
+        callbacks.append(BudgetProgress(keeper))
     if train_config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / "logs")))
     if state["epochs_completed"] >= train_config.total_epochs or (budget and state["training_seconds"] >= budget):
@@ -476,7 +494,7 @@ def _load_resume(resume, dataset, overrides):
         raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
                        f"with --overwrite")
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / "config.json"))
-    model_config = ModelConfig.from_dict(config["model"], source=str(folder / "config.json"))
+    model_config = ModelConfig.from_dict(with_saved_defaults(config["model"]), source=str(folder / "config.json"))
     values = dict(config["training"])
     unknown = sorted(set(overrides) - set(values))
     if unknown:

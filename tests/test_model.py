@@ -53,11 +53,12 @@ def test_lstmp_state_is_projected():
 
 
 def test_flops_per_sample_counts_the_matrices():
-    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32))
+    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, peak=False))
     # Layer 1: (64 + 32 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
     assert flops_per_sample(model) == 2 * ((64 + 32 + 256) * 768 + 512 * 768 + 256 * 256)
     wide = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512))
-    assert flops_per_sample(wide) == 2 * ((64 + 32 + 256) * 768 + 256 * 512 + 512 * 256)
+    # The dense layer 256 x 512, then the logits and the peak's two outputs from its 512.
+    assert flops_per_sample(wide) == 2 * ((64 + 32 + 256) * 768 + 256 * 512 + 512 * 256 + 512 * 2)
 
 
 @pytest.mark.parametrize("values, message", [
@@ -93,3 +94,15 @@ def test_a_carried_state_continues_the_sequence_exactly(cell):
     np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=False)), whole[:, 25:], atol=1e-5)
     model.state_carry.reset()
     np.testing.assert_allclose(np.asarray(model(classes[:, :25], training=True)), whole[:, :25], atol=1e-5)
+
+
+def test_the_peak_is_on_by_default_and_files_from_before_it_load_without_it(tmp_path):
+    config = ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4)
+    assert config.peak and not ModelConfig.seed().peak
+    model = build_model(config, AudioConfig())
+    assert model.peak is not None and "peak" in {layer.name for layer in model.layers}
+    old = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4, peak=False), AudioConfig())
+    saved = old.get_config()
+    del saved["model_config"]["peak"]  # as written before the field existed
+    restored = AudioRNN.from_config(saved)
+    assert restored.peak is None and restored.model_config.peak is False

@@ -86,11 +86,14 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sin
     assert len(history(tmp_path / "run")) == 1
 
 
-def test_time_budget_stops_training(sine_dataset, tmp_path):
+def test_time_budget_stops_training(sine_dataset, tmp_path, capsys):
     summary = train(sine_dataset, tmp_path / "run", model_config=TINY,
-                    train_config=TrainConfig(minutes=0.02, **QUICK), verbose=0)
+                    train_config=TrainConfig(minutes=0.02, **QUICK), verbose=2)
     assert "time budget" in summary["stop_reason"]
     assert summary["epochs"] >= 1 and summary["training_minutes"] < 0.5
+    # The progress shows the budget, not the large epoch limit standing for "until time's up".
+    output = capsys.readouterr().out
+    assert "Epoch 1 (0.0 of 0.02 minutes)" in output and "/100000" not in output
 
 
 def test_seed_preset_trains_many_to_one(sine_dataset, tmp_path):
