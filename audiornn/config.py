@@ -13,13 +13,20 @@ import numpy as np
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["AudioConfig", "check_positive_int", "config_from_dict"]
+__all__ = ["AudioConfig", "check_count", "check_positive_int", "config_from_dict"]
 
 
 def check_positive_int(value, name):
     """``value`` as an int if it is a positive integer (not a bool), else a ParameterError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ParameterError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_count(value, name):
+    """``value`` as an int if it is 0 or a positive integer (not a bool), else a ParameterError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ParameterError(f"{name} must be 0 or a positive integer, got {value!r}")
     return int(value)
 
 

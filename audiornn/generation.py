@@ -31,6 +31,7 @@ from .audio_io import SILENCE_PEAK, prepare_audio, read_audio
 from .config import check_positive_int
 from .errors import AudioFileError, ParameterError
 from .files import atomic_path
+from .model import state_sizes
 
 __all__ = ["SampleStream", "StreamGroup", "decode_classes", "generate", "prime_classes"]
 
@@ -45,8 +46,7 @@ def _check_temperature(temperature):
 
 
 def _initial_states(cell, batch):
-    sizes = cell.state_size if isinstance(cell.state_size, (list, tuple)) else [cell.state_size]
-    return [tf.zeros((batch, int(size))) for size in sizes]
+    return [tf.zeros((batch, int(size))) for size in state_sizes(cell)]
 
 
 def _call_cell(cell, inputs, states):
@@ -125,7 +125,7 @@ class SampleStream:
     def _split_states(self, flat):
         grouped, index = [], 0
         for cell in self.cells:
-            size = len(cell.state_size) if isinstance(cell.state_size, (list, tuple)) else 1
+            size = len(state_sizes(cell))
             grouped.append(list(flat[index:index + size]))
             index += size
         return grouped

@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from . import dsp
-from .config import AudioConfig, _JSONMixin, check_positive_int
+from .config import AudioConfig, _JSONMixin, check_count, check_positive_int
 from .errors import ParameterError
 
 __all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
@@ -73,14 +73,10 @@ class ModelConfig(_JSONMixin):
             raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
         for name in ("num_layers", "units", "embedding_dim", "window"):
             check_positive_int(getattr(self, name), name)
-        if isinstance(self.projection_units, bool) or not isinstance(self.projection_units, int) \
-                or self.projection_units < 0:
-            raise ParameterError(f"projection_units must be 0 or a positive integer, "
-                                 f"got {self.projection_units!r}")
+        for name in ("projection_units", "dense_units"):
+            check_count(getattr(self, name), name)
         if not isinstance(self.peak, bool):
             raise ParameterError(f"peak must be true or false, got {self.peak!r}")
-        if isinstance(self.dense_units, bool) or not isinstance(self.dense_units, int) or self.dense_units < 0:
-            raise ParameterError(f"dense_units must be 0 or a positive integer, got {self.dense_units!r}")
         if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
             raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
@@ -177,6 +173,12 @@ def _recurrent_layer(config, index, return_sequences, return_state=False):
     return keras.layers.RNN(LSTMPCell(config.units, projection), **options)
 
 
+def state_sizes(cell):
+    """The sizes of a recurrent cell's states, as a list (a GRU has one, an LSTM two)."""
+    sizes = cell.state_size
+    return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+
+
 class StateCarry:
     """Recurrent states carried from one batch to the next.
 
@@ -199,11 +201,7 @@ class StateCarry:
                                synchronization=tf.VariableSynchronization.ON_READ,
                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
-        self.rows = rows
-        self.states = []
-        for layer in model.recurrent:
-            sizes = layer.cell.state_size
-            self.states.append([variable(size) for size in (sizes if isinstance(sizes, (list, tuple)) else [sizes])])
+        self.states = [[variable(size) for size in state_sizes(layer.cell)] for layer in model.recurrent]
         lags = model.model_config.lags
         self.lag_values = variable(lags - 1) if lags > 1 else None
 

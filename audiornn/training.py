@@ -32,7 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .config import AudioConfig, _JSONMixin, check_positive_int
+from .config import AudioConfig, _JSONMixin, check_count, check_positive_int
 from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
 from .files import write_atomically, write_json
@@ -101,9 +101,7 @@ class TrainConfig(_JSONMixin):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
             check_positive_int(getattr(self, name), name)
         for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ParameterError(f"{name} must be 0 or a positive integer, got {value!r}")
+            check_count(getattr(self, name), name)
         if not isinstance(self.carry_state, bool) or not isinstance(self.tensorboard, bool):
             raise ParameterError(f"carry_state and tensorboard must be true or false, got "
                                  f"{self.carry_state!r} and {self.tensorboard!r}")
