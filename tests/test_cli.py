@@ -70,6 +70,9 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
     epochs = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
     assert epochs == ["1", "2"]
+    # Model options, --no-peak among them, cannot change a run being resumed.
+    assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
+    assert "--resume continues a run as it was configured" in capsys.readouterr().err
     # A second new run into the same folder is refused without --overwrite.
     assert main(["train", str(speech_like_folder), "--output", str(run), *small]) == 2
     assert "already holds a run" in capsys.readouterr().err
