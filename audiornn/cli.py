@@ -149,11 +149,11 @@ TRAIN_OPTIONS = {
 MODEL_OPTIONS = {
     "--preset": ("preset", str, "'default' or 'seed' (the original AudioRNN, many-to-one, for comparison)"),
     "--cell": ("cell", str, "gru (default), lstm or lstmp"),
-    "--layers": ("num_layers", int, "recurrent layers (default 2)"),
+    "--layers": ("num_layers", int, "recurrent layers (default 1)"),
     "--units": ("units", int, "units per recurrent layer (default 256)"),
     "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default 64)"),
     "--projection-units": ("projection_units", int, "LSTMP projection size (default units / 2)"),
-    "--dense-units": ("dense_units", int, "a ReLU layer of this width before the output (default 0: none)"),
+    "--dense-units": ("dense_units", int, "a ReLU layer of this width before the output (default 512; 0: none)"),
     "--dropout": ("dropout", float, "dropout after each recurrent layer (default 0)"),
     "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default 32)"),
     "--window": ("window", int, "the seed preset's context in samples (default 1000)"),

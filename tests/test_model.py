@@ -53,7 +53,7 @@ def test_lstmp_state_is_projected():
 
 
 def test_flops_per_sample_counts_the_matrices():
-    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, peak=False))
+    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, peak=False, dense_units=0))
     # Layer 1: (64 + 32 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
     assert flops_per_sample(model) == 2 * ((64 + 32 + 256) * 768 + 512 * 768 + 256 * 256)
     wide = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512))
@@ -106,3 +106,11 @@ def test_the_peak_is_on_by_default_and_files_from_before_it_load_without_it(tmp_
     del saved["model_config"]["peak"]  # as written before the field existed
     restored = AudioRNN.from_config(saved)
     assert restored.peak is None and restored.model_config.peak is False
+
+
+def test_the_seed_preset_keeps_the_original_layers_whatever_the_defaults():
+    # The default model has a dense layer before the logits; the original had none.
+    assert ModelConfig().dense_units and not ModelConfig.seed().dense_units
+    model = build_model(ModelConfig.seed(units=8, window=16, embedding_dim=4))
+    assert model.dense is None and model.peak is None
+    assert [layer.name for layer in model.recurrent] == ["gru_0", "gru_1"]
