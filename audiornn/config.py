@@ -13,7 +13,7 @@ import numpy as np
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["AudioConfig", "check_count", "check_positive_int", "config_from_dict"]
+__all__ = ["AudioConfig", "check_bool", "check_count", "check_positive_int", "config_from_dict"]
 
 
 def check_positive_int(value, name):
@@ -28,6 +28,13 @@ def check_count(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ParameterError(f"{name} must be 0 or a positive integer, got {value!r}")
     return int(value)
+
+
+def check_bool(value, name):
+    """``value`` if it is True or False, else a ParameterError naming ``name``."""
+    if not isinstance(value, bool):
+        raise ParameterError(f"{name} must be true or false, got {value!r}")
+    return value
 
 
 def config_from_dict(cls, values, *, source="config"):

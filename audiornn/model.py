@@ -17,7 +17,7 @@ import numpy as np
 from keras import ops
 
 from . import dsp
-from .config import AudioConfig, _JSONMixin, check_count, check_positive_int
+from .config import AudioConfig, _JSONMixin, check_bool, check_count, check_positive_int
 from .errors import ParameterError
 
 __all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
@@ -77,8 +77,7 @@ class ModelConfig(_JSONMixin):
             check_positive_int(getattr(self, name), name)
         for name in ("projection_units", "dense_units"):
             check_count(getattr(self, name), name)
-        if not isinstance(self.peak, bool):
-            raise ParameterError(f"peak must be true or false, got {self.peak!r}")
+        check_bool(self.peak, "peak")
         if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
             raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:

@@ -32,7 +32,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .config import AudioConfig, _JSONMixin, check_count, check_positive_int
+from .config import AudioConfig, _JSONMixin, check_bool, check_count, check_positive_int
 from .dataset import METADATA_NAME, as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
 from .files import write_atomically, write_json
@@ -102,9 +102,8 @@ class TrainConfig(_JSONMixin):
             check_positive_int(getattr(self, name), name)
         for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
             check_count(getattr(self, name), name)
-        if not isinstance(self.carry_state, bool) or not isinstance(self.tensorboard, bool):
-            raise ParameterError(f"carry_state and tensorboard must be true or false, got "
-                                 f"{self.carry_state!r} and {self.tensorboard!r}")
+        for name in ("carry_state", "tensorboard"):
+            check_bool(getattr(self, name), name)
         for name in ("learning_rate", "clipnorm", "preview_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:

@@ -67,6 +67,8 @@ def test_flops_per_sample_counts_the_matrices():
     ({"num_layers": -1}, "num_layers must be a positive integer"),
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ({"preset": "wavenet"}, "preset must be one of"),
+    ({"peak": "yes"}, "peak must be true or false, got 'yes'"),
+    ({"dense_units": -1}, "dense_units must be 0 or a positive integer"),
 ])
 def test_model_config_is_validated(values, message):
     with pytest.raises(ParameterError, match=message):

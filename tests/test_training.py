@@ -130,7 +130,9 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
     assert not (tmp_path / "long").exists()
     for values, message in [({"batch_size": 0}, "batch_size must be a positive integer"),
                             ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
-                            ({"minutes": -5}, "minutes must be a positive number")]:
+                            ({"minutes": -5}, "minutes must be a positive number"),
+                            ({"carry_state": 1}, "carry_state must be true or false, got 1"),
+                            ({"tensorboard": "no"}, "tensorboard must be true or false")]:
         with pytest.raises(ParameterError, match=message):
             TrainConfig(**values)
     other = build_dataset([Path(sine_dataset.metadata["sources"][0]["path"])], tmp_path / "other",
