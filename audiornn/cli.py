@@ -134,8 +134,8 @@ def run_demo(arguments):
 
 TRAIN_OPTIONS = {
     # flag: (TrainConfig field, type, help)
-    "--sequence-length": ("sequence_length", int, "window length in samples (default 64)"),
-    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default 64)"),
+    "--sequence-length": ("sequence_length", int, "window length in samples (default 96)"),
+    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default 48)"),
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
                                     "schedule spans them"),

@@ -80,13 +80,13 @@ class TrainConfig(_JSONMixin):
         no position starts cold (sequence models; the seed preset ignores it).
     """
 
-    sequence_length: int = 64
-    batch_size: int = 64
+    sequence_length: int = 96
+    batch_size: int = 48
     epochs: int = 0
     minutes: float = 0.0
     steps_per_epoch: int = 0
     learning_rate: float = 1e-2
-    final_learning_rate_fraction: float = 0.05
+    final_learning_rate_fraction: float = 0.01
     warmup_steps: int = 50
     clipnorm: float = 1.0
     patience: int = 10
