@@ -65,7 +65,8 @@ def sine_run(sine_dataset, tmp_path_factory):
     from audiornn.training import TrainConfig, train
 
     folder = tmp_path_factory.mktemp("runs") / "sine"
-    summary = train(sine_dataset, folder, model_config=ModelConfig(num_layers=1, units=64, embedding_dim=32, dense_units=64),
+    summary = train(sine_dataset, folder,
+                    model_config=ModelConfig(num_layers=1, units=64, embedding_dim=32, dense_units=64),
                     train_config=TrainConfig(epochs=4, steps_per_epoch=40, batch_size=32, sequence_length=64,
                                              learning_rate=1e-2, warmup_steps=10),
                     verbose=0)

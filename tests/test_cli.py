@@ -76,3 +76,21 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     # A second new run into the same folder is refused without --overwrite.
     assert main(["train", str(speech_like_folder), "--output", str(run), *small]) == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+def test_the_defaults_named_in_the_help_are_the_configs_defaults():
+    # The help texts are written out (the CLI does not import Keras to print them); they must not drift.
+    import re
+
+    from audiornn.cli import MODEL_OPTIONS, TRAIN_OPTIONS
+    from audiornn.model import ModelConfig
+    from audiornn.training import TrainConfig
+
+    checked = []
+    for options, config in ((TRAIN_OPTIONS, TrainConfig()), (MODEL_OPTIONS, ModelConfig())):
+        for flag, (field, kind, text) in options.items():
+            named = re.search(r"\(default ([-0-9.e]+)[);]", text)
+            if named:
+                assert kind(named.group(1)) == getattr(config, field), flag
+                checked.append(flag)
+    assert {"--sequence-length", "--batch-size", "--learning-rate", "--layers", "--dense-units"} <= set(checked)
