@@ -1,0 +1,23 @@
+# Run once with the code of commit cdc8646 (before the step API): a run folder and the audio it generates.
+import json, shutil, sys
+from pathlib import Path
+import numpy as np, soundfile
+sys.path.insert(0, "tests")
+from conftest import sine
+from audiornn import build_dataset
+from audiornn.model import ModelConfig
+from audiornn.training import TrainConfig, train, load_run_model
+from audiornn.generation import generate
+work = Path("/tmp/legacy"); shutil.rmtree(work, ignore_errors=True); work.mkdir()
+rng = np.random.default_rng(0)
+for i in range(3):
+    soundfile.write(str(work / f"a{i}.wav"), sine(300 + 40 * i, 1.0, 8000) + 0.01 * rng.standard_normal(8000).astype("float32"), 8000)
+ds = build_dataset([work], work / "dataset", validation_fraction=0.34, progress=False)
+out = Path("tests/data/legacy_run"); shutil.rmtree(out, ignore_errors=True)
+summary = train(ds, out, model_config=ModelConfig(num_layers=2, units=16, embedding_dim=8, lags=4, dense_units=16),
+                train_config=TrainConfig(epochs=2, steps_per_epoch=5, batch_size=8, sequence_length=32, warmup_steps=2),
+                verbose=0)
+model = load_run_model(out)
+audio = generate(model, seconds=0.05, count=2, seed=3, progress=False)
+np.save("tests/data/legacy_run_generated.npy", audio.astype("float32"))
+print(summary["validation"], audio.shape)
