@@ -6,7 +6,7 @@ Keras (models, training, generation, evaluation) are imported on first use.
 
 __version__ = "0.1.0"
 
-from .config import AudioConfig  # noqa: E402
+from .config import AudioConfig, ModelConfig, TrainConfig  # noqa: E402
 from .dataset import Dataset, build_dataset, open_dataset  # noqa: E402
 from .errors import (  # noqa: E402
     AudioFileError,
@@ -18,14 +18,15 @@ from .errors import (  # noqa: E402
 )
 
 _LAZY = {
-    "ModelConfig": "model", "build_model": "model",
-    "TrainConfig": "training", "train": "training", "load_run_model": "training",
+    "build_model": "model",
+    "train": "training", "load_run_model": "runs",
     "generate": "generation", "SampleStream": "generation",
-    "plot_history": "evaluation", "score_audio": "evaluation", "sound_comparison": "evaluation",
+    "plot_history": "evaluation", "score_audio": "scoring", "sound_comparison": "evaluation",
 }
 
-__all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "DatasetError", "ModelFileError",
-           "ParameterError", "RunError", "__version__", "build_dataset", "open_dataset", *_LAZY]
+__all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "DatasetError", "ModelConfig",
+           "ModelFileError", "ParameterError", "RunError", "TrainConfig", "__version__", "build_dataset",
+           "open_dataset", *_LAZY]
 
 
 def __getattr__(name):

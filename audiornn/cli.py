@@ -17,7 +17,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
-from .config import AudioConfig
+from .config import AudioConfig, ModelConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .files import write_json
 
@@ -103,7 +103,9 @@ def run_demo(arguments):
     from . import evaluation
     from .dataset import build_dataset
     from .generation import generate
-    from .training import TrainConfig, load_run_model, train
+    from .runs import load_run_model
+    from .scoring import format_score_table, score_audio
+    from .training import train
 
     folder = Path(arguments.output)
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,40 +126,48 @@ def run_demo(arguments):
                                                                     seconds=min(arguments.seconds, 4.0)),
                                         folder / "sound.png")
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
-    score = evaluation.score_audio(model, held_out, dataset=dataset, progress=not quiet)
+    score = score_audio(model, held_out, dataset=dataset, progress=not quiet)
     write_json(folder / "score.json", score)
     print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
-    print(evaluation.format_score_table(score))
+    print(format_score_table(score))
     print(f"\nlisten to {sound}; everything is in {folder}/")
     return 0
 
 
 TRAIN_OPTIONS = {
-    # flag: (TrainConfig field, type, help)
-    "--sequence-length": ("sequence_length", int, "window length in samples (default 96)"),
-    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default 48)"),
+    # flag: (TrainConfig field, type, help); "{default}" is filled in from TrainConfig().
+    "--sequence-length": ("sequence_length", int, "window length in samples (default {default})"),
+    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default {default})"),
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
                                     "schedule spans them"),
     "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
-    "--learning-rate": ("learning_rate", float, "peak learning rate of the warm-up + cosine schedule "
-                                                "(default 1e-2)"),
-    "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default 10)"),
-    "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs (default 0: never)"),
-    "--seed": ("seed", int, "random seed of weights and window draws (default 0)"),
+    "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
+                                                "(default {default})"),
+    "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default {default})"),
+    "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
+                                              "(default {default}: never)"),
+    "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
 }
 MODEL_OPTIONS = {
+    # flag: (ModelConfig field, type, help); "{default}" is filled in from ModelConfig().
     "--preset": ("preset", str, "'default' or 'seed' (the original AudioRNN, many-to-one, for comparison)"),
-    "--cell": ("cell", str, "gru (default), lstm or lstmp"),
-    "--layers": ("num_layers", int, "recurrent layers (default 1)"),
-    "--units": ("units", int, "units per recurrent layer (default 256)"),
-    "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default 64)"),
+    "--cell": ("cell", str, "gru, lstm or lstmp (default {default})"),
+    "--layers": ("num_layers", int, "recurrent layers (default {default})"),
+    "--units": ("units", int, "units per recurrent layer (default {default})"),
+    "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default {default})"),
     "--projection-units": ("projection_units", int, "LSTMP projection size (default units / 2)"),
-    "--dense-units": ("dense_units", int, "a ReLU layer of this width before the output (default 512; 0: none)"),
-    "--dropout": ("dropout", float, "dropout after each recurrent layer (default 0)"),
-    "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default 32)"),
-    "--window": ("window", int, "the seed preset's context in samples (default 1000)"),
+    "--dense-units": ("dense_units", int, "a ReLU layer of this width before the output "
+                                          "(default {default}; 0: none)"),
+    "--dropout": ("dropout", float, "dropout after each recurrent layer (default {default})"),
+    "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default {default})"),
+    "--window": ("window", int, "the seed preset's context in samples (default {default})"),
 }
+
+
+def _add_config_options(group, options, defaults):
+    for flag, (field, kind, text) in options.items():
+        group.add_argument(flag, type=kind, default=None, help=text.format(default=getattr(defaults, field)))
 
 
 def _given(arguments, options):
@@ -167,8 +177,7 @@ def _given(arguments, options):
 
 
 def run_train(arguments):
-    from .model import ModelConfig
-    from .training import TrainConfig, train
+    from .training import train
 
     training = _given(arguments, TRAIN_OPTIONS)
     if arguments.tensorboard:
@@ -177,7 +186,7 @@ def run_train(arguments):
         training["carry_state"] = False
     common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0)
     if arguments.resume:
-        if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS) or arguments.no_peak:
+        if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS) or arguments.no_laplace_prior:
             raise ParameterError("--resume continues a run as it was configured: give only training "
                                  "options such as --epochs, --minutes or --learning-rate with it")
         summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training, **common)
@@ -189,14 +198,14 @@ def run_train(arguments):
             from .dataset import build_dataset
             if dataset and arguments.inputs:
                 raise ParameterError("give either INPUT audio or --dataset DIR, not both")
-            from .training import prepare_run_folder
+            from .runs import prepare_run_folder
             prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
             Path(arguments.output).mkdir(exist_ok=True)
             dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
                                     audio_config=_audio_config(arguments), progress=not arguments.quiet)
         model = _given(arguments, MODEL_OPTIONS)
-        if arguments.no_peak:
-            model["peak"] = False
+        if arguments.no_laplace_prior:
+            model["laplace_prior"] = False
         model_config = ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
         summary = train(dataset, arguments.output, model_config=model_config,
                         train_config=TrainConfig(**training), overwrite=arguments.overwrite, **common)
@@ -210,7 +219,7 @@ def run_train(arguments):
 
 def run_generate(arguments):
     from .generation import generate
-    from .training import load_run_model
+    from .runs import load_run_model
 
     model = load_run_model(arguments.model)
     paths = generate(model, seconds=arguments.seconds, count=arguments.count,
@@ -239,13 +248,15 @@ def run_eval(arguments):
             written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate),
                                                   output / "contact_sheet.png"))
     if arguments.model:
-        from .training import load_run_model, run_dataset_path
+        from .runs import load_run_model, run_dataset_path
 
         model = load_run_model(arguments.model)
         dataset = arguments.dataset or run_dataset_path(arguments.model)
         if arguments.audio:
-            score = evaluation.score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
-            print(evaluation.format_score_table(score))
+            from .scoring import format_score_table, score_audio
+
+            score = score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
+            print(format_score_table(score))
             if arguments.json:
                 write_json(arguments.json, score)
                 written.append(Path(arguments.json))
@@ -297,14 +308,11 @@ def build_parser():
     train.add_argument("--distribute", choices=("auto", "mirrored", "none"), default="auto",
                        help="auto: MirroredStrategy on several GPUs, MultiWorkerMirroredStrategy "
                             "with TF_CONFIG (default)")
-    group = train.add_argument_group("training")
-    for flag, (_, kind, text) in TRAIN_OPTIONS.items():
-        group.add_argument(flag, type=kind, default=None, help=text)
+    _add_config_options(train.add_argument_group("training"), TRAIN_OPTIONS, TrainConfig())
     group = train.add_argument_group("model (new runs only)")
-    for flag, (_, kind, text) in MODEL_OPTIONS.items():
-        group.add_argument(flag, type=kind, default=None, help=text)
-    group.add_argument("--no-peak", action="store_true",
-                       help="leave out the Laplace-shaped peak added to the logits (default: with it)")
+    _add_config_options(group, MODEL_OPTIONS, ModelConfig())
+    group.add_argument("--no-laplace-prior", "--no-peak", dest="no_laplace_prior", action="store_true",
+                       help="leave out the Laplace density added to the logits (default: with it)")
     _add_audio_options(train)
     train.set_defaults(handler=run_train)
 

@@ -7,13 +7,15 @@ pre-emphasis or level.
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["AudioConfig", "check_bool", "check_count", "check_positive_int", "config_from_dict"]
+__all__ = ["AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count",
+           "check_positive_int", "config_from_dict"]
 
 
 def check_positive_int(value, name):
@@ -53,7 +55,9 @@ def config_from_dict(cls, values, *, source="config"):
         raise ParameterError(f"{source}: {error}") from None
 
 
-class _JSONMixin:
+class JSONConfig:
+    """to_dict / to_json / from_dict for the frozen config dataclasses."""
+
     def to_dict(self):
         return dataclasses.asdict(self)
 
@@ -66,7 +70,7 @@ class _JSONMixin:
 
 
 @dataclasses.dataclass(frozen=True)
-class AudioConfig(_JSONMixin):
+class AudioConfig(JSONConfig):
     """How raw audio becomes classes, and back.
 
     sample_rate: training rate in Hz; every input is resampled to it.
@@ -106,3 +110,159 @@ class AudioConfig(_JSONMixin):
             f"{name} {getattr(self, name)!r} vs {getattr(other, name)!r}"
             for name in fields if getattr(self, name) != getattr(other, name)
         )
+
+
+CELLS = ("gru", "lstm", "lstmp")
+PRESETS = ("default", "seed")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig(JSONConfig):
+    """The network's shape.
+
+    preset: "default" (sequence model) or "seed" (the original AudioRNN:
+        dense + batch-norm + input skip + two GRUs on sample values,
+        many-to-one over a fixed ``window``; see :attr:`many_to_one`).
+    cell: "gru", "lstm" or "lstmp" (LSTM with a recurrent projection).
+    num_layers, units: the recurrent stack.
+    embedding_dim: size of the previous-class embedding.
+    projection_units: LSTMP's projected state size (0: units // 2).
+    dropout: dropout between recurrent layers while training.
+    lags: also feed the decoded values of the last ``lags`` samples (the
+        previous one included) to the first layer, beside the embedding:
+        the short-term evidence a linear predictor uses, given directly
+        instead of learned into the state (0: embedding only). The seed
+        preset reads its window directly and ignores it.
+    window: the seed preset's context length in samples.
+    dense_units: a ReLU layer of this width between the recurrent stack and
+        the logits (0: none). It runs over all time steps at once, so its
+        capacity is cheaper than a recurrent layer's: on two cores one GRU
+        layer with it trains ~1.5x faster than two GRU layers and learns more
+        in the same minutes (bench/EXPERIMENTS.md).
+    laplace_prior: add the log of a Laplace density to the logits,
+        ``-sharpness * |value(class) - centre|`` over the classes' decoded
+        values, with the centre and sharpness predicted from the network's
+        output: the shape of a next-sample distribution given directly, so
+        the 256 output weights only have to learn the corrections (called
+        "peak" before, which ``--no-peak`` and old files still say).
+    """
+
+    preset: str = "default"
+    cell: str = "gru"
+    num_layers: int = 1
+    units: int = 256
+    embedding_dim: int = 64
+    projection_units: int = 0
+    dropout: float = 0.0
+    lags: int = 32
+    window: int = 1000
+    dense_units: int = 512
+    laplace_prior: bool = True
+
+    def __post_init__(self):
+        if self.preset not in PRESETS:
+            raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+        if self.cell not in CELLS:
+            raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
+        for name in ("num_layers", "units", "embedding_dim", "window"):
+            check_positive_int(getattr(self, name), name)
+        for name in ("projection_units", "dense_units"):
+            check_count(getattr(self, name), name)
+        check_bool(self.laplace_prior, "laplace_prior")
+        if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
+            raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ParameterError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+
+    @property
+    def many_to_one(self):
+        """The seed preset's mode: one target per window of ``window`` samples, no carried state."""
+        return self.preset == "seed"
+
+    @classmethod
+    def from_saved(cls, values, *, source="model config"):
+        """A config as saved in a model file or run folder, by this or an earlier version.
+
+        Files written before the Laplace prior existed had none; files
+        written before it was renamed call it "peak".
+        """
+        if not isinstance(values, dict):
+            return config_from_dict(cls, values, source=source)
+        values = dict(values)
+        if "laplace_prior" not in values:
+            values["laplace_prior"] = values.pop("peak", False)
+        return config_from_dict(cls, values, source=source)
+
+    @classmethod
+    def seed(cls, **overrides):
+        """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
+        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0, laplace_prior=False,
+                      dense_units=0)
+        values.update(overrides)
+        return cls(**values)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(JSONConfig):
+    """How to train.
+
+    sequence_length, batch_size: window length and global batch (split across
+        replicas when training on several devices).
+    epochs / minutes: stop after this many epochs or this much training time
+        (the learning-rate schedule spans whichever is given; minutes wins).
+    steps_per_epoch: batches per epoch (0: one pass over the training audio,
+        at most 200 batches, so epochs stay short and checkpoints frequent).
+    learning_rate: the highest learning rate of the schedule: a linear warm-up over
+        ``warmup_steps``, then a cosine decay to ``final_learning_rate_fraction``
+        of it at the end of the budget.
+    clipnorm: gradient clipping by global norm.
+    patience: stop after this many epochs without a better validation loss.
+    validation_steps: batches of the per-epoch validation score (an evenly
+        spread, fixed subset); the full validation audio is scored at the end.
+    preview_every, preview_seconds: write a generated preview every N epochs.
+    carry_state: truncated backpropagation through time: each row of a
+        training batch continues where the same row of the previous batch
+        ended, and the recurrent state (and lag values) are carried over, so
+        the network learns from context longer than ``sequence_length`` and
+        no position starts cold (sequence models; the seed preset ignores it).
+    """
+
+    sequence_length: int = 96
+    batch_size: int = 48
+    epochs: int = 0
+    minutes: float = 0.0
+    steps_per_epoch: int = 0
+    learning_rate: float = 1e-2
+    final_learning_rate_fraction: float = 0.01
+    warmup_steps: int = 50
+    clipnorm: float = 1.0
+    patience: int = 10
+    validation_steps: int = 32
+    preview_every: int = 0
+    preview_seconds: float = 2.0
+    seed: int = 0
+    tensorboard: bool = False
+    carry_state: bool = True
+
+    def __post_init__(self):
+        for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
+            check_positive_int(getattr(self, name), name)
+        for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
+            check_count(getattr(self, name), name)
+        for name in ("carry_state", "tensorboard"):
+            check_bool(getattr(self, name), name)
+        for name in ("learning_rate", "clipnorm", "preview_seconds"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise ParameterError(f"{name} must be a positive number, got {value!r}")
+        if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
+            raise ParameterError(f"minutes must be a positive number (or 0 for no time limit), "
+                                 f"got {self.minutes!r}")
+        if not 0 < self.final_learning_rate_fraction <= 1:
+            raise ParameterError(f"final_learning_rate_fraction must be in (0, 1], "
+                                 f"got {self.final_learning_rate_fraction!r}")
+
+    @property
+    def total_epochs(self):
+        """The epoch limit given to ``fit`` (a time budget alone allows many)."""
+        return self.epochs or (100_000 if self.minutes else 20)

@@ -7,9 +7,14 @@ Shapes: inputs are class indices ``(batch, time)`` int32; the output is logits
 Every custom object is registered under the package name "audiornn" and
 returns its constructor arguments from ``get_config``, so a saved ``.keras``
 file loads back with equal outputs and carries its audio and model configs.
+
+The model runs two ways: over whole sequences (``model(classes)``, training
+and the seed preset) and one sample at a time from a state
+(:meth:`AudioRNN.step`, generation and scoring). Both are defined here, side
+by side, so a new layer or input adds its state in one place; tests check
+that stepping gives the sequence model's logits.
 """
 
-import dataclasses
 import math
 
 import keras
@@ -17,83 +22,9 @@ import numpy as np
 from keras import ops
 
 from . import dsp
-from .config import AudioConfig, _JSONMixin, check_bool, check_count, check_positive_int
-from .errors import ParameterError
+from .config import AudioConfig, ModelConfig
 
 __all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
-
-CELLS = ("gru", "lstm", "lstmp")
-PRESETS = ("default", "seed")
-
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig(_JSONMixin):
-    """The network's shape.
-
-    preset: "default" (sequence model) or "seed" (the original AudioRNN:
-        dense + batch-norm + input skip + two GRUs on sample values,
-        many-to-one over a fixed ``window``).
-    cell: "gru", "lstm" or "lstmp" (LSTM with a recurrent projection).
-    num_layers, units: the recurrent stack.
-    embedding_dim: size of the previous-class embedding.
-    projection_units: LSTMP's projected state size (0: units // 2).
-    dropout: dropout between recurrent layers while training.
-    lags: also feed the decoded values of the last ``lags`` samples (the
-        previous one included) to the first layer, beside the embedding:
-        the short-term evidence a linear predictor uses, given directly
-        instead of learned into the state (0: embedding only). The seed
-        preset reads its window directly and ignores it.
-    window: the seed preset's context length in samples.
-    dense_units: a ReLU layer of this width between the recurrent stack and
-        the logits (0: none). It runs over all time steps at once, so its
-        capacity is cheaper than a recurrent layer's: on two cores one GRU
-        layer with it trains ~1.5x faster than two GRU layers and learns more
-        in the same minutes (bench/EXPERIMENTS.md).
-    peak: add a Laplace-shaped peak to the logits, ``-sharpness *
-        |value(class) - centre|`` over the classes' decoded values, with the
-        centre and sharpness predicted from the network's output: the shape
-        of a next-sample distribution given directly, so the 256 output
-        weights only have to learn the corrections.
-    """
-
-    preset: str = "default"
-    cell: str = "gru"
-    num_layers: int = 1
-    units: int = 256
-    embedding_dim: int = 64
-    projection_units: int = 0
-    dropout: float = 0.0
-    lags: int = 32
-    window: int = 1000
-    dense_units: int = 512
-    peak: bool = True
-
-    def __post_init__(self):
-        if self.preset not in PRESETS:
-            raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
-        if self.cell not in CELLS:
-            raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("num_layers", "units", "embedding_dim", "window"):
-            check_positive_int(getattr(self, name), name)
-        for name in ("projection_units", "dense_units"):
-            check_count(getattr(self, name), name)
-        check_bool(self.peak, "peak")
-        if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
-            raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ParameterError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
-
-    @property
-    def many_to_one(self):
-        return self.preset == "seed"
-
-    @classmethod
-    def seed(cls, **overrides):
-        """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
-        values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0, peak=False,
-                      dense_units=0)
-        values.update(overrides)
-        return cls(**values)
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -182,14 +113,12 @@ def state_sizes(cell):
 
 
 class StateCarry:
-    """Recurrent states carried from one batch to the next.
+    """Recurrent states carried from one batch to the next (attach with :meth:`AudioRNN.attach_carry`).
 
-    Truncated backpropagation through time: with a carry attached as
-    ``model.state_carry`` (training calls) or ``model.validation_carry``
-    (inference calls), each call starts every layer from the state where the
-    previous batch's same row ended (and the lag values from its last
-    samples), and stores the new ones; gradients stop at the batch boundary.
-    Training attaches them for ``fit`` only. The variables are per replica
+    Truncated backpropagation through time: with a carry attached, each call
+    starts every layer from the state where the previous batch's same row
+    ended (and the lag values from its last samples), and stores the new
+    ones; gradients stop at the batch boundary. The variables are per replica
     (synchronised on read), so under a ``tf.distribute`` strategy each
     replica carries its own rows; ``rows`` is the batch size of one replica.
     :meth:`reset` zeroes them.
@@ -224,12 +153,27 @@ class AudioRNN(keras.Model):
     ``(batch, time)`` returns logits. ``model_config`` and ``audio_config``
     (dicts or dataclasses) come back from ``get_config``, so a saved file
     knows its sample rate, μ, pre-emphasis and level.
+
+    Stepping, one sample at a time::
+
+        states = model.initial_states(batch)
+        constants = model.step_constants()      # once per run of steps
+        logits, states = model.step(previous, states, constants)
+
+    The state is a dict of tensors (a structure ``tf.while_loop`` carries):
+
+    - ``"layers"``: one list per recurrent layer of its states, each
+      ``(batch, size)`` float32 (a GRU has ``[h]``, an LSTM ``[h, c]``);
+    - ``"lags"``: ``(batch, lags - 1)``, the decoded values of the samples
+      before ``previous``, newest first (when ``lags`` > 0);
+    - ``"window"``: ``(batch, window)`` int32, the last classes read (the
+      seed preset, which re-reads a window instead of carrying a state).
     """
 
     def __init__(self, model_config=None, audio_config=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(model_config, dict) or model_config is None:
-            model_config = ModelConfig.from_dict(model_config or {}, source="model_config")
+            model_config = ModelConfig.from_saved(model_config or {}, source="model_config")
         if isinstance(audio_config, dict) or audio_config is None:
             audio_config = AudioConfig.from_dict(audio_config or {}, source="audio_config")
         self.model_config, self.audio_config = model_config, audio_config
@@ -254,9 +198,11 @@ class AudioRNN(keras.Model):
         self.dense = keras.layers.Dense(model_config.dense_units, activation="relu", name="dense") \
             if model_config.dense_units else None
         self.logits = keras.layers.Dense(classes, name="logits")
-        self.peak = keras.layers.Dense(2, name="peak") if model_config.peak else None
+        # Saved under "peak", its name before it was called the Laplace prior: old files load.
+        self.peak = keras.layers.Dense(2, name="peak") if model_config.laplace_prior else None
         self.class_values = dsp.mu_law_decode(np.arange(classes), mu=audio_config.mu).astype("float32")
-        # Not a tracked attribute: the carry is training state, never saved with the model.
+        self.silence = int(dsp.mu_law_encode(np.zeros(1), mu=audio_config.mu)[0])
+        # Not tracked attributes: the carries are training state, never saved with the model.
         object.__setattr__(self, "state_carry", None)
         object.__setattr__(self, "validation_carry", None)
 
@@ -266,6 +212,8 @@ class AudioRNN(keras.Model):
         length = self.model_config.window if self.model_config.many_to_one else 2
         self.call(ops.zeros((1, length), dtype="int32"))
         self.built = True
+
+    # -- whole sequences -----------------------------------------------------------------------
 
     def call(self, classes, training=False):
         carry = self.state_carry if training else self.validation_carry
@@ -296,7 +244,7 @@ class AudioRNN(keras.Model):
         return self.head(hidden)
 
     def head(self, hidden):
-        """The recurrent stack's output to logits (through the dense layer and the peak when there are)."""
+        """The recurrent stack's output to logits (through the dense layer and the Laplace prior when there are)."""
         if self.dense is not None:
             hidden = self.dense(hidden)
         logits = self.logits(hidden)
@@ -321,20 +269,110 @@ class AudioRNN(keras.Model):
         features = ops.stack([padded[:, lags - 1 - lag:lags - 1 - lag + length] for lag in range(lags)], axis=-1)
         return features, padded[:, ops.shape(padded)[1] - (lags - 1):]
 
+    # -- carried state in training -------------------------------------------------------------
+
+    def can_carry_state(self):
+        """True when training can carry the state between batches (a sequence model whose layers return it)."""
+        return not self.model_config.many_to_one and all(
+            getattr(layer, "return_state", False) for layer in self.recurrent)
+
+    def attach_carry(self, rows):
+        """Give training and inference calls their own :class:`StateCarry` of ``rows`` rows; returns both.
+
+        Create it under the distribution strategy's scope, so each replica carries its own rows.
+        """
+        for name in ("state_carry", "validation_carry"):
+            object.__setattr__(self, name, StateCarry(self, rows))
+        return self.state_carry, self.validation_carry
+
+    def detach_carry(self):
+        """Back to calls that start every sequence from a zero state."""
+        for name in ("state_carry", "validation_carry"):
+            object.__setattr__(self, name, None)
+
+    # -- one step at a time --------------------------------------------------------------------
+
+    def initial_states(self, batch):
+        """The state before the first sample (zeros; silence for the seed preset's window)."""
+        import tensorflow as tf
+
+        if self.model_config.many_to_one:
+            return {"window": tf.fill((batch, self.model_config.window), self.silence)}
+        states = {"layers": [[tf.zeros((batch, int(size))) for size in state_sizes(layer.cell)]
+                             for layer in self.recurrent]}
+        if self.model_config.lags:
+            states["lags"] = tf.zeros((batch, self.model_config.lags - 1))
+        return states
+
+    def step_constants(self):
+        """What a run of steps computes once from the current weights, for :meth:`step`.
+
+        The first GRU layer's input side folded into a lookup: the embedding
+        of each class times the input kernel (plus the input bias) is one row
+        of a ``(classes, 3 * units)`` table, so a step needs a gather instead
+        of a matrix product. Empty when the first layer is not such a GRU.
+        """
+        if self.model_config.many_to_one or self.model_config.cell != "gru":
+            return {}
+        layer = self.recurrent[0]
+        cell = layer.cell
+        if not (cell.reset_after and cell.use_bias) or layer.go_backwards:
+            return {}
+        width = self.model_config.embedding_dim
+        kernel, bias = ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.bias)
+        constants = {"table": ops.matmul(ops.convert_to_tensor(self.embedding.embeddings), kernel[:width]) + bias[0],
+                     "recurrent_kernel": ops.convert_to_tensor(cell.recurrent_kernel), "recurrent_bias": bias[1]}
+        if self.model_config.lags:
+            constants["lag_kernel"] = kernel[width:]
+        return constants
+
+    def step(self, previous, states, constants=None):
+        """One sample: ``previous`` ``(batch,)`` int32 classes -> logits ``(batch, classes)`` and new states.
+
+        ``states`` as :meth:`initial_states` describes; ``constants`` from
+        :meth:`step_constants` (computed here when not given). Equals the
+        sequence model's logits at the same position.
+        """
+        if self.model_config.many_to_one:
+            window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
+            return self(window, training=False), {"window": window}
+        constants = self.step_constants() if constants is None else constants
+        new_states, recent = {}, None
+        if self.model_config.lags:
+            value = ops.take(ops.convert_to_tensor(self.class_values), previous, axis=0)[:, None]
+            recent = ops.concatenate([value, states["lags"]], axis=1)  # (batch, lags), newest first
+            new_states["lags"] = recent[:, :-1]
+        layers, new_states["layers"] = self.recurrent, []
+        if constants:
+            hidden = _folded_gru_step(constants, previous, recent, states["layers"][0][0])
+            new_states["layers"].append([hidden])
+            layers = layers[1:]
+        else:
+            hidden = self.embedding(previous)
+            if recent is not None:
+                hidden = ops.concatenate([hidden, recent], axis=1)
+        for layer, layer_states in zip(layers, states["layers"][len(new_states["layers"]):]):
+            hidden, layer_states = layer.cell(hidden, list(layer_states), training=False)
+            new_states["layers"].append(list(layer_states) if isinstance(layer_states, (list, tuple))
+                                        else [layer_states])
+        return self.head(hidden), new_states
+
     def get_config(self):
         return {**super().get_config(), "model_config": self.model_config.to_dict(),
                 "audio_config": self.audio_config.to_dict()}
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**{**config, "model_config": with_saved_defaults(config.get("model_config"))})
 
-
-def with_saved_defaults(values):
-    """A saved model config, completed with what files written before a field existed meant."""
-    if isinstance(values, dict):
-        return {"peak": False, **values}  # models saved before the peak existed had none
-    return values
+def _folded_gru_step(constants, previous, recent, state):
+    """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h)."""
+    inputs = ops.take(constants["table"], previous, axis=0)
+    if "lag_kernel" in constants:
+        inputs = inputs + ops.matmul(recent, constants["lag_kernel"])
+    inner = ops.matmul(state, constants["recurrent_kernel"]) + constants["recurrent_bias"]
+    x_z, x_r, x_h = ops.split(inputs, 3, axis=-1)
+    r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
+    update, reset = ops.sigmoid(x_z + r_z), ops.sigmoid(x_r + r_r)
+    candidate = ops.tanh(x_h + reset * r_h)
+    return update * state + (1.0 - update) * candidate
 
 
 def build_model(model_config=None, audio_config=None, *, sequence_length=None):

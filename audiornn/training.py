@@ -1,124 +1,40 @@
 """Training: a run folder that never loses progress.
 
-Layout of a run folder (format version 1)::
-
-    RUN/config.json    audio, model and training configs, and the dataset path
-    RUN/state.json     epochs completed, training seconds, best validation
-                       loss and epoch, epochs without improvement, stop reason
-    RUN/model.keras    the best model by validation loss (inference only)
-    RUN/last.keras     the last completed epoch, with the optimizer's state
-    RUN/history.csv    one row per completed epoch: loss, accuracy and bits
-                       per sample for training and validation, learning rate
-    RUN/previews/      short generated previews every N epochs (optional)
-    RUN/logs/          TensorBoard logs (optional)
-
-Every file is written to a temporary name and renamed into place, and
-``state.json`` is written after the models of its epoch, so a kill at any
-moment leaves a run that ``--resume`` continues from the last completed epoch
-with no gap and no duplicate row in the history.
+The run folder's files and their contract are described in :mod:`audiornn.runs`;
+every epoch's models, history and state are written there atomically, so a
+kill at any moment leaves a run that ``--resume`` continues from the last
+completed epoch.
 """
 
 import contextlib
-import csv
-import dataclasses
-import json
 import logging
 import math
 import os
-import shutil
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from .config import AudioConfig, _JSONMixin, check_bool, check_count, check_positive_int
-from .dataset import METADATA_NAME, as_dataset
+from .config import AudioConfig, ModelConfig, TrainConfig
+from .dataset import as_dataset
 from .errors import AudioRNNError, ParameterError, RunError
-from .files import write_atomically, write_json
+from .files import write_json
 from .keras_data import WindowDataset
-from .model import BitsPerSample, ModelConfig, StateCarry, build_model, with_saved_defaults
+from .model import BitsPerSample, build_model
+from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOGS, PREVIEWS, STATE, SUMMARY,
+                   is_run, load_run_model, new_run_config, prepare_run_folder, read_history_rows, read_run_json,
+                   save_model, write_history)
+from .scoring import evaluate_model
 from .windows import WindowSampler
 
+# TrainConfig and load_run_model live in config and runs; importing them from here keeps working.
 __all__ = ["TrainConfig", "TrainingDiverged", "load_run_model", "train"]
 
 logger = logging.getLogger("audiornn")
 
-RUN_FORMAT = "audiornn-run"
-RUN_FORMAT_VERSION = 1
-BEST_MODEL, LAST_MODEL = "model.keras", "last.keras"
-HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
-                   "val_bits_per_sample", "learning_rate", "seconds"]
-
-
 class TrainingDiverged(AudioRNNError):
     """The loss became NaN or infinite; the last good model was kept."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainConfig(_JSONMixin):
-    """How to train.
-
-    sequence_length, batch_size: window length and global batch (split across
-        replicas when training on several devices).
-    epochs / minutes: stop after this many epochs or this much training time
-        (the learning-rate schedule spans whichever is given; minutes wins).
-    steps_per_epoch: batches per epoch (0: one pass over the training audio,
-        at most 200 batches, so epochs stay short and checkpoints frequent).
-    learning_rate: peak of the schedule: a linear warm-up over
-        ``warmup_steps``, then a cosine decay to ``final_learning_rate_fraction``
-        of the peak at the end of the budget.
-    clipnorm: gradient clipping by global norm.
-    patience: stop after this many epochs without a better validation loss.
-    validation_steps: batches of the per-epoch validation score (an evenly
-        spread, fixed subset); the full validation audio is scored at the end.
-    preview_every, preview_seconds: write a generated preview every N epochs.
-    carry_state: truncated backpropagation through time: each row of a
-        training batch continues where the same row of the previous batch
-        ended, and the recurrent state (and lag values) are carried over, so
-        the network learns from context longer than ``sequence_length`` and
-        no position starts cold (sequence models; the seed preset ignores it).
-    """
-
-    sequence_length: int = 96
-    batch_size: int = 48
-    epochs: int = 0
-    minutes: float = 0.0
-    steps_per_epoch: int = 0
-    learning_rate: float = 1e-2
-    final_learning_rate_fraction: float = 0.01
-    warmup_steps: int = 50
-    clipnorm: float = 1.0
-    patience: int = 10
-    validation_steps: int = 32
-    preview_every: int = 0
-    preview_seconds: float = 2.0
-    seed: int = 0
-    tensorboard: bool = False
-    carry_state: bool = True
-
-    def __post_init__(self):
-        for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
-            check_positive_int(getattr(self, name), name)
-        for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
-            check_count(getattr(self, name), name)
-        for name in ("carry_state", "tensorboard"):
-            check_bool(getattr(self, name), name)
-        for name in ("learning_rate", "clipnorm", "preview_seconds"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise ParameterError(f"{name} must be a positive number, got {value!r}")
-        if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
-            raise ParameterError(f"minutes must be a positive number (or 0 for no time limit), "
-                                 f"got {self.minutes!r}")
-        if not 0 < self.final_learning_rate_fraction <= 1:
-            raise ParameterError(f"final_learning_rate_fraction must be in (0, 1], "
-                                 f"got {self.final_learning_rate_fraction!r}")
-
-    @property
-    def total_epochs(self):
-        """The epoch limit given to ``fit`` (a time budget alone allows many)."""
-        return self.epochs or (100_000 if self.minutes else 20)
 
 
 def learning_rate_at(config, progress, step):
@@ -127,78 +43,6 @@ def learning_rate_at(config, progress, step):
     progress = min(max(progress, 0.0), 1.0)
     floor = config.final_learning_rate_fraction
     return config.learning_rate * warm * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-# ----------------------------------------------------------------------------------------------
-# The run folder
-
-
-def _read_json(path, what):
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise RunError(f"cannot read the {what} '{path}' ({error}): the run folder is damaged") from None
-
-
-def is_run(folder):
-    config = Path(folder) / "config.json"
-    if not config.is_file():
-        return False
-    try:
-        return json.loads(config.read_text()).get("format") == RUN_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def prepare_run_folder(folder, *, overwrite=False, check_only=False):
-    """Make ``folder`` ready for a new run, refusing to destroy anything else.
-
-    A ``dataset`` subfolder holding an audiornn dataset is kept (the train
-    command builds one there from INPUT audio). Anything else is replaced
-    only when it is an earlier run and ``overwrite`` is set.
-    """
-    folder = Path(folder).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise RunError(f"--output '{folder}' is a file, not a folder: choose another --output")
-    if not folder.parent.is_dir():
-        raise RunError(f"the folder that should hold --output '{folder}' does not exist: "
-                       f"create '{folder.parent}' first")
-    contents = [entry for entry in folder.iterdir()
-                if not (entry.name == "dataset" and (entry / METADATA_NAME).is_file())] if folder.is_dir() else []
-    if contents:
-        if not is_run(folder):
-            raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
-                           f"choose another --output (nothing was changed)")
-        if not overwrite:
-            raise RunError(f"--output folder '{folder}' already holds a run: continue it with "
-                           f"'--resume {folder}', or pass --overwrite to start over")
-    if check_only:
-        return folder
-    for entry in contents:
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
-def _read_history(path):
-    if not Path(path).is_file():
-        return []
-    with open(path, newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _write_history(path, rows):
-    def write(temporary):
-        with open(temporary, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
-            writer.writeheader()
-            writer.writerows(rows)
-
-    write_atomically(path, write)
-
-
-def _save_model(model, path):
-    write_atomically(path, lambda temporary: model.save(temporary))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -257,11 +101,11 @@ class RunKeeper(keras.callbacks.Callback):
         val_loss = row.get("val_loss", row.get("loss"))
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
         try:
-            _save_model(self.model, self.folder / LAST_MODEL)
+            save_model(self.model, self.folder / LAST_MODEL)
             if improved:
-                _save_model(self.model, self.folder / BEST_MODEL)
+                save_model(self.model, self.folder / BEST_MODEL)
             self.history_rows.append(row)
-            _write_history(self.folder / "history.csv", self.history_rows)
+            write_history(self.folder / HISTORY, self.history_rows)
         except OSError as error:
             raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; the previous "
                            f"epoch's files are intact: free space and continue with --resume "
@@ -272,12 +116,12 @@ class RunKeeper(keras.callbacks.Callback):
             self.state["epochs_without_improvement"] += 1
         self.state.update(epochs_completed=number, training_seconds=self._elapsed())
         self._segment_start = time.monotonic()
-        write_json(self.folder / "state.json", self.state)
+        write_json(self.folder / STATE, self.state)
         if self.state["epochs_without_improvement"] >= self.config.patience:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
-            self.preview(self.model, self.folder / "previews" / f"epoch_{number:04d}.wav")
+            self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
 
 
 class BudgetProgress(keras.callbacks.ProgbarLogger):
@@ -332,7 +176,7 @@ def compile_model(model, config):
 
 
 def _samplers(dataset, model_config, config, epoch):
-    mode = "last" if model_config.many_to_one else "sequence"
+    mode = "many_to_one" if model_config.many_to_one else "sequence"
     length = model_config.window if model_config.many_to_one else config.sequence_length
     training = WindowSampler(dataset.array("train"), dataset.segments("train"), sequence_length=length,
                              batch_size=config.batch_size, mode=mode, shuffle=True, seed=config.seed,
@@ -379,10 +223,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,
                  "epochs_without_improvement": 0, "stop_reason": None}
         history = []
-        write_json(folder / "config.json", {
-            "format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION,
-            "audio": dataset.audio_config.to_dict(), "model": model_config.to_dict(),
-            "training": train_config.to_dict(), "dataset": str(Path(dataset.path).resolve())})
+        write_json(folder / CONFIG, new_run_config(audio_config=dataset.audio_config, model_config=model_config,
+                                                   train_config=train_config, dataset_path=dataset.path))
         keras.utils.set_random_seed(train_config.seed)
         with strategy.scope():
             model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
@@ -400,7 +242,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     if budget:
         callbacks.append(BudgetProgress(keeper))
     if train_config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / "logs")))
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / LOGS)))
     if state["epochs_completed"] >= train_config.total_epochs or (budget and state["training_seconds"] >= budget):
         raise RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
                        f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
@@ -414,7 +256,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
                       initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
                       callbacks=callbacks, verbose=verbose)
     finally:
-        _detach_carry(model)
+        model.detach_carry()
     if keeper.diverged:
         epoch, batch = keeper.diverged
         raise TrainingDiverged(
@@ -423,7 +265,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
             f"learning rate and continue with --resume {folder} --learning-rate "
             f"{train_config.learning_rate / 3:.2g}")
     state["stop_reason"] = keeper.stop_reason or f"{state['epochs_completed']} epochs done"
-    write_json(folder / "state.json", state)
+    write_json(folder / STATE, state)
     summary = _summarise(folder, dataset, model_config, train_config, state)
     summary["replicas"] = strategy.num_replicas_in_sync
     summary["carried_state"] = carry is not None
@@ -435,20 +277,13 @@ def _attach_carry(model, sampler, strategy):
     if not sampler.carry:
         return None
     replicas = strategy.num_replicas_in_sync
-    if sampler.batch_size % replicas or not all(getattr(layer, "return_state", False) for layer in model.recurrent):
+    if sampler.batch_size % replicas or not model.can_carry_state():
         logger.warning("the recurrent state is not carried between batches (batch size %d on %d replicas, "
                        "or a model saved without state outputs): each window starts cold",
                        sampler.batch_size, replicas)
         return None
     with strategy.scope():
-        for name in ("state_carry", "validation_carry"):
-            object.__setattr__(model, name, StateCarry(model, sampler.batch_size // replicas))
-    return model.state_carry, model.validation_carry
-
-
-def _detach_carry(model):
-    for name in ("state_carry", "validation_carry"):
-        object.__setattr__(model, name, None)
+        return model.attach_carry(sampler.batch_size // replicas)
 
 
 def _preview_writer(train_config):
@@ -486,13 +321,13 @@ def _load_resume(resume, dataset, overrides):
     if not is_run(folder):
         raise RunError(f"--resume '{folder}' holds no audiornn run (no config.json): "
                        f"start one with 'python AudioRNN.py train --dataset DIR --output {folder}'")
-    config = _read_json(folder / "config.json", "run config")
-    state = _read_json(folder / "state.json", "run state") if (folder / "state.json").is_file() else None
+    config = read_run_json(folder, CONFIG)
+    state = read_run_json(folder, STATE) if (folder / STATE).is_file() else None
     if state is None or not (folder / LAST_MODEL).is_file():
         raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
                        f"with --overwrite")
-    audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / "config.json"))
-    model_config = ModelConfig.from_dict(with_saved_defaults(config["model"]), source=str(folder / "config.json"))
+    audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
+    model_config = ModelConfig.from_saved(config["model"], source=str(folder / CONFIG))
     values = dict(config["training"])
     unknown = sorted(set(overrides) - set(values))
     if unknown:
@@ -501,42 +336,15 @@ def _load_resume(resume, dataset, overrides):
     train_config = TrainConfig.from_dict(values, source="resumed training config")
     if train_config != TrainConfig.from_dict(config["training"]):
         config["training"] = train_config.to_dict()
-        write_json(folder / "config.json", config)
+        write_json(folder / CONFIG, config)
     dataset = as_dataset(dataset if dataset is not None else config["dataset"], audio_config=audio_config)
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
-    history = [row for row in _read_history(folder / "history.csv")
+    history = [row for row in read_history_rows(folder / HISTORY)
                if int(float(row["epoch"])) <= state["epochs_completed"]]
     history = [{key: value for key, value in row.items()} for row in history]
     logger.info("resuming '%s' after epoch %d (%.1f minutes trained)", folder, state["epochs_completed"],
                 state["training_seconds"] / 60)
     return folder, dataset, model_config, train_config, state, history
-
-
-def evaluate_model(model, dataset, *, split="validation", batch_size=64, progress=False):
-    """Bits per sample and accuracy of ``model`` on all of a split's audio.
-
-    A sequence model is scored file by file with its state carried (as it is
-    used when generating); the seed preset, which has no state, predicts the
-    sample after each of the split's non-overlapping windows.
-    """
-    from .evaluation import dataset_pieces, score_classes
-
-    config = model.model_config
-    if not config.many_to_one:
-        return score_classes(model, dataset_pieces(dataset, split), progress=progress)
-    # One target per window, windows side by side: each re-reads a whole window.
-    sampler = WindowSampler(dataset.array(split), dataset.segments(split), sequence_length=config.window,
-                            batch_size=batch_size, mode="last", shuffle=False, name=split, hop=config.window)
-    nats = correct = count = 0.0
-    for index in range(len(sampler)):
-        inputs, targets = sampler.batch(index)
-        logits = np.asarray(model.predict_on_batch(inputs), dtype=np.float64)
-        logits -= logits.max(axis=-1, keepdims=True)
-        log_probs = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
-        nats -= np.take_along_axis(log_probs, targets[..., None], axis=-1).sum()
-        correct += np.count_nonzero(log_probs.argmax(axis=-1) == targets)
-        count += targets.size
-    return {"bits_per_sample": nats / count / math.log(2), "accuracy": correct / count, "targets": int(count)}
 
 
 def _summarise(folder, dataset, model_config, train_config, state):
@@ -551,35 +359,8 @@ def _summarise(folder, dataset, model_config, train_config, state):
         "validation": score, "stop_reason": state["stop_reason"],
         "model": str(folder / BEST_MODEL),
     }
-    write_json(folder / "summary.json", summary)
+    write_json(folder / SUMMARY, summary)
     logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
                 score["targets"], folder / BEST_MODEL)
     return summary
-
-
-def run_dataset_path(model_path):
-    """The dataset a run (or the model file inside a run folder) was trained on, or None."""
-    folder = Path(model_path).expanduser()
-    folder = folder if folder.is_dir() else folder.parent
-    if not is_run(folder):
-        return None
-    return _read_json(folder / "config.json", "run config").get("dataset")
-
-
-def load_run_model(path):
-    """Load a model from a ``.keras`` file or a run folder (its best model)."""
-    from .errors import ModelFileError
-
-    path = Path(path).expanduser()
-    if path.is_dir():
-        path = path / BEST_MODEL
-    if not path.is_file():
-        raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder")
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as error:  # Keras raises many kinds for a bad file
-        raise ModelFileError(f"cannot load model '{path}': {type(error).__name__}: {error}"[:500]) from None
-    if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
-        raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
-    return model

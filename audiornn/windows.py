@@ -13,8 +13,8 @@ from .errors import DatasetError, ParameterError
 __all__ = ["MODES", "WindowSampler"]
 
 # "sequence": the next sample at every position (teacher forcing);
-# "last": only the sample after the window (the original AudioRNN).
-MODES = ("sequence", "last")
+# "many_to_one": only the sample after the window (the original AudioRNN, the seed preset).
+MODES = ("sequence", "many_to_one")
 
 
 class WindowSampler:
@@ -24,7 +24,7 @@ class WindowSampler:
     file. Inputs are the first ``sequence_length`` classes, shape
     ``(batch, sequence_length)`` int32; targets are the following sample at
     every position, shape ``(batch, sequence_length)`` ("sequence" mode), or
-    only the sample after the window, shape ``(batch,)`` ("last" mode).
+    only the sample after the window, shape ``(batch,)`` ("many_to_one" mode).
 
     shuffle=True (training): ``steps`` batches of windows at random offsets,
     drawn from ``seed``, the epoch and the batch index, so every epoch differs

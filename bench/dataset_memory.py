@@ -112,7 +112,7 @@ def main():
         build = run_phase("build", str(work / "audio"), str(work / "dataset"))
         rows = [("build dataset", build)]
         for mode, batches, wrapper in [("sequence", 0, "numpy"), ("sequence", 0, "keras"),
-                                       ("last", 20000, "numpy"), ("last", 20000, "keras")]:
+                                       ("many_to_one", 20000, "numpy"), ("many_to_one", 20000, "keras")]:
             rows.append((f"stream {mode} ({wrapper})", run_phase("stream", str(work / "dataset"), mode,
                                                                  str(batches), wrapper)))
     samples = build["audio_minutes"] * 60 * 8000

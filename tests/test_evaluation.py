@@ -11,7 +11,7 @@ from audiornn.cli import main
 from audiornn.errors import AudioFileError, RunError
 from audiornn.evaluation import (plot_contact_sheet, plot_history, plot_sound_comparison, read_history,
                                  save_figure, score_audio)
-from audiornn.training import load_run_model
+from audiornn.runs import load_run_model
 from conftest import SINE_FREQUENCY, sine
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

@@ -9,7 +9,7 @@ from audiornn.errors import ParameterError
 from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model, flops_per_sample
 
 CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
-           ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1, dense_units=12, peak=True),
+           ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1, dense_units=12, laplace_prior=True),
            ModelConfig(cell="lstmp", num_layers=2, units=24, projection_units=10, embedding_dim=8),
            ModelConfig.seed(units=16, window=40, embedding_dim=8)]
 
@@ -53,11 +53,11 @@ def test_lstmp_state_is_projected():
 
 
 def test_flops_per_sample_counts_the_matrices():
-    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, peak=False, dense_units=0))
+    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, laplace_prior=False, dense_units=0))
     # Layer 1: (64 + 32 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
     assert flops_per_sample(model) == 2 * ((64 + 32 + 256) * 768 + 512 * 768 + 256 * 256)
     wide = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512))
-    # The dense layer 256 x 512, then the logits and the peak's two outputs from its 512.
+    # The dense layer 256 x 512, then the logits and the Laplace prior's two outputs from its 512.
     assert flops_per_sample(wide) == 2 * ((64 + 32 + 256) * 768 + 256 * 512 + 512 * 256 + 512 * 2)
 
 
@@ -67,7 +67,7 @@ def test_flops_per_sample_counts_the_matrices():
     ({"num_layers": -1}, "num_layers must be a positive integer"),
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ({"preset": "wavenet"}, "preset must be one of"),
-    ({"peak": "yes"}, "peak must be true or false, got 'yes'"),
+    ({"laplace_prior": "yes"}, "laplace_prior must be true or false, got 'yes'"),
     ({"dense_units": -1}, "dense_units must be 0 or a positive integer"),
 ])
 def test_model_config_is_validated(values, message):
@@ -82,32 +82,37 @@ def test_a_carried_state_continues_the_sequence_exactly(cell):
     model = build_model(config, AudioConfig())
     classes = np.random.default_rng(0).integers(0, 256, size=(3, 40)).astype("int32")
     whole = np.asarray(model(classes, training=False))
-    object.__setattr__(model, "state_carry", StateCarry(model, rows=3))
+    training_carry, validation_carry = model.attach_carry(rows=3)
+    assert isinstance(training_carry, StateCarry) and model.state_carry is training_carry
     first = np.asarray(model(classes[:, :25], training=True))
     second = np.asarray(model(classes[:, 25:], training=True))
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, atol=1e-5)
-    # Inference ignores the training carry: without its own carry every call starts cold.
-    cold = np.asarray(model(classes[:, 25:], training=False))
-    np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=False)), cold)
-    assert not np.allclose(cold, whole[:, 25:], atol=1e-3)
-    # A validation carry continues inference calls the same way.
-    object.__setattr__(model, "validation_carry", StateCarry(model, rows=3))
+    # Inference calls continue with their own carry, the same way.
     model(classes[:, :25], training=False)
     np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=False)), whole[:, 25:], atol=1e-5)
-    model.state_carry.reset()
+    training_carry.reset()
     np.testing.assert_allclose(np.asarray(model(classes[:, :25], training=True)), whole[:, :25], atol=1e-5)
+    # Detached, every call starts cold again.
+    model.detach_carry()
+    assert model.state_carry is None and model.validation_carry is None
+    cold = np.asarray(model(classes[:, 25:], training=False))
+    np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=True)), cold, atol=1e-6)
+    assert not np.allclose(cold, whole[:, 25:], atol=1e-3)
 
 
-def test_the_peak_is_on_by_default_and_files_from_before_it_load_without_it(tmp_path):
+def test_the_laplace_prior_is_on_by_default_and_older_files_load_as_they_were():
     config = ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4)
-    assert config.peak and not ModelConfig.seed().peak
+    assert config.laplace_prior and not ModelConfig.seed().laplace_prior
     model = build_model(config, AudioConfig())
     assert model.peak is not None and "peak" in {layer.name for layer in model.layers}
-    old = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4, peak=False), AudioConfig())
-    saved = old.get_config()
-    del saved["model_config"]["peak"]  # as written before the field existed
+    saved = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4, laplace_prior=False),
+                        AudioConfig()).get_config()
+    del saved["model_config"]["laplace_prior"]  # as written before the prior existed
     restored = AudioRNN.from_config(saved)
-    assert restored.peak is None and restored.model_config.peak is False
+    assert restored.peak is None and restored.model_config.laplace_prior is False
+    saved["model_config"]["peak"] = True  # as written while it was called the peak
+    restored = AudioRNN.from_config(saved)
+    assert restored.peak is not None and restored.model_config.laplace_prior is True
 
 
 def test_the_seed_preset_keeps_the_original_layers_whatever_the_defaults():

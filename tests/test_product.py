@@ -7,11 +7,13 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_quickstart_notebook_runs(tmp_path):
     notebook = nbformat.read(REPOSITORY / "examples" / "quickstart.ipynb", as_version=4)
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
@@ -25,6 +27,7 @@ def test_quickstart_notebook_runs(tmp_path):
     assert "bits per sample on the validation audio" in text and "linear predictor 16" in text
 
 
+@pytest.mark.slow
 def test_demo_runs_twice_and_reports_where_everything_is(tmp_path):
     command = [sys.executable, str(REPOSITORY / "AudioRNN.py"), "demo", "--minutes", "0.15", "--seconds", "1",
                "--output", str(tmp_path / "demo"), "--quiet"]

@@ -14,7 +14,8 @@ import pytest
 from audiornn import AudioConfig, build_dataset
 from audiornn.errors import DatasetError, ParameterError, RunError
 from audiornn.model import ModelConfig
-from audiornn.training import TrainConfig, TrainingDiverged, learning_rate_at, load_run_model, train
+from audiornn.runs import load_run_model
+from audiornn.training import TrainConfig, TrainingDiverged, learning_rate_at, train
 from conftest import unigram_bits
 
 TINY = ModelConfig(num_layers=1, units=16, embedding_dim=8)
@@ -44,6 +45,7 @@ def test_training_on_a_sine_beats_the_unigram_baseline(sine_run, sine_dataset):
     assert load_run_model(folder).audio_config == sine_dataset.audio_config
 
 
+@pytest.mark.slow
 def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, tmp_path):
     class Interrupt(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -96,6 +98,7 @@ def test_time_budget_stops_training(sine_dataset, tmp_path, capsys):
     assert "Epoch 1 (0.0 of 0.02 minutes)" in output and "/100000" not in output
 
 
+@pytest.mark.slow
 def test_seed_preset_trains_many_to_one(sine_dataset, tmp_path):
     config = ModelConfig.seed(units=16, window=64, embedding_dim=8)
     summary = train(sine_dataset, tmp_path / "seed", model_config=config,
@@ -141,6 +144,7 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
         train(other, resume=sine_run[0], overrides={"epochs": 9}, verbose=0)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
     script = textwrap.dedent(f"""
         import json, tensorflow as tf
@@ -165,7 +169,7 @@ def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
 def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_dataset, tmp_path, monkeypatch):
     import audiornn.training as training_module
 
-    real = training_module._save_model
+    real = training_module.save_model
     saves = []
 
     def fail_second_epoch(model, path):
@@ -174,17 +178,18 @@ def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_data
             raise OSError(28, "No space left on device")
         real(model, path)
 
-    monkeypatch.setattr(training_module, "_save_model", fail_second_epoch)
+    monkeypatch.setattr(training_module, "save_model", fail_second_epoch)
     with pytest.raises(RunError, match="could not save epoch 2 .*No space left.*--resume"):
         train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
               verbose=0)
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1"]
     assert not [path for path in (tmp_path / "run").iterdir() if path.name.startswith(".")]
-    monkeypatch.setattr(training_module, "_save_model", real)
+    monkeypatch.setattr(training_module, "save_model", real)
     assert train(resume=tmp_path / "run", verbose=0)["epochs"] == 3
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
 
 
+@pytest.mark.slow
 def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
     import soundfile
 

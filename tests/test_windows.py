@@ -18,7 +18,7 @@ def naive_windows(array, segments, length):
             for segment in segments for start in range(segment.start, segment.start + segment.length - length)}
 
 
-@pytest.mark.parametrize("mode", ["sequence", "last"])
+@pytest.mark.parametrize("mode", ["sequence", "many_to_one"])
 def test_training_windows_equal_naive_slices_inside_one_file(mode):
     sampler = WindowSampler(ARRAY.astype(np.uint8), SEGMENTS, sequence_length=64, batch_size=16,
                             mode=mode, shuffle=True, steps=20, seed=3)
@@ -117,7 +117,7 @@ def test_carried_rows_continue_from_batch_to_batch_and_jump_to_the_next_file():
     np.testing.assert_array_equal(sampler.offsets(5), sampler.offsets(5, epoch=0))
     assert not np.array_equal(sampler.offsets(5, epoch=1), sampler.offsets(5))
     with pytest.raises(ParameterError, match="carry"):
-        WindowSampler(ARRAY, SEGMENTS, sequence_length=32, batch_size=8, mode="last", carry=True)
+        WindowSampler(ARRAY, SEGMENTS, sequence_length=32, batch_size=8, mode="many_to_one", carry=True)
 
 
 def test_carried_validation_rows_start_evenly_spread_and_read_on():

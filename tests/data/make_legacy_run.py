@@ -1,5 +1,5 @@
 # Run once with the code of commit cdc8646 (before the step API): a run folder and the audio it generates.
-import json, shutil, sys
+import shutil, sys
 from pathlib import Path
 import numpy as np, soundfile
 sys.path.insert(0, "tests")

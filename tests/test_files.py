@@ -1,0 +1,49 @@
+"""Files the project writes: whole or absent, and readable as an ordinary open() would make them."""
+
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from audiornn import build_dataset
+from audiornn.evaluation import plot_history, save_figure
+from audiornn.files import write_json
+from audiornn.generation import generate
+from audiornn.model import ModelConfig
+from audiornn.training import TrainConfig, train
+from conftest import sine
+
+
+@pytest.fixture
+def umask():
+    """Set the process's umask for one test, and restore it."""
+    previous = os.umask(0o022)
+    yield lambda mask: os.umask(mask)
+    os.umask(previous)
+
+
+def _modes(folder):
+    return {str(path.relative_to(folder)): stat.S_IMODE(path.stat().st_mode)
+            for path in folder.rglob("*") if path.is_file()}
+
+
+@pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600)])
+def test_every_written_file_gets_the_mode_of_the_users_umask(umask, tmp_path, write_audio, mask, expected):
+    umask(mask)
+    write_audio("audio/tone.wav", sine(300, 1.5, 8000) + 0.01 * np.random.default_rng(0).standard_normal(12000))
+    dataset = build_dataset([tmp_path / "audio"], tmp_path / "dataset", validation_fraction=0.3, progress=False)
+    summary = train(dataset, tmp_path / "run", model_config=ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8),
+                    train_config=TrainConfig(epochs=1, steps_per_epoch=2, batch_size=4, sequence_length=16,
+                                             warmup_steps=1), verbose=0)
+    from audiornn.runs import load_run_model
+
+    generate(load_run_model(summary["model"]), seconds=0.01, output=tmp_path / "out.wav", progress=False)
+    save_figure(plot_history(tmp_path / "run"), tmp_path / "curves.png")
+    write_json(tmp_path / "score.json", {"bits": 1.0})
+    modes = _modes(tmp_path)
+    written = {name: mode for name, mode in modes.items() if not name.startswith("audio/")}
+    assert {"dataset/metadata.json", "dataset/train.u8", "run/config.json", "run/model.keras", "run/last.keras",
+            "run/history.csv", "run/state.json", "run/summary.json", "out.wav", "curves.png",
+            "score.json"} <= set(written)
+    assert {name: mode for name, mode in written.items() if mode != expected} == {}

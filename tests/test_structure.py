@@ -1,0 +1,70 @@
+"""The house: files saved by earlier versions still work, and imports run one way."""
+
+import ast
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from audiornn.generation import generate
+from audiornn.runs import load_run_model, read_run_json
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+LEGACY_RUN = Path(__file__).resolve().parent / "data" / "legacy_run"
+
+
+def test_a_run_saved_before_the_step_api_loads_and_generates_the_same_audio(tmp_path):
+    # tests/data/legacy_run was written by commit cdc8646 (tests/data/make_legacy_run.py), with its
+    # config's "peak" field and the generation code that reached into the layers' kernels.
+    run = shutil.copytree(LEGACY_RUN, tmp_path / "run")
+    model = load_run_model(run)
+    assert model.model_config.laplace_prior and model.model_config.num_layers == 2
+    expected = np.load(LEGACY_RUN.parent / "legacy_run_generated.npy")
+    audio = generate(model, seconds=0.05, count=2, seed=3, progress=False)
+    np.testing.assert_allclose(audio, expected, atol=1e-6)
+    from audiornn.config import ModelConfig
+
+    assert ModelConfig.from_saved(read_run_json(run, "config.json")["model"]) == model.model_config
+
+
+def _imports(module):
+    """The audiornn modules and the third-party top-level packages that ``module`` imports anywhere."""
+    tree = ast.parse((REPOSITORY / "audiornn" / f"{module}.py").read_text())
+    ours, theirs = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            names = [node.module.split(".")[0]] if node.module else [alias.name for alias in node.names]
+            # "from . import __version__" takes a name from the package, not a module.
+            ours.update(name if (REPOSITORY / "audiornn" / f"{name}.py").is_file() else "__init__"
+                        for name in names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            theirs.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            theirs.update(alias.name.split(".")[0] for alias in node.names)
+    return ours, theirs
+
+
+def _closure(module):
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(_imports(name)[0])
+    return seen
+
+
+def test_training_and_evaluation_do_not_import_each_other():
+    assert "evaluation" not in _closure("training")
+    assert "training" not in _closure("evaluation")
+    for lower in ("runs", "scoring", "generation", "model"):
+        assert not {"training", "evaluation", "cli"} & _closure(lower), lower
+
+
+def test_training_imports_no_plotting():
+    # Figures are evaluation's alone. (Keras 3 itself imports matplotlib.pyplot when it loads, for
+    # keras.visualization, so a check of sys.modules after "import audiornn.training" cannot tell.)
+    modules = _closure("training")
+    assert {"runs", "scoring", "model"} <= modules
+    assert not [name for name in modules if "matplotlib" in _imports(name)[1]]
+    assert "matplotlib" in _imports("evaluation")[1]  # the check can see an import when there is one
