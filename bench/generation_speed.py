@@ -72,7 +72,7 @@ def main():
     import tensorflow as tf
 
     from audiornn.model import ModelConfig, build_model, flops_per_sample
-    from audiornn.training import load_run_model
+    from audiornn.runs import load_run_model
 
     model = load_run_model(arguments.model) if arguments.model else build_model(ModelConfig())
     rate = model.audio_config.sample_rate

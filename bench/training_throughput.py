@@ -24,7 +24,7 @@ quiet_tensorflow()
 
 
 def targets_per_second(run, model_config, train_config):
-    from audiornn.evaluation import read_history
+    from audiornn.runs import read_history
 
     history = read_history(run)
     per_step = train_config.batch_size * (1 if model_config.many_to_one else train_config.sequence_length)
@@ -43,7 +43,7 @@ def main():
     arguments = parser.parse_args()
 
     from audiornn.baselines import score_baselines
-    from audiornn.evaluation import dataset_pieces
+    from audiornn.scoring import dataset_pieces
     from audiornn.model import ModelConfig, flops_per_sample, build_model
     from audiornn.training import TrainConfig, train
 
