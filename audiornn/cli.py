@@ -8,6 +8,7 @@ one-line message and exit code 2.
 """
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -282,6 +283,8 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"audiornn {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info lines")
+    common.add_argument("--verbose", action="store_true",
+                        help="also show TensorFlow's own start-up lines (device probes, CPU features)")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     data = subcommands.add_parser("data", parents=[common], help="build a dataset folder from audio files",
@@ -364,6 +367,38 @@ def build_parser():
     return parser
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native code writes to file descriptor 2 to /dev/null for the block; Python's own
+    errors raised inside still reach the user, since the descriptor is restored before they print."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def start_tensorflow(*, verbose=False):
+    """Import TensorFlow and start its runtime, keeping its start-up lines (absl's preamble, the
+    CUDA probe on a machine without a GPU, CPU-feature notes) off the terminal unless ``verbose``."""
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        import tensorflow as tf
+
+        tf.constant(0.0).numpy()
+        return
+    with _native_stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+        tf.constant(0.0).numpy()  # the first operation starts the runtime, which has its own lines
+        tf.get_logger().setLevel(logging.ERROR)
+
+
 def main(argv=None, *, prog=None):
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = build_parser()
@@ -376,10 +411,20 @@ def main(argv=None, *, prog=None):
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
                         stream=sys.stderr)
     try:
+        if arguments.command != "data":
+            start_tensorflow(verbose=arguments.verbose)
         return arguments.handler(arguments)
     except AudioRNNError as error:
+        _end_open_line()
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        _end_open_line()
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def _end_open_line():
+    # On a terminal a progress bar may have left its line open: the message starts on a line of its own.
+    if sys.stdout.isatty():
+        print(file=sys.stdout, flush=True)

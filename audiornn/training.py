@@ -10,6 +10,7 @@ import contextlib
 import logging
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -124,6 +125,24 @@ class RunKeeper(keras.callbacks.Callback):
             self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
 
 
+class EpochLines(keras.callbacks.Callback):
+    """One plain line per epoch (no progress bar, no escape codes), for logs, files and CI."""
+
+    SHOWN = ("loss", "bits_per_sample", "val_loss", "val_bits_per_sample", "val_accuracy")
+
+    def __init__(self, keeper, total_epochs):
+        super().__init__()
+        self.keeper, self.total_epochs = keeper, total_epochs
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keeper.diverged:
+            return
+        row, budget = self.keeper.history_rows[-1], self.keeper.budget_seconds  # the row just saved
+        where = f" ({self.keeper._elapsed() / 60:.1f} of {budget / 60:g} min)" if budget else f"/{self.total_epochs}"
+        values = " - ".join(f"{key} {row[key]:.4f}" for key in self.SHOWN if key in row)
+        print(f"epoch {row['epoch']}{where}: {values} - {row['seconds']:.0f} s", flush=True)
+
+
 class BudgetProgress(keras.callbacks.ProgbarLogger):
     """Keras' progress bar whose epoch line, under a time budget, shows the minutes used
     instead of the epoch limit ``fit`` was given (a large number standing for "until time's up")."""
@@ -201,7 +220,11 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     ``overrides`` (a dict of TrainConfig fields such as ``epochs``,
     ``minutes`` or ``learning_rate``) replace the saved values. ``callbacks``
     are extra Keras callbacks, run after the one that checkpoints.
+    ``verbose``: 0 silent, 1 Keras' progress bar, 2 one plain line per epoch;
+    "auto" is 1 on a terminal and 2 when standard output is a file or pipe.
     """
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     strategy = choose_strategy(distribute)
     if resume is not None:
         folder, dataset, model_config, train_config, state, history = _load_resume(
@@ -239,8 +262,10 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     carry = _attach_carry(model, training, strategy)
     keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry)
     callbacks = [keeper, *callbacks]
-    if budget:
+    if budget and verbose == 1:
         callbacks.append(BudgetProgress(keeper))
+    if verbose == 2:
+        callbacks.append(EpochLines(keeper, train_config.total_epochs))
     if train_config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / LOGS)))
     if state["epochs_completed"] >= train_config.total_epochs or (budget and state["training_seconds"] >= budget):
@@ -254,7 +279,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
             # shuffle=False: batches in order, as carrying the state needs (the sampler draws at random).
             model.fit(WindowDataset(training), validation_data=WindowDataset(quick), shuffle=False,
                       initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
-                      callbacks=callbacks, verbose=verbose)
+                      callbacks=callbacks, verbose=1 if verbose == 1 else 0)
     finally:
         model.detach_carry()
     if keeper.diverged:

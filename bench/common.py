@@ -41,11 +41,20 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def dev_speech_dataset(folder):
+def dev_speech_dataset(folder, *, sample_rate=8000):
     """Build (or reuse) the dataset of the 24 minutes of dev speech in ``folder``."""
-    from audiornn import build_dataset
+    from audiornn import AudioConfig, build_dataset
 
-    return build_dataset(dev_speech_files(), Path(folder), progress=False)
+    return build_dataset(dev_speech_files(), Path(folder), audio_config=AudioConfig(sample_rate=sample_rate),
+                         progress=False)
+
+
+def dev_music_dataset(folder, *, sample_rate=8000):
+    """Build (or reuse) the dataset of the 18 minutes of dev music (8 kHz recordings) in ``folder``."""
+    from audiornn import AudioConfig, build_dataset
+
+    return build_dataset(dev_music_files(), Path(folder), audio_config=AudioConfig(sample_rate=sample_rate),
+                         progress=False)
 
 
 def quiet_tensorflow():

@@ -1,5 +1,6 @@
 """The scripts: thin wrappers whose errors are one clear line and exit code 2."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -100,3 +101,32 @@ def test_the_help_names_the_configs_defaults_without_importing_keras():
                         ("--dense-units", model.dense_units), ("--units", model.units), ("--lags", model.lags)]:
         help_text = text.rsplit(flag, 1)[1].split(" --", 1)[0]  # the last mention is its help entry
         assert f"(default {value}" in help_text, (flag, help_text)
+
+
+@pytest.mark.slow
+def test_output_to_a_file_is_plain_lines_one_per_epoch(speech_like_folder, tmp_path):
+    """What a log file or CI holds: no escape codes, one line per epoch, no TensorFlow start-up lines."""
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+
+    def run(*arguments):
+        with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+            code = subprocess.run([sys.executable, str(REPOSITORY / "AudioRNN.py"), *arguments], stdout=out,
+                                  stderr=err, timeout=600, cwd=tmp_path, env=environment).returncode
+        return code, (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
+
+    code, out, err = run("train", str(speech_like_folder), "--output", str(tmp_path / "run"), "--epochs", "3",
+                         "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--lags", "2",
+                         "--batch-size", "4", "--sequence-length", "16")
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\r" not in out + err
+    epoch_lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert [line.split(":")[0] for line in epoch_lines] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert all("val_bits_per_sample" in line for line in epoch_lines)
+    for noise in ("absl", "cuda", "cpu_feature_guard", "I0000", "E0000"):
+        assert noise not in err, (noise, err)
+    assert "training 1 x GRU 8" in err  # our own info lines stay
+    code, out, err = run("generate", "--model", str(tmp_path / "run"), "--seconds", "0.5", "--output",
+                         str(tmp_path / "out.wav"))
+    assert code == 0, err
+    assert "\x1b" not in out + err and out.strip() == f"wrote {tmp_path / 'out.wav'}"
+    assert not [noise for noise in ("absl", "cuda", "I0000", "E0000") if noise in err], err
