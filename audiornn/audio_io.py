@@ -14,6 +14,7 @@ from .errors import AudioFileError, ParameterError
 __all__ = [
     "SILENCE_PEAK",
     "audio_extensions",
+    "decode_classes",
     "find_audio_files",
     "prepare_audio",
     "read_audio",
@@ -109,3 +110,13 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
     normalised, gain = dsp.normalise_level(emphasised)
     return dsp.mu_law_encode(normalised, mu=audio_config.mu), gain
+
+
+def decode_classes(classes, audio_config, *, state=None):
+    """Classes ``(samples,)`` to audio at the recordings' level: μ-law decode, de-emphasis, level.
+
+    Returns ``(audio float32, new_state)``; pass the state to the next chunk.
+    """
+    decoded = dsp.mu_law_decode(classes, mu=audio_config.mu)
+    audio, state = dsp.deemphasis(decoded, coefficient=audio_config.preemphasis, state=state)
+    return np.clip(audio * audio_config.level, -1.0, 1.0).astype(np.float32), state

@@ -69,9 +69,8 @@ class LinearPredictor:
         self.lower, self.upper = bin_edges(mu)
         self.values = dsp.mu_law_decode(np.arange(mu + 1), mu=mu).astype(np.float64)
 
-    def fit(self, train, *, max_fit_samples=2_000_000):
-        """Fit the predictor (Yule-Walker), then the residual scale's smoothing and the
-        weight of a uniform mixture on (at most ``max_fit_samples`` of) ``train``."""
+    def fit_filter(self, train):
+        """Fit the predictor's coefficients (Yule-Walker) and the mean absolute residual on ``train``."""
         pieces = _pieces(train)
         signals = [self.values[piece.astype(np.int64)] for piece in pieces]
         correlation = np.zeros(self.order + 1)
@@ -82,6 +81,22 @@ class LinearPredictor:
             correlation[:lags.size] += lags
         correlation[0] *= 1.0 + 1e-6  # a touch of regularisation keeps the system well posed
         self.coefficients = scipy.linalg.solve_toeplitz(correlation[:-1], correlation[1:])
+        residuals = np.concatenate([np.abs(signal - self._predict(signal)) for signal in signals])
+        self.residual_scale = float(max(residuals.mean(), MINIMUM_SCALE))
+        return self
+
+    def synthesise(self, samples, *, seed=0):
+        """``samples`` classes of the predictor's own audio: its all-pole filter driven by Laplace
+        noise of the fitted residual scale (what knows only the average short-term spectrum)."""
+        noise = np.random.default_rng(seed).laplace(scale=self.residual_scale, size=int(samples))
+        signal = scipy.signal.lfilter([1.0], np.concatenate([[1.0], -self.coefficients]), noise)
+        return dsp.mu_law_encode(np.clip(signal, -1.0, 1.0), mu=self.mu)
+
+    def fit(self, train, *, max_fit_samples=2_000_000):
+        """Fit the predictor (Yule-Walker), then the residual scale's smoothing and the
+        weight of a uniform mixture on (at most ``max_fit_samples`` of) ``train``."""
+        self.fit_filter(train)
+        pieces = _pieces(train)
         # Grid search on an evenly spread subset of the training files.
         step = max(1, int(sum(piece.size for piece in pieces) // max_fit_samples))
         subset = pieces[::step] if len(pieces) > step else [pieces[0][:max_fit_samples]]

@@ -105,7 +105,9 @@ def run_demo(arguments):
     from .dataset import build_dataset
     from .generation import generate
     from .runs import load_run_model
+    from .audio_io import read_audio
     from .scoring import format_score_table, score_audio
+    from .sound import SoundReference, format_sound_report
     from .training import train
 
     folder = Path(arguments.output)
@@ -128,9 +130,16 @@ def run_demo(arguments):
                                         folder / "sound.png")
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     score = score_audio(model, held_out, dataset=dataset, progress=not quiet)
+    try:
+        score["sound"] = SoundReference.from_dataset(dataset).report(read_audio(sound)[0])
+    except AudioFileError as error:  # too short (a demo of under half a second) or silent
+        score["sound"], sound_note = None, f"(no sound distance: {error})"
+    else:
+        sound_note = format_sound_report(score["sound"], label=f"generated ({arguments.seconds:g} s)")
     write_json(folder / "score.json", score)
     print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
     print(format_score_table(score))
+    print(f"\n{sound_note}")
     print(f"\nlisten to {sound}; everything is in {folder}/")
     return 0
 
@@ -223,13 +232,48 @@ def run_generate(arguments):
     from .runs import load_run_model
 
     model = load_run_model(arguments.model)
+    reference = None
+    if arguments.score_against:
+        from .scoring import audio_pieces
+        from .sound import SoundReference
+
+        # Read before generating, so that a wrong path fails at once.
+        reference = SoundReference(audio_pieces(arguments.score_against, model.audio_config)[0], [],
+                                   model.audio_config)
     paths = generate(model, seconds=arguments.seconds, count=arguments.count,
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
                      include_prime=arguments.include_prime, output=arguments.output,
                      progress=not arguments.quiet)
     for path in paths:
         print(f"wrote {path}")
+    if reference is not None:
+        import soundfile
+
+        from .sound import format_sound_report
+
+        for path in paths:
+            report = reference.report(soundfile.read(str(path), dtype="float32")[0])
+            print(format_sound_report(report, label=path.name).replace("the training audio", "--score-against"))
     return 0
+
+
+def _sound_report(model, generated, arguments, dataset):
+    """Print and return the sound distance of ``generated`` to the model's training audio."""
+    from .dataset import as_dataset
+    from .runs import SUMMARY, read_run_json
+    from .sound import SoundReference, format_sound_report
+
+    if dataset is None:
+        raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
+                             "--dataset DIR (the dataset it was trained on)")
+    report = SoundReference.from_dataset(as_dataset(dataset, audio_config=model.audio_config)).report(generated)
+    print(format_sound_report(report, label=f"model ({arguments.seconds:g} s, seed {arguments.seed})"))
+    summary = Path(_model_folder(arguments.model)) / SUMMARY
+    if summary.is_file():
+        bits = read_run_json(summary.parent, SUMMARY)["validation"]["bits_per_sample"]
+        report["validation_bits_per_sample"] = bits
+        print(f"bits per sample of the run's best model on all its validation audio: {bits:.3f}")
+    return report
 
 
 def run_eval(arguments):
@@ -237,6 +281,9 @@ def run_eval(arguments):
 
     if not (arguments.runs or arguments.model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
+    if arguments.json and not Path(arguments.json).expanduser().parent.is_dir():
+        raise ParameterError(f"--json '{arguments.json}': the folder '{Path(arguments.json).parent}' does not "
+                             f"exist: create it first (nothing was scored)")
     written = []
     output = Path(arguments.output) if arguments.output else Path(arguments.runs[0] if arguments.runs
                                                                    else _model_folder(arguments.model))
@@ -246,25 +293,32 @@ def run_eval(arguments):
         if arguments.contact_sheet:
             sounds, rate = evaluation.checkpoint_previews(arguments.runs, seconds=arguments.seconds,
                                                           seed=arguments.seed)
-            written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate),
+            notes = evaluation.checkpoint_sound_notes(arguments.runs, sounds)
+            written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate, notes=notes),
                                                   output / "contact_sheet.png"))
     if arguments.model:
         from .runs import load_run_model, run_dataset_path
 
         model = load_run_model(arguments.model)
         dataset = arguments.dataset or run_dataset_path(arguments.model)
+        results = {}
         if arguments.audio:
             from .scoring import format_score_table, score_audio
 
-            score = score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
-            print(format_score_table(score))
-            if arguments.json:
-                write_json(arguments.json, score)
-                written.append(Path(arguments.json))
+            results = score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
+            print(format_score_table(results))
         if arguments.sound or not arguments.audio:
+            from .generation import generate
+
+            generated = generate(model, seconds=arguments.seconds, seed=arguments.seed, progress=False)[0]
+            if arguments.sound:
+                results["sound"] = _sound_report(model, generated, arguments, dataset)
             figure = evaluation.sound_comparison(model, dataset=dataset, audio=arguments.audio,
-                                                 seconds=arguments.seconds, seed=arguments.seed)
+                                                 seconds=arguments.seconds, seed=arguments.seed, generated=generated)
             written.append(evaluation.save_figure(figure, output / "sound.png"))
+        if arguments.json:
+            write_json(arguments.json, results)
+            written.append(Path(arguments.json))
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -334,6 +388,9 @@ def build_parser():
     generate.add_argument("--prime", metavar="AUDIO", help="audio to continue (any format and rate)")
     generate.add_argument("--include-prime", action="store_true", help="start the output with the prime")
     generate.add_argument("--count", "-n", type=int, default=1, help="streams generated together (default 1)")
+    generate.add_argument("--score-against", nargs="+", metavar="AUDIO",
+                          help="real audio files or folders: print how far what was generated sounds from "
+                               "them (Frechet distance of log-mel frames), beside a linear predictor's audio")
     generate.set_defaults(handler=run_generate)
 
     evaluate = subcommands.add_parser(
@@ -348,11 +405,13 @@ def build_parser():
                           help="the model's training dataset, for the baselines (default: the run's own)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the score as JSON")
     evaluate.add_argument("--sound", action="store_true",
-                          help="draw waveform and spectrogram of generated next to real audio "
-                               "(the default for --model without --audio)")
+                          help="score how generated audio sounds (its distance to the training audio, "
+                               "between real held-out audio and a linear predictor's), and draw it next to "
+                               "real audio (the drawing is the default for --model without --audio)")
     evaluate.add_argument("--contact-sheet", action="store_true",
                           help="spectrograms of previews from each run's checkpoints on one sheet")
-    evaluate.add_argument("--seconds", type=float, default=3.0, help="length of drawn sounds (default 3)")
+    evaluate.add_argument("--seconds", type=float, default=6.0,
+                          help="length of generated sounds drawn and scored (default %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated sounds (default 0)")
     evaluate.add_argument("--output", "-o", metavar="DIR",
                           help="folder for the figures (default: the first run's folder)")

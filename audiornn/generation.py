@@ -26,8 +26,7 @@ import soundfile
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from . import dsp
-from .audio_io import SILENCE_PEAK, prepare_audio, read_audio
+from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
 from .config import check_positive_int
 from .errors import AudioFileError, ParameterError
 from .files import atomic_path
@@ -175,16 +174,6 @@ class StreamGroup:
     def close(self):
         if self._pool is not None:
             self._pool.shutdown()
-
-
-def decode_classes(classes, audio_config, *, state=None):
-    """Classes ``(samples,)`` to audio at the recordings' level: μ-law decode, de-emphasis, level.
-
-    Returns ``(audio float32, new_state)``; pass the state to the next chunk.
-    """
-    decoded = dsp.mu_law_decode(classes, mu=audio_config.mu)
-    audio, state = dsp.deemphasis(decoded, coefficient=audio_config.preemphasis, state=state)
-    return np.clip(audio * audio_config.level, -1.0, 1.0).astype(np.float32), state
 
 
 def prime_classes(path, audio_config):

@@ -8,7 +8,9 @@ Layout of a run folder (format version 1)::
     RUN/model.keras    the best model by validation loss (inference only)
     RUN/last.keras     the last completed epoch, with the optimizer's state
     RUN/history.csv    one row per completed epoch: loss, accuracy and bits
-                       per sample for training and validation, learning rate
+                       per sample for training and validation, learning rate,
+                       seconds, and the preview's sound distance on epochs
+                       with a preview (empty on the others)
     RUN/summary.json   the full validation score of the best model, when done
     RUN/previews/      short generated previews every N epochs (optional)
     RUN/logs/          TensorBoard logs (optional)
@@ -41,7 +43,7 @@ CONFIG, STATE, SUMMARY, HISTORY = "config.json", "state.json", "summary.json", "
 BEST_MODEL, LAST_MODEL = "model.keras", "last.keras"
 PREVIEWS, LOGS = "previews", "logs"
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
-                   "val_bits_per_sample", "learning_rate", "seconds"]
+                   "val_bits_per_sample", "learning_rate", "seconds", "sound_frechet"]
 
 
 def read_run_json(folder, name):

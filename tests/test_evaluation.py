@@ -98,14 +98,40 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     folder, _ = sine_run
     held_out = write_audio("held.wav", sine(SINE_FREQUENCY, 0.5, 8000, amplitude=0.6))
     code = main(["eval", str(folder), "--model", str(folder), "--audio", str(held_out), "--sound",
-                 "--contact-sheet", "--seconds", "0.5", "--json", str(tmp_path / "score.json"),
+                 "--contact-sheet", "--seconds", "1", "--json", str(tmp_path / "score.json"),
                  "--output", str(tmp_path), "--quiet"])
     assert code == 0
     output = capsys.readouterr().out
     assert "model" in output and "linear predictor 16" in output and "unigram" in output
+    assert "sound distance to the training audio" in output and "(ceiling)" in output and "(floor)" in output
     score = json.loads((tmp_path / "score.json").read_text())
     assert score["model"]["bits_per_sample"] < score["baselines"]["unigram"]
+    sound = score["sound"]
+    assert sound["seconds"] == 1.0 and sound["floor"]["frechet"] < sound["ceiling"]["frechet"]
+    assert sound["model"]["frechet"] > 0 and sound["validation_bits_per_sample"] > 0
     for name in ("curves.png", "sound.png", "contact_sheet.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
     assert main(["eval", str(tmp_path / "nothing"), "--quiet"]) == 2
     assert "has no history.csv" in capsys.readouterr().err
+
+
+def test_the_contact_sheet_notes_each_sounds_distance(sine_run):
+    from audiornn.evaluation import checkpoint_previews, checkpoint_sound_notes
+
+    folder, _ = sine_run
+    sounds, rate = checkpoint_previews([folder], seconds=1.0)
+    notes = checkpoint_sound_notes([folder], sounds)
+    assert set(notes) == set(sounds) and all(note.startswith("sound distance ") for note in notes.values())
+    assert checkpoint_sound_notes([folder], {f"{folder.name} short": np.ones(100) * 0.1}) == {}
+
+
+def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused(sine_run, tmp_path, capsys):
+    folder, _ = sine_run
+    model = folder / "model.keras"
+    alone = tmp_path / "alone.keras"
+    alone.write_bytes(model.read_bytes())
+    assert main(["eval", "--model", str(alone), "--sound", "--seconds", "1", "--quiet"]) == 2
+    assert "--sound scores the generated audio against the model's training audio" in capsys.readouterr().err
+    assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
+                 "--quiet"]) == 2
+    assert "does not exist: create it first (nothing was scored)" in capsys.readouterr().err

@@ -173,3 +173,20 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
                             ({"seconds": 1, "output": tmp_path / "no" / "x.wav"}, "does not exist")]:
         with pytest.raises(ParameterError, match=message):
             generate(gru_model, progress=False, **kwargs)
+
+
+def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, write_audio, capsys):
+    from audiornn.cli import main
+
+    folder, _ = sine_run
+    real = write_audio("real/a.wav", sine(SINE_FREQUENCY, 2.0, 8000, amplitude=0.6))
+    code = main(["generate", "--model", str(folder), "--seconds", "1", "--count", "2", "--output",
+                 str(tmp_path / "out.wav"), "--score-against", str(real.parent), "--quiet"])
+    assert code == 0
+    output = capsys.readouterr().out
+    assert "out_1.wav" in output and "out_2.wav" in output and "(ceiling)" in output
+    assert "sound distance to --score-against" in output
+    # A wrong path is refused before anything is generated.
+    assert main(["generate", "--model", str(folder), "--seconds", "1", "--output", str(tmp_path / "new.wav"),
+                 "--score-against", str(tmp_path / "missing"), "--quiet"]) == 2
+    assert not (tmp_path / "new.wav").exists()

@@ -41,3 +41,5 @@ def test_demo_runs_twice_and_reports_where_everything_is(tmp_path):
     score = json.loads((tmp_path / "demo" / "score.json").read_text())
     assert set(score["baselines"]) == {"uniform", "unigram", "linear_predictor_16"}
     assert "bits/sample" in result.stdout and "unigram" in result.stdout
+    assert "sound distance to the training audio" in result.stdout and "(ceiling)" in result.stdout
+    assert score["sound"]["floor"]["frechet"] < score["sound"]["ceiling"]["frechet"]

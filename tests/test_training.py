@@ -194,8 +194,11 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
     import soundfile
 
     train(sine_dataset, tmp_path / "run", model_config=TINY,
-          train_config=TrainConfig(epochs=4, preview_every=2, preview_seconds=0.05, **QUICK), verbose=0)
+          train_config=TrainConfig(epochs=4, preview_every=2, preview_seconds=0.6, **QUICK), verbose=0)
     previews = sorted(path.name for path in (tmp_path / "run" / "previews").iterdir())
     assert previews == ["epoch_0002.wav", "epoch_0004.wav"]
     info = soundfile.info(str(tmp_path / "run" / "previews" / "epoch_0004.wav"))
-    assert (info.samplerate, info.frames, info.subtype) == (8000, 400, "PCM_16")
+    assert (info.samplerate, info.frames, info.subtype) == (8000, 4800, "PCM_16")
+    # Each preview's sound distance to the training audio is in the history, on its epoch only.
+    distances = [row["sound_frechet"] for row in history(tmp_path / "run")]
+    assert distances[0] == distances[2] == "" and float(distances[1]) > 0 and float(distances[3]) > 0

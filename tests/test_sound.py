@@ -1,0 +1,93 @@
+"""The sound distance: properties on made-up signals and on the bundled speech, and bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audiornn import AudioConfig, build_dataset
+from audiornn.audio_io import decode_classes
+from audiornn.errors import AudioFileError
+from audiornn.scoring import dataset_pieces
+from audiornn.sound import SoundReference, format_sound_report, log_mel_frames, sound_distance
+from conftest import sine
+
+RATE = 8000
+BUNDLED = Path(__file__).resolve().parent.parent / "data"
+
+
+def noisy_sine(frequency, seconds=2.0, seed=0):
+    return sine(frequency, seconds, RATE) + 0.01 * np.random.default_rng(seed).standard_normal(int(seconds * RATE))
+
+
+@pytest.fixture(scope="module")
+def speech():
+    """The bundled speech, one array per prompt, decoded at the dataset's level; and the dataset."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp()) / "dataset"
+    dataset = build_dataset([BUNDLED], folder, progress=False)
+    decoded = {split: [decode_classes(piece, dataset.audio_config)[0] for piece in dataset_pieces(dataset, split)]
+               for split in ("train", "validation")}
+    return dataset, decoded
+
+
+def test_frames_are_40_bands_every_10_ms_up_to_nyquist():
+    frames = log_mel_frames(noisy_sine(1000.0, 1.0), RATE)
+    assert frames.shape == (1 + (RATE - 200) // 80, 40)
+    # A 1 kHz tone is loudest in the band around 1 kHz, not at the edges.
+    assert 3 < np.argmax(frames.mean(axis=0)) < 30
+    high = log_mel_frames(noisy_sine(3500.0, 1.0), RATE)
+    assert np.argmax(high.mean(axis=0)) > np.argmax(frames.mean(axis=0))
+
+
+def test_identical_audio_scores_about_zero_and_the_same_inputs_the_same_number():
+    audio = noisy_sine(440.0)
+    distance = sound_distance(audio, audio, RATE)
+    assert distance["frechet"] < 1e-3 and distance["spectrum_db"] < 1e-9
+    assert sound_distance(noisy_sine(440.0, seed=1), audio, RATE) == sound_distance(noisy_sine(440.0, seed=1),
+                                                                                    audio, RATE)
+
+
+def test_a_sine_of_another_frequency_is_farther_than_the_same_sine():
+    reference = noisy_sine(440.0, seed=0)
+    same = sound_distance(noisy_sine(440.0, seed=1), reference, RATE)
+    other = sound_distance(noisy_sine(1300.0, seed=1), reference, RATE)
+    assert other["frechet"] > 10 * max(same["frechet"], 1.0)
+    assert other["spectrum_db"] > same["spectrum_db"] + 5
+
+
+def test_white_noise_is_farther_from_speech_than_other_speech(speech):
+    _, decoded = speech
+    train, held_out = decoded["train"], decoded["validation"]
+    noise = 0.1 * np.random.default_rng(0).standard_normal(sum(piece.size for piece in held_out))
+    between_speech = sound_distance(held_out, train, RATE)
+    noise_to_speech = sound_distance(noise, train, RATE)
+    assert noise_to_speech["frechet"] > 2 * between_speech["frechet"]
+
+
+def test_on_the_bundled_sample_the_floor_is_below_the_ceiling(speech):
+    dataset, _ = speech
+    reference = SoundReference(dataset_pieces(dataset, "train"), dataset_pieces(dataset, "validation"),
+                               dataset.audio_config)
+    held_out = np.concatenate([decode_classes(piece, dataset.audio_config)[0]
+                               for piece in dataset_pieces(dataset, "validation")])[:3 * RATE]
+    floor, ceiling = reference.anchors(3 * RATE)
+    assert floor["frechet"] < ceiling["frechet"]
+    # Real held-out speech of that length stands at the floor, to within the excerpt's own variation.
+    report = reference.report(held_out)
+    assert report["position"] is not None and report["position"] < 0.2
+    assert "floor" in format_sound_report(report) and "ceiling" in format_sound_report(report)
+    noise = reference.report(0.05 * np.random.default_rng(1).standard_normal(3 * RATE))
+    assert noise["position"] > 1.0  # white noise is worse than the linear predictor's audio
+
+
+def test_short_or_silent_audio_is_a_clear_error():
+    reference = noisy_sine(440.0)
+    with pytest.raises(AudioFileError, match="too short for the sound distance .* at least 50 frames"):
+        sound_distance(noisy_sine(440.0, seconds=0.2), reference, RATE)
+    with pytest.raises(AudioFileError, match="the generated audio is silent"):
+        sound_distance(np.zeros(RATE * 2), reference, RATE)
+    with pytest.raises(AudioFileError, match="the real audio is silent"):
+        sound_distance(reference, np.zeros(RATE * 2), RATE)
+    assert AudioConfig().sample_rate == RATE
