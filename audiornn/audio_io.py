@@ -78,6 +78,8 @@ def find_audio_files(inputs):
 
 def read_audio(path):
     """Read any file soundfile can: returns ``(audio (samples, channels) float32, rate)``."""
+    if not Path(path).expanduser().is_file():
+        raise AudioFileError(f"audio file '{path}' does not exist: check the path", reason="missing")
     try:
         audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as error:

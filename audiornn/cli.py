@@ -11,7 +11,10 @@ import argparse
 import contextlib
 import logging
 import os
+import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 # Before TensorFlow is first imported (by a handler): only its warnings and errors.
@@ -111,6 +114,7 @@ def run_demo(arguments):
     from .training import train
 
     folder = Path(arguments.output)
+    _check_demo_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     quiet = arguments.quiet
     dataset = build_dataset([sample_data()], folder / "dataset", progress=not quiet)
@@ -131,7 +135,7 @@ def run_demo(arguments):
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     score = score_audio(model, held_out, dataset=dataset, progress=not quiet)
     try:
-        score["sound"] = SoundReference.from_dataset(dataset).report(read_audio(sound)[0])
+        score["sound"] = SoundReference.from_dataset(dataset).report(read_audio(sound)[0][:, 0])
     except AudioFileError as error:  # too short (a demo of under half a second) or silent
         score["sound"], sound_note = None, f"(no sound distance: {error})"
     else:
@@ -142,6 +146,22 @@ def run_demo(arguments):
     print(f"\n{sound_note}")
     print(f"\nlisten to {sound}; everything is in {folder}/")
     return 0
+
+
+DEMO_FILES = ("dataset", "run", "generated.wav", "curves.png", "sound.png", "score.json")
+
+
+def _check_demo_folder(folder):
+    """A demo writes only into a new or empty folder, or over its own earlier demo."""
+    from .runs import is_run
+
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"--output '{folder}' is a file, not a folder: choose another --output")
+    contents = {entry.name for entry in folder.iterdir()} if folder.is_dir() else set()
+    ours = contents <= set(DEMO_FILES) and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file())
+    if contents and not ours:
+        raise ParameterError(f"--output folder '{folder}' is not empty and holds no audiornn demo: choose "
+                             f"another --output (nothing was changed)")
 
 
 TRAIN_OPTIONS = {
@@ -458,6 +478,21 @@ def start_tensorflow(*, verbose=False):
         tf.get_logger().setLevel(logging.ERROR)
 
 
+def _in_flags(message):
+    """A library message in the words the user typed: config field names become their flags."""
+    fields = {field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()}
+    fields.update(validation_fraction="--validation-fraction", trim_silence_db="--trim-silence",
+                  sample_rate="--sample-rate", laplace_prior="--no-laplace-prior",
+                  mu="--mu", preemphasis="--preemphasis")
+    for field, flag in sorted(fields.items(), key=lambda item: -len(item[0])):
+        message = re.sub(rf"(?<![\w-]){field}(?= must| is|:)", flag, message)
+    return message
+
+
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # a kill from a scheduler or a service stops like Ctrl-C: whole files only
+
+
 def main(argv=None, *, prog=None):
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = build_parser()
@@ -469,18 +504,29 @@ def main(argv=None, *, prog=None):
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
                         stream=sys.stderr)
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) \
+        if threading.current_thread() is threading.main_thread() else None
     try:
         if arguments.command != "data":
             start_tensorflow(verbose=arguments.verbose)
         return arguments.handler(arguments)
     except AudioRNNError as error:
         _end_open_line()
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        print(f"{parser.prog}: error: {_in_flags(str(error))}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
+        _end_open_line()
+        where = f" '{error.filename}'" if error.filename else ""
+        print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
+              f"was left; choose another place or free it)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         _end_open_line()
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _end_open_line():

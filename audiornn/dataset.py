@@ -25,9 +25,9 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .audio_io import find_audio_files, prepare_audio, read_audio
-from .config import AudioConfig
+from .config import AudioConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import write_json
+from .files import remove_stale_partials, write_json
 
 __all__ = ["Dataset", "Segment", "as_dataset", "build_dataset", "open_dataset", "plan_validation"]
 
@@ -175,8 +175,19 @@ def _existing_dataset_action(output, fingerprint, overwrite):
         existing = json.loads(metadata_path.read_text())
     except (OSError, ValueError):
         existing = {}
+    if not isinstance(existing, dict) or existing.get("format") != FORMAT:
+        raise DatasetError(
+            f"output folder '{output}' holds a metadata.json that is not an audiornn dataset's: "
+            f"choose another --output (nothing was changed)")
     if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == FORMAT_VERSION:
         return "reuse"
+    foreign = sorted(entry.name for entry in output.iterdir()
+                     if entry.name not in {METADATA_NAME, *SPLIT_FILES.values()})
+    if overwrite and foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise DatasetError(
+            f"output folder '{output}' holds a dataset and also {shown}, which are not part of it: "
+            f"--overwrite replaces only a dataset's own files; move the others away first (nothing was changed)")
     if overwrite:
         return "build"
     raise DatasetError(
@@ -274,9 +285,8 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
         return open_dataset(output, audio_config=audio_config)
 
-    for stale in output.parent.glob(f".{output.name}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    partial = output.parent / f".{output.name}.partial-{os.getpid()}"
+    remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
+    partial = output.parent / f".{output.name}.partial-{os.getpid()}-build"
     partial.mkdir()
     try:
         started = time.monotonic()
@@ -318,13 +328,19 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     dataset = open_dataset(output)
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
                 time.monotonic() - started, metadata["skipped_count"])
+    window = TrainConfig().sequence_length + 1
+    longest = max((segment.length for segment in dataset.segments("train")), default=0)
+    if longest < window:
+        logger.warning("the longest training file of '%s' has %d samples, shorter than one training window "
+                       "(%d samples at the default --sequence-length): training needs longer recordings or a "
+                       "shorter --sequence-length", output, longest, window)
     return dataset
 
 
 def _move_into_place(partial, output):
     """Rename the finished folder to ``output``, replacing an old one safely."""
     if output.exists():
-        retired = output.parent / f".{output.name}.old-{os.getpid()}"
+        retired = output.parent / f".{output.name}.partial-{os.getpid()}-old"
         os.replace(output, retired)
         os.replace(partial, output)
         shutil.rmtree(retired, ignore_errors=True)

@@ -9,14 +9,79 @@ file (or none), never a truncated one.
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import AudioRNNError, ParameterError
 
-__all__ = ["atomic_path", "creation_mode", "write_atomically", "write_json"]
+__all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "remove_stale_partials",
+           "write_atomically", "write_json"]
+
+# A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
+PARTIAL = re.compile(r"^\..*\.partial-(\d+)-")
+
+
+class FolderInUse(AudioRNNError):
+    """Another process holds the folder (a run being trained, for example)."""
+
+
+def process_alive(pid):
+    """True when process ``pid`` exists (ours or another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(folder):
+    """Remove the temporary files that writers killed before they finished left in ``folder``."""
+    removed = []
+    for entry in Path(folder).iterdir() if Path(folder).is_dir() else ():
+        match = PARTIAL.match(entry.name)
+        if match and int(match.group(1)) != os.getpid() and not process_alive(int(match.group(1))):
+            if entry.is_dir():
+                import shutil
+
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+@contextlib.contextmanager
+def hold_folder(folder, *, what):
+    """Hold ``folder`` for this process while the block runs: a second process gets :class:`FolderInUse`.
+
+    An exclusive ``flock`` on ``folder/.lock``; the kernel releases it when
+    the process ends, however it ends, so a killed run never stays locked.
+    """
+    import fcntl
+
+    path = Path(folder) / ".lock"
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise FolderInUse(f"{what} '{folder}' is in use by process {holder}: wait for it to finish, "
+                          f"or stop it first") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield Path(folder)
+    finally:
+        handle.close()
 
 
 def creation_mode():
@@ -43,8 +108,10 @@ def atomic_path(path):
     path = Path(path)
     if not path.parent.is_dir():
         raise ParameterError(f"output folder '{path.parent}' does not exist: create it first")
+    remove_stale_partials(path.parent)
     # Keep the suffix: Keras and matplotlib choose the format by it.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.partial.", suffix=path.suffix)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.partial-{os.getpid()}-",
+                                         suffix=path.suffix)
     try:
         os.fchmod(handle, creation_mode())
     finally:

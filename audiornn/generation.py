@@ -17,6 +17,7 @@ import contextlib
 import logging
 import math
 import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -201,6 +202,20 @@ def _output_paths(output, count):
     return [output.with_name(f"{output.stem}_{index + 1:0{width}d}.wav") for index in range(count)]
 
 
+WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
+
+
+def _check_room(paths, samples, rate):
+    """The WAV format for ``samples`` 16-bit samples per file, after checking the disk can hold them all."""
+    size = 2 * samples
+    needed, free = size * len(paths), shutil.disk_usage(paths[0].parent).free
+    if needed > free:
+        raise ParameterError(f"{len(paths)} x {samples / rate / 3600:.3g} hours of audio would take "
+                             f"{needed / 1e9:,.1f} GB but '{paths[0].parent}' has {free / 1e9:,.1f} GB free: "
+                             f"ask for fewer --seconds or write elsewhere")
+    return "RF64" if size > WAV_LIMIT else "WAV"
+
+
 def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
              output=None, chunk_seconds=1.0, progress=True):
     """Generate ``count`` streams of ``seconds`` of audio from ``model``.
@@ -210,7 +225,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         continues it (the prime itself is included only if ``include_prime``).
     output: a ``.wav`` path; with ``count > 1`` the files are numbered
         ``NAME_1.wav``... Written chunk by chunk as 16-bit PCM at the model's
-        rate, under temporary names renamed into place only when complete.
+        rate (RF64, WAV's 64-bit form, past WAV's 4 GiB), under temporary
+        names renamed into place only when complete, after checking that
+        the disk has room for them.
         Returns the paths, or, without ``output``, an array ``(count, samples)``.
     """
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
@@ -221,6 +238,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     chunk = max(1, int(round(chunk_seconds * rate)))
     count = check_positive_int(count, "count")
     paths = _output_paths(output, count) if output is not None else None
+    wav = _check_room(paths, total, rate) if paths else None
     stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)  # checks temperature
     primer = None
     if prime is not None:
@@ -234,7 +252,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
             # Temporary files renamed into place only if every chunk was written.
             temporaries = [files.enter_context(atomic_path(path)) for path in paths or []]
             writers = [files.enter_context(soundfile.SoundFile(temporary, "w", samplerate=rate, channels=1,
-                                                               subtype="PCM_16", format="WAV"))
+                                                               subtype="PCM_16", format=wav))
                        for temporary in temporaries]
             filter_states = [None] * count
 

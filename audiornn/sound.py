@@ -39,7 +39,7 @@ import scipy.linalg
 import scipy.signal
 
 from .audio_io import SILENCE_PEAK, decode_classes
-from .errors import AudioFileError
+from .errors import AudioFileError, ParameterError
 
 __all__ = ["SoundStatistics", "format_sound_report", "log_mel_frames", "sound_distance", "sound_report",
            "sound_statistics"]
@@ -95,8 +95,11 @@ def sound_statistics(audio, rate, *, name="audio"):
     Raises :class:`AudioFileError` naming ``name`` when the audio is silent or
     shorter than half a second.
     """
-    pieces = [audio] if isinstance(audio, np.ndarray) and audio.ndim == 1 else list(audio)
+    pieces = [audio] if isinstance(audio, np.ndarray) else list(audio)
     pieces = [np.asarray(piece, dtype=np.float64) for piece in pieces]
+    if any(piece.ndim != 1 for piece in pieces):
+        raise ParameterError(f"{name}: expected a 1-D signal or a list of them (mono), got shape "
+                             f"{np.shape(audio)}")
     seconds = sum(piece.size for piece in pieces) / rate
     if not pieces or max(float(np.max(np.abs(piece), initial=0.0)) for piece in pieces) < SILENCE_PEAK:
         raise AudioFileError(f"{name} is silent: the sound distance needs audio with sound in it",

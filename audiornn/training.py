@@ -20,13 +20,13 @@ import soundfile
 
 from .config import AudioConfig, ModelConfig, TrainConfig
 from .dataset import as_dataset
-from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
+from .errors import AudioFileError, AudioRNNError, ModelFileError, ParameterError, RunError
 from .files import write_json
 from .keras_data import WindowDataset
 from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOGS, PREVIEWS, STATE, SUMMARY,
-                   is_run, load_run_model, new_run_config, prepare_run_folder, read_history_rows, read_run_json,
-                   save_model, write_history)
+                   commit_epoch, history_writer, hold_run, is_run, load_run_model, new_run_config, prepare_run_folder,
+                   read_history_rows, read_run_json, recover_run, write_history)
 from .scoring import evaluate_model
 from .windows import WindowSampler
 
@@ -102,23 +102,24 @@ class RunKeeper(keras.callbacks.Callback):
         row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
         val_loss = row.get("val_loss", row.get("loss"))
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
+        state = dict(self.state, epochs_completed=number, training_seconds=self._elapsed(),
+                     optimizer_steps=int(self.model.optimizer.iterations.numpy()))
+        if improved:
+            state.update(best_val_loss=val_loss, best_epoch=number, epochs_without_improvement=0)
+        else:
+            state["epochs_without_improvement"] += 1
+        writes = {LAST_MODEL: self.model.save, HISTORY: history_writer([*self.history_rows, row])}
+        if improved:
+            writes[BEST_MODEL] = self.model.save
         try:
-            save_model(self.model, self.folder / LAST_MODEL)
-            if improved:
-                save_model(self.model, self.folder / BEST_MODEL)
-            self.history_rows.append(row)
-            write_history(self.folder / HISTORY, self.history_rows)
+            commit_epoch(self.folder, number, writes, state)
         except OSError as error:
             raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; the previous "
                            f"epoch's files are intact: free space and continue with --resume "
                            f"{self.folder}") from error
-        if improved:
-            self.state.update(best_val_loss=val_loss, best_epoch=number, epochs_without_improvement=0)
-        else:
-            self.state["epochs_without_improvement"] += 1
-        self.state.update(epochs_completed=number, training_seconds=self._elapsed())
+        self.history_rows.append(row)
+        self.state.update(state)
         self._segment_start = time.monotonic()
-        write_json(self.folder / STATE, self.state)
         if self.state["epochs_without_improvement"] >= self.config.patience:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
@@ -226,39 +227,50 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     are extra Keras callbacks, run after the one that checkpoints.
     ``verbose``: 0 silent, 1 Keras' progress bar, 2 one plain line per epoch;
     "auto" is 1 on a terminal and 2 when standard output is a file or pipe.
+    The run folder is held by this process until training ends.
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     strategy = choose_strategy(distribute)
+    options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks)
     if resume is not None:
-        folder, dataset, model_config, train_config, state, history = _load_resume(
-            resume, dataset, overrides or {})
-        with strategy.scope():
-            model = keras.models.load_model(folder / LAST_MODEL)
-            if overrides and "learning_rate" in overrides:
-                model.optimizer.learning_rate.assign(train_config.learning_rate)
-    else:
-        if dataset is None or output is None:
-            raise ParameterError("train needs a dataset and an output folder (or resume=RUN)")
-        model_config = model_config or ModelConfig()
-        train_config = train_config or TrainConfig()
-        dataset = as_dataset(dataset)
-        prepare_run_folder(output, overwrite=overwrite, check_only=True)
-        # Fails early, before anything is written, if the audio is too short.
-        training, quick = _samplers(dataset, model_config, train_config, 0)
-        folder = prepare_run_folder(output, overwrite=overwrite)
+        folder = Path(resume).expanduser()
+        if not is_run(folder):
+            raise RunError(f"--resume '{folder}' holds no audiornn run (no config.json): "
+                           f"start one with 'python AudioRNN.py train --dataset DIR --output {folder}'")
+        with hold_run(folder):
+            folder, dataset, model_config, train_config, state, history = _load_resume(
+                folder, dataset, overrides or {})
+            with strategy.scope():
+                model = _load_last_model(folder, state)
+                if overrides and "learning_rate" in overrides:
+                    model.optimizer.learning_rate.assign(train_config.learning_rate)
+            return _fit(folder, dataset, model, model_config, train_config, state, history, **options)
+    if dataset is None or output is None:
+        raise ParameterError("train needs a dataset and an output folder (or resume=RUN)")
+    model_config = model_config or ModelConfig()
+    train_config = train_config or TrainConfig()
+    dataset = as_dataset(dataset)
+    folder = prepare_run_folder(output, overwrite=overwrite, check_only=True)
+    _samplers(dataset, model_config, train_config, 0)  # fails early, before anything is written, on short audio
+    folder.mkdir(exist_ok=True)
+    with hold_run(folder):
+        folder = prepare_run_folder(folder, overwrite=overwrite)
         state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,
                  "epochs_without_improvement": 0, "stop_reason": None}
-        history = []
-        write_json(folder / CONFIG, new_run_config(audio_config=dataset.audio_config, model_config=model_config,
-                                                   train_config=train_config, dataset_path=dataset.path))
+        write_json(folder / CONFIG, new_run_config(model_config=model_config, train_config=train_config,
+                                                   dataset=dataset))
         keras.utils.set_random_seed(train_config.seed)
         with strategy.scope():
             model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
             compile_model(model, train_config)
+        return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 
-    if resume is not None:
-        training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
+
+def _fit(folder, dataset, model, model_config, train_config, state, history, *, strategy, verbose, preview,
+         callbacks):
+    """Train ``model`` on from ``state`` in run ``folder`` (held by this process); returns the summary."""
+    training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config, dataset)
     budget = train_config.minutes * 60.0
@@ -360,13 +372,24 @@ def _interrupt_note(folder):
         raise
 
 
-def _load_resume(resume, dataset, overrides):
-    folder = Path(resume).expanduser()
-    if not is_run(folder):
-        raise RunError(f"--resume '{folder}' holds no audiornn run (no config.json): "
-                       f"start one with 'python AudioRNN.py train --dataset DIR --output {folder}'")
+def _load_last_model(folder, state):
+    """The last completed epoch's model with its optimizer, checked against the run's state."""
+    try:
+        model = load_run_model(folder / LAST_MODEL, compile=True)
+    except ModelFileError as error:
+        raise RunError(f"{error}; the run cannot continue from it: start it again with --overwrite, or use "
+                       f"its best model '{folder / BEST_MODEL}' as it is") from None
+    steps = int(model.optimizer.iterations.numpy())
+    if state.get("optimizer_steps") not in (None, steps):
+        raise RunError(f"'{folder / LAST_MODEL}' has trained {steps} steps but state.json says epoch "
+                       f"{state['epochs_completed']} ended at {state['optimizer_steps']}: the run folder was "
+                       f"changed by something else; start it again with --overwrite")
+    return model
+
+
+def _load_resume(folder, dataset, overrides):
     config = read_run_json(folder, CONFIG)
-    state = read_run_json(folder, STATE) if (folder / STATE).is_file() else None
+    state = recover_run(folder)
     if state is None or not (folder / LAST_MODEL).is_file():
         raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
                        f"with --overwrite")
@@ -381,7 +404,12 @@ def _load_resume(resume, dataset, overrides):
     if train_config != TrainConfig.from_dict(config["training"]):
         config["training"] = train_config.to_dict()
         write_json(folder / CONFIG, config)
-    dataset = as_dataset(dataset if dataset is not None else config["dataset"], audio_config=audio_config)
+    given = dataset is not None
+    dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
+    if given and not _same_dataset(dataset, config):
+        raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
+                       f"('{config['dataset']}'): resume on its own dataset (leave out --dataset), or start "
+                       f"a new run on the other one")
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
     history = [row for row in read_history_rows(folder / HISTORY)
                if int(float(row["epoch"])) <= state["epochs_completed"]]
@@ -389,6 +417,14 @@ def _load_resume(resume, dataset, overrides):
     logger.info("resuming '%s' after epoch %d (%.1f minutes trained)", folder, state["epochs_completed"],
                 state["training_seconds"] / 60)
     return folder, dataset, model_config, train_config, state, history
+
+
+def _same_dataset(dataset, config):
+    """True when ``dataset`` is the one a run's config names: the same fingerprint (a copy or a move of
+    it counts), or for runs saved before fingerprints, the same folder."""
+    if config.get("dataset_fingerprint"):
+        return dataset.metadata.get("recipe_fingerprint") == config["dataset_fingerprint"]
+    return Path(dataset.path).resolve() == Path(config["dataset"]).resolve()
 
 
 def _summarise(folder, dataset, model_config, train_config, state):

@@ -29,7 +29,7 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
     (["data", "/no/such/file.wav", "--output", "{tmp}/ds"], "input '/no/such/file.wav' does not exist"),
     (["data", "{data}", "--output", "{tmp}/ds", "--mu", "300"], "mu must be an integer from 1 to 255"),
     (["data", "{data}", "--output", "{tmp}/ds", "--preemphasis", "1.5"], r"preemphasis must be a number"),
-    (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "sample_rate must be"),
+    (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "--sample-rate must be"),
     (["data", "{data}", "--output", "{tmp}/nested/ds"], "create '.*nested' first"),
 ])
 def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_like_folder, tmp_path, capsys):

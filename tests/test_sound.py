@@ -7,7 +7,7 @@ import pytest
 
 from audiornn import AudioConfig, build_dataset
 from audiornn.audio_io import decode_classes
-from audiornn.errors import AudioFileError
+from audiornn.errors import AudioFileError, ParameterError
 from audiornn.scoring import dataset_pieces
 from audiornn.sound import SoundReference, format_sound_report, log_mel_frames, sound_distance
 from conftest import sine
@@ -90,4 +90,6 @@ def test_short_or_silent_audio_is_a_clear_error():
         sound_distance(np.zeros(RATE * 2), reference, RATE)
     with pytest.raises(AudioFileError, match="the real audio is silent"):
         sound_distance(reference, np.zeros(RATE * 2), RATE)
+    with pytest.raises(ParameterError, match=r"expected a 1-D signal .* got shape \(16000, 1\)"):
+        sound_distance(reference[:, None], reference, RATE)
     assert AudioConfig().sample_rate == RATE
