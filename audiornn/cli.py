@@ -382,7 +382,7 @@ def build_parser():
                        help="start every training window from a zero state instead of carrying the "
                             "recurrent state from the previous batch (truncated backpropagation "
                             "through time, the default)")
-    train.add_argument("--distribute", choices=("auto", "mirrored", "none"), default="auto",
+    train.add_argument("--distribute", choices=("auto", "mirrored", "multiworker", "none"), default="auto",
                        help="auto: MirroredStrategy on several GPUs, MultiWorkerMirroredStrategy "
                             "with TF_CONFIG (default)")
     _add_config_options(train.add_argument_group("training"), TRAIN_OPTIONS, TrainConfig())
@@ -474,7 +474,10 @@ def start_tensorflow(*, verbose=False):
         import tensorflow as tf
 
         tf.config.list_physical_devices()
-        tf.constant(0.0).numpy()  # the first operation starts the runtime, which has its own lines
+        if not os.environ.get("TF_CONFIG"):
+            # The first operation starts the runtime, which has lines of its own; a multi-worker
+            # strategy must configure the runtime first, so there it starts with training.
+            tf.constant(0.0).numpy()
         tf.get_logger().setLevel(logging.ERROR)
 
 

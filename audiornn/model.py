@@ -361,6 +361,34 @@ class AudioRNN(keras.Model):
         return {**super().get_config(), "model_config": self.model_config.to_dict(),
                 "audio_config": self.audio_config.to_dict()}
 
+    def build_for_fit(self, inputs_shape, targets_shape):
+        """Build the compiled loss and metrics from shapes alone, before ``fit``.
+
+        Keras (3.15) otherwise builds them in ``fit`` from a first batch that it
+        averages across replicas with ``strategy.reduce``, which fails under
+        MultiWorkerMirroredStrategy for integer windows; built here,
+        :meth:`_maybe_symbolic_build` has nothing left to do.
+        """
+        self._symbolic_build(data_batch=(np.zeros(inputs_shape, "int32"), np.zeros(targets_shape, "int32")))
+
+    def get_metrics_result(self):
+        results = super().get_metrics_result()
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and tf.distribute.in_cross_replica_context() \
+                is False and tf.distribute.has_strategy():
+            # Keras (3.15) averages each replica's value across workers along axis 0, which a scalar
+            # does not have (tensorflow#72388): one element per replica averages to the global mean.
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        metrics, loss = getattr(self, "_compile_metrics", None), getattr(self, "_compile_loss", None)
+        if self.built and (metrics is None or metrics.built) and (loss is None or loss.built):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
 
 def _folded_gru_step(constants, previous, recent, state):
     """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h)."""

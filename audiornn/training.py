@@ -10,7 +10,10 @@ import contextlib
 import logging
 import math
 import os
+import re
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ from .errors import AudioFileError, AudioRNNError, ModelFileError, ParameterErro
 from .files import write_json
 from .keras_data import WindowDataset
 from .model import BitsPerSample, build_model
-from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOGS, PREVIEWS, STATE, SUMMARY,
+from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
                    commit_epoch, history_writer, hold_run, is_run, load_run_model, new_run_config, prepare_run_folder,
                    read_history_rows, read_run_json, recover_run, write_history)
 from .scoring import evaluate_model
@@ -54,7 +57,8 @@ def learning_rate_at(config, progress, step):
 class RunKeeper(keras.callbacks.Callback):
     """Sets the learning rate, checkpoints, keeps the history, stops on budget or NaN."""
 
-    def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None, carry=None):
+    def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None, carry=None,
+                 strategy=None):
         super().__init__()
         self.carry = carry
         self.folder, self.config, self.state = Path(folder), config, state
@@ -62,20 +66,40 @@ class RunKeeper(keras.callbacks.Callback):
         self.preview = preview
         self.diverged = None
         self.stop_reason = None
+        # Several workers must take the same decisions from their own clocks: the time they agree on
+        # (the mean of theirs) is taken at epoch boundaries, and the time budget is checked only there.
+        self.strategy = strategy if _multi_worker(strategy) else None
+        self._agreed = None
 
     def _elapsed(self):
         return self.state["training_seconds"] + (time.monotonic() - self._segment_start)
 
+    def _agreed_elapsed(self):
+        if self.strategy is None:
+            return self._elapsed()
+        import tensorflow as tf
+
+        mine = self.strategy.run(lambda: tf.constant(self._elapsed(), tf.float32))
+        return float(self.strategy.reduce("MEAN", mine, axis=None))
+
     def _progress(self, step):
         if self.budget_seconds:
-            return self._elapsed() / self.budget_seconds
+            elapsed = self._agreed if self.strategy is not None else self._elapsed()
+            return elapsed / self.budget_seconds
         return step / max(1, self.total_steps)
+
+    def _budget_used(self):
+        if self.budget_seconds and self._agreed_elapsed() >= self.budget_seconds:
+            self.stop_reason = f"time budget of {self.budget_seconds / 60:g} minutes used"
+            self.model.stop_training = True
 
     def on_train_begin(self, logs=None):
         self._segment_start = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.monotonic()
+        if self.strategy is not None and self.budget_seconds:
+            self._agreed = self._agreed_elapsed()
         for carry in self.carry or ():
             carry.reset()  # training rows start at new places each epoch; validation's from its start
 
@@ -88,9 +112,8 @@ class RunKeeper(keras.callbacks.Callback):
         if loss is not None and not np.isfinite(float(loss)):
             self.diverged = (self.state["epochs_completed"] + 1, batch)
             self.model.stop_training = True
-        elif self.budget_seconds and self._elapsed() >= self.budget_seconds:
-            self.stop_reason = f"time budget of {self.budget_seconds / 60:g} minutes used"
-            self.model.stop_training = True
+        elif self.strategy is None:
+            self._budget_used()
 
     def on_epoch_end(self, epoch, logs=None):
         if self.diverged:
@@ -120,6 +143,8 @@ class RunKeeper(keras.callbacks.Callback):
         self.history_rows.append(row)
         self.state.update(state)
         self._segment_start = time.monotonic()
+        if self.strategy is not None:
+            self._budget_used()
         if self.state["epochs_without_improvement"] >= self.config.patience:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
@@ -169,20 +194,24 @@ class BudgetProgress(keras.callbacks.ProgbarLogger):
 
 
 def choose_strategy(distribute="auto"):
-    """The ``tf.distribute`` strategy for ``distribute``: "auto", "mirrored" or "none".
+    """The ``tf.distribute`` strategy for ``distribute``: "auto", "mirrored", "multiworker" or "none".
 
     auto: MultiWorkerMirroredStrategy when TF_CONFIG is set, MirroredStrategy
     when more than one GPU is visible, else the default (one device).
     mirrored: MirroredStrategy over every GPU, or over every logical CPU
     device when there is no GPU (how the tests run it).
+    multiworker: MultiWorkerMirroredStrategy over the workers TF_CONFIG names.
     """
     import tensorflow as tf
 
-    if distribute not in ("auto", "mirrored", "none"):
-        raise ParameterError(f"distribute must be 'auto', 'mirrored' or 'none', got {distribute!r}")
+    if distribute not in ("auto", "mirrored", "multiworker", "none"):
+        raise ParameterError(f"distribute must be 'auto', 'mirrored', 'multiworker' or 'none', got {distribute!r}")
     if distribute == "none":
         return tf.distribute.get_strategy()
-    if distribute == "auto" and os.environ.get("TF_CONFIG"):
+    if distribute == "multiworker" and not os.environ.get("TF_CONFIG"):
+        raise ParameterError("--distribute multiworker needs TF_CONFIG naming every worker and this one's index "
+                             "(see the README's 'Several machines')")
+    if distribute in ("auto", "multiworker") and os.environ.get("TF_CONFIG"):
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if distribute == "auto":
@@ -233,6 +262,59 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         verbose = 1 if sys.stdout.isatty() else 2
     strategy = choose_strategy(distribute)
     options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks)
+    run = Path(resume if resume is not None else output or ".").expanduser()
+    try:
+        if _is_chief(strategy):
+            return _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options)
+        # TensorFlow's multi-worker rule: every worker saves (saving may take part in collective
+        # operations), only the chief into the run folder; the others into a scratch copy, removed after.
+        with tempfile.TemporaryDirectory(prefix="audiornn-worker-") as scratch:
+            if resume is not None:
+                resume = shutil.copytree(run, Path(scratch) / "run", ignore=shutil.ignore_patterns(LOCK, PREVIEWS, LOGS))
+            else:
+                output = Path(scratch) / "run"
+            summary = _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options)
+            return dict(summary, run=str(run), model=str(run / BEST_MODEL))
+    except Exception as error:
+        lost = _lost_task(error) if _multi_worker(strategy) else None
+        if lost is None:
+            raise
+        raise RunError(f"training stopped: {lost} of the cluster is gone (TensorFlow: {type(error).__name__}); "
+                       f"start every worker again with the same TF_CONFIG and 'train --resume {run}'") from None
+
+
+def _lost_task(error):
+    """The worker that a multi-worker failure names ("worker task 1"), or None for other errors."""
+    import tensorflow as tf
+
+    if not isinstance(error, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
+                              tf.errors.CancelledError, tf.errors.InternalError)):
+        return None
+    found = re.search(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)", str(error))
+    return f"{found.group(1)} task {found.group(2)}" if found else "a worker"
+
+
+def _multi_worker(strategy):
+    """True for a MultiWorkerMirroredStrategy over more than one worker."""
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return sum(len(tasks) for tasks in cluster.values()) > 1
+
+
+def _is_chief(strategy):
+    """True unless this process is a multi-worker strategy's worker other than the chief (worker 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
+                                             and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options):
+    strategy = options["strategy"]
     if resume is not None:
         folder = Path(resume).expanduser()
         if not is_run(folder):
@@ -276,7 +358,8 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     budget = train_config.minutes * 60.0
     total_steps = train_config.total_epochs * len(training)
     carry = _attach_carry(model, training, strategy)
-    keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry)
+    keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry,
+                       strategy=strategy)
     callbacks = [keeper, *callbacks]
     if budget and verbose == 1:
         callbacks.append(BudgetProgress(keeper))
@@ -288,6 +371,10 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         raise RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
                        f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
                        f"--minutes with --resume to train on")
+    rows = max(1, training.batch_size // strategy.num_replicas_in_sync)  # one replica's share of a batch
+    with strategy.scope():
+        model.build_for_fit((rows, training.sequence_length),
+                            (rows,) if model_config.many_to_one else (rows, training.sequence_length))
     logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
                 _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
     try:

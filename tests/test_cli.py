@@ -130,3 +130,11 @@ def test_output_to_a_file_is_plain_lines_one_per_epoch(speech_like_folder, tmp_p
     assert code == 0, err
     assert "\x1b" not in out + err and out.strip() == f"wrote {tmp_path / 'out.wav'}"
     assert not [noise for noise in ("absl", "cuda", "I0000", "E0000") if noise in err], err
+
+
+def test_multiworker_without_tf_config_is_refused(sine_dataset, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "run"), "--distribute",
+                 "multiworker", "--quiet"]) == 2
+    assert "--distribute multiworker needs TF_CONFIG" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

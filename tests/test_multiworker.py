@@ -1,0 +1,161 @@
+"""Training across machines: two MultiWorkerMirroredStrategy workers on 127.0.0.1, as two machines would run."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from audiornn import dsp
+from audiornn.config import ModelConfig, TrainConfig
+
+pytestmark = pytest.mark.slow
+REPOSITORY = Path(__file__).resolve().parent.parent
+MODEL = ModelConfig(units=16, embedding_dim=8, lags=2, dense_units=16)
+
+# A worker: the library's train() with a test hook that records, after the first step, the lag values
+# this worker's replica carries: the values of the last input sample of each row it trained on.
+WORKER = textwrap.dedent("""
+    import json, sys
+    import keras
+    import numpy as np
+    from audiornn.config import ModelConfig, TrainConfig
+    from audiornn.training import train
+
+    dataset, run, record, epochs, steps = sys.argv[1:6]
+
+    class RecordRows(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0 and self.model.state_carry is not None and not self.params.get("recorded"):
+                self.params["recorded"] = True
+                carried = self.model.distribute_strategy.experimental_local_results(self.model.state_carry.lag_values)
+                with open(record, "w") as handle:
+                    json.dump(np.asarray(carried[0]).tolist(), handle)
+
+    summary = train(dataset, run, model_config=ModelConfig(**json.loads(sys.argv[6])),
+                    train_config=TrainConfig(epochs=int(epochs), steps_per_epoch=int(steps), batch_size=8,
+                                             sequence_length=32, warmup_steps=2, learning_rate=1e-2),
+                    callbacks=[RecordRows()], verbose=2)
+    print("SUMMARY", json.dumps(summary["validation"]))
+""")
+
+
+def free_ports(count):
+    sockets = [socket.socket() for _ in range(count)]
+    for handle in sockets:
+        handle.bind(("127.0.0.1", 0))
+    ports = [handle.getsockname()[1] for handle in sockets]
+    for handle in sockets:
+        handle.close()
+    return ports
+
+
+def start_workers(command, ports, tmp_path, name):
+    processes = []
+    for index in range(len(ports)):
+        config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
+        environment = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3")
+        log = open(tmp_path / f"{name}{index}.log", "w")
+        processes.append(subprocess.Popen(command(index), stdout=log, stderr=subprocess.STDOUT, text=True,
+                                          cwd=tmp_path, env=environment, start_new_session=True))
+    return processes
+
+
+def finish(processes, timeout):
+    """Wait for every process, at most ``timeout`` seconds in all; kill what is left. Returns exit codes."""
+    deadline = time.monotonic() + timeout
+    codes = []
+    for process in processes:
+        try:
+            codes.append(process.wait(timeout=max(1.0, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            codes.append(None)
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+    return codes
+
+
+def test_two_workers_train_one_run_on_disjoint_rows(sine_dataset, tmp_path):
+    dataset = sine_dataset
+    run = tmp_path / "run"
+    ports = free_ports(2)
+
+    def command(index):
+        return [sys.executable, "-c", WORKER, str(dataset.path), str(run), str(tmp_path / f"rows{index}.json"), "2",
+                "6", json.dumps(MODEL.to_dict())]
+
+    codes = finish(start_workers(command, ports, tmp_path, "worker"), timeout=400)
+    logs = [(tmp_path / f"worker{index}.log").read_text() for index in range(2)]
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    # One run folder, written by the chief alone: epochs 1 and 2, the models, and no worker's scratch copy.
+    history = [line.split(",") for line in (run / "history.csv").read_text().splitlines()[1:]]
+    assert [row[0] for row in history] == ["1", "2"]
+    assert float(history[1][1]) < float(history[0][1])  # the training loss falls
+    assert (run / "model.keras").is_file() and (run / "last.keras").is_file()
+    assert not list(Path(tmp_path).glob("audiornn-worker-*"))
+    # Every worker printed the same full validation score, the one the chief wrote in summary.json.
+    summary = json.loads((run / "summary.json").read_text())["validation"]
+    printed = [json.loads(log.split("SUMMARY ", 1)[1].splitlines()[0]) for log in logs]
+    assert printed[0] == printed[1] == summary
+    # Each worker trained on its own half of the global batch: rows 0-3 on worker 0, rows 4-7 on worker 1.
+    from audiornn.training import _samplers
+
+    training, _ = _samplers(dataset, MODEL, TrainConfig(epochs=2, steps_per_epoch=6, batch_size=8, sequence_length=32),
+                            0)
+    carried = [np.asarray(json.loads((tmp_path / f"rows{index}.json").read_text()))[:, 0] for index in range(2)]
+    # Which epoch's draw the first step reads is Keras' business (its adapter may start a new epoch once
+    # before training); the split of that batch between the workers is what matters.
+    batches = [dsp.mu_law_decode(training.batch(0, epoch=epoch)[0][:, -1], mu=255) for epoch in range(3)]
+    matching = [values for values in batches if np.allclose(carried[0], values[:4], atol=1e-6)]
+    assert len(matching) == 1, (carried, batches)
+    np.testing.assert_allclose(carried[1], matching[0][4:], atol=1e-6)
+    assert not np.allclose(carried[0], carried[1])  # different windows, not one batch trained twice
+
+
+def test_a_lost_worker_stops_the_other_with_one_line_and_resume_finishes(sine_dataset, tmp_path):
+    dataset = sine_dataset
+    run = tmp_path / "run"
+    ports = free_ports(2)
+    small = ["--units", "16", "--embedding-dim", "8", "--lags", "2", "--dense-units", "16", "--batch-size", "8",
+             "--sequence-length", "32"]
+
+    def command(index):
+        return [sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset", str(dataset.path), "--output",
+                str(run), "--epochs", "3", "--steps-per-epoch", "400", *small]
+
+    processes = start_workers(command, ports, tmp_path, "first")
+    try:
+        deadline = time.monotonic() + 300
+        while not (run / "history.csv").is_file():  # epoch 1 is saved; epoch 2 runs
+            assert time.monotonic() < deadline and all(process.poll() is None for process in processes), \
+                (tmp_path / "first0.log").read_text()[-3000:]
+            time.sleep(0.2)
+        os.killpg(processes[1].pid, signal.SIGKILL)
+        started = time.monotonic()
+        codes = finish(processes, timeout=180)
+        waited = time.monotonic() - started
+    finally:
+        finish(processes, timeout=1)
+    chief = (tmp_path / "first0.log").read_text()
+    assert codes[0] == 2, chief[-3000:]
+    error = [line for line in chief.splitlines() if line.startswith("AudioRNN.py: error:")]
+    assert len(error) == 1 and "worker task 1" in error[0] and f"--resume {run}" in error[0], chief[-2000:]
+    assert waited < 180
+
+    def resume(index):
+        return [sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--resume", str(run)]
+
+    ports = free_ports(2)
+    codes = finish(start_workers(resume, ports, tmp_path, "again"), timeout=400)
+    assert codes == [0, 0], (tmp_path / "again0.log").read_text()[-3000:] + (tmp_path / "again1.log").read_text()[-3000:]
+    rows = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
+    assert rows == ["1", "2", "3"]
