@@ -157,7 +157,8 @@ def _check_demo_folder(folder):
 
     if folder.exists() and not folder.is_dir():
         raise ParameterError(f"--output '{folder}' is a file, not a folder: choose another --output")
-    contents = {entry.name for entry in folder.iterdir()} if folder.is_dir() else set()
+    # Hidden entries are our own temporary files (a build that was killed), removed when next written.
+    contents = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")} if folder.is_dir() else set()
     ours = contents <= set(DEMO_FILES) and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file())
     if contents and not ours:
         raise ParameterError(f"--output folder '{folder}' is not empty and holds no audiornn demo: choose "

@@ -61,7 +61,9 @@ def start_workers(command, ports, tmp_path, name):
     processes = []
     for index in range(len(ports)):
         config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
-        environment = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3")
+        scratch = tmp_path / "scratch"  # where a worker's temporary folders go: it must be empty afterwards
+        scratch.mkdir(exist_ok=True)
+        environment = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=str(scratch))
         log = open(tmp_path / f"{name}{index}.log", "w")
         processes.append(subprocess.Popen(command(index), stdout=log, stderr=subprocess.STDOUT, text=True,
                                           cwd=tmp_path, env=environment, start_new_session=True))
@@ -101,7 +103,7 @@ def test_two_workers_train_one_run_on_disjoint_rows(sine_dataset, tmp_path):
     assert [row[0] for row in history] == ["1", "2"]
     assert float(history[1][1]) < float(history[0][1])  # the training loss falls
     assert (run / "model.keras").is_file() and (run / "last.keras").is_file()
-    assert not list(Path(tmp_path).glob("audiornn-worker-*"))
+    assert list((tmp_path / "scratch").iterdir()) == []  # worker 1's scratch copy of the run is removed
     # Every worker printed the same full validation score, the one the chief wrote in summary.json.
     summary = json.loads((run / "summary.json").read_text())["validation"]
     printed = [json.loads(log.split("SUMMARY ", 1)[1].splitlines()[0]) for log in logs]
@@ -159,3 +161,23 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_resume_finishes(sine_da
     assert codes == [0, 0], (tmp_path / "again0.log").read_text()[-3000:] + (tmp_path / "again1.log").read_text()[-3000:]
     rows = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
     assert rows == ["1", "2", "3"]
+
+
+def test_under_a_time_budget_the_workers_stop_at_the_same_epoch(sine_dataset, tmp_path):
+    run = tmp_path / "run"
+
+    def command(index):
+        return [sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset", str(sine_dataset.path),
+                "--output", str(run), "--minutes", "0.25", "--steps-per-epoch", "15", "--units", "16",
+                "--embedding-dim", "8", "--lags", "2", "--dense-units", "16", "--batch-size", "8",
+                "--sequence-length", "32"]
+
+    codes = finish(start_workers(command, free_ports(2), tmp_path, "budget"), timeout=400)
+    logs = [(tmp_path / f"budget{index}.log").read_text() for index in range(2)]
+    assert codes == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    epochs = [[line.split(":")[0] for line in log.splitlines() if line.startswith("epoch ")] for log in logs]
+    assert len(epochs[0]) >= 2 and [line.split(" (")[0] for line in epochs[0]] == \
+        [line.split(" (")[0] for line in epochs[1]]
+    assert "time budget of 0.25 minutes used" in logs[0] and "time budget of 0.25 minutes used" in logs[1]
+    rows = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
+    assert len(rows) == len(epochs[0])
