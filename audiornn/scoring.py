@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from .audio_io import find_audio_files, prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
+from .config import check_positive_int
 from .errors import AudioFileError, AudioRNNError, DatasetError
 from .windows import WindowSampler
 
@@ -67,7 +68,7 @@ def _chunk_scorer(model):
     return tf.function(score, jit_compile=True, reduce_retracing=True)
 
 
-def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True):
+def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None):
     """Bits per sample and accuracy of a sequence model on class arrays, state carried.
 
     Each piece (one file's classes) is cut into contiguous segments of about
@@ -76,6 +77,11 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True):
     carried, so memory stays flat however long the audio. Only a segment's
     first sample goes unpredicted. Padding is masked out, so every call has
     the same shape and the loop compiles once.
+
+    ``reset_every=N`` is the context probe: the state starts from zero every
+    N samples (the sample before each stretch is its first input, so the
+    same samples are predicted), which tells how much of the model's score
+    comes from more than N samples of the past.
     """
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset has no recurrent state to carry: score it with windows "
@@ -83,7 +89,14 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True):
     segments = []
     for piece in pieces:
         piece = np.asarray(piece, dtype=np.int32)
-        if piece.size >= 2:
+        if piece.size < 2:
+            continue
+        if reset_every:
+            step = check_positive_int(reset_every, "reset_every")
+            chunk = min(chunk, step)
+            # Stretch k reads samples kN - 1 .. (k + 1)N - 1 from a zero state and predicts kN .. (k + 1)N - 1.
+            segments.extend(piece[max(0, start - 1):start + step] for start in range(0, piece.size - 1, step))
+        else:
             segments.extend(np.array_split(piece, max(1, piece.size // (4 * chunk))))
     if not segments:
         raise AudioFileError("nothing to score: the audio is shorter than 2 samples")

@@ -135,3 +135,16 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
     assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
                  "--quiet"]) == 2
     assert "does not exist: create it first (nothing was scored)" in capsys.readouterr().err
+
+
+def test_the_context_probe_resets_the_state_and_scores_the_same_samples(sine_run, sine_dataset):
+    from audiornn.scoring import dataset_pieces, score_classes
+
+    model = load_run_model(sine_run[0])
+    pieces = dataset_pieces(sine_dataset, "validation")
+    carried = score_classes(model, pieces, progress=False)
+    longer = score_classes(model, pieces, progress=False, reset_every=10 ** 6)
+    short = score_classes(model, pieces, progress=False, reset_every=16)
+    assert carried["targets"] == longer["targets"] == short["targets"] == sum(piece.size - 1 for piece in pieces)
+    assert abs(longer["bits_per_sample"] - carried["bits_per_sample"]) < 1e-4
+    assert short["bits_per_sample"] > carried["bits_per_sample"] + 0.05  # 16 samples of context are not enough
