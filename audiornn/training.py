@@ -276,22 +276,29 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
             summary = _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options)
             return dict(summary, run=str(run), model=str(run / BEST_MODEL))
     except Exception as error:
-        lost = _lost_task(error) if _multi_worker(strategy) else None
+        lost = _lost_task(error, strategy) if _multi_worker(strategy) else None
         if lost is None:
             raise
         raise RunError(f"training stopped: {lost} of the cluster is gone (TensorFlow: {type(error).__name__}); "
                        f"start every worker again with the same TF_CONFIG and 'train --resume {run}'") from None
 
 
-def _lost_task(error):
-    """The worker that a multi-worker failure names ("worker task 1"), or None for other errors."""
+def _lost_task(error, strategy):
+    """The other worker that a multi-worker failure names ("worker task 1"), or None for other errors.
+
+    The message names devices of this worker too (where the failed operation ran): the lost one is
+    the first task named that is not this one.
+    """
     import tensorflow as tf
 
     if not isinstance(error, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
                               tf.errors.CancelledError, tf.errors.InternalError)):
         return None
-    found = re.search(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)", str(error))
-    return f"{found.group(1)} task {found.group(2)}" if found else "a worker"
+    resolver = strategy.cluster_resolver
+    for job, task in re.findall(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)", str(error)):
+        if (job, int(task)) != (resolver.task_type, resolver.task_id):
+            return f"{job} task {task}"
+    return "a worker"
 
 
 def _multi_worker(strategy):

@@ -205,3 +205,20 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
     # Each preview's sound distance to the training audio is in the history, on its epoch only.
     distances = [row["sound_frechet"] for row in history(tmp_path / "run")]
     assert distances[0] == distances[2] == "" and float(distances[1]) > 0 and float(distances[3]) > 0
+
+
+def test_a_lost_worker_is_named_by_the_task_that_is_not_this_one():
+    from types import SimpleNamespace
+
+    import tensorflow as tf
+
+    from audiornn.training import _lost_task
+
+    this = SimpleNamespace(cluster_resolver=SimpleNamespace(task_type="worker", task_id=0))
+    # As TensorFlow words it: the failed operation's device (this worker) first, the lost worker after.
+    message = ("{{function_node __wrapped__CollectiveReduceV2_device_/job:worker/replica:0/task:0/device:CPU:0}} "
+               "Collective ops is aborted by: Error reported from /job:worker/task:1: The following tasks are "
+               "unhealthy (stopped sending heartbeats):\n/job:worker/replica:0/task:1")
+    assert _lost_task(tf.errors.UnavailableError(None, None, message), this) == "worker task 1"
+    assert _lost_task(tf.errors.UnavailableError(None, None, "/job:worker/replica:0/task:0"), this) == "a worker"
+    assert _lost_task(ValueError("not a cluster failure"), this) is None
