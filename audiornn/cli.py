@@ -22,7 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
 from .config import AudioConfig, ModelConfig, TrainConfig
-from .errors import AudioFileError, AudioRNNError, ParameterError
+from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
 from .files import write_json
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
@@ -517,6 +517,12 @@ def main(argv=None, *, prog=None):
     except AudioRNNError as error:
         _end_open_line()
         print(f"{parser.prog}: error: {_in_flags(str(error))}", file=sys.stderr)
+        if isinstance(error, WorkerLost):
+            # TensorFlow's exit would wait at its shutdown barrier for the worker that is gone;
+            # every file of the run is already whole, so leave now.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         return 2
     except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
         _end_open_line()

@@ -37,3 +37,7 @@ class ModelFileError(AudioRNNError):
 
 class RunError(AudioRNNError):
     """A training run folder is missing, holds another run, or cannot resume."""
+
+
+class WorkerLost(RunError):
+    """A worker of a multi-worker run is gone; the others stop (the run resumes from its last epoch)."""

@@ -23,7 +23,7 @@ import soundfile
 
 from .config import AudioConfig, ModelConfig, TrainConfig
 from .dataset import as_dataset
-from .errors import AudioFileError, AudioRNNError, ModelFileError, ParameterError, RunError
+from .errors import AudioFileError, AudioRNNError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import write_json
 from .keras_data import WindowDataset
 from .model import BitsPerSample, build_model
@@ -279,7 +279,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         lost = _lost_task(error, strategy) if _multi_worker(strategy) else None
         if lost is None:
             raise
-        raise RunError(f"training stopped: {lost} of the cluster is gone (TensorFlow: {type(error).__name__}); "
+        raise WorkerLost(f"training stopped: {lost} of the cluster is gone (TensorFlow: {type(error).__name__}); "
                        f"start every worker again with the same TF_CONFIG and 'train --resume {run}'") from None
 
 
