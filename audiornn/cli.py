@@ -274,7 +274,7 @@ def run_generate(arguments):
 
         for path in paths:
             report = reference.report(soundfile.read(str(path), dtype="float32")[0])
-            print(format_sound_report(report, label=path.name).replace("the training audio", "--score-against"))
+            print(format_sound_report(report, label=path.name, reference="--score-against"))
     return 0
 
 
@@ -467,11 +467,7 @@ def start_tensorflow(*, verbose=False):
     CUDA probe on a machine without a GPU, CPU-feature notes) off the terminal unless ``verbose``."""
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-        import tensorflow as tf
-
-        tf.constant(0.0).numpy()
-        return
-    with _native_stderr_silenced():
+    with contextlib.nullcontext() if verbose else _native_stderr_silenced():
         import tensorflow as tf
 
         tf.config.list_physical_devices()
@@ -479,7 +475,8 @@ def start_tensorflow(*, verbose=False):
             # The first operation starts the runtime, which has lines of its own; a multi-worker
             # strategy must configure the runtime first, so there it starts with training.
             tf.constant(0.0).numpy()
-        tf.get_logger().setLevel(logging.ERROR)
+        if not verbose:
+            tf.get_logger().setLevel(logging.ERROR)
 
 
 def _in_flags(message):

@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -46,8 +47,6 @@ def remove_stale_partials(folder):
         match = PARTIAL.match(entry.name)
         if match and int(match.group(1)) != os.getpid() and not process_alive(int(match.group(1))):
             if entry.is_dir():
-                import shutil
-
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)

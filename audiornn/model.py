@@ -375,9 +375,8 @@ class AudioRNN(keras.Model):
         results = super().get_metrics_result()
         import tensorflow as tf
 
-        strategy = tf.distribute.get_strategy()
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and tf.distribute.in_cross_replica_context() \
-                is False and tf.distribute.has_strategy():
+        if not tf.distribute.in_cross_replica_context() \
+                and isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
             # Keras (3.15) averages each replica's value across workers along axis 0, which a scalar
             # does not have (tensorflow#72388): one element per replica averages to the global mean.
             results = {name: ops.reshape(value, (1,)) for name, value in results.items()}

@@ -41,7 +41,7 @@ from .files import hold_folder, remove_stale_partials, write_atomically, write_j
 
 __all__ = ["BEST_MODEL", "CONFIG", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL", "STATE", "SUMMARY", "commit_epoch",
            "hold_run", "is_run", "load_run_model", "prepare_run_folder", "read_history", "read_history_rows",
-           "read_run_json", "recover_run", "run_dataset_path", "save_model", "write_history"]
+           "read_run_json", "recover_run", "run_dataset_path", "write_history"]
 
 RUN_FORMAT = "audiornn-run"
 RUN_FORMAT_VERSION = 1
@@ -210,11 +210,6 @@ def read_history(run):
 
 # ----------------------------------------------------------------------------------------------
 # Models
-
-
-def save_model(model, path):
-    """Save a Keras model to ``path`` atomically."""
-    return write_atomically(path, lambda temporary: model.save(temporary))
 
 
 def run_dataset_path(model_path):

@@ -186,14 +186,11 @@ class SoundReference:
         generated = np.asarray(generated, dtype=np.float64)
         model = sound_distance(sound_statistics(generated, self.rate, name="the generated audio"), self.statistics)
         floor, ceiling = self.anchors(generated.size)
-        return _report(model, floor, ceiling, generated.size / self.rate)
-
-
-def _report(model, floor, ceiling, seconds):
-    position = None
-    if floor is not None and ceiling["frechet"] > floor["frechet"]:
-        position = (model["frechet"] - floor["frechet"]) / (ceiling["frechet"] - floor["frechet"])
-    return {"model": model, "floor": floor, "ceiling": ceiling, "position": position, "seconds": seconds}
+        position = None
+        if floor is not None and ceiling["frechet"] > floor["frechet"]:
+            position = (model["frechet"] - floor["frechet"]) / (ceiling["frechet"] - floor["frechet"])
+        return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
+                "seconds": generated.size / self.rate}
 
 
 def sound_report(generated, train_classes, held_out_classes, audio_config):
@@ -206,11 +203,11 @@ def sound_report(generated, train_classes, held_out_classes, audio_config):
     return SoundReference(train_classes, held_out_classes, audio_config).report(generated)
 
 
-def format_sound_report(report, *, label="model"):
-    """The report as a small text table."""
+def format_sound_report(report, *, label="model", reference="the training audio"):
+    """The report as a small text table; ``reference`` names the real audio it was measured against."""
     rows = [("real held-out audio (floor)", report["floor"]), (label, report["model"]),
             ("linear predictor 16 (ceiling)", report["ceiling"])]
-    lines = [f"{'sound distance to the training audio':<38}{'Frechet':>9}{'spectrum dB':>13}"]
+    lines = [f"{f'sound distance to {reference}':<38}{'Frechet':>9}{'spectrum dB':>13}"]
     for name, row in rows:
         if row is not None:
             lines.append(f"{name:<38}{row['frechet']:>9.1f}{row['spectrum_db']:>13.2f}")
