@@ -193,6 +193,11 @@ MODEL_OPTIONS = {
     "--dropout": ("dropout", float, "dropout after each recurrent layer (default {default})"),
     "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default {default})"),
     "--window": ("window", int, "the seed preset's context in samples (default {default})"),
+    "--linear-prediction": ("linear_prediction", int, "order of an adaptive linear predictor inside the model "
+                                                      "(default {default}; 0: none)"),
+    "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
+                                                      "(default {default})"),
+    "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
 }
 
 

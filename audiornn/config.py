@@ -145,6 +145,17 @@ class ModelConfig(JSONConfig):
         output: the shape of a next-sample distribution given directly, so
         the 256 output weights only have to learn the corrections (called
         "peak" before, which ``--no-peak`` and old files still say).
+    linear_prediction: the order of an adaptive linear predictor inside the
+        model (0: none). Every ``prediction_hop`` samples it is fitted to the last
+        ``prediction_window`` decoded values; its prediction and last error
+        are inputs, and the Laplace prior is centred on the prediction with
+        the scale its residual gives, so an untrained network already scores
+        about what linear prediction does, on any material. Needs the
+        Laplace prior.
+    prediction_window: the predictor's analysis window in samples.
+    prediction_hop: refit the predictor every this many samples (counted
+        from where the state starts; training windows must be a multiple of
+        it): fitting is most of the predictor's cost when generating.
     """
 
     preset: str = "default"
@@ -158,6 +169,9 @@ class ModelConfig(JSONConfig):
     window: int = 1000
     dense_units: int = 512
     laplace_prior: bool = True
+    linear_prediction: int = 0
+    prediction_window: int = 128
+    prediction_hop: int = 1
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -173,11 +187,45 @@ class ModelConfig(JSONConfig):
             raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
             raise ParameterError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+        if isinstance(self.linear_prediction, bool) or not isinstance(self.linear_prediction, int) \
+                or not 0 <= self.linear_prediction <= 64:
+            raise ParameterError(f"linear_prediction must be an order from 0 (off) to 64, "
+                                 f"got {self.linear_prediction!r}")
+        check_positive_int(self.prediction_window, "prediction_window")
+        check_positive_int(self.prediction_hop, "prediction_hop")
+        if self.linear_prediction:
+            if self.prediction_window <= self.linear_prediction:
+                raise ParameterError(f"prediction_window ({self.prediction_window}) must be longer than the "
+                                     f"linear_prediction order ({self.linear_prediction})")
+            if self.many_to_one:
+                raise ParameterError(f"linear_prediction ({self.linear_prediction}) needs a sequence model; "
+                                     f"the {self.preset} preset reads a window instead")
+            if not self.laplace_prior:
+                raise ParameterError(f"linear_prediction ({self.linear_prediction}) centres the Laplace prior "
+                                     f"on its prediction: it cannot go with laplace_prior off")
 
     @property
     def many_to_one(self):
         """The seed preset's mode: one target per window of ``window`` samples, no carried state."""
         return self.preset == "seed"
+
+    @property
+    def history(self):
+        """How many decoded values a step reads: the lags, or the predictor's window if longer."""
+        return max(self.lags, self.prediction_window if self.linear_prediction else 0)
+
+    def check_sequence_length(self, sequence_length):
+        """Refuse training windows that do not start every predictor refit at the same place."""
+        if self.linear_prediction and sequence_length % self.prediction_hop:
+            raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of prediction_hop "
+                                 f"({self.prediction_hop}), so that the linear predictor refits at the same "
+                                 f"places when the state is carried")
+        return sequence_length
+
+    @property
+    def value_features(self):
+        """Inputs to the first layer beside the embedding: the lags, then the prediction and its last error."""
+        return self.lags + (2 if self.linear_prediction else 0)
 
     @classmethod
     def from_saved(cls, values, *, source="model config"):

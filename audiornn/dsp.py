@@ -7,11 +7,13 @@ Shapes: a signal is a 1-D array ``(samples,)``; multichannel audio is
 from fractions import Fraction
 
 import numpy as np
+import scipy.linalg
 import scipy.signal
 
 from .errors import ParameterError
 
 __all__ = [
+    "adaptive_linear_prediction",
     "check_mu",
     "check_preemphasis",
     "check_sample_rate",
@@ -19,6 +21,7 @@ __all__ = [
     "mu_law_decode",
     "mu_law_encode",
     "normalise_level",
+    "prediction_window",
     "preemphasis",
     "resample",
     "to_mono",
@@ -182,3 +185,55 @@ def trim_silence(audio, *, sample_rate, threshold_db, frame_seconds=0.02):
         return audio[:0]
     loud = np.flatnonzero(rms >= loudest * 10.0 ** (-threshold_db / 20.0))
     return audio[loud[0] * frame: min(audio.size, (loud[-1] + 1) * frame)]
+
+
+def prediction_window(length):
+    """The analysis window of the adaptive linear predictor, oldest sample first: ``(length,)`` float64.
+
+    Asymmetric, as speech coders use (G.729): half a Hann window rising over
+    the first three quarters, a quarter cosine falling over the newest
+    quarter, so the newest samples weigh much more than in a Hann window.
+    """
+    length = int(length)
+    rise = length - length // 4
+    up = 0.5 - 0.5 * np.cos(np.pi * (np.arange(rise) + 0.5) / rise)
+    down = np.cos(0.5 * np.pi * (np.arange(length - rise) + 0.5) / max(1, length - rise))
+    return np.concatenate([up, down])
+
+
+PREDICTION_NOISE_FLOOR = 1e-3  # white-noise correction: r[0] is raised by this fraction
+PREDICTION_SILENCE = 1e-9  # added to r[0] per unit of window energy, so silence gives zero coefficients
+PREDICTION_MIN_SCALE = 1e-4  # smallest residual scale, about one μ-law step at zero
+
+
+def adaptive_linear_prediction(values, *, order, window, hop=1, before=None):
+    """Causal adaptive linear prediction of a 1-D signal: the numpy reference.
+
+    At every position ``t`` that is a multiple of ``hop``, ``order``
+    coefficients are fitted to the ``window`` values ending at ``values[t]``
+    (zeros before the start, or ``before``, oldest first): the analysis
+    window of :func:`prediction_window` applied, autocorrelation, a little
+    white-noise correction, Yule-Walker solved by scipy (Levinson-Durbin).
+    They predict ``values[t + 1]``, ..., ``values[t + hop]``.
+
+    Returns ``(prediction, scale)``, each ``(len(values),)``: position ``t``
+    holds the prediction of ``values[t + 1]`` and the Laplace scale of its
+    error that the window's residual energy gives.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    padding = np.zeros(window - 1) if before is None else np.asarray(before, dtype=np.float64)[-(window - 1):]
+    padded = np.concatenate([np.zeros(window - 1 - padding.size), padding, values])
+    weights = prediction_window(window)
+    energy = float(np.sum(weights ** 2))
+    prediction, scale = np.zeros(values.size), np.zeros(values.size)
+    for start in range(0, values.size, hop):
+        segment = padded[start:start + window] * weights
+        correlation = np.array([segment[lag:] @ segment[:window - lag] for lag in range(order + 1)])
+        correlation[0] = correlation[0] * (1.0 + PREDICTION_NOISE_FLOOR) + PREDICTION_SILENCE * energy
+        coefficients = scipy.linalg.solve_toeplitz(correlation[:-1], correlation[1:])
+        residual = max(correlation[0] - coefficients @ correlation[1:], 0.0)
+        for t in range(start, min(start + hop, values.size)):
+            past = padded[t + window - order:t + window][::-1]  # values[t], values[t - 1], ...
+            prediction[t] = coefficients @ past
+            scale[t] = max(np.sqrt(residual / energy / 2.0), PREDICTION_MIN_SCALE)
+    return prediction.astype(np.float32), scale.astype(np.float32)

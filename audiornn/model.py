@@ -22,7 +22,10 @@ import numpy as np
 from keras import ops
 
 from . import dsp
+from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
+
+PRIOR_CAP = 16.0  # nats: the most the linear predictor's prior takes from any class (bench/EXPERIMENTS.md)
 
 __all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
 
@@ -117,8 +120,8 @@ class StateCarry:
 
     Truncated backpropagation through time: with a carry attached, each call
     starts every layer from the state where the previous batch's same row
-    ended (and the lag values from its last samples), and stores the new
-    ones; gradients stop at the batch boundary. The variables are per replica
+    ended (and the values of its last samples, and the linear predictor's
+    last prediction), and stores the new ones; gradients stop at the batch boundary. The variables are per replica
     (synchronised on read), so under a ``tf.distribute`` strategy each
     replica carries its own rows; ``rows`` is the batch size of one replica.
     :meth:`reset` zeroes them.
@@ -133,12 +136,13 @@ class StateCarry:
                                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
         self.states = [[variable(size) for size in state_sizes(layer.cell)] for layer in model.recurrent]
-        lags = model.model_config.lags
-        self.lag_values = variable(lags - 1) if lags > 1 else None
+        history = model.model_config.history
+        self.lag_values = variable(history - 1) if history > 1 else None
+        self.prediction = variable(1) if model.model_config.linear_prediction else None
 
     def variables(self):
         return [state for layer in self.states for state in layer] + \
-            ([self.lag_values] if self.lag_values is not None else [])
+            [state for state in (self.lag_values, self.prediction) if state is not None]
 
     def reset(self):
         for state in self.variables():
@@ -164,8 +168,14 @@ class AudioRNN(keras.Model):
 
     - ``"layers"``: one list per recurrent layer of its states, each
       ``(batch, size)`` float32 (a GRU has ``[h]``, an LSTM ``[h, c]``);
-    - ``"lags"``: ``(batch, lags - 1)``, the decoded values of the samples
-      before ``previous``, newest first (when ``lags`` > 0);
+    - ``"lags"``: ``(batch, history - 1)``, the decoded values of the
+      samples before ``previous``, newest first (when the model reads values:
+      ``history`` is the lags or the linear predictor's window, the longer);
+    - with the linear predictor (``linear_prediction`` > 0): ``"prediction"``
+      ``(batch, 1)``, its prediction of ``previous``; ``"coefficients"``
+      ``(batch, order)`` and ``"scale"`` ``(batch,)``, its last fit; and
+      ``"position"``, a scalar int32, the steps taken (it refits every
+      ``prediction_hop`` of them);
     - ``"window"``: ``(batch, window)`` int32, the last classes read (the
       seed preset, which re-reads a window instead of carrying a state).
     """
@@ -189,7 +199,7 @@ class AudioRNN(keras.Model):
                               for index in range(model_config.num_layers)]
         else:
             self.embedding = keras.layers.Embedding(classes, model_config.embedding_dim, name="embedding")
-            if model_config.lags:
+            if model_config.history:
                 self.values = MuLawValues(audio_config.mu, name="mu_law_values")
             self.recurrent = [_recurrent_layer(model_config, index, True, return_state=True)
                               for index in range(model_config.num_layers)]
@@ -197,10 +207,14 @@ class AudioRNN(keras.Model):
                          for index in range(model_config.num_layers)] if model_config.dropout else []
         self.dense = keras.layers.Dense(model_config.dense_units, activation="relu", name="dense") \
             if model_config.dense_units else None
-        self.logits = keras.layers.Dense(classes, name="logits")
+        # With the linear predictor, the network starts by adding nothing to its distribution.
+        start = "zeros" if model_config.linear_prediction else "glorot_uniform"
+        self.logits = keras.layers.Dense(classes, kernel_initializer=start, name="logits")
         # Saved under "peak", its name before it was called the Laplace prior: old files load.
-        self.peak = keras.layers.Dense(2, name="peak") if model_config.laplace_prior else None
+        self.peak = keras.layers.Dense(2, kernel_initializer=start, name="peak") if model_config.laplace_prior else None
         self.class_values = dsp.mu_law_decode(np.arange(classes), mu=audio_config.mu).astype("float32")
+        # log of each class's width in values: a density over values becomes probabilities of classes.
+        self.log_widths = np.log(np.gradient(self.class_values.astype("float64"))).astype("float32")
         self.silence = int(dsp.mu_law_encode(np.zeros(1), mu=audio_config.mu)[0])
         # Not tracked attributes: the carries are training state, never saved with the model.
         object.__setattr__(self, "state_carry", None)
@@ -217,18 +231,22 @@ class AudioRNN(keras.Model):
 
     def call(self, classes, training=False):
         carry = self.state_carry if training else self.validation_carry
+        prior = None
         if self.model_config.many_to_one:
             values = self.values(classes)
             hidden = self.skip([self.norm(self.dense_in(values), training=training), values])
         else:
             hidden = self.embedding(classes)
-            if self.model_config.lags:
-                before = None if carry is None or carry.lag_values is None else ops.stop_gradient(
-                    ops.convert_to_tensor(carry.lag_values))
-                lag_features, last_values = self.lag_features(classes, before)
-                hidden = ops.concatenate([hidden, lag_features], axis=-1)
-                if before is not None:
-                    carry.lag_values.assign(ops.cast(last_values, carry.lag_values.dtype))
+            if self.model_config.history:
+                before, previous = (None, None) if carry is None else (
+                    None if state is None else ops.stop_gradient(ops.convert_to_tensor(state))
+                    for state in (carry.lag_values, carry.prediction))
+                features, prior, last = self.value_features(classes, before, previous)
+                hidden = ops.concatenate([hidden, features], axis=-1)
+                if carry is not None:
+                    for state, value in zip((carry.lag_values, carry.prediction), last):
+                        if state is not None:
+                            state.assign(ops.cast(value, state.dtype))
         for index, layer in enumerate(self.recurrent):
             initial = None if carry is None else [
                 ops.cast(ops.stop_gradient(ops.convert_to_tensor(state)), layer.compute_dtype)
@@ -241,33 +259,72 @@ class AudioRNN(keras.Model):
                         state.assign(ops.cast(value, state.dtype))
             if self.dropouts:
                 hidden = self.dropouts[index](hidden, training=training)
-        return self.head(hidden)
+        return self.head(hidden, prior)
 
-    def head(self, hidden):
-        """The recurrent stack's output to logits (through the dense layer and the Laplace prior when there are)."""
+    def head(self, hidden, prior=None):
+        """The recurrent stack's output to logits (through the dense layer and the Laplace prior when there are).
+
+        ``prior``: the linear predictor's ``(prediction, scale)``, each shaped
+        like ``hidden`` without its last axis; the Laplace prior is then centred
+        on the prediction and spread by the scale, which the network corrects
+        (in units of the scale) instead of predicting from nothing.
+        """
         if self.dense is not None:
             hidden = self.dense(hidden)
         logits = self.logits(hidden)
         if self.peak is None:
             return logits
         centre, sharpness = ops.split(self.peak(hidden), 2, axis=-1)
-        distance = ops.abs(ops.convert_to_tensor(self.class_values, dtype=logits.dtype) - ops.tanh(centre))
-        return logits - ops.softplus(sharpness) * distance
+        values = ops.convert_to_tensor(self.class_values, dtype=logits.dtype)
+        if prior is None:
+            return logits - ops.softplus(sharpness) * ops.abs(values - ops.tanh(centre))
+        prediction, scale = (ops.cast(part, logits.dtype)[..., None] for part in prior)
+        centre = prediction + scale * centre
+        spread = scale * ops.exp(ops.clip(sharpness, -8.0, 8.0))
+        # A density over values, as probabilities of classes; a class beyond PRIOR_CAP nats is left
+        # to the logits, so one surprise (a click after silence) cannot cost thousands of nats.
+        distance = ops.minimum(ops.abs(values - centre) / spread, PRIOR_CAP)
+        return logits + ops.convert_to_tensor(self.log_widths, dtype=logits.dtype) - distance
 
-    def lag_features(self, classes, before=None):
-        """Decoded values of samples t, t-1, ..., t-lags+1 at each step t: ``(batch, time, lags)``.
+    def value_features(self, classes, before=None, previous=None):
+        """What the first layer reads beside the embedding, at each step t: ``(batch, time, value_features)``.
 
-        ``before`` holds the values of the ``lags - 1`` samples preceding the
-        window, oldest first (zeros when None). Also returns the values of the
-        window's last ``lags - 1`` samples, the ``before`` of the next window.
+        The decoded values of samples t, t-1, ..., t-lags+1, then (with the
+        linear predictor) its prediction of sample t+1 and its error on
+        sample t. ``before`` holds the values of the ``history - 1`` samples
+        preceding the window, oldest first, and ``previous`` ``(batch, 1)``
+        the prediction of the window's first sample (zeros when None).
+
+        Returns ``(features, prior, last)``: the predictor's ``(prediction,
+        scale)`` ``(batch, time)`` each (None without it), and the
+        ``(before, previous)`` of the next window.
         """
+        config = self.model_config
         values = self.values(classes)[..., 0]
-        lags = self.model_config.lags
-        padded = ops.pad(values, [[0, 0], [lags - 1, 0]]) if before is None \
+        history, order = config.history, config.linear_prediction
+        padded = ops.pad(values, [[0, 0], [history - 1, 0]]) if before is None \
             else ops.concatenate([ops.cast(before, values.dtype), values], axis=1)
         length = ops.shape(values)[1]
-        features = ops.stack([padded[:, lags - 1 - lag:lags - 1 - lag + length] for lag in range(lags)], axis=-1)
-        return features, padded[:, ops.shape(padded)[1] - (lags - 1):]
+        recent = ops.stack([padded[:, history - 1 - lag:history - 1 - lag + length]
+                            for lag in range(max(config.lags, order))], axis=-1)  # newest first
+        features, prior, last_prediction = [recent[..., :config.lags]], None, None
+        if order:
+            window = config.prediction_window
+            hop = config.prediction_hop
+            # Refits at steps 0, hop, 2 hop, ..., each from the window ending at that step t:
+            # padded[t + history - window .. t + history - 1]; each fit serves the hop steps from it.
+            starts = ops.arange(0, length, hop)
+            index = starts[:, None] + ops.arange(window)[None, :] + (history - window)
+            coefficients, scale = lp.fit_predictor(ops.take(padded, index, axis=1), order)
+            if hop > 1:
+                coefficients, scale = (ops.repeat(part, hop, axis=1)[:, :length] for part in (coefficients, scale))
+            prediction = lp.predict(coefficients, recent[..., :order])
+            previous = ops.zeros_like(values[:, :1]) if previous is None else ops.cast(previous, values.dtype)
+            error = values - ops.concatenate([previous, prediction[:, :-1]], axis=1)
+            features += [prediction[..., None], error[..., None]]
+            prior, last_prediction = (prediction, scale), prediction[:, -1:]
+        last_values = padded[:, ops.shape(padded)[1] - (history - 1):]
+        return ops.concatenate(features, axis=-1), prior, (last_values, last_prediction)
 
     # -- carried state in training -------------------------------------------------------------
 
@@ -300,8 +357,12 @@ class AudioRNN(keras.Model):
             return {"window": tf.fill((batch, self.model_config.window), self.silence)}
         states = {"layers": [[tf.zeros((batch, int(size))) for size in state_sizes(layer.cell)]
                              for layer in self.recurrent]}
-        if self.model_config.lags:
-            states["lags"] = tf.zeros((batch, self.model_config.lags - 1))
+        if self.model_config.history:
+            states["lags"] = tf.zeros((batch, self.model_config.history - 1))
+        order = self.model_config.linear_prediction
+        if order:
+            states.update(prediction=tf.zeros((batch, 1)), coefficients=tf.zeros((batch, order)),
+                          scale=tf.zeros((batch,)), position=tf.constant(0))
         return states
 
     def step_constants(self):
@@ -322,7 +383,7 @@ class AudioRNN(keras.Model):
         kernel, bias = ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.bias)
         constants = {"table": ops.matmul(ops.convert_to_tensor(self.embedding.embeddings), kernel[:width]) + bias[0],
                      "recurrent_kernel": ops.convert_to_tensor(cell.recurrent_kernel), "recurrent_bias": bias[1]}
-        if self.model_config.lags:
+        if self.model_config.value_features:
             constants["lag_kernel"] = kernel[width:]
         return constants
 
@@ -337,25 +398,40 @@ class AudioRNN(keras.Model):
             window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
             return self(window, training=False), {"window": window}
         constants = self.step_constants() if constants is None else constants
-        new_states, recent = {}, None
-        if self.model_config.lags:
+        config = self.model_config
+        new_states, features, prior = {}, None, None
+        if config.history:
             value = ops.take(ops.convert_to_tensor(self.class_values), previous, axis=0)[:, None]
-            recent = ops.concatenate([value, states["lags"]], axis=1)  # (batch, lags), newest first
+            recent = ops.concatenate([value, states["lags"]], axis=1)  # (batch, history), newest first
             new_states["lags"] = recent[:, :-1]
+            features = [recent[:, :config.lags]]
+            if config.linear_prediction:
+                def refit():
+                    return lp.fit_predictor(recent[:, :config.prediction_window], config.linear_prediction,
+                                            newest_first=True)
+
+                coefficients, scale = refit() if config.prediction_hop == 1 else ops.cond(
+                    ops.equal(states["position"] % config.prediction_hop, 0), refit,
+                    lambda: (states["coefficients"], states["scale"]))
+                new_states.update(coefficients=coefficients, scale=scale, position=states["position"] + 1)
+                prediction = lp.predict(coefficients, recent[:, :config.linear_prediction])[:, None]
+                features += [prediction, value - states["prediction"]]
+                new_states["prediction"], prior = prediction, (prediction[:, 0], scale)
+            features = ops.concatenate(features, axis=1)
         layers, new_states["layers"] = self.recurrent, []
         if constants:
-            hidden = _folded_gru_step(constants, previous, recent, states["layers"][0][0])
+            hidden = _folded_gru_step(constants, previous, features, states["layers"][0][0])
             new_states["layers"].append([hidden])
             layers = layers[1:]
         else:
             hidden = self.embedding(previous)
-            if recent is not None:
-                hidden = ops.concatenate([hidden, recent], axis=1)
+            if features is not None:
+                hidden = ops.concatenate([hidden, features], axis=1)
         for layer, layer_states in zip(layers, states["layers"][len(new_states["layers"]):]):
             hidden, layer_states = layer.cell(hidden, list(layer_states), training=False)
             new_states["layers"].append(list(layer_states) if isinstance(layer_states, (list, tuple))
                                         else [layer_states])
-        return self.head(hidden), new_states
+        return self.head(hidden, prior), new_states
 
     def get_config(self):
         return {**super().get_config(), "model_config": self.model_config.to_dict(),
@@ -389,11 +465,11 @@ class AudioRNN(keras.Model):
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
 
-def _folded_gru_step(constants, previous, recent, state):
+def _folded_gru_step(constants, previous, features, state):
     """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h)."""
     inputs = ops.take(constants["table"], previous, axis=0)
     if "lag_kernel" in constants:
-        inputs = inputs + ops.matmul(recent, constants["lag_kernel"])
+        inputs = inputs + ops.matmul(features, constants["lag_kernel"])
     inner = ops.matmul(state, constants["recurrent_kernel"]) + constants["recurrent_bias"]
     x_z, x_r, x_h = ops.split(inputs, 3, axis=-1)
     r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
@@ -422,4 +498,8 @@ def flops_per_sample(model):
     for layer in (model.dense, model.logits, model.peak):
         if layer is not None:
             total += 2 * int(np.prod(layer.kernel.shape))
+    order = model.model_config.linear_prediction
+    if order:
+        # The predictor's autocorrelation, Levinson-Durbin and prediction.
+        total += 2 * model.model_config.prediction_window * (order + 1) + 2 * order * (order + 1)
     return total

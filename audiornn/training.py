@@ -230,7 +230,8 @@ def compile_model(model, config):
 
 def _samplers(dataset, model_config, config, epoch):
     mode = "many_to_one" if model_config.many_to_one else "sequence"
-    length = model_config.window if model_config.many_to_one else config.sequence_length
+    length = model_config.window if model_config.many_to_one \
+        else model_config.check_sequence_length(config.sequence_length)
     training = WindowSampler(dataset.array("train"), dataset.segments("train"), sequence_length=length,
                              batch_size=config.batch_size, mode=mode, shuffle=True, seed=config.seed,
                              name="training", steps=config.steps_per_epoch or None,
