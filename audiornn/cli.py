@@ -491,7 +491,7 @@ def _in_flags(message):
                   sample_rate="--sample-rate", laplace_prior="--no-laplace-prior",
                   mu="--mu", preemphasis="--preemphasis")
     for field, flag in sorted(fields.items(), key=lambda item: -len(item[0])):
-        message = re.sub(rf"(?<![\w-]){field}(?= must| is|:)", flag, message)
+        message = re.sub(rf"(?<![\w-]){field}(?= must| is|:| \()", flag, message)
     return message
 
 

@@ -14,7 +14,16 @@ from conftest import SINE_FREQUENCY, sine
 CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
          ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, laplace_prior=True),
          ModelConfig(cell="lstm", num_layers=2, units=32, embedding_dim=8),
-         ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8)]
+         ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8),
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, linear_prediction=8,
+                     prediction_window=20),
+         ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8, lags=0, linear_prediction=8,
+                     prediction_window=20, prediction_hop=3)]
+
+
+def config_id(config):
+    return f"{config.cell}-lags{config.lags}" + (f"-lp{config.linear_prediction}-hop{config.prediction_hop}"
+                                                 if config.linear_prediction else "")
 
 
 def stepped_logits(model, classes, states=None):
@@ -32,7 +41,7 @@ def gru_model():
     return build_model(ModelConfig(num_layers=2, units=32, embedding_dim=8), AudioConfig(level=0.5))
 
 
-@pytest.mark.parametrize("config", CELLS, ids=lambda config: f"{config.cell}-lags{config.lags}")
+@pytest.mark.parametrize("config", CELLS, ids=config_id)
 def test_step_by_step_logits_equal_the_sequence_model(config):
     model = build_model(config)
     classes = np.random.default_rng(0).integers(0, 256, (3, 40)).astype("int32")
@@ -44,7 +53,7 @@ def test_step_by_step_logits_equal_the_sequence_model(config):
     np.testing.assert_allclose(np.asarray(without), stepped[:, 0], atol=1e-5)
 
 
-@pytest.mark.parametrize("config", CELLS, ids=lambda config: f"{config.cell}-lags{config.lags}")
+@pytest.mark.parametrize("config", CELLS, ids=config_id)
 def test_priming_sets_the_same_state_as_the_sequence_model(config):
     model = build_model(config)
     classes = np.random.default_rng(1).integers(0, 256, (2, 30)).astype("int32")
@@ -55,9 +64,13 @@ def test_priming_sets_the_same_state_as_the_sequence_model(config):
     np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 20], atol=1e-4)
 
 
-def test_chunk_boundaries_do_not_change_the_output(gru_model):
-    whole = generate(gru_model, seconds=0.05, count=2, seed=3, chunk_seconds=1.0, progress=False)
-    chunked = generate(gru_model, seconds=0.05, count=2, seed=3, chunk_seconds=0.0123, progress=False)
+@pytest.mark.parametrize("predictor", [{}, dict(linear_prediction=8, prediction_window=20, prediction_hop=3)],
+                         ids=["gru", "gru-lp8-hop3"])
+def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
+    model = build_model(ModelConfig(num_layers=2, units=32, embedding_dim=8, **predictor)) if predictor else gru_model
+    whole = generate(model, seconds=0.05, count=2, seed=3, chunk_seconds=1.0, progress=False)
+    # Chunks of 98 samples: not a multiple of the predictor's hop.
+    chunked = generate(model, seconds=0.05, count=2, seed=3, chunk_seconds=0.0123, progress=False)
     np.testing.assert_array_equal(whole, chunked)
     assert whole.shape == (2, 400)
     assert not np.array_equal(whole[0], whole[1])  # the streams are different

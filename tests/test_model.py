@@ -11,10 +11,13 @@ from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model, flops
 CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
            ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1, dense_units=12, laplace_prior=True),
            ModelConfig(cell="lstmp", num_layers=2, units=24, projection_units=10, embedding_dim=8),
+           ModelConfig(cell="gru", num_layers=1, units=24, embedding_dim=8, lags=4, linear_prediction=6,
+                       prediction_window=16, prediction_hop=2),
            ModelConfig.seed(units=16, window=40, embedding_dim=8)]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: f"{config.preset}-{config.cell}")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: f"{config.preset}-{config.cell}"
+                         + ("-lp" if config.linear_prediction else ""))
 def test_shapes_and_output_range(config):
     model = build_model(config, AudioConfig(mu=127))
     length = config.window if config.many_to_one else 33
@@ -31,7 +34,8 @@ def test_shapes_and_output_range(config):
         np.testing.assert_allclose(np.asarray(model(changed))[:, :20], logits[:, :20], atol=1e-6)
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: f"{config.preset}-{config.cell}")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda config: f"{config.preset}-{config.cell}"
+                         + ("-lp" if config.linear_prediction else ""))
 def test_save_and_load_give_equal_outputs_and_configs(config, tmp_path):
     audio = AudioConfig(sample_rate=16000, mu=255, preemphasis=0.9, level=0.3)
     model = build_model(config, audio)
@@ -75,10 +79,11 @@ def test_model_config_is_validated(values, message):
         ModelConfig(**values)
 
 
-@pytest.mark.parametrize("cell", ["gru", "lstm", "lstmp"])
-def test_a_carried_state_continues_the_sequence_exactly(cell):
+@pytest.mark.parametrize("cell, predictor", [("gru", {}), ("lstm", {}), ("lstmp", {}),
+                                             ("gru", dict(linear_prediction=6, prediction_window=30, prediction_hop=5))])
+def test_a_carried_state_continues_the_sequence_exactly(cell, predictor):
     """Two training calls with a carry equal one call on the whole sequence."""
-    config = ModelConfig(cell=cell, units=16, embedding_dim=8, lags=4)
+    config = ModelConfig(cell=cell, units=16, embedding_dim=8, lags=4, **predictor)
     model = build_model(config, AudioConfig())
     classes = np.random.default_rng(0).integers(0, 256, size=(3, 40)).astype("int32")
     whole = np.asarray(model(classes, training=False))

@@ -1,0 +1,145 @@
+"""The adaptive linear predictor: Keras ops against the numpy reference, inside the model, and its errors."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.signal
+
+from audiornn import AudioConfig, dsp
+from audiornn import linear_prediction as lp
+from audiornn.baselines import LinearPredictor
+from audiornn.cli import main
+from audiornn.errors import ParameterError
+from audiornn.model import ModelConfig, build_model
+from audiornn.scoring import score_classes
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def ar2(samples, seed):
+    """A resonant AR(2) signal (a pole pair near 0.2 of Nyquist) driven by Laplace noise, as classes."""
+    noise = np.random.default_rng(seed).laplace(scale=0.01, size=samples)
+    signal = scipy.signal.lfilter([1.0], [1.0, -1.6, 0.8], noise)
+    return dsp.mu_law_encode(0.8 * signal / np.abs(signal).max()).astype(np.int32)
+
+
+def test_levinson_durbin_solves_the_yule_walker_equations_as_scipy_does():
+    signals = np.random.default_rng(0).standard_normal((5, 200)).cumsum(axis=1)
+    order = 8
+    correlation = np.stack([[signal[lag:] @ signal[:signal.size - lag] for lag in range(order + 1)]
+                            for signal in signals])
+    coefficients, residual = lp.levinson_durbin(correlation, order)
+    for row in range(5):
+        expected = scipy.linalg.solve_toeplitz(correlation[row, :-1], correlation[row, 1:])
+        np.testing.assert_allclose(np.asarray(coefficients)[row], expected, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(float(np.asarray(residual)[row]), correlation[row, 0] - expected @ correlation[row, 1:],
+                                   rtol=1e-6)
+
+
+@pytest.mark.parametrize("hop", [1, 3])
+def test_the_model_predicts_as_the_numpy_reference_and_continues_across_windows(hop):
+    config = ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=4, dense_units=0, linear_prediction=6,
+                         prediction_window=24, prediction_hop=hop)
+    model = build_model(config)
+    classes = ar2(90, seed=1)[None]
+    values = dsp.mu_law_decode(classes[0]).astype(np.float64)
+    expected, scale = dsp.adaptive_linear_prediction(values, order=6, window=24, hop=hop)
+    _, (prediction, fitted), _ = model.value_features(classes)
+    np.testing.assert_allclose(np.asarray(prediction)[0], expected, rtol=1e-3, atol=2e-5)
+    np.testing.assert_allclose(np.asarray(fitted)[0], scale, rtol=1e-3)
+    # A second window, given the first's last values and prediction, predicts what one long window does.
+    _, _, (before, previous) = model.value_features(classes[:, :45])
+    _, (second, _), _ = model.value_features(classes[:, 45:], before, previous)
+    np.testing.assert_allclose(np.asarray(second)[0], expected[45:], rtol=1e-3, atol=2e-5)
+    reference, _ = dsp.adaptive_linear_prediction(values[45:], order=6, window=24, hop=hop, before=values[:45])
+    np.testing.assert_allclose(reference, expected[45:], rtol=1e-5, atol=1e-7)
+
+
+def test_the_predictor_stays_finite_on_silence_and_clipping():
+    for signal in (np.zeros(300), np.where(np.arange(300) % 40 < 20, 1.0, -1.0), np.full(300, 1.0)):
+        prediction, scale = dsp.adaptive_linear_prediction(signal, order=16, window=128)
+        assert np.all(np.isfinite(prediction)) and np.all(scale >= dsp.PREDICTION_MIN_SCALE)
+        assert np.max(np.abs(prediction)) < 2.0
+        segments = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(127), signal]), 128)
+        coefficients, fitted = lp.fit_predictor(segments.astype("float32"), 16)
+        assert np.all(np.isfinite(np.asarray(coefficients))) and np.all(np.isfinite(np.asarray(fitted)))
+    silent, scale = dsp.adaptive_linear_prediction(np.zeros(50), order=16, window=128)
+    assert not silent.any() and np.all(scale == np.float32(dsp.PREDICTION_MIN_SCALE))
+
+
+def bits(model, pieces):
+    return score_classes(model, pieces, progress=False)["bits_per_sample"]
+
+
+def bundled_pieces(audio_config):
+    from audiornn.audio_io import prepare_audio, read_audio
+
+    pieces = []
+    for path in sorted(DATA.glob("*.wav")):
+        audio, rate = read_audio(path)
+        pieces.append(prepare_audio(audio, rate, audio_config=audio_config, source=str(path))[0].astype(np.int32))
+    return pieces
+
+
+@pytest.mark.parametrize("material", ["bundled sample", "AR(2)"])
+def test_an_untrained_model_with_the_predictor_scores_about_what_linear_prediction_does(material):
+    audio_config = AudioConfig()
+    if material == "AR(2)":
+        train, test = [ar2(40_000, seed=2)], [ar2(20_000, seed=3)]
+    else:
+        pieces = bundled_pieces(audio_config)
+        train, test = pieces[:-3], pieces[-3:]
+        assert len(test) == 3 and min(piece.size for piece in test) > 4000
+    baseline = LinearPredictor().fit(train).bits(test)
+    small = dict(num_layers=1, units=32, embedding_dim=8, dense_units=32)
+    with_predictor = bits(build_model(ModelConfig(**small, linear_prediction=16), audio_config), test)
+    without = bits(build_model(ModelConfig(**small), audio_config), test)
+    assert with_predictor < baseline + 0.3, (with_predictor, baseline)
+    assert without > 7.5, without
+
+
+def test_scoring_in_chunks_carries_the_predictor_across_them():
+    model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=4, lags=4, linear_prediction=8,
+                                    prediction_window=32, prediction_hop=4))
+    pieces = [ar2(700, seed=4), ar2(500, seed=5)]
+    whole = score_classes(model, pieces, chunk=4000, progress=False)
+    chunked = score_classes(model, pieces, chunk=90, progress=False)  # one segment per piece, 90-sample chunks
+    assert chunked["targets"] == whole["targets"] == 1198
+    assert chunked["bits_per_sample"] == pytest.approx(whole["bits_per_sample"], abs=1e-4)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"linear_prediction": 16, "prediction_window": 16}, r"prediction_window \(16\) must be longer than the "
+                                                          r"linear_prediction order \(16\)"),
+    ({"linear_prediction": 65}, "linear_prediction must be an order from 0"),
+    ({"linear_prediction": 8, "laplace_prior": False}, r"linear_prediction \(8\) centres the Laplace prior"),
+    ({"linear_prediction": 8, "preset": "seed"}, r"linear_prediction \(8\) needs a sequence model; the seed preset"),
+    ({"linear_prediction": 8, "prediction_hop": 0}, "prediction_hop must be a positive integer"),
+])
+def test_predictor_settings_are_checked(values, message):
+    with pytest.raises(ParameterError, match=message):
+        ModelConfig(**values)
+
+
+def test_a_training_window_the_hop_does_not_divide_is_refused_before_anything_is_written(sine_dataset, tmp_path,
+                                                                                         capsys):
+    code = main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "run"),
+                 "--linear-prediction", "8", "--prediction-hop", "5", "--sequence-length", "64", "--quiet"])
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "--sequence-length (64) must be a multiple of --prediction-hop (5)" in error
+    assert len(error.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_old_model_files_have_no_predictor_and_load_as_they_were(tmp_path):
+    model = build_model(ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=4))
+    saved = model.get_config()
+    for key in ("linear_prediction", "prediction_window", "prediction_hop"):
+        del saved["model_config"][key]  # as written before the predictor existed
+    restored = type(model).from_config(saved)
+    assert restored.model_config.linear_prediction == 0 and restored.model_config.history == 4
+    assert set(restored.initial_states(2)) == {"layers", "lags"}
+
