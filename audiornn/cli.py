@@ -241,7 +241,9 @@ def run_train(arguments):
                                     audio_config=_audio_config(arguments), progress=not arguments.quiet)
         model = _given(arguments, MODEL_OPTIONS)
         if arguments.no_laplace_prior:
+            # The linear predictor works through the prior: without the prior, without it (unless asked).
             model["laplace_prior"] = False
+            model.setdefault("linear_prediction", 0)
         model_config = ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
         summary = train(dataset, arguments.output, model_config=model_config,
                         train_config=TrainConfig(**training), overwrite=arguments.overwrite, **common)
@@ -395,7 +397,8 @@ def build_parser():
     group = train.add_argument_group("model (new runs only)")
     _add_config_options(group, MODEL_OPTIONS, ModelConfig())
     group.add_argument("--no-laplace-prior", "--no-peak", dest="no_laplace_prior", action="store_true",
-                       help="leave out the Laplace density added to the logits (default: with it)")
+                       help="leave out the Laplace density added to the logits, and with it the "
+                            "linear predictor (default: with it)")
     _add_audio_options(train)
     train.set_defaults(handler=run_train)
 

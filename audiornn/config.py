@@ -171,7 +171,7 @@ class ModelConfig(JSONConfig):
     laplace_prior: bool = True
     linear_prediction: int = 0
     prediction_window: int = 128
-    prediction_hop: int = 1
+    prediction_hop: int = 4
 
     def __post_init__(self):
         if self.preset not in PRESETS:
@@ -202,7 +202,8 @@ class ModelConfig(JSONConfig):
                                      f"the {self.preset} preset reads a window instead")
             if not self.laplace_prior:
                 raise ParameterError(f"linear_prediction ({self.linear_prediction}) centres the Laplace prior "
-                                     f"on its prediction: it cannot go with laplace_prior off")
+                                     f"on its prediction: set the linear prediction to 0 as well to leave the "
+                                     f"prior out")
 
     @property
     def many_to_one(self):
@@ -232,20 +233,22 @@ class ModelConfig(JSONConfig):
         """A config as saved in a model file or run folder, by this or an earlier version.
 
         Files written before the Laplace prior existed had none; files
-        written before it was renamed call it "peak".
+        written before it was renamed call it "peak"; files written before
+        the linear predictor existed had none, whatever today's default.
         """
         if not isinstance(values, dict):
             return config_from_dict(cls, values, source=source)
         values = dict(values)
         if "laplace_prior" not in values:
             values["laplace_prior"] = values.pop("peak", False)
+        values.setdefault("linear_prediction", 0)
         return config_from_dict(cls, values, source=source)
 
     @classmethod
     def seed(cls, **overrides):
         """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
         values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0, laplace_prior=False,
-                      dense_units=0)
+                      dense_units=0, linear_prediction=0)
         values.update(overrides)
         return cls(**values)
 

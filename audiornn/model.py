@@ -498,8 +498,9 @@ def flops_per_sample(model):
     for layer in (model.dense, model.logits, model.peak):
         if layer is not None:
             total += 2 * int(np.prod(layer.kernel.shape))
-    order = model.model_config.linear_prediction
-    if order:
-        # The predictor's autocorrelation, Levinson-Durbin and prediction.
-        total += 2 * model.model_config.prediction_window * (order + 1) + 2 * order * (order + 1)
+    config = model.model_config
+    if config.linear_prediction:
+        # The predictor's fit (autocorrelation, Levinson-Durbin) once a hop, and its prediction.
+        order = config.linear_prediction
+        total += (2 * config.prediction_window * (order + 1) + 2 * order * order) // config.prediction_hop + 2 * order
     return total

@@ -454,7 +454,8 @@ def _describe(model_config):
     if model_config.many_to_one:
         return f"seed preset ({model_config.num_layers} x GRU {model_config.units}, window {model_config.window})"
     dense = f" + dense {model_config.dense_units}" if model_config.dense_units else ""
-    return f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}{dense}"
+    predictor = f" + linear prediction {model_config.linear_prediction}" if model_config.linear_prediction else ""
+    return f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}{dense}{predictor}"
 
 
 @contextlib.contextmanager

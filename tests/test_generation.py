@@ -12,7 +12,8 @@ from audiornn.runs import load_run_model
 from conftest import SINE_FREQUENCY, sine
 
 CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
-         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, laplace_prior=True),
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, laplace_prior=True,
+                     linear_prediction=0),
          ModelConfig(cell="lstm", num_layers=2, units=32, embedding_dim=8),
          ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8),
          ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, linear_prediction=8,
@@ -46,7 +47,8 @@ def test_step_by_step_logits_equal_the_sequence_model(config):
     model = build_model(config)
     classes = np.random.default_rng(0).integers(0, 256, (3, 40)).astype("int32")
     stepped, _ = stepped_logits(model, classes)
-    np.testing.assert_allclose(stepped, np.asarray(model(classes)), atol=1e-4)
+    # (float32: the predictor's Levinson-Durbin rounds differently over a sequence than in a step)
+    np.testing.assert_allclose(stepped, np.asarray(model(classes)), atol=1e-4, rtol=2e-5)
     # The folded first-GRU table is only a faster way to the same step.
     states = model.initial_states(3)
     without = model.step(classes[:, 0], states, constants={})[0]
@@ -61,7 +63,7 @@ def test_priming_sets_the_same_state_as_the_sequence_model(config):
     stream.prime(classes[:, :20])
     # After the prime, the next logits are those of the full model at position 20.
     continued = stepped_logits(model, classes[:, 19:21], stream.states)[0][:, 1]
-    np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 20], atol=1e-4)
+    np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 20], atol=1e-4, rtol=2e-5)
 
 
 @pytest.mark.parametrize("predictor", [{}, dict(linear_prediction=8, prediction_window=20, prediction_hop=3)],

@@ -95,7 +95,7 @@ def test_an_untrained_model_with_the_predictor_scores_about_what_linear_predicti
     baseline = LinearPredictor().fit(train).bits(test)
     small = dict(num_layers=1, units=32, embedding_dim=8, dense_units=32)
     with_predictor = bits(build_model(ModelConfig(**small, linear_prediction=16), audio_config), test)
-    without = bits(build_model(ModelConfig(**small), audio_config), test)
+    without = bits(build_model(ModelConfig(**small, linear_prediction=0), audio_config), test)
     assert with_predictor < baseline + 0.3, (with_predictor, baseline)
     assert without > 7.5, without
 
@@ -135,7 +135,7 @@ def test_a_training_window_the_hop_does_not_divide_is_refused_before_anything_is
 
 
 def test_old_model_files_have_no_predictor_and_load_as_they_were(tmp_path):
-    model = build_model(ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=4))
+    model = build_model(ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=4, linear_prediction=0))
     saved = model.get_config()
     for key in ("linear_prediction", "prediction_window", "prediction_hop"):
         del saved["model_config"][key]  # as written before the predictor existed
@@ -143,3 +143,15 @@ def test_old_model_files_have_no_predictor_and_load_as_they_were(tmp_path):
     assert restored.model_config.linear_prediction == 0 and restored.model_config.history == 4
     assert set(restored.initial_states(2)) == {"layers", "lags"}
 
+
+
+def test_no_laplace_prior_on_the_command_line_leaves_the_predictor_out_too(sine_dataset, tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(run), "--no-laplace-prior",
+                 "--units", "8", "--embedding-dim", "4", "--dense-units", "8", "--epochs", "1",
+                 "--steps-per-epoch", "2", "--batch-size", "4", "--sequence-length", "32", "--quiet"]) == 0
+    model = json.loads((run / "config.json").read_text())["model"]
+    assert (model["laplace_prior"], model["linear_prediction"]) == (False, 0)
+    assert ModelConfig(linear_prediction=16).laplace_prior  # the prior is on unless asked off

@@ -57,12 +57,19 @@ def test_lstmp_state_is_projected():
 
 
 def test_flops_per_sample_counts_the_matrices():
-    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, laplace_prior=False, dense_units=0))
+    model = build_model(ModelConfig(num_layers=2, units=256, embedding_dim=64, lags=32, laplace_prior=False, dense_units=0,
+                                    linear_prediction=0))
     # Layer 1: (64 + 32 + 256) x 768, layer 2: (256 + 256) x 768, logits 256 x 256; x 2 for multiply-add.
     assert flops_per_sample(model) == 2 * ((64 + 32 + 256) * 768 + 512 * 768 + 256 * 256)
-    wide = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512))
+    wide = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512,
+                                   linear_prediction=0))
     # The dense layer 256 x 512, then the logits and the Laplace prior's two outputs from its 512.
     assert flops_per_sample(wide) == 2 * ((64 + 32 + 256) * 768 + 256 * 512 + 512 * 256 + 512 * 2)
+    # The predictor's two inputs widen the first layer; its fit (17 lags over 128 values, Levinson) once a hop.
+    predictor = build_model(ModelConfig(num_layers=1, units=256, embedding_dim=64, lags=32, dense_units=512,
+                                        linear_prediction=16, prediction_window=128, prediction_hop=4))
+    assert flops_per_sample(predictor) == \
+        flops_per_sample(wide) + 2 * 2 * 768 + (2 * 128 * 17 + 2 * 16 * 16) // 4 + 2 * 16
 
 
 @pytest.mark.parametrize("values, message", [
@@ -79,7 +86,8 @@ def test_model_config_is_validated(values, message):
         ModelConfig(**values)
 
 
-@pytest.mark.parametrize("cell, predictor", [("gru", {}), ("lstm", {}), ("lstmp", {}),
+@pytest.mark.parametrize("cell, predictor", [("gru", dict(linear_prediction=0)), ("lstm", dict(linear_prediction=0)),
+                                             ("lstmp", dict(linear_prediction=0)),
                                              ("gru", dict(linear_prediction=6, prediction_window=30, prediction_hop=5))])
 def test_a_carried_state_continues_the_sequence_exactly(cell, predictor):
     """Two training calls with a carry equal one call on the whole sequence."""
@@ -110,7 +118,8 @@ def test_the_laplace_prior_is_on_by_default_and_older_files_load_as_they_were():
     assert config.laplace_prior and not ModelConfig.seed().laplace_prior
     model = build_model(config, AudioConfig())
     assert model.peak is not None and "peak" in {layer.name for layer in model.layers}
-    saved = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4, laplace_prior=False),
+    saved = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, lags=4, laplace_prior=False,
+                                    linear_prediction=0),
                         AudioConfig()).get_config()
     del saved["model_config"]["laplace_prior"]  # as written before the prior existed
     restored = AudioRNN.from_config(saved)

@@ -113,7 +113,8 @@ def test_two_workers_train_one_run_on_disjoint_rows(sine_dataset, tmp_path):
 
     training, _ = _samplers(dataset, MODEL, TrainConfig(epochs=2, steps_per_epoch=6, batch_size=8, sequence_length=32),
                             0)
-    carried = [np.asarray(json.loads((tmp_path / f"rows{index}.json").read_text()))[:, 0] for index in range(2)]
+    # The carried values are oldest first: the last column is the last value of each row's window.
+    carried = [np.asarray(json.loads((tmp_path / f"rows{index}.json").read_text()))[:, -1] for index in range(2)]
     # Which epoch's draw the first step reads is Keras' business (its adapter may start a new epoch once
     # before training); the split of that batch between the workers is what matters.
     batches = [dsp.mu_law_decode(training.batch(0, epoch=epoch)[0][:, -1], mu=255) for epoch in range(3)]
