@@ -35,10 +35,9 @@ def main():
     parser.add_argument("--hop", type=int, default=4, help="the predictor's refit hop (default 4)")
     arguments = parser.parse_args()
 
-    import keras
-
     from audiornn.baselines import LinearPredictor
     from audiornn.model import ModelConfig, build_model
+    from audiornn.runs import load_run_model
     from audiornn.scoring import dataset_pieces, score_classes
     from audiornn.training import TrainConfig, train
     from generation_speed import time_streams
@@ -52,24 +51,24 @@ def main():
     candidates = {"default": ModelConfig(), "predictor": ModelConfig(**predictor)}
     print(f"budget {arguments.minutes:g} min per model; predictor {predictor}", flush=True)
 
-    rows = []
+    # Its logits and prior weights start at zero, so the untrained model scores the same whatever it
+    # would be trained on: one row.
+    untrained = build_model(candidates["predictor"], datasets["speech"].audio_config)
+    rows = [{"trained on": "-", "model": "untrained + predictor",
+             **{name: score_classes(untrained, pieces, progress=False)["bits_per_sample"]
+                for name, pieces in validation.items()}}]
     for material, dataset in datasets.items():
         other = "music" if material == "speech" else "speech"
         fixed = LinearPredictor().fit(dataset_pieces(dataset, "train"))
         rows.append({"trained on": material, "model": "linear predictor 16 (fixed)",
                      material: fixed.bits(validation[material]), other: fixed.bits(validation[other])})
-        untrained = build_model(candidates["predictor"], dataset.audio_config)
-        rows.append({"trained on": material, "model": "untrained + predictor",
-                     **{name: score_classes(untrained, pieces, progress=False)["bits_per_sample"]
-                        for name, pieces in validation.items()}})
         for name, model_config in candidates.items():
             run = work / f"run-{material}-{name}"
             started = time.monotonic()
             summary = train(dataset, run, model_config=model_config, train_config=TrainConfig(minutes=arguments.minutes),
                             overwrite=True, verbose=2)
-            model = keras.models.load_model(run / "model.keras", compile=False)
-            state = json.loads((run / "state.json").read_text())
-            rows.append({"trained on": material, "model": name, "epochs": state["epochs_completed"],
+            model = load_run_model(run)
+            rows.append({"trained on": material, "model": name, "epochs": summary["epochs"],
                          "wall minutes": (time.monotonic() - started) / 60,
                          material: summary["validation"]["bits_per_sample"],
                          other: score_classes(model, validation[other], progress=False)["bits_per_sample"]})
@@ -79,7 +78,7 @@ def main():
     for row in rows:
         print(f"{row['trained on']:<12}{row['model']:<30}{row.get('epochs', ''):>7}"
               f"{row['speech']:>12.3f}{row['music']:>11.3f}")
-    model = keras.models.load_model(work / "run-speech-predictor" / "model.keras", compile=False)
+    model = load_run_model(work / "run-speech-predictor")
     speed = {count: time_streams(model, count, 4) for count in (1, 32)}
     rate = model.audio_config.sample_rate
     print(f"generation with the predictor: 1 stream {speed[1]:,.0f} samples/s ({speed[1] / rate:.2f}x real time), "
