@@ -184,7 +184,8 @@ MODEL_OPTIONS = {
     # flag: (ModelConfig field, type, help); "{default}" is filled in from ModelConfig().
     "--preset": ("preset", str, "'default' or 'seed' (the original AudioRNN, many-to-one, for comparison)"),
     "--cell": ("cell", str, "gru, lstm or lstmp (default {default})"),
-    "--layers": ("num_layers", int, "recurrent layers (default {default})"),
+    "--layers": ("num_layers", int, "recurrent layers of the sample tier (default {default}; 0: feed-forward, "
+                                    "with --frame-size)"),
     "--units": ("units", int, "units per recurrent layer (default {default})"),
     "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default {default})"),
     "--projection-units": ("projection_units", int, "LSTMP projection size (default units / 2)"),
@@ -198,6 +199,10 @@ MODEL_OPTIONS = {
     "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
                                                       "(default {default})"),
     "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
+    "--frame-size": ("frame_size", int, "a frame tier stepping once every N samples, conditioning the sample tier "
+                                        "(default {default}: none; the training window must be a multiple of it)"),
+    "--frame-units": ("frame_units", int, "the frame tier's GRU width (default {default})"),
+    "--frame-layers": ("frame_layers", int, "the frame tier's GRU layers (default {default})"),
 }
 
 
@@ -222,10 +227,12 @@ def run_train(arguments):
         training["carry_state"] = False
     common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0)
     if arguments.resume:
-        if arguments.inputs or arguments.output or _given(arguments, MODEL_OPTIONS) or arguments.no_laplace_prior:
+        if arguments.inputs or arguments.output:
             raise ParameterError("--resume continues a run as it was configured: give only training "
                                  "options such as --epochs, --minutes or --learning-rate with it")
-        summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training, **common)
+        # Model options are checked against the run's (a resume cannot change the model).
+        model = _given(arguments, MODEL_OPTIONS) | ({"laplace_prior": False} if arguments.no_laplace_prior else {})
+        summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training | model, **common)
     else:
         if not arguments.output:
             raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")

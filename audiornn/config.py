@@ -156,6 +156,19 @@ class ModelConfig(JSONConfig):
     prediction_hop: refit the predictor every this many samples (counted
         from where the state starts; training windows must be a multiple of
         it): fitting is most of the predictor's cost when generating.
+    frame_size: F, the frame tier's frame length in samples (0: no frame
+        tier). A recurrent network (SampleRNN's idea) that steps once every F
+        samples, reading the last F samples (μ-law companded), so its context
+        costs 1/F of a per-sample layer's; its output is projected to F
+        conditioning vectors of ``embedding_dim``, one per sample of the next
+        frame, read by the sample tier beside the embedding. Its state is
+        carried across training windows like the sample tier's; training
+        windows must be a multiple of F.
+    frame_units, frame_layers: the frame tier's GRU width and depth.
+
+    With a frame tier, ``num_layers`` may be 0: the sample tier is then
+    feed-forward (the embedding, the lags and the conditioning through the
+    dense layer), which trains without a per-sample loop.
     """
 
     preset: str = "default"
@@ -172,15 +185,18 @@ class ModelConfig(JSONConfig):
     linear_prediction: int = 0
     prediction_window: int = 128
     prediction_hop: int = 4
+    frame_size: int = 0
+    frame_units: int = 512
+    frame_layers: int = 1
 
     def __post_init__(self):
         if self.preset not in PRESETS:
             raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
         if self.cell not in CELLS:
             raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
-        for name in ("num_layers", "units", "embedding_dim", "window"):
+        for name in ("units", "embedding_dim", "window", "frame_units", "frame_layers"):
             check_positive_int(getattr(self, name), name)
-        for name in ("projection_units", "dense_units"):
+        for name in ("num_layers", "projection_units", "dense_units", "frame_size"):
             check_count(getattr(self, name), name)
         check_bool(self.laplace_prior, "laplace_prior")
         if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
@@ -191,6 +207,19 @@ class ModelConfig(JSONConfig):
                 or not 0 <= self.linear_prediction <= 64:
             raise ParameterError(f"linear_prediction must be an order from 0 (off) to 64, "
                                  f"got {self.linear_prediction!r}")
+        if self.frame_size == 1 or self.frame_size > 1024:
+            raise ParameterError(f"frame_size must be 0 (no frame tier) or from 2 to 1024 samples, "
+                                 f"got {self.frame_size!r}")
+        if self.many_to_one:
+            if self.num_layers < 1:
+                raise ParameterError(f"the {self.preset} preset needs num_layers of at least 1, got {self.num_layers}")
+            if self.frame_size:
+                raise ParameterError(f"frame_size ({self.frame_size}) needs a sequence model; the {self.preset} "
+                                     f"preset reads a window of {self.window} samples instead: set frame_size 0 "
+                                     f"or use the default preset")
+        elif self.num_layers < 1 and not self.frame_size:
+            raise ParameterError("num_layers 0 (a feed-forward sample tier) needs a frame tier to carry the "
+                                 "context: give frame_size too, or at least one layer")
         check_positive_int(self.prediction_window, "prediction_window")
         check_positive_int(self.prediction_hop, "prediction_hop")
         if self.linear_prediction:
@@ -212,21 +241,29 @@ class ModelConfig(JSONConfig):
 
     @property
     def history(self):
-        """How many decoded values a step reads: the lags, or the predictor's window if longer."""
-        return max(self.lags, self.prediction_window if self.linear_prediction else 0)
+        """How many decoded values a step reads: the lags, the predictor's window or a frame, the longest."""
+        return max(self.lags, self.prediction_window if self.linear_prediction else 0, self.frame_size)
+
+    @property
+    def counts_steps(self):
+        """True when a step's work depends on its position (a predictor refit or a frame every so many)."""
+        return bool(self.linear_prediction or self.frame_size)
 
     def check_sequence_length(self, sequence_length):
-        """Refuse training windows that do not start every predictor refit at the same place."""
-        if self.linear_prediction and sequence_length % self.prediction_hop:
-            raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of prediction_hop "
-                                 f"({self.prediction_hop}), so that the linear predictor refits at the same "
-                                 f"places when the state is carried")
+        """Refuse training windows that would not start every predictor refit or frame at the same place."""
+        for period, name, reason in ((self.prediction_hop if self.linear_prediction else 0, "prediction_hop",
+                                      "the linear predictor refits at the same places"),
+                                     (self.frame_size, "frame_size", "frames start at the same places")):
+            if period and sequence_length % period:
+                raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of {name} "
+                                     f"({period}), so that {reason} when the state is carried")
         return sequence_length
 
     @property
-    def value_features(self):
-        """Inputs to the first layer beside the embedding: the lags, then the prediction and its last error."""
-        return self.lags + (2 if self.linear_prediction else 0)
+    def input_features(self):
+        """Inputs to the sample tier beside the embedding: the lags, the prediction and its last error, then
+        the frame tier's conditioning."""
+        return self.lags + (2 if self.linear_prediction else 0) + (self.embedding_dim if self.frame_size else 0)
 
     @classmethod
     def from_saved(cls, values, *, source="model config"):
@@ -242,13 +279,14 @@ class ModelConfig(JSONConfig):
         if "laplace_prior" not in values:
             values["laplace_prior"] = values.pop("peak", False)
         values.setdefault("linear_prediction", 0)
+        values.setdefault("frame_size", 0)
         return config_from_dict(cls, values, source=source)
 
     @classmethod
     def seed(cls, **overrides):
         """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
         values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0, laplace_prior=False,
-                      dense_units=0, linear_prediction=0)
+                      dense_units=0, linear_prediction=0, frame_size=0)
         values.update(overrides)
         return cls(**values)
 

@@ -27,7 +27,7 @@ from .config import AudioConfig, ModelConfig
 
 PRIOR_CAP = 16.0  # nats: the most the linear predictor's prior takes from any class (bench/EXPERIMENTS.md)
 
-__all__ = ["AudioRNN", "BitsPerSample", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
+__all__ = ["AudioRNN", "BitsPerSample", "FrameTier", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -115,13 +115,68 @@ def state_sizes(cell):
     return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
 
 
+@keras.saving.register_keras_serializable(package="audiornn")
+class FrameTier(keras.layers.Layer):
+    """A recurrent tier that steps once per frame of ``frame_size`` samples (SampleRNN's frame-level tier).
+
+    It reads each frame's decoded values, μ-law companded to [-1, 1]
+    (``mu``), through ``layers`` GRUs of ``units``, and projects each output
+    to ``frame_size`` conditioning vectors of ``conditioning`` values, one
+    per sample of the frame it conditions. Like the sample tier it runs two
+    ways: :meth:`call` over a sequence of frames (training; Keras' fused GRU)
+    and :meth:`step` for one frame from a state (generation, scoring); both
+    give the same conditioning.
+    """
+
+    def __init__(self, frame_size, units, layers, conditioning, mu=255, **kwargs):
+        super().__init__(**kwargs)
+        self.frame_size, self.units, self.layers = int(frame_size), int(units), int(layers)
+        self.conditioning, self.mu = int(conditioning), int(mu)
+        self.recurrent = [keras.layers.GRU(self.units, return_sequences=True, return_state=True,
+                                           name=f"frame_gru_{index}") for index in range(self.layers)]
+        self.output_projection = keras.layers.Dense(self.frame_size * self.conditioning, name="frame_output")
+
+    def state_sizes(self):
+        return [self.units] * self.layers
+
+    def compand(self, values):
+        """Decoded values to the μ-law's companded scale, where the classes are evenly spaced."""
+        return ops.sign(values) * ops.log1p(self.mu * ops.abs(values)) / math.log1p(self.mu)
+
+    def call(self, values, initial_states=None, training=False):
+        """``values`` ``(batch, frames * frame_size)``, frame k ending at the sample that its
+        conditioning's first sample reads -> conditioning ``(batch, frames * frame_size,
+        conditioning)`` and each layer's final state."""
+        batch = ops.shape(values)[0]
+        hidden = ops.reshape(self.compand(values), (batch, -1, self.frame_size))
+        finals = []
+        for index, layer in enumerate(self.recurrent):
+            initial = None if initial_states is None else [initial_states[index]]
+            hidden, final = layer(hidden, initial_state=initial, training=training)
+            finals.append(final)
+        return ops.reshape(self.output_projection(hidden), (batch, -1, self.conditioning)), finals
+
+    def step(self, frame, states):
+        """One frame ``(batch, frame_size)`` of values, oldest first, from ``states`` (a list, one per
+        layer) -> the next frame's conditioning ``(batch, frame_size, conditioning)`` and the new states."""
+        hidden, new_states = self.compand(frame), []
+        for layer, state in zip(self.recurrent, states):
+            hidden, state = layer.cell(hidden, [state], training=False)
+            new_states.append(state[0] if isinstance(state, (list, tuple)) else state)
+        return ops.reshape(self.output_projection(hidden), (-1, self.frame_size, self.conditioning)), new_states
+
+    def get_config(self):
+        return {**super().get_config(), "frame_size": self.frame_size, "units": self.units, "layers": self.layers,
+                "conditioning": self.conditioning, "mu": self.mu}
+
+
 class StateCarry:
     """Recurrent states carried from one batch to the next (attach with :meth:`AudioRNN.attach_carry`).
 
     Truncated backpropagation through time: with a carry attached, each call
     starts every layer from the state where the previous batch's same row
-    ended (and the values of its last samples, and the linear predictor's
-    last prediction), and stores the new ones; gradients stop at the batch boundary. The variables are per replica
+    ended (and the values of its last samples, the linear predictor's
+    last prediction and the frame tier's state), and stores the new ones; gradients stop at the batch boundary. The variables are per replica
     (synchronised on read), so under a ``tf.distribute`` strategy each
     replica carries its own rows; ``rows`` is the batch size of one replica.
     :meth:`reset` zeroes them.
@@ -139,9 +194,10 @@ class StateCarry:
         history = model.model_config.history
         self.lag_values = variable(history - 1) if history > 1 else None
         self.prediction = variable(1) if model.model_config.linear_prediction else None
+        self.frame = [variable(size) for size in model.frame_tier.state_sizes()] if model.frame_tier else []
 
     def variables(self):
-        return [state for layer in self.states for state in layer] + \
+        return [state for layer in self.states for state in layer] + self.frame + \
             [state for state in (self.lag_values, self.prediction) if state is not None]
 
     def reset(self):
@@ -173,9 +229,13 @@ class AudioRNN(keras.Model):
       ``history`` is the lags or the linear predictor's window, the longer);
     - with the linear predictor (``linear_prediction`` > 0): ``"prediction"``
       ``(batch, 1)``, its prediction of ``previous``; ``"coefficients"``
-      ``(batch, order)`` and ``"scale"`` ``(batch,)``, its last fit; and
-      ``"position"``, a scalar int32, the steps taken (it refits every
-      ``prediction_hop`` of them);
+      ``(batch, order)`` and ``"scale"`` ``(batch,)``, its last fit;
+    - ``"position"``, a scalar int32, the steps taken, when the model counts
+      them (the linear predictor refits every
+      ``prediction_hop`` of them, and the frame tier every ``frame_size``);
+    - with the frame tier (``frame_size`` F > 0): ``"frame"``, its layers'
+      states, ``(batch, frame_units)`` each; ``"conditioning"``
+      ``(batch, F, embedding_dim)``, the current frame's conditioning;
     - ``"window"``: ``(batch, window)`` int32, the last classes read (the
       seed preset, which re-reads a window instead of carrying a state).
     """
@@ -203,6 +263,9 @@ class AudioRNN(keras.Model):
                 self.values = MuLawValues(audio_config.mu, name="mu_law_values")
             self.recurrent = [_recurrent_layer(model_config, index, True, return_state=True)
                               for index in range(model_config.num_layers)]
+        self.frame_tier = FrameTier(model_config.frame_size, model_config.frame_units, model_config.frame_layers,
+                                    model_config.embedding_dim, audio_config.mu, name="frame_tier") \
+            if model_config.frame_size else None
         self.dropouts = [keras.layers.Dropout(model_config.dropout, name=f"dropout_{index}")
                          for index in range(model_config.num_layers)] if model_config.dropout else []
         self.dense = keras.layers.Dense(model_config.dense_units, activation="relu", name="dense") \
@@ -223,7 +286,7 @@ class AudioRNN(keras.Model):
     def build(self, input_shape=None):
         # Create every sublayer's weights with one forward pass on a dummy batch,
         # so a loaded model gets its variables before the weights are restored.
-        length = self.model_config.window if self.model_config.many_to_one else 2
+        length = self.model_config.window if self.model_config.many_to_one else self.model_config.frame_size or 2
         self.call(ops.zeros((1, length), dtype="int32"))
         self.built = True
 
@@ -242,7 +305,10 @@ class AudioRNN(keras.Model):
                     None if state is None else ops.stop_gradient(ops.convert_to_tensor(state))
                     for state in (carry.lag_values, carry.prediction))
                 features, prior, last = self.value_features(classes, before, previous)
-                hidden = ops.concatenate([hidden, features], axis=-1)
+                inputs = [hidden, features]
+                if self.frame_tier is not None:
+                    inputs.append(self._frame_conditioning(classes, before, carry, training))
+                hidden = ops.concatenate(inputs, axis=-1)
                 if carry is not None:
                     for state, value in zip((carry.lag_values, carry.prediction), last):
                         if state is not None:
@@ -300,10 +366,8 @@ class AudioRNN(keras.Model):
         ``(before, previous)`` of the next window.
         """
         config = self.model_config
-        values = self.values(classes)[..., 0]
+        values, padded = self._history_values(classes, before)
         history, order = config.history, config.linear_prediction
-        padded = ops.pad(values, [[0, 0], [history - 1, 0]]) if before is None \
-            else ops.concatenate([ops.cast(before, values.dtype), values], axis=1)
         length = ops.shape(values)[1]
         recent = ops.stack([padded[:, history - 1 - lag:history - 1 - lag + length]
                             for lag in range(max(config.lags, order))], axis=-1)  # newest first
@@ -325,6 +389,36 @@ class AudioRNN(keras.Model):
             prior, last_prediction = (prediction, scale), prediction[:, -1:]
         last_values = padded[:, ops.shape(padded)[1] - (history - 1):]
         return ops.concatenate(features, axis=-1), prior, (last_values, last_prediction)
+
+    def _history_values(self, classes, before=None):
+        """The decoded values of ``classes`` ``(batch, time)``, and the same after the ``history - 1``
+        values before them (``before``, oldest first; zeros when None)."""
+        values = self.values(classes)[..., 0]
+        history = self.model_config.history
+        padded = ops.pad(values, [[0, 0], [history - 1, 0]]) if before is None \
+            else ops.concatenate([ops.cast(before, values.dtype), values], axis=1)
+        return values, padded
+
+    def _frame_conditioning(self, classes, before, carry, training):
+        """The frame tier over a window: ``(batch, time, embedding_dim)``, its state carried when ``carry`` is.
+
+        Step t of frame k (t = kF .. kF + F - 1) reads the conditioning that the
+        frame tier made from the F values ending at sample kF, its first input,
+        as :meth:`step` does when it reaches kF.
+        """
+        size = self.model_config.frame_size
+        length = classes.shape[1]
+        if length is not None and length % size:
+            raise ValueError(f"a window of {length} samples is not a whole number of frames of {size} samples")
+        values, padded = self._history_values(classes, before)
+        start = self.model_config.history - size
+        frames = padded[:, start:start + ops.shape(values)[1]]
+        initial = None if carry is None else [ops.stop_gradient(ops.convert_to_tensor(state)) for state in carry.frame]
+        conditioning, finals = self.frame_tier(frames, initial_states=initial, training=training)
+        if carry is not None:
+            for state, value in zip(carry.frame, finals):
+                state.assign(ops.cast(value, state.dtype))
+        return conditioning
 
     # -- carried state in training -------------------------------------------------------------
 
@@ -362,7 +456,12 @@ class AudioRNN(keras.Model):
         order = self.model_config.linear_prediction
         if order:
             states.update(prediction=tf.zeros((batch, 1)), coefficients=tf.zeros((batch, order)),
-                          scale=tf.zeros((batch,)), position=tf.constant(0))
+                          scale=tf.zeros((batch,)))
+        if self.frame_tier is not None:
+            states.update(frame=[tf.zeros((batch, size)) for size in self.frame_tier.state_sizes()],
+                          conditioning=tf.zeros((batch, self.model_config.frame_size, self.model_config.embedding_dim)))
+        if self.model_config.counts_steps:
+            states["position"] = tf.constant(0)
         return states
 
     def step_constants(self):
@@ -373,7 +472,7 @@ class AudioRNN(keras.Model):
         of a ``(classes, 3 * units)`` table, so a step needs a gather instead
         of a matrix product. Empty when the first layer is not such a GRU.
         """
-        if self.model_config.many_to_one or self.model_config.cell != "gru":
+        if self.model_config.many_to_one or self.model_config.cell != "gru" or not self.recurrent:
             return {}
         layer = self.recurrent[0]
         cell = layer.cell
@@ -383,7 +482,7 @@ class AudioRNN(keras.Model):
         kernel, bias = ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.bias)
         constants = {"table": ops.matmul(ops.convert_to_tensor(self.embedding.embeddings), kernel[:width]) + bias[0],
                      "recurrent_kernel": ops.convert_to_tensor(cell.recurrent_kernel), "recurrent_bias": bias[1]}
-        if self.model_config.value_features:
+        if self.model_config.input_features:
             constants["lag_kernel"] = kernel[width:]
         return constants
 
@@ -413,10 +512,23 @@ class AudioRNN(keras.Model):
                 coefficients, scale = refit() if config.prediction_hop == 1 else ops.cond(
                     ops.equal(states["position"] % config.prediction_hop, 0), refit,
                     lambda: (states["coefficients"], states["scale"]))
-                new_states.update(coefficients=coefficients, scale=scale, position=states["position"] + 1)
+                new_states.update(coefficients=coefficients, scale=scale)
                 prediction = lp.predict(coefficients, recent[:, :config.linear_prediction])[:, None]
                 features += [prediction, value - states["prediction"]]
                 new_states["prediction"], prior = prediction, (prediction[:, 0], scale)
+            if self.frame_tier is not None:
+                size = config.frame_size
+
+                def next_frame():  # the last F values, oldest first
+                    return self.frame_tier.step(ops.flip(recent[:, :size], axis=1), states["frame"])
+
+                conditioning, new_states["frame"] = ops.cond(
+                    ops.equal(states["position"] % size, 0), next_frame,
+                    lambda: (states["conditioning"], states["frame"]))
+                new_states["conditioning"] = conditioning
+                features.append(ops.take(conditioning, states["position"] % size, axis=1))
+            if config.counts_steps:
+                new_states["position"] = states["position"] + 1
             features = ops.concatenate(features, axis=1)
         layers, new_states["layers"] = self.recurrent, []
         if constants:
@@ -482,7 +594,7 @@ def build_model(model_config=None, audio_config=None, *, sequence_length=None):
     """A built :class:`AudioRNN` (weights created) for the given configs."""
     model_config = model_config or ModelConfig()
     model = AudioRNN(model_config, audio_config or AudioConfig())
-    length = model_config.window if model_config.many_to_one else (sequence_length or 16)
+    length = model_config.window if model_config.many_to_one else (sequence_length or model_config.frame_size or 16)
     model(np.zeros((1, length), dtype="int32"))
     return model
 
@@ -499,6 +611,12 @@ def flops_per_sample(model):
         if layer is not None:
             total += 2 * int(np.prod(layer.kernel.shape))
     config = model.model_config
+    if model.frame_tier is not None:
+        # Once a frame: the frame tier's GRUs and its projection to a frame of conditioning.
+        tier = model.frame_tier
+        frame = sum(2 * int(np.prod(weight.shape)) for layer in tier.recurrent for weight in layer.trainable_weights
+                    if weight.name in ("kernel", "recurrent_kernel"))
+        total += (frame + 2 * int(np.prod(tier.output_projection.kernel.shape))) // config.frame_size
     if config.linear_prediction:
         # The predictor's fit (autocorrelation, Levinson-Durbin) once a hop, and its prediction.
         order = config.linear_prediction

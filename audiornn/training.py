@@ -7,6 +7,7 @@ completed epoch.
 """
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -455,7 +456,11 @@ def _describe(model_config):
         return f"seed preset ({model_config.num_layers} x GRU {model_config.units}, window {model_config.window})"
     dense = f" + dense {model_config.dense_units}" if model_config.dense_units else ""
     predictor = f" + linear prediction {model_config.linear_prediction}" if model_config.linear_prediction else ""
-    return f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}{dense}{predictor}"
+    sample = f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}" \
+        if model_config.num_layers else "feed-forward"
+    frames = f"frame tier {model_config.frame_layers} x GRU {model_config.frame_units} every " \
+        f"{model_config.frame_size} samples; sample tier " if model_config.frame_size else ""
+    return f"{frames}{sample}{dense}{predictor}"
 
 
 @contextlib.contextmanager
@@ -491,12 +496,21 @@ def _load_resume(folder, dataset, overrides):
                        f"with --overwrite")
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
     model_config = ModelConfig.from_saved(config["model"], source=str(folder / CONFIG))
+    model_fields = {field.name for field in dataclasses.fields(ModelConfig)}
+    for field in sorted(set(overrides) & model_fields):
+        if overrides[field] != getattr(model_config, field):
+            raise ParameterError(f"{field} ({overrides[field]!r}) differs from the run's: '{folder}' was trained "
+                                 f"with {field} ({getattr(model_config, field)!r}), and a resume keeps the model "
+                                 f"as it is: leave the option out, or start a new run with --output")
+    overrides = {field: value for field, value in overrides.items() if field not in model_fields}
     values = dict(config["training"])
     unknown = sorted(set(overrides) - set(values))
     if unknown:
         raise ParameterError(f"cannot override {unknown} on resume")
     values.update(overrides)
     train_config = TrainConfig.from_dict(values, source="resumed training config")
+    if not model_config.many_to_one:
+        model_config.check_sequence_length(train_config.sequence_length)  # before the new config is written
     if train_config != TrainConfig.from_dict(config["training"]):
         config["training"] = train_config.to_dict()
         write_json(folder / CONFIG, config)

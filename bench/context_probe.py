@@ -26,18 +26,27 @@ def main():
 
     from audiornn.dataset import as_dataset
     from audiornn.runs import load_run_model, run_dataset_path
-    from audiornn.scoring import dataset_pieces, score_classes
+    from audiornn.scoring import dataset_pieces
 
     model = load_run_model(arguments.model)
     pieces = dataset_pieces(as_dataset(run_dataset_path(arguments.model)), "validation")
-    carried = score_classes(model, pieces, progress=False)["bits_per_sample"]
     rate = model.audio_config.sample_rate
     print(f"model: {arguments.model}; {sum(piece.size for piece in pieces) / rate / 60:.1f} min of validation audio")
+    scores = probe(model, pieces, arguments.resets)
     print(f"{'state reset every':<26}{'bits/sample':>12}{'loss':>8}")
-    for every in sorted(arguments.resets):
-        bits = score_classes(model, pieces, progress=False, reset_every=every)["bits_per_sample"]
-        print(f"{f'{every} samples ({every / rate * 1000:.0f} ms)':<26}{bits:>12.3f}{bits - carried:>8.3f}", flush=True)
-    print(f"{'never (carried)':<26}{carried:>12.3f}{0:>8.3f}")
+    for every, bits in scores.items():
+        name = f"{every} samples ({every / rate * 1000:.0f} ms)" if every else "never (carried)"
+        print(f"{name:<26}{bits:>12.3f}{bits - scores[None]:>8.3f}")
+
+
+def probe(model, pieces, resets=(512, 2048, 8000)):
+    """``{N: bits with the state reset every N samples, ..., None: bits with it carried}``."""
+    from audiornn.scoring import score_classes
+
+    scores = {every: score_classes(model, pieces, progress=False, reset_every=every)["bits_per_sample"]
+              for every in sorted(resets)}
+    scores[None] = score_classes(model, pieces, progress=False)["bits_per_sample"]
+    return scores
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert epochs == ["1", "2"]
     # Model options, --no-peak (the Laplace prior's old flag) among them, cannot change a run being resumed.
     assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
-    assert "--resume continues a run as it was configured" in capsys.readouterr().err
+    assert "differs from the run's" in capsys.readouterr().err
     # A second new run into the same folder is refused without --overwrite.
     assert main(["train", str(speech_like_folder), "--output", str(run), *small]) == 2
     assert "already holds a run" in capsys.readouterr().err

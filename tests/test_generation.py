@@ -19,12 +19,21 @@ CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
          ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, linear_prediction=8,
                      prediction_window=20),
          ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8, lags=0, linear_prediction=8,
-                     prediction_window=20, prediction_hop=3)]
+                     prediction_window=20, prediction_hop=3),
+         # Frame tiers: over a GRU sample tier, over a feed-forward one (two frame layers), and beside the
+         # predictor (an LSTM sample tier, frames of 5, refits every 2).
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, frame_size=4,
+                     frame_units=16),
+         ModelConfig(num_layers=0, embedding_dim=8, lags=3, dense_units=24, frame_size=8, frame_units=16,
+                     frame_layers=2),
+         ModelConfig(cell="lstm", num_layers=1, units=16, embedding_dim=8, lags=0, frame_size=5, frame_units=12,
+                     linear_prediction=4, prediction_window=10, prediction_hop=2)]
 
 
 def config_id(config):
-    return f"{config.cell}-lags{config.lags}" + (f"-lp{config.linear_prediction}-hop{config.prediction_hop}"
-                                                 if config.linear_prediction else "")
+    return f"{config.cell if config.num_layers else 'ff'}-lags{config.lags}" \
+        + (f"-lp{config.linear_prediction}-hop{config.prediction_hop}" if config.linear_prediction else "") \
+        + (f"-frames{config.frame_size}x{config.frame_layers}" if config.frame_size else "")
 
 
 def stepped_logits(model, classes, states=None):
@@ -58,20 +67,21 @@ def test_step_by_step_logits_equal_the_sequence_model(config):
 @pytest.mark.parametrize("config", CELLS, ids=config_id)
 def test_priming_sets_the_same_state_as_the_sequence_model(config):
     model = build_model(config)
-    classes = np.random.default_rng(1).integers(0, 256, (2, 30)).astype("int32")
+    classes = np.random.default_rng(1).integers(0, 256, (2, 40)).astype("int32")
     stream = SampleStream(model, count=2)
-    stream.prime(classes[:, :20])
-    # After the prime, the next logits are those of the full model at position 20.
-    continued = stepped_logits(model, classes[:, 19:21], stream.states)[0][:, 1]
-    np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 20], atol=1e-4, rtol=2e-5)
+    stream.prime(classes[:, :23])  # a length that no frame or hop divides
+    # After the prime, the next logits are those of the full model at position 23.
+    continued = stepped_logits(model, classes[:, 22:24], stream.states)[0][:, 1]
+    np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 23], atol=1e-4, rtol=2e-5)
 
 
-@pytest.mark.parametrize("predictor", [{}, dict(linear_prediction=8, prediction_window=20, prediction_hop=3)],
-                         ids=["gru", "gru-lp8-hop3"])
+@pytest.mark.parametrize("predictor", [{}, dict(linear_prediction=8, prediction_window=20, prediction_hop=3),
+                                       dict(frame_size=8, frame_units=16)],
+                         ids=["gru", "gru-lp8-hop3", "gru-frames8"])
 def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
     model = build_model(ModelConfig(num_layers=2, units=32, embedding_dim=8, **predictor)) if predictor else gru_model
     whole = generate(model, seconds=0.05, count=2, seed=3, chunk_seconds=1.0, progress=False)
-    # Chunks of 98 samples: not a multiple of the predictor's hop.
+    # Chunks of 98 samples: not a multiple of the predictor's hop or of a frame.
     chunked = generate(model, seconds=0.05, count=2, seed=3, chunk_seconds=0.0123, progress=False)
     np.testing.assert_array_equal(whole, chunked)
     assert whole.shape == (2, 400)

@@ -27,6 +27,17 @@ def test_a_run_saved_before_the_step_api_loads_and_generates_the_same_audio(tmp_
     assert ModelConfig.from_saved(read_run_json(run, "config.json")["model"]) == model.model_config
 
 
+def test_a_run_saved_before_the_frame_tier_loads_and_generates_the_same_audio(tmp_path):
+    # tests/data/predictor_run was written by commit b05676b (tests/data/make_predictor_run.py): the linear
+    # predictor, and no frame_size in its config.
+    run = shutil.copytree(LEGACY_RUN.parent / "predictor_run", tmp_path / "run")
+    assert "frame_size" not in read_run_json(run, "config.json")["model"]
+    model = load_run_model(run)
+    assert model.model_config.linear_prediction == 4 and model.frame_tier is None
+    expected = np.load(LEGACY_RUN.parent / "predictor_run_generated.npy")
+    np.testing.assert_allclose(generate(model, seconds=0.05, count=2, seed=3, progress=False), expected, atol=1e-6)
+
+
 def _imports(module):
     """The audiornn modules and the third-party top-level packages that ``module`` imports anywhere."""
     tree = ast.parse((REPOSITORY / "audiornn" / f"{module}.py").read_text())
