@@ -8,6 +8,10 @@ Every custom object is registered under the package name "audiornn" and
 returns its constructor arguments from ``get_config``, so a saved ``.keras``
 file loads back with equal outputs and carries its audio and model configs.
 
+With ``frame_size`` F, a :class:`FrameTier` under it steps once every F
+samples and conditions each sample of the next frame (SampleRNN's idea); the
+sample tier's recurrent layers may then be none (a feed-forward sample tier).
+
 The model runs two ways: over whole sequences (``model(classes)``, training
 and the seed preset) and one sample at a time from a state
 (:meth:`AudioRNN.step`, generation and scoring). Both are defined here, side
@@ -353,7 +357,7 @@ class AudioRNN(keras.Model):
         return logits + ops.convert_to_tensor(self.log_widths, dtype=logits.dtype) - distance
 
     def value_features(self, classes, before=None, previous=None):
-        """What the first layer reads beside the embedding, at each step t: ``(batch, time, value_features)``.
+        """Values the first layer reads beside the embedding at each step t: ``(batch, time, lags [+ 2])``.
 
         The decoded values of samples t, t-1, ..., t-lags+1, then (with the
         linear predictor) its prediction of sample t+1 and its error on
