@@ -88,8 +88,11 @@ def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
     assert not np.array_equal(whole[0], whole[1])  # the streams are different
 
 
-def test_streams_split_across_threads_sample_what_one_batch_would(gru_model):
-    one, three = (StreamGroup(gru_model, count=6, seed=2, shards=shards) for shards in (1, 3))
+@pytest.mark.parametrize("frames", [0, 8], ids=["gru", "gru-frames8"])
+def test_streams_split_across_threads_sample_what_one_batch_would(gru_model, frames):
+    model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, frame_size=frames, frame_units=16)) \
+        if frames else gru_model
+    one, three = (StreamGroup(model, count=6, seed=2, shards=shards) for shards in (1, 3))
     assert len(three.shards) == 3
     primer = np.random.default_rng(4).integers(0, 256, (6, 12))
     one.prime(primer)
