@@ -199,6 +199,8 @@ MODEL_OPTIONS = {
     "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
                                                       "(default {default})"),
     "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
+    "--prediction-floor": ("prediction_floor", float, "the smallest residual scale the linear predictor gives "
+                                                      "its prior, in values of full scale 1 (default {default})"),
     "--frame-size": ("frame_size", int, "a frame tier stepping once every N samples, conditioning the sample tier "
                                         "(default {default}: none; the training window must be a multiple of it)"),
     "--frame-units": ("frame_units", int, "the frame tier's GRU width (default {default})"),

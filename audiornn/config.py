@@ -153,6 +153,11 @@ class ModelConfig(JSONConfig):
         about what linear prediction does, on any material. Needs the
         Laplace prior.
     prediction_window: the predictor's analysis window in samples.
+    prediction_floor: the smallest scale the predictor's residual gives the
+        prior (in decoded values, full scale 1): without it a model that
+        has not learned silence well, generating from silence, stays silent
+        (each sample near zero makes the next fit's scale smaller still); the
+        network can still sharpen the prior below it.
     prediction_hop: refit the predictor every this many samples (counted
         from where the state starts; training windows must be a multiple of
         it): fitting is most of the predictor's cost when generating.
@@ -185,6 +190,7 @@ class ModelConfig(JSONConfig):
     linear_prediction: int = 0
     prediction_window: int = 128
     prediction_hop: int = 4
+    prediction_floor: float = dsp.PREDICTION_FLOOR
     frame_size: int = 0
     frame_units: int = 512
     frame_layers: int = 1
@@ -222,6 +228,10 @@ class ModelConfig(JSONConfig):
                                  "context: give frame_size too, or at least one layer")
         check_positive_int(self.prediction_window, "prediction_window")
         check_positive_int(self.prediction_hop, "prediction_hop")
+        if isinstance(self.prediction_floor, bool) or not isinstance(self.prediction_floor, (int, float)) \
+                or not 0 < self.prediction_floor < 1:
+            raise ParameterError(f"prediction_floor must be a number between 0 and 1 (exclusive), "
+                                 f"got {self.prediction_floor!r}")
         if self.linear_prediction:
             if self.prediction_window <= self.linear_prediction:
                 raise ParameterError(f"prediction_window ({self.prediction_window}) must be longer than the "
@@ -271,7 +281,8 @@ class ModelConfig(JSONConfig):
 
         Files written before the Laplace prior existed had none; files
         written before it was renamed call it "peak"; files written before
-        the linear predictor existed had none, whatever today's default.
+        the linear predictor existed had none, whatever today's default, and
+        those written before its floor was a setting used the old one.
         """
         if not isinstance(values, dict):
             return config_from_dict(cls, values, source=source)
@@ -279,6 +290,7 @@ class ModelConfig(JSONConfig):
         if "laplace_prior" not in values:
             values["laplace_prior"] = values.pop("peak", False)
         values.setdefault("linear_prediction", 0)
+        values.setdefault("prediction_floor", dsp.PREDICTION_MIN_SCALE)
         values.setdefault("frame_size", 0)
         return config_from_dict(cls, values, source=source)
 

@@ -203,10 +203,14 @@ def prediction_window(length):
 
 PREDICTION_NOISE_FLOOR = 1e-3  # white-noise correction: r[0] is raised by this fraction
 PREDICTION_SILENCE = 1e-9  # added to r[0] per unit of window energy, so silence gives zero coefficients
-PREDICTION_MIN_SCALE = 1e-4  # smallest residual scale, about one μ-law step at zero
+# The smallest residual scale: models saved before it was a setting (ModelConfig.prediction_floor) used
+# about one μ-law step at zero, which traps a briefly trained model generating from silence (each sample
+# near zero makes the next fit's scale smaller still); new models use ten times it (bench/EXPERIMENTS.md).
+PREDICTION_MIN_SCALE = 1e-4
+PREDICTION_FLOOR = 1e-3
 
 
-def adaptive_linear_prediction(values, *, order, window, hop=1, before=None):
+def adaptive_linear_prediction(values, *, order, window, hop=1, before=None, floor=PREDICTION_FLOOR):
     """Causal adaptive linear prediction of a 1-D signal: the numpy reference.
 
     At every position ``t`` that is a multiple of ``hop``, ``order``
@@ -218,7 +222,7 @@ def adaptive_linear_prediction(values, *, order, window, hop=1, before=None):
 
     Returns ``(prediction, scale)``, each ``(len(values),)``: position ``t``
     holds the prediction of ``values[t + 1]`` and the Laplace scale of its
-    error that the window's residual energy gives.
+    error that the window's residual energy gives, at least ``floor``.
     """
     values = np.asarray(values, dtype=np.float64)
     padding = np.zeros(window - 1) if before is None else np.asarray(before, dtype=np.float64)[-(window - 1):]
@@ -235,5 +239,5 @@ def adaptive_linear_prediction(values, *, order, window, hop=1, before=None):
         for t in range(start, min(start + hop, values.size)):
             past = padded[t + window - order:t + window][::-1]  # values[t], values[t - 1], ...
             prediction[t] = coefficients @ past
-            scale[t] = max(np.sqrt(residual / energy / 2.0), PREDICTION_MIN_SCALE)
+            scale[t] = max(np.sqrt(residual / energy / 2.0), floor)
     return prediction.astype(np.float32), scale.astype(np.float32)

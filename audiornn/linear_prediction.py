@@ -36,8 +36,9 @@ def levinson_durbin(correlation, order):
     return coefficients, error
 
 
-def fit_predictor(segments, order, *, newest_first=False):
-    """Coefficients ``(..., order)`` and Laplace scales ``(...,)`` fitted to ``segments`` ``(..., window)``."""
+def fit_predictor(segments, order, *, floor=dsp.PREDICTION_FLOOR, newest_first=False):
+    """Coefficients ``(..., order)`` and Laplace scales ``(...,)``, at least ``floor``, fitted to ``segments``
+    ``(..., window)``."""
     window = int(segments.shape[-1])
     weights = dsp.prediction_window(window)
     energy = float(np.sum(weights ** 2))
@@ -45,10 +46,10 @@ def fit_predictor(segments, order, *, newest_first=False):
     weighted = segments * weights
     correlation = ops.stack([ops.sum(weighted[..., lag:] * weighted[..., :window - lag], axis=-1)
                              for lag in range(order + 1)], axis=-1)
-    floor = correlation[..., :1] * (1.0 + dsp.PREDICTION_NOISE_FLOOR) + dsp.PREDICTION_SILENCE * energy
-    correlation = ops.concatenate([floor, correlation[..., 1:]], axis=-1)
+    energy_0 = correlation[..., :1] * (1.0 + dsp.PREDICTION_NOISE_FLOOR) + dsp.PREDICTION_SILENCE * energy
+    correlation = ops.concatenate([energy_0, correlation[..., 1:]], axis=-1)
     coefficients, residual = levinson_durbin(correlation, order)
-    scale = ops.maximum(ops.sqrt(residual / (2.0 * energy)), dsp.PREDICTION_MIN_SCALE)
+    scale = ops.maximum(ops.sqrt(residual / (2.0 * energy)), floor)
     return coefficients, scale
 
 

@@ -383,7 +383,8 @@ class AudioRNN(keras.Model):
             # padded[t + history - window .. t + history - 1]; each fit serves the hop steps from it.
             starts = ops.arange(0, length, hop)
             index = starts[:, None] + ops.arange(window)[None, :] + (history - window)
-            coefficients, scale = lp.fit_predictor(ops.take(padded, index, axis=1), order)
+            coefficients, scale = lp.fit_predictor(ops.take(padded, index, axis=1), order,
+                                                    floor=config.prediction_floor)
             if hop > 1:
                 coefficients, scale = (ops.repeat(part, hop, axis=1)[:, :length] for part in (coefficients, scale))
             prediction = lp.predict(coefficients, recent[..., :order])
@@ -511,7 +512,7 @@ class AudioRNN(keras.Model):
             if config.linear_prediction:
                 def refit():
                     return lp.fit_predictor(recent[:, :config.prediction_window], config.linear_prediction,
-                                            newest_first=True)
+                                            floor=config.prediction_floor, newest_first=True)
 
                 coefficients, scale = refit() if config.prediction_hop == 1 else ops.cond(
                     ops.equal(states["position"] % config.prediction_hop, 0), refit,

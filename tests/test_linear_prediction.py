@@ -60,13 +60,13 @@ def test_the_model_predicts_as_the_numpy_reference_and_continues_across_windows(
 def test_the_predictor_stays_finite_on_silence_and_clipping():
     for signal in (np.zeros(300), np.where(np.arange(300) % 40 < 20, 1.0, -1.0), np.full(300, 1.0)):
         prediction, scale = dsp.adaptive_linear_prediction(signal, order=16, window=128)
-        assert np.all(np.isfinite(prediction)) and np.all(scale >= dsp.PREDICTION_MIN_SCALE)
+        assert np.all(np.isfinite(prediction)) and np.all(scale >= np.float32(dsp.PREDICTION_FLOOR))
         assert np.max(np.abs(prediction)) < 2.0
         segments = np.lib.stride_tricks.sliding_window_view(np.concatenate([np.zeros(127), signal]), 128)
         coefficients, fitted = lp.fit_predictor(segments.astype("float32"), 16)
         assert np.all(np.isfinite(np.asarray(coefficients))) and np.all(np.isfinite(np.asarray(fitted)))
     silent, scale = dsp.adaptive_linear_prediction(np.zeros(50), order=16, window=128)
-    assert not silent.any() and np.all(scale == np.float32(dsp.PREDICTION_MIN_SCALE))
+    assert not silent.any() and np.all(scale == np.float32(dsp.PREDICTION_FLOOR))
 
 
 def bits(model, pieces):
