@@ -5,7 +5,12 @@ Usage: python bench/predictor_default.py [--minutes 10] [--seeds 0 1] [--generat
 In one invocation, on this machine, one after the other: for each material
 (the dev speech, the dev music) and each training seed, the model without the
 predictor (``linear_prediction=0``) and with it (``linear_prediction=16``),
-every other setting today's default, trained for the same minutes. Each is
+every other setting today's default, trained for the same wall-clock budget.
+The budget is turned into epochs first (a calibration: two epochs of each
+model, nothing else running, the second one timed), and the models train for
+those epochs: so other work on the machine during the long phase (this
+machine's speed drifts too) changes how long the benchmark takes, not how
+much each model learns. ``--no-calibrate`` trains by the clock instead. Each is
 scored on all of its own validation audio and all of the other material's.
 Then each generates ``--generate-seconds`` from silence at temperature 1
 with two sampling seeds: the RMS of that audio against the training audio's
@@ -16,6 +21,7 @@ on which of the two is the default.
 """
 
 import argparse
+import csv
 import json
 import sys
 import tempfile
@@ -42,6 +48,7 @@ def main():
     parser.add_argument("--generate-seconds", type=float, default=30.0, help="audio generated per sampling seed")
     parser.add_argument("--materials", nargs="+", default=["speech", "music"], choices=["speech", "music"])
     parser.add_argument("--work", default=None, help="folder for the datasets and runs (default: temporary)")
+    parser.add_argument("--no-calibrate", action="store_true", help="train by the clock (--minutes), not by epochs")
     arguments = parser.parse_args()
 
     from audiornn.audio_io import decode_classes
@@ -63,6 +70,21 @@ def main():
     print(f"budget {arguments.minutes:g} min per model; training audio RMS {training_rms}", flush=True)
     candidates = {"no predictor": ModelConfig(linear_prediction=0), "predictor": ModelConfig(linear_prediction=16)}
 
+    budgets = {}  # (material, model) -> TrainConfig fields
+    for material in arguments.materials:
+        for name, model_config in candidates.items():
+            if arguments.no_calibrate:
+                budgets[material, name] = dict(minutes=arguments.minutes)
+                continue
+            run = work / f"calibrate-{material}-{name.replace(' ', '-')}"
+            train(datasets[material], run, model_config=model_config, train_config=TrainConfig(epochs=2),
+                  overwrite=True, verbose=0)
+            with open(run / "history.csv") as handle:
+                seconds = float(list(csv.DictReader(handle))[-1]["seconds"])
+            budgets[material, name] = dict(epochs=max(1, int(arguments.minutes * 60 // seconds)))
+            print(f"calibration: {material} {name}: {seconds:.1f} s an epoch -> {budgets[material, name]}",
+                  flush=True)
+
     rows = []
     for material in arguments.materials:
         other = "music" if material == "speech" else "speech"
@@ -71,7 +93,7 @@ def main():
                 run = work / f"run-{material}-{name.replace(' ', '-')}-seed{seed}"
                 started = time.monotonic()
                 summary = train(datasets[material], run, model_config=model_config,
-                                train_config=TrainConfig(minutes=arguments.minutes, seed=seed), overwrite=True,
+                                train_config=TrainConfig(seed=seed, **budgets[material, name]), overwrite=True,
                                 verbose=2)
                 model = load_run_model(run)
                 row = {"trained on": material, "model": name, "seed": seed, "epochs": summary["epochs"],
@@ -105,7 +127,10 @@ def main():
                 values = [row[scored] for row in chosen]
                 cells.append(f"{scored} {np.mean(values):.3f} (±{(max(values) - min(values)) / 2:.3f})")
             print(f"{material:<11}{name:<14}" + "   ".join(cells))
-    (work / "predictor_default.json").write_text(json.dumps({"rows": rows, "training_rms": training_rms}, indent=2))
+    (work / "predictor_default.json").write_text(json.dumps({"rows": rows, "training_rms": training_rms,
+                                                            "budgets": {" ".join(key): value
+                                                                        for key, value in budgets.items()}},
+                                                           indent=2))
     print(f"runs and JSON in {work}")
 
 
