@@ -38,12 +38,16 @@ DEFAULT_DEMO_FOLDER = Path("runs") / "demo"
 def _add_audio_options(parser):
     defaults = AudioConfig()
     group = parser.add_argument_group("audio processing")
-    group.add_argument("--sample-rate", type=int, default=defaults.sample_rate,
-                       help="training rate in Hz; inputs are resampled to it (default %(default)s)")
-    group.add_argument("--preemphasis", type=float, default=defaults.preemphasis,
-                       help="pre-emphasis coefficient in [0, 1); 0 turns it off (default %(default)s)")
-    group.add_argument("--mu", type=int, default=defaults.mu,
-                       help="mu of the mu-law, 1..255; mu + 1 classes (default %(default)s)")
+    # None when not given, so that a command can tell (train refuses them beside --dataset).
+    group.add_argument("--sample-rate", type=int, default=None,
+                       help=f"training rate in Hz; inputs are resampled to it (default {defaults.sample_rate})")
+    group.add_argument("--preemphasis", type=float, default=None,
+                       help=f"pre-emphasis coefficient in [0, 1); 0 turns it off (default {defaults.preemphasis})")
+    group.add_argument("--mu", type=int, default=None,
+                       help=f"mu of the mu-law, 1..255; mu + 1 classes (default {defaults.mu})")
+
+
+AUDIO_FLAGS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
 
 
 def _add_data_arguments(parser):
@@ -66,8 +70,8 @@ def _add_data_arguments(parser):
 
 
 def _audio_config(arguments):
-    return AudioConfig(sample_rate=arguments.sample_rate, mu=arguments.mu,
-                       preemphasis=arguments.preemphasis)
+    return AudioConfig(**{field: getattr(arguments, field) for field in AUDIO_FLAGS
+                          if getattr(arguments, field) is not None})
 
 
 def sample_data():
@@ -195,7 +199,7 @@ MODEL_OPTIONS = {
     "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default {default})"),
     "--window": ("window", int, "the seed preset's context in samples (default {default})"),
     "--linear-prediction": ("linear_prediction", int, "order of an adaptive linear predictor inside the model "
-                                                      "(default {default}; 0: none)"),
+                                                      "(default {default}; 0 or --no-linear-prediction: none)"),
     "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
                                                       "(default {default})"),
     "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
@@ -219,6 +223,48 @@ def _given(arguments, options):
             if getattr(arguments, flag[2:].replace("-", "_")) is not None}
 
 
+def _model_options(arguments):
+    """The model config fields given on the command line, the two --no- flags included."""
+    model = _given(arguments, MODEL_OPTIONS)
+    if arguments.no_laplace_prior:
+        model["laplace_prior"] = False
+    if arguments.no_linear_prediction:
+        if model.get("linear_prediction"):
+            raise ParameterError(f"--no-linear-prediction and --linear-prediction {model['linear_prediction']} "
+                                 f"contradict each other: give one of them")
+        model["linear_prediction"] = 0
+    return model
+
+
+def _check_train_flags(arguments, training, model):
+    """Refuse options that would be silently ignored: each names its flag."""
+    if training.get("epochs") == 0:
+        raise ParameterError("--epochs 0 would train nothing: give a positive number of epochs, or leave "
+                             "--epochs out to train 20 (or until --minutes are used)")
+    audio = [flag for field, flag in AUDIO_FLAGS.items() if getattr(arguments, field) is not None]
+    if audio and (arguments.dataset or arguments.resume):
+        where = "--resume" if arguments.resume else "--dataset"
+        raise ParameterError(f"{', '.join(audio)} apply only when INPUT audio is given; with {where} the "
+                             f"dataset's own audio settings are used: leave {', '.join(audio)} out, or build "
+                             f"a dataset with them")
+    if arguments.resume:
+        return
+    dependent = [("--frame-units", "frame_units", "frame_size", "--frame-size"),
+                 ("--frame-layers", "frame_layers", "frame_size", "--frame-size"),
+                 ("--prediction-window", "prediction_window", "linear_prediction", "--linear-prediction"),
+                 ("--prediction-hop", "prediction_hop", "linear_prediction", "--linear-prediction"),
+                 ("--prediction-floor", "prediction_floor", "linear_prediction", "--linear-prediction")]
+    defaults = ModelConfig()
+    for flag, field, needed, needed_flag in dependent:
+        if field in model and not model.get(needed, getattr(defaults, needed)):
+            raise ParameterError(f"{flag} sets the {'frame tier' if needed == 'frame_size' else 'linear predictor'}"
+                                 f", which this model does not have: give {needed_flag} too, or leave {flag} out")
+
+
+def _model_config(model):
+    return ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
+
+
 def run_train(arguments):
     from .training import train
 
@@ -227,35 +273,44 @@ def run_train(arguments):
         training["tensorboard"] = True
     if arguments.no_carry_state:
         training["carry_state"] = False
-    common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0)
+    model = _model_options(arguments)
+    if arguments.no_laplace_prior and not arguments.resume:
+        # The linear predictor works through the prior: without the prior, without it (unless asked).
+        model.setdefault("linear_prediction", 0)
+    _check_train_flags(arguments, training, model)
+    if not 0 < arguments.worker_timeout < float("inf"):
+        raise ParameterError(f"--worker-timeout must be a positive number of seconds, "
+                             f"got {arguments.worker_timeout!r}")
+    common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
+                  worker_timeout=arguments.worker_timeout)
     if arguments.resume:
         if arguments.inputs or arguments.output:
             raise ParameterError("--resume continues a run as it was configured: give only training "
                                  "options such as --epochs, --minutes or --learning-rate with it")
         # Model options are checked against the run's (a resume cannot change the model).
-        model = _given(arguments, MODEL_OPTIONS) | ({"laplace_prior": False} if arguments.no_laplace_prior else {})
         summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training | model, **common)
     else:
         if not arguments.output:
             raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")
-        dataset = arguments.dataset
-        if arguments.inputs or not dataset:
-            from .dataset import build_dataset
-            if dataset and arguments.inputs:
-                raise ParameterError("give either INPUT audio or --dataset DIR, not both")
-            from .runs import prepare_run_folder
-            prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
-            Path(arguments.output).mkdir(exist_ok=True)
-            dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
-                                    audio_config=_audio_config(arguments), progress=not arguments.quiet)
-        model = _given(arguments, MODEL_OPTIONS)
-        if arguments.no_laplace_prior:
-            # The linear predictor works through the prior: without the prior, without it (unless asked).
-            model["laplace_prior"] = False
-            model.setdefault("linear_prediction", 0)
-        model_config = ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
-        summary = train(dataset, arguments.output, model_config=model_config,
-                        train_config=TrainConfig(**training), overwrite=arguments.overwrite, **common)
+        if arguments.dataset and arguments.inputs:
+            raise ParameterError("give either INPUT audio or --dataset DIR, not both")
+        model_config = _model_config(model)  # checked before anything is written
+        train_config = TrainConfig(**training)
+        with contextlib.ExitStack() as holding:
+            dataset = arguments.dataset
+            if not dataset:
+                from .dataset import build_dataset
+                from .runs import hold_run, prepare_run_folder
+
+                prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
+                Path(arguments.output).mkdir(exist_ok=True)
+                # Held before anything is written in it, and on through training (the hold nests).
+                holding.enter_context(hold_run(arguments.output, share_inside=True))
+                prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
+                dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
+                                        audio_config=_audio_config(arguments), progress=not arguments.quiet)
+            summary = train(dataset, arguments.output, model_config=model_config, train_config=train_config,
+                            overwrite=arguments.overwrite, **common)
     score = summary["validation"]
     print(f"run: {summary['run']} ({summary['epochs']} epochs, {summary['training_minutes']} min; "
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
@@ -274,9 +329,10 @@ def run_generate(arguments):
         from .scoring import audio_pieces
         from .sound import SoundReference
 
-        # Read before generating, so that a wrong path fails at once.
+        # Read and measured before generating, so that a wrong path or a reference too short fails at once.
+        named = ", ".join(f"'{path}'" for path in arguments.score_against)
         reference = SoundReference(audio_pieces(arguments.score_against, model.audio_config)[0], [],
-                                   model.audio_config)
+                                   model.audio_config, name=f"--score-against {named}")
     paths = generate(model, seconds=arguments.seconds, count=arguments.count,
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
                      include_prime=arguments.include_prime, output=arguments.output,
@@ -289,7 +345,11 @@ def run_generate(arguments):
         from .sound import format_sound_report
 
         for path in paths:
-            report = reference.report(soundfile.read(str(path), dtype="float32")[0])
+            try:
+                report = reference.report(soundfile.read(str(path), dtype="float32")[0])
+            except AudioFileError as error:  # the generated audio itself: too short or silent
+                logging.getLogger("audiornn").warning("%s is kept but not scored: %s", path, error)
+                continue
             print(format_sound_report(report, label=path.name, reference="--score-against"))
     return 0
 
@@ -297,7 +357,7 @@ def run_generate(arguments):
 def _sound_report(model, generated, arguments, dataset):
     """Print and return the sound distance of ``generated`` to the model's training audio."""
     from .dataset import as_dataset
-    from .runs import SUMMARY, read_run_json
+    from .runs import is_run, read_summary
     from .sound import SoundReference, format_sound_report
 
     if dataset is None:
@@ -305,12 +365,33 @@ def _sound_report(model, generated, arguments, dataset):
                              "--dataset DIR (the dataset it was trained on)")
     report = SoundReference.from_dataset(as_dataset(dataset, audio_config=model.audio_config)).report(generated)
     print(format_sound_report(report, label=f"model ({arguments.seconds:g} s, seed {arguments.seed})"))
-    summary = Path(_model_folder(arguments.model)) / SUMMARY
-    if summary.is_file():
-        bits = read_run_json(summary.parent, SUMMARY)["validation"]["bits_per_sample"]
-        report["validation_bits_per_sample"] = bits
-        print(f"bits per sample of the run's best model on all its validation audio: {bits:.3f}")
+    folder = Path(_model_folder(arguments.model))
+    if is_run(folder):
+        summary = read_summary(folder)
+        if summary is None:
+            print(f"the run has no summary of its last epoch (interrupted, or still training): "
+                  f"'train --resume {folder}' finishes it")
+        else:
+            bits = summary["validation"]["bits_per_sample"]
+            report["validation_bits_per_sample"] = bits
+            print(f"bits per sample of the run's best model (epoch {summary['best_epoch']}) on all its validation "
+                  f"audio: {bits:.3f}")
     return report
+
+
+def _check_writable(path, flag):
+    """Refuse an output whose folder is missing or cannot be written, before any work is done."""
+    import tempfile
+
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise ParameterError(f"{flag} '{path}': the folder '{folder}' does not exist: create it first "
+                             f"(nothing was done)")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
+                             f"choose a folder you can write (nothing was done)") from None
 
 
 def run_eval(arguments):
@@ -318,9 +399,8 @@ def run_eval(arguments):
 
     if not (arguments.runs or arguments.model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
-    if arguments.json and not Path(arguments.json).expanduser().parent.is_dir():
-        raise ParameterError(f"--json '{arguments.json}': the folder '{Path(arguments.json).parent}' does not "
-                             f"exist: create it first (nothing was scored)")
+    if arguments.json:
+        _check_writable(arguments.json, "--json")
     written = []
     output = Path(arguments.output) if arguments.output else Path(arguments.runs[0] if arguments.runs
                                                                    else _model_folder(arguments.model))
@@ -399,6 +479,8 @@ def build_parser():
                        help="start every training window from a zero state instead of carrying the "
                             "recurrent state from the previous batch (truncated backpropagation "
                             "through time, the default)")
+    train.add_argument("--worker-timeout", type=float, default=300.0, metavar="SECONDS",
+                       help="with TF_CONFIG: how long to wait for the other workers to join (default %(default)g)")
     train.add_argument("--distribute", choices=("auto", "mirrored", "multiworker", "none"), default="auto",
                        help="auto: MirroredStrategy on several GPUs, MultiWorkerMirroredStrategy "
                             "with TF_CONFIG (default)")
@@ -408,6 +490,8 @@ def build_parser():
     group.add_argument("--no-laplace-prior", "--no-peak", dest="no_laplace_prior", action="store_true",
                        help="leave out the Laplace density added to the logits, and with it the "
                             "linear predictor (default: with it)")
+    group.add_argument("--no-linear-prediction", dest="no_linear_prediction", action="store_true",
+                       help="leave out the linear predictor inside the model (the same as --linear-prediction 0)")
     _add_audio_options(train)
     train.set_defaults(handler=run_train)
 
@@ -511,6 +595,55 @@ def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # a kill from a scheduler or a service stops like Ctrl-C: whole files only
 
 
+INTERRUPT_GRACE = 5.0  # seconds the main thread has to stop after Ctrl-C or SIGTERM before it is stopped
+
+
+@contextlib.contextmanager
+def _interrupts_end_at_once(prog):
+    """Ctrl-C and SIGTERM end the command even where Python cannot run its handler.
+
+    The handler raises KeyboardInterrupt in the main thread between two Python
+    instructions; inside a long C++ call of TensorFlow (a collective operation
+    waiting for a worker that is gone) there are none. Python also writes every
+    signal to a "wakeup" pipe, whichever thread receives it: a watcher thread
+    reads it and, if the process is still there ``INTERRUPT_GRACE`` seconds
+    later, says so and ends it. Every file is whole at any moment (atomic
+    writes, the run folder's commit rule), so nothing is lost.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    read, write = os.pipe()
+    os.set_blocking(write, False)
+    previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    finished = threading.Event()
+
+    def watch():
+        while True:
+            try:
+                received = os.read(read, 1)
+            except OSError:
+                return
+            if not received:
+                return  # the command ended: the pipe was closed
+            if received[0] in (signal.SIGINT, signal.SIGTERM) and not finished.wait(INTERRUPT_GRACE):
+                sys.stderr.write(f"{prog}: interrupted; stopped at once (it did not stop by itself within "
+                                 f"{INTERRUPT_GRACE:g} s); every file written is whole\n")
+                sys.stderr.flush()
+                os._exit(130)
+
+    watcher = threading.Thread(target=watch, name="audiornn-interrupts", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        signal.set_wakeup_fd(previous)
+        os.close(write)
+        watcher.join(timeout=1.0)
+        os.close(read)
+
+
 def main(argv=None, *, prog=None):
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = build_parser()
@@ -525,9 +658,10 @@ def main(argv=None, *, prog=None):
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) \
         if threading.current_thread() is threading.main_thread() else None
     try:
-        if arguments.command != "data":
-            start_tensorflow(verbose=arguments.verbose)
-        return arguments.handler(arguments)
+        with _interrupts_end_at_once(parser.prog):
+            if arguments.command != "data":
+                start_tensorflow(verbose=arguments.verbose)
+            return arguments.handler(arguments)
     except AudioRNNError as error:
         _end_open_line()
         print(f"{parser.prog}: error: {_in_flags(str(error))}", file=sys.stderr)

@@ -221,11 +221,11 @@ class ModelConfig(JSONConfig):
                 raise ParameterError(f"the {self.preset} preset needs num_layers of at least 1, got {self.num_layers}")
             if self.frame_size:
                 raise ParameterError(f"frame_size ({self.frame_size}) needs a sequence model; the {self.preset} "
-                                     f"preset reads a window of {self.window} samples instead: set frame_size 0 "
-                                     f"or use the default preset")
+                                     f"preset reads a window of {self.window} samples instead: leave the frame "
+                                     f"tier out, or use the default preset")
         elif self.num_layers < 1 and not self.frame_size:
-            raise ParameterError("num_layers 0 (a feed-forward sample tier) needs a frame tier to carry the "
-                                 "context: give frame_size too, or at least one layer")
+            raise ParameterError("num_layers (0), a feed-forward sample tier, needs a frame tier to carry the "
+                                 "context: give frame_size (a frame length in samples) too, or at least one layer")
         check_positive_int(self.prediction_window, "prediction_window")
         check_positive_int(self.prediction_hop, "prediction_hop")
         if isinstance(self.prediction_floor, bool) or not isinstance(self.prediction_floor, (int, float)) \
@@ -234,8 +234,8 @@ class ModelConfig(JSONConfig):
                                  f"got {self.prediction_floor!r}")
         if self.linear_prediction:
             if self.prediction_window <= self.linear_prediction:
-                raise ParameterError(f"prediction_window ({self.prediction_window}) must be longer than the "
-                                     f"linear_prediction order ({self.linear_prediction})")
+                raise ParameterError(f"prediction_window ({self.prediction_window}) must be longer than the order "
+                                     f"of linear_prediction ({self.linear_prediction})")
             if self.many_to_one:
                 raise ParameterError(f"linear_prediction ({self.linear_prediction}) needs a sequence model; "
                                      f"the {self.preset} preset reads a window instead")

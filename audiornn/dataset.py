@@ -383,9 +383,25 @@ def open_dataset(path, *, audio_config=None):
                 raise DatasetError(
                     f"dataset '{path}': {file.name} holds {actual} bytes but the metadata says "
                     f"{expected}: the dataset is damaged, rebuild it")
+        for split in SPLITS:
+            _check_sources(dataset, split, metadata_path)
     except (KeyError, TypeError, ParameterError) as error:
         raise DatasetError(f"dataset '{path}' has malformed metadata ({error}): rebuild it") from None
     return _check_processing(dataset, audio_config)
+
+
+def _check_sources(dataset, split, metadata_path):
+    """Each source of ``split`` must be a stretch of whole samples inside its array, in order, none overlapping."""
+    end = 0
+    for index, entry in enumerate(entry for entry in dataset.metadata["sources"] if entry["split"] == split):
+        start, samples = entry.get("start"), entry.get("samples")
+        if not all(isinstance(value, int) and not isinstance(value, bool) for value in (start, samples)) \
+                or start < end or samples < 1 or start + samples > dataset.samples(split):
+            raise DatasetError(
+                f"'{metadata_path}': {split} source {index} ('{entry.get('path')}') has start {start!r} and "
+                f"samples {samples!r}, which are not whole numbers in order inside the {split} array of "
+                f"{dataset.samples(split)} samples: the metadata is damaged, rebuild the dataset")
+        end = start + samples
 
 
 def _check_processing(dataset, audio_config):

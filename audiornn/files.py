@@ -54,15 +54,29 @@ def remove_stale_partials(folder):
     return removed
 
 
+_SHARED = {}  # folders held with share_inside: resolved path -> how many blocks hold it
+
+
 @contextlib.contextmanager
-def hold_folder(folder, *, what):
+def hold_folder(folder, *, what, share_inside=False):
     """Hold ``folder`` for this process while the block runs: a second process gets :class:`FolderInUse`.
 
     An exclusive ``flock`` on ``folder/.lock``; the kernel releases it when
     the process ends, however it ends, so a killed run never stays locked.
+    With ``share_inside``, holds of the same folder inside this block pass
+    (a command that must hold a folder before it calls what holds it too);
+    without it, they are refused as another process's would be.
     """
     import fcntl
 
+    key = Path(folder).resolve()
+    if _SHARED.get(key):
+        _SHARED[key] += 1
+        try:
+            yield Path(folder)
+        finally:
+            _SHARED[key] -= 1
+        return
     path = Path(folder) / ".lock"
     handle = open(path, "a+")
     try:
@@ -78,8 +92,12 @@ def hold_folder(folder, *, what):
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
+        if share_inside:
+            _SHARED[key] = 1
         yield Path(folder)
     finally:
+        if share_inside:
+            _SHARED.pop(key, None)
         handle.close()
 
 

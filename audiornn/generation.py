@@ -205,15 +205,40 @@ def _output_paths(output, count):
 WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
 
 
-def _check_room(paths, samples, rate):
-    """The WAV format for ``samples`` 16-bit samples per file, after checking the disk can hold them all."""
+def _size(count):
+    """A number of bytes in the unit that shows it (``3.2 kB``, ``12.5 MB``, ``1.1 GB``)."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{int(count)} bytes"
+
+
+def _check_room(output, count, samples, rate):
+    """The WAV format for ``count`` files of ``samples`` 16-bit samples, after checking the disk can hold them
+    (before a single path is made, so that an absurd --count is refused at once)."""
     size = 2 * samples
-    needed, free = size * len(paths), shutil.disk_usage(paths[0].parent).free
-    if needed > free:
-        raise ParameterError(f"{len(paths)} x {samples / rate / 3600:.3g} hours of audio would take "
-                             f"{needed / 1e9:,.1f} GB but '{paths[0].parent}' has {free / 1e9:,.1f} GB free: "
-                             f"ask for fewer --seconds or write elsewhere")
+    folder = Path(output).expanduser().parent
+    needed, free = size * count, shutil.disk_usage(folder).free if folder.is_dir() else None
+    if free is not None and needed > free:
+        raise ParameterError(f"{count:,} x {samples / rate:,.3g} s of audio would take {_size(needed)} but "
+                             f"'{folder}' has {_size(free)} free: ask for fewer --seconds or --count, or write "
+                             f"elsewhere")
     return "RF64" if size > WAV_LIMIT else "WAV"
+
+
+def _check_memory(model, count, samples):
+    """Refuse ``count`` streams whose states (and, returned as arrays, whose audio) cannot fit in memory."""
+    state_floats = sum(int(np.prod(np.shape(state))) for state in tf.nest.flatten(model.initial_states(1)))
+    # The loop holds a few copies of every state, and the chosen classes of a chunk.
+    needed = count * (4 * state_floats * 4 + 4 * 8000) + (4 * count * samples if samples else 0)
+    try:
+        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if needed > available:
+        raise ParameterError(f"--count {count:,} streams need about {_size(needed)} of memory, more than the "
+                             f"{_size(available)} available: ask for fewer streams (or write them to --output "
+                             f"in several runs)")
 
 
 def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
@@ -237,8 +262,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     total = max(1, int(round(seconds * rate)))
     chunk = max(1, int(round(chunk_seconds * rate)))
     count = check_positive_int(count, "count")
+    wav = _check_room(output, count, total, rate) if output is not None else None
+    _check_memory(model, count, 0 if output is not None else total)
     paths = _output_paths(output, count) if output is not None else None
-    wav = _check_room(paths, total, rate) if paths else None
     stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)  # checks temperature
     primer = None
     if prime is not None:

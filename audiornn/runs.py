@@ -31,17 +31,18 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import METADATA_NAME
 from .errors import ModelFileError, RunError
-from .files import hold_folder, remove_stale_partials, write_atomically, write_json
+from .files import PARTIAL, hold_folder, remove_stale_partials, write_atomically, write_json
 
-__all__ = ["BEST_MODEL", "CONFIG", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL", "STATE", "SUMMARY", "commit_epoch",
+__all__ = ["BEST_MODEL", "CONFIG", "committed_path", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL", "STATE", "SUMMARY", "commit_epoch",
            "hold_run", "is_run", "load_run_model", "prepare_run_folder", "read_history", "read_history_rows",
-           "read_run_json", "recover_run", "run_dataset_path", "write_history"]
+           "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
 
 RUN_FORMAT = "audiornn-run"
 RUN_FORMAT_VERSION = 1
@@ -82,12 +83,62 @@ def new_run_config(*, model_config, train_config, dataset):
             "dataset_fingerprint": dataset.metadata.get("recipe_fingerprint")}
 
 
+RUN_FILES = (CONFIG, STATE, SUMMARY, HISTORY, BEST_MODEL, LAST_MODEL)
+PREVIEW_FILE = re.compile(r"^epoch_\d+\.wav$")
+
+
+def _own_entries(folder):
+    """What a run writes in ``folder``, by name: its files, pending epoch files, its logs and its previews
+    (the folder itself when it holds only previews, else the previews in it). Links are never ours."""
+    entries = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink():
+            continue
+        if (entry.name in RUN_FILES or PENDING.match(entry.name)) and entry.is_file():
+            entries.append(entry)
+        elif entry.name == LOGS and entry.is_dir():
+            entries.append(entry)
+        elif entry.name == PREVIEWS and entry.is_dir():
+            previews = [item for item in entry.iterdir() if PREVIEW_FILE.match(item.name) and item.is_file()
+                        and not item.is_symlink()]
+            entries.extend([entry] if len(previews) == len(list(entry.iterdir())) else previews)
+    return entries
+
+
+def _clear_run(folder):
+    """Remove an earlier run's own files from ``folder`` as one unit, leaving everything else there.
+
+    They are first moved into one hidden folder (renames in one file system); if a move fails, the
+    ones already moved go back, so the old run stays whole. Only then is the hidden folder removed (a
+    command that finds it after a kill removes it: its name marks it as a partial of this process).
+    """
+    entries = _own_entries(folder)
+    if not entries:
+        return
+    trash = Path(tempfile.mkdtemp(dir=folder, prefix=f".overwritten.partial-{os.getpid()}-"))
+    moved = []
+    try:
+        for index, entry in enumerate(entries):
+            target = trash / f"{index}-{entry.name}"
+            os.rename(entry, target)
+            moved.append((entry, target))
+    except OSError as error:
+        for entry, target in reversed(moved):
+            entry.parent.mkdir(exist_ok=True)
+            os.rename(target, entry)
+        shutil.rmtree(trash, ignore_errors=True)
+        raise RunError(f"--overwrite could not clear the run in '{folder}' ({error}); the old run is left "
+                       f"whole: free the folder or choose another --output") from None
+    shutil.rmtree(trash, ignore_errors=True)
+
+
 def prepare_run_folder(folder, *, overwrite=False, check_only=False):
     """Make ``folder`` ready for a new run, refusing to destroy anything else.
 
     A ``dataset`` subfolder holding an audiornn dataset is kept (the train
-    command builds one there from INPUT audio). Anything else is replaced
-    only when it is an earlier run and ``overwrite`` is set.
+    command builds one there from INPUT audio). A folder holding an earlier
+    run is taken only with ``overwrite``, which removes that run's own files
+    (by name) and nothing else in the folder.
     """
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():
@@ -97,7 +148,7 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                        f"create '{folder.parent}' first")
     contents = [entry for entry in folder.iterdir()
                 if entry.name != LOCK and not (entry.name == "dataset" and (entry / METADATA_NAME).is_file())
-                ] if folder.is_dir() else []
+                and not PARTIAL.match(entry.name)] if folder.is_dir() else []
     if contents:
         if not is_run(folder):
             raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
@@ -107,15 +158,16 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                            f"'--resume {folder}', or pass --overwrite to start over")
     if check_only:
         return folder
-    for entry in contents:
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     folder.mkdir(exist_ok=True)
+    remove_stale_partials(folder)
+    _clear_run(folder)
     return folder
 
 
-def hold_run(folder):
-    """Hold run ``folder`` for this process (a context manager); another gets "in use by process N"."""
-    return hold_folder(folder, what="run folder")
+def hold_run(folder, *, share_inside=False):
+    """Hold run ``folder`` for this process (a context manager); another gets "in use by process N"
+    (``share_inside``: and holds inside the block pass, see :func:`audiornn.files.hold_folder`)."""
+    return hold_folder(folder, what="run folder", share_inside=share_inside)
 
 
 def commit_epoch(folder, epoch, writes, state):
@@ -132,6 +184,9 @@ def commit_epoch(folder, epoch, writes, state):
     try:
         for path, write in zip(pending, writes.values()):
             write_atomically(path, write)
+        # The summary describes the run as it ended before this epoch: gone before the state moves on,
+        # so the two never disagree (the next summary is written when training ends).
+        (folder / SUMMARY).unlink(missing_ok=True)
         write_json(folder / STATE, state)
     except BaseException:
         for path in pending:  # not committed: the previous epoch's files stay as they were
@@ -147,6 +202,32 @@ def _finish_pending(folder, committed):
             os.replace(entry, folder / match.group(2))
         elif match:
             entry.unlink()
+
+
+def committed_path(folder, name):
+    """Where a reader finds run file ``name`` as of the last committed epoch.
+
+    Between ``state.json``'s commit and the renames that follow it (or after a
+    kill there, until the next command that holds the run recovers it), the
+    committed epoch's file still has its pending name: that is the one to read.
+    """
+    folder = Path(folder)
+    committed = read_run_json(folder, STATE).get("epochs_completed", 0) if (folder / STATE).is_file() else 0
+    pending = [(int(match.group(1)), entry) for entry in folder.iterdir()
+               if (match := PENDING.match(entry.name)) and match.group(2) == name and int(match.group(1)) <= committed]
+    return max(pending)[1] if pending else folder / name
+
+
+def read_summary(folder):
+    """The run's ``summary.json`` when it describes the run's last committed epoch, else None (training
+    still running, interrupted, or killed before the summary was written)."""
+    folder = Path(folder)
+    if not (folder / SUMMARY).is_file() or not (folder / STATE).is_file():
+        return None
+    summary, state = read_run_json(folder, SUMMARY), read_run_json(folder, STATE)
+    if summary.get("epochs") != state.get("epochs_completed"):
+        return None
+    return summary
 
 
 def recover_run(folder):
@@ -190,7 +271,7 @@ def write_history(path, rows):
 def read_history(run):
     """A run's ``history.csv`` as ``{column: float array}``; a clear error if missing or empty."""
     run = Path(run).expanduser()
-    path = run / HISTORY if run.is_dir() else run
+    path = committed_path(run, HISTORY) if run.is_dir() else run
     if not path.is_file():
         raise RunError(f"'{run}' has no history.csv: give a run folder written by "
                        f"'python AudioRNN.py train' that finished at least one epoch")
@@ -234,7 +315,7 @@ def load_run_model(path, *, compile=False):
 
     path = Path(path).expanduser()
     if path.is_dir():
-        path = path / BEST_MODEL
+        path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
     if not path.is_file():
         raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder")
     if not zipfile.is_zipfile(path):
@@ -243,8 +324,11 @@ def load_run_model(path, *, compile=False):
     try:
         model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a bad file
+        # Keras' own message can hold the whole saved config over many lines: its first line, shortened.
+        reason = (str(error).strip().splitlines() or [""])[0]
+        reason = reason if len(reason) <= 160 else reason[:157] + "..."
         raise ModelFileError(f"cannot load model '{path}': the file is damaged or not an audiornn .keras "
-                             f"model ({type(error).__name__}: {error})"[:500]) from None
+                             f"model ({type(error).__name__}: {reason})") from None
     if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
         raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
     return model

@@ -150,14 +150,14 @@ class SoundReference:
     are computed for each length once.
     """
 
-    def __init__(self, train_classes, held_out_classes, audio_config, *, order=16):
+    def __init__(self, train_classes, held_out_classes, audio_config, *, order=16, name="the training audio"):
         from .baselines import LinearPredictor
 
         self.audio_config, self.rate = audio_config, audio_config.sample_rate
         # Decoded as generated audio is: de-emphasis, the recordings' level.
         training = [decode_classes(np.asarray(piece), audio_config)[0] for piece in train_classes]
         self.held_out = [decode_classes(np.asarray(piece), audio_config)[0] for piece in held_out_classes]
-        self.statistics = sound_statistics(training, self.rate, name="the training audio")
+        self.statistics = sound_statistics(training, self.rate, name=name)
         self.predictor = LinearPredictor(mu=audio_config.mu, order=order).fit_filter(list(train_classes))
         self._anchors = {}
 

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import soundfile
 
+from .cluster import WORKER_TIMEOUT, read_tf_config, settings_digest, wait_for_workers
 from .config import AudioConfig, ModelConfig, TrainConfig
 from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, ModelFileError, ParameterError, RunError, WorkerLost
@@ -30,7 +31,7 @@ from .keras_data import WindowDataset
 from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
                    commit_epoch, history_writer, hold_run, is_run, load_run_model, new_run_config, prepare_run_folder,
-                   read_history_rows, read_run_json, recover_run, write_history)
+                   read_history_rows, read_run_json, read_summary, recover_run, write_history)
 from .scoring import evaluate_model
 from .windows import WindowSampler
 
@@ -127,7 +128,8 @@ class RunKeeper(keras.callbacks.Callback):
         val_loss = row.get("val_loss", row.get("loss"))
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
         state = dict(self.state, epochs_completed=number, training_seconds=self._elapsed(),
-                     optimizer_steps=int(self.model.optimizer.iterations.numpy()))
+                     optimizer_steps=int(self.model.optimizer.iterations.numpy()),
+                     stop_reason=f"interrupted after epoch {number} (or still training): continue with --resume")
         if improved:
             state.update(best_val_loss=val_loss, best_epoch=number, epochs_without_improvement=0)
         else:
@@ -138,9 +140,9 @@ class RunKeeper(keras.callbacks.Callback):
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
-            raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; the previous "
-                           f"epoch's files are intact: free space and continue with --resume "
-                           f"{self.folder}") from error
+            kept = f"epoch {number - 1}'s files are intact: free space and continue with --resume {self.folder}" \
+                if number > 1 else "no epoch was saved: free space and start again with --overwrite"
+            raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}") from error
         self.history_rows.append(row)
         self.state.update(state)
         self._segment_start = time.monotonic()
@@ -194,14 +196,17 @@ class BudgetProgress(keras.callbacks.ProgbarLogger):
 # Training
 
 
-def choose_strategy(distribute="auto"):
+def choose_strategy(distribute="auto", *, worker_timeout=WORKER_TIMEOUT, settings=None):
     """The ``tf.distribute`` strategy for ``distribute``: "auto", "mirrored", "multiworker" or "none".
 
     auto: MultiWorkerMirroredStrategy when TF_CONFIG is set, MirroredStrategy
     when more than one GPU is visible, else the default (one device).
     mirrored: MirroredStrategy over every GPU, or over every logical CPU
     device when there is no GPU (how the tests run it).
-    multiworker: MultiWorkerMirroredStrategy over the workers TF_CONFIG names.
+    multiworker: MultiWorkerMirroredStrategy over the workers TF_CONFIG names,
+    once every one of them answers (:func:`audiornn.cluster.wait_for_workers`,
+    at most ``worker_timeout`` seconds; ``settings`` describes what this
+    worker was asked to do, and workers asked otherwise are refused).
     """
     import tensorflow as tf
 
@@ -213,6 +218,10 @@ def choose_strategy(distribute="auto"):
         raise ParameterError("--distribute multiworker needs TF_CONFIG naming every worker and this one's index "
                              "(see the README's 'Several machines')")
     if distribute in ("auto", "multiworker") and os.environ.get("TF_CONFIG"):
+        # Checked and met in Python first: TensorFlow's constructor waits for the others in C++,
+        # silent and deaf to signals, and its errors for a bad TF_CONFIG are tracebacks.
+        addresses, mine = read_tf_config()
+        wait_for_workers(addresses, mine, timeout=worker_timeout, digest=settings_digest(settings))
         return tf.distribute.MultiWorkerMirroredStrategy()
     gpus = tf.config.list_logical_devices("GPU")
     if distribute == "auto":
@@ -248,7 +257,8 @@ def _samplers(dataset, model_config, config, epoch):
 
 
 def train(dataset=None, output=None, *, model_config=None, train_config=None, resume=None,
-          overwrite=False, distribute="auto", verbose="auto", preview=None, overrides=None, callbacks=()):
+          overwrite=False, distribute="auto", verbose="auto", preview=None, overrides=None, callbacks=(),
+          worker_timeout=WORKER_TIMEOUT):
     """Train a new run in ``output`` from ``dataset``, or continue ``resume``.
 
     Returns a summary dict (epochs, best validation bits per sample, the full
@@ -258,11 +268,17 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     are extra Keras callbacks, run after the one that checkpoints.
     ``verbose``: 0 silent, 1 Keras' progress bar, 2 one plain line per epoch;
     "auto" is 1 on a terminal and 2 when standard output is a file or pipe.
+    ``worker_timeout``: with several workers (``TF_CONFIG``), how many seconds
+    to wait for the others to join before giving up.
     The run folder is held by this process until training ends.
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    strategy = choose_strategy(distribute)
+    settings = {"dataset": getattr(dataset, "path", dataset), "resume": resume is not None, "overrides": overrides,
+                "model": model_config, "training": train_config}
+    if dataset is not None and os.environ.get("TF_CONFIG"):
+        settings["dataset"] = as_dataset(dataset).metadata.get("recipe_fingerprint")  # the same audio, anywhere
+    strategy = choose_strategy(distribute, worker_timeout=worker_timeout, settings=settings)
     options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks)
     run = Path(resume if resume is not None else output or ".").expanduser()
     try:
@@ -377,6 +393,13 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     if train_config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / LOGS)))
     if state["epochs_completed"] >= train_config.total_epochs or (budget and state["training_seconds"] >= budget):
+        if read_summary(folder) is None and state["epochs_completed"]:
+            # Killed after its last epoch, before its summary: finish the run instead of training on.
+            state["stop_reason"] = f"{state['epochs_completed']} epochs done" \
+                if state["epochs_completed"] >= train_config.total_epochs \
+                else f"time budget of {train_config.minutes:g} minutes used"
+            write_json(folder / STATE, state)
+            return _summarise(folder, dataset, model_config, train_config, state)
         raise RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
                        f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
                        f"--minutes with --resume to train on")
@@ -499,9 +522,12 @@ def _load_resume(folder, dataset, overrides):
     model_fields = {field.name for field in dataclasses.fields(ModelConfig)}
     for field in sorted(set(overrides) & model_fields):
         if overrides[field] != getattr(model_config, field):
-            raise ParameterError(f"{field} ({overrides[field]!r}) differs from the run's: '{folder}' was trained "
-                                 f"with {field} ({getattr(model_config, field)!r}), and a resume keeps the model "
-                                 f"as it is: leave the option out, or start a new run with --output")
+            given, saved = (f"{field} ({value!r})" for value in (overrides[field], getattr(model_config, field)))
+            if field == "laplace_prior":  # given only as --no-laplace-prior: name the prior, not inverted values
+                given, saved = "--no-laplace-prior", "the Laplace prior"
+            raise ParameterError(f"{given} differs from the run's: '{folder}' was trained with {saved}, and a "
+                                 f"resume keeps the model as it is: leave the option out, or start a new run "
+                                 f"with --output")
     overrides = {field: value for field, value in overrides.items() if field not in model_fields}
     values = dict(config["training"])
     unknown = sorted(set(overrides) - set(values))

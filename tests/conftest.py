@@ -73,6 +73,20 @@ def sine_run(sine_dataset, tmp_path_factory):
     return folder, summary
 
 
+@pytest.fixture(scope="session")
+def tone_dataset(tmp_path_factory):
+    """Three one-second tones with a little noise at 8 kHz, one of them held out: a dataset to train a tiny
+    model on in seconds."""
+    from audiornn import build_dataset
+
+    folder = tmp_path_factory.mktemp("tones")
+    generator = np.random.default_rng(3)
+    for index in range(3):
+        audio = sine(300 + 70 * index, 1.0, 8000) + 0.01 * generator.standard_normal(8000).astype(np.float32)
+        soundfile.write(str(folder / f"tone{index}.wav"), audio, 8000)
+    return build_dataset([folder], folder / "dataset", validation_fraction=0.34, progress=False)
+
+
 def unigram_bits(classes, classes_total=256):
     """Entropy in bits of the class histogram of ``classes``."""
     counts = np.bincount(np.asarray(classes, dtype=np.int64), minlength=classes_total).astype(np.float64)

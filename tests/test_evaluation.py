@@ -134,7 +134,7 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
     assert "--sound scores the generated audio against the model's training audio" in capsys.readouterr().err
     assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
                  "--quiet"]) == 2
-    assert "does not exist: create it first (nothing was scored)" in capsys.readouterr().err
+    assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err
 
 
 def test_the_context_probe_resets_the_state_and_scores_the_same_samples(sine_run, sine_dataset):

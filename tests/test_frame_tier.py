@@ -22,7 +22,7 @@ def test_the_frame_tier_carries_context_beyond_the_lags():
     classes = np.random.default_rng(0).integers(0, 256, (1, 64)).astype("int32")
     changed = classes.copy()
     changed[0, 3] = (changed[0, 3] + 100) % 256
-    model = build_model(ModelConfig(num_layers=0, **SMALL))
+    model = build_model(ModelConfig(num_layers=0, linear_prediction=0, **SMALL))  # the predictor reads 128 back
 
     def late_change():
         return np.abs(np.asarray(model(changed))[0, 40:] - np.asarray(model(classes))[0, 40:]).max()

@@ -80,7 +80,7 @@ def test_flops_per_sample_counts_the_matrices():
     ({"cell": "rnn"}, "cell must be one of"),
     ({"units": 0}, "units must be a positive integer"),
     ({"num_layers": -1}, "num_layers must be 0 or a positive integer"),
-    ({"num_layers": 0}, "num_layers 0 .* needs a frame tier"),
+    ({"num_layers": 0}, r"num_layers \(0\), a feed-forward sample tier, needs a frame tier"),
     ({"frame_size": 1}, "frame_size must be 0 .* or from 2 to 1024"),
     ({"frame_size": 16, "frame_units": 0}, "frame_units must be a positive integer"),
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
@@ -96,8 +96,10 @@ def test_model_config_is_validated(values, message):
 @pytest.mark.parametrize("cell, predictor", [("gru", dict(linear_prediction=0)), ("lstm", dict(linear_prediction=0)),
                                              ("lstmp", dict(linear_prediction=0)),
                                              ("gru", dict(linear_prediction=6, prediction_window=30, prediction_hop=5)),
-                                             ("gru", dict(frame_size=5, frame_units=12, frame_layers=2)),
-                                             ("gru", dict(num_layers=0, frame_size=5, frame_units=12))])
+                                             ("gru", dict(frame_size=5, frame_units=12, frame_layers=2,
+                                                          linear_prediction=0)),
+                                             ("gru", dict(num_layers=0, frame_size=5, frame_units=12,
+                                                          linear_prediction=0))])
 def test_a_carried_state_continues_the_sequence_exactly(cell, predictor):
     """Two training calls with a carry equal one call on the whole sequence."""
     config = ModelConfig(cell=cell, units=16, embedding_dim=8, lags=4, **({"num_layers": 1} | predictor))

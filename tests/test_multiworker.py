@@ -57,9 +57,10 @@ def free_ports(count):
     return ports
 
 
-def start_workers(command, ports, tmp_path, name):
+def start_workers(command, ports, tmp_path, name, indexes=None):
+    """Start the workers of ``indexes`` (all by default) of a cluster on ``ports``."""
     processes = []
-    for index in range(len(ports)):
+    for index in range(len(ports)) if indexes is None else indexes:
         config = {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
         scratch = tmp_path / "scratch"  # where a worker's temporary folders go: it must be empty afterwards
         scratch.mkdir(exist_ok=True)
@@ -182,3 +183,76 @@ def test_under_a_time_budget_the_workers_stop_at_the_same_epoch(sine_dataset, tm
     assert "time budget of 0.25 minutes used" in logs[0] and "time budget of 0.25 minutes used" in logs[1]
     rows = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
     assert len(rows) == len(epochs[0])
+
+
+def _wait_for_line(path, text, process, timeout):
+    deadline = time.monotonic() + timeout
+    while text not in (path.read_text() if path.exists() else ""):
+        assert process.poll() is None and time.monotonic() < deadline, path.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def test_a_lone_worker_says_whom_it_waits_for_and_gives_up_in_one_line(sine_dataset, tmp_path):
+    run = tmp_path / "run"
+    ports = free_ports(2)
+
+    def command(index):
+        return [sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset", str(sine_dataset.path),
+                "--output", str(run), "--epochs", "1", "--worker-timeout", "4"]
+
+    codes = finish(start_workers(command, ports, tmp_path, "lone", indexes=[0]), timeout=120)  # worker 1 never runs
+    log = (tmp_path / "lone0.log").read_text()
+    assert codes == [2], log[-3000:]
+    assert f"waiting for worker 1 at 127.0.0.1:{ports[1]}" in log
+    errors = [line for line in log.splitlines() if line.startswith("AudioRNN.py: error:")]
+    assert len(errors) == 1 and "did not join within 4 s" in errors[0] and "nothing was written" in errors[0]
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_waiting_worker_stops_at_once_on_sigterm_or_ctrl_c(sine_dataset, tmp_path, stop):
+    run = tmp_path / "run"
+
+    def command(index):
+        return [sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset", str(sine_dataset.path),
+                "--output", str(run), "--epochs", "1"]
+
+    [lone] = start_workers(command, free_ports(2), tmp_path, "deaf", indexes=[0])  # worker 1 never runs
+    try:
+        _wait_for_line(tmp_path / "deaf0.log", "waiting for worker 1", lone, timeout=120)
+        lone.send_signal(stop)
+        started = time.monotonic()
+        code = lone.wait(timeout=30)
+        assert time.monotonic() - started < 10 and code == 130
+    finally:
+        finish([lone], timeout=1)
+    assert not run.exists()
+
+
+BLOCKED = textwrap.dedent("""
+    import signal
+    import tensorflow as tf
+    from audiornn.cli import _interrupts_end_at_once, _stop_on_sigterm
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    queue = tf.queue.FIFOQueue(1, tf.float32)
+    with _interrupts_end_at_once("probe"):
+        print("blocking", flush=True)
+        queue.dequeue()  # waits in C++ for an element that never comes: no Python handler can run
+""")
+
+
+def test_a_command_stuck_in_tensorflow_still_ends_on_sigterm(tmp_path):
+    log = tmp_path / "blocked.log"
+    with open(log, "w") as handle:
+        process = subprocess.Popen([sys.executable, "-c", BLOCKED], stdout=handle, stderr=subprocess.STDOUT,
+                                   cwd=REPOSITORY, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+                                   start_new_session=True)
+    try:
+        _wait_for_line(log, "blocking", process, timeout=120)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    finally:
+        finish([process], timeout=1)
+    assert code == 130 and "stopped at once" in log.read_text()

@@ -34,6 +34,9 @@ def test_a_run_saved_before_the_frame_tier_loads_and_generates_the_same_audio(tm
     assert "frame_size" not in read_run_json(run, "config.json")["model"]
     model = load_run_model(run)
     assert model.model_config.linear_prediction == 4 and model.frame_tier is None
+    from audiornn import dsp
+
+    assert model.model_config.prediction_floor == dsp.PREDICTION_MIN_SCALE  # saved before the floor was a setting
     expected = np.load(LEGACY_RUN.parent / "predictor_run_generated.npy")
     np.testing.assert_allclose(generate(model, seconds=0.05, count=2, seed=3, progress=False), expected, atol=1e-6)
 
