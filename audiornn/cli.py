@@ -203,6 +203,8 @@ MODEL_OPTIONS = {
     "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
                                                       "(default {default})"),
     "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
+    "--prior-cap": ("prior_cap", float, "the most the linear predictor's prior takes from any class, in nats "
+                                        "(default {default}; 0: no cap)"),
     "--prediction-floor": ("prediction_floor", float, "the smallest residual scale the linear predictor gives "
                                                       "its prior, in values of full scale 1 (default {default})"),
     "--frame-size": ("frame_size", int, "a frame tier stepping once every N samples, conditioning the sample tier "
@@ -253,7 +255,8 @@ def _check_train_flags(arguments, training, model):
                  ("--frame-layers", "frame_layers", "frame_size", "--frame-size"),
                  ("--prediction-window", "prediction_window", "linear_prediction", "--linear-prediction"),
                  ("--prediction-hop", "prediction_hop", "linear_prediction", "--linear-prediction"),
-                 ("--prediction-floor", "prediction_floor", "linear_prediction", "--linear-prediction")]
+                 ("--prediction-floor", "prediction_floor", "linear_prediction", "--linear-prediction"),
+                 ("--prior-cap", "prior_cap", "linear_prediction", "--linear-prediction")]
     defaults = ModelConfig()
     for flag, field, needed, needed_flag in dependent:
         if field in model and not model.get(needed, getattr(defaults, needed)):

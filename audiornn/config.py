@@ -158,6 +158,11 @@ class ModelConfig(JSONConfig):
         has not learned silence well, generating from silence, stays silent
         (each sample near zero makes the next fit's scale smaller still); the
         network can still sharpen the prior below it.
+    prior_cap: the most the linear predictor's prior takes from any class, in
+        nats (0: no cap). A cap keeps one surprise (a click after silence)
+        from costing thousands of nats, but the classes beyond it are left
+        to the logits, which learn there the odds of a surprise: generating,
+        a briefly trained model can jump to them and stay (bench/EXPERIMENTS.md).
     prediction_hop: refit the predictor every this many samples (counted
         from where the state starts; training windows must be a multiple of
         it): fitting is most of the predictor's cost when generating.
@@ -191,6 +196,7 @@ class ModelConfig(JSONConfig):
     prediction_window: int = 128
     prediction_hop: int = 4
     prediction_floor: float = dsp.PREDICTION_FLOOR
+    prior_cap: float = 16.0
     frame_size: int = 0
     frame_units: int = 512
     frame_layers: int = 1
@@ -232,6 +238,9 @@ class ModelConfig(JSONConfig):
                 or not 0 < self.prediction_floor < 1:
             raise ParameterError(f"prediction_floor must be a number between 0 and 1 (exclusive), "
                                  f"got {self.prediction_floor!r}")
+        if isinstance(self.prior_cap, bool) or not isinstance(self.prior_cap, (int, float)) \
+                or not 0 <= self.prior_cap < math.inf:
+            raise ParameterError(f"prior_cap must be 0 (no cap) or a positive number of nats, got {self.prior_cap!r}")
         if self.linear_prediction:
             if self.prediction_window <= self.linear_prediction:
                 raise ParameterError(f"prediction_window ({self.prediction_window}) must be longer than the order "
@@ -282,7 +291,7 @@ class ModelConfig(JSONConfig):
         Files written before the Laplace prior existed had none; files
         written before it was renamed call it "peak"; files written before
         the linear predictor existed had none, whatever today's default, and
-        those written before its floor was a setting used the old one.
+        those written before its floor and cap were settings used the old ones.
         """
         if not isinstance(values, dict):
             return config_from_dict(cls, values, source=source)
@@ -291,6 +300,7 @@ class ModelConfig(JSONConfig):
             values["laplace_prior"] = values.pop("peak", False)
         values.setdefault("linear_prediction", 0)
         values.setdefault("prediction_floor", dsp.PREDICTION_MIN_SCALE)
+        values.setdefault("prior_cap", 16.0)
         values.setdefault("frame_size", 0)
         return config_from_dict(cls, values, source=source)
 

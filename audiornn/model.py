@@ -29,7 +29,6 @@ from . import dsp
 from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
 
-PRIOR_CAP = 16.0  # nats: the most the linear predictor's prior takes from any class (bench/EXPERIMENTS.md)
 
 __all__ = ["AudioRNN", "BitsPerSample", "FrameTier", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
 
@@ -351,9 +350,11 @@ class AudioRNN(keras.Model):
         prediction, scale = (ops.cast(part, logits.dtype)[..., None] for part in prior)
         centre = prediction + scale * centre
         spread = scale * ops.exp(ops.clip(sharpness, -8.0, 8.0))
-        # A density over values, as probabilities of classes; a class beyond PRIOR_CAP nats is left
+        # A density over values, as probabilities of classes; a class beyond prior_cap nats is left
         # to the logits, so one surprise (a click after silence) cannot cost thousands of nats.
-        distance = ops.minimum(ops.abs(values - centre) / spread, PRIOR_CAP)
+        distance = ops.abs(values - centre) / spread
+        if self.model_config.prior_cap:
+            distance = ops.minimum(distance, self.model_config.prior_cap)
         return logits + ops.convert_to_tensor(self.log_widths, dtype=logits.dtype) - distance
 
     def value_features(self, classes, before=None, previous=None):

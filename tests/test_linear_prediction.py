@@ -194,3 +194,19 @@ def test_no_linear_prediction_leaves_the_predictor_out_and_contradictions_are_re
         run = tmp_path / f"run{order}{len(flags)}"
         assert main(["train", "--output", str(run), *flags, *common]) == 0
         assert json.loads((run / "config.json").read_text())["model"]["linear_prediction"] == order
+
+
+def test_the_prior_cap_bounds_what_the_prior_takes_and_zero_leaves_it_uncapped():
+    classes = ar2(300, seed=9)[None]
+    classes[0, 200] = 255  # a click: far from any prediction
+    logits = {}
+    for cap in (16.0, 0.0):
+        model = build_model(ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=4, dense_units=0,
+                                        linear_prediction=8, prediction_window=32, prior_cap=cap))
+        logits[cap] = np.asarray(model(classes))[0]
+    log_widths = build_model(ModelConfig(linear_prediction=8, prediction_window=32, units=8, embedding_dim=4,
+                                         dense_units=0, lags=4)).log_widths
+    taken = {cap: np.max(log_widths - values) for cap, values in logits.items()}  # the untrained logits are zero
+    assert taken[16.0] == pytest.approx(16.0, abs=1e-3) and taken[0.0] > 100.0
+    with pytest.raises(ParameterError, match="prior_cap must be 0"):
+        ModelConfig(prior_cap=-1.0)

@@ -248,13 +248,24 @@ def test_a_resume_refuses_audio_flags_and_names_the_laplace_prior_plainly(finish
 
 
 def test_a_keras_file_that_is_not_ours_is_one_short_line(tmp_path, capsys):
+    import zipfile
+
     import keras
 
-    path = tmp_path / "other.keras"
-    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense_with_a_long_name" * 5)]).save(path)
-    assert main(["generate", "--model", str(path), "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
-    error = one_line(capsys)
-    assert len(error) < 400 and "not an audiornn" in error
+    plain = tmp_path / "plain.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense_with_a_long_name" * 5)]).save(plain)
+    # A model of some other project: a class Keras cannot find, and its whole config in Keras' message.
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(other, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "config.json":
+                data = data.replace(b'"class_name": "Dense"', b'"class_name": "SomeoneElsesLayer"')
+            target.writestr(item, data)
+    for path, said in ((plain, "not an audiornn model"), (other, "not an audiornn .keras model")):
+        assert main(["generate", "--model", str(path), "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
+        error = one_line(capsys)
+        assert len(error) < 400 and said in error, error
 
 
 # -- 12: the lock is taken before anything is written --------------------------------------------------
