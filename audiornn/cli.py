@@ -280,6 +280,15 @@ def run_train(arguments):
     if arguments.no_laplace_prior and not arguments.resume:
         # The linear predictor works through the prior: without the prior, without it (unless asked).
         model.setdefault("linear_prediction", 0)
+    if arguments.init_from and arguments.resume:
+        raise ParameterError("--init-from starts a new run from a trained model; --resume continues a run: give "
+                             "one of them")
+    if arguments.init_from and model:
+        given = [flag for flag in MODEL_OPTIONS if getattr(arguments, flag[2:].replace("-", "_")) is not None] + \
+            [flag for flag in ("--no-laplace-prior", "--no-linear-prediction")
+             if getattr(arguments, flag[2:].replace("-", "_"))]
+        raise ParameterError(f"--init-from takes the model from a trained one: {', '.join(given)} would change "
+                             f"it; leave {'it' if len(given) == 1 else 'them'} out")
     _check_train_flags(arguments, training, model)
     if not 0 < arguments.worker_timeout < float("inf"):
         raise ParameterError(f"--worker-timeout must be a positive number of seconds, "
@@ -297,8 +306,20 @@ def run_train(arguments):
             raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")
         if arguments.dataset and arguments.inputs:
             raise ParameterError("give either INPUT audio or --dataset DIR, not both")
-        model_config = _model_config(model)  # checked before anything is written
+        model_config = None if arguments.init_from else _model_config(model)  # checked before anything is written
         train_config = TrainConfig(**training)
+        audio_config = _audio_config(arguments)
+        if arguments.init_from and not arguments.dataset:
+            # INPUT audio is built into a dataset the way the model it starts from was trained.
+            from .runs import load_run_model
+
+            source = load_run_model(arguments.init_from).audio_config
+            if any(getattr(arguments, field) is not None for field in AUDIO_FLAGS) \
+                    and not audio_config.same_processing(source):
+                raise ParameterError(f"--init-from '{arguments.init_from}' was trained with other audio settings "
+                                     f"({audio_config.describe_difference(source)}, yours first): leave the audio "
+                                     f"flags out, and INPUT is built with the model's")
+            audio_config = AudioConfig(sample_rate=source.sample_rate, mu=source.mu, preemphasis=source.preemphasis)
         with contextlib.ExitStack() as holding:
             dataset = arguments.dataset
             if not dataset:
@@ -311,9 +332,9 @@ def run_train(arguments):
                 holding.enter_context(hold_run(arguments.output, share_inside=True))
                 prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
                 dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
-                                        audio_config=_audio_config(arguments), progress=not arguments.quiet)
+                                        audio_config=audio_config, progress=not arguments.quiet)
             summary = train(dataset, arguments.output, model_config=model_config, train_config=train_config,
-                            overwrite=arguments.overwrite, **common)
+                            overwrite=arguments.overwrite, init_from=arguments.init_from, **common)
     score = summary["validation"]
     print(f"run: {summary['run']} ({summary['epochs']} epochs, {summary['training_minutes']} min; "
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
@@ -477,6 +498,9 @@ def build_parser():
     train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
+    train.add_argument("--init-from", metavar="RUN_OR_MODEL",
+                       help="start a new run from the weights of a trained model (a run folder or .keras file): "
+                            "its model and audio settings, a new optimizer and schedule")
     train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs")
     train.add_argument("--no-carry-state", action="store_true",
                        help="start every training window from a zero state instead of carrying the "

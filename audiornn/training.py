@@ -25,7 +25,7 @@ import soundfile
 from .cluster import WORKER_TIMEOUT, read_tf_config, settings_digest, wait_for_workers
 from .config import AudioConfig, ModelConfig, TrainConfig
 from .dataset import as_dataset
-from .errors import AudioFileError, AudioRNNError, ModelFileError, ParameterError, RunError, WorkerLost
+from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import write_json
 from .keras_data import WindowDataset
 from .model import BitsPerSample, build_model
@@ -258,7 +258,7 @@ def _samplers(dataset, model_config, config, epoch):
 
 def train(dataset=None, output=None, *, model_config=None, train_config=None, resume=None,
           overwrite=False, distribute="auto", verbose="auto", preview=None, overrides=None, callbacks=(),
-          worker_timeout=WORKER_TIMEOUT):
+          worker_timeout=WORKER_TIMEOUT, init_from=None):
     """Train a new run in ``output`` from ``dataset``, or continue ``resume``.
 
     Returns a summary dict (epochs, best validation bits per sample, the full
@@ -270,12 +270,23 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     "auto" is 1 on a terminal and 2 when standard output is a file or pipe.
     ``worker_timeout``: with several workers (``TF_CONFIG``), how many seconds
     to wait for the others to join before giving up.
+    ``init_from``: a run folder or ``.keras`` file whose trained weights the new
+    run starts from (fine-tuning): its model config is the run's (give no
+    ``model_config``, or the same), the dataset must process audio as it did,
+    and the optimizer and schedule start anew; ``config.json`` records it.
     The run folder is held by this process until training ends.
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    start = None
+    if init_from is not None:
+        if resume is not None:
+            raise ParameterError("--init-from starts a new run from a trained model; --resume continues a run: "
+                                 "give one of them")
+        start = _starting_point(init_from, model_config)
+        model_config = start["model"].model_config
     settings = {"dataset": getattr(dataset, "path", dataset), "resume": resume is not None, "overrides": overrides,
-                "model": model_config, "training": train_config}
+                "model": model_config, "training": train_config, "init_from": init_from}
     if dataset is not None and os.environ.get("TF_CONFIG"):
         settings["dataset"] = as_dataset(dataset).metadata.get("recipe_fingerprint")  # the same audio, anywhere
     strategy = choose_strategy(distribute, worker_timeout=worker_timeout, settings=settings)
@@ -283,7 +294,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     run = Path(resume if resume is not None else output or ".").expanduser()
     try:
         if _is_chief(strategy):
-            return _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options)
+            return _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start)
         # TensorFlow's multi-worker rule: every worker saves (saving may take part in collective
         # operations), only the chief into the run folder; the others into a scratch copy, removed after.
         with tempfile.TemporaryDirectory(prefix="audiornn-worker-") as scratch:
@@ -291,7 +302,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
                 resume = shutil.copytree(run, Path(scratch) / "run", ignore=shutil.ignore_patterns(LOCK, PREVIEWS, LOGS))
             else:
                 output = Path(scratch) / "run"
-            summary = _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options)
+            summary = _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options,
+                             start)
             return dict(summary, run=str(run), model=str(run / BEST_MODEL))
     except Exception as error:
         lost = _lost_task(error, strategy) if _multi_worker(strategy) else None
@@ -338,7 +350,18 @@ def _is_chief(strategy):
                                              and "chief" not in resolver.cluster_spec().as_dict())
 
 
-def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options):
+def _starting_point(init_from, model_config):
+    """The trained model a new run starts from, checked against the model options given."""
+    source = load_run_model(init_from)
+    if model_config is not None and model_config != source.model_config:
+        differing = [field for field, value in model_config.to_dict().items()
+                     if value != getattr(source.model_config, field)]
+        raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} differ from "
+                             f"it): leave the model options out, or train a new model without --init-from")
+    return {"model": source, "path": str(Path(init_from).expanduser().resolve())}
+
+
+def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
     strategy = options["strategy"]
     if resume is not None:
         folder = Path(resume).expanduser()
@@ -358,6 +381,11 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
     dataset = as_dataset(dataset)
+    if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
+        raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
+                           f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
+                           f"dataset's first): build the dataset with the model's settings, or give its audio "
+                           f"files as INPUT and they will be")
     folder = prepare_run_folder(output, overwrite=overwrite, check_only=True)
     _samplers(dataset, model_config, train_config, 0)  # fails early, before anything is written, on short audio
     folder.mkdir(exist_ok=True)
@@ -365,11 +393,15 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         folder = prepare_run_folder(folder, overwrite=overwrite)
         state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,
                  "epochs_without_improvement": 0, "stop_reason": None}
-        write_json(folder / CONFIG, new_run_config(model_config=model_config, train_config=train_config,
-                                                   dataset=dataset))
+        config = new_run_config(model_config=model_config, train_config=train_config, dataset=dataset)
+        if start is not None:
+            config["init_from"] = start["path"]
+        write_json(folder / CONFIG, config)
         keras.utils.set_random_seed(train_config.seed)
         with strategy.scope():
             model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
+            if start is not None:
+                model.set_weights(start["model"].get_weights())  # a new optimizer: compiled below
             compile_model(model, train_config)
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 

@@ -1,0 +1,77 @@
+"""Starting a new run from a trained model (--init-from): its weights, a new optimizer, its origin recorded."""
+
+import json
+
+import numpy as np
+import pytest
+
+from audiornn import build_dataset
+from audiornn.cli import main
+from audiornn.config import AudioConfig
+from audiornn.errors import DatasetError, ParameterError
+from audiornn.model import ModelConfig
+from audiornn.runs import load_run_model
+from audiornn.training import TrainConfig, train
+
+TINY = ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8)
+QUICK = dict(steps_per_epoch=3, batch_size=4, sequence_length=16, warmup_steps=1)
+
+
+@pytest.fixture(scope="module")
+def source(tone_dataset, tmp_path_factory):
+    run = tmp_path_factory.mktemp("source") / "run"
+    train(tone_dataset, run, model_config=TINY, train_config=TrainConfig(epochs=2, **QUICK), verbose=0)
+    return run
+
+
+def test_a_new_run_starts_from_the_weights_with_a_new_optimizer_and_records_its_origin(source, sine_dataset, tmp_path,
+                                                                                      monkeypatch):
+    from audiornn import training
+
+    seen = {}
+    real = training._fit
+
+    def before_the_first_step(folder, dataset, model, *arguments, **options):
+        seen["weights"] = [np.array(weight) for weight in model.get_weights()]
+        seen["steps"] = int(model.optimizer.iterations.numpy())
+        return real(folder, dataset, model, *arguments, **options)
+
+    monkeypatch.setattr(training, "_fit", before_the_first_step)
+    run = tmp_path / "tuned"
+    summary = train(sine_dataset, run, train_config=TrainConfig(epochs=1, learning_rate=1e-3, **QUICK),
+                    init_from=source, verbose=0)
+    original = load_run_model(source)
+    assert seen["steps"] == 0
+    for ours, theirs in zip(seen["weights"], original.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    config = json.loads((run / "config.json").read_text())
+    assert config["init_from"] == str(source.resolve()) and config["model"] == original.model_config.to_dict()
+    assert summary["epochs"] == 1
+    tuned = load_run_model(run)
+    assert any(not np.array_equal(a, b) for a, b in zip(tuned.get_weights(), original.get_weights()))
+
+
+def test_architecture_options_and_other_audio_settings_are_refused(source, tone_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(run), "--init-from", str(source),
+                 "--units", "64", "--no-linear-prediction", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "--init-from takes the model from a trained one: --units, --no-linear-prediction would change it" in error
+    with pytest.raises(ParameterError, match="the model comes from --init-from"):
+        train(tone_dataset, run, model_config=ModelConfig(units=64), init_from=source, verbose=0)
+    other = build_dataset([tone_dataset.path.parent], tmp_path / "mu15", audio_config=AudioConfig(mu=15),
+                          validation_fraction=0.34, progress=False)
+    with pytest.raises(DatasetError, match=r"processes audio otherwise than --init-from .*\(mu 15 vs 255"):
+        train(other, run, init_from=source, train_config=TrainConfig(epochs=1, **QUICK), verbose=0)
+    assert not run.exists()
+
+
+def test_input_audio_is_built_with_the_models_settings(source, tone_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    folder = str(tone_dataset.path.parent)
+    assert main(["train", folder, "--output", str(run), "--init-from", str(source), "--mu", "15", "--quiet"]) == 2
+    assert "was trained with other audio settings (mu 15 vs 255" in capsys.readouterr().err
+    assert main(["train", folder, "--output", str(run), "--init-from", str(source), "--epochs", "1",
+                 "--steps-per-epoch", "2", "--batch-size", "4", "--sequence-length", "16", "--quiet"]) == 0
+    built = json.loads((run / "dataset" / "metadata.json").read_text())["audio"]
+    assert built["mu"] == 255 and built["preemphasis"] == 0.95
