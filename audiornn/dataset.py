@@ -342,7 +342,11 @@ def _move_into_place(partial, output):
     if output.exists():
         retired = output.parent / f".{output.name}.partial-{os.getpid()}-old"
         os.replace(output, retired)
-        os.replace(partial, output)
+        try:
+            os.replace(partial, output)
+        except BaseException:
+            os.replace(retired, output)  # the old dataset back, whole
+            raise
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(partial, output)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from audiornn import open_dataset, runs
+from audiornn import AudioConfig, build_dataset, open_dataset, runs
 from audiornn.cli import main
 from audiornn.errors import DatasetError, ParameterError, RunError
 from audiornn.model import ModelConfig
@@ -389,3 +389,24 @@ def test_workers_with_the_same_settings_meet_and_with_others_are_refused():
     assert any(isinstance(outcome, ParameterError) and "was started with other settings" in str(outcome)
                for outcome in outcomes), outcomes
     assert all(isinstance(outcome, (ParameterError, RunError)) for outcome in outcomes), outcomes
+
+
+def test_a_dataset_overwrite_that_cannot_finish_leaves_the_old_dataset_whole(tmp_path, monkeypatch):
+    from audiornn import dataset as dataset_module
+
+    output = tmp_path / "dataset"
+    build_dataset([REPOSITORY / "data"], output, progress=False)
+    before = (output / "metadata.json").read_text()
+    real = dataset_module.os.replace
+
+    def replace(source, destination):
+        if Path(destination) == output and ".partial-" in Path(source).name and "-build" in Path(source).name:
+            raise OSError(28, "No space left on device")  # the new folder, into place
+        return real(source, destination)
+
+    monkeypatch.setattr(dataset_module.os, "replace", replace)
+    with pytest.raises(DatasetError, match="nothing was left behind"):
+        build_dataset([REPOSITORY / "data"], output, audio_config=AudioConfig(preemphasis=0.9), overwrite=True,
+                      progress=False)
+    assert (output / "metadata.json").read_text() == before and open_dataset(output)
+    assert [entry.name for entry in tmp_path.iterdir()] == ["dataset"]
