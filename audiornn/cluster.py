@@ -11,6 +11,7 @@ settings (dataset, model and training options), so workers started with
 different ones are refused instead of training one run on different data.
 """
 
+import errno
 import hashlib
 import json
 import logging
@@ -64,11 +65,17 @@ def read_tf_config(text=None):
     return addresses, (task["type"], index)
 
 
-def _listen(port):
+def _listen(host, port):
+    """Listen on this task's own address (all interfaces when its name is not one of this machine's)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        listener.bind(("", port))
+        try:
+            listener.bind((host, port))
+        except OSError as error:
+            if error.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) and not isinstance(error, socket.gaierror):
+                raise
+            listener.bind(("", port))
     except OSError as error:
         listener.close()
         raise ParameterError(f"TF_CONFIG: this worker's port {port} cannot be used ({error.strerror or error}): "
@@ -121,7 +128,7 @@ def wait_for_workers(addresses, mine, *, timeout=WORKER_TIMEOUT, digest="", repo
     a worker that greets with another settings ``digest`` is refused."""
     if len(addresses) < 2:
         return
-    listener = _listen(addresses[mine][1])
+    listener = _listen(*addresses[mine])
     stop = threading.Event()
     greeter = threading.Thread(target=_greet, args=(listener, digest, stop), name="audiornn-greeter", daemon=True)
     greeter.start()
