@@ -280,9 +280,6 @@ def run_train(arguments):
     if arguments.no_laplace_prior and not arguments.resume:
         # The linear predictor works through the prior: without the prior, without it (unless asked).
         model.setdefault("linear_prediction", 0)
-    if arguments.init_from and arguments.resume:
-        raise ParameterError("--init-from starts a new run from a trained model; --resume continues a run: give "
-                             "one of them")
     if arguments.init_from and model:
         given = [flag for flag in MODEL_OPTIONS if getattr(arguments, flag[2:].replace("-", "_")) is not None] + \
             [flag for flag in ("--no-laplace-prior", "--no-linear-prediction")
@@ -300,7 +297,8 @@ def run_train(arguments):
             raise ParameterError("--resume continues a run as it was configured: give only training "
                                  "options such as --epochs, --minutes or --learning-rate with it")
         # Model options are checked against the run's (a resume cannot change the model).
-        summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training | model, **common)
+        summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training | model,
+                        init_from=arguments.init_from, **common)
     else:
         if not arguments.output:
             raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")

@@ -75,3 +75,8 @@ def test_input_audio_is_built_with_the_models_settings(source, tone_dataset, tmp
                  "--steps-per-epoch", "2", "--batch-size", "4", "--sequence-length", "16", "--quiet"]) == 0
     built = json.loads((run / "dataset" / "metadata.json").read_text())["audio"]
     assert built["mu"] == 255 and built["preemphasis"] == 0.95
+
+
+def test_init_from_with_resume_is_refused(source, capsys):
+    assert main(["train", "--resume", str(source), "--init-from", str(source), "--quiet"]) == 2
+    assert "--init-from starts a new run from a trained model; --resume continues a run" in capsys.readouterr().err
