@@ -147,7 +147,8 @@ def wait_for_workers(addresses, mine, *, timeout=WORKER_TIMEOUT, digest="", repo
             elapsed = time.monotonic() - started
             if not waiting:
                 break
-            names = ", ".join(f"{job} {index} at {host}:{port}" for (job, index), (host, port) in sorted(waiting.items()))
+            names = ", ".join(f"{job} {index} at {host}:{port}"
+                              for (job, index), (host, port) in sorted(waiting.items()))
             if elapsed >= timeout:
                 raise RunError(f"{names} did not join within {timeout:g} s: start every worker with the same "
                                f"TF_CONFIG (its own task index), or give --worker-timeout more seconds; nothing "
