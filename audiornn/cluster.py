@@ -110,15 +110,16 @@ def settings_digest(settings):
 
 
 def _answers(host, port):
-    """None when nothing answers at ``host:port``; else the settings digest a waiting worker greets with
-    at once ("" for anything else, such as a worker already inside TensorFlow)."""
+    """What answers at ``host:port``: None when nothing does (yet), the settings digest a waiting worker
+    greets with, or "" for a worker already inside TensorFlow (its gRPC server speaks first, with HTTP/2's
+    settings frame). Silence is "not yet", never "ready": a waiting worker slow to greet is not mistaken
+    for one that has met the others."""
     try:
         with socket.create_connection((host, port), timeout=2.0) as connection:
-            try:
-                received = connection.recv(len(GREETING) + 64)
-            except OSError:
-                received = b""
+            received = connection.recv(len(GREETING) + 64)
     except OSError:
+        return None
+    if not received:
         return None
     return received[len(GREETING):].decode(errors="replace").strip() if received.startswith(GREETING) else ""
 
