@@ -50,10 +50,32 @@ def _add_audio_options(parser):
 AUDIO_FLAGS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
 
 
+def _add_label_options(parser, what="the dataset's files"):
+    group = parser.add_argument_group("labels (speaker, language, instrument)")
+    group.add_argument("--labels-from-folders", action="store_true",
+                       help=f"label {what} by folder: each INPUT folder's immediate sub-folders are the labels "
+                            f"(speech/allison/*.wav -> allison); or give inputs as NAME=PATH")
+    group.add_argument("--labels", metavar="CSV", dest="label_list",
+                       help=f"label {what} by a list: a CSV of path,label rows (paths relative to it)")
+
+
+def _labelled_inputs(arguments, inputs):
+    """``(inputs, labels)`` for build_dataset / scoring: NAME=PATH inputs become a dict."""
+    from .labels import FOLDERS, parse_named_inputs
+
+    inputs = parse_named_inputs(inputs)
+    given = [flag for flag, value in (("--labels-from-folders", arguments.labels_from_folders),
+                                      ("--labels", arguments.label_list)) if value]
+    if len(given) + isinstance(inputs, dict) > 1:
+        raise ParameterError(f"labels are given {'by NAME=PATH inputs and ' if isinstance(inputs, dict) else ''}"
+                             f"{' and '.join(given)}: use one way")
+    return inputs, FOLDERS if arguments.labels_from_folders else arguments.label_list
+
+
 def _add_data_arguments(parser):
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="audio files or folders (searched recursively); default: the bundled "
-                             "sample in data/")
+                        help="audio files or folders (searched recursively), or NAME=PATH to label them; "
+                             "default: the bundled sample in data/")
     parser.add_argument("--output", "-o", required=True, metavar="DIR",
                         help="dataset folder to create")
     _add_audio_options(parser)
@@ -67,6 +89,7 @@ def _add_data_arguments(parser):
                              "skipping it")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a different dataset already in DIR")
+    _add_label_options(parser)
 
 
 def _audio_config(arguments):
@@ -94,15 +117,17 @@ def _inputs_or_sample(inputs):
 def run_data(arguments):
     from .dataset import build_dataset
 
+    inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     dataset = build_dataset(
-        _inputs_or_sample(arguments.inputs), arguments.output,
+        inputs if inputs or labels else _inputs_or_sample(inputs), arguments.output, labels=labels,
         audio_config=_audio_config(arguments),
         validation_fraction=arguments.validation_fraction,
         trim_silence_db=arguments.trim_silence, strict=arguments.strict,
         overwrite=arguments.overwrite, progress=not arguments.quiet)
+    labels = f", labels {', '.join(dataset.labels)}" if dataset.labels else ""
     print(f"dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
           f"{dataset.seconds('validation'):.1f} s validation, "
-          f"{dataset.metadata['skipped_count']} file(s) skipped)")
+          f"{dataset.metadata['skipped_count']} file(s) skipped{labels})")
     return 0
 
 
@@ -211,6 +236,7 @@ MODEL_OPTIONS = {
                                         "(default {default}: none; the training window must be a multiple of it)"),
     "--frame-units": ("frame_units", int, "the frame tier's GRU width (default {default})"),
     "--frame-layers": ("frame_layers", int, "the frame tier's GRU layers (default {default})"),
+    "--label-dim": ("label_dim", int, "size of the label embedding of a labelled dataset's model (default {default})"),
 }
 
 
@@ -304,6 +330,10 @@ def run_train(arguments):
             raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")
         if arguments.dataset and arguments.inputs:
             raise ParameterError("give either INPUT audio or --dataset DIR, not both")
+        inputs, labels = _labelled_inputs(arguments, arguments.inputs)
+        if arguments.dataset and labels:
+            raise ParameterError("--labels-from-folders and --labels label INPUT audio; a --dataset has its labels "
+                                 "already: leave them out")
         model_config = None if arguments.init_from else _model_config(model)  # checked before anything is written
         train_config = TrainConfig(**training)
         audio_config = _audio_config(arguments)
@@ -329,7 +359,8 @@ def run_train(arguments):
                 # Held before anything is written in it, and on through training (the hold nests).
                 holding.enter_context(hold_run(arguments.output, share_inside=True))
                 prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
-                dataset = build_dataset(_inputs_or_sample(arguments.inputs), Path(arguments.output) / "dataset",
+                dataset = build_dataset(inputs if inputs or labels else _inputs_or_sample(inputs),
+                                        Path(arguments.output) / "dataset", labels=labels,
                                         audio_config=audio_config, progress=not arguments.quiet)
             summary = train(dataset, arguments.output, model_config=model_config, train_config=train_config,
                             overwrite=arguments.overwrite, init_from=arguments.init_from, **common)
@@ -338,6 +369,8 @@ def run_train(arguments):
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
           f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
           f"validation audio")
+    for name, label in score.get("labels", {}).items():
+        print(f"  label {name}: {label['bits_per_sample']:.3f} bits per sample ({label['files']} file(s))")
     return 0
 
 
@@ -358,7 +391,8 @@ def run_generate(arguments):
     paths = generate(model, seconds=arguments.seconds, count=arguments.count,
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
                      include_prime=arguments.include_prime, output=arguments.output,
-                     progress=not arguments.quiet)
+                     progress=not arguments.quiet, label=_label_flag(arguments.label, arguments.count),
+                     prime_label=arguments.prime_label)
     for path in paths:
         print(f"wrote {path}")
     if reference is not None:
@@ -374,6 +408,17 @@ def run_generate(arguments):
                 continue
             print(format_sound_report(report, label=path.name, reference="--score-against"))
     return 0
+
+
+def _label_flag(value, count):
+    """``--label a,b,c``: one name for every stream, or one per stream (``--count`` of them)."""
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",")]
+    if len(names) not in (1, count):
+        raise ParameterError(f"--label gives {len(names)} labels for --count {count} streams: give one for all, "
+                             f"or one per stream")
+    return names[0] if len(names) == 1 else names
 
 
 def _sound_report(model, generated, arguments, dataset):
@@ -441,18 +486,30 @@ def run_eval(arguments):
         model = load_run_model(arguments.model)
         dataset = arguments.dataset or run_dataset_path(arguments.model)
         results = {}
-        if arguments.audio:
+        audio, labels = _labelled_inputs(arguments, arguments.audio or [])
+        if arguments.identify:
+            from .scoring import format_identify_table, identify
+
+            if not arguments.audio:
+                raise ParameterError("--identify scores audio files under every label: give them with --audio")
+            results["identify"] = identify(model, audio, labels=labels, progress=not arguments.quiet)
+            print(format_identify_table(results["identify"]))
+        elif arguments.audio:
             from .scoring import format_score_table, score_audio
 
-            results = score_audio(model, arguments.audio, dataset=dataset, progress=not arguments.quiet)
+            results = score_audio(model, audio, dataset=dataset, progress=not arguments.quiet,
+                                  label=arguments.label, labels=labels)
             print(format_score_table(results))
         if arguments.sound or not arguments.audio:
+            from .evaluation import first_label
             from .generation import generate
 
-            generated = generate(model, seconds=arguments.seconds, seed=arguments.seed, progress=False)[0]
+            label = arguments.label or first_label(model)
+            generated = generate(model, seconds=arguments.seconds, seed=arguments.seed, progress=False,
+                                 label=label)[0]
             if arguments.sound:
                 results["sound"] = _sound_report(model, generated, arguments, dataset)
-            figure = evaluation.sound_comparison(model, dataset=dataset, audio=arguments.audio,
+            figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio),
                                                  seconds=arguments.seconds, seed=arguments.seed, generated=generated)
             written.append(evaluation.save_figure(figure, output / "sound.png"))
         if arguments.json:
@@ -461,6 +518,13 @@ def run_eval(arguments):
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _plain_paths(audio):
+    """The paths of possibly labelled audio inputs (a dict of label -> paths, or a list)."""
+    if isinstance(audio, dict):
+        return [path for paths in audio.values() for path in paths]
+    return audio
 
 
 def _model_folder(model):
@@ -491,7 +555,8 @@ def build_parser():
         description="Train a softmax RNN on a dataset folder (or on audio, building the dataset "
                     "into RUN/dataset first). Progress is saved every epoch; --resume continues.")
     train.add_argument("inputs", nargs="*", metavar="INPUT",
-                       help="audio files or folders to build the dataset from (instead of --dataset)")
+                       help="audio files or folders to build the dataset from (instead of --dataset); NAME=PATH "
+                            "labels them")
     train.add_argument("--dataset", "-d", metavar="DIR", help="a dataset folder from the data command")
     train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")
@@ -518,6 +583,7 @@ def build_parser():
     group.add_argument("--no-linear-prediction", dest="no_linear_prediction", action="store_true",
                        help="leave out the linear predictor inside the model (the same as --linear-prediction 0)")
     _add_audio_options(train)
+    _add_label_options(train, "INPUT")
     train.set_defaults(handler=run_train)
 
     generate = subcommands.add_parser(
@@ -535,6 +601,11 @@ def build_parser():
     generate.add_argument("--prime", metavar="AUDIO", help="audio to continue (any format and rate)")
     generate.add_argument("--include-prime", action="store_true", help="start the output with the prime")
     generate.add_argument("--count", "-n", type=int, default=1, help="streams generated together (default 1)")
+    generate.add_argument("--label", "-l", metavar="NAME[,NAME...]",
+                          help="a labelled model's label: one for every stream, or one per stream (--count)")
+    generate.add_argument("--prime-label", metavar="NAME",
+                          help="read --prime under this label, then go on under --label (prime with one voice, "
+                               "continue in another; default: --label)")
     generate.add_argument("--score-against", nargs="+", metavar="AUDIO",
                           help="real audio files or folders: print how far what was generated sounds from "
                                "them (Frechet distance of log-mel frames), beside a linear predictor's audio")
@@ -551,6 +622,13 @@ def build_parser():
     evaluate.add_argument("--dataset", "-d", metavar="DIR",
                           help="the model's training dataset, for the baselines (default: the run's own)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the score as JSON")
+    evaluate.add_argument("--label", "-l", metavar="NAME",
+                          help="a labelled model: score --audio under this label (default: each file's own, "
+                               "from NAME=PATH inputs or --labels-from-folders), and draw under it")
+    evaluate.add_argument("--identify", action="store_true",
+                          help="score each --audio file under every label and print the lowest (the model as "
+                               "a classifier), with the accuracy when the files' labels are known")
+    _add_label_options(evaluate, "the --audio files")
     evaluate.add_argument("--sound", action="store_true",
                           help="score how generated audio sounds (its distance to the training audio, "
                                "between real held-out audio and a linear predictor's), and draw it next to "

@@ -59,7 +59,9 @@ class JSONConfig:
     """to_dict / to_json / from_dict for the frozen config dataclasses."""
 
     def to_dict(self):
-        return dataclasses.asdict(self)
+        """The fields as JSON has them (a tuple as a list)."""
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in dataclasses.asdict(self).items()}
 
     def to_json(self):
         return json.dumps(self.to_dict(), sort_keys=True)
@@ -175,6 +177,11 @@ class ModelConfig(JSONConfig):
         carried across training windows like the sample tier's; training
         windows must be a multiple of F.
     frame_units, frame_layers: the frame tier's GRU width and depth.
+    labels: the label names of a labelled model (speakers, languages,
+        instruments; set from the dataset by training, empty: none), in the
+        order of their ids. A learned embedding of ``label_dim`` values per
+        label is read by every step of the sample tier (and by the frame tier),
+        beside the other conditioning.
 
     With a frame tier, ``num_layers`` may be 0: the sample tier is then
     feed-forward (the embedding, the lags and the conditioning through the
@@ -200,8 +207,16 @@ class ModelConfig(JSONConfig):
     frame_size: int = 0
     frame_units: int = 512
     frame_layers: int = 1
+    labels: tuple = ()
+    label_dim: int = 16
 
     def __post_init__(self):
+        if isinstance(self.labels, str) or not isinstance(self.labels, (list, tuple)) \
+                or not all(isinstance(name, str) and name for name in self.labels) \
+                or len(set(self.labels)) != len(self.labels):
+            raise ParameterError(f"labels must be a list of distinct label names, got {self.labels!r}")
+        object.__setattr__(self, "labels", tuple(self.labels))  # from JSON a list: the frozen config holds a tuple
+        check_positive_int(self.label_dim, "label_dim")
         if self.preset not in PRESETS:
             raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
         if self.cell not in CELLS:
@@ -225,6 +240,9 @@ class ModelConfig(JSONConfig):
         if self.many_to_one:
             if self.num_layers < 1:
                 raise ParameterError(f"the {self.preset} preset needs num_layers of at least 1, got {self.num_layers}")
+            if self.labels:
+                raise ParameterError(f"labels need a sequence model; the {self.preset} preset does not read them: "
+                                     f"use the default preset, or a dataset without labels")
             if self.frame_size:
                 raise ParameterError(f"frame_size ({self.frame_size}) needs a sequence model; the {self.preset} "
                                      f"preset reads a window of {self.window} samples instead: leave the frame "
@@ -281,8 +299,13 @@ class ModelConfig(JSONConfig):
     @property
     def input_features(self):
         """Inputs to the sample tier beside the embedding: the lags, the prediction and its last error, then
-        the frame tier's conditioning."""
-        return self.lags + (2 if self.linear_prediction else 0) + (self.embedding_dim if self.frame_size else 0)
+        the conditioning (the frame tier's, the label's)."""
+        return self.lags + (2 if self.linear_prediction else 0) + self.conditioning_dim
+
+    @property
+    def conditioning_dim(self):
+        """Per-sample conditioning values the sample tier reads: the frame tier's, then the label's."""
+        return (self.embedding_dim if self.frame_size else 0) + (self.label_dim if self.labels else 0)
 
     @classmethod
     def from_saved(cls, values, *, source="model config"):

@@ -1,11 +1,16 @@
 """The dataset folder: each sample stored once, as one byte, plus metadata.
 
-Layout of a dataset folder (format version 1)::
+Layout of a dataset folder (format version 1; 2 when labelled)::
 
     DIR/metadata.json   the contract: format, version, audio config, sources,
                         splits, skipped files, and the recipe fingerprint
     DIR/train.u8        uint8 classes of the training audio, files end to end
     DIR/validation.u8   uint8 classes of the validation audio, files end to end
+
+A labelled dataset (files labelled by speaker, language, instrument: see
+:mod:`audiornn.labels`) is format version 2: ``metadata.json`` also lists
+the ``labels`` and each source has its ``label`` (and its relative ``name``,
+which version 1 calls ``label``). Both versions are read.
 
 ``metadata.json`` is written last and the folder is renamed into place only
 when complete, so a folder with a metadata file is always whole.
@@ -24,10 +29,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .audio_io import find_audio_files, prepare_audio, read_audio
+from .audio_io import prepare_audio, read_audio
 from .config import AudioConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import remove_stale_partials, write_json
+from .labels import labelled_files
 
 __all__ = ["Dataset", "Segment", "as_dataset", "build_dataset", "open_dataset", "plan_validation"]
 
@@ -35,6 +41,7 @@ logger = logging.getLogger("audiornn")
 
 FORMAT = "audiornn-dataset"
 FORMAT_VERSION = 1
+LABELLED_FORMAT_VERSION = 2
 METADATA_NAME = "metadata.json"
 SPLITS = ("train", "validation")
 SPLIT_FILES = {"train": "train.u8", "validation": "validation.u8"}
@@ -48,6 +55,7 @@ class Segment:
     start: int
     length: int
     source: str
+    label: str = None
 
 
 class Dataset:
@@ -58,6 +66,11 @@ class Dataset:
         self.metadata = metadata
         self.audio_config = AudioConfig.from_dict(metadata["audio"], source=str(self.path / METADATA_NAME))
         self._arrays = {}
+
+    @property
+    def labels(self):
+        """The label names, sorted; empty for an unlabelled dataset."""
+        return list(self.metadata.get("labels", []))
 
     def array(self, split):
         """The uint8 classes of ``split`` as a read-only memory map, shape ``(samples,)``."""
@@ -78,15 +91,17 @@ class Dataset:
     def segments(self, split):
         """The source stretches of ``split``, in array order."""
         _check_split(split)
-        return [Segment(entry["start"], entry["samples"], entry["path"])
+        labelled = bool(self.labels)
+        return [Segment(entry["start"], entry["samples"], entry["path"], entry["label"] if labelled else None)
                 for entry in self.metadata["sources"] if entry["split"] == split]
 
     def seconds(self, split):
         return self.samples(split) / self.audio_config.sample_rate
 
     def __repr__(self):
+        labels = f", labels {', '.join(self.labels)}" if self.labels else ""
         return (f"Dataset('{self.path}', {self.audio_config.sample_rate} Hz, "
-                f"train {self.seconds('train'):.1f} s, validation {self.seconds('validation'):.1f} s)")
+                f"train {self.seconds('train'):.1f} s, validation {self.seconds('validation'):.1f} s{labels})")
 
 
 def _check_split(split):
@@ -135,9 +150,9 @@ def plan_validation(lengths, labels, *, fraction):
 def _recipe(files, audio_config, validation_fraction, trim_silence_db):
     """A fingerprint of everything that decides a dataset's content."""
     stats = []
-    for path, label in files:
+    for path, name, label in files:
         info = path.stat()
-        stats.append([str(path.resolve()), label, info.st_size, info.st_mtime_ns])
+        stats.append([str(path.resolve()), name, info.st_size, info.st_mtime_ns] + ([label] if label else []))
     recipe = {
         "audio": {key: value for key, value in audio_config.to_dict().items() if key != "level"},
         "validation_fraction": validation_fraction,
@@ -158,7 +173,7 @@ def _check_build_parameters(validation_fraction, trim_silence_db):
             f"got {trim_silence_db!r}")
 
 
-def _existing_dataset_action(output, fingerprint, overwrite):
+def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERSION):
     """Decide what to do with what is already at ``output``: build, reuse or refuse."""
     if not output.exists():
         return "build"
@@ -179,7 +194,7 @@ def _existing_dataset_action(output, fingerprint, overwrite):
         raise DatasetError(
             f"output folder '{output}' holds a metadata.json that is not an audiornn dataset's: "
             f"choose another --output (nothing was changed)")
-    if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == FORMAT_VERSION:
+    if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version:
         return "reuse"
     foreign = sorted(entry.name for entry in output.iterdir()
                      if entry.name not in {METADATA_NAME, *SPLIT_FILES.values()})
@@ -206,7 +221,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     with open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
             leave=False) as bar:
-        for path, label in files:
+        for path, name, label in files:
             try:
                 audio, rate = read_audio(path)
                 classes, gain = prepare_audio(audio, rate, audio_config=audio_config,
@@ -223,7 +238,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
                 pool.write(classes.tobytes())
-                used.append({"path": str(path), "label": label, "original_rate": rate,
+                used.append({"path": str(path), "name": name, "label": label, "original_rate": rate,
                              "channels": int(audio.shape[1]), "samples": int(classes.size),
                              "gain": float(gain)})
             bar.update(1)
@@ -231,7 +246,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     return used, skipped, messages
 
 
-def _write_splits(folder, pool_path, used, plan):
+def _write_splits(folder, pool_path, used, plan, labelled):
     """Copy each file's classes from the pool into its split arrays; fill the offsets."""
     pool = np.memmap(pool_path, dtype=np.uint8, mode="r") if used else np.zeros(0, np.uint8)
     sources, offsets, position = [], {split: 0 for split in SPLITS}, 0
@@ -245,8 +260,9 @@ def _write_splits(folder, pool_path, used, plan):
                     continue
                 for chunk in range(position + begin, position + end, _COPY_CHUNK):
                     handles[split].write(pool[chunk:min(position + end, chunk + _COPY_CHUNK)].tobytes())
+                names = {"name": entry["name"], "label": entry["label"]} if labelled else {"label": entry["name"]}
                 sources.append({
-                    "path": entry["path"], "label": entry["label"], "split": split,
+                    "path": entry["path"], **names, "split": split,
                     "start": offsets[split], "samples": end - begin, "offset_in_file": begin,
                     "original_rate": entry["original_rate"], "channels": entry["channels"],
                     "gain": entry["gain"],
@@ -261,8 +277,13 @@ def _write_splits(folder, pool_path, used, plan):
 
 
 def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
-                  trim_silence_db=None, strict=False, overwrite=False, progress=True):
+                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None):
     """Build a dataset folder from audio files and folders; return it opened.
+
+    Labelled datasets: ``inputs`` a dict ``{label: paths}``, or ``labels``
+    ``"folders"`` (each input folder's sub-folders are the labels) or the path
+    of a CSV list of ``path,label`` rows (:func:`audiornn.labels.labelled_files`).
+    The validation split then holds out audio of every label.
 
     Every file is mixed to mono, resampled to ``audio_config.sample_rate``,
     optionally trimmed of silence at both ends, pre-emphasised, normalised to
@@ -278,9 +299,10 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     if not output.parent.is_dir():
         raise DatasetError(f"the folder that should hold --output '{output}' does not exist: "
                            f"create '{output.parent}' first")
-    files = find_audio_files(inputs)
+    files, label_names = labelled_files(inputs, labels)
+    version = LABELLED_FORMAT_VERSION if label_names else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db)
-    action = _existing_dataset_action(output, fingerprint, overwrite)
+    action = _existing_dataset_action(output, fingerprint, overwrite, version)
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
         return open_dataset(output, audio_config=audio_config)
@@ -296,15 +318,15 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
         if not used:
             shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
             raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
-        plan = plan_validation([entry["samples"] for entry in used],
-                               [entry["label"] for entry in used], fraction=validation_fraction)
-        sources, sizes = _write_splits(partial, pool_path, used, plan)
+        plan = _plan_by_label(used, label_names, validation_fraction, files)
+        sources, sizes = _write_splits(partial, pool_path, used, plan, bool(label_names))
         pool_path.unlink()
         level = float(np.median([1.0 / entry["gain"] for entry in used]))
         final_config = dataclasses.replace(audio_config, level=level)
         metadata = {
             "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+            "format_version": version,
+            **({"labels": label_names} if label_names else {}),
             "created_by": f"audiornn {__version__}",
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "audio": final_config.to_dict(),
@@ -335,6 +357,24 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
                        "(%d samples at the default --sequence-length): training needs longer recordings or a "
                        "shorter --sequence-length", output, longest, window)
     return dataset
+
+
+def _plan_by_label(used, label_names, fraction, files):
+    """The validation plan (:func:`plan_validation`), made within each label so that every label has some."""
+    if not label_names:
+        return plan_validation([entry["samples"] for entry in used], [entry["name"] for entry in used],
+                               fraction=fraction)
+    plan = {}
+    for label in label_names:
+        members = [index for index, entry in enumerate(used) if entry["label"] == label]
+        if not members:
+            shown = ", ".join(f"'{path}'" for path, _, name in files if name == label)
+            raise AudioFileError(f"label '{label}' has no usable audio: its file(s) {shown} were all skipped "
+                                 f"(see the warnings above)")
+        for member, cut in plan_validation([used[index]["samples"] for index in members],
+                                           [used[index]["name"] for index in members], fraction=fraction):
+            plan[members[member]] = cut
+    return sorted(plan.items())
 
 
 def _move_into_place(partial, output):
@@ -373,10 +413,10 @@ def open_dataset(path, *, audio_config=None):
         raise DatasetError(f"'{metadata_path}' is not readable JSON ({error}): rebuild the dataset") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise DatasetError(f"'{metadata_path}' is not audiornn dataset metadata: rebuild the dataset")
-    if metadata.get("format_version") != FORMAT_VERSION:
+    if metadata.get("format_version") not in (FORMAT_VERSION, LABELLED_FORMAT_VERSION):
         raise DatasetError(
             f"dataset '{path}' has format version {metadata.get('format_version')!r}; this audiornn "
-            f"reads version {FORMAT_VERSION}: rebuild it with this version")
+            f"reads versions {FORMAT_VERSION} and {LABELLED_FORMAT_VERSION}: rebuild it with this version")
     try:
         dataset = Dataset(path, metadata)
         for split in SPLITS:
@@ -389,6 +429,12 @@ def open_dataset(path, *, audio_config=None):
                     f"{expected}: the dataset is damaged, rebuild it")
         for split in SPLITS:
             _check_sources(dataset, split, metadata_path)
+        if metadata["format_version"] == LABELLED_FORMAT_VERSION:
+            names = metadata["labels"]
+            unknown = [entry["path"] for entry in metadata["sources"] if entry["label"] not in names]
+            if not names or not all(isinstance(name, str) and name for name in names) or unknown:
+                raise DatasetError(f"'{metadata_path}': the labels {names!r} do not cover every source "
+                                   f"({unknown[:1]}): the metadata is damaged, rebuild the dataset")
     except (KeyError, TypeError, ParameterError) as error:
         raise DatasetError(f"dataset '{path}' has malformed metadata ({error}): rebuild it") from None
     return _check_processing(dataset, audio_config)

@@ -74,15 +74,17 @@ class SampleStream:
     classes. :meth:`prime` runs real classes through the network to set the
     state; :meth:`sample` draws the next ``length`` classes of every stream,
     ``(count, length)`` uint8, carrying the state for the next call.
+    ``label`` (a labelled model): names or ids, one for all streams or one
+    each; :meth:`set_label` changes it between calls (after a prime, say).
     """
 
-    def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None):
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None):
         self.model, self.count = model, check_positive_int(count, "count")
         self.first_stream, self.total_streams = first_stream, total_streams or count
         self.temperature = _check_temperature(temperature)
         self.seed = _seed(seed)
         self.position = 0
-        self.states = model.initial_states(count)
+        self.states = model.initial_states(count, label)
         self.previous = tf.fill((count,), model.silence)
         self._sample = tf.function(self._sample_loop, jit_compile=True, reduce_retracing=True)
         self._prime = tf.function(self._prime_loop, jit_compile=True, reduce_retracing=True)
@@ -109,6 +111,10 @@ class SampleStream:
             return step + 1, self.model.step(classes[:, step], states, constants)[1]
 
         return tf.while_loop(lambda step, *_: step < tf.shape(classes)[1] - 1, body, (tf.constant(0), states))[1]
+
+    def set_label(self, label):
+        """Continue every stream under ``label`` (names or ids, one for all or one each)."""
+        self.states = dict(self.states, label=tf.constant(self.model.label_state(label, self.count)))
 
     def prime(self, classes):
         """Set every stream's state by running ``classes`` (``(samples,)`` or ``(count, samples)``)."""
@@ -141,8 +147,9 @@ class StreamGroup:
     identical to one unsharded batch with the same seed.
     """
 
-    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8):
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8, label=None):
         count = check_positive_int(count, "count")
+        labels = None if label is None else model.label_state(label, count)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         shards = shards or max(1, min(cores, count // min_shard))
         sizes = [len(part) for part in np.array_split(np.arange(count), shards)]
@@ -150,7 +157,8 @@ class StreamGroup:
         seed = _seed(seed)
         self.count, self.seed = count, seed
         self.shards = [SampleStream(model, count=size, temperature=temperature, seed=seed,
-                                    first_stream=int(start), total_streams=count)
+                                    first_stream=int(start), total_streams=count,
+                                    label=None if labels is None else labels[start:start + size])
                        for size, start in zip(sizes, starts)]
         self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
 
@@ -167,6 +175,11 @@ class StreamGroup:
         rows = np.cumsum([0] + [shard.count for shard in self.shards])
         for shard, start, stop in zip(self.shards, rows[:-1], rows[1:]):
             shard.prime(classes[start:stop])
+
+    def set_label(self, label):
+        labels = self.shards[0].model.label_state(label, self.count)
+        for shard in self.shards:
+            shard.set_label(labels[shard.first_stream:shard.first_stream + shard.count])
 
     def sample(self, length):
         """The next ``length`` classes of every stream, ``(count, length)`` uint8."""
@@ -228,7 +241,8 @@ def _check_room(output, count, samples, rate):
 
 def _check_memory(model, count, samples):
     """Refuse ``count`` streams whose states (and, returned as arrays, whose audio) cannot fit in memory."""
-    state_floats = sum(int(np.prod(np.shape(state))) for state in tf.nest.flatten(model.initial_states(1)))
+    state_floats = sum(int(np.prod(np.shape(state))) for state in tf.nest.flatten(
+        model.initial_states(1, 0 if model.model_config.labels else None)))
     # The loop holds a few copies of every state, and the chosen classes of a chunk.
     needed = count * (4 * state_floats * 4 + 4 * 8000) + (4 * count * samples if samples else 0)
     try:
@@ -242,9 +256,13 @@ def _check_memory(model, count, samples):
 
 
 def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
-             output=None, chunk_seconds=1.0, progress=True):
+             output=None, chunk_seconds=1.0, progress=True, label=None, prime_label=None):
     """Generate ``count`` streams of ``seconds`` of audio from ``model``.
 
+    label: a labelled model's label (a name, or one per stream); required
+        for such a model, refused for another. ``prime_label``: the label the
+        prime is read under, when it differs (prime with one voice, go on in
+        another; default ``label``).
     prime: a path to audio (any format and rate) or an array of classes; the
         network's state is set by running it through, and the output
         continues it (the prime itself is included only if ``include_prime``).
@@ -265,12 +283,21 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     wav = _check_room(output, count, total, rate) if output is not None else None
     _check_memory(model, count, 0 if output is not None else total)
     paths = _output_paths(output, count) if output is not None else None
-    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)  # checks temperature
+    if prime_label is not None and prime is None:
+        raise ParameterError("a prime label says which label the prime is read under: give a prime too, or "
+                             "leave the prime label out")
+    if label is None and model.model_config.labels:
+        raise ParameterError(f"this model was trained with labels: choose one with --label, one of "
+                             f"{', '.join(model.model_config.labels)}")
+    first_label = label if prime_label is None else prime_label
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, label=first_label)
     primer = None
     if prime is not None:
         primer = prime_classes(prime, audio_config) if isinstance(prime, (str, os.PathLike)) \
             else np.asarray(prime, dtype=np.int32)
         stream.prime(primer)
+        if prime_label is not None:
+            stream.set_label(label)
 
     collected = [[] for _ in range(count)]
     try:

@@ -28,6 +28,7 @@ from keras import ops
 from . import dsp
 from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
+from .errors import ParameterError
 
 
 __all__ = ["AudioRNN", "BitsPerSample", "FrameTier", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
@@ -146,12 +147,16 @@ class FrameTier(keras.layers.Layer):
         """Decoded values to the μ-law's companded scale, where the classes are evenly spaced."""
         return ops.sign(values) * ops.log1p(self.mu * ops.abs(values)) / math.log1p(self.mu)
 
-    def call(self, values, initial_states=None, training=False):
+    def call(self, values, initial_states=None, training=False, label=None):
         """``values`` ``(batch, frames * frame_size)``, frame k ending at the sample that its
         conditioning's first sample reads -> conditioning ``(batch, frames * frame_size,
-        conditioning)`` and each layer's final state."""
+        conditioning)`` and each layer's final state. ``label``: a labelled model's label
+        vectors ``(batch, label_dim)``, read beside every frame."""
         batch = ops.shape(values)[0]
         hidden = ops.reshape(self.compand(values), (batch, -1, self.frame_size))
+        if label is not None:
+            hidden = ops.concatenate([hidden, ops.broadcast_to(label[:, None, :], (
+                batch, ops.shape(hidden)[1], ops.shape(label)[-1]))], axis=-1)
         finals = []
         for index, layer in enumerate(self.recurrent):
             initial = None if initial_states is None else [initial_states[index]]
@@ -159,10 +164,12 @@ class FrameTier(keras.layers.Layer):
             finals.append(final)
         return ops.reshape(self.output_projection(hidden), (batch, -1, self.conditioning)), finals
 
-    def step(self, frame, states):
+    def step(self, frame, states, label=None):
         """One frame ``(batch, frame_size)`` of values, oldest first, from ``states`` (a list, one per
         layer) -> the next frame's conditioning ``(batch, frame_size, conditioning)`` and the new states."""
         hidden, new_states = self.compand(frame), []
+        if label is not None:
+            hidden = ops.concatenate([hidden, label], axis=-1)
         for layer, state in zip(self.recurrent, states):
             hidden, state = layer.cell(hidden, [state], training=False)
             new_states.append(state[0] if isinstance(state, (list, tuple)) else state)
@@ -239,8 +246,15 @@ class AudioRNN(keras.Model):
     - with the frame tier (``frame_size`` F > 0): ``"frame"``, its layers'
       states, ``(batch, frame_units)`` each; ``"conditioning"``
       ``(batch, F, embedding_dim)``, the current frame's conditioning;
+    - with labels: ``"label"`` ``(batch,)`` int32, each stream's label id
+      (change it to continue in another voice);
     - ``"window"``: ``(batch, window)`` int32, the last classes read (the
       seed preset, which re-reads a window instead of carrying a state).
+
+    Conditioning (the frame tier's, the label's) enters the sample tier in one
+    place, :meth:`condition`, the same way in both paths. A labelled model
+    (``model_config.labels``) is called on ``{"classes": (batch, time),
+    "label": (batch,)}`` instead of the classes alone.
     """
 
     def __init__(self, model_config=None, audio_config=None, **kwargs):
@@ -266,6 +280,8 @@ class AudioRNN(keras.Model):
                 self.values = MuLawValues(audio_config.mu, name="mu_law_values")
             self.recurrent = [_recurrent_layer(model_config, index, True, return_state=True)
                               for index in range(model_config.num_layers)]
+        self.label_embedding = keras.layers.Embedding(len(model_config.labels), model_config.label_dim,
+                                                      name="label_embedding") if model_config.labels else None
         self.frame_tier = FrameTier(model_config.frame_size, model_config.frame_units, model_config.frame_layers,
                                     model_config.embedding_dim, audio_config.mu, name="frame_tier") \
             if model_config.frame_size else None
@@ -290,32 +306,72 @@ class AudioRNN(keras.Model):
         # Create every sublayer's weights with one forward pass on a dummy batch,
         # so a loaded model gets its variables before the weights are restored.
         length = self.model_config.window if self.model_config.many_to_one else self.model_config.frame_size or 2
-        self.call(ops.zeros((1, length), dtype="int32"))
+        self.call(self.example_inputs(1, length))
         self.built = True
+
+    def example_inputs(self, batch, length):
+        """Zeros shaped as the model's inputs: classes ``(batch, length)``, with a label when labelled."""
+        classes = np.zeros((batch, length), dtype="int32")
+        return {"classes": classes, "label": np.zeros((batch,), "int32")} if self.label_embedding else classes
+
+    def label_ids(self, names):
+        """Label names (one, or a list) -> their ids as an int32 array; an unknown one is refused."""
+        known = self.model_config.labels
+        if not known:
+            raise ParameterError("this model was trained without labels: leave the label out")
+        names = [names] if isinstance(names, str) else list(names)
+        missing = [name for name in names if name not in known]
+        if missing or not names:
+            raise ParameterError(f"unknown label {', '.join(map(repr, missing)) or '(none given)'}: this model "
+                                 f"knows {', '.join(known)}")
+        return np.array([known.index(name) for name in names], dtype="int32")
+
+    def _unpack(self, inputs):
+        """``(classes, label vectors)`` from what the model is called on (None for an unlabelled model)."""
+        if isinstance(inputs, dict):
+            classes, label = inputs["classes"], inputs.get("label")
+        else:
+            classes, label = inputs, None
+        if self.label_embedding is None:
+            return classes, None
+        if label is None:
+            raise ParameterError(f"this model was trained with labels ({', '.join(self.model_config.labels)}): "
+                                 f"call it on {{'classes': ..., 'label': ...}}")
+        return classes, self.label_embedding(ops.cast(label, "int32"))
+
+    def condition(self, inputs, frame=None, label=None):
+        """The one place where conditioning enters the sample tier: ``inputs`` (the embedding's and value
+        features, ``(batch, time, ...)`` in the sequence path, ``(batch, ...)`` in a step; None when a step
+        has none) with the frame tier's conditioning and the label's vector appended, in that order."""
+        if label is not None and inputs is not None and len(inputs.shape) == 3:
+            label = ops.broadcast_to(label[:, None, :], (*ops.shape(inputs)[:2], ops.shape(label)[-1]))
+        parts = [part for part in (inputs, frame, label) if part is not None]
+        return ops.concatenate(parts, axis=-1) if len(parts) > 1 else (parts[0] if parts else None)
 
     # -- whole sequences -----------------------------------------------------------------------
 
-    def call(self, classes, training=False):
+    def call(self, inputs, training=False):
+        classes, label = self._unpack(inputs)
         carry = self.state_carry if training else self.validation_carry
         prior = None
         if self.model_config.many_to_one:
             values = self.values(classes)
             hidden = self.skip([self.norm(self.dense_in(values), training=training), values])
         else:
-            hidden = self.embedding(classes)
+            hidden, frame = self.embedding(classes), None
             if self.model_config.history:
                 before, previous = (None, None) if carry is None else (
                     None if state is None else ops.stop_gradient(ops.convert_to_tensor(state))
                     for state in (carry.lag_values, carry.prediction))
                 features, prior, last = self.value_features(classes, before, previous)
-                inputs = [hidden, features]
+                hidden = ops.concatenate([hidden, features], axis=-1)
                 if self.frame_tier is not None:
-                    inputs.append(self._frame_conditioning(classes, before, carry, training))
-                hidden = ops.concatenate(inputs, axis=-1)
+                    frame = self._frame_conditioning(classes, before, carry, training, label)
                 if carry is not None:
                     for state, value in zip((carry.lag_values, carry.prediction), last):
                         if state is not None:
                             state.assign(ops.cast(value, state.dtype))
+            hidden = self.condition(hidden, frame, label)
         for index, layer in enumerate(self.recurrent):
             initial = None if carry is None else [
                 ops.cast(ops.stop_gradient(ops.convert_to_tensor(state)), layer.compute_dtype)
@@ -405,7 +461,7 @@ class AudioRNN(keras.Model):
             else ops.concatenate([ops.cast(before, values.dtype), values], axis=1)
         return values, padded
 
-    def _frame_conditioning(self, classes, before, carry, training):
+    def _frame_conditioning(self, classes, before, carry, training, label=None):
         """The frame tier over a window: ``(batch, time, embedding_dim)``, its state carried when ``carry`` is.
 
         Step t of frame k (t = kF .. kF + F - 1) reads the conditioning that the
@@ -420,7 +476,7 @@ class AudioRNN(keras.Model):
         start = self.model_config.history - size
         frames = padded[:, start:start + ops.shape(values)[1]]
         initial = None if carry is None else [ops.stop_gradient(ops.convert_to_tensor(state)) for state in carry.frame]
-        conditioning, finals = self.frame_tier(frames, initial_states=initial, training=training)
+        conditioning, finals = self.frame_tier(frames, initial_states=initial, training=training, label=label)
         if carry is not None:
             for state, value in zip(carry.frame, finals):
                 state.assign(ops.cast(value, state.dtype))
@@ -449,8 +505,12 @@ class AudioRNN(keras.Model):
 
     # -- one step at a time --------------------------------------------------------------------
 
-    def initial_states(self, batch):
-        """The state before the first sample (zeros; silence for the seed preset's window)."""
+    def initial_states(self, batch, label=None):
+        """The state before the first sample (zeros; silence for the seed preset's window).
+
+        ``label``: a labelled model's label for every stream, as names
+        (:meth:`label_ids`) or ids, one for all or one per stream.
+        """
         import tensorflow as tf
 
         if self.model_config.many_to_one:
@@ -468,7 +528,27 @@ class AudioRNN(keras.Model):
                           conditioning=tf.zeros((batch, self.model_config.frame_size, self.model_config.embedding_dim)))
         if self.model_config.counts_steps:
             states["position"] = tf.constant(0)
+        if self.label_embedding is not None:
+            states["label"] = tf.constant(self.label_state(label, batch))
+        elif label is not None:
+            self.label_ids(label)  # refused: no labels
         return states
+
+    def label_state(self, label, batch):
+        """``label`` (names or ids, one for all or one per stream) as ``(batch,)`` int32 ids."""
+        if label is None:
+            raise ParameterError(f"this model was trained with labels: give a label, one of "
+                                 f"{', '.join(self.model_config.labels)}")
+        ids = np.asarray(label)
+        if ids.dtype.kind in "USO":
+            ids = self.label_ids(ids.reshape(-1).tolist())
+        ids = np.asarray(ids, dtype="int32").reshape(-1)
+        if ids.size == 1:
+            ids = np.repeat(ids, batch)
+        if ids.shape != (batch,) or ids.min() < 0 or ids.max() >= len(self.model_config.labels):
+            raise ParameterError(f"give one label for all {batch} streams or one each, of "
+                                 f"{', '.join(self.model_config.labels)}; got {label!r}")
+        return ids
 
     def step_constants(self):
         """What a run of steps computes once from the current weights, for :meth:`step`.
@@ -504,12 +584,15 @@ class AudioRNN(keras.Model):
             return self(window, training=False), {"window": window}
         constants = self.step_constants() if constants is None else constants
         config = self.model_config
-        new_states, features, prior = {}, None, None
+        new_states, features, prior, frame, label = {}, [], None, None, None
+        if self.label_embedding is not None:
+            new_states["label"] = states["label"]
+            label = self.label_embedding(states["label"])
         if config.history:
             value = ops.take(ops.convert_to_tensor(self.class_values), previous, axis=0)[:, None]
             recent = ops.concatenate([value, states["lags"]], axis=1)  # (batch, history), newest first
             new_states["lags"] = recent[:, :-1]
-            features = [recent[:, :config.lags]]
+            features.append(recent[:, :config.lags])
             if config.linear_prediction:
                 def refit():
                     return lp.fit_predictor(recent[:, :config.prediction_window], config.linear_prediction,
@@ -526,16 +609,16 @@ class AudioRNN(keras.Model):
                 size = config.frame_size
 
                 def next_frame():  # the last F values, oldest first
-                    return self.frame_tier.step(ops.flip(recent[:, :size], axis=1), states["frame"])
+                    return self.frame_tier.step(ops.flip(recent[:, :size], axis=1), states["frame"], label)
 
                 conditioning, new_states["frame"] = ops.cond(
                     ops.equal(states["position"] % size, 0), next_frame,
                     lambda: (states["conditioning"], states["frame"]))
                 new_states["conditioning"] = conditioning
-                features.append(ops.take(conditioning, states["position"] % size, axis=1))
+                frame = ops.take(conditioning, states["position"] % size, axis=1)
             if config.counts_steps:
                 new_states["position"] = states["position"] + 1
-            features = ops.concatenate(features, axis=1)
+        features = self.condition(ops.concatenate(features, axis=1) if features else None, frame, label)
         layers, new_states["layers"] = self.recurrent, []
         if constants:
             hidden = _folded_gru_step(constants, previous, features, states["layers"][0][0])
@@ -563,7 +646,7 @@ class AudioRNN(keras.Model):
         MultiWorkerMirroredStrategy for integer windows; built here,
         :meth:`_maybe_symbolic_build` has nothing left to do.
         """
-        self._symbolic_build(data_batch=(np.zeros(inputs_shape, "int32"), np.zeros(targets_shape, "int32")))
+        self._symbolic_build(data_batch=(self.example_inputs(*inputs_shape), np.zeros(targets_shape, "int32")))
 
     def get_metrics_result(self):
         results = super().get_metrics_result()
@@ -601,7 +684,7 @@ def build_model(model_config=None, audio_config=None, *, sequence_length=None):
     model_config = model_config or ModelConfig()
     model = AudioRNN(model_config, audio_config or AudioConfig())
     length = model_config.window if model_config.many_to_one else (sequence_length or model_config.frame_size or 16)
-    model(np.zeros((1, length), dtype="int32"))
+    model(model.example_inputs(1, length))
     return model
 
 

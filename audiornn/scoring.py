@@ -12,15 +12,16 @@ import math
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio_io import find_audio_files, prepare_audio, read_audio
+from .audio_io import prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
 from .config import check_positive_int
-from .errors import AudioFileError, AudioRNNError, DatasetError
+from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
+from .labels import labelled_files
 from .windows import WindowSampler
 
-__all__ = ["audio_pieces", "dataset_pieces", "evaluate_model", "format_score_table", "score_audio",
-           "score_classes"]
+__all__ = ["audio_pieces", "dataset_pieces", "evaluate_model", "format_identify_table", "format_score_table",
+           "identify", "per_label", "score_audio", "score_classes"]
 
 
 def dataset_pieces(dataset, split):
@@ -29,15 +30,22 @@ def dataset_pieces(dataset, split):
     return [np.asarray(array[segment.start:segment.start + segment.length]) for segment in dataset.segments(split)]
 
 
-def audio_pieces(paths, audio_config):
-    """Audio files and folders prepared with ``audio_config`` into classes: ``(pieces, file names)``."""
-    pieces, files = [], []
-    for path, _ in find_audio_files(paths):
+def audio_pieces(paths, audio_config, *, labels=None, with_labels=False):
+    """Audio files and folders prepared with ``audio_config`` into classes: ``(pieces, file names)``.
+
+    Labelled audio (``paths`` a dict ``{label: paths}``, or ``labels``
+    "folders" or a CSV list, as :func:`audiornn.labels.labelled_files`)
+    gives each file's label too when ``with_labels``: ``(pieces, files,
+    labels)``, the labels None for unlabelled audio.
+    """
+    pieces, files, names = [], [], []
+    for path, _, label in labelled_files(paths, labels)[0]:
         audio, rate = read_audio(path)
         classes, _ = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'")
         pieces.append(classes)
         files.append(str(path))
-    return pieces, files
+        names.append(label)
+    return (pieces, files, names) if with_labels else (pieces, files)
 
 
 def _chunk_scorer(model):
@@ -68,8 +76,13 @@ def _chunk_scorer(model):
     return tf.function(score, jit_compile=True, reduce_retracing=True)
 
 
-def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None):
+def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None):
     """Bits per sample and accuracy of a sequence model on class arrays, state carried.
+
+    ``labels`` (a labelled model): the label of each piece, names or ids, or
+    one for all. The result then also has ``pieces``: each piece's bits per
+    sample and targets, in order (what per-label scores and ``--identify``
+    are made of).
 
     Each piece (one file's classes) is cut into contiguous segments of about
     ``chunk`` samples or more; up to ``streams`` segments are scored side by
@@ -86,8 +99,11 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset has no recurrent state to carry: score it with windows "
                             "(evaluate_model on a dataset)")
-    segments = []
-    for piece in pieces:
+    piece_labels = None
+    if model.label_embedding is not None or labels is not None:
+        piece_labels = model.label_state(labels, len(pieces))
+    segments, owners = [], []
+    for index, piece in enumerate(pieces):
         piece = np.asarray(piece, dtype=np.int32)
         if piece.size < 2:
             continue
@@ -95,15 +111,19 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
             step = check_positive_int(reset_every, "reset_every")
             chunk = min(chunk, step)
             # Stretch k reads samples kN - 1 .. (k + 1)N - 1 from a zero state and predicts kN .. (k + 1)N - 1.
-            segments.extend(piece[max(0, start - 1):start + step] for start in range(0, piece.size - 1, step))
+            parts = [piece[max(0, start - 1):start + step] for start in range(0, piece.size - 1, step)]
         else:
-            segments.extend(np.array_split(piece, max(1, piece.size // (4 * chunk))))
+            parts = np.array_split(piece, max(1, piece.size // (4 * chunk)))
+        segments += parts
+        owners += [index] * len(parts)
     if not segments:
         raise AudioFileError("nothing to score: the audio is shorter than 2 samples")
-    segments.sort(key=len, reverse=True)
+    order = sorted(range(len(segments)), key=lambda index: -segments[index].size)
+    segments, owners = [segments[index] for index in order], np.array([owners[index] for index in order])
     count = min(streams, len(segments))
     scorer = _chunk_scorer(model)
     nats = correct = 0.0
+    piece_nats, piece_targets = np.zeros(len(pieces)), np.zeros(len(pieces), dtype=np.int64)
     targets = sum(segment.size - 1 for segment in segments)
     with tqdm(total=targets, unit="sample", unit_scale=True, desc="scoring",
               disable=None if progress else True) as bar:
@@ -115,7 +135,12 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
             for row, segment in enumerate(group):
                 batch[row, :segment.size] = segment
                 valid[row, 1:segment.size] = 1.0  # valid[t]: sample t is a real target
-            states = model.initial_states(count)
+            rows = owners[first:first + count]
+            np.add.at(piece_targets, rows, [segment.size - 1 for segment in group])
+            label = None
+            if piece_labels is not None:  # padding rows (a short last group) take the first row's label
+                label = np.concatenate([piece_labels[rows], np.repeat(piece_labels[rows[:1]], count - len(rows))])
+            states = model.initial_states(count, label)
             for start in range(0, length - 1, chunk):
                 # Columns start..start+chunk: inputs start..start+chunk-1 predict the next ones.
                 inputs = np.zeros((count, chunk + 1), dtype=np.int32)
@@ -125,10 +150,26 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
                 mask[:, :piece.shape[1] - 1] = valid[:, start + 1:start + piece.shape[1]]
                 states, chunk_nats, chunk_correct = scorer(states, inputs, mask)
                 nats += float(np.sum(chunk_nats, dtype=np.float64))
+                np.add.at(piece_nats, rows, np.asarray(chunk_nats, dtype=np.float64)[:len(rows)])
                 correct += float(np.sum(chunk_correct, dtype=np.float64))
                 bar.update(int(mask.sum()))
-    return {"bits_per_sample": nats / targets / math.log(2), "accuracy": correct / targets,
-            "targets": int(targets)}
+    result = {"bits_per_sample": nats / targets / math.log(2), "accuracy": correct / targets,
+              "targets": int(targets)}
+    if piece_labels is not None:
+        result["pieces"] = [{"bits_per_sample": float(total / max(count, 1) / math.log(2)), "targets": int(count)}
+                            for total, count in zip(piece_nats, piece_targets)]
+    return result
+
+
+def per_label(result, piece_labels, names):
+    """Bits per sample of each label from :func:`score_classes`'s ``pieces``: ``{name: {...}}``."""
+    scores = {}
+    for label in sorted(set(piece_labels), key=list(names).index):
+        members = [piece for piece, owner in zip(result["pieces"], piece_labels) if owner == label]
+        targets = sum(piece["targets"] for piece in members)
+        bits = sum(piece["bits_per_sample"] * piece["targets"] for piece in members) / max(targets, 1)
+        scores[label] = {"bits_per_sample": bits, "targets": targets, "files": len(members)}
+    return scores
 
 
 def evaluate_model(model, dataset, *, split="validation", batch_size=64, progress=False):
@@ -140,7 +181,13 @@ def evaluate_model(model, dataset, *, split="validation", batch_size=64, progres
     """
     config = model.model_config
     if not config.many_to_one:
-        return score_classes(model, dataset_pieces(dataset, split), progress=progress)
+        if not config.labels:
+            return score_classes(model, dataset_pieces(dataset, split), progress=progress)
+        labels = [segment.label for segment in dataset.segments(split)]
+        result = score_classes(model, dataset_pieces(dataset, split), progress=progress, labels=labels)
+        result["labels"] = per_label(result, labels, config.labels)
+        del result["pieces"]
+        return result
     # One target per window, windows side by side: each re-reads a whole window.
     sampler = WindowSampler(dataset.array(split), dataset.segments(split), sequence_length=config.window,
                             batch_size=batch_size, mode="many_to_one", shuffle=False, name=split,
@@ -157,26 +204,95 @@ def evaluate_model(model, dataset, *, split="validation", batch_size=64, progres
     return {"bits_per_sample": nats / count / math.log(2), "accuracy": correct / count, "targets": int(count)}
 
 
-def score_audio(model, audio, *, dataset=None, progress=True):
+def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels=None):
     """Score ``model`` on audio files/folders it never saw, beside the baselines.
 
     The audio is prepared with the model's own audio config. Baselines are
     fitted only on ``dataset``'s training audio (the model's own dataset).
     Returns a dict: the model's bits per sample and accuracy, each baseline's
-    bits per sample, the files and their duration.
+    bits per sample, the files and their duration. A labelled model scores
+    every file under ``label``, or else each under its own label (labelled
+    audio: ``audio`` a dict ``{label: paths}`` or ``labels`` "folders" or a
+    CSV list), with bits per sample per label.
     """
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset is scored with windows during training; "
                             "held-out scoring with carried state needs a sequence model")
-    pieces, files = audio_pieces(audio, model.audio_config)
+    pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True)
     if dataset is None:
         raise DatasetError("scoring needs the model's training dataset for the baselines: pass --dataset DIR")
     dataset = as_dataset(dataset, audio_config=model.audio_config)
-    result = score_classes(model, pieces, progress=progress)
-    baselines = score_baselines(dataset_pieces(dataset, "train"), pieces, mu=model.audio_config.mu)
-    return {"model": result, "baselines": baselines, "files": files,
-            "seconds": sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
-            "dataset": str(dataset.path)}
+    under = _labels_to_score(model, label, truth)
+    result = score_classes(model, pieces, progress=progress, labels=under)
+    score = {"model": result, "files": files}
+    if under is not None:
+        names = under if isinstance(under, list) else [under] * len(pieces)
+        score["labels"] = per_label(result, names, model.model_config.labels)
+        score["file_labels"] = names
+        del result["pieces"]
+    score.update(baselines=score_baselines(dataset_pieces(dataset, "train"), pieces, mu=model.audio_config.mu),
+                 seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
+                 dataset=str(dataset.path))
+    return score
+
+
+def _labels_to_score(model, label, truth):
+    """The label(s) to score files under: ``label``, or each file's own, or None for an unlabelled model."""
+    known = model.model_config.labels
+    if not known:
+        if label is not None:
+            model.label_ids(label)  # refused: the model has no labels
+        return None
+    if label is not None:
+        model.label_ids(label)
+        return label
+    if truth and all(name is not None for name in truth):
+        model.label_ids(truth)  # an unknown one is refused, with the known ones
+        return list(truth)
+    raise ParameterError(f"this model was trained with labels: score under one with --label (one of "
+                         f"{', '.join(known)}), give the files' own labels (NAME=PATH or by folder), or "
+                         f"--identify")
+
+
+def identify(model, audio, *, labels=None, progress=True):
+    """Score each file under every label of ``model``; the label with the lowest bits is its guess.
+
+    Returns ``{"files", "labels", "bits" (files x labels), "guess", "truth"}``
+    and, when the files' own labels are known (``audio`` a dict, or
+    ``labels``), ``"accuracy"`` overall and ``"per_label"``.
+    """
+    names = list(model.model_config.labels)
+    if not names:
+        raise ParameterError("--identify needs a model trained with labels; this one has none")
+    pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True)
+    kept = [index for index, piece in enumerate(pieces) if piece.size >= 2]
+    if not kept:
+        raise AudioFileError("nothing to identify: every file is shorter than 2 samples")
+    pieces, files, truth = ([items[index] for index in kept] for items in (pieces, files, truth))
+    result = score_classes(model, [piece for piece in pieces for _ in names], labels=names * len(pieces),
+                           progress=progress)
+    bits = np.array([piece["bits_per_sample"] for piece in result["pieces"]]).reshape(len(pieces), len(names))
+    guess = [names[index] for index in bits.argmin(axis=1)]
+    found = {"files": files, "labels": names, "bits": bits.tolist(), "guess": guess, "truth": truth}
+    if all(name is not None for name in truth):
+        found["accuracy"] = float(np.mean([g == t for g, t in zip(guess, truth)]))
+        found["per_label"] = {name: float(np.mean([g == t for g, t in zip(guess, truth) if t == name]))
+                              for name in sorted(set(truth), key=lambda name: (name not in names, name))}
+    return found
+
+
+def format_identify_table(found):
+    """:func:`identify`'s result as lines: each file's guess and bits under every label, then the accuracy."""
+    width = max(8, *(len(name) for name in found["labels"]))
+    lines = [f"{'file':<40}{'guess':>{width + 2}}" + "".join(f"{name:>{width + 2}}" for name in found["labels"])]
+    for file, guess, bits, truth in zip(found["files"], found["guess"], found["bits"], found["truth"]):
+        mark = "" if truth is None else ("  ok" if guess == truth else f"  (is {truth})")
+        name = file if len(file) <= 38 else "..." + file[-35:]
+        lines.append(f"{name:<40}{guess:>{width + 2}}" + "".join(f"{value:>{width + 2}.3f}" for value in bits) + mark)
+    if "accuracy" in found:
+        each = ", ".join(f"{name} {value:.1%}" for name, value in found["per_label"].items())
+        lines.append(f"accuracy {found['accuracy']:.1%} of {len(found['files'])} file(s) ({each})")
+    return "\n".join(lines)
 
 
 def format_score_table(score):
@@ -186,6 +302,8 @@ def format_score_table(score):
     lines = [f"{'':<22}{'bits/sample':>12}{'accuracy':>10}"]
     for name, bits, accuracy in sorted(rows, key=lambda row: row[1]):
         lines.append(f"{name:<22}{bits:>12.3f}{'' if accuracy is None else f'{accuracy:>10.3f}'}")
+    for name, label in score.get("labels", {}).items():
+        lines.append(f"{'label ' + name:<22}{label['bits_per_sample']:>12.3f}   ({label['files']} file(s))")
     lines.append(f"({score['seconds']:.1f} s of held-out audio in {len(score['files'])} file(s); "
                  f"baselines fitted on {score['dataset']})")
     return "\n".join(lines)

@@ -245,15 +245,43 @@ def _samplers(dataset, model_config, config, epoch):
     training = WindowSampler(dataset.array("train"), dataset.segments("train"), sequence_length=length,
                              batch_size=config.batch_size, mode=mode, shuffle=True, seed=config.seed,
                              name="training", steps=config.steps_per_epoch or None,
-                             carry=config.carry_state and not model_config.many_to_one)
+                             carry=config.carry_state and not model_config.many_to_one,
+                             labels=segment_labels(dataset, "train", model_config))
     if not config.steps_per_epoch:
         training.steps = min(training.steps, 200)
     training.epoch = epoch
     quick = WindowSampler(dataset.array("validation"), dataset.segments("validation"), sequence_length=length,
                           batch_size=config.batch_size, mode=mode, shuffle=False, name="validation",
                           max_steps=config.validation_steps, carry=training.carry,
-                          hop=max(1, length // 8) if model_config.many_to_one else None)
+                          hop=max(1, length // 8) if model_config.many_to_one else None,
+                          labels=segment_labels(dataset, "validation", model_config))
     return training, quick
+
+
+def segment_labels(dataset, split, model_config):
+    """Each source stretch's label id in the model (names matched; None for an unlabelled model)."""
+    if not model_config.labels:
+        return None
+    return [model_config.labels.index(segment.label) for segment in dataset.segments(split)]
+
+
+def labelled_config(model_config, dataset, origin="the model"):
+    """``model_config`` with the dataset's labels: a new model takes them all; a trained one (``origin``)
+    must have labels exactly when the dataset has, and gains the dataset's labels it lacks (appended)."""
+    if model_config.many_to_one or (not dataset.labels and not model_config.labels):
+        return model_config
+    if origin == "the model" and not model_config.labels:
+        return dataclasses.replace(model_config, labels=tuple(dataset.labels))
+    if not dataset.labels:
+        raise DatasetError(f"{origin} was trained with labels ({', '.join(model_config.labels)}) and dataset "
+                           f"'{dataset.path}' has none: build the dataset with labels (by folder, list or "
+                           f"NAME=PATH inputs)")
+    if not model_config.labels:
+        raise DatasetError(f"dataset '{dataset.path}' is labelled ({', '.join(dataset.labels)}) and {origin} was "
+                           f"trained without labels: build the dataset without labels to start from it, or "
+                           f"train a new labelled model")
+    new = [label for label in dataset.labels if label not in model_config.labels]
+    return dataclasses.replace(model_config, labels=model_config.labels + tuple(new))
 
 
 def train(dataset=None, output=None, *, model_config=None, train_config=None, resume=None,
@@ -381,6 +409,8 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
     dataset = as_dataset(dataset)
+    model_config = labelled_config(model_config, dataset,
+                                   "the model" if start is None else f"--init-from '{start['path']}'")
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
@@ -401,9 +431,21 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         with strategy.scope():
             model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
             if start is not None:
-                model.set_weights(start["model"].get_weights())  # a new optimizer: compiled below
+                _copy_weights(start["model"], model)  # a new optimizer: compiled below
             compile_model(model, train_config)
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
+
+
+def _copy_weights(source, model):
+    """``source``'s weights into ``model``; labels ``model`` has beyond ``source``'s start as their average."""
+    for mine, theirs in zip(model.weights, source.weights):
+        value = np.asarray(theirs)
+        if tuple(mine.shape) != value.shape:  # the label embedding, grown by new labels
+            extra = mine.shape[0] - value.shape[0]
+            value = np.concatenate([value, np.repeat(value.mean(axis=0, keepdims=True), extra, axis=0)])
+            logger.info("%d new label(s) start from the average of the %d the model knew", extra,
+                        value.shape[0] - extra)
+        mine.assign(value)
 
 
 def _fit(folder, dataset, model, model_config, train_config, state, history, *, strategy, verbose, preview,
@@ -489,7 +531,7 @@ def _preview_writer(train_config, dataset):
     def write_preview(model, path):
         path.parent.mkdir(exist_ok=True)
         [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
-                          progress=False)
+                          progress=False, label=model.model_config.labels[0] if model.model_config.labels else None)
         try:
             if not reference:
                 reference.append(SoundReference.from_dataset(dataset))
@@ -598,6 +640,9 @@ def _same_dataset(dataset, config):
 def _summarise(folder, dataset, model_config, train_config, state):
     best = load_run_model(folder)
     score = evaluate_model(best, dataset, batch_size=train_config.batch_size)
+    for name, label in score.get("labels", {}).items():
+        logger.info("label %s: %.3f bits per sample on its %d validation targets", name, label["bits_per_sample"],
+                    label["targets"])
     summary = {
         "run": str(folder), "epochs": state["epochs_completed"],
         "training_minutes": round(state["training_seconds"] / 60, 2),

@@ -43,8 +43,11 @@ class WindowSampler:
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
-                 shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False):
+                 shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False,
+                 labels=None):
         self.array = array
+        if labels is not None and len(labels) != len(segments):
+            raise ParameterError(f"labels: one per segment, got {len(labels)} for {len(segments)} segments")
         self.sequence_length = check_positive_int(sequence_length, "sequence_length")
         self.batch_size = check_positive_int(batch_size, "batch_size")
         if mode not in MODES:
@@ -54,7 +57,9 @@ class WindowSampler:
             raise ParameterError("carry needs a sampler in 'sequence' mode")
         self.carry, self._lanes = bool(carry), (None, None)
         window = self.sequence_length + 1
-        usable = [segment for segment in segments if segment.length >= window]
+        usable = [index for index, segment in enumerate(segments) if segment.length >= window]
+        self._labels = None if labels is None else np.asarray(labels, dtype=np.int32)[usable]
+        usable = [segments[index] for index in usable]
         if not usable:
             longest = max((segment.length for segment in segments), default=0)
             raise DatasetError(
@@ -144,7 +149,14 @@ class WindowSampler:
 
     def batch(self, index, epoch=None):
         """``(inputs, targets)`` of batch ``index`` as int32 arrays."""
-        windows = np.asarray(self.array[self.offsets(index, epoch)[:, None] + self._span], dtype=np.int32)
+        offsets = self.offsets(index, epoch)
+        windows = np.asarray(self.array[offsets[:, None] + self._span], dtype=np.int32)
         inputs = windows[:, :-1]
         targets = windows[:, 1:] if self.mode == "sequence" else windows[:, -1]
+        if self._labels is not None:
+            inputs = {"classes": inputs, "label": self.labels_at(offsets)}
         return inputs, targets
+
+    def labels_at(self, offsets):
+        """The label of the file holding each window start (labelled samplers)."""
+        return self._labels[np.searchsorted(self._starts, offsets, side="right") - 1]

@@ -194,7 +194,7 @@ def test_reading_checks_version_files_and_config(speech_like_folder, tmp_path):
     metadata_path = tmp_path / "ds" / "metadata.json"
     metadata = json.loads(metadata_path.read_text())
     metadata_path.write_text(json.dumps(dict(metadata, format_version=99)))
-    with pytest.raises(DatasetError, match="format version 99; this audiornn reads version 1"):
+    with pytest.raises(DatasetError, match="format version 99; this audiornn reads versions 1 and 2"):
         open_dataset(tmp_path / "ds")
     metadata_path.write_text(json.dumps(metadata))
     with open(tmp_path / "ds" / "train.u8", "ab") as handle:

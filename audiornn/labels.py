@@ -1,0 +1,138 @@
+"""Labels: which files are which speaker, language or instrument, given three ways.
+
+A dataset is labelled when its files are, in one of three ways:
+
+- by input: ``{"en": "/recordings/en", "es": ["/recordings/es", "more.wav"]}``
+  (the command line's ``NAME=PATH`` inputs);
+- by folder (``labels="folders"``): each input folder's immediate sub-folders
+  are the labels, ``speech/allison/a.wav`` -> ``allison``;
+- by a list (``labels="list.csv"``): rows of ``path,label``, paths relative
+  to the list's folder (or absolute); an optional first row ``path,label``.
+
+Every file must get a label once one does: a file without one is an error
+that names it, as is an empty label name.
+"""
+
+import csv
+import os
+from pathlib import Path
+
+from .audio_io import find_audio_files
+from .errors import DatasetError, ParameterError
+
+__all__ = ["FOLDERS", "check_label_name", "labelled_files", "parse_named_inputs"]
+
+FOLDERS = "folders"
+
+
+def check_label_name(name, where):
+    """``name`` stripped, if it is a usable label name; else a ParameterError naming ``where``."""
+    if not isinstance(name, str) or not name.strip():
+        raise ParameterError(f"{where}: the label is empty: give every file a label name")
+    name = name.strip()
+    if "," in name:
+        raise ParameterError(f"{where}: the label '{name}' has a comma, which separates labels on the command "
+                             f"line (--label a,b): choose a name without one")
+    return name
+
+
+def parse_named_inputs(inputs):
+    """Command-line inputs, some written ``NAME=PATH``: a dict ``{name: [paths]}``, or the list unchanged.
+
+    A token that exists as a path is a path even if it holds ``=``. Mixing
+    named and unnamed inputs is refused, naming an unnamed one.
+    """
+    named, plain = {}, []
+    for token in inputs:
+        name, separator, path = str(token).partition("=")
+        if separator and not Path(token).expanduser().exists() and "/" not in name:
+            named.setdefault(check_label_name(name, f"input '{token}'"), []).append(path)
+        else:
+            plain.append(token)
+    if named and plain:
+        raise ParameterError(f"input '{plain[0]}' has no label while others are given as NAME=PATH: label "
+                             f"every input (NAME=PATH), or none")
+    return named or list(inputs)
+
+
+def labelled_files(inputs, labels=None):
+    """The audio files of ``inputs`` with their labels: ``(files, names)``.
+
+    ``files`` is a list of ``(path, name, label)``: ``name`` is the path
+    relative to its input (what the validation split hashes), ``label`` the
+    label name, or None for an unlabelled dataset. ``names`` are the label
+    names, sorted (empty without labels).
+    """
+    if isinstance(inputs, dict):
+        if labels is not None:
+            raise ParameterError("labels are given twice: by NAME=PATH inputs and by labels="
+                                 f"{labels!r}; use one way")
+        files = []
+        for label, paths in inputs.items():
+            label = check_label_name(label, f"input '{label}={paths}'")
+            paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+            files += [(path, name, label) for path, name in find_audio_files(paths)]
+        return _unique(files)
+    if labels is None:
+        return [(path, name, None) for path, name in find_audio_files(inputs)], []
+    if labels == FOLDERS:
+        return _unique(_by_folder(inputs))
+    return _unique(_by_list(inputs, Path(labels).expanduser()))
+
+
+def _by_folder(inputs):
+    inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    files = []
+    for entry in inputs:
+        folder = Path(entry).expanduser()
+        if folder.is_file():
+            raise ParameterError(f"input '{entry}' is a file: labels by folder take folders whose sub-folders "
+                                 f"are the labels (or label it as NAME={entry})")
+        found = find_audio_files([folder])
+        for path, name in found:
+            relative = path.relative_to(folder)
+            if len(relative.parts) < 2:
+                raise DatasetError(f"'{path}' is directly in '{folder}', in no label's sub-folder: move it "
+                                   f"into one (labels by folder: {folder}/LABEL/...), or leave it out")
+            files.append((path, name, check_label_name(relative.parts[0], f"'{path}'")))
+    return files
+
+
+def _by_list(inputs, table):
+    if not table.is_file():
+        raise ParameterError(f"label list '{table}' does not exist: give a CSV file of path,label rows")
+    listed = {}
+    with open(table, newline="") as handle:
+        for number, row in enumerate(csv.reader(handle), start=1):
+            if not row or not "".join(row).strip() or (number == 1 and [cell.strip().lower() for cell in row]
+                                                       == ["path", "label"]):
+                continue
+            if len(row) != 2:
+                raise DatasetError(f"label list '{table}', line {number}: expected path,label, got {row!r}")
+            path = Path(row[0].strip()).expanduser()
+            path = path if path.is_absolute() else table.parent / path
+            listed[os.path.realpath(path)] = check_label_name(row[1], f"label list '{table}', line {number}")
+    if not listed:
+        raise DatasetError(f"label list '{table}' has no path,label rows")
+    if not inputs:
+        inputs = [path for path in listed]
+    files = []
+    for path, name in find_audio_files(inputs):
+        label = listed.get(os.path.realpath(path))
+        if label is None:
+            raise DatasetError(f"'{path}' has no label in '{table}': add a row '{path},LABEL' for it, or leave "
+                               f"it out of the inputs")
+        files.append((path, name, label))
+    return files
+
+
+def _unique(files):
+    if not files:
+        raise DatasetError("no audio files among the inputs")
+    seen = {}
+    for path, _, label in files:
+        key = os.path.realpath(path)
+        if key in seen and seen[key] != label:
+            raise DatasetError(f"'{path}' is given two labels, '{seen[key]}' and '{label}': give it one")
+        seen[key] = label
+    return files, sorted({label for _, _, label in files})

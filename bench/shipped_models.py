@@ -1,0 +1,108 @@
+"""Train the models that ship with the package, and export them into ``audiornn/models/``.
+
+Usage:
+    python bench/shipped_models.py train speech [--minutes 70] [--work DIR]   # one material per process
+    python bench/shipped_models.py train music  [--minutes 70] [--work DIR]
+    python bench/shipped_models.py export [--work DIR]                        # both, into audiornn/models/
+
+``train`` builds the dataset of the dev material (the Asterisk US English
+prompts or the Asterisk music on hold, 8 kHz, CC-BY-SA-3.0; the install line is
+in bench/common.py), trains today's default model on it for ``--minutes``
+(resumable: run the same command again after an interruption and it goes on) and
+scores the best model on all of its validation audio. ``export`` writes each
+best model without its optimizer state (the weights are all a user needs) and
+``audiornn/models/models.json``: what each was trained on, how long, its
+credit and its full-validation bits beside the baselines.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import dev_music_dataset, dev_speech_dataset, quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
+
+MATERIALS = {
+    "speech": dict(
+        dataset=dev_speech_dataset,
+        description="speech: one woman's voice (Allison), US English telephone prompts, 8 kHz",
+        data="Asterisk core sounds, en_US_f_Allison (asterisk-core-sounds-en-wav), 24 minutes, leaving out "
+             "silence, beeps and tones",
+    ),
+    "music": dict(
+        dataset=dev_music_dataset,
+        description="music: instrumental music on hold, 8 kHz",
+        data="Asterisk music on hold (asterisk-moh-opsound-wav), 18 minutes: five pieces by macroform, "
+             "manolo camp and reno project",
+    ),
+}
+CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by Digium, Inc. and their authors "
+          "(the Asterisk sound packages); the model is shared under the same licence")
+ROOT = Path(__file__).resolve().parent.parent
+DESTINATION = ROOT / "audiornn" / "models"
+
+
+def train_material(material, minutes, work):
+    from audiornn import TrainConfig
+    from audiornn.runs import is_run
+    from audiornn.training import train
+
+    dataset = MATERIALS[material]["dataset"](work / f"{material}-dataset")
+    run = work / f"{material}-run"
+    if is_run(run):
+        summary = train(resume=run, overrides={"minutes": minutes}, verbose=2)
+    else:
+        summary = train(dataset, run, train_config=TrainConfig(minutes=minutes), verbose=2)
+    print(json.dumps(summary, indent=1, default=str), flush=True)
+
+
+def export(work):
+    from audiornn.runs import load_run_model, read_run_json, read_summary
+
+    DESTINATION.mkdir(exist_ok=True)
+    cards = {}
+    for material, facts in MATERIALS.items():
+        run = work / f"{material}-run"
+        model = load_run_model(run)
+        summary = read_summary(run)
+        state = read_run_json(run, "state.json")
+        target = DESTINATION / f"{material}.keras"
+        model.save(target)  # loaded uncompiled: the weights and the configs, no optimizer state
+        cards[material] = {
+            "file": target.name,
+            "description": facts["description"],
+            "data": facts["data"],
+            "credit": CREDIT,
+            "training_minutes": round(state["training_seconds"] / 60.0, 1),
+            "epochs": state["epochs_completed"],
+            "validation_bits_per_sample": summary["validation"]["bits_per_sample"],
+            "baselines": summary["validation"].get("baselines"),
+            "parameters": int(model.count_params()),
+            "bytes": target.stat().st_size,
+        }
+        print(material, json.dumps(cards[material], indent=1), flush=True)
+    (DESTINATION / "models.json").write_text(json.dumps(cards, indent=1) + "\n")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["train", "export"])
+    parser.add_argument("material", nargs="?", choices=sorted(MATERIALS))
+    parser.add_argument("--minutes", type=float, default=70.0, help="training budget (default 70)")
+    parser.add_argument("--work", default="/tmp/audiornn-shipped", help="folder for the datasets and runs")
+    arguments = parser.parse_args()
+    work = Path(arguments.work)
+    work.mkdir(parents=True, exist_ok=True)
+    if arguments.command == "train":
+        if arguments.material is None:
+            parser.error("train needs a material: speech or music")
+        train_material(arguments.material, arguments.minutes, work)
+    else:
+        export(work)
+
+
+if __name__ == "__main__":
+    main()

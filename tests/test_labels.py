@@ -1,0 +1,306 @@
+"""Labels: given by folder, list or NAME=PATH; carried by windows; read by every step; chosen when generating."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from audiornn import build_dataset
+from audiornn.cli import main
+from audiornn.errors import AudioFileError, DatasetError, ParameterError
+from audiornn.generation import SampleStream, generate
+from audiornn.model import ModelConfig, build_model
+from audiornn.runs import load_run_model
+from audiornn.scoring import identify, score_audio, score_classes
+from audiornn.training import TrainConfig, train
+from audiornn.windows import WindowSampler
+from conftest import sine
+
+LABELS = ("high", "low", "noise")
+TINY = ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16, label_dim=4)
+QUICK = dict(batch_size=8, sequence_length=32, warmup_steps=2, learning_rate=1e-2)
+
+
+def sound(label, index, seconds=1.0):
+    generator = np.random.default_rng(index)
+    count = int(seconds * 8000)
+    if label == "noise":
+        return (0.3 * generator.standard_normal(count)).astype(np.float32)
+    frequency = (1500.0 if label == "high" else 250.0) + 20 * index
+    return sine(frequency, seconds, 8000, phase=index) + 0.01 * generator.standard_normal(count).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """recordings/LABEL/takeN.wav: three labels of three one-second files each."""
+    root = tmp_path_factory.mktemp("labelled") / "recordings"
+    for label in LABELS:
+        (root / label).mkdir(parents=True)
+        for index in range(3):
+            soundfile.write(str(root / label / f"take{index}.wav"), sound(label, index), 8000)
+    return root
+
+
+@pytest.fixture(scope="module")
+def labelled(folders):
+    return build_dataset([folders], folders.parent / "dataset", labels="folders", validation_fraction=0.3,
+                         progress=False)
+
+
+@pytest.fixture(scope="module")
+def labelled_run(labelled, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "labelled"
+    summary = train(labelled, run, model_config=TINY, train_config=TrainConfig(epochs=3, steps_per_epoch=30, **QUICK),
+                    verbose=0)
+    return run, summary
+
+
+def file_labels(dataset):
+    return {entry["path"]: entry["label"] for entry in dataset.metadata["sources"]}
+
+
+def test_labels_by_folder_list_and_name_give_the_same_dataset(folders, labelled, tmp_path):
+    assert labelled.labels == list(LABELS) and labelled.metadata["format_version"] == 2
+    by_folder = file_labels(labelled)
+    assert {label for label in by_folder.values()} == set(LABELS)
+    assert all(f"/{label}/" in path for path, label in by_folder.items())
+    table = tmp_path / "labels.csv"
+    table.write_text("path,label\n" + "".join(f"{path},{label}\n" for path, label in by_folder.items()))
+    by_list = build_dataset([folders], tmp_path / "list", labels=table, validation_fraction=0.3, progress=False)
+    by_name = build_dataset({label: folders / label for label in LABELS}, tmp_path / "named",
+                            validation_fraction=0.3, progress=False)
+    for other in (by_list, by_name):
+        assert file_labels(other) == by_folder and other.labels == labelled.labels
+    # A list alone (no INPUT) takes its own files, relative to its folder.
+    relative = tmp_path / "recordings.csv"
+    relative.write_text("".join(f"{folders.name}/{label}/take0.wav,{label}\n" for label in LABELS))
+    (tmp_path / folders.name).symlink_to(folders)
+    alone = build_dataset([], tmp_path / "alone", labels=relative, progress=False)
+    assert alone.labels == list(LABELS) and len(alone.metadata["sources"]) == 6  # each file's tail held out
+
+
+def test_every_label_keeps_validation_audio_and_a_one_file_label_its_tail(folders, labelled, tmp_path):
+    held = {segment.label for segment in labelled.segments("validation")}
+    assert held == set(LABELS)
+    # Whole files of each label are held out (three files each: one of them).
+    for label in LABELS:
+        files = [entry for entry in labelled.metadata["sources"] if entry["label"] == label]
+        assert sum(entry["split"] == "validation" and entry["offset_in_file"] == 0 for entry in files) == 1
+    single = build_dataset({"high": folders / "high", "noise": folders / "noise" / "take0.wav"}, tmp_path / "one",
+                           validation_fraction=0.3, progress=False)
+    tail = [entry for entry in single.metadata["sources"] if entry["label"] == "noise"]
+    assert [entry["split"] for entry in tail] == ["train", "validation"] and tail[1]["offset_in_file"] > 0
+
+
+def test_an_unlabelled_dataset_is_as_before(folders, tmp_path):
+    plain = build_dataset([folders], tmp_path / "plain", progress=False)
+    assert plain.metadata["format_version"] == 1 and "labels" not in plain.metadata and plain.labels == []
+    assert all("name" not in entry and "/" in entry["label"] for entry in plain.metadata["sources"])
+    assert all(segment.label is None for segment in plain.segments("train"))
+
+
+def test_bad_labels_are_refused_naming_the_file(folders, tmp_path, write_audio):
+    loose = write_audio("loose/top.wav", sound("low", 0))
+    write_audio("loose/a/take.wav", sound("low", 1))
+    with pytest.raises(DatasetError, match=f"'{loose}' is directly in .* no label's sub-folder"):
+        build_dataset([loose.parent], tmp_path / "x", labels="folders", progress=False)
+    table = tmp_path / "partial.csv"
+    table.write_text(f"{folders / 'low' / 'take0.wav'},low\n")
+    with pytest.raises(DatasetError, match="take1.wav' has no label in"):
+        build_dataset([folders / "low"], tmp_path / "x", labels=table, progress=False)
+    table.write_text(f"{folders / 'low' / 'take0.wav'}, \n")
+    with pytest.raises(ParameterError, match="line 1: the label is empty"):
+        build_dataset([], tmp_path / "x", labels=table, progress=False)
+    silent = write_audio("quiet/hush.wav", np.zeros(8000, np.float32))
+    with pytest.raises(AudioFileError, match=f"label 'quiet' has no usable audio: .*'{silent}'"):
+        build_dataset({"low": folders / "low", "quiet": silent}, tmp_path / "x", progress=False)
+    assert not (tmp_path / "x").exists()
+    for arguments, message in ((["=" + str(folders / "low")], "the label is empty"),
+                               ([f"low={folders / 'low'}", str(folders / "high")], "has no label while others"),
+                               ([f"low={folders / 'low'}", "--labels-from-folders"], "use one way")):
+        assert main(["data", *arguments, "--output", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_windows_carry_the_label_of_their_file(labelled):
+    ids = [LABELS.index(segment.label) for segment in labelled.segments("train")]
+    segments = labelled.segments("train")
+    for carry in (False, True):
+        sampler = WindowSampler(labelled.array("train"), segments, sequence_length=32, batch_size=16, steps=20,
+                                carry=carry, labels=ids)
+        for index in range(len(sampler)):
+            inputs, _ = sampler.batch(index)
+            for offset, label in zip(sampler.offsets(index), inputs["label"]):
+                [owner] = [segment for segment in segments if segment.start <= offset < segment.start + segment.length]
+                assert LABELS[label] == owner.label and offset + 33 <= owner.start + owner.length
+        # Rows change label only where they change file.
+        if carry:
+            table = sampler._lane_offsets(0)
+            labels = sampler.labels_at(table.reshape(-1)).reshape(table.shape)
+            jumps = np.diff(table, axis=0) != 32
+            assert np.all((np.diff(labels, axis=0) == 0) | jumps)
+
+
+@pytest.mark.parametrize("config", [
+    TINY,
+    ModelConfig(units=16, embedding_dim=8, lags=0, dense_units=0, labels=LABELS),
+    ModelConfig(num_layers=0, embedding_dim=8, lags=3, dense_units=16, frame_size=4, frame_units=8, labels=LABELS),
+    ModelConfig(cell="lstm", units=8, embedding_dim=4, lags=2, linear_prediction=4, prediction_window=10,
+                prediction_hop=2, frame_size=5, frame_units=8, labels=LABELS, label_dim=3),
+], ids=["gru", "no-lags", "frame-tier", "lstm-predictor-frames"])
+def test_step_equals_sequence_with_labels_and_the_label_changes_the_output(config):
+    model = build_model(ModelConfig(**{**config.to_dict(), "labels": LABELS}))
+    for layer in (model.logits, model.peak):  # the predictor's start weights are zeros: make the output depend
+        layer.set_weights([np.random.default_rng(1).normal(0, 0.3, weight.shape) for weight in layer.get_weights()])
+    classes = np.random.default_rng(0).integers(0, 256, (3, 40)).astype("int32")
+    labels = np.array([0, 1, 2], "int32")
+    states, stepped = model.initial_states(3, labels), []
+    for step in range(40):
+        logits, states = model.step(classes[:, step], states)
+        stepped.append(np.asarray(logits))
+    sequence = np.asarray(model({"classes": classes, "label": labels}))
+    np.testing.assert_allclose(np.stack(stepped, axis=1), sequence, atol=1e-4, rtol=2e-5)
+    other = np.asarray(model({"classes": classes, "label": np.array([1, 2, 0], "int32")}))
+    assert np.abs(other - sequence).max() > 1e-3
+    # Names or ids, one for all or one each; an unknown one is refused with the known ones.
+    assert list(np.asarray(model.initial_states(3, "noise")["label"])) == [2, 2, 2]
+    with pytest.raises(ParameterError, match="unknown label 'cello': this model knows high, low, noise"):
+        model.initial_states(3, ["high", "cello", "low"])
+    with pytest.raises(ParameterError, match="trained with labels"):
+        model(classes)
+
+
+def test_a_labelled_run_scores_each_label_and_saves_the_names(labelled_run, labelled, tmp_path):
+    run, summary = labelled_run
+    model = load_run_model(run)
+    assert model.model_config.labels == LABELS
+    scores = summary["validation"]["labels"]
+    assert set(scores) == set(LABELS) and all(score["targets"] > 0 for score in scores.values())
+    total = sum(score["bits_per_sample"] * score["targets"] for score in scores.values()) / \
+        sum(score["targets"] for score in scores.values())
+    assert total == pytest.approx(summary["validation"]["bits_per_sample"], rel=1e-5)
+    # One label's score is that label's files scored alone.
+    pieces = [np.asarray(labelled.array("validation")[segment.start:segment.start + segment.length])
+              for segment in labelled.segments("validation") if segment.label == "noise"]
+    alone = score_classes(model, pieces, labels="noise", progress=False)
+    assert alone["bits_per_sample"] == pytest.approx(scores["noise"]["bits_per_sample"], rel=1e-4)
+    # The label is learned: each validation file costs fewest bits under its own label.
+    found = identify(model, {segment.label: [segment.source] for segment in labelled.segments("validation")},
+                     progress=False)
+    assert found["accuracy"] == 1.0 and found["guess"] == found["truth"]
+
+
+def test_generation_under_a_label_and_switching_after_a_prime(labelled_run):
+    model = load_run_model(labelled_run[0])
+    audio = generate(model, seconds=0.25, count=3, seed=3, label=["high", "low", "noise"], progress=False)
+    alone = generate(model, seconds=0.25, count=1, seed=3, label="low", progress=False)
+    assert audio.shape == (3, 2000)
+    assert not np.array_equal(audio[0], audio[1])
+    with pytest.raises(ParameterError, match="choose one with --label, one of high, low, noise"):
+        generate(model, seconds=0.1, progress=False)
+    with pytest.raises(ParameterError, match="unknown label 'cello'"):
+        generate(model, seconds=0.1, label="cello", progress=False)
+    assert alone.shape == (1, 2000)
+    # Prime under one label, go on under another: the same as switching by hand.
+    prime = np.random.default_rng(0).integers(100, 156, 300).astype("int32")
+    switched = generate(model, seconds=0.1, seed=5, prime=prime, prime_label="noise", label="high", progress=False)
+    stream = SampleStream(model, count=1, seed=5, label="noise")
+    stream.prime(prime)
+    stream.set_label("high")
+    by_hand = stream.sample(800)
+    kept = generate(model, seconds=0.1, seed=5, prime=prime, label="high", progress=False)
+    from audiornn.audio_io import decode_classes
+
+    _, state = decode_classes(prime, model.audio_config)
+    np.testing.assert_allclose(switched[0], decode_classes(by_hand[0], model.audio_config, state=state)[0], atol=1e-6)
+    assert not np.allclose(switched, kept)
+    with pytest.raises(ParameterError, match="give a prime too"):
+        generate(model, seconds=0.1, label="high", prime_label="low", progress=False)
+
+
+def test_an_unlabelled_model_refuses_a_label(tone_dataset, tmp_path):
+    model = build_model(ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8))
+    with pytest.raises(ParameterError, match="trained without labels"):
+        generate(model, seconds=0.1, label="low", progress=False)
+    assert generate(model, seconds=0.1, progress=False).shape == (1, 800)
+
+
+def test_the_command_line_trains_generates_scores_and_identifies(labelled_run, folders, tmp_path, capsys):
+    run, _ = labelled_run
+    assert main(["generate", "--model", str(run), "--seconds", "0.1", "--count", "2", "--label", "high,noise",
+                 "--output", str(tmp_path / "g.wav"), "--quiet"]) == 0
+    assert all((tmp_path / f"g_{index}.wav").is_file() for index in (1, 2))
+    assert main(["generate", "--model", str(run), "--seconds", "0.1", "--count", "3", "--label", "high,noise",
+                 "--output", str(tmp_path / "h.wav"), "--quiet"]) == 2
+    assert "2 labels for --count 3" in capsys.readouterr().err
+    assert main(["generate", "--model", str(run), "--seconds", "0.1", "--output", str(tmp_path / "h.wav"),
+                 "--quiet"]) == 2
+    assert "one of high, low, noise" in capsys.readouterr().err
+    held = [folders / label / "take2.wav" for label in LABELS]
+    assert main(["eval", "--model", str(run), "--identify", "--json", str(tmp_path / "who.json"), "--quiet",
+                 "--audio", *[f"{label}={path}" for label, path in zip(LABELS, held)]]) == 0
+    found = json.loads((tmp_path / "who.json").read_text())["identify"]
+    assert found["truth"] == list(LABELS) and "accuracy" in found
+    assert "accuracy" in capsys.readouterr().out
+    assert main(["eval", "--model", str(run), "--audio", str(held[2]), "--label", "noise", "--quiet",
+                 "--json", str(tmp_path / "noise.json")]) == 0
+    score = json.loads((tmp_path / "noise.json").read_text())
+    assert list(score["labels"]) == ["noise"] and score["file_labels"] == ["noise"]
+    assert main(["eval", "--model", str(run), "--audio", str(held[2]), "--quiet"]) == 2
+    assert "score under one with --label" in capsys.readouterr().err
+
+
+def test_init_from_a_labelled_model_keeps_known_labels_and_adds_new_ones(labelled_run, folders, tone_dataset,
+                                                                          tmp_path):
+    run, _ = labelled_run
+    source = load_run_model(run)
+    # A dataset with one known label and one new: the known keeps its id, the new starts at the average.
+    extra = tmp_path / "hum"
+    extra.mkdir()
+    for index in range(2):
+        soundfile.write(str(extra / f"hum{index}.wav"), sound("low", index + 5) * 0.5 + sound("high", index), 8000)
+    mixed = build_dataset({"noise": folders / "noise", "hum": extra}, tmp_path / "mixed", progress=False)
+    summary = train(mixed, tmp_path / "tuned", init_from=run, train_config=TrainConfig(epochs=1, steps_per_epoch=2,
+                                                                                       **QUICK), verbose=0)
+    tuned = load_run_model(tmp_path / "tuned")
+    assert tuned.model_config.labels == LABELS + ("hum",)
+    assert set(summary["validation"]["labels"]) == {"noise", "hum"}
+    with pytest.raises(DatasetError, match="has none: build the dataset with labels"):
+        train(tone_dataset, tmp_path / "x", init_from=run, train_config=TrainConfig(epochs=1, **QUICK), verbose=0)
+    plain = tmp_path / "plain"
+    train(tone_dataset, plain, model_config=ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8),
+          train_config=TrainConfig(epochs=1, steps_per_epoch=2, **QUICK), verbose=0)
+    with pytest.raises(DatasetError, match="trained without labels: build the dataset without labels"):
+        train(mixed, tmp_path / "y", init_from=plain, train_config=TrainConfig(epochs=1, **QUICK), verbose=0)
+    assert source.model_config.labels == LABELS
+
+
+def test_new_labels_start_from_the_average_of_the_known(labelled_run, folders, tmp_path, monkeypatch):
+    from audiornn import training
+
+    seen = {}
+    real = training._fit
+
+    def before_the_first_step(folder, dataset, model, *arguments, **options):
+        seen["table"] = np.array(model.label_embedding.embeddings)
+        return real(folder, dataset, model, *arguments, **options)
+
+    monkeypatch.setattr(training, "_fit", before_the_first_step)
+    run, _ = labelled_run
+    known = np.array(load_run_model(run).label_embedding.embeddings)
+    dataset = build_dataset({"high": folders / "high", "other": folders / "low"}, tmp_path / "ds", progress=False)
+    train(dataset, tmp_path / "tuned", init_from=run, train_config=TrainConfig(epochs=1, steps_per_epoch=1, **QUICK),
+          verbose=0)
+    np.testing.assert_allclose(seen["table"][:3], known)
+    np.testing.assert_allclose(seen["table"][3], known.mean(axis=0), rtol=1e-6)
+
+
+def test_score_audio_scores_each_file_under_its_own_label(labelled_run, folders, labelled):
+    run, _ = labelled_run
+    model = load_run_model(run)
+    held = {label: [folders / label / "take2.wav"] for label in ("low", "noise")}
+    score = score_audio(model, held, dataset=labelled, progress=False)
+    assert list(score["labels"]) == ["low", "noise"]
+    under_low = score_audio(model, held["low"], dataset=labelled, label="low", progress=False)
+    assert under_low["model"]["bits_per_sample"] == pytest.approx(score["labels"]["low"]["bits_per_sample"], rel=1e-5)
