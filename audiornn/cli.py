@@ -318,6 +318,10 @@ def run_train(arguments):
                              f"got {arguments.worker_timeout!r}")
     common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
                   worker_timeout=arguments.worker_timeout)
+    if arguments.ignore_labels:
+        if arguments.resume:
+            raise ParameterError("--ignore-labels is for a new run; a resumed run keeps its model as it was")
+        common["use_labels"] = False
     if arguments.resume:
         if arguments.inputs or arguments.output:
             raise ParameterError("--resume continues a run as it was configured: give only training "
@@ -419,6 +423,13 @@ def _label_flag(value, count):
         raise ParameterError(f"--label gives {len(names)} labels for --count {count} streams: give one for all, "
                              f"or one per stream")
     return names[0] if len(names) == 1 else names
+
+
+def run_models(arguments):
+    from .pretrained import format_models_table
+
+    print(format_models_table())
+    return 0
 
 
 def _sound_report(model, generated, arguments, dataset):
@@ -565,6 +576,9 @@ def build_parser():
                        help="start a new run from the weights of a trained model (a run folder or .keras file): "
                             "its model and audio settings, a new optimizer and schedule")
     train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs")
+    train.add_argument("--ignore-labels", action="store_true",
+                       help="train a model without labels on a labelled dataset (scored per label all the same), "
+                            "to compare with the labelled one")
     train.add_argument("--no-carry-state", action="store_true",
                        help="start every training window from a zero state instead of carrying the "
                             "recurrent state from the previous batch (truncated backpropagation "
@@ -641,6 +655,11 @@ def build_parser():
     evaluate.add_argument("--output", "-o", metavar="DIR",
                           help="folder for the figures (default: the first run's folder)")
     evaluate.set_defaults(handler=run_eval)
+
+    models = subcommands.add_parser("models", parents=[common], help="list the models that ship with audiornn",
+                                    description="The shipped models, usable by name wherever a model is taken "
+                                                "(generate --model speech, train --init-from music).")
+    models.set_defaults(handler=run_models)
 
     demo = subcommands.add_parser("demo", parents=[common], help="the main job on the bundled sample (the default)")
     demo.add_argument("--output", "-o", default=str(DEFAULT_DEMO_FOLDER), metavar="DIR",
@@ -762,7 +781,7 @@ def main(argv=None, *, prog=None):
         if threading.current_thread() is threading.main_thread() else None
     try:
         with _interrupts_end_at_once(parser.prog):
-            if arguments.command != "data":
+            if arguments.command not in ("data", "models"):
                 start_tensorflow(verbose=arguments.verbose)
             return arguments.handler(arguments)
     except AudioRNNError as error:

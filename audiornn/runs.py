@@ -41,7 +41,7 @@ from .errors import ModelFileError, RunError
 from .files import PARTIAL, hold_folder, remove_stale_partials, write_atomically, write_json
 
 __all__ = ["BEST_MODEL", "CONFIG", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL", "STATE", "SUMMARY", "commit_epoch",
-           "committed_path", "hold_run", "is_run", "load_run_model", "prepare_run_folder", "read_history",
+           "committed_path", "hold_run", "is_run", "load_model", "load_run_model", "prepare_run_folder", "read_history",
            "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
 
 RUN_FORMAT = "audiornn-run"
@@ -303,7 +303,8 @@ def run_dataset_path(model_path):
 
 
 def load_run_model(path, *, compile=False):
-    """Load a model from a ``.keras`` file or a run folder (its best model).
+    """Load a model from a ``.keras`` file, a run folder (its best model) or a shipped model's name
+    (``"speech"``, ``"music"``: :mod:`audiornn.pretrained`).
 
     ``compile=True`` also restores the optimizer and its state (resuming).
     """
@@ -313,7 +314,9 @@ def load_run_model(path, *, compile=False):
 
     from . import model as _registers_the_custom_objects  # noqa: F401
 
-    path = Path(path).expanduser()
+    from .pretrained import resolve_model
+
+    path = resolve_model(path)
     if path.is_dir():
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
     if not path.is_file():
@@ -332,3 +335,6 @@ def load_run_model(path, *, compile=False):
     if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
         raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
     return model
+
+
+load_model = load_run_model  # the notebook's name: audiornn.load_model("speech")

@@ -16,7 +16,7 @@ from .audio_io import prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
 from .config import check_positive_int
-from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
+from .errors import AudioFileError, AudioRNNError, ParameterError
 from .labels import labelled_files
 from .windows import WindowSampler
 
@@ -76,13 +76,14 @@ def _chunk_scorer(model):
     return tf.function(score, jit_compile=True, reduce_retracing=True)
 
 
-def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None):
+def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None,
+                  per_piece=False):
     """Bits per sample and accuracy of a sequence model on class arrays, state carried.
 
     ``labels`` (a labelled model): the label of each piece, names or ids, or
-    one for all. The result then also has ``pieces``: each piece's bits per
-    sample and targets, in order (what per-label scores and ``--identify``
-    are made of).
+    one for all. The result then (or with ``per_piece``) also has ``pieces``:
+    each piece's bits per sample and targets, in order (what per-label
+    scores and ``--identify`` are made of).
 
     Each piece (one file's classes) is cut into contiguous segments of about
     ``chunk`` samples or more; up to ``streams`` segments are scored side by
@@ -155,7 +156,7 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
                 bar.update(int(mask.sum()))
     result = {"bits_per_sample": nats / targets / math.log(2), "accuracy": correct / targets,
               "targets": int(targets)}
-    if piece_labels is not None:
+    if piece_labels is not None or per_piece:
         result["pieces"] = [{"bits_per_sample": float(total / max(count, 1) / math.log(2)), "targets": int(count)}
                             for total, count in zip(piece_nats, piece_targets)]
     return result
@@ -181,11 +182,13 @@ def evaluate_model(model, dataset, *, split="validation", batch_size=64, progres
     """
     config = model.model_config
     if not config.many_to_one:
-        if not config.labels:
+        if not dataset.labels:
             return score_classes(model, dataset_pieces(dataset, split), progress=progress)
+        # A labelled dataset: each label's score too (under its label, when the model has labels).
         labels = [segment.label for segment in dataset.segments(split)]
-        result = score_classes(model, dataset_pieces(dataset, split), progress=progress, labels=labels)
-        result["labels"] = per_label(result, labels, config.labels)
+        result = score_classes(model, dataset_pieces(dataset, split), progress=progress,
+                               labels=labels if config.labels else None, per_piece=True)
+        result["labels"] = per_label(result, labels, dataset.labels)
         del result["pieces"]
         return result
     # One target per window, windows side by side: each re-reads a whole window.
@@ -219,9 +222,7 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
         raise AudioRNNError("the seed preset is scored with windows during training; "
                             "held-out scoring with carried state needs a sequence model")
     pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True)
-    if dataset is None:
-        raise DatasetError("scoring needs the model's training dataset for the baselines: pass --dataset DIR")
-    dataset = as_dataset(dataset, audio_config=model.audio_config)
+    dataset = None if dataset is None else as_dataset(dataset, audio_config=model.audio_config)
     under = _labels_to_score(model, label, truth)
     result = score_classes(model, pieces, progress=progress, labels=under)
     score = {"model": result, "files": files}
@@ -230,9 +231,11 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
         score["labels"] = per_label(result, names, model.model_config.labels)
         score["file_labels"] = names
         del result["pieces"]
-    score.update(baselines=score_baselines(dataset_pieces(dataset, "train"), pieces, mu=model.audio_config.mu),
+    # Without the model's dataset (a shipped model, a lone .keras file) there is nothing to fit baselines on.
+    score.update(baselines={} if dataset is None else score_baselines(dataset_pieces(dataset, "train"), pieces,
+                                                                      mu=model.audio_config.mu),
                  seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
-                 dataset=str(dataset.path))
+                 dataset=None if dataset is None else str(dataset.path))
     return score
 
 
@@ -304,6 +307,7 @@ def format_score_table(score):
         lines.append(f"{name:<22}{bits:>12.3f}{'' if accuracy is None else f'{accuracy:>10.3f}'}")
     for name, label in score.get("labels", {}).items():
         lines.append(f"{'label ' + name:<22}{label['bits_per_sample']:>12.3f}   ({label['files']} file(s))")
-    lines.append(f"({score['seconds']:.1f} s of held-out audio in {len(score['files'])} file(s); "
-                 f"baselines fitted on {score['dataset']})")
+    fitted = f"baselines fitted on {score['dataset']}" if score["dataset"] else \
+        "no baselines: give --dataset, the model's training dataset, to fit them"
+    lines.append(f"({score['seconds']:.1f} s of held-out audio in {len(score['files'])} file(s); {fitted})")
     return "\n".join(lines)

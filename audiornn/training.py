@@ -32,6 +32,7 @@ from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
                    commit_epoch, history_writer, hold_run, is_run, load_run_model, new_run_config, prepare_run_folder,
                    read_history_rows, read_run_json, read_summary, recover_run, write_history)
+from .pretrained import resolve_model
 from .scoring import evaluate_model
 from .windows import WindowSampler
 
@@ -286,7 +287,7 @@ def labelled_config(model_config, dataset, origin="the model"):
 
 def train(dataset=None, output=None, *, model_config=None, train_config=None, resume=None,
           overwrite=False, distribute="auto", verbose="auto", preview=None, overrides=None, callbacks=(),
-          worker_timeout=WORKER_TIMEOUT, init_from=None):
+          worker_timeout=WORKER_TIMEOUT, init_from=None, use_labels=True):
     """Train a new run in ``output`` from ``dataset``, or continue ``resume``.
 
     Returns a summary dict (epochs, best validation bits per sample, the full
@@ -302,6 +303,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     run starts from (fine-tuning): its model config is the run's (give no
     ``model_config``, or the same), the dataset must process audio as it did,
     and the optimizer and schedule start anew; ``config.json`` records it.
+    ``use_labels=False`` trains a model without labels on a labelled dataset
+    (its scores are still given per label), to see what the labels bring.
     The run folder is held by this process until training ends.
     """
     if verbose == "auto":
@@ -314,11 +317,11 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         start = _starting_point(init_from, model_config)
         model_config = start["model"].model_config
     settings = {"dataset": getattr(dataset, "path", dataset), "resume": resume is not None, "overrides": overrides,
-                "model": model_config, "training": train_config, "init_from": init_from}
+                "model": model_config, "training": train_config, "init_from": init_from, "labels": use_labels}
     if dataset is not None and os.environ.get("TF_CONFIG"):
         settings["dataset"] = as_dataset(dataset).metadata.get("recipe_fingerprint")  # the same audio, anywhere
     strategy = choose_strategy(distribute, worker_timeout=worker_timeout, settings=settings)
-    options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks)
+    options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks, use_labels=use_labels)
     run = Path(resume if resume is not None else output or ".").expanduser()
     try:
         if _is_chief(strategy):
@@ -386,10 +389,12 @@ def _starting_point(init_from, model_config):
                      if value != getattr(source.model_config, field)]
         raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} differ from "
                              f"it): leave the model options out, or train a new model without --init-from")
-    return {"model": source, "path": str(Path(init_from).expanduser().resolve())}
+    return {"model": source, "path": str(resolve_model(init_from).resolve())}
 
 
 def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
+    options = dict(options)
+    use_labels = options.pop("use_labels")
     strategy = options["strategy"]
     if resume is not None:
         folder = Path(resume).expanduser()
@@ -409,8 +414,11 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     model_config = model_config or ModelConfig()
     train_config = train_config or TrainConfig()
     dataset = as_dataset(dataset)
-    model_config = labelled_config(model_config, dataset,
-                                   "the model" if start is None else f"--init-from '{start['path']}'")
+    if use_labels:
+        model_config = labelled_config(model_config, dataset,
+                                       "the model" if start is None else f"--init-from '{start['path']}'")
+    elif model_config.labels:
+        raise ParameterError("the model has labels and use_labels is False: give a model config without labels")
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "

@@ -10,12 +10,13 @@ INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends "
                 "asterisk-core-sounds-en-wav asterisk-moh-opsound-wav")
 
 
-def dev_speech_files():
-    """The 24 minutes of 8 kHz English speech, leaving out silence, beeps and tones."""
-    if not SPEECH.is_dir():
+def dev_speech_files(folder=SPEECH):
+    """The 24 minutes of 8 kHz English speech (or another prompt set's ``folder``), leaving out silence, beeps
+    and tones."""
+    if not folder.is_dir():
         sys.exit(f"the dev speech is not installed; run: {INSTALL_HINT}")
     leave_out = ("beep", "confbridge-join", "confbridge-leave")
-    return sorted(path for path in SPEECH.rglob("*.wav")
+    return sorted(path for path in folder.rglob("*.wav")
                   if "silence" not in path.parts and not path.name.startswith(leave_out)
                   and "2tone" not in path.name)
 

@@ -36,12 +36,12 @@ def reachable_gflops():
     return best
 
 
-def time_streams(model, count, seconds):
+def time_streams(model, count, seconds, label=None):
     """Samples per second of ``count`` streams, as `generate` runs them (one-second chunks)."""
     from audiornn.generation import StreamGroup
 
     rate = model.audio_config.sample_rate
-    group = StreamGroup(model, count=count, seed=0)
+    group = StreamGroup(model, count=count, seed=0, label=label)
     group.sample(rate)  # compile
     started, produced = time.perf_counter(), 0
     while produced < seconds * rate:

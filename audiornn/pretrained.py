@@ -1,0 +1,62 @@
+"""The models that ship with the package, usable by name wherever a model is taken.
+
+``audiornn/models/`` holds each shipped model's ``.keras`` file and
+``models.json``, its card: what it was trained on and how long, the credit
+its training audio asks for, and its bits per sample on all of its
+validation audio beside the baselines (made by ``bench/shipped_models.py``).
+A path that exists always wins over a name.
+"""
+
+import json
+from pathlib import Path
+
+from .errors import ModelFileError
+
+__all__ = ["MODELS_FOLDER", "format_models_table", "resolve_model", "shipped_models"]
+
+MODELS_FOLDER = Path(__file__).resolve().parent / "models"
+CARDS = MODELS_FOLDER / "models.json"
+
+
+def shipped_models():
+    """``{name: card}`` of the shipped models, each card with its ``path``; empty when none ship."""
+    try:
+        cards = json.loads(CARDS.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: dict(card, path=str(MODELS_FOLDER / card["file"])) for name, card in cards.items()
+            if (MODELS_FOLDER / card["file"]).is_file()}
+
+
+def resolve_model(model):
+    """A model argument as a path: an existing path as it is, a shipped model's name as its file.
+
+    Anything else is a :class:`ModelFileError` that lists the names.
+    """
+    path = Path(model).expanduser()
+    if path.exists():
+        return path
+    models = shipped_models()
+    if str(model) in models:
+        return Path(models[str(model)]["path"])
+    names = ", ".join(models) or "none are installed"
+    raise ModelFileError(f"model '{model}' does not exist: give a .keras file, a run folder, or the name of a "
+                         f"shipped model ({names}; 'AudioRNN.py models' lists them)")
+
+
+def format_models_table(models=None):
+    """The shipped models as a small text table, with their scores and credits."""
+    models = shipped_models() if models is None else models
+    if not models:
+        return "no shipped models are installed"
+    lines = [f"{'name':<8}{'bits/sample':>12}{'linear pred.':>14}{'trained':>10}{'size':>9}  what"]
+    for name, card in models.items():
+        baseline = (card.get("baselines") or {}).get("linear_predictor_16")
+        lines.append(f"{name:<8}{card['validation_bits_per_sample']:>12.3f}"
+                     f"{'' if baseline is None else f'{baseline:.3f}':>14}{card['training_minutes']:>7.0f} min"
+                     f"{card['bytes'] / 1e6:>7.1f} MB  {card['description']}")
+    lines.append("(bits per sample on all of each model's validation audio, lower is better; the linear predictor "
+                 "needs no network)")
+    for name, card in models.items():
+        lines.append(f"{name}: {card['data']}; {card['credit']}")
+    return "\n".join(lines)
