@@ -87,12 +87,15 @@ def read_audio(path):
     return audio, int(rate)
 
 
-def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio"):
+def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio",
+                  features=None):
     """Turn raw audio into classes with the model's own preprocessing.
 
     mono -> resample -> trim silence (optional) -> pre-emphasis -> normalise
     the peak to full scale -> μ-law. Returns ``(classes uint8, gain)``; the
-    gain divides decoded audio back to the input's level.
+    gain divides decoded audio back to the input's level. With ``features``
+    (a :class:`audiornn.features.FeatureConfig`), ``(classes, gain, frames)``:
+    the spectrogram frames aligned to the classes (:mod:`audiornn.features`).
     """
     mono = dsp.to_mono(audio)
     if mono.size == 0:
@@ -111,7 +114,12 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     # mid-waveform would otherwise begin with a step that dominates the peak.
     emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
     normalised, gain = dsp.normalise_level(emphasised)
-    return dsp.mu_law_encode(normalised, mu=audio_config.mu), gain
+    classes = dsp.mu_law_encode(normalised, mu=audio_config.mu)
+    if features is None:
+        return classes, gain
+    from .features import audio_to_features
+
+    return classes, gain, audio_to_features(mono, audio_config.sample_rate, features)
 
 
 def decode_classes(classes, audio_config, *, state=None):

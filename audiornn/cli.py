@@ -50,6 +50,12 @@ def _add_audio_options(parser):
 AUDIO_FLAGS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
 
 
+def _add_feature_option(parser):
+    parser.add_argument("--features", choices=("mel",), default=None,
+                        help="also store spectrogram frames aligned to the samples (40 log-mel bands every 10 ms): a "
+                             "model trained on them is a vocoder (the vocode command)")
+
+
 def _add_label_options(parser, what="the dataset's files"):
     group = parser.add_argument_group("labels (speaker, language, instrument)")
     group.add_argument("--labels-from-folders", action="store_true",
@@ -89,6 +95,7 @@ def _add_data_arguments(parser):
                              "skipping it")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a different dataset already in DIR")
+    _add_feature_option(parser)
     _add_label_options(parser)
 
 
@@ -120,6 +127,7 @@ def run_data(arguments):
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     dataset = build_dataset(
         inputs if inputs or labels else _inputs_or_sample(inputs), arguments.output, labels=labels,
+        features=arguments.features,
         audio_config=_audio_config(arguments),
         validation_fraction=arguments.validation_fraction,
         trim_silence_db=arguments.trim_silence, strict=arguments.strict,
@@ -318,10 +326,12 @@ def run_train(arguments):
                              f"got {arguments.worker_timeout!r}")
     common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
                   worker_timeout=arguments.worker_timeout)
-    if arguments.ignore_labels:
-        if arguments.resume:
-            raise ParameterError("--ignore-labels is for a new run; a resumed run keeps its model as it was")
-        common["use_labels"] = False
+    for flag, option in (("ignore_labels", "use_labels"), ("ignore_features", "use_features")):
+        if getattr(arguments, flag):
+            if arguments.resume:
+                raise ParameterError(f"--{flag.replace('_', '-')} is for a new run; a resumed run keeps its model as "
+                                     f"it was")
+            common[option] = False
     if arguments.resume:
         if arguments.inputs or arguments.output:
             raise ParameterError("--resume continues a run as it was configured: give only training "
@@ -335,9 +345,9 @@ def run_train(arguments):
         if arguments.dataset and arguments.inputs:
             raise ParameterError("give either INPUT audio or --dataset DIR, not both")
         inputs, labels = _labelled_inputs(arguments, arguments.inputs)
-        if arguments.dataset and labels:
-            raise ParameterError("--labels-from-folders and --labels label INPUT audio; a --dataset has its labels "
-                                 "already: leave them out")
+        if arguments.dataset and (labels or arguments.features):
+            raise ParameterError("--labels-from-folders, --labels and --features apply to INPUT audio; a --dataset "
+                                 "has its own already: leave them out")
         model_config = None if arguments.init_from else _model_config(model)  # checked before anything is written
         train_config = TrainConfig(**training)
         audio_config = _audio_config(arguments)
@@ -365,6 +375,7 @@ def run_train(arguments):
                 prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
                 dataset = build_dataset(inputs if inputs or labels else _inputs_or_sample(inputs),
                                         Path(arguments.output) / "dataset", labels=labels,
+                                        features=arguments.features,
                                         audio_config=audio_config, progress=not arguments.quiet)
             summary = train(dataset, arguments.output, model_config=model_config, train_config=train_config,
                             overwrite=arguments.overwrite, init_from=arguments.init_from, **common)
@@ -423,6 +434,18 @@ def _label_flag(value, count):
         raise ParameterError(f"--label gives {len(names)} labels for --count {count} streams: give one for all, "
                              f"or one per stream")
     return names[0] if len(names) == 1 else names
+
+
+def run_vocode(arguments):
+    from .runs import load_run_model
+    from .vocoder import vocode
+
+    model = load_run_model(arguments.model)
+    paths = vocode(model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
+                   output=arguments.output, progress=not arguments.quiet)
+    for source, path in zip(arguments.inputs, paths):
+        print(f"wrote {path} (from {source})")
+    return 0
 
 
 def run_models(arguments):
@@ -498,6 +521,20 @@ def run_eval(arguments):
         dataset = arguments.dataset or run_dataset_path(arguments.model)
         results = {}
         audio, labels = _labelled_inputs(arguments, arguments.audio or [])
+        if arguments.resynthesis:
+            from .resynthesis import format_resynthesis_table, resynthesis_scores
+
+            if not arguments.audio:
+                raise ParameterError("--resynthesis scores copy-synthesis of recordings: give them with --audio")
+            scores = resynthesis_scores(model, _audio_files(audio, labels), seed=arguments.seed,
+                                        progress=not arguments.quiet)
+            example = scores.pop("example")
+            print(format_resynthesis_table(scores))
+            figure = evaluation.plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]],
+                                            model.audio_config.sample_rate,
+                                            names=("original", "vocoder", "Griffin-Lim"))
+            written.append(evaluation.save_figure(figure, output / "resynthesis.png"))
+            results["resynthesis"] = scores
         if arguments.identify:
             from .scoring import format_identify_table, identify
 
@@ -508,10 +545,10 @@ def run_eval(arguments):
         elif arguments.audio:
             from .scoring import format_score_table, score_audio
 
-            results = score_audio(model, audio, dataset=dataset, progress=not arguments.quiet,
-                                  label=arguments.label, labels=labels)
+            results.update(score_audio(model, audio, dataset=dataset, progress=not arguments.quiet,
+                                       label=arguments.label, labels=labels))
             print(format_score_table(results))
-        if arguments.sound or not arguments.audio:
+        if arguments.sound or not (arguments.audio or model.feature_config):
             from .evaluation import first_label
             from .generation import generate
 
@@ -529,6 +566,13 @@ def run_eval(arguments):
     for path in written:
         print(f"wrote {path}")
     return 0
+
+
+def _audio_files(audio, labels):
+    """The audio files of possibly labelled inputs, in order."""
+    from .labels import labelled_files
+
+    return [str(path) for path, _, _ in labelled_files(audio, labels)[0]]
 
 
 def _plain_paths(audio):
@@ -579,6 +623,9 @@ def build_parser():
     train.add_argument("--ignore-labels", action="store_true",
                        help="train a model without labels on a labelled dataset (scored per label all the same), "
                             "to compare with the labelled one")
+    train.add_argument("--ignore-features", action="store_true",
+                       help="train a model without the spectrogram features of a dataset that has them (by default "
+                            "such a dataset trains a vocoder), to compare with the vocoder")
     train.add_argument("--no-carry-state", action="store_true",
                        help="start every training window from a zero state instead of carrying the "
                             "recurrent state from the previous batch (truncated backpropagation "
@@ -597,6 +644,7 @@ def build_parser():
     group.add_argument("--no-linear-prediction", dest="no_linear_prediction", action="store_true",
                        help="leave out the linear predictor inside the model (the same as --linear-prediction 0)")
     _add_audio_options(train)
+    _add_feature_option(train)
     _add_label_options(train, "INPUT")
     train.set_defaults(handler=run_train)
 
@@ -639,6 +687,9 @@ def build_parser():
     evaluate.add_argument("--label", "-l", metavar="NAME",
                           help="a labelled model: score --audio under this label (default: each file's own, "
                                "from NAME=PATH inputs or --labels-from-folders), and draw under it")
+    evaluate.add_argument("--resynthesis", action="store_true",
+                          help="a vocoder: copy-synthesis of each --audio file, scored against it (PESQ, STOI, "
+                               "log-mel distance) beside Griffin-Lim from the same frames; resynthesis.png")
     evaluate.add_argument("--identify", action="store_true",
                           help="score each --audio file under every label and print the lowest (the model as "
                                "a classifier), with the accuracy when the files' labels are known")
@@ -655,6 +706,21 @@ def build_parser():
     evaluate.add_argument("--output", "-o", metavar="DIR",
                           help="folder for the figures (default: the first run's folder)")
     evaluate.set_defaults(handler=run_eval)
+
+    vocoder = subcommands.add_parser(
+        "vocode", parents=[common], help="turn spectrograms (or recordings: copy-synthesis) back into audio",
+        description="Run a vocoder (a model trained on a dataset built with --features mel) on the spectrogram "
+                    "frames of recordings (any format and rate, made with the model's own preprocessing) or "
+                    "on .npy frames made elsewhere; several inputs run together as one batch, long ones in "
+                    "chunks with the state carried. Files appear only when complete.")
+    vocoder.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or .npy arrays of (frames, bands)")
+    vocoder.add_argument("--model", "-m", required=True, metavar="MODEL", help="a vocoder: .keras file or run folder")
+    vocoder.add_argument("--output", "-o", required=True, metavar="OUT.wav",
+                         help="file to write; with several inputs, OUT_1.wav ... in their order")
+    vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
+                         help="softmax temperature; 0 means argmax (default %(default)s)")
+    vocoder.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
+    vocoder.set_defaults(handler=run_vocode)
 
     models = subcommands.add_parser("models", parents=[common], help="list the models that ship with audiornn",
                                     description="The shipped models, usable by name wherever a model is taken "

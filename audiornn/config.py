@@ -177,6 +177,11 @@ class ModelConfig(JSONConfig):
         carried across training windows like the sample tier's; training
         windows must be a multiple of F.
     frame_units, frame_layers: the frame tier's GRU width and depth.
+    features: the spectrogram bands a vocoder reads (0: none; set from a
+        dataset with features by training). Its frames go through
+        ``feature_layers`` non-causal convolutions of width 3 and
+        ``feature_units`` (each frame sees as many frames either side; LPCNet's
+        frame-rate network), and every sample of a frame reads the result.
     labels: the label names of a labelled model (speakers, languages,
         instruments; set from the dataset by training, empty: none), in the
         order of their ids. A learned embedding of ``label_dim`` values per
@@ -209,6 +214,9 @@ class ModelConfig(JSONConfig):
     frame_layers: int = 1
     labels: tuple = ()
     label_dim: int = 16
+    features: int = 0
+    feature_units: int = 128
+    feature_layers: int = 2
 
     def __post_init__(self):
         if isinstance(self.labels, str) or not isinstance(self.labels, (list, tuple)) \
@@ -217,6 +225,9 @@ class ModelConfig(JSONConfig):
             raise ParameterError(f"labels must be a list of distinct label names, got {self.labels!r}")
         object.__setattr__(self, "labels", tuple(self.labels))  # from JSON a list: the frozen config holds a tuple
         check_positive_int(self.label_dim, "label_dim")
+        check_count(self.features, "features")
+        check_positive_int(self.feature_units, "feature_units")
+        check_positive_int(self.feature_layers, "feature_layers")
         if self.preset not in PRESETS:
             raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
         if self.cell not in CELLS:
@@ -240,9 +251,9 @@ class ModelConfig(JSONConfig):
         if self.many_to_one:
             if self.num_layers < 1:
                 raise ParameterError(f"the {self.preset} preset needs num_layers of at least 1, got {self.num_layers}")
-            if self.labels:
-                raise ParameterError(f"labels need a sequence model; the {self.preset} preset does not read them: "
-                                     f"use the default preset, or a dataset without labels")
+            if self.labels or self.features:
+                raise ParameterError(f"labels and features need a sequence model; the {self.preset} preset does not "
+                                     f"read them: use the default preset, or a dataset without them")
             if self.frame_size:
                 raise ParameterError(f"frame_size ({self.frame_size}) needs a sequence model; the {self.preset} "
                                      f"preset reads a window of {self.window} samples instead: leave the frame "
@@ -304,8 +315,9 @@ class ModelConfig(JSONConfig):
 
     @property
     def conditioning_dim(self):
-        """Per-sample conditioning values the sample tier reads: the frame tier's, then the label's."""
-        return (self.embedding_dim if self.frame_size else 0) + (self.label_dim if self.labels else 0)
+        """Per-sample conditioning values the sample tier reads: the frame tier's, the label's, the features'."""
+        return (self.embedding_dim if self.frame_size else 0) + (self.label_dim if self.labels else 0) \
+            + (self.feature_units if self.features else 0)
 
     @classmethod
     def from_saved(cls, values, *, source="model config"):

@@ -8,14 +8,20 @@ Layout of a dataset folder (format version 1; 2 when labelled)::
     DIR/validation.u8   uint8 classes of the validation audio, files end to end
 
 A labelled dataset (files labelled by speaker, language, instrument: see
-:mod:`audiornn.labels`) is format version 2: ``metadata.json`` also lists
-the ``labels`` and each source has its ``label`` (and its relative ``name``,
-which version 1 calls ``label``). Both versions are read.
+:mod:`audiornn.labels`) or one with spectrogram features is format version 2:
+``metadata.json`` also lists the ``labels`` and each source has its ``label``
+(and its relative ``name``, which version 1 calls ``label``); with features it
+has the ``features`` config, ``DIR/train.features.f16`` and
+``DIR/validation.features.f16`` hold the frames (float16, ``(frames, bands)``,
+files end to end: :mod:`audiornn.features` says how they align with the
+samples) and each source its ``frames_start`` and ``frames``. Both versions
+are read.
 
 ``metadata.json`` is written last and the folder is renamed into place only
 when complete, so a folder with a metadata file is always whole.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -33,6 +39,7 @@ from .audio_io import prepare_audio, read_audio
 from .config import AudioConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import remove_stale_partials, write_json
+from .features import frame_count
 from .labels import labelled_files
 
 __all__ = ["Dataset", "Segment", "as_dataset", "build_dataset", "open_dataset", "plan_validation"]
@@ -45,6 +52,7 @@ LABELLED_FORMAT_VERSION = 2
 METADATA_NAME = "metadata.json"
 SPLITS = ("train", "validation")
 SPLIT_FILES = {"train": "train.u8", "validation": "validation.u8"}
+FEATURE_FILES = {"train": "train.features.f16", "validation": "validation.features.f16"}
 _COPY_CHUNK = 1 << 22
 
 
@@ -56,6 +64,7 @@ class Segment:
     length: int
     source: str
     label: str = None
+    frames_start: int = None
 
 
 class Dataset:
@@ -66,6 +75,24 @@ class Dataset:
         self.metadata = metadata
         self.audio_config = AudioConfig.from_dict(metadata["audio"], source=str(self.path / METADATA_NAME))
         self._arrays = {}
+
+    @property
+    def feature_config(self):
+        """The spectrogram features' :class:`~audiornn.features.FeatureConfig`, or None without features."""
+        from .features import FeatureConfig
+
+        values = self.metadata.get("features")
+        return None if values is None else FeatureConfig.from_dict(values, source=str(self.path / METADATA_NAME))
+
+    def frames(self, split):
+        """The float16 spectrogram frames of ``split`` as a read-only memory map ``(frames, bands)``."""
+        _check_split(split)
+        key = ("frames", split)
+        if key not in self._arrays:
+            shape = (int(self.metadata["splits"][split]["frames"]), self.feature_config.bands)
+            self._arrays[key] = np.zeros(shape, np.float16) if shape[0] == 0 else np.memmap(
+                self.path / FEATURE_FILES[split], dtype=np.float16, mode="r", shape=shape)
+        return self._arrays[key]
 
     @property
     def labels(self):
@@ -92,7 +119,8 @@ class Dataset:
         """The source stretches of ``split``, in array order."""
         _check_split(split)
         labelled = bool(self.labels)
-        return [Segment(entry["start"], entry["samples"], entry["path"], entry["label"] if labelled else None)
+        return [Segment(entry["start"], entry["samples"], entry["path"], entry["label"] if labelled else None,
+                        entry.get("frames_start"))
                 for entry in self.metadata["sources"] if entry["split"] == split]
 
     def seconds(self, split):
@@ -147,7 +175,7 @@ def plan_validation(lengths, labels, *, fraction):
     return sorted(plan.items())
 
 
-def _recipe(files, audio_config, validation_fraction, trim_silence_db):
+def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config=None):
     """A fingerprint of everything that decides a dataset's content."""
     stats = []
     for path, name, label in files:
@@ -158,6 +186,7 @@ def _recipe(files, audio_config, validation_fraction, trim_silence_db):
         "validation_fraction": validation_fraction,
         "trim_silence_db": trim_silence_db,
         "files": stats,
+        **({"features": feature_config.to_dict()} if feature_config else {}),
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
@@ -197,7 +226,7 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
     if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version:
         return "reuse"
     foreign = sorted(entry.name for entry in output.iterdir()
-                     if entry.name not in {METADATA_NAME, *SPLIT_FILES.values()})
+                     if entry.name not in {METADATA_NAME, *SPLIT_FILES.values(), *FEATURE_FILES.values()})
     if overwrite and foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise DatasetError(
@@ -210,7 +239,7 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
         f"choose another --output or pass --overwrite to replace it")
 
 
-def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress):
+def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress, feature_config=None):
     """Encode every readable file end to end into ``pool_path``.
 
     Returns ``(used, skipped, messages)``: ``used`` lists dicts with label,
@@ -218,14 +247,16 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     names; ``messages`` are the warnings, one per skipped file.
     """
     used, skipped, messages = [], {}, []
-    with open(pool_path, "wb") as pool, tqdm(
+    frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
+    with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
             leave=False) as bar:
         for path, name, label in files:
             try:
                 audio, rate = read_audio(path)
-                classes, gain = prepare_audio(audio, rate, audio_config=audio_config,
-                                              trim_silence_db=trim_silence_db, source=f"'{path}'")
+                classes, gain, *frames = prepare_audio(audio, rate, audio_config=audio_config,
+                                                       trim_silence_db=trim_silence_db, source=f"'{path}'",
+                                                       features=feature_config)
                 if classes.size < 2:
                     raise AudioFileError(f"'{path}' is too short: under 2 samples at "
                                          f"{audio_config.sample_rate} Hz after trimming", reason="too_short")
@@ -238,6 +269,8 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
                 pool.write(classes.tobytes())
+                if frames:
+                    frame_pool.write(frames[0].astype(np.float16).tobytes())
                 used.append({"path": str(path), "name": name, "label": label, "original_rate": rate,
                              "channels": int(audio.shape[1]), "samples": int(classes.size),
                              "gain": float(gain)})
@@ -246,13 +279,18 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     return used, skipped, messages
 
 
-def _write_splits(folder, pool_path, used, plan, labelled):
-    """Copy each file's classes from the pool into its split arrays; fill the offsets."""
+def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
+    """Copy each file's classes (and frames) from the pools into the split arrays; fill the offsets."""
     pool = np.memmap(pool_path, dtype=np.uint8, mode="r") if used else np.zeros(0, np.uint8)
     sources, offsets, position = [], {split: 0 for split in SPLITS}, 0
-    with open(folder / SPLIT_FILES["train"], "wb") as train, \
-            open(folder / SPLIT_FILES["validation"], "wb") as validation:
-        handles = {"train": train, "validation": validation}
+    frame_offsets, frame_position = {split: 0 for split in SPLITS}, 0
+    if feature_config:
+        bands, hop = feature_config.bands, feature_config.hop
+        frame_pool = np.memmap(pool_path.with_suffix(".f16"), dtype=np.float16, mode="r").reshape(-1, bands)
+    with contextlib.ExitStack() as files:
+        handles = {split: files.enter_context(open(folder / SPLIT_FILES[split], "wb")) for split in SPLITS}
+        frame_handles = {split: files.enter_context(open(folder / FEATURE_FILES[split], "wb"))
+                         for split in SPLITS} if feature_config else {}
         for (index, cut), entry in zip(plan, used):
             pieces = (("train", 0, cut), ("validation", cut, entry["samples"]))
             for split, begin, end in pieces:
@@ -260,7 +298,13 @@ def _write_splits(folder, pool_path, used, plan, labelled):
                     continue
                 for chunk in range(position + begin, position + end, _COPY_CHUNK):
                     handles[split].write(pool[chunk:min(position + end, chunk + _COPY_CHUNK)].tobytes())
-                names = {"name": entry["name"], "label": entry["label"]} if labelled else {"label": entry["name"]}
+                names = {"name": entry["name"], "label": entry["label"]} if labelled or feature_config \
+                    else {"label": entry["name"]}
+                if feature_config:  # begin is a multiple of hop (plan_validation cuts there)
+                    first, count = frame_position + begin // hop, frame_count(end - begin, hop)
+                    frame_handles[split].write(np.ascontiguousarray(frame_pool[first:first + count]).tobytes())
+                    names.update(frames_start=frame_offsets[split], frames=count)
+                    frame_offsets[split] += count
                 sources.append({
                     "path": entry["path"], **names, "split": split,
                     "start": offsets[split], "samples": end - begin, "offset_in_file": begin,
@@ -269,21 +313,26 @@ def _write_splits(folder, pool_path, used, plan, labelled):
                 })
                 offsets[split] += end - begin
             position += entry["samples"]
-        for handle in handles.values():
+            frame_position += frame_count(entry["samples"], hop) if feature_config else 0
+        for handle in [*handles.values(), *frame_handles.values()]:
             handle.flush()
             os.fsync(handle.fileno())
     del pool
-    return sources, offsets
+    return sources, offsets, frame_offsets
 
 
 def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
-                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None):
+                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None):
     """Build a dataset folder from audio files and folders; return it opened.
 
     Labelled datasets: ``inputs`` a dict ``{label: paths}``, or ``labels``
     ``"folders"`` (each input folder's sub-folders are the labels) or the path
     of a CSV list of ``path,label`` rows (:func:`audiornn.labels.labelled_files`).
     The validation split then holds out audio of every label.
+
+    ``features="mel"`` (or a :class:`~audiornn.features.FeatureConfig`) also
+    stores spectrogram frames aligned to the samples, what a vocoder is
+    conditioned on (:mod:`audiornn.features`).
 
     Every file is mixed to mono, resampled to ``audio_config.sample_rate``,
     optionally trimmed of silence at both ends, pre-emphasised, normalised to
@@ -299,9 +348,10 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     if not output.parent.is_dir():
         raise DatasetError(f"the folder that should hold --output '{output}' does not exist: "
                            f"create '{output.parent}' first")
+    feature_config = _feature_config(features, audio_config)
     files, label_names = labelled_files(inputs, labels)
-    version = LABELLED_FORMAT_VERSION if label_names else FORMAT_VERSION
-    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db)
+    version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
+    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config)
     action = _existing_dataset_action(output, fingerprint, overwrite, version)
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
@@ -314,26 +364,32 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
         started = time.monotonic()
         pool_path = partial / "pool.u8"
         used, skipped, messages = _encode_files(files, pool_path, audio_config, trim_silence_db,
-                                                strict, progress)
+                                                strict, progress, feature_config)
         if not used:
             shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
             raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
-        plan = _plan_by_label(used, label_names, validation_fraction, files)
-        sources, sizes = _write_splits(partial, pool_path, used, plan, bool(label_names))
+        plan = _plan_by_label(used, label_names, validation_fraction, files,
+                              feature_config.hop if feature_config else 1)
+        sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
         pool_path.unlink()
+        if feature_config:
+            pool_path.with_suffix(".f16").unlink()
         level = float(np.median([1.0 / entry["gain"] for entry in used]))
         final_config = dataclasses.replace(audio_config, level=level)
         metadata = {
             "format": FORMAT,
             "format_version": version,
             **({"labels": label_names} if label_names else {}),
+            **({"features": feature_config.to_dict()} if feature_config else {}),
             "created_by": f"audiornn {__version__}",
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "audio": final_config.to_dict(),
             "validation_fraction": validation_fraction,
             "trim_silence_db": trim_silence_db,
             "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
-                               "seconds": sizes[split] / final_config.sample_rate} for split in SPLITS},
+                               "seconds": sizes[split] / final_config.sample_rate,
+                               **({"features_file": FEATURE_FILES[split], "frames": frames[split]}
+                                  if feature_config else {})} for split in SPLITS},
             "sources": sources,
             "skipped": skipped,
             "skipped_count": sum(len(paths) for paths in skipped.values()),
@@ -359,11 +415,13 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     return dataset
 
 
-def _plan_by_label(used, label_names, fraction, files):
-    """The validation plan (:func:`plan_validation`), made within each label so that every label has some."""
+def _plan_by_label(used, label_names, fraction, files, align=1):
+    """The validation plan (:func:`plan_validation`), made within each label so that every label has some;
+    a cut inside a file falls on a multiple of ``align`` samples (a frame boundary, with features)."""
     if not label_names:
-        return plan_validation([entry["samples"] for entry in used], [entry["name"] for entry in used],
+        plan = plan_validation([entry["samples"] for entry in used], [entry["name"] for entry in used],
                                fraction=fraction)
+        return [(index, _aligned(cut, used[index]["samples"], align)) for index, cut in plan]
     plan = {}
     for label in label_names:
         members = [index for index, entry in enumerate(used) if entry["label"] == label]
@@ -373,8 +431,30 @@ def _plan_by_label(used, label_names, fraction, files):
                                  f"(see the warnings above)")
         for member, cut in plan_validation([used[index]["samples"] for index in members],
                                            [used[index]["name"] for index in members], fraction=fraction):
-            plan[members[member]] = cut
+            plan[members[member]] = _aligned(cut, used[members[member]]["samples"], align)
     return sorted(plan.items())
+
+
+def _aligned(cut, samples, align):
+    """A validation cut moved down to a multiple of ``align`` (kept inside the file)."""
+    if cut in (0, samples) or align == 1:
+        return cut
+    aligned = cut - cut % align
+    if aligned < 1:
+        raise DatasetError(f"the file's validation tail leaves under one frame ({align} samples) of training "
+                           f"audio: lower --validation-fraction or give longer recordings")
+    return aligned
+
+
+def _feature_config(features, audio_config):
+    """``features`` ("mel", a FeatureConfig or None) as a FeatureConfig for ``audio_config``'s rate, or None."""
+    from .features import FeatureConfig
+
+    if features is None or isinstance(features, FeatureConfig):
+        return features
+    if features != "mel":
+        raise ParameterError(f"features must be 'mel' (or a FeatureConfig), got {features!r}")
+    return FeatureConfig.for_rate(audio_config.sample_rate)
 
 
 def _move_into_place(partial, output):
@@ -427,9 +507,16 @@ def open_dataset(path, *, audio_config=None):
                 raise DatasetError(
                     f"dataset '{path}': {file.name} holds {actual} bytes but the metadata says "
                     f"{expected}: the dataset is damaged, rebuild it")
+            if dataset.feature_config is not None:
+                expected = 2 * dataset.feature_config.bands * int(metadata["splits"][split]["frames"])
+                file = path / FEATURE_FILES[split]
+                actual = file.stat().st_size if file.exists() else None
+                if actual != expected:
+                    raise DatasetError(f"dataset '{path}': {file.name} holds {actual} bytes of frames but the "
+                                       f"metadata says {expected}: the dataset is damaged, rebuild it")
         for split in SPLITS:
             _check_sources(dataset, split, metadata_path)
-        if metadata["format_version"] == LABELLED_FORMAT_VERSION:
+        if metadata["format_version"] == LABELLED_FORMAT_VERSION and metadata.get("labels"):
             names = metadata["labels"]
             unknown = [entry["path"] for entry in metadata["sources"] if entry["label"] not in names]
             if not names or not all(isinstance(name, str) and name for name in names) or unknown:

@@ -75,16 +75,22 @@ def _spectrogram(axis, audio, rate):
 
 def plot_sound_comparison(generated, real, rate, *, names=("generated", "real")):
     """Waveforms and spectrograms of generated audio next to real audio of the same length."""
-    generated, real = np.asarray(generated, dtype=np.float64), np.asarray(real, dtype=np.float64)
-    length = min(generated.size, real.size)
+    return plot_sounds([generated, real], rate, names=names)
+
+
+def plot_sounds(sounds, rate, *, names):
+    """Waveforms and spectrograms of sounds side by side, cut to the shortest (a resynthesis beside its
+    original and Griffin-Lim's, generated beside real audio)."""
+    sounds = [np.asarray(audio, dtype=np.float64) for audio in sounds]
+    length = min(audio.size for audio in sounds)
     if length < 16:
-        raise AudioRNNError("need at least 16 samples of both sounds to draw them")
-    figure = Figure(figsize=(13, 6), layout="constrained")
-    axes = figure.subplots(2, 2, sharex=True, sharey="row")
+        raise AudioRNNError("need at least 16 samples of every sound to draw them")
+    figure = Figure(figsize=(6.5 * len(sounds), 6), layout="constrained")
+    axes = figure.subplots(2, len(sounds), sharex=True, sharey="row", squeeze=False)
     time = np.arange(length) / rate
     image = None
-    for column, (audio, name) in enumerate(zip((generated[:length], real[:length]), names)):
-        axes[0, column].plot(time, audio, linewidth=0.4, color="C0" if column == 0 else "C1")
+    for column, (audio, name) in enumerate(zip((audio[:length] for audio in sounds), names)):
+        axes[0, column].plot(time, audio, linewidth=0.4, color=f"C{column}")
         axes[0, column].set_title(name)
         axes[0, column].set_ylim(-1, 1)
         image = _spectrogram(axes[1, column], audio, rate)

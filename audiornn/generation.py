@@ -89,11 +89,16 @@ class SampleStream:
         self._sample = tf.function(self._sample_loop, jit_compile=True, reduce_retracing=True)
         self._prime = tf.function(self._prime_loop, jit_compile=True, reduce_retracing=True)
 
-    def _sample_loop(self, previous, states, seed, start, temperature, length):
+    def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
         constants = self.model.step_constants()
+        vectors = None if frames is None else self.model.feature_vectors(frames)
+        hop = self.model.feature_config.hop if frames is not None else 1
 
         def body(step, previous, states, output):
-            logits, states = self.model.step(previous, states, constants)
+            # A vocoder: the sample read (one before the one drawn) picks its frame; vectors[:, 0] is the
+            # frame of the sample before the chunk.
+            features = None if vectors is None else vectors[:, (step + hop - 1) // hop]
+            logits, states = self.model.step(previous, states, constants, features=features)
             chosen = choose(logits, seed=seed, position=start + tf.cast(step, tf.int64),
                             temperature=temperature if self.temperature else 0,
                             first_stream=self.first_stream, total_streams=self.total_streams)
@@ -128,12 +133,18 @@ class SampleStream:
             self.states = self._prime(self.states, tf.constant(classes))
         self.previous = tf.constant(classes[:, -1])
 
-    def sample(self, length):
-        """The next ``length`` classes of every stream, ``(count, length)`` uint8."""
+    def sample(self, length, frames=None):
+        """The next ``length`` classes of every stream, ``(count, length)`` uint8.
+
+        A vocoder's streams also take their ``frames``: those of the sample
+        before the first drawn through the last one's, with the feature
+        network's margins, ``(count, length / hop + 1 + 2 margin, bands)``.
+        """
+        extra = () if frames is None else (tf.constant(np.asarray(frames, np.float32)),)
         previous, states, chosen = self._sample(
             self.previous, self.states, tf.constant(self.seed, tf.int64),
             tf.constant(self.position, tf.int64), tf.constant(max(self.temperature, 1e-6)),
-            tf.constant(int(length)))
+            tf.constant(int(length)), *extra)
         self.previous, self.states = previous, states
         self.position += int(length)
         return np.asarray(chosen, dtype=np.uint8)
@@ -181,9 +192,13 @@ class StreamGroup:
         for shard in self.shards:
             shard.set_label(labels[shard.first_stream:shard.first_stream + shard.count])
 
-    def sample(self, length):
-        """The next ``length`` classes of every stream, ``(count, length)`` uint8."""
-        return np.concatenate(self._each(lambda shard: shard.sample(length)), axis=0)
+    def sample(self, length, frames=None):
+        """The next ``length`` classes of every stream, ``(count, length)`` uint8 (a vocoder: given ``frames``,
+        as :meth:`SampleStream.sample` says)."""
+        if frames is None:
+            return np.concatenate(self._each(lambda shard: shard.sample(length)), axis=0)
+        return np.concatenate(self._each(lambda shard: shard.sample(
+            length, frames[shard.first_stream:shard.first_stream + shard.count])), axis=0)
 
     def close(self):
         if self._pool is not None:
@@ -283,6 +298,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     wav = _check_room(output, count, total, rate) if output is not None else None
     _check_memory(model, count, 0 if output is not None else total)
     paths = _output_paths(output, count) if output is not None else None
+    if model.feature_net is not None:
+        raise ParameterError("this model is a vocoder: it makes audio from spectrogram frames, with vocode "
+                             "('AudioRNN.py vocode --model MODEL INPUT...', audiornn.vocode)")
     if prime_label is not None and prime is None:
         raise ParameterError("a prime label says which label the prime is read under: give a prime too, or "
                              "leave the prime label out")
@@ -299,46 +317,72 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         if prime_label is not None:
             stream.set_label(label)
 
-    collected = [[] for _ in range(count)]
     try:
-        with contextlib.ExitStack() as files:
-            # Temporary files renamed into place only if every chunk was written.
-            temporaries = [files.enter_context(atomic_path(path)) for path in paths or []]
-            writers = [files.enter_context(soundfile.SoundFile(temporary, "w", samplerate=rate, channels=1,
-                                                               subtype="PCM_16", format=wav))
-                       for temporary in temporaries]
-            filter_states = [None] * count
-
-            def emit(classes):
-                for index in range(count):
-                    audio, filter_states[index] = decode_classes(classes[index], audio_config,
-                                                                 state=filter_states[index])
-                    if writers:
-                        writers[index].write(audio)
-                    else:
-                        collected[index].append(audio)
-
+        with AudioSink(paths, count, audio_config, wav) as sink:
             if primer is not None:
                 # The de-emphasis filter runs through the prime too, so the output continues
                 # it without a step whether or not the prime is written.
                 primer = np.broadcast_to(primer, (count, primer.shape[-1]))
-                if include_prime:
-                    emit(primer)
-                else:
-                    for index in range(count):
-                        _, filter_states[index] = decode_classes(primer[index], audio_config)
+                sink.emit(primer, write=include_prime)
             started, done = time.monotonic(), 0
             with tqdm(total=total * count, unit="sample", unit_scale=True, desc="generating",
                       disable=None if progress else True) as bar:
                 while done < total:
                     length = min(chunk, total - done)
-                    emit(stream.sample(length))
+                    sink.emit(stream.sample(length))
                     done += length
                     bar.update(length * count)
                     elapsed = time.monotonic() - started
                     bar.set_postfix(realtime=f"{done / rate / max(elapsed, 1e-9):.1f}x")
     finally:
         stream.close()
-    if paths:
-        return paths
-    return np.stack([np.concatenate(pieces) for pieces in collected])
+    return paths or sink.audio()
+
+
+class AudioSink:
+    """Where generated classes go, chunk by chunk: decoded (μ-law, de-emphasis with its state carried, the
+    recordings' level) and written to ``paths`` (16-bit PCM ``wav_format`` files under temporary names,
+    renamed into place only if every chunk was written), or collected when ``paths`` is None.
+
+    ``lengths`` (one per stream) cuts each stream's audio there (streams of different lengths in one batch).
+    """
+
+    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None):
+        self.paths, self.count, self.audio_config, self.wav_format = paths, count, audio_config, wav_format
+        self.lengths = lengths
+        self._written = [0] * count
+        self._filters = [None] * count
+        self._collected = [[] for _ in range(count)]
+        self._files = contextlib.ExitStack()
+
+    def __enter__(self):
+        rate = self.audio_config.sample_rate
+        temporaries = [self._files.enter_context(atomic_path(path)) for path in self.paths or []]
+        self._writers = [self._files.enter_context(soundfile.SoundFile(
+            temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
+            for temporary in temporaries]
+        return self
+
+    def __exit__(self, *failure):
+        return self._files.__exit__(*failure)
+
+    def emit(self, classes, *, write=True):
+        """Decode the next classes ``(count, samples)`` of every stream; ``write=False`` only runs the
+        de-emphasis filter through them (a prime that is not part of the output)."""
+        for index in range(self.count):
+            audio, self._filters[index] = decode_classes(classes[index], self.audio_config,
+                                                         state=self._filters[index])
+            if not write:
+                continue
+            if self.lengths is not None:
+                audio = audio[:max(0, self.lengths[index] - self._written[index])]
+            self._written[index] += audio.size
+            if self._writers:
+                self._writers[index].write(audio)
+            else:
+                self._collected[index].append(audio)
+
+    def audio(self):
+        """The collected audio: ``(count, samples)``, or a list of arrays when the lengths differ."""
+        pieces = [np.concatenate(parts) if parts else np.zeros(0, np.float32) for parts in self._collected]
+        return np.stack(pieces) if len({piece.size for piece in pieces}) == 1 else pieces

@@ -180,6 +180,39 @@ class FrameTier(keras.layers.Layer):
                 "conditioning": self.conditioning, "mu": self.mu}
 
 
+@keras.saving.register_keras_serializable(package="audiornn")
+class FeatureNet(keras.layers.Layer):
+    """Spectrogram frames to one conditioning vector per frame (LPCNet's frame-rate network).
+
+    ``layers`` 1-D convolutions of width 3 over the frames, not causal: each
+    frame's vector sees ``layers`` frames before and after it. Valid
+    convolutions, so the input carries :attr:`margin` frames at both ends:
+    ``(batch, frames + 2 margin, bands)`` -> ``(batch, frames, units)``.
+    """
+
+    SCALE = 0.25  # log-mel power (about -11 to +4) to about unit range
+
+    def __init__(self, units, layers, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.layers = int(units), int(layers)
+        self.convolutions = [keras.layers.Conv1D(self.units, 3, activation="tanh", name=f"feature_conv_{index}")
+                             for index in range(self.layers)]
+        self.output_dense = keras.layers.Dense(self.units, activation="tanh", name="feature_output")
+
+    @property
+    def margin(self):
+        return self.layers
+
+    def call(self, frames):
+        hidden = ops.cast(frames, self.compute_dtype) * self.SCALE
+        for convolution in self.convolutions:
+            hidden = convolution(hidden)
+        return self.output_dense(hidden)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "layers": self.layers}
+
+
 class StateCarry:
     """Recurrent states carried from one batch to the next (attach with :meth:`AudioRNN.attach_carry`).
 
@@ -251,19 +284,32 @@ class AudioRNN(keras.Model):
     - ``"window"``: ``(batch, window)`` int32, the last classes read (the
       seed preset, which re-reads a window instead of carrying a state).
 
-    Conditioning (the frame tier's, the label's) enters the sample tier in one
-    place, :meth:`condition`, the same way in both paths. A labelled model
-    (``model_config.labels``) is called on ``{"classes": (batch, time),
-    "label": (batch,)}`` instead of the classes alone.
+    Conditioning (the frame tier's, the label's, the spectrogram features')
+    enters the sample tier in one place, :meth:`condition`, the same way in
+    both paths. A labelled model (``model_config.labels``) is called on
+    ``{"classes": (batch, time), "label": (batch,)}`` instead of the classes
+    alone; a vocoder (``model_config.features``, with its ``feature_config``)
+    also on ``"features"``: the frames of the window with the feature network's
+    margins, ``(batch, time / hop + 2 margin, bands)``, the window starting on
+    a frame. A step takes its sample's feature vector (from
+    :meth:`feature_vectors`, once per frame) as ``features``.
     """
 
-    def __init__(self, model_config=None, audio_config=None, **kwargs):
+    def __init__(self, model_config=None, audio_config=None, feature_config=None, **kwargs):
         super().__init__(**kwargs)
+        from .features import FeatureConfig
+
         if isinstance(model_config, dict) or model_config is None:
             model_config = ModelConfig.from_saved(model_config or {}, source="model_config")
         if isinstance(audio_config, dict) or audio_config is None:
             audio_config = AudioConfig.from_dict(audio_config or {}, source="audio_config")
-        self.model_config, self.audio_config = model_config, audio_config
+        if isinstance(feature_config, dict):
+            feature_config = FeatureConfig.from_dict(feature_config, source="feature_config")
+        if bool(model_config.features) != (feature_config is not None) or (
+                feature_config is not None and feature_config.bands != model_config.features):
+            raise ParameterError(f"a model reading features ({model_config.features} bands) needs their feature "
+                                 f"config, with as many bands; got {feature_config}")
+        self.model_config, self.audio_config, self.feature_config = model_config, audio_config, feature_config
         classes = audio_config.num_classes
         if model_config.many_to_one:
             # The original: scaled sample values, a dense layer with batch-norm,
@@ -280,6 +326,8 @@ class AudioRNN(keras.Model):
                 self.values = MuLawValues(audio_config.mu, name="mu_law_values")
             self.recurrent = [_recurrent_layer(model_config, index, True, return_state=True)
                               for index in range(model_config.num_layers)]
+        self.feature_net = FeatureNet(model_config.feature_units, model_config.feature_layers, name="feature_net") \
+            if model_config.features else None
         self.label_embedding = keras.layers.Embedding(len(model_config.labels), model_config.label_dim,
                                                       name="label_embedding") if model_config.labels else None
         self.frame_tier = FrameTier(model_config.frame_size, model_config.frame_units, model_config.frame_layers,
@@ -305,14 +353,33 @@ class AudioRNN(keras.Model):
     def build(self, input_shape=None):
         # Create every sublayer's weights with one forward pass on a dummy batch,
         # so a loaded model gets its variables before the weights are restored.
-        length = self.model_config.window if self.model_config.many_to_one else self.model_config.frame_size or 2
-        self.call(self.example_inputs(1, length))
+        self.call(self.example_inputs(1, self.shortest_window()))
         self.built = True
 
+    def shortest_window(self):
+        """The shortest window the model can be called on (a frame of the frame tier and of the features)."""
+        if self.model_config.many_to_one:
+            return self.model_config.window
+        return math.lcm(self.model_config.frame_size or 1, self.feature_config.hop if self.feature_net else 1, 2)
+
     def example_inputs(self, batch, length):
-        """Zeros shaped as the model's inputs: classes ``(batch, length)``, with a label when labelled."""
+        """Zeros shaped as the model's inputs: classes ``(batch, length)``, with a label when labelled and
+        the frames of the window when the model reads features."""
         classes = np.zeros((batch, length), dtype="int32")
-        return {"classes": classes, "label": np.zeros((batch,), "int32")} if self.label_embedding else classes
+        if self.label_embedding is None and self.feature_net is None:
+            return classes
+        inputs = {"classes": classes}
+        if self.label_embedding is not None:
+            inputs["label"] = np.zeros((batch,), "int32")
+        if self.feature_net is not None:
+            inputs["features"] = np.zeros((batch, length // self.feature_config.hop + 2 * self.feature_net.margin,
+                                           self.feature_config.bands), "float32")
+        return inputs
+
+    def feature_vectors(self, frames):
+        """The feature network over frames with its margins: ``(batch, frames, bands)`` -> one vector per
+        frame but the margins, ``(batch, frames - 2 margin, feature_units)``."""
+        return self.feature_net(frames)
 
     def label_ids(self, names):
         """Label names (one, or a list) -> their ids as an int32 array; an unknown one is refused."""
@@ -327,31 +394,40 @@ class AudioRNN(keras.Model):
         return np.array([known.index(name) for name in names], dtype="int32")
 
     def _unpack(self, inputs):
-        """``(classes, label vectors)`` from what the model is called on (None for an unlabelled model)."""
+        """``(classes, label vectors, feature vectors per sample)`` from what the model is called on (None for
+        what the model does not read)."""
         if isinstance(inputs, dict):
-            classes, label = inputs["classes"], inputs.get("label")
+            classes, label, frames = inputs["classes"], inputs.get("label"), inputs.get("features")
         else:
-            classes, label = inputs, None
-        if self.label_embedding is None:
-            return classes, None
-        if label is None:
-            raise ParameterError(f"this model was trained with labels ({', '.join(self.model_config.labels)}): "
-                                 f"call it on {{'classes': ..., 'label': ...}}")
-        return classes, self.label_embedding(ops.cast(label, "int32"))
+            classes, label, frames = inputs, None, None
+        if self.label_embedding is not None:
+            if label is None:
+                raise ParameterError(f"this model was trained with labels ({', '.join(self.model_config.labels)}): "
+                                     f"call it on {{'classes': ..., 'label': ...}}")
+            label = self.label_embedding(ops.cast(label, "int32"))
+        else:
+            label = None
+        features = None
+        if self.feature_net is not None:
+            if frames is None:
+                raise ParameterError("this model is a vocoder: call it on {'classes': ..., 'features': frames}")
+            features = ops.repeat(self.feature_vectors(frames), self.feature_config.hop, axis=1)
+        return classes, label, features
 
-    def condition(self, inputs, frame=None, label=None):
+    def condition(self, inputs, frame=None, label=None, features=None):
         """The one place where conditioning enters the sample tier: ``inputs`` (the embedding's and value
         features, ``(batch, time, ...)`` in the sequence path, ``(batch, ...)`` in a step; None when a step
-        has none) with the frame tier's conditioning and the label's vector appended, in that order."""
+        has none) with the frame tier's conditioning, the label's vector and the spectrogram features'
+        vector appended, in that order."""
         if label is not None and inputs is not None and len(inputs.shape) == 3:
             label = ops.broadcast_to(label[:, None, :], (*ops.shape(inputs)[:2], ops.shape(label)[-1]))
-        parts = [part for part in (inputs, frame, label) if part is not None]
+        parts = [part for part in (inputs, frame, label, features) if part is not None]
         return ops.concatenate(parts, axis=-1) if len(parts) > 1 else (parts[0] if parts else None)
 
     # -- whole sequences -----------------------------------------------------------------------
 
     def call(self, inputs, training=False):
-        classes, label = self._unpack(inputs)
+        classes, label, spectral = self._unpack(inputs)
         carry = self.state_carry if training else self.validation_carry
         prior = None
         if self.model_config.many_to_one:
@@ -371,7 +447,7 @@ class AudioRNN(keras.Model):
                     for state, value in zip((carry.lag_values, carry.prediction), last):
                         if state is not None:
                             state.assign(ops.cast(value, state.dtype))
-            hidden = self.condition(hidden, frame, label)
+            hidden = self.condition(hidden, frame, label, spectral)
         for index, layer in enumerate(self.recurrent):
             initial = None if carry is None else [
                 ops.cast(ops.stop_gradient(ops.convert_to_tensor(state)), layer.compute_dtype)
@@ -572,18 +648,21 @@ class AudioRNN(keras.Model):
             constants["lag_kernel"] = kernel[width:]
         return constants
 
-    def step(self, previous, states, constants=None):
+    def step(self, previous, states, constants=None, features=None):
         """One sample: ``previous`` ``(batch,)`` int32 classes -> logits ``(batch, classes)`` and new states.
 
         ``states`` as :meth:`initial_states` describes; ``constants`` from
-        :meth:`step_constants` (computed here when not given). Equals the
-        sequence model's logits at the same position.
+        :meth:`step_constants` (computed here when not given); ``features`` a
+        vocoder's vector for this sample, ``(batch, feature_units)``: its
+        frame's row of :meth:`feature_vectors`. Equals the sequence model's
+        logits at the same position.
         """
         if self.model_config.many_to_one:
             window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
             return self(window, training=False), {"window": window}
         constants = self.step_constants() if constants is None else constants
         config = self.model_config
+        vector = features
         new_states, features, prior, frame, label = {}, [], None, None, None
         if self.label_embedding is not None:
             new_states["label"] = states["label"]
@@ -618,7 +697,10 @@ class AudioRNN(keras.Model):
                 frame = ops.take(conditioning, states["position"] % size, axis=1)
             if config.counts_steps:
                 new_states["position"] = states["position"] + 1
-        features = self.condition(ops.concatenate(features, axis=1) if features else None, frame, label)
+        if (self.feature_net is None) != (vector is None):
+            raise ParameterError("a vocoder's step takes its sample's feature vector (features=...), and only a "
+                                 "vocoder's")
+        features = self.condition(ops.concatenate(features, axis=1) if features else None, frame, label, vector)
         layers, new_states["layers"] = self.recurrent, []
         if constants:
             hidden = _folded_gru_step(constants, previous, features, states["layers"][0][0])
@@ -636,7 +718,8 @@ class AudioRNN(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "model_config": self.model_config.to_dict(),
-                "audio_config": self.audio_config.to_dict()}
+                "audio_config": self.audio_config.to_dict(),
+                **({"feature_config": self.feature_config.to_dict()} if self.feature_config else {})}
 
     def build_for_fit(self, inputs_shape, targets_shape):
         """Build the compiled loss and metrics from shapes alone, before ``fit``.
@@ -679,11 +762,11 @@ def _folded_gru_step(constants, previous, features, state):
     return update * state + (1.0 - update) * candidate
 
 
-def build_model(model_config=None, audio_config=None, *, sequence_length=None):
+def build_model(model_config=None, audio_config=None, *, sequence_length=None, feature_config=None):
     """A built :class:`AudioRNN` (weights created) for the given configs."""
     model_config = model_config or ModelConfig()
-    model = AudioRNN(model_config, audio_config or AudioConfig())
-    length = model_config.window if model_config.many_to_one else (sequence_length or model_config.frame_size or 16)
+    model = AudioRNN(model_config, audio_config or AudioConfig(), feature_config)
+    length = model_config.window if model_config.many_to_one else (sequence_length or model.shortest_window())
     model(model.example_inputs(1, length))
     return model
 

@@ -30,19 +30,27 @@ def dataset_pieces(dataset, split):
     return [np.asarray(array[segment.start:segment.start + segment.length]) for segment in dataset.segments(split)]
 
 
-def audio_pieces(paths, audio_config, *, labels=None, with_labels=False):
+def dataset_frames(dataset, split):
+    """The spectrogram frames of each source stretch of a split (a dataset with features), as a list."""
+    frames, hop = dataset.frames(split), dataset.feature_config.hop
+    return [np.asarray(frames[segment.frames_start:segment.frames_start + -(-segment.length // hop)], np.float32)
+            for segment in dataset.segments(split)]
+
+
+def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, features=None):
     """Audio files and folders prepared with ``audio_config`` into classes: ``(pieces, file names)``.
 
     Labelled audio (``paths`` a dict ``{label: paths}``, or ``labels``
     "folders" or a CSV list, as :func:`audiornn.labels.labelled_files`)
     gives each file's label too when ``with_labels``: ``(pieces, files,
-    labels)``, the labels None for unlabelled audio.
+    labels)``, the labels None for unlabelled audio. With ``features`` (a
+    :class:`~audiornn.features.FeatureConfig`) each piece is ``(classes, frames)``.
     """
     pieces, files, names = [], [], []
     for path, _, label in labelled_files(paths, labels)[0]:
         audio, rate = read_audio(path)
-        classes, _ = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'")
-        pieces.append(classes)
+        prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
+        pieces.append(prepared[0] if features is None else (prepared[0], prepared[2]))
         files.append(str(path))
         names.append(label)
     return (pieces, files, names) if with_labels else (pieces, files)
@@ -52,15 +60,21 @@ def _chunk_scorer(model):
     """A compiled ``(states, classes, mask) -> (states, nats, correct)`` over one chunk, teacher forced.
 
     ``classes`` ``(streams, chunk + 1)``; ``mask[:, t]`` weighs the prediction of
-    ``classes[:, t + 1]`` (0 for padding). Sums are per stream.
+    ``classes[:, t + 1]`` (0 for padding). Sums are per stream. A vocoder's
+    scorer also takes the chunk's ``frames`` with their margins (``(streams,
+    chunk / hop + 2 margin, bands)``): their vectors are made once per frame.
     """
     import tensorflow as tf
 
-    def score(states, classes, mask):
+    hop = model.feature_config.hop if model.feature_net is not None else 1
+
+    def score(states, classes, mask, frames=None):
         constants = model.step_constants()
+        vectors = None if frames is None else model.feature_vectors(frames)
 
         def body(step, states, nats, correct):
-            logits, states = model.step(classes[:, step], states, constants)
+            features = None if vectors is None else vectors[:, step // hop]
+            logits, states = model.step(classes[:, step], states, constants, features=features)
             target, weight = classes[:, step + 1], mask[:, step]
             log_probabilities = tf.nn.log_softmax(logits)
             nats -= weight * tf.gather(log_probabilities, target, axis=1, batch_dims=1)
@@ -77,13 +91,17 @@ def _chunk_scorer(model):
 
 
 def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None,
-                  per_piece=False):
+                  per_piece=False, features=None):
     """Bits per sample and accuracy of a sequence model on class arrays, state carried.
 
     ``labels`` (a labelled model): the label of each piece, names or ids, or
     one for all. The result then (or with ``per_piece``) also has ``pieces``:
     each piece's bits per sample and targets, in order (what per-label
     scores and ``--identify`` are made of).
+
+    ``features`` (a vocoder): each piece's spectrogram frames, aligned as
+    :mod:`audiornn.features` says; the bits are then given the features.
+    Pieces are scored whole (not cut into segments), in chunks of whole frames.
 
     Each piece (one file's classes) is cut into contiguous segments of about
     ``chunk`` samples or more; up to ``streams`` segments are scored side by
@@ -100,6 +118,15 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset has no recurrent state to carry: score it with windows "
                             "(evaluate_model on a dataset)")
+    if (model.feature_net is None) != (features is None):
+        raise AudioRNNError("a vocoder is scored given the features of the audio (features=...), and only a vocoder")
+    hop = 1
+    if features is not None:
+        hop, margin = model.feature_config.hop, model.feature_net.margin
+        if reset_every:
+            raise AudioRNNError("the context probe (reset_every) is for models without features")
+        chunk = max(hop, chunk - chunk % hop)
+        features = [np.asarray(frames, dtype=np.float32) for frames in features]
     piece_labels = None
     if model.label_embedding is not None or labels is not None:
         piece_labels = model.label_state(labels, len(pieces))
@@ -113,6 +140,8 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
             chunk = min(chunk, step)
             # Stretch k reads samples kN - 1 .. (k + 1)N - 1 from a zero state and predicts kN .. (k + 1)N - 1.
             parts = [piece[max(0, start - 1):start + step] for start in range(0, piece.size - 1, step)]
+        elif features is not None:
+            parts = [piece]
         else:
             parts = np.array_split(piece, max(1, piece.size // (4 * chunk)))
         segments += parts
@@ -149,7 +178,15 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
                 piece = batch[:, start:start + chunk + 1]
                 inputs[:, :piece.shape[1]] = piece
                 mask[:, :piece.shape[1] - 1] = valid[:, start + 1:start + piece.shape[1]]
-                states, chunk_nats, chunk_correct = scorer(states, inputs, mask)
+                extra = ()
+                if features is not None:  # the chunk's frames with margins, a row's first/last past its ends
+                    span = np.arange(start // hop - margin, (start + chunk) // hop + margin)
+                    frames = np.zeros((count, span.size, model.feature_config.bands), np.float32)
+                    for row, owner in enumerate(rows):
+                        own = features[owner]
+                        frames[row] = own[np.clip(span, 0, own.shape[0] - 1)]
+                    extra = (frames,)
+                states, chunk_nats, chunk_correct = scorer(states, inputs, mask, *extra)
                 nats += float(np.sum(chunk_nats, dtype=np.float64))
                 np.add.at(piece_nats, rows, np.asarray(chunk_nats, dtype=np.float64)[:len(rows)])
                 correct += float(np.sum(chunk_correct, dtype=np.float64))
@@ -182,12 +219,13 @@ def evaluate_model(model, dataset, *, split="validation", batch_size=64, progres
     """
     config = model.model_config
     if not config.many_to_one:
+        features = None if model.feature_net is None else dataset_frames(dataset, split)
         if not dataset.labels:
-            return score_classes(model, dataset_pieces(dataset, split), progress=progress)
+            return score_classes(model, dataset_pieces(dataset, split), progress=progress, features=features)
         # A labelled dataset: each label's score too (under its label, when the model has labels).
         labels = [segment.label for segment in dataset.segments(split)]
         result = score_classes(model, dataset_pieces(dataset, split), progress=progress,
-                               labels=labels if config.labels else None, per_piece=True)
+                               labels=labels if config.labels else None, per_piece=True, features=features)
         result["labels"] = per_label(result, labels, dataset.labels)
         del result["pieces"]
         return result
@@ -221,10 +259,14 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset is scored with windows during training; "
                             "held-out scoring with carried state needs a sequence model")
-    pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True)
+    pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True,
+                                        features=model.feature_config)
+    frames = None
+    if model.feature_config is not None:  # a vocoder is scored given the audio's own frames
+        pieces, frames = [piece for piece, _ in pieces], [own for _, own in pieces]
     dataset = None if dataset is None else as_dataset(dataset, audio_config=model.audio_config)
     under = _labels_to_score(model, label, truth)
-    result = score_classes(model, pieces, progress=progress, labels=under)
+    result = score_classes(model, pieces, progress=progress, labels=under, features=frames)
     score = {"model": result, "files": files}
     if under is not None:
         names = under if isinstance(under, list) else [under] * len(pieces)

@@ -247,7 +247,8 @@ def _samplers(dataset, model_config, config, epoch):
                              batch_size=config.batch_size, mode=mode, shuffle=True, seed=config.seed,
                              name="training", steps=config.steps_per_epoch or None,
                              carry=config.carry_state and not model_config.many_to_one,
-                             labels=segment_labels(dataset, "train", model_config))
+                             labels=segment_labels(dataset, "train", model_config),
+                             **_frames(dataset, "train", model_config))
     if not config.steps_per_epoch:
         training.steps = min(training.steps, 200)
     training.epoch = epoch
@@ -255,8 +256,34 @@ def _samplers(dataset, model_config, config, epoch):
                           batch_size=config.batch_size, mode=mode, shuffle=False, name="validation",
                           max_steps=config.validation_steps, carry=training.carry,
                           hop=max(1, length // 8) if model_config.many_to_one else None,
-                          labels=segment_labels(dataset, "validation", model_config))
+                          labels=segment_labels(dataset, "validation", model_config),
+                          **_frames(dataset, "validation", model_config))
     return training, quick
+
+
+def _frames(dataset, split, model_config):
+    """A vocoder's sampler options: the split's frames, their hop and the feature network's margin."""
+    if not model_config.features:
+        return {}
+    return {"frames": dataset.frames(split), "frame_hop": dataset.feature_config.hop,
+            "margin": model_config.feature_layers}
+
+
+def featured_config(model_config, dataset, use_features=True, origin="the model", feature_config=None):
+    """``model_config`` reading the dataset's features (a new model), or checked against them (a trained one,
+    ``origin``, whose ``feature_config`` they must equal); ``use_features=False`` leaves them out."""
+    if model_config.many_to_one or not use_features:
+        if model_config.features:
+            raise ParameterError(f"{origin} reads features: use_features=False (--ignore-features) needs a model "
+                                 f"without them")
+        return model_config
+    mine = dataset.feature_config
+    if origin == "the model" and not model_config.features:
+        return model_config if mine is None else dataclasses.replace(model_config, features=mine.bands)
+    if model_config.features and mine != feature_config:
+        raise DatasetError(f"{origin} is a vocoder of other features than dataset '{dataset.path}' has ({mine} vs "
+                           f"{feature_config}): build the dataset with the model's, or train a new model")
+    return model_config
 
 
 def segment_labels(dataset, split, model_config):
@@ -287,7 +314,7 @@ def labelled_config(model_config, dataset, origin="the model"):
 
 def train(dataset=None, output=None, *, model_config=None, train_config=None, resume=None,
           overwrite=False, distribute="auto", verbose="auto", preview=None, overrides=None, callbacks=(),
-          worker_timeout=WORKER_TIMEOUT, init_from=None, use_labels=True):
+          worker_timeout=WORKER_TIMEOUT, init_from=None, use_labels=True, use_features=True):
     """Train a new run in ``output`` from ``dataset``, or continue ``resume``.
 
     Returns a summary dict (epochs, best validation bits per sample, the full
@@ -304,7 +331,9 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     ``model_config``, or the same), the dataset must process audio as it did,
     and the optimizer and schedule start anew; ``config.json`` records it.
     ``use_labels=False`` trains a model without labels on a labelled dataset
-    (its scores are still given per label), to see what the labels bring.
+    (its scores are still given per label), to see what the labels bring;
+    ``use_features=False`` one without the features of a dataset that has them
+    (by default a model trained on such a dataset is a vocoder of them).
     The run folder is held by this process until training ends.
     """
     if verbose == "auto":
@@ -317,11 +346,13 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         start = _starting_point(init_from, model_config)
         model_config = start["model"].model_config
     settings = {"dataset": getattr(dataset, "path", dataset), "resume": resume is not None, "overrides": overrides,
-                "model": model_config, "training": train_config, "init_from": init_from, "labels": use_labels}
+                "model": model_config, "training": train_config, "init_from": init_from, "labels": use_labels,
+                "features": use_features}
     if dataset is not None and os.environ.get("TF_CONFIG"):
         settings["dataset"] = as_dataset(dataset).metadata.get("recipe_fingerprint")  # the same audio, anywhere
     strategy = choose_strategy(distribute, worker_timeout=worker_timeout, settings=settings)
-    options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks, use_labels=use_labels)
+    options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks, use_labels=use_labels,
+                   use_features=use_features)
     run = Path(resume if resume is not None else output or ".").expanduser()
     try:
         if _is_chief(strategy):
@@ -394,7 +425,7 @@ def _starting_point(init_from, model_config):
 
 def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
     options = dict(options)
-    use_labels = options.pop("use_labels")
+    use_labels, use_features = options.pop("use_labels"), options.pop("use_features")
     strategy = options["strategy"]
     if resume is not None:
         folder = Path(resume).expanduser()
@@ -419,6 +450,9 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                                        "the model" if start is None else f"--init-from '{start['path']}'")
     elif model_config.labels:
         raise ParameterError("the model has labels and use_labels is False: give a model config without labels")
+    model_config = featured_config(model_config, dataset, use_features,
+                                   "the model" if start is None else f"--init-from '{start['path']}'",
+                                   None if start is None else start["model"].feature_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
@@ -437,7 +471,8 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         write_json(folder / CONFIG, config)
         keras.utils.set_random_seed(train_config.seed)
         with strategy.scope():
-            model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length)
+            model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length,
+                                feature_config=dataset.feature_config if model_config.features else None)
             if start is not None:
                 _copy_weights(start["model"], model)  # a new optimizer: compiled below
             compile_model(model, train_config)
@@ -538,8 +573,18 @@ def _preview_writer(train_config, dataset):
 
     def write_preview(model, path):
         path.parent.mkdir(exist_ok=True)
-        [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
-                          progress=False, label=model.model_config.labels[0] if model.model_config.labels else None)
+        if model.feature_net is not None:  # a vocoder's preview: copy-synthesis of the start of the validation audio
+            from .scoring import dataset_frames
+            from .vocoder import vocode
+
+            split = "validation" if dataset.samples("validation") else "train"
+            frames = dataset_frames(dataset, split)[0]
+            count = max(1, int(train_config.preview_seconds * dataset.audio_config.sample_rate) // model.feature_config.hop)
+            [path] = vocode(model, frames[:count], seed=train_config.seed, output=path, progress=False)
+        else:
+            [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
+                              progress=False,
+                              label=model.model_config.labels[0] if model.model_config.labels else None)
         try:
             if not reference:
                 reference.append(SoundReference.from_dataset(dataset))

@@ -40,12 +40,27 @@ class WindowSampler:
     Training rows start at fresh random places each epoch; validation rows
     start evenly spread over the audio, the same every epoch, and read on
     for ``max_steps`` batches (or until the rows have covered the audio once).
+
+    ``labels`` (one integer per segment) makes a labelled sampler: inputs are
+    then ``{"classes": ..., "label": (batch,) int32}``, each window with its
+    file's label (a window never crosses two files, so it has one).
+
+    ``frames`` (a split's spectrogram frames, ``(frames, bands)``, with the
+    segments' ``frames_start``) and ``frame_hop`` add ``"features"``: each window's
+    frames ``(batch, sequence_length / hop + 2 margin, bands)`` float32, the
+    ``margin`` frames before and after included (a file's first or last frame
+    repeated past its ends). Windows then start on frame boundaries.
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
                  shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False,
-                 labels=None):
+                 labels=None, frames=None, frame_hop=None, margin=0):
         self.array = array
+        self.frames, self.frame_hop, self.margin = frames, int(frame_hop or 1), int(margin)
+        if frames is not None and sequence_length % self.frame_hop:
+            raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of the features' hop "
+                                 f"({self.frame_hop} samples a frame): use --sequence-length "
+                                 f"{max(1, round(sequence_length / self.frame_hop)) * self.frame_hop}")
         if labels is not None and len(labels) != len(segments):
             raise ParameterError(f"labels: one per segment, got {len(labels)} for {len(segments)} segments")
         self.sequence_length = check_positive_int(sequence_length, "sequence_length")
@@ -60,6 +75,9 @@ class WindowSampler:
         usable = [index for index, segment in enumerate(segments) if segment.length >= window]
         self._labels = None if labels is None else np.asarray(labels, dtype=np.int32)[usable]
         usable = [segments[index] for index in usable]
+        self._frame_starts = None if frames is None else np.array([segment.frames_start for segment in usable])
+        self._frame_counts = None if frames is None else np.array(
+            [-(-segment.length // self.frame_hop) for segment in usable])
         if not usable:
             longest = max((segment.length for segment in segments), default=0)
             raise DatasetError(
@@ -67,18 +85,19 @@ class WindowSampler:
                 f"{self.sequence_length} + 1); its longest is {longest}: use a shorter "
                 f"--sequence-length or longer recordings")
         starts = np.array([segment.start for segment in usable], dtype=np.int64)
-        # Number of distinct windows each file offers.
-        counts = np.array([segment.length - window + 1 for segment in usable], dtype=np.int64)
+        # Number of distinct windows each file offers (starting on frame boundaries, with features).
+        align = self.frame_hop
+        counts = np.array([(segment.length - window) // align + 1 for segment in usable], dtype=np.int64)
         self._starts, self._cumulative = starts, np.cumsum(counts)
-        self._ends = starts + counts  # one past the last window start of each file
+        self._ends = starts + (counts - 1) * align + 1  # one past the last window start of each file
         if shuffle:
             # One epoch by default: about as many targets as the split has samples.
             per_batch = self.batch_size * (self.sequence_length if mode == "sequence" else 1)
-            default_steps = max(1, -(-int(self._cumulative[-1]) // per_batch))
+            default_steps = max(1, -(-int(self._cumulative[-1]) * align // per_batch))
             self.steps = default_steps if steps is None else check_positive_int(steps, "steps")
         elif carry:
             # Rows start evenly spread over the audio and read on, one window after another.
-            full = -(-int(self._cumulative[-1]) // (self.batch_size * self.sequence_length))
+            full = -(-int(self._cumulative[-1]) * align // (self.batch_size * self.sequence_length))
             self.steps = full if max_steps is None else min(full, check_positive_int(max_steps, "max_steps"))
             first = self._locate(np.arange(self.batch_size, dtype=np.int64) * self._cumulative[-1]
                                  // self.batch_size)
@@ -87,8 +106,11 @@ class WindowSampler:
             # Consecutive windows whose targets tile the audio once.
             hop = (self.sequence_length if mode == "sequence" else 1) if hop is None \
                 else check_positive_int(hop, "hop")
+            if hop % align:
+                raise ParameterError(f"hop ({hop}) must be a multiple of the features' hop ({align})")
             self._offsets = np.concatenate([
-                start + np.arange(0, count, hop, dtype=np.int64) for start, count in zip(starts, counts)])
+                start + np.arange(0, (count - 1) * align + 1, hop, dtype=np.int64)
+                for start, count in zip(starts, counts)])
             if max_steps is not None and self._offsets.size > check_positive_int(max_steps, "max_steps") \
                     * self.batch_size:
                 # An evenly spread, fixed subset, so a quick score still spans all the audio.
@@ -125,7 +147,7 @@ class WindowSampler:
         """The window starts numbered ``numbers`` counting through every file's windows in order."""
         file_index = np.searchsorted(self._cumulative, numbers, side="right")
         before = np.concatenate([[0], self._cumulative[:-1]])[file_index]
-        return self._starts[file_index] + (numbers - before)
+        return self._starts[file_index] + (numbers - before) * self.frame_hop
 
     def _walk(self, position, steps):
         """Rows reading on from ``position``, one window per step: ``(steps, rows)`` starts."""
@@ -153,9 +175,22 @@ class WindowSampler:
         windows = np.asarray(self.array[offsets[:, None] + self._span], dtype=np.int32)
         inputs = windows[:, :-1]
         targets = windows[:, 1:] if self.mode == "sequence" else windows[:, -1]
-        if self._labels is not None:
-            inputs = {"classes": inputs, "label": self.labels_at(offsets)}
+        if self._labels is not None or self.frames is not None:
+            inputs = {"classes": inputs}
+            if self._labels is not None:
+                inputs["label"] = self.labels_at(offsets)
+            if self.frames is not None:
+                inputs["features"] = self.frames_at(offsets)
         return inputs, targets
+
+    def frames_at(self, offsets):
+        """The frames of the windows starting at ``offsets``, with their margins: ``(batch, frames, bands)``."""
+        owner = np.searchsorted(self._starts, offsets, side="right") - 1
+        first = (offsets - self._starts[owner]) // self.frame_hop - self.margin
+        span = np.arange(self.sequence_length // self.frame_hop + 2 * self.margin)
+        # Within the file: its first or last frame stands in past its ends.
+        local = np.clip(first[:, None] + span, 0, self._frame_counts[owner][:, None] - 1)
+        return np.asarray(self.frames[self._frame_starts[owner][:, None] + local], dtype=np.float32)
 
     def labels_at(self, offsets):
         """The label of the file holding each window start (labelled samplers)."""

@@ -1,0 +1,90 @@
+"""Spectrogram features: what a vocoder is conditioned on, from one function that every path uses.
+
+:func:`log_mel` turns audio into log-mel frames, and :func:`prepare_audio_features`
+(audio of any rate to classes and the frames aligned to them) is the one way
+dataset building, training data, ``vocode`` and scoring get them, so they can
+never disagree. librosa provides the short-time Fourier transform and the mel
+filter bank (the Slaney-style bank that text-to-speech front ends also use).
+
+Alignment: frame ``k`` is centred on sample ``k * hop`` (the STFT is padded by
+half a window at both ends), and samples ``k * hop .. (k + 1) * hop - 1`` are
+conditioned on frame ``k``: a stretch of ``n`` samples has ``ceil(n / hop)``
+frames. The frames are of the audio after resampling (and trimming), scaled to
+a peak of 1, before pre-emphasis: a plain spectrogram, as other systems make them.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .config import JSONConfig, check_positive_int
+from .errors import ParameterError
+
+__all__ = ["FeatureConfig", "frame_count", "log_mel"]
+
+KINDS = ("mel",)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig(JSONConfig):
+    """How audio becomes spectrogram frames.
+
+    kind: "mel" (log-mel power).
+    bands: mel bands from 0 Hz to the Nyquist frequency.
+    hop: samples between frames (80: 10 ms at 8 kHz).
+    window: the analysis window in samples (200: 25 ms at 8 kHz), Hann.
+    fft: FFT length (at least ``window``).
+    floor: the smallest power before the logarithm (-115 dB under full scale).
+    """
+
+    kind: str = "mel"
+    bands: int = 40
+    hop: int = 80
+    window: int = 200
+    fft: int = 256
+    floor: float = 1e-5
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ParameterError(f"features must be one of {KINDS}, got {self.kind!r}")
+        for name in ("bands", "hop", "window", "fft"):
+            check_positive_int(getattr(self, name), name)
+        if self.fft < self.window:
+            raise ParameterError(f"the FFT length ({self.fft}) must be at least the window ({self.window})")
+        if not isinstance(self.floor, (int, float)) or not 0 < self.floor < 1:
+            raise ParameterError(f"floor must be a number between 0 and 1, got {self.floor!r}")
+
+    @classmethod
+    def for_rate(cls, sample_rate, **overrides):
+        """The default frames for ``sample_rate``: 10 ms hop, 25 ms window, 40 bands (fewer for a low rate)."""
+        hop, window = int(round(sample_rate / 100)), int(round(sample_rate / 40))
+        values = dict(hop=hop, window=window, fft=2 ** math.ceil(math.log2(window)))
+        values.update(overrides)
+        return cls(**values)
+
+
+def frame_count(samples, hop):
+    """Frames conditioning ``samples`` samples: one per started hop."""
+    return -(-int(samples) // int(hop))
+
+
+def log_mel(audio, sample_rate, config):
+    """Log-mel frames ``(frame_count(len(audio), hop), bands)`` float32 of 1-D ``audio`` at ``sample_rate``."""
+    import librosa
+
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ParameterError(f"log_mel takes 1-D audio, got shape {audio.shape}")
+    power = librosa.feature.melspectrogram(
+        y=audio, sr=sample_rate, n_fft=config.fft, hop_length=config.hop, win_length=config.window,
+        window="hann", center=True, pad_mode="constant", power=2.0, n_mels=config.bands, fmin=0.0,
+        fmax=sample_rate / 2)
+    frames = np.log(np.maximum(power, config.floor)).T
+    return np.ascontiguousarray(frames[:frame_count(audio.size, config.hop)], dtype=np.float32)
+
+
+def audio_to_features(mono, sample_rate, config):
+    """The frames of resampled (and trimmed) mono audio, scaled to a peak of 1 first (see the module)."""
+    peak = float(np.max(np.abs(mono))) if np.size(mono) else 0.0
+    return log_mel(np.asarray(mono, np.float32) / max(peak, 1e-9), sample_rate, config)

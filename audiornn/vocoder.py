@@ -1,0 +1,114 @@
+"""Vocoding: audio from spectrogram frames, one sample at a time, by a model trained on features.
+
+:func:`vocode` takes recordings (copy-synthesis: their frames are computed with
+the model's own preprocessing, :mod:`audiornn.features`) or frames made
+elsewhere (``.npy`` or arrays, checked against the model's settings), runs
+them as the streams of one batch through the compiled sampling loop of
+:mod:`audiornn.generation`, a chunk of whole frames at a time with the state
+carried, and writes each stream's audio when it is complete.
+"""
+
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .audio_io import prepare_audio, read_audio
+from .errors import AudioFileError, ParameterError
+
+__all__ = ["load_features", "vocode"]
+
+# Natural-log mel power is above log(floor) and, for audio of peak 1, below about log(fft ** 2 / 4).
+LOG_RANGE_SLACK = 1.0
+
+
+def _check_vocoder(model):
+    if model.feature_net is None:
+        raise ParameterError("this model reads no spectrogram features, so it cannot vocode: train one on a "
+                             "dataset built with --features mel")
+
+
+def load_features(source, model):
+    """The frames ``(frames, bands)`` float32 of one input: an audio file (its frames, made the model's way),
+    a ``.npy`` file or an array of frames (checked against the model's settings), or 1-D audio at the
+    model's rate."""
+    config = model.feature_config
+    name = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given array"
+    if isinstance(source, (str, os.PathLike)):
+        if Path(source).suffix.lower() == ".npy":
+            try:
+                frames = np.load(source, allow_pickle=False)
+            except (OSError, ValueError) as error:
+                raise AudioFileError(f"cannot read features {name}: {error}") from None
+        else:
+            audio, rate = read_audio(source)
+            return prepare_audio(audio, rate, audio_config=model.audio_config, source=name, features=config)[2]
+    else:
+        frames = np.asarray(source)
+        if frames.ndim == 1:  # audio at the model's rate
+            return prepare_audio(frames[:, None], model.audio_config.sample_rate, audio_config=model.audio_config,
+                                 source=name, features=config)[2]
+    if frames.ndim != 2 or frames.shape[1] != config.bands or frames.shape[0] < 1:
+        raise ParameterError(f"features {name} have shape {frames.shape}; the model reads (frames, {config.bands}): "
+                             f"{config.bands} {config.kind} bands, a frame every {config.hop} samples at "
+                             f"{model.audio_config.sample_rate} Hz (transpose a (bands, frames) array)")
+    frames = frames.astype(np.float32)
+    if not np.all(np.isfinite(frames)):
+        raise ParameterError(f"features {name} have NaN or infinite values")
+    low, high = math.log(config.floor), math.log(config.fft ** 2 / 4)
+    if frames.min() < low - LOG_RANGE_SLACK or frames.max() > high + LOG_RANGE_SLACK:
+        raise ParameterError(f"features {name} range from {frames.min():.3g} to {frames.max():.3g}; the model's are "
+                             f"natural-log mel power from {low:.1f} to about {high:.1f} (of audio scaled to a peak "
+                             f"of 1): convert dB with x / 10 * ln(10), or take the log of linear power")
+    return frames
+
+
+def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True):
+    """Audio from spectrogram frames: one stream per input, run together as one batch.
+
+    inputs: one input or a list (audio files of any format and rate, ``.npy``
+        frames, arrays: :func:`load_features`).
+    output: a ``.wav`` path (several inputs: ``NAME_1.wav`` ...), written chunk
+        by chunk and renamed into place only when complete; without it the
+        audio is returned (an array ``(streams, samples)``, or a list when the
+        inputs' lengths differ). Each stream has ``frames * hop`` samples.
+    temperature, seed: as in :func:`audiornn.generation.generate`; the same
+        seed gives the same audio whatever ``chunk_seconds``.
+    """
+    from .generation import AudioSink, StreamGroup, _check_room, _output_paths
+
+    _check_vocoder(model)
+    single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
+    inputs = [inputs] if single else list(inputs)
+    if not inputs:
+        raise ParameterError("vocode needs at least one input: audio files or features")
+    frames = [load_features(source, model) for source in inputs]
+    config, rate = model.feature_config, model.audio_config.sample_rate
+    hop, margin, count = config.hop, model.feature_net.margin, len(frames)
+    lengths = [piece.shape[0] * hop for piece in frames]
+    total = max(lengths)
+    chunk = max(1, int(round(chunk_seconds * rate / hop))) * hop  # whole frames
+    wav = _check_room(output, count, total, rate) if output is not None else None
+    paths = _output_paths(output, count) if output is not None else None
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)
+    try:
+        with AudioSink(paths, count, model.audio_config, wav, lengths=lengths) as sink:
+            started, done = time.monotonic(), 0
+            with tqdm(total=total * count, unit="sample", unit_scale=True, desc="vocoding",
+                      disable=None if progress else True) as bar:
+                while done < total:
+                    length = min(chunk, total - done)
+                    # The frame of the sample before the chunk through the chunk's last, with margins;
+                    # each stream's first or last frame stands in past its ends.
+                    span = np.arange(done // hop - 1 - margin, (done + length) // hop + margin)
+                    window = np.stack([piece[np.clip(span, 0, piece.shape[0] - 1)] for piece in frames])
+                    sink.emit(stream.sample(length, window))
+                    done += length
+                    bar.update(length * count)
+                    bar.set_postfix(realtime=f"{done / rate / max(time.monotonic() - started, 1e-9):.1f}x")
+    finally:
+        stream.close()
+    return paths or sink.audio()

@@ -1,0 +1,221 @@
+"""The vocoder: features from one function, stored aligned, read by every step; vocode, its checks and its scores."""
+
+import json
+
+import librosa
+import numpy as np
+import pytest
+import soundfile
+
+from audiornn import build_dataset
+from audiornn.audio_io import prepare_audio, read_audio
+from audiornn.cli import SAMPLE_DATA, main
+from audiornn.errors import ParameterError
+from audiornn.features import FeatureConfig, frame_count, log_mel
+from audiornn.generation import generate
+from audiornn.model import ModelConfig, build_model
+from audiornn.resynthesis import griffin_lim, resynthesis_scores
+from audiornn.runs import load_run_model
+from audiornn.scoring import dataset_frames, dataset_pieces, score_classes
+from audiornn.training import TrainConfig, train
+from audiornn.vocoder import load_features, vocode
+from conftest import sine
+
+TINY = ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16, feature_units=8)
+QUICK = dict(batch_size=8, sequence_length=160, warmup_steps=2, learning_rate=1e-2)
+
+
+def tones(seed, seconds=1.5, rate=8000):
+    """Tones that change pitch every 0.1 s at random: what is said is in the frames, not in the past."""
+    generator = np.random.default_rng(seed)
+    pieces = [sine(generator.choice([300.0, 700.0, 1500.0]), 0.1, rate, phase=generator.uniform(0, 6))
+              for _ in range(int(seconds * 10))]
+    return np.concatenate(pieces) + 0.01 * generator.standard_normal(int(seconds * rate)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def voiced(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tones")
+    for index in range(4):
+        soundfile.write(str(folder / f"tones{index}.wav"), tones(index), 8000)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def featured(voiced):
+    return build_dataset([voiced], voiced / "dataset", features="mel", validation_fraction=0.25, progress=False)
+
+
+@pytest.fixture(scope="module")
+def vocoder_run(featured, tmp_path_factory):
+    run = tmp_path_factory.mktemp("runs") / "vocoder"
+    return run, train(featured, run, model_config=TINY, verbose=0,
+                      train_config=TrainConfig(epochs=3, steps_per_epoch=100, **QUICK))
+
+
+def test_log_mel_frames_match_a_reference_stft_and_align_with_the_samples():
+    config = FeatureConfig.for_rate(8000)
+    assert (config.hop, config.window, config.fft, config.bands) == (80, 200, 256, 40)
+    audio = sine(1000.0, 0.5, 8000) * np.hanning(4000).astype(np.float32)
+    frames = log_mel(audio, 8000, config)
+    assert frames.shape == (frame_count(audio.size, 80), 40) == (50, 40)
+    # Reference: frame k is a periodic-Hann window of 200 samples centred on sample 80 k, zero-padded to 256.
+    padded = np.pad(audio.astype(np.float64), 128)
+    window = np.pad(np.hanning(201)[:-1], 28)
+    bank = librosa.filters.mel(sr=8000, n_fft=256, n_mels=40, fmin=0.0, fmax=4000.0)
+    for k in (0, 7, 25, 49):
+        spectrum = np.abs(np.fft.rfft(padded[80 * k:80 * k + 256] * window)) ** 2
+        np.testing.assert_allclose(frames[k], np.log(np.maximum(bank @ spectrum, 1e-5)), atol=2e-3)
+    # The sine's band is the loudest; the frames follow the envelope.
+    centres = librosa.mel_frequencies(42, fmin=0.0, fmax=4000.0)[1:-1]
+    assert abs(centres[frames[25].argmax()] - 1000.0) < 120
+    assert frames[25].max() > frames[2].max() + 3
+
+
+def test_a_dataset_stores_frames_aligned_at_one_byte_per_sample(voiced, featured, tmp_path):
+    assert featured.metadata["format_version"] == 2 and featured.feature_config == FeatureConfig.for_rate(8000)
+    bytes_per_sample = sum(2 * 40 * featured.metadata["splits"][split]["frames"] / featured.samples(split)
+                           for split in ("train", "validation")) / 2
+    assert bytes_per_sample == pytest.approx(1.0, rel=0.02)
+    for split in ("train", "validation"):
+        for segment in featured.segments(split):
+            audio, rate = read_audio(segment.source)
+            entry = next(entry for entry in featured.metadata["sources"]
+                         if entry["path"] == segment.source and entry["split"] == split)
+            _, _, frames = prepare_audio(audio, rate, features=featured.feature_config)
+            first = entry["offset_in_file"] // 80
+            stored = np.asarray(featured.frames(split)[segment.frames_start:segment.frames_start + entry["frames"]])
+            np.testing.assert_allclose(stored, frames[first:first + entry["frames"]], atol=0.02)
+    # One file: its validation tail starts on a frame.
+    single = build_dataset([voiced / "tones0.wav"], tmp_path / "one", features="mel", progress=False)
+    tail = [entry for entry in single.metadata["sources"] if entry["split"] == "validation"]
+    assert tail[0]["offset_in_file"] % 80 == 0 and tail[0]["frames"] == frame_count(tail[0]["samples"], 80)
+
+
+@pytest.mark.parametrize("config", [
+    ModelConfig(units=16, embedding_dim=8, lags=3, dense_units=16, features=6, feature_units=5),
+    ModelConfig(units=16, embedding_dim=8, lags=0, dense_units=0, features=6, feature_units=5, labels=("a", "b")),
+    ModelConfig(cell="lstm", num_layers=2, units=8, embedding_dim=4, lags=2, frame_size=8, frame_units=8, features=6,
+                feature_units=5, feature_layers=1, linear_prediction=4, prediction_window=10, prediction_hop=2),
+], ids=["gru", "labels-no-lags", "lstm-frames-predictor"])
+def test_step_equals_sequence_with_features_and_a_frame_reaches_only_its_neighbours(config):
+    model = build_model(config, feature_config=FeatureConfig(bands=6, hop=4, window=8, fft=8))
+    for layer in (model.logits, model.peak):  # the predictor's start weights are zeros: make the output depend
+        layer.set_weights([np.random.default_rng(1).normal(0, 0.3, weight.shape) for weight in layer.get_weights()])
+    generator = np.random.default_rng(0)
+    classes = generator.integers(0, 256, (3, 40)).astype("int32")
+    margin = model.feature_net.margin
+    frames = generator.normal(-3, 2, (3, 10 + 2 * margin, 6)).astype("float32")
+    inputs = {"classes": classes, "features": frames}
+    label = None
+    if config.labels:
+        inputs["label"] = label = np.array([0, 1, 1], "int32")
+    sequence = np.asarray(model(inputs))
+    vectors = np.asarray(model.feature_vectors(frames))
+    states, stepped = model.initial_states(3, label), []
+    for step in range(40):
+        logits, states = model.step(classes[:, step], states, features=vectors[:, step // 4])
+        stepped.append(np.asarray(logits))
+    np.testing.assert_allclose(np.stack(stepped, axis=1), sequence, atol=1e-4, rtol=2e-5)
+    changed = frames.copy()
+    changed[:, margin + 5] += 3.0  # frame 5 of the window (samples 20..23): its vector and `margin` either side
+    moved = np.abs(np.asarray(model.feature_vectors(changed)) - vectors).max(axis=(0, 2))
+    assert list(np.flatnonzero(moved > 0)) == list(range(5 - margin, 6 + margin))
+    # Through the recurrent state the frame reaches the samples after it, never those before its neighbours.
+    difference = np.abs(np.asarray(model({**inputs, "features": changed})) - sequence).max(axis=(0, 2))
+    assert np.flatnonzero(difference > 0).min() == 4 * (5 - margin)
+    with pytest.raises(ParameterError, match="feature vector"):
+        model.step(classes[:, 0], model.initial_states(3, label))
+
+
+def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, featured, tmp_path):
+    run, summary = vocoder_run
+    model = load_run_model(run)
+    assert model.feature_config == featured.feature_config and model.model_config.features == 40
+    # The tones change pitch at random: the frames (which see ahead) say to what. Wrong frames cost bits.
+    pieces, frames = dataset_pieces(featured, "validation"), dataset_frames(featured, "validation")
+    right = score_classes(model, pieces, features=frames, progress=False)["bits_per_sample"]
+    assert right == pytest.approx(summary["validation"]["bits_per_sample"], rel=1e-5)
+    other = dataset_frames(featured, "train")[0]
+    wrong = score_classes(model, pieces, features=[other[:own.shape[0]] for own in frames], progress=False)
+    assert wrong["bits_per_sample"] > right + 1.0
+    # --ignore-features trains a model without them on the same dataset.
+    plain = train(featured, tmp_path / "plain", model_config=TINY, use_features=False, verbose=0,
+                  train_config=TrainConfig(epochs=1, steps_per_epoch=2, **QUICK))
+    assert load_run_model(tmp_path / "plain").feature_config is None and "bits_per_sample" in plain["validation"]
+
+
+def test_chunked_vocoding_equals_one_pass_and_streams_equal_each_alone(vocoder_run, voiced, tmp_path):
+    model = load_run_model(vocoder_run[0])
+    files = [voiced / "tones1.wav", voiced / "tones3.wav"]
+    whole = vocode(model, files[0], seed=4, progress=False)
+    chunked = vocode(model, files[0], seed=4, chunk_seconds=0.03, progress=False)  # 3 frames a chunk
+    assert whole.shape == (1, frame_count(12000, 80) * 80)
+    np.testing.assert_array_equal(whole, chunked)
+    frames = load_features(files[1], model)
+    short = frames[:50]
+    both = vocode(model, [files[0], short], seed=4, progress=False)  # lengths differ: a list
+    assert [piece.size for piece in both] == [whole.shape[1], 50 * 80]
+    # A batch of two rounds its products otherwise than one stream, so a long run may part at a near tie;
+    # the draws are the same, and so is the start.
+    np.testing.assert_array_equal(both[0][:2000], whole[0][:2000])
+    paths = vocode(model, files, seed=4, output=tmp_path / "v.wav", progress=False)
+    assert [path.name for path in paths] == ["v_1.wav", "v_2.wav"]
+    for path, audio in zip(paths, vocode(model, files, seed=4, progress=False)):
+        np.testing.assert_allclose(soundfile.read(str(path), dtype="float32")[0], audio, atol=1 / 16384)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["v_1.wav", "v_2.wav"]
+
+
+def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, voiced, tmp_path):
+    model = load_run_model(vocoder_run[0])
+    frames = load_features(voiced / "tones2.wav", model)
+    np.save(tmp_path / "ok.npy", frames)
+    assert load_features(tmp_path / "ok.npy", model).shape == frames.shape
+    np.save(tmp_path / "transposed.npy", frames.T)
+    with pytest.raises(ParameterError, match=r"shape \(40, 150\); the model reads \(frames, 40\).*transpose"):
+        load_features(tmp_path / "transposed.npy", model)
+    with pytest.raises(ParameterError, match=r"shape \(150, 80\); the model reads \(frames, 40\)"):
+        load_features(np.zeros((150, 80), np.float32), model)
+    with pytest.raises(ParameterError, match="convert dB"):
+        load_features(frames * 10 / np.log(10) - 40, model)  # dB, not natural-log power
+    assert main(["vocode", "--model", str(vocoder_run[0]), str(tmp_path / "transposed.npy"),
+                 "--output", str(tmp_path / "x.wav")]) == 2
+    assert not (tmp_path / "x.wav").exists()
+    with pytest.raises(ParameterError, match="is a vocoder"):
+        generate(model, seconds=0.1, progress=False)
+    with pytest.raises(ParameterError, match="reads no spectrogram features"):
+        vocode(build_model(TINY), frames, progress=False)
+
+
+def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run):
+    model = load_run_model(vocoder_run[0])
+    path = SAMPLE_DATA / "agent-user.wav"  # real speech
+    frames = load_features(path, model)
+    rebuilt = griffin_lim(frames, 8000, model.feature_config)
+    assert rebuilt.shape == (frames.shape[0] * 80,)
+    again = load_features(rebuilt, model)
+    assert np.mean(np.abs(again - frames)) * 10 / np.log(10) < 3.0  # dB, each scaled to a peak of 1
+    scores = resynthesis_scores(model, [path], progress=False)
+    for method in ("vocoder", "griffin_lim"):
+        assert 1.0 <= scores[method]["pesq"] <= 4.6 and 0 <= scores[method]["stoi"] <= 1
+    assert scores["griffin_lim"]["log_mel_db"] < 3.0 and scores["griffin_lim"]["stoi"] > 0.8
+
+
+def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, capsys):
+    assert main(["data", str(voiced), "--features", "mel", "--output", str(tmp_path / "ds"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "ds" / "metadata.json").read_text())["features"]["bands"] == 40
+    assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
+                 "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--quiet"]) == 2
+    assert "--sequence-length 80" in capsys.readouterr().err  # 96 is not a whole number of frames
+    assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
+                 "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--sequence-length", "160",
+                 "--quiet"]) == 0
+    assert main(["vocode", "--model", str(tmp_path / "run"), str(voiced / "tones0.wav"), "--seed", "1",
+                 "--output", str(tmp_path / "out.wav"), "--quiet"]) == 0
+    audio, rate = soundfile.read(str(tmp_path / "out.wav"))
+    assert rate == 8000 and audio.size == frame_count(12000, 80) * 80
+    assert main(["eval", "--model", str(tmp_path / "run"), "--audio", str(voiced / "tones0.wav"), "--resynthesis",
+                 "--output", str(tmp_path), "--json", str(tmp_path / "score.json"), "--quiet"]) == 0
+    score = json.loads((tmp_path / "score.json").read_text())
+    assert {"vocoder", "griffin_lim"} <= set(score["resynthesis"]) and score["model"]["targets"] > 0
+    assert (tmp_path / "resynthesis.png").stat().st_size > 10_000
