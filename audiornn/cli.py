@@ -245,6 +245,8 @@ MODEL_OPTIONS = {
     "--frame-units": ("frame_units", int, "the frame tier's GRU width (default {default})"),
     "--frame-layers": ("frame_layers", int, "the frame tier's GRU layers (default {default})"),
     "--label-dim": ("label_dim", int, "size of the label embedding of a labelled dataset's model (default {default})"),
+    "--feature-units": ("feature_units", int, "a vocoder's frame-rate network width (default {default})"),
+    "--feature-layers": ("feature_layers", int, "a vocoder's frame-rate convolutions of width 3 (default {default})"),
 }
 
 

@@ -91,14 +91,13 @@ class SampleStream:
 
     def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
         constants = self.model.step_constants()
-        vectors = None if frames is None else self.model.feature_vectors(frames)
+        step_features = self.model.frame_rate_features(frames, constants)
         hop = self.model.feature_config.hop if frames is not None else 1
 
         def body(step, previous, states, output):
-            # A vocoder: the sample read (one before the one drawn) picks its frame; vectors[:, 0] is the
-            # frame of the sample before the chunk.
-            features = None if vectors is None else vectors[:, (step + hop - 1) // hop]
-            logits, states = self.model.step(previous, states, constants, features=features)
+            # A vocoder: the sample read (one before the one drawn) picks its frame; frame 0 of the chunk's is
+            # that of the sample before the chunk.
+            logits, states = self.model.step(previous, states, constants, **step_features((step + hop - 1) // hop))
             chosen = choose(logits, seed=seed, position=start + tf.cast(step, tf.int64),
                             temperature=temperature if self.temperature else 0,
                             first_stream=self.first_stream, total_streams=self.total_streams)

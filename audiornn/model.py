@@ -11,6 +11,9 @@ file loads back with equal outputs and carries its audio and model configs.
 With ``frame_size`` F, a :class:`FrameTier` under it steps once every F
 samples and conditions each sample of the next frame (SampleRNN's idea); the
 sample tier's recurrent layers may then be none (a feed-forward sample tier).
+A label's embedding and a vocoder's :class:`FeatureNet` condition it too; all
+of them enter in :meth:`AudioRNN.condition`. The parts live in
+:mod:`audiornn.layers`.
 
 The model runs two ways: over whole sequences (``model(classes)``, training
 and the seed preset) and one sample at a time from a state
@@ -29,223 +32,12 @@ from . import dsp
 from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
 from .errors import ParameterError
+from .layers import (BitsPerSample, FeatureNet, FrameTier, LSTMPCell, MuLawValues, StateCarry, recurrent_layer,
+                     state_sizes)
 
 
-__all__ = ["AudioRNN", "BitsPerSample", "FrameTier", "LSTMPCell", "ModelConfig", "MuLawValues", "StateCarry", "build_model"]
-
-
-@keras.saving.register_keras_serializable(package="audiornn")
-class LSTMPCell(keras.layers.Layer):
-    """An LSTM cell whose output and recurrent state go through a projection.
-
-    States: ``[h (batch, projection_units), c (batch, units)]``; the gates see
-    the projected ``h``, which keeps the recurrent matrix small (seed 001).
-    """
-
-    def __init__(self, units, projection_units, **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.projection_units = int(units), int(projection_units)
-        self.state_size = [self.projection_units, self.units]
-        self.output_size = self.projection_units
-
-    def build(self, input_shape):
-        features = input_shape[-1]
-        self.kernel = self.add_weight(shape=(features, 4 * self.units), initializer="glorot_uniform",
-                                      name="kernel")
-        self.recurrent_kernel = self.add_weight(shape=(self.projection_units, 4 * self.units),
-                                                initializer="orthogonal", name="recurrent_kernel")
-        # Forget-gate bias of one, as Keras' LSTM does.
-        bias = np.zeros(4 * self.units, dtype="float32")
-        bias[self.units:2 * self.units] = 1.0
-        self.bias = self.add_weight(shape=(4 * self.units,), initializer=keras.initializers.Constant(bias),
-                                    name="bias")
-        self.projection = self.add_weight(shape=(self.units, self.projection_units),
-                                          initializer="glorot_uniform", name="projection")
-
-    def call(self, inputs, states, training=False):
-        hidden, cell = states[0], states[1]
-        gates = ops.matmul(inputs, self.kernel) + ops.matmul(hidden, self.recurrent_kernel) + self.bias
-        input_gate, forget_gate, candidate, output_gate = ops.split(gates, 4, axis=-1)
-        cell = ops.sigmoid(forget_gate) * cell + ops.sigmoid(input_gate) * ops.tanh(candidate)
-        hidden = ops.matmul(ops.sigmoid(output_gate) * ops.tanh(cell), self.projection)
-        return hidden, [hidden, cell]
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "projection_units": self.projection_units}
-
-
-@keras.saving.register_keras_serializable(package="audiornn")
-class MuLawValues(keras.layers.Layer):
-    """Classes to their decoded μ-law values in [-1, 1]: ``(batch, time)`` -> ``(batch, time, 1)``."""
-
-    def __init__(self, mu=255, **kwargs):
-        super().__init__(**kwargs)
-        self.mu = int(mu)
-        self.table = dsp.mu_law_decode(np.arange(self.mu + 1), mu=self.mu)
-
-    def call(self, classes):
-        classes = ops.cast(classes, "int32")  # Keras may build the model on float dummies
-        return ops.expand_dims(ops.take(ops.convert_to_tensor(self.table), classes, axis=0), -1)
-
-    def get_config(self):
-        return {**super().get_config(), "mu": self.mu}
-
-
-@keras.saving.register_keras_serializable(package="audiornn")
-class BitsPerSample(keras.metrics.Mean):
-    """Mean cross-entropy of the next sample, in bits (nats / ln 2)."""
-
-    def __init__(self, name="bits_per_sample", **kwargs):
-        super().__init__(name=name, **kwargs)
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        nats = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
-        return super().update_state(nats / math.log(2.0), sample_weight=sample_weight)
-
-
-def _recurrent_layer(config, index, return_sequences, return_state=False):
-    options = dict(return_sequences=return_sequences, return_state=return_state, name=f"{config.cell}_{index}")
-    if config.cell == "gru":
-        return keras.layers.GRU(config.units, **options)
-    if config.cell == "lstm":
-        return keras.layers.LSTM(config.units, **options)
-    projection = config.projection_units or max(1, config.units // 2)
-    return keras.layers.RNN(LSTMPCell(config.units, projection), **options)
-
-
-def state_sizes(cell):
-    """The sizes of a recurrent cell's states, as a list (a GRU has one, an LSTM two)."""
-    sizes = cell.state_size
-    return list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
-
-
-@keras.saving.register_keras_serializable(package="audiornn")
-class FrameTier(keras.layers.Layer):
-    """A recurrent tier that steps once per frame of ``frame_size`` samples (SampleRNN's frame-level tier).
-
-    It reads each frame's decoded values, μ-law companded to [-1, 1]
-    (``mu``), through ``layers`` GRUs of ``units``, and projects each output
-    to ``frame_size`` conditioning vectors of ``conditioning`` values, one
-    per sample of the frame it conditions. Like the sample tier it runs two
-    ways: :meth:`call` over a sequence of frames (training; Keras' fused GRU)
-    and :meth:`step` for one frame from a state (generation, scoring); both
-    give the same conditioning.
-    """
-
-    def __init__(self, frame_size, units, layers, conditioning, mu=255, **kwargs):
-        super().__init__(**kwargs)
-        self.frame_size, self.units, self.layers = int(frame_size), int(units), int(layers)
-        self.conditioning, self.mu = int(conditioning), int(mu)
-        self.recurrent = [keras.layers.GRU(self.units, return_sequences=True, return_state=True,
-                                           name=f"frame_gru_{index}") for index in range(self.layers)]
-        self.output_projection = keras.layers.Dense(self.frame_size * self.conditioning, name="frame_output")
-
-    def state_sizes(self):
-        return [self.units] * self.layers
-
-    def compand(self, values):
-        """Decoded values to the μ-law's companded scale, where the classes are evenly spaced."""
-        return ops.sign(values) * ops.log1p(self.mu * ops.abs(values)) / math.log1p(self.mu)
-
-    def call(self, values, initial_states=None, training=False, label=None):
-        """``values`` ``(batch, frames * frame_size)``, frame k ending at the sample that its
-        conditioning's first sample reads -> conditioning ``(batch, frames * frame_size,
-        conditioning)`` and each layer's final state. ``label``: a labelled model's label
-        vectors ``(batch, label_dim)``, read beside every frame."""
-        batch = ops.shape(values)[0]
-        hidden = ops.reshape(self.compand(values), (batch, -1, self.frame_size))
-        if label is not None:
-            hidden = ops.concatenate([hidden, ops.broadcast_to(label[:, None, :], (
-                batch, ops.shape(hidden)[1], ops.shape(label)[-1]))], axis=-1)
-        finals = []
-        for index, layer in enumerate(self.recurrent):
-            initial = None if initial_states is None else [initial_states[index]]
-            hidden, final = layer(hidden, initial_state=initial, training=training)
-            finals.append(final)
-        return ops.reshape(self.output_projection(hidden), (batch, -1, self.conditioning)), finals
-
-    def step(self, frame, states, label=None):
-        """One frame ``(batch, frame_size)`` of values, oldest first, from ``states`` (a list, one per
-        layer) -> the next frame's conditioning ``(batch, frame_size, conditioning)`` and the new states."""
-        hidden, new_states = self.compand(frame), []
-        if label is not None:
-            hidden = ops.concatenate([hidden, label], axis=-1)
-        for layer, state in zip(self.recurrent, states):
-            hidden, state = layer.cell(hidden, [state], training=False)
-            new_states.append(state[0] if isinstance(state, (list, tuple)) else state)
-        return ops.reshape(self.output_projection(hidden), (-1, self.frame_size, self.conditioning)), new_states
-
-    def get_config(self):
-        return {**super().get_config(), "frame_size": self.frame_size, "units": self.units, "layers": self.layers,
-                "conditioning": self.conditioning, "mu": self.mu}
-
-
-@keras.saving.register_keras_serializable(package="audiornn")
-class FeatureNet(keras.layers.Layer):
-    """Spectrogram frames to one conditioning vector per frame (LPCNet's frame-rate network).
-
-    ``layers`` 1-D convolutions of width 3 over the frames, not causal: each
-    frame's vector sees ``layers`` frames before and after it. Valid
-    convolutions, so the input carries :attr:`margin` frames at both ends:
-    ``(batch, frames + 2 margin, bands)`` -> ``(batch, frames, units)``.
-    """
-
-    SCALE = 0.25  # log-mel power (about -11 to +4) to about unit range
-
-    def __init__(self, units, layers, **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.layers = int(units), int(layers)
-        self.convolutions = [keras.layers.Conv1D(self.units, 3, activation="tanh", name=f"feature_conv_{index}")
-                             for index in range(self.layers)]
-        self.output_dense = keras.layers.Dense(self.units, activation="tanh", name="feature_output")
-
-    @property
-    def margin(self):
-        return self.layers
-
-    def call(self, frames):
-        hidden = ops.cast(frames, self.compute_dtype) * self.SCALE
-        for convolution in self.convolutions:
-            hidden = convolution(hidden)
-        return self.output_dense(hidden)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "layers": self.layers}
-
-
-class StateCarry:
-    """Recurrent states carried from one batch to the next (attach with :meth:`AudioRNN.attach_carry`).
-
-    Truncated backpropagation through time: with a carry attached, each call
-    starts every layer from the state where the previous batch's same row
-    ended (and the values of its last samples, the linear predictor's
-    last prediction and the frame tier's state), and stores the new ones; gradients stop at the batch boundary. The variables are per replica
-    (synchronised on read), so under a ``tf.distribute`` strategy each
-    replica carries its own rows; ``rows`` is the batch size of one replica.
-    :meth:`reset` zeroes them.
-    """
-
-    def __init__(self, model, rows):
-        import tensorflow as tf
-
-        def variable(size):
-            return tf.Variable(tf.zeros((rows, int(size))), trainable=False,
-                               synchronization=tf.VariableSynchronization.ON_READ,
-                               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-
-        self.states = [[variable(size) for size in state_sizes(layer.cell)] for layer in model.recurrent]
-        history = model.model_config.history
-        self.lag_values = variable(history - 1) if history > 1 else None
-        self.prediction = variable(1) if model.model_config.linear_prediction else None
-        self.frame = [variable(size) for size in model.frame_tier.state_sizes()] if model.frame_tier else []
-
-    def variables(self):
-        return [state for layer in self.states for state in layer] + self.frame + \
-            [state for state in (self.lag_values, self.prediction) if state is not None]
-
-    def reset(self):
-        for state in self.variables():
-            state.assign(ops.zeros(state.shape))
+__all__ = ["AudioRNN", "BitsPerSample", "FeatureNet", "FrameTier", "LSTMPCell", "ModelConfig", "MuLawValues",
+           "StateCarry", "build_model", "flops_per_sample", "state_sizes"]
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
@@ -318,13 +110,13 @@ class AudioRNN(keras.Model):
             self.dense_in = keras.layers.Dense(model_config.embedding_dim, activation="relu", name="dense_in")
             self.norm = keras.layers.BatchNormalization(name="batch_norm")
             self.skip = keras.layers.Concatenate(name="input_skip")
-            self.recurrent = [_recurrent_layer(model_config, index, index + 1 < model_config.num_layers)
+            self.recurrent = [recurrent_layer(model_config, index, index + 1 < model_config.num_layers)
                               for index in range(model_config.num_layers)]
         else:
             self.embedding = keras.layers.Embedding(classes, model_config.embedding_dim, name="embedding")
             if model_config.history:
                 self.values = MuLawValues(audio_config.mu, name="mu_law_values")
-            self.recurrent = [_recurrent_layer(model_config, index, True, return_state=True)
+            self.recurrent = [recurrent_layer(model_config, index, True, return_state=True)
                               for index in range(model_config.num_layers)]
         self.feature_net = FeatureNet(model_config.feature_units, model_config.feature_layers, name="feature_net") \
             if model_config.features else None
@@ -633,6 +425,8 @@ class AudioRNN(keras.Model):
         of each class times the input kernel (plus the input bias) is one row
         of a ``(classes, 3 * units)`` table, so a step needs a gather instead
         of a matrix product. Empty when the first layer is not such a GRU.
+        A vocoder's features have their own rows (``"feature_kernel"``): their
+        share of the product changes once a frame (:meth:`feature_products`).
         """
         if self.model_config.many_to_one or self.model_config.cell != "gru" or not self.recurrent:
             return {}
@@ -644,18 +438,40 @@ class AudioRNN(keras.Model):
         kernel, bias = ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.bias)
         constants = {"table": ops.matmul(ops.convert_to_tensor(self.embedding.embeddings), kernel[:width]) + bias[0],
                      "recurrent_kernel": ops.convert_to_tensor(cell.recurrent_kernel), "recurrent_bias": bias[1]}
-        if self.model_config.input_features:
-            constants["lag_kernel"] = kernel[width:]
+        features = self.model_config.feature_units if self.feature_net is not None else 0
+        if self.model_config.input_features > features:
+            constants["lag_kernel"] = kernel[width:kernel.shape[0] - features]
+        if features:
+            constants["feature_kernel"] = kernel[kernel.shape[0] - features:]
         return constants
 
-    def step(self, previous, states, constants=None, features=None):
+    def feature_products(self, vectors, constants):
+        """A vocoder's feature vectors ``(batch, frames, feature_units)`` times the first GRU's feature rows,
+        once per frame (LPCNet's frame-rate product): what :meth:`step` takes as ``feature_product``. None
+        when the first layer is not folded (the step then multiplies the vector itself)."""
+        return ops.matmul(vectors, constants["feature_kernel"]) if "feature_kernel" in constants else None
+
+    def frame_rate_features(self, frames, constants):
+        """``frame index -> step keywords`` for a loop of steps over ``frames`` (a vocoder's, with margins;
+        None: no features): the feature network and the first layer's feature product run once per frame
+        here, not once per sample."""
+        if frames is None:
+            return lambda index: {}
+        vectors = self.feature_vectors(frames)
+        products = self.feature_products(vectors, constants)
+        if products is None:
+            return lambda index: {"features": vectors[:, index]}
+        return lambda index: {"feature_product": products[:, index]}
+
+    def step(self, previous, states, constants=None, features=None, feature_product=None):
         """One sample: ``previous`` ``(batch,)`` int32 classes -> logits ``(batch, classes)`` and new states.
 
         ``states`` as :meth:`initial_states` describes; ``constants`` from
         :meth:`step_constants` (computed here when not given); ``features`` a
         vocoder's vector for this sample, ``(batch, feature_units)``: its
-        frame's row of :meth:`feature_vectors`. Equals the sequence model's
-        logits at the same position.
+        frame's row of :meth:`feature_vectors` (or, with folded constants, its
+        row of :meth:`feature_products` as ``feature_product``). Equals the
+        sequence model's logits at the same position.
         """
         if self.model_config.many_to_one:
             window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
@@ -697,16 +513,25 @@ class AudioRNN(keras.Model):
                 frame = ops.take(conditioning, states["position"] % size, axis=1)
             if config.counts_steps:
                 new_states["position"] = states["position"] + 1
-        if (self.feature_net is None) != (vector is None):
-            raise ParameterError("a vocoder's step takes its sample's feature vector (features=...), and only a "
-                                 "vocoder's")
-        features = self.condition(ops.concatenate(features, axis=1) if features else None, frame, label, vector)
+        folded = bool(constants)
+        if (self.feature_net is None) != (vector is None and feature_product is None) or (
+                feature_product is not None and "feature_kernel" not in constants):
+            raise ParameterError("a vocoder's step takes its sample's feature vector (features=..., or with folded "
+                                 "constants its feature_product=...), and only a vocoder's")
+        values = ops.concatenate(features, axis=1) if features else None
         layers, new_states["layers"] = self.recurrent, []
-        if constants:
-            hidden = _folded_gru_step(constants, previous, features, states["layers"][0][0])
+        if folded:
+            extra = feature_product
+            if extra is None and vector is not None:
+                extra = ops.matmul(vector, constants["feature_kernel"])
+            # The features' share of the first layer's product comes apart (once a frame); the rest is as
+            # condition() has it.
+            hidden = _folded_gru_step(constants, previous, self.condition(values, frame, label),
+                                      states["layers"][0][0], extra)
             new_states["layers"].append([hidden])
             layers = layers[1:]
         else:
+            features = self.condition(values, frame, label, vector)
             hidden = self.embedding(previous)
             if features is not None:
                 hidden = ops.concatenate([hidden, features], axis=1)
@@ -749,11 +574,14 @@ class AudioRNN(keras.Model):
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
 
-def _folded_gru_step(constants, previous, features, state):
-    """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h)."""
+def _folded_gru_step(constants, previous, features, state, extra=None):
+    """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h);
+    ``extra``: a share of the input product made elsewhere (a vocoder's features, once a frame)."""
     inputs = ops.take(constants["table"], previous, axis=0)
     if "lag_kernel" in constants:
         inputs = inputs + ops.matmul(features, constants["lag_kernel"])
+    if extra is not None:
+        inputs = inputs + extra
     inner = ops.matmul(state, constants["recurrent_kernel"]) + constants["recurrent_bias"]
     x_z, x_r, x_h = ops.split(inputs, 3, axis=-1)
     r_z, r_r, r_h = ops.split(inner, 3, axis=-1)
@@ -789,6 +617,10 @@ def flops_per_sample(model):
         frame = sum(2 * int(np.prod(weight.shape)) for layer in tier.recurrent for weight in layer.trainable_weights
                     if weight.name in ("kernel", "recurrent_kernel"))
         total += (frame + 2 * int(np.prod(tier.output_projection.kernel.shape))) // config.frame_size
+    if model.feature_net is not None:
+        # Once a frame: the feature network's convolutions and output layer.
+        total += sum(2 * int(np.prod(weight.shape)) for weight in model.feature_net.trainable_weights
+                     if len(weight.shape) > 1) // model.feature_config.hop
     if config.linear_prediction:
         # The predictor's fit (autocorrelation, Levinson-Durbin) once a hop, and its prediction.
         order = config.linear_prediction

@@ -70,11 +70,10 @@ def _chunk_scorer(model):
 
     def score(states, classes, mask, frames=None):
         constants = model.step_constants()
-        vectors = None if frames is None else model.feature_vectors(frames)
+        step_features = model.frame_rate_features(frames, constants)
 
         def body(step, states, nats, correct):
-            features = None if vectors is None else vectors[:, step // hop]
-            logits, states = model.step(classes[:, step], states, constants, features=features)
+            logits, states = model.step(classes[:, step], states, constants, **step_features(step // hop))
             target, weight = classes[:, step + 1], mask[:, step]
             log_probabilities = tf.nn.log_softmax(logits)
             nats -= weight * tf.gather(log_probabilities, target, axis=1, batch_dims=1)

@@ -453,6 +453,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     model_config = featured_config(model_config, dataset, use_features,
                                    "the model" if start is None else f"--init-from '{start['path']}'",
                                    None if start is None else start["model"].feature_config)
+    _check_unused(model_config, dataset)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
@@ -477,6 +478,18 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                 _copy_weights(start["model"], model)  # a new optimizer: compiled below
             compile_model(model, train_config)
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
+
+
+def _check_unused(model_config, dataset):
+    """Refuse settings of conditioning the model will not have (they would be silently ignored)."""
+    defaults = ModelConfig()
+    for fields, present, what in ((("label_dim",), model_config.labels, "labels"),
+                                  (("feature_units", "feature_layers"), model_config.features, "features")):
+        changed = [field for field in fields if getattr(model_config, field) != getattr(defaults, field)]
+        if changed and not present:
+            raise ParameterError(f"{', '.join(changed)} set{'s' if len(changed) == 1 else ''} what the model does "
+                                 f"with {what}, and it reads none (dataset '{dataset.path}' has none, or they are "
+                                 f"ignored): leave {'it' if len(changed) == 1 else 'them'} out")
 
 
 def _copy_weights(source, model):

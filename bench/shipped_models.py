@@ -35,12 +35,12 @@ MATERIALS = {
     "music": dict(
         dataset=dev_music_dataset,
         description="music: instrumental music on hold, 8 kHz",
-        data="Asterisk music on hold (asterisk-moh-opsound-wav), 18 minutes: five pieces by macroform, "
-             "manolo camp and reno project",
+        data="Asterisk music on hold (asterisk-moh-opsound-wav), 18 minutes: five pieces by Paul Shuler "
+             "(Macroform), Manolo Camp and Reno Project",
     ),
 }
-CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by Digium, Inc. and their authors "
-          "(the Asterisk sound packages); the model is shared under the same licence")
+CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by their authors (the Asterisk sound packages; "
+          "audiornn/models/CREDITS.md names them); the model is shared under the same licence")
 TRAINING = {"learning_rate": 3e-3, "patience": 30}
 ROOT = Path(__file__).resolve().parent.parent
 DESTINATION = ROOT / "audiornn" / "models"
@@ -85,6 +85,7 @@ def export(work):
             "data": facts["data"],
             "credit": CREDIT,
             "training_minutes": round(state["training_seconds"] / 60.0, 1),
+            "learning_rate": read_run_json(run, "config.json")["training"]["learning_rate"],
             "epochs": state["epochs_completed"],
             "validation_bits_per_sample": summary["validation"]["bits_per_sample"],
             "validation_minutes": round(dataset.seconds("validation") / 60, 1),

@@ -117,6 +117,15 @@ def test_step_equals_sequence_with_features_and_a_frame_reaches_only_its_neighbo
         logits, states = model.step(classes[:, step], states, features=vectors[:, step // 4])
         stepped.append(np.asarray(logits))
     np.testing.assert_allclose(np.stack(stepped, axis=1), sequence, atol=1e-4, rtol=2e-5)
+    # With the first GRU folded, the features' share of its product is made once a frame: the same logits.
+    constants = model.step_constants()
+    products = model.feature_products(vectors, constants)
+    assert (products is None) == (config.cell != "gru")
+    if products is not None:
+        states = model.initial_states(3, label)
+        for step in range(40):
+            logits, states = model.step(classes[:, step], states, constants, feature_product=products[:, step // 4])
+            np.testing.assert_allclose(np.asarray(logits), sequence[:, step], atol=1e-4, rtol=2e-5)
     changed = frames.copy()
     changed[:, margin + 5] += 3.0  # frame 5 of the window (samples 20..23): its vector and `margin` either side
     moved = np.abs(np.asarray(model.feature_vectors(changed)) - vectors).max(axis=(0, 2))
@@ -140,8 +149,12 @@ def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, fe
     wrong = score_classes(model, pieces, features=[other[:own.shape[0]] for own in frames], progress=False)
     assert wrong["bits_per_sample"] > right + 1.0
     # --ignore-features trains a model without them on the same dataset.
-    plain = train(featured, tmp_path / "plain", model_config=TINY, use_features=False, verbose=0,
-                  train_config=TrainConfig(epochs=1, steps_per_epoch=2, **QUICK))
+    quick = TrainConfig(epochs=1, steps_per_epoch=2, **QUICK)
+    with pytest.raises(ParameterError, match="feature_units sets what the model does with features, and it reads"):
+        train(featured, tmp_path / "plain", model_config=TINY, use_features=False, verbose=0, train_config=quick)
+    plain = train(featured, tmp_path / "plain", model_config=ModelConfig(units=16, embedding_dim=8, lags=4,
+                                                                         dense_units=16),
+                  use_features=False, verbose=0, train_config=quick)
     assert load_run_model(tmp_path / "plain").feature_config is None and "bits_per_sample" in plain["validation"]
 
 
