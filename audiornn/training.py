@@ -487,7 +487,8 @@ def _check_unused(model_config, dataset):
                                   (("feature_units", "feature_layers"), model_config.features, "features")):
         changed = [field for field in fields if getattr(model_config, field) != getattr(defaults, field)]
         if changed and not present:
-            raise ParameterError(f"{', '.join(changed)} set{'s' if len(changed) == 1 else ''} what the model does "
+            given = ", ".join(f"{field} ({getattr(model_config, field)})" for field in changed)
+            raise ParameterError(f"{given} set{'s' if len(changed) == 1 else ''} what the model does "
                                  f"with {what}, and it reads none (dataset '{dataset.path}' has none, or they are "
                                  f"ignored): leave {'it' if len(changed) == 1 else 'them'} out")
 
@@ -592,7 +593,8 @@ def _preview_writer(train_config, dataset):
 
             split = "validation" if dataset.samples("validation") else "train"
             frames = dataset_frames(dataset, split)[0]
-            count = max(1, int(train_config.preview_seconds * dataset.audio_config.sample_rate) // model.feature_config.hop)
+            samples = int(train_config.preview_seconds * dataset.audio_config.sample_rate)
+            count = max(1, samples // model.feature_config.hop)
             [path] = vocode(model, frames[:count], seed=train_config.seed, output=path, progress=False)
         else:
             [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,

@@ -304,3 +304,19 @@ def test_score_audio_scores_each_file_under_its_own_label(labelled_run, folders,
     assert list(score["labels"]) == ["low", "noise"]
     under_low = score_audio(model, held["low"], dataset=labelled, label="low", progress=False)
     assert under_low["model"]["bits_per_sample"] == pytest.approx(score["labels"]["low"]["bits_per_sample"], rel=1e-5)
+
+
+def test_ignore_labels_trains_an_unlabelled_model_scored_per_label_and_label_dim_needs_labels(labelled, tone_dataset,
+                                                                                               tmp_path, capsys):
+    options = ["--epochs", "1", "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--sequence-length",
+               "32", "--batch-size", "4", "--quiet"]
+    assert main(["train", "--dataset", str(labelled.path), "--output", str(tmp_path / "plain"), "--ignore-labels",
+                 *options]) == 0
+    assert "label noise:" in capsys.readouterr().out
+    assert load_run_model(tmp_path / "plain").model_config.labels == ()
+    summary = json.loads((tmp_path / "plain" / "summary.json").read_text())
+    assert set(summary["validation"]["labels"]) == set(LABELS)
+    assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(tmp_path / "x"), "--label-dim", "8",
+                 *options]) == 2
+    assert "--label-dim (8) sets what the model does with labels, and it reads none" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
