@@ -50,7 +50,8 @@ def featured(voiced):
 def vocoder_run(featured, tmp_path_factory):
     run = tmp_path_factory.mktemp("runs") / "vocoder"
     return run, train(featured, run, model_config=TINY, verbose=0,
-                      train_config=TrainConfig(epochs=3, steps_per_epoch=100, **QUICK))
+                      train_config=TrainConfig(epochs=3, steps_per_epoch=100, preview_every=3, preview_seconds=0.2,
+                                               **QUICK))
 
 
 def test_log_mel_frames_match_a_reference_stft_and_align_with_the_samples():
@@ -141,6 +142,9 @@ def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, fe
     run, summary = vocoder_run
     model = load_run_model(run)
     assert model.feature_config == featured.feature_config and model.model_config.features == 40
+    # Its preview is copy-synthesis of the start of the validation audio: 0.2 s, whole frames.
+    [preview] = sorted((run / "previews").glob("*.wav"))
+    assert soundfile.info(str(preview)).frames == 20 * 80
     # The tones change pitch at random: the frames (which see ahead) say to what. Wrong frames cost bits.
     pieces, frames = dataset_pieces(featured, "validation"), dataset_frames(featured, "validation")
     right = score_classes(model, pieces, features=frames, progress=False)["bits_per_sample"]
