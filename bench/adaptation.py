@@ -1,6 +1,7 @@
 """Adapting the shipped speech model to a voice it never heard: fine-tuning against training from scratch.
 
-Usage: python bench/adaptation.py [--model speech] [--audio-minutes 1 3 10] [--minutes 3] [--work DIR]
+Usage: python bench/adaptation.py [--model speech] [--audio-minutes 1 3 10] [--minutes 3] [--side-by-side]
+                                  [--work DIR]
 
 The Russian Asterisk prompts (ru_RU_f_IvrvoiceRU, another voice and language
 than the US English the speech model learned; 8 kHz, CC-BY-SA-3.0) are put in
@@ -8,7 +9,8 @@ a fixed random order; the last ``--held-out-minutes`` of files are held out for
 scoring, and the first files make the training sets of ``--audio-minutes``
 each (nested: the 3 minutes hold the 1). For each amount, one after the other:
 the same default model trained from scratch for ``--minutes``, and the
-shipped model (``--model``) fine-tuned (``--init-from``) for ``--minutes``;
+shipped model (``--model``) fine-tuned (``--init-from``) for ``--minutes`` (the two
+at the same time with ``--side-by-side``, each with half the machine);
 and the shipped model with no training at all. Each is scored (bits per
 sample, state carried) on all the held-out files, beside the linear
 predictor fitted on the same training audio.
@@ -23,11 +25,22 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_speech_files, quiet_tensorflow  # noqa: E402
+from common import dev_speech_files, quiet_tensorflow, run_jobs  # noqa: E402
 
 quiet_tensorflow()
 
 RUSSIAN = Path("/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU")
+
+
+def _train(dataset_path, run, minutes, init_from):
+    from audiornn import TrainConfig
+    from audiornn.runs import read_summary
+    from audiornn.training import train
+
+    if read_summary(run) is None:
+        train(dataset_path, run, train_config=TrainConfig(minutes=minutes), overwrite=True, verbose=0,
+              init_from=init_from)
+    return read_summary(run)["epochs"]
 
 
 def main():
@@ -38,15 +51,15 @@ def main():
     parser.add_argument("--minutes", type=float, default=3.0, help="training time of each run (default 3)")
     parser.add_argument("--held-out-minutes", type=float, default=8.0, help="audio held out for scoring")
     parser.add_argument("--work", default=None, help="folder for the datasets and runs (default: temporary)")
+    parser.add_argument("--side-by-side", action="store_true", help="train scratch and fine-tuned at the same time")
     arguments = parser.parse_args()
 
     import soundfile
 
-    from audiornn import TrainConfig, build_dataset
+    from audiornn import build_dataset
     from audiornn.baselines import score_baselines
     from audiornn.runs import load_run_model
     from audiornn.scoring import audio_pieces, dataset_pieces, score_classes
-    from audiornn.training import train
 
     if not RUSSIAN.is_dir():
         sys.exit("the Russian prompts are not installed; run: apt-get update && apt-get install -y "
@@ -82,12 +95,12 @@ def main():
         row = {"audio_minutes": round(used / 60, 2), "files": len(chosen),
                "linear_predictor_16": score_baselines(dataset_pieces(dataset, "train"), held_pieces,
                                                       mu=source.audio_config.mu)["linear_predictor_16"]}
-        for name, options in (("scratch", {}), ("fine-tuned", {"init_from": arguments.model})):
-            run = work / f"run-{amount:g}-{name}"
-            summary = train(dataset, run, train_config=TrainConfig(minutes=arguments.minutes), overwrite=True,
-                            verbose=0, **options)
-            row[name] = held_out_bits(load_run_model(run))
-            row[f"{name}_epochs"] = summary["epochs"]
+        arms = {"scratch": None, "fine-tuned": arguments.model}
+        epochs = run_jobs(_train, [(str(dataset.path), work / f"run-{amount:g}-{name}", arguments.minutes, origin)
+                                   for name, origin in arms.items()], side_by_side=arguments.side_by_side)
+        for (name, _), count in zip(arms.items(), epochs):
+            row[name] = held_out_bits(load_run_model(work / f"run-{amount:g}-{name}"))
+            row[f"{name}_epochs"] = count
         row["gain_over_scratch"] = row["scratch"] - row["fine-tuned"]
         results["rows"].append(row)
         print(json.dumps(row), flush=True)

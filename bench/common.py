@@ -58,6 +58,17 @@ def dev_music_dataset(folder, *, sample_rate=8000):
                          progress=False)
 
 
+def run_jobs(function, jobs, *, side_by_side=False):
+    """``function(*job)`` for each job: one after the other, or all at the same time in processes of their own
+    (each then has its share of the machine, and all the same share of whatever else runs on it)."""
+    if not side_by_side:
+        return [function(*job) for job in jobs]
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        return pool.starmap(function, jobs)
+
+
 def quiet_tensorflow():
     import os
 

@@ -1,13 +1,15 @@
 """Labels: does a labelled model learn each label better, tell them apart, and generate each one's sound?
 
-Usage: python bench/labels.py [--minutes 10] [--generate-seconds 10] [--work DIR]
+Usage: python bench/labels.py [--minutes 10] [--generate-seconds 10] [--side-by-side] [--work DIR]
 
 The dev material of three labels (the Asterisk prompts, 8 kHz, CC-BY-SA-3.0;
 bench/common.py has the install line): ``en`` (en_US_f_Allison), ``es``
 (es_MX_f_Allison: the same voice in another language) and ``ru``
 (ru_RU_f_IvrvoiceRU: another voice), built into one labelled dataset (each
 label holds out whole files for validation). In one invocation, one after the
-other, each for ``--minutes`` of training:
+other (or at the same time with ``--side-by-side``: each then has half the
+machine, and both the same share of whatever else runs), each for
+``--minutes`` of training:
 
 1. the default model without labels on it (``use_labels=False``), and
 2. the same model with labels;
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_speech_files, quiet_tensorflow  # noqa: E402
+from common import dev_speech_files, quiet_tensorflow, run_jobs  # noqa: E402
 from generation_speed import time_streams  # noqa: E402
 
 quiet_tensorflow()
@@ -51,20 +53,30 @@ def label_files():
     return found
 
 
+def _train(dataset_path, run, minutes, use_labels):
+    from audiornn import TrainConfig
+    from audiornn.runs import read_summary
+    from audiornn.training import train
+
+    if read_summary(run) is None:
+        train(dataset_path, run, train_config=TrainConfig(minutes=minutes), overwrite=True, use_labels=use_labels,
+              verbose=2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget of each model (default 10)")
     parser.add_argument("--generate-seconds", type=float, default=10.0, help="audio generated under each label")
     parser.add_argument("--work", default=None, help="folder for the dataset and runs (default: temporary)")
+    parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
     arguments = parser.parse_args()
 
-    from audiornn import TrainConfig, build_dataset
+    from audiornn import build_dataset
     from audiornn.audio_io import decode_classes
     from audiornn.generation import generate
     from audiornn.runs import load_run_model, read_summary
     from audiornn.scoring import dataset_pieces, identify
     from audiornn.sound import sound_distance, sound_statistics
-    from audiornn.training import train
 
     work = Path(arguments.work or tempfile.mkdtemp(prefix="audiornn-bench-labels-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -75,13 +87,12 @@ def main():
                              / dataset.audio_config.sample_rate / 60, 2) for split in ("train", "validation")}
         for label in dataset.labels}}
     runs = {"without labels": work / "run-without-labels", "with labels": work / "run-with-labels"}
+    started = time.monotonic()
+    run_jobs(_train, [(str(dataset.path), run, arguments.minutes, name == "with labels") for name, run in runs.items()],
+             side_by_side=arguments.side_by_side)
+    print(f"trained in {(time.monotonic() - started) / 60:.1f} min", flush=True)
     for name, run in runs.items():
         summary = read_summary(run)
-        if summary is None:
-            started = time.monotonic()
-            summary = train(dataset, run, train_config=TrainConfig(minutes=arguments.minutes), overwrite=True,
-                            use_labels=name == "with labels", verbose=2)
-            print(f"{name}: {time.monotonic() - started:.0f} s", flush=True)
         results[name] = {"epochs": summary["epochs"], "bits_per_sample": summary["validation"]["bits_per_sample"],
                          "labels": {label: score["bits_per_sample"]
                                     for label, score in summary["validation"]["labels"].items()}}

@@ -20,7 +20,6 @@ same share of whatever else runs). Then:
 
 import argparse
 import json
-import multiprocessing
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_speech_files, quiet_tensorflow  # noqa: E402
+from common import dev_speech_files, quiet_tensorflow, run_jobs  # noqa: E402
 
 quiet_tensorflow()
 
@@ -74,12 +73,7 @@ def main():
     jobs = [(str(dataset.path), run, arguments.minutes, name == "vocoder", arguments.sequence_length)
             for name, run in runs.items()]
     started = time.monotonic()
-    if arguments.side_by_side:
-        with multiprocessing.get_context("spawn").Pool(2) as pool:
-            pool.starmap(_train, jobs)
-    else:
-        for job in jobs:
-            _train(*job)
+    run_jobs(_train, jobs, side_by_side=arguments.side_by_side)
     print(f"trained in {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
     models = {name: load_run_model(run) for name, run in runs.items()}
