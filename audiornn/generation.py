@@ -91,13 +91,13 @@ class SampleStream:
 
     def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
         constants = self.model.step_constants()
-        step_features = self.model.frame_rate_features(frames, constants)
+        extras = self.model.loop_extras(states, frames, constants)
         hop = self.model.feature_config.hop if frames is not None else 1
 
         def body(step, previous, states, output):
             # A vocoder: the sample read (one before the one drawn) picks its frame; frame 0 of the chunk's is
             # that of the sample before the chunk.
-            logits, states = self.model.step(previous, states, constants, **step_features((step + hop - 1) // hop))
+            logits, states = self.model.step(previous, states, constants, **extras((step + hop - 1) // hop))
             chosen = choose(logits, seed=seed, position=start + tf.cast(step, tf.int64),
                             temperature=temperature if self.temperature else 0,
                             first_stream=self.first_stream, total_streams=self.total_streams)
@@ -110,9 +110,10 @@ class SampleStream:
 
     def _prime_loop(self, states, classes):
         constants = self.model.step_constants()
+        extras = self.model.loop_extras(states, None, constants)
 
         def body(step, states):
-            return step + 1, self.model.step(classes[:, step], states, constants)[1]
+            return step + 1, self.model.step(classes[:, step], states, constants, **extras(0))[1]
 
         return tf.while_loop(lambda step, *_: step < tf.shape(classes)[1] - 1, body, (tf.constant(0), states))[1]
 

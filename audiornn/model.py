@@ -425,8 +425,10 @@ class AudioRNN(keras.Model):
         of each class times the input kernel (plus the input bias) is one row
         of a ``(classes, 3 * units)`` table, so a step needs a gather instead
         of a matrix product. Empty when the first layer is not such a GRU.
-        A vocoder's features have their own rows (``"feature_kernel"``): their
-        share of the product changes once a frame (:meth:`feature_products`).
+        A label's rows (``"label_kernel"``) and a vocoder's features' rows
+        (``"feature_kernel"``) come apart: a stream's label is the same for a
+        whole loop and its features change once a frame, so their shares of
+        the product are made once (:meth:`loop_extras`), not once a sample.
         """
         if self.model_config.many_to_one or self.model_config.cell != "gru" or not self.recurrent:
             return {}
@@ -438,11 +440,16 @@ class AudioRNN(keras.Model):
         kernel, bias = ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.bias)
         constants = {"table": ops.matmul(ops.convert_to_tensor(self.embedding.embeddings), kernel[:width]) + bias[0],
                      "recurrent_kernel": ops.convert_to_tensor(cell.recurrent_kernel), "recurrent_bias": bias[1]}
-        features = self.model_config.feature_units if self.feature_net is not None else 0
-        if self.model_config.input_features > features:
-            constants["lag_kernel"] = kernel[width:kernel.shape[0] - features]
+        config = self.model_config
+        labels = config.label_dim if config.labels else 0
+        features = config.feature_units if config.features else 0
+        rest = width + config.input_features - labels - features  # rows of the lags, predictor and frame tier
+        if rest > width:
+            constants["lag_kernel"] = kernel[width:rest]
+        if labels:
+            constants["label_kernel"] = kernel[rest:rest + labels]
         if features:
-            constants["feature_kernel"] = kernel[kernel.shape[0] - features:]
+            constants["feature_kernel"] = kernel[rest + labels:]
         return constants
 
     def feature_products(self, vectors, constants):
@@ -451,26 +458,32 @@ class AudioRNN(keras.Model):
         when the first layer is not folded (the step then multiplies the vector itself)."""
         return ops.matmul(vectors, constants["feature_kernel"]) if "feature_kernel" in constants else None
 
-    def frame_rate_features(self, frames, constants):
-        """``frame index -> step keywords`` for a loop of steps over ``frames`` (a vocoder's, with margins;
-        None: no features): the feature network and the first layer's feature product run once per frame
-        here, not once per sample."""
+    def loop_extras(self, states, frames, constants):
+        """``frame index -> step keywords`` for a loop of steps from ``states`` over ``frames`` (a vocoder's,
+        with margins; None: no features). What changes less often than a sample is made here once: the
+        streams' label product for the whole loop, the feature network and the features' product once a
+        frame (LPCNet's frame-rate network)."""
+        fixed = {}
+        if self.label_embedding is not None and "label_kernel" in constants:
+            fixed["label_product"] = ops.matmul(self.label_embedding(states["label"]), constants["label_kernel"])
         if frames is None:
-            return lambda index: {}
+            return lambda index: fixed
         vectors = self.feature_vectors(frames)
         products = self.feature_products(vectors, constants)
         if products is None:
-            return lambda index: {"features": vectors[:, index]}
-        return lambda index: {"feature_product": products[:, index]}
+            return lambda index: {**fixed, "features": vectors[:, index]}
+        return lambda index: {**fixed, "feature_product": products[:, index]}
 
-    def step(self, previous, states, constants=None, features=None, feature_product=None):
+    def step(self, previous, states, constants=None, features=None, feature_product=None, label_product=None):
         """One sample: ``previous`` ``(batch,)`` int32 classes -> logits ``(batch, classes)`` and new states.
 
         ``states`` as :meth:`initial_states` describes; ``constants`` from
         :meth:`step_constants` (computed here when not given); ``features`` a
         vocoder's vector for this sample, ``(batch, feature_units)``: its
         frame's row of :meth:`feature_vectors` (or, with folded constants, its
-        row of :meth:`feature_products` as ``feature_product``). Equals the
+        row of :meth:`feature_products` as ``feature_product``); with folded
+        constants, ``label_product`` is the streams' label times the first
+        layer's label rows, made once a loop (:meth:`loop_extras`). Equals the
         sequence model's logits at the same position.
         """
         if self.model_config.many_to_one:
@@ -482,7 +495,8 @@ class AudioRNN(keras.Model):
         new_states, features, prior, frame, label = {}, [], None, None, None
         if self.label_embedding is not None:
             new_states["label"] = states["label"]
-            label = self.label_embedding(states["label"])
+            if label_product is None or self.frame_tier is not None:  # else the label's product is all it needs
+                label = self.label_embedding(states["label"])
         if config.history:
             value = ops.take(ops.convert_to_tensor(self.class_values), previous, axis=0)[:, None]
             recent = ops.concatenate([value, states["lags"]], axis=1)  # (batch, history), newest first
@@ -521,13 +535,16 @@ class AudioRNN(keras.Model):
         values = ops.concatenate(features, axis=1) if features else None
         layers, new_states["layers"] = self.recurrent, []
         if folded:
-            extra = feature_product
-            if extra is None and vector is not None:
-                extra = ops.matmul(vector, constants["feature_kernel"])
-            # The features' share of the first layer's product comes apart (once a frame); the rest is as
-            # condition() has it.
-            hidden = _folded_gru_step(constants, previous, self.condition(values, frame, label),
-                                      states["layers"][0][0], extra)
+            # The label's and the features' shares of the first layer's product come apart (made once a loop
+            # and once a frame); the rest is as condition() has it.
+            extras = [feature_product if feature_product is not None or vector is None
+                      else ops.matmul(vector, constants["feature_kernel"])]
+            if self.label_embedding is not None:
+                extras.append(label_product if label_product is not None
+                              else ops.matmul(label, constants["label_kernel"]))
+            extras = [extra for extra in extras if extra is not None]
+            hidden = _folded_gru_step(constants, previous, self.condition(values, frame), states["layers"][0][0],
+                                      sum(extras[1:], extras[0]) if extras else None)
             new_states["layers"].append([hidden])
             layers = layers[1:]
         else:

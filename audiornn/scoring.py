@@ -70,10 +70,10 @@ def _chunk_scorer(model):
 
     def score(states, classes, mask, frames=None):
         constants = model.step_constants()
-        step_features = model.frame_rate_features(frames, constants)
+        extras = model.loop_extras(states, frames, constants)
 
         def body(step, states, nats, correct):
-            logits, states = model.step(classes[:, step], states, constants, **step_features(step // hop))
+            logits, states = model.step(classes[:, step], states, constants, **extras(step // hop))
             target, weight = classes[:, step + 1], mask[:, step]
             log_probabilities = tf.nn.log_softmax(logits)
             nats -= weight * tf.gather(log_probabilities, target, axis=1, batch_dims=1)

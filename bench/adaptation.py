@@ -32,14 +32,14 @@ quiet_tensorflow()
 RUSSIAN = Path("/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU")
 
 
-def _train(dataset_path, run, minutes, init_from):
+def _train(dataset_path, run, minutes, init_from, learning_rate):
     from audiornn import TrainConfig
     from audiornn.runs import read_summary
     from audiornn.training import train
 
     if read_summary(run) is None:
-        train(dataset_path, run, train_config=TrainConfig(minutes=minutes), overwrite=True, verbose=0,
-              init_from=init_from)
+        train(dataset_path, run, train_config=TrainConfig(minutes=minutes, learning_rate=learning_rate),
+              overwrite=True, verbose=0, init_from=init_from)
     return read_summary(run)["epochs"]
 
 
@@ -52,6 +52,8 @@ def main():
     parser.add_argument("--held-out-minutes", type=float, default=8.0, help="audio held out for scoring")
     parser.add_argument("--work", default=None, help="folder for the datasets and runs (default: temporary)")
     parser.add_argument("--side-by-side", action="store_true", help="train scratch and fine-tuned at the same time")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=0.01,
+                        help="the fine-tuned run's peak learning rate (default 0.01, the default's)")
     arguments = parser.parse_args()
 
     import soundfile
@@ -81,6 +83,7 @@ def main():
         return score_classes(model, held_pieces, progress=False)["bits_per_sample"]
 
     results = {"model": str(arguments.model), "minutes": arguments.minutes,
+               "fine_tune_learning_rate": arguments.fine_tune_learning_rate,
                "held_out_minutes": round(total / 60, 2), "no_training": held_out_bits(source), "rows": []}
     print(f"{arguments.model} with no training: {results['no_training']:.3f} bits per sample", flush=True)
     for amount in arguments.audio_minutes:
@@ -95,9 +98,9 @@ def main():
         row = {"audio_minutes": round(used / 60, 2), "files": len(chosen),
                "linear_predictor_16": score_baselines(dataset_pieces(dataset, "train"), held_pieces,
                                                       mu=source.audio_config.mu)["linear_predictor_16"]}
-        arms = {"scratch": None, "fine-tuned": arguments.model}
-        epochs = run_jobs(_train, [(str(dataset.path), work / f"run-{amount:g}-{name}", arguments.minutes, origin)
-                                   for name, origin in arms.items()], side_by_side=arguments.side_by_side)
+        arms = {"scratch": (None, 0.01), "fine-tuned": (arguments.model, arguments.fine_tune_learning_rate)}
+        epochs = run_jobs(_train, [(str(dataset.path), work / f"run-{amount:g}-{name}", arguments.minutes, *arm)
+                                   for name, arm in arms.items()], side_by_side=arguments.side_by_side)
         for (name, _), count in zip(arms.items(), epochs):
             row[name] = held_out_bits(load_run_model(work / f"run-{amount:g}-{name}"))
             row[f"{name}_epochs"] = count

@@ -69,6 +69,10 @@ def main():
     parser.add_argument("--generate-seconds", type=float, default=10.0, help="audio generated under each label")
     parser.add_argument("--work", default=None, help="folder for the dataset and runs (default: temporary)")
     parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="with the runs of an earlier invocation in --work: only the generation speeds, the two "
+                             "models in turn, --rounds times")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each model's speed, alternating")
     arguments = parser.parse_args()
 
     from audiornn import build_dataset
@@ -98,6 +102,8 @@ def main():
                                     for label, score in summary["validation"]["labels"].items()}}
         print(name, json.dumps(results[name]), flush=True)
 
+    if arguments.speed_only:
+        return print_speeds(runs, arguments.rounds)
     model = load_run_model(runs["with labels"])
     held = {}
     for entry in dataset.metadata["sources"]:
@@ -130,14 +136,7 @@ def main():
     results["fidelity_own_nearest"] = sum(entry["nearest"] == label for label, entry in fidelity.items())
     print("fidelity", json.dumps(fidelity), flush=True)
 
-    speed = {}
-    for name, run in runs.items():
-        other = load_run_model(run)
-        speed[name] = {}
-        names = other.model_config.labels
-        for count in (1, 32):  # a labelled model's streams take every label in turn
-            speed[name][count] = time_streams(other, count, 4.0,
-                                              label=[names[i % len(names)] for i in range(count)] if names else None)
+    speed = print_speeds(runs, arguments.rounds)
     results["generation_samples_per_second"] = speed
     print("speed", json.dumps(speed), flush=True)
 
@@ -153,11 +152,29 @@ def main():
     for label, entry in fidelity.items():
         print(f"{label:<18}" + "".join(f"{entry['distances'][other]:>10.1f}" for other in dataset.labels)
               + f"  {entry['nearest']}")
-    for name, rates in speed.items():
-        print(f"generation {name}: " + ", ".join(f"{count} stream(s) {value:,.0f} samples/s"
-                                                 for count, value in rates.items()))
     (work / "labels.json").write_text(json.dumps(results, indent=1))
     print(f"\nwrote {work / 'labels.json'}")
+
+
+def print_speeds(runs, rounds):
+    """Generation samples/s of each run's model, 1 and 32 streams (a labelled model's streams take every label
+    in turn), the models alternating ``rounds`` times; the best of the rounds."""
+    from audiornn.runs import load_run_model
+
+    models = {name: load_run_model(run) for name, run in runs.items()}
+    speed = {name: {1: 0.0, 32: 0.0} for name in runs}
+    for _ in range(rounds):
+        for name, model in models.items():
+            names = model.model_config.labels
+            for count in (1, 32):
+                label = [names[i % len(names)] for i in range(count)] if names else None
+                speed[name][count] = max(speed[name][count], time_streams(model, count, 4.0, label=label))
+    for name, rates in speed.items():
+        print(f"generation {name}: " + ", ".join(f"{count} stream(s) {value:,.0f} samples/s"
+                                                 for count, value in rates.items()), flush=True)
+    print(f"with labels / without: 1 stream {speed['with labels'][1] / speed['without labels'][1]:.3f}, "
+          f"32 streams {speed['with labels'][32] / speed['without labels'][32]:.3f}", flush=True)
+    return speed
 
 
 if __name__ == "__main__":

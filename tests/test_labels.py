@@ -163,6 +163,15 @@ def test_step_equals_sequence_with_labels_and_the_label_changes_the_output(confi
     np.testing.assert_allclose(np.stack(stepped, axis=1), sequence, atol=1e-4, rtol=2e-5)
     other = np.asarray(model({"classes": classes, "label": np.array([1, 2, 0], "int32")}))
     assert np.abs(other - sequence).max() > 1e-3
+    # In a compiled loop the streams' label product is made once (loop_extras): priming there sets the state the
+    # sequence model has, so the next logits are its logits.
+    stream = SampleStream(model, count=3, label=labels)
+    stream.prime(classes[:, :23])
+    continued, _ = model.step(classes[:, 22], stream.states)
+    np.testing.assert_allclose(np.asarray(continued), sequence[:, 22], atol=1e-4, rtol=2e-5)
+    constants = model.step_constants()
+    extras = model.loop_extras(model.initial_states(3, labels), None, constants)(0)
+    assert ("label_product" in extras) == (config.cell == "gru" and config.num_layers > 0)
     # Names or ids, one for all or one each; an unknown one is refused with the known ones.
     assert list(np.asarray(model.initial_states(3, "noise")["label"])) == [2, 2, 2]
     with pytest.raises(ParameterError, match="unknown label 'cello': this model knows high, low, noise"):
