@@ -80,3 +80,16 @@ def test_input_audio_is_built_with_the_models_settings(source, tone_dataset, tmp
 def test_init_from_with_resume_is_refused(source, capsys):
     assert main(["train", "--resume", str(source), "--init-from", str(source), "--quiet"]) == 2
     assert "--init-from starts a new run from a trained model; --resume continues a run" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [dict(frame_size=8, frame_units=8), dict(linear_prediction=4, prediction_window=16),
+                                     dict(num_layers=0, frame_size=8, frame_units=8)],
+                         ids=["frame-tier", "predictor", "feed-forward-frames"])
+def test_every_tier_starts_from_its_weights(tone_dataset, tmp_path, options):
+    config = ModelConfig(**{**TINY.to_dict(), **options})
+    quick = TrainConfig(epochs=1, **QUICK)
+    train(tone_dataset, tmp_path / "source", model_config=config, train_config=quick, verbose=0)
+    train(tone_dataset, tmp_path / "tuned", init_from=tmp_path / "source", train_config=quick, verbose=0)
+    source, tuned = (load_run_model(tmp_path / name) for name in ("source", "tuned"))
+    assert tuned.model_config == source.model_config
+    assert [weight.shape for weight in tuned.get_weights()] == [weight.shape for weight in source.get_weights()]
