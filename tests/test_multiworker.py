@@ -67,8 +67,15 @@ def start_workers(command, ports, tmp_path, name, indexes=None):
         environment = dict(os.environ, TF_CONFIG=json.dumps(config), TF_CPP_MIN_LOG_LEVEL="3", TMPDIR=str(scratch))
         log = open(tmp_path / f"{name}{index}.log", "w")
         processes.append(subprocess.Popen(command(index), stdout=log, stderr=subprocess.STDOUT, text=True,
-                                          cwd=tmp_path, env=environment, start_new_session=True))
+                                          cwd=tmp_path, env=environment, start_new_session=True,
+                                          preexec_fn=_interrupts_as_from_a_terminal))
     return processes
+
+
+def _interrupts_as_from_a_terminal():
+    """Ctrl-C (SIGINT) at its default in a worker, as a command typed in a terminal has it: a suite started as
+    a shell's background job (``bash .ci/run &``) inherits SIGINT ignored, and Python then keeps it ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def finish(processes, timeout):
