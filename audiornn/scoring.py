@@ -17,6 +17,7 @@ from .baselines import score_baselines
 from .dataset import as_dataset
 from .config import check_positive_int
 from .errors import AudioFileError, AudioRNNError, ParameterError
+from .features import frame_count
 from .labels import labelled_files
 from .windows import WindowSampler
 
@@ -33,7 +34,8 @@ def dataset_pieces(dataset, split):
 def dataset_frames(dataset, split):
     """The spectrogram frames of each source stretch of a split (a dataset with features), as a list."""
     frames, hop = dataset.frames(split), dataset.feature_config.hop
-    return [np.asarray(frames[segment.frames_start:segment.frames_start + -(-segment.length // hop)], np.float32)
+    return [np.asarray(frames[segment.frames_start:segment.frames_start + frame_count(segment.length, hop)],
+                       np.float32)
             for segment in dataset.segments(split)]
 
 

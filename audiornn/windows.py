@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import check_positive_int
 from .errors import DatasetError, ParameterError
+from .features import frame_count
 
 __all__ = ["MODES", "WindowSampler"]
 
@@ -77,7 +78,7 @@ class WindowSampler:
         usable = [segments[index] for index in usable]
         self._frame_starts = None if frames is None else np.array([segment.frames_start for segment in usable])
         self._frame_counts = None if frames is None else np.array(
-            [-(-segment.length // self.frame_hop) for segment in usable])
+            [frame_count(segment.length, self.frame_hop) for segment in usable])
         if not usable:
             longest = max((segment.length for segment in segments), default=0)
             raise DatasetError(
