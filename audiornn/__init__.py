@@ -6,6 +6,21 @@ Keras (models, training, generation, evaluation) are imported on first use.
 
 __version__ = "0.1.0"
 
+
+def _choose_backend():
+    """Keras' backend: ``KERAS_BACKEND`` when set, else JAX when TensorFlow is not installed (and JAX is)."""
+    import importlib.util
+    import os
+    import sys
+
+    if "KERAS_BACKEND" in os.environ or "keras" in sys.modules:
+        return
+    if importlib.util.find_spec("tensorflow") is None and importlib.util.find_spec("jax") is not None:
+        os.environ["KERAS_BACKEND"] = "jax"
+
+
+_choose_backend()
+
 from .config import AudioConfig, ModelConfig, TrainConfig  # noqa: E402
 from .dataset import Dataset, build_dataset, open_dataset  # noqa: E402
 from .errors import (  # noqa: E402

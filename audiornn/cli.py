@@ -204,14 +204,15 @@ def _check_demo_folder(folder):
 
 TRAIN_OPTIONS = {
     # flag: (TrainConfig field, type, help); "{default}" is filled in from TrainConfig().
-    "--sequence-length": ("sequence_length", int, "window length in samples (default {default})"),
+    "--sequence-length": ("sequence_length", int, "window length in samples (default {default}; a vocoder's: "
+                                                  "two frames)"),
     "--batch-size": ("batch_size", int, "windows per batch, across all devices (default {default})"),
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
                                     "schedule spans them"),
     "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
     "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
-                                                "(default {default})"),
+                                                "(default {default}; a vocoder's: 0.003)"),
     "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default {default})"),
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
                                               "(default {default}: never)"),
@@ -310,6 +311,8 @@ def run_train(arguments):
     training = _given(arguments, TRAIN_OPTIONS)
     if arguments.tensorboard:
         training["tensorboard"] = True
+    if arguments.mixed_precision:
+        training["mixed_precision"] = arguments.mixed_precision
     if arguments.no_carry_state:
         training["carry_state"] = False
     model = _model_options(arguments)
@@ -598,7 +601,7 @@ def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info lines")
     common.add_argument("--verbose", action="store_true",
-                        help="also show TensorFlow's own start-up lines (device probes, CPU features)")
+                        help="also show the backend's own start-up lines (device probes, CPU features)")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     data = subcommands.add_parser("data", parents=[common], help="build a dataset folder from audio files",
@@ -621,7 +624,11 @@ def build_parser():
     train.add_argument("--init-from", metavar="RUN_OR_MODEL",
                        help="start a new run from the weights of a trained model (a run folder or .keras file): "
                             "its model and audio settings, a new optimizer and schedule")
-    train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs")
+    train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs (needs "
+                                                                   "TensorFlow installed, on either backend)")
+    train.add_argument("--mixed-precision", choices=("bfloat16",), default=None,
+                       help="compute the layers in bfloat16 with float32 weights (the logits, softmax and loss in "
+                            "float32): faster on GPUs; generation stays float32")
     train.add_argument("--ignore-labels", action="store_true",
                        help="train a model without labels on a labelled dataset (scored per label all the same), "
                             "to compare with the labelled one")
@@ -636,7 +643,8 @@ def build_parser():
                        help="with TF_CONFIG: how long to wait for the other workers to join (default %(default)g)")
     train.add_argument("--distribute", choices=("auto", "mirrored", "multiworker", "none"), default="auto",
                        help="auto: MirroredStrategy on several GPUs, MultiWorkerMirroredStrategy "
-                            "with TF_CONFIG (default)")
+                            "with TF_CONFIG (default); on JAX, data-parallel over several devices (multiworker is "
+                            "TensorFlow's)")
     _add_config_options(train.add_argument_group("training"), TRAIN_OPTIONS, TrainConfig())
     group = train.add_argument_group("model (new runs only)")
     _add_config_options(group, MODEL_OPTIONS, ModelConfig())
@@ -738,38 +746,6 @@ def build_parser():
     return parser
 
 
-@contextlib.contextmanager
-def _native_stderr_silenced():
-    """Send what native code writes to file descriptor 2 to /dev/null for the block; Python's own
-    errors raised inside still reach the user, since the descriptor is restored before they print."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def start_tensorflow(*, verbose=False):
-    """Import TensorFlow and start its runtime, keeping its start-up lines (absl's preamble, the
-    CUDA probe on a machine without a GPU, CPU-feature notes) off the terminal unless ``verbose``."""
-    if verbose:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    with contextlib.nullcontext() if verbose else _native_stderr_silenced():
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-        if not os.environ.get("TF_CONFIG"):
-            # The first operation starts the runtime, which has lines of its own; a multi-worker
-            # strategy must configure the runtime first, so there it starts with training.
-            tf.constant(0.0).numpy()
-        if not verbose:
-            tf.get_logger().setLevel(logging.ERROR)
-
-
 def _in_flags(message):
     """A library message in the words the user typed: config field names become their flags."""
     fields = {field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()}
@@ -850,7 +826,9 @@ def main(argv=None, *, prog=None):
     try:
         with _interrupts_end_at_once(parser.prog):
             if arguments.command not in ("data", "models"):
-                start_tensorflow(verbose=arguments.verbose)
+                from . import backend  # Keras (and the backend) only for the commands that use them
+
+                backend.start(verbose=arguments.verbose)
             return arguments.handler(arguments)
     except AudioRNNError as error:
         _end_open_line()

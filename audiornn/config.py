@@ -348,6 +348,9 @@ class ModelConfig(JSONConfig):
         return cls(**values)
 
 
+MIXED_PRECISION = ("", "bfloat16")
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(JSONConfig):
     """How to train.
@@ -371,6 +374,10 @@ class TrainConfig(JSONConfig):
         ended, and the recurrent state (and lag values) are carried over, so
         the network learns from context longer than ``sequence_length`` and
         no position starts cold (sequence models; the seed preset ignores it).
+    mixed_precision: "" (float32) or "bfloat16": the layers compute in
+        bfloat16 with float32 weights (Keras' "mixed_bfloat16" policy); the
+        logits, the softmax and the loss stay float32. Generation and scoring
+        compute in float32 whatever the training did.
     """
 
     sequence_length: int = 96
@@ -389,6 +396,7 @@ class TrainConfig(JSONConfig):
     seed: int = 0
     tensorboard: bool = False
     carry_state: bool = True
+    mixed_precision: str = ""
 
     def __post_init__(self):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
@@ -397,6 +405,9 @@ class TrainConfig(JSONConfig):
             check_count(getattr(self, name), name)
         for name in ("carry_state", "tensorboard"):
             check_bool(getattr(self, name), name)
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise ParameterError(f"mixed_precision must be one of {', '.join(map(repr, MIXED_PRECISION))}, "
+                                 f"got {self.mixed_precision!r}")
         for name in ("learning_rate", "clipnorm", "preview_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:

@@ -23,10 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import keras
 import soundfile
-import tensorflow as tf
+from keras import ops
 from tqdm.auto import tqdm
 
+from . import backend
 from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
 from .config import check_positive_int
 from .errors import AudioFileError, ParameterError
@@ -55,16 +57,16 @@ def choose(logits, *, seed, position, temperature, first_stream=0, total_streams
     stream ``i`` of ``total_streams`` takes the i-th number, so a batch split
     across shards samples exactly what one batch would.
     """
-    if temperature == 0:
-        return tf.argmax(logits, axis=-1, output_type=tf.int32)
-    count = tf.shape(logits)[0]
+    if isinstance(temperature, (int, float)) and temperature == 0:
+        return ops.cast(ops.argmax(logits, axis=-1), "int32")
+    count = logits.shape[0]
     scaled = logits / temperature
-    weights = tf.exp(scaled - tf.reduce_max(scaled, axis=-1, keepdims=True))
-    cumulative = tf.cumsum(weights, axis=-1)
-    uniform = tf.random.stateless_uniform((total_streams or count,), seed=tf.stack([seed, position]))
+    weights = ops.exp(scaled - ops.max(scaled, axis=-1, keepdims=True))
+    cumulative = ops.cumsum(weights, axis=-1)
+    uniform = backend.uniform(total_streams or count, seed, position)
     threshold = uniform[first_stream:first_stream + count, None] * cumulative[:, -1:]
-    chosen = tf.reduce_sum(tf.cast(cumulative <= threshold, tf.int32), axis=-1)
-    return tf.minimum(chosen, tf.shape(logits)[-1] - 1)
+    chosen = ops.sum(ops.cast(cumulative <= threshold, "int32"), axis=-1)
+    return ops.minimum(chosen, logits.shape[-1] - 1)
 
 
 class SampleStream:
@@ -85,9 +87,9 @@ class SampleStream:
         self.seed = _seed(seed)
         self.position = 0
         self.states = model.initial_states(count, label)
-        self.previous = tf.fill((count,), model.silence)
-        self._sample = tf.function(self._sample_loop, jit_compile=True, reduce_retracing=True)
-        self._prime = tf.function(self._prime_loop, jit_compile=True, reduce_retracing=True)
+        self.previous = ops.full((count,), model.silence, "int32")
+        self._sample = backend.compiled(self._sample_loop, model, static=(5,))
+        self._prime = backend.compiled(self._prime_loop, model)
 
     def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
         constants = self.model.step_constants()
@@ -98,15 +100,15 @@ class SampleStream:
             # A vocoder: the sample read (one before the one drawn) picks its frame; frame 0 of the chunk's is
             # that of the sample before the chunk.
             logits, states = self.model.step(previous, states, constants, **extras((step + hop - 1) // hop))
-            chosen = choose(logits, seed=seed, position=start + tf.cast(step, tf.int64),
+            chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
                             temperature=temperature if self.temperature else 0,
                             first_stream=self.first_stream, total_streams=self.total_streams)
-            return step + 1, chosen, states, output.write(step, chosen)
+            return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None])
 
-        output = tf.TensorArray(tf.int32, size=length)
-        _, previous, states, output = tf.while_loop(
-            lambda step, *_: step < length, body, (tf.constant(0), previous, states, output))
-        return previous, states, tf.transpose(output.stack())
+        output = ops.zeros((self.count, length), "int32")
+        _, previous, states, output = ops.while_loop(
+            lambda step, *_: step < length, body, (ops.convert_to_tensor(0, "int32"), previous, states, output))
+        return previous, states, output
 
     def _prime_loop(self, states, classes):
         constants = self.model.step_constants()
@@ -115,11 +117,12 @@ class SampleStream:
         def body(step, states):
             return step + 1, self.model.step(classes[:, step], states, constants, **extras(0))[1]
 
-        return tf.while_loop(lambda step, *_: step < tf.shape(classes)[1] - 1, body, (tf.constant(0), states))[1]
+        return ops.while_loop(lambda step, *_: step < classes.shape[1] - 1, body,
+                              (ops.convert_to_tensor(0, "int32"), states))[1]
 
     def set_label(self, label):
         """Continue every stream under ``label`` (names or ids, one for all or one each)."""
-        self.states = dict(self.states, label=tf.constant(self.model.label_state(label, self.count)))
+        self.states = dict(self.states, label=ops.convert_to_tensor(self.model.label_state(label, self.count)))
 
     def prime(self, classes):
         """Set every stream's state by running ``classes`` (``(samples,)`` or ``(count, samples)``)."""
@@ -130,8 +133,8 @@ class SampleStream:
             raise ParameterError(f"prime classes must have shape (samples,) or ({self.count}, samples), "
                                  f"got {classes.shape}")
         if classes.shape[1] > 1:
-            self.states = self._prime(self.states, tf.constant(classes))
-        self.previous = tf.constant(classes[:, -1])
+            self.states = self._prime(self.states, ops.convert_to_tensor(classes))
+        self.previous = ops.convert_to_tensor(classes[:, -1])
 
     def sample(self, length, frames=None):
         """The next ``length`` classes of every stream, ``(count, length)`` uint8.
@@ -140,11 +143,12 @@ class SampleStream:
         before the first drawn through the last one's, with the feature
         network's margins, ``(count, length / hop + 1 + 2 margin, bands)``.
         """
-        extra = () if frames is None else (tf.constant(np.asarray(frames, np.float32)),)
+        extra = () if frames is None else (ops.convert_to_tensor(np.asarray(frames, np.float32)),)
+        index = backend.INDEX_DTYPE
         previous, states, chosen = self._sample(
-            self.previous, self.states, tf.constant(self.seed, tf.int64),
-            tf.constant(self.position, tf.int64), tf.constant(max(self.temperature, 1e-6)),
-            tf.constant(int(length)), *extra)
+            self.previous, self.states, ops.convert_to_tensor(self.seed, index),
+            ops.convert_to_tensor(self.position, index), ops.convert_to_tensor(max(self.temperature, 1e-6), "float32"),
+            int(length), *extra)
         self.previous, self.states = previous, states
         self.position += int(length)
         return np.asarray(chosen, dtype=np.uint8)
@@ -256,7 +260,7 @@ def _check_room(output, count, samples, rate):
 
 def _check_memory(model, count, samples):
     """Refuse ``count`` streams whose states (and, returned as arrays, whose audio) cannot fit in memory."""
-    state_floats = sum(int(np.prod(np.shape(state))) for state in tf.nest.flatten(
+    state_floats = sum(int(np.prod(np.shape(state))) for state in keras.tree.flatten(
         model.initial_states(1, 0 if model.model_config.labels else None)))
     # The loop holds a few copies of every state, and the chosen classes of a chunk.
     needed = count * (4 * state_floats * 4 + 4 * 8000) + (4 * count * samples if samples else 0)

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import dsp
+from . import backend, dsp
 
 __all__ = ["BitsPerSample", "FeatureNet", "FrameTier", "LSTMPCell", "MuLawValues", "StateCarry", "recurrent_layer",
            "state_sizes"]
@@ -171,13 +171,17 @@ class FrameTier(keras.layers.Layer):
 class FeatureNet(keras.layers.Layer):
     """Spectrogram frames to one conditioning vector per frame (LPCNet's frame-rate network).
 
-    ``layers`` 1-D convolutions of width 3 over the frames, not causal: each
-    frame's vector sees ``layers`` frames before and after it. Valid
-    convolutions, so the input carries :attr:`margin` frames at both ends:
-    ``(batch, frames + 2 margin, bands)`` -> ``(batch, frames, units)``.
+    The frames are first standardised band by band, by a mean and a standard
+    deviation that training sets once from the training frames (:meth:`adapt`)
+    and that travel in the model file as weights, then go through ``layers``
+    1-D convolutions of width 3, not causal: each frame's vector sees ``layers``
+    frames before and after it. Valid convolutions, so the input carries
+    :attr:`margin` frames at both ends: ``(batch, frames + 2 margin, bands)`` ->
+    ``(batch, frames, units)``. (Not ``keras.layers.Normalization``: it keeps
+    a tensor made from its variables when built, which fails when the model is
+    first built inside a traced function and goes stale when weights are
+    assigned, as ``--init-from`` does; these two weights are read on every call.)
     """
-
-    SCALE = 0.25  # log-mel power (about -11 to +4) to about unit range
 
     def __init__(self, units, layers, **kwargs):
         super().__init__(**kwargs)
@@ -186,12 +190,23 @@ class FeatureNet(keras.layers.Layer):
                              for index in range(self.layers)]
         self.output_dense = keras.layers.Dense(self.units, activation="tanh", name="feature_output")
 
+    def build(self, input_shape):
+        bands = int(input_shape[-1])
+        self.mean = self.add_weight(shape=(bands,), initializer="zeros", trainable=False, name="mean")
+        self.deviation = self.add_weight(shape=(bands,), initializer="ones", trainable=False, name="deviation")
+
     @property
     def margin(self):
         return self.layers
 
+    def adapt(self, frames):
+        """Set the standardisation from ``frames`` ``(count, bands)``: each band's mean and standard deviation."""
+        frames = np.asarray(frames, dtype="float64").reshape(-1, self.mean.shape[0])
+        self.mean.assign(frames.mean(axis=0).astype("float32"))
+        self.deviation.assign(np.maximum(frames.std(axis=0), 1e-3).astype("float32"))
+
     def call(self, frames):
-        hidden = ops.cast(frames, self.compute_dtype) * self.SCALE
+        hidden = (ops.cast(frames, self.compute_dtype) - self.mean) / self.deviation
         for convolution in self.convolutions:
             hidden = convolution(hidden)
         return self.output_dense(hidden)
@@ -207,19 +222,18 @@ class StateCarry:
     starts every layer from the state where the previous batch's same row
     ended (and the values of its last samples, the linear predictor's last
     prediction and the frame tier's state), and stores the new ones;
-    gradients stop at the batch boundary. The variables are per replica
-    (synchronised on read), so under a ``tf.distribute`` strategy each
+    gradients stop at the batch boundary. On TensorFlow the variables are per
+    replica (synchronised on read), so under a ``tf.distribute`` strategy each
     replica carries its own rows; ``rows`` is the batch size of one replica.
+    On JAX they are Keras variables that the model counts among its
+    non-trainable variables while attached, so a stateless training step
+    takes and returns them (:func:`audiornn.backend.carry_variable`).
     :meth:`reset` zeroes them.
     """
 
     def __init__(self, model, rows):
-        import tensorflow as tf
-
         def variable(size):
-            return tf.Variable(tf.zeros((rows, int(size))), trainable=False,
-                               synchronization=tf.VariableSynchronization.ON_READ,
-                               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+            return backend.carry_variable(rows, size)
 
         self.states = [[variable(size) for size in state_sizes(layer.cell)] for layer in model.recurrent]
         history = model.model_config.history

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import dsp
+from . import backend, dsp
 from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
 from .errors import ParameterError
@@ -131,9 +131,10 @@ class AudioRNN(keras.Model):
             if model_config.dense_units else None
         # With the linear predictor, the network starts by adding nothing to its distribution.
         start = "zeros" if model_config.linear_prediction else "glorot_uniform"
-        self.logits = keras.layers.Dense(classes, kernel_initializer=start, name="logits")
+        # The logits (and the prior's peak) in float32 under mixed precision: the softmax and loss need it.
+        self.logits = keras.layers.Dense(classes, kernel_initializer=start, name="logits", dtype="float32")
         # Saved under "peak", its name before it was called the Laplace prior: old files load.
-        self.peak = keras.layers.Dense(2, kernel_initializer=start, name="peak") if model_config.laplace_prior else None
+        self.peak = keras.layers.Dense(2, kernel_initializer=start, name="peak", dtype="float32") if model_config.laplace_prior else None
         self.class_values = dsp.mu_law_decode(np.arange(classes), mu=audio_config.mu).astype("float32")
         # log of each class's width in values: a density over values becomes probabilities of classes.
         self.log_widths = np.log(np.gradient(self.class_values.astype("float64"))).astype("float32")
@@ -366,6 +367,17 @@ class AudioRNN(keras.Model):
             object.__setattr__(self, name, StateCarry(self, rows))
         return self.state_carry, self.validation_carry
 
+    @property
+    def non_trainable_variables(self):
+        """Keras' list, with the carried state's variables while a carry is attached on JAX: its training and
+        evaluation steps are stateless, and carry (and return) exactly these."""
+        variables = super().non_trainable_variables
+        carries = [carry for carry in (getattr(self, "state_carry", None), getattr(self, "validation_carry", None))
+                   if carry is not None]
+        if carries and not backend.is_tensorflow():
+            variables = variables + [variable for carry in carries for variable in carry.variables()]
+        return variables
+
     def detach_carry(self):
         """Back to calls that start every sequence from a zero state."""
         for name in ("state_carry", "validation_carry"):
@@ -379,25 +391,25 @@ class AudioRNN(keras.Model):
         ``label``: a labelled model's label for every stream, as names
         (:meth:`label_ids`) or ids, one for all or one per stream.
         """
-        import tensorflow as tf
+        def zeros(*shape):
+            return ops.zeros(shape, "float32")
 
         if self.model_config.many_to_one:
-            return {"window": tf.fill((batch, self.model_config.window), self.silence)}
-        states = {"layers": [[tf.zeros((batch, int(size))) for size in state_sizes(layer.cell)]
+            return {"window": ops.full((batch, self.model_config.window), self.silence, "int32")}
+        states = {"layers": [[zeros(batch, int(size)) for size in state_sizes(layer.cell)]
                              for layer in self.recurrent]}
         if self.model_config.history:
-            states["lags"] = tf.zeros((batch, self.model_config.history - 1))
+            states["lags"] = zeros(batch, self.model_config.history - 1)
         order = self.model_config.linear_prediction
         if order:
-            states.update(prediction=tf.zeros((batch, 1)), coefficients=tf.zeros((batch, order)),
-                          scale=tf.zeros((batch,)))
+            states.update(prediction=zeros(batch, 1), coefficients=zeros(batch, order), scale=zeros(batch))
         if self.frame_tier is not None:
-            states.update(frame=[tf.zeros((batch, size)) for size in self.frame_tier.state_sizes()],
-                          conditioning=tf.zeros((batch, self.model_config.frame_size, self.model_config.embedding_dim)))
+            states.update(frame=[zeros(batch, size) for size in self.frame_tier.state_sizes()],
+                          conditioning=zeros(batch, self.model_config.frame_size, self.model_config.embedding_dim))
         if self.model_config.counts_steps:
-            states["position"] = tf.constant(0)
+            states["position"] = ops.convert_to_tensor(0, "int32")
         if self.label_embedding is not None:
-            states["label"] = tf.constant(self.label_state(label, batch))
+            states["label"] = ops.convert_to_tensor(self.label_state(label, batch))
         elif label is not None:
             self.label_ids(label)  # refused: no labels
         return states
@@ -575,10 +587,7 @@ class AudioRNN(keras.Model):
 
     def get_metrics_result(self):
         results = super().get_metrics_result()
-        import tensorflow as tf
-
-        if not tf.distribute.in_cross_replica_context() \
-                and isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+        if backend.in_multi_worker_replica():
             # Keras (3.15) averages each replica's value across workers along axis 0, which a scalar
             # does not have (tensorflow#72388): one element per replica averages to the global mean.
             results = {name: ops.reshape(value, (1,)) for name, value in results.items()}

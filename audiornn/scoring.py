@@ -10,8 +10,10 @@ evaluation both import this module, and it imports neither.
 import math
 
 import numpy as np
+from keras import ops
 from tqdm.auto import tqdm
 
+from . import backend
 from .audio_io import prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
@@ -66,8 +68,6 @@ def _chunk_scorer(model):
     scorer also takes the chunk's ``frames`` with their margins (``(streams,
     chunk / hop + 2 margin, bands)``): their vectors are made once per frame.
     """
-    import tensorflow as tf
-
     hop = model.feature_config.hop if model.feature_net is not None else 1
 
     def score(states, classes, mask, frames=None):
@@ -77,18 +77,19 @@ def _chunk_scorer(model):
         def body(step, states, nats, correct):
             logits, states = model.step(classes[:, step], states, constants, **extras(step // hop))
             target, weight = classes[:, step + 1], mask[:, step]
-            log_probabilities = tf.nn.log_softmax(logits)
-            nats -= weight * tf.gather(log_probabilities, target, axis=1, batch_dims=1)
-            hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), target)
-            correct += weight * tf.cast(hits, tf.float32)
+            log_probabilities = ops.log_softmax(logits)
+            nats -= weight * ops.take_along_axis(log_probabilities, target[:, None], axis=1)[:, 0]
+            hits = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), target)
+            correct += weight * ops.cast(hits, "float32")
             return step + 1, states, nats, correct
 
-        zeros = tf.zeros(tf.shape(classes)[:1])
-        _, states, nats, correct = tf.while_loop(
-            lambda step, *_: step < tf.shape(classes)[1] - 1, body, (tf.constant(0), states, zeros, zeros))
+        zeros = ops.zeros(classes.shape[:1], "float32")
+        _, states, nats, correct = ops.while_loop(
+            lambda step, *_: step < classes.shape[1] - 1, body,
+            (ops.convert_to_tensor(0, "int32"), states, zeros, zeros))
         return states, nats, correct
 
-    return tf.function(score, jit_compile=True, reduce_retracing=True)
+    return backend.compiled(score, model)
 
 
 def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None,
@@ -188,9 +189,10 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
                         frames[row] = own[np.clip(span, 0, own.shape[0] - 1)]
                     extra = (frames,)
                 states, chunk_nats, chunk_correct = scorer(states, inputs, mask, *extra)
-                nats += float(np.sum(chunk_nats, dtype=np.float64))
-                np.add.at(piece_nats, rows, np.asarray(chunk_nats, dtype=np.float64)[:len(rows)])
-                correct += float(np.sum(chunk_correct, dtype=np.float64))
+                chunk_nats = np.asarray(chunk_nats, dtype=np.float64)
+                nats += float(chunk_nats.sum())
+                np.add.at(piece_nats, rows, chunk_nats[:len(rows)])
+                correct += float(np.asarray(chunk_correct, dtype=np.float64).sum())
                 bar.update(int(mask.sum()))
     result = {"bits_per_sample": nats / targets / math.log(2), "accuracy": correct / targets,
               "targets": int(targets)}

@@ -8,10 +8,10 @@ completed epoch.
 
 import contextlib
 import dataclasses
+import importlib.util
 import logging
 import math
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -22,7 +22,8 @@ import keras
 import numpy as np
 import soundfile
 
-from .cluster import WORKER_TIMEOUT, read_tf_config, settings_digest, wait_for_workers
+from . import backend
+from .cluster import WORKER_TIMEOUT
 from .config import AudioConfig, ModelConfig, TrainConfig
 from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
@@ -80,10 +81,7 @@ class RunKeeper(keras.callbacks.Callback):
     def _agreed_elapsed(self):
         if self.strategy is None:
             return self._elapsed()
-        import tensorflow as tf
-
-        mine = self.strategy.run(lambda: tf.constant(self._elapsed(), tf.float32))
-        return float(self.strategy.reduce("MEAN", mine, axis=None))
+        return backend.mean_across_workers(self.strategy, self._elapsed())
 
     def _progress(self, step):
         if self.budget_seconds:
@@ -107,6 +105,7 @@ class RunKeeper(keras.callbacks.Callback):
             carry.reset()  # training rows start at new places each epoch; validation's from its start
 
     def on_train_batch_begin(self, batch, logs=None):
+        backend.sync_training_state(self.model)
         step = int(self.model.optimizer.iterations.numpy())
         self.model.optimizer.learning_rate.assign(learning_rate_at(self.config, self._progress(step), step))
 
@@ -198,37 +197,9 @@ class BudgetProgress(keras.callbacks.ProgbarLogger):
 
 
 def choose_strategy(distribute="auto", *, worker_timeout=WORKER_TIMEOUT, settings=None):
-    """The ``tf.distribute`` strategy for ``distribute``: "auto", "mirrored", "multiworker" or "none".
-
-    auto: MultiWorkerMirroredStrategy when TF_CONFIG is set, MirroredStrategy
-    when more than one GPU is visible, else the default (one device).
-    mirrored: MirroredStrategy over every GPU, or over every logical CPU
-    device when there is no GPU (how the tests run it).
-    multiworker: MultiWorkerMirroredStrategy over the workers TF_CONFIG names,
-    once every one of them answers (:func:`audiornn.cluster.wait_for_workers`,
-    at most ``worker_timeout`` seconds; ``settings`` describes what this
-    worker was asked to do, and workers asked otherwise are refused).
-    """
-    import tensorflow as tf
-
-    if distribute not in ("auto", "mirrored", "multiworker", "none"):
-        raise ParameterError(f"distribute must be 'auto', 'mirrored', 'multiworker' or 'none', got {distribute!r}")
-    if distribute == "none":
-        return tf.distribute.get_strategy()
-    if distribute == "multiworker" and not os.environ.get("TF_CONFIG"):
-        raise ParameterError("--distribute multiworker needs TF_CONFIG naming every worker and this one's index "
-                             "(see the README's 'Several machines')")
-    if distribute in ("auto", "multiworker") and os.environ.get("TF_CONFIG"):
-        # Checked and met in Python first: TensorFlow's constructor waits for the others in C++,
-        # silent and deaf to signals, and its errors for a bad TF_CONFIG are tracebacks.
-        addresses, mine = read_tf_config()
-        wait_for_workers(addresses, mine, timeout=worker_timeout, digest=settings_digest(settings))
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    gpus = tf.config.list_logical_devices("GPU")
-    if distribute == "auto":
-        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    devices = gpus or tf.config.list_logical_devices("CPU")
-    return tf.distribute.MirroredStrategy(devices=[device.name for device in devices])
+    """Where training runs: :func:`audiornn.backend.distribution` (a ``tf.distribute`` strategy on
+    TensorFlow, :class:`audiornn.backend.JaxDevices` on JAX)."""
+    return backend.distribution(distribute, worker_timeout=worker_timeout, settings=settings)
 
 
 def compile_model(model, config):
@@ -376,31 +347,13 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
 
 
 def _lost_task(error, strategy):
-    """The other worker that a multi-worker failure names ("worker task 1"), or None for other errors.
-
-    The message names devices of this worker too (where the failed operation ran): the lost one is
-    the first task named that is not this one.
-    """
-    import tensorflow as tf
-
-    if not isinstance(error, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
-                              tf.errors.CancelledError, tf.errors.InternalError)):
-        return None
-    resolver = strategy.cluster_resolver
-    for job, task in re.findall(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)", str(error)):
-        if (job, int(task)) != (resolver.task_type, resolver.task_id):
-            return f"{job} task {task}"
-    return "a worker"
+    """The other worker that a multi-worker failure names ("worker task 1"), or None for other errors."""
+    return backend.lost_worker(error, strategy)
 
 
 def _multi_worker(strategy):
     """True for a MultiWorkerMirroredStrategy over more than one worker."""
-    import tensorflow as tf
-
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return False
-    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
-    return sum(len(tasks) for tasks in cluster.values()) > 1
+    return backend.is_multi_worker(strategy)
 
 
 def _is_chief(strategy):
@@ -435,7 +388,8 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         with hold_run(folder):
             folder, dataset, model_config, train_config, state, history = _load_resume(
                 folder, dataset, overrides or {})
-            with strategy.scope():
+            _check_backend_options(train_config)
+            with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
                     model.optimizer.learning_rate.assign(train_config.learning_rate)
@@ -450,10 +404,14 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                                        "the model" if start is None else f"--init-from '{start['path']}'")
     elif model_config.labels:
         raise ParameterError("the model has labels and use_labels is False: give a model config without labels")
+    _check_backend_options(train_config)
+    _check_shards(train_config, strategy)
     model_config = featured_config(model_config, dataset, use_features,
                                    "the model" if start is None else f"--init-from '{start['path']}'",
                                    None if start is None else start["model"].feature_config)
     _check_unused(model_config, dataset)
+    if model_config.features:
+        train_config = vocoder_train_config(train_config, dataset.feature_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
@@ -471,13 +429,62 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
             config["init_from"] = start["path"]
         write_json(folder / CONFIG, config)
         keras.utils.set_random_seed(train_config.seed)
-        with strategy.scope():
+        with strategy.scope(), _dtype_policy(train_config):
             model = build_model(model_config, dataset.audio_config, sequence_length=train_config.sequence_length,
                                 feature_config=dataset.feature_config if model_config.features else None)
             if start is not None:
                 _copy_weights(start["model"], model)  # a new optimizer: compiled below
+            elif model.feature_net is not None:
+                model.feature_net.adapt(_adaptation_frames(dataset))
             compile_model(model, train_config)
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
+
+
+def _check_shards(train_config, strategy):
+    shards = getattr(strategy, "shards", 1)
+    if train_config.batch_size % shards:
+        raise ParameterError(f"batch_size ({train_config.batch_size}) must be a multiple of the {shards} devices "
+                             f"that share each batch: give one, or train on fewer devices (--distribute none)")
+
+
+def _check_backend_options(train_config):
+    """Refuse, before anything is written, what the backend in use cannot do."""
+    if train_config.tensorboard and importlib.util.find_spec("tensorflow") is None:
+        raise ParameterError("tensorboard writes TensorFlow's event files and TensorFlow is not installed: install "
+                             "it (pip install tensorflow) or leave tensorboard out")
+
+
+@contextlib.contextmanager
+def _dtype_policy(train_config):
+    """Keras' dtype policy while the model's layers are made: "mixed_bfloat16" for mixed precision (the
+    layers keep it for the whole run); the global policy is restored after."""
+    if not train_config.mixed_precision:
+        yield
+        return
+    saved = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(f"mixed_{train_config.mixed_precision}")
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(saved)
+
+
+VOCODER_LEARNING_RATE = 3e-3  # at 1e-2 a vocoder's loss stops falling after two epochs (bench/RESULTS.md)
+
+
+def vocoder_train_config(train_config, feature_config):
+    """A vocoder's defaults where ``train_config`` keeps the general ones: the learning rate
+    :data:`VOCODER_LEARNING_RATE`, and a training window of two frames when the default window is not
+    a whole number of frames (windows are cut at frame boundaries)."""
+    defaults, changes = TrainConfig(), {}
+    if train_config.learning_rate == defaults.learning_rate:
+        changes["learning_rate"] = VOCODER_LEARNING_RATE
+    hop = feature_config.hop
+    if train_config.sequence_length == defaults.sequence_length and train_config.sequence_length % hop:
+        changes["sequence_length"] = 2 * hop
+    if changes:
+        logger.info("a vocoder's defaults: %s", ", ".join(f"{name} {value:g}" for name, value in changes.items()))
+    return dataclasses.replace(train_config, **changes)
 
 
 def _check_unused(model_config, dataset):
@@ -493,8 +500,15 @@ def _check_unused(model_config, dataset):
                                  f"ignored): leave {'it' if len(changed) == 1 else 'them'} out")
 
 
+def _adaptation_frames(dataset, most=200_000):
+    """Up to ``most`` training frames, evenly spread, for the feature network's standardisation."""
+    frames = dataset.frames("train")
+    return np.asarray(frames[::max(1, -(-len(frames) // most))], dtype="float32")
+
+
 def _copy_weights(source, model):
-    """``source``'s weights into ``model``; labels ``model`` has beyond ``source``'s start as their average."""
+    """``source``'s weights into ``model``; labels ``model`` has beyond ``source``'s start as their average.
+    A vocoder's feature standardisation comes with them (the statistics its weights were trained with)."""
     for mine, theirs in zip(model.weights, source.weights):
         value = np.asarray(theirs)
         if tuple(mine.shape) != value.shape:  # the label embedding, grown by new labels
@@ -509,6 +523,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
          callbacks):
     """Train ``model`` on from ``state`` in run ``folder`` (held by this process); returns the summary."""
     training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
+    _check_shards(train_config, strategy)
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config, dataset)
     budget = train_config.minutes * 60.0
@@ -559,6 +574,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     write_json(folder / STATE, state)
     summary = _summarise(folder, dataset, model_config, train_config, state)
     summary["replicas"] = strategy.num_replicas_in_sync
+    summary["devices"] = getattr(strategy, "shards", strategy.num_replicas_in_sync)
     summary["carried_state"] = carry is not None
     return summary
 

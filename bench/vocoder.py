@@ -43,14 +43,16 @@ def _train(dataset_path, run, minutes, use_features, sequence_length):
     from audiornn.training import train
 
     if read_summary(run) is None:
-        train(dataset_path, run, train_config=TrainConfig(minutes=minutes, sequence_length=sequence_length),
-              overwrite=True, use_features=use_features, verbose=2)
+        window = {"sequence_length": sequence_length} if sequence_length else {}
+        train(dataset_path, run, train_config=TrainConfig(minutes=minutes, **window), overwrite=True,
+              use_features=use_features, verbose=2)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="training budget of each model (default 30)")
-    parser.add_argument("--sequence-length", type=int, default=160, help="training window (a multiple of the hop)")
+    parser.add_argument("--sequence-length", type=int, default=0,
+                        help="training window of both (default: each model's own, 160 and 96)")
     parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
     parser.add_argument("--files", type=int, default=20, help="files of each set for copy-synthesis and unseen bits")
     parser.add_argument("--work", default=None, help="folder for the dataset and runs (default: temporary)")

@@ -132,6 +132,7 @@ def test_output_to_a_file_is_plain_lines_one_per_epoch(speech_like_folder, tmp_p
     assert not [noise for noise in ("absl", "cuda", "I0000", "E0000") if noise in err], err
 
 
+@pytest.mark.tf_only
 def test_multiworker_without_tf_config_is_refused(sine_dataset, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "run"), "--distribute",

@@ -16,7 +16,7 @@ import pytest
 from audiornn import dsp
 from audiornn.config import ModelConfig, TrainConfig
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.tf_only]  # tf.distribute's MultiWorkerMirroredStrategy
 REPOSITORY = Path(__file__).resolve().parent.parent
 MODEL = ModelConfig(units=16, embedding_dim=8, lags=2, dense_units=16)
 

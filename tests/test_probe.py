@@ -321,6 +321,7 @@ def _listening_port():
     return handle
 
 
+@pytest.mark.tf_only
 @pytest.mark.parametrize("config, named", [
     ("{not json", "TF_CONFIG is not JSON"),
     ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 5}}',

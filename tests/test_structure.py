@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from audiornn.generation import generate
 from audiornn.runs import load_run_model, read_run_json
@@ -13,6 +14,7 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 LEGACY_RUN = Path(__file__).resolve().parent / "data" / "legacy_run"
 
 
+@pytest.mark.tf_only  # TensorFlow's random numbers made the saved audio (on JAX: tests/test_backends.py)
 def test_a_run_saved_before_the_step_api_loads_and_generates_the_same_audio(tmp_path):
     # tests/data/legacy_run was written by commit cdc8646 (tests/data/make_legacy_run.py), with its
     # config's "peak" field and the generation code that reached into the layers' kernels.
@@ -27,6 +29,7 @@ def test_a_run_saved_before_the_step_api_loads_and_generates_the_same_audio(tmp_
     assert ModelConfig.from_saved(read_run_json(run, "config.json")["model"]) == model.model_config
 
 
+@pytest.mark.tf_only
 def test_a_run_saved_before_the_frame_tier_loads_and_generates_the_same_audio(tmp_path):
     # tests/data/predictor_run was written by commit b05676b (tests/data/make_predictor_run.py): the linear
     # predictor, and no frame_size in its config.
@@ -82,3 +85,11 @@ def test_training_imports_no_plotting():
     assert {"runs", "scoring", "model"} <= modules
     assert not [name for name in modules if "matplotlib" in _imports(name)[1]]
     assert "matplotlib" in _imports("evaluation")[1]  # the check can see an import when there is one
+
+
+def test_only_the_backend_module_imports_tensorflow_or_jax():
+    # Everything else is keras.ops: audiornn runs on whichever backend Keras uses (audiornn/backend.py).
+    for path in sorted((REPOSITORY / "audiornn").glob("*.py")):
+        if path.stem != "backend":
+            assert not {"tensorflow", "jax", "jaxlib"} & _imports(path.stem)[1], path.name
+    assert {"tensorflow", "jax"} <= _imports("backend")[1]

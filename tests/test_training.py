@@ -149,6 +149,7 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.tf_only
 def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
     script = textwrap.dedent(f"""
         import json, tensorflow as tf
@@ -207,6 +208,7 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
     assert distances[0] == distances[2] == "" and float(distances[1]) > 0 and float(distances[3]) > 0
 
 
+@pytest.mark.tf_only
 def test_a_lost_worker_is_named_by_the_task_that_is_not_this_one():
     from types import SimpleNamespace
 

@@ -222,11 +222,14 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
     assert main(["data", str(voiced), "--features", "mel", "--output", str(tmp_path / "ds"), "--quiet"]) == 0
     assert json.loads((tmp_path / "ds" / "metadata.json").read_text())["features"]["bands"] == 40
     assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
-                 "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--quiet"]) == 2
-    assert "--sequence-length 80" in capsys.readouterr().err  # 96 is not a whole number of frames
+                 "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--sequence-length", "100",
+                 "--quiet"]) == 2
+    assert "--sequence-length 80" in capsys.readouterr().err  # 100 is not a whole number of frames
+    # The defaults (a window of 96, learning rate 0.01) become a vocoder's: two frames, 0.003.
     assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
-                 "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--sequence-length", "160",
-                 "--quiet"]) == 0
+                 "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--quiet"]) == 0
+    training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
+    assert (training["sequence_length"], training["learning_rate"]) == (160, 0.003)
     assert main(["vocode", "--model", str(tmp_path / "run"), str(voiced / "tones0.wav"), "--seed", "1",
                  "--output", str(tmp_path / "out.wav"), "--quiet"]) == 0
     audio, rate = soundfile.read(str(tmp_path / "out.wav"))

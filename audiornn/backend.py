@@ -1,0 +1,312 @@
+"""What differs between Keras backends, in one place: the rest of audiornn is ``keras.ops``.
+
+audiornn runs on TensorFlow or JAX, whichever Keras uses (``KERAS_BACKEND``;
+:mod:`audiornn` picks JAX when it is unset and TensorFlow is not installed).
+This module is the only one that imports either, for the few real
+differences:
+
+- :func:`start`: start the backend's runtime with its start-up chatter off
+  the terminal;
+- :func:`compiled`: an XLA-compiled loop (TensorFlow: ``tf.function(jit_compile=True)``;
+  JAX: ``jax.jit`` over the model's variables' values inside a
+  ``keras.StatelessScope``, as keras-hub's ``CausalLM.make_generate_function``
+  does, so new weights need no new compilation and none is baked in);
+- :func:`uniform`: the seeded per-position uniform draw of generation;
+- :func:`carry_variable`: a variable for the state carried between training
+  batches (TensorFlow: one per replica under a ``tf.distribute`` strategy;
+  JAX: a Keras variable the model tracks while training, so a stateless
+  training step returns its new value);
+- :func:`distribution`: where training runs (TensorFlow: a ``tf.distribute``
+  strategy, several workers included; JAX: ``keras.distribution.DataParallel``
+  over the visible devices when there are several) and :func:`lost_worker`.
+"""
+
+import contextlib
+import logging
+import os
+
+import keras
+import numpy as np
+
+from .errors import ParameterError
+
+__all__ = ["BACKENDS", "carry_variable", "compiled", "distribution", "name", "start", "uniform"]
+
+BACKENDS = ("tensorflow", "jax")
+# Integer type of generation's seed and sample position: JAX computes in 32 bits (without jax_enable_x64), so
+# a stream's position there wraps after 2**31 samples (74 hours at 8 kHz).
+INDEX_DTYPE = "int64" if keras.backend.backend() == "tensorflow" else "int32"
+
+
+def name():
+    """The Keras backend in use ("tensorflow" or "jax"); any other is refused with what to do."""
+    backend = keras.backend.backend()
+    if backend not in BACKENDS:
+        raise ParameterError(f"audiornn runs on the TensorFlow or JAX backend of Keras, not {backend!r}: "
+                             f"set KERAS_BACKEND=tensorflow or KERAS_BACKEND=jax")
+    return backend
+
+
+def is_tensorflow():
+    return name() == "tensorflow"
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """File descriptor 2 to /dev/null for a while: native start-up lines bypass Python's ``sys.stderr``."""
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def start(*, verbose=False):
+    """Start the backend's runtime, keeping its start-up lines (absl's preamble, the CUDA probe on a machine
+    without a GPU, CPU-feature notes, JAX's platform fallbacks) off the terminal unless ``verbose``."""
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    with contextlib.nullcontext() if verbose else _native_stderr_silenced():
+        if is_tensorflow():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            if not os.environ.get("TF_CONFIG"):
+                # The first operation starts the runtime, which has lines of its own; a multi-worker
+                # strategy must configure the runtime first, so there it starts with training.
+                tf.constant(0.0).numpy()
+            if not verbose:
+                tf.get_logger().setLevel(logging.ERROR)
+        else:
+            if not verbose:
+                for logger in ("jax._src.xla_bridge", "jax._src.compiler", "absl"):
+                    logging.getLogger(logger).setLevel(logging.ERROR)
+            import jax
+
+            jax.devices()
+            jax.numpy.zeros(()).block_until_ready()
+            import importlib.util
+
+            if importlib.util.find_spec("tensorflow") is not None:
+                # Keras imports an installed TensorFlow on any backend (keras.utils.set_random_seed seeds it too):
+                # here, where its start-up lines are kept off the terminal, rather than in the middle of training.
+                import tensorflow  # noqa: F401
+
+
+def devices():
+    """The names of the accelerators (or CPUs) the backend computes on, for reports."""
+    if is_tensorflow():
+        import tensorflow as tf
+
+        found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return [device.name for device in found]
+    import jax
+
+    return [str(device) for device in jax.devices()]
+
+
+def compiled(function, model, static=()):
+    """``function`` (of tensors and nested structures of them, reading ``model``'s weights) compiled with XLA.
+
+    ``static``: the positions of Python int arguments that shape what the
+    function makes (a loop's length): JAX compiles once per value of them,
+    TensorFlow takes them as tensors and compiles once for all.
+    """
+    if is_tensorflow():
+        import tensorflow as tf
+
+        traced = tf.function(function, jit_compile=True, reduce_retracing=True)
+
+        def call_tensorflow(*arguments):
+            return traced(*(tf.constant(argument) if index in static else argument
+                            for index, argument in enumerate(arguments)))
+
+        return call_tensorflow
+    import jax
+
+    variables = list(model.variables)
+
+    def pure(values, arrays, statics):
+        merged = list(arrays)
+        for index, value in statics:
+            merged[index] = value
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return function(*merged)
+
+    traced = jax.jit(pure, static_argnums=2)
+
+    def call_jax(*arguments):
+        statics = tuple((index, int(arguments[index])) for index in static)
+        arrays = [None if index in static else argument for index, argument in enumerate(arguments)]
+        return traced([variable.value for variable in variables], arrays, statics)
+
+    return call_jax
+
+
+def uniform(count, seed, position):
+    """``count`` uniform numbers in [0, 1) drawn statelessly from ``(seed, position)`` (int64 tensors on
+    TensorFlow, integer arrays on JAX). Each backend has its own generator: a seed gives the same audio
+    every time on one backend, not the same audio on both."""
+    if is_tensorflow():
+        import tensorflow as tf
+
+        return tf.random.stateless_uniform((count,), seed=tf.stack([seed, position]))
+    import jax
+
+    key = jax.random.fold_in(jax.random.key(seed), position)
+    return jax.random.uniform(key, (count,))
+
+
+def carry_variable(rows, size):
+    """A zero ``(rows, size)`` float32 variable for the state carried from one training batch to the next."""
+    if is_tensorflow():
+        import tensorflow as tf
+
+        return tf.Variable(tf.zeros((rows, int(size))), trainable=False,
+                           synchronization=tf.VariableSynchronization.ON_READ,
+                           aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    return keras.Variable(np.zeros((rows, int(size)), "float32"), trainable=False, name="carried_state")
+
+
+# -- where training runs -------------------------------------------------------------------------
+
+DISTRIBUTE = ("auto", "mirrored", "multiworker", "none")
+
+
+class JaxDevices:
+    """Training on JAX in one process: ``keras.distribution.DataParallel`` over ``devices`` when there are
+    several (each batch split across them, the variables, the carried state among them, whole on each),
+    else plain. Answers the few questions training asks a ``tf.distribute`` strategy."""
+
+    cluster_resolver = None
+    num_replicas_in_sync = 1  # the carried state is whole: its rows are the whole batch's
+
+    def __init__(self, devices, parallel):
+        self.devices = list(devices)
+        self.data_parallel = keras.distribution.DataParallel(devices=self.devices) if parallel else None
+
+    @property
+    def shards(self):
+        """How many parts each batch is split into (the batch size must be a multiple)."""
+        return len(self.devices) if self.data_parallel else 1
+
+    def scope(self):
+        return self.data_parallel.scope() if self.data_parallel else contextlib.nullcontext()
+
+
+def distribution(distribute="auto", *, worker_timeout=None, settings=None):
+    """Where training runs, for ``distribute``: "auto", "mirrored", "multiworker" or "none".
+
+    TensorFlow (a ``tf.distribute`` strategy): auto is MultiWorkerMirroredStrategy
+    when TF_CONFIG is set, MirroredStrategy when more than one GPU is visible,
+    else the default (one device); mirrored is MirroredStrategy over every GPU,
+    or over every logical CPU device when there is no GPU (how the tests run
+    it); multiworker is MultiWorkerMirroredStrategy over the workers TF_CONFIG
+    names, once every one of them answers (:func:`audiornn.cluster.wait_for_workers`,
+    at most ``worker_timeout`` seconds; ``settings`` describes what this worker
+    was asked to do, and workers asked otherwise are refused).
+
+    JAX (:class:`JaxDevices`): auto is data-parallel over the devices when more
+    than one is visible; mirrored over every device; multiworker (and TF_CONFIG)
+    are TensorFlow's and refused.
+    """
+    if distribute not in DISTRIBUTE:
+        raise ParameterError(f"distribute must be 'auto', 'mirrored', 'multiworker' or 'none', got {distribute!r}")
+    if not is_tensorflow():
+        if distribute == "multiworker" or (distribute == "auto" and os.environ.get("TF_CONFIG")):
+            raise ParameterError("training on several machines (--distribute multiworker, TF_CONFIG) is TensorFlow's "
+                                 "MultiWorkerMirroredStrategy: run it with KERAS_BACKEND=tensorflow, or unset "
+                                 "TF_CONFIG to train on this machine's devices with JAX")
+        import jax
+
+        found = jax.devices()
+        return JaxDevices(found, parallel=distribute == "mirrored" or (distribute == "auto" and len(found) > 1))
+    import tensorflow as tf
+
+    from .cluster import WORKER_TIMEOUT, read_tf_config, settings_digest, wait_for_workers
+
+    if distribute == "none":
+        return tf.distribute.get_strategy()
+    if distribute == "multiworker" and not os.environ.get("TF_CONFIG"):
+        raise ParameterError("--distribute multiworker needs TF_CONFIG naming every worker and this one's index "
+                             "(see the README's 'Several machines')")
+    if distribute in ("auto", "multiworker") and os.environ.get("TF_CONFIG"):
+        # Checked and met in Python first: TensorFlow's constructor waits for the others in C++,
+        # silent and deaf to signals, and its errors for a bad TF_CONFIG are tracebacks.
+        addresses, mine = read_tf_config()
+        wait_for_workers(addresses, mine, timeout=worker_timeout or WORKER_TIMEOUT, digest=settings_digest(settings))
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if distribute == "auto":
+        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+    found = gpus or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy(devices=[device.name for device in found])
+
+
+def is_multi_worker(strategy):
+    """True for a MultiWorkerMirroredStrategy over more than one worker."""
+    if not is_tensorflow():
+        return False
+    import tensorflow as tf
+
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return False
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return sum(len(tasks) for tasks in cluster.values()) > 1
+
+
+def in_multi_worker_replica():
+    """True inside one replica's step of a MultiWorkerMirroredStrategy."""
+    if not is_tensorflow():
+        return False
+    import tensorflow as tf
+
+    return not tf.distribute.in_cross_replica_context() \
+        and isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy)
+
+
+def mean_across_workers(strategy, value):
+    """The mean of each worker's float ``value`` (every worker calls it at the same point)."""
+    import tensorflow as tf
+
+    mine = strategy.run(lambda: tf.constant(value, tf.float32))
+    return float(strategy.reduce("MEAN", mine, axis=None))
+
+
+def lost_worker(error, strategy):
+    """The other worker that a multi-worker failure names ("worker task 1"), "a worker", or None when
+    ``error`` is not a lost connection.
+
+    The message names devices of this worker too (where the failed operation ran): the lost one is
+    the first task named that is not this one.
+    """
+    import re
+
+    import tensorflow as tf
+
+    if not isinstance(error, (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.errors.AbortedError,
+                              tf.errors.CancelledError, tf.errors.InternalError)):
+        return None
+    resolver = strategy.cluster_resolver
+    for job, task in re.findall(r"/job:(\w+)/(?:replica:\d+/)?task:(\d+)", str(error)):
+        if (job, int(task)) != (resolver.task_type, resolver.task_id):
+            return f"{job} task {task}"
+    return "a worker"
+
+
+def sync_training_state(model):
+    """Make ``model``'s variables current in the middle of ``fit``, so a callback reads and sets them.
+
+    JAX's ``fit`` holds the variables' values apart from the variables between
+    the start and the end of an epoch (its steps are stateless); this puts
+    them back, and the next step takes them, learning rate included, from the
+    variables again. Nothing to do on TensorFlow.
+    """
+    if not is_tensorflow():
+        model.jax_state_sync()

@@ -1,0 +1,188 @@
+"""Every Keras backend: saved runs cross between TensorFlow and JAX, the carried state survives JAX's
+stateless steps, several JAX devices train data-parallel, JAX runs with TensorFlow absent, and mixed
+precision trains on either. The suite runs once per backend (tests/all_backends.py)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from audiornn.config import ModelConfig, TrainConfig
+from audiornn.generation import generate
+from audiornn.runs import load_run_model, read_summary
+from audiornn.scoring import score_classes
+from audiornn.training import compile_model, train
+from backend_runs import reference_classes, sine_dataset
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+RUNS = ("legacy_run", "predictor_run", "jax_run")  # trained on TensorFlow, TensorFlow, JAX
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_a_saved_run_scores_as_on_the_backend_that_made_the_reference_and_generates(name):
+    reference = json.loads((DATA / "backend_reference.json").read_text())
+    model = load_run_model(DATA / name)
+    bits = score_classes(model, [reference_classes(model, REPOSITORY)], progress=False)["bits_per_sample"]
+    assert bits == pytest.approx(reference[name], abs=1e-4), (keras.backend.backend(), reference["backend"])
+    audio = generate(model, seconds=0.05, count=2, seed=3, progress=False)
+    assert audio.shape == (2, 400) and np.all(np.isfinite(audio)) and np.abs(audio).max() > 0
+
+
+@pytest.mark.jax_only
+def test_a_run_trained_on_jax_generates_the_same_audio_on_jax():
+    # Each backend has its own random numbers: a seed repeats its audio on one backend, not across them
+    # (TensorFlow's counterpart is tests/test_structure.py's saved runs).
+    model = load_run_model(DATA / "jax_run")
+    expected = np.load(DATA / "jax_run_generated.npy")
+    np.testing.assert_allclose(generate(model, seconds=0.05, count=2, seed=3, progress=False), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["predictor_run", "jax_run"])
+def test_a_run_from_either_backend_resumes_here(name, tmp_path):
+    (tmp_path / "audio").mkdir()
+    dataset = sine_dataset(tmp_path / "audio")  # the audio both runs were trained on
+    run = shutil.copytree(DATA / name, tmp_path / name)
+    config = json.loads((run / "config.json").read_text())  # its dataset, rebuilt here (the same audio)
+    config.update(dataset=str(dataset.path), dataset_fingerprint=dataset.metadata["recipe_fingerprint"])
+    (run / "config.json").write_text(json.dumps(config))
+    state = json.loads((run / "state.json").read_text())
+    before = state["epochs_completed"]
+    summary = train(resume=run, overrides={"epochs": before + 1}, verbose=0)
+    assert summary["epochs"] == before + 1 and np.isfinite(summary["validation"]["bits_per_sample"])
+    steps = json.loads((run / "state.json").read_text())["optimizer_steps"]
+    assert steps == state["optimizer_steps"] + 5  # the saved optimizer went on: 5 steps an epoch
+
+
+def test_one_fit_batch_leaves_the_carry_holding_that_batchs_last_values():
+    model = _small_model()
+    carry, _ = model.attach_carry(rows=4)
+    rng = np.random.default_rng(0)
+    inputs = rng.integers(0, 256, (4, 32)).astype("int32")
+    model.fit(inputs, rng.integers(0, 256, (4, 32)).astype("int32"), batch_size=4, epochs=1, verbose=0,
+              shuffle=False)
+    history = model.model_config.history
+    expected = np.asarray(model.values(inputs))[:, -(history - 1):, 0]
+    np.testing.assert_allclose(np.asarray(carry.lag_values), expected, atol=1e-6)
+    # ... and the recurrent state is the one the batch ended in: not zeros, and what a plain call ends in.
+    state = np.asarray(carry.states[0][0])
+    assert np.abs(state).max() > 0
+
+
+def _small_model():
+    from audiornn.model import build_model
+
+    model = build_model(ModelConfig(units=8, embedding_dim=4, lags=4, dense_units=8), sequence_length=32)
+    compile_model(model, TrainConfig())
+    return model
+
+
+def test_mixed_precision_trains_in_bfloat16_with_float32_logits_and_resumes(sine_dataset, tmp_path):
+    config = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=8, sequence_length=32, mixed_precision="bfloat16")
+    summary = train(sine_dataset, tmp_path / "run", model_config=ModelConfig(units=8, embedding_dim=4, dense_units=8),
+                    train_config=config, verbose=0)
+    assert np.isfinite(summary["validation"]["bits_per_sample"])
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left as it was
+    resumed = train(resume=tmp_path / "run", overrides={"epochs": 2}, verbose=0)
+    assert resumed["epochs"] == 2 and np.isfinite(resumed["validation"]["bits_per_sample"])
+    model = load_run_model(tmp_path / "run")
+    audio = generate(model, seconds=0.02, count=1, seed=0, progress=False)
+    assert np.all(np.isfinite(audio))
+
+
+def test_mixed_precision_computes_the_layers_in_bfloat16_and_the_logits_in_float32(sine_dataset, tmp_path):
+    from audiornn.training import _dtype_policy
+
+    with _dtype_policy(TrainConfig(mixed_precision="bfloat16")):
+        model = _small_model()
+    assert model.recurrent[0].compute_dtype == "bfloat16" and model.recurrent[0].variable_dtype == "float32"
+    logits = model(np.zeros((2, 32), "int32"))
+    assert keras.backend.standardize_dtype(logits.dtype) == "float32"
+
+
+def _python(script, env, timeout=600):
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPOSITORY, env=env)
+
+
+@pytest.mark.jax_only
+def test_two_jax_devices_train_data_parallel(sine_dataset, tmp_path):
+    env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2",
+               PYTHONPATH=str(REPOSITORY))
+    result = _python(f"""
+        import json
+        from audiornn import ModelConfig, TrainConfig
+        from audiornn.training import train
+        summary = train({str(sine_dataset.path)!r}, {str(tmp_path / "run")!r},
+                        model_config=ModelConfig(units=16, embedding_dim=8, dense_units=16),
+                        train_config=TrainConfig(epochs=3, steps_per_epoch=10, batch_size=8, sequence_length=32),
+                        verbose=0)
+        print(json.dumps(summary))
+        """, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["devices"] == 2 and summary["epochs"] == 3
+    assert summary["validation"]["bits_per_sample"] < 7.5  # it learned (8 bits is knowing nothing)
+    assert read_summary(tmp_path / "run")["epochs"] == 3
+
+
+@pytest.mark.jax_only
+def test_without_tensorflow_installed_audiornn_runs_on_jax(tmp_path):
+    # TensorFlow made unimportable, KERAS_BACKEND unset: audiornn picks JAX, and the command line trains,
+    # generates and scores; --tensorboard is refused in one line.
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(textwrap.dedent("""
+        import importlib.machinery, sys
+        class NoTensorFlow(importlib.machinery.PathFinder):
+            @classmethod
+            def find_spec(cls, name, path=None, target=None):
+                if name == "tensorflow" or name.startswith("tensorflow."):
+                    return None  # as if it were not installed
+                return super().find_spec(name, path, target)
+        sys.meta_path[:] = [NoTensorFlow if finder is importlib.machinery.PathFinder else finder
+                            for finder in sys.meta_path]
+        """))
+    env = {key: value for key, value in os.environ.items() if key != "KERAS_BACKEND"}
+    env["PYTHONPATH"] = os.pathsep.join([str(blocker), str(REPOSITORY)])
+    run = tmp_path / "run"
+    result = _python(f"""
+        import importlib.util, sys
+        from audiornn.cli import main
+        assert importlib.util.find_spec("tensorflow") is None
+        code = main(["train", "data", "--output", {str(run)!r}, "--epochs", "1", "--steps-per-epoch", "3",
+                     "--units", "16", "--dense-units", "16", "--quiet"])
+        assert code == 0, code
+        assert main(["generate", "--model", {str(run)!r}, "--seconds", "0.1", "--output",
+                     {str(tmp_path / "out.wav")!r}, "--quiet"]) == 0
+        assert main(["eval", "--model", {str(run)!r}, "--output", {str(tmp_path)!r}, "--quiet"]) == 0
+        assert main(["train", "--dataset", {str(run / "dataset")!r}, "--output", {str(tmp_path / "tb")!r},
+                     "--tensorboard", "--quiet"]) == 2
+        import keras
+        print(keras.backend.backend(), "tensorflow" in sys.modules)
+        """, env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "jax False"
+    assert "TensorFlow is not installed" in result.stderr and not (tmp_path / "tb").exists()
+    assert (tmp_path / "out.wav").stat().st_size > 1000
+
+
+@pytest.mark.jax_only
+def test_training_on_several_machines_is_refused_on_jax_in_one_line(sine_dataset, tmp_path, capsys, monkeypatch):
+    from audiornn.cli import main
+
+    for extra, config in ((["--distribute", "multiworker"], None), ([], '{"cluster": {}, "task": {}}')):
+        if config:
+            monkeypatch.setenv("TF_CONFIG", config)
+        assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "run"), *extra,
+                     "--quiet"]) == 2
+        error = capsys.readouterr().err.strip()
+        assert "TensorFlow's MultiWorkerMirroredStrategy" in error and len(error.splitlines()) == 1
+        assert not (tmp_path / "run").exists()
