@@ -25,7 +25,6 @@ import contextlib
 import logging
 import os
 
-import keras
 import numpy as np
 
 from .errors import ParameterError
@@ -33,13 +32,18 @@ from .errors import ParameterError
 __all__ = ["BACKENDS", "carry_variable", "compiled", "distribution", "name", "start", "uniform"]
 
 BACKENDS = ("tensorflow", "jax")
-# Integer type of generation's seed and sample position: JAX computes in 32 bits (without jax_enable_x64), so
-# a stream's position there wraps after 2**31 samples (74 hours at 8 kHz).
-INDEX_DTYPE = "int64" if keras.backend.backend() == "tensorflow" else "int32"
+
+
+def index_dtype():
+    """Integer type of generation's seed and sample position: JAX computes in 32 bits (without
+    jax_enable_x64), so a stream's position there wraps after 2**31 samples (74 hours at 8 kHz)."""
+    return "int64" if is_tensorflow() else "int32"
 
 
 def name():
     """The Keras backend in use ("tensorflow" or "jax"); any other is refused with what to do."""
+    import keras
+
     backend = keras.backend.backend()
     if backend not in BACKENDS:
         raise ParameterError(f"audiornn runs on the TensorFlow or JAX backend of Keras, not {backend!r}: "
@@ -73,6 +77,8 @@ def start(*, verbose=False):
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
     with contextlib.nullcontext() if verbose else _native_stderr_silenced():
+        import keras  # noqa: F401 - with the TensorFlow backend this imports TensorFlow, whose lines start here
+
         if is_tensorflow():
             import tensorflow as tf
 
@@ -129,6 +135,7 @@ def compiled(function, model, static=()):
 
         return call_tensorflow
     import jax
+    import keras
 
     variables = list(model.variables)
 
@@ -171,6 +178,8 @@ def carry_variable(rows, size):
         return tf.Variable(tf.zeros((rows, int(size))), trainable=False,
                            synchronization=tf.VariableSynchronization.ON_READ,
                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    import keras
+
     return keras.Variable(np.zeros((rows, int(size)), "float32"), trainable=False, name="carried_state")
 
 
@@ -188,6 +197,8 @@ class JaxDevices:
     num_replicas_in_sync = 1  # the carried state is whole: its rows are the whole batch's
 
     def __init__(self, devices, parallel):
+        import keras
+
         self.devices = list(devices)
         self.data_parallel = keras.distribution.DataParallel(devices=self.devices) if parallel else None
 

@@ -826,7 +826,7 @@ def main(argv=None, *, prog=None):
     try:
         with _interrupts_end_at_once(parser.prog):
             if arguments.command not in ("data", "models"):
-                from . import backend  # Keras (and the backend) only for the commands that use them
+                from . import backend  # Keras (and the backend) only for the commands that use them, in start()
 
                 backend.start(verbose=arguments.verbose)
             return arguments.handler(arguments)

@@ -144,7 +144,7 @@ class SampleStream:
         network's margins, ``(count, length / hop + 1 + 2 margin, bands)``.
         """
         extra = () if frames is None else (ops.convert_to_tensor(np.asarray(frames, np.float32)),)
-        index = backend.INDEX_DTYPE
+        index = backend.index_dtype()
         previous, states, chosen = self._sample(
             self.previous, self.states, ops.convert_to_tensor(self.seed, index),
             ops.convert_to_tensor(self.position, index), ops.convert_to_tensor(max(self.temperature, 1e-6), "float32"),
