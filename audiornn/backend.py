@@ -29,7 +29,8 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["BACKENDS", "carry_variable", "compiled", "distribution", "name", "start", "uniform"]
+__all__ = ["BACKENDS", "JaxDevices", "carry_variable", "compiled", "devices", "distribution", "index_dtype",
+           "is_tensorflow", "name", "start", "sync_training_state", "uniform"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -100,8 +101,9 @@ def start(*, verbose=False):
             import importlib.util
 
             if importlib.util.find_spec("tensorflow") is not None:
-                # Keras imports an installed TensorFlow on any backend (keras.utils.set_random_seed seeds it too):
-                # here, where its start-up lines are kept off the terminal, rather than in the middle of training.
+                # Keras imports an installed TensorFlow on any backend, from more than one place (seeding in
+                # keras.utils.set_random_seed, serialising a model when it saves one): here, where its start-up
+                # lines are kept off the terminal, once, rather than in the middle of training.
                 import tensorflow  # noqa: F401
 
 

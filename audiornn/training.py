@@ -388,7 +388,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         with hold_run(folder):
             folder, dataset, model_config, train_config, state, history = _load_resume(
                 folder, dataset, overrides or {})
-            _check_backend_options(train_config)
+            _check_backend_options(train_config, strategy)
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
@@ -404,8 +404,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                                        "the model" if start is None else f"--init-from '{start['path']}'")
     elif model_config.labels:
         raise ParameterError("the model has labels and use_labels is False: give a model config without labels")
-    _check_backend_options(train_config)
-    _check_shards(train_config, strategy)
+    _check_backend_options(train_config, strategy)
     model_config = featured_config(model_config, dataset, use_features,
                                    "the model" if start is None else f"--init-from '{start['path']}'",
                                    None if start is None else start["model"].feature_config)
@@ -440,15 +439,12 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 
 
-def _check_shards(train_config, strategy):
+def _check_backend_options(train_config, strategy):
+    """Refuse, before anything is written, what the backend and devices in use cannot do."""
     shards = getattr(strategy, "shards", 1)
     if train_config.batch_size % shards:
         raise ParameterError(f"batch_size ({train_config.batch_size}) must be a multiple of the {shards} devices "
                              f"that share each batch: give one, or train on fewer devices (--distribute none)")
-
-
-def _check_backend_options(train_config):
-    """Refuse, before anything is written, what the backend in use cannot do."""
     if train_config.tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise ParameterError("tensorboard writes TensorFlow's event files and TensorFlow is not installed: install "
                              "it (pip install tensorflow) or leave tensorboard out")
@@ -523,7 +519,6 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
          callbacks):
     """Train ``model`` on from ``state`` in run ``folder`` (held by this process); returns the summary."""
     training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
-    _check_shards(train_config, strategy)
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config, dataset)
     budget = train_config.minutes * 60.0

@@ -97,7 +97,7 @@ def test_mixed_precision_trains_in_bfloat16_with_float32_logits_and_resumes(sine
     assert np.all(np.isfinite(audio))
 
 
-def test_mixed_precision_computes_the_layers_in_bfloat16_and_the_logits_in_float32(sine_dataset, tmp_path):
+def test_mixed_precision_computes_the_layers_in_bfloat16_and_the_logits_in_float32():
     from audiornn.training import _dtype_policy
 
     with _dtype_policy(TrainConfig(mixed_precision="bfloat16")):

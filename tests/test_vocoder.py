@@ -142,6 +142,10 @@ def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, fe
     run, summary = vocoder_run
     model = load_run_model(run)
     assert model.feature_config == featured.feature_config and model.model_config.features == 40
+    # The frames are standardised by the training frames' statistics, saved in the model.
+    training_frames = np.asarray(featured.frames("train"), np.float64)
+    np.testing.assert_allclose(np.asarray(model.feature_net.mean), training_frames.mean(axis=0), atol=1e-3)
+    np.testing.assert_allclose(np.asarray(model.feature_net.deviation), training_frames.std(axis=0), rtol=1e-3)
     # Its preview is copy-synthesis of the start of the validation audio: 0.2 s, whole frames.
     [preview] = sorted((run / "previews").glob("*.wav"))
     assert soundfile.info(str(preview)).frames == 20 * 80
