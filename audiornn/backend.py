@@ -30,7 +30,7 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["BACKENDS", "JaxDevices", "carry_variable", "compiled", "devices", "distribution", "index_dtype",
-           "is_tensorflow", "name", "start", "sync_training_state", "uniform"]
+           "is_tensorflow", "name", "start", "sync_training_state", "uniform", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -39,6 +39,12 @@ def index_dtype():
     """Integer type of generation's seed and sample position: JAX computes in 32 bits (without
     jax_enable_x64), so a stream's position there wraps after 2**31 samples (74 hours at 8 kHz)."""
     return "int64" if is_tensorflow() else "int32"
+
+
+def wide_float():
+    """The widest float the backend computes in: float64 on TensorFlow, float32 on JAX (without
+    jax_enable_x64, which would change every default dtype)."""
+    return "float64" if is_tensorflow() else "float32"
 
 
 def name():

@@ -248,6 +248,8 @@ MODEL_OPTIONS = {
     "--label-dim": ("label_dim", int, "size of the label embedding of a labelled dataset's model (default {default})"),
     "--feature-units": ("feature_units", int, "a vocoder's frame-rate network width (default {default})"),
     "--feature-layers": ("feature_layers", int, "a vocoder's frame-rate convolutions of width 3 (default {default})"),
+    "--feature-prediction": ("feature_prediction", int, "order of a vocoder's linear predictor fitted to each "
+                                                        "frame's spectral envelope (default {default}; 0: none)"),
 }
 
 

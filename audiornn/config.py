@@ -182,6 +182,16 @@ class ModelConfig(JSONConfig):
         ``feature_layers`` non-causal convolutions of width 3 and
         ``feature_units`` (each frame sees as many frames either side; LPCNet's
         frame-rate network), and every sample of a frame reads the result.
+    feature_prediction: a vocoder's linear predictor of this order (0: none),
+        fitted to each frame's spectral envelope instead of to past samples
+        (LPCNet's): the log-mel bands interpolated to a power spectrum, its
+        autocorrelation after the pre-emphasis, Levinson-Durbin. Its prediction
+        and last error are inputs and the Laplace prior is centred on it with
+        the residual scale the frame gives, as the adaptive predictor's are,
+        so the frames' envelope shapes the output from the first step and the
+        network models what the envelope leaves (LPCNet's excitation). Used
+        only by a model that reads features and has no ``linear_prediction``;
+        needs the Laplace prior. Models saved before it existed have none.
     labels: the label names of a labelled model (speakers, languages,
         instruments; set from the dataset by training, empty: none), in the
         order of their ids. A learned embedding of ``label_dim`` values per
@@ -217,6 +227,7 @@ class ModelConfig(JSONConfig):
     features: int = 0
     feature_units: int = 128
     feature_layers: int = 2
+    feature_prediction: int = 16
 
     def __post_init__(self):
         if isinstance(self.labels, str) or not isinstance(self.labels, (list, tuple)) \
@@ -228,6 +239,13 @@ class ModelConfig(JSONConfig):
         check_count(self.features, "features")
         check_positive_int(self.feature_units, "feature_units")
         check_positive_int(self.feature_layers, "feature_layers")
+        if isinstance(self.feature_prediction, bool) or not isinstance(self.feature_prediction, int) \
+                or not 0 <= self.feature_prediction <= 64:
+            raise ParameterError(f"feature_prediction must be an order from 0 (off) to 64, "
+                                 f"got {self.feature_prediction!r}")
+        if self.features and self.feature_prediction and not self.linear_prediction and not self.laplace_prior:
+            raise ParameterError(f"feature_prediction ({self.feature_prediction}) centres the Laplace prior on its "
+                                 f"prediction: set it to 0 as well to leave the prior out")
         if self.preset not in PRESETS:
             raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
         if self.cell not in CELLS:
@@ -290,7 +308,18 @@ class ModelConfig(JSONConfig):
     @property
     def history(self):
         """How many decoded values a step reads: the lags, the predictor's window or a frame, the longest."""
-        return max(self.lags, self.prediction_window if self.linear_prediction else 0, self.frame_size)
+        return max(self.lags, self.prediction_window if self.linear_prediction else 0, self.frame_size,
+                   self.frame_prediction)
+
+    @property
+    def frame_prediction(self):
+        """The order of the predictor fitted to the frames (``feature_prediction``) when the model has it, else 0."""
+        return self.feature_prediction if self.features and not self.linear_prediction else 0
+
+    @property
+    def prediction_order(self):
+        """The order of the model's linear predictor, fitted to past samples or to the frames (0: none)."""
+        return self.linear_prediction or self.frame_prediction
 
     @property
     def counts_steps(self):
@@ -311,7 +340,7 @@ class ModelConfig(JSONConfig):
     def input_features(self):
         """Inputs to the sample tier beside the embedding: the lags, the prediction and its last error, then
         the conditioning (the frame tier's, the label's)."""
-        return self.lags + (2 if self.linear_prediction else 0) + self.conditioning_dim
+        return self.lags + (2 if self.prediction_order else 0) + self.conditioning_dim
 
     @property
     def conditioning_dim(self):
@@ -337,13 +366,14 @@ class ModelConfig(JSONConfig):
         values.setdefault("prediction_floor", dsp.PREDICTION_MIN_SCALE)
         values.setdefault("prior_cap", 16.0)
         values.setdefault("frame_size", 0)
+        values.setdefault("feature_prediction", 0)
         return config_from_dict(cls, values, source=source)
 
     @classmethod
     def seed(cls, **overrides):
         """The original AudioRNN's setup: two GRUs of 128, a 1000-sample window."""
         values = dict(preset="seed", cell="gru", num_layers=2, units=128, window=1000, lags=0, laplace_prior=False,
-                      dense_units=0, linear_prediction=0, frame_size=0)
+                      dense_units=0, linear_prediction=0, frame_size=0, feature_prediction=0)
         values.update(overrides)
         return cls(**values)
 

@@ -17,11 +17,12 @@ import dataclasses
 import math
 
 import numpy as np
+import scipy.signal
 
 from .config import JSONConfig, check_positive_int
 from .errors import ParameterError
 
-__all__ = ["FeatureConfig", "frame_count", "log_mel"]
+__all__ = ["FeatureConfig", "envelope_matrices", "frame_count", "log_mel"]
 
 KINDS = ("mel",)
 
@@ -88,3 +89,32 @@ def audio_to_features(mono, sample_rate, config):
     """The frames of resampled (and trimmed) mono audio, scaled to a peak of 1 first (see the module)."""
     peak = float(np.max(np.abs(mono))) if np.size(mono) else 0.0
     return log_mel(np.asarray(mono, np.float32) / max(peak, 1e-9), sample_rate, config)
+
+
+def envelope_matrices(config, sample_rate, preemphasis, order):
+    """What turns log-mel frames into the autocorrelation of the signal they describe (LPCNet's linear
+    prediction from the features): ``(to_bins, to_lags, variance)``.
+
+    ``exp(frames @ to_bins)`` is each frame's power spectrum on the FFT's bins
+    (the log-mel values interpolated linearly between the bands' centre
+    frequencies, numpy's ``interp``), ``@ to_lags`` its autocorrelation at lags
+    ``0 .. order`` after the pre-emphasis filter (the cosine transform of the
+    power, ``(bins, order + 1)``), the signal the model's classes hold. Times
+    ``variance``, lag 0 is the power per sample of audio of peak 1: a slaney-
+    normalised band of a Hann-windowed STFT holds the power density times the
+    window's energy over the bin spacing.
+    """
+    import librosa
+
+    bins = config.fft // 2 + 1
+    frequencies = np.linspace(0.0, sample_rate / 2, bins)
+    # The bands' triangles peak at these, as librosa.filters.mel places them.
+    centres = librosa.mel_frequencies(config.bands + 2, fmin=0.0, fmax=sample_rate / 2)[1:-1]
+    to_bins = np.stack([np.interp(frequencies, centres, row) for row in np.eye(config.bands)])
+    omega = np.pi * np.arange(bins) / (bins - 1)
+    emphasis = np.abs(1.0 - preemphasis * np.exp(-1j * omega)) ** 2
+    sides = np.where((np.arange(bins) == 0) | (np.arange(bins) == bins - 1), 1.0, 2.0)  # the half spectrum
+    to_lags = (emphasis * sides)[:, None] * np.cos(np.outer(omega, np.arange(order + 1)))
+    window = scipy.signal.get_window("hann", config.window)  # the STFT's window, as librosa makes it
+    variance = sample_rate / config.fft ** 2 / float(np.sum(window ** 2))
+    return to_bins.astype("float32"), to_lags.astype("float32"), variance

@@ -93,21 +93,38 @@ class SampleStream:
 
     def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
         constants = self.model.step_constants()
-        extras = self.model.loop_extras(states, frames, constants)
-        hop = self.model.feature_config.hop if frames is not None else 1
+        if frames is None:
+            fixed = self.model.loop_extras(states, None, constants)(0)
 
-        def body(step, previous, states, output):
-            # A vocoder: the sample read (one before the one drawn) picks its frame; frame 0 of the chunk's is
-            # that of the sample before the chunk.
-            logits, states = self.model.step(previous, states, constants, **extras((step + hop - 1) // hop))
+            def frame_extras(index):
+                return fixed
+            hop = 1
+        else:
+            # A vocoder: the frame-rate network (and the predictor fitted to the frame) runs when a step enters
+            # a new frame, on that frame and its margins alone: the same shapes whatever the chunk, so the same
+            # rounding, and a stream vocoded in chunks is the stream vocoded in one pass.
+            hop, width = self.model.feature_config.hop, 1 + 2 * self.model.feature_net.margin
+
+            def frame_extras(index):
+                window = ops.slice(frames, (0, index, 0), (self.count, width, frames.shape[2]))
+                return self.model.loop_extras(states, window, constants)(0)
+
+        def body(step, previous, states, output, frame, extras):
+            # The sample read (one before the one drawn) picks its frame; frame 0 of a vocoder's chunk is that
+            # of the sample before the chunk.
+            index = (step + hop - 1) // hop
+            if frames is not None:
+                extras = ops.cond(ops.equal(index, frame), lambda: extras, lambda: frame_extras(index))
+            logits, states = self.model.step(previous, states, constants, **extras)
             chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
                             temperature=temperature if self.temperature else 0,
                             first_stream=self.first_stream, total_streams=self.total_streams)
-            return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None])
+            return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None]), index, extras
 
         output = ops.zeros((self.count, length), "int32")
-        _, previous, states, output = ops.while_loop(
-            lambda step, *_: step < length, body, (ops.convert_to_tensor(0, "int32"), previous, states, output))
+        zero = ops.convert_to_tensor(0, "int32")
+        _, previous, states, output, _, _ = ops.while_loop(
+            lambda step, *_: step < length, body, (zero, previous, states, output, zero, frame_extras(zero)))
         return previous, states, output
 
     def _prime_loop(self, states, classes):

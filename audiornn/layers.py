@@ -238,7 +238,7 @@ class StateCarry:
         self.states = [[variable(size) for size in state_sizes(layer.cell)] for layer in model.recurrent]
         history = model.model_config.history
         self.lag_values = variable(history - 1) if history > 1 else None
-        self.prediction = variable(1) if model.model_config.linear_prediction else None
+        self.prediction = variable(1) if model.model_config.prediction_order else None
         self.frame = [variable(size) for size in model.frame_tier.state_sizes()] if model.frame_tier else []
 
     def variables(self):

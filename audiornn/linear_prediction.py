@@ -15,9 +15,9 @@ is reversed with it); ``recent`` is ``(..., order)``, newest first.
 import numpy as np
 from keras import ops
 
-from . import dsp
+from . import backend, dsp
 
-__all__ = ["fit_predictor", "levinson_durbin", "predict"]
+__all__ = ["fit_predictor", "fit_to_frames", "levinson_durbin", "predict"]
 
 
 def levinson_durbin(correlation, order):
@@ -51,6 +51,26 @@ def fit_predictor(segments, order, *, floor=dsp.PREDICTION_FLOOR, newest_first=F
     coefficients, residual = levinson_durbin(correlation, order)
     scale = ops.maximum(ops.sqrt(residual / (2.0 * energy)), floor)
     return coefficients, scale
+
+
+def fit_to_frames(frames, matrices, order, *, floor=dsp.PREDICTION_FLOOR):
+    """Coefficients ``(..., order)`` and Laplace scales ``(...,)`` from log-mel ``frames`` ``(..., bands)``:
+    the spectral envelope each frame describes (``matrices`` from
+    :func:`audiornn.features.envelope_matrices`) to its autocorrelation, white-noise
+    correction, Levinson-Durbin (LPCNet's prediction from the features). The
+    scale is the residual power the envelope leaves for audio of peak 1."""
+    to_bins, to_lags, variance = matrices
+    # Sums over one axis, not matrix products, and in float64 where the backend has it: a stream vocoded in
+    # chunks gets the very coefficients it gets in one pass (float32 products rounded otherwise for another
+    # number of frames, on TensorFlow, and a sampled stream parts at the first near tie).
+    wide = backend.wide_float()
+    power = ops.exp(ops.sum(ops.cast(frames, wide)[..., :, None] * ops.cast(to_bins, wide), axis=-2))
+    correlation = ops.sum(power[..., :, None] * ops.cast(to_lags, wide), axis=-2)
+    correlation = ops.concatenate([correlation[..., :1] * (1.0 + dsp.PREDICTION_NOISE_FLOOR), correlation[..., 1:]],
+                                  axis=-1)
+    coefficients, residual = levinson_durbin(correlation, order)
+    scale = ops.maximum(ops.sqrt(residual * (variance / 2.0)), floor)
+    return ops.cast(coefficients, "float32"), ops.cast(scale, "float32")
 
 
 def predict(coefficients, recent):

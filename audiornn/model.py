@@ -28,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import backend, dsp
+from . import backend, dsp, features as spectra
 from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
 from .errors import ParameterError
@@ -120,6 +120,10 @@ class AudioRNN(keras.Model):
                               for index in range(model_config.num_layers)]
         self.feature_net = FeatureNet(model_config.feature_units, model_config.feature_layers, name="feature_net") \
             if model_config.features else None
+        # A vocoder's predictor from the frames' envelope: fixed matrices of the feature and audio configs.
+        self.envelope = spectra.envelope_matrices(feature_config, audio_config.sample_rate, audio_config.preemphasis,
+                                                  model_config.frame_prediction) \
+            if model_config.frame_prediction else None
         self.label_embedding = keras.layers.Embedding(len(model_config.labels), model_config.label_dim,
                                                       name="label_embedding") if model_config.labels else None
         self.frame_tier = FrameTier(model_config.frame_size, model_config.frame_units, model_config.frame_layers,
@@ -130,7 +134,7 @@ class AudioRNN(keras.Model):
         self.dense = keras.layers.Dense(model_config.dense_units, activation="relu", name="dense") \
             if model_config.dense_units else None
         # With the linear predictor, the network starts by adding nothing to its distribution.
-        start = "zeros" if model_config.linear_prediction else "glorot_uniform"
+        start = "zeros" if model_config.prediction_order else "glorot_uniform"
         # The logits (and the prior's peak) in float32 under mixed precision: the softmax and loss need it.
         self.logits = keras.layers.Dense(classes, kernel_initializer=start, name="logits", dtype="float32")
         # Saved under "peak", its name before it was called the Laplace prior: old files load.
@@ -186,9 +190,18 @@ class AudioRNN(keras.Model):
                                  f"knows {', '.join(known)}")
         return np.array([known.index(name) for name in names], dtype="int32")
 
+    def frame_predictors(self, frames):
+        """A vocoder's predictor fitted to each frame's envelope, for frames with the feature network's
+        margins ``(batch, frames, bands)``: coefficients ``(batch, frames - 2 margin, order)`` and scales
+        ``(batch, frames - 2 margin)``, the frames :meth:`feature_vectors` gives vectors for."""
+        margin = self.feature_net.margin
+        inner = frames[:, margin:ops.shape(frames)[1] - margin]
+        return lp.fit_to_frames(inner, self.envelope, self.model_config.frame_prediction,
+                                floor=self.model_config.prediction_floor)
+
     def _unpack(self, inputs):
-        """``(classes, label vectors, feature vectors per sample)`` from what the model is called on (None for
-        what the model does not read)."""
+        """``(classes, label vectors, feature vectors per sample, the frames' predictor per sample)`` from what
+        the model is called on (None for what the model does not read)."""
         if isinstance(inputs, dict):
             classes, label, frames = inputs["classes"], inputs.get("label"), inputs.get("features")
         else:
@@ -200,12 +213,15 @@ class AudioRNN(keras.Model):
             label = self.label_embedding(ops.cast(label, "int32"))
         else:
             label = None
-        features = None
+        features = predictor = None
         if self.feature_net is not None:
             if frames is None:
                 raise ParameterError("this model is a vocoder: call it on {'classes': ..., 'features': frames}")
-            features = ops.repeat(self.feature_vectors(frames), self.feature_config.hop, axis=1)
-        return classes, label, features
+            hop = self.feature_config.hop
+            features = ops.repeat(self.feature_vectors(frames), hop, axis=1)
+            if self.envelope is not None:
+                predictor = tuple(ops.repeat(part, hop, axis=1) for part in self.frame_predictors(frames))
+        return classes, label, features, predictor
 
     def condition(self, inputs, frame=None, label=None, features=None):
         """The one place where conditioning enters the sample tier: ``inputs`` (the embedding's and value
@@ -220,7 +236,7 @@ class AudioRNN(keras.Model):
     # -- whole sequences -----------------------------------------------------------------------
 
     def call(self, inputs, training=False):
-        classes, label, spectral = self._unpack(inputs)
+        classes, label, spectral, predictor = self._unpack(inputs)
         carry = self.state_carry if training else self.validation_carry
         prior = None
         if self.model_config.many_to_one:
@@ -232,7 +248,7 @@ class AudioRNN(keras.Model):
                 before, previous = (None, None) if carry is None else (
                     None if state is None else ops.stop_gradient(ops.convert_to_tensor(state))
                     for state in (carry.lag_values, carry.prediction))
-                features, prior, last = self.value_features(classes, before, previous)
+                features, prior, last = self.value_features(classes, before, previous, predictor)
                 hidden = ops.concatenate([hidden, features], axis=-1)
                 if self.frame_tier is not None:
                     frame = self._frame_conditioning(classes, before, carry, training, label)
@@ -282,7 +298,7 @@ class AudioRNN(keras.Model):
             distance = ops.minimum(distance, self.model_config.prior_cap)
         return logits + ops.convert_to_tensor(self.log_widths, dtype=logits.dtype) - distance
 
-    def value_features(self, classes, before=None, previous=None):
+    def value_features(self, classes, before=None, previous=None, predictor=None):
         """Values the first layer reads beside the embedding at each step t: ``(batch, time, lags [+ 2])``.
 
         The decoded values of samples t, t-1, ..., t-lags+1, then (with the
@@ -290,6 +306,9 @@ class AudioRNN(keras.Model):
         sample t. ``before`` holds the values of the ``history - 1`` samples
         preceding the window, oldest first, and ``previous`` ``(batch, 1)``
         the prediction of the window's first sample (zeros when None).
+        ``predictor``: a vocoder's coefficients ``(batch, time, order)`` and
+        scales ``(batch, time)`` fitted to the frames (:meth:`frame_predictors`,
+        per sample), used instead of fitting to past values.
 
         Returns ``(features, prior, last)``: the predictor's ``(prediction,
         scale)`` ``(batch, time)`` each (None without it), and the
@@ -297,12 +316,14 @@ class AudioRNN(keras.Model):
         """
         config = self.model_config
         values, padded = self._history_values(classes, before)
-        history, order = config.history, config.linear_prediction
+        history, order = config.history, config.prediction_order
         length = ops.shape(values)[1]
         recent = ops.stack([padded[:, history - 1 - lag:history - 1 - lag + length]
                             for lag in range(max(config.lags, order))], axis=-1)  # newest first
         features, prior, last_prediction = [recent[..., :config.lags]], None, None
-        if order:
+        if predictor is not None:
+            coefficients, scale = predictor
+        elif order:
             window = config.prediction_window
             hop = config.prediction_hop
             # Refits at steps 0, hop, 2 hop, ..., each from the window ending at that step t:
@@ -313,6 +334,7 @@ class AudioRNN(keras.Model):
                                                     floor=config.prediction_floor)
             if hop > 1:
                 coefficients, scale = (ops.repeat(part, hop, axis=1)[:, :length] for part in (coefficients, scale))
+        if order:
             prediction = lp.predict(coefficients, recent[..., :order])
             previous = ops.zeros_like(values[:, :1]) if previous is None else ops.cast(previous, values.dtype)
             error = values - ops.concatenate([previous, prediction[:, :-1]], axis=1)
@@ -403,6 +425,8 @@ class AudioRNN(keras.Model):
         order = self.model_config.linear_prediction
         if order:
             states.update(prediction=zeros(batch, 1), coefficients=zeros(batch, order), scale=zeros(batch))
+        elif self.envelope is not None:
+            states["prediction"] = zeros(batch, 1)
         if self.frame_tier is not None:
             states.update(frame=[zeros(batch, size) for size in self.frame_tier.state_sizes()],
                           conditioning=zeros(batch, self.model_config.frame_size, self.model_config.embedding_dim))
@@ -474,7 +498,7 @@ class AudioRNN(keras.Model):
         """``frame index -> step keywords`` for a loop of steps from ``states`` over ``frames`` (a vocoder's,
         with margins; None: no features). What changes less often than a sample is made here once: the
         streams' label product for the whole loop, the feature network and the features' product once a
-        frame (LPCNet's frame-rate network)."""
+        frame (LPCNet's frame-rate network), and a vocoder's predictor fitted to each frame."""
         fixed = {}
         if self.label_embedding is not None and "label_kernel" in constants:
             fixed["label_product"] = ops.matmul(self.label_embedding(states["label"]), constants["label_kernel"])
@@ -482,11 +506,22 @@ class AudioRNN(keras.Model):
             return lambda index: fixed
         vectors = self.feature_vectors(frames)
         products = self.feature_products(vectors, constants)
-        if products is None:
-            return lambda index: {**fixed, "features": vectors[:, index]}
-        return lambda index: {**fixed, "feature_product": products[:, index]}
+        predictors = self.frame_predictors(frames) if self.envelope is not None else None
 
-    def step(self, previous, states, constants=None, features=None, feature_product=None, label_product=None):
+        def per_frame(index):
+            extras = dict(fixed)
+            if products is None:
+                extras["features"] = vectors[:, index]
+            else:
+                extras["feature_product"] = products[:, index]
+            if predictors is not None:
+                extras["predictor"] = tuple(part[:, index] for part in predictors)
+            return extras
+
+        return per_frame
+
+    def step(self, previous, states, constants=None, features=None, feature_product=None, label_product=None,
+             predictor=None):
         """One sample: ``previous`` ``(batch,)`` int32 classes -> logits ``(batch, classes)`` and new states.
 
         ``states`` as :meth:`initial_states` describes; ``constants`` from
@@ -495,8 +530,11 @@ class AudioRNN(keras.Model):
         frame's row of :meth:`feature_vectors` (or, with folded constants, its
         row of :meth:`feature_products` as ``feature_product``); with folded
         constants, ``label_product`` is the streams' label times the first
-        layer's label rows, made once a loop (:meth:`loop_extras`). Equals the
-        sequence model's logits at the same position.
+        layer's label rows, made once a loop (:meth:`loop_extras`);
+        ``predictor`` a vocoder's coefficients ``(batch, order)`` and scales
+        ``(batch,)`` fitted to this sample's frame (its row of
+        :meth:`frame_predictors`). Equals the sequence model's logits at the
+        same position.
         """
         if self.model_config.many_to_one:
             window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
@@ -523,7 +561,13 @@ class AudioRNN(keras.Model):
                     ops.equal(states["position"] % config.prediction_hop, 0), refit,
                     lambda: (states["coefficients"], states["scale"]))
                 new_states.update(coefficients=coefficients, scale=scale)
-                prediction = lp.predict(coefficients, recent[:, :config.linear_prediction])[:, None]
+            elif config.frame_prediction:
+                if predictor is None:
+                    raise ParameterError("this vocoder's step takes its frame's predictor (predictor=(coefficients, "
+                                         "scales), from frame_predictors or loop_extras)")
+                coefficients, scale = predictor
+            if config.prediction_order:
+                prediction = lp.predict(coefficients, recent[:, :config.prediction_order])[:, None]
                 features += [prediction, value - states["prediction"]]
                 new_states["prediction"], prior = prediction, (prediction[:, 0], scale)
             if self.frame_tier is not None:
@@ -651,4 +695,9 @@ def flops_per_sample(model):
         # The predictor's fit (autocorrelation, Levinson-Durbin) once a hop, and its prediction.
         order = config.linear_prediction
         total += (2 * config.prediction_window * (order + 1) + 2 * order * order) // config.prediction_hop + 2 * order
+    elif model.envelope is not None:
+        # Once a frame: the envelope's spectrum and autocorrelation, Levinson-Durbin; then the prediction.
+        order = config.frame_prediction
+        to_bins, to_lags, _ = model.envelope
+        total += 2 * (to_bins.size + to_lags.size + order * order) // model.feature_config.hop + 2 * order
     return total

@@ -250,7 +250,13 @@ def featured_config(model_config, dataset, use_features=True, origin="the model"
         return model_config
     mine = dataset.feature_config
     if origin == "the model" and not model_config.features:
-        return model_config if mine is None else dataclasses.replace(model_config, features=mine.bands)
+        if mine is None:
+            return model_config
+        # The predictor fitted to the frames centres the Laplace prior: not without the prior, nor beside
+        # the adaptive predictor the model was given.
+        keep = model_config.laplace_prior and not model_config.linear_prediction
+        return dataclasses.replace(model_config, features=mine.bands,
+                                   feature_prediction=model_config.feature_prediction if keep else 0)
     if model_config.features and mine != feature_config:
         raise DatasetError(f"{origin} is a vocoder of other features than dataset '{dataset.path}' has ({mine} vs "
                            f"{feature_config}): build the dataset with the model's, or train a new model")
@@ -487,7 +493,8 @@ def _check_unused(model_config, dataset):
     """Refuse settings of conditioning the model will not have (they would be silently ignored)."""
     defaults = ModelConfig()
     for fields, present, what in ((("label_dim",), model_config.labels, "labels"),
-                                  (("feature_units", "feature_layers"), model_config.features, "features")):
+                                  (("feature_units", "feature_layers", "feature_prediction"), model_config.features,
+                                   "features")):
         changed = [field for field in fields if getattr(model_config, field) != getattr(defaults, field)]
         if changed and not present:
             given = ", ".join(f"{field} ({getattr(model_config, field)})" for field in changed)
@@ -631,7 +638,8 @@ def _describe(model_config):
     if model_config.many_to_one:
         return f"seed preset ({model_config.num_layers} x GRU {model_config.units}, window {model_config.window})"
     dense = f" + dense {model_config.dense_units}" if model_config.dense_units else ""
-    predictor = f" + linear prediction {model_config.linear_prediction}" if model_config.linear_prediction else ""
+    predictor = f" + linear prediction {model_config.linear_prediction}" if model_config.linear_prediction else (
+        f" + linear prediction {model_config.frame_prediction} from the frames" if model_config.frame_prediction else "")
     sample = f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}" \
         if model_config.num_layers else "feed-forward"
     frames = f"frame tier {model_config.frame_layers} x GRU {model_config.frame_units} every " \

@@ -1,6 +1,6 @@
 """The vocoder: bits given the features, copy-synthesis against Griffin-Lim, on seen and unseen voices, and speed.
 
-Usage: python bench/vocoder.py [--minutes 30] [--side-by-side] [--files 20] [--work DIR]
+Usage: python bench/vocoder.py [--minutes 30] [--side-by-side] [--without-frame-predictor] [--files 20] [--work DIR]
 
 Trains on the Asterisk US English and Mexican Spanish prompts (one voice,
 Allison; 8 kHz, CC-BY-SA-3.0) built with ``--features mel``, keeping the
@@ -8,7 +8,9 @@ Russian voice out of training entirely. Two models for ``--minutes`` each:
 the vocoder (today's default model reading the frames) and the same default
 without them (``use_features=False``), one after the other, or at the same
 time with ``--side-by-side`` (each then has half the machine, and both the
-same share of whatever else runs). Then:
+same share of whatever else runs). ``--without-frame-predictor`` adds a third:
+the vocoder without the linear predictor fitted to the frames
+(``feature_prediction=0``, the vocoder before it existed). Then:
 
 - bits per sample on all the validation audio and on ``--files`` files of the
   unseen voice (the vocoder given their frames);
@@ -37,15 +39,16 @@ TRAINING = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison"}
 UNSEEN = "ru_RU_f_IvrvoiceRU"
 
 
-def _train(dataset_path, run, minutes, use_features, sequence_length):
-    from audiornn import TrainConfig
+def _train(dataset_path, run, minutes, use_features, sequence_length, model_options):
+    from audiornn import ModelConfig, TrainConfig
     from audiornn.runs import read_summary
     from audiornn.training import train
 
     if read_summary(run) is None:
         window = {"sequence_length": sequence_length} if sequence_length else {}
-        train(dataset_path, run, train_config=TrainConfig(minutes=minutes, **window), overwrite=True,
-              use_features=use_features, verbose=2)
+        train(dataset_path, run, model_config=ModelConfig(**model_options),
+              train_config=TrainConfig(minutes=minutes, **window), overwrite=True, use_features=use_features,
+              verbose=2)
 
 
 def main():
@@ -54,6 +57,8 @@ def main():
     parser.add_argument("--sequence-length", type=int, default=0,
                         help="training window of both (default: each model's own, 160 and 96)")
     parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
+    parser.add_argument("--without-frame-predictor", action="store_true",
+                        help="also train the vocoder without the predictor fitted to the frames")
     parser.add_argument("--files", type=int, default=20, help="files of each set for copy-synthesis and unseen bits")
     parser.add_argument("--work", default=None, help="folder for the dataset and runs (default: temporary)")
     arguments = parser.parse_args()
@@ -72,8 +77,12 @@ def main():
                             progress=False)
     print(dataset, dataset.feature_config, flush=True)
     runs = {"vocoder": work / "run-vocoder", "unconditional": work / "run-unconditional"}
-    jobs = [(str(dataset.path), run, arguments.minutes, name == "vocoder", arguments.sequence_length)
-            for name, run in runs.items()]
+    options = {name: {} for name in runs}
+    if arguments.without_frame_predictor:
+        runs["vocoder, no frame predictor"] = work / "run-vocoder-no-frame-predictor"
+        options["vocoder, no frame predictor"] = {"feature_prediction": 0}
+    jobs = [(str(dataset.path), run, arguments.minutes, name != "unconditional", arguments.sequence_length,
+             options[name]) for name, run in runs.items()]
     started = time.monotonic()
     run_jobs(_train, jobs, side_by_side=arguments.side_by_side)
     print(f"trained in {(time.monotonic() - started) / 60:.1f} min", flush=True)
@@ -99,14 +108,17 @@ def main():
         print(name, json.dumps(results[name]), flush=True)
 
     vocoder = models["vocoder"]
-    for name, files in (("validation", held), ("unseen voice", unseen)):
-        scores = resynthesis_scores(vocoder, files, seed=0)
-        example = scores.pop("example")
-        results[f"resynthesis {name}"] = scores
-        print(f"\n{name} ({len(files)} files)\n{format_resynthesis_table(scores)}", flush=True)
-        figure = plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]], 8000,
-                             names=(f"original ({Path(files[0]).name})", "vocoder", "Griffin-Lim"))
-        save_figure(figure, work / f"resynthesis-{name.replace(' ', '-')}.png")
+    for model_name in [name for name in runs if name != "unconditional"]:
+        prefix = "" if model_name == "vocoder" else f"{model_name}: "
+        for name, files in (("validation", held), ("unseen voice", unseen)):
+            scores = resynthesis_scores(models[model_name], files, seed=0)
+            example = scores.pop("example")
+            results[f"{prefix}resynthesis {name}"] = scores
+            print(f"\n{prefix}{name} ({len(files)} files)\n{format_resynthesis_table(scores)}", flush=True)
+            figure = plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]], 8000,
+                                 names=(f"original ({Path(files[0]).name})", model_name, "Griffin-Lim"))
+            slug = (prefix + name).replace(",", "").replace(":", "").replace(" ", "-")
+            save_figure(figure, work / f"resynthesis-{slug}.png")
 
     speed = {}
     frames = load_features(held[0], vocoder)
@@ -119,10 +131,10 @@ def main():
     results["vocode_samples_per_second"] = speed
     print("vocode speed", json.dumps(speed), flush=True)
     (work / "vocoder.json").write_text(json.dumps(results, indent=1))
-    print(f"\n{'model':<16}{'epochs':>7}{'validation':>12}{'unseen voice':>14}")
+    print(f"\n{'model':<30}{'epochs':>7}{'validation':>12}{'unseen voice':>14}")
     for name in runs:
         row = results[name]
-        print(f"{name:<16}{row['epochs']:>7}{row['validation_bits']:>12.3f}{row['unseen_voice_bits']:>14.3f}")
+        print(f"{name:<30}{row['epochs']:>7}{row['validation_bits']:>12.3f}{row['unseen_voice_bits']:>14.3f}")
     print(f"vocode: {speed[1]:,.0f} samples/s one stream ({speed[1] / 8000:.1f}x real time), "
           f"{speed[16]:,.0f} for 16 ({speed[16] / 16 / 8000:.1f}x each)")
     print(f"wrote {work / 'vocoder.json'} and the figures in {work}")

@@ -5,6 +5,7 @@ import json
 import librosa
 import numpy as np
 import pytest
+import scipy.linalg
 import soundfile
 
 from audiornn import build_dataset
@@ -17,7 +18,7 @@ from audiornn.model import ModelConfig, build_model
 from audiornn.resynthesis import griffin_lim, resynthesis_scores
 from audiornn.runs import load_run_model
 from audiornn.scoring import dataset_frames, dataset_pieces, score_classes
-from audiornn.training import TrainConfig, train
+from audiornn.training import TrainConfig, featured_config, train
 from audiornn.vocoder import load_features, vocode
 from conftest import sine
 
@@ -93,9 +94,49 @@ def test_a_dataset_stores_frames_aligned_at_one_byte_per_sample(voiced, featured
     assert tail[0]["offset_in_file"] % 80 == 0 and tail[0]["frames"] == frame_count(tail[0]["samples"], 80)
 
 
+def test_the_predictor_fitted_to_the_frames_finds_the_envelope_of_an_all_pole_signal():
+    """LPCNet's linear prediction from the features: the frames of noise through a known all-pole filter give
+    back the filter, and the residual scale of noise of that level."""
+    from scipy.signal import lfilter
+
+    from audiornn import linear_prediction as lp
+    from audiornn.config import AudioConfig
+    from audiornn.features import audio_to_features, envelope_matrices
+
+    rate, config = 8000, FeatureConfig.for_rate(8000)
+    # Two resonances (500 and 1800 Hz), poles at radius 0.9 and 0.85: an order-4 predictor is exact.
+    poles = [0.9 * np.exp(2j * np.pi * 500 / rate), 0.85 * np.exp(2j * np.pi * 1800 / rate)]
+    denominator = np.real(np.poly(poles + [np.conj(pole) for pole in poles]))
+    excitation = np.random.default_rng(0).laplace(0.0, 1.0, 4 * rate)
+    audio = lfilter([1.0], denominator, excitation)
+    audio, excitation = audio / np.abs(audio).max(), excitation / np.abs(audio).max()
+    frames = audio_to_features(audio, rate, config)
+    for preemphasis in (0.0, AudioConfig().preemphasis):
+        matrices = envelope_matrices(config, rate, preemphasis, 4)
+        coefficients, scales = (np.asarray(part, np.float64) for part in lp.fit_to_frames(frames, matrices, 4))
+        assert coefficients.shape == (frames.shape[0], 4) and scales.shape == (frames.shape[0],)
+        middle = slice(5, -5)  # away from the zero padding at the ends
+        if not preemphasis:  # the resonances where the filter has them (40 bands blur their bandwidths a little)
+            roots = np.roots(np.concatenate([[1.0], -np.median(coefficients[middle], axis=0)]))
+            found = np.sort(np.angle(roots[roots.imag > 0]) * rate / (2 * np.pi))
+            np.testing.assert_allclose(found, [500.0, 1800.0], atol=40.0)
+        # The frames' predictor leaves nearly what order 4 fitted to the whole signal leaves (the
+        # pre-emphasised signal when the model pre-emphasises), and its scale is that residual's Laplace scale.
+        signal = lfilter([1.0, -preemphasis], [1.0], audio)
+        past = np.stack([np.concatenate([np.zeros(k + 1), signal[:-k - 1]]) for k in range(4)], axis=1)
+        frame = np.minimum(np.arange(signal.size) // config.hop, frames.shape[0] - 1)
+        residual = signal - np.sum(coefficients[frame] * past, axis=1)
+        correlation = np.array([signal[lag:] @ signal[:signal.size - lag] for lag in range(5)])
+        best = signal - past @ scipy.linalg.solve_toeplitz(correlation[:4], correlation[1:])
+        assert np.mean(residual[800:-800] ** 2) < 1.3 * np.mean(best[800:-800] ** 2)
+        laplace = np.mean(np.abs(residual[800:-800]))  # a Laplace variable's mean absolute value is its scale
+        assert 0.6 < np.median(scales[middle]) / laplace < 1.6
+
+
 @pytest.mark.parametrize("config", [
-    ModelConfig(units=16, embedding_dim=8, lags=3, dense_units=16, features=6, feature_units=5),
-    ModelConfig(units=16, embedding_dim=8, lags=0, dense_units=0, features=6, feature_units=5, labels=("a", "b")),
+    ModelConfig(units=16, embedding_dim=8, lags=3, dense_units=16, features=6, feature_units=5, feature_prediction=5),
+    ModelConfig(units=16, embedding_dim=8, lags=0, dense_units=0, features=6, feature_units=5, labels=("a", "b"),
+                feature_prediction=0),
     ModelConfig(cell="lstm", num_layers=2, units=8, embedding_dim=4, lags=2, frame_size=8, frame_units=8, features=6,
                 feature_units=5, feature_layers=1, linear_prediction=4, prediction_window=10, prediction_hop=2),
 ], ids=["gru", "labels-no-lags", "lstm-frames-predictor"])
@@ -113,9 +154,16 @@ def test_step_equals_sequence_with_features_and_a_frame_reaches_only_its_neighbo
         inputs["label"] = label = np.array([0, 1, 1], "int32")
     sequence = np.asarray(model(inputs))
     vectors = np.asarray(model.feature_vectors(frames))
+    # A predictor fitted to each frame's envelope when the model has one (the first), else none.
+    predictors = model.frame_predictors(frames) if model.envelope is not None else None
+    assert (predictors is not None) == (config.frame_prediction > 0)
+
+    def predictor(step):
+        return None if predictors is None else tuple(np.asarray(part)[:, step // 4] for part in predictors)
+
     states, stepped = model.initial_states(3, label), []
     for step in range(40):
-        logits, states = model.step(classes[:, step], states, features=vectors[:, step // 4])
+        logits, states = model.step(classes[:, step], states, features=vectors[:, step // 4], predictor=predictor(step))
         stepped.append(np.asarray(logits))
     np.testing.assert_allclose(np.stack(stepped, axis=1), sequence, atol=1e-4, rtol=2e-5)
     # With the first GRU folded, the features' share of its product is made once a frame: the same logits.
@@ -125,7 +173,8 @@ def test_step_equals_sequence_with_features_and_a_frame_reaches_only_its_neighbo
     if products is not None:
         states = model.initial_states(3, label)
         for step in range(40):
-            logits, states = model.step(classes[:, step], states, constants, feature_product=products[:, step // 4])
+            logits, states = model.step(classes[:, step], states, constants, feature_product=products[:, step // 4],
+                                        predictor=predictor(step))
             np.testing.assert_allclose(np.asarray(logits), sequence[:, step], atol=1e-4, rtol=2e-5)
     changed = frames.copy()
     changed[:, margin + 5] += 3.0  # frame 5 of the window (samples 20..23): its vector and `margin` either side
@@ -134,7 +183,7 @@ def test_step_equals_sequence_with_features_and_a_frame_reaches_only_its_neighbo
     # Through the recurrent state the frame reaches the samples after it, never those before its neighbours.
     difference = np.abs(np.asarray(model({**inputs, "features": changed})) - sequence).max(axis=(0, 2))
     assert np.flatnonzero(difference > 0).min() == 4 * (5 - margin)
-    with pytest.raises(ParameterError, match="feature vector"):
+    with pytest.raises(ParameterError, match="feature vector" if predictors is None else "frame's predictor"):
         model.step(classes[:, 0], model.initial_states(3, label))
 
 
@@ -142,6 +191,13 @@ def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, fe
     run, summary = vocoder_run
     model = load_run_model(run)
     assert model.feature_config == featured.feature_config and model.model_config.features == 40
+    # A new vocoder's predictor is fitted to the frames, unless the prior is off or it was given one of its own;
+    # a vocoder saved before the frames' predictor existed has none.
+    assert model.model_config.frame_prediction == 16 and model.envelope is not None
+    for own, order in (({"laplace_prior": False}, 0), ({"linear_prediction": 8}, 0), ({}, 16)):
+        assert featured_config(ModelConfig(**own), featured).feature_prediction == order
+    saved = {key: value for key, value in model.model_config.to_dict().items() if key != "feature_prediction"}
+    assert ModelConfig.from_saved(saved).frame_prediction == 0
     # The frames are standardised by the training frames' statistics, saved in the model.
     training_frames = np.asarray(featured.frames("train"), np.float64)
     np.testing.assert_allclose(np.asarray(model.feature_net.mean), training_frames.mean(axis=0), atol=1e-3)
@@ -232,8 +288,13 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
     # The defaults (a window of 96, learning rate 0.01) become a vocoder's: two frames, 0.003.
     assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
                  "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--quiet"]) == 0
-    training = json.loads((tmp_path / "run" / "config.json").read_text())["training"]
-    assert (training["sequence_length"], training["learning_rate"]) == (160, 0.003)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (config["training"]["sequence_length"], config["training"]["learning_rate"]) == (160, 0.003)
+    assert config["model"]["feature_prediction"] == 16  # a new vocoder's predictor fitted to the frames
+    assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "plain"), "--epochs", "1",
+                 "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--feature-prediction", "0",
+                 "--quiet"]) == 0
+    assert load_run_model(tmp_path / "plain").envelope is None
     assert main(["vocode", "--model", str(tmp_path / "run"), str(voiced / "tones0.wav"), "--seed", "1",
                  "--output", str(tmp_path / "out.wav"), "--quiet"]) == 0
     audio, rate = soundfile.read(str(tmp_path / "out.wav"))
