@@ -64,7 +64,9 @@ class AudioRNN(keras.Model):
       ``history`` is the lags or the linear predictor's window, the longer);
     - with the linear predictor (``linear_prediction`` > 0): ``"prediction"``
       ``(batch, 1)``, its prediction of ``previous``; ``"coefficients"``
-      ``(batch, order)`` and ``"scale"`` ``(batch,)``, its last fit;
+      ``(batch, order)`` and ``"scale"`` ``(batch,)``, its last fit; a
+      vocoder's predictor fitted to the frames (``frame_prediction``) has
+      only ``"prediction"``: its fit comes with each frame;
     - ``"position"``, a scalar int32, the steps taken, when the model counts
       them (the linear predictor refits every
       ``prediction_hop`` of them, and the frame tier every ``frame_size``);
@@ -84,7 +86,10 @@ class AudioRNN(keras.Model):
     also on ``"features"``: the frames of the window with the feature network's
     margins, ``(batch, time / hop + 2 margin, bands)``, the window starting on
     a frame. A step takes its sample's feature vector (from
-    :meth:`feature_vectors`, once per frame) as ``features``.
+    :meth:`feature_vectors`, once per frame) as ``features``, and, with the
+    predictor fitted to the frames, the frame's fit (:meth:`frame_predictors`)
+    as ``predictor``: not conditioning but the centre and scale of the Laplace
+    prior, as the adaptive predictor's are.
     """
 
     def __init__(self, model_config=None, audio_config=None, feature_config=None, **kwargs):

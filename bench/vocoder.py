@@ -1,6 +1,7 @@
 """The vocoder: bits given the features, copy-synthesis against Griffin-Lim, on seen and unseen voices, and speed.
 
-Usage: python bench/vocoder.py [--minutes 30] [--side-by-side] [--without-frame-predictor] [--files 20] [--work DIR]
+Usage: python bench/vocoder.py [--minutes 30] [--side-by-side] [--variant NAME:FIELD=VALUE,...]... [--files 20]
+                               [--work DIR]
 
 Trains on the Asterisk US English and Mexican Spanish prompts (one voice,
 Allison; 8 kHz, CC-BY-SA-3.0) built with ``--features mel``, keeping the
@@ -8,9 +9,11 @@ Russian voice out of training entirely. Two models for ``--minutes`` each:
 the vocoder (today's default model reading the frames) and the same default
 without them (``use_features=False``), one after the other, or at the same
 time with ``--side-by-side`` (each then has half the machine, and both the
-same share of whatever else runs). ``--without-frame-predictor`` adds a third:
-the vocoder without the linear predictor fitted to the frames
-(``feature_prediction=0``, the vocoder before it existed). Then:
+same share of whatever else runs). Each ``--variant`` adds another vocoder,
+trained beside them with the same budget: the default with some model or
+training fields changed, say ``no-frame-predictor:feature_prediction=0`` (the
+vocoder before the predictor fitted to the frames) or
+``lags-80:lags=80,learning_rate=0.01``. Then:
 
 - bits per sample on all the validation audio and on ``--files`` files of the
   unseen voice (the vocoder given their frames);
@@ -39,16 +42,36 @@ TRAINING = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison"}
 UNSEEN = "ru_RU_f_IvrvoiceRU"
 
 
-def _train(dataset_path, run, minutes, use_features, sequence_length, model_options):
+def _train(dataset_path, run, minutes, use_features, sequence_length, changes):
+    import dataclasses
+
     from audiornn import ModelConfig, TrainConfig
     from audiornn.runs import read_summary
     from audiornn.training import train
 
     if read_summary(run) is None:
         window = {"sequence_length": sequence_length} if sequence_length else {}
-        train(dataset_path, run, model_config=ModelConfig(**model_options),
-              train_config=TrainConfig(minutes=minutes, **window), overwrite=True, use_features=use_features,
-              verbose=2)
+        model_fields = {field.name for field in dataclasses.fields(ModelConfig)}
+        train(dataset_path, run, model_config=ModelConfig(**{key: value for key, value in changes.items()
+                                                             if key in model_fields}),
+              train_config=TrainConfig(minutes=minutes, **window, **{key: value for key, value in changes.items()
+                                                                     if key not in model_fields}),
+              overwrite=True, use_features=use_features, verbose=2)
+
+
+def _variant(text):
+    """``NAME:FIELD=VALUE,...`` -> (name, {field: value}), the values read as JSON (else as text)."""
+    name, _, fields = text.partition(":")
+    changes = {}
+    for pair in filter(None, fields.split(",")):
+        key, _, value = pair.partition("=")
+        try:
+            changes[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key.strip()] = value
+    if not name or not changes:
+        raise argparse.ArgumentTypeError(f"a variant is NAME:FIELD=VALUE,..., got {text!r}")
+    return name, changes
 
 
 def main():
@@ -57,8 +80,8 @@ def main():
     parser.add_argument("--sequence-length", type=int, default=0,
                         help="training window of both (default: each model's own, 160 and 96)")
     parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
-    parser.add_argument("--without-frame-predictor", action="store_true",
-                        help="also train the vocoder without the predictor fitted to the frames")
+    parser.add_argument("--variant", type=_variant, action="append", default=[],
+                        help="another vocoder, NAME:FIELD=VALUE,... (model or training fields)")
     parser.add_argument("--files", type=int, default=20, help="files of each set for copy-synthesis and unseen bits")
     parser.add_argument("--work", default=None, help="folder for the dataset and runs (default: temporary)")
     arguments = parser.parse_args()
@@ -78,9 +101,8 @@ def main():
     print(dataset, dataset.feature_config, flush=True)
     runs = {"vocoder": work / "run-vocoder", "unconditional": work / "run-unconditional"}
     options = {name: {} for name in runs}
-    if arguments.without_frame_predictor:
-        runs["vocoder, no frame predictor"] = work / "run-vocoder-no-frame-predictor"
-        options["vocoder, no frame predictor"] = {"feature_prediction": 0}
+    for name, changes in arguments.variant:
+        runs[name], options[name] = work / f"run-{name}", changes
     jobs = [(str(dataset.path), run, arguments.minutes, name != "unconditional", arguments.sequence_length,
              options[name]) for name, run in runs.items()]
     started = time.monotonic()
