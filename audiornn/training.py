@@ -495,7 +495,9 @@ def _check_unused(model_config, dataset):
     for fields, present, what in ((("label_dim",), model_config.labels, "labels"),
                                   (("feature_units", "feature_layers", "feature_prediction"), model_config.features,
                                    "features")):
-        changed = [field for field in fields if getattr(model_config, field) != getattr(defaults, field)]
+        # A feature_prediction of 0 is also what models saved before it (and the seed preset) have: unset.
+        changed = [field for field in fields if getattr(model_config, field) != getattr(defaults, field)
+                   and not (field == "feature_prediction" and model_config.feature_prediction == 0)]
         if changed and not present:
             given = ", ".join(f"{field} ({getattr(model_config, field)})" for field in changed)
             raise ParameterError(f"{given} set{'s' if len(changed) == 1 else ''} what the model does "
