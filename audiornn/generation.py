@@ -93,12 +93,9 @@ class SampleStream:
 
     def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
         constants = self.model.step_constants()
+        zero = ops.convert_to_tensor(0, "int32")
         if frames is None:
-            fixed = self.model.loop_extras(states, None, constants)(0)
-
-            def frame_extras(index):
-                return fixed
-            hop = 1
+            hop, first = 1, self.model.loop_extras(states, None, constants)(0)
         else:
             # A vocoder: the frame-rate network (and the predictor fitted to the frame) runs when a step enters
             # a new frame, on that frame and its margins alone: the same shapes whatever the chunk, so the same
@@ -108,6 +105,8 @@ class SampleStream:
             def frame_extras(index):
                 window = ops.slice(frames, (0, index, 0), (self.count, width, frames.shape[2]))
                 return self.model.loop_extras(states, window, constants)(0)
+
+            first = frame_extras(zero)
 
         def body(step, previous, states, output, frame, extras):
             # The sample read (one before the one drawn) picks its frame; frame 0 of a vocoder's chunk is that
@@ -122,9 +121,8 @@ class SampleStream:
             return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None]), index, extras
 
         output = ops.zeros((self.count, length), "int32")
-        zero = ops.convert_to_tensor(0, "int32")
         _, previous, states, output, _, _ = ops.while_loop(
-            lambda step, *_: step < length, body, (zero, previous, states, output, zero, frame_extras(zero)))
+            lambda step, *_: step < length, body, (zero, previous, states, output, zero, first))
         return previous, states, output
 
     def _prime_loop(self, states, classes):

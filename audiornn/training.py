@@ -495,9 +495,8 @@ def _check_unused(model_config, dataset):
     for fields, present, what in ((("label_dim",), model_config.labels, "labels"),
                                   (("feature_units", "feature_layers", "feature_prediction"), model_config.features,
                                    "features")):
-        # A feature_prediction of 0 is also what models saved before it (and the seed preset) have: unset.
-        changed = [field for field in fields if getattr(model_config, field) != getattr(defaults, field)
-                   and not (field == "feature_prediction" and model_config.feature_prediction == 0)]
+        # A field at 0 turns its part off and sets nothing (models saved before feature_prediction have 0).
+        changed = [field for field in fields if getattr(model_config, field) not in (getattr(defaults, field), 0)]
         if changed and not present:
             given = ", ".join(f"{field} ({getattr(model_config, field)})" for field in changed)
             raise ParameterError(f"{given} set{'s' if len(changed) == 1 else ''} what the model does "
@@ -640,8 +639,8 @@ def _describe(model_config):
     if model_config.many_to_one:
         return f"seed preset ({model_config.num_layers} x GRU {model_config.units}, window {model_config.window})"
     dense = f" + dense {model_config.dense_units}" if model_config.dense_units else ""
-    predictor = f" + linear prediction {model_config.linear_prediction}" if model_config.linear_prediction else (
-        f" + linear prediction {model_config.frame_prediction} from the frames" if model_config.frame_prediction else "")
+    order, source = model_config.prediction_order, " from the frames" if model_config.frame_prediction else ""
+    predictor = f" + linear prediction {order}{source}" if order else ""
     sample = f"{model_config.num_layers} x {model_config.cell.upper()} {model_config.units}" \
         if model_config.num_layers else "feed-forward"
     frames = f"frame tier {model_config.frame_layers} x GRU {model_config.frame_units} every " \
