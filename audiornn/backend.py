@@ -164,6 +164,15 @@ def compiled(function, model, static=()):
     return call_jax
 
 
+def compiled_once(model, key, make, static=()):
+    """``make()`` compiled (:func:`compiled`) the first time ``key`` is asked of ``model``, then the same
+    compiled function: kept on the model (``model.compiled_loops``), it reads the model's current weights,
+    and a new stream, file or epoch does not trace and compile it again."""
+    if key not in model.compiled_loops:
+        model.compiled_loops[key] = compiled(make(), model, static=static)
+    return model.compiled_loops[key]
+
+
 def uniform(count, seed, position):
     """``count`` uniform numbers in [0, 1) drawn statelessly from ``(seed, position)`` (int64 tensors on
     TensorFlow, integer arrays on JAX). Each backend has its own generator: a seed gives the same audio

@@ -14,6 +14,7 @@ a batch gets its own draw. Temperature 0 is argmax.
 """
 
 import contextlib
+import functools
 import logging
 import math
 import os
@@ -69,6 +70,49 @@ def choose(logits, *, seed, position, temperature, first_stream=0, total_streams
     return ops.minimum(chosen, logits.shape[-1] - 1)
 
 
+def _sample_loop(model, count, sampled, first_stream, total_streams, previous, states, seed, start, temperature,
+                 length, per_frame=None):
+    constants = model.step_constants()
+    extras = model.loop_extras(states, per_frame, constants)
+    hop = 1 if per_frame is None else model.feature_config.hop
+
+    def body(step, previous, states, output):
+        # A vocoder's sample read (one before the one drawn) picks its frame: frame 0 of a chunk is that of
+        # the sample before it.
+        logits, states = model.step(previous, states, constants, **extras((step + hop - 1) // hop))
+        chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
+                        temperature=temperature if sampled else 0, first_stream=first_stream,
+                        total_streams=total_streams)
+        return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None])
+
+    output = ops.zeros((count, length), "int32")
+    _, previous, states, output = ops.while_loop(
+        lambda step, *_: step < length, body, (ops.convert_to_tensor(0, "int32"), previous, states, output))
+    return previous, states, output
+
+
+def _prime_loop(model, states, classes):
+    constants = model.step_constants()
+    extras = model.loop_extras(states, None, constants)
+
+    def body(step, states):
+        return step + 1, model.step(classes[:, step], states, constants, **extras(0))[1]
+
+    return ops.while_loop(lambda step, *_: step < ops.shape(classes)[1] - 1, body,
+                          (ops.convert_to_tensor(0, "int32"), states))[1]
+
+
+def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1):
+    """The compiled sample loop of ``count`` streams (of ``total_streams``, from ``first_stream``; argmax
+    when not ``sampled``), the prime loop and a vocoder's frame-rate network (None for other models), each
+    made once per model (:func:`audiornn.backend.compiled_once`)."""
+    key = (count, bool(sampled), first_stream, total_streams)
+    return (backend.compiled_once(model, key, lambda: functools.partial(_sample_loop, model, *key), static=(5,)),
+            backend.compiled_once(model, "prime", lambda: functools.partial(_prime_loop, model)),
+            backend.compiled_once(model, "frame_rate", lambda: model.frame_rate)
+            if model.feature_net is not None else None)
+
+
 class SampleStream:
     """Streams of classes from a model, stepped one sample at a time (:meth:`AudioRNN.step`).
 
@@ -88,52 +132,8 @@ class SampleStream:
         self.position = 0
         self.states = model.initial_states(count, label)
         self.previous = ops.full((count,), model.silence, "int32")
-        self._sample = backend.compiled(self._sample_loop, model, static=(5,))
-        self._prime = backend.compiled(self._prime_loop, model)
-
-    def _sample_loop(self, previous, states, seed, start, temperature, length, frames=None):
-        constants = self.model.step_constants()
-        zero = ops.convert_to_tensor(0, "int32")
-        if frames is None:
-            hop, first = 1, self.model.loop_extras(states, None, constants)(0)
-        else:
-            # A vocoder: the frame-rate network (and the predictor fitted to the frame) runs when a step enters
-            # a new frame, on that frame and its margins alone: the same shapes whatever the chunk, so the same
-            # rounding, and a stream vocoded in chunks is the stream vocoded in one pass.
-            hop, width = self.model.feature_config.hop, 1 + 2 * self.model.feature_net.margin
-
-            def frame_extras(index):
-                window = ops.slice(frames, (0, index, 0), (self.count, width, frames.shape[2]))
-                return self.model.loop_extras(states, window, constants)(0)
-
-            first = frame_extras(zero)
-
-        def body(step, previous, states, output, frame, extras):
-            # The sample read (one before the one drawn) picks its frame; frame 0 of a vocoder's chunk is that
-            # of the sample before the chunk.
-            index = (step + hop - 1) // hop
-            if frames is not None:
-                extras = ops.cond(ops.equal(index, frame), lambda: extras, lambda: frame_extras(index))
-            logits, states = self.model.step(previous, states, constants, **extras)
-            chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
-                            temperature=temperature if self.temperature else 0,
-                            first_stream=self.first_stream, total_streams=self.total_streams)
-            return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None]), index, extras
-
-        output = ops.zeros((self.count, length), "int32")
-        _, previous, states, output, _, _ = ops.while_loop(
-            lambda step, *_: step < length, body, (zero, previous, states, output, zero, first))
-        return previous, states, output
-
-    def _prime_loop(self, states, classes):
-        constants = self.model.step_constants()
-        extras = self.model.loop_extras(states, None, constants)
-
-        def body(step, states):
-            return step + 1, self.model.step(classes[:, step], states, constants, **extras(0))[1]
-
-        return ops.while_loop(lambda step, *_: step < classes.shape[1] - 1, body,
-                              (ops.convert_to_tensor(0, "int32"), states))[1]
+        self._sample, self._prime, self._frame_rate = compiled_loops(
+            model, count, self.temperature != 0, self.first_stream, self.total_streams)
 
     def set_label(self, label):
         """Continue every stream under ``label`` (names or ids, one for all or one each)."""
@@ -158,7 +158,7 @@ class SampleStream:
         before the first drawn through the last one's, with the feature
         network's margins, ``(count, length / hop + 1 + 2 margin, bands)``.
         """
-        extra = () if frames is None else (ops.convert_to_tensor(np.asarray(frames, np.float32)),)
+        extra = () if frames is None else (self._frame_rate(ops.convert_to_tensor(np.asarray(frames, np.float32))),)
         index = backend.index_dtype()
         previous, states, chosen = self._sample(
             self.previous, self.states, ops.convert_to_tensor(self.seed, index),

@@ -151,6 +151,8 @@ class AudioRNN(keras.Model):
         # Not tracked attributes: the carries are training state, never saved with the model.
         object.__setattr__(self, "state_carry", None)
         object.__setattr__(self, "validation_carry", None)
+        # Compiled loops (sampling, priming, scoring, a vocoder's frame rate): audiornn.backend.compiled_once.
+        object.__setattr__(self, "compiled_loops", {})
 
     def build(self, input_shape=None):
         # Create every sublayer's weights with one forward pass on a dummy batch,
@@ -499,31 +501,45 @@ class AudioRNN(keras.Model):
         when the first layer is not folded (the step then multiplies the vector itself)."""
         return ops.matmul(vectors, constants["feature_kernel"]) if "feature_kernel" in constants else None
 
-    def loop_extras(self, states, frames, constants):
-        """``frame index -> step keywords`` for a loop of steps from ``states`` over ``frames`` (a vocoder's,
-        with margins; None: no features). What changes less often than a sample is made here once: the
-        streams' label product for the whole loop, the feature network and the features' product once a
-        frame (LPCNet's frame-rate network), and a vocoder's predictor fitted to each frame."""
+    def frame_rate(self, frames, constants=None):
+        """A vocoder's frame-rate network (LPCNet's): what its steps read from each frame, made once a frame
+        from ``frames`` ``(batch, frames, bands)`` with the feature network's margins, for :meth:`loop_extras`:
+        ``{"feature_product" (with folded ``constants``, by default :meth:`step_constants`; else "features"):
+        (frames - 2 margin, batch, units),
+        "predictor" (with one): (coefficients (frames - 2 margin, batch, order), scales (frames - 2 margin,
+        batch))}``.
+
+        Each frame's values are the same whatever ``frames`` spans, to the bit, so a stream generated in
+        chunks is the stream generated in one pass: the work is mapped over the frames, each made alone
+        from its own margins (the same shapes, so the same rounding, for any number of frames; a product or
+        a sum over many frames at once rounds otherwise for another number of them).
+        """
+        constants = self.step_constants() if constants is None else constants
+        (batch, length, bands), width = ops.shape(frames), 1 + 2 * self.feature_net.margin
+        name = "feature_product" if "feature_kernel" in constants else "features"
+
+        def one_frame(index):
+            window = ops.slice(frames, (0, index, 0), (batch, width, bands))
+            vector = self.feature_vectors(window)
+            product = self.feature_products(vector, constants)
+            made = {name: (vector if product is None else product)[:, 0]}
+            if self.envelope is not None:
+                made["predictor"] = tuple(part[:, 0] for part in self.frame_predictors(window))
+            return made
+
+        return ops.map(one_frame, ops.arange(length - width + 1, dtype="int32"))
+
+    def loop_extras(self, states, per_frame, constants):
+        """``frame index -> step keywords`` for a loop of steps from ``states``, reading ``per_frame`` (a
+        vocoder's :meth:`frame_rate`; None: no features). What changes less often than a sample is made once:
+        the streams' label product for the whole loop, a vocoder's frame-rate values once a frame."""
         fixed = {}
         if self.label_embedding is not None and "label_kernel" in constants:
             fixed["label_product"] = ops.matmul(self.label_embedding(states["label"]), constants["label_kernel"])
-        if frames is None:
+        if per_frame is None:
             return lambda index: fixed
-        vectors = self.feature_vectors(frames)
-        products = self.feature_products(vectors, constants)
-        predictors = self.frame_predictors(frames) if self.envelope is not None else None
-
-        def per_frame(index):
-            extras = dict(fixed)
-            if products is None:
-                extras["features"] = vectors[:, index]
-            else:
-                extras["feature_product"] = products[:, index]
-            if predictors is not None:
-                extras["predictor"] = tuple(part[:, index] for part in predictors)
-            return extras
-
-        return per_frame
+        return lambda index: {**fixed, **keras.tree.map_structure(lambda part: ops.take(part, index, axis=0),
+                                                                 per_frame)}
 
     def step(self, previous, states, constants=None, features=None, feature_product=None, label_product=None,
              predictor=None):

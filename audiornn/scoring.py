@@ -70,9 +70,9 @@ def _chunk_scorer(model):
     """
     hop = model.feature_config.hop if model.feature_net is not None else 1
 
-    def score(states, classes, mask, frames=None):
+    def score(states, classes, mask, per_frame=None):
         constants = model.step_constants()
-        extras = model.loop_extras(states, frames, constants)
+        extras = model.loop_extras(states, per_frame, constants)
 
         def body(step, states, nats, correct):
             logits, states = model.step(classes[:, step], states, constants, **extras(step // hop))
@@ -83,13 +83,16 @@ def _chunk_scorer(model):
             correct += weight * ops.cast(hits, "float32")
             return step + 1, states, nats, correct
 
-        zeros = ops.zeros(classes.shape[:1], "float32")
+        zeros = ops.zeros(ops.shape(classes)[:1], "float32")
         _, states, nats, correct = ops.while_loop(
-            lambda step, *_: step < classes.shape[1] - 1, body,
+            lambda step, *_: step < ops.shape(classes)[1] - 1, body,
             (ops.convert_to_tensor(0, "int32"), states, zeros, zeros))
         return states, nats, correct
 
-    return backend.compiled(score, model)
+    scorer = backend.compiled_once(model, "scorer", lambda: score)
+    frame_rate = backend.compiled_once(model, "frame_rate", lambda: model.frame_rate)
+    return lambda states, classes, mask, frames=None: scorer(
+        states, classes, mask, *(() if frames is None else (frame_rate(frames),)))
 
 
 def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None,

@@ -117,6 +117,22 @@ def test_temperature_zero_is_argmax(gru_model):
     np.testing.assert_array_equal(chosen, expected)
 
 
+def test_streams_of_a_model_share_its_compiled_loops_and_read_its_current_weights():
+    model = build_model(ModelConfig(units=16, embedding_dim=8, lags=4), sequence_length=16)
+    first = SampleStream(model, count=2, temperature=0).sample(20)
+    loops = dict(model.compiled_loops)
+    np.testing.assert_array_equal(SampleStream(model, count=2, temperature=0).sample(20), first)
+    assert model.compiled_loops == loops  # the second stream compiled nothing
+    # Weights changed after compiling are what the next stream reads (the loops are not frozen copies).
+    kernel, bias = model.logits.get_weights()
+    bias[7] = 1000.0
+    model.logits.set_weights([kernel, bias])
+    assert (SampleStream(model, count=2, temperature=0).sample(20) == 7).all()
+    assert model.compiled_loops == loops
+    SampleStream(model, count=3, temperature=0).sample(5)  # another shape: its own loop
+    assert len(model.compiled_loops) == len(loops) + 1
+
+
 def test_output_files_are_16_bit_wav_at_the_model_rate(tmp_path):
     model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8), AudioConfig(sample_rate=11025))
     paths = generate(model, seconds=0.1, count=3, seed=0, output=tmp_path / "out.wav", progress=False)
