@@ -102,6 +102,13 @@ def _prime_loop(model, states, classes):
                           (ops.convert_to_tensor(0, "int32"), states))[1]
 
 
+def compiled_frame_rate(model):
+    """A vocoder's frame-rate network (:meth:`AudioRNN.frame_rate`) compiled once per model, apart from the
+    loops that read it; None for other models."""
+    return backend.compiled_once(model, "frame_rate", lambda: model.frame_rate) if model.feature_net is not None \
+        else None
+
+
 def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1):
     """The compiled sample loop of ``count`` streams (of ``total_streams``, from ``first_stream``; argmax
     when not ``sampled``), the prime loop and a vocoder's frame-rate network (None for other models), each
@@ -109,8 +116,7 @@ def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1
     key = (count, bool(sampled), first_stream, total_streams)
     return (backend.compiled_once(model, key, lambda: functools.partial(_sample_loop, model, *key), static=(5,)),
             backend.compiled_once(model, "prime", lambda: functools.partial(_prime_loop, model)),
-            backend.compiled_once(model, "frame_rate", lambda: model.frame_rate)
-            if model.feature_net is not None else None)
+            compiled_frame_rate(model))
 
 
 class SampleStream:

@@ -20,6 +20,7 @@ from .dataset import as_dataset
 from .config import check_positive_int
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .features import frame_count
+from .generation import compiled_frame_rate
 from .labels import labelled_files
 from .windows import WindowSampler
 
@@ -89,8 +90,7 @@ def _chunk_scorer(model):
             (ops.convert_to_tensor(0, "int32"), states, zeros, zeros))
         return states, nats, correct
 
-    scorer = backend.compiled_once(model, "scorer", lambda: score)
-    frame_rate = backend.compiled_once(model, "frame_rate", lambda: model.frame_rate)
+    scorer, frame_rate = backend.compiled_once(model, "scorer", lambda: score), compiled_frame_rate(model)
     return lambda states, classes, mask, frames=None: scorer(
         states, classes, mask, *(() if frames is None else (frame_rate(frames),)))
 

@@ -14,7 +14,7 @@ from audiornn.audio_io import prepare_audio, read_audio
 from audiornn.cli import SAMPLE_DATA, main
 from audiornn.errors import ParameterError
 from audiornn.features import FeatureConfig, frame_count, log_mel
-from audiornn.generation import compiled_loops, generate
+from audiornn.generation import compiled_frame_rate, generate
 from audiornn.model import ModelConfig, build_model
 from audiornn.resynthesis import griffin_lim, resynthesis_scores
 from audiornn.runs import load_run_model
@@ -253,7 +253,7 @@ def test_each_frames_values_are_the_same_to_the_bit_whatever_span_of_frames_they
     # for a frame does not depend on how many frames it was made with (the rounding of a product can).
     model = load_run_model(vocoder_run[0])
     frames = np.stack([load_features(voiced / "tones1.wav", model), load_features(voiced / "tones2.wav", model)])
-    margin, made = model.feature_net.margin, compiled_loops(model)[2]
+    margin, made = model.feature_net.margin, compiled_frame_rate(model)
     whole = keras.tree.map_structure(np.asarray, made(frames))
     assert sorted(whole) == ["feature_product", "predictor"]
     assert whole["feature_product"].shape == (frames.shape[1] - 2 * margin, 2, 3 * model.model_config.units)
