@@ -217,8 +217,6 @@ TRAIN_OPTIONS = {
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
                                               "(default {default}: never)"),
     "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
-    "--input-noise": ("input_noise", float, "noise added to the classes training windows read, a mean Laplace "
-                                            "scale in μ-law classes (LPCNet's; default {default}: none)"),
 }
 MODEL_OPTIONS = {
     # flag: (ModelConfig field, type, help); "{default}" is filled in from ModelConfig().

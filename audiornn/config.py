@@ -408,13 +408,6 @@ class TrainConfig(JSONConfig):
         bfloat16 with float32 weights (Keras' "mixed_bfloat16" policy); the
         logits, the softmax and the loss stay float32. Generation and scoring
         compute in float32 whatever the training did.
-    input_noise: noise added to the classes a training window reads (never to
-        its targets, nor to validation), in μ-law classes: each window draws a
-        Laplace scale averaging ``input_noise`` (LPCNet's spread of scales, so
-        some windows are clean and a few very noisy) and every input class
-        moves by a rounded Laplace draw of it (0: none). Generating, a model
-        reads its own imperfect samples; trained on clean ones it trusts the
-        past over its conditioning and drifts (LPCNet's noise injection).
     """
 
     sequence_length: int = 96
@@ -434,7 +427,6 @@ class TrainConfig(JSONConfig):
     tensorboard: bool = False
     carry_state: bool = True
     mixed_precision: str = ""
-    input_noise: float = 0.0
 
     def __post_init__(self):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
@@ -450,10 +442,6 @@ class TrainConfig(JSONConfig):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ParameterError(f"{name} must be a positive number, got {value!r}")
-        if isinstance(self.input_noise, bool) or not isinstance(self.input_noise, (int, float)) \
-                or not 0 <= self.input_noise <= 64:
-            raise ParameterError(f"input_noise must be a number of μ-law classes from 0 (none) to 64, "
-                                 f"got {self.input_noise!r}")
         if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
             raise ParameterError(f"minutes must be a positive number (or 0 for no time limit), "
                                  f"got {self.minutes!r}")

@@ -219,8 +219,7 @@ def _samplers(dataset, model_config, config, epoch):
                              name="training", steps=config.steps_per_epoch or None,
                              carry=config.carry_state and not model_config.many_to_one,
                              labels=segment_labels(dataset, "train", model_config),
-                             noise=config.input_noise,
-                             classes=dataset.audio_config.num_classes, **_frames(dataset, "train", model_config))
+                             **_frames(dataset, "train", model_config))
     if not config.steps_per_epoch:
         training.steps = min(training.steps, 200)
     training.epoch = epoch

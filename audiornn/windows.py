@@ -51,20 +51,12 @@ class WindowSampler:
     frames ``(batch, sequence_length / hop + 2 margin, bands)`` float32, the
     ``margin`` frames before and after included (a file's first or last frame
     repeated past its ends). Windows then start on frame boundaries.
-
-    ``noise`` (training): the mean Laplace scale, in classes, of the noise
-    added to a window's input classes (kept within ``classes``), never to its targets
-    (:attr:`audiornn.config.TrainConfig.input_noise`); drawn, like the
-    windows, from ``seed``, the epoch and the batch index.
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
                  shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False,
-                 labels=None, frames=None, frame_hop=None, margin=0, noise=0.0, classes=256):
+                 labels=None, frames=None, frame_hop=None, margin=0):
         self.array = array
-        self.noise, self.classes = float(noise), int(classes)
-        if self.noise and not shuffle:
-            raise ParameterError("noise is for training windows (shuffle=True): scores read the audio as it is")
         self.frames, self.frame_hop, self.margin = frames, int(frame_hop or 1), int(margin)
         if frames is not None and sequence_length % self.frame_hop:
             raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of the features' hop "
@@ -184,8 +176,6 @@ class WindowSampler:
         windows = np.asarray(self.array[offsets[:, None] + self._span], dtype=np.int32)
         inputs = windows[:, :-1]
         targets = windows[:, 1:] if self.mode == "sequence" else windows[:, -1]
-        if self.noise:
-            inputs = self._noisy(inputs, index, epoch)
         if self._labels is not None or self.frames is not None:
             inputs = {"classes": inputs}
             if self._labels is not None:
@@ -193,16 +183,6 @@ class WindowSampler:
             if self.frames is not None:
                 inputs["features"] = self.frames_at(offsets)
         return inputs, targets
-
-    def _noisy(self, classes, index, epoch):
-        """``classes`` with LPCNet's noise: per window a Laplace scale ``noise * |1.5 ln u + 0.5 ln v| / 2``
-        (mean ``noise``), per class a rounded Laplace draw of it, clipped to the classes."""
-        epoch = self.epoch if epoch is None else epoch
-        generator = np.random.default_rng([self.seed, epoch, index, 1])
-        uniform = generator.uniform(1e-4, 1.0, size=(2, classes.shape[0], 1))
-        scale = self.noise * np.abs(1.5 * np.log(uniform[0]) + 0.5 * np.log(uniform[1])) / 2.0
-        shift = np.rint(generator.laplace(0.0, 1.0, size=classes.shape) * scale).astype(np.int32)
-        return np.clip(classes + shift, 0, self.classes - 1).astype(np.int32)
 
     def frames_at(self, offsets):
         """The frames of the windows starting at ``offsets``, with their margins: ``(batch, frames, bands)``."""

@@ -114,20 +114,6 @@ def test_seed_preset_trains_many_to_one(sine_dataset, tmp_path):
     assert summary["validation"]["bits_per_sample"] < 8.0
 
 
-def test_input_noise_reaches_the_training_windows_only_and_is_kept_by_the_run(sine_dataset, tmp_path):
-    from audiornn.training import _samplers
-
-    config = TrainConfig(epochs=1, input_noise=1.5, **QUICK)
-    training, quick = _samplers(sine_dataset, TINY, config, 0)
-    clean, _ = _samplers(sine_dataset, TINY, TrainConfig(epochs=1, **QUICK), 0)
-    assert training.noise == 1.5 and quick.noise == 0.0 and training.classes == 256
-    (inputs, targets), (clean_inputs, clean_targets) = training.batch(0), clean.batch(0)
-    np.testing.assert_array_equal(targets, clean_targets)
-    assert not np.array_equal(inputs, clean_inputs)
-    train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=config, verbose=0)
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["training"]["input_noise"] == 1.5
-
-
 def test_learning_rate_schedule_warms_up_and_decays():
     config = TrainConfig(learning_rate=1e-3, warmup_steps=10, final_learning_rate_fraction=0.1)
     assert learning_rate_at(config, 0.0, 0) == pytest.approx(1e-4)
@@ -153,9 +139,7 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
                             ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
                             ({"minutes": -5}, "minutes must be a positive number"),
                             ({"carry_state": 1}, "carry_state must be true or false, got 1"),
-                            ({"tensorboard": "no"}, "tensorboard must be true or false"),
-                            ({"input_noise": -1}, "input_noise must be a number of μ-law classes"),
-                            ({"input_noise": True}, "input_noise must be a number")]:
+                            ({"tensorboard": "no"}, "tensorboard must be true or false")]:
         with pytest.raises(ParameterError, match=message):
             TrainConfig(**values)
     other = build_dataset([Path(sine_dataset.metadata["sources"][0]["path"])], tmp_path / "other",

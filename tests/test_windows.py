@@ -132,36 +132,3 @@ def test_carried_validation_rows_start_evenly_spread_and_read_on():
     np.testing.assert_array_equal(np.stack([sampler.offsets(index) for index in range(len(sampler))]), table)
     assert len(WindowSampler(ARRAY, SEGMENTS, sequence_length=20, batch_size=4, shuffle=False, carry=True,
                              max_steps=2)) == 2
-
-
-
-def test_input_noise_moves_only_the_inputs_by_seeded_laplace_steps_within_the_classes():
-    array = np.full(4000, 8, dtype=np.uint8)
-    array[:1000] = 0  # the lowest class and (below) the highest: noise must not leave the classes
-    array[1000:2000] = 15
-    segments = [Segment(0, 4000, "a")]
-
-    def make(noise, **kwargs):
-        return WindowSampler(array, segments, sequence_length=100, batch_size=64, seed=5, steps=3, noise=noise,
-                             carry=True, **kwargs)
-
-    clean, noisy = make(0.0), make(2.0, classes=16)
-    for index in range(3):
-        (clean_in, clean_out), (noisy_in, noisy_out) = clean.batch(index), noisy.batch(index)
-        np.testing.assert_array_equal(noisy_out, clean_out)  # targets stay clean
-        assert noisy_in.dtype == np.int32 and noisy_in.min() == 0 and noisy_in.max() == 15
-        assert not np.array_equal(noisy_in, clean_in)
-        np.testing.assert_array_equal(noisy_in, noisy.batch(index)[0])  # the same batch, the same noise
-    noisy.epoch += 1
-    assert not np.array_equal(noisy.batch(0)[0], make(2.0, classes=16).batch(0)[0])
-    # Away from the ends: each window its own scale (averaging 2), each sample a rounded Laplace step of it.
-    shifts = []
-    for index in range(3):
-        inputs, _ = noisy.batch(index)
-        middle = noisy.offsets(index) >= 2000
-        shifts.append(inputs[middle] - 8)
-    spread = np.abs(np.concatenate(shifts)).mean(axis=1)
-    assert 1.0 < spread.mean() < 3.0
-    assert spread.min() < 0.5 * np.median(spread) < spread.max() / 4  # some windows almost clean, some very noisy
-    with pytest.raises(ParameterError, match="noise"):
-        WindowSampler(array, segments, sequence_length=100, batch_size=4, shuffle=False, noise=1.0)
