@@ -21,7 +21,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
-from .config import AudioConfig, ModelConfig, TrainConfig
+from .config import VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
 from .files import write_json
 
@@ -414,7 +414,7 @@ def run_generate(arguments):
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
                      include_prime=arguments.include_prime, output=arguments.output,
                      progress=not arguments.quiet, label=_label_flag(arguments.label, arguments.count),
-                     prime_label=arguments.prime_label)
+                     prime_label=arguments.prime_label, tail=arguments.tail)
     for path in paths:
         print(f"wrote {path}")
     if reference is not None:
@@ -449,7 +449,7 @@ def run_vocode(arguments):
 
     model = load_run_model(arguments.model)
     paths = vocode(model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
-                   output=arguments.output, progress=not arguments.quiet)
+                   output=arguments.output, progress=not arguments.quiet, tail=arguments.tail)
     for source, path in zip(arguments.inputs, paths):
         print(f"wrote {path} (from {source})")
     return 0
@@ -671,6 +671,9 @@ def build_parser():
                           help="file to write; with --count N, OUT_1.wav ... OUT_N.wav")
     generate.add_argument("--temperature", "-t", type=float, default=1.0,
                           help="softmax temperature; 0 means argmax (default %(default)s)")
+    generate.add_argument("--tail", type=float, default=0.0, metavar="P",
+                          help="take probability P off every class before drawing, so the improbable ones are "
+                               "never drawn (LPCNet's sampling; below 1/256; default %(default)s: none)")
     generate.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
     generate.add_argument("--prime", metavar="AUDIO", help="audio to continue (any format and rate)")
     generate.add_argument("--include-prime", action="store_true", help="start the output with the prime")
@@ -731,6 +734,10 @@ def build_parser():
                          help="file to write; with several inputs, OUT_1.wav ... in their order")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
                          help="softmax temperature; 0 means argmax (default %(default)s)")
+    vocoder.add_argument("--tail", type=float, default=VOCODE_TAIL, metavar="P",
+                         help="take probability P off every class before drawing, so the improbable ones are "
+                              "never drawn: fewer clicks and less noise between the harmonics (LPCNet's "
+                              "sampling; below 1/256; 0: none; default %(default)s)")
     vocoder.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
     vocoder.set_defaults(handler=run_vocode)
 

@@ -10,7 +10,9 @@ audio needs no more memory than a second.
 Sampling inverts the cumulative softmax of ``logits / temperature`` at one
 uniform number per stream drawn statelessly from ``(seed, position)``: the
 same seed gives the same audio whatever the chunk size, and every stream of
-a batch gets its own draw. Temperature 0 is argmax.
+a batch gets its own draw. Temperature 0 is argmax. A ``tail`` takes that
+probability off every class first (LPCNet's), so the improbable classes are
+never drawn: a vocoder's default (:data:`VOCODE_TAIL`).
 """
 
 import contextlib
@@ -47,16 +49,27 @@ def _check_temperature(temperature):
     return float(temperature)
 
 
+def _check_tail(tail, model):
+    """``tail`` as a float if it is a probability that leaves the likeliest class some (below 1 / classes)."""
+    classes = model.audio_config.num_classes
+    if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail < 1 / classes:
+        raise ParameterError(f"tail must be a probability from 0 (none) to below 1/{classes} ({1 / classes:.4f}), "
+                             f"so that the likeliest of the {classes} classes keeps some; got {tail!r}")
+    return float(tail)
+
+
 def _seed(seed):
     return int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
 
 
-def choose(logits, *, seed, position, temperature, first_stream=0, total_streams=None):
+def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, total_streams=None):
     """Each stream's next class: the inverse CDF of ``softmax(logits / temperature)``, or argmax at 0.
 
     One uniform number per stream, drawn statelessly from ``(seed, position)``:
     stream ``i`` of ``total_streams`` takes the i-th number, so a batch split
-    across shards samples exactly what one batch would.
+    across shards samples exactly what one batch would. ``tail`` (a Python
+    float below 1 / classes): that probability is taken off every class's
+    and the classes it leaves none are never drawn (LPCNet's sampling).
     """
     if isinstance(temperature, (int, float)) and temperature == 0:
         return ops.cast(ops.argmax(logits, axis=-1), "int32")
@@ -64,14 +77,17 @@ def choose(logits, *, seed, position, temperature, first_stream=0, total_streams
     scaled = logits / temperature
     weights = ops.exp(scaled - ops.max(scaled, axis=-1, keepdims=True))
     cumulative = ops.cumsum(weights, axis=-1)
+    if tail:
+        weights = ops.maximum(weights - tail * cumulative[:, -1:], 0.0)
+        cumulative = ops.cumsum(weights, axis=-1)
     uniform = backend.uniform(total_streams or count, seed, position)
     threshold = uniform[first_stream:first_stream + count, None] * cumulative[:, -1:]
     chosen = ops.sum(ops.cast(cumulative <= threshold, "int32"), axis=-1)
     return ops.minimum(chosen, logits.shape[-1] - 1)
 
 
-def _sample_loop(model, count, sampled, first_stream, total_streams, previous, states, seed, start, temperature,
-                 length, per_frame=None):
+def _sample_loop(model, count, sampled, first_stream, total_streams, tail, previous, states, seed, start,
+                 temperature, length, per_frame=None):
     constants = model.step_constants()
     extras = model.loop_extras(states, per_frame, constants)
     hop = 1 if per_frame is None else model.feature_config.hop
@@ -81,7 +97,7 @@ def _sample_loop(model, count, sampled, first_stream, total_streams, previous, s
         # the sample before it.
         logits, states = model.step(previous, states, constants, **extras((step + hop - 1) // hop))
         chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
-                        temperature=temperature if sampled else 0, first_stream=first_stream,
+                        temperature=temperature if sampled else 0, tail=tail, first_stream=first_stream,
                         total_streams=total_streams)
         return step + 1, chosen, states, ops.slice_update(output, (0, step), chosen[:, None])
 
@@ -109,11 +125,11 @@ def compiled_frame_rate(model):
         else None
 
 
-def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1):
+def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1, tail=0.0):
     """The compiled sample loop of ``count`` streams (of ``total_streams``, from ``first_stream``; argmax
-    when not ``sampled``), the prime loop and a vocoder's frame-rate network (None for other models), each
-    made once per model (:func:`audiornn.backend.compiled_once`)."""
-    key = (count, bool(sampled), first_stream, total_streams)
+    when not ``sampled``; ``tail`` as :func:`choose` takes it), the prime loop and a vocoder's frame-rate
+    network (None for other models), each made once per model (:func:`audiornn.backend.compiled_once`)."""
+    key = (count, bool(sampled), first_stream, total_streams, float(tail))
     return (backend.compiled_once(model, key, lambda: functools.partial(_sample_loop, model, *key), static=(5,)),
             backend.compiled_once(model, "prime", lambda: functools.partial(_prime_loop, model)),
             compiled_frame_rate(model))
@@ -128,18 +144,21 @@ class SampleStream:
     ``(count, length)`` uint8, carrying the state for the next call.
     ``label`` (a labelled model): names or ids, one for all streams or one
     each; :meth:`set_label` changes it between calls (after a prime, say).
+    ``tail``: the probability taken off every class before drawing (:func:`choose`).
     """
 
-    def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None):
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None,
+                 tail=0.0):
         self.model, self.count = model, check_positive_int(count, "count")
         self.first_stream, self.total_streams = first_stream, total_streams or count
         self.temperature = _check_temperature(temperature)
+        self.tail = _check_tail(tail, model)
         self.seed = _seed(seed)
         self.position = 0
         self.states = model.initial_states(count, label)
         self.previous = ops.full((count,), model.silence, "int32")
         self._sample, self._prime, self._frame_rate = compiled_loops(
-            model, count, self.temperature != 0, self.first_stream, self.total_streams)
+            model, count, self.temperature != 0, self.first_stream, self.total_streams, self.tail)
 
     def set_label(self, label):
         """Continue every stream under ``label`` (names or ids, one for all or one each)."""
@@ -183,7 +202,7 @@ class StreamGroup:
     identical to one unsharded batch with the same seed.
     """
 
-    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8, label=None):
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8, label=None, tail=0.0):
         count = check_positive_int(count, "count")
         labels = None if label is None else model.label_state(label, count)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -192,7 +211,7 @@ class StreamGroup:
         starts = np.cumsum([0] + sizes[:-1])
         seed = _seed(seed)
         self.count, self.seed = count, seed
-        self.shards = [SampleStream(model, count=size, temperature=temperature, seed=seed,
+        self.shards = [SampleStream(model, count=size, temperature=temperature, seed=seed, tail=tail,
                                     first_stream=int(start), total_streams=count,
                                     label=None if labels is None else labels[start:start + size])
                        for size, start in zip(sizes, starts)]
@@ -296,7 +315,7 @@ def _check_memory(model, count, samples):
 
 
 def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
-             output=None, chunk_seconds=1.0, progress=True, label=None, prime_label=None):
+             output=None, chunk_seconds=1.0, progress=True, label=None, prime_label=None, tail=0.0):
     """Generate ``count`` streams of ``seconds`` of audio from ``model``.
 
     label: a labelled model's label (a name, or one per stream); required
@@ -312,6 +331,8 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         names renamed into place only when complete, after checking that
         the disk has room for them.
         Returns the paths, or, without ``output``, an array ``(count, samples)``.
+    tail: a probability taken off every class's before drawing, so the
+        improbable classes are never drawn (:func:`choose`; 0: none).
     """
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
         raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
@@ -333,7 +354,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         raise ParameterError(f"this model was trained with labels: choose one with --label, one of "
                              f"{', '.join(model.model_config.labels)}")
     first_label = label if prime_label is None else prime_label
-    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, label=first_label)
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, label=first_label, tail=tail)
     primer = None
     if prime is not None:
         primer = prime_classes(prime, audio_config) if isinstance(prime, (str, os.PathLike)) \

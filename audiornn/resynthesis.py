@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from .audio_io import read_audio
+from .config import VOCODE_TAIL
 from .dsp import resample, to_mono
 from .errors import AudioRNNError
 from .features import audio_to_features
@@ -30,17 +31,19 @@ __all__ = ["griffin_lim", "resynthesis_scores", "format_resynthesis_table"]
 DB_PER_NEPER = 10.0 / math.log(10.0)  # natural-log power to dB
 
 
-def griffin_lim(frames, sample_rate, config, *, iterations=32):
-    """Audio ``(frames * hop,)`` from log-mel frames ``(frames, bands)`` by Griffin-Lim (librosa)."""
+def griffin_lim(frames, sample_rate, config, *, iterations=32, seed=0):
+    """Audio ``(frames * hop,)`` from log-mel frames ``(frames, bands)`` by Griffin-Lim (librosa), its random
+    first phases drawn from ``seed`` (the same frames give the same audio and scores every time)."""
     import librosa
 
     frames = np.asarray(frames, np.float64)
     # librosa's centred STFT of frames * hop samples has one frame more than the features keep: the last again.
     power = np.exp(np.concatenate([frames, frames[-1:]])).T
-    audio = librosa.feature.inverse.mel_to_audio(
-        power, sr=sample_rate, n_fft=config.fft, hop_length=config.hop, win_length=config.window, window="hann",
-        center=True, pad_mode="constant", power=2.0, n_iter=iterations, fmin=0.0, fmax=sample_rate / 2,
-        length=frames.shape[0] * config.hop)
+    magnitude = librosa.feature.inverse.mel_to_stft(power, sr=sample_rate, n_fft=config.fft, power=2.0, fmin=0.0,
+                                                    fmax=sample_rate / 2)
+    audio = librosa.griffinlim(magnitude, n_iter=iterations, hop_length=config.hop, win_length=config.window,
+                               n_fft=config.fft, window="hann", center=True, pad_mode="constant",
+                               length=frames.shape[0] * config.hop, random_state=seed)
     return audio.astype(np.float32)
 
 
@@ -66,13 +69,14 @@ def _scores(reference, degraded, rate, config):
             "log_mel_db": float(np.mean(np.abs(frames[0] - frames[1]))) * DB_PER_NEPER}
 
 
-def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False):
+def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False, tail=VOCODE_TAIL):
     """PESQ, STOI and log-mel distance of the vocoder's and Griffin-Lim's copy-synthesis of ``files``.
 
     Returns ``{"files": [...], "vocoder": {...}, "griffin_lim": {...}}`` with
     each measure's mean over the files, ``"per_file"`` rows, and the first
     file's three sounds (``"example"``: original, vocoder, Griffin-Lim) for a
-    figure. The pesq package needs a sample rate of 8 or 16 kHz.
+    figure. The pesq package needs a sample rate of 8 or 16 kHz. ``tail``: as
+    :func:`audiornn.vocode` takes it.
     """
     from .vocoder import load_features, vocode
 
@@ -81,11 +85,11 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False)
         raise AudioRNNError(f"PESQ scores audio at 8 or 16 kHz; this model's rate is {rate} Hz")
     files = [str(path) for path in files]
     frames = [load_features(path, model) for path in files]
-    vocoded = vocode(model, frames, seed=seed, temperature=temperature, progress=progress)
+    vocoded = vocode(model, frames, seed=seed, temperature=temperature, progress=progress, tail=tail)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
         reference = _reference(path, model)
-        rebuilt = griffin_lim(own, rate, config)
+        rebuilt = griffin_lim(own, rate, config, seed=seed)
         rows.append({"file": path, "vocoder": _scores(reference, audio, rate, config),
                      "griffin_lim": _scores(reference, rebuilt, rate, config)})
         if example is None:

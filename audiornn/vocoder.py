@@ -17,9 +17,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .audio_io import prepare_audio, read_audio
+from .config import VOCODE_TAIL
 from .errors import AudioFileError, ParameterError
 
-__all__ = ["load_features", "vocode"]
+__all__ = ["VOCODE_TAIL", "load_features", "vocode"]
 
 # Natural-log mel power is above log(floor) and, for audio of peak 1, below about log(fft ** 2 / 4).
 LOG_RANGE_SLACK = 1.0
@@ -66,7 +67,8 @@ def load_features(source, model):
     return frames
 
 
-def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True):
+def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True,
+           tail=VOCODE_TAIL):
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
@@ -77,6 +79,10 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         inputs' lengths differ). Each stream has ``frames * hop`` samples.
     temperature, seed: as in :func:`audiornn.generation.generate`; the same
         seed gives the same audio whatever ``chunk_seconds``.
+    tail: the probability taken off every class's before drawing, so the
+        improbable classes are never drawn (LPCNet's sampling; 0: none): the
+        far classes' small share otherwise adds clicks and noise between
+        the harmonics (:data:`VOCODE_TAIL`).
     """
     from .generation import AudioSink, StreamGroup, _check_room, _output_paths
 
@@ -93,7 +99,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     chunk = max(1, int(round(chunk_seconds * rate / hop))) * hop  # whole frames
     wav = _check_room(output, count, total, rate) if output is not None else None
     paths = _output_paths(output, count) if output is not None else None
-    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed)
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, tail=tail)
     try:
         with AudioSink(paths, count, model.audio_config, wav, lengths=lengths) as sink:
             started, done = time.monotonic(), 0

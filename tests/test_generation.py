@@ -117,6 +117,26 @@ def test_temperature_zero_is_argmax(gru_model):
     np.testing.assert_array_equal(chosen, expected)
 
 
+def test_a_tail_is_never_drawn_and_the_rest_keep_their_odds():
+    from audiornn.generation import choose
+
+    # 40,000 streams, one draw each: two likely classes and a few improbable ones.
+    probabilities = np.full(256, 1e-12)
+    probabilities[[10, 20]] = 0.6, 0.396
+    probabilities[[30, 40, 50, 60]] = 0.001
+    logits = np.log(np.tile(probabilities / probabilities.sum(), (40_000, 1))).astype("float32")
+
+    def counts(tail):
+        chosen = np.asarray(choose(logits, seed=np.int64(3), position=np.int64(0), temperature=1.0, tail=tail))
+        return np.bincount(chosen, minlength=256)
+
+    plain, cut = counts(0.0), counts(0.002)
+    assert plain[[30, 40, 50, 60]].sum() > 80  # 160 expected: drawn at their odds without a tail
+    assert cut[[30, 40, 50, 60]].sum() == 0 and cut[[10, 20]].sum() == 40_000
+    # What is left keeps its odds: (0.6 - 0.002) : (0.396 - 0.002).
+    assert abs(cut[10] / 40_000 - 0.598 / 0.992) < 0.01
+
+
 def test_streams_of_a_model_share_its_compiled_loops_and_read_its_current_weights():
     model = build_model(ModelConfig(units=16, embedding_dim=8, lags=4), sequence_length=16)
     first = SampleStream(model, count=2, temperature=0).sample(20)
@@ -214,6 +234,8 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
     for kwargs, message in [({"seconds": 0}, "seconds must be a positive number"),
                             ({"seconds": 1, "count": 0}, "count must be a positive integer"),
                             ({"seconds": 1, "temperature": -1}, "temperature must be 0"),
+                            ({"seconds": 1, "tail": 0.004}, r"tail must be a probability .* below 1/256"),
+                            ({"seconds": 1, "tail": -0.001}, "tail must be a probability"),
                             ({"seconds": 1, "output": tmp_path / "no" / "x.wav"}, "does not exist")]:
         with pytest.raises(ParameterError, match=message):
             generate(gru_model, progress=False, **kwargs)

@@ -290,6 +290,9 @@ def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run):
     frames = load_features(path, model)
     rebuilt = griffin_lim(frames, 8000, model.feature_config)
     assert rebuilt.shape == (frames.shape[0] * 80,)
+    # Its random first phases come from a seed: the same audio (and scores) every time.
+    np.testing.assert_array_equal(griffin_lim(frames, 8000, model.feature_config), rebuilt)
+    assert not np.array_equal(griffin_lim(frames, 8000, model.feature_config, seed=1), rebuilt)
     again = load_features(rebuilt, model)
     assert np.mean(np.abs(again - frames)) * 10 / np.log(10) < 3.0  # dB, each scaled to a peak of 1
     scores = resynthesis_scores(model, [path], progress=False)
@@ -319,6 +322,13 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
                  "--output", str(tmp_path / "out.wav"), "--quiet"]) == 0
     audio, rate = soundfile.read(str(tmp_path / "out.wav"))
     assert rate == 8000 and audio.size == frame_count(12000, 80) * 80
+    # LPCNet's tail by default; --tail 0 draws from the whole distribution, a tail of 1/256 or more is refused.
+    assert main(["vocode", "--model", str(tmp_path / "run"), str(voiced / "tones0.wav"), "--seed", "1", "--tail", "0",
+                 "--output", str(tmp_path / "whole.wav"), "--quiet"]) == 0
+    assert not np.array_equal(soundfile.read(str(tmp_path / "whole.wav"))[0], audio)
+    assert main(["vocode", "--model", str(tmp_path / "run"), str(voiced / "tones0.wav"), "--tail", "0.01",
+                 "--output", str(tmp_path / "no.wav"), "--quiet"]) == 2
+    assert "tail must be a probability" in capsys.readouterr().err and not (tmp_path / "no.wav").exists()
     assert main(["eval", "--model", str(tmp_path / "run"), "--audio", str(voiced / "tones0.wav"), "--resynthesis",
                  "--output", str(tmp_path), "--json", str(tmp_path / "score.json"), "--quiet"]) == 0
     score = json.loads((tmp_path / "score.json").read_text())
