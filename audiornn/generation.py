@@ -262,6 +262,15 @@ def prime_classes(path, audio_config):
     return classes
 
 
+def loop_length(length, chunk, step=1):
+    """How many samples a chunk of ``length`` (of at most ``chunk``) is drawn for: ``length`` rounded up to a
+    tenth of a full chunk, in whole ``step`` s (a vocoder's frames). On JAX a loop of a new length compiles
+    anew, so each new length of a last, shorter chunk would compile once more; rounded, at most ten lengths
+    compile, for at most a tenth of a chunk's work more (the samples past ``length`` are dropped)."""
+    granule = max(step, chunk // 10 // step * step)
+    return min(chunk, -(-length // granule) * granule)
+
+
 def _output_paths(output, count):
     output = Path(output).expanduser()
     if not output.parent.is_dir():
@@ -375,7 +384,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
                       disable=None if progress else True) as bar:
                 while done < total:
                     length = min(chunk, total - done)
-                    sink.emit(stream.sample(length))
+                    sink.emit(stream.sample(loop_length(length, chunk))[:, :length])
                     done += length
                     bar.update(length * count)
                     elapsed = time.monotonic() - started

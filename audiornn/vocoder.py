@@ -84,7 +84,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         far classes' small share otherwise adds clicks and noise between
         the harmonics (:data:`VOCODE_TAIL`).
     """
-    from .generation import AudioSink, StreamGroup, _check_room, _output_paths
+    from .generation import AudioSink, StreamGroup, _check_room, _output_paths, loop_length
 
     _check_vocoder(model)
     single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
@@ -107,11 +107,12 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                       disable=None if progress else True) as bar:
                 while done < total:
                     length = min(chunk, total - done)
+                    drawn = loop_length(length, chunk, hop)
                     # The frame of the sample before the chunk through the chunk's last, with margins;
                     # each stream's first or last frame stands in past its ends.
-                    span = np.arange(done // hop - 1 - margin, (done + length) // hop + margin)
+                    span = np.arange(done // hop - 1 - margin, (done + drawn) // hop + margin)
                     window = np.stack([piece[np.clip(span, 0, piece.shape[0] - 1)] for piece in frames])
-                    sink.emit(stream.sample(length, window))
+                    sink.emit(stream.sample(drawn, window)[:, :length])
                     done += length
                     bar.update(length * count)
                     bar.set_postfix(realtime=f"{done / rate / max(time.monotonic() - started, 1e-9):.1f}x")

@@ -88,6 +88,22 @@ def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
     assert not np.array_equal(whole[0], whole[1])  # the streams are different
 
 
+def test_a_last_shorter_chunk_is_drawn_in_tenths_of_a_chunk_so_few_loop_lengths_compile(gru_model, monkeypatch):
+    from audiornn.generation import loop_length
+
+    drawn = []
+    sample = SampleStream.sample
+    monkeypatch.setattr(SampleStream, "sample", lambda self, length, *rest: drawn.append(length) or
+                        sample(self, length, *rest))
+    outputs = [generate(gru_model, seconds=seconds, seed=2, chunk_seconds=0.1, progress=False)
+               for seconds in (0.13, 0.1371, 0.119, 0.0015)]
+    assert [output.shape[1] for output in outputs] == [1040, 1097, 952, 12]
+    # Chunks of 800 samples, then the rest rounded up to a tenth of a chunk: a few lengths for any length.
+    assert drawn == [800, 240, 800, 320, 800, 160, 80]
+    np.testing.assert_array_equal(outputs[1][:, :1040], outputs[0])  # the dropped samples change nothing
+    assert [loop_length(length, 8000, 80) for length in (80, 800, 880, 7920, 8000)] == [800, 800, 1600, 8000, 8000]
+
+
 @pytest.mark.parametrize("frames", [0, 8], ids=["gru", "gru-frames8"])
 def test_streams_split_across_threads_sample_what_one_batch_would(gru_model, frames):
     model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, frame_size=frames, frame_units=16)) \
