@@ -205,7 +205,7 @@ def _check_demo_folder(folder):
 TRAIN_OPTIONS = {
     # flag: (TrainConfig field, type, help); "{default}" is filled in from TrainConfig().
     "--sequence-length": ("sequence_length", int, "window length in samples (default {default}; a vocoder's: "
-                                                  "two frames)"),
+                                                  "six frames)"),
     "--batch-size": ("batch_size", int, "windows per batch, across all devices (default {default})"),
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "

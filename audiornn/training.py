@@ -472,18 +472,20 @@ def _dtype_policy(train_config):
 
 
 VOCODER_LEARNING_RATE = 3e-3  # at 1e-2 a vocoder's loss stops falling after two epochs (bench/RESULTS.md)
+# Frames in a vocoder's training window: in 30 minutes windows of 6 frames (480 samples at 8 kHz) scored PESQ
+# 2.22 where windows of 2 scored 1.97, and fewer bits (bench/RESULTS.md, thirteenth session).
+VOCODER_WINDOW_FRAMES = 6
 
 
 def vocoder_train_config(train_config, feature_config):
     """A vocoder's defaults where ``train_config`` keeps the general ones: the learning rate
-    :data:`VOCODER_LEARNING_RATE`, and a training window of two frames when the default window is not
-    a whole number of frames (windows are cut at frame boundaries)."""
+    :data:`VOCODER_LEARNING_RATE`, and a training window of :data:`VOCODER_WINDOW_FRAMES` frames
+    (windows are cut at frame boundaries)."""
     defaults, changes = TrainConfig(), {}
     if train_config.learning_rate == defaults.learning_rate:
         changes["learning_rate"] = VOCODER_LEARNING_RATE
-    hop = feature_config.hop
-    if train_config.sequence_length == defaults.sequence_length and train_config.sequence_length % hop:
-        changes["sequence_length"] = 2 * hop
+    if train_config.sequence_length == defaults.sequence_length:
+        changes["sequence_length"] = VOCODER_WINDOW_FRAMES * feature_config.hop
     if changes:
         logger.info("a vocoder's defaults: %s", ", ".join(f"{name} {value:g}" for name, value in changes.items()))
     return dataclasses.replace(train_config, **changes)

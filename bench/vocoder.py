@@ -78,7 +78,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="training budget of each model (default 30)")
     parser.add_argument("--sequence-length", type=int, default=0,
-                        help="training window of both (default: each model's own, 160 and 96)")
+                        help="training window of both (default: each model's own, 480 and 96)")
     parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
     parser.add_argument("--variant", type=_variant, action="append", default=[],
                         help="another vocoder, NAME:FIELD=VALUE,... (model or training fields)")

@@ -308,11 +308,11 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
                  "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--sequence-length", "100",
                  "--quiet"]) == 2
     assert "--sequence-length 80" in capsys.readouterr().err  # 100 is not a whole number of frames
-    # The defaults (a window of 96, learning rate 0.01) become a vocoder's: two frames, 0.003.
+    # The defaults (a window of 96, learning rate 0.01) become a vocoder's: six frames, 0.003.
     assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
                  "--steps-per-epoch", "3", "--units", "8", "--dense-units", "8", "--quiet"]) == 0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert (config["training"]["sequence_length"], config["training"]["learning_rate"]) == (160, 0.003)
+    assert (config["training"]["sequence_length"], config["training"]["learning_rate"]) == (480, 0.003)
     assert config["model"]["feature_prediction"] == 16  # a new vocoder's predictor fitted to the frames
     assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "plain"), "--epochs", "1",
                  "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--feature-prediction", "0",
