@@ -353,9 +353,14 @@ def test_a_malformed_tf_config_is_one_line_naming_it(tone_dataset, tmp_path, mon
 
 
 def _meet(digests, timeout):
-    """Two workers on 127.0.0.1 meeting with these settings digests, in threads: what each ended with."""
+    """Two workers on 127.0.0.1 meeting with these settings digests, in threads: what each ended with.
+
+    A worker that has met the others goes on to start TensorFlow's server on its port, which answers the
+    others' late knocks; here a stand-in answers in its place until both are done (without it, the first
+    to meet closed its port before the other had knocked, and the other waited for it in vain)."""
     import socket
     import threading
+    import time
 
     from audiornn.cluster import wait_for_workers
 
@@ -367,19 +372,37 @@ def _meet(digests, timeout):
         handle.close()
     addresses = {("worker", index): ("127.0.0.1", port) for index, port in enumerate(ports)}
     outcomes = [None] * len(digests)
+    finished = threading.Event()
+
+    def server_stand_in(address):
+        with socket.create_server(address) as server:
+            server.settimeout(0.1)
+            while not finished.is_set():
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    continue
+                with connection:
+                    connection.sendall(b"\x00\x00\x00\x04")  # not a greeting: a worker inside TensorFlow
 
     def worker(index):
         try:
             wait_for_workers(addresses, ("worker", index), timeout=timeout, digest=digests[index], report_every=1e9)
-            outcomes[index] = "met"
         except Exception as error:  # noqa: BLE001 - the outcome is what is checked
             outcomes[index] = error
+            return
+        outcomes[index] = "met"
+        server_stand_in(addresses[("worker", index)])
 
     threads = [threading.Thread(target=worker, args=(index,)) for index in range(len(digests))]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + timeout + 30
+    while None in outcomes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    finished.set()
     for thread in threads:
-        thread.join(timeout=timeout + 30)
+        thread.join(timeout=5)
     return outcomes
 
 
