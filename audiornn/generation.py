@@ -76,10 +76,9 @@ def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, tot
     count = logits.shape[0]
     scaled = logits / temperature
     weights = ops.exp(scaled - ops.max(scaled, axis=-1, keepdims=True))
-    cumulative = ops.cumsum(weights, axis=-1)
     if tail:
-        weights = ops.maximum(weights - tail * cumulative[:, -1:], 0.0)
-        cumulative = ops.cumsum(weights, axis=-1)
+        weights = ops.maximum(weights - tail * ops.sum(weights, axis=-1, keepdims=True), 0.0)
+    cumulative = ops.cumsum(weights, axis=-1)
     uniform = backend.uniform(total_streams or count, seed, position)
     threshold = uniform[first_stream:first_stream + count, None] * cumulative[:, -1:]
     chosen = ops.sum(ops.cast(cumulative <= threshold, "int32"), axis=-1)
@@ -271,6 +270,21 @@ def loop_length(length, chunk, step=1):
     return min(chunk, -(-length // granule) * granule)
 
 
+def chunks(total, chunk, *, count, rate, desc, progress=True, step=1):
+    """Each chunk of ``total`` samples as ``(start, length, drawn)``: at most ``chunk`` samples, drawn for
+    :func:`loop_length` of them (the caller keeps the first ``length``), with a progress bar over ``count``
+    streams that shows the speed in real time at ``rate``."""
+    started, done = time.monotonic(), 0
+    with tqdm(total=total * count, unit="sample", unit_scale=True, desc=desc,
+              disable=None if progress else True) as bar:
+        while done < total:
+            length = min(chunk, total - done)
+            yield done, length, loop_length(length, chunk, step)
+            done += length
+            bar.update(length * count)
+            bar.set_postfix(realtime=f"{done / rate / max(time.monotonic() - started, 1e-9):.1f}x")
+
+
 def _output_paths(output, count):
     output = Path(output).expanduser()
     if not output.parent.is_dir():
@@ -379,16 +393,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
                 # it without a step whether or not the prime is written.
                 primer = np.broadcast_to(primer, (count, primer.shape[-1]))
                 sink.emit(primer, write=include_prime)
-            started, done = time.monotonic(), 0
-            with tqdm(total=total * count, unit="sample", unit_scale=True, desc="generating",
-                      disable=None if progress else True) as bar:
-                while done < total:
-                    length = min(chunk, total - done)
-                    sink.emit(stream.sample(loop_length(length, chunk))[:, :length])
-                    done += length
-                    bar.update(length * count)
-                    elapsed = time.monotonic() - started
-                    bar.set_postfix(realtime=f"{done / rate / max(elapsed, 1e-9):.1f}x")
+            for _, length, drawn in chunks(total, chunk, count=count, rate=rate, desc="generating",
+                                           progress=progress):
+                sink.emit(stream.sample(drawn)[:, :length])
     finally:
         stream.close()
     return paths or sink.audio()

@@ -10,11 +10,9 @@ carried, and writes each stream's audio when it is complete.
 
 import math
 import os
-import time
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from .audio_io import prepare_audio, read_audio
 from .config import VOCODE_TAIL
@@ -84,7 +82,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         far classes' small share otherwise adds clicks and noise between
         the harmonics (:data:`VOCODE_TAIL`).
     """
-    from .generation import AudioSink, StreamGroup, _check_room, _output_paths, loop_length
+    from .generation import AudioSink, StreamGroup, _check_room, _output_paths, chunks
 
     _check_vocoder(model)
     single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
@@ -102,20 +100,13 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, tail=tail)
     try:
         with AudioSink(paths, count, model.audio_config, wav, lengths=lengths) as sink:
-            started, done = time.monotonic(), 0
-            with tqdm(total=total * count, unit="sample", unit_scale=True, desc="vocoding",
-                      disable=None if progress else True) as bar:
-                while done < total:
-                    length = min(chunk, total - done)
-                    drawn = loop_length(length, chunk, hop)
-                    # The frame of the sample before the chunk through the chunk's last, with margins;
-                    # each stream's first or last frame stands in past its ends.
-                    span = np.arange(done // hop - 1 - margin, (done + drawn) // hop + margin)
-                    window = np.stack([piece[np.clip(span, 0, piece.shape[0] - 1)] for piece in frames])
-                    sink.emit(stream.sample(drawn, window)[:, :length])
-                    done += length
-                    bar.update(length * count)
-                    bar.set_postfix(realtime=f"{done / rate / max(time.monotonic() - started, 1e-9):.1f}x")
+            for done, _, drawn in chunks(total, chunk, count=count, rate=rate, desc="vocoding",
+                                         progress=progress, step=hop):
+                # The frame of the sample before the chunk through the chunk's last, with margins; each
+                # stream's first or last frame stands in past its ends. The sink cuts each stream at its length.
+                span = np.arange(done // hop - 1 - margin, (done + drawn) // hop + margin)
+                window = np.stack([piece[np.clip(span, 0, piece.shape[0] - 1)] for piece in frames])
+                sink.emit(stream.sample(drawn, window))
     finally:
         stream.close()
     return paths or sink.audio()
