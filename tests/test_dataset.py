@@ -223,3 +223,65 @@ def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path,
     skipped = {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()}
     assert skipped == {"silent": ["quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"]}
     assert dataset.metadata["skipped_count"] == 3
+
+
+def _peak_frequency(classes, rate=8000):
+    from audiornn.dsp import mu_law_decode
+
+    audio = mu_law_decode(np.asarray(classes), mu=255)
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(audio.size)))
+    return np.argmax(spectrum) * rate / audio.size
+
+
+def test_speed_copies_add_training_audio_at_other_pitches_and_leave_validation_alone(write_audio, tmp_path):
+    from audiornn.features import frame_count
+
+    for index in range(5):
+        write_audio(f"tones/tone{index}.wav", sine(300 + 20 * index, 1.0 + 0.1 * index, 8000))
+    plain = build_dataset([tmp_path / "tones"], tmp_path / "plain", features="mel", validation_fraction=0.2,
+                          progress=False)
+    copied = build_dataset([tmp_path / "tones"], tmp_path / "copied", features="mel", validation_fraction=0.2,
+                           progress=False, speeds=[1.1, 0.9])
+    assert copied.metadata["speeds"] == [0.9, 1.1]
+    np.testing.assert_array_equal(copied.array("validation"), plain.array("validation"))
+    np.testing.assert_array_equal(copied.frames("validation"), plain.frames("validation"))
+    assert copied.metadata["splits"]["validation"] == plain.metadata["splits"]["validation"]
+    assert copied.audio_config.level == plain.audio_config.level
+
+    originals = [entry for entry in plain.metadata["sources"] if entry["split"] == "train"]
+    copies = [entry for entry in copied.metadata["sources"] if "speed" in entry]
+    assert all(entry["split"] == "train" for entry in copies)
+    assert sorted((entry["path"], entry["speed"]) for entry in copies) == sorted(
+        (entry["path"], speed) for entry in originals for speed in (0.9, 1.1))
+    train = np.asarray(copied.array("train"))
+    for copy in copies:
+        original = next(entry for entry in originals if entry["path"] == copy["path"])
+        assert copy["samples"] == pytest.approx(original["samples"] / copy["speed"], abs=2)
+        assert copy["frames"] == frame_count(copy["samples"], 80)
+        # The pitch moves with the speed: a 300 Hz tone played at 1.1 is a 330 Hz tone.
+        tone = 300 + 20 * int(Path(copy["path"]).stem[-1])
+        played = train[copy["start"]:copy["start"] + copy["samples"]]
+        assert _peak_frequency(played) == pytest.approx(tone * copy["speed"], rel=0.02)
+    assert copied.samples("train") == plain.samples("train") + sum(entry["samples"] for entry in copies)
+    assert open_dataset(tmp_path / "copied").metadata == copied.metadata  # every check on reading passes
+    # Other speeds are another dataset: refused without --overwrite, never reused.
+    with pytest.raises(DatasetError, match="different dataset"):
+        build_dataset([tmp_path / "tones"], tmp_path / "copied", features="mel", validation_fraction=0.2,
+                      progress=False)
+
+
+def test_one_file_is_copied_only_as_far_as_its_training_share(write_audio, tmp_path):
+    path = write_audio("one.wav", sine(300, 2.0, 8000))
+    dataset = build_dataset([path], tmp_path / "ds", validation_fraction=0.25, progress=False, speeds=[0.8])
+    (train, copy), (validation,) = dataset.segments("train"), dataset.segments("validation")
+    assert (train.length, validation.length) == (12000, 4000)
+    # Three quarters of the 2.5 s the file lasts at 0.8: the validation tail is never heard at another speed.
+    assert copy.length == pytest.approx(0.75 * 20000, abs=2)
+    assert dataset.samples("train") == 12000 + copy.length
+
+
+@pytest.mark.parametrize("speeds", [[1.0], [0.3], [2.5], 1.1, ["fast"], [True]])
+def test_bad_speeds_are_refused_before_anything_is_written(speeds, speech_like_folder, tmp_path):
+    with pytest.raises(ParameterError, match=r"speeds must be a list of numbers from 0.5 to 2.0 other than 1"):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False, speeds=speeds)
+    assert not (tmp_path / "ds").exists()
