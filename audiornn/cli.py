@@ -54,19 +54,6 @@ def _add_feature_option(parser):
     parser.add_argument("--features", choices=("mel",), default=None,
                         help="also store spectrogram frames aligned to the samples (40 log-mel bands every 10 ms): a "
                              "model trained on them is a vocoder (the vocode command)")
-    parser.add_argument("--speeds", default=None, metavar="S,S",
-                        help="also store the training audio played at these speeds, say 0.9,1.1 (pitch and formants "
-                             "move together: a cheap stand-in for other voices; the validation audio is not copied)")
-
-
-def _speeds(value):
-    """``--speeds 0.9,1.1`` -> [0.9, 1.1] (checked by build_dataset), None when not given."""
-    if value is None:
-        return None
-    try:
-        return [float(part) for part in value.split(",")]
-    except ValueError:
-        raise ParameterError(f"--speeds takes numbers separated by commas, such as 0.9,1.1; got {value!r}") from None
 
 
 def _add_label_options(parser, what="the dataset's files"):
@@ -140,7 +127,7 @@ def run_data(arguments):
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     dataset = build_dataset(
         inputs if inputs or labels else _inputs_or_sample(inputs), arguments.output, labels=labels,
-        features=arguments.features, speeds=_speeds(arguments.speeds),
+        features=arguments.features,
         audio_config=_audio_config(arguments),
         validation_fraction=arguments.validation_fraction,
         trim_silence_db=arguments.trim_silence, strict=arguments.strict,
@@ -365,9 +352,9 @@ def run_train(arguments):
         if arguments.dataset and arguments.inputs:
             raise ParameterError("give either INPUT audio or --dataset DIR, not both")
         inputs, labels = _labelled_inputs(arguments, arguments.inputs)
-        if arguments.dataset and (labels or arguments.features or arguments.speeds):
-            raise ParameterError("--labels-from-folders, --labels, --features and --speeds apply to INPUT audio; a "
-                                 "--dataset has its own already: leave them out")
+        if arguments.dataset and (labels or arguments.features):
+            raise ParameterError("--labels-from-folders, --labels and --features apply to INPUT audio; a --dataset "
+                                 "has its own already: leave them out")
         model_config = None if arguments.init_from else _model_config(model)  # checked before anything is written
         train_config = TrainConfig(**training)
         audio_config = _audio_config(arguments)
@@ -395,7 +382,7 @@ def run_train(arguments):
                 prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
                 dataset = build_dataset(inputs if inputs or labels else _inputs_or_sample(inputs),
                                         Path(arguments.output) / "dataset", labels=labels,
-                                        features=arguments.features, speeds=_speeds(arguments.speeds),
+                                        features=arguments.features,
                                         audio_config=audio_config, progress=not arguments.quiet)
             summary = train(dataset, arguments.output, model_config=model_config, train_config=train_config,
                             overwrite=arguments.overwrite, init_from=arguments.init_from, **common)
@@ -771,7 +758,7 @@ def build_parser():
 def _in_flags(message):
     """A library message in the words the user typed: config field names become their flags."""
     fields = {field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()}
-    fields.update(validation_fraction="--validation-fraction", trim_silence_db="--trim-silence", speeds="--speeds",
+    fields.update(validation_fraction="--validation-fraction", trim_silence_db="--trim-silence",
                   sample_rate="--sample-rate", laplace_prior="--no-laplace-prior",
                   mu="--mu", preemphasis="--preemphasis")
     for field, flag in sorted(fields.items(), key=lambda item: -len(item[0])):

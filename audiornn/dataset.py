@@ -175,7 +175,7 @@ def plan_validation(lengths, labels, *, fraction):
     return sorted(plan.items())
 
 
-def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config=None, speeds=()):
+def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config=None):
     """A fingerprint of everything that decides a dataset's content."""
     stats = []
     for path, name, label in files:
@@ -187,24 +187,8 @@ def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_c
         "trim_silence_db": trim_silence_db,
         "files": stats,
         **({"features": feature_config.to_dict()} if feature_config else {}),
-        **({"speeds": list(speeds)} if speeds else {}),
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
-
-
-def _check_speeds(speeds):
-    """``speeds`` (None or numbers) as a sorted tuple of distinct speeds other than 1, each checked."""
-    from .dsp import SPEED_RANGE
-
-    if speeds is None:
-        return ()
-    low, high = SPEED_RANGE
-    if isinstance(speeds, (int, float)) or not all(
-            isinstance(speed, (int, float)) and not isinstance(speed, bool) and low <= speed <= high and speed != 1
-            for speed in speeds):
-        raise ParameterError(f"speeds must be a list of numbers from {low} to {high} other than 1 (the "
-                             f"recordings themselves are always kept), for example 0.9,1.1; got {speeds!r}")
-    return tuple(sorted({float(speed) for speed in speeds}))
 
 
 def _check_build_parameters(validation_fraction, trim_silence_db):
@@ -255,30 +239,23 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
         f"choose another --output or pass --overwrite to replace it")
 
 
-def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress, feature_config=None,
-                  append=False):
-    """Encode every readable file end to end into ``pool_path`` (after what it holds, with ``append``).
+def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress, feature_config=None):
+    """Encode every readable file end to end into ``pool_path``.
 
-    ``files`` are ``(path, name, label)``, or ``(path, name, label, speed)`` for a file played at that
-    speed (:func:`audiornn.dsp.change_speed`). Returns ``(used, skipped, messages)``: ``used`` lists
-    dicts with label, path, rate, channels, samples, gain (and speed); ``skipped`` maps a reason to file
+    Returns ``(used, skipped, messages)``: ``used`` lists dicts with label,
+    path, rate, channels, samples and gain; ``skipped`` maps a reason to file
     names; ``messages`` are the warnings, one per skipped file.
     """
-    from .dsp import change_speed, to_mono
-
     used, skipped, messages = [], {}, []
-    mode = "ab" if append else "wb"
-    frame_pool = open(pool_path.with_suffix(".f16"), mode) if feature_config else None
-    with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, mode) as pool, tqdm(
-            total=len(files), unit="file", desc="speed copies" if append else "encoding",
-            disable=None if progress else True, leave=False) as bar:
-        for path, name, label, *speed in files:
+    frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
+    with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
+            total=len(files), unit="file", desc="encoding", disable=None if progress else True,
+            leave=False) as bar:
+        for path, name, label in files:
             try:
                 audio, rate = read_audio(path)
-                source = f"'{path}'" + (f" at speed {speed[0]}" if speed else "")
-                played = change_speed(to_mono(audio), speed[0]) if speed else audio
-                classes, gain, *frames = prepare_audio(played, rate, audio_config=audio_config,
-                                                       trim_silence_db=trim_silence_db, source=source,
+                classes, gain, *frames = prepare_audio(audio, rate, audio_config=audio_config,
+                                                       trim_silence_db=trim_silence_db, source=f"'{path}'",
                                                        features=feature_config)
                 if classes.size < 2:
                     raise AudioFileError(f"'{path}' is too short: under 2 samples at "
@@ -296,35 +273,14 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                     frame_pool.write(frames[0].astype(np.float16).tobytes())
                 used.append({"path": str(path), "name": name, "label": label, "original_rate": rate,
                              "channels": int(audio.shape[1]), "samples": int(classes.size),
-                             "gain": float(gain), **({"speed": speed[0]} if speed else {})})
+                             "gain": float(gain)})
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
     return used, skipped, messages
 
 
-def _speed_copies(used, plan, speeds, pool_path, audio_config, trim_silence_db, progress, feature_config):
-    """Each file's training audio again at each of ``speeds``, encoded after the others in the pools.
-
-    Returns ``used`` and ``plan`` with the copies added: a copy is training audio only, all of it for a
-    file held wholly for training, the same share of its start for a file whose tail is validation (so
-    no validation audio is heard at another speed), none of a validation file (which is not copied).
-    """
-    align = feature_config.hop if feature_config else 1
-    share = {(entry["path"], entry["label"]): cut / entry["samples"] for (_, cut), entry in zip(plan, used)}
-    jobs = [(Path(entry["path"]), entry["name"], entry["label"], speed)
-            for entry in used if share[entry["path"], entry["label"]] > 0 for speed in speeds]
-    copies, _, _ = _encode_files(jobs, pool_path, audio_config, trim_silence_db, False, progress, feature_config,
-                                 append=True)
-    cuts = []
-    for copy in copies:
-        fraction = share[copy["path"], copy["label"]]
-        cuts.append(copy["samples"] if fraction == 1 else int(copy["samples"] * fraction) // align * align)
-    return used + copies, plan + [(len(used) + index, cut) for index, cut in enumerate(cuts)]
-
-
 def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
-    """Copy each file's classes (and frames) from the pools into the split arrays; fill the offsets (a speed
-    copy's audio past its cut is left out: it is never validation)."""
+    """Copy each file's classes (and frames) from the pools into the split arrays; fill the offsets."""
     pool = np.memmap(pool_path, dtype=np.uint8, mode="r") if used else np.zeros(0, np.uint8)
     sources, offsets, position = [], {split: 0 for split in SPLITS}, 0
     frame_offsets, frame_position = {split: 0 for split in SPLITS}, 0
@@ -336,7 +292,7 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
         frame_handles = {split: files.enter_context(open(folder / FEATURE_FILES[split], "wb"))
                          for split in SPLITS} if feature_config else {}
         for (index, cut), entry in zip(plan, used):
-            pieces = (("train", 0, cut), ("validation", cut, 0 if "speed" in entry else entry["samples"]))
+            pieces = (("train", 0, cut), ("validation", cut, entry["samples"]))
             for split, begin, end in pieces:
                 if end <= begin:
                     continue
@@ -353,7 +309,7 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
                     "path": entry["path"], **names, "split": split,
                     "start": offsets[split], "samples": end - begin, "offset_in_file": begin,
                     "original_rate": entry["original_rate"], "channels": entry["channels"],
-                    "gain": entry["gain"], **({"speed": entry["speed"]} if "speed" in entry else {}),
+                    "gain": entry["gain"],
                 })
                 offsets[split] += end - begin
             position += entry["samples"]
@@ -366,8 +322,7 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
 
 
 def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
-                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None,
-                  speeds=None):
+                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None):
     """Build a dataset folder from audio files and folders; return it opened.
 
     Labelled datasets: ``inputs`` a dict ``{label: paths}``, or ``labels``
@@ -379,12 +334,6 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     stores spectrogram frames aligned to the samples, what a vocoder is
     conditioned on (:mod:`audiornn.features`).
 
-    ``speeds`` (say ``(0.9, 1.1)``) also stores the training audio played at
-    each of those speeds (pitch and formants moved together, the duration
-    changed: a cheap stand-in for other voices, so that a vocoder meets more
-    than the recordings' own); the validation audio is never copied, and is
-    the same as without them.
-
     Every file is mixed to mono, resampled to ``audio_config.sample_rate``,
     optionally trimmed of silence at both ends, pre-emphasised, normalised to
     full scale and μ-law encoded. Unreadable, empty, silent or non-finite
@@ -395,7 +344,6 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     """
     audio_config = AudioConfig() if audio_config is None else audio_config
     _check_build_parameters(validation_fraction, trim_silence_db)
-    speeds = _check_speeds(speeds)
     output = Path(output).expanduser()
     if not output.parent.is_dir():
         raise DatasetError(f"the folder that should hold --output '{output}' does not exist: "
@@ -403,7 +351,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     feature_config = _feature_config(features, audio_config)
     files, label_names = labelled_files(inputs, labels)
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
-    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config, speeds)
+    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config)
     action = _existing_dataset_action(output, fingerprint, overwrite, version)
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
@@ -422,14 +370,11 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
             raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
         plan = _plan_by_label(used, label_names, validation_fraction, files,
                               feature_config.hop if feature_config else 1)
-        level = float(np.median([1.0 / entry["gain"] for entry in used]))
-        if speeds:
-            used, plan = _speed_copies(used, plan, speeds, pool_path, audio_config, trim_silence_db, progress,
-                                       feature_config)
         sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
         pool_path.unlink()
         if feature_config:
             pool_path.with_suffix(".f16").unlink()
+        level = float(np.median([1.0 / entry["gain"] for entry in used]))
         final_config = dataclasses.replace(audio_config, level=level)
         metadata = {
             "format": FORMAT,
@@ -441,7 +386,6 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
             "audio": final_config.to_dict(),
             "validation_fraction": validation_fraction,
             "trim_silence_db": trim_silence_db,
-            **({"speeds": list(speeds)} if speeds else {}),
             "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
                                "seconds": sizes[split] / final_config.sample_rate,
                                **({"features_file": FEATURE_FILES[split], "frames": frames[split]}

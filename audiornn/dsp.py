@@ -145,23 +145,6 @@ def resample(audio, *, source_rate, target_rate):
     return scipy.signal.resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
-SPEED_RANGE = (0.5, 2.0)
-
-
-def change_speed(audio, speed):
-    """A signal played ``speed`` times faster, at the same rate: pitch and formants move up together by that
-    factor and the duration shrinks by it (scipy's polyphase resampler, by ``1 / speed`` taken as a fraction
-    with a denominator up to 100)."""
-    if isinstance(speed, bool) or not isinstance(speed, (int, float)) \
-            or not SPEED_RANGE[0] <= speed <= SPEED_RANGE[1]:
-        raise ParameterError(f"a speed must be a number from {SPEED_RANGE[0]} to {SPEED_RANGE[1]}, got {speed!r}")
-    audio = np.asarray(audio, dtype=np.float32)
-    ratio = Fraction(1 / speed).limit_denominator(100)
-    if ratio == 1:
-        return audio
-    return scipy.signal.resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
-
-
 def normalise_level(audio, *, peak=1.0):
     """Scale a signal so that its largest magnitude is ``peak``.
 

@@ -13,10 +13,7 @@ same share of whatever else runs). Each ``--variant`` adds another vocoder,
 trained beside them with the same budget: the default with some model or
 training fields changed, say ``no-frame-predictor:feature_prediction=0`` (the
 vocoder before the predictor fitted to the frames) or
-``lags-80:lags=80,learning_rate=0.01``; ``speeds=0.9/1.1`` trains that
-variant on the same dataset with its training audio also played at those
-speeds (``build_dataset(speeds=...)``; the validation audio is the same).
-Then:
+``lags-80:lags=80,learning_rate=0.01``. Then:
 
 - bits per sample on all the validation audio and on ``--files`` files of the
   unseen voice (the vocoder given their frames);
@@ -106,16 +103,7 @@ def main():
     options = {name: {} for name in runs}
     for name, changes in arguments.variant:
         runs[name], options[name] = work / f"run-{name}", changes
-    datasets = {name: dataset.path for name in runs}
-    for name, changes in options.items():
-        if "speeds" in changes:
-            speeds = [float(speed) for speed in str(changes.pop("speeds")).split("/")]
-            datasets[name] = build_dataset(
-                [path for paths in inputs.values() for path in paths],
-                work / f"dataset-speeds-{'-'.join(map(str, speeds))}", features="mel", progress=False,
-                speeds=speeds).path
-            print(name, "trains on", datasets[name], flush=True)
-    jobs = [(str(datasets[name]), run, arguments.minutes, name != "unconditional", arguments.sequence_length,
+    jobs = [(str(dataset.path), run, arguments.minutes, name != "unconditional", arguments.sequence_length,
              options[name]) for name, run in runs.items()]
     started = time.monotonic()
     run_jobs(_train, jobs, side_by_side=arguments.side_by_side)

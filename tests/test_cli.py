@@ -139,24 +139,3 @@ def test_multiworker_without_tf_config_is_refused(sine_dataset, tmp_path, capsys
                  "multiworker", "--quiet"]) == 2
     assert "--distribute multiworker needs TF_CONFIG" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
-
-
-def test_data_speeds_store_the_training_audio_again_and_bad_ones_name_the_flag(speech_like_folder, tmp_path,
-                                                                               capsys):
-    assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "ds"), "--speeds", "0.9,1.1",
-                 "--quiet"]) == 0
-    dataset = open_dataset(tmp_path / "ds")
-    assert dataset.metadata["speeds"] == [0.9, 1.1]
-    training_files = {entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "train"}
-    assert sum("speed" in entry for entry in dataset.metadata["sources"]) == 2 * len(training_files)
-    capsys.readouterr()
-    for value, message in (("0.9,x", "--speeds takes numbers separated by commas"),
-                           ("1,1.1", "--speeds must be a list of numbers from 0.5 to 2.0 other than 1")):
-        assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "other"), "--speeds", value,
-                     "--quiet"]) == 2
-        error = capsys.readouterr().err.strip()
-        assert len(error.splitlines()) == 1 and message in error, error
-        assert not (tmp_path / "other").exists()
-    assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--speeds", "0.9",
-                 "--quiet"]) == 2
-    assert "--speeds apply to INPUT audio" in capsys.readouterr().err
