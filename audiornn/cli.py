@@ -213,7 +213,8 @@ TRAIN_OPTIONS = {
     "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
     "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
                                                 "(default {default}; a vocoder's: 0.003)"),
-    "--patience": ("patience", int, "early stopping: epochs without a better validation loss (default {default})"),
+    "--patience": ("patience", int, "early stopping: epochs without a better validation loss, counted in the "
+                                    "schedule's second half (default {default})"),
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
                                               "(default {default}: never)"),
     "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),

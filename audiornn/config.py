@@ -400,7 +400,9 @@ class TrainConfig(JSONConfig):
         ``warmup_steps``, then a cosine decay to ``final_learning_rate_fraction``
         of it at the end of the budget.
     clipnorm: gradient clipping by global norm.
-    patience: stop after this many epochs without a better validation loss.
+    patience: stop after this many epochs without a better validation loss,
+        counted once the schedule is half over (the learning rate below half
+        its peak; :data:`audiornn.training.PATIENCE_FROM`).
     validation_steps: batches of the per-epoch validation score (an evenly
         spread, fixed subset); the full validation audio is scored at the end.
     preview_every, preview_seconds: write a generated preview every N epochs.

@@ -10,7 +10,10 @@ mixed to mono, scaled to a peak of 1):
 - **PESQ** (ITU-T P.862, the ``pesq`` package): narrow band at 8 kHz, wide
   band at 16 kHz; 1 (bad) to 4.5. It hears phase artefacts, which Griffin-Lim
   makes and a magnitude distance does not see.
-- **STOI** (``pystoi``): intelligibility, 0 to 1.
+- **STOI** (``pystoi``): intelligibility, 0 to 1. It needs about 0.4 s of
+  speech once the recording's silent frames are left out; a shorter file has
+  none (None), and the mean is over the files that have one (pystoi itself
+  would return 1e-5, which averaged in as a score pulls the mean down).
 - **log-mel distance**: the mean absolute difference of the log-mel frames in
   dB. Griffin-Lim rebuilds the very magnitudes it was given, so it wins this
   one by construction.
@@ -54,9 +57,20 @@ def _reference(path, model):
     return mono / max(float(np.max(np.abs(mono))), 1e-9)
 
 
+def _stoi(reference, degraded, rate):
+    """STOI, or None when the reference has too little speech for it (pystoi warns and returns 1e-5)."""
+    import warnings
+
+    from pystoi import stoi
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(stoi(reference, degraded, rate, extended=False))
+    return None if any("Not enough STFT frames" in str(warning.message) for warning in caught) else value
+
+
 def _scores(reference, degraded, rate, config):
     from pesq import pesq
-    from pystoi import stoi
 
     length = min(reference.size, degraded.size)
     reference, degraded = reference[:length].astype(np.float64), degraded[:length].astype(np.float64)
@@ -65,7 +79,7 @@ def _scores(reference, degraded, rate, config):
         quality = float(pesq(rate, reference, degraded, "wb" if rate >= 16000 else "nb"))
     except Exception as error:  # the package raises its own kinds for silent or too short audio
         raise AudioRNNError(f"PESQ cannot score this audio ({type(error).__name__}: {error})") from None
-    return {"pesq": quality, "stoi": float(stoi(reference, degraded, rate, extended=False)),
+    return {"pesq": quality, "stoi": _stoi(reference, degraded, rate),
             "log_mel_db": float(np.mean(np.abs(frames[0] - frames[1]))) * DB_PER_NEPER}
 
 
@@ -73,7 +87,8 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     """PESQ, STOI and log-mel distance of the vocoder's and Griffin-Lim's copy-synthesis of ``files``.
 
     Returns ``{"files": [...], "vocoder": {...}, "griffin_lim": {...}}`` with
-    each measure's mean over the files, ``"per_file"`` rows, and the first
+    each measure's mean over the files (STOI's over the files long enough
+    for it, counted in ``"stoi_files"``; None when none is), ``"per_file"`` rows, and the first
     file's three sounds (``"example"``: original, vocoder, Griffin-Lim) for a
     figure. The pesq package needs a sample rate of 8 or 16 kHz. ``tail``: as
     :func:`audiornn.vocode` takes it.
@@ -96,9 +111,17 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             example = {"original": reference, "vocoder": np.asarray(audio), "griffin_lim": rebuilt}
     summary = {"files": files, "per_file": rows, "example": example}
     for method in ("vocoder", "griffin_lim"):
-        summary[method] = {measure: float(np.mean([row[method][measure] for row in rows]))
+        summary[method] = {measure: _mean([row[method][measure] for row in rows])
                            for measure in ("pesq", "stoi", "log_mel_db")}
+    # The reference alone decides which frames STOI keeps, so both methods have it for the same files.
+    summary["stoi_files"] = sum(row["vocoder"]["stoi"] is not None for row in rows)
     return summary
+
+
+def _mean(values):
+    """The mean of the values that are not None (None if none is)."""
+    values = [value for value in values if value is not None]
+    return float(np.mean(values)) if values else None
 
 
 def format_resynthesis_table(scores):
@@ -106,7 +129,12 @@ def format_resynthesis_table(scores):
     lines = [f"{'copy-synthesis':<16}{'PESQ':>8}{'STOI':>8}{'log-mel dB':>12}"]
     for method, name in (("vocoder", "vocoder"), ("griffin_lim", "Griffin-Lim")):
         row = scores[method]
-        lines.append(f"{name:<16}{row['pesq']:>8.2f}{row['stoi']:>8.3f}{row['log_mel_db']:>12.2f}")
-    lines.append(f"({len(scores['files'])} file(s); PESQ 1-4.5 and STOI 0-1 higher is better, the distance lower; "
+        stoi = "-" if row["stoi"] is None else f"{row['stoi']:.3f}"
+        lines.append(f"{name:<16}{row['pesq']:>8.2f}{stoi:>8}{row['log_mel_db']:>12.2f}")
+    count, scored = len(scores["files"]), scores.get("stoi_files", len(scores["files"]))
+    if scored < count:
+        lines.append(f"(STOI over {scored} of the {count} files: the others have too little speech for it, "
+                     f"about 0.4 s once silences are left out)")
+    lines.append(f"({count} file(s); PESQ 1-4.5 and STOI 0-1 higher is better, the distance lower; "
                  f"Griffin-Lim rebuilds the very magnitudes it is given, so it wins the distance by construction)")
     return "\n".join(lines)

@@ -31,8 +31,8 @@ from .files import write_json
 from .keras_data import WindowDataset
 from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
-                   commit_epoch, history_writer, hold_run, is_run, load_run_model, new_run_config, prepare_run_folder,
-                   read_history_rows, read_run_json, read_summary, recover_run, write_history)
+                   commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
+                   prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
 from .windows import WindowSampler
@@ -58,8 +58,19 @@ def learning_rate_at(config, progress, step):
 # Callbacks
 
 
+# Early stopping waits for the schedule's second half: while the learning rate is above half its peak the
+# validation loss can stand still for many epochs and still fall as the rate falls (a 120-minute run of the
+# default stopped after 26 minutes on a plateau at 0.009, bench/RESULTS.md, fifteenth session).
+PATIENCE_FROM = 0.5
+# A validation loss this many nats above the best (0.72 bits per sample) is a collapse, not noise: the best
+# epoch's weights and optimizer state come back and the rest of the run takes half the learning rate.
+COLLAPSE_NATS = 0.5
+MOST_RESTORES = 3
+
+
 class RunKeeper(keras.callbacks.Callback):
-    """Sets the learning rate, checkpoints, keeps the history, stops on budget or NaN."""
+    """Sets the learning rate, checkpoints, keeps the history, stops on budget or NaN, and brings the best
+    epoch back when the validation loss collapses."""
 
     def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None, carry=None,
                  strategy=None):
@@ -107,7 +118,8 @@ class RunKeeper(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         backend.sync_training_state(self.model)
         step = int(self.model.optimizer.iterations.numpy())
-        self.model.optimizer.learning_rate.assign(learning_rate_at(self.config, self._progress(step), step))
+        scale = self.state.get("learning_rate_scale", 1.0)  # halved by each collapse the run came back from
+        self.model.optimizer.learning_rate.assign(scale * learning_rate_at(self.config, self._progress(step), step))
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -134,6 +146,17 @@ class RunKeeper(keras.callbacks.Callback):
             state.update(best_val_loss=val_loss, best_epoch=number, epochs_without_improvement=0)
         else:
             state["epochs_without_improvement"] += 1
+        restores = self.state.get("restores", 0)
+        if not improved and val_loss > self.state["best_val_loss"] + COLLAPSE_NATS:
+            if restores >= MOST_RESTORES:
+                self.stop_reason = (f"the validation loss collapsed again after {restores} returns to the best epoch "
+                                    f"at ever lower learning rates; the best model (epoch {self.state['best_epoch']}) "
+                                    f"is kept: train again with a lower --learning-rate")
+                self.model.stop_training = True
+            else:
+                self._restore_best(number, val_loss)
+                state.update(restores=restores + 1, learning_rate_scale=self.state.get("learning_rate_scale", 1.0) / 2,
+                             optimizer_steps=int(self.model.optimizer.iterations.numpy()))
         writes = {LAST_MODEL: self.model.save, HISTORY: history_writer([*self.history_rows, row])}
         if improved:
             writes[BEST_MODEL] = self.model.save
@@ -148,7 +171,9 @@ class RunKeeper(keras.callbacks.Callback):
         self._segment_start = time.monotonic()
         if self.strategy is not None:
             self._budget_used()
-        if self.state["epochs_without_improvement"] >= self.config.patience:
+        step = int(self.model.optimizer.iterations.numpy())
+        if not self.model.stop_training and self.state["epochs_without_improvement"] >= self.config.patience \
+                and self._progress(step) >= PATIENCE_FROM:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
@@ -156,6 +181,18 @@ class RunKeeper(keras.callbacks.Callback):
             if distance is not None:
                 row["sound_frechet"] = distance
                 write_history(self.folder / HISTORY, self.history_rows)
+
+
+    def _restore_best(self, number, val_loss):
+        """The best epoch's weights and optimizer state back into the model (the file it was saved to)."""
+        best = committed_path(self.folder, BEST_MODEL)
+        self.model.load_weights(best)
+        backend.sync_training_state(self.model)
+        scale = self.state.get("learning_rate_scale", 1.0) / 2
+        logger.warning("epoch %d: the validation loss collapsed (%.3f bits per sample against the best %.3f, epoch "
+                       "%d); training goes on from the best epoch's model at %g of the learning rate",
+                       number, val_loss / math.log(2), self.state["best_val_loss"] / math.log(2),
+                       self.state["best_epoch"], scale)
 
 
 class EpochLines(keras.callbacks.Callback):

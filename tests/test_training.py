@@ -89,6 +89,59 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sin
     assert len(history(tmp_path / "run")) == 1
 
 
+def test_a_collapsed_validation_loss_brings_the_best_epoch_back_at_half_the_learning_rate(sine_dataset, tmp_path):
+    run, config = tmp_path / "run", TrainConfig(epochs=5, **QUICK)
+    seen = {}
+
+    class Spoil(keras.callbacks.Callback):  # runs after the run's own callback, so it sees what that did
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            if epoch == 2:  # weights far from anything learned: epoch 3's validation loss collapses
+                rng = np.random.default_rng(0)
+                for weight in self.model.trainable_weights:
+                    weight.assign(weight.numpy() + rng.normal(0, 3, weight.shape).astype("float32"))
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                seen["weights"] = [weight.numpy().copy() for weight in self.model.weights]
+                seen["steps"] = int(self.model.optimizer.iterations.numpy())
+                seen["best"] = load_run_model(run / "model.keras", compile=True)
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.epoch == 3 and batch == 0:
+                seen["rate"] = float(self.model.optimizer.learning_rate.numpy())
+
+    summary = train(sine_dataset, run, model_config=TINY, train_config=config, callbacks=[Spoil()], verbose=0)
+    rows = history(run)
+    assert summary["epochs"] == 5 and len(rows) == 5
+    best_before = min(float(row["val_loss"]) for row in rows[:2])
+    assert float(rows[2]["val_loss"]) > best_before + 0.5  # the collapse, recorded as it was
+    # Epoch 3 ended with the best epoch's weights and optimizer state back, and went on at half the rate.
+    best = seen["best"]
+    for mine, saved in zip(seen["weights"], best.weights):
+        np.testing.assert_array_equal(mine, saved.numpy())
+    assert seen["steps"] == int(best.optimizer.iterations.numpy()) in (5, 10)
+    step = seen["steps"]
+    assert seen["rate"] == pytest.approx(0.5 * learning_rate_at(config, step / 25, step), rel=1e-5)
+    state = json.loads((run / "state.json").read_text())
+    assert state["restores"] == 1 and state["learning_rate_scale"] == 0.5
+    assert float(rows[-1]["val_loss"]) < best_before + 0.5  # learning again from there
+    assert min(float(row["val_bits_per_sample"]) for row in rows) == pytest.approx(
+        summary["best_val_bits_per_sample_quick"], rel=1e-6)
+
+
+def test_early_stopping_waits_for_the_second_half_of_the_schedule(sine_dataset, tmp_path):
+    # At a learning rate of 1e-12 nothing changes, so no epoch after the first is better: patience 1 would
+    # stop after epoch 2, but while the rate is above half its peak a plateau is not the end (epochs of 5
+    # steps, 40 in all: the schedule's midpoint is the end of epoch 4).
+    summary = train(sine_dataset, tmp_path / "run", model_config=TINY, verbose=0,
+                    train_config=TrainConfig(epochs=8, patience=1, learning_rate=1e-12, **QUICK))
+    assert summary["epochs"] == 4
+    assert summary["stop_reason"] == "no better validation loss for 1 epochs"
+    assert [float(row["val_loss"]) for row in history(tmp_path / "run")][1:] == \
+        [float(history(tmp_path / "run")[0]["val_loss"])] * 3
+
+
 @pytest.mark.parametrize("verbose, shown", [(1, r"Epoch 1 \(0\.0 of 0\.02 minutes\)"),
                                              (2, r"epoch 1 \([0-9.]+ of 0\.02 min\): loss ")])
 def test_time_budget_stops_training(sine_dataset, tmp_path, capsys, verbose, shown):
