@@ -131,7 +131,7 @@ def format_resynthesis_table(scores):
         row = scores[method]
         stoi = "-" if row["stoi"] is None else f"{row['stoi']:.3f}"
         lines.append(f"{name:<16}{row['pesq']:>8.2f}{stoi:>8}{row['log_mel_db']:>12.2f}")
-    count, scored = len(scores["files"]), scores.get("stoi_files", len(scores["files"]))
+    count, scored = len(scores["files"]), scores["stoi_files"]
     if scored < count:
         lines.append(f"(STOI over {scored} of the {count} files: the others have too little speech for it, "
                      f"about 0.4 s once silences are left out)")

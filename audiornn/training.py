@@ -154,8 +154,9 @@ class RunKeeper(keras.callbacks.Callback):
                                     f"is kept: train again with a lower --learning-rate")
                 self.model.stop_training = True
             else:
-                self._restore_best(number, val_loss)
-                state.update(restores=restores + 1, learning_rate_scale=self.state.get("learning_rate_scale", 1.0) / 2,
+                scale = self.state.get("learning_rate_scale", 1.0) / 2
+                self._restore_best(number, val_loss, scale)
+                state.update(restores=restores + 1, learning_rate_scale=scale,
                              optimizer_steps=int(self.model.optimizer.iterations.numpy()))
         writes = {LAST_MODEL: self.model.save, HISTORY: history_writer([*self.history_rows, row])}
         if improved:
@@ -182,13 +183,11 @@ class RunKeeper(keras.callbacks.Callback):
                 row["sound_frechet"] = distance
                 write_history(self.folder / HISTORY, self.history_rows)
 
-
-    def _restore_best(self, number, val_loss):
-        """The best epoch's weights and optimizer state back into the model (the file it was saved to)."""
-        best = committed_path(self.folder, BEST_MODEL)
-        self.model.load_weights(best)
+    def _restore_best(self, number, val_loss, scale):
+        """The best epoch's weights and optimizer state back into the model (the file it was saved to); the run
+        goes on at ``scale`` of the schedule's learning rate."""
+        self.model.load_weights(committed_path(self.folder, BEST_MODEL))
         backend.sync_training_state(self.model)
-        scale = self.state.get("learning_rate_scale", 1.0) / 2
         logger.warning("epoch %d: the validation loss collapsed (%.3f bits per sample against the best %.3f, epoch "
                        "%d); training goes on from the best epoch's model at %g of the learning rate",
                        number, val_loss / math.log(2), self.state["best_val_loss"] / math.log(2),

@@ -138,8 +138,8 @@ def test_early_stopping_waits_for_the_second_half_of_the_schedule(sine_dataset, 
                     train_config=TrainConfig(epochs=8, patience=1, learning_rate=1e-12, **QUICK))
     assert summary["epochs"] == 4
     assert summary["stop_reason"] == "no better validation loss for 1 epochs"
-    assert [float(row["val_loss"]) for row in history(tmp_path / "run")][1:] == \
-        [float(history(tmp_path / "run")[0]["val_loss"])] * 3
+    losses = [float(row["val_loss"]) for row in history(tmp_path / "run")]
+    assert losses[1:] == [losses[0]] * 3
 
 
 @pytest.mark.parametrize("verbose, shown", [(1, r"Epoch 1 \(0\.0 of 0\.02 minutes\)"),
