@@ -3,7 +3,8 @@
 ``audiornn/models/`` holds each shipped model's ``.keras`` file and
 ``models.json``, its card: what it was trained on and how long, the credit
 its training audio asks for, and its bits per sample on all of its
-validation audio beside the baselines (made by ``bench/shipped_models.py``).
+validation audio beside the baselines (made by ``bench/shipped_models.py``);
+a vocoder's card also has its copy-synthesis scores beside Griffin-Lim's.
 A path that exists always wins over a name.
 """
 
@@ -57,6 +58,11 @@ def format_models_table(models=None):
                      f"{card['bytes'] / 1e6:>7.1f} MB  {card['description']}")
     lines.append("(bits per sample on all of each model's validation audio, lower is better; the linear predictor "
                  "needs no network)")
+    for name, card in models.items():
+        for held, scores in (card.get("copy_synthesis") or {}).items():
+            lines.append(f"{name}: copy-synthesis of {scores['files']} {held} files: PESQ {scores['vocoder_pesq']:.2f} "
+                         f"(Griffin-Lim {scores['griffin_lim_pesq']:.2f}), STOI {scores['vocoder_stoi']:.3f} "
+                         f"(Griffin-Lim {scores['griffin_lim_stoi']:.3f})")
     for name, card in models.items():
         lines.append(f"{name}: {card['data']}; {card['credit']}")
     return "\n".join(lines)

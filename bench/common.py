@@ -6,8 +6,13 @@ from pathlib import Path
 
 SPEECH = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 MUSIC = Path("/usr/share/asterisk/moh")
+SOUNDS = SPEECH.parent
 INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends "
-                "asterisk-core-sounds-en-wav asterisk-moh-opsound-wav")
+                "asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-ru-wav "
+                "asterisk-moh-opsound-wav")
+# The vocoder learns one voice (Allison) in two languages and is scored on a voice it never heard as well.
+VOCODER_TRAINING = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison"}
+VOCODER_UNSEEN = "ru_RU_f_IvrvoiceRU"
 
 
 def dev_speech_files(folder=SPEECH):
@@ -47,6 +52,16 @@ def dev_speech_dataset(folder, *, sample_rate=8000):
     from audiornn import AudioConfig, build_dataset
 
     return build_dataset(dev_speech_files(), Path(folder), audio_config=AudioConfig(sample_rate=sample_rate),
+                         progress=False)
+
+
+def dev_vocoder_dataset(folder, *, sample_rate=8000):
+    """Build (or reuse) the vocoder's dataset in ``folder``: the US English and Mexican Spanish prompts of one
+    voice (Allison, 54 minutes), with their 40-band log-mel frames (``--features mel``)."""
+    from audiornn import AudioConfig, build_dataset
+
+    files = [path for folder_name in VOCODER_TRAINING.values() for path in dev_speech_files(SOUNDS / folder_name)]
+    return build_dataset(files, Path(folder), audio_config=AudioConfig(sample_rate=sample_rate), features="mel",
                          progress=False)
 
 

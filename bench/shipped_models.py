@@ -3,16 +3,23 @@
 Usage:
     python bench/shipped_models.py train speech [--minutes 70] [--work DIR]   # one material per process
     python bench/shipped_models.py train music  [--minutes 70] [--work DIR]
-    python bench/shipped_models.py export [--work DIR]                        # both, into audiornn/models/
+    python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
+    python bench/shipped_models.py export [MATERIAL...] [--work DIR]          # into audiornn/models/
 
 ``train`` builds the dataset of the dev material (the Asterisk US English
 prompts or the Asterisk music on hold, 8 kHz, CC-BY-SA-3.0; the install line is
 in bench/common.py), trains today's default model on it for ``--minutes``
 (resumable: run the same command again after an interruption and it goes on) and
-scores the best model on all of its validation audio. ``export`` writes each
+scores the best model on all of its validation audio. The vocoder learns the
+US English and Mexican Spanish prompts of one voice with their log-mel frames
+(the dataset of ``bench/vocoder.py``, which trains the same model: a run of
+it can be exported by linking its folders as ``vocoder-run``,
+``vocoder-dataset`` and its ``vocoder.json``). ``export`` writes each
 best model without its optimizer state (the weights are all a user needs) and
-``audiornn/models/models.json``: what each was trained on, how long, its
-credit and its full-validation bits beside the baselines.
+its card in ``audiornn/models/models.json`` (the other cards are kept): what
+it was trained on, how long, its credit and its full-validation bits beside
+the baselines; a vocoder's card also has its copy-synthesis scores beside
+Griffin-Lim's from ``vocoder.json`` in the work folder.
 """
 
 import argparse
@@ -21,7 +28,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_music_dataset, dev_speech_dataset, quiet_tensorflow  # noqa: E402
+from common import dev_music_dataset, dev_speech_dataset, dev_vocoder_dataset, quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 
@@ -37,6 +44,13 @@ MATERIALS = {
         description="music: instrumental music on hold, 8 kHz",
         data="Asterisk music on hold (asterisk-moh-opsound-wav), 18 minutes: five pieces by Paul Shuler "
              "(Macroform), Manolo Camp and Reno Project",
+    ),
+    "vocoder": dict(
+        dataset=dev_vocoder_dataset,
+        description="vocoder: speech from 40-band log-mel frames every 10 ms (audiornn's own, or a text-to-speech "
+                    "model's made the same way), 8 kHz",
+        data="Asterisk core sounds, en_US_f_Allison and es_MX_f_Allison (asterisk-core-sounds-en-wav, "
+             "asterisk-core-sounds-es-wav), 54 minutes of one voice, leaving out silence, beeps and tones",
     ),
 }
 CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by their authors (the Asterisk sound packages; "
@@ -61,16 +75,30 @@ def train_material(material, minutes, work, learning_rate, patience):
     print(json.dumps(summary, indent=1, default=str), flush=True)
 
 
-def export(work):
+def _copy_synthesis(results):
+    """The copy-synthesis means of ``bench/vocoder.py``'s results, the vocoder's beside Griffin-Lim's."""
+    return {name: {"files": len(results[f"resynthesis {name}"]["files"]),
+                   **{f"{method}_{measure}": results[f"resynthesis {name}"][method][measure]
+                      for method in ("vocoder", "griffin_lim") for measure in ("pesq", "stoi")}}
+            for name in ("validation", "unseen voice")}
+
+
+def export(work, materials):
     from audiornn.baselines import score_baselines
     from audiornn.dataset import open_dataset
     from audiornn.runs import load_run_model, read_run_json, read_summary
     from audiornn.scoring import dataset_pieces
 
     DESTINATION.mkdir(exist_ok=True)
-    cards = {}
-    for material, facts in MATERIALS.items():
-        run = work / f"{material}-run"
+    cards_path = DESTINATION / "models.json"
+    cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
+    for material in materials:
+        facts, run = MATERIALS[material], work / f"{material}-run"
+        if model_is_vocoder := material == "vocoder":
+            results = work / "vocoder.json"
+            if not results.is_file():
+                sys.exit(f"{results} is missing: run bench/vocoder.py with --work {work} (or link its "
+                         f"vocoder.json there) for the vocoder's copy-synthesis scores")
         model = load_run_model(run)
         summary = read_summary(run)
         state = read_run_json(run, "state.json")
@@ -93,14 +121,18 @@ def export(work):
             "parameters": int(model.count_params()),
             "bytes": target.stat().st_size,
         }
+        if model_is_vocoder:
+            cards[material]["copy_synthesis"] = _copy_synthesis(json.loads(results.read_text()))
         print(material, json.dumps(cards[material], indent=1), flush=True)
-    (DESTINATION / "models.json").write_text(json.dumps(cards, indent=1) + "\n")
+    order = [name for name in MATERIALS if name in cards] + [name for name in cards if name not in MATERIALS]
+    cards_path.write_text(json.dumps({name: cards[name] for name in order}, indent=1) + "\n")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["train", "export"])
-    parser.add_argument("material", nargs="?", choices=sorted(MATERIALS))
+    parser.add_argument("material", nargs="*", help=f"train: one material ({', '.join(MATERIALS)}); export: these "
+                                                     f"(default all)")
     parser.add_argument("--minutes", type=float, default=70.0, help="training budget (default 70)")
     parser.add_argument("--work", default="/tmp/audiornn-shipped", help="folder for the datasets and runs")
     parser.add_argument("--learning-rate", type=float, default=TRAINING["learning_rate"],
@@ -109,14 +141,17 @@ def main():
     parser.add_argument("--patience", type=int, default=TRAINING["patience"],
                         help="epochs without a better validation loss before stopping (default %(default)s)")
     arguments = parser.parse_args()
+    unknown = sorted(set(arguments.material) - set(MATERIALS))
+    if unknown:
+        parser.error(f"unknown material {', '.join(unknown)}: choose from {', '.join(MATERIALS)}")
     work = Path(arguments.work)
     work.mkdir(parents=True, exist_ok=True)
     if arguments.command == "train":
-        if arguments.material is None:
-            parser.error("train needs a material: speech or music")
-        train_material(arguments.material, arguments.minutes, work, arguments.learning_rate, arguments.patience)
+        if len(arguments.material) != 1:
+            parser.error(f"train needs one material: {', '.join(MATERIALS)}")
+        train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience)
     else:
-        export(work)
+        export(work, arguments.material or list(MATERIALS))
 
 
 if __name__ == "__main__":

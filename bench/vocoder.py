@@ -1,7 +1,7 @@
 """The vocoder: bits given the features, copy-synthesis against Griffin-Lim, on seen and unseen voices, and speed.
 
 Usage: python bench/vocoder.py [--minutes 30] [--side-by-side] [--variant NAME:FIELD=VALUE,...]... [--files 20]
-                               [--work DIR]
+                               [--without-unconditional] [--work DIR]
 
 Trains on the Asterisk US English and Mexican Spanish prompts (one voice,
 Allison; 8 kHz, CC-BY-SA-3.0) built with ``--features mel``, keeping the
@@ -13,7 +13,9 @@ same share of whatever else runs). Each ``--variant`` adds another vocoder,
 trained beside them with the same budget: the default with some model or
 training fields changed, say ``no-frame-predictor:feature_prediction=0`` (the
 vocoder before the predictor fitted to the frames) or
-``lags-80:lags=80,learning_rate=0.01``. Then:
+``lags-80:lags=80,learning_rate=0.01``. ``--without-unconditional`` leaves
+the unconditional model out (a vocoder alone has the whole machine; its bits
+then stand without that comparison). Then:
 
 - bits per sample on all the validation audio and on ``--files`` files of the
   unseen voice (the vocoder given their frames);
@@ -33,13 +35,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_speech_files, quiet_tensorflow, run_jobs  # noqa: E402
+from common import (  # noqa: E402
+    SOUNDS,
+    VOCODER_UNSEEN,
+    dev_speech_files,
+    dev_vocoder_dataset,
+    quiet_tensorflow,
+    run_jobs,
+)
 
 quiet_tensorflow()
-
-SOUNDS = Path("/usr/share/asterisk/sounds")
-TRAINING = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison"}
-UNSEEN = "ru_RU_f_IvrvoiceRU"
 
 
 def _train(dataset_path, run, minutes, use_features, sequence_length, changes):
@@ -82,11 +87,12 @@ def main():
     parser.add_argument("--side-by-side", action="store_true", help="train the two models at the same time")
     parser.add_argument("--variant", type=_variant, action="append", default=[],
                         help="another vocoder, NAME:FIELD=VALUE,... (model or training fields)")
+    parser.add_argument("--without-unconditional", action="store_true",
+                        help="train and score the vocoder (and variants) only, without the unconditional model")
     parser.add_argument("--files", type=int, default=20, help="files of each set for copy-synthesis and unseen bits")
     parser.add_argument("--work", default=None, help="folder for the dataset and runs (default: temporary)")
     arguments = parser.parse_args()
 
-    from audiornn import build_dataset
     from audiornn.evaluation import plot_sounds, save_figure
     from audiornn.resynthesis import format_resynthesis_table, resynthesis_scores
     from audiornn.runs import load_run_model, read_summary
@@ -95,11 +101,11 @@ def main():
 
     work = Path(arguments.work or tempfile.mkdtemp(prefix="audiornn-bench-vocoder-"))
     work.mkdir(parents=True, exist_ok=True)
-    inputs = {label: dev_speech_files(SOUNDS / folder) for label, folder in TRAINING.items()}
-    dataset = build_dataset([path for paths in inputs.values() for path in paths], work / "dataset", features="mel",
-                            progress=False)
+    dataset = dev_vocoder_dataset(work / "dataset")
     print(dataset, dataset.feature_config, flush=True)
-    runs = {"vocoder": work / "run-vocoder", "unconditional": work / "run-unconditional"}
+    runs = {"vocoder": work / "run-vocoder"}
+    if not arguments.without_unconditional:
+        runs["unconditional"] = work / "run-unconditional"
     options = {name: {} for name in runs}
     for name, changes in arguments.variant:
         runs[name], options[name] = work / f"run-{name}", changes
@@ -114,7 +120,7 @@ def main():
                "train_minutes": round(dataset.seconds("train") / 60, 1),
                "validation_minutes": round(dataset.seconds("validation") / 60, 1)}
     rng = np.random.default_rng(0)
-    unseen = sorted(dev_speech_files(SOUNDS / UNSEEN))
+    unseen = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
     unseen = [unseen[index] for index in sorted(rng.choice(len(unseen), arguments.files, replace=False))]
     held = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     held = [held[index] for index in sorted(rng.choice(len(held), min(arguments.files, len(held)), replace=False))]
