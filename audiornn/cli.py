@@ -730,7 +730,8 @@ def build_parser():
                     "on .npy frames made elsewhere; several inputs run together as one batch, long ones in "
                     "chunks with the state carried. Files appear only when complete.")
     vocoder.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or .npy arrays of (frames, bands)")
-    vocoder.add_argument("--model", "-m", required=True, metavar="MODEL", help="a vocoder: .keras file or run folder")
+    vocoder.add_argument("--model", "-m", required=True, metavar="MODEL",
+                         help="a vocoder: .keras file, run folder, or 'vocoder' (the shipped one: 8 kHz speech)")
     vocoder.add_argument("--output", "-o", required=True, metavar="OUT.wav",
                          help="file to write; with several inputs, OUT_1.wav ... in their order")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
@@ -744,7 +745,8 @@ def build_parser():
 
     models = subcommands.add_parser("models", parents=[common], help="list the models that ship with audiornn",
                                     description="The shipped models, usable by name wherever a model is taken "
-                                                "(generate --model speech, train --init-from music).")
+                                                "(generate --model speech, train --init-from music, "
+                                                "vocode --model vocoder).")
     models.set_defaults(handler=run_models)
 
     demo = subcommands.add_parser("demo", parents=[common], help="the main job on the bundled sample (the default)")
