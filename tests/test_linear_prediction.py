@@ -182,7 +182,9 @@ def test_a_briefly_trained_model_with_the_predictor_leaves_silence_at_any_temper
         for seed in (0, 1):
             audio = generate(model, seconds=1.0, temperature=temperature, seed=seed, progress=False)[0]
             level = np.sqrt(np.mean(audio[4000:] ** 2))  # the second half
-            assert 0.1 * training < level < 2.0 * training, (temperature, seed, level, training)
+            # Stuck, the old floor left 0.001-0.01 (under 0.025 of the sine's level); at 0.1 this model's level
+            # is 0.06 to 0.2 of it, by seed and by machine (oneDNN's kernels differ from CPU to CPU).
+            assert 0.04 * training < level < 2.0 * training, (temperature, seed, level, training)
 
 
 def test_no_linear_prediction_leaves_the_predictor_out_and_contradictions_are_refused(sine_dataset, tmp_path):
