@@ -35,7 +35,7 @@ from .errors import (  # noqa: E402
 _LAZY = {
     "build_model": "model",
     "train": "training", "load_run_model": "runs", "load_model": "runs", "shipped_models": "pretrained",
-    "generate": "generation", "SampleStream": "generation", "vocode": "vocoder",
+    "generate": "generation", "SampleStream": "stepping", "vocode": "vocoder",
     "plot_history": "evaluation", "score_audio": "scoring", "sound_comparison": "evaluation",
 }
 

@@ -216,7 +216,7 @@ class FeatureNet(keras.layers.Layer):
 
 
 class StateCarry:
-    """Recurrent states carried from one batch to the next (attach with :meth:`AudioRNN.attach_carry`).
+    """Recurrent states carried from one batch to the next (attach with :meth:`StateCarry.attach`).
 
     Truncated backpropagation through time: with a carry attached, each call
     starts every layer from the state where the previous batch's same row
@@ -248,3 +248,26 @@ class StateCarry:
     def reset(self):
         for state in self.variables():
             state.assign(ops.zeros(state.shape))
+
+    @staticmethod
+    def can_carry(model):
+        """True when training can carry ``model``'s state between batches (a sequence model whose layers return
+        it)."""
+        return not model.model_config.many_to_one and all(
+            getattr(layer, "return_state", False) for layer in model.recurrent)
+
+    @classmethod
+    def attach(cls, model, rows):
+        """Give ``model``'s training and inference calls their own carry of ``rows`` rows; returns both.
+
+        Create them under the distribution strategy's scope, so each replica carries its own rows.
+        """
+        for name in ("state_carry", "validation_carry"):
+            object.__setattr__(model, name, cls(model, rows))
+        return model.state_carry, model.validation_carry
+
+    @staticmethod
+    def detach(model):
+        """Back to calls that start every sequence from a zero state."""
+        for name in ("state_carry", "validation_carry"):
+            object.__setattr__(model, name, None)

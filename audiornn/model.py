@@ -1,25 +1,22 @@
-"""The network: embedding of the previous class, recurrent layers, 256-way logits.
+"""The network: embedding of the previous class, conditioning, recurrent layers, 256-way logits.
 
-Shapes: inputs are class indices ``(batch, time)`` int32; the output is logits
-``(batch, time, classes)`` in sequence mode, or ``(batch, classes)`` for the
-``seed`` preset, which predicts only the sample after its window.
+Inputs are class indices ``(batch, time)`` int32 (a labelled model or a vocoder:
+a dict with ``"label"`` and ``"features"`` too); the output is logits ``(batch,
+time, classes)``, or ``(batch, classes)`` for the ``seed`` preset, which
+predicts only the sample after its window. Saved ``.keras`` files carry the
+audio, model and feature configs and load back with equal outputs.
 
-Every custom object is registered under the package name "audiornn" and
-returns its constructor arguments from ``get_config``, so a saved ``.keras``
-file loads back with equal outputs and carries its audio and model configs.
+The model runs two ways, defined side by side: over whole sequences
+(``model(inputs)``, training) and one sample from a state (:meth:`AudioRNN.step`,
+which :mod:`audiornn.stepping` runs through time for generation, scoring and
+vocoding); tests check that stepping gives the sequence model's logits.
 
-With ``frame_size`` F, a :class:`FrameTier` under it steps once every F
-samples and conditions each sample of the next frame (SampleRNN's idea); the
-sample tier's recurrent layers may then be none (a feed-forward sample tier).
-A label's embedding and a vocoder's :class:`FeatureNet` condition it too; all
-of them enter in :meth:`AudioRNN.condition`. The parts live in
-:mod:`audiornn.layers`.
-
-The model runs two ways: over whole sequences (``model(classes)``, training
-and the seed preset) and one sample at a time from a state
-(:meth:`AudioRNN.step`, generation and scoring). Both are defined here, side
-by side, so a new layer or input adds its state in one place; tests check
-that stepping gives the sequence model's logits.
+Conditioning enters the sample tier in one place, :meth:`AudioRNN.conditioning`:
+the value features and the frame tier's (:mod:`audiornn.history`), a label's
+embedding and a vocoder's :class:`FeatureNet` (:mod:`audiornn.layers`). To
+add a kind: make its layer in ``__init__``, give its vector to
+``conditioning`` (and its width to ``condition_widths``); the sequence path,
+the step and the folded first layer's kernel rows follow from those two.
 """
 
 import math
@@ -28,68 +25,30 @@ import keras
 import numpy as np
 from keras import ops
 
-from . import backend, dsp, features as spectra
+from . import backend, dsp, features as spectra, history, stepping
 from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
 from .errors import ParameterError
+from .multiworker import MultiWorkerModel
 from .layers import (BitsPerSample, FeatureNet, FrameTier, LSTMPCell, MuLawValues, StateCarry, recurrent_layer,
                      state_sizes)
 
 
 __all__ = ["AudioRNN", "BitsPerSample", "FeatureNet", "FrameTier", "LSTMPCell", "ModelConfig", "MuLawValues",
-           "StateCarry", "build_model", "flops_per_sample", "state_sizes"]
+           "StateCarry", "build_model", "state_sizes"]
 
 
 @keras.saving.register_keras_serializable(package="audiornn")
-class AudioRNN(keras.Model):
-    """A softmax RNN over μ-law classes that carries its own configs.
+class AudioRNN(MultiWorkerModel):
+    """A softmax RNN over μ-law classes that carries its own configs (dicts or dataclasses, back from
+    ``get_config``, so a saved file knows its sample rate, μ, pre-emphasis and level).
 
-    ``AudioRNN(model_config, audio_config)`` called on classes
-    ``(batch, time)`` returns logits. ``model_config`` and ``audio_config``
-    (dicts or dataclasses) come back from ``get_config``, so a saved file
-    knows its sample rate, μ, pre-emphasis and level.
-
-    Stepping, one sample at a time::
-
-        states = model.initial_states(batch)
-        constants = model.step_constants()      # once per run of steps
-        logits, states = model.step(previous, states, constants)
-
-    The state is a dict of tensors (a structure ``tf.while_loop`` carries):
-
-    - ``"layers"``: one list per recurrent layer of its states, each
-      ``(batch, size)`` float32 (a GRU has ``[h]``, an LSTM ``[h, c]``);
-    - ``"lags"``: ``(batch, history - 1)``, the decoded values of the
-      samples before ``previous``, newest first (when the model reads values:
-      ``history`` is the lags or the linear predictor's window, the longer);
-    - with the linear predictor (``linear_prediction`` > 0): ``"prediction"``
-      ``(batch, 1)``, its prediction of ``previous``; ``"coefficients"``
-      ``(batch, order)`` and ``"scale"`` ``(batch,)``, its last fit; a
-      vocoder's predictor fitted to the frames (``frame_prediction``) has
-      only ``"prediction"``: its fit comes with each frame;
-    - ``"position"``, a scalar int32, the steps taken, when the model counts
-      them (the linear predictor refits every
-      ``prediction_hop`` of them, and the frame tier every ``frame_size``);
-    - with the frame tier (``frame_size`` F > 0): ``"frame"``, its layers'
-      states, ``(batch, frame_units)`` each; ``"conditioning"``
-      ``(batch, F, embedding_dim)``, the current frame's conditioning;
-    - with labels: ``"label"`` ``(batch,)`` int32, each stream's label id
-      (change it to continue in another voice);
-    - ``"window"``: ``(batch, window)`` int32, the last classes read (the
-      seed preset, which re-reads a window instead of carrying a state).
-
-    Conditioning (the frame tier's, the label's, the spectrogram features')
-    enters the sample tier in one place, :meth:`condition`, the same way in
-    both paths. A labelled model (``model_config.labels``) is called on
-    ``{"classes": (batch, time), "label": (batch,)}`` instead of the classes
-    alone; a vocoder (``model_config.features``, with its ``feature_config``)
-    also on ``"features"``: the frames of the window with the feature network's
-    margins, ``(batch, time / hop + 2 margin, bands)``, the window starting on
-    a frame. A step takes its sample's feature vector (from
-    :meth:`feature_vectors`, once per frame) as ``features``, and, with the
-    predictor fitted to the frames, the frame's fit (:meth:`frame_predictors`)
-    as ``predictor``: not conditioning but the centre and scale of the Laplace
-    prior, as the adaptive predictor's are.
+    One sample at a time: ``states = model.initial_states(batch, label)``, ``constants =
+    model.step_constants()`` (once per run of steps), ``logits, states = model.step(previous, states,
+    constants)``. A vocoder is called on the frames of the window with the feature network's margins,
+    ``(batch, time / hop + 2 margin, bands)``, the window starting on a frame; a step takes its sample's
+    feature vector (:meth:`feature_vectors`) and, with the predictor fitted to the frames, the frame's fit
+    (:meth:`frame_predictors`): not conditioning but the Laplace prior's centre and scale.
     """
 
     def __init__(self, model_config=None, audio_config=None, feature_config=None, **kwargs):
@@ -185,18 +144,6 @@ class AudioRNN(keras.Model):
         frame but the margins, ``(batch, frames - 2 margin, feature_units)``."""
         return self.feature_net(frames)
 
-    def label_ids(self, names):
-        """Label names (one, or a list) -> their ids as an int32 array; an unknown one is refused."""
-        known = self.model_config.labels
-        if not known:
-            raise ParameterError("this model was trained without labels: leave the label out")
-        names = [names] if isinstance(names, str) else list(names)
-        missing = [name for name in names if name not in known]
-        if missing or not names:
-            raise ParameterError(f"unknown label {', '.join(map(repr, missing)) or '(none given)'}: this model "
-                                 f"knows {', '.join(known)}")
-        return np.array([known.index(name) for name in names], dtype="int32")
-
     def frame_predictors(self, frames):
         """A vocoder's predictor fitted to each frame's envelope, for frames with the feature network's
         margins ``(batch, frames, bands)``: coefficients ``(batch, frames - 2 margin, order)`` and scales
@@ -230,14 +177,34 @@ class AudioRNN(keras.Model):
                 predictor = tuple(ops.repeat(part, hop, axis=1) for part in self.frame_predictors(frames))
         return classes, label, features, predictor
 
+    def conditioning(self, inputs, frame=None, label=None, features=None):
+        """The one place where conditioning enters the sample tier: its parts by name, in the order they are
+        appended to the embedding of the previous class (None for a part the model lacks). ``"sample"``: what
+        changes every sample, ``inputs`` (the value features) and the frame tier's conditioning ``frame``;
+        ``"label"``: the label's vector; ``"features"``: a vocoder's frame vector. Shapes ``(batch, time,
+        ...)`` in the sequence path, ``(batch, ...)`` in a step.
+
+        A new kind of conditioning is a new layer and one more part here, with its width in
+        :meth:`condition_widths`: :meth:`condition` appends it, :meth:`step_constants` gives it its own rows
+        of the first layer's kernel, and :meth:`step` multiplies it (or takes its product, made less often
+        than once a sample, as ``NAME_product``).
+        """
+        sample = [part for part in (inputs, frame) if part is not None]
+        return {"sample": ops.concatenate(sample, axis=-1) if len(sample) > 1 else (sample[0] if sample else None),
+                "label": label, "features": features}
+
+    def condition_widths(self):
+        """The width of each part of :meth:`conditioning`, in its order (0: the model lacks it)."""
+        config = self.model_config
+        widths = {"label": config.label_dim if config.labels else 0,
+                  "features": config.feature_units if config.features else 0}
+        return {"sample": config.input_features - sum(widths.values()), **widths}
+
     def condition(self, inputs, frame=None, label=None, features=None):
-        """The one place where conditioning enters the sample tier: ``inputs`` (the embedding's and value
-        features, ``(batch, time, ...)`` in the sequence path, ``(batch, ...)`` in a step; None when a step
-        has none) with the frame tier's conditioning, the label's vector and the spectrogram features'
-        vector appended, in that order."""
+        """:meth:`conditioning`'s parts appended, in order (a label's vector repeated over a sequence's time)."""
         if label is not None and inputs is not None and len(inputs.shape) == 3:
             label = ops.broadcast_to(label[:, None, :], (*ops.shape(inputs)[:2], ops.shape(label)[-1]))
-        parts = [part for part in (inputs, frame, label, features) if part is not None]
+        parts = [part for part in self.conditioning(inputs, frame, label, features).values() if part is not None]
         return ops.concatenate(parts, axis=-1) if len(parts) > 1 else (parts[0] if parts else None)
 
     # -- whole sequences -----------------------------------------------------------------------
@@ -255,10 +222,10 @@ class AudioRNN(keras.Model):
                 before, previous = (None, None) if carry is None else (
                     None if state is None else ops.stop_gradient(ops.convert_to_tensor(state))
                     for state in (carry.lag_values, carry.prediction))
-                features, prior, last = self.value_features(classes, before, previous, predictor)
+                features, prior, last = history.value_features(self, classes, before, previous, predictor)
                 hidden = ops.concatenate([hidden, features], axis=-1)
                 if self.frame_tier is not None:
-                    frame = self._frame_conditioning(classes, before, carry, training, label)
+                    frame = history.frame_conditioning(self, classes, before, carry, training, label)
                 if carry is not None:
                     for state, value in zip((carry.lag_values, carry.prediction), last):
                         if state is not None:
@@ -305,96 +272,7 @@ class AudioRNN(keras.Model):
             distance = ops.minimum(distance, self.model_config.prior_cap)
         return logits + ops.convert_to_tensor(self.log_widths, dtype=logits.dtype) - distance
 
-    def value_features(self, classes, before=None, previous=None, predictor=None):
-        """Values the first layer reads beside the embedding at each step t: ``(batch, time, lags [+ 2])``.
-
-        The decoded values of samples t, t-1, ..., t-lags+1, then (with the
-        linear predictor) its prediction of sample t+1 and its error on
-        sample t. ``before`` holds the values of the ``history - 1`` samples
-        preceding the window, oldest first, and ``previous`` ``(batch, 1)``
-        the prediction of the window's first sample (zeros when None).
-        ``predictor``: a vocoder's coefficients ``(batch, time, order)`` and
-        scales ``(batch, time)`` fitted to the frames (:meth:`frame_predictors`,
-        per sample), used instead of fitting to past values.
-
-        Returns ``(features, prior, last)``: the predictor's ``(prediction,
-        scale)`` ``(batch, time)`` each (None without it), and the
-        ``(before, previous)`` of the next window.
-        """
-        config = self.model_config
-        values, padded = self._history_values(classes, before)
-        history, order = config.history, config.prediction_order
-        length = ops.shape(values)[1]
-        recent = ops.stack([padded[:, history - 1 - lag:history - 1 - lag + length]
-                            for lag in range(max(config.lags, order))], axis=-1)  # newest first
-        features, prior, last_prediction = [recent[..., :config.lags]], None, None
-        if predictor is not None:
-            coefficients, scale = predictor
-        elif order:
-            window = config.prediction_window
-            hop = config.prediction_hop
-            # Refits at steps 0, hop, 2 hop, ..., each from the window ending at that step t:
-            # padded[t + history - window .. t + history - 1]; each fit serves the hop steps from it.
-            starts = ops.arange(0, length, hop)
-            index = starts[:, None] + ops.arange(window)[None, :] + (history - window)
-            coefficients, scale = lp.fit_predictor(ops.take(padded, index, axis=1), order,
-                                                    floor=config.prediction_floor)
-            if hop > 1:
-                coefficients, scale = (ops.repeat(part, hop, axis=1)[:, :length] for part in (coefficients, scale))
-        if order:
-            prediction = lp.predict(coefficients, recent[..., :order])
-            previous = ops.zeros_like(values[:, :1]) if previous is None else ops.cast(previous, values.dtype)
-            error = values - ops.concatenate([previous, prediction[:, :-1]], axis=1)
-            features += [prediction[..., None], error[..., None]]
-            prior, last_prediction = (prediction, scale), prediction[:, -1:]
-        last_values = padded[:, ops.shape(padded)[1] - (history - 1):]
-        return ops.concatenate(features, axis=-1), prior, (last_values, last_prediction)
-
-    def _history_values(self, classes, before=None):
-        """The decoded values of ``classes`` ``(batch, time)``, and the same after the ``history - 1``
-        values before them (``before``, oldest first; zeros when None)."""
-        values = self.values(classes)[..., 0]
-        history = self.model_config.history
-        padded = ops.pad(values, [[0, 0], [history - 1, 0]]) if before is None \
-            else ops.concatenate([ops.cast(before, values.dtype), values], axis=1)
-        return values, padded
-
-    def _frame_conditioning(self, classes, before, carry, training, label=None):
-        """The frame tier over a window: ``(batch, time, embedding_dim)``, its state carried when ``carry`` is.
-
-        Step t of frame k (t = kF .. kF + F - 1) reads the conditioning that the
-        frame tier made from the F values ending at sample kF, its first input,
-        as :meth:`step` does when it reaches kF.
-        """
-        size = self.model_config.frame_size
-        length = classes.shape[1]
-        if length is not None and length % size:
-            raise ValueError(f"a window of {length} samples is not a whole number of frames of {size} samples")
-        values, padded = self._history_values(classes, before)
-        start = self.model_config.history - size
-        frames = padded[:, start:start + ops.shape(values)[1]]
-        initial = None if carry is None else [ops.stop_gradient(ops.convert_to_tensor(state)) for state in carry.frame]
-        conditioning, finals = self.frame_tier(frames, initial_states=initial, training=training, label=label)
-        if carry is not None:
-            for state, value in zip(carry.frame, finals):
-                state.assign(ops.cast(value, state.dtype))
-        return conditioning
-
     # -- carried state in training -------------------------------------------------------------
-
-    def can_carry_state(self):
-        """True when training can carry the state between batches (a sequence model whose layers return it)."""
-        return not self.model_config.many_to_one and all(
-            getattr(layer, "return_state", False) for layer in self.recurrent)
-
-    def attach_carry(self, rows):
-        """Give training and inference calls their own :class:`StateCarry` of ``rows`` rows; returns both.
-
-        Create it under the distribution strategy's scope, so each replica carries its own rows.
-        """
-        for name in ("state_carry", "validation_carry"):
-            object.__setattr__(self, name, StateCarry(self, rows))
-        return self.state_carry, self.validation_carry
 
     @property
     def non_trainable_variables(self):
@@ -407,18 +285,22 @@ class AudioRNN(keras.Model):
             variables = variables + [variable for carry in carries for variable in carry.variables()]
         return variables
 
-    def detach_carry(self):
-        """Back to calls that start every sequence from a zero state."""
-        for name in ("state_carry", "validation_carry"):
-            object.__setattr__(self, name, None)
-
     # -- one step at a time --------------------------------------------------------------------
 
     def initial_states(self, batch, label=None):
-        """The state before the first sample (zeros; silence for the seed preset's window).
+        """The state before the first sample (zeros; silence for the seed preset's window): a dict of tensors.
 
-        ``label``: a labelled model's label for every stream, as names
-        (:meth:`label_ids`) or ids, one for all or one per stream.
+        ``"layers"``: each recurrent layer's states, ``(batch, size)`` each (a GRU ``[h]``, an LSTM ``[h, c]``);
+        ``"lags"``: ``(batch, history - 1)``, the values of the samples before ``previous``, newest first;
+        the linear predictor's ``"prediction"`` ``(batch, 1)`` of ``previous`` and its last fit,
+        ``"coefficients"`` ``(batch, order)`` and ``"scale"`` ``(batch,)`` (a predictor fitted to the frames:
+        only ``"prediction"``); ``"position"``, the steps taken (int32), when the predictor refits every
+        ``prediction_hop`` or the frame tier steps every ``frame_size``; the frame tier's ``"frame"`` states and
+        its current ``"conditioning"`` ``(batch, F, embedding_dim)``; ``"label"`` ``(batch,)`` int32 (change it
+        to go on in another voice); the seed preset's ``"window"`` ``(batch, window)`` of the last classes.
+
+        ``label``: a labelled model's label for every stream, as names or ids,
+        one for all or one per stream (:func:`audiornn.stepping.label_state`).
         """
         def zeros(*shape):
             return ops.zeros(shape, "float32")
@@ -439,27 +321,10 @@ class AudioRNN(keras.Model):
                           conditioning=zeros(batch, self.model_config.frame_size, self.model_config.embedding_dim))
         if self.model_config.counts_steps:
             states["position"] = ops.convert_to_tensor(0, "int32")
-        if self.label_embedding is not None:
-            states["label"] = ops.convert_to_tensor(self.label_state(label, batch))
-        elif label is not None:
-            self.label_ids(label)  # refused: no labels
+        label = stepping.label_state(self, label, batch)
+        if label is not None:
+            states["label"] = ops.convert_to_tensor(label)
         return states
-
-    def label_state(self, label, batch):
-        """``label`` (names or ids, one for all or one per stream) as ``(batch,)`` int32 ids."""
-        if label is None:
-            raise ParameterError(f"this model was trained with labels: give a label, one of "
-                                 f"{', '.join(self.model_config.labels)}")
-        ids = np.asarray(label)
-        if ids.dtype.kind in "USO":
-            ids = self.label_ids(ids.reshape(-1).tolist())
-        ids = np.asarray(ids, dtype="int32").reshape(-1)
-        if ids.size == 1:
-            ids = np.repeat(ids, batch)
-        if ids.shape != (batch,) or ids.min() < 0 or ids.max() >= len(self.model_config.labels):
-            raise ParameterError(f"give one label for all {batch} streams or one each, of "
-                                 f"{', '.join(self.model_config.labels)}; got {label!r}")
-        return ids
 
     def step_constants(self):
         """What a run of steps computes once from the current weights, for :meth:`step`.
@@ -468,10 +333,10 @@ class AudioRNN(keras.Model):
         of each class times the input kernel (plus the input bias) is one row
         of a ``(classes, 3 * units)`` table, so a step needs a gather instead
         of a matrix product. Empty when the first layer is not such a GRU.
-        A label's rows (``"label_kernel"``) and a vocoder's features' rows
-        (``"feature_kernel"``) come apart: a stream's label is the same for a
-        whole loop and its features change once a frame, so their shares of
-        the product are made once (:meth:`loop_extras`), not once a sample.
+        Each part of :meth:`conditioning` has its rows of the kernel,
+        ``"NAME_kernel"``: a stream's label is the same for a whole loop and a
+        vocoder's features change once a frame, so their shares of the product
+        are made that often (:func:`audiornn.stepping.loop_extras`).
         """
         if self.model_config.many_to_one or self.model_config.cell != "gru" or not self.recurrent:
             return {}
@@ -483,152 +348,57 @@ class AudioRNN(keras.Model):
         kernel, bias = ops.convert_to_tensor(cell.kernel), ops.convert_to_tensor(cell.bias)
         constants = {"table": ops.matmul(ops.convert_to_tensor(self.embedding.embeddings), kernel[:width]) + bias[0],
                      "recurrent_kernel": ops.convert_to_tensor(cell.recurrent_kernel), "recurrent_bias": bias[1]}
-        config = self.model_config
-        labels = config.label_dim if config.labels else 0
-        features = config.feature_units if config.features else 0
-        rest = width + config.input_features - labels - features  # rows of the lags, predictor and frame tier
-        if rest > width:
-            constants["lag_kernel"] = kernel[width:rest]
-        if labels:
-            constants["label_kernel"] = kernel[rest:rest + labels]
-        if features:
-            constants["feature_kernel"] = kernel[rest + labels:]
+        start = width
+        for name, size in self.condition_widths().items():
+            if size:
+                constants[f"{name}_kernel"] = kernel[start:start + size]
+            start += size
         return constants
-
-    def feature_products(self, vectors, constants):
-        """A vocoder's feature vectors ``(batch, frames, feature_units)`` times the first GRU's feature rows,
-        once per frame (LPCNet's frame-rate product): what :meth:`step` takes as ``feature_product``. None
-        when the first layer is not folded (the step then multiplies the vector itself)."""
-        return ops.matmul(vectors, constants["feature_kernel"]) if "feature_kernel" in constants else None
-
-    def frame_rate(self, frames, constants=None):
-        """A vocoder's frame-rate network (LPCNet's): what its steps read from each frame, made once a frame
-        from ``frames`` ``(batch, frames, bands)`` with the feature network's margins, for :meth:`loop_extras`:
-        ``{"feature_product" (with folded ``constants``, by default :meth:`step_constants`; else "features"):
-        (frames - 2 margin, batch, units),
-        "predictor" (with one): (coefficients (frames - 2 margin, batch, order), scales (frames - 2 margin,
-        batch))}``.
-
-        Each frame's values are the same whatever ``frames`` spans, to the bit, so a stream generated in
-        chunks is the stream generated in one pass: the work is mapped over the frames, each made alone
-        from its own margins (the same shapes, so the same rounding, for any number of frames; a product or
-        a sum over many frames at once rounds otherwise for another number of them).
-        """
-        constants = self.step_constants() if constants is None else constants
-        (batch, length, bands), width = ops.shape(frames), 1 + 2 * self.feature_net.margin
-        name = "feature_product" if "feature_kernel" in constants else "features"
-
-        def one_frame(index):
-            window = ops.slice(frames, (0, index, 0), (batch, width, bands))
-            vector = self.feature_vectors(window)
-            product = self.feature_products(vector, constants)
-            made = {name: (vector if product is None else product)[:, 0]}
-            if self.envelope is not None:
-                made["predictor"] = tuple(part[:, 0] for part in self.frame_predictors(window))
-            return made
-
-        return ops.map(one_frame, ops.arange(length - width + 1, dtype="int32"))
-
-    def loop_extras(self, states, per_frame, constants):
-        """``frame index -> step keywords`` for a loop of steps from ``states``, reading ``per_frame`` (a
-        vocoder's :meth:`frame_rate`; None: no features). What changes less often than a sample is made once:
-        the streams' label product for the whole loop, a vocoder's frame-rate values once a frame."""
-        fixed = {}
-        if self.label_embedding is not None and "label_kernel" in constants:
-            fixed["label_product"] = ops.matmul(self.label_embedding(states["label"]), constants["label_kernel"])
-        if per_frame is None:
-            return lambda index: fixed
-        return lambda index: {**fixed, **keras.tree.map_structure(lambda part: ops.take(part, index, axis=0),
-                                                                 per_frame)}
 
     def step(self, previous, states, constants=None, features=None, feature_product=None, label_product=None,
              predictor=None):
         """One sample: ``previous`` ``(batch,)`` int32 classes -> logits ``(batch, classes)`` and new states.
 
-        ``states`` as :meth:`initial_states` describes; ``constants`` from
-        :meth:`step_constants` (computed here when not given); ``features`` a
-        vocoder's vector for this sample, ``(batch, feature_units)``: its
-        frame's row of :meth:`feature_vectors` (or, with folded constants, its
-        row of :meth:`feature_products` as ``feature_product``); with folded
-        constants, ``label_product`` is the streams' label times the first
-        layer's label rows, made once a loop (:meth:`loop_extras`);
-        ``predictor`` a vocoder's coefficients ``(batch, order)`` and scales
-        ``(batch,)`` fitted to this sample's frame (its row of
-        :meth:`frame_predictors`). Equals the sequence model's logits at the
-        same position.
+        ``states`` as :meth:`initial_states` describes; ``constants`` from :meth:`step_constants` (computed here
+        when not given); ``features`` a vocoder's vector for this sample, ``(batch, feature_units)``: its frame's
+        row of :meth:`feature_vectors`. With folded constants a conditioning's share of the first layer may come
+        made (:func:`audiornn.stepping.loop_extras`): ``feature_product`` (once a frame) and ``label_product``
+        (once a loop) instead of the vector. ``predictor``: a vocoder's coefficients ``(batch, order)`` and
+        scales ``(batch,)`` fitted to this sample's frame (its row of :meth:`frame_predictors`). Equals the
+        sequence model's logits at the same position.
         """
         if self.model_config.many_to_one:
             window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
             return self(window, training=False), {"window": window}
         constants = self.step_constants() if constants is None else constants
-        config = self.model_config
-        vector = features
-        new_states, features, prior, frame, label = {}, [], None, None, None
+        products = {"label": label_product, "features": feature_product}
+        new_states, label = {}, None
         if self.label_embedding is not None:
             new_states["label"] = states["label"]
             if label_product is None or self.frame_tier is not None:  # else the label's product is all it needs
                 label = self.label_embedding(states["label"])
-        if config.history:
-            value = ops.take(ops.convert_to_tensor(self.class_values), previous, axis=0)[:, None]
-            recent = ops.concatenate([value, states["lags"]], axis=1)  # (batch, history), newest first
-            new_states["lags"] = recent[:, :-1]
-            features.append(recent[:, :config.lags])
-            if config.linear_prediction:
-                def refit():
-                    return lp.fit_predictor(recent[:, :config.prediction_window], config.linear_prediction,
-                                            floor=config.prediction_floor, newest_first=True)
-
-                coefficients, scale = refit() if config.prediction_hop == 1 else ops.cond(
-                    ops.equal(states["position"] % config.prediction_hop, 0), refit,
-                    lambda: (states["coefficients"], states["scale"]))
-                new_states.update(coefficients=coefficients, scale=scale)
-            elif config.frame_prediction:
-                if predictor is None:
-                    raise ParameterError("this vocoder's step takes its frame's predictor (predictor=(coefficients, "
-                                         "scales), from frame_predictors or loop_extras)")
-                coefficients, scale = predictor
-            if config.prediction_order:
-                prediction = lp.predict(coefficients, recent[:, :config.prediction_order])[:, None]
-                features += [prediction, value - states["prediction"]]
-                new_states["prediction"], prior = prediction, (prediction[:, 0], scale)
-            if self.frame_tier is not None:
-                size = config.frame_size
-
-                def next_frame():  # the last F values, oldest first
-                    return self.frame_tier.step(ops.flip(recent[:, :size], axis=1), states["frame"], label)
-
-                conditioning, new_states["frame"] = ops.cond(
-                    ops.equal(states["position"] % size, 0), next_frame,
-                    lambda: (states["conditioning"], states["frame"]))
-                new_states["conditioning"] = conditioning
-                frame = ops.take(conditioning, states["position"] % size, axis=1)
-            if config.counts_steps:
-                new_states["position"] = states["position"] + 1
-        folded = bool(constants)
-        if (self.feature_net is None) != (vector is None and feature_product is None) or (
-                feature_product is not None and "feature_kernel" not in constants):
+        values, prior, frame = history.step_history(self, previous, states, new_states, predictor, label)
+        if (self.feature_net is None) != (features is None and feature_product is None) or (
+                feature_product is not None and "features_kernel" not in constants):
             raise ParameterError("a vocoder's step takes its sample's feature vector (features=..., or with folded "
                                  "constants its feature_product=...), and only a vocoder's")
-        values = ops.concatenate(features, axis=1) if features else None
+        parts = self.conditioning(values, frame, label, features)
         layers, new_states["layers"] = self.recurrent, []
-        if folded:
-            # The label's and the features' shares of the first layer's product come apart (made once a loop
-            # and once a frame); the rest is as condition() has it.
-            extras = [feature_product if feature_product is not None or vector is None
-                      else ops.matmul(vector, constants["feature_kernel"])]
-            if self.label_embedding is not None:
-                extras.append(label_product if label_product is not None
-                              else ops.matmul(label, constants["label_kernel"]))
-            extras = [extra for extra in extras if extra is not None]
-            hidden = _folded_gru_step(constants, previous, self.condition(values, frame), states["layers"][0][0],
-                                      sum(extras[1:], extras[0]) if extras else None)
+        if constants:
+            # The first GRU folded: each conditioning's share of its input product apart (made, or multiplied
+            # here by its rows of the kernel).
+            shares = [products[name] if products.get(name) is not None else ops.matmul(part, constants[f"{name}_kernel"])
+                      for name, part in parts.items() if name != "sample" and
+                      (part is not None or products.get(name) is not None)]
+            hidden = _folded_gru_step(constants, previous, parts["sample"], states["layers"][0][0],
+                                      sum(shares[1:], shares[0]) if shares else None)
             new_states["layers"].append([hidden])
             layers = layers[1:]
         else:
-            features = self.condition(values, frame, label, vector)
+            conditioning = self.condition(*parts.values())
             hidden = self.embedding(previous)
-            if features is not None:
-                hidden = ops.concatenate([hidden, features], axis=1)
+            if conditioning is not None:
+                hidden = ops.concatenate([hidden, conditioning], axis=1)
         for layer, layer_states in zip(layers, states["layers"][len(new_states["layers"]):]):
             hidden, layer_states = layer.cell(hidden, list(layer_states), training=False)
             new_states["layers"].append(list(layer_states) if isinstance(layer_states, (list, tuple))
@@ -640,37 +410,13 @@ class AudioRNN(keras.Model):
                 "audio_config": self.audio_config.to_dict(),
                 **({"feature_config": self.feature_config.to_dict()} if self.feature_config else {})}
 
-    def build_for_fit(self, inputs_shape, targets_shape):
-        """Build the compiled loss and metrics from shapes alone, before ``fit``.
-
-        Keras (3.15) otherwise builds them in ``fit`` from a first batch that it
-        averages across replicas with ``strategy.reduce``, which fails under
-        MultiWorkerMirroredStrategy for integer windows; built here,
-        :meth:`_maybe_symbolic_build` has nothing left to do.
-        """
-        self._symbolic_build(data_batch=(self.example_inputs(*inputs_shape), np.zeros(targets_shape, "int32")))
-
-    def get_metrics_result(self):
-        results = super().get_metrics_result()
-        if backend.in_multi_worker_replica():
-            # Keras (3.15) averages each replica's value across workers along axis 0, which a scalar
-            # does not have (tensorflow#72388): one element per replica averages to the global mean.
-            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
-        return results
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        metrics, loss = getattr(self, "_compile_metrics", None), getattr(self, "_compile_loss", None)
-        if self.built and (metrics is None or metrics.built) and (loss is None or loss.built):
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
 
 def _folded_gru_step(constants, previous, features, state, extra=None):
-    """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h);
-    ``extra``: a share of the input product made elsewhere (a vocoder's features, once a frame)."""
+    """One step of a first GRU layer from :meth:`AudioRNN.step_constants` (Keras' reset-after GRU, gates z, r, h):
+    ``features`` the per-sample conditioning; ``extra`` the other conditionings' shares of the input product."""
     inputs = ops.take(constants["table"], previous, axis=0)
-    if "lag_kernel" in constants:
-        inputs = inputs + ops.matmul(features, constants["lag_kernel"])
+    if "sample_kernel" in constants:
+        inputs = inputs + ops.matmul(features, constants["sample_kernel"])
     if extra is not None:
         inputs = inputs + extra
     inner = ops.matmul(state, constants["recurrent_kernel"]) + constants["recurrent_bias"]
@@ -688,37 +434,3 @@ def build_model(model_config=None, audio_config=None, *, sequence_length=None, f
     length = model_config.window if model_config.many_to_one else (sequence_length or model.shortest_window())
     model(model.example_inputs(1, length))
     return model
-
-
-def flops_per_sample(model):
-    """Multiply-adds x 2 of one generation step (one new sample, one stream)."""
-    total = 0
-    for layer in model.recurrent:
-        for weight in layer.trainable_weights:
-            # Matrices only: a GRU's bias is 2-D too (input and recurrent halves).
-            if weight.name in ("kernel", "recurrent_kernel", "projection"):
-                total += 2 * int(np.prod(weight.shape))
-    for layer in (model.dense, model.logits, model.peak):
-        if layer is not None:
-            total += 2 * int(np.prod(layer.kernel.shape))
-    config = model.model_config
-    if model.frame_tier is not None:
-        # Once a frame: the frame tier's GRUs and its projection to a frame of conditioning.
-        tier = model.frame_tier
-        frame = sum(2 * int(np.prod(weight.shape)) for layer in tier.recurrent for weight in layer.trainable_weights
-                    if weight.name in ("kernel", "recurrent_kernel"))
-        total += (frame + 2 * int(np.prod(tier.output_projection.kernel.shape))) // config.frame_size
-    if model.feature_net is not None:
-        # Once a frame: the feature network's convolutions and output layer.
-        total += sum(2 * int(np.prod(weight.shape)) for weight in model.feature_net.trainable_weights
-                     if len(weight.shape) > 1) // model.feature_config.hop
-    if config.linear_prediction:
-        # The predictor's fit (autocorrelation, Levinson-Durbin) once a hop, and its prediction.
-        order = config.linear_prediction
-        total += (2 * config.prediction_window * (order + 1) + 2 * order * order) // config.prediction_hop + 2 * order
-    elif model.envelope is not None:
-        # Once a frame: the envelope's spectrum and autocorrelation, Levinson-Durbin; then the prediction.
-        order = config.frame_prediction
-        to_bins, to_lags, _ = model.envelope
-        total += 2 * (to_bins.size + to_lags.size + order * order) // model.feature_config.hop + 2 * order
-    return total

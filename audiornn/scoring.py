@@ -13,15 +13,14 @@ import numpy as np
 from keras import ops
 from tqdm.auto import tqdm
 
-from . import backend
 from .audio_io import prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
 from .config import check_positive_int
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .features import frame_count
-from .generation import compiled_frame_rate
 from .labels import labelled_files
+from .stepping import frame_span, label_ids, label_state, score_loop, take_frames
 from .windows import WindowSampler
 
 __all__ = ["audio_pieces", "dataset_pieces", "evaluate_model", "format_identify_table", "format_score_table",
@@ -59,40 +58,6 @@ def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, feature
         files.append(str(path))
         names.append(label)
     return (pieces, files, names) if with_labels else (pieces, files)
-
-
-def _chunk_scorer(model):
-    """A compiled ``(states, classes, mask) -> (states, nats, correct)`` over one chunk, teacher forced.
-
-    ``classes`` ``(streams, chunk + 1)``; ``mask[:, t]`` weighs the prediction of
-    ``classes[:, t + 1]`` (0 for padding). Sums are per stream. A vocoder's
-    scorer also takes the chunk's ``frames`` with their margins (``(streams,
-    chunk / hop + 2 margin, bands)``): their vectors are made once per frame.
-    """
-    hop = model.feature_config.hop if model.feature_net is not None else 1
-
-    def score(states, classes, mask, per_frame=None):
-        constants = model.step_constants()
-        extras = model.loop_extras(states, per_frame, constants)
-
-        def body(step, states, nats, correct):
-            logits, states = model.step(classes[:, step], states, constants, **extras(step // hop))
-            target, weight = classes[:, step + 1], mask[:, step]
-            log_probabilities = ops.log_softmax(logits)
-            nats -= weight * ops.take_along_axis(log_probabilities, target[:, None], axis=1)[:, 0]
-            hits = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), target)
-            correct += weight * ops.cast(hits, "float32")
-            return step + 1, states, nats, correct
-
-        zeros = ops.zeros(ops.shape(classes)[:1], "float32")
-        _, states, nats, correct = ops.while_loop(
-            lambda step, *_: step < ops.shape(classes)[1] - 1, body,
-            (ops.convert_to_tensor(0, "int32"), states, zeros, zeros))
-        return states, nats, correct
-
-    scorer, frame_rate = backend.compiled_once(model, "scorer", lambda: score), compiled_frame_rate(model)
-    return lambda states, classes, mask, frames=None: scorer(
-        states, classes, mask, *(() if frames is None else (frame_rate(frames),)))
 
 
 def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None,
@@ -134,7 +99,7 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
         features = [np.asarray(frames, dtype=np.float32) for frames in features]
     piece_labels = None
     if model.label_embedding is not None or labels is not None:
-        piece_labels = model.label_state(labels, len(pieces))
+        piece_labels = label_state(model, labels, len(pieces))
     segments, owners = [], []
     for index, piece in enumerate(pieces):
         piece = np.asarray(piece, dtype=np.int32)
@@ -156,7 +121,7 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     order = sorted(range(len(segments)), key=lambda index: -segments[index].size)
     segments, owners = [segments[index] for index in order], np.array([owners[index] for index in order])
     count = min(streams, len(segments))
-    scorer = _chunk_scorer(model)
+    scorer = score_loop(model)
     nats = correct = 0.0
     piece_nats, piece_targets = np.zeros(len(pieces)), np.zeros(len(pieces), dtype=np.int64)
     targets = sum(segment.size - 1 for segment in segments)
@@ -184,13 +149,10 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
                 inputs[:, :piece.shape[1]] = piece
                 mask[:, :piece.shape[1] - 1] = valid[:, start + 1:start + piece.shape[1]]
                 extra = ()
-                if features is not None:  # the chunk's frames with margins, a row's first/last past its ends
-                    span = np.arange(start // hop - margin, (start + chunk) // hop + margin)
-                    frames = np.zeros((count, span.size, model.feature_config.bands), np.float32)
-                    for row, owner in enumerate(rows):
-                        own = features[owner]
-                        frames[row] = own[np.clip(span, 0, own.shape[0] - 1)]
-                    extra = (frames,)
+                if features is not None:  # the chunk's frames with margins; padding rows repeat the first
+                    span = frame_span(start, chunk, hop, margin)
+                    frames = [take_frames(features[owner], span) for owner in rows]
+                    extra = (np.stack(frames + frames[:1] * (count - len(rows))),)
                 states, chunk_nats, chunk_correct = scorer(states, inputs, mask, *extra)
                 chunk_nats = np.asarray(chunk_nats, dtype=np.float64)
                 nats += float(chunk_nats.sum())
@@ -292,13 +254,13 @@ def _labels_to_score(model, label, truth):
     known = model.model_config.labels
     if not known:
         if label is not None:
-            model.label_ids(label)  # refused: the model has no labels
+            label_ids(model, label)  # refused: the model has no labels
         return None
     if label is not None:
-        model.label_ids(label)
+        label_ids(model, label)
         return label
     if truth and all(name is not None for name in truth):
-        model.label_ids(truth)  # an unknown one is refused, with the known ones
+        label_ids(model, truth)  # an unknown one is refused, with the known ones
         return list(truth)
     raise ParameterError(f"this model was trained with labels: score under one with --label (one of "
                          f"{', '.join(known)}), give the files' own labels (NAME=PATH or by folder), or "

@@ -29,6 +29,7 @@ from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import write_json
 from .keras_data import WindowDataset
+from .layers import StateCarry
 from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
                    commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
@@ -603,7 +604,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                       initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
                       callbacks=callbacks, verbose=1 if verbose == 1 else 0)
     finally:
-        model.detach_carry()
+        StateCarry.detach(model)
     if keeper.diverged:
         epoch, batch = keeper.diverged
         raise TrainingDiverged(
@@ -625,13 +626,13 @@ def _attach_carry(model, sampler, strategy):
     if not sampler.carry:
         return None
     replicas = strategy.num_replicas_in_sync
-    if sampler.batch_size % replicas or not model.can_carry_state():
+    if sampler.batch_size % replicas or not StateCarry.can_carry(model):
         logger.warning("the recurrent state is not carried between batches (batch size %d on %d replicas, "
                        "or a model saved without state outputs): each window starts cold",
                        sampler.batch_size, replicas)
         return None
     with strategy.scope():
-        return model.attach_carry(sampler.batch_size // replicas)
+        return StateCarry.attach(model, sampler.batch_size // replicas)
 
 
 def _preview_writer(train_config, dataset):

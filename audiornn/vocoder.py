@@ -4,8 +4,9 @@
 the model's own preprocessing, :mod:`audiornn.features`) or frames made
 elsewhere (``.npy`` or arrays, checked against the model's settings), runs
 them as the streams of one batch through the compiled sampling loop of
-:mod:`audiornn.generation`, a chunk of whole frames at a time with the state
-carried, and writes each stream's audio when it is complete.
+:mod:`audiornn.stepping`, a chunk of whole frames at a time with the state
+carried, and writes each stream's audio when it is complete
+(:class:`audiornn.sink.AudioSink`).
 """
 
 import math
@@ -17,6 +18,8 @@ import numpy as np
 from .audio_io import prepare_audio, read_audio
 from .config import VOCODE_TAIL
 from .errors import AudioFileError, ParameterError
+from .sink import AudioSink, check_room, output_paths
+from .stepping import StreamGroup, chunks, frame_span, take_frames
 
 __all__ = ["VOCODE_TAIL", "load_features", "vocode"]
 
@@ -66,7 +69,7 @@ def load_features(source, model):
 
 
 def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True,
-           tail=VOCODE_TAIL):
+           tail=VOCODE_TAIL, label=None):
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
@@ -81,32 +84,30 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         improbable classes are never drawn (LPCNet's sampling; 0: none): the
         far classes' small share otherwise adds clicks and noise between
         the harmonics (:data:`VOCODE_TAIL`).
+    label: a labelled vocoder's label (a name, or one per input); required
+        for such a vocoder, refused for another.
     """
-    from .generation import AudioSink, StreamGroup, _check_room, _output_paths, chunks
-
     _check_vocoder(model)
     single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
     inputs = [inputs] if single else list(inputs)
     if not inputs:
         raise ParameterError("vocode needs at least one input: audio files or features")
+    config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
+    if output is not None:
+        paths = output_paths(output, count)
     frames = [load_features(source, model) for source in inputs]
-    config, rate = model.feature_config, model.audio_config.sample_rate
-    hop, margin, count = config.hop, model.feature_net.margin, len(frames)
+    hop, margin = config.hop, model.feature_net.margin
     lengths = [piece.shape[0] * hop for piece in frames]
     total = max(lengths)
     chunk = max(1, int(round(chunk_seconds * rate / hop))) * hop  # whole frames
-    wav = _check_room(output, count, total, rate) if output is not None else None
-    paths = _output_paths(output, count) if output is not None else None
-    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, tail=tail)
-    try:
-        with AudioSink(paths, count, model.audio_config, wav, lengths=lengths) as sink:
-            for done, _, drawn in chunks(total, chunk, count=count, rate=rate, desc="vocoding",
-                                         progress=progress, step=hop):
-                # The frame of the sample before the chunk through the chunk's last, with margins; each
-                # stream's first or last frame stands in past its ends. The sink cuts each stream at its length.
-                span = np.arange(done // hop - 1 - margin, (done + drawn) // hop + margin)
-                window = np.stack([piece[np.clip(span, 0, piece.shape[0] - 1)] for piece in frames])
-                sink.emit(stream.sample(drawn, window))
-    finally:
-        stream.close()
-    return paths or sink.audio()
+    wav = check_room(output, count, total, rate, advice="vocode fewer or shorter inputs")
+    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, tail=tail, label=label)
+    with stream, AudioSink(paths if output is not None else None, count, model.audio_config, wav,
+                           lengths=lengths) as sink:
+        for done, _, drawn in chunks(total, chunk, count=count, rate=rate, desc="vocoding", progress=progress,
+                                     step=hop):
+            # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each
+            # stream at its length.
+            span = frame_span(done - 1, drawn, hop, margin)
+            sink.emit(stream.sample(drawn, np.stack([take_frames(piece, span) for piece in frames])))
+    return paths if output is not None else sink.audio()

@@ -10,6 +10,7 @@ import numpy as np
 from .config import check_positive_int
 from .errors import DatasetError, ParameterError
 from .features import frame_count
+from .stepping import frame_span, take_frames
 
 __all__ = ["MODES", "WindowSampler"]
 
@@ -187,11 +188,8 @@ class WindowSampler:
     def frames_at(self, offsets):
         """The frames of the windows starting at ``offsets``, with their margins: ``(batch, frames, bands)``."""
         owner = np.searchsorted(self._starts, offsets, side="right") - 1
-        first = (offsets - self._starts[owner]) // self.frame_hop - self.margin
-        span = np.arange(self.sequence_length // self.frame_hop + 2 * self.margin)
-        # Within the file: its first or last frame stands in past its ends.
-        local = np.clip(first[:, None] + span, 0, self._frame_counts[owner][:, None] - 1)
-        return np.asarray(self.frames[self._frame_starts[owner][:, None] + local], dtype=np.float32)
+        span = frame_span(offsets - self._starts[owner], self.sequence_length, self.frame_hop, self.margin)
+        return take_frames(self.frames, span, self._frame_starts[owner], self._frame_counts[owner])
 
     def labels_at(self, offsets):
         """The label of the file holding each window start (labelled samplers)."""

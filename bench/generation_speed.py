@@ -38,7 +38,7 @@ def reachable_gflops():
 
 def time_streams(model, count, seconds, label=None):
     """Samples per second of ``count`` streams, as `generate` runs them (one-second chunks)."""
-    from audiornn.generation import StreamGroup
+    from audiornn.stepping import StreamGroup
 
     rate = model.audio_config.sample_rate
     group = StreamGroup(model, count=count, seed=0, label=label)
@@ -71,7 +71,8 @@ def main():
 
     import tensorflow as tf
 
-    from audiornn.model import ModelConfig, build_model, flops_per_sample
+    from audiornn.model import ModelConfig, build_model
+    from audiornn.stepping import flops_per_sample
     from audiornn.runs import load_run_model
 
     model = load_run_model(arguments.model) if arguments.model else build_model(ModelConfig())

@@ -48,7 +48,8 @@ def main():
 
     from audiornn.baselines import score_baselines
     from audiornn.scoring import dataset_pieces
-    from audiornn.model import ModelConfig, flops_per_sample, build_model
+    from audiornn.model import ModelConfig, build_model
+    from audiornn.stepping import flops_per_sample
     from audiornn.training import TrainConfig, train
 
     work = Path(arguments.work or tempfile.mkdtemp(prefix="audiornn-bench-"))

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from audiornn.config import ModelConfig, TrainConfig
+from audiornn.layers import StateCarry
 from audiornn.generation import generate
 from audiornn.runs import load_run_model, read_summary
 from audiornn.scoring import score_classes
@@ -63,7 +64,7 @@ def test_a_run_from_either_backend_resumes_here(name, tmp_path):
 
 def test_one_fit_batch_leaves_the_carry_holding_that_batchs_last_values():
     model = _small_model()
-    carry, _ = model.attach_carry(rows=4)
+    carry, _ = StateCarry.attach(model, rows=4)
     rng = np.random.default_rng(0)
     inputs = rng.integers(0, 256, (4, 32)).astype("int32")
     model.fit(inputs, rng.integers(0, 256, (4, 32)).astype("int32"), batch_size=4, epochs=1, verbose=0,

@@ -8,7 +8,8 @@ import pytest
 from audiornn.cli import main
 from audiornn.errors import ParameterError
 from audiornn.generation import generate
-from audiornn.model import FrameTier, ModelConfig, build_model, flops_per_sample
+from audiornn.model import FrameTier, ModelConfig, build_model
+from audiornn.stepping import flops_per_sample
 from audiornn.runs import load_run_model
 from audiornn.scoring import score_classes
 from audiornn.training import TrainConfig, train

@@ -6,7 +6,8 @@ import soundfile
 
 from audiornn import AudioConfig
 from audiornn.errors import AudioFileError, ModelFileError, ParameterError
-from audiornn.generation import SampleStream, StreamGroup, generate
+from audiornn.generation import generate
+from audiornn.stepping import SampleStream, StreamGroup
 from audiornn.model import ModelConfig, build_model
 from audiornn.runs import load_run_model
 from conftest import SINE_FREQUENCY, sine
@@ -89,7 +90,7 @@ def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
 
 
 def test_a_last_shorter_chunk_is_drawn_in_tenths_of_a_chunk_so_few_loop_lengths_compile(gru_model, monkeypatch):
-    from audiornn.generation import loop_length
+    from audiornn.stepping import loop_length
 
     drawn = []
     sample = SampleStream.sample

@@ -9,7 +9,9 @@ import soundfile
 from audiornn import build_dataset
 from audiornn.cli import main
 from audiornn.errors import AudioFileError, DatasetError, ParameterError
-from audiornn.generation import SampleStream, generate
+from audiornn.generation import generate
+from audiornn import stepping
+from audiornn.stepping import SampleStream
 from audiornn.model import ModelConfig, build_model
 from audiornn.runs import load_run_model
 from audiornn.scoring import identify, score_audio, score_classes
@@ -170,7 +172,7 @@ def test_step_equals_sequence_with_labels_and_the_label_changes_the_output(confi
     continued, _ = model.step(classes[:, 22], stream.states)
     np.testing.assert_allclose(np.asarray(continued), sequence[:, 22], atol=1e-4, rtol=2e-5)
     constants = model.step_constants()
-    extras = model.loop_extras(model.initial_states(3, labels), None, constants)(0)
+    extras = stepping.loop_extras(model, model.initial_states(3, labels), None, constants)(0)
     assert ("label_product" in extras) == (config.cell == "gru" and config.num_layers > 0)
     # Names or ids, one for all or one each; an unknown one is refused with the known ones.
     assert list(np.asarray(model.initial_states(3, "noise")["label"])) == [2, 2, 2]

@@ -7,7 +7,7 @@ import pytest
 import scipy.linalg
 import scipy.signal
 
-from audiornn import AudioConfig, dsp
+from audiornn import AudioConfig, dsp, history
 from audiornn import linear_prediction as lp
 from audiornn.baselines import LinearPredictor
 from audiornn.cli import main
@@ -48,12 +48,12 @@ def test_the_model_predicts_as_the_numpy_reference_and_continues_across_windows(
     classes = ar2(90, seed=1)[None]
     values = dsp.mu_law_decode(classes[0]).astype(np.float64)
     expected, scale = dsp.adaptive_linear_prediction(values, order=6, window=24, hop=hop)
-    _, (prediction, fitted), _ = model.value_features(classes)
+    _, (prediction, fitted), _ = history.value_features(model, classes)
     np.testing.assert_allclose(np.asarray(prediction)[0], expected, rtol=1e-3, atol=2e-5)
     np.testing.assert_allclose(np.asarray(fitted)[0], scale, rtol=1e-3)
     # A second window, given the first's last values and prediction, predicts what one long window does.
-    _, _, (before, previous) = model.value_features(classes[:, :45])
-    _, (second, _), _ = model.value_features(classes[:, 45:], before, previous)
+    _, _, (before, previous) = history.value_features(model, classes[:, :45])
+    _, (second, _), _ = history.value_features(model, classes[:, 45:], before, previous)
     np.testing.assert_allclose(np.asarray(second)[0], expected[45:], rtol=1e-3, atol=2e-5)
     reference, _ = dsp.adaptive_linear_prediction(values[45:], order=6, window=24, hop=hop, before=values[:45])
     np.testing.assert_allclose(reference, expected[45:], rtol=1e-5, atol=1e-7)

@@ -6,7 +6,8 @@ import pytest
 
 from audiornn import AudioConfig
 from audiornn.errors import ParameterError
-from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model, flops_per_sample
+from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model
+from audiornn.stepping import flops_per_sample
 
 CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
            ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1, dense_units=12, laplace_prior=True),
@@ -106,7 +107,7 @@ def test_a_carried_state_continues_the_sequence_exactly(cell, predictor):
     model = build_model(config, AudioConfig())
     classes = np.random.default_rng(0).integers(0, 256, size=(3, 40)).astype("int32")
     whole = np.asarray(model(classes, training=False))
-    training_carry, validation_carry = model.attach_carry(rows=3)
+    training_carry, validation_carry = StateCarry.attach(model, rows=3)
     assert isinstance(training_carry, StateCarry) and model.state_carry is training_carry
     first = np.asarray(model(classes[:, :25], training=True))
     second = np.asarray(model(classes[:, 25:], training=True))
@@ -117,7 +118,7 @@ def test_a_carried_state_continues_the_sequence_exactly(cell, predictor):
     training_carry.reset()
     np.testing.assert_allclose(np.asarray(model(classes[:, :25], training=True)), whole[:, :25], atol=1e-5)
     # Detached, every call starts cold again.
-    model.detach_carry()
+    StateCarry.detach(model)
     assert model.state_carry is None and model.validation_carry is None
     cold = np.asarray(model(classes[:, 25:], training=False))
     np.testing.assert_allclose(np.asarray(model(classes[:, 25:], training=True)), cold, atol=1e-6)

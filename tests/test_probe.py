@@ -178,12 +178,12 @@ def test_generated_audio_too_short_to_score_is_kept_with_a_warning(finished_run,
 
 
 def test_the_disk_room_message_shows_its_numbers(tmp_path, monkeypatch):
-    from audiornn import generation
+    from audiornn import sink
 
     usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(generation.shutil, "disk_usage", lambda path: usage._replace(free=30_000))
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=30_000))
     with pytest.raises(ParameterError, match=r"would take 32.0 kB but .* has 30.0 kB free"):
-        generation._check_room(tmp_path / "a.wav", 2, 8000, 8000)
+        sink.check_room(tmp_path / "a.wav", 2, 8000, 8000)
 
 
 def test_an_absurd_count_is_refused_before_anything_is_built(finished_run, tmp_path, capsys):

@@ -147,7 +147,7 @@ def test_resume_on_another_dataset_is_refused(tone_dataset, sine_dataset, tmp_pa
 def test_generation_checks_the_disk_and_writes_rf64_past_the_wav_limit(tmp_path, monkeypatch):
     import shutil
 
-    from audiornn import generation
+    from audiornn import generation, sink
     from audiornn.model import build_model
 
     model = build_model(TINY)
@@ -155,10 +155,10 @@ def test_generation_checks_the_disk_and_writes_rf64_past_the_wav_limit(tmp_path,
         generation.generate(model, seconds=1e9, output=tmp_path / "huge.wav", progress=False)
     assert list(tmp_path.iterdir()) == []
     usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(generation.shutil, "disk_usage", lambda path: usage._replace(free=10 ** 13))
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=10 ** 13))
     paths = [tmp_path / "a.wav"]
-    assert generation._check_room(paths[0], 1, 2 ** 31 + 100, 8000) == "RF64"
-    assert generation._check_room(paths[0], 1, 2 ** 31 - 100, 8000) == "WAV"
+    assert sink.check_room(paths[0], 1, 2 ** 31 + 100, 8000) == "RF64"
+    assert sink.check_room(paths[0], 1, 2 ** 31 - 100, 8000) == "WAV"
 
 
 # -- 7: damaged files -----------------------------------------------------------------------------

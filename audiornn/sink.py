@@ -1,0 +1,123 @@
+"""Where generated audio goes: checked output paths, room on the disk, and files written chunk by chunk.
+
+:func:`output_paths` and :func:`check_room` are checked before any work (a
+wrong folder or a full disk is refused at once); :class:`AudioSink` decodes
+each chunk of classes (μ-law, de-emphasis with its state carried) and writes it
+under a temporary name renamed into place only when the file is complete.
+Generation and vocoding both write through it.
+"""
+
+import contextlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from .audio_io import decode_classes
+from .errors import ParameterError
+from .files import atomic_path
+
+__all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
+
+
+def output_paths(output, count):
+    """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
+    ``.wav`` name in a folder that exists, and no path that is a folder."""
+    output = Path(output).expanduser()
+    if not output.parent.is_dir():
+        raise ParameterError(f"output folder '{output.parent}' does not exist: create it first")
+    if output.suffix.lower() != ".wav":
+        raise ParameterError(f"--output must name a .wav file, got '{output}'")
+    width = len(str(count))
+    paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}.wav")
+                                         for index in range(count)]
+    for path in paths:
+        if path.is_dir():
+            raise ParameterError(f"--output '{path}' is a folder: name a .wav file to write")
+    return paths
+
+
+WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
+
+
+def size_text(count):
+    """A number of bytes in the unit that shows it (``3.2 kB``, ``12.5 MB``, ``1.1 GB``)."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{int(count)} bytes"
+
+
+def check_room(output, count, samples, rate, advice="ask for fewer --seconds or --count"):
+    """The WAV format for ``count`` files of ``samples`` 16-bit samples, after checking the disk can hold them
+    (before a single path is made, so that an absurd --count is refused at once); None without ``output``.
+    ``advice``: what the message tells the user to do, besides writing elsewhere."""
+    if output is None:
+        return None
+    size = 2 * samples
+    folder = Path(output).expanduser().parent
+    needed, free = size * count, shutil.disk_usage(folder).free if folder.is_dir() else None
+    if free is not None and needed > free:
+        raise ParameterError(f"{count:,} x {samples / rate:,.3g} s of audio would take {size_text(needed)} but "
+                             f"'{folder}' has {size_text(free)} free: {advice}, or write elsewhere")
+    return "RF64" if size > WAV_LIMIT else "WAV"
+
+
+class AudioSink:
+    """Where generated classes go, chunk by chunk: decoded (μ-law, de-emphasis with its state carried, the
+    recordings' level) and written to ``paths`` (16-bit PCM ``wav_format`` files under temporary names,
+    renamed into place only if every chunk was written), or collected when ``paths`` is None.
+
+    ``lengths`` (one per stream) cuts each stream's audio there (streams of different lengths in one batch).
+    """
+
+    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None):
+        self.paths, self.count, self.audio_config, self.wav_format = paths, count, audio_config, wav_format
+        self.lengths = lengths
+        self._written = [0] * count
+        self._filters = [None] * count
+        self._collected = [[] for _ in range(count)]
+        self._files = contextlib.ExitStack()
+
+    def __enter__(self):
+        rate = self.audio_config.sample_rate
+        temporaries = [self._files.enter_context(atomic_path(path)) for path in self.paths or []]
+        self._writers = [self._files.enter_context(soundfile.SoundFile(
+            temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
+            for temporary in temporaries]
+        return self
+
+    def __exit__(self, *failure):
+        return self._files.__exit__(*failure)
+
+    def emit(self, classes, *, write=True):
+        """Decode the next classes ``(count, samples)`` of every stream; ``write=False`` only runs the
+        de-emphasis filter through them (a prime that is not part of the output)."""
+        for index in range(self.count):
+            audio, self._filters[index] = decode_classes(classes[index], self.audio_config,
+                                                         state=self._filters[index])
+            if not write:
+                continue
+            if self.lengths is not None:
+                audio = audio[:max(0, self.lengths[index] - self._written[index])]
+            self._written[index] += audio.size
+            if self._writers:
+                self._write(index, audio)
+            else:
+                self._collected[index].append(audio)
+
+    def _write(self, index, audio):
+        try:
+            self._writers[index].write(audio)
+        except (soundfile.LibsndfileError, OSError) as error:
+            folder = self.paths[index].parent
+            free = shutil.disk_usage(folder).free if folder.is_dir() else 0
+            reason = f"the disk is full ({size_text(free)} free)" if free < 2 ** 20 else f"{error}"
+            raise ParameterError(f"cannot write '{self.paths[index]}': {reason}; nothing was left in its place: "
+                                 f"free some room or write elsewhere") from None
+
+    def audio(self):
+        """The collected audio: ``(count, samples)``, or a list of arrays when the lengths differ."""
+        pieces = [np.concatenate(parts) if parts else np.zeros(0, np.float32) for parts in self._collected]
+        return np.stack(pieces) if len({piece.size for piece in pieces}) == 1 else pieces

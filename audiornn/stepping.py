@@ -1,0 +1,456 @@
+"""Running the network through time: the one loop over :meth:`AudioRNN.step`, its samplers and its frames.
+
+The network (:mod:`audiornn.model`) knows one step: ``step(previous, states,
+constants, **extras) -> (logits, states)``. Everything that runs it over many
+samples is here, written once (keras-hub's ``CausalLM.generate`` is the model:
+a cached step, one loop, the samplers apart):
+
+- :func:`run_steps`, the compiled ``while`` loop. What a step reads and what
+  is done with its logits are the only things that differ: the sample loop
+  reads its own last draw and draws the next (:func:`choose`), the prime loop
+  reads given classes and keeps only the state, the score loop reads given
+  classes and sums the log-loss of the next.
+- What changes less often than a sample is made once, outside the step
+  (:func:`loop_extras`): the streams' label times the first layer's label rows
+  once a loop, and a vocoder's frame-rate network (:func:`frame_rate`: its
+  feature vector, or that vector times the first layer's feature rows, and
+  the frame's predictor) once a frame.
+- One rule for which frame a step reads: the frame of the sample it reads,
+  ``sample // hop`` (the sample before the first, -1, reads frame 0). A chunk
+  of steps reading samples ``first .. first + length - 1`` takes the frames
+  :func:`frame_span` names, with the feature network's margins, a file's
+  first or last frame standing in past its ends (:func:`take_frames`). The
+  training windows, scoring and ``vocode`` all cut their frames with these two.
+- A label is resolved once (:func:`label_state`: names or ids, one for all
+  streams or one each) before a loop starts.
+
+:class:`SampleStream` (one batch of streams) and :class:`StreamGroup` (shards
+of a batch on several cores) draw audio from the sample loop; :func:`chunks`
+cuts a long run into chunks with a progress bar. Generation, scoring and
+vocoding (:mod:`audiornn.generation`, :mod:`audiornn.scoring`,
+:mod:`audiornn.vocoder`) are thin callers of this module.
+"""
+
+import functools
+import math
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import keras
+import numpy as np
+from keras import ops
+from tqdm.auto import tqdm
+
+from . import backend
+from .config import check_positive_int
+from .errors import ParameterError
+
+__all__ = ["SampleStream", "StreamGroup", "check_tail", "check_temperature", "choose", "chunks",
+           "compiled_frame_rate", "compiled_loops", "frame_rate", "frame_span", "label_ids", "label_state",
+           "flops_per_sample", "loop_extras", "run_steps", "score_loop", "take_frames"]
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+def label_ids(model, names):
+    """Label names (one, or a list) -> their ids as an int32 array; an unknown one is refused, naming the
+    model's."""
+    known = model.model_config.labels
+    if not known:
+        raise ParameterError("this model was trained without labels: leave the label out")
+    names = [names] if isinstance(names, str) else list(names)
+    missing = [name for name in names if name not in known]
+    if missing or not names:
+        raise ParameterError(f"unknown label {', '.join(map(repr, missing)) or '(none given)'}: this model "
+                             f"knows {', '.join(known)}")
+    return np.array([known.index(name) for name in names], dtype="int32")
+
+
+def label_state(model, label, batch):
+    """``label`` (names or ids, one for all ``batch`` streams or one each) as ``(batch,)`` int32 ids; None for a
+    model without labels (which refuses a label)."""
+    known = model.model_config.labels
+    if not known:
+        if label is not None:
+            label_ids(model, label)  # refused: the model has no labels
+        return None
+    if label is None:
+        raise ParameterError(f"this model was trained with labels: choose one with --label, one of "
+                             f"{', '.join(known)}")
+    ids = np.asarray(label)
+    if ids.dtype.kind in "USO":
+        ids = label_ids(model, ids.reshape(-1).tolist())
+    ids = np.asarray(ids, dtype="int32").reshape(-1)
+    if ids.size == 1:
+        ids = np.repeat(ids, batch)
+    if ids.shape != (batch,) or ids.min() < 0 or ids.max() >= len(known):
+        raise ParameterError(f"give one label for all {batch} streams or one each, of {', '.join(known)}; "
+                             f"got {label!r}")
+    return ids
+
+
+# -- frames ---------------------------------------------------------------------------------------
+
+def frame_span(first, length, hop, margin):
+    """The frame indices that steps reading samples ``first .. first + length - 1`` need, with ``margin`` more
+    either side: each step reads the frame of its sample, ``sample // hop``. ``first`` may be an array of
+    windows' first samples, each on a frame: then ``(windows, frames)``."""
+    first = np.asarray(first)
+    low = first // hop - margin
+    count = int(np.max((first + length - 1) // hop + margin + 1 - low))
+    return low[..., None] + np.arange(count)
+
+
+def take_frames(frames, span, first=0, count=None):
+    """The frames ``span`` names of a file whose ``count`` frames start at ``first`` of ``frames`` (by default
+    all of them), its first or last frame standing in past its ends: ``(*span.shape, bands)`` float32. Arrays
+    of ``first`` and ``count``, one per row of ``span``, take each row from its own file."""
+    count = frames.shape[0] if count is None else count
+    first, count = (np.asarray(value)[..., None] if np.ndim(value) else value for value in (first, count))
+    return np.asarray(frames[first + np.clip(span, 0, count - 1)], dtype=np.float32)
+
+
+def frame_rate(model, frames, constants=None):
+    """A vocoder's frame-rate network (LPCNet's): what its steps read from each frame, made once a frame from
+    ``frames`` ``(batch, frames, bands)`` with the feature network's margins, for :func:`loop_extras`:
+    ``{"feature_product" (a folded first layer, ``constants`` by default the model's step constants; else
+    "features"): (frames - 2 margin, batch, units), "predictor" (with one): (coefficients (frames - 2 margin,
+    batch, order), scales (frames - 2 margin, batch))}``.
+
+    Each frame's values are the same whatever ``frames`` spans, to the bit, so a stream generated in chunks is
+    the stream generated in one pass: the work is mapped over the frames, each made alone from its own margins
+    (the same shapes, so the same rounding, for any number of frames).
+    """
+    constants = model.step_constants() if constants is None else constants
+    (batch, length, bands), width = ops.shape(frames), 1 + 2 * model.feature_net.margin
+    folded = "features_kernel" in constants
+
+    def one_frame(index):
+        window = ops.slice(frames, (0, index, 0), (batch, width, bands))
+        vector = model.feature_vectors(window)
+        made = {"feature_product": ops.matmul(vector, constants["features_kernel"])[:, 0]} if folded \
+            else {"features": vector[:, 0]}
+        if model.envelope is not None:
+            made["predictor"] = tuple(part[:, 0] for part in model.frame_predictors(window))
+        return made
+
+    return ops.map(one_frame, ops.arange(length - width + 1, dtype="int32"))
+
+
+def compiled_frame_rate(model):
+    """:func:`frame_rate` compiled once per model, apart from the loops that read it; None for a model that is
+    not a vocoder."""
+    return backend.compiled_once(model, "frame_rate", lambda: functools.partial(frame_rate, model)) \
+        if model.feature_net is not None else None
+
+
+def loop_extras(model, states, per_frame, constants):
+    """``frame index -> step keywords`` for a loop of steps from ``states``, reading ``per_frame`` (a vocoder's
+    :func:`frame_rate`; None: no features). The streams' label product is made once for the whole loop."""
+    fixed = {}
+    if model.label_embedding is not None and "label_kernel" in constants:
+        fixed["label_product"] = ops.matmul(model.label_embedding(states["label"]), constants["label_kernel"])
+    if per_frame is None:
+        return lambda index: fixed
+    return lambda index: {**fixed, **keras.tree.map_structure(lambda part: ops.take(part, index, axis=0),
+                                                             per_frame)}
+
+
+# -- the loop -------------------------------------------------------------------------------------
+
+def run_steps(model, states, length, read, emit, carry, per_frame=None, shift=0):
+    """``length`` steps of :meth:`AudioRNN.step` from ``states`` in one ``while`` loop: ``(states, carry)``.
+
+    Step ``t`` reads the classes ``read(t, carry)`` ``(batch,)`` and, for a vocoder, frame ``(t + shift) //
+    hop`` of ``per_frame`` (``shift``: where the loop's first sample lies in its first frame); ``emit(t,
+    logits, carry)`` returns the next ``carry``. The only loop over time: every other is this one.
+    """
+    constants = model.step_constants()
+    extras = loop_extras(model, states, per_frame, constants)
+    hop = 1 if per_frame is None else model.feature_config.hop
+
+    def body(step, states, carry):
+        logits, states = model.step(read(step, carry), states, constants, **extras((step + shift) // hop))
+        return step + 1, states, emit(step, logits, carry)
+
+    _, states, carry = ops.while_loop(lambda step, *_: step < length, body,
+                                      (ops.convert_to_tensor(0, "int32"), states, carry))
+    return states, carry
+
+
+def _sample_loop(model, count, sampled, first_stream, total_streams, tail, previous, states, seed, start,
+                 temperature, length, per_frame=None):
+    def emit(step, logits, carry):
+        chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
+                        temperature=temperature if sampled else 0, tail=tail, first_stream=first_stream,
+                        total_streams=total_streams)
+        return chosen, ops.slice_update(carry[1], (0, step), chosen[:, None])
+
+    # A step reads the sample before the one it draws: the first, the sample before the chunk, lies at the end
+    # of the frame before the chunk's first (hop - 1 into it).
+    hop = 1 if per_frame is None else model.feature_config.hop
+    states, (previous, output) = run_steps(model, states, length, lambda step, carry: carry[0], emit,
+                                           (previous, ops.zeros((count, length), "int32")), per_frame, hop - 1)
+    return previous, states, output
+
+
+def _prime_loop(model, states, classes):
+    return run_steps(model, states, ops.shape(classes)[1] - 1, lambda step, carry: classes[:, step],
+                     lambda step, logits, carry: carry, ())[0]
+
+
+def _score_loop(model, states, classes, mask, per_frame=None):
+    def emit(step, logits, carry):
+        nats, correct = carry
+        target, weight = classes[:, step + 1], mask[:, step]
+        log_probabilities = ops.log_softmax(logits)
+        nats -= weight * ops.take_along_axis(log_probabilities, target[:, None], axis=1)[:, 0]
+        hits = ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), target)
+        return nats, correct + weight * ops.cast(hits, "float32")
+
+    zeros = ops.zeros(ops.shape(classes)[:1], "float32")
+    states, (nats, correct) = run_steps(model, states, ops.shape(classes)[1] - 1,
+                                        lambda step, carry: classes[:, step], emit, (zeros, zeros), per_frame)
+    return states, nats, correct
+
+
+def score_loop(model):
+    """A compiled ``(states, classes, mask, frames=None) -> (states, nats, correct)`` over one chunk, teacher
+    forced: ``classes`` ``(streams, chunk + 1)``; ``mask[:, t]`` weighs the prediction of ``classes[:, t + 1]``
+    (0 for padding); sums per stream. A vocoder's also takes the chunk's frames with their margins
+    (:func:`frame_span` of the chunk's first ``chunk`` samples): their vectors are made once a frame."""
+    scorer = backend.compiled_once(model, "scorer", lambda: functools.partial(_score_loop, model))
+    made = compiled_frame_rate(model)
+    return lambda states, classes, mask, frames=None: scorer(
+        states, classes, mask, *(() if frames is None else (made(frames),)))
+
+
+def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1, tail=0.0):
+    """The compiled sample loop of ``count`` streams (of ``total_streams``, from ``first_stream``; argmax when
+    not ``sampled``; ``tail`` as :func:`choose` takes it), the prime loop and a vocoder's frame-rate network
+    (None for other models), each made once per model (:func:`audiornn.backend.compiled_once`)."""
+    key = (count, bool(sampled), first_stream, total_streams, float(tail))
+    return (backend.compiled_once(model, key, lambda: functools.partial(_sample_loop, model, *key), static=(5,)),
+            backend.compiled_once(model, "prime", lambda: functools.partial(_prime_loop, model)),
+            compiled_frame_rate(model))
+
+
+# -- sampling -------------------------------------------------------------------------------------
+
+def check_temperature(temperature):
+    """``temperature`` as a float: 0 (argmax) or a positive number."""
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not 0 <= temperature < math.inf:
+        raise ParameterError(f"temperature must be 0 (argmax) or a positive number, got {temperature!r}")
+    return float(temperature)
+
+
+def check_tail(tail, model):
+    """``tail`` as a float if it is a probability that leaves the likeliest class some (below 1 / classes)."""
+    classes = model.audio_config.num_classes
+    if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail < 1 / classes:
+        raise ParameterError(f"tail must be a probability from 0 (none) to below 1/{classes} ({1 / classes:.4f}), "
+                             f"so that the likeliest of the {classes} classes keeps some; got {tail!r}")
+    return float(tail)
+
+
+def seed_or_fresh(seed):
+    """``seed`` as an int, or a fresh one when None."""
+    return int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
+
+
+def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, total_streams=None):
+    """Each stream's next class: the inverse CDF of ``softmax(logits / temperature)``, or argmax at 0.
+
+    One uniform number per stream, drawn statelessly from ``(seed, position)``: stream ``i`` of
+    ``total_streams`` takes the i-th number, so a batch split across shards samples exactly what one batch
+    would. ``tail`` (a Python float below 1 / classes): that probability is taken off every class's and the
+    classes it leaves none are never drawn (LPCNet's sampling).
+    """
+    if isinstance(temperature, (int, float)) and temperature == 0:
+        return ops.cast(ops.argmax(logits, axis=-1), "int32")
+    count = logits.shape[0]
+    scaled = logits / temperature
+    weights = ops.exp(scaled - ops.max(scaled, axis=-1, keepdims=True))
+    if tail:
+        weights = ops.maximum(weights - tail * ops.sum(weights, axis=-1, keepdims=True), 0.0)
+    cumulative = ops.cumsum(weights, axis=-1)
+    uniform = backend.uniform(total_streams or count, seed, position)
+    threshold = uniform[first_stream:first_stream + count, None] * cumulative[:, -1:]
+    chosen = ops.sum(ops.cast(cumulative <= threshold, "int32"), axis=-1)
+    return ops.minimum(chosen, logits.shape[-1] - 1)
+
+
+class SampleStream:
+    """Streams of classes from a model, stepped one sample at a time (:meth:`AudioRNN.step`).
+
+    ``SampleStream(model, count=N)`` holds N streams' states and last classes. :meth:`prime` runs real classes
+    through the network to set the state; :meth:`sample` draws the next ``length`` classes of every stream,
+    ``(count, length)`` uint8, carrying the state for the next call. ``label`` (a labelled model): names or
+    ids, one for all streams or one each; :meth:`set_label` changes it between calls (after a prime, say).
+    ``tail``: the probability taken off every class before drawing (:func:`choose`).
+    """
+
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None,
+                 tail=0.0):
+        self.model, self.count = model, check_positive_int(count, "count")
+        self.first_stream, self.total_streams = first_stream, total_streams or count
+        self.temperature = check_temperature(temperature)
+        self.tail = check_tail(tail, model)
+        self.seed = seed_or_fresh(seed)
+        self.position = 0
+        self.states = model.initial_states(count, label_state(model, label, count))
+        self.previous = ops.full((count,), model.silence, "int32")
+        self._sample, self._prime, self._frame_rate = compiled_loops(
+            model, count, self.temperature != 0, self.first_stream, self.total_streams, self.tail)
+
+    def set_label(self, label):
+        """Continue every stream under ``label`` (names or ids, one for all or one each)."""
+        self.states = dict(self.states, label=ops.convert_to_tensor(label_state(self.model, label, self.count)))
+
+    def prime(self, classes):
+        """Set every stream's state by running ``classes`` (``(samples,)`` or ``(count, samples)``)."""
+        classes = np.asarray(classes, dtype=np.int32)
+        if classes.ndim == 1:
+            classes = np.broadcast_to(classes, (self.count, classes.size))
+        if classes.shape[0] != self.count or classes.shape[1] < 1:
+            raise ParameterError(f"prime classes must have shape (samples,) or ({self.count}, samples), "
+                                 f"got {classes.shape}")
+        if classes.shape[1] > 1:
+            self.states = self._prime(self.states, ops.convert_to_tensor(classes))
+        self.previous = ops.convert_to_tensor(classes[:, -1])
+
+    def sample(self, length, frames=None):
+        """The next ``length`` classes of every stream, ``(count, length)`` uint8.
+
+        A vocoder's streams also take their ``frames``: :func:`frame_span` of the samples the steps read, from
+        the one before the first drawn, ``(count, length / hop + 1 + 2 margin, bands)``.
+        """
+        extra = () if frames is None else (self._frame_rate(ops.convert_to_tensor(np.asarray(frames, np.float32))),)
+        index = backend.index_dtype()
+        previous, states, chosen = self._sample(
+            self.previous, self.states, ops.convert_to_tensor(self.seed, index),
+            ops.convert_to_tensor(self.position, index), ops.convert_to_tensor(max(self.temperature, 1e-6), "float32"),
+            int(length), *extra)
+        self.previous, self.states = previous, states
+        self.position += int(length)
+        return np.asarray(chosen, dtype=np.uint8)
+
+
+class StreamGroup:
+    """Several :class:`SampleStream` shards stepped in parallel threads, one per core.
+
+    XLA runs one stream batch's loop on about one core; splitting a large batch into shards that run side by
+    side uses the others. The output is identical to one unsharded batch with the same seed.
+    """
+
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8, label=None, tail=0.0):
+        count = check_positive_int(count, "count")
+        labels = label_state(model, label, count)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        shards = shards or max(1, min(cores, count // min_shard))
+        sizes = [len(part) for part in np.array_split(np.arange(count), shards)]
+        starts = np.cumsum([0] + sizes[:-1])
+        seed = seed_or_fresh(seed)
+        self.model, self.count, self.seed = model, count, seed
+        self.shards = [SampleStream(model, count=size, temperature=temperature, seed=seed, tail=tail,
+                                    first_stream=int(start), total_streams=count,
+                                    label=None if labels is None else labels[start:start + size])
+                       for size, start in zip(sizes, starts)]
+        self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
+
+    def _each(self, function):
+        if self._pool is None:
+            return [function(shard) for shard in self.shards]
+        return list(self._pool.map(function, self.shards))
+
+    def prime(self, classes):
+        classes = np.asarray(classes, dtype=np.int32)
+        if classes.ndim == 1:
+            self._each(lambda shard: shard.prime(classes))
+            return
+        rows = np.cumsum([0] + [shard.count for shard in self.shards])
+        for shard, start, stop in zip(self.shards, rows[:-1], rows[1:]):
+            shard.prime(classes[start:stop])
+
+    def set_label(self, label):
+        labels = label_state(self.model, label, self.count)
+        for shard in self.shards:
+            shard.set_label(labels[shard.first_stream:shard.first_stream + shard.count])
+
+    def sample(self, length, frames=None):
+        """The next ``length`` classes of every stream, ``(count, length)`` uint8 (a vocoder: given ``frames``,
+        as :meth:`SampleStream.sample` says)."""
+        if frames is None:
+            return np.concatenate(self._each(lambda shard: shard.sample(length)), axis=0)
+        return np.concatenate(self._each(lambda shard: shard.sample(
+            length, frames[shard.first_stream:shard.first_stream + shard.count])), axis=0)
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        self.close()
+
+
+def loop_length(length, chunk, step=1):
+    """How many samples a chunk of ``length`` (of at most ``chunk``) is drawn for: ``length`` rounded up to a
+    tenth of a full chunk, in whole ``step`` s (a vocoder's frames). On JAX a loop of a new length compiles
+    anew, so each new length of a last, shorter chunk would compile once more; rounded, at most ten lengths
+    compile, for at most a tenth of a chunk's work more (the samples past ``length`` are dropped)."""
+    granule = max(step, chunk // 10 // step * step)
+    return min(chunk, -(-length // granule) * granule)
+
+
+def chunks(total, chunk, *, count, rate, desc, progress=True, step=1):
+    """Each chunk of ``total`` samples as ``(start, length, drawn)``: at most ``chunk`` samples, drawn for
+    :func:`loop_length` of them (the caller keeps the first ``length``), with a progress bar over ``count``
+    streams that shows the speed in real time at ``rate``."""
+    started, done = time.monotonic(), 0
+    with tqdm(total=total * count, unit="sample", unit_scale=True, desc=desc,
+              disable=None if progress else True) as bar:
+        while done < total:
+            length = min(chunk, total - done)
+            yield done, length, loop_length(length, chunk, step)
+            done += length
+            bar.update(length * count)
+            bar.set_postfix(realtime=f"{done / rate / max(time.monotonic() - started, 1e-9):.1f}x")
+
+
+def flops_per_sample(model):
+    """Multiply-adds x 2 of one generation step (one new sample, one stream)."""
+    total = 0
+    for layer in model.recurrent:
+        for weight in layer.trainable_weights:
+            # Matrices only: a GRU's bias is 2-D too (input and recurrent halves).
+            if weight.name in ("kernel", "recurrent_kernel", "projection"):
+                total += 2 * int(np.prod(weight.shape))
+    for layer in (model.dense, model.logits, model.peak):
+        if layer is not None:
+            total += 2 * int(np.prod(layer.kernel.shape))
+    config = model.model_config
+    if model.frame_tier is not None:
+        # Once a frame: the frame tier's GRUs and its projection to a frame of conditioning.
+        tier = model.frame_tier
+        frame = sum(2 * int(np.prod(weight.shape)) for layer in tier.recurrent for weight in layer.trainable_weights
+                    if weight.name in ("kernel", "recurrent_kernel"))
+        total += (frame + 2 * int(np.prod(tier.output_projection.kernel.shape))) // config.frame_size
+    if model.feature_net is not None:
+        # Once a frame: the feature network's convolutions and output layer.
+        total += sum(2 * int(np.prod(weight.shape)) for weight in model.feature_net.trainable_weights
+                     if len(weight.shape) > 1) // model.feature_config.hop
+    if config.linear_prediction:
+        # The predictor's fit (autocorrelation, Levinson-Durbin) once a hop, and its prediction.
+        order = config.linear_prediction
+        total += (2 * config.prediction_window * (order + 1) + 2 * order * order) // config.prediction_hop + 2 * order
+    elif model.envelope is not None:
+        # Once a frame: the envelope's spectrum and autocorrelation, Levinson-Durbin; then the prediction.
+        order = config.frame_prediction
+        to_bins, to_lags, _ = model.envelope
+        total += 2 * (to_bins.size + to_lags.size + order * order) // model.feature_config.hop + 2 * order
+    return total
