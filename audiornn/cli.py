@@ -75,7 +75,9 @@ def _labelled_inputs(arguments, inputs):
     if len(given) + isinstance(inputs, dict) > 1:
         raise ParameterError(f"labels are given {'by NAME=PATH inputs and ' if isinstance(inputs, dict) else ''}"
                              f"{' and '.join(given)}: use one way")
-    return inputs, FOLDERS if arguments.labels_from_folders else arguments.label_list
+    # The list as a Path: only the string "folders" means by folder, whatever the list file is called.
+    return inputs, FOLDERS if arguments.labels_from_folders else (
+        Path(arguments.label_list) if arguments.label_list else None)
 
 
 def _add_data_arguments(parser):
@@ -392,8 +394,12 @@ def run_train(arguments):
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
           f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
           f"validation audio")
+    from .scoring import label_bits
+
     for name, label in score.get("labels", {}).items():
-        print(f"  label {name}: {label['bits_per_sample']:.3f} bits per sample ({label['files']} file(s))")
+        bits = label_bits(label)
+        print(f"  label {name}: {bits}{'' if label['bits_per_sample'] is None else ' bits per sample'} "
+              f"({label['files']} file(s))")
     return 0
 
 
@@ -433,13 +439,13 @@ def run_generate(arguments):
     return 0
 
 
-def _label_flag(value, count):
-    """``--label a,b,c``: one name for every stream, or one per stream (``--count`` of them)."""
+def _label_flag(value, count, streams="--count"):
+    """``--label a,b,c``: one name for every stream, or one per stream (``count`` of them, said as ``streams``)."""
     if value is None:
         return None
     names = [name.strip() for name in value.split(",")]
     if len(names) not in (1, count):
-        raise ParameterError(f"--label gives {len(names)} labels for --count {count} streams: give one for all, "
+        raise ParameterError(f"--label gives {len(names)} labels for {streams} {count} streams: give one for all, "
                              f"or one per stream")
     return names[0] if len(names) == 1 else names
 
@@ -450,7 +456,8 @@ def run_vocode(arguments):
 
     model = load_run_model(arguments.model)
     paths = vocode(model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
-                   output=arguments.output, progress=not arguments.quiet, tail=arguments.tail)
+                   output=arguments.output, progress=not arguments.quiet, tail=arguments.tail,
+                   label=_label_flag(arguments.label, len(arguments.inputs), "inputs"))
     for source, path in zip(arguments.inputs, paths):
         print(f"wrote {path} (from {source})")
     return 0
@@ -534,8 +541,10 @@ def run_eval(arguments):
 
             if not arguments.audio:
                 raise ParameterError("--resynthesis scores copy-synthesis of recordings: give them with --audio")
-            scores = resynthesis_scores(model, _audio_files(audio, labels), seed=arguments.seed,
-                                        progress=not arguments.quiet)
+            files, truth = _audio_files(audio, labels)
+            scores = resynthesis_scores(model, files, seed=arguments.seed, progress=not arguments.quiet,
+                                        label=arguments.label or (truth if model.model_config.labels and
+                                                                  None not in truth else None))
             example = scores.pop("example")
             print(format_resynthesis_table(scores))
             figure = evaluation.plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]],
@@ -548,6 +557,10 @@ def run_eval(arguments):
 
             if not arguments.audio:
                 raise ParameterError("--identify scores audio files under every label: give them with --audio")
+            if arguments.label:
+                raise ParameterError("--identify guesses each file's label and --label says it: give one of the two "
+                                     "(the files' own labels, to count the right guesses, come from NAME=PATH, "
+                                     "--labels or --labels-from-folders)")
             results["identify"] = identify(model, audio, labels=labels, progress=not arguments.quiet)
             print(format_identify_table(results["identify"]))
         elif arguments.audio:
@@ -577,10 +590,11 @@ def run_eval(arguments):
 
 
 def _audio_files(audio, labels):
-    """The audio files of possibly labelled inputs, in order."""
+    """The audio files of possibly labelled inputs, in order, and each one's label (None: not labelled)."""
     from .labels import labelled_files
 
-    return [str(path) for path, _, _ in labelled_files(audio, labels)[0]]
+    found = labelled_files(audio, labels)[0]
+    return [str(path) for path, _, _ in found], [label for _, _, label in found]
 
 
 def _plain_paths(audio):
@@ -741,6 +755,9 @@ def build_parser():
                               "never drawn: fewer clicks and less noise between the harmonics (LPCNet's "
                               "sampling; below 1/256; 0: none; default %(default)s)")
     vocoder.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
+    vocoder.add_argument("--label", "-l", metavar="NAME[,NAME...]",
+                         help="a vocoder trained with labels: the label (voice) to vocode in, one for every input or "
+                              "one per input")
     vocoder.set_defaults(handler=run_vocode)
 
     models = subcommands.add_parser("models", parents=[common], help="list the models that ship with audiornn",

@@ -370,6 +370,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
             raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
         plan = _plan_by_label(used, label_names, validation_fraction, files,
                               feature_config.hop if feature_config else 1)
+        _check_label_sizes(used, plan, label_names, validation_fraction, strict)
         sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
         pool_path.unlink()
         if feature_config:
@@ -433,6 +434,23 @@ def _plan_by_label(used, label_names, fraction, files, align=1):
                                            [used[index]["name"] for index in members], fraction=fraction):
             plan[members[member]] = _aligned(cut, used[members[member]]["samples"], align)
     return sorted(plan.items())
+
+
+def _check_label_sizes(used, plan, label_names, fraction, strict):
+    """Warn about (``strict``: refuse) a label with less training audio than one training window, or with no
+    validation audio to score it on (with a validation fraction)."""
+    window = TrainConfig().sequence_length + 1
+    for label in label_names:
+        cuts = [(used[index]["samples"], cut) for index, cut in plan if used[index]["label"] == label]
+        training, validation = sum(cut for _, cut in cuts), sum(samples - cut for samples, cut in cuts)
+        problems = ([f"{training} training samples, under one training window ({window})"] if training < window
+                    else []) + (["no validation audio to score it on"] if fraction and validation < 2 else [])
+        if problems:
+            message = (f"label '{label}' has {' and '.join(problems)}: give it longer or more recordings, or leave "
+                       f"it out")
+            if strict:
+                raise DatasetError(message + " (--strict)")
+            logger.warning(message)
 
 
 def _aligned(cut, samples, align):
@@ -522,8 +540,10 @@ def open_dataset(path, *, audio_config=None):
             if not names or not all(isinstance(name, str) and name for name in names) or unknown:
                 raise DatasetError(f"'{metadata_path}': the labels {names!r} do not cover every source "
                                    f"({unknown[:1]}): the metadata is damaged, rebuild the dataset")
-    except (KeyError, TypeError, ParameterError) as error:
-        raise DatasetError(f"dataset '{path}' has malformed metadata ({error}): rebuild it") from None
+    except (KeyError, TypeError, ValueError, OverflowError, ParameterError) as error:
+        detail = error if isinstance(error, (KeyError, TypeError, ParameterError)) else \
+            f"a number that is not one: {error}"
+        raise DatasetError(f"dataset '{path}' has malformed metadata ({detail}): rebuild it") from None
     return _check_processing(dataset, audio_config)
 
 

@@ -15,6 +15,7 @@ a peak of 1, before pre-emphasis: a plain spectrogram, as other systems make the
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import scipy.signal
@@ -58,11 +59,31 @@ class FeatureConfig(JSONConfig):
 
     @classmethod
     def for_rate(cls, sample_rate, **overrides):
-        """The default frames for ``sample_rate``: 10 ms hop, 25 ms window, 40 bands (fewer for a low rate)."""
+        """The default frames for ``sample_rate``: 10 ms hop, 25 ms window, 40 bands, fewer for a low rate
+        (as many as have an FFT bin each: a mel band with none is empty)."""
         hop, window = int(round(sample_rate / 100)), int(round(sample_rate / 40))
         values = dict(hop=hop, window=window, fft=2 ** math.ceil(math.log2(window)))
         values.update(overrides)
+        if "bands" not in overrides:
+            values["bands"] = _most_bands(sample_rate, values["fft"], cls.bands)
         return cls(**values)
+
+    def describe(self):
+        """In words: ``40 mel bands, a frame every 80 samples``."""
+        return f"{self.bands} {self.kind} bands, a frame every {self.hop} samples"
+
+
+def _most_bands(sample_rate, fft, most):
+    """The most mel bands, up to ``most``, from 0 Hz to the Nyquist frequency of which none is empty at ``fft``."""
+    import librosa
+
+    for bands in range(most, 0, -1):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bank = librosa.filters.mel(sr=sample_rate, n_fft=fft, n_mels=bands, fmin=0.0, fmax=sample_rate / 2)
+        if np.all(bank.max(axis=1) > 0):
+            return bands
+    return 1
 
 
 def frame_count(samples, hop):
@@ -77,10 +98,13 @@ def log_mel(audio, sample_rate, config):
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 1:
         raise ParameterError(f"log_mel takes 1-D audio, got shape {audio.shape}")
-    power = librosa.feature.melspectrogram(
-        y=audio, sr=sample_rate, n_fft=config.fft, hop_length=config.hop, win_length=config.window,
-        window="hann", center=True, pad_mode="constant", power=2.0, n_mels=config.bands, fmin=0.0,
-        fmax=sample_rate / 2)
+    with warnings.catch_warnings():
+        # A recording shorter than one window is padded with zeros, as every recording's ends are.
+        warnings.filterwarnings("ignore", message="n_fft=.* is too large for input signal")
+        power = librosa.feature.melspectrogram(
+            y=audio, sr=sample_rate, n_fft=config.fft, hop_length=config.hop, win_length=config.window,
+            window="hann", center=True, pad_mode="constant", power=2.0, n_mels=config.bands, fmin=0.0,
+            fmax=sample_rate / 2)
     frames = np.log(np.maximum(power, config.floor)).T
     return np.ascontiguousarray(frames[:frame_count(audio.size, config.hop)], dtype=np.float32)
 

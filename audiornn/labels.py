@@ -6,8 +6,12 @@ A dataset is labelled when its files are, in one of three ways:
   (the command line's ``NAME=PATH`` inputs);
 - by folder (``labels="folders"``): each input folder's immediate sub-folders
   are the labels, ``speech/allison/a.wav`` -> ``allison``;
-- by a list (``labels="list.csv"``): rows of ``path,label``, paths relative
-  to the list's folder (or absolute); an optional first row ``path,label``.
+- by a list (``labels="list.csv"``, or any ``pathlib.Path``): rows of
+  ``path,label``, paths relative to the list's folder (or absolute); an
+  optional first row ``path,label``; UTF-8, a spreadsheet's byte-order mark
+  allowed. A list named ``folders`` is given as a ``Path``: only the string
+  ``"folders"`` means by folder, and the command line passes its ``--labels``
+  file as a ``Path``, so a file's name never changes what a flag means.
 
 Every file must get a label once one does: a file without one is an error
 that names it, as is an empty label name.
@@ -23,6 +27,7 @@ from .errors import DatasetError, ParameterError
 __all__ = ["FOLDERS", "check_label_name", "labelled_files", "parse_named_inputs"]
 
 FOLDERS = "folders"
+MAX_LABEL_BYTES = 100
 
 
 def check_label_name(name, where):
@@ -30,6 +35,9 @@ def check_label_name(name, where):
     if not isinstance(name, str) or not name.strip():
         raise ParameterError(f"{where}: the label is empty: give every file a label name")
     name = name.strip()
+    if len(name.encode()) > MAX_LABEL_BYTES:
+        raise ParameterError(f"{where}: the label '{name[:40]}...' is {len(name.encode())} bytes long: choose a name "
+                             f"of at most {MAX_LABEL_BYTES} (it names files and columns)")
     if "," in name:
         raise ParameterError(f"{where}: the label '{name}' has a comma, which separates labels on the command "
                              f"line (--label a,b): choose a name without one")
@@ -75,7 +83,7 @@ def labelled_files(inputs, labels=None):
         return _unique(files)
     if labels is None:
         return [(path, name, None) for path, name in find_audio_files(inputs)], []
-    if labels == FOLDERS:
+    if isinstance(labels, str) and labels == FOLDERS:
         return _unique(_by_folder(inputs))
     return _unique(_by_list(inputs, Path(labels).expanduser()))
 
@@ -101,17 +109,28 @@ def _by_folder(inputs):
 def _by_list(inputs, table):
     if not table.is_file():
         raise ParameterError(f"label list '{table}' does not exist: give a CSV file of path,label rows")
-    listed = {}
-    with open(table, newline="") as handle:
-        for number, row in enumerate(csv.reader(handle), start=1):
-            if not row or not "".join(row).strip() or (number == 1 and [cell.strip().lower() for cell in row]
-                                                       == ["path", "label"]):
-                continue
-            if len(row) != 2:
-                raise DatasetError(f"label list '{table}', line {number}: expected path,label, got {row!r}")
-            path = Path(row[0].strip()).expanduser()
-            path = path if path.is_absolute() else table.parent / path
-            listed[os.path.realpath(path)] = check_label_name(row[1], f"label list '{table}', line {number}")
+    listed, lines = {}, {}
+    try:
+        with open(table, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"label list '{table}' is not UTF-8 text ({error.reason} at byte {error.start}): save it "
+                           f"as CSV UTF-8") from None
+    except csv.Error as error:
+        raise DatasetError(f"label list '{table}' is not a CSV file ({error})") from None
+    for number, row in enumerate(rows, start=1):
+        if not row or not "".join(row).strip() or (number == 1 and [cell.strip().lower() for cell in row]
+                                                   == ["path", "label"]):
+            continue
+        if len(row) != 2:
+            raise DatasetError(f"label list '{table}', line {number}: expected path,label, got {row!r}")
+        path = Path(row[0].strip()).expanduser()
+        path = path if path.is_absolute() else table.parent / path
+        key, label = os.path.realpath(path), check_label_name(row[1], f"label list '{table}', line {number}")
+        if listed.get(key, label) != label:
+            raise DatasetError(f"label list '{table}': '{row[0].strip()}' is given two labels, '{listed[key]}' "
+                               f"(line {lines[key]}) and '{label}' (line {number}): give it one")
+        listed[key], lines[key] = label, number
     if not listed:
         raise DatasetError(f"label list '{table}' has no path,label rows")
     if not inputs:

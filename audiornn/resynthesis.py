@@ -83,24 +83,27 @@ def _scores(reference, degraded, rate, config):
             "log_mel_db": float(np.mean(np.abs(frames[0] - frames[1]))) * DB_PER_NEPER}
 
 
-def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False, tail=VOCODE_TAIL):
+def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False, tail=VOCODE_TAIL, label=None):
     """PESQ, STOI and log-mel distance of the vocoder's and Griffin-Lim's copy-synthesis of ``files``.
 
     Returns ``{"files": [...], "vocoder": {...}, "griffin_lim": {...}}`` with
     each measure's mean over the files (STOI's over the files long enough
     for it, counted in ``"stoi_files"``; None when none is), ``"per_file"`` rows, and the first
     file's three sounds (``"example"``: original, vocoder, Griffin-Lim) for a
-    figure. The pesq package needs a sample rate of 8 or 16 kHz. ``tail``: as
-    :func:`audiornn.vocode` takes it.
+    figure. The pesq package needs a sample rate of 8 or 16 kHz. ``tail`` and
+    ``label`` (a labelled vocoder's: one for all files or one each): as
+    :func:`audiornn.vocode` takes them.
     """
+    from .stepping import label_state
     from .vocoder import load_features, vocode
 
     rate, config = model.audio_config.sample_rate, model.feature_config
     if rate not in (8000, 16000):
         raise AudioRNNError(f"PESQ scores audio at 8 or 16 kHz; this model's rate is {rate} Hz")
     files = [str(path) for path in files]
+    label = label_state(model, label, len(files))  # checked before any work
     frames = [load_features(path, model) for path in files]
-    vocoded = vocode(model, frames, seed=seed, temperature=temperature, progress=progress, tail=tail)
+    vocoded = vocode(model, files, seed=seed, temperature=temperature, progress=progress, tail=tail, label=label)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
         reference = _reference(path, model)

@@ -7,6 +7,7 @@ each of a split's non-overlapping windows. No figures here: training and
 evaluation both import this module, and it imports neither.
 """
 
+import logging
 import math
 
 import numpy as np
@@ -23,8 +24,10 @@ from .labels import labelled_files
 from .stepping import frame_span, label_ids, label_state, score_loop, take_frames
 from .windows import WindowSampler
 
+logger = logging.getLogger("audiornn")
+
 __all__ = ["audio_pieces", "dataset_pieces", "evaluate_model", "format_identify_table", "format_score_table",
-           "identify", "per_label", "score_audio", "score_classes"]
+           "identify", "label_bits", "per_label", "score_audio", "score_classes"]
 
 
 def dataset_pieces(dataset, split):
@@ -168,12 +171,13 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
 
 
 def per_label(result, piece_labels, names):
-    """Bits per sample of each label from :func:`score_classes`'s ``pieces``: ``{name: {...}}``."""
+    """Bits per sample of each label from :func:`score_classes`'s ``pieces``: ``{name: {...}}``; a label with no
+    targets (its audio shorter than 2 samples) has no score, None."""
     scores = {}
     for label in sorted(set(piece_labels), key=list(names).index):
         members = [piece for piece, owner in zip(result["pieces"], piece_labels) if owner == label]
         targets = sum(piece["targets"] for piece in members)
-        bits = sum(piece["bits_per_sample"] * piece["targets"] for piece in members) / max(targets, 1)
+        bits = sum(piece["bits_per_sample"] * piece["targets"] for piece in members) / targets if targets else None
         scores[label] = {"bits_per_sample": bits, "targets": targets, "files": len(members)}
     return scores
 
@@ -270,27 +274,36 @@ def _labels_to_score(model, label, truth):
 def identify(model, audio, *, labels=None, progress=True):
     """Score each file under every label of ``model``; the label with the lowest bits is its guess.
 
-    Returns ``{"files", "labels", "bits" (files x labels), "guess", "truth"}``
-    and, when the files' own labels are known (``audio`` a dict, or
-    ``labels``), ``"accuracy"`` overall and ``"per_label"``.
+    Returns ``{"files", "labels", "bits" (files x labels), "guess", "truth", "too_short"}`` (files shorter than
+    2 samples are not scored: they are listed in ``"too_short"``) and, when the files' own labels are known
+    (``audio`` a dict, or ``labels``), ``"accuracy"`` overall and ``"per_label"`` over the files whose label
+    the model knows (the others are listed in ``"unknown_labels"``: no guess of the model's can be right).
     """
     names = list(model.model_config.labels)
     if not names:
         raise ParameterError("--identify needs a model trained with labels; this one has none")
     pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True)
     kept = [index for index, piece in enumerate(pieces) if piece.size >= 2]
+    too_short = [files[index] for index in range(len(files)) if index not in kept]
     if not kept:
         raise AudioFileError("nothing to identify: every file is shorter than 2 samples")
+    if too_short:
+        logger.warning("%d file(s) shorter than 2 samples are not identified: %s", len(too_short),
+                       ", ".join(too_short[:3]) + (" ..." if len(too_short) > 3 else ""))
     pieces, files, truth = ([items[index] for index in kept] for items in (pieces, files, truth))
     result = score_classes(model, [piece for piece in pieces for _ in names], labels=names * len(pieces),
                            progress=progress)
     bits = np.array([piece["bits_per_sample"] for piece in result["pieces"]]).reshape(len(pieces), len(names))
     guess = [names[index] for index in bits.argmin(axis=1)]
-    found = {"files": files, "labels": names, "bits": bits.tolist(), "guess": guess, "truth": truth}
+    found = {"files": files, "labels": names, "bits": bits.tolist(), "guess": guess, "truth": truth,
+             "too_short": too_short}
     if all(name is not None for name in truth):
-        found["accuracy"] = float(np.mean([g == t for g, t in zip(guess, truth)]))
-        found["per_label"] = {name: float(np.mean([g == t for g, t in zip(guess, truth) if t == name]))
-                              for name in sorted(set(truth), key=lambda name: (name not in names, name))}
+        known = [(g, t) for g, t in zip(guess, truth) if t in names]
+        found["unknown_labels"] = sorted({t for t in truth if t not in names})
+        if known:
+            found["accuracy"] = float(np.mean([g == t for g, t in known]))
+            found["per_label"] = {name: float(np.mean([g == t for g, t in known if t == name]))
+                                  for name in names if any(t == name for _, t in known)}
     return found
 
 
@@ -298,14 +311,27 @@ def format_identify_table(found):
     """:func:`identify`'s result as lines: each file's guess and bits under every label, then the accuracy."""
     width = max(8, *(len(name) for name in found["labels"]))
     lines = [f"{'file':<40}{'guess':>{width + 2}}" + "".join(f"{name:>{width + 2}}" for name in found["labels"])]
+    unknown = set(found.get("unknown_labels", ()))
     for file, guess, bits, truth in zip(found["files"], found["guess"], found["bits"], found["truth"]):
-        mark = "" if truth is None else ("  ok" if guess == truth else f"  (is {truth})")
+        mark = "" if truth is None else (f"  (is {truth}, a label the model does not know)" if truth in unknown
+                                         else "  ok" if guess == truth else f"  (is {truth})")
         name = file if len(file) <= 38 else "..." + file[-35:]
         lines.append(f"{name:<40}{guess:>{width + 2}}" + "".join(f"{value:>{width + 2}.3f}" for value in bits) + mark)
     if "accuracy" in found:
         each = ", ".join(f"{name} {value:.1%}" for name, value in found["per_label"].items())
-        lines.append(f"accuracy {found['accuracy']:.1%} of {len(found['files'])} file(s) ({each})")
+        counted = sum(truth not in unknown for truth in found["truth"])
+        lines.append(f"accuracy {found['accuracy']:.1%} of {counted} file(s) ({each})")
+    if unknown:
+        lines.append(f"(not counted: {sum(truth in unknown for truth in found['truth'])} file(s) labelled "
+                     f"{', '.join(sorted(unknown))}, which the model does not know)")
+    if found.get("too_short"):
+        lines.append(f"(not scored: {len(found['too_short'])} file(s) shorter than 2 samples)")
     return "\n".join(lines)
+
+
+def label_bits(label):
+    """One label's score as shown: its bits per sample, or that it had no audio to score."""
+    return "no validation audio" if label["bits_per_sample"] is None else f"{label['bits_per_sample']:.3f}"
 
 
 def format_score_table(score):
@@ -316,7 +342,7 @@ def format_score_table(score):
     for name, bits, accuracy in sorted(rows, key=lambda row: row[1]):
         lines.append(f"{name:<22}{bits:>12.3f}{'' if accuracy is None else f'{accuracy:>10.3f}'}")
     for name, label in score.get("labels", {}).items():
-        lines.append(f"{'label ' + name:<22}{label['bits_per_sample']:>12.3f}   ({label['files']} file(s))")
+        lines.append(f"{'label ' + name:<22}{label_bits(label):>12}   ({label['files']} file(s))")
     fitted = f"baselines fitted on {score['dataset']}" if score["dataset"] else \
         "no baselines: give --dataset, the model's training dataset, to fit them"
     lines.append(f"({score['seconds']:.1f} s of held-out audio in {len(score['files'])} file(s); {fitted})")

@@ -294,9 +294,21 @@ def featured_config(model_config, dataset, use_features=True, origin="the model"
         keep = model_config.laplace_prior and not model_config.linear_prediction
         return dataclasses.replace(model_config, features=mine.bands,
                                    feature_prediction=model_config.feature_prediction if keep else 0)
-    if model_config.features and mine != feature_config:
-        raise DatasetError(f"{origin} is a vocoder of other features than dataset '{dataset.path}' has ({mine} vs "
-                           f"{feature_config}): build the dataset with the model's, or train a new model")
+    if not model_config.features:
+        if mine is not None:
+            raise DatasetError(f"dataset '{dataset.path}' has spectrogram frames ({mine.kind}) and {origin} reads "
+                               f"none, so it would not become a vocoder: add --ignore-features to train it on the "
+                               f"audio alone, or start from a vocoder")
+        return model_config
+    if mine is None:
+        raise DatasetError(f"{origin} is a vocoder of {feature_config.describe()} and dataset '{dataset.path}' has "
+                           f"no spectrogram frames: build the dataset with --features {feature_config.kind}, or "
+                           f"--ignore-features is not for a vocoder: train a new model")
+    if mine != feature_config:
+        differing = ", ".join(f"{field} {getattr(mine, field)!r} vs {getattr(feature_config, field)!r}"
+                              for field in mine.to_dict() if getattr(mine, field) != getattr(feature_config, field))
+        raise DatasetError(f"{origin} is a vocoder of other frames than dataset '{dataset.path}' has ({differing}, "
+                           f"the dataset's first): build the dataset with the model's, or train a new model")
     return model_config
 
 
@@ -734,6 +746,12 @@ def _load_resume(folder, dataset, overrides):
     unknown = sorted(set(overrides) - set(values))
     if unknown:
         raise ParameterError(f"cannot override {unknown} on resume")
+    if overrides.get("mixed_precision", values.get("mixed_precision")) != values.get("mixed_precision"):
+        # The saved model's layers keep the policy they were made with: a record that said otherwise would lie.
+        raise ParameterError(f"--mixed-precision {overrides['mixed_precision']} differs from the run's: '{folder}' "
+                             f"computes in {values.get('mixed_precision') or 'float32'}, and a resume keeps its "
+                             f"model as it is: leave the option out, or start a new run (--init-from '{folder}' "
+                             f"--mixed-precision {overrides['mixed_precision']})")
     values.update(overrides)
     train_config = TrainConfig.from_dict(values, source="resumed training config")
     if not model_config.many_to_one:
@@ -768,8 +786,11 @@ def _summarise(folder, dataset, model_config, train_config, state):
     best = load_run_model(folder)
     score = evaluate_model(best, dataset, batch_size=train_config.batch_size)
     for name, label in score.get("labels", {}).items():
-        logger.info("label %s: %.3f bits per sample on its %d validation targets", name, label["bits_per_sample"],
-                    label["targets"])
+        if label["bits_per_sample"] is None:
+            logger.info("label %s: no validation audio to score it on", name)
+        else:
+            logger.info("label %s: %.3f bits per sample on its %d validation targets", name,
+                        label["bits_per_sample"], label["targets"])
     summary = {
         "run": str(folder), "epochs": state["epochs_completed"],
         "training_minutes": round(state["training_seconds"] / 60, 2),

@@ -29,22 +29,104 @@ LOG_RANGE_SLACK = 1.0
 
 def _check_vocoder(model):
     if model.feature_net is None:
-        raise ParameterError("this model reads no spectrogram features, so it cannot vocode: train one on a "
-                             "dataset built with --features mel")
+        raise ParameterError("this model reads no spectrogram features, so it cannot vocode: give a vocoder (a "
+                             "model trained on a dataset built with --features mel, or the shipped 'vocoder')")
+
+
+def read_npy(path):
+    """The array in the ``.npy`` file ``path``, its header checked first: a file that is not one (an ``.npz``
+    archive, text, a pickle), a dtype of Python objects or a header that promises more data than the file holds
+    is refused in one line, before any memory is taken."""
+    name = f"features '{path}'"
+    try:
+        with open(path, "rb") as handle:
+            try:
+                version = np.lib.format.read_magic(handle)
+            except ValueError:
+                handle.seek(0)
+                kind = "an .npz archive (a zip)" if handle.read(2) == b"PK" else "not a NumPy .npy file"
+                raise ParameterError(f"{name} is {kind}: save the frames alone with numpy.save(path, frames), a "
+                                     f"(frames, bands) float array") from None
+            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            try:
+                shape, _, dtype = readers.get(version, readers[2, 0])(handle)
+            except ValueError as error:
+                raise ParameterError(f"{name} has a broken .npy header ({error})") from None
+            offset = handle.tell()
+        if dtype.hasobject:
+            raise ParameterError(f"{name} holds Python objects, which are not read (a pickle can run code): save "
+                                 f"a float array of (frames, bands)")
+        needed, size = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize, os.path.getsize(path) - offset
+        if needed > size:
+            raise ParameterError(f"{name}: its header says {shape} of {dtype} ({needed:,} bytes) but the file holds "
+                                 f"{size:,}: the file is cut short or damaged; save it again")
+        return np.load(path, allow_pickle=False)
+    except OSError as error:
+        raise AudioFileError(f"cannot read {name}: {error.strerror or error}") from None
+
+
+# Each unit a text-to-speech front end may give its frames in, as a function back to natural-log power.
+UNITS = {"natural-log power": lambda x: x, "log10 of power": lambda x: x * math.log(10),
+         "dB (10 log10 of power)": lambda x: x * math.log(10) / 10, "natural-log magnitude": lambda x: 2 * x,
+         "log10 of magnitude": lambda x: 2 * math.log(10) * x,
+         "linear power": lambda x: np.log(np.maximum(x, 1e-10)),
+         "linear magnitude": lambda x: 2 * np.log(np.maximum(x, 1e-10))}
+HOW = {"log10 of power": "multiply by ln(10) = 2.303", "dB (10 log10 of power)": "multiply by ln(10) / 10 = 0.2303",
+       "natural-log magnitude": "multiply by 2", "log10 of magnitude": "multiply by 2 ln(10) = 4.605",
+       "linear power": "take the natural log", "linear magnitude": "take twice the natural log"}
+LEVEL_SLACK = 30.0  # natural-log units: 130 dB quieter or louder than audio of peak 1
+SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
+MIN_FRAMES_TO_JUDGE = 20
+
+
+def _likely_unit(frames, deviation):
+    """The unit whose conversion gives ``frames`` the spread (each band's deviation over time, the median band)
+    nearest the model's training frames': ``(unit, spread ratio in natural-log power, in that unit)``. The
+    spread does not move with the level of the audio, as the mean does."""
+    def ratio(converted):
+        return float(np.median(np.std(converted, axis=0) / deviation))
+
+    units = [name for name in UNITS if not name.startswith("linear") or frames.min() > 0]
+    ratios = {name: ratio(UNITS[name](frames.astype(np.float64))) for name in units}
+    best = min(ratios, key=lambda name: abs(math.log(max(ratios[name], 1e-12))))
+    return best, ratios["natural-log power"], ratios[best]
+
+
+def check_units(frames, model, name):
+    """Refuse frames that are not natural-log mel power as the model's training frames are, naming the likely
+    unit: by their range, then by their spread against the training frames' (the feature network's
+    standardisation, which travels in the model)."""
+    config = model.feature_config
+    low, high = math.log(config.floor), math.log(config.fft ** 2 / 4)
+    deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
+    judged = frames.shape[0] >= MIN_FRAMES_TO_JUDGE and float(np.min(np.std(frames, axis=0))) > 0
+    unit, spread, _ = _likely_unit(frames, deviation) if judged else ("natural-log power", 1.0, 1.0)
+    # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
+    slack = LEVEL_SLACK if judged else LOG_RANGE_SLACK
+    out_of_range = frames.min() < low - slack or frames.max() > high + slack
+    if not out_of_range and (unit == "natural-log power" or 1 / SPREAD_TOLERANCE < spread < SPREAD_TOLERANCE):
+        return
+    likely = f"; they look like {unit}: {HOW[unit]}" if unit in HOW else \
+        ": convert dB with x / 10 * ln(10), take the natural log of linear power"
+    raise ParameterError(f"features {name} are not in the model's units ({config.kind} bands as natural-log "
+                         f"power, from {low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
+                         f"{frames.min():.3g} to {frames.max():.3g} and vary {spread:.2g} times as much as the "
+                         f"model's training frames){likely}")
 
 
 def load_features(source, model):
     """The frames ``(frames, bands)`` float32 of one input: an audio file (its frames, made the model's way),
-    a ``.npy`` file or an array of frames (checked against the model's settings), or 1-D audio at the
-    model's rate."""
+    a ``.npy`` file or an array of frames (checked against the model's settings and units), or 1-D audio at
+    the model's rate."""
+    _check_vocoder(model)
     config = model.feature_config
     name = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given array"
     if isinstance(source, (str, os.PathLike)):
+        if Path(source).expanduser().is_dir():
+            raise ParameterError(f"{name} is a folder: vocode takes audio files or .npy frames, one stream each; "
+                                 f"name the files")
         if Path(source).suffix.lower() == ".npy":
-            try:
-                frames = np.load(source, allow_pickle=False)
-            except (OSError, ValueError) as error:
-                raise AudioFileError(f"cannot read features {name}: {error}") from None
+            frames = read_npy(Path(source).expanduser())
         else:
             audio, rate = read_audio(source)
             return prepare_audio(audio, rate, audio_config=model.audio_config, source=name, features=config)[2]
@@ -57,14 +139,12 @@ def load_features(source, model):
         raise ParameterError(f"features {name} have shape {frames.shape}; the model reads (frames, {config.bands}): "
                              f"{config.bands} {config.kind} bands, a frame every {config.hop} samples at "
                              f"{model.audio_config.sample_rate} Hz (transpose a (bands, frames) array)")
+    if frames.dtype.kind not in "fiu":
+        raise ParameterError(f"features {name} are of type {frames.dtype}, not numbers: save a float array")
     frames = frames.astype(np.float32)
     if not np.all(np.isfinite(frames)):
         raise ParameterError(f"features {name} have NaN or infinite values")
-    low, high = math.log(config.floor), math.log(config.fft ** 2 / 4)
-    if frames.min() < low - LOG_RANGE_SLACK or frames.max() > high + LOG_RANGE_SLACK:
-        raise ParameterError(f"features {name} range from {frames.min():.3g} to {frames.max():.3g}; the model's are "
-                             f"natural-log mel power from {low:.1f} to about {high:.1f} (of audio scaled to a peak "
-                             f"of 1): convert dB with x / 10 * ln(10), or take the log of linear power")
+    check_units(frames, model, name)
     return frames
 
 

@@ -223,3 +223,28 @@ def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path,
     skipped = {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()}
     assert skipped == {"silent": ["quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"]}
     assert dataset.metadata["skipped_count"] == 3
+
+
+@pytest.mark.parametrize("samples", ['"abc"', "Infinity", "1e400"])
+def test_metadata_with_a_number_that_is_not_one_is_a_clear_error(speech_like_folder, tmp_path, samples):
+    dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    path = dataset.path / "metadata.json"
+    text = path.read_text()
+    value = json.loads(text)["splits"]["train"]["samples"]
+    path.write_text(text.replace(f'"samples": {value}', f'"samples": {samples}', 1))
+    with pytest.raises(DatasetError, match="malformed metadata.*rebuild it"):
+        open_dataset(dataset.path)
+
+
+def test_features_of_short_audio_and_low_rates_raise_no_warnings():
+    import warnings
+
+    from audiornn.features import FeatureConfig, log_mel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        config = FeatureConfig.for_rate(1000)
+        assert config.bands < 40  # fewer bands for a low rate, as promised: none of them empty
+        assert log_mel(np.zeros(2000, np.float32) + 0.1, 1000, config).shape == (200, config.bands)
+        assert log_mel(sine(440, 0.005, 8000), 8000, FeatureConfig.for_rate(8000)).shape == (1, 40)
+    assert FeatureConfig.for_rate(8000).bands == 40

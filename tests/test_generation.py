@@ -273,3 +273,21 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert main(["generate", "--model", str(folder), "--seconds", "1", "--output", str(tmp_path / "new.wav"),
                  "--score-against", str(tmp_path / "missing"), "--quiet"]) == 2
     assert not (tmp_path / "new.wav").exists()
+
+
+def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gru_model, tmp_path, monkeypatch):
+    import shutil
+
+    import soundfile
+
+    from audiornn import sink
+
+    def full(self, data):
+        raise soundfile.LibsndfileError(1, "System error")
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", full)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    with pytest.raises(ParameterError, match=r"cannot write '.*a\.wav': the disk is full \(1.0 kB free\)"):
+        generate(gru_model, seconds=0.01, output=tmp_path / "a.wav", progress=False)
+    assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,7 @@
 """Labels: given by folder, list or NAME=PATH; carried by windows; read by every step; chosen when generating."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -331,3 +332,76 @@ def test_ignore_labels_trains_an_unlabelled_model_scored_per_label_and_label_dim
                  *options]) == 2
     assert "--label-dim (8) sets what the model does with labels, and it reads none" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+# -- what the hostile probe of the third wave found (issue 42) -------------------------------------------------
+
+
+def test_a_list_giving_a_file_two_labels_is_refused_and_a_spreadsheets_byte_order_mark_is_read(folders, tmp_path):
+    from audiornn.labels import labelled_files
+
+    first, second = folders / "high" / "take0.wav", folders / "low" / "take0.wav"
+    table = tmp_path / "labels.csv"
+    table.write_text(f"{first},en\n{second},es\n{first},ru\n")
+    with pytest.raises(DatasetError, match=r"given two labels, 'en' \(line 1\) and 'ru' \(line 3\)"):
+        labelled_files([first, second], table)
+    table.write_text(f"{first},en\n{second},es\n{first},en\n")  # the same label twice is harmless
+    assert [label for _, _, label in labelled_files([first, second], table)[0]] == ["en", "es"]
+    table.write_bytes(f"path,label\n{first},en\n{second},es\n".encode("utf-8-sig"))  # "CSV UTF-8"
+    assert labelled_files([first, second], table)[1] == ["en", "es"]
+    table.write_bytes(f"{first},caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match="is not UTF-8 text"):
+        labelled_files([first], table)
+    with pytest.raises(ParameterError, match="is 150 bytes long: choose a name of at most 100"):
+        labelled_files({"x" * 150: [first]})
+
+
+def test_a_list_named_folders_is_a_list_on_the_command_line(folders, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("folders").write_text(f"{folders / 'high' / 'take0.wav'},alpha\n{folders / 'low' / 'take0.wav'},beta\n"
+                               f"{folders / 'noise' / 'take0.wav'},beta\n")
+    assert main(["data", str(folders / "high" / "take0.wav"), str(folders / "low" / "take0.wav"),
+                 str(folders / "noise" / "take0.wav"), "--labels", "folders", "--output", "ds", "--quiet"]) == 0
+    assert json.loads(Path("ds/metadata.json").read_text())["labels"] == ["alpha", "beta"]
+
+
+def test_a_label_too_short_to_validate_is_warned_about_refused_with_strict_and_never_scored_zero(
+        tmp_path, caplog):
+    from audiornn.scoring import format_score_table, per_label
+
+    for name, seconds in (("a", 1.0), ("b", 1.0)):
+        soundfile.write(str(tmp_path / f"{name}.wav"), sound("high", 1, seconds), 8000)
+    soundfile.write(str(tmp_path / "three.wav"), np.array([0.1, -0.2, 0.3], np.float32), 8000)
+    named = {"en": [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")], "tiny": [str(tmp_path / "three.wav")]}
+    with pytest.raises(DatasetError, match="label 'tiny' has 2 training samples, under one training window.*strict"):
+        build_dataset(named, tmp_path / "strict", strict=True, progress=False)
+    assert not (tmp_path / "strict").exists()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset(named, tmp_path / "ds", progress=False)
+    assert "label 'tiny' has" in caplog.text and "no validation audio" in caplog.text
+    # A label whose validation audio is too short to predict anything has no score, not 0.000.
+    result = {"pieces": [{"bits_per_sample": 3.0, "targets": 100}, {"bits_per_sample": 0.0, "targets": 0}]}
+    scores = per_label(result, ["en", "tiny"], ["en", "tiny"])
+    assert scores["tiny"]["bits_per_sample"] is None and scores["en"]["bits_per_sample"] == 3.0
+    table = format_score_table({"model": {"bits_per_sample": 3.0, "accuracy": 0.1}, "baselines": {}, "labels": scores,
+                                "seconds": 1.0, "files": ["a"], "dataset": None})
+    assert "label tiny" in table and "no validation audio" in table and "0.000" not in table
+
+
+def test_identify_says_what_it_left_out_and_refuses_a_label(labelled_run, folders, tmp_path, capsys):
+    model = load_run_model(labelled_run[0])
+    soundfile.write(str(tmp_path / "one.wav"), np.array([0.5], np.float32), 8000)
+    soundfile.write(str(tmp_path / "cello.wav"), sound("low", 7), 8000)
+    found = identify(model, {"high": [str(folders / "high" / "take2.wav")], "low": [str(tmp_path / "one.wav")],
+                             "cello": [str(tmp_path / "cello.wav")]}, progress=False)
+    assert found["too_short"] == [str(tmp_path / "one.wav")]
+    assert found["unknown_labels"] == ["cello"] and list(found["per_label"]) == ["high"]
+    assert found["accuracy"] in (0.0, 1.0)  # over the one file whose label the model knows, not two
+    from audiornn.scoring import format_identify_table
+
+    table = format_identify_table(found)
+    assert "accuracy" in table and "of 1 file(s)" in table and "a label the model does not know" in table
+    assert "not scored: 1 file(s) shorter than 2 samples" in table
+    assert main(["eval", "--model", str(labelled_run[0]), "--audio", str(folders), "--labels-from-folders",
+                 "--identify", "--label", "high", "--quiet"]) == 2
+    assert "--identify guesses each file's label and --label says it" in capsys.readouterr().err

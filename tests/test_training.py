@@ -277,3 +277,14 @@ def test_a_lost_worker_is_named_by_the_task_that_is_not_this_one():
     assert _lost_task(tf.errors.UnavailableError(None, None, message), this) == "worker task 1"
     assert _lost_task(tf.errors.UnavailableError(None, None, "/job:worker/replica:0/task:0"), this) == "a worker"
     assert _lost_task(ValueError("not a cluster failure"), this) is None
+
+
+def test_resuming_with_another_precision_is_refused_and_the_record_kept(sine_run, capsys):
+    from audiornn.cli import main
+
+    config = (sine_run[0] / "config.json").read_text()
+    assert main(["train", "--resume", str(sine_run[0]), "--mixed-precision", "bfloat16", "--epochs", "9",
+                 "--quiet"]) == 2
+    message = capsys.readouterr().err
+    assert "--mixed-precision bfloat16 differs from the run's" in message and "computes in float32" in message
+    assert (sine_run[0] / "config.json").read_text() == config

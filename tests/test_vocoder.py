@@ -275,7 +275,7 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
         load_features(tmp_path / "transposed.npy", model)
     with pytest.raises(ParameterError, match=r"shape \(150, 80\); the model reads \(frames, 40\)"):
         load_features(np.zeros((150, 80), np.float32), model)
-    with pytest.raises(ParameterError, match="convert dB"):
+    with pytest.raises(ParameterError, match=r"look like dB \(10 log10 of power\)"):
         load_features(frames * 10 / np.log(10) - 40, model)  # dB, not natural-log power
     assert main(["vocode", "--model", str(vocoder_run[0]), str(tmp_path / "transposed.npy"),
                  "--output", str(tmp_path / "x.wav")]) == 2
@@ -347,3 +347,96 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
     score = json.loads((tmp_path / "score.json").read_text())
     assert {"vocoder", "griffin_lim"} <= set(score["resynthesis"]) and score["model"]["targets"] > 0
     assert (tmp_path / "resynthesis.png").stat().st_size > 10_000
+
+
+# -- what the hostile probe of the third wave found (issue 42) -------------------------------------------------
+
+
+def test_frames_in_other_units_are_refused_naming_the_likely_unit_and_a_quieter_level_is_not(vocoder_run, voiced):
+    # Judged by their spread against the model's training frames: here tones, as the model learned.
+    model = load_run_model(vocoder_run[0])
+    frames = load_features(voiced / "tones2.wav", model)
+    with pytest.raises(ParameterError, match="look like log10 of power: multiply by ln"):
+        load_features(frames / np.log(10), model)
+    with pytest.raises(ParameterError, match="look like linear power: take the natural log"):
+        load_features(np.exp(frames), model)
+    with pytest.raises(ParameterError, match=r"look like dB \(10 log10 of power\)"):
+        load_features(frames * 10 / np.log(10), model)
+    quieter = frames - 12 / (10 / np.log(10))  # the same audio 12 dB quieter, in natural-log power
+    np.testing.assert_array_equal(load_features(quieter, model), quieter.astype(np.float32))
+
+
+def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_path):
+    model = load_run_model(vocoder_run[0])
+    huge = tmp_path / "huge.npy"
+    with open(huge, "wb") as handle:  # a header that promises 10^11 frames, with none behind it
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False,
+                                                      "shape": (10 ** 11, 40)})
+    with pytest.raises(ParameterError, match=r"header says \(100000000000, 40\).*the file holds 0"):
+        load_features(huge, model)
+    np.savez(tmp_path / "frames.npz", frames=np.zeros((5, 40), np.float32))
+    (tmp_path / "frames.npz").rename(tmp_path / "zipped.npy")
+    with pytest.raises(ParameterError, match=r"is an \.npz archive"):
+        load_features(tmp_path / "zipped.npy", model)
+    (tmp_path / "text.npy").write_text("0.1 0.2\n")
+    with pytest.raises(ParameterError, match="is not a NumPy .npy file"):
+        load_features(tmp_path / "text.npy", model)
+    np.save(tmp_path / "objects.npy", np.array([None, 1], dtype=object), allow_pickle=True)
+    with pytest.raises(ParameterError, match="holds Python objects"):
+        load_features(tmp_path / "objects.npy", model)
+    (tmp_path / "npy").mkdir()
+    with pytest.raises(ParameterError, match="is a folder: vocode takes audio files or .npy frames"):
+        load_features(tmp_path / "npy", model)
+    (tmp_path / "taken.wav").mkdir()  # --output naming a folder: refused before any work
+    with pytest.raises(ParameterError, match="is a folder: name a .wav file"):
+        vocode(model, SAMPLE_DATA / "agent-user.wav", output=tmp_path / "taken.wav", progress=False)
+    with pytest.raises(ParameterError, match="this model reads no spectrogram features"):
+        resynthesis_scores(build_model(TINY), [SAMPLE_DATA / "agent-user.wav"])
+
+
+def test_a_labelled_vocoder_vocodes_and_resynthesises_under_a_label(voiced, tmp_path, capsys):
+    for label, names in (("one", ("tones0", "tones1")), ("two", ("tones2", "tones3"))):
+        (tmp_path / "v" / label).mkdir(parents=True)
+        for name in names:
+            (tmp_path / "v" / label / f"{name}.wav").write_bytes((voiced / f"{name}.wav").read_bytes())
+    assert main(["data", str(tmp_path / "v"), "--labels-from-folders", "--features", "mel", "--output",
+                 str(tmp_path / "ds"), "--validation-fraction", "0.5", "--quiet"]) == 0
+    assert main(["train", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run"), "--epochs", "1",
+                 "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--quiet"]) == 0
+    # Two training steps leave the labels' vectors near their small start: made larger, they change the audio.
+    model = load_run_model(tmp_path / "run")
+    embedding = model.label_embedding
+    embedding.set_weights([np.stack([np.full(model.model_config.label_dim, sign, np.float32) for sign in (3, -3)])])
+    model.save(tmp_path / "labelled.keras")
+    source, run = str(voiced / "tones0.wav"), str(tmp_path / "labelled.keras")
+    assert main(["vocode", "--model", run, source, "--output", str(tmp_path / "o.wav"), "--quiet"]) == 2
+    assert "choose one with --label, one of one, two" in capsys.readouterr().err
+    assert not (tmp_path / "o.wav").exists()
+    for label in ("one", "two"):
+        assert main(["vocode", "--model", run, source, "--label", label, "--seed", "1",
+                     "--output", str(tmp_path / f"{label}.wav"), "--quiet"]) == 0
+    one, two = (soundfile.read(str(tmp_path / f"{label}.wav"))[0] for label in ("one", "two"))
+    assert one.shape == two.shape and not np.array_equal(one, two)  # the label reaches the audio
+    # The API takes the label too: the same audio as the command line wrote (to 16-bit PCM's step).
+    api = vocode(load_run_model(run), source, label="two", seed=1, progress=False)[0]
+    np.testing.assert_allclose(api, two, atol=1.5 / 32768)
+    assert main(["vocode", "--model", run, source, source, "--label", "one,two,one",
+                 "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
+    assert "--label gives 3 labels for inputs 2 streams" in capsys.readouterr().err
+    assert main(["eval", "--model", run, "--audio", source, "--resynthesis", "--label", "two",
+                 "--output", str(tmp_path), "--json", str(tmp_path / "r.json"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "r.json").read_text())["resynthesis"]["vocoder"]["pesq"] >= 1.0
+
+
+def test_init_from_refuses_to_drop_or_invent_frames(sine_run, vocoder_run, featured, tmp_path, capsys):
+    assert main(["train", "--init-from", str(sine_run[0]), "--dataset", str(featured.path), "--output",
+                 str(tmp_path / "a"), "--epochs", "1", "--quiet"]) == 2
+    message = capsys.readouterr().err
+    assert "has spectrogram frames (mel) and --init-from" in message and "--ignore-features" in message
+    plain = build_dataset([SAMPLE_DATA / "agent-user.wav", SAMPLE_DATA / "vm-forward.wav"], tmp_path / "plain",
+                          progress=False)
+    assert main(["train", "--init-from", str(vocoder_run[0]), "--dataset", str(plain.path), "--output",
+                 str(tmp_path / "b"), "--epochs", "1", "--quiet"]) == 2
+    message = capsys.readouterr().err
+    assert "is a vocoder of 40 mel bands, a frame every 80 samples" in message and "FeatureConfig(" not in message
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
