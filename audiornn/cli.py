@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import logging
 import os
-import re
 import signal
 import sys
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
-from .config import VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
+from .config import AUDIO_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
 from .files import write_json
 
@@ -47,7 +46,6 @@ def _add_audio_options(parser):
                        help=f"mu of the mu-law, 1..255; mu + 1 classes (default {defaults.mu})")
 
 
-AUDIO_FLAGS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
 
 
 def _add_feature_option(parser):
@@ -102,7 +100,7 @@ def _add_data_arguments(parser):
 
 
 def _audio_config(arguments):
-    return AudioConfig(**{field: getattr(arguments, field) for field in AUDIO_FLAGS
+    return AudioConfig(**{field: getattr(arguments, field) for field in AUDIO_OPTIONS
                           if getattr(arguments, field) is not None})
 
 
@@ -143,117 +141,11 @@ def run_data(arguments):
 
 def run_demo(arguments):
     """The main job on the bundled sample: data, training, generation, pictures, score."""
-    from . import evaluation
-    from .dataset import build_dataset
-    from .generation import generate
-    from .runs import load_run_model
-    from .audio_io import read_audio
-    from .scoring import format_score_table, score_audio
-    from .sound import SoundReference, format_sound_report
-    from .training import train
+    from .commands import demo
 
-    folder = Path(arguments.output)
-    _check_demo_folder(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    quiet = arguments.quiet
-    dataset = build_dataset([sample_data()], folder / "dataset", progress=not quiet)
-    print(f"1/4 dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
-          f"{dataset.seconds('validation'):.1f} s held out)", flush=True)
-    summary = train(dataset, folder / "run", train_config=TrainConfig(minutes=arguments.minutes),
-                    overwrite=True, verbose="auto" if not quiet else 0)
-    print(f"2/4 trained {summary['epochs']} epochs in {summary['training_minutes']} min: {summary['model']}",
-          flush=True)
-    model = load_run_model(summary["model"])
-    [sound] = generate(model, seconds=arguments.seconds, seed=0, output=folder / "generated.wav",
-                       progress=not quiet)
-    print(f"3/4 generated {arguments.seconds:g} s: {sound}", flush=True)
-    curves = evaluation.save_figure(evaluation.plot_history(folder / "run"), folder / "curves.png")
-    comparison = evaluation.save_figure(evaluation.sound_comparison(model, dataset=dataset,
-                                                                    seconds=min(arguments.seconds, 4.0)),
-                                        folder / "sound.png")
-    held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
-    score = score_audio(model, held_out, dataset=dataset, progress=not quiet)
-    try:
-        score["sound"] = SoundReference.from_dataset(dataset).report(read_audio(sound)[0][:, 0])
-    except AudioFileError as error:  # too short (a demo of under half a second) or silent
-        score["sound"], sound_note = None, f"(no sound distance: {error})"
-    else:
-        sound_note = format_sound_report(score["sound"], label=f"generated ({arguments.seconds:g} s)")
-    write_json(folder / "score.json", score)
-    print(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
-    print(format_score_table(score))
-    print(f"\n{sound_note}")
-    print(f"\nlisten to {sound}; everything is in {folder}/")
+    demo(arguments.output, sample_data(), minutes=arguments.minutes, seconds=arguments.seconds,
+         progress=not arguments.quiet, say=lambda line: print(line, flush=True))
     return 0
-
-
-DEMO_FILES = ("dataset", "run", "generated.wav", "curves.png", "sound.png", "score.json")
-
-
-def _check_demo_folder(folder):
-    """A demo writes only into a new or empty folder, or over its own earlier demo."""
-    from .runs import is_run
-
-    if folder.exists() and not folder.is_dir():
-        raise ParameterError(f"--output '{folder}' is a file, not a folder: choose another --output")
-    # Hidden entries are our own temporary files (a build that was killed), removed when next written.
-    contents = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")} if folder.is_dir() else set()
-    ours = contents <= set(DEMO_FILES) and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file())
-    if contents and not ours:
-        raise ParameterError(f"--output folder '{folder}' is not empty and holds no audiornn demo: choose "
-                             f"another --output (nothing was changed)")
-
-
-TRAIN_OPTIONS = {
-    # flag: (TrainConfig field, type, help); "{default}" is filled in from TrainConfig().
-    "--sequence-length": ("sequence_length", int, "window length in samples (default {default}; a vocoder's: "
-                                                  "six frames)"),
-    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default {default})"),
-    "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
-    "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
-                                    "schedule spans them"),
-    "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
-    "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
-                                                "(default {default}; a vocoder's: 0.003)"),
-    "--patience": ("patience", int, "early stopping: epochs without a better validation loss, counted in the "
-                                    "schedule's second half (default {default})"),
-    "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
-                                              "(default {default}: never)"),
-    "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
-}
-MODEL_OPTIONS = {
-    # flag: (ModelConfig field, type, help); "{default}" is filled in from ModelConfig().
-    "--preset": ("preset", str, "'default' or 'seed' (the original AudioRNN, many-to-one, for comparison)"),
-    "--cell": ("cell", str, "gru, lstm or lstmp (default {default})"),
-    "--layers": ("num_layers", int, "recurrent layers of the sample tier (default {default}; 0: feed-forward, "
-                                    "with --frame-size)"),
-    "--units": ("units", int, "units per recurrent layer (default {default})"),
-    "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default {default})"),
-    "--projection-units": ("projection_units", int, "LSTMP projection size (default units / 2)"),
-    "--dense-units": ("dense_units", int, "a ReLU layer of this width before the output "
-                                          "(default {default}; 0: none)"),
-    "--dropout": ("dropout", float, "dropout after each recurrent layer (default {default})"),
-    "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default {default})"),
-    "--window": ("window", int, "the seed preset's context in samples (default {default})"),
-    "--linear-prediction": ("linear_prediction", int, "order of an adaptive linear predictor inside the model "
-                                                      "(default {default}; 0 or --no-linear-prediction: none)"),
-    "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
-                                                      "(default {default})"),
-    "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
-    "--prior-cap": ("prior_cap", float, "the most the linear predictor's prior takes from any class, in nats "
-                                        "(default {default}; 0: no cap)"),
-    "--prediction-floor": ("prediction_floor", float, "the smallest residual scale the linear predictor gives "
-                                                      "its prior, in values of full scale 1 (default {default})"),
-    "--frame-size": ("frame_size", int, "a frame tier stepping once every N samples, conditioning the sample tier "
-                                        "(default {default}: none; the training window must be a multiple of it)"),
-    "--frame-units": ("frame_units", int, "the frame tier's GRU width (default {default})"),
-    "--frame-layers": ("frame_layers", int, "the frame tier's GRU layers (default {default})"),
-    "--label-dim": ("label_dim", int, "size of the label embedding of a labelled dataset's model (default {default})"),
-    "--feature-units": ("feature_units", int, "a vocoder's frame-rate network width (default {default})"),
-    "--feature-layers": ("feature_layers", int, "a vocoder's frame-rate convolutions of width 3 (default {default})"),
-    "--feature-prediction": ("feature_prediction", int, "order of a vocoder's linear predictor fitted to each "
-                                                        "frame's spectral envelope (default {default}; 0: none)"),
-}
 
 
 def _add_config_options(group, options, defaults):
@@ -280,115 +172,26 @@ def _model_options(arguments):
     return model
 
 
-def _check_train_flags(arguments, training, model):
-    """Refuse options that would be silently ignored: each names its flag."""
-    if training.get("epochs") == 0:
-        raise ParameterError("--epochs 0 would train nothing: give a positive number of epochs, or leave "
-                             "--epochs out to train 20 (or until --minutes are used)")
-    audio = [flag for field, flag in AUDIO_FLAGS.items() if getattr(arguments, field) is not None]
-    if audio and (arguments.dataset or arguments.resume):
-        where = "--resume" if arguments.resume else "--dataset"
-        raise ParameterError(f"{', '.join(audio)} apply only when INPUT audio is given; with {where} the "
-                             f"dataset's own audio settings are used: leave {', '.join(audio)} out, or build "
-                             f"a dataset with them")
-    if arguments.resume:
-        return
-    dependent = [("--frame-units", "frame_units", "frame_size", "--frame-size"),
-                 ("--frame-layers", "frame_layers", "frame_size", "--frame-size"),
-                 ("--prediction-window", "prediction_window", "linear_prediction", "--linear-prediction"),
-                 ("--prediction-hop", "prediction_hop", "linear_prediction", "--linear-prediction"),
-                 ("--prediction-floor", "prediction_floor", "linear_prediction", "--linear-prediction"),
-                 ("--prior-cap", "prior_cap", "linear_prediction", "--linear-prediction")]
-    defaults = ModelConfig()
-    for flag, field, needed, needed_flag in dependent:
-        if field in model and not model.get(needed, getattr(defaults, needed)):
-            raise ParameterError(f"{flag} sets the {'frame tier' if needed == 'frame_size' else 'linear predictor'}"
-                                 f", which this model does not have: give {needed_flag} too, or leave {flag} out")
-
-
-def _model_config(model):
-    return ModelConfig.seed(**model) if model.get("preset") == "seed" else ModelConfig(**model)
-
-
 def run_train(arguments):
-    from .training import train
+    from .commands import train_command
 
     training = _given(arguments, TRAIN_OPTIONS)
-    if arguments.tensorboard:
-        training["tensorboard"] = True
+    for flag, field, value in (("tensorboard", "tensorboard", True), ("no_carry_state", "carry_state", False)):
+        if getattr(arguments, flag):
+            training[field] = value
     if arguments.mixed_precision:
         training["mixed_precision"] = arguments.mixed_precision
-    if arguments.no_carry_state:
-        training["carry_state"] = False
-    model = _model_options(arguments)
-    if arguments.no_laplace_prior and not arguments.resume:
-        # The linear predictor works through the prior: without the prior, without it (unless asked).
-        model.setdefault("linear_prediction", 0)
-    if arguments.init_from and model:
-        given = [flag for flag in MODEL_OPTIONS if getattr(arguments, flag[2:].replace("-", "_")) is not None] + \
-            [flag for flag in ("--no-laplace-prior", "--no-linear-prediction")
-             if getattr(arguments, flag[2:].replace("-", "_"))]
-        raise ParameterError(f"--init-from takes the model from a trained one: {', '.join(given)} would change "
-                             f"it; leave {'it' if len(given) == 1 else 'them'} out")
-    _check_train_flags(arguments, training, model)
-    if not 0 < arguments.worker_timeout < float("inf"):
-        raise ParameterError(f"--worker-timeout must be a positive number of seconds, "
-                             f"got {arguments.worker_timeout!r}")
-    common = dict(distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
-                  worker_timeout=arguments.worker_timeout)
-    for flag, option in (("ignore_labels", "use_labels"), ("ignore_features", "use_features")):
-        if getattr(arguments, flag):
-            if arguments.resume:
-                raise ParameterError(f"--{flag.replace('_', '-')} is for a new run; a resumed run keeps its model as "
-                                     f"it was")
-            common[option] = False
-    if arguments.resume:
-        if arguments.inputs or arguments.output:
-            raise ParameterError("--resume continues a run as it was configured: give only training "
-                                 "options such as --epochs, --minutes or --learning-rate with it")
-        # Model options are checked against the run's (a resume cannot change the model).
-        summary = train(dataset=arguments.dataset, resume=arguments.resume, overrides=training | model,
-                        init_from=arguments.init_from, **common)
-    else:
-        if not arguments.output:
-            raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")
-        if arguments.dataset and arguments.inputs:
-            raise ParameterError("give either INPUT audio or --dataset DIR, not both")
-        inputs, labels = _labelled_inputs(arguments, arguments.inputs)
-        if arguments.dataset and (labels or arguments.features):
-            raise ParameterError("--labels-from-folders, --labels and --features apply to INPUT audio; a --dataset "
-                                 "has its own already: leave them out")
-        model_config = None if arguments.init_from else _model_config(model)  # checked before anything is written
-        train_config = TrainConfig(**training)
-        audio_config = _audio_config(arguments)
-        if arguments.init_from and not arguments.dataset:
-            # INPUT audio is built into a dataset the way the model it starts from was trained.
-            from .runs import load_run_model
-
-            source = load_run_model(arguments.init_from).audio_config
-            if any(getattr(arguments, field) is not None for field in AUDIO_FLAGS) \
-                    and not audio_config.same_processing(source):
-                raise ParameterError(f"--init-from '{arguments.init_from}' was trained with other audio settings "
-                                     f"({audio_config.describe_difference(source)}, yours first): leave the audio "
-                                     f"flags out, and INPUT is built with the model's")
-            audio_config = AudioConfig(sample_rate=source.sample_rate, mu=source.mu, preemphasis=source.preemphasis)
-        with contextlib.ExitStack() as holding:
-            dataset = arguments.dataset
-            if not dataset:
-                from .dataset import build_dataset
-                from .runs import hold_run, prepare_run_folder
-
-                prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
-                Path(arguments.output).mkdir(exist_ok=True)
-                # Held before anything is written in it, and on through training (the hold nests).
-                holding.enter_context(hold_run(arguments.output, share_inside=True))
-                prepare_run_folder(arguments.output, overwrite=arguments.overwrite, check_only=True)
-                dataset = build_dataset(inputs if inputs or labels else _inputs_or_sample(inputs),
-                                        Path(arguments.output) / "dataset", labels=labels,
-                                        features=arguments.features,
-                                        audio_config=audio_config, progress=not arguments.quiet)
-            summary = train(dataset, arguments.output, model_config=model_config, train_config=train_config,
-                            overwrite=arguments.overwrite, init_from=arguments.init_from, **common)
+    inputs, labels = _labelled_inputs(arguments, arguments.inputs)
+    if not (arguments.resume or arguments.dataset or inputs or labels):
+        inputs = _inputs_or_sample(inputs)
+    summary = train_command(
+        inputs, output=arguments.output, dataset=arguments.dataset, resume=arguments.resume,
+        init_from=arguments.init_from, labels=labels, features=arguments.features,
+        model_options=_model_options(arguments), train_options=training,
+        audio_options={field: getattr(arguments, field) for field in AUDIO_OPTIONS}, overwrite=arguments.overwrite,
+        use_labels=not arguments.ignore_labels, use_features=not arguments.ignore_features,
+        distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
+        worker_timeout=arguments.worker_timeout, progress=not arguments.quiet)
     score = summary["validation"]
     print(f"run: {summary['run']} ({summary['epochs']} epochs, {summary['training_minutes']} min; "
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
@@ -470,143 +273,20 @@ def run_models(arguments):
     return 0
 
 
-def _sound_report(model, generated, arguments, dataset):
-    """Print and return the sound distance of ``generated`` to the model's training audio."""
-    from .dataset import as_dataset
-    from .runs import is_run, read_summary
-    from .sound import SoundReference, format_sound_report
-
-    if dataset is None:
-        raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
-                             "--dataset DIR (the dataset it was trained on)")
-    report = SoundReference.from_dataset(as_dataset(dataset, audio_config=model.audio_config)).report(generated)
-    print(format_sound_report(report, label=f"model ({arguments.seconds:g} s, seed {arguments.seed})"))
-    folder = Path(_model_folder(arguments.model))
-    if is_run(folder):
-        summary = read_summary(folder)
-        if summary is None:
-            print(f"the run has no summary of its last epoch (interrupted, or still training): "
-                  f"'train --resume {folder}' finishes it")
-        else:
-            bits = summary["validation"]["bits_per_sample"]
-            report["validation_bits_per_sample"] = bits
-            print(f"bits per sample of the run's best model (epoch {summary['best_epoch']}) on all its validation "
-                  f"audio: {bits:.3f}")
-    return report
-
-
-def _check_writable(path, flag):
-    """Refuse an output whose folder is missing or cannot be written, before any work is done."""
-    import tempfile
-
-    folder = Path(path).expanduser().parent
-    if not folder.is_dir():
-        raise ParameterError(f"{flag} '{path}': the folder '{folder}' does not exist: create it first "
-                             f"(nothing was done)")
-    try:
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as error:
-        raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
-                             f"choose a folder you can write (nothing was done)") from None
-
-
 def run_eval(arguments):
-    from . import evaluation
+    from .commands import evaluate_command
 
-    if not (arguments.runs or arguments.model):
-        raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
-    if arguments.json:
-        _check_writable(arguments.json, "--json")
-    written = []
-    output = Path(arguments.output) if arguments.output else Path(arguments.runs[0] if arguments.runs
-                                                                   else _model_folder(arguments.model))
-    if arguments.runs:
-        figure = evaluation.plot_history(arguments.runs)
-        written.append(evaluation.save_figure(figure, output / "curves.png"))
-        if arguments.contact_sheet:
-            sounds, rate = evaluation.checkpoint_previews(arguments.runs, seconds=arguments.seconds,
-                                                          seed=arguments.seed)
-            notes = evaluation.checkpoint_sound_notes(arguments.runs, sounds)
-            written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate, notes=notes),
-                                                  output / "contact_sheet.png"))
-    if arguments.model:
-        from .runs import load_run_model, run_dataset_path
-
-        model = load_run_model(arguments.model)
-        dataset = arguments.dataset or run_dataset_path(arguments.model)
-        results = {}
-        audio, labels = _labelled_inputs(arguments, arguments.audio or [])
-        if arguments.resynthesis:
-            from .resynthesis import format_resynthesis_table, resynthesis_scores
-
-            if not arguments.audio:
-                raise ParameterError("--resynthesis scores copy-synthesis of recordings: give them with --audio")
-            files, truth = _audio_files(audio, labels)
-            scores = resynthesis_scores(model, files, seed=arguments.seed, progress=not arguments.quiet,
-                                        label=arguments.label or (truth if model.model_config.labels and
-                                                                  None not in truth else None))
-            example = scores.pop("example")
-            print(format_resynthesis_table(scores))
-            figure = evaluation.plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]],
-                                            model.audio_config.sample_rate,
-                                            names=("original", "vocoder", "Griffin-Lim"))
-            written.append(evaluation.save_figure(figure, output / "resynthesis.png"))
-            results["resynthesis"] = scores
-        if arguments.identify:
-            from .scoring import format_identify_table, identify
-
-            if not arguments.audio:
-                raise ParameterError("--identify scores audio files under every label: give them with --audio")
-            if arguments.label:
-                raise ParameterError("--identify guesses each file's label and --label says it: give one of the two "
-                                     "(the files' own labels, to count the right guesses, come from NAME=PATH, "
-                                     "--labels or --labels-from-folders)")
-            results["identify"] = identify(model, audio, labels=labels, progress=not arguments.quiet)
-            print(format_identify_table(results["identify"]))
-        elif arguments.audio:
-            from .scoring import format_score_table, score_audio
-
-            results.update(score_audio(model, audio, dataset=dataset, progress=not arguments.quiet,
-                                       label=arguments.label, labels=labels))
-            print(format_score_table(results))
-        if arguments.sound or not (arguments.audio or model.feature_config):
-            from .evaluation import first_label
-            from .generation import generate
-
-            label = arguments.label or first_label(model)
-            generated = generate(model, seconds=arguments.seconds, seed=arguments.seed, progress=False,
-                                 label=label)[0]
-            if arguments.sound:
-                results["sound"] = _sound_report(model, generated, arguments, dataset)
-            figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio),
-                                                 seconds=arguments.seconds, seed=arguments.seed, generated=generated)
-            written.append(evaluation.save_figure(figure, output / "sound.png"))
-        if arguments.json:
-            write_json(arguments.json, results)
-            written.append(Path(arguments.json))
+    audio, labels = _labelled_inputs(arguments, arguments.audio or [])
+    _, text, written = evaluate_command(
+        arguments.runs, model=arguments.model, audio=audio, labels=labels, dataset=arguments.dataset,
+        label=arguments.label, resynthesis=arguments.resynthesis, identify=arguments.identify, sound=arguments.sound,
+        contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
+        output=arguments.output, json_path=arguments.json, progress=not arguments.quiet)
+    for block in text:
+        print(block)
     for path in written:
         print(f"wrote {path}")
     return 0
-
-
-def _audio_files(audio, labels):
-    """The audio files of possibly labelled inputs, in order, and each one's label (None: not labelled)."""
-    from .labels import labelled_files
-
-    found = labelled_files(audio, labels)[0]
-    return [str(path) for path, _, _ in found], [label for _, _, label in found]
-
-
-def _plain_paths(audio):
-    """The paths of possibly labelled audio inputs (a dict of label -> paths, or a list)."""
-    if isinstance(audio, dict):
-        return [path for paths in audio.values() for path in paths]
-    return audio
-
-
-def _model_folder(model):
-    model = Path(model)
-    return model if model.is_dir() else model.parent
 
 
 def build_parser():
@@ -775,17 +455,6 @@ def build_parser():
     return parser
 
 
-def _in_flags(message):
-    """A library message in the words the user typed: config field names become their flags."""
-    fields = {field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()}
-    fields.update(validation_fraction="--validation-fraction", trim_silence_db="--trim-silence",
-                  sample_rate="--sample-rate", laplace_prior="--no-laplace-prior",
-                  mu="--mu", preemphasis="--preemphasis")
-    for field, flag in sorted(fields.items(), key=lambda item: -len(item[0])):
-        message = re.sub(rf"(?<![\w-]){field}(?= must| is|:| \()", flag, message)
-    return message
-
-
 def _stop_on_sigterm(signum, frame):
     raise KeyboardInterrupt  # a kill from a scheduler or a service stops like Ctrl-C: whole files only
 
@@ -861,7 +530,7 @@ def main(argv=None, *, prog=None):
             return arguments.handler(arguments)
     except AudioRNNError as error:
         _end_open_line()
-        print(f"{parser.prog}: error: {_in_flags(str(error))}", file=sys.stderr)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
         if isinstance(error, WorkerLost):
             # TensorFlow's exit would wait at its shutdown barrier for the worker that is gone;
             # every file of the run is already whole, so leave now.

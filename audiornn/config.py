@@ -14,13 +14,89 @@ import numpy as np
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count",
-           "check_positive_int", "config_from_dict"]
+__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count",
+           "check_positive_int", "config_from_dict", "option"]
 
 # The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.generation.choose):
 # the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (bench/RESULTS.md,
 # thirteenth session).
 VOCODE_TAIL = 0.001
+
+
+# -- the command line's names for the options ---------------------------------------------------------------------
+# Each option's flag, its config field, its type and its help ("{default}" is filled in from the config's default).
+# Messages name an option by its flag where they are raised (:func:`option`): in the API the field of the same
+# name, with underscores, is meant.
+TRAIN_OPTIONS = {
+    # flag: (TrainConfig field, type, help); "{default}" is filled in from TrainConfig().
+    "--sequence-length": ("sequence_length", int, "window length in samples (default {default}; a vocoder's: "
+                                                  "six frames)"),
+    "--batch-size": ("batch_size", int, "windows per batch, across all devices (default {default})"),
+    "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
+    "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
+                                    "schedule spans them"),
+    "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
+    "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
+                                                "(default {default}; a vocoder's: 0.003)"),
+    "--patience": ("patience", int, "early stopping: epochs without a better validation loss, counted in the "
+                                    "schedule's second half (default {default})"),
+    "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
+                                              "(default {default}: never)"),
+    "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
+}
+MODEL_OPTIONS = {
+    # flag: (ModelConfig field, type, help); "{default}" is filled in from ModelConfig().
+    "--preset": ("preset", str, "'default' or 'seed' (the original AudioRNN, many-to-one, for comparison)"),
+    "--cell": ("cell", str, "gru, lstm or lstmp (default {default})"),
+    "--layers": ("num_layers", int, "recurrent layers of the sample tier (default {default}; 0: feed-forward, "
+                                    "with --frame-size)"),
+    "--units": ("units", int, "units per recurrent layer (default {default})"),
+    "--embedding-dim": ("embedding_dim", int, "size of the previous-sample embedding (default {default})"),
+    "--projection-units": ("projection_units", int, "LSTMP projection size (default units / 2)"),
+    "--dense-units": ("dense_units", int, "a ReLU layer of this width before the output "
+                                          "(default {default}; 0: none)"),
+    "--dropout": ("dropout", float, "dropout after each recurrent layer (default {default})"),
+    "--lags": ("lags", int, "also feed the values of the last N samples to the first layer (default {default})"),
+    "--window": ("window", int, "the seed preset's context in samples (default {default})"),
+    "--linear-prediction": ("linear_prediction", int, "order of an adaptive linear predictor inside the model "
+                                                      "(default {default}; 0 or --no-linear-prediction: none)"),
+    "--prediction-window": ("prediction_window", int, "the linear predictor's window in samples "
+                                                      "(default {default})"),
+    "--prediction-hop": ("prediction_hop", int, "refit the linear predictor every N samples (default {default})"),
+    "--prior-cap": ("prior_cap", float, "the most the linear predictor's prior takes from any class, in nats "
+                                        "(default {default}; 0: no cap)"),
+    "--prediction-floor": ("prediction_floor", float, "the smallest residual scale the linear predictor gives "
+                                                      "its prior, in values of full scale 1 (default {default})"),
+    "--frame-size": ("frame_size", int, "a frame tier stepping once every N samples, conditioning the sample tier "
+                                        "(default {default}: none; the training window must be a multiple of it)"),
+    "--frame-units": ("frame_units", int, "the frame tier's GRU width (default {default})"),
+    "--frame-layers": ("frame_layers", int, "the frame tier's GRU layers (default {default})"),
+    "--label-dim": ("label_dim", int, "size of the label embedding of a labelled dataset's model (default {default})"),
+    "--feature-units": ("feature_units", int, "a vocoder's frame-rate network width (default {default})"),
+    "--feature-layers": ("feature_layers", int, "a vocoder's frame-rate convolutions of width 3 (default {default})"),
+    "--feature-prediction": ("feature_prediction", int, "order of a vocoder's linear predictor fitted to each "
+                                                        "frame's spectral envelope (default {default}; 0: none)"),
+}
+AUDIO_OPTIONS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
+FLAGS = {**{field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()},
+         **AUDIO_OPTIONS, "validation_fraction": "--validation-fraction", "trim_silence_db": "--trim-silence",
+         "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
+
+# Which model options set a part that another turns on: option -> (the option that turns it on, the part). An
+# option given for a part the model lacks would be ignored, and is refused (ModelConfig.check_given); labels and
+# features are turned on by the dataset, and checked against it when training starts.
+PARTS = {"frame_units": ("frame_size", "the frame tier"), "frame_layers": ("frame_size", "the frame tier"),
+         "prediction_window": ("linear_prediction", "the linear predictor"),
+         "prediction_hop": ("linear_prediction", "the linear predictor"),
+         "prediction_floor": ("linear_prediction", "the linear predictor"),
+         "prior_cap": ("linear_prediction", "the linear predictor"),
+         "label_dim": ("labels", "labels"), "feature_units": ("features", "features"),
+         "feature_layers": ("features", "features"), "feature_prediction": ("features", "features")}
+
+
+def option(field):
+    """How messages name a config field: its command-line flag (``--sequence-length``), or the field itself."""
+    return FLAGS.get(field, field)
 
 
 def check_positive_int(value, name):
@@ -240,70 +316,83 @@ class ModelConfig(JSONConfig):
                 or len(set(self.labels)) != len(self.labels):
             raise ParameterError(f"labels must be a list of distinct label names, got {self.labels!r}")
         object.__setattr__(self, "labels", tuple(self.labels))  # from JSON a list: the frozen config holds a tuple
-        check_positive_int(self.label_dim, "label_dim")
+        check_positive_int(self.label_dim, option("label_dim"))
         check_count(self.features, "features")
-        check_positive_int(self.feature_units, "feature_units")
-        check_positive_int(self.feature_layers, "feature_layers")
+        check_positive_int(self.feature_units, option("feature_units"))
+        check_positive_int(self.feature_layers, option("feature_layers"))
         if isinstance(self.feature_prediction, bool) or not isinstance(self.feature_prediction, int) \
                 or not 0 <= self.feature_prediction <= 64:
-            raise ParameterError(f"feature_prediction must be an order from 0 (off) to 64, "
+            raise ParameterError(f"{option('feature_prediction')} must be an order from 0 (off) to 64, "
                                  f"got {self.feature_prediction!r}")
         if self.features and self.feature_prediction and not self.linear_prediction and not self.laplace_prior:
-            raise ParameterError(f"feature_prediction ({self.feature_prediction}) centres the Laplace prior on its "
+            raise ParameterError(f"{option('feature_prediction')} ({self.feature_prediction}) centres the Laplace prior on its "
                                  f"prediction: set it to 0 as well to leave the prior out")
         if self.preset not in PRESETS:
-            raise ParameterError(f"preset must be one of {PRESETS}, got {self.preset!r}")
+            raise ParameterError(f"{option('preset')} must be one of {PRESETS}, got {self.preset!r}")
         if self.cell not in CELLS:
-            raise ParameterError(f"cell must be one of {CELLS}, got {self.cell!r}")
+            raise ParameterError(f"{option('cell')} must be one of {CELLS}, got {self.cell!r}")
         for name in ("units", "embedding_dim", "window", "frame_units", "frame_layers"):
-            check_positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), option(name))
         for name in ("num_layers", "projection_units", "dense_units", "frame_size"):
-            check_count(getattr(self, name), name)
+            check_count(getattr(self, name), option(name))
         check_bool(self.laplace_prior, "laplace_prior")
         if isinstance(self.lags, bool) or not isinstance(self.lags, int) or not 0 <= self.lags <= 1024:
-            raise ParameterError(f"lags must be an integer from 0 to 1024, got {self.lags!r}")
+            raise ParameterError(f"{option('lags')} must be an integer from 0 to 1024, got {self.lags!r}")
         if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ParameterError(f"dropout must be a number in [0, 1), got {self.dropout!r}")
+            raise ParameterError(f"{option('dropout')} must be a number in [0, 1), got {self.dropout!r}")
         if isinstance(self.linear_prediction, bool) or not isinstance(self.linear_prediction, int) \
                 or not 0 <= self.linear_prediction <= 64:
-            raise ParameterError(f"linear_prediction must be an order from 0 (off) to 64, "
+            raise ParameterError(f"{option('linear_prediction')} must be an order from 0 (off) to 64, "
                                  f"got {self.linear_prediction!r}")
         if self.frame_size == 1 or self.frame_size > 1024:
-            raise ParameterError(f"frame_size must be 0 (no frame tier) or from 2 to 1024 samples, "
+            raise ParameterError(f"{option('frame_size')} must be 0 (no frame tier) or from 2 to 1024 samples, "
                                  f"got {self.frame_size!r}")
         if self.many_to_one:
             if self.num_layers < 1:
-                raise ParameterError(f"the {self.preset} preset needs num_layers of at least 1, got {self.num_layers}")
+                raise ParameterError(f"the {self.preset} preset needs {option('num_layers')} of at least 1, got {self.num_layers}")
             if self.labels or self.features:
                 raise ParameterError(f"labels and features need a sequence model; the {self.preset} preset does not "
                                      f"read them: use the default preset, or a dataset without them")
             if self.frame_size:
-                raise ParameterError(f"frame_size ({self.frame_size}) needs a sequence model; the {self.preset} "
+                raise ParameterError(f"{option('frame_size')} ({self.frame_size}) needs a sequence model; the {self.preset} "
                                      f"preset reads a window of {self.window} samples instead: leave the frame "
                                      f"tier out, or use the default preset")
         elif self.num_layers < 1 and not self.frame_size:
-            raise ParameterError("num_layers (0), a feed-forward sample tier, needs a frame tier to carry the "
-                                 "context: give frame_size (a frame length in samples) too, or at least one layer")
-        check_positive_int(self.prediction_window, "prediction_window")
-        check_positive_int(self.prediction_hop, "prediction_hop")
+            raise ParameterError(f"{option('num_layers')} (0), a feed-forward sample tier, needs a frame tier to carry "
+                                 f"the context: give {option('frame_size')} (a frame length in samples) too, or at "
+                                 f"least one layer")
+        check_positive_int(self.prediction_window, option("prediction_window"))
+        check_positive_int(self.prediction_hop, option("prediction_hop"))
         if isinstance(self.prediction_floor, bool) or not isinstance(self.prediction_floor, (int, float)) \
                 or not 0 < self.prediction_floor < 1:
-            raise ParameterError(f"prediction_floor must be a number between 0 and 1 (exclusive), "
+            raise ParameterError(f"{option('prediction_floor')} must be a number between 0 and 1 (exclusive), "
                                  f"got {self.prediction_floor!r}")
         if isinstance(self.prior_cap, bool) or not isinstance(self.prior_cap, (int, float)) \
                 or not 0 <= self.prior_cap < math.inf:
-            raise ParameterError(f"prior_cap must be 0 (no cap) or a positive number of nats, got {self.prior_cap!r}")
+            raise ParameterError(f"{option('prior_cap')} must be 0 (no cap) or a positive number of nats, got {self.prior_cap!r}")
         if self.linear_prediction:
             if self.prediction_window <= self.linear_prediction:
-                raise ParameterError(f"prediction_window ({self.prediction_window}) must be longer than the order "
-                                     f"of linear_prediction ({self.linear_prediction})")
+                raise ParameterError(f"{option('prediction_window')} ({self.prediction_window}) must be longer than the order "
+                                     f"of {option('linear_prediction')} ({self.linear_prediction})")
             if self.many_to_one:
-                raise ParameterError(f"linear_prediction ({self.linear_prediction}) needs a sequence model; "
+                raise ParameterError(f"{option('linear_prediction')} ({self.linear_prediction}) needs a sequence model; "
                                      f"the {self.preset} preset reads a window instead")
             if not self.laplace_prior:
-                raise ParameterError(f"linear_prediction ({self.linear_prediction}) centres the Laplace prior "
+                raise ParameterError(f"{option('linear_prediction')} ({self.linear_prediction}) centres the Laplace prior "
                                      f"on its prediction: set the linear prediction to 0 as well to leave the "
                                      f"prior out")
+
+    @classmethod
+    def from_options(cls, options):
+        """A model config from the options a user gave (``preset`` "seed": :meth:`seed`'s), refusing an option
+        that sets a part the model will not have (:data:`PARTS`; labels and features come with the dataset)."""
+        defaults = cls()
+        for field, (needs, part) in PARTS.items():
+            if field in options and needs not in ("labels", "features") \
+                    and not options.get(needs, getattr(defaults, needs)):
+                raise ParameterError(f"{option(field)} sets {part}, which this model does not have: give "
+                                     f"{option(needs)} too, or leave {option(field)} out")
+        return cls.seed(**options) if options.get("preset") == "seed" else cls(**options)
 
     @property
     def many_to_one(self):
@@ -337,7 +426,7 @@ class ModelConfig(JSONConfig):
                                       "the linear predictor refits at the same places"),
                                      (self.frame_size, "frame_size", "frames start at the same places")):
             if period and sequence_length % period:
-                raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of {name} "
+                raise ParameterError(f"{option('sequence_length')} ({sequence_length}) must be a multiple of {option(name)} "
                                      f"({period}), so that {reason} when the state is carried")
         return sequence_length
 
@@ -437,20 +526,20 @@ class TrainConfig(JSONConfig):
 
     def __post_init__(self):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
-            check_positive_int(getattr(self, name), name)
+            check_positive_int(getattr(self, name), option(name))
         for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
-            check_count(getattr(self, name), name)
+            check_count(getattr(self, name), option(name))
         for name in ("carry_state", "tensorboard"):
-            check_bool(getattr(self, name), name)
+            check_bool(getattr(self, name), option(name))
         if self.mixed_precision not in MIXED_PRECISION:
-            raise ParameterError(f"mixed_precision must be one of {', '.join(map(repr, MIXED_PRECISION))}, "
+            raise ParameterError(f"{option('mixed_precision')} must be one of {', '.join(map(repr, MIXED_PRECISION))}, "
                                  f"got {self.mixed_precision!r}")
         for name in ("learning_rate", "clipnorm", "preview_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise ParameterError(f"{name} must be a positive number, got {value!r}")
+                raise ParameterError(f"{option(name)} must be a positive number, got {value!r}")
         if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
-            raise ParameterError(f"minutes must be a positive number (or 0 for no time limit), "
+            raise ParameterError(f"{option('minutes')} must be a positive number (or 0 for no time limit), "
                                  f"got {self.minutes!r}")
         if not 0 < self.final_learning_rate_fraction <= 1:
             raise ParameterError(f"final_learning_rate_fraction must be in (0, 1], "

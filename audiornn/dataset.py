@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .audio_io import prepare_audio, read_audio
-from .config import AudioConfig, TrainConfig
+from .config import AudioConfig, TrainConfig, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import remove_stale_partials, write_json
 from .features import frame_count
@@ -195,10 +195,10 @@ def _check_build_parameters(validation_fraction, trim_silence_db):
     if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
             or not 0.0 <= validation_fraction <= 0.5:
         raise ParameterError(
-            f"validation_fraction must be a number from 0 to 0.5, got {validation_fraction!r}")
+            f"{option('validation_fraction')} must be a number from 0 to 0.5, got {validation_fraction!r}")
     if trim_silence_db is not None and (not np.isfinite(trim_silence_db) or trim_silence_db <= 0):
         raise ParameterError(
-            f"trim_silence_db must be a positive number of decibels (for example 40), "
+            f"{option('trim_silence_db')} must be a positive number of decibels (for example 40), "
             f"got {trim_silence_db!r}")
 
 
@@ -375,27 +375,8 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
         pool_path.unlink()
         if feature_config:
             pool_path.with_suffix(".f16").unlink()
-        level = float(np.median([1.0 / entry["gain"] for entry in used]))
-        final_config = dataclasses.replace(audio_config, level=level)
-        metadata = {
-            "format": FORMAT,
-            "format_version": version,
-            **({"labels": label_names} if label_names else {}),
-            **({"features": feature_config.to_dict()} if feature_config else {}),
-            "created_by": f"audiornn {__version__}",
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "audio": final_config.to_dict(),
-            "validation_fraction": validation_fraction,
-            "trim_silence_db": trim_silence_db,
-            "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
-                               "seconds": sizes[split] / final_config.sample_rate,
-                               **({"features_file": FEATURE_FILES[split], "frames": frames[split]}
-                                  if feature_config else {})} for split in SPLITS},
-            "sources": sources,
-            "skipped": skipped,
-            "skipped_count": sum(len(paths) for paths in skipped.values()),
-            "recipe_fingerprint": fingerprint,
-        }
+        metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
+                             trim_silence_db, sizes, frames, sources, skipped, fingerprint)
         write_json(partial / METADATA_NAME, metadata)
         _move_into_place(partial, output)
     except BaseException as error:
@@ -407,13 +388,45 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     dataset = open_dataset(output)
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
                 time.monotonic() - started, metadata["skipped_count"])
+    _warn_if_short(dataset, output)
+    return dataset
+
+
+def _warn_if_short(dataset, output):
+    """Warn when no training file is as long as one training window at the default length."""
     window = TrainConfig().sequence_length + 1
     longest = max((segment.length for segment in dataset.segments("train")), default=0)
     if longest < window:
         logger.warning("the longest training file of '%s' has %d samples, shorter than one training window "
                        "(%d samples at the default --sequence-length): training needs longer recordings or a "
                        "shorter --sequence-length", output, longest, window)
-    return dataset
+
+
+def _metadata(used, audio_config, version, label_names, feature_config, validation_fraction, trim_silence_db,
+              sizes, frames, sources, skipped, fingerprint):
+    """A new dataset's ``metadata.json``: its recipe, its splits and sources, what was skipped."""
+    level = float(np.median([1.0 / entry["gain"] for entry in used]))
+    final_config = dataclasses.replace(audio_config, level=level)
+    metadata = {
+        "format": FORMAT,
+        "format_version": version,
+        **({"labels": label_names} if label_names else {}),
+        **({"features": feature_config.to_dict()} if feature_config else {}),
+        "created_by": f"audiornn {__version__}",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "audio": final_config.to_dict(),
+        "validation_fraction": validation_fraction,
+        "trim_silence_db": trim_silence_db,
+        "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
+                           "seconds": sizes[split] / final_config.sample_rate,
+                           **({"features_file": FEATURE_FILES[split], "frames": frames[split]}
+                              if feature_config else {})} for split in SPLITS},
+        "sources": sources,
+        "skipped": skipped,
+        "skipped_count": sum(len(paths) for paths in skipped.values()),
+        "recipe_fingerprint": fingerprint,
+    }
+    return metadata
 
 
 def _plan_by_label(used, label_names, fraction, files, align=1):

@@ -33,7 +33,7 @@ def check_mu(mu):
     """Validate μ: an integer in [1, 255] so that classes fit in one byte."""
     if isinstance(mu, bool) or not isinstance(mu, (int, np.integer)) or not 1 <= mu <= 255:
         raise ParameterError(
-            f"mu must be an integer from 1 to 255 (it gives mu + 1 classes stored "
+            f"--mu must be an integer from 1 to 255 (it gives mu + 1 classes stored "
             f"in one byte), got {mu!r}"
         )
     return int(mu)
@@ -44,13 +44,13 @@ def check_preemphasis(coefficient):
     if isinstance(coefficient, bool) or not isinstance(coefficient, (int, float, np.floating)) \
             or not np.isfinite(coefficient) or not 0.0 <= coefficient < 1.0:
         raise ParameterError(
-            f"preemphasis must be a number in [0, 1) (0 turns it off; 0.95 is usual), "
+            f"--preemphasis must be a number in [0, 1) (0 turns it off; 0.95 is usual), "
             f"got {coefficient!r}"
         )
     return float(coefficient)
 
 
-def check_sample_rate(sample_rate, *, name="sample_rate"):
+def check_sample_rate(sample_rate, *, name="--sample-rate"):
     """Validate a sample rate in Hz: an integer from 1000 to 192000."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
             or not 1000 <= sample_rate <= 192_000:

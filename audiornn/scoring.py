@@ -103,26 +103,9 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     piece_labels = None
     if model.label_embedding is not None or labels is not None:
         piece_labels = label_state(model, labels, len(pieces))
-    segments, owners = [], []
-    for index, piece in enumerate(pieces):
-        piece = np.asarray(piece, dtype=np.int32)
-        if piece.size < 2:
-            continue
-        if reset_every:
-            step = check_positive_int(reset_every, "reset_every")
-            chunk = min(chunk, step)
-            # Stretch k reads samples kN - 1 .. (k + 1)N - 1 from a zero state and predicts kN .. (k + 1)N - 1.
-            parts = [piece[max(0, start - 1):start + step] for start in range(0, piece.size - 1, step)]
-        elif features is not None:
-            parts = [piece]
-        else:
-            parts = np.array_split(piece, max(1, piece.size // (4 * chunk)))
-        segments += parts
-        owners += [index] * len(parts)
-    if not segments:
-        raise AudioFileError("nothing to score: the audio is shorter than 2 samples")
-    order = sorted(range(len(segments)), key=lambda index: -segments[index].size)
-    segments, owners = [segments[index] for index in order], np.array([owners[index] for index in order])
+    if reset_every:
+        chunk = min(chunk, check_positive_int(reset_every, "reset_every"))
+    segments, owners = _segments(pieces, chunk, reset_every, whole=features is not None)
     count = min(streams, len(segments))
     scorer = score_loop(model)
     nats = correct = 0.0
@@ -133,24 +116,13 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
         for first in range(0, len(segments), count):
             group = segments[first:first + count]
             length = group[0].size
-            batch = np.zeros((count, length), dtype=np.int32)
-            valid = np.zeros((count, length), dtype=np.float32)
-            for row, segment in enumerate(group):
-                batch[row, :segment.size] = segment
-                valid[row, 1:segment.size] = 1.0  # valid[t]: sample t is a real target
             rows = owners[first:first + count]
             np.add.at(piece_targets, rows, [segment.size - 1 for segment in group])
             label = None
             if piece_labels is not None:  # padding rows (a short last group) take the first row's label
                 label = np.concatenate([piece_labels[rows], np.repeat(piece_labels[rows[:1]], count - len(rows))])
             states = model.initial_states(count, label)
-            for start in range(0, length - 1, chunk):
-                # Columns start..start+chunk: inputs start..start+chunk-1 predict the next ones.
-                inputs = np.zeros((count, chunk + 1), dtype=np.int32)
-                mask = np.zeros((count, chunk), dtype=np.float32)
-                piece = batch[:, start:start + chunk + 1]
-                inputs[:, :piece.shape[1]] = piece
-                mask[:, :piece.shape[1] - 1] = valid[:, start + 1:start + piece.shape[1]]
+            for start, inputs, mask in _chunks_of(group, count, chunk):
                 extra = ()
                 if features is not None:  # the chunk's frames with margins; padding rows repeat the first
                     span = frame_span(start, chunk, hop, margin)
@@ -168,6 +140,47 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
         result["pieces"] = [{"bits_per_sample": float(total / max(count, 1) / math.log(2)), "targets": int(count)}
                             for total, count in zip(piece_nats, piece_targets)]
     return result
+
+
+def _chunks_of(group, count, chunk):
+    """A group of segments (longest first) padded to ``count`` rows, in chunks: ``(start, inputs, mask)``, the
+    inputs ``(count, chunk + 1)`` columns start..start+chunk, of which the first ``chunk`` predict the next
+    ones; ``mask`` ``(count, chunk)`` weighs each prediction (0 for padding)."""
+    length = group[0].size
+    batch = np.zeros((count, length), dtype=np.int32)
+    valid = np.zeros((count, length), dtype=np.float32)
+    for row, segment in enumerate(group):
+        batch[row, :segment.size] = segment
+        valid[row, 1:segment.size] = 1.0  # valid[t]: sample t is a real target
+    for start in range(0, length - 1, chunk):
+        inputs = np.zeros((count, chunk + 1), dtype=np.int32)
+        mask = np.zeros((count, chunk), dtype=np.float32)
+        piece = batch[:, start:start + chunk + 1]
+        inputs[:, :piece.shape[1]] = piece
+        mask[:, :piece.shape[1] - 1] = valid[:, start + 1:start + piece.shape[1]]
+        yield start, inputs, mask
+
+
+def _segments(pieces, chunk, reset_every=None, whole=False):
+    """The pieces cut into the segments scored side by side, longest first, and each one's piece: contiguous
+    stretches of about ``chunk`` samples or more (``whole``: each piece as it is; ``reset_every`` N: the
+    context probe's stretches, stretch k reading samples kN - 1 .. (k + 1)N - 1 from a zero state to predict
+    kN .. (k + 1)N - 1). Pieces shorter than 2 samples predict nothing and are left out."""
+    segments, owners = [], []
+    for index, piece in enumerate(pieces):
+        piece = np.asarray(piece, dtype=np.int32)
+        if piece.size < 2:
+            continue
+        if reset_every:
+            parts = [piece[max(0, start - 1):start + reset_every] for start in range(0, piece.size - 1, reset_every)]
+        else:
+            parts = [piece] if whole else np.array_split(piece, max(1, piece.size // (4 * chunk)))
+        segments += parts
+        owners += [index] * len(parts)
+    if not segments:
+        raise AudioFileError("nothing to score: the audio is shorter than 2 samples")
+    order = sorted(range(len(segments)), key=lambda index: -segments[index].size)
+    return [segments[index] for index in order], np.array([owners[index] for index in order])
 
 
 def per_label(result, piece_labels, names):

@@ -24,7 +24,7 @@ import soundfile
 
 from . import backend
 from .cluster import WORKER_TIMEOUT
-from .config import AudioConfig, ModelConfig, TrainConfig
+from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, option
 from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import write_json
@@ -352,8 +352,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     "auto" is 1 on a terminal and 2 when standard output is a file or pipe.
     ``worker_timeout``: with several workers (``TF_CONFIG``), how many seconds
     to wait for the others to join before giving up.
-    ``init_from``: a run folder or ``.keras`` file whose trained weights the new
-    run starts from (fine-tuning): its model config is the run's (give no
+    ``init_from``: a run folder or ``.keras`` file (or :func:`starting_point`'s
+    result) whose trained weights the new run starts from (fine-tuning): its model config is the run's (give no
     ``model_config``, or the same), the dataset must process audio as it did,
     and the optimizer and schedule start anew; ``config.json`` records it.
     ``use_labels=False`` trains a model without labels on a labelled dataset
@@ -369,10 +369,11 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         if resume is not None:
             raise ParameterError("--init-from starts a new run from a trained model; --resume continues a run: "
                                  "give one of them")
-        start = _starting_point(init_from, model_config)
+        start = init_from if isinstance(init_from, dict) else starting_point(init_from, model_config)
         model_config = start["model"].model_config
     settings = {"dataset": getattr(dataset, "path", dataset), "resume": resume is not None, "overrides": overrides,
-                "model": model_config, "training": train_config, "init_from": init_from, "labels": use_labels,
+                "model": model_config, "training": train_config,
+                "init_from": init_from["path"] if isinstance(init_from, dict) else init_from, "labels": use_labels,
                 "features": use_features}
     if dataset is not None and os.environ.get("TF_CONFIG"):
         settings["dataset"] = as_dataset(dataset).metadata.get("recipe_fingerprint")  # the same audio, anywhere
@@ -420,8 +421,10 @@ def _is_chief(strategy):
                                              and "chief" not in resolver.cluster_spec().as_dict())
 
 
-def _starting_point(init_from, model_config):
-    """The trained model a new run starts from, checked against the model options given."""
+def starting_point(init_from, model_config=None):
+    """The trained model a new run starts from (``init_from``: a run folder, ``.keras`` file or shipped name),
+    loaded once and checked against the model options given: ``{"model", "path"}``, which :func:`train` takes as
+    its ``init_from`` too."""
     source = load_run_model(init_from)
     if model_config is not None and model_config != source.model_config:
         differing = [field for field, value in model_config.to_dict().items()
@@ -498,7 +501,7 @@ def _check_backend_options(train_config, strategy):
     """Refuse, before anything is written, what the backend and devices in use cannot do."""
     shards = getattr(strategy, "shards", 1)
     if train_config.batch_size % shards:
-        raise ParameterError(f"batch_size ({train_config.batch_size}) must be a multiple of the {shards} devices "
+        raise ParameterError(f"{option('batch_size')} ({train_config.batch_size}) must be a multiple of the {shards} devices "
                              f"that share each batch: give one, or train on fewer devices (--distribute none)")
     if train_config.tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise ParameterError("tensorboard writes TensorFlow's event files and TensorFlow is not installed: install "
@@ -541,17 +544,17 @@ def vocoder_train_config(train_config, feature_config):
 
 
 def _check_unused(model_config, dataset):
-    """Refuse settings of conditioning the model will not have (they would be silently ignored)."""
+    """Refuse settings of labels or features the model will not have (:data:`audiornn.config.PARTS`: they would
+    be silently ignored)."""
     defaults = ModelConfig()
-    for fields, present, what in ((("label_dim",), model_config.labels, "labels"),
-                                  (("feature_units", "feature_layers", "feature_prediction"), model_config.features,
-                                   "features")):
+    for part in ("labels", "features"):
         # A field at 0 turns its part off and sets nothing (models saved before feature_prediction have 0).
-        changed = [field for field in fields if getattr(model_config, field) not in (getattr(defaults, field), 0)]
-        if changed and not present:
-            given = ", ".join(f"{field} ({getattr(model_config, field)})" for field in changed)
+        changed = [field for field, (needs, _) in PARTS.items() if needs == part
+                   and getattr(model_config, field) not in (getattr(defaults, field), 0)]
+        if changed and not getattr(model_config, part):
+            given = ", ".join(f"{option(field)} ({getattr(model_config, field)})" for field in changed)
             raise ParameterError(f"{given} set{'s' if len(changed) == 1 else ''} what the model does "
-                                 f"with {what}, and it reads none (dataset '{dataset.path}' has none, or they are "
+                                 f"with {part}, and it reads none (dataset '{dataset.path}' has none, or they are "
                                  f"ignored): leave {'it' if len(changed) == 1 else 'them'} out")
 
 
@@ -735,7 +738,7 @@ def _load_resume(folder, dataset, overrides):
     model_fields = {field.name for field in dataclasses.fields(ModelConfig)}
     for field in sorted(set(overrides) & model_fields):
         if overrides[field] != getattr(model_config, field):
-            given, saved = (f"{field} ({value!r})" for value in (overrides[field], getattr(model_config, field)))
+            given, saved = (f"{option(field)} ({value!r})" for value in (overrides[field], getattr(model_config, field)))
             if field == "laplace_prior":  # given only as --no-laplace-prior: name the prior, not inverted values
                 given, saved = "--no-laplace-prior", "the Laplace prior"
             raise ParameterError(f"{given} differs from the run's: '{folder}' was trained with {saved}, and a "

@@ -7,7 +7,7 @@ context length. Windows never straddle two source files.
 
 import numpy as np
 
-from .config import check_positive_int
+from .config import check_positive_int, option
 from .errors import DatasetError, ParameterError
 from .features import frame_count
 from .stepping import frame_span, take_frames
@@ -60,8 +60,8 @@ class WindowSampler:
         self.array = array
         self.frames, self.frame_hop, self.margin = frames, int(frame_hop or 1), int(margin)
         if frames is not None and sequence_length % self.frame_hop:
-            raise ParameterError(f"sequence_length ({sequence_length}) must be a multiple of the features' hop "
-                                 f"({self.frame_hop} samples a frame): use --sequence-length "
+            raise ParameterError(f"{option('sequence_length')} ({sequence_length}) must be a multiple of the features' "
+                                 f"hop ({self.frame_hop} samples a frame): use {option('sequence_length')} "
                                  f"{max(1, round(sequence_length / self.frame_hop)) * self.frame_hop}")
         if labels is not None and len(labels) != len(segments):
             raise ParameterError(f"labels: one per segment, got {len(labels)} for {len(segments)} segments")

@@ -4,9 +4,13 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile
+
+from audiornn.config import ModelConfig
 
 
 def sine(frequency, seconds, rate, amplitude=0.5, phase=0.0):
@@ -92,3 +96,32 @@ def unigram_bits(classes, classes_total=256):
     counts = np.bincount(np.asarray(classes, dtype=np.int64), minlength=classes_total).astype(np.float64)
     probabilities = counts[counts > 0] / counts.sum()
     return float(-(probabilities * np.log2(probabilities)).sum())
+
+
+# -- a small finished run, and what tests of messages and litter look at --------------------------------------
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+SMALL_MODEL = ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8)
+SMALL_TRAINING = dict(steps_per_epoch=3, batch_size=4, sequence_length=16, warmup_steps=1)
+
+
+@pytest.fixture
+def finished_run(tone_dataset, tmp_path):
+    """A run of one epoch of a small model on the tone dataset."""
+    from audiornn.training import TrainConfig, train
+
+    run = tmp_path / "run"
+    train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    return run
+
+
+def one_line(capsys):
+    """What the command wrote to standard error, which must be one line."""
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    return error
+
+
+def hidden(folder):
+    """The hidden entries of ``folder`` (temporary files), its lock aside."""
+    return sorted(entry.name for entry in Path(folder).iterdir() if entry.name.startswith(".") and entry.name != ".lock")

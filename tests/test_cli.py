@@ -1,14 +1,17 @@
 """The scripts: thin wrappers whose errors are one clear line and exit code 2."""
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from audiornn import open_dataset
 from audiornn.cli import main
+from audiornn.errors import ParameterError
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -139,3 +142,50 @@ def test_multiworker_without_tf_config_is_refused(sine_dataset, tmp_path, capsys
                  "multiworker", "--quiet"]) == 2
     assert "--distribute multiworker needs TF_CONFIG" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "score.json").write_text('{"mine": true}')
+    assert main(["demo", "--output", str(folder), "--quiet"]) == 2
+    assert "holds no audiornn demo" in capsys.readouterr().err
+    assert json.loads((folder / "score.json").read_text()) == {"mine": True}
+    assert sorted(entry.name for entry in folder.iterdir()) == ["score.json"]
+
+
+def test_messages_name_what_the_user_typed(sine_run, tmp_path, write_audio, capsys, caplog):
+    folder, _ = sine_run
+    assert main(["generate", "--model", str(folder), "--prime", str(tmp_path / "missing.wav"), "--output",
+                 str(tmp_path / "x.wav"), "--quiet"]) == 2
+    assert "missing.wav' does not exist" in capsys.readouterr().err
+    assert main(["data", str(REPOSITORY / "data"), "--output", str(tmp_path / "ds"), "--validation-fraction", "0.9",
+                 "--quiet"]) == 2
+    assert "--validation-fraction must be a number from 0 to 0.5" in capsys.readouterr().err
+    tiny = write_audio("tiny/ten.wav", np.linspace(-0.5, 0.5, 10).astype(np.float32))
+    assert main(["data", str(tiny.parent), "--output", str(tmp_path / "tiny_ds")]) == 0
+    assert "shorter than one training window" in caplog.text
+
+
+def test_the_train_command_is_one_library_call_that_loads_its_starting_point_once(sine_run, tmp_path, monkeypatch):
+    from audiornn import commands, runs
+    from audiornn.cli import SAMPLE_DATA
+
+    loads = []
+    real = runs.load_run_model
+    monkeypatch.setattr(runs, "load_run_model", lambda *a, **k: loads.append(a) or real(*a, **k))
+    import audiornn.training as training
+
+    monkeypatch.setattr(training, "load_run_model", runs.load_run_model)
+    summary = commands.train_command([SAMPLE_DATA / "agent-user.wav", SAMPLE_DATA / "vm-forward.wav"],
+                                     output=tmp_path / "run", init_from=sine_run[0], progress=False, verbose=0,
+                                     train_options={"epochs": 1, "steps_per_epoch": 2, "batch_size": 4,
+                                                    "sequence_length": 64})
+    # Its audio settings build RUN/dataset and its weights start the run: one load of it (the run's own best
+    # model is loaded after, to score it).
+    assert [args[0] for args in loads].count(sine_run[0]) == 1
+    assert summary["epochs"] == 1 and (tmp_path / "run" / "dataset" / "metadata.json").is_file()
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["init_from"] == str(sine_run[0].resolve())
+    with pytest.raises(ParameterError, match="--init-from takes the model from a trained one: --units would"):
+        commands.train_command([], output=tmp_path / "other", init_from=sine_run[0], model_options={"units": 9})

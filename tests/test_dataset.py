@@ -1,17 +1,20 @@
 """Building, reading and refusing dataset folders."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, sine
 
 import audiornn.dataset as dataset_module
 from audiornn import AudioConfig, build_dataset, open_dataset
+from audiornn.cli import main
 from audiornn.dataset import plan_validation
 from audiornn.errors import AudioFileError, DatasetError, ParameterError
-from conftest import sine
+from audiornn.training import TrainConfig, train
 
 
 def test_build_reads_mixed_formats_rates_and_channels(speech_like_folder, tmp_path):
@@ -166,17 +169,6 @@ def test_bad_build_parameters_are_errors(kwargs, message, speech_like_folder, tm
         build_dataset([speech_like_folder], tmp_path / "ds", progress=False, **kwargs)
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"sample_rate": 100}, "sample_rate must be an integer number of Hz"),
-    ({"mu": 300}, "mu must be an integer from 1 to 255"),
-    ({"preemphasis": 1.0}, r"preemphasis must be a number in \[0, 1\)"),
-    ({"level": 0.0}, "level must be a positive"),
-])
-def test_audio_config_is_validated_on_construction(values, message):
-    with pytest.raises(ParameterError, match=message):
-        AudioConfig(**values)
-
-
 def test_trim_silence_shortens_padded_files(write_audio, tmp_path):
     padded = np.concatenate([np.zeros(8000), sine(300, 1.0, 8000), np.zeros(8000)]).astype(np.float32)
     path = write_audio("padded.wav", padded)
@@ -248,3 +240,64 @@ def test_features_of_short_audio_and_low_rates_raise_no_warnings():
         assert log_mel(np.zeros(2000, np.float32) + 0.1, 1000, config).shape == (200, config.bands)
         assert log_mel(sine(440, 0.005, 8000), 8000, FeatureConfig.for_rate(8000)).shape == (1, 40)
     assert FeatureConfig.for_rate(8000).bands == 40
+
+
+@pytest.mark.parametrize("start", [10 ** 12, -5, "12", 1.5])
+def test_a_source_outside_its_array_is_refused_when_the_dataset_is_opened(tone_dataset, tmp_path, start):
+    copy = Path(shutil.copytree(tone_dataset.path, tmp_path / "dataset"))
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["sources"][-1]["start"] = start
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(DatasetError, match=r"metadata.json': \w+ source \d+ .* the metadata is damaged"):
+        open_dataset(copy)
+    with pytest.raises(DatasetError):
+        train(copy, tmp_path / "run", model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    assert not (tmp_path / "run").exists()
+
+
+def test_sources_that_overlap_or_overrun_are_refused(tone_dataset, tmp_path):
+    copy = Path(shutil.copytree(tone_dataset.path, tmp_path / "dataset"))
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["sources"][0]["samples"] = 10 ** 9
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(DatasetError, match="the metadata is damaged"):
+        open_dataset(copy)
+
+
+def test_a_dataset_overwrite_that_cannot_finish_leaves_the_old_dataset_whole(tmp_path, monkeypatch):
+    from audiornn import dataset as dataset_module
+
+    output = tmp_path / "dataset"
+    build_dataset([REPOSITORY / "data"], output, progress=False)
+    before = (output / "metadata.json").read_text()
+    real = dataset_module.os.replace
+
+    def replace(source, destination):
+        if Path(destination) == output and ".partial-" in Path(source).name and "-build" in Path(source).name:
+            raise OSError(28, "No space left on device")  # the new folder, into place
+        return real(source, destination)
+
+    monkeypatch.setattr(dataset_module.os, "replace", replace)
+    with pytest.raises(DatasetError, match="nothing was left behind"):
+        build_dataset([REPOSITORY / "data"], output, audio_config=AudioConfig(preemphasis=0.9), overwrite=True,
+                      progress=False)
+    assert (output / "metadata.json").read_text() == before and open_dataset(output)
+    assert [entry.name for entry in tmp_path.iterdir()] == ["dataset"]
+
+
+def test_dataset_overwrite_never_replaces_a_folder_that_is_not_ours(tmp_path, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "metadata.json").write_text('{"project": "mine"}')
+    (other / "results.csv").write_text("precious")
+    assert main(["data", str(REPOSITORY / "data"), "--output", str(other), "--overwrite", "--quiet"]) == 2
+    assert "not an audiornn dataset's" in capsys.readouterr().err
+    assert (other / "results.csv").read_text() == "precious"
+    # A real dataset that also holds the user's own file: --overwrite would delete it, so it is refused.
+    ours = tmp_path / "ours"
+    assert main(["data", str(REPOSITORY / "data"), "--output", str(ours), "--quiet"]) == 0
+    (ours / "notes.txt").write_text("mine")
+    assert main(["data", str(REPOSITORY / "data"), "--output", str(ours), "--overwrite", "--preemphasis", "0.9",
+                 "--quiet"]) == 2
+    assert "notes.txt, which are not part of it" in capsys.readouterr().err
+    assert (ours / "notes.txt").read_text() == "mine"

@@ -2,17 +2,19 @@
 
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import sine
 
 from audiornn import build_dataset
+from audiornn.cli import main
 from audiornn.evaluation import plot_history, save_figure
-from audiornn.files import write_json
+from audiornn.files import atomic_path, write_json
 from audiornn.generation import generate
 from audiornn.model import ModelConfig
 from audiornn.training import TrainConfig, train
-from conftest import sine
 
 
 @pytest.fixture
@@ -47,3 +49,27 @@ def test_every_written_file_gets_the_mode_of_the_users_umask(umask, tmp_path, wr
             "run/history.csv", "run/state.json", "run/summary.json", "out.wav", "curves.png",
             "score.json"} <= set(written)
     assert {name: mode for name, mode in written.items() if mode != expected} == {}
+
+
+def test_a_write_that_fails_is_one_line_naming_the_path(tone_dataset, tmp_path, monkeypatch, capsys):
+    from audiornn import training
+
+    def read_only(path, value):
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr(training, "write_json", read_only)
+    code = main(["train", "--dataset", str(tone_dataset.path), "--output", str(tmp_path / "run"), "--epochs", "1",
+                 "--quiet"])
+    assert code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "Read-only file system" in error and str(tmp_path / "run") in error
+
+
+def test_atomic_writes_remove_partials_of_dead_writers_only(tmp_path):
+    dead = tmp_path / ".out.partial-999999999-abc.wav"
+    alive = tmp_path / f".out.partial-{os.getppid()}-def.wav"  # our parent is alive: maybe still writing
+    dead.write_bytes(b"x")
+    alive.write_bytes(b"y")
+    with atomic_path(tmp_path / "out.wav") as temporary:
+        Path(temporary).write_bytes(b"whole")
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == [alive.name, "out.wav"]

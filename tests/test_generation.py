@@ -1,16 +1,27 @@
 """Generation: step equals sequence, chunks leave no seam, files are whole, bad input is refused."""
 
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 import soundfile
+from conftest import REPOSITORY, SINE_FREQUENCY, SMALL_MODEL, one_line, sine
 
 from audiornn import AudioConfig
-from audiornn.errors import AudioFileError, ModelFileError, ParameterError
+from audiornn.cli import main
+from audiornn.errors import (
+    AudioFileError,
+    ModelFileError,
+    ParameterError,
+)
 from audiornn.generation import generate
-from audiornn.stepping import SampleStream, StreamGroup
 from audiornn.model import ModelConfig, build_model
 from audiornn.runs import load_run_model
-from conftest import SINE_FREQUENCY, sine
+from audiornn.stepping import SampleStream, StreamGroup
 
 CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
          ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, laplace_prior=True,
@@ -291,3 +302,83 @@ def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gr
     with pytest.raises(ParameterError, match=r"cannot write '.*a\.wav': the disk is full \(1.0 kB free\)"):
         generate(gru_model, seconds=0.01, output=tmp_path / "a.wav", progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_score_against_a_short_reference_names_it_before_generating(finished_run, tmp_path, write_audio, capsys):
+    short = write_audio("one.wav", np.full(1, 0.5, np.float32))
+    output = tmp_path / "out.wav"
+    assert main(["generate", "--model", str(finished_run), "--seconds", "1", "--output", str(output),
+                 "--score-against", str(short), "--quiet"]) == 2
+    error = one_line(capsys)
+    assert f"--score-against '{short}' is too short" in error and "training audio" not in error
+    assert not output.exists()
+
+
+def test_generated_audio_too_short_to_score_is_kept_with_a_warning(finished_run, tmp_path, caplog, capsys):
+    output = tmp_path / "out.wav"
+    assert main(["generate", "--model", str(finished_run), "--seconds", "0.05", "--output", str(output),
+                 "--score-against", str(REPOSITORY / "data" / "vm-forward.wav"), "--quiet"]) == 0
+    assert output.is_file()
+    assert "kept but not scored" in caplog.text and "too short" in caplog.text
+
+
+def test_the_disk_room_message_shows_its_numbers(tmp_path, monkeypatch):
+    from audiornn import sink
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=30_000))
+    with pytest.raises(ParameterError, match=r"would take 32.0 kB but .* has 30.0 kB free"):
+        sink.check_room(tmp_path / "a.wav", 2, 8000, 8000)
+
+
+def test_an_absurd_count_is_refused_before_anything_is_built(finished_run, tmp_path, capsys):
+    output = tmp_path / "out"
+    output.mkdir()
+    assert main(["generate", "--model", str(finished_run), "--count", "100000000", "--seconds", "1",
+                 "--output", str(output / "x.wav"), "--quiet"]) == 2
+    assert "--count" in one_line(capsys)
+    assert list(output.iterdir()) == []
+    from audiornn import generation
+    from audiornn.runs import load_run_model
+
+    with pytest.raises(ParameterError, match="streams need about .* of memory"):
+        generation.generate(load_run_model(finished_run), seconds=0.001, count=10 ** 9, progress=False)
+
+
+def test_generation_checks_the_disk_and_writes_rf64_past_the_wav_limit(tmp_path, monkeypatch):
+    import shutil
+
+    from audiornn import generation, sink
+    from audiornn.model import build_model
+
+    model = build_model(SMALL_MODEL)
+    with pytest.raises(ParameterError, match=r"would take 16.0 TB but .* [kMGT]B free"):
+        generation.generate(model, seconds=1e9, output=tmp_path / "huge.wav", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=10 ** 13))
+    paths = [tmp_path / "a.wav"]
+    assert sink.check_room(paths[0], 1, 2 ** 31 + 100, 8000) == "RF64"
+    assert sink.check_room(paths[0], 1, 2 ** 31 - 100, 8000) == "WAV"
+
+
+@pytest.mark.slow
+def test_sigterm_during_generation_leaves_nothing_and_stale_partials_are_removed(sine_run, tmp_path):
+    folder, _ = sine_run
+    stale = tmp_path / ".old.partial-999999999-x1y2.wav"  # a writer that was killed long ago (no such process)
+    stale.write_bytes(b"half")
+    process = subprocess.Popen([sys.executable, str(REPOSITORY / "AudioRNN.py"), "generate", "--model", str(folder),
+                                "--seconds", "600", "--output", str(tmp_path / "long.wav"), "--quiet"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not [entry for entry in tmp_path.iterdir() if ".long.partial-" in entry.name]:
+            assert time.monotonic() < deadline and process.poll() is None, "generation never started writing"
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, error = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    assert process.returncode == 130 and "interrupted" in error
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == []  # no partial; the stale one was removed too

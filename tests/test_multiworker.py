@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import one_line
 
 from audiornn import dsp
+from audiornn.cli import main
 from audiornn.config import ModelConfig, TrainConfig
+from audiornn.errors import ParameterError, RunError
 
 pytestmark = [pytest.mark.slow, pytest.mark.tf_only]  # tf.distribute's MultiWorkerMirroredStrategy
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -263,3 +266,103 @@ def test_a_command_stuck_in_tensorflow_still_ends_on_sigterm(tmp_path):
     finally:
         finish([process], timeout=1)
     assert code == 130 and "stopped at once" in log.read_text()
+
+
+def _listening_port():
+    import socket
+
+    handle = socket.socket()
+    handle.bind(("127.0.0.1", 0))
+    handle.listen(1)
+    return handle
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("config, named", [
+    ("{not json", "TF_CONFIG is not JSON"),
+    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 5}}',
+     "task index 5 is not one of the 2 worker addresses"),
+    ('{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}}', "TF_CONFIG needs a \"task\""),
+    ("[1, 2, 3]", "TF_CONFIG needs a \"cluster\" object"),
+    ('{"cluster": {"worker": ["localhost", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 0}}',
+     "not an address HOST:PORT"),
+    ("bound", "port {port} cannot be used"),
+])
+def test_a_malformed_tf_config_is_one_line_naming_it(tone_dataset, tmp_path, monkeypatch, capsys, config, named):
+    holder = _listening_port()
+    port = holder.getsockname()[1]
+    try:
+        if config == "bound":
+            config = json.dumps({"cluster": {"worker": [f"127.0.0.1:{port}", "127.0.0.1:1"]},
+                                 "task": {"type": "worker", "index": 0}})
+        monkeypatch.setenv("TF_CONFIG", config)
+        run = tmp_path / "run"
+        assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(run), "--epochs", "1", "--quiet"]) == 2
+        error = one_line(capsys)
+        assert named.format(port=port) in error, error
+        assert not run.exists()
+    finally:
+        holder.close()
+
+
+def _meet(digests, timeout):
+    """Two workers on 127.0.0.1 meeting with these settings digests, in threads: what each ended with.
+
+    A worker that has met the others goes on to start TensorFlow's server on its port, which answers the
+    others' late knocks; here a stand-in answers in its place until both are done (without it, the first
+    to meet closed its port before the other had knocked, and the other waited for it in vain)."""
+    import socket
+    import threading
+    import time
+
+    from audiornn.cluster import wait_for_workers
+
+    handles = [socket.socket() for _ in digests]
+    for handle in handles:
+        handle.bind(("127.0.0.1", 0))
+    ports = [handle.getsockname()[1] for handle in handles]
+    for handle in handles:
+        handle.close()
+    addresses = {("worker", index): ("127.0.0.1", port) for index, port in enumerate(ports)}
+    outcomes = [None] * len(digests)
+    finished = threading.Event()
+
+    def server_stand_in(address):
+        with socket.create_server(address) as server:
+            server.settimeout(0.1)
+            while not finished.is_set():
+                try:
+                    connection, _ = server.accept()
+                except OSError:
+                    continue
+                with connection:
+                    connection.sendall(b"\x00\x00\x00\x04")  # not a greeting: a worker inside TensorFlow
+
+    def worker(index):
+        try:
+            wait_for_workers(addresses, ("worker", index), timeout=timeout, digest=digests[index], report_every=1e9)
+        except Exception as error:  # noqa: BLE001 - the outcome is what is checked
+            outcomes[index] = error
+            return
+        outcomes[index] = "met"
+        server_stand_in(addresses[("worker", index)])
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(len(digests))]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout + 30
+    while None in outcomes and time.monotonic() < deadline:
+        time.sleep(0.05)
+    finished.set()
+    for thread in threads:
+        thread.join(timeout=5)
+    return outcomes
+
+
+def test_workers_with_the_same_settings_meet_and_with_others_are_refused():
+    assert _meet(["same", "same"], timeout=20) == ["met", "met"]
+    outcomes = _meet(["batch 8", "batch 16"], timeout=4)
+    assert "met" not in outcomes
+    assert any(isinstance(outcome, ParameterError) and "was started with other settings" in str(outcome)
+               for outcome in outcomes), outcomes
+    assert all(isinstance(outcome, (ParameterError, RunError)) for outcome in outcomes), outcomes

@@ -3,12 +3,13 @@
 import json
 
 import keras
-from keras import ops
 import librosa
 import numpy as np
 import pytest
 import scipy.linalg
 import soundfile
+from conftest import sine
+from keras import ops
 
 from audiornn import build_dataset
 from audiornn.audio_io import prepare_audio, read_audio
@@ -16,14 +17,17 @@ from audiornn.cli import SAMPLE_DATA, main
 from audiornn.errors import ParameterError
 from audiornn.features import FeatureConfig, frame_count, log_mel
 from audiornn.generation import generate
-from audiornn.stepping import compiled_frame_rate
 from audiornn.model import ModelConfig, build_model
-from audiornn.resynthesis import format_resynthesis_table, griffin_lim, resynthesis_scores
+from audiornn.resynthesis import (
+    format_resynthesis_table,
+    griffin_lim,
+    resynthesis_scores,
+)
 from audiornn.runs import load_run_model
 from audiornn.scoring import dataset_frames, dataset_pieces, score_classes
+from audiornn.stepping import compiled_frame_rate
 from audiornn.training import TrainConfig, featured_config, train
 from audiornn.vocoder import load_features, vocode
-from conftest import sine
 
 TINY = ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16, feature_units=8)
 QUICK = dict(batch_size=8, sequence_length=160, warmup_steps=2, learning_rate=1e-2)

@@ -1,0 +1,337 @@
+"""What the scripts' commands do that is more than one call: one library function each.
+
+The command line (:mod:`audiornn.cli`) parses, calls one function per command
+and prints; the work and its checks are here, where a notebook can call them
+too. Messages name the command line's flags (:func:`audiornn.config.option`).
+
+- :func:`train_command`: a new run from a dataset or from audio (built into
+  ``RUN/dataset`` first, the run folder held from before the build to the end
+  of training), started from a trained model (``init_from``, loaded once, its
+  audio settings building the dataset), or a run resumed.
+- :func:`demo`: the main job on the bundled sample, end to end.
+- :func:`evaluate_command`: a model scored on held-out audio, as a classifier
+  (``identify``), as a vocoder (``resynthesis``), and its generated sound
+  drawn (and scored) beside real audio; run folders' curves plotted.
+"""
+
+import contextlib
+import logging
+from pathlib import Path
+
+from .cluster import WORKER_TIMEOUT
+from .config import AudioConfig, ModelConfig, TrainConfig, option
+from .errors import ParameterError
+from .files import write_json
+
+__all__ = ["DEMO_FILES", "demo", "evaluate_command", "train_command"]
+
+logger = logging.getLogger("audiornn")
+
+
+def _check_train_options(model_options, train_options, audio_options, *, dataset, resume, init_from,
+                         use_labels, use_features, worker_timeout):
+    """Refuse options that contradict each other or would be silently ignored, each naming its flag."""
+    if init_from and model_options:
+        given = [option(field) for field in model_options]
+        raise ParameterError(f"--init-from takes the model from a trained one: {', '.join(given)} would change "
+                             f"it; leave {'it' if len(given) == 1 else 'them'} out")
+    if train_options.get("epochs") == 0:
+        raise ParameterError("--epochs 0 would train nothing: give a positive number of epochs, or leave "
+                             "--epochs out to train 20 (or until --minutes are used)")
+    audio = [option(field) for field in audio_options]
+    if audio and (dataset or resume):
+        where = "--resume" if resume else "--dataset"
+        raise ParameterError(f"{', '.join(audio)} apply only when INPUT audio is given; with {where} the "
+                             f"dataset's own audio settings are used: leave {', '.join(audio)} out, or build "
+                             f"a dataset with them")
+    if not 0 < worker_timeout < float("inf"):
+        raise ParameterError(f"--worker-timeout must be a positive number of seconds, got {worker_timeout!r}")
+    for used, flag in ((use_labels, "--ignore-labels"), (use_features, "--ignore-features")):
+        if not used and resume:
+            raise ParameterError(f"{flag} is for a new run; a resumed run keeps its model as it was")
+
+
+def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_from=None, labels=None,
+                  features=None, model_options=None, train_options=None, audio_options=None, overwrite=False,
+                  use_labels=True, use_features=True, distribute="auto", verbose="auto",
+                  worker_timeout=WORKER_TIMEOUT, progress=True):
+    """Train as the ``train`` command does; returns :func:`audiornn.training.train`'s summary.
+
+    ``model_options``, ``train_options`` and ``audio_options``: the
+    :class:`~audiornn.config.ModelConfig`, :class:`~audiornn.config.TrainConfig`
+    and :class:`~audiornn.config.AudioConfig` fields the user gave (the rest
+    are the defaults, or a resumed run's). ``inputs`` (audio files and folders,
+    ``labels`` as :func:`audiornn.labels.labelled_files` takes them, and
+    ``features``) are built into ``output/dataset``; or give ``dataset``.
+    Everything is checked before anything is written.
+    """
+    from .training import train
+
+    model_options, train_options = dict(model_options or {}), dict(train_options or {})
+    audio_options = {field: value for field, value in (audio_options or {}).items() if value is not None}
+    _check_train_options(model_options, train_options, audio_options, dataset=dataset, resume=resume,
+                         init_from=init_from, use_labels=use_labels, use_features=use_features,
+                         worker_timeout=worker_timeout)
+    common = dict(distribute=distribute, verbose=verbose, worker_timeout=worker_timeout, use_labels=use_labels,
+                  use_features=use_features)
+    if resume:
+        if inputs or output:
+            raise ParameterError("--resume continues a run as it was configured: give only training "
+                                 "options such as --epochs, --minutes or --learning-rate with it")
+        # Model options are checked against the run's (a resume cannot change the model).
+        return train(dataset=dataset, resume=resume, overrides=train_options | model_options, init_from=init_from,
+                     **common)
+    if not output:
+        raise ParameterError("train needs --output RUN (a new folder for the run) or --resume RUN")
+    if dataset and inputs:
+        raise ParameterError("give either INPUT audio or --dataset DIR, not both")
+    if dataset and (labels or features):
+        raise ParameterError("--labels-from-folders, --labels and --features apply to INPUT audio; a --dataset "
+                             "has its own already: leave them out")
+    if model_options.get("laplace_prior") is False:
+        # The linear predictor works through the prior: without the prior, without it (unless asked).
+        model_options.setdefault("linear_prediction", 0)
+    model_config = None if init_from else ModelConfig.from_options(model_options)  # before anything is written
+    train_config = TrainConfig(**train_options)
+    audio_config = AudioConfig(**audio_options)
+    start = None
+    if init_from:
+        from .training import starting_point
+
+        start = starting_point(init_from)  # loaded once: its audio settings build the dataset, its weights start
+        source = start["model"].audio_config
+        if audio_options and not audio_config.same_processing(source):
+            raise ParameterError(f"--init-from '{init_from}' was trained with other audio settings "
+                                 f"({audio_config.describe_difference(source)}, yours first): leave the audio "
+                                 f"flags out, and INPUT is built with the model's")
+        audio_config = AudioConfig(sample_rate=source.sample_rate, mu=source.mu, preemphasis=source.preemphasis)
+    with contextlib.ExitStack() as holding:
+        if not dataset:
+            dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite,
+                                         progress)
+        return train(dataset, output, model_config=model_config, train_config=train_config, overwrite=overwrite,
+                     init_from=start, **common)
+
+
+def _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite, progress):
+    """``inputs`` built into ``output/dataset``, the run folder held (by ``holding``) from before the build on
+    through training."""
+    from .dataset import build_dataset
+    from .runs import hold_run, prepare_run_folder
+
+    prepare_run_folder(output, overwrite=overwrite, check_only=True)
+    Path(output).mkdir(exist_ok=True)
+    holding.enter_context(hold_run(output, share_inside=True))  # the hold nests: training holds it again
+    prepare_run_folder(output, overwrite=overwrite, check_only=True)
+    return build_dataset(inputs, Path(output) / "dataset", labels=labels, features=features,
+                         audio_config=audio_config, progress=progress)
+
+
+def _check_writable(path, flag):
+    """Refuse an output whose folder is missing or cannot be written, before any work is done."""
+    import tempfile
+
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise ParameterError(f"{flag} '{path}': the folder '{folder}' does not exist: create it first "
+                             f"(nothing was done)")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
+                             f"choose a folder you can write (nothing was done)") from None
+
+
+def model_folder(model):
+    """The folder of a model: a run folder itself, or the folder holding a ``.keras`` file."""
+    model = Path(model)
+    return model if model.is_dir() else model.parent
+
+
+def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=None, label=None, resynthesis=False,
+                     identify=False, sound=False, contact_sheet=False, seconds=6.0, seed=0, output=None,
+                     json_path=None, progress=True):
+    """Evaluate as the ``eval`` command does: ``(results, text, written)``, the results (as written to
+    ``json_path``), the tables to show, and the files written (figures under ``output``, by default the first
+    run's or the model's folder)."""
+    from . import evaluation
+
+    if not (runs or model):
+        raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
+    if json_path:
+        _check_writable(json_path, "--json")
+    output = Path(output) if output else Path(runs[0] if runs else model_folder(model))
+    results, text, written = {}, [], []
+    if runs:
+        written.append(evaluation.save_figure(evaluation.plot_history(runs), output / "curves.png"))
+        if contact_sheet:
+            sounds, rate = evaluation.checkpoint_previews(runs, seconds=seconds, seed=seed)
+            notes = evaluation.checkpoint_sound_notes(runs, sounds)
+            written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate, notes=notes),
+                                                  output / "contact_sheet.png"))
+    if model:
+        _evaluate_model(model, audio or [], labels, dataset, label, resynthesis, identify, sound, seconds, seed,
+                        output, progress, results, text, written)
+        if json_path:
+            write_json(json_path, results)
+            written.append(Path(json_path))
+    return results, text, written
+
+
+def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, sound, seconds, seed, output,
+                    progress, results, text, written):
+    from . import evaluation
+    from .runs import load_run_model, run_dataset_path
+
+    model = load_run_model(path)
+    dataset = dataset or run_dataset_path(path)
+    if resynthesis:
+        if not audio:
+            raise ParameterError("--resynthesis scores copy-synthesis of recordings: give them with --audio")
+        results["resynthesis"] = _resynthesis(model, audio, labels, label, seed, output, progress, text, written)
+    if identify:
+        from .scoring import format_identify_table, identify as identify_labels
+
+        if not audio:
+            raise ParameterError("--identify scores audio files under every label: give them with --audio")
+        if label:
+            raise ParameterError("--identify guesses each file's label and --label says it: give one of the two "
+                                 "(the files' own labels, to count the right guesses, come from NAME=PATH, "
+                                 "--labels or --labels-from-folders)")
+        results["identify"] = identify_labels(model, audio, labels=labels, progress=progress)
+        text.append(format_identify_table(results["identify"]))
+    elif audio:
+        from .scoring import format_score_table, score_audio
+
+        results.update(score_audio(model, audio, dataset=dataset, progress=progress, label=label, labels=labels))
+        text.append(format_score_table(results))
+    if sound or not (audio or model.feature_config):
+        from .generation import generate
+
+        generated = generate(model, seconds=seconds, seed=seed, progress=False,
+                             label=label or evaluation.first_label(model))[0]
+        if sound:
+            results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text)
+        figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio), seconds=seconds,
+                                             seed=seed, generated=generated)
+        written.append(evaluation.save_figure(figure, output / "sound.png"))
+
+
+def _resynthesis(model, audio, labels, label, seed, output, progress, text, written):
+    """A vocoder's copy-synthesis scores of ``audio`` (under ``label``, or each file's own), its table and
+    figure."""
+    from . import evaluation
+    from .labels import labelled_files
+    from .resynthesis import format_resynthesis_table, resynthesis_scores
+
+    found = labelled_files(audio, labels)[0]
+    files, truth = [str(path) for path, _, _ in found], [name for _, _, name in found]
+    scores = resynthesis_scores(model, files, seed=seed, progress=progress, label=label or (
+        truth if model.model_config.labels and None not in truth else None))
+    example = scores.pop("example")
+    text.append(format_resynthesis_table(scores))
+    figure = evaluation.plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]],
+                                    model.audio_config.sample_rate, names=("original", "vocoder", "Griffin-Lim"))
+    written.append(evaluation.save_figure(figure, output / "resynthesis.png"))
+    return scores
+
+
+def _sound_report(model, path, generated, seconds, seed, dataset, text):
+    """The sound distance of ``generated`` to the model's training audio (and the run's bits), shown."""
+    from .dataset import as_dataset
+    from .runs import is_run, read_summary
+    from .sound import SoundReference, format_sound_report
+
+    if dataset is None:
+        raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
+                             "--dataset DIR (the dataset it was trained on)")
+    report = SoundReference.from_dataset(as_dataset(dataset, audio_config=model.audio_config)).report(generated)
+    text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})"))
+    folder = model_folder(path)
+    if is_run(folder):
+        summary = read_summary(folder)
+        if summary is None:
+            text.append(f"the run has no summary of its last epoch (interrupted, or still training): "
+                        f"'train --resume {folder}' finishes it")
+        else:
+            bits = summary["validation"]["bits_per_sample"]
+            report["validation_bits_per_sample"] = bits
+            text.append(f"bits per sample of the run's best model (epoch {summary['best_epoch']}) on all its "
+                        f"validation audio: {bits:.3f}")
+    return report
+
+
+def _plain_paths(audio):
+    """The paths of possibly labelled audio inputs (a dict of label -> paths, or a list)."""
+    if isinstance(audio, dict):
+        return [path for paths in audio.values() for path in paths]
+    return audio
+
+
+DEMO_FILES = ("dataset", "run", "generated.wav", "curves.png", "sound.png", "score.json")
+
+
+def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print):
+    """The main job on the bundled ``sample`` folder, into ``folder``: the dataset, ``minutes`` of training,
+    ``seconds`` of generated audio, the curves and a spectrogram beside real speech, and the held-out score
+    beside baselines (score.json); each step ``say`` s a line. Returns the score."""
+    from . import evaluation
+    from .audio_io import read_audio
+    from .dataset import build_dataset
+    from .generation import generate
+    from .runs import load_run_model
+    from .scoring import format_score_table, score_audio
+    from .training import train
+
+    folder = Path(folder)
+    _check_demo_folder(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset = build_dataset([sample], folder / "dataset", progress=progress)
+    say(f"1/4 dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
+        f"{dataset.seconds('validation'):.1f} s held out)")
+    summary = train(dataset, folder / "run", train_config=TrainConfig(minutes=minutes), overwrite=True,
+                    verbose="auto" if progress else 0)
+    say(f"2/4 trained {summary['epochs']} epochs in {summary['training_minutes']} min: {summary['model']}")
+    model = load_run_model(summary["model"])
+    [sound] = generate(model, seconds=seconds, seed=0, output=folder / "generated.wav", progress=progress)
+    say(f"3/4 generated {seconds:g} s: {sound}")
+    curves = evaluation.save_figure(evaluation.plot_history(folder / "run"), folder / "curves.png")
+    comparison = evaluation.save_figure(evaluation.sound_comparison(model, dataset=dataset,
+                                                                    seconds=min(seconds, 4.0)),
+                                        folder / "sound.png")
+    held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
+    score = score_audio(model, held_out, dataset=dataset, progress=progress)
+    sound_note = _demo_sound(score, dataset, read_audio(sound)[0][:, 0], seconds)
+    write_json(folder / "score.json", score)
+    say(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
+    say(format_score_table(score))
+    say(f"\n{sound_note}")
+    say(f"\nlisten to {sound}; everything is in {folder}/")
+    return score
+
+
+def _demo_sound(score, dataset, generated, seconds):
+    """The generated audio's sound distance to the training audio, put in ``score``; the line that shows it."""
+    from .errors import AudioFileError
+    from .sound import SoundReference, format_sound_report
+
+    try:
+        score["sound"] = SoundReference.from_dataset(dataset).report(generated)
+    except AudioFileError as error:  # too short (a demo of under half a second) or silent
+        score["sound"] = None
+        return f"(no sound distance: {error})"
+    return format_sound_report(score["sound"], label=f"generated ({seconds:g} s)")
+
+
+def _check_demo_folder(folder):
+    """A demo writes only into a new or empty folder, or over its own earlier demo."""
+    from .runs import is_run
+
+    if folder.exists() and not folder.is_dir():
+        raise ParameterError(f"--output '{folder}' is a file, not a folder: choose another --output")
+    # Hidden entries are our own temporary files (a build that was killed), removed when next written.
+    contents = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")} if folder.is_dir() else set()
+    ours = contents <= set(DEMO_FILES) and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file())
+    if contents and not ours:
+        raise ParameterError(f"--output folder '{folder}' is not empty and holds no audiornn demo: choose "
+                             f"another --output (nothing was changed)")

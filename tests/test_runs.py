@@ -1,0 +1,249 @@
+"""Run folders: held by one process, committed epoch by epoch, overwritten and resumed without loss."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, hidden, one_line
+
+from audiornn import runs
+from audiornn.cli import main
+from audiornn.errors import RunError
+from audiornn.files import FolderInUse
+from audiornn.runs import hold_run
+from audiornn.training import TrainConfig, train
+
+
+def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset, finished_run, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("theirs")
+    (finished_run / "my_notes.txt").write_text("notes")
+    (finished_run / "my_audio").mkdir()
+    (finished_run / "my_audio" / "a.wav").write_bytes(b"RIFF")
+    (finished_run / "link").symlink_to(elsewhere, target_is_directory=True)
+    old_config = (finished_run / "config.json").read_text()
+    train(tone_dataset, finished_run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, seed=5, **SMALL_TRAINING), overwrite=True,
+          verbose=0)
+    assert (finished_run / "my_notes.txt").read_text() == "notes"
+    assert (finished_run / "my_audio" / "a.wav").read_bytes() == b"RIFF"
+    assert (elsewhere / "keep.txt").read_text() == "theirs" and (finished_run / "link").is_symlink()
+    assert (finished_run / "config.json").read_text() != old_config  # the new run's
+    assert runs.read_summary(finished_run)["epochs"] == 1
+
+
+def test_an_overwrite_that_cannot_finish_leaves_the_old_run_whole(tone_dataset, finished_run, monkeypatch):
+    before = {entry.name: entry.read_bytes() for entry in finished_run.iterdir() if entry.is_file()
+              and entry.name != ".lock"}
+    real, calls = runs.os.rename, []
+
+    def rename(source, destination):
+        calls.append(source)
+        if len(calls) == 3:
+            raise OSError(16, "Device or resource busy", str(source))
+        return real(source, destination)
+
+    monkeypatch.setattr(runs.os, "rename", rename)
+    with pytest.raises(RunError, match="the old run is left whole"):
+        runs.prepare_run_folder(finished_run, overwrite=True)
+    after = {entry.name: entry.read_bytes() for entry in finished_run.iterdir() if entry.is_file()
+             and entry.name != ".lock"}
+    assert after == before and not [entry for entry in finished_run.iterdir() if entry.is_dir()]
+
+
+def test_a_resume_killed_after_a_commit_leaves_no_stale_summary_and_readers_see_the_committed_epoch(
+        tone_dataset, finished_run, monkeypatch, capsys):
+    assert runs.read_summary(finished_run)["epochs"] == 1
+    real = runs._finish_pending
+
+    def killed(folder, committed):
+        if committed == 2:
+            raise KeyboardInterrupt  # as a kill just after epoch 2's state.json, before its renames
+        return real(folder, committed)
+
+    monkeypatch.setattr(runs, "_finish_pending", killed)
+    with pytest.raises(KeyboardInterrupt):
+        train(resume=finished_run, overrides={"epochs": 2}, verbose=0)
+    monkeypatch.setattr(runs, "_finish_pending", real)
+    state = json.loads((finished_run / "state.json").read_text())
+    assert state["epochs_completed"] == 2 and "interrupted after epoch 2" in state["stop_reason"]
+    assert not (finished_run / "summary.json").exists() and runs.read_summary(finished_run) is None
+    assert runs.committed_path(finished_run, "history.csv").name == ".epoch-0002.history.csv"
+    assert list(runs.read_history(finished_run)["epoch"]) == [1.0, 2.0]
+    best = runs.committed_path(finished_run, "model.keras")
+    assert best.name in ("model.keras", ".epoch-0002.model.keras")
+    # eval prints no score for the run (it has none for its last epoch), and says how to get one.
+    assert main(["eval", "--model", str(finished_run), "--sound", "--seconds", "1", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "on all its validation audio" not in printed and "--resume" in printed
+    # The next resume finishes the renames, and with the budget used, makes the summary.
+    summary = train(resume=finished_run, verbose=0)
+    assert summary["epochs"] == 2 and runs.read_summary(finished_run)["epochs"] == 2
+
+
+def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dataset, tmp_path, monkeypatch):
+    from audiornn import training
+
+    real = training._summarise
+
+    def killed(*arguments):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "_summarise", killed)
+    run = tmp_path / "run"
+    with pytest.raises(KeyboardInterrupt):
+        train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    monkeypatch.setattr(training, "_summarise", real)
+    assert runs.read_summary(run) is None
+    summary = train(resume=run, verbose=0)  # no more training: the summary it lacked
+    assert summary["epochs"] == 1 and summary["stop_reason"] == "1 epochs done"
+    assert runs.read_summary(run)["validation"] == summary["validation"]
+    with pytest.raises(RunError, match="already used its budget"):
+        train(resume=run, verbose=0)
+
+
+def test_out_of_room_at_epoch_1_says_there_is_no_epoch_to_resume(tone_dataset, tmp_path, monkeypatch):
+    real = runs.write_atomically
+
+    def full(path, write):
+        if Path(path).name.startswith(".epoch-0001."):
+            raise OSError(28, "No space left on device")
+        return real(path, write)
+
+    monkeypatch.setattr(runs, "write_atomically", full)
+    with pytest.raises(RunError, match="could not save epoch 1 .* no epoch was saved: .* --overwrite") as caught:
+        train(tone_dataset, tmp_path / "run", model_config=SMALL_MODEL, train_config=TrainConfig(epochs=2, **SMALL_TRAINING), verbose=0)
+    assert "previous epoch" not in str(caught.value) and "--resume" not in str(caught.value)
+
+
+def test_a_keras_file_that_is_not_ours_is_one_short_line(tmp_path, capsys):
+    import zipfile
+
+    import keras
+
+    plain = tmp_path / "plain.keras"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="dense_with_a_long_name" * 5)]).save(plain)
+    # A model of some other project: a class Keras cannot find, and its whole config in Keras' message.
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(other, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "config.json":
+                data = data.replace(b'"class_name": "Dense"', b'"class_name": "SomeoneElsesLayer"')
+            target.writestr(item, data)
+    for path, said in ((plain, "not an audiornn model"), (other, "not an audiornn .keras model")):
+        assert main(["generate", "--model", str(path), "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
+        error = one_line(capsys)
+        assert len(error) < 400 and said in error, error
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from audiornn.runs import hold_run
+    with hold_run(sys.argv[1]):
+        print("held", flush=True)
+        time.sleep(60)
+""")
+
+
+def test_a_held_run_folder_is_refused_before_a_dataset_is_built_in_it(finished_run, capsys):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(finished_run)], stdout=subprocess.PIPE, text=True,
+                              cwd=REPOSITORY)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["train", str(REPOSITORY / "data"), "--output", str(finished_run), "--overwrite", "--epochs", "1",
+                     "--quiet"]) == 2
+        assert f"in use by process {holder.pid}" in one_line(capsys)
+        assert not (finished_run / "dataset").exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+
+
+def test_a_run_folder_is_held_by_one_process(tone_dataset, tmp_path):
+    run = tmp_path / "run"
+    train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    def files():
+        return {entry.name: entry.stat().st_mtime_ns for entry in run.iterdir() if entry.name != ".lock"}
+
+    before = files()
+    with hold_run(run):
+        for attempt in (lambda: train(resume=run, overrides={"epochs": 2}, verbose=0),
+                        lambda: train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING),
+                                      overwrite=True, verbose=0)):
+            with pytest.raises(FolderInUse, match=f"in use by process {os.getpid()}"):
+                attempt()
+    assert files() == before
+    # Released with the holder: the next command goes ahead.
+    assert train(resume=run, overrides={"epochs": 2}, verbose=0)["epochs"] == 2
+
+
+KILLER = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    target, occurrence = sys.argv[3], int(sys.argv[4])
+    real, seen = os.replace, []
+
+    def replace(source, destination, *args, **kwargs):
+        if Path(destination).name == target:
+            seen.append(destination)
+            if len(seen) == occurrence:
+                os._exit(9)  # as a SIGKILL would: no clean-up, the temporary file stays
+        return real(source, destination, *args, **kwargs)
+
+    os.replace = replace
+    from audiornn.model import ModelConfig
+    from audiornn.training import TrainConfig, train
+    train(sys.argv[1], sys.argv[2], model_config=ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8),
+          train_config=TrainConfig(epochs=3, steps_per_epoch=3, batch_size=4, sequence_length=16, warmup_steps=1,
+                                   learning_rate=1e-3), verbose=0)
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target, occurrence, committed", [
+    (".epoch-0002.last.keras", 1, 1),  # killed while epoch 2's model is written: epoch 2 never happened
+    ("state.json", 2, 1),  # killed while epoch 2's state, the commit point, is written: not committed
+    ("last.keras", 2, 2),  # killed after epoch 2's commit, while moving its files into place: finished on resume
+])
+def test_killed_at_a_write_the_run_resumes_from_its_last_whole_epoch(tone_dataset, tmp_path, target,
+                                                                     occurrence, committed):
+    run = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-c", KILLER, str(tone_dataset.path), str(run), target, str(occurrence)],
+                            capture_output=True, text=True, timeout=300, cwd=REPOSITORY)
+    assert result.returncode == 9, result.stderr[-2000:]
+    assert json.loads((run / "state.json").read_text())["epochs_completed"] == committed
+    summary = train(resume=run, verbose=0)
+    assert summary["epochs"] == 3
+    rows = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
+    assert rows == ["1", "2", "3"]
+    state = json.loads((run / "state.json").read_text())
+    from audiornn.runs import load_run_model
+
+    last = load_run_model(run / "last.keras", compile=True)
+    assert int(last.optimizer.iterations.numpy()) == state["optimizer_steps"] == 9  # 3 epochs of 3 steps, no more
+    assert hidden(run) == []  # no pending or partial file left behind
+
+
+def test_resume_on_another_dataset_is_refused(tone_dataset, sine_dataset, tmp_path):
+    run = tmp_path / "run"
+    train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    with pytest.raises(RunError, match="is not the dataset run .* was trained on"):
+        train(resume=run, dataset=sine_dataset, overrides={"epochs": 2}, verbose=0)
+    # Its own dataset, named explicitly, is fine.
+    assert train(resume=run, dataset=tone_dataset.path, overrides={"epochs": 2}, verbose=0)["epochs"] == 2
+
+
+def test_a_damaged_last_model_is_named_as_damaged_on_resume(tone_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    data = (run / "last.keras").read_bytes()
+    (run / "last.keras").write_bytes(data[:len(data) // 2])
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert "last.keras': the file is damaged" in error and "--overwrite" in error
+    assert len(error.strip().splitlines()) == 1

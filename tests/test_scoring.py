@@ -1,0 +1,53 @@
+"""Scoring: bits per sample of models and baselines on held-out audio, the context probe."""
+
+import numpy as np
+import pytest
+from conftest import SINE_FREQUENCY, sine
+
+from audiornn import dsp
+from audiornn.baselines import LinearPredictor, score_baselines, unigram_bits
+from audiornn.evaluation import score_audio
+from audiornn.runs import load_run_model
+
+
+def test_uniform_random_classes_score_eight_bits_for_every_baseline():
+    generator = np.random.default_rng(0)
+    train, test = generator.integers(0, 256, 200_000), generator.integers(0, 256, 50_000)
+    scores = score_baselines([train.astype(np.uint8)], [test.astype(np.uint8)])
+    assert set(scores) == {"uniform", "unigram", "linear_predictor_16"}
+    for name, bits in scores.items():
+        assert bits == pytest.approx(8.0, abs=0.05), name
+
+
+def test_a_sine_scores_far_lower_with_the_linear_predictor_than_the_histogram():
+    classes = dsp.mu_law_encode(sine(440, 4.0, 8000, amplitude=0.8)
+                                + 0.001 * np.random.default_rng(1).standard_normal(32000))
+    train, test = classes[:24000], classes[24000:]
+    histogram = unigram_bits([train], [test], mu=255)
+    predictor = LinearPredictor().fit([train]).bits([test])
+    assert histogram > 5.0
+    assert predictor < histogram - 3.0
+
+
+def test_a_model_that_learned_a_sine_scores_below_its_baselines(sine_run, sine_dataset, write_audio):
+    folder, _ = sine_run
+    held_out = write_audio("held_out.wav", sine(SINE_FREQUENCY, 1.5, 8000, amplitude=0.6, phase=2.5))
+    score = score_audio(load_run_model(folder), [held_out], dataset=sine_dataset, progress=False)
+    bits = score["model"]["bits_per_sample"]
+    assert bits < score["baselines"]["unigram"] - 2.0
+    assert bits < score["baselines"]["uniform"] - 4.0
+    assert score["model"]["targets"] == 12000 - 1
+    assert score["seconds"] == pytest.approx(1.5)
+
+
+def test_the_context_probe_resets_the_state_and_scores_the_same_samples(sine_run, sine_dataset):
+    from audiornn.scoring import dataset_pieces, score_classes
+
+    model = load_run_model(sine_run[0])
+    pieces = dataset_pieces(sine_dataset, "validation")
+    carried = score_classes(model, pieces, progress=False)
+    longer = score_classes(model, pieces, progress=False, reset_every=10 ** 6)
+    short = score_classes(model, pieces, progress=False, reset_every=16)
+    assert carried["targets"] == longer["targets"] == short["targets"] == sum(piece.size - 1 for piece in pieces)
+    assert abs(longer["bits_per_sample"] - carried["bits_per_sample"]) < 1e-4
+    assert short["bits_per_sample"] > carried["bits_per_sample"] + 0.05  # 16 samples of context are not enough
