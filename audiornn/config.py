@@ -18,8 +18,8 @@ __all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "TRAIN_OPTIONS", "VOCODE_TAIL", "A
            "check_positive_int", "config_from_dict", "option"]
 
 # The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.generation.choose):
-# the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (bench/RESULTS.md,
-# thirteenth session).
+# the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (tail values tried on
+# the vocoder of bench/vocoder.py --minutes 60 --side-by-side: which probability cut gives the best PESQ).
 VOCODE_TAIL = 0.001
 
 

@@ -61,7 +61,8 @@ def learning_rate_at(config, progress, step):
 
 # Early stopping waits for the schedule's second half: while the learning rate is above half its peak the
 # validation loss can stand still for many epochs and still fall as the rate falls (a 120-minute run of the
-# default stopped after 26 minutes on a plateau at 0.009, bench/RESULTS.md, fifteenth session).
+# default stopped after 26 minutes on a plateau at 0.009: bench/vocoder.py --minutes 120 --side-by-side, does a
+# two-hour vocoder beat the unconditional model).
 PATIENCE_FROM = 0.5
 # A validation loss this many nats above the best (0.72 bits per sample) is a collapse, not noise: the best
 # epoch's weights and optimizer state come back and the rest of the run takes half the learning rate.
@@ -523,9 +524,12 @@ def _dtype_policy(train_config):
         keras.config.set_dtype_policy(saved)
 
 
-VOCODER_LEARNING_RATE = 3e-3  # at 1e-2 a vocoder's loss stops falling after two epochs (bench/RESULTS.md)
+# At 1e-2 a vocoder's loss stalls after two epochs (bench/vocoder.py --minutes 30 --side-by-side: at which learning
+# rate the vocoder's feature path trains).
+VOCODER_LEARNING_RATE = 3e-3
 # Frames in a vocoder's training window: in 30 minutes windows of 6 frames (480 samples at 8 kHz) scored PESQ
-# 2.22 where windows of 2 scored 1.97, and fewer bits (bench/RESULTS.md, thirteenth session).
+# 2.22 where windows of 2 scored 1.97, and fewer bits (bench/vocoder.py --variant seq-480:sequence_length=480:
+# which window length gives the best PESQ; 12 frames lost in --variant seq-960:sequence_length=960).
 VOCODER_WINDOW_FRAMES = 6
 
 

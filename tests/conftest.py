@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
-from audiornn.config import ModelConfig
+from audiornn.config import AudioConfig, ModelConfig
 
 
 def sine(frequency, seconds, rate, amplitude=0.5, phase=0.0):
@@ -125,3 +124,44 @@ def one_line(capsys):
 def hidden(folder):
     """The hidden entries of ``folder`` (temporary files), its lock aside."""
     return sorted(entry.name for entry in Path(folder).iterdir() if entry.name.startswith(".") and entry.name != ".lock")
+
+
+# -- models of every kind of cell and tier, and a step-by-step run of one ---------------------------------
+
+CELLS = [ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8),
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, laplace_prior=True,
+                     linear_prediction=0),
+         ModelConfig(cell="lstm", num_layers=2, units=32, embedding_dim=8),
+         ModelConfig(cell="lstmp", num_layers=2, units=32, projection_units=12, embedding_dim=8),
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, linear_prediction=8,
+                     prediction_window=20),
+         ModelConfig(cell="gru", num_layers=2, units=32, embedding_dim=8, lags=0, linear_prediction=8,
+                     prediction_window=20, prediction_hop=3),
+         # Frame tiers: over a GRU sample tier, over a feed-forward one (two frame layers), and beside the
+         # predictor (an LSTM sample tier, frames of 5, refits every 2).
+         ModelConfig(cell="gru", num_layers=1, units=32, embedding_dim=8, lags=6, dense_units=24, frame_size=4,
+                     frame_units=16),
+         ModelConfig(num_layers=0, embedding_dim=8, lags=3, dense_units=24, frame_size=8, frame_units=16,
+                     frame_layers=2),
+         ModelConfig(cell="lstm", num_layers=1, units=16, embedding_dim=8, lags=0, frame_size=5, frame_units=12,
+                     linear_prediction=4, prediction_window=10, prediction_hop=2)]
+
+def config_id(config):
+    return f"{config.cell if config.num_layers else 'ff'}-lags{config.lags}" \
+        + (f"-lp{config.linear_prediction}-hop{config.prediction_hop}" if config.linear_prediction else "") \
+        + (f"-frames{config.frame_size}x{config.frame_layers}" if config.frame_size else "")
+
+def stepped_logits(model, classes, states=None):
+    """Logits ``(batch, time, classes)`` from :meth:`AudioRNN.step`, one sample at a time, and the last states."""
+    states = model.initial_states(classes.shape[0]) if states is None else states
+    outputs = []
+    for step in range(classes.shape[1]):
+        logits, states = model.step(classes[:, step], states)
+        outputs.append(np.asarray(logits))
+    return np.stack(outputs, axis=1), states
+
+@pytest.fixture(scope="module")
+def gru_model():
+    from audiornn.model import build_model
+
+    return build_model(ModelConfig(num_layers=2, units=32, embedding_dim=8), AudioConfig(level=0.5))

@@ -13,13 +13,13 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
 from audiornn.config import ModelConfig, TrainConfig
-from audiornn.layers import StateCarry
 from audiornn.generation import generate
+from audiornn.layers import StateCarry
 from audiornn.runs import load_run_model, read_summary
 from audiornn.scoring import score_classes
 from audiornn.training import compile_model, train
+
 from backend_runs import reference_classes, sine_dataset
 
 REPOSITORY = Path(__file__).resolve().parent.parent

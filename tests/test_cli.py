@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audiornn import open_dataset
 from audiornn.cli import main
 from audiornn.errors import ParameterError

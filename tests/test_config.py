@@ -2,12 +2,12 @@
 
 
 import pytest
-from conftest import one_line
-
 from audiornn import AudioConfig
 from audiornn.cli import main
 from audiornn.config import ModelConfig, TrainConfig
 from audiornn.errors import ParameterError
+
+from conftest import one_line
 
 
 @pytest.mark.parametrize("extra, named", [

@@ -4,17 +4,17 @@ import json
 import shutil
 from pathlib import Path
 
+import audiornn.dataset as dataset_module
 import numpy as np
 import pytest
 import soundfile
-from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, sine
-
-import audiornn.dataset as dataset_module
 from audiornn import AudioConfig, build_dataset, open_dataset
 from audiornn.cli import main
 from audiornn.dataset import plan_validation
 from audiornn.errors import AudioFileError, DatasetError, ParameterError
 from audiornn.training import TrainConfig, train
+
+from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, sine
 
 
 def test_build_reads_mixed_formats_rates_and_channels(speech_like_folder, tmp_path):

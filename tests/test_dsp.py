@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-
 from audiornn import dsp
 from audiornn.errors import ParameterError
+
 from conftest import sine
 
 

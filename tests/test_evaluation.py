@@ -4,8 +4,6 @@ import json
 
 import numpy as np
 import pytest
-from conftest import REPOSITORY, SINE_FREQUENCY, one_line, sine
-
 from audiornn.cli import main
 from audiornn.errors import AudioFileError, RunError
 from audiornn.evaluation import (
@@ -17,6 +15,8 @@ from audiornn.evaluation import (
     score_audio,
 )
 from audiornn.runs import load_run_model
+
+from conftest import REPOSITORY, SINE_FREQUENCY, one_line, sine
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

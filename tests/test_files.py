@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import sine
-
 from audiornn import build_dataset
 from audiornn.cli import main
 from audiornn.evaluation import plot_history, save_figure
@@ -15,6 +13,8 @@ from audiornn.files import atomic_path, write_json
 from audiornn.generation import generate
 from audiornn.model import ModelConfig
 from audiornn.training import TrainConfig, train
+
+from conftest import sine
 
 
 @pytest.fixture

@@ -4,14 +4,13 @@ import json
 
 import numpy as np
 import pytest
-
 from audiornn.cli import main
 from audiornn.errors import ParameterError
 from audiornn.generation import generate
 from audiornn.model import FrameTier, ModelConfig, build_model
-from audiornn.stepping import flops_per_sample
 from audiornn.runs import load_run_model
 from audiornn.scoring import score_classes
+from audiornn.stepping import flops_per_sample
 from audiornn.training import TrainConfig, train
 
 SMALL = dict(embedding_dim=8, lags=2, dense_units=16, frame_size=8, frame_units=16)

@@ -4,7 +4,6 @@ import json
 
 import numpy as np
 import pytest
-
 from audiornn import build_dataset
 from audiornn.cli import main
 from audiornn.config import AudioConfig

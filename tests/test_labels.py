@@ -6,8 +6,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from conftest import sine
-
 from audiornn import build_dataset, stepping
 from audiornn.cli import main
 from audiornn.errors import AudioFileError, DatasetError, ParameterError
@@ -18,6 +16,8 @@ from audiornn.scoring import identify, score_audio, score_classes
 from audiornn.stepping import SampleStream
 from audiornn.training import TrainConfig, train
 from audiornn.windows import WindowSampler
+
+from conftest import sine
 
 LABELS = ("high", "low", "noise")
 TINY = ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16, label_dim=4)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.linalg
 import scipy.signal
-
 from audiornn import AudioConfig, dsp, history
 from audiornn import linear_prediction as lp
 from audiornn.baselines import LinearPredictor
@@ -165,10 +164,9 @@ def test_a_briefly_trained_model_with_the_predictor_leaves_silence_at_any_temper
     sine's 0.42): each sample near zero made the next fit's scale smaller still."""
     from audiornn.audio_io import decode_classes
     from audiornn.generation import generate
+    from audiornn.runs import load_run_model
     from audiornn.scoring import dataset_pieces
     from audiornn.training import TrainConfig, train
-
-    from audiornn.runs import load_run_model
 
     train(sine_dataset, tmp_path / "run",
           model_config=ModelConfig(num_layers=1, units=64, embedding_dim=32, dense_units=64, linear_prediction=16),

@@ -1,13 +1,15 @@
 """The network: shapes, configs, and save/load equality of every cell and the seed preset."""
 
+
 import keras
 import numpy as np
 import pytest
-
 from audiornn import AudioConfig
 from audiornn.errors import ParameterError
 from audiornn.model import AudioRNN, ModelConfig, StateCarry, build_model
 from audiornn.stepping import flops_per_sample
+
+from conftest import CELLS, config_id, stepped_logits
 
 CONFIGS = [ModelConfig(cell="gru", num_layers=2, units=24, embedding_dim=8),
            ModelConfig(cell="lstm", num_layers=1, units=24, embedding_dim=8, dropout=0.1, dense_units=12, laplace_prior=True),
@@ -80,14 +82,14 @@ def test_flops_per_sample_counts_the_matrices():
 @pytest.mark.parametrize("values, message", [
     ({"cell": "rnn"}, "cell must be one of"),
     ({"units": 0}, "units must be a positive integer"),
-    ({"num_layers": -1}, "num_layers must be 0 or a positive integer"),
-    ({"num_layers": 0}, r"num_layers \(0\), a feed-forward sample tier, needs a frame tier"),
-    ({"frame_size": 1}, "frame_size must be 0 .* or from 2 to 1024"),
-    ({"frame_size": 16, "frame_units": 0}, "frame_units must be a positive integer"),
+    ({"num_layers": -1}, "--layers must be 0 or a positive integer"),
+    ({"num_layers": 0}, r"--layers \(0\), a feed-forward sample tier, needs a frame tier"),
+    ({"frame_size": 1}, "--frame-size must be 0 .* or from 2 to 1024"),
+    ({"frame_size": 16, "frame_units": 0}, "--frame-units must be a positive integer"),
     ({"dropout": 1.0}, r"dropout must be a number in \[0, 1\)"),
     ({"preset": "wavenet"}, "preset must be one of"),
     ({"laplace_prior": "yes"}, "laplace_prior must be true or false, got 'yes'"),
-    ({"dense_units": -1}, "dense_units must be 0 or a positive integer"),
+    ({"dense_units": -1}, "--dense-units must be 0 or a positive integer"),
 ])
 def test_model_config_is_validated(values, message):
     with pytest.raises(ParameterError, match=message):
@@ -147,3 +149,16 @@ def test_the_seed_preset_keeps_the_original_layers_whatever_the_defaults():
     model = build_model(ModelConfig.seed(units=8, window=16, embedding_dim=4))
     assert model.dense is None and model.peak is None
     assert [layer.name for layer in model.recurrent] == ["gru_0", "gru_1"]
+
+
+@pytest.mark.parametrize("config", CELLS, ids=config_id)
+def test_step_by_step_logits_equal_the_sequence_model(config):
+    model = build_model(config)
+    classes = np.random.default_rng(0).integers(0, 256, (3, 40)).astype("int32")
+    stepped, _ = stepped_logits(model, classes)
+    # (float32: the predictor's Levinson-Durbin rounds differently over a sequence than in a step)
+    np.testing.assert_allclose(stepped, np.asarray(model(classes)), atol=1e-4, rtol=2e-5)
+    # The folded first-GRU table is only a faster way to the same step.
+    states = model.initial_states(3)
+    without = model.step(classes[:, 0], states, constants={})[0]
+    np.testing.assert_allclose(np.asarray(without), stepped[:, 0], atol=1e-5)

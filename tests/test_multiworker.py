@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import one_line
-
 from audiornn import dsp
 from audiornn.cli import main
 from audiornn.config import ModelConfig, TrainConfig
 from audiornn.errors import ParameterError, RunError
+
+from conftest import one_line
 
 pytestmark = [pytest.mark.slow, pytest.mark.tf_only]  # tf.distribute's MultiWorkerMirroredStrategy
 REPOSITORY = Path(__file__).resolve().parent.parent

@@ -8,14 +8,14 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, hidden, one_line
-
 from audiornn import runs
 from audiornn.cli import main
 from audiornn.errors import RunError
 from audiornn.files import FolderInUse
 from audiornn.runs import hold_run
 from audiornn.training import TrainConfig, train
+
+from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, hidden, one_line
 
 
 def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset, finished_run, tmp_path):

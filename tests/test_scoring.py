@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from conftest import SINE_FREQUENCY, sine
-
 from audiornn import dsp
 from audiornn.baselines import LinearPredictor, score_baselines, unigram_bits
 from audiornn.evaluation import score_audio
 from audiornn.runs import load_run_model
+
+from conftest import SINE_FREQUENCY, sine
 
 
 def test_uniform_random_classes_score_eight_bits_for_every_baseline():

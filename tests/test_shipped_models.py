@@ -3,12 +3,11 @@
 import json
 from pathlib import Path
 
+import audiornn
 import keras
 import numpy as np
 import pytest
 import soundfile
-
-import audiornn
 from audiornn.cli import main
 from audiornn.errors import ModelFileError, ParameterError
 from audiornn.features import audio_to_features

@@ -4,12 +4,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audiornn import AudioConfig, build_dataset
 from audiornn.audio_io import decode_classes
 from audiornn.errors import AudioFileError, ParameterError
 from audiornn.scoring import dataset_pieces
-from audiornn.sound import SoundReference, format_sound_report, log_mel_frames, sound_distance
+from audiornn.sound import (
+    SoundReference,
+    format_sound_report,
+    log_mel_frames,
+    sound_distance,
+)
+
 from conftest import sine
 
 RATE = 8000

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from audiornn.generation import generate
 from audiornn.runs import load_run_model, read_run_json
 

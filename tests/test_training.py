@@ -11,12 +11,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-
 from audiornn import AudioConfig, build_dataset
 from audiornn.errors import DatasetError, ParameterError, RunError
 from audiornn.model import ModelConfig
 from audiornn.runs import load_run_model
 from audiornn.training import TrainConfig, TrainingDiverged, learning_rate_at, train
+
 from conftest import unigram_bits
 
 TINY = ModelConfig(num_layers=1, units=16, embedding_dim=8)
@@ -266,7 +266,6 @@ def test_a_lost_worker_is_named_by_the_task_that_is_not_this_one():
     from types import SimpleNamespace
 
     import tensorflow as tf
-
     from audiornn.training import _lost_task
 
     this = SimpleNamespace(cluster_resolver=SimpleNamespace(task_type="worker", task_id=0))

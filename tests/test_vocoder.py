@@ -8,9 +8,6 @@ import numpy as np
 import pytest
 import scipy.linalg
 import soundfile
-from conftest import sine
-from keras import ops
-
 from audiornn import build_dataset
 from audiornn.audio_io import prepare_audio, read_audio
 from audiornn.cli import SAMPLE_DATA, main
@@ -28,6 +25,9 @@ from audiornn.scoring import dataset_frames, dataset_pieces, score_classes
 from audiornn.stepping import compiled_frame_rate
 from audiornn.training import TrainConfig, featured_config, train
 from audiornn.vocoder import load_features, vocode
+from keras import ops
+
+from conftest import sine
 
 TINY = ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16, feature_units=8)
 QUICK = dict(batch_size=8, sequence_length=160, warmup_steps=2, learning_rate=1e-2)
@@ -104,11 +104,10 @@ def test_a_dataset_stores_frames_aligned_at_one_byte_per_sample(voiced, featured
 def test_the_predictor_fitted_to_the_frames_finds_the_envelope_of_an_all_pole_signal():
     """LPCNet's linear prediction from the features: the frames of noise through a known all-pole filter give
     back the filter, and the residual scale of noise of that level."""
-    from scipy.signal import lfilter
-
     from audiornn import linear_prediction as lp
     from audiornn.config import AudioConfig
     from audiornn.features import audio_to_features, envelope_matrices
+    from scipy.signal import lfilter
 
     rate, config = 8000, FeatureConfig.for_rate(8000)
     # Two resonances (500 and 1800 Hz), poles at radius 0.9 and 0.85: an order-4 predictor is exact.

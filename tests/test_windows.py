@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from audiornn import build_dataset
 from audiornn.dataset import Segment
 from audiornn.errors import DatasetError, ParameterError

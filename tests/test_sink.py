@@ -1,0 +1,69 @@
+"""Where generated audio goes (audiornn.sink): whole 16-bit files, room on the disk checked first, a full disk."""
+
+import shutil
+
+import pytest
+import soundfile
+from audiornn import AudioConfig
+from audiornn.errors import (
+    ParameterError,
+)
+from audiornn.generation import generate
+from audiornn.model import ModelConfig, build_model
+
+from conftest import (
+    SMALL_MODEL,
+)
+
+
+def test_output_files_are_16_bit_wav_at_the_model_rate(tmp_path):
+    model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8), AudioConfig(sample_rate=11025))
+    paths = generate(model, seconds=0.1, count=3, seed=0, output=tmp_path / "out.wav", progress=False)
+    assert [path.name for path in paths] == ["out_1.wav", "out_2.wav", "out_3.wav"]
+    for path in paths:
+        info = soundfile.info(str(path))
+        assert (info.samplerate, info.channels, info.subtype, info.frames) == (11025, 1, "PCM_16", 1102)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["out_1.wav", "out_2.wav", "out_3.wav"]
+
+
+def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gru_model, tmp_path, monkeypatch):
+    import shutil
+
+    import soundfile
+    from audiornn import sink
+
+    def full(self, data):
+        raise soundfile.LibsndfileError(1, "System error")
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", full)
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    with pytest.raises(ParameterError, match=r"cannot write '.*a\.wav': the disk is full \(1.0 kB free\)"):
+        generate(gru_model, seconds=0.01, output=tmp_path / "a.wav", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_disk_room_message_shows_its_numbers(tmp_path, monkeypatch):
+    from audiornn import sink
+
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=30_000))
+    with pytest.raises(ParameterError, match=r"would take 32.0 kB but .* has 30.0 kB free"):
+        sink.check_room(tmp_path / "a.wav", 2, 8000, 8000)
+
+
+def test_generation_checks_the_disk_and_writes_rf64_past_the_wav_limit(tmp_path, monkeypatch):
+    import shutil
+
+    from audiornn import generation, sink
+    from audiornn.model import build_model
+
+    model = build_model(SMALL_MODEL)
+    with pytest.raises(ParameterError, match=r"would take 16.0 TB but .* [kMGT]B free"):
+        generation.generate(model, seconds=1e9, output=tmp_path / "huge.wav", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=10 ** 13))
+    paths = [tmp_path / "a.wav"]
+    assert sink.check_room(paths[0], 1, 2 ** 31 + 100, 8000) == "RF64"
+    assert sink.check_room(paths[0], 1, 2 ** 31 - 100, 8000) == "WAV"
