@@ -32,7 +32,8 @@ def _check_train_options(model_options, train_options, audio_options, *, dataset
                          use_labels, use_features, worker_timeout):
     """Refuse options that contradict each other or would be silently ignored, each naming its flag."""
     if init_from and model_options:
-        given = [option(field) for field in model_options]
+        given = [option(field) if isinstance(value, bool) else f"{option(field)} {value}"
+                 for field, value in model_options.items()]
         raise ParameterError(f"--init-from takes the model from a trained one: {', '.join(given)} would change "
                              f"it; leave {'it' if len(given) == 1 else 'them'} out")
     if train_options.get("epochs") == 0:

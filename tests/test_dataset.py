@@ -161,8 +161,8 @@ def test_bad_inputs_are_clear_errors(make, message, tmp_path, write_audio):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"audio_config": None, "validation_fraction": 0.9}, "validation_fraction must be"),
-    ({"audio_config": None, "trim_silence_db": 0}, "trim_silence_db must be a positive"),
+    ({"audio_config": None, "validation_fraction": 0.9}, "--validation-fraction must be"),
+    ({"audio_config": None, "trim_silence_db": 0}, "--trim-silence must be a positive"),
 ])
 def test_bad_build_parameters_are_errors(kwargs, message, speech_like_folder, tmp_path):
     with pytest.raises(ParameterError, match=message):

@@ -90,11 +90,11 @@ def test_a_frame_tier_model_trains_resumes_and_generates(sine_dataset, tmp_path)
 
 def test_frame_settings_that_cannot_work_are_refused_naming_both_values(sine_dataset, tmp_path, capsys):
     config = ModelConfig(num_layers=1, units=16, **SMALL)
-    with pytest.raises(ParameterError, match=r"sequence_length \(100\) must be a multiple of frame_size \(8\)"):
+    with pytest.raises(ParameterError, match=r"--sequence-length \(100\) must be a multiple of --frame-size \(8\)"):
         train(sine_dataset, tmp_path / "run", model_config=config,
               train_config=TrainConfig(sequence_length=100, epochs=1), verbose=0)
     assert not (tmp_path / "run").exists()
-    with pytest.raises(ParameterError, match="frame_size .* needs a sequence model; the seed preset"):
+    with pytest.raises(ParameterError, match="--frame-size .* needs a sequence model; the seed preset"):
         ModelConfig.seed(frame_size=16)
     dataset = ["--dataset", str(sine_dataset.path), "--quiet"]
     assert main(["train", *dataset, "--output", str(tmp_path / "cli"), "--frame-size", "16",

@@ -55,7 +55,7 @@ def test_architecture_options_and_other_audio_settings_are_refused(source, tone_
     assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(run), "--init-from", str(source),
                  "--units", "64", "--no-linear-prediction", "--quiet"]) == 2
     error = capsys.readouterr().err
-    assert "--init-from takes the model from a trained one: --units, --no-linear-prediction would change it" in error
+    assert "--init-from takes the model from a trained one: --units 64, --linear-prediction 0 would change it" in error
     with pytest.raises(ParameterError, match="the model comes from --init-from"):
         train(tone_dataset, run, model_config=ModelConfig(units=64), init_from=source, verbose=0)
     other = build_dataset([tone_dataset.path.parent], tmp_path / "mu15", audio_config=AudioConfig(mu=15),

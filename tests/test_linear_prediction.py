@@ -112,12 +112,12 @@ def test_scoring_in_chunks_carries_the_predictor_across_them():
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"linear_prediction": 16, "prediction_window": 16}, r"prediction_window \(16\) must be longer than the "
-                                                          r"order of linear_prediction \(16\)"),
-    ({"linear_prediction": 65}, "linear_prediction must be an order from 0"),
-    ({"linear_prediction": 8, "laplace_prior": False}, r"linear_prediction \(8\) centres the Laplace prior"),
-    ({"linear_prediction": 8, "preset": "seed"}, r"linear_prediction \(8\) needs a sequence model; the seed preset"),
-    ({"linear_prediction": 8, "prediction_hop": 0}, "prediction_hop must be a positive integer"),
+    ({"linear_prediction": 16, "prediction_window": 16}, r"--prediction-window \(16\) must be longer than the "
+                                                          r"order of --linear-prediction \(16\)"),
+    ({"linear_prediction": 65}, "--linear-prediction must be an order from 0"),
+    ({"linear_prediction": 8, "laplace_prior": False}, r"--linear-prediction \(8\) centres the Laplace prior"),
+    ({"linear_prediction": 8, "preset": "seed"}, r"--linear-prediction \(8\) needs a sequence model; the seed preset"),
+    ({"linear_prediction": 8, "prediction_hop": 0}, "--prediction-hop must be a positive integer"),
 ])
 def test_predictor_settings_are_checked(values, message):
     with pytest.raises(ParameterError, match=message):
@@ -210,5 +210,5 @@ def test_the_prior_cap_bounds_what_the_prior_takes_and_zero_leaves_it_uncapped()
                                          dense_units=0, lags=4)).log_widths
     taken = {cap: np.max(log_widths - values) for cap, values in logits.items()}  # the untrained logits are zero
     assert taken[16.0] == pytest.approx(16.0, abs=1e-3) and taken[0.0] > 100.0
-    with pytest.raises(ParameterError, match="prior_cap must be 0"):
+    with pytest.raises(ParameterError, match="--prior-cap must be 0"):
         ModelConfig(prior_cap=-1.0)

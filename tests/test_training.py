@@ -188,8 +188,8 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
         train(sine_dataset, tmp_path / "long", model_config=TINY,
               train_config=TrainConfig(sequence_length=30000, batch_size=2), verbose=0)
     assert not (tmp_path / "long").exists()
-    for values, message in [({"batch_size": 0}, "batch_size must be a positive integer"),
-                            ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
+    for values, message in [({"batch_size": 0}, "--batch-size must be a positive integer"),
+                            ({"learning_rate": -1.0}, "--learning-rate must be a positive number"),
                             ({"minutes": -5}, "minutes must be a positive number"),
                             ({"carry_state": 1}, "carry_state must be true or false, got 1"),
                             ({"tensorboard": "no"}, "tensorboard must be true or false")]:

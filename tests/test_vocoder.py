@@ -220,9 +220,9 @@ def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, fe
     assert wrong["bits_per_sample"] > right + 1.0
     # --ignore-features trains a model without them on the same dataset.
     quick = TrainConfig(epochs=1, steps_per_epoch=2, **QUICK)
-    with pytest.raises(ParameterError, match=r"feature_units \(8\) sets what the model does with features"):
+    with pytest.raises(ParameterError, match=r"--feature-units \(8\) sets what the model does with features"):
         train(featured, tmp_path / "plain", model_config=TINY, use_features=False, verbose=0, train_config=quick)
-    with pytest.raises(ParameterError, match=r"feature_prediction \(8\) sets what the model does with features"):
+    with pytest.raises(ParameterError, match=r"--feature-prediction \(8\) sets what the model does with features"):
         train(featured, tmp_path / "plain", model_config=ModelConfig(units=16, embedding_dim=8, lags=4,
                                                                      dense_units=16, feature_prediction=8),
               use_features=False, verbose=0, train_config=quick)
