@@ -22,7 +22,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from . import __version__
 from .config import AUDIO_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
-from .files import write_json
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
 
@@ -71,8 +70,8 @@ def _labelled_inputs(arguments, inputs):
     given = [flag for flag, value in (("--labels-from-folders", arguments.labels_from_folders),
                                       ("--labels", arguments.label_list)) if value]
     if len(given) + isinstance(inputs, dict) > 1:
-        raise ParameterError(f"labels are given {'by NAME=PATH inputs and ' if isinstance(inputs, dict) else ''}"
-                             f"{' and '.join(given)}: use one way")
+        ways = (["NAME=PATH inputs"] if isinstance(inputs, dict) else []) + given
+        raise ParameterError(f"labels are given by {' and by '.join(ways)}: use one way")
     # The list as a Path: only the string "folders" means by folder, whatever the list file is called.
     return inputs, FOLDERS if arguments.labels_from_folders else (
         Path(arguments.label_list) if arguments.label_list else None)
@@ -223,7 +222,8 @@ def run_generate(arguments):
     paths = generate(model, seconds=arguments.seconds, count=arguments.count,
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
                      include_prime=arguments.include_prime, output=arguments.output,
-                     progress=not arguments.quiet, label=_label_flag(arguments.label, arguments.count),
+                     progress=not arguments.quiet,
+                     label=_label_flag(arguments.label, arguments.count, "streams (--count)"),
                      prime_label=arguments.prime_label, tail=arguments.tail)
     for path in paths:
         print(f"wrote {path}")
@@ -242,14 +242,14 @@ def run_generate(arguments):
     return 0
 
 
-def _label_flag(value, count, streams="--count"):
+def _label_flag(value, count, streams):
     """``--label a,b,c``: one name for every stream, or one per stream (``count`` of them, said as ``streams``)."""
     if value is None:
         return None
     names = [name.strip() for name in value.split(",")]
     if len(names) not in (1, count):
-        raise ParameterError(f"--label gives {len(names)} labels for {streams} {count} streams: give one for all, "
-                             f"or one per stream")
+        raise ParameterError(f"--label gives {len(names)} labels for {count} {streams}: give one for all, or one "
+                             f"for each")
     return names[0] if len(names) == 1 else names
 
 

@@ -106,12 +106,34 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
                                  f"({audio_config.describe_difference(source)}, yours first): leave the audio "
                                  f"flags out, and INPUT is built with the model's")
         audio_config = AudioConfig(sample_rate=source.sample_rate, mu=source.mu, preemphasis=source.preemphasis)
+        if not dataset:
+            _check_inputs_fit(start, init_from, labelled=labels is not None or isinstance(inputs, dict),
+                              features=features, use_labels=use_labels, use_features=use_features)
     with contextlib.ExitStack() as holding:
         if not dataset:
             dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite,
                                          progress)
         return train(dataset, output, model_config=model_config, train_config=train_config, overwrite=overwrite,
                      init_from=start, **common)
+
+
+def _check_inputs_fit(start, init_from, *, labelled, features, use_labels, use_features):
+    """Refuse, before RUN/dataset is built, INPUT that would make a dataset the model started from cannot train
+    on: labels and frames as it has them (or left out on purpose with --ignore-labels, --ignore-features)."""
+    config = start["model"].model_config
+    origin = f"--init-from '{init_from}'"
+    if use_features and config.features and not features:
+        raise ParameterError(f"{origin} is a vocoder of {start['model'].feature_config.describe()}: add --features "
+                             f"{start['model'].feature_config.kind} to build INPUT with its frames")
+    if use_features and features and not config.features:
+        raise ParameterError(f"{origin} reads no spectrogram frames, so it would not become a vocoder: leave "
+                             f"--features out, or add --ignore-features to train it on the audio alone")
+    if use_labels and config.labels and not labelled:
+        raise ParameterError(f"{origin} was trained with labels ({', '.join(config.labels)}): label INPUT (NAME=PATH, "
+                             f"--labels or --labels-from-folders)")
+    if use_labels and labelled and not config.labels:
+        raise ParameterError(f"{origin} was trained without labels: leave the labels out, or train a new labelled "
+                             f"model")
 
 
 def _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite, progress):
@@ -186,6 +208,10 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
 
     model = load_run_model(path)
     dataset = dataset or run_dataset_path(path)
+    if model.feature_config is not None and (sound or not audio):
+        raise ParameterError("this model is a vocoder: it makes audio from the frames of recordings, so it is "
+                             "evaluated on them: give --audio FILE... (with --resynthesis for copy-synthesis "
+                             "scores); --sound is for models that generate")
     if resynthesis:
         if not audio:
             raise ParameterError("--resynthesis scores copy-synthesis of recordings: give them with --audio")

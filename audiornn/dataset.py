@@ -435,7 +435,7 @@ def _plan_by_label(used, label_names, fraction, files, align=1):
     if not label_names:
         plan = plan_validation([entry["samples"] for entry in used], [entry["name"] for entry in used],
                                fraction=fraction)
-        return [(index, _aligned(cut, used[index]["samples"], align)) for index, cut in plan]
+        return [(index, _aligned(cut, used[index], align)) for index, cut in plan]
     plan = {}
     for label in label_names:
         members = [index for index, entry in enumerate(used) if entry["label"] == label]
@@ -445,7 +445,7 @@ def _plan_by_label(used, label_names, fraction, files, align=1):
                                  f"(see the warnings above)")
         for member, cut in plan_validation([used[index]["samples"] for index in members],
                                            [used[index]["name"] for index in members], fraction=fraction):
-            plan[members[member]] = _aligned(cut, used[members[member]]["samples"], align)
+            plan[members[member]] = _aligned(cut, used[members[member]], align)
     return sorted(plan.items())
 
 
@@ -466,14 +466,15 @@ def _check_label_sizes(used, plan, label_names, fraction, strict):
             logger.warning(message)
 
 
-def _aligned(cut, samples, align):
-    """A validation cut moved down to a multiple of ``align`` (kept inside the file)."""
-    if cut in (0, samples) or align == 1:
+def _aligned(cut, entry, align):
+    """A validation cut in file ``entry`` moved down to a multiple of ``align`` (kept inside the file)."""
+    if cut in (0, entry["samples"]) or align == 1:
         return cut
     aligned = cut - cut % align
     if aligned < 1:
-        raise DatasetError(f"the file's validation tail leaves under one frame ({align} samples) of training "
-                           f"audio: lower --validation-fraction or give longer recordings")
+        raise DatasetError(f"'{entry['path']}' ({entry['samples']} samples) is held out in part, and its training "
+                           f"part would be under one frame ({align} samples): give it a longer recording, leave "
+                           f"it out, or lower --validation-fraction")
     return aligned
 
 

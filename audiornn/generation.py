@@ -89,7 +89,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     count = check_positive_int(count, "count")
     wav = check_room(output, count, total, rate) if output is not None else None
     _check_memory(model, count, 0 if output is not None else total)
-    paths = output_paths(output, count) if output is not None else None
+    paths = output_paths(output, count, [prime] if prime is not None else ()) if output is not None else None
     if model.feature_net is not None:
         raise ParameterError("this model is a vocoder: it makes audio from spectrogram frames, with vocode "
                              "('AudioRNN.py vocode --model MODEL INPUT...', audiornn.vocode)")

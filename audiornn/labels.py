@@ -38,6 +38,9 @@ def check_label_name(name, where):
     if len(name.encode()) > MAX_LABEL_BYTES:
         raise ParameterError(f"{where}: the label '{name[:40]}...' is {len(name.encode())} bytes long: choose a name "
                              f"of at most {MAX_LABEL_BYTES} (it names files and columns)")
+    if any(character in name for character in "/\\\n\r\t") or name in (".", ".."):
+        raise ParameterError(f"{where}: the label {name!r} has a path separator or a line break: choose a name "
+                             f"without one (it names files and columns)")
     if "," in name:
         raise ParameterError(f"{where}: the label '{name}' has a comma, which separates labels on the command "
                              f"line (--label a,b): choose a name without one")
@@ -107,6 +110,9 @@ def _by_folder(inputs):
 
 
 def _by_list(inputs, table):
+    if table.is_dir():
+        raise ParameterError(f"label list '{table}' is a folder: give a CSV file of path,label rows (or label by "
+                             f"folder with --labels-from-folders)")
     if not table.is_file():
         raise ParameterError(f"label list '{table}' does not exist: give a CSV file of path,label rows")
     listed, lines = {}, {}

@@ -20,6 +20,7 @@ mixed to mono, scaled to a peak of 1):
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -44,9 +45,12 @@ def griffin_lim(frames, sample_rate, config, *, iterations=32, seed=0):
     power = np.exp(np.concatenate([frames, frames[-1:]])).T
     magnitude = librosa.feature.inverse.mel_to_stft(power, sr=sample_rate, n_fft=config.fft, power=2.0, fmin=0.0,
                                                     fmax=sample_rate / 2)
-    audio = librosa.griffinlim(magnitude, n_iter=iterations, hop_length=config.hop, win_length=config.window,
-                               n_fft=config.fft, window="hann", center=True, pad_mode="constant",
-                               length=frames.shape[0] * config.hop, random_state=seed)
+    with warnings.catch_warnings():
+        # A recording shorter than one window is padded, as every recording's ends are.
+        warnings.filterwarnings("ignore", message="n_fft=.* is too large for input signal")
+        audio = librosa.griffinlim(magnitude, n_iter=iterations, hop_length=config.hop, win_length=config.window,
+                                   n_fft=config.fft, window="hann", center=True, pad_mode="constant",
+                                   length=frames.shape[0] * config.hop, random_state=seed)
     return audio.astype(np.float32)
 
 
@@ -102,14 +106,22 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
         raise AudioRNNError(f"PESQ scores audio at 8 or 16 kHz; this model's rate is {rate} Hz")
     files = [str(path) for path in files]
     label = label_state(model, label, len(files))  # checked before any work
+    for path in files:  # PESQ needs a quarter of a second: refused before the vocoding, naming the file
+        audio, file_rate = read_audio(path)
+        if audio.shape[0] < file_rate / 4:
+            raise AudioRNNError(f"'{path}' lasts {audio.shape[0] / file_rate:.3g} s; PESQ scores a quarter of a "
+                                f"second or more: leave it out of the files scored")
     frames = [load_features(path, model) for path in files]
     vocoded = vocode(model, files, seed=seed, temperature=temperature, progress=progress, tail=tail, label=label)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
         reference = _reference(path, model)
         rebuilt = griffin_lim(own, rate, config, seed=seed)
-        rows.append({"file": path, "vocoder": _scores(reference, audio, rate, config),
-                     "griffin_lim": _scores(reference, rebuilt, rate, config)})
+        try:
+            rows.append({"file": path, "vocoder": _scores(reference, audio, rate, config),
+                         "griffin_lim": _scores(reference, rebuilt, rate, config)})
+        except AudioRNNError as error:
+            raise AudioRNNError(f"'{path}': {error}: leave it out of the files scored") from None
         if example is None:
             example = {"original": reference, "vocoder": np.asarray(audio), "griffin_lim": rebuilt}
     summary = {"files": files, "per_file": rows, "example": example}

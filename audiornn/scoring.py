@@ -11,7 +11,6 @@ import logging
 import math
 
 import numpy as np
-from keras import ops
 from tqdm.auto import tqdm
 
 from .audio_io import prepare_audio, read_audio
@@ -115,7 +114,6 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
               disable=None if progress else True) as bar:
         for first in range(0, len(segments), count):
             group = segments[first:first + count]
-            length = group[0].size
             rows = owners[first:first + count]
             np.add.at(piece_targets, rows, [segment.size - 1 for segment in group])
             label = None
@@ -295,7 +293,11 @@ def identify(model, audio, *, labels=None, progress=True):
     names = list(model.model_config.labels)
     if not names:
         raise ParameterError("--identify needs a model trained with labels; this one has none")
-    pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True)
+    pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True,
+                                        features=model.feature_config)
+    frames = None
+    if model.feature_config is not None:  # a vocoder is scored given each file's own frames
+        pieces, frames = [piece for piece, _ in pieces], [own for _, own in pieces]
     kept = [index for index, piece in enumerate(pieces) if piece.size >= 2]
     too_short = [files[index] for index in range(len(files)) if index not in kept]
     if not kept:
@@ -305,7 +307,8 @@ def identify(model, audio, *, labels=None, progress=True):
                        ", ".join(too_short[:3]) + (" ..." if len(too_short) > 3 else ""))
     pieces, files, truth = ([items[index] for index in kept] for items in (pieces, files, truth))
     result = score_classes(model, [piece for piece in pieces for _ in names], labels=names * len(pieces),
-                           progress=progress)
+                           progress=progress, features=None if frames is None else
+                           [frames[index] for index in kept for _ in names])
     bits = np.array([piece["bits_per_sample"] for piece in result["pieces"]]).reshape(len(pieces), len(names))
     guess = [names[index] for index in bits.argmin(axis=1)]
     found = {"files": files, "labels": names, "bits": bits.tolist(), "guess": guess, "truth": truth,

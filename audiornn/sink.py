@@ -8,6 +8,7 @@ Generation and vocoding both write through it.
 """
 
 import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -21,9 +22,10 @@ from .files import atomic_path
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
 
-def output_paths(output, count):
+def output_paths(output, count, inputs=()):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
-    ``.wav`` name in a folder that exists, and no path that is a folder."""
+    ``.wav`` name in a folder that exists, no path that is a folder, and none of the ``inputs`` (the files the
+    work reads: a recording is never written over with what was made from it)."""
     output = Path(output).expanduser()
     if not output.parent.is_dir():
         raise ParameterError(f"output folder '{output.parent}' does not exist: create it first")
@@ -32,9 +34,13 @@ def output_paths(output, count):
     width = len(str(count))
     paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}.wav")
                                          for index in range(count)]
+    read = {os.path.realpath(Path(source).expanduser()) for source in inputs if isinstance(source, (str, os.PathLike))}
     for path in paths:
         if path.is_dir():
             raise ParameterError(f"--output '{path}' is a folder: name a .wav file to write")
+        if os.path.realpath(path) in read:
+            raise ParameterError(f"--output '{path}' is one of the inputs: it would be written over with what is "
+                                 f"made from it; name another file")
     return paths
 
 

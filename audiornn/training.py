@@ -304,7 +304,7 @@ def featured_config(model_config, dataset, use_features=True, origin="the model"
     if mine is None:
         raise DatasetError(f"{origin} is a vocoder of {feature_config.describe()} and dataset '{dataset.path}' has "
                            f"no spectrogram frames: build the dataset with --features {feature_config.kind}, or "
-                           f"--ignore-features is not for a vocoder: train a new model")
+                           f"train a new model")
     if mine != feature_config:
         differing = ", ".join(f"{field} {getattr(mine, field)!r} vs {getattr(feature_config, field)!r}"
                               for field in mine.to_dict() if getattr(mine, field) != getattr(feature_config, field))
@@ -365,6 +365,9 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    if resume is not None and (train_config is not None or model_config is not None):
+        raise ParameterError("a resumed run keeps its configs: give what changes as overrides={...} (TrainConfig "
+                             "fields such as epochs, minutes or learning_rate), not train_config or model_config")
     start = None
     if init_from is not None:
         if resume is not None:
@@ -763,15 +766,15 @@ def _load_resume(folder, dataset, overrides):
     train_config = TrainConfig.from_dict(values, source="resumed training config")
     if not model_config.many_to_one:
         model_config.check_sequence_length(train_config.sequence_length)  # before the new config is written
-    if train_config != TrainConfig.from_dict(config["training"]):
-        config["training"] = train_config.to_dict()
-        write_json(folder / CONFIG, config)
     given = dataset is not None
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
     if given and not _same_dataset(dataset, config):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
                        f"('{config['dataset']}'): resume on its own dataset (leave out --dataset), or start "
                        f"a new run on the other one")
+    if train_config != TrainConfig.from_dict(config["training"]):  # recorded only once everything is checked
+        config["training"] = train_config.to_dict()
+        write_json(folder / CONFIG, config)
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
     history = [row for row in read_history_rows(folder / HISTORY)
                if int(float(row["epoch"])) <= state["epochs_completed"]]

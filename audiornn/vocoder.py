@@ -9,6 +9,7 @@ carried, and writes each stream's audio when it is complete
 (:class:`audiornn.sink.AudioSink`).
 """
 
+import logging
 import math
 import os
 from pathlib import Path
@@ -21,7 +22,9 @@ from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, take_frames
 
-__all__ = ["VOCODE_TAIL", "load_features", "vocode"]
+__all__ = ["VOCODE_TAIL", "check_units", "load_features", "read_npy", "vocode"]
+
+logger = logging.getLogger("audiornn")
 
 # Natural-log mel power is above log(floor) and, for audio of peak 1, below about log(fft ** 2 / 4).
 LOG_RANGE_SLACK = 1.0
@@ -56,6 +59,8 @@ def read_npy(path):
         if dtype.hasobject:
             raise ParameterError(f"{name} holds Python objects, which are not read (a pickle can run code): save "
                                  f"a float array of (frames, bands)")
+        if any(int(side) < 0 for side in shape):
+            raise ParameterError(f"{name} has a broken .npy header (a negative shape, {shape}): save it again")
         needed, size = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize, os.path.getsize(path) - offset
         if needed > size:
             raise ParameterError(f"{name}: its header says {shape} of {dtype} ({needed:,} bytes) but the file holds "
@@ -101,6 +106,12 @@ def check_units(frames, model, name):
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
     judged = frames.shape[0] >= MIN_FRAMES_TO_JUDGE and float(np.min(np.std(frames, axis=0))) > 0
     unit, spread, _ = _likely_unit(frames, deviation) if judged else ("natural-log power", 1.0, 1.0)
+    if not judged:
+        # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
+        # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
+        logger.warning("features %s: %d frame(s) are too few to tell their units by their spread (%d or more); "
+                       "only their range was checked: make sure they are natural-log mel power",
+                       name, frames.shape[0], MIN_FRAMES_TO_JUDGE)
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
     slack = LEVEL_SLACK if judged else LOG_RANGE_SLACK
     out_of_range = frames.min() < low - slack or frames.max() > high + slack
@@ -110,8 +121,9 @@ def check_units(frames, model, name):
         ": convert dB with x / 10 * ln(10), take the natural log of linear power"
     raise ParameterError(f"features {name} are not in the model's units ({config.kind} bands as natural-log "
                          f"power, from {low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
-                         f"{frames.min():.3g} to {frames.max():.3g} and vary {spread:.2g} times as much as the "
-                         f"model's training frames){likely}")
+                         f"{frames.min():.3g} to {frames.max():.3g}"
+                         + (f" and vary {spread:.2g} times as much as the model's training frames" if judged else "")
+                         + f"){likely}")
 
 
 def load_features(source, model):
@@ -174,7 +186,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         raise ParameterError("vocode needs at least one input: audio files or features")
     config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
     if output is not None:
-        paths = output_paths(output, count)
+        paths = output_paths(output, count, inputs)
     frames = [load_features(source, model) for source in inputs]
     hop, margin = config.hop, model.feature_net.margin
     lengths = [piece.shape[0] * hop for piece in frames]

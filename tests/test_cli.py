@@ -188,3 +188,16 @@ def test_the_train_command_is_one_library_call_that_loads_its_starting_point_onc
     assert config["init_from"] == str(sine_run[0].resolve())
     with pytest.raises(ParameterError, match="--init-from takes the model from a trained one: --units would"):
         commands.train_command([], output=tmp_path / "other", init_from=sine_run[0], model_options={"units": 9})
+
+
+def test_init_from_refuses_input_it_cannot_train_on_before_building_anything(tmp_path, capsys):
+    from audiornn.cli import SAMPLE_DATA
+
+    run = tmp_path / "run"
+    inputs = [str(SAMPLE_DATA / "vm-forward.wav"), str(SAMPLE_DATA / "agent-user.wav")]
+    assert main(["train", *inputs, "--output", str(run), "--init-from", "vocoder", "--epochs", "1", "--quiet"]) == 2
+    assert "is a vocoder of 40 mel bands, a frame every 80 samples: add --features mel" in capsys.readouterr().err
+    assert not run.exists()  # nothing built: the corrected command starts clean
+    assert main(["train", *inputs, "--output", str(run), "--init-from", "speech", "--features", "mel",
+                 "--epochs", "1", "--quiet"]) == 2
+    assert "reads no spectrogram frames" in capsys.readouterr().err and not run.exists()

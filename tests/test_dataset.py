@@ -301,3 +301,11 @@ def test_dataset_overwrite_never_replaces_a_folder_that_is_not_ours(tmp_path, ca
                  "--quiet"]) == 2
     assert "notes.txt, which are not part of it" in capsys.readouterr().err
     assert (ours / "notes.txt").read_text() == "mine"
+
+
+def test_a_file_too_short_for_a_frame_of_training_names_itself(tmp_path):
+    from audiornn.errors import DatasetError
+
+    soundfile.write(str(tmp_path / "tiny.wav"), sine(440.0, 0.0015, 8000), 8000)
+    with pytest.raises(DatasetError, match=r"tiny\.wav' \(12 samples\) is held out in part"):
+        build_dataset([tmp_path / "tiny.wav"], tmp_path / "ds", features="mel", progress=False)

@@ -244,7 +244,7 @@ def test_the_command_line_trains_generates_scores_and_identifies(labelled_run, f
     assert all((tmp_path / f"g_{index}.wav").is_file() for index in (1, 2))
     assert main(["generate", "--model", str(run), "--seconds", "0.1", "--count", "3", "--label", "high,noise",
                  "--output", str(tmp_path / "h.wav"), "--quiet"]) == 2
-    assert "2 labels for --count 3" in capsys.readouterr().err
+    assert "2 labels for 3 streams (--count)" in capsys.readouterr().err
     assert main(["generate", "--model", str(run), "--seconds", "0.1", "--output", str(tmp_path / "h.wav"),
                  "--quiet"]) == 2
     assert "one of high, low, noise" in capsys.readouterr().err
@@ -404,3 +404,18 @@ def test_identify_says_what_it_left_out_and_refuses_a_label(labelled_run, folder
     assert main(["eval", "--model", str(labelled_run[0]), "--audio", str(folders), "--labels-from-folders",
                  "--identify", "--label", "high", "--quiet"]) == 2
     assert "--identify guesses each file's label and --label says it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["a/b", "../../evil", "two\nlines"])
+def test_a_label_name_that_is_a_path_or_breaks_a_line_is_refused(folders, name):
+    from audiornn.labels import labelled_files
+
+    with pytest.raises(ParameterError, match="has a path separator or a line break"):
+        labelled_files({name: [folders / "high" / "take0.wav"]})
+
+
+def test_a_label_list_that_is_a_folder_says_so(folders):
+    from audiornn.labels import labelled_files
+
+    with pytest.raises(ParameterError, match="is a folder: give a CSV file"):
+        labelled_files([folders], folders)

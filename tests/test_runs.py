@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from audiornn import runs
 from audiornn.cli import main
-from audiornn.errors import RunError
+from audiornn.errors import ParameterError, RunError
 from audiornn.files import FolderInUse
 from audiornn.runs import hold_run
 from audiornn.training import TrainConfig, train
@@ -247,3 +247,13 @@ def test_a_damaged_last_model_is_named_as_damaged_on_resume(tone_dataset, tmp_pa
     error = capsys.readouterr().err
     assert "last.keras': the file is damaged" in error and "--overwrite" in error
     assert len(error.strip().splitlines()) == 1
+
+
+def test_a_refused_resume_changes_nothing_in_the_run(finished_run, sine_dataset, capsys):
+    config = (finished_run / "config.json").read_text()
+    assert main(["train", "--resume", str(finished_run), "--dataset", str(sine_dataset.path), "--epochs", "3",
+                 "--quiet"]) == 2
+    assert "is not the dataset run" in capsys.readouterr().err
+    assert (finished_run / "config.json").read_text() == config  # not even the new --epochs
+    with pytest.raises(ParameterError, match="a resumed run keeps its configs: give what changes as overrides"):
+        train(resume=finished_run, train_config=TrainConfig(epochs=2), verbose=0)

@@ -9,11 +9,10 @@ from audiornn.errors import (
     ParameterError,
 )
 from audiornn.generation import generate
+from audiornn.runs import load_model
 from audiornn.model import ModelConfig, build_model
 
-from conftest import (
-    SMALL_MODEL,
-)
+from conftest import SMALL_MODEL, sine
 
 
 def test_output_files_are_16_bit_wav_at_the_model_rate(tmp_path):
@@ -67,3 +66,15 @@ def test_generation_checks_the_disk_and_writes_rf64_past_the_wav_limit(tmp_path,
     paths = [tmp_path / "a.wav"]
     assert sink.check_room(paths[0], 1, 2 ** 31 + 100, 8000) == "RF64"
     assert sink.check_room(paths[0], 1, 2 ** 31 - 100, 8000) == "WAV"
+
+
+def test_an_output_that_is_one_of_the_inputs_is_refused_before_any_work(gru_model, tmp_path, write_audio):
+    from audiornn.vocoder import vocode
+
+    prime = write_audio("prime.wav", sine(300.0, 0.2, 8000))
+    before = prime.read_bytes()
+    with pytest.raises(ParameterError, match="is one of the inputs: it would be written over"):
+        generate(gru_model, seconds=0.01, prime=prime, output=prime, progress=False)
+    with pytest.raises(ParameterError, match="is one of the inputs"):
+        vocode(load_model("vocoder"), [prime], output=tmp_path / "prime.wav", progress=False)
+    assert prime.read_bytes() == before

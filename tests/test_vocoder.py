@@ -11,7 +11,7 @@ import soundfile
 from audiornn import build_dataset
 from audiornn.audio_io import prepare_audio, read_audio
 from audiornn.cli import SAMPLE_DATA, main
-from audiornn.errors import ParameterError
+from audiornn.errors import AudioRNNError, ParameterError
 from audiornn.features import FeatureConfig, frame_count, log_mel
 from audiornn.generation import generate
 from audiornn.model import ModelConfig, build_model
@@ -21,7 +21,7 @@ from audiornn.resynthesis import (
     resynthesis_scores,
 )
 from audiornn.runs import load_run_model
-from audiornn.scoring import dataset_frames, dataset_pieces, score_classes
+from audiornn.scoring import dataset_frames, dataset_pieces, identify, score_classes
 from audiornn.stepping import compiled_frame_rate
 from audiornn.training import TrainConfig, featured_config, train
 from audiornn.vocoder import load_features, vocode
@@ -369,6 +369,19 @@ def test_frames_in_other_units_are_refused_naming_the_likely_unit_and_a_quieter_
     np.testing.assert_array_equal(load_features(quieter, model), quieter.astype(np.float32))
 
 
+def test_too_few_frames_to_judge_are_said_and_a_short_file_is_named_before_vocoding(vocoder_run, voiced, tmp_path,
+                                                                                   caplog):
+    model = load_run_model(vocoder_run[0])
+    frames = load_features(voiced / "tones2.wav", model)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        load_features(frames[:10] / np.log(10), model)  # in range: its units cannot be told from ten frames
+    assert "10 frame(s) are too few to tell their units" in caplog.text
+    audio, rate = soundfile.read(str(voiced / "tones2.wav"))
+    soundfile.write(str(tmp_path / "short.wav"), audio[:rate // 5], rate)
+    with pytest.raises(AudioRNNError, match=r"short\.wav' lasts 0.2 s; PESQ scores a quarter of a second or more"):
+        resynthesis_scores(model, [voiced / "tones2.wav", tmp_path / "short.wav"])
+
+
 def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_path):
     model = load_run_model(vocoder_run[0])
     huge = tmp_path / "huge.npy"
@@ -390,6 +403,10 @@ def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_p
     (tmp_path / "npy").mkdir()
     with pytest.raises(ParameterError, match="is a folder: vocode takes audio files or .npy frames"):
         load_features(tmp_path / "npy", model)
+    with open(tmp_path / "negative.npy", "wb") as handle:
+        np.lib.format.write_array_header_1_0(handle, {"descr": "<f4", "fortran_order": False, "shape": (-5, 40)})
+    with pytest.raises(ParameterError, match=r"a negative shape"):
+        load_features(tmp_path / "negative.npy", model)
     (tmp_path / "taken.wav").mkdir()  # --output naming a folder: refused before any work
     with pytest.raises(ParameterError, match="is a folder: name a .wav file"):
         vocode(model, SAMPLE_DATA / "agent-user.wav", output=tmp_path / "taken.wav", progress=False)
@@ -425,10 +442,15 @@ def test_a_labelled_vocoder_vocodes_and_resynthesises_under_a_label(voiced, tmp_
     np.testing.assert_allclose(api, two, atol=1.5 / 32768)
     assert main(["vocode", "--model", run, source, source, "--label", "one,two,one",
                  "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
-    assert "--label gives 3 labels for inputs 2 streams" in capsys.readouterr().err
+    assert "--label gives 3 labels for 2 inputs" in capsys.readouterr().err
     assert main(["eval", "--model", run, "--audio", source, "--resynthesis", "--label", "two",
                  "--output", str(tmp_path), "--json", str(tmp_path / "r.json"), "--quiet"]) == 0
     assert json.loads((tmp_path / "r.json").read_text())["resynthesis"]["vocoder"]["pesq"] >= 1.0
+    # A labelled vocoder identifies too: each file scored under every label, given its own frames.
+    found = identify(load_run_model(run), {"one": [source], "two": [str(voiced / "tones3.wav")]}, progress=False)
+    assert len(found["bits"]) == 2 and all(np.isfinite(row).all() for row in np.array(found["bits"]))
+    assert main(["eval", "--model", run, "--quiet"]) == 2  # a vocoder is evaluated on recordings
+    assert "this model is a vocoder" in capsys.readouterr().err
 
 
 def test_init_from_refuses_to_drop_or_invent_frames(sine_run, vocoder_run, featured, tmp_path, capsys):
