@@ -306,6 +306,7 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
     from .audio_io import read_audio
     from .dataset import build_dataset
     from .generation import generate
+    from .health import LevelReference, format_health, health
     from .runs import load_run_model
     from .scoring import format_score_table, score_audio
     from .training import train
@@ -328,7 +329,10 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
                                         folder / "sound.png")
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     score = score_audio(model, held_out, dataset=dataset, progress=progress)
-    sound_note = _demo_sound(score, dataset, read_audio(sound)[0][:, 0], seconds)
+    generated = read_audio(sound)[0][:, 0]
+    sound_note = _demo_sound(score, dataset, generated, seconds)
+    score["health"] = health(generated, dataset.audio_config.sample_rate, LevelReference.from_dataset(dataset))
+    sound_note += "\n" + format_health(score["health"], label=f"generated ({seconds:g} s)")
     write_json(folder / "score.json", score)
     say(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
     say(format_score_table(score))

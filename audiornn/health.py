@@ -1,0 +1,149 @@
+"""Generation health: does generated audio keep going at its training audio's level, and hold its notes?
+
+Bits per sample do not tell whether a stream falls silent after two seconds or
+runs away into a loud drone: both are states a model's own samples can lead
+it into and never leave (silence and a fixed drone are absorbing). This module
+measures that cheaply, with numpy and scipy only, against the training audio:
+
+- **Level**: the RMS of every 2 s window (a window every second) against the
+  training audio's window levels: its 10th, 50th and 90th percentiles. A
+  stream has *collapsed* when its level stays below a quarter of the training
+  10th percentile for 4 s or more, and *run away* when it stays above four
+  times the 90th percentile for 4 s or more. ``in_range`` is the share of
+  windows within the 10th-90th percentile range widened by 2x either side.
+- **Held partials** (for tonal material): the share of the sounding time in
+  which a spectral peak stays within one bin (64 ms frames, 10 ms apart) for
+  200 ms or more, beside the same figure for the training audio: held notes
+  show as horizontal lines in a spectrogram; a smear does not.
+
+:class:`LevelReference` holds the training audio's figures (made from a
+dataset, or from any audio); :func:`health` measures a stream against them and
+:func:`format_health` says it in one line.
+"""
+
+import dataclasses
+
+import numpy as np
+import scipy.signal
+
+from .audio_io import decode_classes
+from .errors import AudioFileError
+
+__all__ = ["LevelReference", "format_health", "health", "held_partials", "window_levels"]
+
+WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
+COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
+RANGE_WIDENING = 2.0
+FRAME_SECONDS, FRAME_HOP_SECONDS, HOLD_SECONDS = 0.064, 0.010, 0.2
+PEAK_ABOVE_MEDIAN_DB, PEAK_BELOW_MAX_DB, SOUNDING_DB = 10.0, 30.0, -60.0
+REFERENCE_SECONDS = 120.0  # the training audio's held partials are measured on this much of it, spread out
+
+
+def window_levels(audio, rate):
+    """The RMS of every ``WINDOW_SECONDS`` window of ``audio``, one every ``WINDOW_HOP_SECONDS``; a sound
+    shorter than a window is one window."""
+    audio = np.asarray(audio, dtype=np.float64)
+    size, hop = int(WINDOW_SECONDS * rate), int(WINDOW_HOP_SECONDS * rate)
+    if audio.size <= size:
+        return np.array([np.sqrt(np.mean(audio ** 2))]) if audio.size else np.zeros(0)
+    starts = np.arange(0, audio.size - size + 1, hop)
+    power = np.concatenate([[0.0], np.cumsum(audio ** 2)])
+    return np.sqrt((power[starts + size] - power[starts]) / size)
+
+
+def held_partials(audio, rate):
+    """The share of the sounding frames of ``audio`` in which a spectral peak stays within one bin for
+    ``HOLD_SECONDS`` or more (0 for a sound with no sounding frame)."""
+    audio = np.asarray(audio, dtype=np.float64)
+    size, hop = int(FRAME_SECONDS * rate), int(FRAME_HOP_SECONDS * rate)
+    if audio.size < size:
+        return 0.0
+    _, _, spectrum = scipy.signal.stft(audio, fs=rate, window="hann", nperseg=size, noverlap=size - hop,
+                                       boundary=None, padded=False)
+    decibels = 10 * np.log10(np.maximum(np.abs(spectrum.T) ** 2, 1e-20))  # (frames, bins)
+    frames_rms = np.sqrt(np.mean(np.lib.stride_tricks.sliding_window_view(audio, size)[::hop] ** 2, axis=1))
+    sounding = 20 * np.log10(np.maximum(frames_rms[:len(decibels)], 1e-10)) > SOUNDING_DB
+    top, middle = decibels.max(axis=1, keepdims=True), np.median(decibels, axis=1, keepdims=True)
+    local = np.zeros_like(decibels, dtype=bool)
+    local[:, 1:-1] = (decibels[:, 1:-1] > decibels[:, :-2]) & (decibels[:, 1:-1] >= decibels[:, 2:])
+    peaks = local & (decibels > middle + PEAK_ABOVE_MEDIAN_DB) & (decibels > top - PEAK_BELOW_MAX_DB) \
+        & sounding[:, None]
+    near = peaks.copy()  # a peak "stays" while some peak is within one bin of it
+    near[:, 1:] |= peaks[:, :-1]
+    near[:, :-1] |= peaks[:, 1:]
+    held = np.zeros(len(peaks), dtype=bool)
+    frames = int(round(HOLD_SECONDS / FRAME_HOP_SECONDS))
+    for column in near.T:
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], column.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2]):
+            if stop - start >= frames:
+                held[start:stop] = True
+    return float(np.count_nonzero(held & sounding) / max(np.count_nonzero(sounding), 1))
+
+
+def _longest_run(mask, hop_seconds):
+    """The longest run of True in ``mask`` (windows ``hop_seconds`` apart), in seconds of audio it spans."""
+    longest = run = 0
+    for value in mask:
+        run = run + 1 if value else 0
+        longest = max(longest, run)
+    return 0.0 if not longest else (longest - 1) * hop_seconds + WINDOW_SECONDS
+
+
+@dataclasses.dataclass(frozen=True)
+class LevelReference:
+    """The training audio's window levels (10th, 50th and 90th percentiles of :func:`window_levels`, over every
+    training file) and its :func:`held_partials`."""
+
+    p10: float
+    p50: float
+    p90: float
+    held_partials: float
+
+    @classmethod
+    def from_audio(cls, pieces, rate):
+        """From pieces of real audio (each one file's samples)."""
+        levels = np.concatenate([window_levels(piece, rate) for piece in pieces]) if pieces else np.zeros(0)
+        if levels.size == 0 or not np.any(levels > 0):
+            raise AudioFileError("no audio to measure the training level on")
+        # Held partials on up to REFERENCE_SECONDS of it: each file's share, from its start.
+        share = min(1.0, REFERENCE_SECONDS * rate / sum(np.size(piece) for piece in pieces))
+        excerpt = np.concatenate([np.asarray(piece)[:int(np.ceil(share * np.size(piece)))] for piece in pieces])
+        p10, p50, p90 = (float(value) for value in np.percentile(levels, [10, 50, 90]))
+        return cls(p10, p50, p90, held_partials(excerpt, rate))
+
+    @classmethod
+    def from_dataset(cls, dataset):
+        """From a dataset's training audio, decoded as generation decodes its classes."""
+        array, config = dataset.array("train"), dataset.audio_config
+        pieces = [decode_classes(np.asarray(array[segment.start:segment.start + segment.length]), config)[0]
+                  for segment in dataset.segments("train")]
+        return cls.from_audio(pieces, config.sample_rate)
+
+
+def health(audio, rate, reference):
+    """How ``audio`` (one stream) keeps going against ``reference`` (a :class:`LevelReference`): its window
+    levels, the share in range, the longest collapse and runaway in seconds (named when ``SUSTAINED_SECONDS``
+    or longer) and its held partials beside the training audio's."""
+    levels = window_levels(audio, rate)
+    low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
+    collapse = _longest_run(levels < COLLAPSE_FACTOR * reference.p10, WINDOW_HOP_SECONDS)
+    runaway = _longest_run(levels > RUNAWAY_FACTOR * reference.p90, WINDOW_HOP_SECONDS)
+    return {"seconds": float(np.size(audio) / rate), "levels": levels.tolist(),
+            "level_median": float(np.median(levels)) if levels.size else 0.0,
+            "in_range": float(np.mean((levels >= low) & (levels <= high))) if levels.size else 0.0,
+            "collapse_seconds": collapse, "runaway_seconds": runaway,
+            "collapsed": collapse >= SUSTAINED_SECONDS, "ran_away": runaway >= SUSTAINED_SECONDS,
+            "held_partials": held_partials(audio, rate), "reference": dataclasses.asdict(reference)}
+
+
+def format_health(report, label="generated"):
+    """One line: the level against the training audio's, collapse and runaway named, held partials beside."""
+    states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
+              f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else ""]
+    state = ", ".join(part for part in states if part) or "no collapse, no runaway"
+    reference = report["reference"]
+    return (f"health of {label}: {len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s, {report['in_range']:.0%} "
+            f"at the training level (median {report['level_median'] / max(reference['p50'], 1e-12):.2f}x its "
+            f"median); {state}; held partials {report['held_partials']:.0%} of the time (training audio "
+            f"{reference['held_partials']:.0%})")

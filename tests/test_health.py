@@ -1,0 +1,70 @@
+"""Generation health (audiornn.health): real audio is healthy; silence after 2 s and a loud drone are named."""
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import REPOSITORY, sine
+
+from audiornn.health import LevelReference, format_health, health, held_partials, window_levels
+
+RATE = 8000
+
+
+@pytest.fixture(scope="module")
+def speech():
+    """The bundled real speech, each file at its own level."""
+    return [soundfile.read(str(path), dtype="float64")[0] for path in sorted((REPOSITORY / "data").glob("*.wav"))]
+
+
+@pytest.fixture(scope="module")
+def reference(speech):
+    return LevelReference.from_audio(speech[:8], RATE)
+
+
+def test_window_levels_are_the_rms_of_every_two_second_window():
+    audio = np.concatenate([np.full(2 * RATE, 0.5), np.zeros(3 * RATE)])
+    levels = window_levels(audio, RATE)
+    assert levels.size == 4 and levels[0] == pytest.approx(0.5) and levels[-1] == 0.0
+    assert window_levels(np.full(100, 0.1), RATE) == pytest.approx([0.1])
+
+
+def test_real_speech_it_did_not_learn_from_is_healthy(speech, reference):
+    held_out = np.concatenate(speech[8:])  # files the reference was not made from
+    report = health(held_out, RATE, reference)
+    assert not report["collapsed"] and not report["ran_away"]
+    assert report["in_range"] >= 0.9
+    assert "no collapse, no runaway" in format_health(report)
+
+
+def test_silence_after_two_seconds_is_a_collapse(speech, reference):
+    stream = np.concatenate([np.concatenate(speech)[:2 * RATE], np.zeros(8 * RATE)])
+    report = health(stream, RATE, reference)
+    assert report["collapsed"] and report["collapse_seconds"] >= 6 and not report["ran_away"]
+    assert "COLLAPSED for" in format_health(report)
+
+
+def test_a_loud_drone_is_a_runaway_and_holds_its_partials(reference):
+    drone = sum(sine(frequency, 10.0, RATE, amplitude=0.5) for frequency in (110.0, 220.0, 330.0))  # RMS 0.61
+    drone = drone + 0.05 * np.random.default_rng(0).standard_normal(drone.size)
+    report = health(drone, RATE, reference)
+    assert report["ran_away"] and report["runaway_seconds"] >= 8 and not report["collapsed"]
+    assert "RAN AWAY for" in format_health(report)
+    assert report["held_partials"] > 0.9  # a fixed drone's lines are held the whole time
+
+
+def test_held_partials_tell_held_notes_from_noise():
+    notes = np.concatenate([sine(frequency, 0.5, RATE) for frequency in (262.0, 330.0, 392.0, 523.0)])
+    noise = 0.3 * np.random.default_rng(1).standard_normal(2 * RATE)
+    assert held_partials(notes, RATE) > 0.8
+    assert held_partials(noise, RATE) < 0.2
+    assert held_partials(np.zeros(2 * RATE), RATE) == 0.0  # nothing sounds: nothing is held
+
+
+def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, capsys):
+    from audiornn.cli import main
+
+    assert main(["generate", "--model", str(sine_run[0]), "--seconds", "3", "--count", "2", "--seed", "1",
+                 "--output", str(tmp_path / "g.wav"), "--quiet"]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
+    assert [line.split(":")[0] for line in lines] == ["health of g_1.wav", "health of g_2.wav"]
+    assert all("at the training level" in line and "held partials" in line for line in lines)
