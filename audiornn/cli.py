@@ -244,33 +244,20 @@ def run_generate(arguments):
 
 
 def _print_health(model, arguments, paths):
-    """One line a stream: its level against the training audio's (--score-against audio, or the run's own
-    dataset), collapse and runaway named, and its held partials (audiornn.health)."""
+    """One line a stream: its level against the training audio's, collapse and runaway named, and its held
+    partials (audiornn.health); nothing when there is no training audio to hold it to."""
     import soundfile
 
-    from .audio_io import decode_classes
-    from .health import LevelReference, format_health, health
-    from .runs import run_dataset_path
+    from .health import format_health, health, reference_for
 
-    rate = model.audio_config.sample_rate
     try:
-        if arguments.score_against:
-            from .scoring import audio_pieces
-
-            pieces = audio_pieces(arguments.score_against, model.audio_config)[0]
-            reference = LevelReference.from_audio([decode_classes(piece, model.audio_config)[0] for piece in pieces],
-                                                  rate)
-        elif run_dataset_path(arguments.model) and Path(run_dataset_path(arguments.model)).is_dir():
-            from .dataset import open_dataset
-
-            reference = LevelReference.from_dataset(open_dataset(run_dataset_path(arguments.model)))
-        else:
-            return  # a shipped model or a lone .keras file: no training audio to hold it to
+        reference = reference_for(arguments.model, model.audio_config, arguments.score_against)
     except AudioRNNError as error:
         logging.getLogger("audiornn").warning("no health line: %s", error)
         return
-    for path in paths:
-        print(format_health(health(soundfile.read(str(path), dtype="float32")[0], rate, reference), label=path.name))
+    for path in paths if reference is not None else ():
+        audio = soundfile.read(str(path), dtype="float32")[0]
+        print(format_health(health(audio, model.audio_config.sample_rate, reference), label=path.name))
 
 
 def _label_flag(value, count, streams):

@@ -11,10 +11,11 @@ measures that cheaply, with numpy and scipy only, against the training audio:
   10th percentile for 4 s or more, and *run away* when it stays above four
   times the 90th percentile for 4 s or more. ``in_range`` is the share of
   windows within the 10th-90th percentile range widened by 2x either side.
-- **Held partials** (for tonal material): the share of the sounding time in
-  which a spectral peak stays within one bin (64 ms frames, 10 ms apart) for
-  200 ms or more, beside the same figure for the training audio: held notes
-  show as horizontal lines in a spectrogram; a smear does not.
+- **Held partials** (for tonal material): the share of the sounding time (64
+  ms frames, 10 ms apart, louder than the collapse level) in which a
+  spectral peak stays within one bin for 200 ms or more, beside the same
+  figure for the training audio: held notes show as horizontal lines in a
+  spectrogram; a smear does not. A stream that fell silent holds nothing.
 
 :class:`LevelReference` holds the training audio's figures (made from a
 dataset, or from any audio); :func:`health` measures a stream against them and
@@ -29,7 +30,7 @@ import scipy.signal
 from .audio_io import decode_classes
 from .errors import AudioFileError
 
-__all__ = ["LevelReference", "format_health", "health", "held_partials", "window_levels"]
+__all__ = ["LevelReference", "format_health", "health", "held_partials", "reference_for", "window_levels"]
 
 WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
 COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
@@ -51,9 +52,9 @@ def window_levels(audio, rate):
     return np.sqrt((power[starts + size] - power[starts]) / size)
 
 
-def held_partials(audio, rate):
-    """The share of the sounding frames of ``audio`` in which a spectral peak stays within one bin for
-    ``HOLD_SECONDS`` or more (0 for a sound with no sounding frame)."""
+def held_partials(audio, rate, floor=None):
+    """The share of the sounding frames of ``audio`` (RMS above ``floor``, by default ``SOUNDING_DB`` under full
+    scale) in which a spectral peak stays within one bin for ``HOLD_SECONDS`` or more (0 when none sounds)."""
     audio = np.asarray(audio, dtype=np.float64)
     size, hop = int(FRAME_SECONDS * rate), int(FRAME_HOP_SECONDS * rate)
     if audio.size < size:
@@ -62,7 +63,8 @@ def held_partials(audio, rate):
                                        boundary=None, padded=False)
     decibels = 10 * np.log10(np.maximum(np.abs(spectrum.T) ** 2, 1e-20))  # (frames, bins)
     frames_rms = np.sqrt(np.mean(np.lib.stride_tricks.sliding_window_view(audio, size)[::hop] ** 2, axis=1))
-    sounding = 20 * np.log10(np.maximum(frames_rms[:len(decibels)], 1e-10)) > SOUNDING_DB
+    floor = 10 ** (SOUNDING_DB / 20) if floor is None else floor
+    sounding = frames_rms[:len(decibels)] > floor
     top, middle = decibels.max(axis=1, keepdims=True), np.median(decibels, axis=1, keepdims=True)
     local = np.zeros_like(decibels, dtype=bool)
     local[:, 1:-1] = (decibels[:, 1:-1] > decibels[:, :-2]) & (decibels[:, 1:-1] >= decibels[:, 2:])
@@ -110,7 +112,7 @@ class LevelReference:
         share = min(1.0, REFERENCE_SECONDS * rate / sum(np.size(piece) for piece in pieces))
         excerpt = np.concatenate([np.asarray(piece)[:int(np.ceil(share * np.size(piece)))] for piece in pieces])
         p10, p50, p90 = (float(value) for value in np.percentile(levels, [10, 50, 90]))
-        return cls(p10, p50, p90, held_partials(excerpt, rate))
+        return cls(p10, p50, p90, held_partials(excerpt, rate, floor=COLLAPSE_FACTOR * p10))
 
     @classmethod
     def from_dataset(cls, dataset):
@@ -119,6 +121,30 @@ class LevelReference:
         pieces = [decode_classes(np.asarray(array[segment.start:segment.start + segment.length]), config)[0]
                   for segment in dataset.segments("train")]
         return cls.from_audio(pieces, config.sample_rate)
+
+
+def reference_for(model, audio_config=None, audio=None):
+    """The training levels to hold a model's streams to, or None: of ``audio`` (files or folders, prepared with
+    ``audio_config``) when given, else of the run's own dataset (``model`` a run folder or a model file in one),
+    else a shipped model's card (``model`` its name: its training levels, made by ``bench/health.py``)."""
+    from pathlib import Path
+
+    from .pretrained import shipped_models
+    from .runs import run_dataset_path
+
+    if audio:
+        from .scoring import audio_pieces
+
+        pieces = audio_pieces(audio, audio_config)[0]
+        return LevelReference.from_audio([decode_classes(piece, audio_config)[0] for piece in pieces],
+                                         audio_config.sample_rate)
+    dataset = run_dataset_path(model) if Path(str(model)).expanduser().exists() else None
+    if dataset and Path(dataset).is_dir():
+        from .dataset import open_dataset
+
+        return LevelReference.from_dataset(open_dataset(dataset))
+    card = shipped_models().get(str(model), {})
+    return LevelReference(**card["training_levels"]) if "training_levels" in card else None
 
 
 def health(audio, rate, reference):
@@ -134,7 +160,8 @@ def health(audio, rate, reference):
             "in_range": float(np.mean((levels >= low) & (levels <= high))) if levels.size else 0.0,
             "collapse_seconds": collapse, "runaway_seconds": runaway,
             "collapsed": collapse >= SUSTAINED_SECONDS, "ran_away": runaway >= SUSTAINED_SECONDS,
-            "held_partials": held_partials(audio, rate), "reference": dataclasses.asdict(reference)}
+            "held_partials": held_partials(audio, rate, floor=COLLAPSE_FACTOR * reference.p10),
+            "reference": dataclasses.asdict(reference)}
 
 
 def format_health(report, label="generated"):

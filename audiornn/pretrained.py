@@ -4,7 +4,9 @@
 ``models.json``, its card: what it was trained on and how long, the credit
 its training audio asks for, and its bits per sample on all of its
 validation audio beside the baselines (made by ``bench/shipped_models.py``);
-a vocoder's card also has its copy-synthesis scores beside Griffin-Lim's.
+a vocoder's card also has its copy-synthesis scores beside Griffin-Lim's, and a
+generating model's its training audio's levels and its streams' health
+(``bench/health.py``, :mod:`audiornn.health`).
 A path that exists always wins over a name.
 """
 
@@ -63,6 +65,13 @@ def format_models_table(models=None):
             lines.append(f"{name}: copy-synthesis of {scores['files']} {held} files: PESQ {scores['vocoder_pesq']:.2f} "
                          f"(Griffin-Lim {scores['griffin_lim_pesq']:.2f}), STOI {scores['vocoder_stoi']:.3f} "
                          f"(Griffin-Lim {scores['griffin_lim_stoi']:.3f})")
+    for name, card in models.items():
+        if "health" in card:  # bench/health.py: its streams against its training audio (audiornn.health)
+            figures = card["health"]
+            lines.append(f"{name}: {figures['streams']} streams x {figures['seconds']:g} s at temperature "
+                         f"{figures['temperature']:g}: {figures['collapsed']} collapsed, {figures['ran_away']} ran "
+                         f"away, {figures['in_range']:.0%} of 2 s windows at the training level, held partials "
+                         f"{figures['held_partials']:.0%} (training audio {figures['training_held_partials']:.0%})")
     for name, card in models.items():
         lines.append(f"{name}: {card['data']}; {card['credit']}")
     return "\n".join(lines)

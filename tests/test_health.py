@@ -68,3 +68,22 @@ def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, ca
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
     assert [line.split(":")[0] for line in lines] == ["health of g_1.wav", "health of g_2.wav"]
     assert all("at the training level" in line and "held partials" in line for line in lines)
+
+
+def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_path, capsys):
+    from audiornn.cli import main
+    from audiornn.health import reference_for
+    from audiornn.pretrained import format_models_table, shipped_models
+
+    cards = shipped_models()
+    for name in ("speech", "music"):
+        figures = cards[name]["health"]
+        assert figures["streams"] == 8 and figures["seconds"] == 30 and 0 <= figures["in_range"] <= 1
+        assert reference_for(name) == LevelReference(**cards[name]["training_levels"])
+    assert reference_for("vocoder") is None  # a vocoder does not generate on its own
+    table = format_models_table()
+    assert "music: 8 streams x 30 s at temperature 1:" in table and "held partials" in table
+    # A shipped model's streams are held to its card's levels, without its training audio.
+    assert main(["generate", "--model", "speech", "--seconds", "2", "--seed", "1",
+                 "--output", str(tmp_path / "s.wav"), "--quiet"]) == 0
+    assert "health of s.wav: 1 window(s) of 2 s" in capsys.readouterr().out
