@@ -186,7 +186,7 @@ def test_the_train_command_is_one_library_call_that_loads_its_starting_point_onc
     assert summary["epochs"] == 1 and (tmp_path / "run" / "dataset" / "metadata.json").is_file()
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["init_from"] == str(sine_run[0].resolve())
-    with pytest.raises(ParameterError, match="--init-from takes the model from a trained one: --units would"):
+    with pytest.raises(ParameterError, match="--init-from takes the model from a trained one: --units 9 would change it"):
         commands.train_command([], output=tmp_path / "other", init_from=sine_run[0], model_options={"units": 9})
 
 
