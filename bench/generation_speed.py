@@ -38,7 +38,10 @@ def reachable_gflops():
 
 def time_streams(model, count, seconds, label=None):
     """Samples per second of ``count`` streams, as `generate` runs them (one-second chunks)."""
-    from audiornn.stepping import StreamGroup
+    try:
+        from audiornn.stepping import StreamGroup
+    except ImportError:  # code from before the loop over time had its own module (bench/generation_speed_ab.py)
+        from audiornn.generation import StreamGroup
 
     rate = model.audio_config.sample_rate
     group = StreamGroup(model, count=count, seed=0, label=label)

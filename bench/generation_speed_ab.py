@@ -17,33 +17,20 @@ import sys
 from pathlib import Path
 
 ONE_TREE = """
-import json, sys, time
+import json, sys
 sys.path.insert(0, sys.argv[1])
+sys.path.insert(1, sys.argv[3])
 import audiornn
-try:
-    from audiornn.stepping import StreamGroup
-except ImportError:  # code from before the loop over time had its own module
-    from audiornn.generation import StreamGroup
+from generation_speed import time_streams
 model = audiornn.load_model(sys.argv[2])
-rate = model.audio_config.sample_rate
-
-def time_streams(count, seconds):
-    group = StreamGroup(model, count=count, seed=0)
-    group.sample(rate)  # compile
-    started, produced = time.perf_counter(), 0
-    while produced < seconds * rate:
-        produced += group.sample(rate).shape[1]
-    elapsed = time.perf_counter() - started
-    group.close()
-    return count * produced / elapsed
-
-print(json.dumps({"one": time_streams(1, 4.0), "many": time_streams(32, 2.0)}))
+print(json.dumps({"one": time_streams(model, 1, 4.0), "many": time_streams(model, 32, 2.0)}))
 """
 
 
 def measure(tree, model):
-    output = subprocess.run([sys.executable, "-c", ONE_TREE, str(Path(tree).resolve()), model], check=True,
-                            capture_output=True, text=True, cwd=tree).stdout
+    output = subprocess.run([sys.executable, "-c", ONE_TREE, str(Path(tree).resolve()), model,
+                             str(Path(__file__).resolve().parent)], check=True, capture_output=True, text=True,
+                            cwd=tree).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
