@@ -272,8 +272,13 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text):
     if dataset is None:
         raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
                              "--dataset DIR (the dataset it was trained on)")
-    report = SoundReference.from_dataset(as_dataset(dataset, audio_config=model.audio_config)).report(generated)
+    from .health import LevelReference, format_health, health
+
+    dataset = as_dataset(dataset, audio_config=model.audio_config)
+    report = SoundReference.from_dataset(dataset).report(generated)
     text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})"))
+    report["health"] = health(generated, model.audio_config.sample_rate, LevelReference.from_dataset(dataset))
+    text.append(format_health(report["health"], label=f"model ({seconds:g} s, seed {seed})"))
     folder = model_folder(path)
     if is_run(folder):
         summary = read_summary(folder)
