@@ -295,13 +295,11 @@ def run_eval(arguments):
     from .commands import evaluate_command
 
     audio, labels = _labelled_inputs(arguments, arguments.audio or [])
-    _, text, written = evaluate_command(
+    _, _, written = evaluate_command(
         arguments.runs, model=arguments.model, audio=audio, labels=labels, dataset=arguments.dataset,
         label=arguments.label, resynthesis=arguments.resynthesis, identify=arguments.identify, sound=arguments.sound,
         contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
-        output=arguments.output, json_path=arguments.json, progress=not arguments.quiet)
-    for block in text:
-        print(block)
+        output=arguments.output, json_path=arguments.json, progress=not arguments.quiet, say=print)
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -171,12 +171,26 @@ def model_folder(model):
     return model if model.is_dir() else model.parent
 
 
+class _Shown(list):
+    """The text blocks of a command, each shown by ``say`` as soon as it is made (so that a later failure does not
+    lose what was already measured)."""
+
+    def __init__(self, say=None):
+        super().__init__()
+        self.say = say
+
+    def append(self, block):
+        super().append(block)
+        if self.say is not None:
+            self.say(block)
+
+
 def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=None, label=None, resynthesis=False,
                      identify=False, sound=False, contact_sheet=False, seconds=6.0, seed=0, output=None,
-                     json_path=None, progress=True):
+                     json_path=None, progress=True, say=None):
     """Evaluate as the ``eval`` command does: ``(results, text, written)``, the results (as written to
-    ``json_path``), the tables to show, and the files written (figures under ``output``, by default the first
-    run's or the model's folder)."""
+    ``json_path``), the tables to show (each given to ``say`` as soon as it is made, when given), and the files
+    written (figures under ``output``, by default the first run's or the model's folder)."""
     from . import evaluation
 
     if not (runs or model):
@@ -184,7 +198,7 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if json_path:
         _check_writable(json_path, "--json")
     output = Path(output) if output else Path(runs[0] if runs else model_folder(model))
-    results, text, written = {}, [], []
+    results, text, written = {}, _Shown(say), []
     if runs:
         written.append(evaluation.save_figure(evaluation.plot_history(runs), output / "curves.png"))
         if contact_sheet:

@@ -38,6 +38,7 @@ RANGE_WIDENING = 2.0
 FRAME_SECONDS, FRAME_HOP_SECONDS, HOLD_SECONDS = 0.064, 0.010, 0.2
 PEAK_ABOVE_MEDIAN_DB, PEAK_BELOW_MAX_DB, SOUNDING_DB = 10.0, 30.0, -60.0
 REFERENCE_SECONDS = 120.0  # the training audio's held partials are measured on this much of it, spread out
+LEVEL_REFERENCE_SECONDS = 3600.0  # its levels on at most this much (an equal share of each file): memory stays small
 
 
 def window_levels(audio, rate):
@@ -118,8 +119,10 @@ class LevelReference:
     def from_dataset(cls, dataset):
         """From a dataset's training audio, decoded as generation decodes its classes."""
         array, config = dataset.array("train"), dataset.audio_config
-        pieces = [decode_classes(np.asarray(array[segment.start:segment.start + segment.length]), config)[0]
-                  for segment in dataset.segments("train")]
+        segments = dataset.segments("train")
+        share = min(1.0, LEVEL_REFERENCE_SECONDS * config.sample_rate / max(sum(s.length for s in segments), 1))
+        pieces = [decode_classes(np.asarray(array[segment.start:segment.start + int(np.ceil(share * segment.length))]),
+                                 config)[0] for segment in segments]
         return cls.from_audio(pieces, config.sample_rate)
 
 

@@ -30,6 +30,7 @@ from . import linear_prediction as lp
 from .config import AudioConfig, ModelConfig
 from .errors import ParameterError
 from .multiworker import MultiWorkerModel
+from .stepping import flops_per_sample  # noqa: F401 (its name here before the loop over time had a module)
 from .layers import (BitsPerSample, FeatureNet, FrameTier, LSTMPCell, MuLawValues, StateCarry, recurrent_layer,
                      state_sizes)
 

@@ -88,10 +88,14 @@ class AudioSink:
 
     def __enter__(self):
         rate = self.audio_config.sample_rate
-        temporaries = [self._files.enter_context(atomic_path(path)) for path in self.paths or []]
-        self._writers = [self._files.enter_context(soundfile.SoundFile(
-            temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
-            for temporary in temporaries]
+        try:
+            temporaries = [self._files.enter_context(atomic_path(path)) for path in self.paths or []]
+            self._writers = [self._files.enter_context(soundfile.SoundFile(
+                temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
+                for temporary in temporaries]
+        except BaseException:
+            self._files.close()  # the files opened so far, and their temporaries, go
+            raise
         return self
 
     def __exit__(self, *failure):

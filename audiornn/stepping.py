@@ -307,7 +307,10 @@ class SampleStream:
 
     def set_label(self, label):
         """Continue every stream under ``label`` (names or ids, one for all or one each)."""
-        self.states = dict(self.states, label=ops.convert_to_tensor(label_state(self.model, label, self.count)))
+        ids = label_state(self.model, label, self.count)
+        if ids is None:
+            raise ParameterError("this model was trained without labels: leave the label out")
+        self.states = dict(self.states, label=ops.convert_to_tensor(ids))
 
     def prime(self, classes):
         """Set every stream's state by running ``classes`` (``(samples,)`` or ``(count, samples)``)."""
@@ -376,6 +379,8 @@ class StreamGroup:
 
     def set_label(self, label):
         labels = label_state(self.model, label, self.count)
+        if labels is None:
+            raise ParameterError("this model was trained without labels: leave the label out")
         for shard in self.shards:
             shard.set_label(labels[shard.first_stream:shard.first_stream + shard.count])
 

@@ -50,9 +50,13 @@ def read_npy(path):
                 kind = "an .npz archive (a zip)" if handle.read(2) == b"PK" else "not a NumPy .npy file"
                 raise ParameterError(f"{name} is {kind}: save the frames alone with numpy.save(path, frames), a "
                                      f"(frames, bands) float array") from None
-            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+            readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0,
+                       (3, 0): np.lib.format.read_array_header_2_0}
+            if version not in readers:
+                raise ParameterError(f"{name} is a .npy file of version {version[0]}.{version[1]}, which NumPy does "
+                                     f"not write: save it again with numpy.save")
             try:
-                shape, _, dtype = readers.get(version, readers[2, 0])(handle)
+                shape, _, dtype = readers[version](handle)
             except ValueError as error:
                 raise ParameterError(f"{name} has a broken .npy header ({error})") from None
             offset = handle.tell()
@@ -81,7 +85,7 @@ HOW = {"log10 of power": "multiply by ln(10) = 2.303", "dB (10 log10 of power)":
        "linear power": "take the natural log", "linear magnitude": "take twice the natural log"}
 LEVEL_SLACK = 30.0  # natural-log units: 130 dB quieter or louder than audio of peak 1
 SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
-MIN_FRAMES_TO_JUDGE = 20
+MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
 
 
 def _likely_unit(frames, deviation):

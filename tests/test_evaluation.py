@@ -102,13 +102,17 @@ def test_the_contact_sheet_notes_each_sounds_distance(sine_run):
     assert checkpoint_sound_notes([folder], {f"{folder.name} short": np.ones(100) * 0.1}) == {}
 
 
-def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused(sine_run, tmp_path, capsys):
+def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused(sine_run, sine_dataset, tmp_path,
+                                                                                  capsys):
     folder, _ = sine_run
     model = folder / "model.keras"
     alone = tmp_path / "alone.keras"
     alone.write_bytes(model.read_bytes())
-    assert main(["eval", "--model", str(alone), "--sound", "--seconds", "1", "--quiet"]) == 2
-    assert "--sound scores the generated audio against the model's training audio" in capsys.readouterr().err
+    held_out = sine_dataset.metadata["sources"][0]["path"]
+    assert main(["eval", "--model", str(alone), "--audio", held_out, "--sound", "--seconds", "1", "--quiet"]) == 2
+    shown = capsys.readouterr()
+    assert "--sound scores the generated audio against the model's training audio" in shown.err
+    assert "bits/sample" in shown.out  # what was measured before the refusal is shown, not lost
     assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
                  "--quiet"]) == 2
     assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err

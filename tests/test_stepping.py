@@ -69,6 +69,16 @@ def test_a_seed_reproduces_and_another_seed_differs(gru_model):
     assert not np.array_equal(first, generate(gru_model, seconds=0.02, seed=12, progress=False))
 
 
+def test_a_label_for_a_model_without_labels_is_refused_in_one_line(gru_model):
+    from audiornn.errors import ParameterError
+
+    for streams in (SampleStream(gru_model, count=2), StreamGroup(gru_model, count=2)):
+        with pytest.raises(ParameterError, match="trained without labels"):
+            streams.set_label(None)
+        with pytest.raises(ParameterError, match="trained without labels"):
+            streams.set_label("en")
+
+
 def test_temperature_zero_is_argmax(gru_model):
     stream = SampleStream(gru_model, count=1, temperature=0)
     chosen = stream.sample(12)[0].astype("int32")

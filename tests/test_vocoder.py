@@ -394,6 +394,9 @@ def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_p
     (tmp_path / "frames.npz").rename(tmp_path / "zipped.npy")
     with pytest.raises(ParameterError, match=r"is an \.npz archive"):
         load_features(tmp_path / "zipped.npy", model)
+    (tmp_path / "future.npy").write_bytes(b"\x93NUMPY\x04\x00" + b"\x00" * 64)
+    with pytest.raises(ParameterError, match="of version 4.0, which NumPy does not write"):
+        load_features(tmp_path / "future.npy", model)
     (tmp_path / "text.npy").write_text("0.1 0.2\n")
     with pytest.raises(ParameterError, match="is not a NumPy .npy file"):
         load_features(tmp_path / "text.npy", model)
