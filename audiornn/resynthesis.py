@@ -106,12 +106,11 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
         raise AudioRNNError(f"PESQ scores audio at 8 or 16 kHz; this model's rate is {rate} Hz")
     files = [str(path) for path in files]
     label = label_state(model, label, len(files))  # checked before any work
-    for path in files:  # PESQ needs a quarter of a second: refused before the vocoding, naming the file
-        audio, file_rate = read_audio(path)
-        if audio.shape[0] < file_rate / 4:
-            raise AudioRNNError(f"'{path}' lasts {audio.shape[0] / file_rate:.3g} s; PESQ scores a quarter of a "
-                                f"second or more: leave it out of the files scored")
     frames = [load_features(path, model) for path in files]
+    for path, own in zip(files, frames):  # PESQ needs a quarter of a second: refused before the vocoding
+        if own.shape[0] * config.hop < rate / 4:
+            raise AudioRNNError(f"'{path}' lasts {own.shape[0] * config.hop / rate:.3g} s; PESQ scores a quarter of "
+                                f"a second or more: leave it out of the files scored")
     vocoded = vocode(model, files, seed=seed, temperature=temperature, progress=progress, tail=tail, label=label)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
