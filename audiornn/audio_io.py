@@ -33,7 +33,34 @@ def audio_extensions():
     their rate and encoding. Common alternative spellings are added.
     """
     extensions = {"." + name.lower() for name in soundfile.available_formats()} - {".raw"}
-    return extensions | {".aif", ".wave", ".oga", ".opus"}
+    return extensions | {".aif", ".wave", ".oga", ".opus", G722_SUFFIX}
+
+
+# G.722 (wide band, 16 kHz, 64 kbit/s) as Asterisk stores it: raw, no header; the g722 package decodes it.
+G722_SUFFIX = ".g722"
+G722_RATE = 16000
+# What a file that is not raw G.722 starts with: its container's magic bytes.
+CONTAINERS = {b"RIFF": "a WAV file", b"RF64": "a WAV (RF64) file", b"OggS": "an Ogg file", b"fLaC": "a FLAC file",
+              b"ID3": "an MP3 file", b"FORM": "an AIFF file", b".snd": "an AU file", b"PK": "a zip archive"}
+
+
+def read_g722(path):
+    """A raw G.722 file (``.g722``): ``(audio (samples, 1) float32, 16000)``. A file that starts as another
+    container does, or that is text, is refused naming what it looks like."""
+    data = Path(path).expanduser().read_bytes()
+    if not data:
+        raise AudioFileError(f"audio file '{path}' is empty (0 bytes)", reason="empty")
+    kind = next((name for magic, name in CONTAINERS.items() if data.startswith(magic)), None)
+    head = data[:512]
+    if kind is None and sum(32 <= byte < 127 or byte in (9, 10, 13) for byte in head) == len(head):
+        kind = "text"
+    if kind is not None:
+        raise AudioFileError(f"cannot read audio file '{path}': a .g722 file is raw G.722 audio, but this is {kind}: "
+                             f"give it its own extension, or convert it", reason="unreadable")
+    import G722
+
+    samples = np.asarray(G722.G722(G722_RATE, 64000).decode(data), dtype=np.float32) / 32768.0
+    return samples[:, None], G722_RATE
 
 
 def find_audio_files(inputs):
@@ -64,7 +91,7 @@ def find_audio_files(inputs):
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
-            found.extend((file, file.relative_to(path).as_posix()) for file in files)
+            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry))
         else:
             found.append((path, path.name))
     unique, seen = [], set()
@@ -76,10 +103,45 @@ def find_audio_files(inputs):
     return unique
 
 
+def _rate(path):
+    if path.suffix.lower() == G722_SUFFIX:
+        return G722_RATE
+    try:
+        return soundfile.info(str(path)).samplerate
+    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
+        return 0  # unreadable: read (and refused, or left out) later
+
+
+def _one_format_each(files, entry):
+    """``files`` of a folder, one of each recording that lies there in several formats (Asterisk's prompts:
+    ``hello.wav`` at 8 kHz beside ``hello.g722`` at 16 kHz): the one at the highest rate, said once."""
+    by_stem = {}
+    for file in files:
+        by_stem.setdefault(file.with_suffix(""), []).append(file)
+    kept, doubled = [], []
+    for group in by_stem.values():
+        best = max(group, key=_rate) if len(group) > 1 else group[0]
+        kept.append(best)
+        if len(group) > 1:
+            doubled.append(group)
+    if doubled:
+        example = doubled[0]
+        logger.info("%d recording(s) in '%s' are there in several formats (%s): using the one at the highest rate "
+                    "(%s)", len(doubled), entry, ", ".join(file.name for file in example),
+                    max(example, key=_rate).name)
+    return sorted(kept)
+
+
 def read_audio(path):
-    """Read any file soundfile can: returns ``(audio (samples, channels) float32, rate)``."""
+    """Read any file soundfile can, or raw G.722 (``.g722``, :func:`read_g722`): returns ``(audio (samples,
+    channels) float32, rate)``."""
     if not Path(path).expanduser().is_file():
         raise AudioFileError(f"audio file '{path}' does not exist: check the path", reason="missing")
+    if Path(path).suffix.lower() == G722_SUFFIX:
+        try:
+            return read_g722(path)
+        except OSError as error:
+            raise AudioFileError(f"cannot read audio file '{path}': {error.strerror or error}") from None
     try:
         audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as error:

@@ -20,6 +20,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
+from .features import FORMATS, KINDS
 from .config import AUDIO_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
 
@@ -48,9 +49,12 @@ def _add_audio_options(parser):
 
 
 def _add_feature_option(parser):
-    parser.add_argument("--features", choices=("mel",), default=None,
-                        help="also store spectrogram frames aligned to the samples (40 log-mel bands every 10 ms): a "
-                             "model trained on them is a vocoder (the vocode command)")
+    parser.add_argument("--features", choices=KINDS, default=None,
+                        help="also store spectrogram frames aligned to the samples: a model trained on them is a "
+                             "vocoder (the vocode command). mel: 40 log-mel bands every 10 ms at any rate; or the "
+                             "frames a text-to-speech front end emits, made as its code makes them, at its rate: "
+                             + "; ".join(f"{name}: {spec.bands} bands every {spec.hop} samples at {spec.sample_rate} "
+                                         f"Hz ({spec.source})" for name, spec in FORMATS.items()))
 
 
 def _add_label_options(parser, what="the dataset's files"):
@@ -98,9 +102,17 @@ def _add_data_arguments(parser):
     _add_label_options(parser)
 
 
+def _audio_options(arguments):
+    """The audio flags given (a front end's --features sets the rate it is made at, :func:`features.rate_for`)."""
+    from .features import rate_for
+
+    options = {field: getattr(arguments, field) for field in AUDIO_OPTIONS}
+    options["sample_rate"] = rate_for(getattr(arguments, "features", None), options["sample_rate"])
+    return options
+
+
 def _audio_config(arguments):
-    return AudioConfig(**{field: getattr(arguments, field) for field in AUDIO_OPTIONS
-                          if getattr(arguments, field) is not None})
+    return AudioConfig(**{field: value for field, value in _audio_options(arguments).items() if value is not None})
 
 
 def sample_data():
@@ -187,7 +199,7 @@ def run_train(arguments):
         inputs, output=arguments.output, dataset=arguments.dataset, resume=arguments.resume,
         init_from=arguments.init_from, labels=labels, features=arguments.features,
         model_options=_model_options(arguments), train_options=training,
-        audio_options={field: getattr(arguments, field) for field in AUDIO_OPTIONS}, overwrite=arguments.overwrite,
+        audio_options=_audio_options(arguments), overwrite=arguments.overwrite,
         use_labels=not arguments.ignore_labels, use_features=not arguments.ignore_features,
         distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
         worker_timeout=arguments.worker_timeout, progress=not arguments.quiet)
@@ -278,7 +290,7 @@ def run_vocode(arguments):
     model = load_run_model(arguments.model)
     paths = vocode(model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
                    output=arguments.output, progress=not arguments.quiet, tail=arguments.tail,
-                   label=_label_flag(arguments.label, len(arguments.inputs), "inputs"))
+                   label=_label_flag(arguments.label, len(arguments.inputs), "inputs"), fold=arguments.fold)
     for source, path in zip(arguments.inputs, paths):
         print(f"wrote {path} (from {source})")
     return 0
@@ -437,8 +449,8 @@ def build_parser():
         "vocode", parents=[common], help="turn spectrograms (or recordings: copy-synthesis) back into audio",
         description="Run a vocoder (a model trained on a dataset built with --features mel) on the spectrogram "
                     "frames of recordings (any format and rate, made with the model's own preprocessing) or "
-                    "on .npy frames made elsewhere; several inputs run together as one batch, long ones in "
-                    "chunks with the state carried. Files appear only when complete.")
+                    "on .npy frames made elsewhere; several inputs run together as one batch, long ones folded "
+                    "into segments run side by side. Files appear only when complete.")
     vocoder.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or .npy arrays of (frames, bands)")
     vocoder.add_argument("--model", "-m", required=True, metavar="MODEL",
                          help="a vocoder: .keras file, run folder, or 'vocoder' (the shipped one: 8 kHz speech)")
@@ -454,6 +466,9 @@ def build_parser():
     vocoder.add_argument("--label", "-l", metavar="NAME[,NAME...]",
                          help="a vocoder trained with labels: the label (voice) to vocode in, one for every input or "
                               "one per input")
+    vocoder.add_argument("--no-fold", dest="fold", action="store_false",
+                         help="vocode each input as one stream, written as it is made (by default an input longer than "
+                              "a second is cut into segments vocoded side by side and cross-faded: many times faster)")
     vocoder.set_defaults(handler=run_vocode)
 
     models = subcommands.add_parser("models", parents=[common], help="list the models that ship with audiornn",

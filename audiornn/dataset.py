@@ -479,13 +479,21 @@ def _aligned(cut, entry, align):
 
 
 def _feature_config(features, audio_config):
-    """``features`` ("mel", a FeatureConfig or None) as a FeatureConfig for ``audio_config``'s rate, or None."""
+    """``features`` ("mel", a front end's format, a FeatureConfig or None) as a FeatureConfig for
+    ``audio_config``'s rate (a format's must be its own), or None."""
     from .features import FeatureConfig
 
+    from .features import FORMATS, KINDS, rate_for
+
+    if isinstance(features, FeatureConfig) and features.format is not None:
+        rate_for(features.kind, audio_config.sample_rate)
     if features is None or isinstance(features, FeatureConfig):
         return features
-    if features != "mel":
-        raise ParameterError(f"features must be 'mel' (or a FeatureConfig), got {features!r}")
+    if features not in KINDS:
+        raise ParameterError(f"features must be one of {', '.join(KINDS)} (or a FeatureConfig), got {features!r}")
+    if features in FORMATS:
+        rate_for(features, audio_config.sample_rate)
+        return FeatureConfig.for_format(features)
     return FeatureConfig.for_rate(audio_config.sample_rate)
 
 

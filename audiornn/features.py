@@ -11,6 +11,16 @@ half a window at both ends), and samples ``k * hop .. (k + 1) * hop - 1`` are
 conditioned on frame ``k``: a stretch of ``n`` samples has ``ceil(n / hop)``
 frames. The frames are of the audio after resampling (and trimming), scaled to
 a peak of 1, before pre-emphasis: a plain spectrogram, as other systems make them.
+
+Besides audiornn's own ``mel`` (40 bands, 10 ms, natural-log power), the
+frames of text-to-speech front ends are named formats (:data:`FORMATS`:
+``speecht5``, ``hifigan``, ``vocos``), each made as its reference code makes it
+(:func:`format_frames`, at the level of the audio given: tested against frames
+made by that code, ``tests/data/make_format_frames.py``), so that a vocoder
+trained on one takes that front end's output as it is. A format fixes the
+sample rate. Inside a dataset and a model their frames are of audio at a peak
+of 1 as the ``mel`` frames are; ``vocode`` moves a front end's frames, at any
+level, there and its output back to their level.
 """
 
 import dataclasses
@@ -23,16 +33,60 @@ import scipy.signal
 from .config import JSONConfig, check_positive_int
 from .errors import ParameterError
 
-__all__ = ["FeatureConfig", "envelope_matrices", "frame_count", "log_mel"]
+__all__ = ["FORMATS", "FeatureConfig", "FrameFormat", "envelope_matrices", "format_frames", "frame_count", "log_mel",
+           "mel_bank", "rate_for"]
 
-KINDS = ("mel",)
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameFormat:
+    """A text-to-speech front end's frames, as its own code makes them.
+
+    ``padding``: "center" (half an FFT reflected at both ends: frame ``k``
+    centred on sample ``k * hop``, ``1 + n // hop`` frames) or "hifigan"
+    (``(fft - hop) / 2`` reflected at both ends, not centred: frame ``k``
+    centred on the middle of hop ``k``, ``n // hop`` frames). The values are
+    ``log`` ("ln" or "log10") of the mel bands' magnitude, at least ``floor``;
+    ``epsilon`` is added to the power before its square root (HiFi-GAN's).
+    """
+
+    sample_rate: int
+    fft: int
+    hop: int
+    window: int
+    bands: int
+    fmin: float
+    fmax: float
+    log: str
+    floor: float
+    padding: str = "center"
+    norm: str = "slaney"  # the mel bank's normalisation (None: none), librosa's and transformers' word
+    htk: bool = False  # the HTK mel scale (torchaudio's default) instead of Slaney's
+    epsilon: float = 0.0
+    source: str = ""
+
+    @property
+    def unit(self):
+        return "log10 of magnitude" if self.log == "log10" else "natural-log magnitude"
+
+
+FORMATS = {
+    "speecht5": FrameFormat(16000, 1024, 256, 1024, 80, 80.0, 7600.0, "log10", 1e-10,
+                            source="transformers' SpeechT5FeatureExtractor (audio_target)"),
+    "hifigan": FrameFormat(22050, 1024, 256, 1024, 80, 0.0, 8000.0, "ln", 1e-5, padding="hifigan", epsilon=1e-9,
+                           source="HiFi-GAN's meldataset.mel_spectrogram (Tacotron 2, SpeechBrain)"),
+    "vocos": FrameFormat(24000, 1024, 256, 1024, 100, 0.0, 12000.0, "ln", 1e-7, norm=None, htk=True,
+                         source="Vocos' MelSpectrogramFeatures (torchaudio's MelSpectrogram, power 1)"),
+}
+KINDS = ("mel",) + tuple(FORMATS)
 
 
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig(JSONConfig):
     """How audio becomes spectrogram frames.
 
-    kind: "mel" (log-mel power).
+    kind: "mel" (log-mel power), or a text-to-speech front end's format
+        (:data:`FORMATS`), whose settings are fixed (:meth:`for_format`).
     bands: mel bands from 0 Hz to the Nyquist frequency.
     hop: samples between frames (80: 10 ms at 8 kHz).
     window: the analysis window in samples (200: 25 ms at 8 kHz), Hann.
@@ -56,6 +110,33 @@ class FeatureConfig(JSONConfig):
             raise ParameterError(f"the FFT length ({self.fft}) must be at least the window ({self.window})")
         if not isinstance(self.floor, (int, float)) or not 0 < self.floor < 1:
             raise ParameterError(f"floor must be a number between 0 and 1, got {self.floor!r}")
+        spec = FORMATS.get(self.kind)
+        if spec is not None and (self.bands, self.hop, self.window, self.fft, self.floor) != (
+                spec.bands, spec.hop, spec.window, spec.fft, spec.floor):
+            raise ParameterError(f"the {self.kind} frames have fixed settings (bands {spec.bands}, hop {spec.hop}, "
+                                 f"window {spec.window}, fft {spec.fft}, floor {spec.floor}); got {self}")
+
+    @classmethod
+    def for_format(cls, kind):
+        """The settings of a front end's format (:data:`FORMATS`)."""
+        spec = FORMATS[kind]
+        return cls(kind=kind, bands=spec.bands, hop=spec.hop, window=spec.window, fft=spec.fft, floor=spec.floor)
+
+    @property
+    def format(self):
+        """The :class:`FrameFormat` of a named format, or None for ``mel``."""
+        return FORMATS.get(self.kind)
+
+    @property
+    def unit(self):
+        """The values' unit: "natural-log power" (``mel``), or the format's."""
+        return "natural-log power" if self.format is None else self.format.unit
+
+    @property
+    def to_log_power(self):
+        """What turns a value into natural-log power: the factor."""
+        return {"natural-log power": 1.0, "natural-log magnitude": 2.0,
+                "log10 of magnitude": 2.0 * math.log(10)}[self.unit]
 
     @classmethod
     def for_rate(cls, sample_rate, **overrides):
@@ -70,7 +151,21 @@ class FeatureConfig(JSONConfig):
 
     def describe(self):
         """In words: ``40 mel bands, a frame every 80 samples``."""
+        if self.format is not None:
+            return f"{self.kind} frames ({self.bands} mel bands, {self.unit}, a frame every {self.hop} samples)"
         return f"{self.bands} {self.kind} bands, a frame every {self.hop} samples"
+
+
+def rate_for(features, sample_rate):
+    """The sample rate to build ``features`` (a kind's name or None) at: a format's own rate when
+    ``sample_rate`` is None; a different ``sample_rate`` for a format is refused, naming both."""
+    spec = FORMATS.get(features) if isinstance(features, str) else None
+    if spec is None or sample_rate == spec.sample_rate:
+        return sample_rate
+    if sample_rate is None:
+        return spec.sample_rate
+    raise ParameterError(f"--features {features} are made at {spec.sample_rate} Hz ({spec.source}), not at "
+                         f"--sample-rate {sample_rate}: leave --sample-rate out, or give {spec.sample_rate}")
 
 
 def _most_bands(sample_rate, fft, most):
@@ -109,10 +204,53 @@ def log_mel(audio, sample_rate, config):
     return np.ascontiguousarray(frames[:frame_count(audio.size, config.hop)], dtype=np.float32)
 
 
-def audio_to_features(mono, sample_rate, config):
-    """The frames of resampled (and trimmed) mono audio, scaled to a peak of 1 first (see the module)."""
-    peak = float(np.max(np.abs(mono))) if np.size(mono) else 0.0
-    return log_mel(np.asarray(mono, np.float32) / max(peak, 1e-9), sample_rate, config)
+def mel_bank(config, sample_rate):
+    """The mel filter bank ``(bands, fft // 2 + 1)`` the frames are made with (librosa's)."""
+    import librosa
+
+    spec = config.format
+    if spec is None:
+        return librosa.filters.mel(sr=sample_rate, n_fft=config.fft, n_mels=config.bands, fmin=0.0,
+                                   fmax=sample_rate / 2)
+    return librosa.filters.mel(sr=sample_rate, n_fft=spec.fft, n_mels=spec.bands, fmin=spec.fmin, fmax=spec.fmax,
+                               htk=spec.htk, norm=spec.norm)
+
+
+def format_frames(audio, config):
+    """A front end's frames ``(frames, bands)`` float32 of 1-D ``audio`` at its format's rate, at the audio's
+    own level, as its reference code makes them (:class:`FrameFormat`): as many frames as it makes."""
+    import librosa
+
+    spec = config.format
+    audio = np.asarray(audio, np.float64)
+    if audio.ndim != 1:
+        raise ParameterError(f"{config.kind} frames are made of 1-D audio, got shape {audio.shape}")
+    pad = spec.fft // 2 if spec.padding == "center" else (spec.fft - spec.hop) // 2
+    if audio.size <= pad:  # reflection needs more samples than it reflects: silence after a short one
+        audio = np.concatenate([audio, np.zeros(pad + 1 - audio.size)])
+    padded = np.pad(audio, pad, mode="reflect")
+    spectrum = librosa.stft(padded, n_fft=spec.fft, hop_length=spec.hop, win_length=spec.window, window="hann",
+                            center=False)
+    magnitude = np.sqrt(np.abs(spectrum) ** 2 + spec.epsilon)
+    bands = np.maximum(mel_bank(config, spec.sample_rate) @ magnitude, spec.floor)
+    values = np.log10(bands) if spec.log == "log10" else np.log(bands)
+    return np.ascontiguousarray(values.T, dtype=np.float32)
+
+
+def audio_to_features(mono, sample_rate, config, *, own_level=False):
+    """The frames of resampled (and trimmed) mono audio, scaled to a peak of 1 first (see the module; a
+    format's at the audio's ``own_level`` if asked): ``frame_count(len(mono), hop)`` of them, a format's
+    last frame again where it makes fewer."""
+    peak = float(np.max(np.abs(mono))) if np.size(mono) and not own_level else 1.0
+    scaled = np.asarray(mono, np.float32) / max(peak, 1e-9)
+    if config.format is None:
+        return log_mel(scaled, sample_rate, config)
+    if sample_rate != config.format.sample_rate:
+        raise ParameterError(f"{config.kind} frames are made at {config.format.sample_rate} Hz, not {sample_rate} Hz: "
+                             f"build at --sample-rate {config.format.sample_rate}")
+    frames = format_frames(scaled, config)
+    wanted = frame_count(scaled.size, config.hop)
+    return np.ascontiguousarray(frames[np.minimum(np.arange(wanted), frames.shape[0] - 1)])
 
 
 def envelope_matrices(config, sample_rate, preemphasis, order):
@@ -130,15 +268,25 @@ def envelope_matrices(config, sample_rate, preemphasis, order):
     """
     import librosa
 
+    spec = config.format
     bins = config.fft // 2 + 1
     frequencies = np.linspace(0.0, sample_rate / 2, bins)
     # The bands' triangles peak at these, as librosa.filters.mel places them.
-    centres = librosa.mel_frequencies(config.bands + 2, fmin=0.0, fmax=sample_rate / 2)[1:-1]
+    low, high, htk = (0.0, sample_rate / 2, False) if spec is None else (spec.fmin, spec.fmax, spec.htk)
+    centres = librosa.mel_frequencies(config.bands + 2, fmin=low, fmax=high, htk=htk)[1:-1]
     to_bins = np.stack([np.interp(frequencies, centres, row) for row in np.eye(config.bands)])
     omega = np.pi * np.arange(bins) / (bins - 1)
     emphasis = np.abs(1.0 - preemphasis * np.exp(-1j * omega)) ** 2
     sides = np.where((np.arange(bins) == 0) | (np.arange(bins) == bins - 1), 1.0, 2.0)  # the half spectrum
     to_lags = (emphasis * sides)[:, None] * np.cos(np.outer(omega, np.arange(order + 1)))
     window = scipy.signal.get_window("hann", config.window)  # the STFT's window, as librosa makes it
-    variance = sample_rate / config.fft ** 2 / float(np.sum(window ** 2))
-    return to_bins.astype("float32"), to_lags.astype("float32"), variance
+    if spec is None:
+        variance = sample_rate / config.fft ** 2 / float(np.sum(window ** 2))
+        return to_bins.astype("float32"), to_lags.astype("float32"), variance
+    # A front end's band holds its bins' magnitudes (not power) summed with its weights: a bin's power at the
+    # band's centre is about (value / weights' sum) squared, the sums read off the bank itself (Slaney's or none).
+    sums = np.log(np.maximum(mel_bank(config, sample_rate).sum(axis=1), 1e-12))
+    to_lags = np.exp(-2.0 * (to_bins.T @ sums))[:, None] * to_lags
+    # A noise-like bin's mean magnitude squared is pi / 4 of its mean power (Rayleigh).
+    variance = 4.0 / np.pi / (config.fft * float(np.sum(window ** 2)))
+    return (config.to_log_power * to_bins).astype("float32"), to_lags.astype("float32"), variance

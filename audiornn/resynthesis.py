@@ -30,7 +30,7 @@ from .dsp import resample, to_mono
 from .errors import AudioRNNError
 from .features import audio_to_features
 
-__all__ = ["griffin_lim", "resynthesis_scores", "format_resynthesis_table"]
+__all__ = ["format_resynthesis_table", "griffin_lim", "reference_audio", "resynthesis_scores", "speech_scores"]
 
 DB_PER_NEPER = 10.0 / math.log(10.0)  # natural-log power to dB
 
@@ -42,9 +42,15 @@ def griffin_lim(frames, sample_rate, config, *, iterations=32, seed=0):
 
     frames = np.asarray(frames, np.float64)
     # librosa's centred STFT of frames * hop samples has one frame more than the features keep: the last again.
-    power = np.exp(np.concatenate([frames, frames[-1:]])).T
-    magnitude = librosa.feature.inverse.mel_to_stft(power, sr=sample_rate, n_fft=config.fft, power=2.0, fmin=0.0,
-                                                    fmax=sample_rate / 2)
+    values = np.concatenate([frames, frames[-1:]]).T
+    spec = config.format
+    if spec is None:
+        magnitude = librosa.feature.inverse.mel_to_stft(np.exp(values), sr=sample_rate, n_fft=config.fft, power=2.0,
+                                                        fmin=0.0, fmax=sample_rate / 2)
+    else:  # the format's own bank, its magnitudes
+        magnitude = librosa.feature.inverse.mel_to_stft(
+            10.0 ** values if spec.log == "log10" else np.exp(values), sr=sample_rate, n_fft=spec.fft, power=1.0,
+            fmin=spec.fmin, fmax=spec.fmax, htk=spec.htk, norm=spec.norm)
     with warnings.catch_warnings():
         # A recording shorter than one window is padded, as every recording's ends are.
         warnings.filterwarnings("ignore", message="n_fft=.* is too large for input signal")
@@ -54,7 +60,7 @@ def griffin_lim(frames, sample_rate, config, *, iterations=32, seed=0):
     return audio.astype(np.float32)
 
 
-def _reference(path, model):
+def reference_audio(path, model):
     """A recording as the model hears it: mono, at the model's rate, at a peak of 1."""
     audio, rate = read_audio(path)
     mono = resample(to_mono(audio), source_rate=rate, target_rate=model.audio_config.sample_rate)
@@ -73,7 +79,9 @@ def _stoi(reference, degraded, rate):
     return None if any("Not enough STFT frames" in str(warning.message) for warning in caught) else value
 
 
-def _scores(reference, degraded, rate, config):
+def speech_scores(reference, degraded, rate, config):
+    """PESQ (narrow band at 8 kHz, wide at 16), STOI (None when too little speech) and log-mel distance in dB
+    of ``degraded`` against ``reference`` (1-D, at ``rate``; the shorter length of the two)."""
     from pesq import pesq
 
     length = min(reference.size, degraded.size)
@@ -87,7 +95,8 @@ def _scores(reference, degraded, rate, config):
             "log_mel_db": float(np.mean(np.abs(frames[0] - frames[1]))) * DB_PER_NEPER}
 
 
-def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False, tail=VOCODE_TAIL, label=None):
+def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False, tail=VOCODE_TAIL, label=None,
+                       fold=True):
     """PESQ, STOI and log-mel distance of the vocoder's and Griffin-Lim's copy-synthesis of ``files``.
 
     Returns ``{"files": [...], "vocoder": {...}, "griffin_lim": {...}}`` with
@@ -96,7 +105,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     file's three sounds (``"example"``: original, vocoder, Griffin-Lim) for a
     figure. The pesq package needs a sample rate of 8 or 16 kHz. ``tail`` and
     ``label`` (a labelled vocoder's: one for all files or one each): as
-    :func:`audiornn.vocode` takes them.
+    :func:`audiornn.vocode` takes them, and ``fold``.
     """
     from .stepping import label_state
     from .vocoder import load_features, vocode
@@ -111,14 +120,15 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
         if own.shape[0] * config.hop < rate / 4:
             raise AudioRNNError(f"'{path}' lasts {own.shape[0] * config.hop / rate:.3g} s; PESQ scores a quarter of "
                                 f"a second or more: leave it out of the files scored")
-    vocoded = vocode(model, files, seed=seed, temperature=temperature, progress=progress, tail=tail, label=label)
+    vocoded = vocode(model, files, seed=seed, temperature=temperature, progress=progress, tail=tail, label=label,
+                     fold=fold)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
-        reference = _reference(path, model)
+        reference = reference_audio(path, model)
         rebuilt = griffin_lim(own, rate, config, seed=seed)
         try:
-            rows.append({"file": path, "vocoder": _scores(reference, audio, rate, config),
-                         "griffin_lim": _scores(reference, rebuilt, rate, config)})
+            rows.append({"file": path, "vocoder": speech_scores(reference, audio, rate, config),
+                         "griffin_lim": speech_scores(reference, rebuilt, rate, config)})
         except AudioRNNError as error:
             raise AudioRNNError(f"'{path}': {error}: leave it out of the files scored") from None
         if example is None:

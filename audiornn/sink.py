@@ -107,15 +107,18 @@ class AudioSink:
         for index in range(self.count):
             audio, self._filters[index] = decode_classes(classes[index], self.audio_config,
                                                          state=self._filters[index])
-            if not write:
-                continue
-            if self.lengths is not None:
-                audio = audio[:max(0, self.lengths[index] - self._written[index])]
-            self._written[index] += audio.size
-            if self._writers:
-                self._write(index, audio)
-            else:
-                self._collected[index].append(audio)
+            if write:
+                self.put(index, audio)
+
+    def put(self, index, audio):
+        """Write (or collect) the next ``audio`` of stream ``index``, already decoded, cut at its length."""
+        if self.lengths is not None:
+            audio = audio[:max(0, self.lengths[index] - self._written[index])]
+        self._written[index] += audio.size
+        if self._writers:
+            self._write(index, audio)
+        else:
+            self._collected[index].append(audio)
 
     def _write(self, index, audio):
         try:

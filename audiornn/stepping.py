@@ -48,7 +48,7 @@ from .errors import ParameterError
 
 __all__ = ["SampleStream", "StreamGroup", "check_tail", "check_temperature", "choose", "chunks",
            "compiled_frame_rate", "compiled_loops", "frame_rate", "frame_span", "label_ids", "label_state",
-           "flops_per_sample", "loop_extras", "run_steps", "score_loop", "take_frames"]
+           "flops_per_sample", "keyed_uniform", "loop_extras", "run_steps", "score_loop", "take_frames"]
 
 
 # -- labels ---------------------------------------------------------------------------------------
@@ -180,11 +180,11 @@ def run_steps(model, states, length, read, emit, carry, per_frame=None, shift=0)
 
 
 def _sample_loop(model, count, sampled, first_stream, total_streams, tail, previous, states, seed, start,
-                 temperature, length, per_frame=None):
+                 temperature, length, per_frame=None, keys=None):
     def emit(step, logits, carry):
         chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
                         temperature=temperature if sampled else 0, tail=tail, first_stream=first_stream,
-                        total_streams=total_streams)
+                        total_streams=total_streams, keys=keys)
         return chosen, ops.slice_update(carry[1], (0, step), chosen[:, None])
 
     # A step reads the sample before the one it draws: the first, the sample before the chunk, lies at the end
@@ -260,12 +260,42 @@ def seed_or_fresh(seed):
     return int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
 
 
-def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, total_streams=None):
+_MIX = (0x85EBCA6B, 0xC2B2AE35)  # murmur3's 32-bit finaliser
+
+
+def _mix(value):
+    for multiplier, shift in zip(_MIX, (16, 13)):
+        value = ops.multiply(ops.bitwise_xor(value, ops.right_shift(value, shift)),
+                             ops.convert_to_tensor(np.uint32(multiplier)))
+    return ops.bitwise_xor(value, ops.right_shift(value, 16))
+
+
+def keyed_uniform(keys, seed, position):
+    """One uniform number in [0, 1) per stream, from ``(seed, the stream's key, position)`` alone: a
+    counter-based hash (murmur3's finaliser, a round per word), so a stream's numbers do not depend on the
+    batch it is in, and are the same on every backend. ``keys``: ``(streams,)`` integers."""
+    def word(value, shift=0):
+        value = ops.convert_to_tensor(value)
+        value = ops.right_shift(value, shift) if shift else value
+        return ops.cast(ops.bitwise_and(value, 0xFFFFFFFF) if value.dtype == "int64" else value, "uint32")
+
+    state = _mix(ops.bitwise_xor(word(seed), ops.convert_to_tensor(np.uint32(0x9E3779B9))))
+    wide = backend.index_dtype() == "int64"  # JAX's positions are 32 bits: their high word is 0
+    position = ops.cast(position, "int64") if wide else position
+    words = [word(keys), word(position), word(position, 32) if wide else ops.convert_to_tensor(np.uint32(0))]
+    for value in words:
+        state = _mix(ops.bitwise_xor(state, value))
+    return ops.cast(ops.right_shift(state, 8), "float32") * (1.0 / (1 << 24))
+
+
+def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, total_streams=None, keys=None):
     """Each stream's next class: the inverse CDF of ``softmax(logits / temperature)``, or argmax at 0.
 
     One uniform number per stream, drawn statelessly from ``(seed, position)``: stream ``i`` of
     ``total_streams`` takes the i-th number, so a batch split across shards samples exactly what one batch
-    would. ``tail`` (a Python float below 1 / classes): that probability is taken off every class's and the
+    would; with ``keys`` (one integer per stream, :func:`keyed_uniform`), from ``(seed, key, position)``, so a
+    stream samples the same whatever else is in its batch. ``tail`` (a Python float below 1 / classes): that
+    probability is taken off every class's and the
     classes it leaves none are never drawn (LPCNet's sampling).
     """
     if isinstance(temperature, (int, float)) and temperature == 0:
@@ -276,8 +306,11 @@ def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, tot
     if tail:
         weights = ops.maximum(weights - tail * ops.sum(weights, axis=-1, keepdims=True), 0.0)
     cumulative = ops.cumsum(weights, axis=-1)
-    uniform = backend.uniform(total_streams or count, seed, position)
-    threshold = uniform[first_stream:first_stream + count, None] * cumulative[:, -1:]
+    if keys is None:
+        uniform = backend.uniform(total_streams or count, seed, position)[first_stream:first_stream + count]
+    else:
+        uniform = keyed_uniform(keys, seed, position)
+    threshold = uniform[:, None] * cumulative[:, -1:]
     chosen = ops.sum(ops.cast(cumulative <= threshold, "int32"), axis=-1)
     return ops.minimum(chosen, logits.shape[-1] - 1)
 
@@ -289,12 +322,15 @@ class SampleStream:
     through the network to set the state; :meth:`sample` draws the next ``length`` classes of every stream,
     ``(count, length)`` uint8, carrying the state for the next call. ``label`` (a labelled model): names or
     ids, one for all streams or one each; :meth:`set_label` changes it between calls (after a prime, say).
-    ``tail``: the probability taken off every class before drawing (:func:`choose`).
+    ``tail``: the probability taken off every class before drawing (:func:`choose`). ``keys`` (one integer per
+    stream): each stream draws its own numbers from the seed and its key (:func:`keyed_uniform`), the same
+    whatever else is in the batch; without them stream ``i`` takes the i-th of the batch's numbers.
     """
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None,
-                 tail=0.0):
+                 tail=0.0, keys=None):
         self.model, self.count = model, check_positive_int(count, "count")
+        self.keys = None if keys is None else ops.convert_to_tensor(np.asarray(keys, np.int32).reshape(count))
         self.first_stream, self.total_streams = first_stream, total_streams or count
         self.temperature = check_temperature(temperature)
         self.tail = check_tail(tail, model)
@@ -331,6 +367,8 @@ class SampleStream:
         the one before the first drawn, ``(count, length / hop + 1 + 2 margin, bands)``.
         """
         extra = () if frames is None else (self._frame_rate(ops.convert_to_tensor(np.asarray(frames, np.float32))),)
+        if self.keys is not None:
+            extra = (extra or (None,)) + (self.keys,)
         index = backend.index_dtype()
         previous, states, chosen = self._sample(
             self.previous, self.states, ops.convert_to_tensor(self.seed, index),
@@ -345,10 +383,12 @@ class StreamGroup:
     """Several :class:`SampleStream` shards stepped in parallel threads, one per core.
 
     XLA runs one stream batch's loop on about one core; splitting a large batch into shards that run side by
-    side uses the others. The output is identical to one unsharded batch with the same seed.
+    side uses the others. The output is identical to one unsharded batch with the same seed. ``keys``: as
+    :class:`SampleStream` takes them, one per stream of the whole batch.
     """
 
-    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8, label=None, tail=0.0):
+    def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=8, label=None, tail=0.0,
+                 keys=None):
         count = check_positive_int(count, "count")
         labels = label_state(model, label, count)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -359,7 +399,8 @@ class StreamGroup:
         self.model, self.count, self.seed = model, count, seed
         self.shards = [SampleStream(model, count=size, temperature=temperature, seed=seed, tail=tail,
                                     first_stream=int(start), total_streams=count,
-                                    label=None if labels is None else labels[start:start + size])
+                                    label=None if labels is None else labels[start:start + size],
+                                    keys=None if keys is None else np.asarray(keys)[start:start + size])
                        for size, start in zip(sizes, starts)]
         self._pool = ThreadPoolExecutor(len(self.shards)) if len(self.shards) > 1 else None
 
@@ -412,10 +453,11 @@ def loop_length(length, chunk, step=1):
     return min(chunk, -(-length // granule) * granule)
 
 
-def chunks(total, chunk, *, count, rate, desc, progress=True, step=1):
+def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.0):
     """Each chunk of ``total`` samples as ``(start, length, drawn)``: at most ``chunk`` samples, drawn for
     :func:`loop_length` of them (the caller keeps the first ``length``), with a progress bar over ``count``
-    streams that shows the speed in real time at ``rate``."""
+    streams that shows the speed in real time at ``rate`` (of ``speedup`` output samples a stream's sample:
+    folded vocoding's streams are parts of fewer outputs)."""
     started, done = time.monotonic(), 0
     with tqdm(total=total * count, unit="sample", unit_scale=True, desc=desc,
               disable=None if progress else True) as bar:
@@ -424,7 +466,7 @@ def chunks(total, chunk, *, count, rate, desc, progress=True, step=1):
             yield done, length, loop_length(length, chunk, step)
             done += length
             bar.update(length * count)
-            bar.set_postfix(realtime=f"{done / rate / max(time.monotonic() - started, 1e-9):.1f}x")
+            bar.set_postfix(realtime=f"{done * speedup / rate / max(time.monotonic() - started, 1e-9):.1f}x")
 
 
 def flops_per_sample(model):

@@ -9,6 +9,7 @@ carried, and writes each stream's audio when it is complete
 (:class:`audiornn.sink.AudioSink`).
 """
 
+import dataclasses
 import logging
 import math
 import os
@@ -16,13 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_io import prepare_audio, read_audio
+from .audio_io import decode_classes, prepare_audio, read_audio
+from .dsp import resample, to_mono
+from .features import audio_to_features, format_frames
 from .config import VOCODE_TAIL
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
-from .stepping import StreamGroup, chunks, frame_span, take_frames
+from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
-__all__ = ["VOCODE_TAIL", "check_units", "load_features", "read_npy", "vocode"]
+__all__ = ["FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "VOCODE_TAIL", "Fold", "check_units", "level_shift",
+           "load_features", "match_level", "read_npy", "vocode"]
 
 logger = logging.getLogger("audiornn")
 
@@ -74,60 +78,115 @@ def read_npy(path):
         raise AudioFileError(f"cannot read {name}: {error.strerror or error}") from None
 
 
-# Each unit a text-to-speech front end may give its frames in, as a function back to natural-log power.
-UNITS = {"natural-log power": lambda x: x, "log10 of power": lambda x: x * math.log(10),
-         "dB (10 log10 of power)": lambda x: x * math.log(10) / 10, "natural-log magnitude": lambda x: 2 * x,
-         "log10 of magnitude": lambda x: 2 * math.log(10) * x,
-         "linear power": lambda x: np.log(np.maximum(x, 1e-10)),
-         "linear magnitude": lambda x: 2 * np.log(np.maximum(x, 1e-10))}
-HOW = {"log10 of power": "multiply by ln(10) = 2.303", "dB (10 log10 of power)": "multiply by ln(10) / 10 = 0.2303",
-       "natural-log magnitude": "multiply by 2", "log10 of magnitude": "multiply by 2 ln(10) = 4.605",
-       "linear power": "take the natural log", "linear magnitude": "take twice the natural log"}
-LEVEL_SLACK = 30.0  # natural-log units: 130 dB quieter or louder than audio of peak 1
+# Each unit a text-to-speech front end may give its frames in: the factor to natural-log power (None: linear).
+UNITS = {"natural-log power": 1.0, "log10 of power": math.log(10), "dB (10 log10 of power)": math.log(10) / 10,
+         "natural-log magnitude": 2.0, "log10 of magnitude": 2 * math.log(10), "linear power": None,
+         "linear magnitude": None}
+FACTOR_NAMES = {math.log(10): "ln(10)", math.log(10) / 10: "ln(10) / 10", 2 * math.log(10): "2 ln(10)",
+                1 / math.log(10): "1 / ln(10)", 10 / math.log(10): "10 / ln(10)",
+                1 / (2 * math.log(10)): "1 / (2 ln(10))"}
+LEVEL_SLACK = 30.0  # natural-log power: 130 dB quieter or louder than audio of peak 1
 SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
 MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
 
 
-def _likely_unit(frames, deviation):
+def _in_model_units(frames, unit, config):
+    """``frames`` read as ``unit``, in the model's unit (:attr:`FeatureConfig.unit`)."""
+    factor = UNITS[unit]
+    if factor is None:
+        power = np.log(np.maximum(frames, 1e-10)) * (2.0 if unit == "linear magnitude" else 1.0)
+        return power / config.to_log_power
+    return frames * (factor / config.to_log_power)
+
+
+def _how(unit, config):
+    """How to turn ``unit`` into the model's unit, in words."""
+    factor = UNITS[unit]
+    if factor is None:
+        return {"linear power": "take the natural log", "linear magnitude": "take twice the natural log"}[unit] + \
+            ("" if config.unit == "natural-log power" else f", then divide by {config.to_log_power:.4g}")
+    ratio = factor / config.to_log_power
+    name = next((text for value, text in FACTOR_NAMES.items() if math.isclose(value, ratio)), None)
+    return f"multiply by {name} = {ratio:.4g}" if name else f"multiply by {ratio:.4g}"
+
+
+def _likely_unit(frames, deviation, config):
     """The unit whose conversion gives ``frames`` the spread (each band's deviation over time, the median band)
-    nearest the model's training frames': ``(unit, spread ratio in natural-log power, in that unit)``. The
-    spread does not move with the level of the audio, as the mean does."""
+    nearest the model's training frames': ``(unit, spread ratio in the model's unit)``. The spread does not
+    move with the level of the audio, as the mean does."""
     def ratio(converted):
         return float(np.median(np.std(converted, axis=0) / deviation))
 
-    units = [name for name in UNITS if not name.startswith("linear") or frames.min() > 0]
-    ratios = {name: ratio(UNITS[name](frames.astype(np.float64))) for name in units}
+    units = [name for name in UNITS if UNITS[name] is not None or frames.min() > 0]
+    ratios = {name: ratio(_in_model_units(frames.astype(np.float64), name, config)) for name in units}
     best = min(ratios, key=lambda name: abs(math.log(max(ratios[name], 1e-12))))
-    return best, ratios["natural-log power"], ratios[best]
+    return best, ratios[config.unit]
 
 
 def check_units(frames, model, name):
-    """Refuse frames that are not natural-log mel power as the model's training frames are, naming the likely
-    unit: by their range, then by their spread against the training frames' (the feature network's
-    standardisation, which travels in the model)."""
+    """Refuse frames that are not in the model's units (natural-log mel power for ``mel``, a front end's own
+    for its format), naming the likely unit: by their range, then by their spread against the training
+    frames' (the feature network's standardisation, which travels in the model)."""
     config = model.feature_config
-    low, high = math.log(config.floor), math.log(config.fft ** 2 / 4)
+    spec = config.format
+    if spec is None:
+        low, high = math.log(config.floor), math.log(config.fft ** 2 / 4)
+    else:
+        low = math.log10(spec.floor) if spec.log == "log10" else math.log(spec.floor)
+        high = math.log(config.fft ** 2 / 4) / config.to_log_power
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
     judged = frames.shape[0] >= MIN_FRAMES_TO_JUDGE and float(np.min(np.std(frames, axis=0))) > 0
-    unit, spread, _ = _likely_unit(frames, deviation) if judged else ("natural-log power", 1.0, 1.0)
+    unit, spread = _likely_unit(frames, deviation, config) if judged else (config.unit, 1.0)
     if not judged:
         # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
         logger.warning("features %s: %d frame(s) are too few to tell their units by their spread (%d or more); "
-                       "only their range was checked: make sure they are natural-log mel power",
-                       name, frames.shape[0], MIN_FRAMES_TO_JUDGE)
+                       "only their range was checked: make sure they are %s",
+                       name, frames.shape[0], MIN_FRAMES_TO_JUDGE, config.describe())
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
-    slack = LEVEL_SLACK if judged else LOG_RANGE_SLACK
+    slack = (LEVEL_SLACK if judged else LOG_RANGE_SLACK) / config.to_log_power
     out_of_range = frames.min() < low - slack or frames.max() > high + slack
-    if not out_of_range and (unit == "natural-log power" or 1 / SPREAD_TOLERANCE < spread < SPREAD_TOLERANCE):
+    if not out_of_range and (unit == config.unit or 1 / SPREAD_TOLERANCE < spread < SPREAD_TOLERANCE):
         return
-    likely = f"; they look like {unit}: {HOW[unit]}" if unit in HOW else \
-        ": convert dB with x / 10 * ln(10), take the natural log of linear power"
-    raise ParameterError(f"features {name} are not in the model's units ({config.kind} bands as natural-log "
-                         f"power, from {low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
+    likely = f"; they look like {unit}: {_how(unit, config)}" if unit != config.unit else \
+        f": convert them to {config.unit}"
+    raise ParameterError(f"features {name} are not in the model's units ({config.describe()}: {config.unit}, from "
+                         f"{low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
                          f"{frames.min():.3g} to {frames.max():.3g}"
                          + (f" and vary {spread:.2g} times as much as the model's training frames" if judged else "")
                          + f"){likely}")
+
+
+def level_shift(frames, model):
+    """How far above the model's training frames (of audio at a peak of 1) a front end's ``frames`` lie, in
+    their unit: the mean over frames and bands against the training frames' (the feature network's mean).
+    0 for ``mel`` frames, which are made at a peak of 1."""
+    if model.feature_config.format is None:
+        return 0.0
+    return float(np.mean(frames) - np.mean(np.asarray(model.feature_net.mean, np.float64)))
+
+
+def match_level(audio, frames, config):
+    """``audio`` scaled so that its frames lie where ``frames`` do (a front end's frames carry the level of
+    the audio they describe): by the mean difference over the louder half of the frames."""
+    made = format_frames(audio, config)[:frames.shape[0]]
+    given = frames[:made.shape[0]]
+    loud = np.mean(given, axis=1) >= np.median(np.mean(given, axis=1))
+    if made.shape[0] == 0 or not np.any(loud):
+        return audio
+    difference = float(np.mean(given[loud]) - np.mean(made[loud]))
+    return audio * float(np.exp(difference * config.to_log_power / 2))
+
+
+def _audio_frames(audio, rate, model, name):
+    """A recording's frames, made the model's way: ``mel`` at a peak of 1, a front end's format at the
+    recording's own level (as the front end makes them)."""
+    config = model.feature_config
+    if config.format is None:
+        return prepare_audio(audio, rate, audio_config=model.audio_config, source=name, features=config)[2]
+    prepare_audio(audio, rate, audio_config=model.audio_config, source=name)  # its checks: empty, silent, NaN
+    mono = resample(to_mono(audio), source_rate=rate, target_rate=model.audio_config.sample_rate)
+    return audio_to_features(mono, model.audio_config.sample_rate, config, own_level=True)
 
 
 def load_features(source, model):
@@ -145,16 +204,15 @@ def load_features(source, model):
             frames = read_npy(Path(source).expanduser())
         else:
             audio, rate = read_audio(source)
-            return prepare_audio(audio, rate, audio_config=model.audio_config, source=name, features=config)[2]
+            return _audio_frames(audio, rate, model, name)
     else:
         frames = np.asarray(source)
         if frames.ndim == 1:  # audio at the model's rate
-            return prepare_audio(frames[:, None], model.audio_config.sample_rate, audio_config=model.audio_config,
-                                 source=name, features=config)[2]
+            return _audio_frames(frames[:, None], model.audio_config.sample_rate, model, name)
     if frames.ndim != 2 or frames.shape[1] != config.bands or frames.shape[0] < 1:
         raise ParameterError(f"features {name} have shape {frames.shape}; the model reads (frames, {config.bands}): "
-                             f"{config.bands} {config.kind} bands, a frame every {config.hop} samples at "
-                             f"{model.audio_config.sample_rate} Hz (transpose a (bands, frames) array)")
+                             f"{config.describe()} at {model.audio_config.sample_rate} Hz (transpose a (bands, frames) "
+                             f"array)")
     if frames.dtype.kind not in "fiu":
         raise ParameterError(f"features {name} are of type {frames.dtype}, not numbers: save a float array")
     frames = frames.astype(np.float32)
@@ -164,8 +222,72 @@ def load_features(source, model):
     return frames
 
 
+# Folding (WaveRNN's fold_with_overlap): a long input is cut into segments vocoded as the streams of one batch.
+# bench/fold.py chose these: "which segment, warm-up and fade keep folded copy-synthesis as good as one stream?"
+FOLD_SEGMENT_SECONDS = 1.0  # the shortest segment: a shorter input is not folded
+FOLD_STREAMS = 32  # at most this many segments an input (a power of two; 2 cores' throughput levels off there)
+FOLD_WARMUP_SECONDS = 0.1  # each segment starts this early, so its state has settled on the frames before it
+FOLD_FADE_SECONDS = 0.02  # the last of those samples are cross-faded (equal power) with the segment before
+
+
+@dataclasses.dataclass(frozen=True)
+class Fold:
+    """How one input of ``frames`` frames is vocoded: ``count`` segments of ``segment`` frames (the last
+    shorter), segment ``s`` a stream from frame ``s * segment - warmup`` (its first frame stands in before
+    the input's start) for ``segment + warmup`` frames; its last ``fade`` frames before its own start are
+    cross-faded with the end of the segment before, the others dropped. One segment: the input as one
+    stream."""
+
+    frames: int
+    segment: int
+    warmup: int = 0
+    fade: int = 0
+
+    @classmethod
+    def plan(cls, frames, frames_per_second, fold=True):
+        """The fold of an input of ``frames`` frames (``fold=False``: one stream), from its length alone, so
+        an input is vocoded the same whatever else is in the batch."""
+        shortest = max(1, int(round(FOLD_SEGMENT_SECONDS * frames_per_second)))
+        # A power of two, so that few batch sizes compile (each new one does, once).
+        count = min(FOLD_STREAMS, 2 ** int(math.log2(max(1, frames // shortest))))
+        if not fold or count < 2:
+            return cls(frames, frames)
+        segment = -(-frames // count)
+        return cls(frames, segment, max(1, int(round(FOLD_WARMUP_SECONDS * frames_per_second))),
+                   max(1, int(round(FOLD_FADE_SECONDS * frames_per_second))))
+
+    @property
+    def count(self):
+        return -(-self.frames // self.segment)
+
+    @property
+    def length(self):
+        """Frames each stream runs for."""
+        return self.segment + self.warmup if self.count > 1 else self.frames
+
+    def starts(self):
+        """Each segment's stream's first frame."""
+        return [index * self.segment - self.warmup for index in range(self.count)]
+
+    def join(self, pieces, hop):
+        """The input's audio from its segments' (each from its stream's first sample): ``(frames * hop,)``."""
+        total, segment, warmup, fade = self.frames * hop, self.segment * hop, self.warmup * hop, self.fade * hop
+        audio = np.zeros(total, np.float32)
+        angle = (np.arange(fade) + 0.5) / fade * (np.pi / 2)
+        for index, piece in enumerate(pieces):
+            begin = index * segment - warmup  # where the stream's first sample lies in the input
+            keep = max(0, index * segment - fade if index else 0)
+            stop = min(total, (index + 1) * segment) if self.count > 1 else total
+            part = piece[keep - begin:stop - begin] if self.count > 1 else piece[:total]
+            if index:
+                part = part.copy()
+                part[:fade] = audio[keep:keep + fade] * np.cos(angle) + part[:fade] * np.sin(angle)
+            audio[keep:keep + part.size] = part
+        return audio
+
+
 def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True,
-           tail=VOCODE_TAIL, label=None):
+           tail=VOCODE_TAIL, label=None, fold=True):
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
@@ -175,13 +297,25 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         audio is returned (an array ``(streams, samples)``, or a list when the
         inputs' lengths differ). Each stream has ``frames * hop`` samples.
     temperature, seed: as in :func:`audiornn.generation.generate`; the same
-        seed gives the same audio whatever ``chunk_seconds``.
+        seed gives the same audio whatever ``chunk_seconds`` and whatever other
+        inputs are vocoded with it (each stream draws from the seed and its
+        segment's number, :func:`audiornn.stepping.keyed_uniform`).
     tail: the probability taken off every class's before drawing, so the
         improbable classes are never drawn (LPCNet's sampling; 0: none): the
         far classes' small share otherwise adds clicks and noise between
         the harmonics (:data:`VOCODE_TAIL`).
     label: a labelled vocoder's label (a name, or one per input); required
         for such a vocoder, refused for another.
+    fold: cut an input of two :data:`FOLD_SEGMENT_SECONDS` or more into at
+        most :data:`FOLD_STREAMS` segments vocoded as streams of the batch, each
+        started early and cross-faded with the one before (:class:`Fold`):
+        many times faster on several cores. ``False``: each input one
+        stream, written as it is made.
+
+    A front end's frames (a format of :data:`audiornn.features.FORMATS`)
+    may be at any level: they are read at the level of the model's training
+    frames, and the output is put back at theirs (12 dB quieter frames, 12 dB
+    quieter audio; :func:`level_shift`, :func:`match_level`).
     """
     _check_vocoder(model)
     single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
@@ -191,19 +325,40 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
     if output is not None:
         paths = output_paths(output, count, inputs)
-    frames = [load_features(source, model) for source in inputs]
+    given = [load_features(source, model) for source in inputs]
+    # A front end's frames, at any level, are read at the level of the model's training frames; the output is
+    # put back at theirs (match_level).
+    frames = [piece - level_shift(piece, model) for piece in given]
+    labels = label_state(model, label, count)
     hop, margin = config.hop, model.feature_net.margin
+    folds = [Fold.plan(piece.shape[0], rate / hop, fold) for piece in frames]
+    owner = np.repeat(np.arange(count), [plan.count for plan in folds])  # each stream's input
+    starts = np.concatenate([plan.starts() for plan in folds])
+    keys = np.concatenate([np.arange(plan.count) for plan in folds])
     lengths = [piece.shape[0] * hop for piece in frames]
-    total = max(lengths)
+    total = max(plan.length for plan in folds) * hop
     chunk = max(1, int(round(chunk_seconds * rate / hop))) * hop  # whole frames
-    wav = check_room(output, count, total, rate, advice="vocode fewer or shorter inputs")
-    stream = StreamGroup(model, count=count, temperature=temperature, seed=seed, tail=tail, label=label)
+    wav = check_room(output, count, max(lengths), rate, advice="vocode fewer or shorter inputs")
+    buffered = config.format is not None or any(plan.count > 1 for plan in folds)
+    stream = StreamGroup(model, count=owner.size, temperature=temperature, seed=seed, tail=tail, keys=keys,
+                         label=None if labels is None else np.asarray(labels)[owner])
+    drawn_classes = np.zeros((owner.size, total), np.uint8) if buffered else None
     with stream, AudioSink(paths if output is not None else None, count, model.audio_config, wav,
                            lengths=lengths) as sink:
-        for done, _, drawn in chunks(total, chunk, count=count, rate=rate, desc="vocoding", progress=progress,
-                                     step=hop):
+        for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
+                                          progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
             # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each
             # stream at its length.
             span = frame_span(done - 1, drawn, hop, margin)
-            sink.emit(stream.sample(drawn, np.stack([take_frames(piece, span) for piece in frames])))
+            classes = stream.sample(drawn, np.stack([take_frames(frames[source], span + start)
+                                                     for source, start in zip(owner, starts)]))
+            if buffered:
+                drawn_classes[:, done:done + length] = classes[:, :length]
+            else:
+                sink.emit(classes)
+        if buffered:
+            for index, plan in enumerate(folds):
+                pieces = [decode_classes(row, model.audio_config)[0] for row in drawn_classes[owner == index]]
+                audio = plan.join(pieces, hop)
+                sink.put(index, audio if config.format is None else match_level(audio, given[index], config))
     return paths if output is not None else sink.audio()

@@ -69,7 +69,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="sampling seed of the vocoder (default 0)")
     arguments = parser.parse_args()
 
-    from audiornn.resynthesis import _reference, griffin_lim
+    from audiornn.resynthesis import griffin_lim, reference_audio
     from audiornn.runs import load_run_model
     from audiornn.vocoder import load_features, vocode
 
@@ -86,7 +86,7 @@ def main():
         pitch = {kind: {"lost": [], "added": [], "cents": []} for kind in kinds[1:]}
         periodic = {kind: [] for kind in kinds}
         for path, own, audio in zip(files, frames, vocoded):
-            reference = _reference(path, model)
+            reference = reference_audio(path, model)
             rebuilt = griffin_lim(own, rate, config, seed=arguments.seed)
             length = min(len(reference), len(audio), len(rebuilt))
             sounds = dict(zip(kinds, (reference[:length], np.asarray(audio)[:length], rebuilt[:length])))

@@ -122,3 +122,37 @@ def test_streams_of_a_model_share_its_compiled_loops_and_read_its_current_weight
     assert model.compiled_loops == loops
     SampleStream(model, count=3, temperature=0).sample(5)  # another shape: its own loop
     assert len(model.compiled_loops) == len(loops) + 1
+
+
+def _murmur_uniform(seed, key, position):
+    """keyed_uniform written again in numpy: murmur3's finaliser over seed, key, position's low and high words."""
+    def mix(value):
+        value = np.uint64(value) & np.uint64(0xFFFFFFFF)
+        for multiplier, shift in ((0x85EBCA6B, 16), (0xC2B2AE35, 13)):
+            value = ((value ^ (value >> np.uint64(shift))) * np.uint64(multiplier)) & np.uint64(0xFFFFFFFF)
+        return value ^ (value >> np.uint64(16))
+
+    state = mix(seed ^ 0x9E3779B9)
+    for word in (key, position & 0xFFFFFFFF, position >> 32):
+        state = mix(state ^ np.uint64(word))
+    return float(state >> np.uint64(8)) / (1 << 24)
+
+
+def test_a_keyed_draw_is_the_streams_own_whatever_its_batch_and_the_same_on_every_backend():
+    from audiornn import backend
+    from audiornn.stepping import keyed_uniform
+    from keras import ops
+
+    index = backend.index_dtype()
+
+    def draw(keys, position, seed=7):
+        return np.asarray(keyed_uniform(ops.convert_to_tensor(np.asarray(keys, "int32")),
+                                        ops.convert_to_tensor(seed, index), ops.convert_to_tensor(position, index)))
+
+    alone, batch = draw([5], 1000), draw([0, 5, 9], 1000)
+    assert alone[0] == batch[1] and len(set(batch.tolist())) == 3
+    assert [_murmur_uniform(7, key, 1000) for key in (0, 5, 9)] == pytest.approx(batch.tolist(), abs=1e-7)
+    assert draw([3], 12)[0] != draw([3], 12, seed=8)[0]
+    numbers = np.concatenate([draw(np.arange(16), position) for position in range(300)])
+    assert 0 <= numbers.min() and numbers.max() < 1
+    assert abs(numbers.mean() - 0.5) < 0.03 and abs(numbers.std() - 12 ** -0.5) < 0.02

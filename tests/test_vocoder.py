@@ -468,3 +468,51 @@ def test_init_from_refuses_to_drop_or_invent_frames(sine_run, vocoder_run, featu
     message = capsys.readouterr().err
     assert "is a vocoder of 40 mel bands, a frame every 80 samples" in message and "FeatureConfig(" not in message
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_fold_cuts_a_long_input_into_segments_and_joins_them_back_in_place():
+    from audiornn.vocoder import FOLD_STREAMS, Fold
+
+    assert Fold.plan(90, 100).count == 1 and Fold.plan(3000, 100, fold=False).count == 1
+    plan = Fold.plan(3000, 100)  # 30 s at 100 frames a second
+    assert plan.count <= FOLD_STREAMS and plan.segment >= 100 and plan.count * plan.segment >= 3000
+    assert 0 < plan.fade <= plan.warmup
+    hop = 4
+    signal = np.random.default_rng(0).standard_normal(plan.frames * hop).astype("float32")
+    pieces = []
+    for start in plan.starts():  # each stream from its first sample (before the input: its first sample's value)
+        where = np.clip(np.arange(start * hop, (start + plan.length) * hop), 0, signal.size - 1)
+        pieces.append(signal[where])
+    joined = plan.join(pieces, hop)
+    assert joined.shape == signal.shape
+    fades = np.zeros(signal.size, bool)
+    for index in range(1, plan.count):
+        fades[(index * plan.segment - plan.fade) * hop:index * plan.segment * hop] = True
+    np.testing.assert_array_equal(joined[~fades], signal[~fades])
+    # The same signal faded out and in: equal power, cos + sin of the angle.
+    gain = joined[fades] / signal[fades]
+    assert np.all((gain > 0.99) & (gain < 1.415))
+
+
+def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batch_and_keeps_the_level(
+        vocoder_run, voiced, tmp_path, monkeypatch):
+    from audiornn import vocoder
+
+    monkeypatch.setattr(vocoder, "FOLD_SEGMENT_SECONDS", 0.25)  # 1.5 s of tones: 6 segments
+    model = load_run_model(vocoder_run[0])
+    files = [voiced / "tones0.wav", voiced / "tones2.wav"]
+    folded = vocode(model, files[0], seed=2, progress=False)
+    assert folded.shape == (1, frame_count(12000, 80) * 80)
+    np.testing.assert_array_equal(folded, vocode(model, files[0], seed=2, chunk_seconds=0.05, progress=False))
+    both = vocode(model, files, seed=2, progress=False)  # its segments beside the other input's: the same draws
+    np.testing.assert_array_equal(both[0][:1000], folded[0][:1000])
+    single = vocode(model, files[0], seed=2, progress=False, fold=False)
+    assert single.shape == folded.shape and not np.array_equal(single, folded)
+    # Every segment carries sound at the unfolded stream's level: no gap, no doubling at the joins.
+    windows = np.sqrt(np.mean(folded[0][:11520].reshape(-1, 160) ** 2, axis=1))
+    reference = np.sqrt(np.mean(single[0] ** 2))
+    assert windows.min() > 0.1 * reference and 0.6 < np.sqrt(np.mean(folded ** 2)) / reference < 1.6
+    assert main(["vocode", str(files[0]), "--model", str(vocoder_run[0]), "--output", str(tmp_path / "one.wav"),
+                 "--seed", "2", "--no-fold", "--quiet"]) == 0
+    np.testing.assert_allclose(soundfile.read(str(tmp_path / "one.wav"), dtype="float32")[0], single[0],
+                               atol=1 / 16384)

@@ -1,0 +1,111 @@
+"""Folded vocoding: which segment, warm-up and fade keep copy-synthesis as good as one stream, and how fast?
+
+Usage: python bench/fold.py [--model vocoder] [--files 20] [--seconds 30] [--seeds 1 2]
+                            [--variant WARMUP,FADE]... [--streams 32]
+
+Joins ``--files`` files of the unseen voice (the Russian prompts, never in the
+shipped vocoder's training) into inputs of ``--seconds`` each, and vocodes them
+(copy-synthesis: their own frames) unfolded, one stream per input, and folded
+(``audiornn.vocode(..., fold=True)``) with each ``--variant`` of warm-up and
+fade seconds. For each: PESQ (narrow band at 8 kHz, wide at 16) and STOI
+against the joined recordings, each input's mean over the ``--seeds``, and the
+speed of the second of two runs (the first compiles): output seconds per
+second of wall time.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SOUNDS, VOCODER_UNSEEN, dev_speech_files, quiet_tensorflow  # noqa: E402
+
+quiet_tensorflow()
+
+
+def joined_inputs(model, files, seconds, folder):
+    """The recordings read at the model's rate, joined end to end and cut into inputs of ``seconds`` (the
+    rest dropped): the written paths."""
+    import soundfile
+
+    from audiornn.audio_io import read_audio
+    from audiornn.dsp import resample, to_mono
+
+    rate = model.audio_config.sample_rate
+    audio = np.concatenate([resample(to_mono(read_audio(path)[0]), source_rate=read_audio(path)[1],
+                                     target_rate=rate) for path in files])
+    size = int(seconds * rate)
+    paths = []
+    for index in range(audio.size // size):
+        paths.append(Path(folder) / f"joined_{index + 1}.wav")
+        soundfile.write(paths[-1], audio[index * size:(index + 1) * size], rate, subtype="PCM_16")
+    return paths
+
+
+def measure(model, paths, fold, seeds):
+    """PESQ and STOI (means over inputs and seeds) and the speed of the second run of each seed."""
+    from audiornn import vocoder
+    from audiornn.resynthesis import reference_audio, speech_scores
+
+    rate, config = model.audio_config.sample_rate, model.feature_config
+    references = [reference_audio(path, model) for path in paths]
+    scores, speeds = [], []
+    for seed in seeds:
+        vocoder.vocode(model, paths[:1], seed=seed, progress=False, fold=fold)  # compiles
+        started = time.perf_counter()
+        audio = vocoder.vocode(model, paths, seed=seed, progress=False, fold=fold)
+        speeds.append(sum(len(row) for row in audio) / rate / (time.perf_counter() - started))
+        scores += [speech_scores(reference, row, rate, config) for reference, row in zip(references, audio)]
+    return {"pesq": float(np.mean([row["pesq"] for row in scores])),
+            "stoi": float(np.mean([row["stoi"] for row in scores if row["stoi"] is not None])),
+            "realtime": float(np.mean(speeds))}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="vocoder")
+    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1])
+    parser.add_argument("--streams", type=int, default=None, help="segments per long input (default: the library's)")
+    parser.add_argument("--variant", action="append", default=[], metavar="WARMUP,FADE",
+                        help="warm-up and fade seconds of a folded run (default: the library's)")
+    arguments = parser.parse_args()
+    import os
+
+    import audiornn
+    from audiornn import vocoder
+
+    model = audiornn.load_model(arguments.model)
+    files = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
+    rng = np.random.default_rng(0)
+    files = [files[index] for index in sorted(rng.choice(len(files), arguments.files, replace=False))]
+    with open("/proc/cpuinfo") as info:
+        flags = next((line for line in info if line.startswith("flags")), "").split()
+    print(f"cores {len(os.sched_getaffinity(0))}; CPU has " + ", ".join(
+        flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags))
+    if arguments.streams:
+        vocoder.FOLD_STREAMS = arguments.streams
+    variants = [tuple(float(value) for value in text.split(",")) for text in arguments.variant] or \
+        [(vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS)]
+    with tempfile.TemporaryDirectory() as folder:
+        paths = joined_inputs(model, files, arguments.seconds, folder)
+        print(f"{len(paths)} input(s) of {arguments.seconds:g} s from {len(files)} files of {VOCODER_UNSEEN}; "
+              f"model {arguments.model}, seeds {arguments.seeds}, {vocoder.FOLD_STREAMS} segments an input")
+        print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}")
+        rows = [("one stream an input", measure(model, paths, False, arguments.seeds))]
+        print(f"{rows[0][0]:<34}{rows[0][1]['pesq']:>7.3f}{rows[0][1]['stoi']:>8.3f}{rows[0][1]['realtime']:>13.1f}",
+              flush=True)
+        for warmup, fade in variants:
+            vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS = warmup, fade
+            name = f"folded, warm-up {warmup:g} s, fade {fade:g} s"
+            row = measure(model, paths, True, arguments.seeds)
+            print(f"{name:<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

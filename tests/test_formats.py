@@ -1,0 +1,140 @@
+"""The frames text-to-speech front ends emit (speecht5, hifigan, vocos) and 16 kHz input: equal to the front ends'
+own code, their rates fixed, a vocoder trained on them taking their frames at any level; raw G.722 files read."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile
+from audiornn import AudioConfig, build_dataset
+from audiornn.audio_io import find_audio_files, read_audio
+from audiornn.cli import main
+from audiornn.errors import AudioFileError, ParameterError
+from audiornn.features import FORMATS, FeatureConfig, format_frames, rate_for
+from audiornn.model import ModelConfig
+from audiornn.runs import load_run_model
+from audiornn.training import TrainConfig, train
+from audiornn.vocoder import load_features, vocode
+
+from conftest import sine
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+REFERENCE = Path(__file__).resolve().parent / "data" / "format_frames.npz"
+
+
+def _reference_audio(rate):
+    """The audio tests/data/make_format_frames.py gave each front end's code."""
+    audio, source = soundfile.read(str(REPOSITORY / "data" / "vm-forward.wav"), dtype="float64")
+    common = math.gcd(rate, source)
+    audio = scipy.signal.resample_poly(audio[:2 * source] * 0.5, rate // common, source // common)
+    return audio + 1e-3 * np.random.default_rng(0).standard_normal(audio.size)
+
+
+@pytest.mark.parametrize("kind", sorted(FORMATS))
+def test_each_formats_frames_equal_its_front_ends_own_code(kind):
+    reference = np.load(REFERENCE)[kind]
+    config = FeatureConfig.for_format(kind)
+    audio = _reference_audio(FORMATS[kind].sample_rate)
+    if kind != "speecht5":  # torch read float32 audio; transformers float64
+        audio = audio.astype(np.float32)
+    ours = format_frames(audio, config)
+    assert ours.shape == reference.shape
+    np.testing.assert_allclose(ours, reference, atol=1e-4, rtol=0)
+    # The frames carry the audio's level: 12 dB quieter audio, every value lower by 12 dB in the format's unit.
+    quieter = format_frames(audio * 10 ** (-12 / 20), config)
+    per_unit = 20.0 if FORMATS[kind].log == "log10" else 20 / math.log(10)  # dB of magnitude per unit
+    loud = reference > np.percentile(reference, 50)
+    assert np.median(reference[loud] - quieter[loud]) * per_unit == pytest.approx(12.0, abs=0.05)
+
+
+def test_a_format_fixes_its_settings_and_its_sample_rate(tmp_path, capsys):
+    config = FeatureConfig.for_format("speecht5")
+    assert (config.bands, config.hop, config.fft) == (80, 256, 1024)
+    with pytest.raises(ParameterError, match="fixed settings"):
+        FeatureConfig(kind="speecht5", bands=40, hop=256, window=1024, fft=1024, floor=1e-10)
+    assert rate_for("speecht5", None) == 16000 and rate_for("mel", None) is None
+    with pytest.raises(ParameterError, match="--features hifigan are made at 22050 Hz .* not at --sample-rate 16000"):
+        rate_for("hifigan", 16000)
+    with pytest.raises(ParameterError, match="16000 Hz"):
+        build_dataset([REPOSITORY / "data" / "vm-forward.wav"], tmp_path / "ds", features="speecht5",
+                      audio_config=AudioConfig(sample_rate=8000), progress=False)
+    code = main(["data", str(REPOSITORY / "data" / "vm-forward.wav"), "--output", str(tmp_path / "ds"),
+                 "--features", "speecht5", "--sample-rate", "8000"])
+    assert code != 0 and "--features speecht5 are made at 16000 Hz" in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()
+
+
+def _g722(path, audio):
+    import G722
+
+    path.write_bytes(bytes(G722.G722(16000, 64000).encode(np.round(audio * 32767).astype(np.int16))))
+    return path
+
+
+def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refused(tmp_path):
+    tone = sine(5000.0, 1.0, 16000, amplitude=0.5)  # above 4 kHz: only wide band carries it
+    audio, rate = read_audio(_g722(tmp_path / "tone.g722", tone))
+    assert rate == 16000 and audio.shape == (16000, 1)
+    spectrum = np.abs(np.fft.rfft(audio[:, 0]))
+    assert abs(np.argmax(spectrum) * 16000 / 16000 - 5000.0) < 5
+    assert np.sqrt(np.mean(audio[2000:, 0] ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.1)
+    wav = tmp_path / "really.g722"
+    soundfile.write(str(wav), tone, 16000, format="WAV")
+    with pytest.raises(AudioFileError, match="really.g722.*raw G.722 audio, but this is a WAV file"):
+        read_audio(wav)
+    (tmp_path / "notes.g722").write_text("not audio at all\n" * 10)
+    with pytest.raises(AudioFileError, match="notes.g722.*this is text"):
+        read_audio(tmp_path / "notes.g722")
+    (tmp_path / "empty.g722").write_bytes(b"")
+    with pytest.raises(AudioFileError, match="empty"):
+        read_audio(tmp_path / "empty.g722")
+
+
+def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_rate(tmp_path):
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    for name in ("hello", "bye"):
+        soundfile.write(str(folder / f"{name}.wav"), sine(300.0, 0.5, 8000), 8000)
+        _g722(folder / f"{name}.g722", sine(300.0, 0.5, 16000))
+    soundfile.write(str(folder / "only.wav"), sine(300.0, 0.5, 8000), 8000)
+    assert sorted(label for _, label in find_audio_files([folder])) == ["bye.g722", "hello.g722", "only.wav"]
+
+
+@pytest.fixture(scope="module")
+def speecht5_vocoder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wide")
+    generator = np.random.default_rng(3)
+    for index in range(3):
+        pieces = [sine(generator.choice([300.0, 900.0, 3000.0, 6000.0]), 0.1, 16000, phase=index) for _ in range(15)]
+        _g722(folder / f"tones{index}.g722", np.concatenate(pieces) * 0.8)
+    dataset = build_dataset([folder], folder / "dataset", features="speecht5", validation_fraction=0.34,
+                            audio_config=AudioConfig(sample_rate=16000), progress=False)
+    run = folder / "run"
+    train(dataset, run, verbose=0, model_config=ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16,
+                                                            feature_units=8),
+          train_config=TrainConfig(epochs=1, steps_per_epoch=20, batch_size=8, sequence_length=512, warmup_steps=2,
+                                   learning_rate=1e-2))
+    return load_run_model(run), folder
+
+
+def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vocoder, tmp_path):
+    model, folder = speecht5_vocoder
+    assert model.feature_config.kind == "speecht5" and model.audio_config.sample_rate == 16000
+    audio = np.concatenate([read_audio(folder / f"tones{index}.g722")[0][:, 0] for index in range(3)])
+    frames = format_frames(audio * 0.5, model.feature_config)  # as the front end makes them, at its level
+    np.save(tmp_path / "tts.npy", frames)
+    loud = vocode(model, tmp_path / "tts.npy", seed=5, progress=False, fold=False)[0]
+    quiet = vocode(model, frames - 12 / 20, seed=5, progress=False, fold=False)[0]  # 12 dB quieter, log10 units
+    assert loud.size == frames.shape[0] * 256
+    ratio_db = 20 * np.log10(np.sqrt(np.mean(quiet ** 2)) / np.sqrt(np.mean(loud ** 2)))
+    assert ratio_db == pytest.approx(-12.0, abs=0.5)
+    # ... and the output lies where the frames say: its own frames' loud half within 3 dB of theirs.
+    made = format_frames(loud, model.feature_config)[:frames.shape[0]]
+    half = frames.mean(axis=1) >= np.median(frames.mean(axis=1))
+    assert abs(np.mean(made[half]) - np.mean(frames[half])) * 20 < 3.0
+    with pytest.raises(ParameterError, match="look like natural-log magnitude: multiply by 1 / ln\\(10\\)"):
+        load_features(frames * np.log(10), model)
+    with pytest.raises(ParameterError, match=r"speecht5 frames \(80 mel bands"):
+        load_features(frames[:, :40], model)
