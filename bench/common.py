@@ -13,15 +13,21 @@ INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends "
 # The vocoder learns one voice (Allison) in two languages and is scored on a voice it never heard as well.
 VOCODER_TRAINING = {"en": "en_US_f_Allison", "es": "es_MX_f_Allison"}
 VOCODER_UNSEEN = "ru_RU_f_IvrvoiceRU"
+# The 16 kHz vocoder learns three voices, two women's and a man's (the G.722 prompts, 16 kHz), and is scored on
+# a fourth woman's it never heard. Debian's only man at 16 kHz is Carlo (asterisk-core-sounds-it-g722).
+VOCODER16K_TRAINING = {"en": "en_US_f_Allison", "ru": "ru_RU_f_IvrvoiceRU", "it": "it_IT_m_Carlo"}
+VOCODER16K_UNSEEN = "fr_CA_f_June"
+INSTALL_HINT_16K = ("apt-get update && apt-get install -y --no-install-recommends asterisk-core-sounds-en-g722 "
+                    "asterisk-core-sounds-ru-g722 asterisk-core-sounds-it-g722 asterisk-core-sounds-fr-g722")
 
 
-def dev_speech_files(folder=SPEECH):
-    """The 24 minutes of 8 kHz English speech (or another prompt set's ``folder``), leaving out silence, beeps
-    and tones."""
-    if not folder.is_dir():
-        sys.exit(f"the dev speech is not installed; run: {INSTALL_HINT}")
+def dev_speech_files(folder=SPEECH, suffix=".wav"):
+    """The 24 minutes of 8 kHz English speech (or another prompt set's ``folder``; ``suffix=".g722"``: its 16 kHz
+    G.722 prompts), leaving out silence, beeps and tones."""
+    if not folder.is_dir() or not any(folder.rglob(f"*{suffix}")):
+        sys.exit(f"the dev speech is not installed; run: {INSTALL_HINT if suffix == '.wav' else INSTALL_HINT_16K}")
     leave_out = ("beep", "confbridge-join", "confbridge-leave")
-    return sorted(path for path in folder.rglob("*.wav")
+    return sorted(path for path in folder.rglob(f"*{suffix}")
                   if "silence" not in path.parts and not path.name.startswith(leave_out)
                   and "2tone" not in path.name)
 
@@ -62,6 +68,16 @@ def dev_vocoder_dataset(folder, *, sample_rate=8000):
 
     files = [path for folder_name in VOCODER_TRAINING.values() for path in dev_speech_files(SOUNDS / folder_name)]
     return build_dataset(files, Path(folder), audio_config=AudioConfig(sample_rate=sample_rate), features="mel",
+                         progress=False)
+
+
+def dev_vocoder16k_dataset(folder):
+    """Build (or reuse) the 16 kHz vocoder's dataset in ``folder``: three voices' G.722 prompts (71 minutes), with
+    SpeechT5's frames (``--features speecht5``)."""
+    from audiornn import AudioConfig, build_dataset
+
+    files = [path for name in VOCODER16K_TRAINING.values() for path in dev_speech_files(SOUNDS / name, ".g722")]
+    return build_dataset(files, Path(folder), audio_config=AudioConfig(sample_rate=16000), features="speecht5",
                          progress=False)
 
 

@@ -4,6 +4,7 @@ Usage:
     python bench/shipped_models.py train speech [--minutes 70] [--work DIR]   # one material per process
     python bench/shipped_models.py train music  [--minutes 70] [--work DIR]
     python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
+    python bench/shipped_models.py train vocoder-16k [--minutes 130] [--work DIR]
     python bench/shipped_models.py export [MATERIAL...] [--work DIR]          # into audiornn/models/
 
 ``train`` builds the dataset of the dev material (the Asterisk US English
@@ -28,7 +29,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_music_dataset, dev_speech_dataset, dev_vocoder_dataset, quiet_tensorflow  # noqa: E402
+from common import (  # noqa: E402
+    dev_music_dataset,
+    dev_speech_dataset,
+    dev_vocoder16k_dataset,
+    dev_vocoder_dataset,
+    quiet_tensorflow,
+)
 
 quiet_tensorflow()
 
@@ -51,6 +58,14 @@ MATERIALS = {
                     "model's made the same way), 8 kHz",
         data="Asterisk core sounds, en_US_f_Allison and es_MX_f_Allison (asterisk-core-sounds-en-wav, "
              "asterisk-core-sounds-es-wav), 54 minutes of one voice, leaving out silence, beeps and tones",
+    ),
+    "vocoder-16k": dict(
+        dataset=dev_vocoder16k_dataset,
+        description="vocoder-16k: speech from SpeechT5's frames (80 mel bands every 256 samples, log10 of magnitude, "
+                    "as transformers' SpeechT5FeatureExtractor makes them), 16 kHz",
+        data="Asterisk core sounds at 16 kHz (G.722): en_US_f_Allison, ru_RU_f_IvrvoiceRU and it_IT_m_Carlo "
+             "(asterisk-core-sounds-en-g722, -ru-g722, -it-g722), 71 minutes of two women's voices and a man's, "
+             "leaving out silence, beeps and tones; fr_CA_f_June kept out to measure on",
     ),
 }
 CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by their authors (the Asterisk sound packages; "
