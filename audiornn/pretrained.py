@@ -52,19 +52,22 @@ def format_models_table(models=None):
     models = shipped_models() if models is None else models
     if not models:
         return "no shipped models are installed"
-    lines = [f"{'name':<8}{'bits/sample':>12}{'linear pred.':>14}{'trained':>10}{'size':>9}  what"]
+    lines = [f"{'name':<12}{'bits/sample':>12}{'linear pred.':>14}{'trained':>10}{'size':>9}  what"]
     for name, card in models.items():
         baseline = (card.get("baselines") or {}).get("linear_predictor_16")
-        lines.append(f"{name:<8}{card['validation_bits_per_sample']:>12.3f}"
+        lines.append(f"{name:<12}{card['validation_bits_per_sample']:>12.3f}"
                      f"{'' if baseline is None else f'{baseline:.3f}':>14}{card['training_minutes']:>7.0f} min"
                      f"{card['bytes'] / 1e6:>7.1f} MB  {card['description']}")
     lines.append("(bits per sample on all of each model's validation audio, lower is better; the linear predictor "
                  "needs no network)")
     for name, card in models.items():
         for held, scores in (card.get("copy_synthesis") or {}).items():
+            pitch = "" if scores.get("vocoder_f0_cents") is None else (
+                f", F0 error {scores['vocoder_f0_cents']:.0f} cents (Griffin-Lim {scores['griffin_lim_f0_cents']:.0f}),"
+                f" buzz {scores['vocoder_buzz']:.0%} (Griffin-Lim {scores['griffin_lim_buzz']:.0%})")
             lines.append(f"{name}: copy-synthesis of {scores['files']} {held} files: PESQ {scores['vocoder_pesq']:.2f} "
                          f"(Griffin-Lim {scores['griffin_lim_pesq']:.2f}), STOI {scores['vocoder_stoi']:.3f} "
-                         f"(Griffin-Lim {scores['griffin_lim_stoi']:.3f})")
+                         f"(Griffin-Lim {scores['griffin_lim_stoi']:.3f}){pitch}")
     for name, card in models.items():
         if "health" in card:  # bench/health.py: its streams against its training audio (audiornn.health)
             figures = card["health"]

@@ -224,10 +224,10 @@ def load_features(source, model):
 
 # Folding (WaveRNN's fold_with_overlap): a long input is cut into segments vocoded as the streams of one batch.
 # bench/fold.py chose these: "which segment, warm-up and fade keep folded copy-synthesis as good as one stream?"
-FOLD_SEGMENT_SECONDS = 1.0  # the shortest segment: a shorter input is not folded
+FOLD_SEGMENT_SECONDS = 1.0  # the shortest segment: an input shorter than two is not folded
 FOLD_STREAMS = 32  # at most this many segments an input (a power of two; 2 cores' throughput levels off there)
-FOLD_WARMUP_SECONDS = 0.1  # each segment starts this early, so its state has settled on the frames before it
-FOLD_FADE_SECONDS = 0.02  # the last of those samples are cross-faded (equal power) with the segment before
+FOLD_WARMUP_SECONDS = 0.05  # each segment starts this early, so its state has settled on the frames before it
+FOLD_FADE_SECONDS = 0.01  # the last of those samples are cross-faded (equal power) with the segment before
 
 
 @dataclasses.dataclass(frozen=True)
@@ -306,7 +306,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         the harmonics (:data:`VOCODE_TAIL`).
     label: a labelled vocoder's label (a name, or one per input); required
         for such a vocoder, refused for another.
-    fold: cut an input of two :data:`FOLD_SEGMENT_SECONDS` or more into at
+    fold: cut an input of twice :data:`FOLD_SEGMENT_SECONDS` or more into at
         most :data:`FOLD_STREAMS` segments vocoded as streams of the batch, each
         started early and cross-faded with the one before (:class:`Fold`):
         many times faster on several cores. ``False``: each input one

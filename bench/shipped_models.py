@@ -5,6 +5,7 @@ Usage:
     python bench/shipped_models.py train music  [--minutes 70] [--work DIR]
     python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
     python bench/shipped_models.py train vocoder-16k [--minutes 130] [--work DIR]
+    python bench/shipped_models.py score vocoder-16k [--files 20] [--work DIR]  # copy-synthesis scores
     python bench/shipped_models.py export [MATERIAL...] [--work DIR]          # into audiornn/models/
 
 ``train`` builds the dataset of the dev material (the Asterisk US English
@@ -30,7 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
+    SOUNDS,
+    VOCODER16K_UNSEEN,
     dev_music_dataset,
+    dev_speech_files,
     dev_speech_dataset,
     dev_vocoder16k_dataset,
     dev_vocoder_dataset,
@@ -66,6 +70,7 @@ MATERIALS = {
         data="Asterisk core sounds at 16 kHz (G.722): en_US_f_Allison, ru_RU_f_IvrvoiceRU and it_IT_m_Carlo "
              "(asterisk-core-sounds-en-g722, -ru-g722, -it-g722), 71 minutes of two women's voices and a man's, "
              "leaving out silence, beeps and tones; fr_CA_f_June kept out to measure on",
+        unseen=lambda: [str(path) for path in dev_speech_files(SOUNDS / VOCODER16K_UNSEEN, ".g722")],
     ),
 }
 CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by their authors (the Asterisk sound packages; "
@@ -91,11 +96,37 @@ def train_material(material, minutes, work, learning_rate, patience):
 
 
 def _copy_synthesis(results):
-    """The copy-synthesis means of ``bench/vocoder.py``'s results, the vocoder's beside Griffin-Lim's."""
+    """The copy-synthesis means of ``bench/vocoder.py``'s (or ``score``'s) results, the vocoder's beside
+    Griffin-Lim's."""
     return {name: {"files": len(results[f"resynthesis {name}"]["files"]),
                    **{f"{method}_{measure}": results[f"resynthesis {name}"][method][measure]
-                      for method in ("vocoder", "griffin_lim") for measure in ("pesq", "stoi")}}
+                      for method in ("vocoder", "griffin_lim") for measure in ("pesq", "stoi", "f0_cents", "buzz")
+                      if measure in results[f"resynthesis {name}"][method]}}
             for name in ("validation", "unseen voice")}
+
+
+def score_vocoder(material, work, count, seed):
+    """Copy-synthesis of ``count`` held-out files of the voices it learned (its dataset's validation files) and
+    of the voice kept out, against Griffin-Lim: ``WORK/MATERIAL.json`` (as ``bench/vocoder.py`` writes it)."""
+    import numpy as np
+
+    from audiornn.dataset import open_dataset
+    from audiornn.resynthesis import format_resynthesis_table, resynthesis_scores
+    from audiornn.runs import load_run_model
+
+    model = load_run_model(work / f"{material}-run")
+    dataset = open_dataset(work / f"{material}-dataset")
+    rng = np.random.default_rng(0)
+    held = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
+    unseen = MATERIALS[material]["unseen"]()
+    picks = {"validation": held, "unseen voice": unseen}
+    results = {}
+    for name, files in picks.items():
+        files = [files[index] for index in sorted(rng.choice(len(files), min(count, len(files)), replace=False))]
+        scores = resynthesis_scores(model, files, seed=seed)
+        print(f"{material}, {name}:\n{format_resynthesis_table(scores)}", flush=True)
+        results[f"resynthesis {name}"] = {key: scores[key] for key in ("files", "vocoder", "griffin_lim")}
+    (work / f"{material}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
 def export(work, materials):
@@ -109,11 +140,11 @@ def export(work, materials):
     cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
     for material in materials:
         facts, run = MATERIALS[material], work / f"{material}-run"
-        if model_is_vocoder := material == "vocoder":
-            results = work / "vocoder.json"
+        if model_is_vocoder := material.startswith("vocoder"):
+            results = work / f"{material}.json"
             if not results.is_file():
-                sys.exit(f"{results} is missing: run bench/vocoder.py with --work {work} (or link its "
-                         f"vocoder.json there) for the vocoder's copy-synthesis scores")
+                sys.exit(f"{results} is missing: run bench/shipped_models.py score {material} --work {work} (or "
+                         f"bench/vocoder.py, and link its vocoder.json there) for its copy-synthesis scores")
         model = load_run_model(run)
         summary = read_summary(run)
         state = read_run_json(run, "state.json")
@@ -145,7 +176,7 @@ def export(work, materials):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["train", "export"])
+    parser.add_argument("command", choices=["train", "score", "export"])
     parser.add_argument("material", nargs="*", help=f"train: one material ({', '.join(MATERIALS)}); export: these "
                                                      f"(default all)")
     parser.add_argument("--minutes", type=float, default=70.0, help="training budget (default 70)")
@@ -155,13 +186,18 @@ def main():
                              "for long, and the music model's loss rose after 7 minutes)")
     parser.add_argument("--patience", type=int, default=TRAINING["patience"],
                         help="epochs without a better validation loss before stopping (default %(default)s)")
+    parser.add_argument("--files", type=int, default=20, help="score: files of each set (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="score: the vocoder's sampling seed (default 0)")
     arguments = parser.parse_args()
     unknown = sorted(set(arguments.material) - set(MATERIALS))
     if unknown:
         parser.error(f"unknown material {', '.join(unknown)}: choose from {', '.join(MATERIALS)}")
     work = Path(arguments.work)
     work.mkdir(parents=True, exist_ok=True)
-    if arguments.command == "train":
+    if arguments.command == "score":
+        for material in arguments.material:
+            score_vocoder(material, work, arguments.files, arguments.seed)
+    elif arguments.command == "train":
         if len(arguments.material) != 1:
             parser.error(f"train needs one material: {', '.join(MATERIALS)}")
         train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience)

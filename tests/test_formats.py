@@ -138,3 +138,17 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
         load_features(frames * np.log(10), model)
     with pytest.raises(ParameterError, match=r"speecht5 frames \(80 mel bands"):
         load_features(frames[:, :40], model)
+
+
+def test_the_readmes_recipe_vocodes_frames_made_by_speecht5s_own_feature_extractor(speecht5_vocoder, tmp_path):
+    _, folder = speecht5_vocoder
+    frames = np.load(REFERENCE)["speecht5"]  # transformers' SpeechT5FeatureExtractor made them
+    np.save(tmp_path / "tts.npy", frames)
+    assert main(["vocode", "--model", str(folder / "run"), str(tmp_path / "tts.npy"), "--output",
+                 str(tmp_path / "speech.wav"), "--quiet"]) == 0
+    audio, rate = soundfile.read(str(tmp_path / "speech.wav"))
+    assert rate == 16000 and audio.size == frames.shape[0] * 256 and np.all(np.isfinite(audio))
+    # At the frames' level (speech at half its level): not the training audio's.
+    made = format_frames(audio, FeatureConfig.for_format("speecht5"))[:frames.shape[0]]
+    half = frames.mean(axis=1) >= np.median(frames.mean(axis=1))
+    assert abs(np.mean(made[half]) - np.mean(frames[half])) * 20 < 3.0

@@ -516,3 +516,21 @@ def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batc
                  "--seed", "2", "--no-fold", "--quiet"]) == 0
     np.testing.assert_allclose(soundfile.read(str(tmp_path / "one.wav"), dtype="float32")[0], single[0],
                                atol=1 / 16384)
+
+
+def test_pitch_scores_find_a_pitch_error_in_cents_and_a_buzz_where_the_original_is_unvoiced():
+    from audiornn.resynthesis import pitch_scores
+
+    rate = 16000
+
+    def voice(frequency, seconds=0.8):
+        time = np.arange(int(seconds * rate)) / rate
+        return sum(0.3 / harmonic * np.sin(2 * np.pi * frequency * harmonic * time) for harmonic in range(1, 6))
+
+    hiss = 0.05 * np.random.default_rng(0).standard_normal(int(0.8 * rate))
+    original = np.concatenate([voice(200.0), hiss])
+    same = pitch_scores(original, original, rate)
+    assert same["f0_cents"] < 1 and same["buzz"] < 0.1
+    copy = np.concatenate([voice(200.0 * 2 ** (1 / 12)), voice(150.0)])  # a semitone sharp, and the hiss buzzes
+    scores = pitch_scores(original, copy, rate)
+    assert scores["f0_cents"] == pytest.approx(100, abs=15) and scores["buzz"] > 0.8
