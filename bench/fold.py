@@ -72,6 +72,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--streams", type=int, default=None, help="segments per long input (default: the library's)")
+    parser.add_argument("--without-unfolded", action="store_true", help="leave out the one-stream row")
     parser.add_argument("--variant", action="append", default=[], metavar="WARMUP,FADE",
                         help="warm-up and fade seconds of a folded run (default: the library's)")
     arguments = parser.parse_args()
@@ -97,9 +98,10 @@ def main():
         print(f"{len(paths)} input(s) of {arguments.seconds:g} s from {len(files)} files of {VOCODER_UNSEEN}; "
               f"model {arguments.model}, seeds {arguments.seeds}, {vocoder.FOLD_STREAMS} segments an input")
         print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}")
-        rows = [("one stream an input", measure(model, paths, False, arguments.seeds))]
-        print(f"{rows[0][0]:<34}{rows[0][1]['pesq']:>7.3f}{rows[0][1]['stoi']:>8.3f}{rows[0][1]['realtime']:>13.1f}",
-              flush=True)
+        if not arguments.without_unfolded:
+            row = measure(model, paths, False, arguments.seeds)
+            print(f"{'one stream an input':<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}",
+                  flush=True)
         for warmup, fade in variants:
             vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS = warmup, fade
             name = f"folded, warm-up {warmup:g} s, fade {fade:g} s"

@@ -498,7 +498,7 @@ def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batc
         vocoder_run, voiced, tmp_path, monkeypatch):
     from audiornn import vocoder
 
-    monkeypatch.setattr(vocoder, "FOLD_SEGMENT_SECONDS", 0.25)  # 1.5 s of tones: 6 segments
+    monkeypatch.setattr(vocoder, "FOLD_SEGMENT_SECONDS", 0.25)  # 1.5 s of tones: 4 segments
     model = load_run_model(vocoder_run[0])
     files = [voiced / "tones0.wav", voiced / "tones2.wav"]
     folded = vocode(model, files[0], seed=2, progress=False)
