@@ -41,7 +41,21 @@ G722_SUFFIX = ".g722"
 G722_RATE = 16000
 # What a file that is not raw G.722 starts with: its container's magic bytes.
 CONTAINERS = {b"RIFF": "a WAV file", b"RF64": "a WAV (RF64) file", b"OggS": "an Ogg file", b"fLaC": "a FLAC file",
-              b"ID3": "an MP3 file", b"FORM": "an AIFF file", b".snd": "an AU file", b"PK": "a zip archive"}
+              b"ID3": "an MP3 file", b"\xff\xfb": "an MP3 file", b"\xff\xf3": "an MP3 file", b"\xff\xf2": "an MP3 file",
+              b"FORM": "an AIFF file", b".snd": "an AU file", b"PK": "a zip archive", b"\x93NUMPY": "a NumPy .npy file"}
+
+
+def _not_g722(head):
+    """What the first bytes of a file named ``.g722`` say it is instead (a container, text), or None."""
+    kind = next((name for magic, name in CONTAINERS.items() if head.startswith(magic)), None)
+    if kind is None and head:
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError as error:  # a character cut at the end of the head is still text
+            text = head[:error.start].decode("utf-8") if error.start >= len(head) - 3 else ""
+        if text and sum(character.isprintable() or character in "\t\n\r" for character in text) == len(text):
+            kind = "text"
+    return kind
 
 
 def read_g722(path):
@@ -50,10 +64,7 @@ def read_g722(path):
     data = Path(path).expanduser().read_bytes()
     if not data:
         raise AudioFileError(f"audio file '{path}' is empty (0 bytes)", reason="empty")
-    kind = next((name for magic, name in CONTAINERS.items() if data.startswith(magic)), None)
-    head = data[:512]
-    if kind is None and sum(32 <= byte < 127 or byte in (9, 10, 13) for byte in head) == len(head):
-        kind = "text"
+    kind = _not_g722(data[:512])
     if kind is not None:
         raise AudioFileError(f"cannot read audio file '{path}': a .g722 file is raw G.722 audio, but this is {kind}: "
                              f"give it its own extension, or convert it", reason="unreadable")
@@ -104,8 +115,14 @@ def find_audio_files(inputs):
 
 
 def _rate(path):
+    """A file's sample rate from its header (0: unreadable, or a .g722 that is something else)."""
     if path.suffix.lower() == G722_SUFFIX:
-        return G722_RATE
+        try:
+            with open(path, "rb") as handle:
+                head = handle.read(512)
+        except OSError:
+            return 0
+        return G722_RATE if head and _not_g722(head) is None else 0
     try:
         return soundfile.info(str(path)).samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):

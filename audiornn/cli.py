@@ -467,8 +467,9 @@ def build_parser():
                          help="a vocoder trained with labels: the label (voice) to vocode in, one for every input or "
                               "one per input")
     vocoder.add_argument("--no-fold", dest="fold", action="store_false",
-                         help="vocode each input as one stream, written as it is made (by default an input longer than "
-                              "a second is cut into segments vocoded side by side and cross-faded: many times faster)")
+                         help="vocode each input as one stream, written as it is made (by default an input of six "
+                              "seconds or more is cut into segments of three seconds or more, vocoded side by side and "
+                              "cross-faded: several times faster)")
     vocoder.set_defaults(handler=run_vocode)
 
     models = subcommands.add_parser("models", parents=[common], help="list the models that ship with audiornn",

@@ -342,7 +342,11 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     sizes, dates and settings) it is reused; a different one is an error
     unless ``overwrite``. The folder appears only once complete.
     """
-    audio_config = AudioConfig() if audio_config is None else audio_config
+    if audio_config is None:  # a front end's frames are made at its own rate
+        from .features import rate_for
+
+        rate = rate_for(features, None) if isinstance(features, str) else None
+        audio_config = AudioConfig() if rate is None else AudioConfig(sample_rate=rate)
     _check_build_parameters(validation_fraction, trim_silence_db)
     output = Path(output).expanduser()
     if not output.parent.is_dir():

@@ -256,8 +256,12 @@ def check_tail(tail, model):
 
 
 def seed_or_fresh(seed):
-    """``seed`` as an int, or a fresh one when None."""
-    return int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 31))
+    """``seed`` as an int (from -2**31 to 2**31 - 1), or a fresh one when None."""
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % (2 ** 31))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not -2 ** 31 <= seed < 2 ** 31:
+        raise ParameterError(f"seed must be a whole number from {-2 ** 31:,} to {2 ** 31 - 1:,}, got {seed!r}")
+    return int(seed)
 
 
 _MIX = (0x85EBCA6B, 0xC2B2AE35)  # murmur3's 32-bit finaliser

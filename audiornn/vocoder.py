@@ -110,17 +110,24 @@ def _how(unit, config):
     return f"multiply by {name} = {ratio:.4g}" if name else f"multiply by {ratio:.4g}"
 
 
+AMBIGUOUS = 1.3  # two units whose spreads lie closer than this to the training frames' are both named
+
+
 def _likely_unit(frames, deviation, config):
-    """The unit whose conversion gives ``frames`` the spread (each band's deviation over time, the median band)
-    nearest the model's training frames': ``(unit, spread ratio in the model's unit)``. The spread does not
-    move with the level of the audio, as the mean does."""
-    def ratio(converted):
-        return float(np.median(np.std(converted, axis=0) / deviation))
+    """The units whose conversion gives ``frames`` the spread (each band's deviation over time, the median band)
+    nearest the model's training frames', the nearest first and any within :data:`AMBIGUOUS` of it: ``(units,
+    spread ratio in the model's unit)``. The spread does not move with the level of the audio, as the mean
+    does; units whose spreads differ little (natural-log magnitude and log10 of power: 2 against 2.3) cannot be
+    told apart by it."""
+    def distance(converted):
+        return abs(math.log(max(float(np.median(np.std(converted, axis=0) / deviation)), 1e-12)))
 
     units = [name for name in UNITS if UNITS[name] is not None or frames.min() > 0]
-    ratios = {name: ratio(_in_model_units(frames.astype(np.float64), name, config)) for name in units}
-    best = min(ratios, key=lambda name: abs(math.log(max(ratios[name], 1e-12))))
-    return best, ratios[config.unit]
+    distances = {name: distance(_in_model_units(frames.astype(np.float64), name, config)) for name in units}
+    ranked = sorted(distances, key=distances.get)
+    near = [name for name in ranked if distances[name] - distances[ranked[0]] < math.log(AMBIGUOUS)]
+    spread = float(np.median(np.std(frames.astype(np.float64), axis=0) / deviation))
+    return near, spread
 
 
 def check_units(frames, model, name):
@@ -135,21 +142,27 @@ def check_units(frames, model, name):
         low = math.log10(spec.floor) if spec.log == "log10" else math.log(spec.floor)
         high = math.log(config.fft ** 2 / 4) / config.to_log_power
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
-    judged = frames.shape[0] >= MIN_FRAMES_TO_JUDGE and float(np.min(np.std(frames, axis=0))) > 0
-    unit, spread = _likely_unit(frames, deviation, config) if judged else (config.unit, 1.0)
+    enough, varied = frames.shape[0] >= MIN_FRAMES_TO_JUDGE, float(np.min(np.std(frames, axis=0))) > 0
+    judged = enough and varied
+    units, spread = _likely_unit(frames, deviation, config) if judged else ([config.unit], 1.0)
     if not judged:
         # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
-        logger.warning("features %s: %d frame(s) are too few to tell their units by their spread (%d or more); "
-                       "only their range was checked: make sure they are %s",
-                       name, frames.shape[0], MIN_FRAMES_TO_JUDGE, config.describe())
+        why = f"{frames.shape[0]} frame(s) are too few to tell their units by their spread ({MIN_FRAMES_TO_JUDGE} " \
+              f"or more)" if not enough else "a band that never changes tells nothing of their units' spread"
+        logger.warning("features %s: %s; only their range was checked: make sure they are %s",
+                       name, why, config.describe())
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
     slack = (LEVEL_SLACK if judged else LOG_RANGE_SLACK) / config.to_log_power
     out_of_range = frames.min() < low - slack or frames.max() > high + slack
-    if not out_of_range and (unit == config.unit or 1 / SPREAD_TOLERANCE < spread < SPREAD_TOLERANCE):
+    if not out_of_range and (config.unit in units or 1 / SPREAD_TOLERANCE < spread < SPREAD_TOLERANCE):
         return
-    likely = f"; they look like {unit}: {_how(unit, config)}" if unit != config.unit else \
+    others = [unit for unit in units if unit != config.unit]
+    likely = f"; they look like {others[0]}: {_how(others[0], config)}" if others else \
         f": convert them to {config.unit}"
+    if len(others) > 1:  # spreads this close cannot be told apart: both are named
+        likely += " (or " + ", or ".join(f"{unit}: {_how(unit, config)}" for unit in others[1:]) + \
+            "; check which unit your front end gives)"
     raise ParameterError(f"features {name} are not in the model's units ({config.describe()}: {config.unit}, from "
                          f"{low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
                          f"{frames.min():.3g} to {frames.max():.3g}"
@@ -175,7 +188,12 @@ def match_level(audio, frames, config):
     if made.shape[0] == 0 or not np.any(loud):
         return audio
     difference = float(np.mean(given[loud]) - np.mean(made[loud]))
-    return audio * float(np.exp(difference * config.to_log_power / 2))
+    audio = audio * float(np.exp(difference * config.to_log_power / 2))
+    peak = float(np.max(np.abs(audio))) if audio.size else 0.0
+    if peak > 1.0:
+        logger.warning("the frames describe audio %.1f dB above full scale: its loudest samples are cut at full "
+                       "scale (give the frames of quieter audio)", 20 * math.log10(peak))
+    return audio
 
 
 def _audio_frames(audio, rate, model, name):

@@ -90,6 +90,13 @@ def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refuse
     (tmp_path / "empty.g722").write_bytes(b"")
     with pytest.raises(AudioFileError, match="empty"):
         read_audio(tmp_path / "empty.g722")
+    np.save(tmp_path / "frames.npy", np.zeros((10, 80)))
+    (tmp_path / "frames.npy").rename(tmp_path / "frames.g722")
+    (tmp_path / "song.g722").write_bytes(b"\xff\xfb\x90\x00" + bytes(400))  # an MP3 frame, no ID3 tag
+    (tmp_path / "accents.g722").write_text("h\u00e9llo, d\u00e9j\u00e0 vu\n" * 20, encoding="utf-8")
+    for name, kind in (("frames.g722", "a NumPy .npy file"), ("song.g722", "an MP3 file"), ("accents.g722", "text")):
+        with pytest.raises(AudioFileError, match=f"{name}.*this is {kind}"):
+            read_audio(tmp_path / name)
 
 
 def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_rate(tmp_path):
@@ -99,7 +106,10 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
         soundfile.write(str(folder / f"{name}.wav"), sine(300.0, 0.5, 8000), 8000)
         _g722(folder / f"{name}.g722", sine(300.0, 0.5, 16000))
     soundfile.write(str(folder / "only.wav"), sine(300.0, 0.5, 8000), 8000)
-    assert sorted(label for _, label in find_audio_files([folder])) == ["bye.g722", "hello.g722", "only.wav"]
+    soundfile.write(str(folder / "kept.wav"), sine(300.0, 0.5, 8000), 8000)
+    soundfile.write(str(folder / "kept.g722"), sine(300.0, 0.5, 16000), 16000, format="WAV")  # not G.722
+    assert sorted(label for _, label in find_audio_files([folder])) == ["bye.g722", "hello.g722", "kept.wav",
+                                                                        "only.wav"]
 
 
 @pytest.fixture(scope="module")
@@ -109,8 +119,10 @@ def speecht5_vocoder(tmp_path_factory):
     for index in range(3):
         pieces = [sine(generator.choice([300.0, 900.0, 3000.0, 6000.0]), 0.1, 16000, phase=index) for _ in range(15)]
         _g722(folder / f"tones{index}.g722", np.concatenate(pieces) * 0.8)
+    # The format sets the rate: no audio_config needed.
     dataset = build_dataset([folder], folder / "dataset", features="speecht5", validation_fraction=0.34,
-                            audio_config=AudioConfig(sample_rate=16000), progress=False)
+                            progress=False)
+    assert dataset.audio_config.sample_rate == 16000
     run = folder / "run"
     train(dataset, run, verbose=0, model_config=ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16,
                                                             feature_units=8),
@@ -134,10 +146,19 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
     made = format_frames(loud, model.feature_config)[:frames.shape[0]]
     half = frames.mean(axis=1) >= np.median(frames.mean(axis=1))
     assert abs(np.mean(made[half]) - np.mean(frames[half])) * 20 < 3.0
-    with pytest.raises(ParameterError, match="look like natural-log magnitude: multiply by 1 / ln\\(10\\)"):
+    with pytest.raises(ParameterError, match="natural-log magnitude: multiply by 1 / ln\\(10\\)"):
         load_features(frames * np.log(10), model)
     with pytest.raises(ParameterError, match=r"speecht5 frames \(80 mel bands"):
         load_features(frames[:, :40], model)
+
+
+def test_frames_of_audio_louder_than_full_scale_are_said_to_be_cut(speecht5_vocoder, caplog):
+    model, folder = speecht5_vocoder
+    audio = np.concatenate([read_audio(folder / f"tones{index}.g722")[0][:, 0] for index in range(3)])
+    frames = format_frames(audio, model.feature_config) + 2.0  # 40 dB up: far past full scale
+    with caplog.at_level("WARNING", logger="audiornn"):
+        loud = vocode(model, frames, seed=1, progress=False, fold=False)
+    assert np.abs(loud).max() > 1 and "above full scale" in caplog.text
 
 
 def test_the_readmes_recipe_vocodes_frames_made_by_speecht5s_own_feature_extractor(speecht5_vocoder, tmp_path):

@@ -156,3 +156,12 @@ def test_a_keyed_draw_is_the_streams_own_whatever_its_batch_and_the_same_on_ever
     numbers = np.concatenate([draw(np.arange(16), position) for position in range(300)])
     assert 0 <= numbers.min() and numbers.max() < 1
     assert abs(numbers.mean() - 0.5) < 0.03 and abs(numbers.std() - 12 ** -0.5) < 0.02
+
+
+def test_a_seed_outside_32_bits_is_refused_in_one_line(gru_model):
+    from audiornn.errors import ParameterError
+
+    for seed in (2 ** 31, -2 ** 31 - 1, 10 ** 30, 1.5, True):
+        with pytest.raises(ParameterError, match="seed must be a whole number"):
+            SampleStream(gru_model, seed=seed)
+    assert SampleStream(gru_model, seed=-5).seed == -5
