@@ -27,7 +27,7 @@ from audiornn.training import TrainConfig, featured_config, train
 from audiornn.vocoder import load_features, vocode
 from keras import ops
 
-from conftest import sine
+from conftest import assert_same_until_a_near_tie, sine
 
 TINY = ModelConfig(units=16, embedding_dim=8, lags=4, dense_units=16, feature_units=8)
 QUICK = dict(batch_size=8, sequence_length=160, warmup_steps=2, learning_rate=1e-2)
@@ -243,9 +243,9 @@ def test_chunked_vocoding_equals_one_pass_and_streams_equal_each_alone(vocoder_r
     short = frames[:50]
     both = vocode(model, [files[0], short], seed=4, progress=False)  # lengths differ: a list
     assert [piece.size for piece in both] == [whole.shape[1], 50 * 80]
-    # A batch of two rounds its products otherwise than one stream, so a long run may part at a near tie
-    # (on JAX with the tail one did at sample 1933); the draws are the same, and so is the start.
-    np.testing.assert_array_equal(both[0][:1000], whole[0][:1000])
+    # A batch of two rounds its products otherwise than one stream, so a run may part at a near tie (on JAX
+    # one did at sample 401); the draws are the same, and so is the start.
+    assert_same_until_a_near_tie(both[0], whole[0], model.audio_config)
     paths = vocode(model, files, seed=4, output=tmp_path / "v.wav", progress=False)
     assert [path.name for path in paths] == ["v_1.wav", "v_2.wav"]
     for path, audio in zip(paths, vocode(model, files, seed=4, progress=False)):
@@ -505,7 +505,7 @@ def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batc
     assert folded.shape == (1, frame_count(12000, 80) * 80)
     np.testing.assert_array_equal(folded, vocode(model, files[0], seed=2, chunk_seconds=0.05, progress=False))
     both = vocode(model, files, seed=2, progress=False)  # its segments beside the other input's: the same draws
-    np.testing.assert_array_equal(both[0][:1000], folded[0][:1000])
+    assert_same_until_a_near_tie(both[0], folded[0], model.audio_config)
     single = vocode(model, files[0], seed=2, progress=False, fold=False)
     assert single.shape == folded.shape and not np.array_equal(single, folded)
     # Every segment carries sound at the unfolded stream's level: no gap, no doubling at the joins.
