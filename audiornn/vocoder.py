@@ -181,14 +181,20 @@ def level_shift(frames, model):
 
 def match_level(audio, frames, config):
     """``audio`` scaled so that its frames lie where ``frames`` do (a front end's frames carry the level of
-    the audio they describe): by the mean difference over the louder half of the frames."""
+    the audio they describe): the power of the louder half of the frames, summed over the bands (so a copy
+    whose spectrum leans otherwise is matched by where its energy is, not by its emptiest bands)."""
     made = format_frames(audio, config)[:frames.shape[0]]
-    given = frames[:made.shape[0]]
-    loud = np.mean(given, axis=1) >= np.median(np.mean(given, axis=1))
-    if made.shape[0] == 0 or not np.any(loud):
+    given = frames[:made.shape[0]].astype(np.float64)
+    if made.shape[0] == 0:
         return audio
-    difference = float(np.mean(given[loud]) - np.mean(made[loud]))
-    audio = audio * float(np.exp(difference * config.to_log_power / 2))
+
+    def power(values):  # each frame's power, summed over the bands
+        return np.sum(np.exp(values.astype(np.float64) * config.to_log_power), axis=1)
+
+    wanted = power(given)
+    loud = wanted >= np.median(wanted)
+    gain = math.sqrt(float(np.sum(wanted[loud])) / max(float(np.sum(power(made)[loud])), 1e-300))
+    audio = audio * gain
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         logger.warning("the frames describe audio %.1f dB above full scale: its loudest samples are cut at full "
