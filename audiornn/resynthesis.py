@@ -30,8 +30,8 @@ from .dsp import resample, to_mono
 from .errors import AudioRNNError
 from .features import audio_to_features
 
-__all__ = ["format_resynthesis_table", "griffin_lim", "pitch_scores", "reference_audio", "resynthesis_scores",
-           "speech_scores"]
+__all__ = ["format_resynthesis_table", "griffin_lim", "pitch_of", "pitch_scores", "reference_audio",
+           "resynthesis_scores", "speech_scores"]
 
 DB_PER_NEPER = 10.0 / math.log(10.0)  # natural-log power to dB
 
@@ -80,9 +80,10 @@ def _stoi(reference, degraded, rate):
     return None if any("Not enough STFT frames" in str(warning.message) for warning in caught) else value
 
 
-def speech_scores(reference, degraded, rate, config):
-    """PESQ (narrow band at 8 kHz, wide at 16), STOI (None when too little speech) and log-mel distance in dB
-    of ``degraded`` against ``reference`` (1-D, at ``rate``; the shorter length of the two)."""
+def speech_scores(reference, degraded, rate, config, reference_pitch=None):
+    """PESQ (narrow band at 8 kHz, wide at 16), STOI (None when too little speech), log-mel distance in dB and
+    :func:`pitch_scores` of ``degraded`` against ``reference`` (1-D, at ``rate``; the shorter length of the
+    two). ``reference_pitch``: the reference's, when several copies of it are scored (:func:`pitch_of`)."""
     from pesq import pesq
 
     length = min(reference.size, degraded.size)
@@ -94,13 +95,13 @@ def speech_scores(reference, degraded, rate, config):
         raise AudioRNNError(f"PESQ cannot score this audio ({type(error).__name__}: {error})") from None
     return {"pesq": quality, "stoi": _stoi(reference, degraded, rate),
             "log_mel_db": float(np.mean(np.abs(frames[0] - frames[1]))) * DB_PER_NEPER,
-            **pitch_scores(reference, degraded, rate)}
+            **pitch_scores(reference, degraded, rate, reference_pitch)}
 
 
 PITCH_RANGE = (60.0, 500.0)  # Hz: men's voices to women's and children's
 
 
-def _pitch(audio, rate):
+def pitch_of(audio, rate):
     """``librosa.pyin``'s F0 and voicing, a frame every 10 ms, 64 ms long (two periods of the lowest pitch)."""
     import librosa
 
@@ -112,11 +113,13 @@ def _pitch(audio, rate):
     return f0, voiced
 
 
-def pitch_scores(reference, degraded, rate):
+def pitch_scores(reference, degraded, rate, reference_pitch=None):
     """The copy's pitch against the reference's (``librosa.pyin``): ``f0_cents``, the median error in cents
     over the frames voiced in both, and ``buzz``, the share of the reference's unvoiced frames (pauses,
-    fricatives) that come out voiced. None where there is no such frame."""
-    (f0, voiced), (copy_f0, copy_voiced) = _pitch(reference, rate), _pitch(degraded, rate)
+    fricatives) that come out voiced. None where there is no such frame. ``reference_pitch``: the
+    reference's :func:`pitch_of`, made once for several copies."""
+    f0, voiced = pitch_of(reference, rate) if reference_pitch is None else reference_pitch
+    copy_f0, copy_voiced = pitch_of(degraded, rate)
     count = min(voiced.size, copy_voiced.size)
     voiced, copy_voiced, f0, copy_f0 = voiced[:count], copy_voiced[:count], f0[:count], copy_f0[:count]
     both = voiced & copy_voiced
@@ -157,8 +160,9 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
         reference = reference_audio(path, model)
         rebuilt = griffin_lim(own, rate, config, seed=seed)
         try:
-            rows.append({"file": path, "vocoder": speech_scores(reference, audio, rate, config),
-                         "griffin_lim": speech_scores(reference, rebuilt, rate, config)})
+            pitch = pitch_of(reference[:min(reference.size, len(audio), rebuilt.size)].astype(np.float64), rate)
+            rows.append({"file": path, "vocoder": speech_scores(reference, audio, rate, config, pitch),
+                         "griffin_lim": speech_scores(reference, rebuilt, rate, config, pitch)})
         except AudioRNNError as error:
             raise AudioRNNError(f"'{path}': {error}: leave it out of the files scored") from None
         if example is None:
