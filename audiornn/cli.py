@@ -218,58 +218,14 @@ def run_train(arguments):
 
 
 def run_generate(arguments):
-    from .generation import generate
-    from .runs import load_run_model
+    from .commands import generate_command
 
-    model = load_run_model(arguments.model)
-    reference = None
-    if arguments.score_against:
-        from .scoring import audio_pieces
-        from .sound import SoundReference
-
-        # Read and measured before generating, so that a wrong path or a reference too short fails at once.
-        named = ", ".join(f"'{path}'" for path in arguments.score_against)
-        reference = SoundReference(audio_pieces(arguments.score_against, model.audio_config)[0], [],
-                                   model.audio_config, name=f"--score-against {named}")
-    paths = generate(model, seconds=arguments.seconds, count=arguments.count,
+    generate_command(arguments.model, seconds=arguments.seconds, count=arguments.count,
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
-                     include_prime=arguments.include_prime, output=arguments.output,
-                     progress=not arguments.quiet,
+                     include_prime=arguments.include_prime, output=arguments.output, progress=not arguments.quiet,
                      label=_label_flag(arguments.label, arguments.count, "streams (--count)"),
-                     prime_label=arguments.prime_label, tail=arguments.tail)
-    for path in paths:
-        print(f"wrote {path}")
-    _print_health(model, arguments, paths)
-    if reference is not None:
-        import soundfile
-
-        from .sound import format_sound_report
-
-        for path in paths:
-            try:
-                report = reference.report(soundfile.read(str(path), dtype="float32")[0])
-            except AudioFileError as error:  # the generated audio itself: too short or silent
-                logging.getLogger("audiornn").warning("%s is kept but not scored: %s", path, error)
-                continue
-            print(format_sound_report(report, label=path.name, reference="--score-against"))
+                     prime_label=arguments.prime_label, tail=arguments.tail, score_against=arguments.score_against)
     return 0
-
-
-def _print_health(model, arguments, paths):
-    """One line a stream: its level against the training audio's, collapse and runaway named, and its held
-    partials (audiornn.health); nothing when there is no training audio to hold it to."""
-    import soundfile
-
-    from .health import format_health, health, reference_for
-
-    try:
-        reference = reference_for(arguments.model, model.audio_config, arguments.score_against)
-    except AudioRNNError as error:
-        logging.getLogger("audiornn").warning("no health line: %s", error)
-        return
-    for path in paths if reference is not None else ():
-        audio = soundfile.read(str(path), dtype="float32")[0]
-        print(format_health(health(audio, model.audio_config.sample_rate, reference), label=path.name))
 
 
 def _label_flag(value, count, streams):
@@ -284,15 +240,11 @@ def _label_flag(value, count, streams):
 
 
 def run_vocode(arguments):
-    from .runs import load_run_model
-    from .vocoder import vocode
+    from .commands import vocode_command
 
-    model = load_run_model(arguments.model)
-    paths = vocode(model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
+    vocode_command(arguments.model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
                    output=arguments.output, progress=not arguments.quiet, tail=arguments.tail,
                    label=_label_flag(arguments.label, len(arguments.inputs), "inputs"), fold=arguments.fold)
-    for source, path in zip(arguments.inputs, paths):
-        print(f"wrote {path} (from {source})")
     return 0
 
 

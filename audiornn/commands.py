@@ -8,6 +8,10 @@ too. Messages name the command line's flags (:func:`audiornn.config.option`).
   ``RUN/dataset`` first, the run folder held from before the build to the end
   of training), started from a trained model (``init_from``, loaded once, its
   audio settings building the dataset), or a run resumed.
+- :func:`generate_command`: audio generated from a model, each file's health
+  said (its level against the training audio's) and, given real audio to
+  hold it to, its sound scored.
+- :func:`vocode_command`: audio from frames, each file named as it is written.
 - :func:`demo`: the main job on the bundled sample, end to end.
 - :func:`evaluate_command`: a model scored on held-out audio, as a classifier
   (``identify``), as a vocoder (``resynthesis``), and its generated sound
@@ -20,10 +24,10 @@ from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
 from .config import AudioConfig, ModelConfig, TrainConfig, option
-from .errors import ParameterError
+from .errors import AudioFileError, AudioRNNError, ParameterError
 from .files import write_json
 
-__all__ = ["DEMO_FILES", "demo", "evaluate_command", "train_command"]
+__all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_command", "vocode_command"]
 
 logger = logging.getLogger("audiornn")
 
@@ -163,6 +167,70 @@ def _check_writable(path, flag):
     except OSError as error:
         raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
                              f"choose a folder you can write (nothing was done)") from None
+
+
+def generate_command(model, *, score_against=(), say=print, **options):
+    """``generate`` (its ``options``, with ``output``) from ``model`` (a path or a shipped model's name), then
+    a line per file: its path, its health against the training audio (:mod:`audiornn.health`) and, with
+    ``score_against`` (audio files), its sound scored against them. Returns the paths."""
+    import soundfile
+
+    from .generation import generate
+    from .runs import load_run_model
+    from .sound import format_sound_report
+
+    loaded = load_run_model(model)
+    # Read and measured before generating, so that a wrong path or a reference too short fails at once.
+    reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
+    paths = generate(loaded, **options)
+    for path in paths:
+        say(f"wrote {path}")
+    _say_health(model, loaded, score_against, paths, say)
+    for path in paths if reference is not None else ():
+        try:
+            report = reference.report(soundfile.read(str(path), dtype="float32")[0])
+        except AudioFileError as error:  # the generated audio itself: too short or silent
+            logger.warning("%s is kept but not scored: %s", path, error)
+            continue
+        say(format_sound_report(report, label=path.name, reference="--score-against"))
+    return paths
+
+
+def _sound_reference(paths, audio_config):
+    from .scoring import audio_pieces
+    from .sound import SoundReference
+
+    named = ", ".join(f"'{path}'" for path in paths)
+    return SoundReference(audio_pieces(paths, audio_config)[0], [], audio_config, name=f"--score-against {named}")
+
+
+def _say_health(model, loaded, score_against, paths, say):
+    """One line a stream: its level against the training audio's, collapse and runaway named, and its held
+    partials (audiornn.health); nothing when there is no training audio to hold it to."""
+    import soundfile
+
+    from .health import format_health, health, reference_for
+
+    try:
+        reference = reference_for(model, loaded.audio_config, score_against)
+    except AudioRNNError as error:
+        logger.warning("no health line: %s", error)
+        return
+    for path in paths if reference is not None else ():
+        audio = soundfile.read(str(path), dtype="float32")[0]
+        say(format_health(health(audio, loaded.audio_config.sample_rate, reference), label=path.name))
+
+
+def vocode_command(model, inputs, *, say=print, **options):
+    """``vocode`` (its ``options``) of ``inputs`` by ``model`` (a path or a shipped model's name), a line per
+    file written. Returns the paths."""
+    from .runs import load_run_model
+    from .vocoder import vocode
+
+    paths = vocode(load_run_model(model), inputs, **options)
+    for source, path in zip(inputs, paths if options.get("output") else ()):
+        say(f"wrote {path} (from {source})")
+    return paths
 
 
 def model_folder(model):

@@ -17,7 +17,7 @@ from .errors import ParameterError
 __all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count",
            "check_positive_int", "config_from_dict", "option"]
 
-# The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.generation.choose):
+# The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.stepping.choose):
 # the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (tail values tried on
 # the vocoder of bench/vocoder.py --minutes 60 --side-by-side: which probability cut gives the best PESQ).
 VOCODE_TAIL = 0.001
@@ -221,7 +221,7 @@ class ModelConfig(JSONConfig):
         the logits (0: none). It runs over all time steps at once, so its
         capacity is cheaper than a recurrent layer's: on two cores one GRU
         layer with it trains ~1.5x faster than two GRU layers and learns more
-        in the same minutes (bench/EXPERIMENTS.md).
+        in the same minutes.
     laplace_prior: add the log of a Laplace density to the logits,
         ``-sharpness * |value(class) - centre|`` over the classes' decoded
         values, with the centre and sharpness predicted from the network's
@@ -245,7 +245,7 @@ class ModelConfig(JSONConfig):
         nats (0: no cap). A cap keeps one surprise (a click after silence)
         from costing thousands of nats, but the classes beyond it are left
         to the logits, which learn there the odds of a surprise: generating,
-        a briefly trained model can jump to them and stay (bench/EXPERIMENTS.md).
+        a briefly trained model can jump to them and stay.
     prediction_hop: refit the predictor every this many samples (counted
         from where the state starts; training windows must be a multiple of
         it): fitting is most of the predictor's cost when generating.

@@ -205,7 +205,7 @@ PREDICTION_NOISE_FLOOR = 1e-3  # white-noise correction: r[0] is raised by this 
 PREDICTION_SILENCE = 1e-9  # added to r[0] per unit of window energy, so silence gives zero coefficients
 # The smallest residual scale: models saved before it was a setting (ModelConfig.prediction_floor) used
 # about one μ-law step at zero, which traps a briefly trained model generating from silence (each sample
-# near zero makes the next fit's scale smaller still); new models use ten times it (bench/EXPERIMENTS.md).
+# near zero makes the next fit's scale smaller still); new models use ten times it.
 PREDICTION_MIN_SCALE = 1e-4
 PREDICTION_FLOOR = 1e-3
 

@@ -115,6 +115,15 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert main(["generate", "--model", str(folder), "--seconds", "1", "--output", str(tmp_path / "new.wav"),
                  "--score-against", str(tmp_path / "missing"), "--quiet"]) == 2
     assert not (tmp_path / "new.wav").exists()
+    # The command is one library call, which a notebook can make too: what it says goes to say().
+    from audiornn.commands import generate_command
+
+    said = []
+    paths = generate_command(folder, seconds=1, output=tmp_path / "api.wav", score_against=[real.parent],
+                             progress=False, say=said.append)
+    assert [path.name for path in paths] == ["api.wav"] and paths[0].is_file()
+    assert said[0] == f"wrote {paths[0]}" and said[1].startswith("health of api.wav")
+    assert "sound distance to --score-against" in said[2]
 
 
 def test_score_against_a_short_reference_names_it_before_generating(finished_run, tmp_path, write_audio, capsys):

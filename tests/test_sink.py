@@ -78,3 +78,42 @@ def test_an_output_that_is_one_of_the_inputs_is_refused_before_any_work(gru_mode
     with pytest.raises(ParameterError, match="is one of the inputs"):
         vocode(load_model("vocoder"), [prime], output=tmp_path / "prime.wav", progress=False)
     assert prime.read_bytes() == before
+
+
+def test_vocode_out_of_room_names_its_own_remedy_and_a_full_disk_leaves_nothing(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    from audiornn import sink
+    from audiornn.cli import main
+    from audiornn.vocoder import vocode
+
+    model = load_model("vocoder")
+    frames = np.zeros((20, model.feature_config.bands), np.float32) - 5.0
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=1000))
+    with pytest.raises(ParameterError, match=r"vocode fewer or shorter inputs") as refused:
+        vocode(model, frames, output=tmp_path / "a.wav", progress=False)
+    assert "--seconds" not in str(refused.value)  # generate's flags, which vocode does not have
+    np.save(tmp_path / "frames.npy", frames)
+    assert main(["vocode", "--model", "vocoder", str(tmp_path / "frames.npy"), "--output", str(tmp_path / "b.wav"),
+                 "--quiet"]) == 2
+    assert "vocode fewer or shorter inputs" in capsys.readouterr().err
+    monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=5000))  # room for 3.2 kB
+
+    def full(self, data):
+        raise soundfile.LibsndfileError(1, "System error")
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", full)
+    for fold in (True, False):
+        with pytest.raises(ParameterError, match=r"cannot write '.*c\.wav': the disk is full \(5.0 kB free\)"):
+            vocode(model, frames, output=tmp_path / "c.wav", progress=False, fold=fold)
+        assert sorted(path.name for path in tmp_path.iterdir()) == ["frames.npy"]
+
+
+def test_resynthesis_of_a_model_that_is_not_a_vocoder_is_one_line(tmp_path, capsys):
+    from audiornn.cli import SAMPLE_DATA, main
+
+    assert main(["eval", "--model", "speech", "--audio", str(SAMPLE_DATA / "agent-user.wav"), "--resynthesis",
+                 "--output", str(tmp_path), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "reads no spectrogram features" in error and "Traceback" not in error and len(error.splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

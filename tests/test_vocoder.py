@@ -443,6 +443,13 @@ def test_a_labelled_vocoder_vocodes_and_resynthesises_under_a_label(voiced, tmp_
     # The API takes the label too: the same audio as the command line wrote (to 16-bit PCM's step).
     api = vocode(load_run_model(run), source, label="two", seed=1, progress=False)[0]
     np.testing.assert_allclose(api, two, atol=1.5 / 32768)
+    from audiornn.commands import vocode_command  # the command's one library call, by the run's path
+
+    said = []
+    paths = vocode_command(run, [source], label="two", seed=1, output=tmp_path / "c.wav", progress=False,
+                           say=said.append)
+    assert said == [f"wrote {paths[0]} (from {source})"]
+    np.testing.assert_array_equal(soundfile.read(str(paths[0]))[0], two)
     assert main(["vocode", "--model", run, source, source, "--label", "one,two,one",
                  "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
     assert "--label gives 3 labels for 2 inputs" in capsys.readouterr().err
