@@ -47,7 +47,7 @@ from .config import check_positive_int
 from .errors import ParameterError
 
 __all__ = ["SampleStream", "StreamGroup", "check_tail", "check_temperature", "choose", "chunks",
-           "compiled_frame_rate", "compiled_loops", "frame_rate", "frame_span", "label_ids", "label_state",
+           "compiled_frame_rate", "compiled_loops", "frame_rate", "frame_span", "inverse_cdf", "label_ids", "label_state",
            "flops_per_sample", "keyed_uniform", "loop_extras", "run_steps", "score_loop", "take_frames"]
 
 
@@ -309,14 +309,37 @@ def choose(logits, *, seed, position, temperature, tail=0.0, first_stream=0, tot
     weights = ops.exp(scaled - ops.max(scaled, axis=-1, keepdims=True))
     if tail:
         weights = ops.maximum(weights - tail * ops.sum(weights, axis=-1, keepdims=True), 0.0)
-    cumulative = ops.cumsum(weights, axis=-1)
     if keys is None:
         uniform = backend.uniform(total_streams or count, seed, position)[first_stream:first_stream + count]
     else:
         uniform = keyed_uniform(keys, seed, position)
-    threshold = uniform[:, None] * cumulative[:, -1:]
-    chosen = ops.sum(ops.cast(cumulative <= threshold, "int32"), axis=-1)
-    return ops.minimum(chosen, logits.shape[-1] - 1)
+    return inverse_cdf(weights, uniform)
+
+
+def inverse_cdf(weights, uniform):
+    """The class of each row of ``weights`` ``(streams, classes)`` (not negative, not all 0) at which their
+    running sum first exceeds ``uniform`` ``(streams,)`` times their total: the inverse CDF, found in two
+    levels (the running sum of blocks of about the square root of the classes, then within the one block that
+    holds the threshold), since a running sum over all the classes at once costs their square on a CPU
+    (XLA's cumulative sum is a window as wide as the axis: ``bench/step_profile.py``, where one stream's time
+    goes)."""
+    classes = weights.shape[-1]
+    size = math.isqrt(classes - 1) + 1  # blocks of `size` classes, `size` of them (zeros past the last class)
+    if size * size > classes:
+        weights = ops.pad(weights, ((0, 0), (0, size * size - classes)))
+    blocks = ops.reshape(weights, (-1, size, size))
+    ends = ops.cumsum(ops.sum(blocks, axis=-1), axis=-1)  # (streams, blocks): the running sum at each block's end
+    threshold = uniform[:, None] * ends[:, -1:]
+    block = ops.minimum(ops.sum(ops.cast(ends <= threshold, "int32"), axis=-1), size - 1)
+    before = ops.where(block > 0, ops.take_along_axis(ends, ops.maximum(block - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    inside = ops.take_along_axis(blocks, block[:, None, None], axis=1)[:, 0]  # (streams, size)
+    running = before[:, None] + ops.cumsum(inside, axis=-1)
+    # Where rounding leaves the block's own running sum a step short of its end, its last class that has any
+    # weight is drawn (never one that has none, as a tail leaves some).
+    last = size - 1 - ops.argmax(ops.flip(ops.cast(inside > 0, "int32"), axis=-1), axis=-1)
+    chosen = block * size + ops.minimum(ops.sum(ops.cast(running <= threshold, "int32"), axis=-1),
+                                        ops.cast(last, "int32"))
+    return ops.minimum(chosen, classes - 1)
 
 
 class SampleStream:

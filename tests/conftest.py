@@ -12,6 +12,18 @@ import soundfile
 from audiornn.config import AudioConfig, ModelConfig
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked for the other backend are left out (deselected, as ``-m`` would): on TensorFlow the
+    ``jax_only`` ones, on JAX the ``tf_only`` ones, so ``pytest -m "not slow"`` runs on either as it is."""
+    import keras
+
+    other = "jax_only" if keras.backend.backend() == "tensorflow" else "tf_only"
+    left_out = [item for item in items if other in item.keywords]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if other not in item.keywords]
+
+
 def sine(frequency, seconds, rate, amplitude=0.5, phase=0.0):
     time = np.arange(int(round(seconds * rate))) / rate
     return (amplitude * np.sin(2 * np.pi * frequency * time + phase)).astype(np.float32)

@@ -28,6 +28,7 @@ DATA = Path(__file__).resolve().parent / "data"
 RUNS = ("legacy_run", "predictor_run", "jax_run")  # trained on TensorFlow, TensorFlow, JAX
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", RUNS)
 def test_a_saved_run_scores_as_on_the_backend_that_made_the_reference_and_generates(name):
     reference = json.loads((DATA / "backend_reference.json").read_text())
@@ -52,6 +53,7 @@ def test_a_run_trained_on_jax_generates_the_same_audio_on_jax():
     assert_same_until_a_near_tie(audio, np.load(DATA / "jax_run_generated.npy"), model.audio_config)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["predictor_run", "jax_run"])
 def test_a_run_from_either_backend_resumes_here(name, tmp_path):
     (tmp_path / "audio").mkdir()
@@ -68,6 +70,7 @@ def test_a_run_from_either_backend_resumes_here(name, tmp_path):
     assert steps == state["optimizer_steps"] + 5  # the saved optimizer went on: 5 steps an epoch
 
 
+@pytest.mark.slow
 def test_one_fit_batch_leaves_the_carry_holding_that_batchs_last_values():
     model = _small_model()
     carry, _ = StateCarry.attach(model, rows=4)
@@ -91,6 +94,7 @@ def _small_model():
     return model
 
 
+@pytest.mark.slow
 def test_mixed_precision_trains_in_bfloat16_with_float32_logits_and_resumes(sine_dataset, tmp_path):
     config = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=8, sequence_length=32, mixed_precision="bfloat16")
     summary = train(sine_dataset, tmp_path / "run", model_config=ModelConfig(units=8, embedding_dim=4, dense_units=8),

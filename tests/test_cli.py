@@ -44,6 +44,7 @@ def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_
     assert re.search(message, error)
 
 
+@pytest.mark.slow
 def test_data_script_is_the_same_command(speech_like_folder, tmp_path):
     result = subprocess.run(
         [sys.executable, str(REPOSITORY / "AudioRNNData.py"), str(speech_like_folder), "--output",
@@ -155,6 +156,7 @@ def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     assert sorted(entry.name for entry in folder.iterdir()) == ["score.json"]
 
 
+@pytest.mark.slow
 def test_messages_name_what_the_user_typed(sine_run, tmp_path, write_audio, capsys, caplog):
     folder, _ = sine_run
     assert main(["generate", "--model", str(folder), "--prime", str(tmp_path / "missing.wav"), "--output",
@@ -168,6 +170,7 @@ def test_messages_name_what_the_user_typed(sine_run, tmp_path, write_audio, caps
     assert "shorter than one training window" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_train_command_is_one_library_call_that_loads_its_starting_point_once(sine_run, tmp_path, monkeypatch):
     from audiornn import commands, runs
     from audiornn.cli import SAMPLE_DATA

@@ -28,6 +28,7 @@ def test_options_that_would_be_ignored_are_refused_naming_the_flag(tone_dataset,
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_a_resume_refuses_audio_flags_and_names_the_laplace_prior_plainly(finished_run, capsys):
     assert main(["train", "--resume", str(finished_run), "--mu", "15", "--quiet"]) == 2
     assert "--mu apply only when INPUT audio is given; with --resume" in one_line(capsys)

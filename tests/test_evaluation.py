@@ -56,6 +56,7 @@ def test_pictures_of_sound_are_pngs(tmp_path):
     assert save_figure(sheet, tmp_path / "sheet.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
+@pytest.mark.slow
 def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset):
     (tmp_path / "empty_run").mkdir()
     with pytest.raises(RunError, match="has no history.csv"):
@@ -68,6 +69,7 @@ def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset)
         score_audio(load_run_model(sine_run[0]), [tmp_path / "broken.wav"], dataset=sine_dataset, progress=False)
 
 
+@pytest.mark.slow
 def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, tmp_path, capsys, write_audio):
     folder, _ = sine_run
     held_out = write_audio("held.wav", sine(SINE_FREQUENCY, 0.5, 8000, amplitude=0.6))
@@ -92,6 +94,7 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     assert "has no history.csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_contact_sheet_notes_each_sounds_distance(sine_run):
     from audiornn.evaluation import checkpoint_previews, checkpoint_sound_notes
 
@@ -118,6 +121,7 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
     assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_eval_json_into_a_folder_that_cannot_be_written_is_refused_first(finished_run, tmp_path, monkeypatch, capsys):
     import tempfile
 

@@ -30,6 +30,7 @@ def _modes(folder):
             for path in folder.rglob("*") if path.is_file()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mask, expected", [(0o022, 0o644), (0o077, 0o600)])
 def test_every_written_file_gets_the_mode_of_the_users_umask(umask, tmp_path, write_audio, mask, expected):
     umask(mask)

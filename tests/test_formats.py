@@ -139,6 +139,7 @@ def speecht5_vocoder(tmp_path_factory):
     return load_run_model(run), folder
 
 
+@pytest.mark.slow
 def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vocoder, tmp_path):
     model, folder = speecht5_vocoder
     assert model.feature_config.kind == "speecht5" and model.audio_config.sample_rate == 16000
@@ -158,6 +159,7 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
         load_features(frames[:, :40], model)
 
 
+@pytest.mark.slow
 def test_frames_of_audio_louder_than_full_scale_are_said_to_be_cut(speecht5_vocoder, caplog):
     model, folder = speecht5_vocoder
     audio = np.concatenate([read_audio(folder / f"tones{index}.g722")[0][:, 0] for index in range(3)])
@@ -167,6 +169,7 @@ def test_frames_of_audio_louder_than_full_scale_are_said_to_be_cut(speecht5_voco
     assert np.abs(loud).max() > 1 and "above full scale" in caplog.text
 
 
+@pytest.mark.slow
 def test_the_readmes_recipe_vocodes_frames_made_by_speecht5s_own_feature_extractor(speecht5_vocoder, tmp_path):
     _, folder = speecht5_vocoder
     frames = np.load(REFERENCE)["speecht5"]  # transformers' SpeechT5FeatureExtractor made them

@@ -50,6 +50,7 @@ def test_the_frame_tier_steps_once_a_frame_and_as_over_a_sequence():
         np.testing.assert_allclose(np.asarray(final), np.asarray(state), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_scoring_in_chunks_and_with_resets_carries_the_frame_tier():
     model = build_model(ModelConfig(num_layers=1, units=16, **SMALL))
     generator = np.random.default_rng(2)
@@ -72,6 +73,7 @@ def test_flops_count_the_frame_tier_once_a_frame():
         + (2 * (16 + 512) * 1536 + 2 * 512 * 16 * 64) // 16
 
 
+@pytest.mark.slow
 def test_a_frame_tier_model_trains_resumes_and_generates(sine_dataset, tmp_path):
     run = tmp_path / "run"
     config = ModelConfig(num_layers=0, embedding_dim=8, lags=4, dense_units=32, frame_size=16, frame_units=32)
@@ -88,6 +90,7 @@ def test_a_frame_tier_model_trains_resumes_and_generates(sine_dataset, tmp_path)
     assert first.shape == (2, 240) and np.all(np.isfinite(first))
 
 
+@pytest.mark.slow
 def test_frame_settings_that_cannot_work_are_refused_naming_both_values(sine_dataset, tmp_path, capsys):
     config = ModelConfig(num_layers=1, units=16, **SMALL)
     with pytest.raises(ParameterError, match=r"--sequence-length \(100\) must be a multiple of --frame-size \(8\)"):

@@ -45,6 +45,7 @@ def test_a_model_trained_on_a_sine_generates_the_sine(sine_run, tmp_path):
     assert np.sqrt(np.mean(audio ** 2)) > 0.05
 
 
+@pytest.mark.slow
 def test_seed_preset_generates_with_a_sliding_window():
     model = build_model(ModelConfig.seed(units=8, window=16, embedding_dim=4))
     audio = generate(model, seconds=0.005, seed=0, progress=False)
@@ -126,6 +127,7 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert "sound distance to --score-against" in said[2]
 
 
+@pytest.mark.slow
 def test_score_against_a_short_reference_names_it_before_generating(finished_run, tmp_path, write_audio, capsys):
     short = write_audio("one.wav", np.full(1, 0.5, np.float32))
     output = tmp_path / "out.wav"
@@ -136,6 +138,7 @@ def test_score_against_a_short_reference_names_it_before_generating(finished_run
     assert not output.exists()
 
 
+@pytest.mark.slow
 def test_generated_audio_too_short_to_score_is_kept_with_a_warning(finished_run, tmp_path, caplog, capsys):
     output = tmp_path / "out.wav"
     assert main(["generate", "--model", str(finished_run), "--seconds", "0.05", "--output", str(output),
@@ -144,6 +147,7 @@ def test_generated_audio_too_short_to_score_is_kept_with_a_warning(finished_run,
     assert "kept but not scored" in caplog.text and "too short" in caplog.text
 
 
+@pytest.mark.slow
 def test_an_absurd_count_is_refused_before_anything_is_built(finished_run, tmp_path, capsys):
     output = tmp_path / "out"
     output.mkdir()

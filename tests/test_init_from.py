@@ -23,6 +23,7 @@ def source(tone_dataset, tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_a_new_run_starts_from_the_weights_with_a_new_optimizer_and_records_its_origin(source, sine_dataset, tmp_path,
                                                                                       monkeypatch):
     from audiornn import training
@@ -65,6 +66,7 @@ def test_architecture_options_and_other_audio_settings_are_refused(source, tone_
     assert not run.exists()
 
 
+@pytest.mark.slow
 def test_input_audio_is_built_with_the_models_settings(source, tone_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     folder = str(tone_dataset.path.parent)
@@ -81,6 +83,7 @@ def test_init_from_with_resume_is_refused(source, capsys):
     assert "--init-from starts a new run from a trained model; --resume continues a run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", [dict(frame_size=8, frame_units=8), dict(linear_prediction=4, prediction_window=16),
                                      dict(num_layers=0, frame_size=8, frame_units=8)],
                          ids=["frame-tier", "predictor", "feed-forward-frames"])

@@ -144,6 +144,7 @@ def test_windows_carry_the_label_of_their_file(labelled):
             assert np.all((np.diff(labels, axis=0) == 0) | jumps)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [
     TINY,
     ModelConfig(units=16, embedding_dim=8, lags=0, dense_units=0, labels=LABELS),
@@ -182,6 +183,7 @@ def test_step_equals_sequence_with_labels_and_the_label_changes_the_output(confi
         model(classes)
 
 
+@pytest.mark.slow
 def test_a_labelled_run_scores_each_label_and_saves_the_names(labelled_run, labelled, tmp_path):
     run, summary = labelled_run
     model = load_run_model(run)
@@ -202,6 +204,7 @@ def test_a_labelled_run_scores_each_label_and_saves_the_names(labelled_run, labe
     assert found["accuracy"] == 1.0 and found["guess"] == found["truth"]
 
 
+@pytest.mark.slow
 def test_generation_under_a_label_and_switching_after_a_prime(labelled_run):
     model = load_run_model(labelled_run[0])
     audio = generate(model, seconds=0.25, count=3, seed=3, label=["high", "low", "noise"], progress=False)
@@ -237,6 +240,7 @@ def test_an_unlabelled_model_refuses_a_label(tone_dataset, tmp_path):
     assert generate(model, seconds=0.1, progress=False).shape == (1, 800)
 
 
+@pytest.mark.slow
 def test_the_command_line_trains_generates_scores_and_identifies(labelled_run, folders, tmp_path, capsys):
     run, _ = labelled_run
     assert main(["generate", "--model", str(run), "--seconds", "0.1", "--count", "2", "--label", "high,noise",
@@ -262,6 +266,7 @@ def test_the_command_line_trains_generates_scores_and_identifies(labelled_run, f
     assert "score under one with --label" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_init_from_a_labelled_model_keeps_known_labels_and_adds_new_ones(labelled_run, folders, tone_dataset,
                                                                           tmp_path):
     run, _ = labelled_run
@@ -287,6 +292,7 @@ def test_init_from_a_labelled_model_keeps_known_labels_and_adds_new_ones(labelle
     assert source.model_config.labels == LABELS
 
 
+@pytest.mark.slow
 def test_new_labels_start_from_the_average_of_the_known(labelled_run, folders, tmp_path, monkeypatch):
     from audiornn import training
 
@@ -307,6 +313,7 @@ def test_new_labels_start_from_the_average_of_the_known(labelled_run, folders, t
     np.testing.assert_allclose(seen["table"][3], known.mean(axis=0), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_score_audio_scores_each_file_under_its_own_label(labelled_run, folders, labelled):
     run, _ = labelled_run
     model = load_run_model(run)
@@ -317,6 +324,7 @@ def test_score_audio_scores_each_file_under_its_own_label(labelled_run, folders,
     assert under_low["model"]["bits_per_sample"] == pytest.approx(score["labels"]["low"]["bits_per_sample"], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_ignore_labels_trains_an_unlabelled_model_scored_per_label_and_label_dim_needs_labels(labelled, tone_dataset,
                                                                                                tmp_path, capsys):
     options = ["--epochs", "1", "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--sequence-length",
@@ -387,6 +395,7 @@ def test_a_label_too_short_to_validate_is_warned_about_refused_with_strict_and_n
     assert "label tiny" in table and "no validation audio" in table and "0.000" not in table
 
 
+@pytest.mark.slow
 def test_identify_says_what_it_left_out_and_refuses_a_label(labelled_run, folders, tmp_path, capsys):
     model = load_run_model(labelled_run[0])
     soundfile.write(str(tmp_path / "one.wav"), np.array([0.5], np.float32), 8000)

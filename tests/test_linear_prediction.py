@@ -84,6 +84,7 @@ def bundled_pieces(audio_config):
     return pieces
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("material", ["bundled sample", "AR(2)"])
 def test_an_untrained_model_with_the_predictor_scores_about_what_linear_prediction_does(material):
     audio_config = AudioConfig()
@@ -101,6 +102,7 @@ def test_an_untrained_model_with_the_predictor_scores_about_what_linear_predicti
     assert without > 7.5, without
 
 
+@pytest.mark.slow
 def test_scoring_in_chunks_carries_the_predictor_across_them():
     model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=4, lags=4, linear_prediction=8,
                                     prediction_window=32, prediction_hop=4))
@@ -146,6 +148,7 @@ def test_old_model_files_have_no_predictor_and_load_as_they_were(tmp_path):
 
 
 
+@pytest.mark.slow
 def test_no_laplace_prior_on_the_command_line_leaves_the_predictor_out_too(sine_dataset, tmp_path):
     import json
 
@@ -158,6 +161,7 @@ def test_no_laplace_prior_on_the_command_line_leaves_the_predictor_out_too(sine_
     assert ModelConfig(linear_prediction=16).laplace_prior  # the prior is on unless asked off
 
 
+@pytest.mark.slow
 def test_a_briefly_trained_model_with_the_predictor_leaves_silence_at_any_temperature(sine_dataset, tmp_path):
     """The tests' sine model (160 steps) with the predictor, generating from silence: with the residual scale's
     old floor (one μ-law step) it stayed near silence at temperatures 0.1 and 0.5 (RMS 0.001-0.01 against the
@@ -185,6 +189,7 @@ def test_a_briefly_trained_model_with_the_predictor_leaves_silence_at_any_temper
             assert 0.04 * training < level < 2.0 * training, (temperature, seed, level, training)
 
 
+@pytest.mark.slow
 def test_no_linear_prediction_leaves_the_predictor_out_and_contradictions_are_refused(sine_dataset, tmp_path):
     import json
 
@@ -198,6 +203,7 @@ def test_no_linear_prediction_leaves_the_predictor_out_and_contradictions_are_re
         assert json.loads((run / "config.json").read_text())["model"]["linear_prediction"] == order
 
 
+@pytest.mark.slow
 def test_the_prior_cap_bounds_what_the_prior_takes_and_zero_leaves_it_uncapped():
     classes = ar2(300, seed=9)[None]
     classes[0, 200] = 255  # a click: far from any prediction

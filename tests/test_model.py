@@ -25,6 +25,7 @@ def config_name(config):
         + ("-lp" if config.linear_prediction else "") + ("-frames" if config.frame_size else "")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS, ids=config_name)
 def test_shapes_and_output_range(config):
     model = build_model(config, AudioConfig(mu=127))
@@ -42,6 +43,7 @@ def test_shapes_and_output_range(config):
         np.testing.assert_allclose(np.asarray(model(changed))[:, :20], logits[:, :20], atol=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CONFIGS, ids=config_name)
 def test_save_and_load_give_equal_outputs_and_configs(config, tmp_path):
     audio = AudioConfig(sample_rate=16000, mu=255, preemphasis=0.9, level=0.3)
@@ -96,6 +98,7 @@ def test_model_config_is_validated(values, message):
         ModelConfig(**values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell, predictor", [("gru", dict(linear_prediction=0)), ("lstm", dict(linear_prediction=0)),
                                              ("lstmp", dict(linear_prediction=0)),
                                              ("gru", dict(linear_prediction=6, prediction_window=30, prediction_hop=5)),
@@ -151,6 +154,7 @@ def test_the_seed_preset_keeps_the_original_layers_whatever_the_defaults():
     assert [layer.name for layer in model.recurrent] == ["gru_0", "gru_1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CELLS, ids=config_id)
 def test_step_by_step_logits_equal_the_sequence_model(config):
     model = build_model(config)

@@ -18,6 +18,7 @@ from audiornn.training import TrainConfig, train
 from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, hidden, one_line
 
 
+@pytest.mark.slow
 def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset, finished_run, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -36,6 +37,7 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
     assert runs.read_summary(finished_run)["epochs"] == 1
 
 
+@pytest.mark.slow
 def test_an_overwrite_that_cannot_finish_leaves_the_old_run_whole(tone_dataset, finished_run, monkeypatch):
     before = {entry.name: entry.read_bytes() for entry in finished_run.iterdir() if entry.is_file()
               and entry.name != ".lock"}
@@ -55,6 +57,7 @@ def test_an_overwrite_that_cannot_finish_leaves_the_old_run_whole(tone_dataset, 
     assert after == before and not [entry for entry in finished_run.iterdir() if entry.is_dir()]
 
 
+@pytest.mark.slow
 def test_a_resume_killed_after_a_commit_leaves_no_stale_summary_and_readers_see_the_committed_epoch(
         tone_dataset, finished_run, monkeypatch, capsys):
     assert runs.read_summary(finished_run)["epochs"] == 1
@@ -85,6 +88,7 @@ def test_a_resume_killed_after_a_commit_leaves_no_stale_summary_and_readers_see_
     assert summary["epochs"] == 2 and runs.read_summary(finished_run)["epochs"] == 2
 
 
+@pytest.mark.slow
 def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dataset, tmp_path, monkeypatch):
     from audiornn import training
 
@@ -150,6 +154,7 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_held_run_folder_is_refused_before_a_dataset_is_built_in_it(finished_run, capsys):
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(finished_run)], stdout=subprocess.PIPE, text=True,
                               cwd=REPOSITORY)
@@ -164,6 +169,7 @@ def test_a_held_run_folder_is_refused_before_a_dataset_is_built_in_it(finished_r
         holder.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_run_folder_is_held_by_one_process(tone_dataset, tmp_path):
     run = tmp_path / "run"
     train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
@@ -229,6 +235,7 @@ def test_killed_at_a_write_the_run_resumes_from_its_last_whole_epoch(tone_datase
     assert hidden(run) == []  # no pending or partial file left behind
 
 
+@pytest.mark.slow
 def test_resume_on_another_dataset_is_refused(tone_dataset, sine_dataset, tmp_path):
     run = tmp_path / "run"
     train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
@@ -249,6 +256,7 @@ def test_a_damaged_last_model_is_named_as_damaged_on_resume(tone_dataset, tmp_pa
     assert len(error.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_refused_resume_changes_nothing_in_the_run(finished_run, sine_dataset, capsys):
     config = (finished_run / "config.json").read_text()
     assert main(["train", "--resume", str(finished_run), "--dataset", str(sine_dataset.path), "--epochs", "3",

@@ -40,6 +40,7 @@ def test_a_shipped_model_loads_and_generates_by_name(name):
     assert audio.shape == (1, 1600) and np.all(np.isfinite(audio)) and np.abs(audio).max() > 0
 
 
+@pytest.mark.slow
 def test_the_shipped_vocoder_turns_a_recordings_frames_back_into_it(tmp_path):
     """By name from the command line, on a bundled prompt (the voice it learned): the output follows the
     input's loudness frame by frame. Without frames there is nothing to generate from, and it says so."""
@@ -57,6 +58,7 @@ def test_the_shipped_vocoder_turns_a_recordings_frames_back_into_it(tmp_path):
         audiornn.generate(model, seconds=0.1, progress=False)
 
 
+@pytest.mark.slow
 def test_a_vocoder_of_ones_own_voice_starts_from_the_shipped_one(tmp_path):
     """Fine-tuning on a dataset with the same frames keeps the shipped vocoder's frame standardisation (its
     training frames', not the new dataset's) and trains on."""
@@ -72,6 +74,7 @@ def test_a_vocoder_of_ones_own_voice_starts_from_the_shipped_one(tmp_path):
         shipped_models()["vocoder"]["path"]
 
 
+@pytest.mark.slow
 def test_the_command_line_lists_generates_and_starts_from_a_name(tone_dataset, tmp_path, capsys):
     assert main(["models"]) == 0
     listing = capsys.readouterr().out

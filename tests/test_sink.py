@@ -80,6 +80,7 @@ def test_an_output_that_is_one_of_the_inputs_is_refused_before_any_work(gru_mode
     assert prime.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_vocode_out_of_room_names_its_own_remedy_and_a_full_disk_leaves_nothing(tmp_path, monkeypatch, capsys):
     import numpy as np
     from audiornn import sink

@@ -9,6 +9,7 @@ from audiornn.stepping import SampleStream, StreamGroup
 from conftest import CELLS, config_id, stepped_logits
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", CELLS, ids=config_id)
 def test_priming_sets_the_same_state_as_the_sequence_model(config):
     model = build_model(config)
@@ -20,6 +21,7 @@ def test_priming_sets_the_same_state_as_the_sequence_model(config):
     np.testing.assert_allclose(continued, np.asarray(model(classes))[:, 23], atol=1e-4, rtol=2e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("predictor", [{}, dict(linear_prediction=8, prediction_window=20, prediction_hop=3),
                                        dict(frame_size=8, frame_units=16)],
                          ids=["gru", "gru-lp8-hop3", "gru-frames8"])
@@ -33,6 +35,7 @@ def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
     assert not np.array_equal(whole[0], whole[1])  # the streams are different
 
 
+@pytest.mark.slow
 def test_a_last_shorter_chunk_is_drawn_in_tenths_of_a_chunk_so_few_loop_lengths_compile(gru_model, monkeypatch):
     from audiornn.stepping import loop_length
 
@@ -49,6 +52,7 @@ def test_a_last_shorter_chunk_is_drawn_in_tenths_of_a_chunk_so_few_loop_lengths_
     assert [loop_length(length, 8000, 80) for length in (80, 800, 880, 7920, 8000)] == [800, 800, 1600, 8000, 8000]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frames", [0, 8], ids=["gru", "gru-frames8"])
 def test_streams_split_across_threads_sample_what_one_batch_would(gru_model, frames):
     model = build_model(ModelConfig(num_layers=1, units=16, embedding_dim=8, frame_size=frames, frame_units=16)) \
@@ -106,6 +110,27 @@ def test_a_tail_is_never_drawn_and_the_rest_keep_their_odds():
     assert cut[[30, 40, 50, 60]].sum() == 0 and cut[[10, 20]].sum() == 40_000
     # What is left keeps its odds: (0.6 - 0.002) : (0.396 - 0.002).
     assert abs(cut[10] / 40_000 - 0.598 / 0.992) < 0.01
+
+
+@pytest.mark.parametrize("classes", [256, 250, 16, 2])
+def test_the_two_level_inverse_cdf_draws_the_class_whose_running_sum_passes_the_threshold(classes):
+    from audiornn.stepping import inverse_cdf
+
+    generator = np.random.default_rng(classes)
+    weights = generator.exponential(size=(3000, classes)) ** 4  # a few classes hold most of the weight
+    weights[generator.random(weights.shape) < 0.3] = 0.0  # and some none (a tail's work)
+    weights[:, 0] += 1e-3  # every row has some
+    uniform = np.concatenate([generator.random(2997), [0.0, 1 - 2 ** -24, 0.5]]).astype(np.float32)
+    weights = weights.astype(np.float32)
+    chosen = np.asarray(inverse_cdf(weights, uniform))
+    running = np.cumsum(weights.astype(np.float64), axis=1)
+    threshold = uniform.astype(np.float64) * running[:, -1]
+    expected = np.minimum((running <= threshold[:, None]).sum(axis=1), classes - 1)
+    # Rounding may move a draw that lies within a hair of a class boundary; nowhere else may it differ.
+    near = np.abs(running - threshold[:, None]).min(axis=1) <= 1e-5 * running[:, -1]
+    np.testing.assert_array_equal(chosen[~near], expected[~near])
+    assert near.mean() < 0.01
+    assert np.all(weights[np.arange(len(chosen)), chosen] > 0)  # never a class without weight
 
 
 def test_streams_of_a_model_share_its_compiled_loops_and_read_its_current_weights():

@@ -74,6 +74,7 @@ def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, t
     assert float(history(tmp_path / "run")[4]["loss"]) != 9.0
 
 
+@pytest.mark.slow
 def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sine_dataset, tmp_path):
     class Poison(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -89,6 +90,7 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sin
     assert len(history(tmp_path / "run")) == 1
 
 
+@pytest.mark.slow
 def test_a_collapsed_validation_loss_brings_the_best_epoch_back_at_half_the_learning_rate(sine_dataset, tmp_path):
     run, config = tmp_path / "run", TrainConfig(epochs=5, **QUICK)
     seen = {}
@@ -130,6 +132,7 @@ def test_a_collapsed_validation_loss_brings_the_best_epoch_back_at_half_the_lear
         summary["best_val_bits_per_sample_quick"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_early_stopping_waits_for_the_second_half_of_the_schedule(sine_dataset, tmp_path):
     # At a learning rate of 1e-12 nothing changes, so no epoch after the first is better: patience 1 would
     # stop after epoch 2, but while the rate is above half its peak a plateau is not the end (epochs of 5
@@ -142,6 +145,7 @@ def test_early_stopping_waits_for_the_second_half_of_the_schedule(sine_dataset, 
     assert losses[1:] == [losses[0]] * 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verbose, shown", [(1, r"Epoch 1 \(0\.0 of 0\.02 minutes\)"),
                                              (2, r"epoch 1 \([0-9.]+ of 0\.02 min\): loss ")])
 def test_time_budget_stops_training(sine_dataset, tmp_path, capsys, verbose, shown):
@@ -224,6 +228,7 @@ def test_mirrored_strategy_on_two_logical_cpus_learns(sine_dataset, tmp_path):
     assert outcome["bits"] < unigram_bits(sine_dataset.array("validation")) - 1.0
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_dataset, tmp_path, monkeypatch):
     import audiornn.runs as runs_module
 

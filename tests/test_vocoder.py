@@ -139,6 +139,7 @@ def test_the_predictor_fitted_to_the_frames_finds_the_envelope_of_an_all_pole_si
         assert 0.6 < np.median(scales[middle]) / laplace < 1.6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", [
     ModelConfig(units=16, embedding_dim=8, lags=3, dense_units=16, features=6, feature_units=5, feature_prediction=5),
     ModelConfig(units=16, embedding_dim=8, lags=0, dense_units=0, features=6, feature_units=5, labels=("a", "b"),
@@ -193,6 +194,7 @@ def test_step_equals_sequence_with_features_and_a_frame_reaches_only_its_neighbo
         model.step(classes[:, 0], model.initial_states(3, label))
 
 
+@pytest.mark.slow
 def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, featured, tmp_path):
     run, summary = vocoder_run
     model = load_run_model(run)
@@ -232,6 +234,7 @@ def test_the_vocoder_reads_the_features_and_keeps_their_settings(vocoder_run, fe
     assert load_run_model(tmp_path / "plain").feature_config is None and "bits_per_sample" in plain["validation"]
 
 
+@pytest.mark.slow
 def test_chunked_vocoding_equals_one_pass_and_streams_equal_each_alone(vocoder_run, voiced, tmp_path):
     model = load_run_model(vocoder_run[0])
     files = [voiced / "tones1.wav", voiced / "tones3.wav"]
@@ -253,6 +256,7 @@ def test_chunked_vocoding_equals_one_pass_and_streams_equal_each_alone(vocoder_r
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["v_1.wav", "v_2.wav"]
 
 
+@pytest.mark.slow
 def test_each_frames_values_are_the_same_to_the_bit_whatever_span_of_frames_they_are_made_in(vocoder_run, voiced):
     # What makes chunked vocoding equal one pass without relying on the draws: the frame-rate network's output
     # for a frame does not depend on how many frames it was made with (the rounding of a product can).
@@ -268,6 +272,7 @@ def test_each_frames_values_are_the_same_to_the_bit_whatever_span_of_frames_they
                                  part, whole)
 
 
+@pytest.mark.slow
 def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, voiced, tmp_path):
     model = load_run_model(vocoder_run[0])
     frames = load_features(voiced / "tones2.wav", model)
@@ -289,6 +294,7 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
         vocode(build_model(TINY), frames, progress=False)
 
 
+@pytest.mark.slow
 def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run, tmp_path):
     model = load_run_model(vocoder_run[0])
     path = SAMPLE_DATA / "agent-user.wav"  # real speech
@@ -317,6 +323,7 @@ def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run, tmp
     assert "STOI over 1 of the 2 files" in format_resynthesis_table(scores)
 
 
+@pytest.mark.slow
 def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, capsys):
     assert main(["data", str(voiced), "--features", "mel", "--output", str(tmp_path / "ds"), "--quiet"]) == 0
     assert json.loads((tmp_path / "ds" / "metadata.json").read_text())["features"]["bands"] == 40
@@ -355,6 +362,7 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
 # -- what the hostile probe of the third wave found (issue 42) -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_frames_in_other_units_are_refused_naming_the_likely_unit_and_a_quieter_level_is_not(vocoder_run, voiced):
     # Judged by their spread against the model's training frames: here tones, as the model learned.
     model = load_run_model(vocoder_run[0])
@@ -369,6 +377,7 @@ def test_frames_in_other_units_are_refused_naming_the_likely_unit_and_a_quieter_
     np.testing.assert_array_equal(load_features(quieter, model), quieter.astype(np.float32))
 
 
+@pytest.mark.slow
 def test_too_few_frames_to_judge_are_said_and_a_short_file_is_named_before_vocoding(vocoder_run, voiced, tmp_path,
                                                                                    caplog):
     model = load_run_model(vocoder_run[0])
@@ -382,6 +391,7 @@ def test_too_few_frames_to_judge_are_said_and_a_short_file_is_named_before_vocod
         resynthesis_scores(model, [voiced / "tones2.wav", tmp_path / "short.wav"])
 
 
+@pytest.mark.slow
 def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_path):
     model = load_run_model(vocoder_run[0])
     huge = tmp_path / "huge.npy"
@@ -417,6 +427,7 @@ def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_p
         resynthesis_scores(build_model(TINY), [SAMPLE_DATA / "agent-user.wav"])
 
 
+@pytest.mark.slow
 def test_a_labelled_vocoder_vocodes_and_resynthesises_under_a_label(voiced, tmp_path, capsys):
     for label, names in (("one", ("tones0", "tones1")), ("two", ("tones2", "tones3"))):
         (tmp_path / "v" / label).mkdir(parents=True)
@@ -463,6 +474,7 @@ def test_a_labelled_vocoder_vocodes_and_resynthesises_under_a_label(voiced, tmp_
     assert "this model is a vocoder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_init_from_refuses_to_drop_or_invent_frames(sine_run, vocoder_run, featured, tmp_path, capsys):
     assert main(["train", "--init-from", str(sine_run[0]), "--dataset", str(featured.path), "--output",
                  str(tmp_path / "a"), "--epochs", "1", "--quiet"]) == 2
@@ -501,6 +513,7 @@ def test_a_fold_cuts_a_long_input_into_segments_and_joins_them_back_in_place():
     assert np.all((gain > 0.99) & (gain < 1.415))
 
 
+@pytest.mark.slow
 def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batch_and_keeps_the_level(
         vocoder_run, voiced, tmp_path, monkeypatch):
     from audiornn import vocoder
@@ -525,6 +538,7 @@ def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batc
                                atol=1 / 16384)
 
 
+@pytest.mark.slow
 def test_pitch_scores_find_a_pitch_error_in_cents_and_a_buzz_where_the_original_is_unvoiced():
     from audiornn.resynthesis import pitch_scores
 
