@@ -223,7 +223,7 @@ def _say_health(model, loaded, score_against, paths, say):
 
 def vocode_command(model, inputs, *, say=print, **options):
     """``vocode`` (its ``options``) of ``inputs`` by ``model`` (a path or a shipped model's name), a line per
-    file written. Returns the paths."""
+    file written (with ``output``). Returns what ``vocode`` returns: the paths, or without ``output`` the audio."""
     from .runs import load_run_model
     from .vocoder import vocode
 

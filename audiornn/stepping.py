@@ -320,9 +320,10 @@ def inverse_cdf(weights, uniform):
     """The class of each row of ``weights`` ``(streams, classes)`` (not negative, not all 0) at which their
     running sum first exceeds ``uniform`` ``(streams,)`` times their total: the inverse CDF, found in two
     levels (the running sum of blocks of about the square root of the classes, then within the one block that
-    holds the threshold), since a running sum over all the classes at once costs their square on a CPU
-    (XLA's cumulative sum is a window as wide as the axis: ``bench/step_profile.py``, where one stream's time
-    goes)."""
+    holds the threshold). XLA makes a cumulative sum a window as wide as the axis, so one over all the
+    classes costs their square: one stream's draw took 3.7 of its 48.7 us a sample that way, and within the
+    profile's noise of nothing in two levels (``python bench/step_profile.py``: where does one stream's time
+    go?)."""
     classes = weights.shape[-1]
     size = math.isqrt(classes - 1) + 1  # blocks of `size` classes, `size` of them (zeros past the last class)
     if size * size > classes:

@@ -10,8 +10,8 @@ are what each part costs:
 - ``whole step``: the network and the draw (inverse CDF of the softmax);
 - ``argmax``: the draw replaced by argmax (what the draw costs);
 - ``no prior``: and the Laplace prior of the output left out;
-- ``no output layers``: and the 512-unit dense layer and the 256-way output
-  (the GRU's state stands for the logits);
+- ``no output layers``: and the dense layer and the 256-way output (the GRU's
+  state stands for the logits);
 - ``no history``: and the lags and predictor features (the GRU reads only its
   input table);
 - ``empty loop``: a loop that only counts and writes its output.
