@@ -43,6 +43,9 @@ TRAIN_OPTIONS = {
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
                                               "(default {default}: never)"),
     "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
+    "--input-noise": ("input_noise", float, "noise injection: the largest standard deviation, in μ-law classes, "
+                                            "of noise added to the training inputs, targets clean (default "
+                                            "{default}: none)"),
 }
 MODEL_OPTIONS = {
     # flag: (ModelConfig field, type, help); "{default}" is filled in from ModelConfig().
@@ -503,6 +506,11 @@ class TrainConfig(JSONConfig):
         ended, and the recurrent state (and lag values) are carried over, so
         the network learns from context longer than ``sequence_length`` and
         no position starts cold (sequence models; the seed preset ignores it).
+    input_noise: the largest standard deviation, in μ-law classes, of the
+        noise added to the training inputs (each window draws its own from 0
+        to this; the targets stay clean; 0: none). LPCNet's noise injection:
+        it teaches the network to pull back from its own errors, which is
+        what keeps a generated stream at the audio's level.
     mixed_precision: "" (float32) or "bfloat16": the layers compute in
         bfloat16 with float32 weights (Keras' "mixed_bfloat16" policy); the
         logits, the softmax and the loss stay float32. Generation and scoring
@@ -526,6 +534,7 @@ class TrainConfig(JSONConfig):
     tensorboard: bool = False
     carry_state: bool = True
     mixed_precision: str = ""
+    input_noise: float = 0.0
 
     def __post_init__(self):
         for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
@@ -541,6 +550,9 @@ class TrainConfig(JSONConfig):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ParameterError(f"{option(name)} must be a positive number, got {value!r}")
+        if not isinstance(self.input_noise, (int, float)) or not 0 <= self.input_noise < 64:
+            raise ParameterError(f"{option('input_noise')} must be a number of μ-law classes from 0 to 64 "
+                                 f"(0: no noise), got {self.input_noise!r}")
         if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
             raise ParameterError(f"{option('minutes')} must be a positive number (or 0 for no time limit), "
                                  f"got {self.minutes!r}")

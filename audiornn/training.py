@@ -257,6 +257,7 @@ def _samplers(dataset, model_config, config, epoch):
                              name="training", steps=config.steps_per_epoch or None,
                              carry=config.carry_state and not model_config.many_to_one,
                              labels=segment_labels(dataset, "train", model_config),
+                             input_noise=config.input_noise, top=dataset.audio_config.num_classes - 1,
                              **_frames(dataset, "train", model_config))
     if not config.steps_per_epoch:
         training.steps = min(training.steps, 200)

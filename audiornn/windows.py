@@ -52,12 +52,26 @@ class WindowSampler:
     frames ``(batch, sequence_length / hop + 2 margin, bands)`` float32, the
     ``margin`` frames before and after included (a file's first or last frame
     repeated past its ends). Windows then start on frame boundaries.
+
+    ``input_noise`` (training only): each window's input classes get Gaussian
+    noise of a standard deviation drawn uniformly from 0 to ``input_noise``
+    classes, rounded and kept within ``0..top`` (the highest class), while the
+    targets stay the clean next samples (LPCNet's noise injection: the network
+    sees inputs as wrong as its own samples will be, and learns to pull back
+    towards the audio instead of following its errors). The noise of a batch
+    is drawn from the same seed, epoch and index as its windows.
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
                  shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False,
-                 labels=None, frames=None, frame_hop=None, margin=0):
+                 labels=None, frames=None, frame_hop=None, margin=0, input_noise=0.0, top=255):
         self.array = array
+        if not isinstance(input_noise, (int, float)) or not 0 <= input_noise < 64:
+            raise ParameterError(f"{option('input_noise')} must be a number of classes from 0 to 64 "
+                                 f"(0: none), got {input_noise!r}")
+        if input_noise and not shuffle:
+            raise ParameterError("input noise is for training batches only: validation scores the clean audio")
+        self.input_noise, self.top = float(input_noise), int(top)
         self.frames, self.frame_hop, self.margin = frames, int(frame_hop or 1), int(margin)
         if frames is not None and sequence_length % self.frame_hop:
             raise ParameterError(f"{option('sequence_length')} ({sequence_length}) must be a multiple of the features' "
@@ -177,6 +191,8 @@ class WindowSampler:
         windows = np.asarray(self.array[offsets[:, None] + self._span], dtype=np.int32)
         inputs = windows[:, :-1]
         targets = windows[:, 1:] if self.mode == "sequence" else windows[:, -1]
+        if self.input_noise:
+            inputs = self.noisy(inputs, index, epoch)
         if self._labels is not None or self.frames is not None:
             inputs = {"classes": inputs}
             if self._labels is not None:
@@ -184,6 +200,14 @@ class WindowSampler:
             if self.frames is not None:
                 inputs["features"] = self.frames_at(offsets)
         return inputs, targets
+
+    def noisy(self, inputs, index, epoch=None):
+        """``inputs`` with this batch's noise (see the class): the same for the same batch, epoch and seed."""
+        epoch = self.epoch if epoch is None else epoch
+        generator = np.random.default_rng([self.seed, epoch, index, 1])
+        scale = generator.uniform(0.0, self.input_noise, size=(inputs.shape[0], 1))
+        noise = np.rint(generator.standard_normal(inputs.shape) * scale).astype(np.int32)
+        return np.clip(inputs + noise, 0, self.top).astype(np.int32)
 
     def frames_at(self, offsets):
         """The frames of the windows starting at ``offsets``, with their margins: ``(batch, frames, bands)``."""

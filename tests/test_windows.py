@@ -63,6 +63,43 @@ def test_validation_windows_are_consecutive_and_fixed():
     np.testing.assert_array_equal(targets[-1], ARRAY[851:951])
 
 
+def test_input_noise_moves_only_the_inputs_within_the_classes_and_is_reproducible():
+    audio = (np.arange(1000) * 7 % 256).astype(np.uint8)  # every class, the ends included
+    clean = WindowSampler(audio, SEGMENTS, sequence_length=64, batch_size=64, seed=3, steps=3)
+    noisy = WindowSampler(audio, SEGMENTS, sequence_length=64, batch_size=64, seed=3, steps=3, input_noise=4.0)
+    (clean_inputs, clean_targets), (inputs, targets) = clean.batch(1), noisy.batch(1)
+    np.testing.assert_array_equal(targets, clean_targets)  # the targets stay the audio
+    difference = inputs - clean_inputs
+    assert inputs.min() >= 0 and inputs.max() <= 255 and inputs.dtype == np.int32
+    assert 0.05 < np.mean(difference != 0) < 0.95
+    # Each window draws its own scale from 0 to 4 classes: some windows are nearly clean, some far off.
+    spread = difference[(clean_inputs > 20) & (clean_inputs < 235)].std()
+    assert 1.5 < spread < 3.5  # sqrt(mean of u^2 * 16) = 2.3 classes for u uniform in 0..1
+    rows = np.abs(difference).mean(axis=1)
+    assert rows.min() < 0.5 < 2.0 < rows.max()
+    np.testing.assert_array_equal(noisy.batch(1)[0], inputs)
+    assert not np.array_equal(noisy.batch(2)[0] - clean.batch(2)[0], difference)
+    noisy.epoch += 1
+    assert not np.array_equal(noisy.batch(1)[0] - clean.batch(1, epoch=1)[0], difference)
+    # A labelled sampler's classes get the same noise; its labels none.
+    labelled = WindowSampler(audio, SEGMENTS, sequence_length=64, batch_size=64, seed=3, steps=3, input_noise=4.0,
+                             labels=[0, 1, 2])
+    batch = labelled.batch(1)[0]
+    np.testing.assert_array_equal(batch["classes"], inputs)
+    np.testing.assert_array_equal(batch["label"], [{0: 0, 350: 2}[0 if start < 300 else 350]
+                                                   for start in labelled.offsets(1)])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"input_noise": -1}, "--input-noise must be a number of classes from 0 to 64"),
+    ({"input_noise": "2"}, "--input-noise must be a number of classes"),
+    ({"input_noise": 2, "shuffle": False}, "input noise is for training batches only"),
+])
+def test_bad_input_noise_is_refused(kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        WindowSampler(ARRAY, SEGMENTS, sequence_length=8, batch_size=2, **kwargs)
+
+
 def test_audio_shorter_than_a_window_is_a_clear_error():
     with pytest.raises(DatasetError, match="no file of at least 1001 samples.*shorter --sequence-length"):
         WindowSampler(ARRAY, SEGMENTS, sequence_length=1000, batch_size=2, name="validation")
