@@ -1,9 +1,12 @@
 """Why generated music falls silent, and what keeps it going: trainings side by side, scored on bits and health.
 
 Usage: python bench/collapse_fixes.py [--minutes 10] [--only NAME...] [--streams 8] [--seconds 30]
-                                      [--work /tmp/w/collapse] [--init-from MODEL] [--figure PATH]
+                                      [--material music|labelled] [--work /tmp/w/collapse] [--init-from MODEL]
+                                      [--figure PATH]
 
-Trains the default model on the 18 minutes of dev music (8 kHz), once per
+Trains the default model on the 18 minutes of dev music (8 kHz) (``--material
+labelled``: a labelled model on the en/es/ru prompts of bench/labels.py, its
+streams made under each label in turn), once per
 configuration below, each for ``--minutes`` alone on the machine (or from
 ``--init-from``, a shipped model's name or a run, to fine-tune it instead), and
 reports for each: bits per sample on all the validation audio, then
@@ -31,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import dev_music_dataset, quiet_tensorflow  # noqa: E402
+from labels import label_files  # noqa: E402
 
 quiet_tensorflow()
 
@@ -61,20 +65,23 @@ def train_one(name, change, dataset, work, minutes, init_from, seed):
 
 
 def streams(model, reference, count, seconds, tail, name):
-    """``count`` streams (seeds 1 to count) and their health reports, a line a stream."""
+    """``count`` streams (seeds 1 to count; a labelled model's under each label) and their health reports, a line
+    a stream."""
     import audiornn
     from audiornn.health import health
 
     rate = model.audio_config.sample_rate
     sounds, reports = [], []
-    for seed in range(1, count + 1):
-        started = time.perf_counter()
-        sounds.append(audiornn.generate(model, seconds=seconds, seed=seed, progress=False, tail=tail)[0])
-        report = health(sounds[-1], rate, reference)
-        reports.append(report)
-        print(f"  {name:<22}{seed:>5}{report['level_median'] / reference.p50:>8.2f}{report['in_range']:>9.0%}"
-              f"{report['collapse_seconds']:>9.0f}{report['runaway_seconds']:>9.0f}{report['held_partials']:>7.0%}"
-              f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+    for label in model.model_config.labels or [None]:
+        for seed in range(1, count + 1):
+            started = time.perf_counter()
+            sounds.append(audiornn.generate(model, seconds=seconds, seed=seed, progress=False, tail=tail,
+                                            label=label)[0])
+            report = health(sounds[-1], rate, reference)
+            reports.append(report)
+            print(f"  {name + ('' if label is None else f' ({label})'):<22}{seed:>5}{report['level_median'] / reference.p50:>8.2f}"
+                  f"{report['in_range']:>9.0%}{report['collapse_seconds']:>9.0f}{report['runaway_seconds']:>9.0f}"
+                  f"{report['held_partials']:>7.0%}   ({time.perf_counter() - started:.0f} s)", flush=True)
     return sounds, reports
 
 
@@ -86,6 +93,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--init-from", help="fine-tune this model (a shipped name or a run) instead of training anew")
+    parser.add_argument("--material", choices=["music", "labelled"], default="music")
     parser.add_argument("--work", default="/tmp/w/collapse", help="dataset and runs (reused when there)")
     parser.add_argument("--figure", help="a PNG of each configuration's first stream beside the training music")
     arguments = parser.parse_args()
@@ -97,9 +105,14 @@ def main():
 
     work = Path(arguments.work)
     work.mkdir(parents=True, exist_ok=True)
-    dataset = dev_music_dataset(work / "music-dataset")
+    if arguments.material == "music":
+        dataset = dev_music_dataset(work / "music-dataset")
+    else:
+        from audiornn import build_dataset
+
+        dataset = build_dataset(label_files(), work / "labelled-dataset", progress=False)
     reference = LevelReference.from_dataset(dataset)
-    print(f"training music: window level p10 {reference.p10:.4f}, p50 {reference.p50:.4f}, p90 {reference.p90:.4f}; "
+    print(f"training audio: window level p10 {reference.p10:.4f}, p50 {reference.p50:.4f}, p90 {reference.p90:.4f}; "
           f"held partials {reference.held_partials:.0%}", flush=True)
     names = arguments.only or list(CONFIGURATIONS)
     rows, firsts = {}, {}
@@ -121,7 +134,7 @@ def main():
         firsts[name] = sounds[0]
         print(json.dumps({name: rows[name]}), flush=True)
     print(f"\n{arguments.streams} streams x {arguments.seconds:.0f} s at temperature 1, seeds 1 to {arguments.streams}; "
-          f"training music held partials {reference.held_partials:.0%}")
+          f"the training audio's held partials {reference.held_partials:.0%}")
     print(f"{'configuration':<22}{'epochs':>7}{'val bits':>9}{'collapse':>9}{'runaway':>8}{'in range':>9}"
           f"{'level':>7}{'held':>7}")
     for name, row in rows.items():
@@ -137,7 +150,7 @@ def main():
         real = decode_classes(np.asarray(dataset.array("train")[segment.start:segment.start + 8 * rate]),
                               dataset.audio_config)[0]
         sounds = [real] + [sound[:8 * rate] for sound in firsts.values()]
-        save_figure(plot_sounds(sounds, rate, names=["training music"] + [f"{name}, seed 1" for name in firsts]),
+        save_figure(plot_sounds(sounds, rate, names=[f"training audio ({arguments.material})"] + [f"{name}, seed 1" for name in firsts]),
                     arguments.figure)
         print(f"wrote {arguments.figure}")
 

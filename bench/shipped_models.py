@@ -2,7 +2,7 @@
 
 Usage:
     python bench/shipped_models.py train speech [--minutes 70] [--work DIR]   # one material per process
-    python bench/shipped_models.py train music  [--minutes 70] [--work DIR]
+    python bench/shipped_models.py train music  [--minutes 70] [--work DIR] [--input-noise 6] [--init-from music]
     python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
     python bench/shipped_models.py train vocoder-16k [--minutes 130] [--work DIR]
     python bench/shipped_models.py score vocoder-16k [--files 20] [--work DIR]  # copy-synthesis scores
@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     SOUNDS,
     VOCODER16K_UNSEEN,
-    dev_music_dataset,
+    shipped_music_dataset,
     dev_speech_files,
     dev_speech_dataset,
     dev_vocoder16k_dataset,
@@ -51,10 +51,11 @@ MATERIALS = {
              "silence, beeps and tones",
     ),
     "music": dict(
-        dataset=dev_music_dataset,
+        dataset=shipped_music_dataset,
         description="music: instrumental music on hold, 8 kHz",
         data="Asterisk music on hold (asterisk-moh-opsound-wav), 18 minutes: five pieces by Paul Shuler "
-             "(Macroform), Manolo Camp and Reno Project",
+             "(Macroform), Manolo Camp and Reno Project, each piece's quiet start and fade-out cut (--trim-silence "
+             "40)",
     ),
     "vocoder": dict(
         dataset=dev_vocoder_dataset,
@@ -80,7 +81,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DESTINATION = ROOT / "audiornn" / "models"
 
 
-def train_material(material, minutes, work, learning_rate, patience):
+def train_material(material, minutes, work, learning_rate, patience, input_noise=0.0, init_from=None):
     from audiornn import TrainConfig
     from audiornn.runs import is_run
     from audiornn.training import train
@@ -90,8 +91,8 @@ def train_material(material, minutes, work, learning_rate, patience):
     if is_run(run):
         summary = train(resume=run, overrides={"minutes": minutes}, verbose=2)
     else:
-        summary = train(dataset, run, verbose=2, train_config=TrainConfig(
-            minutes=minutes, learning_rate=learning_rate, patience=patience))
+        summary = train(dataset, run, verbose=2, init_from=init_from, train_config=TrainConfig(
+            minutes=minutes, learning_rate=learning_rate, patience=patience, input_noise=input_noise))
     print(json.dumps(summary, indent=1, default=str), flush=True)
 
 
@@ -138,6 +139,7 @@ def export(work, materials):
     DESTINATION.mkdir(exist_ok=True)
     cards_path = DESTINATION / "models.json"
     cards = json.loads(cards_path.read_text()) if cards_path.is_file() else {}
+    earlier = dict(cards)  # the cards before this export: a fine-tuned model's starting point keeps its own
     for material in materials:
         facts, run = MATERIALS[material], work / f"{material}-run"
         if model_is_vocoder := material.startswith("vocoder"):
@@ -148,6 +150,7 @@ def export(work, materials):
         model = load_run_model(run)
         summary = read_summary(run)
         state = read_run_json(run, "state.json")
+        config = read_run_json(run, "config.json")
         target = DESTINATION / f"{material}.keras"
         model.save(target)  # loaded uncompiled: the weights and the configs, no optimizer state
         dataset = open_dataset(work / f"{material}-dataset")
@@ -159,7 +162,8 @@ def export(work, materials):
             "data": facts["data"],
             "credit": CREDIT,
             "training_minutes": round(state["training_seconds"] / 60.0, 1),
-            "learning_rate": read_run_json(run, "config.json")["training"]["learning_rate"],
+            "learning_rate": config["training"]["learning_rate"],
+            "input_noise": config["training"].get("input_noise", 0.0),
             "epochs": state["epochs_completed"],
             "validation_bits_per_sample": summary["validation"]["bits_per_sample"],
             "validation_minutes": round(dataset.seconds("validation") / 60, 1),
@@ -167,6 +171,11 @@ def export(work, materials):
             "parameters": int(model.count_params()),
             "bytes": target.stat().st_size,
         }
+        if config.get("init_from"):  # fine-tuned: the minutes above are this run's, after its starting point's
+            # (a shipped name, or a run or file named after one)
+            before = earlier.get(Path(config["init_from"]).stem, {})
+            cards[material]["fine_tuned_from"] = {key: before[key] for key in (
+                "training_minutes", "learning_rate", "epochs", "validation_bits_per_sample") if key in before}
         if model_is_vocoder:
             cards[material]["copy_synthesis"] = _copy_synthesis(json.loads(results.read_text()))
         print(material, json.dumps(cards[material], indent=1), flush=True)
@@ -186,6 +195,9 @@ def main():
                              "for long, and the music model's loss rose after 7 minutes)")
     parser.add_argument("--patience", type=int, default=TRAINING["patience"],
                         help="epochs without a better validation loss before stopping (default %(default)s)")
+    parser.add_argument("--input-noise", type=float, default=0.0,
+                        help="train: noise injection, the largest standard deviation in μ-law classes (default 0)")
+    parser.add_argument("--init-from", help="train: start from this model's weights (a shipped name or a run)")
     parser.add_argument("--files", type=int, default=20, help="score: files of each set (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="score: the vocoder's sampling seed (default 0)")
     arguments = parser.parse_args()
@@ -200,7 +212,8 @@ def main():
     elif arguments.command == "train":
         if len(arguments.material) != 1:
             parser.error(f"train needs one material: {', '.join(MATERIALS)}")
-        train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience)
+        train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience,
+                       arguments.input_noise, arguments.init_from)
     else:
         export(work, arguments.material or list(MATERIALS))
 

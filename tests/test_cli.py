@@ -67,10 +67,11 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     small = ["--layers", "1", "--units", "16", "--embedding-dim", "8", "--lags", "4", "--batch-size", "8",
              "--sequence-length", "32", "--steps-per-epoch", "3", "--quiet"]
     assert main(["train", str(speech_like_folder), "--output", str(run), "--epochs", "1",
-                 "--no-carry-state", *small]) == 0
+                 "--no-carry-state", "--input-noise", "3", *small]) == 0
     assert "best model: " in capsys.readouterr().out
     config = json.loads((run / "config.json").read_text())
     assert config["training"]["carry_state"] is False and config["model"]["units"] == 16
+    assert config["training"]["input_noise"] == 3.0
     assert (run / "dataset" / "metadata.json").is_file()
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
     epochs = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
