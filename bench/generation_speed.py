@@ -1,6 +1,17 @@
 """Generation speed: stateful compiled sampling against the original's window-per-sample predict.
 
 Usage: python bench/generation_speed.py [--model MODEL] [--seconds 4]
+       python bench/generation_speed.py --all [--vocoder vocoder] [--files 8] [--seconds 4]
+
+``--all``: everything the speed questions ask, in one process and one table,
+side by side on this machine's CPU (its instructions named): the default
+model's one stream and 32 streams in float32 and in bfloat16 (Keras'
+``mixed_bfloat16``), its training targets per second in both, where one
+stream's step goes (``bench/step_profile.py``'s rows), and the vocoder's
+copy-synthesis of ``--files`` files of the unseen voice joined into 30 s
+inputs, one stream an input against folded (``bench/fold.py``'s measure:
+PESQ, STOI and speed). Speeds are also given as real-time factors at 8 and
+16 kHz (a sample costs the same at either rate).
 
 Measures, on one model (the default configuration, or --model), in one run:
 one stream, 32 streams together, and the original AudioRNN's approach
@@ -66,11 +77,62 @@ def time_original(model, samples=40, window=1000):
     return samples / (time.perf_counter() - started)
 
 
+def one_table(arguments):
+    """``--all``: every speed row of the default model and the vocoder, side by side, as one table."""
+    import tempfile
+
+    import numpy as np
+
+    import audiornn
+    from audiornn.model import ModelConfig, build_model
+    from bfloat16 import FLAGS, generation_samples_per_second, training_targets_per_second, with_policy
+    from common import SOUNDS, VOCODER_UNSEEN, dev_speech_files
+    from fold import joined_inputs, measure
+    from step_profile import profile
+
+    with open("/proc/cpuinfo") as info:
+        flags = next((line for line in info if line.startswith("flags")), "").split()
+    print("CPU: " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS), flush=True)
+    rows = []  # (what, value, unit, samples per second or None)
+    for policy in ("float32", "mixed_bfloat16"):
+        name = "float32" if policy == "float32" else "bfloat16"
+        for count in (1, 32):
+            speed = with_policy(policy, lambda: generation_samples_per_second(count, arguments.seconds))
+            rows.append((f"generate, default model, {count} stream{'s' * (count > 1)}, {name}", speed, "samples/s",
+                         speed))
+        speed = with_policy(policy, lambda: training_targets_per_second(arguments.seconds))
+        rows.append((f"train, default model, {name}", speed, "targets/s", None))
+        print(f"{name}: done", flush=True)
+    for part, micro in profile(build_model(ModelConfig()), 8000, 3):
+        rows.append((f"one stream's step: {part}", micro, "us/sample", None))
+    model = audiornn.load_model(arguments.vocoder)
+    files = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
+    rng = np.random.default_rng(0)
+    files = [files[index] for index in sorted(rng.choice(len(files), arguments.files, replace=False))]
+    rate = model.audio_config.sample_rate
+    with tempfile.TemporaryDirectory() as folder:
+        paths = joined_inputs(model, files, 30.0, folder)
+        for fold in (False, True):
+            result = measure(model, paths, fold, [1])
+            name = "folded" if fold else "one stream an input"
+            rows.append((f"vocode {arguments.vocoder} ({rate} Hz), {name}: PESQ {result['pesq']:.3f}, STOI "
+                         f"{result['stoi']:.3f}", result["realtime"] * rate, "samples/s", result["realtime"] * rate))
+    print(f"\n{'':<72}{'value':>12} {'unit':<10}{'x real time 8 kHz':>18}{'16 kHz':>8}")
+    for what, value, unit, speed in rows:
+        times = f"{speed / 8000:>18.1f}{speed / 16000:>8.1f}" if speed else ""
+        print(f"{what:<72}{value:>12,.1f} {unit:<10}{times}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a .keras model or run folder (default: the default configuration)")
     parser.add_argument("--seconds", type=float, default=4.0, help="audio timed per measurement")
+    parser.add_argument("--all", action="store_true", help="every speed row, side by side, as one table")
+    parser.add_argument("--vocoder", default="vocoder", help="--all: the vocoder whose vocode is timed")
+    parser.add_argument("--files", type=int, default=8, help="--all: files of the unseen voice to vocode")
     arguments = parser.parse_args()
+    if arguments.all:
+        return one_table(arguments)
 
     import tensorflow as tf
 
