@@ -14,7 +14,7 @@ import numpy as np
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count",
+__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count", "check_input_noise",
            "check_positive_int", "config_from_dict", "option"]
 
 # The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.stepping.choose):
@@ -100,6 +100,14 @@ PARTS = {"frame_units": ("frame_size", "the frame tier"), "frame_layers": ("fram
 def option(field):
     """How messages name a config field: its command-line flag (``--sequence-length``), or the field itself."""
     return FLAGS.get(field, field)
+
+
+def check_input_noise(value):
+    """``value`` if it is a valid ``input_noise`` (μ-law classes, 0 to below 64), else a ParameterError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 64:
+        raise ParameterError(f"{option('input_noise')} must be a number of μ-law classes, at least 0 (no noise) "
+                             f"and below 64, got {value!r}")
+    return value
 
 
 def check_positive_int(value, name):
@@ -508,9 +516,10 @@ class TrainConfig(JSONConfig):
         no position starts cold (sequence models; the seed preset ignores it).
     input_noise: the largest standard deviation, in μ-law classes, of the
         noise added to the training inputs (each window draws its own from 0
-        to this; the targets stay clean; 0: none). LPCNet's noise injection:
-        it teaches the network to pull back from its own errors, which is
-        what keeps a generated stream at the audio's level.
+        to below this; the targets stay clean; 0: none). LPCNet's noise
+        injection, meant to teach the network to pull back from its own
+        errors; on music it made generated streams fall silent more often
+        (``bench/collapse_fixes.py``), so it is off by default.
     mixed_precision: "" (float32) or "bfloat16": the layers compute in
         bfloat16 with float32 weights (Keras' "mixed_bfloat16" policy); the
         logits, the softmax and the loss stay float32. Generation and scoring
@@ -550,9 +559,7 @@ class TrainConfig(JSONConfig):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ParameterError(f"{option(name)} must be a positive number, got {value!r}")
-        if not isinstance(self.input_noise, (int, float)) or not 0 <= self.input_noise < 64:
-            raise ParameterError(f"{option('input_noise')} must be a number of μ-law classes from 0 to 64 "
-                                 f"(0: no noise), got {self.input_noise!r}")
+        check_input_noise(self.input_noise)
         if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
             raise ParameterError(f"{option('minutes')} must be a positive number (or 0 for no time limit), "
                                  f"got {self.minutes!r}")

@@ -754,9 +754,9 @@ def _load_resume(folder, dataset, overrides):
                                  f"with --output")
     overrides = {field: value for field, value in overrides.items() if field not in model_fields}
     values = dict(config["training"])
-    unknown = sorted(set(overrides) - set(values))
-    if unknown:
-        raise ParameterError(f"cannot override {unknown} on resume")
+    unknown = sorted(set(overrides) - {field.name for field in dataclasses.fields(TrainConfig)})
+    if unknown:  # a field this version does not know (a run saved before one is filled with its default)
+        raise ParameterError(f"cannot override {', '.join(map(option, unknown))} on resume: not a training option")
     if overrides.get("mixed_precision", values.get("mixed_precision")) != values.get("mixed_precision"):
         # The saved model's layers keep the policy they were made with: a record that said otherwise would lie.
         raise ParameterError(f"--mixed-precision {overrides['mixed_precision']} differs from the run's: '{folder}' "

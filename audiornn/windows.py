@@ -7,7 +7,7 @@ context length. Windows never straddle two source files.
 
 import numpy as np
 
-from .config import check_positive_int, option
+from .config import check_input_noise, check_positive_int, option
 from .errors import DatasetError, ParameterError
 from .features import frame_count
 from .stepping import frame_span, take_frames
@@ -57,18 +57,17 @@ class WindowSampler:
     noise of a standard deviation drawn uniformly from 0 to ``input_noise``
     classes, rounded and kept within ``0..top`` (the highest class), while the
     targets stay the clean next samples (LPCNet's noise injection: the network
-    sees inputs as wrong as its own samples will be, and learns to pull back
-    towards the audio instead of following its errors). The noise of a batch
-    is drawn from the same seed, epoch and index as its windows.
+    sees inputs as wrong as its own samples will be, meant to teach it to pull
+    back towards the audio; on music it made generated streams fall silent
+    more often, ``bench/collapse_fixes.py``). The noise of a batch is drawn
+    from the same seed, epoch and index as its windows.
     """
 
     def __init__(self, array, segments, *, sequence_length, batch_size, mode="sequence",
                  shuffle=True, steps=None, hop=None, max_steps=None, seed=0, name="training", carry=False,
                  labels=None, frames=None, frame_hop=None, margin=0, input_noise=0.0, top=255):
         self.array = array
-        if not isinstance(input_noise, (int, float)) or not 0 <= input_noise < 64:
-            raise ParameterError(f"{option('input_noise')} must be a number of classes from 0 to 64 "
-                                 f"(0: none), got {input_noise!r}")
+        check_input_noise(input_noise)
         if input_noise and not shuffle:
             raise ParameterError("input noise is for training batches only: validation scores the clean audio")
         self.input_noise, self.top = float(input_noise), int(top)

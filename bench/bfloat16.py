@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import quiet_tensorflow  # noqa: E402
+from common import cpu_flags, quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 
@@ -98,10 +98,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time of each row (default 20)")
     arguments = parser.parse_args()
-    with open("/proc/cpuinfo") as info:
-        flags = next((line for line in info if line.startswith("flags")), "").split()
-        info.seek(0)
-        name = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
+    name, flags = cpu_flags()
     print(f"CPU: {name}; " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS))
     rows = []
     for shape in ((2048, 2048, 2048), (4608, 512, 768), (48, 512, 768)):

@@ -21,9 +21,10 @@ sampling) from the model trained without noise: no training of its own.
 The configurations are the field's answers to a stream that wanders off the
 audio and cannot come back: LPCNet's noise injection (``input_noise``, the
 inputs of training moved by Gaussian noise of up to that many μ-law classes,
-the targets clean) and sampling without the improbable tail. The music has no
-digital silence to trim (its 10th-percentile 2 s window is -32 dB), so that one
-does not apply here. A run already in ``--work`` is reused, not retrained.
+the targets clean) and sampling without the improbable tail. The third, trimming
+digital silence, is a dataset's (``--trim-silence``): the music's only quiet is
+each piece's start and fade-out, which ``bench/shipped_models.py`` cuts for the
+shipped music model. A run already in ``--work`` is reused, not retrained.
 """
 
 import argparse
@@ -34,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import dev_music_dataset, quiet_tensorflow  # noqa: E402
+from health import summary  # noqa: E402
 from labels import label_files  # noqa: E402
 
 quiet_tensorflow()
@@ -124,13 +126,10 @@ def main():
         model = load_run_model(run)
         sounds, reports = streams(model, reference, arguments.streams, arguments.seconds, change.get("tail", 0.0),
                                   name)
-        windows = np.concatenate([report["levels"] for report in reports])
+        figures = summary(reference, reports, arguments.streams, arguments.seconds)
         rows[name] = {"run": str(run), "epochs": epochs, "bits": bits,
-                      "collapsed": sum(report["collapsed"] for report in reports),
-                      "ran_away": sum(report["ran_away"] for report in reports),
-                      "in_range": float(np.mean((windows >= reference.p10 / 2) & (windows <= reference.p90 * 2))),
-                      "level": float(np.median([report["level_median"] for report in reports]) / reference.p50),
-                      "held_partials": float(np.mean([report["held_partials"] for report in reports]))}
+                      **{key: figures[key] for key in ("collapsed", "ran_away", "in_range", "held_partials")},
+                      "level": float(np.median([report["level_median"] for report in reports]) / reference.p50)}
         firsts[name] = sounds[0]
         print(json.dumps({name: rows[name]}), flush=True)
     print(f"\n{arguments.streams} streams x {arguments.seconds:.0f} s at temperature 1, seeds 1 to {arguments.streams}; "

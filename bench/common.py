@@ -101,6 +101,23 @@ def shipped_music_dataset(folder):
     return dev_music_dataset(folder, trim_silence_db=MUSIC_TRIM_DB)
 
 
+def cpu_flags():
+    """``(model name, set of flags)`` of this machine's CPU, from /proc/cpuinfo."""
+    with open("/proc/cpuinfo") as info:
+        lines = info.read().splitlines()
+    flags = next((line for line in lines if line.startswith("flags")), "").split(":")[-1].split()
+    name = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "?")
+    return name, set(flags)
+
+
+def pick(files, count, seed=0):
+    """``count`` of ``files`` (all when fewer), drawn without replacement from ``seed``, in their order."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [files[index] for index in sorted(rng.choice(len(files), min(count, len(files)), replace=False))]
+
+
 def run_jobs(function, jobs, *, side_by_side=False):
     """``function(*job)`` for each job: one after the other, or all at the same time in processes of their own
     (each then has its share of the machine, and all the same share of whatever else runs on it)."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SOUNDS, VOCODER_UNSEEN, dev_speech_files, quiet_tensorflow  # noqa: E402
+from common import SOUNDS, VOCODER_UNSEEN, cpu_flags, dev_speech_files, pick, quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
 
@@ -83,10 +83,8 @@ def main():
 
     model = audiornn.load_model(arguments.model)
     files = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
-    rng = np.random.default_rng(0)
-    files = [files[index] for index in sorted(rng.choice(len(files), arguments.files, replace=False))]
-    with open("/proc/cpuinfo") as info:
-        flags = next((line for line in info if line.startswith("flags")), "").split()
+    files = pick(files, arguments.files)
+    flags = cpu_flags()[1]
     print(f"cores {len(os.sched_getaffinity(0))}; CPU has " + ", ".join(
         flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags))
     if arguments.streams:

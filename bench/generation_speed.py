@@ -1,7 +1,7 @@
 """Generation speed: stateful compiled sampling against the original's window-per-sample predict.
 
 Usage: python bench/generation_speed.py [--model MODEL] [--seconds 4]
-       python bench/generation_speed.py --all [--vocoder vocoder] [--files 8] [--seconds 4]
+       python bench/generation_speed.py --all [--vocoder vocoder] [--files 20] [--seconds 4]
 
 ``--all``: everything the speed questions ask, in one process and one table,
 side by side on this machine's CPU (its instructions named): the default
@@ -81,17 +81,14 @@ def one_table(arguments):
     """``--all``: every speed row of the default model and the vocoder, side by side, as one table."""
     import tempfile
 
-    import numpy as np
-
     import audiornn
     from audiornn.model import ModelConfig, build_model
     from bfloat16 import FLAGS, generation_samples_per_second, training_targets_per_second, with_policy
-    from common import SOUNDS, VOCODER_UNSEEN, dev_speech_files
+    from common import SOUNDS, VOCODER_UNSEEN, cpu_flags, dev_speech_files, pick
     from fold import joined_inputs, measure
     from step_profile import profile
 
-    with open("/proc/cpuinfo") as info:
-        flags = next((line for line in info if line.startswith("flags")), "").split()
+    flags = cpu_flags()[1]
     print("CPU: " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS), flush=True)
     rows = []  # (what, value, unit, samples per second or None)
     for policy in ("float32", "mixed_bfloat16"):
@@ -107,8 +104,7 @@ def one_table(arguments):
         rows.append((f"one stream's step: {part}", micro, "us/sample", None))
     model = audiornn.load_model(arguments.vocoder)
     files = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
-    rng = np.random.default_rng(0)
-    files = [files[index] for index in sorted(rng.choice(len(files), arguments.files, replace=False))]
+    files = pick(files, arguments.files)
     rate = model.audio_config.sample_rate
     with tempfile.TemporaryDirectory() as folder:
         paths = joined_inputs(model, files, 30.0, folder)
@@ -129,7 +125,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=4.0, help="audio timed per measurement")
     parser.add_argument("--all", action="store_true", help="every speed row, side by side, as one table")
     parser.add_argument("--vocoder", default="vocoder", help="--all: the vocoder whose vocode is timed")
-    parser.add_argument("--files", type=int, default=8, help="--all: files of the unseen voice to vocode")
+    parser.add_argument("--files", type=int, default=20, help="--all: files of the unseen voice to vocode, "
+                                                                    "joined into 30 s inputs (default 20)")
     arguments = parser.parse_args()
     if arguments.all:
         return one_table(arguments)

@@ -89,6 +89,9 @@ def train_material(material, minutes, work, learning_rate, patience, input_noise
     dataset = MATERIALS[material]["dataset"](work / f"{material}-dataset")
     run = work / f"{material}-run"
     if is_run(run):
+        if input_noise or init_from:
+            sys.exit(f"{run} exists and is resumed as it was started: leave out --input-noise and --init-from, "
+                     f"or give another --work")
         summary = train(resume=run, overrides={"minutes": minutes}, verbose=2)
     else:
         summary = train(dataset, run, verbose=2, init_from=init_from, train_config=TrainConfig(
@@ -171,11 +174,16 @@ def export(work, materials):
             "parameters": int(model.count_params()),
             "bytes": target.stat().st_size,
         }
-        if config.get("init_from"):  # fine-tuned: the minutes above are this run's, after its starting point's
-            # (a shipped name, or a run or file named after one)
-            before = earlier.get(Path(config["init_from"]).stem, {})
-            cards[material]["fine_tuned_from"] = {key: before[key] for key in (
-                "training_minutes", "learning_rate", "epochs", "validation_bits_per_sample") if key in before}
+        if config.get("init_from"):
+            # Fine-tuned from a shipped model (its name, or a run named after it): the card keeps the first
+            # training's figures (through any later export of the same run) and counts the minutes of both.
+            before = earlier.get(Path(config["init_from"]).stem.removesuffix("-run"), {})
+            origin = before.get("fine_tuned_from") or {key: before[key] for key in (
+                "training_minutes", "learning_rate", "epochs", "validation_bits_per_sample", "data") if key in before}
+            card = cards[material]
+            card["fine_tuned_from"] = origin
+            card["fine_tuning_minutes"] = card["training_minutes"]
+            card["training_minutes"] = round(origin.get("training_minutes", 0.0) + card["fine_tuning_minutes"], 1)
         if model_is_vocoder:
             cards[material]["copy_synthesis"] = _copy_synthesis(json.loads(results.read_text()))
         print(material, json.dumps(cards[material], indent=1), flush=True)

@@ -74,6 +74,31 @@ def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, t
     assert float(history(tmp_path / "run")[4]["loss"]) != 9.0
 
 
+def test_input_noise_reaches_the_training_batches_only_and_a_run_from_before_it_can_take_it(sine_run, tmp_path):
+    import shutil
+
+    from audiornn.dataset import open_dataset
+    from audiornn.training import _samplers
+
+    run = tmp_path / "run"
+    shutil.copytree(sine_run[0], run)
+    config = json.loads((run / "config.json").read_text())
+    dataset = open_dataset(config["dataset"])
+    training, validation = _samplers(dataset, ModelConfig(), TrainConfig(input_noise=3.0, **QUICK), epoch=0)
+    assert (training.input_noise, validation.input_noise) == (3.0, 0.0)
+    for sampler, split, noisy in ((training, "train", True), (validation, "validation", False)):
+        clean = np.asarray(dataset.array(split))[sampler.offsets(0)[:, None] + np.arange(QUICK["sequence_length"])]
+        assert np.array_equal(sampler.batch(0)[0], clean) is not noisy
+    # A run saved before the option existed has no input_noise in its config: it resumes with the option given.
+    del config["training"]["input_noise"]
+    (run / "config.json").write_text(json.dumps(config))
+    epochs = json.loads((run / "state.json").read_text())["epochs_completed"]
+    train(resume=run, overrides={"epochs": epochs + 1, "input_noise": 2.0}, verbose=0)
+    assert json.loads((run / "config.json").read_text())["training"]["input_noise"] == 2.0
+    with pytest.raises(ParameterError, match="cannot override noise_level on resume: not a training option"):
+        train(resume=run, overrides={"noise_level": 2.0}, verbose=0)
+
+
 @pytest.mark.slow
 def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sine_dataset, tmp_path):
     class Poison(keras.callbacks.Callback):

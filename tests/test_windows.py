@@ -91,8 +91,9 @@ def test_input_noise_moves_only_the_inputs_within_the_classes_and_is_reproducibl
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"input_noise": -1}, "--input-noise must be a number of classes from 0 to 64"),
-    ({"input_noise": "2"}, "--input-noise must be a number of classes"),
+    ({"input_noise": -1}, "--input-noise must be a number of μ-law classes, at least 0 .* and below 64"),
+    ({"input_noise": 64}, "--input-noise must be a number of μ-law classes"),
+    ({"input_noise": "2"}, "--input-noise must be a number of μ-law classes"),
     ({"input_noise": 2, "shuffle": False}, "input noise is for training batches only"),
 ])
 def test_bad_input_noise_is_refused(kwargs, message):
