@@ -1,12 +1,15 @@
 """Shared helpers of the benchmarks: the dev recordings and resource readings."""
 
+import os
 import resource
 import sys
 from pathlib import Path
 
-SPEECH = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+# The Asterisk prompt sets; AUDIORNN_BENCH_SOUNDS names a copy of that folder elsewhere (a lent GPU machine has no
+# Debian packages: bench/gpu_train.sh carries the prompts it needs there).
+SOUNDS = Path(os.environ.get("AUDIORNN_BENCH_SOUNDS", "/usr/share/asterisk/sounds"))
+SPEECH = SOUNDS / "en_US_f_Allison"
 MUSIC = Path("/usr/share/asterisk/moh")
-SOUNDS = SPEECH.parent
 INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends "
                 "asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-ru-wav "
                 "asterisk-moh-opsound-wav")

@@ -81,7 +81,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DESTINATION = ROOT / "audiornn" / "models"
 
 
-def train_material(material, minutes, work, learning_rate, patience, input_noise=0.0, init_from=None):
+def train_material(material, minutes, work, learning_rate, patience, input_noise=0.0, init_from=None,
+                   batch_size=None):
     from audiornn import TrainConfig
     from audiornn.runs import is_run
     from audiornn.training import train
@@ -89,13 +90,14 @@ def train_material(material, minutes, work, learning_rate, patience, input_noise
     dataset = MATERIALS[material]["dataset"](work / f"{material}-dataset")
     run = work / f"{material}-run"
     if is_run(run):
-        if input_noise or init_from:
-            sys.exit(f"{run} exists and is resumed as it was started: leave out --input-noise and --init-from, "
-                     f"or give another --work")
+        if input_noise or init_from or batch_size:
+            sys.exit(f"{run} exists and is resumed as it was started: leave out --input-noise, --init-from and "
+                     f"--batch-size, or give another --work")
         summary = train(resume=run, overrides={"minutes": minutes}, verbose=2)
     else:
         summary = train(dataset, run, verbose=2, init_from=init_from, train_config=TrainConfig(
-            minutes=minutes, learning_rate=learning_rate, patience=patience, input_noise=input_noise))
+            minutes=minutes, learning_rate=learning_rate, patience=patience, input_noise=input_noise,
+            batch_size=batch_size or TrainConfig().batch_size))
     print(json.dumps(summary, indent=1, default=str), flush=True)
 
 
@@ -167,6 +169,7 @@ def export(work, materials):
             "training_minutes": round(state["training_seconds"] / 60.0, 1),
             "learning_rate": config["training"]["learning_rate"],
             "input_noise": config["training"].get("input_noise", 0.0),
+            "batch_size": config["training"]["batch_size"],
             "epochs": state["epochs_completed"],
             "validation_bits_per_sample": summary["validation"]["bits_per_sample"],
             "validation_minutes": round(dataset.seconds("validation") / 60, 1),
@@ -206,6 +209,8 @@ def main():
     parser.add_argument("--input-noise", type=float, default=0.0,
                         help="train: noise injection, the largest standard deviation in μ-law classes (default 0)")
     parser.add_argument("--init-from", help="train: start from this model's weights (a shipped name or a run)")
+    parser.add_argument("--batch-size", type=int, help="train: windows a batch (default the library's, 48; a GPU "
+                                                          "takes more at the same cost a step)")
     parser.add_argument("--files", type=int, default=20, help="score: files of each set (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="score: the vocoder's sampling seed (default 0)")
     arguments = parser.parse_args()
@@ -221,7 +226,7 @@ def main():
         if len(arguments.material) != 1:
             parser.error(f"train needs one material: {', '.join(MATERIALS)}")
         train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience,
-                       arguments.input_noise, arguments.init_from)
+                       arguments.input_noise, arguments.init_from, arguments.batch_size)
     else:
         export(work, arguments.material or list(MATERIALS))
 
