@@ -176,6 +176,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     import soundfile
 
     from .generation import generate
+    from .health import format_health, health
     from .runs import load_run_model
     from .sound import format_sound_report
 
@@ -185,10 +186,15 @@ def generate_command(model, *, score_against=(), say=print, **options):
     paths = generate(loaded, **options)
     for path in paths:
         say(f"wrote {path}")
-    _say_health(model, loaded, score_against, paths, say)
-    for path in paths if reference is not None else ():
+    healthy = _health_reference(model, loaded, score_against)
+    for path in paths if healthy is not None or reference is not None else ():
+        audio = soundfile.read(str(path), dtype="float32")[0]
+        if healthy is not None:
+            say(format_health(health(audio, loaded.audio_config.sample_rate, healthy), label=path.name))
+        if reference is None:
+            continue
         try:
-            report = reference.report(soundfile.read(str(path), dtype="float32")[0])
+            report = reference.report(audio)
         except AudioFileError as error:  # the generated audio itself: too short or silent
             logger.warning("%s is kept but not scored: %s", path, error)
             continue
@@ -204,21 +210,16 @@ def _sound_reference(paths, audio_config):
     return SoundReference(audio_pieces(paths, audio_config)[0], [], audio_config, name=f"--score-against {named}")
 
 
-def _say_health(model, loaded, score_against, paths, say):
-    """One line a stream: its level against the training audio's, collapse and runaway named, and its held
-    partials (audiornn.health); nothing when there is no training audio to hold it to."""
-    import soundfile
-
-    from .health import format_health, health, reference_for
+def _health_reference(model, loaded, score_against):
+    """What a stream's health line holds it to: the training audio's levels and held partials
+    (audiornn.health); None, with a warning, when there is no training audio to hold it to."""
+    from .health import reference_for
 
     try:
-        reference = reference_for(model, loaded.audio_config, score_against)
+        return reference_for(model, loaded.audio_config, score_against)
     except AudioRNNError as error:
         logger.warning("no health line: %s", error)
-        return
-    for path in paths if reference is not None else ():
-        audio = soundfile.read(str(path), dtype="float32")[0]
-        say(format_health(health(audio, loaded.audio_config.sample_rate, reference), label=path.name))
+        return None
 
 
 def vocode_command(model, inputs, *, say=print, **options):

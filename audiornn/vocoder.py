@@ -301,8 +301,8 @@ class Fold:
         for index, piece in enumerate(pieces):
             begin = index * segment - warmup  # where the stream's first sample lies in the input
             keep = max(0, index * segment - fade if index else 0)
-            stop = min(total, (index + 1) * segment) if self.count > 1 else total
-            part = piece[keep - begin:stop - begin] if self.count > 1 else piece[:total]
+            stop = min(total, (index + 1) * segment)  # one segment: segment is frames, warmup 0
+            part = piece[keep - begin:stop - begin]
             if index:
                 part = part.copy()
                 part[:fade] = audio[keep:keep + fade] * np.cos(angle) + part[:fade] * np.sin(angle)
