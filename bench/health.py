@@ -23,11 +23,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import dev_music_dataset, dev_speech_dataset, quiet_tensorflow  # noqa: E402
+from common import dev_speech_dataset, quiet_tensorflow, shipped_music_dataset  # noqa: E402
 
 quiet_tensorflow()
 
-DATASETS = {"speech": dev_speech_dataset, "music": dev_music_dataset}
+# Each model's training data, as bench/shipped_models.py builds it, and its folder under --work.
+DATASETS = {"speech": (dev_speech_dataset, "speech"), "music": (shipped_music_dataset, "music-trimmed")}
 
 
 def measure(name, streams, seconds, work):
@@ -36,7 +37,8 @@ def measure(name, streams, seconds, work):
     from audiornn.health import LevelReference, health
 
     Path(work).mkdir(parents=True, exist_ok=True)
-    dataset = DATASETS[name](Path(work) / name)
+    build, folder = DATASETS[name]
+    dataset = build(Path(work) / folder)
     reference = LevelReference.from_dataset(dataset)
     model = audiornn.load_model(name)
     rate = model.audio_config.sample_rate
