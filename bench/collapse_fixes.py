@@ -2,7 +2,7 @@
 
 Usage: python bench/collapse_fixes.py [--minutes 10] [--only NAME...] [--streams 8] [--seconds 30]
                                       [--material music|labelled] [--work /tmp/w/collapse] [--init-from MODEL]
-                                      [--figure PATH]
+                                      [--learning-rate LR] [--patience N] [--figure PATH]
 
 Trains the default model on the 18 minutes of dev music (8 kHz) (``--material
 labelled``: a labelled model on the en/es/ru prompts of bench/labels.py, its
@@ -48,7 +48,7 @@ CONFIGURATIONS = {
 }
 
 
-def train_one(name, change, dataset, work, minutes, init_from, seed):
+def train_one(name, change, dataset, work, minutes, init_from, seed, learning_rate=None, patience=None):
     """The run of configuration ``name`` (trained now unless ``work`` has it), and its validation bits."""
     from audiornn import TrainConfig
     from audiornn.runs import is_run, read_summary
@@ -60,7 +60,9 @@ def train_one(name, change, dataset, work, minutes, init_from, seed):
         started = time.perf_counter()
         summary = train(dataset, run, overwrite=True, verbose=2, init_from=init_from,
                         train_config=TrainConfig(minutes=minutes, seed=seed,
-                                                 input_noise=change.get("input_noise", 0.0)))
+                                                 input_noise=change.get("input_noise", 0.0),
+                                                 learning_rate=learning_rate or TrainConfig().learning_rate,
+                                                 patience=patience or TrainConfig().patience))
         print(f"{name}: trained {summary['epochs']} epochs in {(time.perf_counter() - started) / 60:.1f} min",
               flush=True)
     return run, summary["validation"]["bits_per_sample"], summary["epochs"]
@@ -95,6 +97,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=0, help="training seed (default 0)")
     parser.add_argument("--init-from", help="fine-tune this model (a shipped name or a run) instead of training anew")
+    parser.add_argument("--learning-rate", type=float, help="peak learning rate (default the library's)")
+    parser.add_argument("--patience", type=int, help="epochs without a better validation loss before stopping")
     parser.add_argument("--material", choices=["music", "labelled"], default="music")
     parser.add_argument("--work", default="/tmp/w/collapse", help="dataset and runs (reused when there)")
     parser.add_argument("--figure", help="a PNG of each configuration's first stream beside the training music")
@@ -122,7 +126,8 @@ def main():
         change = CONFIGURATIONS[name]
         trained = "default" if "tail" in change else name
         run, bits, epochs = train_one(trained, CONFIGURATIONS[trained], dataset, work, arguments.minutes,
-                                      arguments.init_from, arguments.seed)
+                                      arguments.init_from, arguments.seed, arguments.learning_rate,
+                                      arguments.patience)
         model = load_run_model(run)
         sounds, reports = streams(model, reference, arguments.streams, arguments.seconds, change.get("tail", 0.0),
                                   name)
