@@ -11,6 +11,14 @@ measures that cheaply, with numpy and scipy only, against the training audio:
   10th percentile for 4 s or more, and *run away* when it stays above four
   times the 90th percentile for 4 s or more. ``in_range`` is the share of
   windows within the 10th-90th percentile range widened by 2x either side.
+- **Frozen**: a stream whose sound stops changing, a fixed chord or drone at
+  any level (an absorbing state as much as silence): the longest stretch in
+  which each 1 s block's spectrum (40 mel-spaced bands, floored 60 dB under
+  the stream's loudest) differs from the one before by less than 1 dB on
+  average, counting blocks louder than the collapse level only; named when
+  4 s or more. None of the 18 minutes of dev music and no stretch of the
+  dev speech has one; the shipped music model's seed 3 settles into a quiet
+  fixed chord after 2 s and is frozen for the remaining 28 (``bench/RESULTS.md``).
 - **Held partials** (for tonal material): the share of the sounding time (64
   ms frames, 10 ms apart, louder than the collapse level) in which a
   spectral peak stays within one bin for 200 ms or more, beside the same
@@ -30,13 +38,15 @@ import scipy.signal
 from .audio_io import decode_classes
 from .errors import AudioFileError
 
-__all__ = ["LevelReference", "format_health", "health", "held_partials", "reference_for", "window_levels"]
+__all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "reference_for",
+           "window_levels"]
 
 WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
 COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
 RANGE_WIDENING = 2.0
 FRAME_SECONDS, FRAME_HOP_SECONDS, HOLD_SECONDS = 0.064, 0.010, 0.2
 PEAK_ABOVE_MEDIAN_DB, PEAK_BELOW_MAX_DB, SOUNDING_DB = 10.0, 30.0, -60.0
+FREEZE_BLOCK_SECONDS, FREEZE_BANDS, FREEZE_CHANGE_DB, FREEZE_RANGE_DB = 1.0, 40, 1.0, 60.0
 REFERENCE_SECONDS = 120.0  # the training audio's held partials are measured on this much of it, spread out
 LEVEL_REFERENCE_SECONDS = 3600.0  # its levels on at most this much (an equal share of each file): memory stays small
 
@@ -84,13 +94,36 @@ def held_partials(audio, rate, floor=None):
     return float(np.count_nonzero(held & sounding) / max(np.count_nonzero(sounding), 1))
 
 
-def _longest_run(mask, hop_seconds):
-    """The longest run of True in ``mask`` (windows ``hop_seconds`` apart), in seconds of audio it spans."""
+def _longest_run(mask, hop_seconds, window_seconds=WINDOW_SECONDS):
+    """The longest run of True in ``mask`` (windows of ``window_seconds``, ``hop_seconds`` apart), in seconds of
+    audio it spans."""
     longest = run = 0
     for value in mask:
         run = run + 1 if value else 0
         longest = max(longest, run)
-    return 0.0 if not longest else (longest - 1) * hop_seconds + WINDOW_SECONDS
+    return 0.0 if not longest else (longest - 1) * hop_seconds + window_seconds
+
+
+def frozen_seconds(audio, rate, floor=0.0):
+    """The longest stretch of ``audio`` in which the sound stops changing: consecutive ``FREEZE_BLOCK_SECONDS``
+    blocks louder than ``floor`` (RMS) whose spectra, in ``FREEZE_BANDS`` mel-spaced bands floored
+    ``FREEZE_RANGE_DB`` under the loudest, differ by less than ``FREEZE_CHANGE_DB`` on average."""
+    audio = np.asarray(audio, dtype=np.float64)
+    size = int(FREEZE_BLOCK_SECONDS * rate)
+    blocks = audio[:audio.size // size * size].reshape(-1, size)
+    if len(blocks) < 2:
+        return 0.0
+    frequencies, power = scipy.signal.welch(blocks, fs=rate, nperseg=min(size, int(0.128 * rate)), axis=-1)
+    mel = 2595.0 * np.log10(1.0 + frequencies / 700.0)
+    band = np.minimum((mel / mel[-1] * FREEZE_BANDS).astype(int), FREEZE_BANDS - 1)
+    counts = np.bincount(band, minlength=FREEZE_BANDS)
+    bands = np.stack([np.bincount(band, weights=row, minlength=FREEZE_BANDS) for row in power])[:, counts > 0]
+    decibels = 10 * np.log10(np.maximum(bands / counts[counts > 0], 1e-20))
+    decibels = np.maximum(decibels, decibels.max() - FREEZE_RANGE_DB)
+    change = np.mean(np.abs(np.diff(decibels, axis=0)), axis=1)
+    loud = np.sqrt(np.mean(blocks ** 2, axis=1)) > floor
+    still = (change < FREEZE_CHANGE_DB) & loud[1:] & loud[:-1]
+    return _longest_run(still, FREEZE_BLOCK_SECONDS, 2 * FREEZE_BLOCK_SECONDS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,26 +185,31 @@ def reference_for(model, audio_config=None, audio=None):
 
 def health(audio, rate, reference):
     """How ``audio`` (one stream) keeps going against ``reference`` (a :class:`LevelReference`): its window
-    levels, the share in range, the longest collapse and runaway in seconds (named when ``SUSTAINED_SECONDS``
-    or longer) and its held partials beside the training audio's."""
+    levels, the share in range, the longest collapse, runaway and frozen stretch in seconds (named when
+    ``SUSTAINED_SECONDS`` or longer) and its held partials beside the training audio's."""
     levels = window_levels(audio, rate)
     low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
     collapse = _longest_run(levels < COLLAPSE_FACTOR * reference.p10, WINDOW_HOP_SECONDS)
     runaway = _longest_run(levels > RUNAWAY_FACTOR * reference.p90, WINDOW_HOP_SECONDS)
+    frozen = frozen_seconds(audio, rate, floor=COLLAPSE_FACTOR * reference.p10)
     return {"seconds": float(np.size(audio) / rate), "levels": levels.tolist(),
             "level_median": float(np.median(levels)) if levels.size else 0.0,
             "in_range": float(np.mean((levels >= low) & (levels <= high))) if levels.size else 0.0,
             "collapse_seconds": collapse, "runaway_seconds": runaway,
+            "frozen_seconds": frozen,
             "collapsed": collapse >= SUSTAINED_SECONDS, "ran_away": runaway >= SUSTAINED_SECONDS,
+            "frozen": frozen >= SUSTAINED_SECONDS,
             "held_partials": held_partials(audio, rate, floor=COLLAPSE_FACTOR * reference.p10),
             "reference": dataclasses.asdict(reference)}
 
 
 def format_health(report, label="generated"):
-    """One line: the level against the training audio's, collapse and runaway named, held partials beside."""
+    """One line: the level against the training audio's, collapse, runaway and a frozen sound named, held partials
+    beside."""
     states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
-              f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else ""]
-    state = ", ".join(part for part in states if part) or "no collapse, no runaway"
+              f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else "",
+              f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else ""]
+    state = ", ".join(part for part in states if part) or "no collapse, no runaway, not frozen"
     reference = report["reference"]
     return (f"health of {label}: {len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s, {report['in_range']:.0%} "
             f"at the training level (median {report['level_median'] / max(reference['p50'], 1e-12):.2f}x its "

@@ -71,9 +71,10 @@ def format_models_table(models=None):
     for name, card in models.items():
         if "health" in card:  # bench/health.py: its streams against its training audio (audiornn.health)
             figures = card["health"]
+            frozen = f", {figures['frozen']} frozen" if "frozen" in figures else ""  # cards made before it say none
             lines.append(f"{name}: {figures['streams']} streams x {figures['seconds']:g} s at temperature "
                          f"{figures['temperature']:g}: {figures['collapsed']} collapsed, {figures['ran_away']} ran "
-                         f"away, {figures['in_range']:.0%} of 2 s windows at the training level, held partials "
+                         f"away{frozen}, {figures['in_range']:.0%} of 2 s windows at the training level, held partials "
                          f"{figures['held_partials']:.0%} (training audio {figures['training_held_partials']:.0%})")
     for name, card in models.items():
         lines.append(f"{name}: {card['data']}; {card['credit']}")

@@ -85,7 +85,8 @@ def streams(model, reference, count, seconds, tail, name):
             reports.append(report)
             print(f"  {name + ('' if label is None else f' ({label})'):<22}{seed:>5}{report['level_median'] / reference.p50:>8.2f}"
                   f"{report['in_range']:>9.0%}{report['collapse_seconds']:>9.0f}{report['runaway_seconds']:>9.0f}"
-                  f"{report['held_partials']:>7.0%}   ({time.perf_counter() - started:.0f} s)", flush=True)
+                  f"{report['frozen_seconds']:>8.0f}{report['held_partials']:>7.0%}   "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
     return sounds, reports
 
 
@@ -133,17 +134,18 @@ def main():
                                   name)
         figures = summary(reference, reports, arguments.streams, arguments.seconds)
         rows[name] = {"run": str(run), "epochs": epochs, "bits": bits,
-                      **{key: figures[key] for key in ("collapsed", "ran_away", "in_range", "held_partials")},
+                      **{key: figures[key] for key in ("collapsed", "ran_away", "frozen", "in_range",
+                                                          "held_partials")},
                       "level": float(np.median([report["level_median"] for report in reports]) / reference.p50)}
         firsts[name] = sounds[0]
         print(json.dumps({name: rows[name]}), flush=True)
     print(f"\n{arguments.streams} streams x {arguments.seconds:.0f} s at temperature 1, seeds 1 to {arguments.streams}; "
           f"the training audio's held partials {reference.held_partials:.0%}")
-    print(f"{'configuration':<22}{'epochs':>7}{'val bits':>9}{'collapse':>9}{'runaway':>8}{'in range':>9}"
-          f"{'level':>7}{'held':>7}")
+    print(f"{'configuration':<22}{'epochs':>7}{'val bits':>9}{'collapse':>9}{'runaway':>8}{'frozen':>7}"
+          f"{'in range':>9}{'level':>7}{'held':>7}")
     for name, row in rows.items():
         print(f"{name:<22}{row['epochs']:>7}{row['bits']:>9.3f}{row['collapsed']:>9}{row['ran_away']:>8}"
-              f"{row['in_range']:>9.0%}{row['level']:>7.2f}{row['held_partials']:>7.0%}")
+              f"{row['frozen']:>7}{row['in_range']:>9.0%}{row['level']:>7.2f}{row['held_partials']:>7.0%}")
     (work / "collapse_fixes.json").write_text(json.dumps(rows, indent=2))
     if arguments.figure:
         from audiornn.audio_io import decode_classes

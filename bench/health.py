@@ -50,8 +50,9 @@ def measure(name, streams, seconds, work):
         reports.append(health(audio, rate, reference))
         report = reports[-1]
         print(f"{name:<8}{seed:>5}{report['level_median'] / reference.p50:>10.2f}{report['in_range']:>10.0%}"
-              f"{report['collapse_seconds']:>10.0f}{report['runaway_seconds']:>10.0f}{report['held_partials']:>10.0%}"
-              f"{reference.held_partials:>10.0%}   ({time.perf_counter() - started:.0f} s)", flush=True)
+              f"{report['collapse_seconds']:>10.0f}{report['runaway_seconds']:>10.0f}{report['frozen_seconds']:>10.0f}"
+              f"{report['held_partials']:>10.0%}{reference.held_partials:>10.0%}   "
+              f"({time.perf_counter() - started:.0f} s)", flush=True)
     return dataset, reference, sounds, reports
 
 
@@ -63,6 +64,7 @@ def summary(reference, reports, streams, seconds):
     return {"streams": streams, "seconds": seconds, "temperature": 1.0,
             "collapsed": sum(report["collapsed"] for report in reports),
             "ran_away": sum(report["ran_away"] for report in reports),
+            "frozen": sum(report["frozen"] for report in reports),
             "in_range": float(np.mean((windows >= low) & (windows <= high))),
             "held_partials": float(np.mean([report["held_partials"] for report in reports])),
             "training_held_partials": reference.held_partials}
@@ -97,8 +99,9 @@ def main():
     parser.add_argument("--write-cards", action="store_true", help="put the figures in audiornn/models/models.json")
     parser.add_argument("--figure", help="a PNG of each model's first stream beside its training audio")
     arguments = parser.parse_args()
-    print(f"{'model':<8}{'seed':>5}{'level':>10}{'in range':>10}{'collapse':>10}{'runaway':>10}{'held':>10}"
-          f"{'training':>10}\n{'':<13}{'x median':>10}{'':>10}{'s':>10}{'s':>10}{'partials':>10}{'held':>10}")
+    print(f"{'model':<8}{'seed':>5}{'level':>10}{'in range':>10}{'collapse':>10}{'runaway':>10}{'frozen':>10}"
+          f"{'held':>10}{'training':>10}\n{'':<13}{'x median':>10}{'':>10}{'s':>10}{'s':>10}{'s':>10}{'partials':>10}"
+          f"{'held':>10}")
     results, summaries = {}, {}
     for name in arguments.models:
         results[name] = measure(name, arguments.streams, arguments.seconds, arguments.work)

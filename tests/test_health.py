@@ -5,7 +5,7 @@ import pytest
 import soundfile
 from conftest import REPOSITORY, sine
 
-from audiornn.health import LevelReference, format_health, health, held_partials, window_levels
+from audiornn.health import LevelReference, format_health, frozen_seconds, health, held_partials, window_levels
 
 RATE = 8000
 
@@ -31,16 +31,17 @@ def test_window_levels_are_the_rms_of_every_two_second_window():
 def test_real_speech_it_did_not_learn_from_is_healthy(speech, reference):
     held_out = np.concatenate(speech[8:])  # files the reference was not made from
     report = health(held_out, RATE, reference)
-    assert not report["collapsed"] and not report["ran_away"]
+    assert not report["collapsed"] and not report["ran_away"] and not report["frozen"]
     assert report["in_range"] >= 0.9
-    assert "no collapse, no runaway" in format_health(report)
+    assert "no collapse, no runaway, not frozen" in format_health(report)
 
 
 def test_silence_after_two_seconds_is_a_collapse(speech, reference):
     stream = np.concatenate([np.concatenate(speech)[:2 * RATE], np.zeros(8 * RATE)])
     report = health(stream, RATE, reference)
     assert report["collapsed"] and report["collapse_seconds"] >= 6 and not report["ran_away"]
-    assert "COLLAPSED for" in format_health(report)
+    assert not report["frozen"]  # silence is a collapse, not a sound that stopped changing
+    assert "COLLAPSED for" in format_health(report) and "FROZEN" not in format_health(report)
 
 
 def test_a_loud_drone_is_a_runaway_and_holds_its_partials(reference):
@@ -50,6 +51,26 @@ def test_a_loud_drone_is_a_runaway_and_holds_its_partials(reference):
     assert report["ran_away"] and report["runaway_seconds"] >= 8 and not report["collapsed"]
     assert "RAN AWAY for" in format_health(report)
     assert report["held_partials"] > 0.9  # a fixed drone's lines are held the whole time
+
+
+def test_a_quiet_fixed_chord_is_frozen_though_neither_collapsed_nor_run_away(reference):
+    # What the shipped music model's seed 3 became: three fixed partials at a quarter of the music's level.
+    amplitude = reference.p10 / np.sqrt(1.5)  # the chord's RMS is the training audio's 10th percentile
+    chord = sum(sine(frequency, 12.0, RATE, amplitude=amplitude) for frequency in (1050.0, 1570.0, 3140.0))
+    chord = chord + 0.1 * reference.p10 * np.random.default_rng(2).standard_normal(chord.size)
+    report = health(chord, RATE, reference)
+    assert not report["collapsed"] and not report["ran_away"]
+    assert report["frozen"] and report["frozen_seconds"] >= 10
+    assert "FROZEN for 12 s" in format_health(report)
+
+
+def test_a_melody_and_speech_are_not_frozen(speech):
+    rng = np.random.default_rng(3)
+    melody = np.concatenate([sine(frequency, 0.5, RATE, amplitude=0.3)
+                             for frequency in rng.choice([262.0, 294.0, 330.0, 392.0, 440.0, 523.0], 24)])
+    assert frozen_seconds(melody, RATE) < 4
+    assert frozen_seconds(np.concatenate(speech), RATE, floor=0.01) < 4
+    assert frozen_seconds(np.zeros(RATE // 2), RATE) == 0.0  # shorter than two blocks: nothing to compare
 
 
 def test_held_partials_tell_held_notes_from_noise():
