@@ -100,10 +100,12 @@ def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_pat
     for name in ("speech", "music"):
         figures = cards[name]["health"]
         assert figures["streams"] == 8 and figures["seconds"] == 30 and 0 <= figures["in_range"] <= 1
+        assert 0 <= figures["frozen"] <= figures["streams"]
         assert reference_for(name) == LevelReference(**cards[name]["training_levels"])
     assert reference_for("vocoder") is None  # a vocoder does not generate on its own
     table = format_models_table()
     assert "music: 8 streams x 30 s at temperature 1:" in table and "held partials" in table
+    assert f"{cards['music']['health']['frozen']} frozen" in table
     # A shipped model's streams are held to its card's levels, without its training audio.
     assert main(["generate", "--model", "speech", "--seconds", "2", "--seed", "1",
                  "--output", str(tmp_path / "s.wav"), "--quiet"]) == 0
