@@ -16,9 +16,11 @@ measures that cheaply, with numpy and scipy only, against the training audio:
   which each 1 s block's spectrum (40 mel-spaced bands, floored 60 dB under
   the stream's loudest) differs from the one before by less than 1 dB on
   average, counting blocks louder than the collapse level only; named when
-  4 s or more. None of the 18 minutes of dev music and no stretch of the
-  dev speech has one; the shipped music model's seed 3 settles into a quiet
-  fixed chord after 2 s and is frozen for the remaining 28 (``bench/RESULTS.md``).
+  4 s or more, unless the training audio itself has such a stretch (steady
+  noise, rain or a loop whose period divides a second do: they are measured
+  on it too). None of the 18 minutes of dev music and no stretch of the dev
+  speech has one; the shipped music model's seed 3 settles into a quiet fixed
+  chord after 2 s and is frozen for the remaining 28 (``bench/RESULTS.md``).
 - **Held partials** (for tonal material): the share of the sounding time (64
   ms frames, 10 ms apart, louder than the collapse level) in which a
   spectral peak stays within one bin for 200 ms or more, beside the same
@@ -105,7 +107,7 @@ def _longest_run(mask, hop_seconds, window_seconds=WINDOW_SECONDS):
 
 
 def frozen_seconds(audio, rate, floor=0.0):
-    """The longest stretch of ``audio`` in which the sound stops changing: consecutive ``FREEZE_BLOCK_SECONDS``
+    """The longest stretch of ``audio`` (one channel) in which the sound stops changing: consecutive ``FREEZE_BLOCK_SECONDS``
     blocks louder than ``floor`` (RMS) whose spectra, in ``FREEZE_BANDS`` mel-spaced bands floored
     ``FREEZE_RANGE_DB`` under the loudest, differ by less than ``FREEZE_CHANGE_DB`` on average."""
     audio = np.asarray(audio, dtype=np.float64)
@@ -129,12 +131,14 @@ def frozen_seconds(audio, rate, floor=0.0):
 @dataclasses.dataclass(frozen=True)
 class LevelReference:
     """The training audio's window levels (10th, 50th and 90th percentiles of :func:`window_levels`, over every
-    training file) and its :func:`held_partials`."""
+    training file), its :func:`held_partials` and its longest :func:`frozen_seconds` (0 on cards made before
+    it was measured)."""
 
     p10: float
     p50: float
     p90: float
     held_partials: float
+    frozen_seconds: float = 0.0
 
     @classmethod
     def from_audio(cls, pieces, rate):
@@ -146,7 +150,9 @@ class LevelReference:
         share = min(1.0, REFERENCE_SECONDS * rate / sum(np.size(piece) for piece in pieces))
         excerpt = np.concatenate([np.asarray(piece)[:int(np.ceil(share * np.size(piece)))] for piece in pieces])
         p10, p50, p90 = (float(value) for value in np.percentile(levels, [10, 50, 90]))
-        return cls(p10, p50, p90, held_partials(excerpt, rate, floor=COLLAPSE_FACTOR * p10))
+        floor = COLLAPSE_FACTOR * p10
+        frozen = max(frozen_seconds(piece[:int(np.ceil(share * np.size(piece)))], rate, floor) for piece in pieces)
+        return cls(p10, p50, p90, held_partials(excerpt, rate, floor=floor), frozen)
 
     @classmethod
     def from_dataset(cls, dataset):
@@ -198,7 +204,8 @@ def health(audio, rate, reference):
             "collapse_seconds": collapse, "runaway_seconds": runaway,
             "frozen_seconds": frozen,
             "collapsed": collapse >= SUSTAINED_SECONDS, "ran_away": runaway >= SUSTAINED_SECONDS,
-            "frozen": frozen >= SUSTAINED_SECONDS,
+            # Named only where the training audio never stays that still (steady noise or a loop does).
+            "frozen": frozen >= SUSTAINED_SECONDS and reference.frozen_seconds < SUSTAINED_SECONDS,
             "held_partials": held_partials(audio, rate, floor=COLLAPSE_FACTOR * reference.p10),
             "reference": dataclasses.asdict(reference)}
 
@@ -209,7 +216,8 @@ def format_health(report, label="generated"):
     states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
               f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else "",
               f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else ""]
-    state = ", ".join(part for part in states if part) or "no collapse, no runaway, not frozen"
+    state = ", ".join(part for part in states if part) or \
+        ("no collapse, no runaway, not frozen" if "frozen" in report else "no collapse, no runaway")
     reference = report["reference"]
     return (f"health of {label}: {len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s, {report['in_range']:.0%} "
             f"at the training level (median {report['level_median'] / max(reference['p50'], 1e-12):.2f}x its "

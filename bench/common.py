@@ -5,11 +5,11 @@ import resource
 import sys
 from pathlib import Path
 
-# The Asterisk prompt sets; AUDIORNN_BENCH_SOUNDS names a copy of that folder elsewhere (a lent GPU machine has no
-# Debian packages: bench/gpu_train.sh carries the prompts it needs there).
+# The Asterisk prompt sets; AUDIORNN_BENCH_SOUNDS names a copy of that folder elsewhere, with the music on hold
+# beside it in moh/ (a lent GPU machine has no Debian packages: bench/gpu_train.sh carries what it needs there).
 SOUNDS = Path(os.environ.get("AUDIORNN_BENCH_SOUNDS", "/usr/share/asterisk/sounds"))
 SPEECH = SOUNDS / "en_US_f_Allison"
-MUSIC = Path("/usr/share/asterisk/moh")
+MUSIC = SOUNDS.parent / "moh"
 INSTALL_HINT = ("apt-get update && apt-get install -y --no-install-recommends "
                 "asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav asterisk-core-sounds-ru-wav "
                 "asterisk-moh-opsound-wav")

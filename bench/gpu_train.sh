@@ -4,10 +4,11 @@
 #
 # Here, once (in the repository root, with .gpu/ and .whl/ in .git/info/exclude), put in place:
 #   - the wheels of what that machine lacks, for its Python 3.12, in .whl/: keras namex optree soundfile cffi
-#     pycparser librosa (pip download --no-deps --only-binary=:all: --python-version 3.12 ...; the versions of
-#     Pipfile.lock);
-#   - the prompts the material needs, copied under .gpu/sounds/ as they lie under /usr/share/asterisk/sounds/
-#     (for vocoder-16k the three voices' .g722 files that bench/common.py's dev_speech_files picks, 34 MB).
+#     pycparser g722 librosa audioread decorator pooch soxr platformdirs (pip download --no-deps
+#     --only-binary=:all: --python-version 3.12 ...; the versions of Pipfile.lock; they install --no-deps);
+#   - the recordings the material needs, copied under .gpu/sounds/ as they lie under /usr/share/asterisk/sounds/
+#     (for vocoder-16k the three voices' .g722 files that bench/common.py's dev_speech_files picks, 34 MB; for
+#     music the music on hold under .gpu/moh/).
 # There, with .whl and .gpu carried:
 #   sh bench/gpu_train.sh MATERIAL MINUTES BATCH LIMIT_SECONDS
 # builds the dataset from the carried prompts, trains MATERIAL for MINUTES with BATCH windows a batch (killed

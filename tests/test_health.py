@@ -64,6 +64,16 @@ def test_a_quiet_fixed_chord_is_frozen_though_neither_collapsed_nor_run_away(ref
     assert "FROZEN for 12 s" in format_health(report)
 
 
+def test_steady_noise_is_frozen_but_not_named_so_for_a_model_trained_on_steady_noise(reference):
+    rain = 0.05 * np.random.default_rng(4).standard_normal(12 * RATE)
+    assert frozen_seconds(rain, RATE) >= 10  # its spectrum hardly changes from one second to the next
+    assert health(rain, RATE, reference)["frozen"]  # against speech it is a sound that stopped changing
+    rainy = LevelReference.from_audio([0.05 * np.random.default_rng(5).standard_normal(20 * RATE)], RATE)
+    assert rainy.frozen_seconds >= 10 and reference.frozen_seconds < 4
+    report = health(rain, RATE, rainy)
+    assert not report["frozen"] and "FROZEN" not in format_health(report)
+
+
 def test_a_melody_and_speech_are_not_frozen(speech):
     rng = np.random.default_rng(3)
     melody = np.concatenate([sine(frequency, 0.5, RATE, amplitude=0.3)
