@@ -107,9 +107,9 @@ def _longest_run(mask, hop_seconds, window_seconds=WINDOW_SECONDS):
 
 
 def frozen_seconds(audio, rate, floor=0.0):
-    """The longest stretch of ``audio`` (one channel) in which the sound stops changing: consecutive ``FREEZE_BLOCK_SECONDS``
-    blocks louder than ``floor`` (RMS) whose spectra, in ``FREEZE_BANDS`` mel-spaced bands floored
-    ``FREEZE_RANGE_DB`` under the loudest, differ by less than ``FREEZE_CHANGE_DB`` on average."""
+    """The longest stretch of ``audio`` (one channel) in which the sound stops changing: consecutive
+    ``FREEZE_BLOCK_SECONDS`` blocks louder than ``floor`` (RMS) whose spectra, in ``FREEZE_BANDS`` mel-spaced bands
+    floored ``FREEZE_RANGE_DB`` under the loudest, differ by less than ``FREEZE_CHANGE_DB`` on average."""
     audio = np.asarray(audio, dtype=np.float64)
     size = int(FREEZE_BLOCK_SECONDS * rate)
     blocks = audio[:audio.size // size * size].reshape(-1, size)
@@ -118,9 +118,8 @@ def frozen_seconds(audio, rate, floor=0.0):
     frequencies, power = scipy.signal.welch(blocks, fs=rate, nperseg=min(size, int(0.128 * rate)), axis=-1)
     mel = 2595.0 * np.log10(1.0 + frequencies / 700.0)
     band = np.minimum((mel / mel[-1] * FREEZE_BANDS).astype(int), FREEZE_BANDS - 1)
-    counts = np.bincount(band, minlength=FREEZE_BANDS)
-    bands = np.stack([np.bincount(band, weights=row, minlength=FREEZE_BANDS) for row in power])[:, counts > 0]
-    decibels = 10 * np.log10(np.maximum(bands / counts[counts > 0], 1e-20))
+    member = band[:, None] == np.unique(band)  # (bins, bands that have a bin)
+    decibels = 10 * np.log10(np.maximum(power @ member / member.sum(axis=0), 1e-20))  # each band's mean power
     decibels = np.maximum(decibels, decibels.max() - FREEZE_RANGE_DB)
     change = np.mean(np.abs(np.diff(decibels, axis=0)), axis=1)
     loud = np.sqrt(np.mean(blocks ** 2, axis=1)) > floor
@@ -146,13 +145,14 @@ class LevelReference:
         levels = np.concatenate([window_levels(piece, rate) for piece in pieces]) if pieces else np.zeros(0)
         if levels.size == 0 or not np.any(levels > 0):
             raise AudioFileError("no audio to measure the training level on")
-        # Held partials on up to REFERENCE_SECONDS of it: each file's share, from its start.
+        # Held partials and the longest frozen stretch on up to REFERENCE_SECONDS of it: each file's share, from
+        # its start.
         share = min(1.0, REFERENCE_SECONDS * rate / sum(np.size(piece) for piece in pieces))
-        excerpt = np.concatenate([np.asarray(piece)[:int(np.ceil(share * np.size(piece)))] for piece in pieces])
+        heads = [np.asarray(piece)[:int(np.ceil(share * np.size(piece)))] for piece in pieces]
         p10, p50, p90 = (float(value) for value in np.percentile(levels, [10, 50, 90]))
         floor = COLLAPSE_FACTOR * p10
-        frozen = max(frozen_seconds(piece[:int(np.ceil(share * np.size(piece)))], rate, floor) for piece in pieces)
-        return cls(p10, p50, p90, held_partials(excerpt, rate, floor=floor), frozen)
+        return cls(p10, p50, p90, held_partials(np.concatenate(heads), rate, floor=floor),
+                   max(frozen_seconds(head, rate, floor) for head in heads))
 
     @classmethod
     def from_dataset(cls, dataset):
