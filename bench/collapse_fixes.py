@@ -58,11 +58,11 @@ def train_one(name, change, dataset, work, minutes, init_from, seed, learning_ra
     summary = read_summary(run) if is_run(run) else None
     if summary is None:
         started = time.perf_counter()
+        given = {field: value for field, value in (("learning_rate", learning_rate), ("patience", patience))
+                 if value is not None}  # the library's defaults otherwise
         summary = train(dataset, run, overwrite=True, verbose=2, init_from=init_from,
                         train_config=TrainConfig(minutes=minutes, seed=seed,
-                                                 input_noise=change.get("input_noise", 0.0),
-                                                 learning_rate=learning_rate or TrainConfig().learning_rate,
-                                                 patience=patience or TrainConfig().patience))
+                                                 input_noise=change.get("input_noise", 0.0), **given))
         print(f"{name}: trained {summary['epochs']} epochs in {(time.perf_counter() - started) / 60:.1f} min",
               flush=True)
     return run, summary["validation"]["bits_per_sample"], summary["epochs"]

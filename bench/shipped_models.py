@@ -90,14 +90,14 @@ def train_material(material, minutes, work, learning_rate, patience, input_noise
     dataset = MATERIALS[material]["dataset"](work / f"{material}-dataset")
     run = work / f"{material}-run"
     if is_run(run):
-        if input_noise or init_from or batch_size:
+        if input_noise or init_from or batch_size is not None:
             sys.exit(f"{run} exists and is resumed as it was started: leave out --input-noise, --init-from and "
                      f"--batch-size, or give another --work")
         summary = train(resume=run, overrides={"minutes": minutes}, verbose=2)
     else:
         summary = train(dataset, run, verbose=2, init_from=init_from, train_config=TrainConfig(
             minutes=minutes, learning_rate=learning_rate, patience=patience, input_noise=input_noise,
-            batch_size=batch_size or TrainConfig().batch_size))
+            batch_size=TrainConfig().batch_size if batch_size is None else batch_size))
     print(json.dumps(summary, indent=1, default=str), flush=True)
 
 
