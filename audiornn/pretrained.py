@@ -77,5 +77,7 @@ def format_models_table(models=None):
                          f"away{frozen}, {figures['in_range']:.0%} of 2 s windows at the training level, held partials "
                          f"{figures['held_partials']:.0%} (training audio {figures['training_held_partials']:.0%})")
     for name, card in models.items():
+        if "trained_on" in card:  # where it was not the developers' 2 CPU cores
+            lines.append(f"{name}: trained on {card['trained_on']}, {card.get('optimizer_steps') or '?'} optimizer steps")
         lines.append(f"{name}: {card['data']}; {card['credit']}")
     return "\n".join(lines)

@@ -113,6 +113,14 @@ def cpu_flags():
     return name, set(flags)
 
 
+def unseen_voice(model):
+    """The voice a shipped vocoder never heard, at the model's rate: its name and recordings (the Russian 8 kHz
+    prompts for the 8 kHz vocoder, June's 16 kHz G.722 prompts for a 16 kHz one)."""
+    if model.audio_config.sample_rate == 16000:
+        return VOCODER16K_UNSEEN, sorted(dev_speech_files(SOUNDS / VOCODER16K_UNSEEN, ".g722"))
+    return VOCODER_UNSEEN, sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
+
+
 def pick(files, count, seed=0):
     """``count`` of ``files`` (all when fewer), drawn without replacement from ``seed``, in their order."""
     import numpy as np

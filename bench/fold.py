@@ -3,8 +3,9 @@
 Usage: python bench/fold.py [--model vocoder] [--files 20] [--seconds 30] [--seeds 1 2]
                             [--variant WARMUP,FADE]... [--streams 32]
 
-Joins ``--files`` files of the unseen voice (the Russian prompts, never in the
-shipped vocoder's training) into inputs of ``--seconds`` each, and vocodes them
+Joins ``--files`` files of the unseen voice (never in the shipped vocoders'
+training: the Russian prompts for an 8 kHz model, June's G.722 prompts for a
+16 kHz one) into inputs of ``--seconds`` each, and vocodes them
 (copy-synthesis: their own frames) unfolded, one stream per input, and folded
 (``audiornn.vocode(..., fold=True)``) with each ``--variant`` of warm-up and
 fade seconds. For each: PESQ (narrow band at 8 kHz, wide at 16) and STOI
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SOUNDS, VOCODER_UNSEEN, cpu_flags, dev_speech_files, pick, quiet_tensorflow  # noqa: E402
+from common import cpu_flags, pick, quiet_tensorflow, unseen_voice  # noqa: E402
 
 quiet_tensorflow()
 
@@ -82,7 +83,7 @@ def main():
     from audiornn import vocoder
 
     model = audiornn.load_model(arguments.model)
-    files = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
+    voice, files = unseen_voice(model)
     files = pick(files, arguments.files)
     flags = cpu_flags()[1]
     print(f"cores {len(os.sched_getaffinity(0))}; CPU has " + ", ".join(
@@ -93,7 +94,7 @@ def main():
         [(vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS)]
     with tempfile.TemporaryDirectory() as folder:
         paths = joined_inputs(model, files, arguments.seconds, folder)
-        print(f"{len(paths)} input(s) of {arguments.seconds:g} s from {len(files)} files of {VOCODER_UNSEEN}; "
+        print(f"{len(paths)} input(s) of {arguments.seconds:g} s from {len(files)} files of {voice}; "
               f"model {arguments.model}, seeds {arguments.seeds}, {vocoder.FOLD_STREAMS} segments an input")
         print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}")
         if not arguments.without_unfolded:

@@ -84,7 +84,7 @@ def one_table(arguments):
     import audiornn
     from audiornn.model import ModelConfig, build_model
     from bfloat16 import FLAGS, generation_samples_per_second, training_targets_per_second, with_policy
-    from common import SOUNDS, VOCODER_UNSEEN, cpu_flags, dev_speech_files, pick
+    from common import cpu_flags, pick, unseen_voice
     from fold import joined_inputs, measure
     from step_profile import profile
 
@@ -103,8 +103,7 @@ def one_table(arguments):
     for part, micro in profile(build_model(ModelConfig()), 8000, 3):
         rows.append((f"one stream's step: {part}", micro, "us/sample", None))
     model = audiornn.load_model(arguments.vocoder)
-    files = sorted(dev_speech_files(SOUNDS / VOCODER_UNSEEN))
-    files = pick(files, arguments.files)
+    files = pick(unseen_voice(model)[1], arguments.files)
     rate = model.audio_config.sample_rate
     with tempfile.TemporaryDirectory() as folder:
         paths = joined_inputs(model, files, 30.0, folder)

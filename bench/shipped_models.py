@@ -6,7 +6,7 @@ Usage:
     python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
     python bench/shipped_models.py train vocoder-16k [--minutes 130] [--work DIR]
     python bench/shipped_models.py score vocoder-16k [--files 20] [--work DIR]  # copy-synthesis scores
-    python bench/shipped_models.py export [MATERIAL...] [--work DIR]          # into audiornn/models/
+    python bench/shipped_models.py export [MATERIAL...] [--work DIR] [--trained-on TEXT]  # into audiornn/models/
 
 ``train`` builds the dataset of the dev material (the Asterisk US English
 prompts or the Asterisk music on hold, 8 kHz, CC-BY-SA-3.0; the install line is
@@ -72,6 +72,9 @@ MATERIALS = {
              "(asterisk-core-sounds-en-g722, -ru-g722, -it-g722), 71 minutes of two women's voices and a man's, "
              "leaving out silence, beeps and tones; fr_CA_f_June kept out to measure on",
         unseen=lambda: [str(path) for path in dev_speech_files(SOUNDS / VOCODER16K_UNSEEN, ".g722")],
+        credit="trained on recordings licensed by their authors CC-BY-SA-3.0 (Allison Smith, Digium) and CC-BY-3.0 "
+               "(Maxim of ivrvoice.ru; Carlo Flora), as the Asterisk sound packages carry them "
+               "(audiornn/models/CREDITS.md names them); the model is shared under CC-BY-SA-3.0",
     ),
 }
 CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by their authors (the Asterisk sound packages; "
@@ -135,7 +138,7 @@ def score_vocoder(material, work, count, seed):
     (work / f"{material}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
-def export(work, materials):
+def export(work, materials, trained_on=None):
     from audiornn.baselines import score_baselines
     from audiornn.dataset import open_dataset
     from audiornn.runs import load_run_model, read_run_json, read_summary
@@ -165,18 +168,21 @@ def export(work, materials):
             "file": target.name,
             "description": facts["description"],
             "data": facts["data"],
-            "credit": CREDIT,
+            "credit": facts.get("credit", CREDIT),
             "training_minutes": round(state["training_seconds"] / 60.0, 1),
             "learning_rate": config["training"]["learning_rate"],
             "input_noise": config["training"].get("input_noise", 0.0),
             "batch_size": config["training"]["batch_size"],
             "epochs": state["epochs_completed"],
+            "optimizer_steps": state.get("optimizer_steps"),
             "validation_bits_per_sample": summary["validation"]["bits_per_sample"],
             "validation_minutes": round(dataset.seconds("validation") / 60, 1),
             "baselines": baselines,
             "parameters": int(model.count_params()),
             "bytes": target.stat().st_size,
         }
+        if trained_on:
+            cards[material]["trained_on"] = trained_on
         if config.get("init_from"):
             # Fine-tuned from a shipped model (its name, or a run named after it): the card keeps the first
             # training's figures (through any later export of the same run) and counts the minutes of both.
@@ -211,6 +217,7 @@ def main():
     parser.add_argument("--init-from", help="train: start from this model's weights (a shipped name or a run)")
     parser.add_argument("--batch-size", type=int, help="train: windows a batch (default the library's, 48; a GPU "
                                                           "takes more at the same cost a step)")
+    parser.add_argument("--trained-on", help="export: where it was trained, for the card (as 'one NVIDIA H200, JAX')")
     parser.add_argument("--files", type=int, default=20, help="score: files of each set (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="score: the vocoder's sampling seed (default 0)")
     arguments = parser.parse_args()
@@ -228,7 +235,7 @@ def main():
         train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience,
                        arguments.input_noise, arguments.init_from, arguments.batch_size)
     else:
-        export(work, arguments.material or list(MATERIALS))
+        export(work, arguments.material or list(MATERIALS), arguments.trained_on)
 
 
 if __name__ == "__main__":
