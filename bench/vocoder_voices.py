@@ -1,0 +1,80 @@
+"""A vocoder's copy-synthesis voice by voice, and a close look at one file.
+
+Usage: python bench/vocoder_voices.py [--model vocoder-16k] [--work DIR] [--files 6]
+                                      [--look it_IT_m_Carlo/screen-callee-options.g722 --start 1.5 --stop 3.0]
+                                      [--figure bench/vocoder16k.png]
+
+For each voice of the model's held-out files (its dataset in ``WORK/vocoder-16k-dataset``, as
+``bench/shipped_models.py`` builds it; the voice is the prompt set's folder) and for the voice it never heard,
+``--files`` of the 40 longest files: PESQ, STOI, median F0 error and buzz of the vocoder's copy-synthesis
+beside Griffin-Lim's from the same frames. Then the ``--look`` file (relative to the prompt sets' folder)
+from ``--start`` to ``--stop`` seconds: original, vocoder and Griffin-Lim side by side, waveforms and
+spectrograms, with the peak of each.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import SOUNDS, pick, quiet_tensorflow, unseen_voice  # noqa: E402
+
+quiet_tensorflow()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="vocoder-16k")
+    parser.add_argument("--work", default="/tmp/audiornn-shipped", help="holds MODEL-dataset (default %(default)s)")
+    parser.add_argument("--files", type=int, default=6, help="files of each voice (default %(default)s)")
+    parser.add_argument("--look", default="it_IT_m_Carlo/screen-callee-options.g722")
+    parser.add_argument("--start", type=float, default=1.5)
+    parser.add_argument("--stop", type=float, default=3.0)
+    parser.add_argument("--figure", default="bench/vocoder16k.png")
+    arguments = parser.parse_args()
+
+    import audiornn
+    from audiornn.audio_io import read_audio
+    from audiornn.dataset import open_dataset
+    from audiornn.evaluation import plot_sounds, save_figure
+    from audiornn.resynthesis import griffin_lim, reference_audio, resynthesis_scores
+    from audiornn.vocoder import load_features, vocode
+
+    model = audiornn.load_model(arguments.model)
+    dataset = open_dataset(Path(arguments.work) / f"{arguments.model}-dataset")
+    held = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
+    voices = {}
+    for path in held:
+        voices.setdefault(Path(path).relative_to(SOUNDS).parts[0], []).append(path)
+    name, unseen = unseen_voice(model)
+    voices[f"{name} (unseen)"] = [str(path) for path in unseen]
+
+    def seconds(path):
+        return read_audio(path)[0].shape[0]
+
+    print(f"{'voice':<26}{'PESQ':>6}{'(GL)':>7}{'STOI':>8}{'(GL)':>8}{'F0 cents':>10}{'buzz':>7}{'(GL)':>6}", flush=True)
+    for voice, files in voices.items():
+        chosen = pick(sorted(files, key=seconds, reverse=True)[:40], arguments.files)
+        scores = resynthesis_scores(model, chosen, seed=0)
+        ours, theirs = scores["vocoder"], scores["griffin_lim"]
+        print(f"{voice:<26}{ours['pesq']:>6.2f}{theirs['pesq']:>7.2f}{ours['stoi']:>8.3f}{theirs['stoi']:>8.3f}"
+              f"{ours['f0_cents']:>10.0f}{ours['buzz']:>7.0%}{theirs['buzz']:>6.0%}", flush=True)
+
+    path = SOUNDS / arguments.look
+    rate = model.audio_config.sample_rate
+    frames = load_features(path, model)
+    sounds = [reference_audio(path, model), vocode(model, [path], seed=0, progress=False)[0],
+              griffin_lim(frames, rate, model.feature_config, seed=0)]
+    start, stop = int(arguments.start * rate), int(arguments.stop * rate)
+    names = [f"{label}, peak {np.max(np.abs(audio)):.2f}" for label, audio in
+             zip((f"original ({arguments.look}, {arguments.start:g} to {arguments.stop:g} s)", arguments.model,
+                  "Griffin-Lim"), sounds)]
+    save_figure(plot_sounds([np.clip(audio[start:stop], -1, 1) for audio in sounds], rate, names=names),
+                arguments.figure)
+    print(f"wrote {arguments.figure}")
+
+
+if __name__ == "__main__":
+    main()
