@@ -405,7 +405,9 @@ def build_parser():
                     "into segments run side by side. Files appear only when complete.")
     vocoder.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or .npy arrays of (frames, bands)")
     vocoder.add_argument("--model", "-m", required=True, metavar="MODEL",
-                         help="a vocoder: .keras file, run folder, or 'vocoder' (the shipped one: 8 kHz speech)")
+                         help="a vocoder: .keras file, run folder, or a shipped one: 'vocoder' (8 kHz speech "
+                              "from its 40-band log-mel frames) or 'vocoder-16k' (16 kHz speech from SpeechT5's "
+                              "frames)")
     vocoder.add_argument("--output", "-o", required=True, metavar="OUT.wav",
                          help="file to write; with several inputs, OUT_1.wav ... in their order")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,

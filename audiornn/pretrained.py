@@ -78,6 +78,8 @@ def format_models_table(models=None):
                          f"{figures['held_partials']:.0%} (training audio {figures['training_held_partials']:.0%})")
     for name, card in models.items():
         if "trained_on" in card:  # where it was not the developers' 2 CPU cores
-            lines.append(f"{name}: trained on {card['trained_on']}, {card.get('optimizer_steps') or '?'} optimizer steps")
-        lines.append(f"{name}: {card['data']}; {card['credit']}")
+            steps = card.get("optimizer_steps")
+            lines.append(f"{name}: trained on {card['trained_on']}"
+                         + ("" if steps is None else f", {steps:,} optimizer steps"))
+        lines.append(f"{name}: {card.get('data', '')}; {card.get('credit', '')}")
     return "\n".join(lines)

@@ -72,9 +72,10 @@ MATERIALS = {
              "(asterisk-core-sounds-en-g722, -ru-g722, -it-g722), 71 minutes of two women's voices and a man's, "
              "leaving out silence, beeps and tones; fr_CA_f_June kept out to measure on",
         unseen=lambda: [str(path) for path in dev_speech_files(SOUNDS / VOCODER16K_UNSEEN, ".g722")],
-        credit="trained on recordings licensed by their authors CC-BY-SA-3.0 (Allison Smith, Digium) and CC-BY-3.0 "
-               "(Maxim of ivrvoice.ru; Carlo Flora), as the Asterisk sound packages carry them "
-               "(audiornn/models/CREDITS.md names them); the model is shared under CC-BY-SA-3.0",
+        credit="trained on recordings licensed by their authors CC-BY-SA-3.0 (Allison Smith) and CC-BY-3.0 "
+               "(Maxim Topal, ivrvoice.ru; Carlo Flora, translated by Silvia Petrin), as the Asterisk sound "
+               "packages carry them (audiornn/models/CREDITS.md names them); the model is shared under "
+               "CC-BY-SA-3.0",
     ),
 }
 CREDIT = ("trained on recordings licensed CC-BY-SA-3.0 by their authors (the Asterisk sound packages; "
@@ -181,18 +182,23 @@ def export(work, materials, trained_on=None):
             "parameters": int(model.count_params()),
             "bytes": target.stat().st_size,
         }
-        if trained_on:
-            cards[material]["trained_on"] = trained_on
+        same_run = earlier.get(material, {}).get("optimizer_steps") == state.get("optimizer_steps")
+        if trained_on or (same_run and "trained_on" in earlier.get(material, {})):  # kept when re-exported
+            cards[material]["trained_on"] = trained_on or earlier[material]["trained_on"]
         if config.get("init_from"):
             # Fine-tuned from a shipped model (its name, or a run named after it): the card keeps the first
             # training's figures (through any later export of the same run) and counts the minutes of both.
             before = earlier.get(Path(config["init_from"]).stem.removesuffix("-run"), {})
             origin = before.get("fine_tuned_from") or {key: before[key] for key in (
-                "training_minutes", "learning_rate", "epochs", "validation_bits_per_sample", "data") if key in before}
+                "training_minutes", "learning_rate", "epochs", "optimizer_steps", "trained_on",
+                "validation_bits_per_sample", "data") if key in before}
             card = cards[material]
             card["fine_tuned_from"] = origin
             card["fine_tuning_minutes"] = card["training_minutes"]
             card["training_minutes"] = round(origin.get("training_minutes", 0.0) + card["fine_tuning_minutes"], 1)
+            card["fine_tuning_steps"] = card.pop("optimizer_steps")
+            if origin.get("optimizer_steps") is not None and card["fine_tuning_steps"] is not None:
+                card["optimizer_steps"] = origin["optimizer_steps"] + card["fine_tuning_steps"]
         if model_is_vocoder:
             cards[material]["copy_synthesis"] = _copy_synthesis(json.loads(results.read_text()))
         print(material, json.dumps(cards[material], indent=1), flush=True)
@@ -235,6 +241,8 @@ def main():
         train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience,
                        arguments.input_noise, arguments.init_from, arguments.batch_size)
     else:
+        if arguments.trained_on and len(arguments.material) != 1:
+            parser.error("--trained-on describes one model's training: export that one material")
         export(work, arguments.material or list(MATERIALS), arguments.trained_on)
 
 

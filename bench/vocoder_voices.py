@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import SOUNDS, pick, quiet_tensorflow, unseen_voice  # noqa: E402
+from common import SOUNDS, VOCODER16K_TRAINING, VOCODER_TRAINING, pick, quiet_tensorflow, unseen_voice  # noqa: E402
 
 quiet_tensorflow()
 
@@ -46,13 +46,16 @@ def main():
     dataset = open_dataset(Path(arguments.work) / f"{arguments.model}-dataset")
     held = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     voices = {}
-    for path in held:
-        voices.setdefault(Path(path).relative_to(SOUNDS).parts[0], []).append(path)
+    for path in held:  # a prompt set's folder names its voice; read here under SOUNDS wherever it was built
+        parts = Path(path).parts
+        voice = next((part for part in parts if part in VOCODER16K_TRAINING.values() or
+                      part in VOCODER_TRAINING.values()), Path(path).parent.name)
+        voices.setdefault(voice, []).append(str(SOUNDS.joinpath(*parts[parts.index(voice):])))
     name, unseen = unseen_voice(model)
     voices[f"{name} (unseen)"] = [str(path) for path in unseen]
 
-    def seconds(path):
-        return read_audio(path)[0].shape[0]
+    def seconds(path):  # the longest files make the most of each PESQ
+        return Path(path).stat().st_size if path.endswith(".g722") else read_audio(path)[0].shape[0]
 
     print(f"{'voice':<26}{'PESQ':>6}{'(GL)':>7}{'STOI':>8}{'(GL)':>8}{'F0 cents':>10}{'buzz':>7}{'(GL)':>6}", flush=True)
     for voice, files in voices.items():

@@ -112,7 +112,7 @@ def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_pat
         assert figures["streams"] == 8 and figures["seconds"] == 30 and 0 <= figures["in_range"] <= 1
         assert 0 <= figures["frozen"] <= figures["streams"]
         assert reference_for(name) == LevelReference(**cards[name]["training_levels"])
-    assert reference_for("vocoder") is None  # a vocoder does not generate on its own
+    assert reference_for("vocoder") is None and reference_for("vocoder-16k") is None  # vocoders need frames
     table = format_models_table()
     assert "music: 8 streams x 30 s at temperature 1:" in table and "held partials" in table
     assert f"{cards['music']['health']['frozen']} frozen" in table
