@@ -186,12 +186,15 @@ def export(work, materials, trained_on=None):
         if trained_on or (same_run and "trained_on" in earlier.get(material, {})):  # kept when re-exported
             cards[material]["trained_on"] = trained_on or earlier[material]["trained_on"]
         if config.get("init_from"):
-            # Fine-tuned from a shipped model (its name, or a run named after it): the card keeps the first
-            # training's figures (through any later export of the same run) and counts the minutes of both.
+            # Fine-tuned from a shipped model (its name, or a run named after it): the card keeps what it started
+            # from and counts the minutes of both. Exporting the same run again keeps the same starting point; a
+            # fine-tune of a fine-tuned model starts from that whole card (its own start nested in it).
             before = earlier.get(Path(config["init_from"]).stem.removesuffix("-run"), {})
-            origin = before.get("fine_tuned_from") or {key: before[key] for key in (
+            same_run = "fine_tuned_from" in before and before.get("fine_tuning_minutes") == round(
+                state["training_seconds"] / 60.0, 1) and before.get("epochs") == state["epochs_completed"]
+            origin = before["fine_tuned_from"] if same_run else {key: before[key] for key in (
                 "training_minutes", "learning_rate", "epochs", "optimizer_steps", "trained_on",
-                "validation_bits_per_sample", "data") if key in before}
+                "validation_bits_per_sample", "data", "fine_tuned_from") if key in before}
             card = cards[material]
             card["fine_tuned_from"] = origin
             card["fine_tuning_minutes"] = card["training_minutes"]
