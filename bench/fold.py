@@ -1,7 +1,7 @@
 """Folded vocoding: which segment, warm-up and fade keep copy-synthesis as good as one stream, and how fast?
 
 Usage: python bench/fold.py [--model vocoder] [--files 20] [--seconds 30] [--seeds 1 2]
-                            [--variant WARMUP,FADE]... [--streams 32]
+                            [--variant WARMUP,FADE]... [--streams 32] [--segment-seconds 3]
 
 Joins ``--files`` files of the unseen voice (never in the shipped vocoders'
 training: the Russian prompts for an 8 kHz model, June's G.722 prompts for a
@@ -73,6 +73,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--streams", type=int, default=None, help="segments per long input (default: the library's)")
+    parser.add_argument("--segment-seconds", type=float, default=None,
+                        help="the shortest segment (default: the library's FOLD_SEGMENT_SECONDS)")
     parser.add_argument("--without-unfolded", action="store_true", help="leave out the one-stream row")
     parser.add_argument("--variant", action="append", default=[], metavar="WARMUP,FADE",
                         help="warm-up and fade seconds of a folded run (default: the library's)")
@@ -90,12 +92,17 @@ def main():
         flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in flags))
     if arguments.streams:
         vocoder.FOLD_STREAMS = arguments.streams
+    if arguments.segment_seconds:
+        vocoder.FOLD_SEGMENT_SECONDS = arguments.segment_seconds
     variants = [tuple(float(value) for value in text.split(",")) for text in arguments.variant] or \
         [(vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS)]
     with tempfile.TemporaryDirectory() as folder:
         paths = joined_inputs(model, files, arguments.seconds, folder)
+        hop, rate = model.feature_config.hop, model.audio_config.sample_rate
+        segments = vocoder.Fold.plan(int(arguments.seconds * rate) // hop, rate / hop, True).count
         print(f"{len(paths)} input(s) of {arguments.seconds:g} s from {len(files)} files of {voice}; "
-              f"model {arguments.model}, seeds {arguments.seeds}, {vocoder.FOLD_STREAMS} segments an input")
+              f"model {arguments.model}, seeds {arguments.seeds}, {segments} segments an input (segments of "
+              f"{vocoder.FOLD_SEGMENT_SECONDS:g} s or more, at most {vocoder.FOLD_STREAMS})")
         print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}")
         if not arguments.without_unfolded:
             row = measure(model, paths, False, arguments.seeds)
