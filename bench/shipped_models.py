@@ -182,19 +182,22 @@ def export(work, materials, trained_on=None):
             "parameters": int(model.count_params()),
             "bytes": target.stat().st_size,
         }
-        same_run = earlier.get(material, {}).get("optimizer_steps") == state.get("optimizer_steps")
-        if trained_on or (same_run and "trained_on" in earlier.get(material, {})):  # kept when re-exported
-            cards[material]["trained_on"] = trained_on or earlier[material]["trained_on"]
+        # Is this the run the material's card already describes (exported again)? Then what only the card knows
+        # (where it was trained, what it was fine-tuned from) is kept.
+        previous = earlier.get(material, {})
+        re_export = previous.get("epochs") == state["epochs_completed"] and previous.get(
+            "fine_tuning_minutes", previous.get("training_minutes")) == cards[material]["training_minutes"]
+        if trained_on or (re_export and "trained_on" in previous):
+            cards[material]["trained_on"] = trained_on or previous["trained_on"]
         if config.get("init_from"):
             # Fine-tuned from a shipped model (its name, or a run named after it): the card keeps what it started
             # from and counts the minutes of both. Exporting the same run again keeps the same starting point; a
             # fine-tune of a fine-tuned model starts from that whole card (its own start nested in it).
             before = earlier.get(Path(config["init_from"]).stem.removesuffix("-run"), {})
-            same_run = "fine_tuned_from" in before and before.get("fine_tuning_minutes") == round(
-                state["training_seconds"] / 60.0, 1) and before.get("epochs") == state["epochs_completed"]
-            origin = before["fine_tuned_from"] if same_run else {key: before[key] for key in (
-                "training_minutes", "learning_rate", "epochs", "optimizer_steps", "trained_on",
-                "validation_bits_per_sample", "data", "fine_tuned_from") if key in before}
+            origin = previous["fine_tuned_from"] if re_export and "fine_tuned_from" in previous else {
+                key: before[key] for key in ("training_minutes", "learning_rate", "epochs", "optimizer_steps",
+                                             "trained_on", "validation_bits_per_sample", "data", "fine_tuned_from")
+                if key in before}
             card = cards[material]
             card["fine_tuned_from"] = origin
             card["fine_tuning_minutes"] = card["training_minutes"]
