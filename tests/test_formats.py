@@ -176,11 +176,15 @@ def test_the_readmes_recipe_vocodes_frames_made_by_speecht5s_own_feature_extract
     frames = np.load(REFERENCE)["speecht5"]
     np.save(tmp_path / "tts.npy", frames)
     assert main(["vocode", "--model", "vocoder-16k", str(tmp_path / "tts.npy"), "--output",
-                 str(tmp_path / "speech.wav"), "--quiet"]) == 0
+                 str(tmp_path / "speech.wav"), "--seed", "1", "--quiet"]) == 0
     audio, rate = soundfile.read(str(tmp_path / "speech.wav"))
     assert rate == 16000 and audio.size == frames.shape[0] * 256 and np.all(np.isfinite(audio))
     made = format_frames(audio, FeatureConfig.for_format("speecht5"))[:frames.shape[0]]
     # At the frames' level (speech at half its level): not the training audio's ...
     assert abs(_loud_power_db(made, frames)) < 1.0
-    # ... and loud where they are loud, frame by frame.
-    assert np.corrcoef(made.mean(axis=1), frames[:made.shape[0]].mean(axis=1))[0, 1] > 0.9
+    # ... and loud where they are loud, frame by frame. The vocoder's level wanders by about 3 dB over a second
+    # (over seeds 0-23 this correlation runs 0.81-0.97 on both backends; the median frame is 0.06-0.24 log10 units
+    # off), while the same output two frames (32 ms) late correlates at 0.67 at most.
+    made_level, level = made.mean(axis=1), frames[:made.shape[0]].mean(axis=1)
+    assert np.corrcoef(made_level, level)[0, 1] > 0.75
+    assert np.median(np.abs(made_level - level)) < 0.3
