@@ -2,6 +2,12 @@
 
 Usage: python bench/generation_speed.py [--model MODEL] [--seconds 4]
        python bench/generation_speed.py --all [--vocoder vocoder] [--files 20] [--seconds 4]
+       python bench/generation_speed.py --shards [--models default vocoder vocoder-16k]
+
+``--shards``: how many streams a shard should take (``StreamGroup``'s
+``min_shard``): each model's 2, 4, 8 and 16 streams in one shard and in one a
+core, 1 s of samples a call as ``generate`` and ``vocode`` run them (a
+vocoder's frames made up), best of 3.
 
 ``--all``: everything the speed questions ask, in one process and one table,
 side by side on this machine's CPU (its instructions named): the default
@@ -118,6 +124,45 @@ def one_table(arguments):
         print(f"{what:<72}{value:>12,.1f} {unit:<10}{times}")
 
 
+def shard_table(arguments):
+    """``--shards``: samples per second of a few streams in one shard against one shard a core."""
+    import os
+
+    import numpy as np
+
+    import audiornn
+    from audiornn import stepping
+    from audiornn.model import ModelConfig, build_model
+    from bfloat16 import FLAGS
+    from common import cpu_flags
+
+    cores, flags = len(os.sched_getaffinity(0)), cpu_flags()[1]
+    print(f"cores {cores}; CPU: " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS),
+          flush=True)
+    print(f"{'model':<14}{'streams':>8}{'1 shard':>12}{f'{cores} shards':>12}{'ratio':>8}   samples/s")
+    for name in arguments.models:
+        model = build_model(ModelConfig()) if name == "default" else audiornn.load_model(name)
+        rate, config = model.audio_config.sample_rate, model.feature_config
+        frames = None if model.feature_net is None else \
+            np.random.default_rng(0).normal(-2.0, 0.3, (rate // config.hop * 2, config.bands)).astype(np.float32)
+        for count in (2, 4, 8, 16):
+            speeds = []
+            for shards in (1, cores):
+                with stepping.StreamGroup(model, count=count, seed=1, keys=np.arange(count), shards=shards) as group:
+                    best = np.inf
+                    for _ in range(3):  # the first compiles
+                        started = time.perf_counter()
+                        if frames is None:
+                            group.sample(rate)
+                        else:
+                            span = stepping.frame_span(-1, rate, config.hop, model.feature_net.margin)
+                            group.sample(rate, np.stack([stepping.take_frames(frames, span)] * count))
+                        best = min(best, time.perf_counter() - started)
+                speeds.append(count * rate / best)
+            print(f"{name:<14}{count:>8}{speeds[0]:>12,.0f}{speeds[1]:>12,.0f}{speeds[1] / speeds[0]:>7.2f}x",
+                  flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", help="a .keras model or run folder (default: the default configuration)")
@@ -126,7 +171,12 @@ def main():
     parser.add_argument("--vocoder", default="vocoder", help="--all: the vocoder whose vocode is timed")
     parser.add_argument("--files", type=int, default=20, help="--all: files of the unseen voice to vocode, "
                                                                     "joined into 30 s inputs (default 20)")
+    parser.add_argument("--shards", action="store_true", help="streams in one shard against one shard a core")
+    parser.add_argument("--models", nargs="+", default=["default", "vocoder", "vocoder-16k"],
+                        help="--shards: the models (default: the default configuration and the shipped vocoders)")
     arguments = parser.parse_args()
+    if arguments.shards:
+        return shard_table(arguments)
     if arguments.all:
         return one_table(arguments)
 
