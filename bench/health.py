@@ -2,6 +2,7 @@
 
 Usage: python bench/health.py [--models speech music] [--streams 8] [--seconds 30] [--work /tmp/w/health]
                               [--write-cards] [--figure bench/health.png]
+       python bench/health.py --models music=RUN_OR_KERAS   # a candidate, against the music's training audio
 
 For each model: its training audio's window levels and held partials
 (:class:`audiornn.health.LevelReference`, from the dev dataset it was trained
@@ -32,15 +33,17 @@ DATASETS = {"speech": (dev_speech_dataset, "speech"), "music": (shipped_music_da
 
 
 def measure(name, streams, seconds, work):
-    """The model's reference, its streams' audio and health reports."""
+    """The model's reference, its streams' audio and health reports. ``name``: a shipped model, or
+    ``NAME=PATH``, the model at PATH (a run folder or ``.keras``) against NAME's training audio."""
     import audiornn
     from audiornn.health import LevelReference, health
 
     Path(work).mkdir(parents=True, exist_ok=True)
-    build, folder = DATASETS[name]
+    material, _, path = name.partition("=")
+    build, folder = DATASETS[material]
     dataset = build(Path(work) / folder)
     reference = LevelReference.from_dataset(dataset)
-    model = audiornn.load_model(name)
+    model = audiornn.load_model(path or material)
     rate = model.audio_config.sample_rate
     sounds, reports = [], []
     for seed in range(1, streams + 1):
@@ -49,7 +52,7 @@ def measure(name, streams, seconds, work):
         sounds.append(audio)
         reports.append(health(audio, rate, reference))
         report = reports[-1]
-        print(f"{name:<8}{seed:>5}{report['level_median'] / reference.p50:>10.2f}{report['in_range']:>10.0%}"
+        print(f"{name.partition('=')[0]:<8}{seed:>5}{report['level_median'] / reference.p50:>10.2f}{report['in_range']:>10.0%}"
               f"{report['collapse_seconds']:>10.0f}{report['runaway_seconds']:>10.0f}{report['frozen_seconds']:>10.0f}"
               f"{report['held_partials']:>10.0%}{reference.held_partials:>10.0%}   "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
@@ -92,13 +95,20 @@ def figure(results, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=["speech", "music"], choices=sorted(DATASETS))
+    parser.add_argument("--models", nargs="+", default=["speech", "music"],
+                        help=f"shipped models ({', '.join(sorted(DATASETS))}), or NAME=PATH: the model at PATH "
+                             f"measured against NAME's training audio")
     parser.add_argument("--streams", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--work", default="/tmp/w/health", help="where the dev datasets are built (or reused)")
     parser.add_argument("--write-cards", action="store_true", help="put the figures in audiornn/models/models.json")
     parser.add_argument("--figure", help="a PNG of each model's first stream beside its training audio")
     arguments = parser.parse_args()
+    for name in arguments.models:
+        if name.partition("=")[0] not in DATASETS:
+            parser.error(f"--models: {name!r} is not one of {', '.join(sorted(DATASETS))} (or NAME=PATH)")
+    if arguments.write_cards and any("=" in name for name in arguments.models):
+        parser.error("--write-cards writes the shipped models' cards: leave out NAME=PATH")
     print(f"{'model':<8}{'seed':>5}{'level':>10}{'in range':>10}{'collapse':>10}{'runaway':>10}{'frozen':>10}"
           f"{'held':>10}{'training':>10}\n{'':<13}{'x median':>10}{'':>10}{'s':>10}{'s':>10}{'s':>10}{'partials':>10}"
           f"{'held':>10}")
