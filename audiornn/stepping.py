@@ -168,18 +168,11 @@ def run_steps(model, states, length, read, emit, carry, per_frame=None, shift=0)
     """
     constants = model.step_constants()
     extras = loop_extras(model, states, per_frame, constants)
-    if per_frame is None:
-        def body(step, states, carry):
-            logits, states = model.step(read(step, carry), states, constants, **extras(0))
-            return step + 1, states, emit(step, logits, carry)
-
-        _, states, carry = ops.while_loop(lambda step, *_: step < length, body,
-                                          (ops.convert_to_tensor(0, "int32"), states, carry))
-        return states, carry
     # A step's frame is fetched by the step before and carried: read in the step itself, the fetch is fused into
-    # the first layer's gates and XLA's CPU code for that fusion slows by half (vocoding 32 streams: 160,000
-    # samples/s against 240,000 carried; python bench/generation_speed.py --vocoder).
-    hop, last = model.feature_config.hop, ops.shape(keras.tree.flatten(per_frame)[0])[0] - 1
+    # the first layer's gates and XLA's CPU code for that fusion runs at two thirds of its speed (bench/RESULTS.md,
+    # "Folding made fast"). Without frames the extras are the same every step.
+    hop = 1 if per_frame is None else model.feature_config.hop
+    last = 0 if per_frame is None else ops.shape(keras.tree.flatten(per_frame)[0])[0] - 1
 
     def fetch(step):
         return extras(ops.minimum((step + shift) // hop, last))
@@ -427,9 +420,9 @@ class StreamGroup:
     XLA runs one stream batch's loop on about one core; splitting a batch into shards that run side by side
     uses the others. The output is identical to one unsharded batch with the same seed. ``keys``: as
     :class:`SampleStream` takes them, one per stream of the whole batch. ``min_shard``: the fewest streams a
-    shard takes. On 2 cores two shards ran 1.2 to 1.8 times as fast as one from 4 streams up, and a vocoder's
-    from 2 up (a folded input's segments); the default model's 2 streams 0.92 to 1.02 times
-    (``python bench/generation_speed.py --shards``)."""
+    shard takes. On 2 cores two shards ran a vocoder's streams 1.2 to 1.8 times as fast as one from 2 streams
+    up (a folded input's segments), the default model's 1.3 to 1.4 times from 8 up and about as fast at 2 and 4
+    (0.92 to 1.02, once 1.53; ``python bench/generation_speed.py --shards``)."""
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=1, label=None, tail=0.0,
                  keys=None):

@@ -22,11 +22,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import cpu_flags, quiet_tensorflow  # noqa: E402
+from common import cpu_flags, instructions_line, quiet_tensorflow  # noqa: E402
 
 quiet_tensorflow()
-
-FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
 
 
 def matmul_gflops(shape, dtype, repeats=5):
@@ -98,8 +96,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time of each row (default 20)")
     arguments = parser.parse_args()
-    name, flags = cpu_flags()
-    print(f"CPU: {name}; " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS))
+    print(f"CPU: {cpu_flags()[0]}; {instructions_line()}")
     rows = []
     for shape in ((2048, 2048, 2048), (4608, 512, 768), (48, 512, 768)):
         values = [matmul_gflops(shape, dtype) for dtype in ("float32", "bfloat16")]

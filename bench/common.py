@@ -113,6 +113,15 @@ def cpu_flags():
     return name, set(flags)
 
 
+INSTRUCTIONS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")  # what matmul and bfloat16 speed hang on
+
+
+def instructions_line():
+    """``"avx2 yes, avx512f no, ..."``: which of :data:`INSTRUCTIONS` this machine's CPU has."""
+    flags = cpu_flags()[1]
+    return ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in INSTRUCTIONS)
+
+
 def unseen_voice(model):
     """The voice a shipped vocoder never heard, at the model's rate: its name and recordings (the Russian 8 kHz
     prompts for the 8 kHz vocoder, June's 16 kHz G.722 prompts for a 16 kHz one)."""

@@ -89,13 +89,12 @@ def one_table(arguments):
 
     import audiornn
     from audiornn.model import ModelConfig, build_model
-    from bfloat16 import FLAGS, generation_samples_per_second, training_targets_per_second, with_policy
-    from common import cpu_flags, pick, unseen_voice
+    from bfloat16 import generation_samples_per_second, training_targets_per_second, with_policy
+    from common import instructions_line, pick, unseen_voice
     from fold import joined_inputs, measure
     from step_profile import profile
 
-    flags = cpu_flags()[1]
-    print("CPU: " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS), flush=True)
+    print(f"CPU: {instructions_line()}", flush=True)
     rows = []  # (what, value, unit, samples per second or None)
     for policy in ("float32", "mixed_bfloat16"):
         name = "float32" if policy == "float32" else "bfloat16"
@@ -133,12 +132,10 @@ def shard_table(arguments):
     import audiornn
     from audiornn import stepping
     from audiornn.model import ModelConfig, build_model
-    from bfloat16 import FLAGS
-    from common import cpu_flags
+    from common import instructions_line
 
-    cores, flags = len(os.sched_getaffinity(0)), cpu_flags()[1]
-    print(f"cores {cores}; CPU: " + ", ".join(f"{flag} {'yes' if flag in flags else 'no'}" for flag in FLAGS),
-          flush=True)
+    cores = len(os.sched_getaffinity(0))
+    print(f"cores {cores}; CPU: {instructions_line()}", flush=True)
     print(f"{'model':<14}{'streams':>8}{'1 shard':>12}{f'{cores} shards':>12}{'ratio':>8}   samples/s")
     for name in arguments.models:
         model = build_model(ModelConfig()) if name == "default" else audiornn.load_model(name)

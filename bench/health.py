@@ -52,7 +52,7 @@ def measure(name, streams, seconds, work):
         sounds.append(audio)
         reports.append(health(audio, rate, reference))
         report = reports[-1]
-        print(f"{name.partition('=')[0]:<8}{seed:>5}{report['level_median'] / reference.p50:>10.2f}{report['in_range']:>10.0%}"
+        print(f"{material:<8}{seed:>5}{report['level_median'] / reference.p50:>10.2f}{report['in_range']:>10.0%}"
               f"{report['collapse_seconds']:>10.0f}{report['runaway_seconds']:>10.0f}{report['frozen_seconds']:>10.0f}"
               f"{report['held_partials']:>10.0%}{reference.held_partials:>10.0%}   "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
