@@ -42,6 +42,12 @@ TRAIN_OPTIONS = {
                                     "schedule's second half (default {default})"),
     "--preview-every": ("preview_every", int, "write a generated preview wav every N epochs "
                                               "(default {default}: never)"),
+    "--health-every": ("health_every", int, "every N epochs, generate --health-streams streams of "
+                                            "--health-seconds and measure their health against the training "
+                                            "audio (history.csv's health_ columns; the healthiest epoch's model "
+                                            "is kept as healthiest.keras; default {default}: never)"),
+    "--health-streams": ("health_streams", int, "streams of each health check (default {default})"),
+    "--health-seconds": ("health_seconds", float, "seconds of each health check's streams (default {default})"),
     "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
     "--input-noise": ("input_noise", float, "noise injection: the largest standard deviation, in μ-law classes, "
                                             "of noise added to the training inputs, targets clean (default "
@@ -509,6 +515,15 @@ class TrainConfig(JSONConfig):
     validation_steps: batches of the per-epoch validation score (an evenly
         spread, fixed subset); the full validation audio is scored at the end.
     preview_every, preview_seconds: write a generated preview every N epochs.
+    health_every, health_streams, health_seconds: every N epochs (0: never),
+        generate ``health_streams`` streams of ``health_seconds`` from the
+        model in training and measure them against the training audio
+        (:mod:`audiornn.health`): the share of their 2 s windows at the
+        training level, streams collapsed, run away and frozen go into the
+        history, and the healthiest epoch's model is kept beside the best
+        (:data:`audiornn.training.HEALTHIEST_MODEL`). Whether a training ends
+        in an absorbing state is not read off its bits (``bench/RESULTS.md``,
+        generation health): this is how to see it, and to pick an epoch by it.
     carry_state: truncated backpropagation through time: each row of a
         training batch continues where the same row of the previous batch
         ended, and the recurrent state (and lag values) are carried over, so
@@ -539,6 +554,9 @@ class TrainConfig(JSONConfig):
     validation_steps: int = 32
     preview_every: int = 0
     preview_seconds: float = 2.0
+    health_every: int = 0
+    health_streams: int = 8
+    health_seconds: float = 10.0
     seed: int = 0
     tensorboard: bool = False
     carry_state: bool = True
@@ -546,16 +564,16 @@ class TrainConfig(JSONConfig):
     input_noise: float = 0.0
 
     def __post_init__(self):
-        for name in ("sequence_length", "batch_size", "validation_steps", "patience"):
+        for name in ("sequence_length", "batch_size", "validation_steps", "patience", "health_streams"):
             check_positive_int(getattr(self, name), option(name))
-        for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "seed"):
+        for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "health_every", "seed"):
             check_count(getattr(self, name), option(name))
         for name in ("carry_state", "tensorboard"):
             check_bool(getattr(self, name), option(name))
         if self.mixed_precision not in MIXED_PRECISION:
             raise ParameterError(f"{option('mixed_precision')} must be one of {', '.join(map(repr, MIXED_PRECISION))}, "
                                  f"got {self.mixed_precision!r}")
-        for name in ("learning_rate", "clipnorm", "preview_seconds"):
+        for name in ("learning_rate", "clipnorm", "preview_seconds", "health_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ParameterError(f"{option(name)} must be a positive number, got {value!r}")

@@ -41,7 +41,7 @@ from .audio_io import decode_classes
 from .errors import AudioFileError
 
 __all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "reference_for",
-           "window_levels"]
+           "summarise", "window_levels"]
 
 WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
 COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
@@ -208,6 +208,21 @@ def health(audio, rate, reference):
             "frozen": frozen >= SUSTAINED_SECONDS and reference.frozen_seconds < SUSTAINED_SECONDS,
             "held_partials": held_partials(audio, rate, floor=COLLAPSE_FACTOR * reference.p10),
             "reference": dataclasses.asdict(reference)}
+
+
+def summarise(reports, reference):
+    """Several streams' :func:`health` reports as one: how many collapsed, ran away or froze, the share of all
+    their windows in range, their mean held partials beside the training audio's."""
+    windows = np.concatenate([np.asarray(report["levels"], dtype=np.float64) for report in reports]) \
+        if reports else np.zeros(0)
+    low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
+    return {"streams": len(reports),
+            "collapsed": sum(bool(report["collapsed"]) for report in reports),
+            "ran_away": sum(bool(report["ran_away"]) for report in reports),
+            "frozen": sum(bool(report["frozen"]) for report in reports),
+            "in_range": float(np.mean((windows >= low) & (windows <= high))) if windows.size else 0.0,
+            "held_partials": float(np.mean([report["held_partials"] for report in reports])) if reports else 0.0,
+            "training_held_partials": reference.held_partials}
 
 
 def format_health(report, label="generated"):

@@ -7,10 +7,13 @@ Layout of a run folder (format version 1)::
                        loss and epoch, epochs without improvement, stop reason
     RUN/model.keras    the best model by validation loss (inference only)
     RUN/last.keras     the last completed epoch, with the optimizer's state
+    RUN/healthiest.keras  the healthiest model by the health checks (only
+                       with --health-every; inference only)
     RUN/history.csv    one row per completed epoch: loss, accuracy and bits
                        per sample for training and validation, learning rate,
-                       seconds, and the preview's sound distance on epochs
-                       with a preview (empty on the others)
+                       seconds, the preview's sound distance on epochs
+                       with a preview and the health check's figures on
+                       epochs with one (empty on the others)
     RUN/summary.json   the full validation score of the best model, when done
     RUN/previews/      short generated previews every N epochs (optional)
     RUN/logs/          TensorBoard logs (optional)
@@ -40,18 +43,19 @@ from .dataset import METADATA_NAME
 from .errors import ModelFileError, RunError
 from .files import PARTIAL, hold_folder, remove_stale_partials, write_atomically, write_json
 
-__all__ = ["BEST_MODEL", "CONFIG", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL", "STATE", "SUMMARY", "commit_epoch",
-           "committed_path", "hold_run", "is_run", "load_model", "load_run_model", "prepare_run_folder", "read_history",
+__all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
+           "STATE", "SUMMARY", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model", "prepare_run_folder", "read_history",
            "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
 
 RUN_FORMAT = "audiornn-run"
 RUN_FORMAT_VERSION = 1
 CONFIG, STATE, SUMMARY, HISTORY = "config.json", "state.json", "summary.json", "history.csv"
-BEST_MODEL, LAST_MODEL = "model.keras", "last.keras"
+BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL = "model.keras", "last.keras", "healthiest.keras"
 PREVIEWS, LOGS, LOCK = "previews", "logs", ".lock"
 PENDING = re.compile(r"^\.epoch-(\d+)\.(.+)$")
+HEALTH_COLUMNS = ["health_in_range", "health_collapsed", "health_ran_away", "health_frozen", "health_held_partials"]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
-                   "val_bits_per_sample", "learning_rate", "seconds", "sound_frechet"]
+                   "val_bits_per_sample", "learning_rate", "seconds", "sound_frechet", *HEALTH_COLUMNS]
 
 
 def read_run_json(folder, name):

@@ -31,7 +31,7 @@ from .files import write_json
 from .keras_data import WindowDataset
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
-from .runs import (BEST_MODEL, CONFIG, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
+from .runs import (BEST_MODEL, CONFIG, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
                    commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, write_history)
 from .pretrained import resolve_model
@@ -70,14 +70,21 @@ COLLAPSE_NATS = 0.5
 MOST_RESTORES = 3
 
 
+def health_rank(figures):
+    """How a health check ranks (higher is healthier): fewest streams collapsed or run away, then the largest
+    share of windows at the training level, then fewest streams frozen."""
+    return (-(figures["collapsed"] + figures["ran_away"]), figures["in_range"], -figures["frozen"])
+
+
 class RunKeeper(keras.callbacks.Callback):
     """Sets the learning rate, checkpoints, keeps the history, stops on budget or NaN, and brings the best
     epoch back when the validation loss collapses."""
 
     def __init__(self, folder, config, state, history, budget_seconds, total_steps, preview=None, carry=None,
-                 strategy=None):
+                 strategy=None, health=None):
         super().__init__()
         self.carry = carry
+        self.health = health
         self.folder, self.config, self.state = Path(folder), config, state
         self.history_rows, self.budget_seconds, self.total_steps = history, budget_seconds, total_steps
         self.preview = preview
@@ -141,6 +148,7 @@ class RunKeeper(keras.callbacks.Callback):
         row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
         val_loss = row.get("val_loss", row.get("loss"))
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
+        healthiest = self._check_health(number, row)
         state = dict(self.state, epochs_completed=number, training_seconds=self._elapsed(),
                      optimizer_steps=int(self.model.optimizer.iterations.numpy()),
                      stop_reason=f"interrupted after epoch {number} (or still training): continue with --resume")
@@ -163,6 +171,9 @@ class RunKeeper(keras.callbacks.Callback):
         writes = {LAST_MODEL: self.model.save, HISTORY: history_writer([*self.history_rows, row])}
         if improved:
             writes[BEST_MODEL] = self.model.save
+        if healthiest:
+            writes[HEALTHIEST_MODEL] = self.model.save
+            state["healthiest"] = healthiest
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
@@ -184,6 +195,22 @@ class RunKeeper(keras.callbacks.Callback):
             if distance is not None:
                 row["sound_frechet"] = distance
                 write_history(self.folder / HISTORY, self.history_rows)
+
+    def _check_health(self, number, row):
+        """On a health-check epoch, the check's figures into ``row``; returns them (with the epoch and its
+        validation bits) when this epoch is the healthiest so far, else None. The check's time is not training
+        time: it does not count against the budget."""
+        if not (self.health and self.config.health_every and number % self.config.health_every == 0):
+            return None
+        started = time.monotonic()
+        figures = self.health(self.model)
+        self._segment_start += time.monotonic() - started
+        row.update({f"health_{key}": figures[key] for key in ("in_range", "collapsed", "ran_away", "frozen",
+                                                               "held_partials")})
+        bits = row.get("val_bits_per_sample", row.get("bits_per_sample"))
+        figures = dict(figures, epoch=number, val_bits_per_sample=bits)
+        before = self.state.get("healthiest")
+        return figures if before is None or health_rank(figures) > health_rank(before) else None
 
     def _restore_best(self, number, val_loss, scale):
         """The best epoch's weights and optimizer state back into the model (the file it was saved to); the run
@@ -211,6 +238,9 @@ class EpochLines(keras.callbacks.Callback):
         row, budget = self.keeper.history_rows[-1], self.keeper.budget_seconds  # the row just saved
         where = f" ({self.keeper._elapsed() / 60:.1f} of {budget / 60:g} min)" if budget else f"/{self.total_epochs}"
         values = " - ".join(f"{key} {row[key]:.4f}" for key in self.SHOWN if key in row)
+        if "health_in_range" in row:
+            values += (f" - health {row['health_in_range']:.0%} at the training level, {row['health_collapsed']:.0f} "
+                       f"collapsed, {row['health_ran_away']:.0f} ran away, {row['health_frozen']:.0f} frozen")
         print(f"epoch {row['epoch']}{where}: {values} - {row['seconds']:.0f} s", flush=True)
 
 
@@ -452,6 +482,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
             folder, dataset, model_config, train_config, state, history = _load_resume(
                 folder, dataset, overrides or {})
             _check_backend_options(train_config, strategy)
+            _check_health_option(model_config, train_config)
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
@@ -472,6 +503,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                                    "the model" if start is None else f"--init-from '{start['path']}'",
                                    None if start is None else start["model"].feature_config)
     _check_unused(model_config, dataset)
+    _check_health_option(model_config, train_config)
     if model_config.features:
         train_config = vocoder_train_config(train_config, dataset.feature_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
@@ -500,6 +532,14 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                 model.feature_net.adapt(_adaptation_frames(dataset))
             compile_model(model, train_config)
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
+
+
+def _check_health_option(model_config, train_config):
+    """Refuse, before anything is written, a health check of a vocoder."""
+    if train_config.health_every and model_config.features:
+        raise ParameterError(f"{option('health_every')} measures streams generated from nothing against the "
+                             f"training audio; a vocoder's output follows its frames (its previews score "
+                             f"copy-synthesis): leave the option out")
 
 
 def _check_backend_options(train_config, strategy):
@@ -591,11 +631,12 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config, dataset)
+    health = _health_checker(train_config, dataset) if train_config.health_every else None
     budget = train_config.minutes * 60.0
     total_steps = train_config.total_epochs * len(training)
     carry = _attach_carry(model, training, strategy)
     keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry,
-                       strategy=strategy)
+                       strategy=strategy, health=health)
     callbacks = [keeper, *callbacks]
     if budget and verbose == 1:
         callbacks.append(BudgetProgress(keeper))
@@ -695,6 +736,43 @@ def _preview_writer(train_config, dataset):
         return report["model"]["frechet"]
 
     return write_preview
+
+
+# The health checks' streams are drawn from this seed on (the run's seed added): apart from the seeds people
+# generate with and bench/health.py measures (1 to 32), so choosing an epoch by them is not choosing by those.
+HEALTH_SEED = 1000
+
+
+def _health_checker(train_config, dataset):
+    """A hook measuring the health of ``health_streams`` streams of ``health_seconds`` generated by the model in
+    training against the training audio (:func:`audiornn.health.summarise`); a labelled model's streams are
+    shared out among its labels."""
+    from .generation import generate
+    from .health import LevelReference, health, summarise
+
+    reference = []  # built at the first check, once
+
+    def check(model):
+        if not reference:
+            reference.append(LevelReference.from_dataset(dataset))
+        labels = list(model.model_config.labels) or [None]
+        rate, streams = dataset.audio_config.sample_rate, train_config.health_streams
+        reports = []
+        for index, label in enumerate(labels):
+            count = streams // len(labels) + (index < streams % len(labels))
+            if count:
+                audio = generate(model, seconds=train_config.health_seconds, count=count, progress=False,
+                                 seed=HEALTH_SEED + train_config.seed + index, label=label)
+                reports += [health(np.asarray(stream), rate, reference[0]) for stream in audio]
+        figures = summarise(reports, reference[0])
+        logger.info("health of %d streams of %g s: %.0f%% of windows at the training level; %d collapsed, %d ran "
+                    "away, %d frozen; held partials %.0f%% (training audio %.0f%%)", figures["streams"],
+                    train_config.health_seconds, 100 * figures["in_range"], figures["collapsed"],
+                    figures["ran_away"], figures["frozen"], 100 * figures["held_partials"],
+                    100 * figures["training_held_partials"])
+        return figures
+
+    return check
 
 
 def _describe(model_config):
@@ -811,8 +889,17 @@ def _summarise(folder, dataset, model_config, train_config, state):
         "validation": score, "stop_reason": state["stop_reason"],
         "model": str(folder / BEST_MODEL),
     }
+    if state.get("healthiest"):
+        summary["healthiest"] = dict(state["healthiest"], model=str(folder / HEALTHIEST_MODEL))
     write_json(folder / SUMMARY, summary)
     logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
                 score["targets"], folder / BEST_MODEL)
+    if state.get("healthiest"):
+        healthiest = state["healthiest"]
+        logger.info("healthiest model (epoch %d): %.0f%% of its check's windows at the training level, %d of %d "
+                    "streams collapsed or ran away, %d frozen; %.3f bits per sample on the quick validation -> %s",
+                    healthiest["epoch"], 100 * healthiest["in_range"], healthiest["collapsed"] + healthiest["ran_away"],
+                    healthiest["streams"], healthiest["frozen"], healthiest["val_bits_per_sample"],
+                    folder / HEALTHIEST_MODEL)
     return summary

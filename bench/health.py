@@ -60,17 +60,9 @@ def measure(name, streams, seconds, work):
 
 
 def summary(reference, reports, streams, seconds):
-    import numpy as np
+    from audiornn.health import summarise
 
-    windows = np.concatenate([report["levels"] for report in reports])
-    low, high = reference.p10 / 2, reference.p90 * 2
-    return {"streams": streams, "seconds": seconds, "temperature": 1.0,
-            "collapsed": sum(report["collapsed"] for report in reports),
-            "ran_away": sum(report["ran_away"] for report in reports),
-            "frozen": sum(report["frozen"] for report in reports),
-            "in_range": float(np.mean((windows >= low) & (windows <= high))),
-            "held_partials": float(np.mean([report["held_partials"] for report in reports])),
-            "training_held_partials": reference.held_partials}
+    return {"streams": streams, "seconds": seconds, "temperature": 1.0, **summarise(reports, reference)}
 
 
 def figure(results, path):
