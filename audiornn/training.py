@@ -71,9 +71,10 @@ MOST_RESTORES = 3
 
 
 def health_rank(figures):
-    """How a health check ranks (higher is healthier): fewest streams collapsed or run away, then the largest
-    share of windows at the training level, then fewest streams frozen."""
-    return (-(figures["collapsed"] + figures["ran_away"]), figures["in_range"], -figures["frozen"])
+    """How a health check ranks (higher is healthier): fewest states named (streams collapsed, run away or
+    frozen: a drone at the training level is as stuck as silence), then the largest share of windows at the
+    training level."""
+    return (-(figures["collapsed"] + figures["ran_away"] + figures["frozen"]), figures["in_range"])
 
 
 class RunKeeper(keras.callbacks.Callback):

@@ -291,6 +291,79 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
     assert distances[0] == distances[2] == "" and float(distances[1]) > 0 and float(distances[3]) > 0
 
 
+def test_health_checks_go_into_the_history_and_the_healthiest_epoch_is_kept(sine_dataset, tmp_path):
+    import audiornn
+    from audiornn.generation import generate
+    from audiornn.health import LevelReference, health, summarise
+    from audiornn.training import HEALTH_SEED, health_rank
+
+    class Weights(keras.callbacks.Callback):  # runs after the keeper: each epoch's weights as saved
+        saved = {}
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.saved[epoch + 1] = [np.array(value) for value in self.model.get_weights()]
+
+    config = TrainConfig(epochs=4, health_every=2, health_streams=3, health_seconds=5.0, seed=4, **QUICK)
+    summary = train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=config, verbose=0,
+                    callbacks=[Weights()])
+    rows = history(tmp_path / "run")
+    # Figures on the check's epochs (2 and 4) only.
+    assert [row["health_in_range"] == "" for row in rows] == [True, False, True, False]
+    for row in rows[1::2]:
+        assert 0.0 <= float(row["health_in_range"]) <= 1.0 and 0.0 <= float(row["health_held_partials"]) <= 1.0
+        assert {int(float(row[f"health_{name}"])) for name in ("collapsed", "ran_away", "frozen")} <= {0, 1, 2, 3}
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    healthiest = state["healthiest"]
+    checks = {int(row["epoch"]): {name: float(row[f"health_{name}"]) for name in ("collapsed", "ran_away",
+                                                                                 "in_range", "frozen")}
+              for row in rows[1::2]}
+    assert healthiest["epoch"] in checks and healthiest["streams"] == 3
+    # The first healthiest of the checks by the rank (a later tie does not replace it).
+    assert healthiest["epoch"] == max(checks, key=lambda epoch: (health_rank(checks[epoch]), -epoch))
+    assert summary["healthiest"]["epoch"] == healthiest["epoch"]
+    # healthiest.keras is that epoch's model, and its streams measure as the check said.
+    model = audiornn.load_model(tmp_path / "run" / "healthiest.keras")
+    for mine, saved in zip(model.get_weights(), Weights.saved[healthiest["epoch"]]):
+        np.testing.assert_array_equal(mine, saved)
+    reference = LevelReference.from_dataset(sine_dataset)
+    audio = generate(model, seconds=5.0, count=3, seed=HEALTH_SEED + 4, progress=False)
+    again = summarise([health(np.asarray(stream), 8000, reference) for stream in audio], reference)
+    assert again["in_range"] == pytest.approx(healthiest["in_range"])
+    assert (again["collapsed"], again["ran_away"], again["frozen"]) == \
+        (healthiest["collapsed"], healthiest["ran_away"], healthiest["frozen"])
+
+
+def test_the_healthiest_ranks_streams_stuck_first_then_the_level():
+    from audiornn.training import health_rank
+
+    def figures(collapsed=0, ran_away=0, in_range=0.9, frozen=0):
+        return dict(collapsed=collapsed, ran_away=ran_away, in_range=in_range, frozen=frozen)
+
+    for stuck in ("collapsed", "ran_away", "frozen"):
+        assert health_rank(figures(in_range=0.5)) > health_rank(figures(**{stuck: 1}, in_range=1.0))
+    assert health_rank(figures(collapsed=1)) > health_rank(figures(ran_away=1, frozen=1))
+    assert health_rank(figures(in_range=0.95)) > health_rank(figures(in_range=0.9))
+
+
+def test_a_vocoder_health_check_is_refused_before_anything_is_written(tmp_path, write_audio):
+    from audiornn import build_dataset
+
+    from conftest import sine
+
+    for index in range(2):
+        write_audio(f"audio/{index}.wav", sine(200 + 100 * index, 2.0, 8000))
+    dataset = build_dataset([tmp_path / "audio"], tmp_path / "dataset", features="mel", validation_fraction=0.5,
+                            progress=False)
+    with pytest.raises(ParameterError, match="--health-every"):
+        train(dataset, tmp_path / "run", model_config=TINY, verbose=0,
+              train_config=TrainConfig(epochs=1, health_every=1, **QUICK))
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ParameterError, match="--health-streams"):
+        TrainConfig(health_streams=0)
+    with pytest.raises(ParameterError, match="--health-seconds"):
+        TrainConfig(health_seconds=-1.0)
+
+
 @pytest.mark.tf_only
 def test_a_lost_worker_is_named_by_the_task_that_is_not_this_one():
     from types import SimpleNamespace
