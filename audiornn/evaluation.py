@@ -28,7 +28,9 @@ CURVES = (("loss", "loss (nats)"), ("accuracy", "accuracy"), ("bits_per_sample",
 
 
 def plot_history(runs, *, names=None):
-    """Loss, accuracy and bits per sample per epoch of one or several runs, on one figure.
+    """Loss, accuracy and bits per sample per epoch of one or several runs, on one figure; and where a run
+    checked its generation's health (``--health-every``), a fourth panel: the share of the checks' windows at
+    the training level, and the streams named collapsed, run away or frozen.
 
     Training is dashed, validation solid; each run has its own colour and is
     labelled by its folder name (or ``names``).
@@ -36,8 +38,9 @@ def plot_history(runs, *, names=None):
     runs = [runs] if isinstance(runs, (str, os.PathLike)) else list(runs)
     names = names or [Path(run).name for run in runs]
     histories = [read_history(run) for run in runs]
-    figure = Figure(figsize=(15, 4.2), layout="constrained")
-    axes = figure.subplots(1, len(CURVES))
+    checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
+    figure = Figure(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
+    axes = figure.subplots(1, len(CURVES) + any(checked))
     for index, (history, name) in enumerate(zip(histories, names)):
         colour = f"C{index % 10}"
         for axis, (column, title) in zip(axes, CURVES):
@@ -48,10 +51,31 @@ def plot_history(runs, *, names=None):
                           markersize=3, label=f"{name} validation")
     for axis, (_, title) in zip(axes, CURVES):
         axis.set_title(title)
+    if any(checked):
+        _plot_health(axes[-1], [(history, name, f"C{index % 10}") for index, (history, name, check)
+                                in enumerate(zip(histories, names, checked)) if check])
+    for axis in axes:
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
     return figure
+
+
+def _plot_health(axis, runs):
+    """The health checks of ``runs`` (``(history, name, colour)``): windows at the training level (left axis),
+    streams stuck (right axis, crosses)."""
+    stuck_axis = axis.twinx()
+    for history, name, colour in runs:
+        epochs, in_range = history["epoch"], history["health_in_range"]
+        checks = np.isfinite(in_range)
+        axis.plot(epochs[checks], 100 * in_range[checks], "-", color=colour, marker="o", markersize=3,
+                  label=f"{name} at the training level")
+        stuck = sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
+        stuck_axis.plot(epochs[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
+    axis.set_title("health: % of windows at the training level (o), streams stuck (x)")
+    axis.set_ylim(0, 105)
+    stuck_axis.set_ylim(bottom=0)
+    stuck_axis.set_ylabel("streams collapsed, run away or frozen")
 
 
 def save_figure(figure, path, *, dpi=110):

@@ -42,6 +42,26 @@ def test_curves_of_several_runs_are_one_png_with_every_series(tmp_path):
     assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 10_000
 
 
+def test_a_run_with_health_checks_gets_a_health_panel(tmp_path):
+    folder = fake_run(tmp_path / "checked", [(1, 5.0, 0.1, 7.2, 4.9, 0.1, 7.1, 1e-3, 2),
+                                             (2, 4.0, 0.2, 5.8, 4.1, 0.2, 5.9, 1e-3, 2)])
+    lines = (folder / "history.csv").read_text().splitlines()
+    lines[0] += ",sound_frechet,health_in_range,health_collapsed,health_ran_away,health_frozen,health_held_partials"
+    lines[1] += ",,,,,,"  # no check on epoch 1
+    lines[2] += ",,0.75,1,0,2,0.5"
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+    plain = fake_run(tmp_path / "plain", [(1, 5.5, 0.1, 7.9, 5.4, 0.1, 7.8, 1e-3, 2)])
+    assert len(plot_history(plain).axes) == 3  # no health panel without checks
+    figure = plot_history([folder, plain])
+    health = [axis for axis in figure.axes if axis.get_title().startswith("health")][0]
+    [level] = health.get_lines()
+    np.testing.assert_allclose(level.get_xdata(), [2])
+    np.testing.assert_allclose(level.get_ydata(), [75])
+    [stuck] = [line for axis in figure.axes for line in axis.get_lines() if line.get_label() == "checked streams stuck"]
+    np.testing.assert_allclose(stuck.get_ydata(), [3])
+    assert save_figure(figure, tmp_path / "curves.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
 def test_pictures_of_sound_are_pngs(tmp_path):
     rate = 8000
     generated, real = sine(300, 1.0, rate), sine(500, 1.2, rate)
