@@ -208,6 +208,10 @@ def run_train(arguments):
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
           f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
           f"validation audio")
+    if summary.get("healthiest"):
+        healthiest = summary["healthiest"]
+        print(f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
+              f"{healthiest['streams']} streams stuck, {healthiest['in_range']:.0%} of windows at the training level")
     from .scoring import label_bits
 
     for name, label in score.get("labels", {}).items():

@@ -47,7 +47,8 @@ TRAIN_OPTIONS = {
                                             "audio (history.csv's health_ columns; the healthiest epoch's model "
                                             "is kept as healthiest.keras; default {default}: never)"),
     "--health-streams": ("health_streams", int, "streams of each health check (default {default})"),
-    "--health-seconds": ("health_seconds", float, "seconds of each health check's streams (default {default})"),
+    "--health-seconds": ("health_seconds", float, "seconds of each health check's streams, at least 4 (default "
+                                                  "{default})"),
     "--seed": ("seed", int, "random seed of weights and window draws (default {default})"),
     "--input-noise": ("input_noise", float, "noise injection: the largest standard deviation, in μ-law classes, "
                                             "of noise added to the training inputs, targets clean (default "
@@ -493,6 +494,7 @@ class ModelConfig(JSONConfig):
 
 
 MIXED_PRECISION = ("", "bfloat16")
+HEALTH_SECONDS_LEAST = 4.0  # audiornn.health.SUSTAINED_SECONDS: the shortest stretch a stuck state is named after
 
 
 @dataclasses.dataclass(frozen=True)
@@ -521,7 +523,8 @@ class TrainConfig(JSONConfig):
         (:mod:`audiornn.health`): the share of their 2 s windows at the
         training level, streams collapsed, run away and frozen go into the
         history, and the healthiest epoch's model is kept beside the best
-        (:data:`audiornn.training.HEALTHIEST_MODEL`). Whether a training ends
+        (:data:`audiornn.runs.HEALTHIEST_MODEL`). The streams are at least 4 s
+        long: a collapse, runaway or freeze is named after 4 s. Whether a training ends
         in an absorbing state is not read off its bits (``bench/RESULTS.md``,
         generation health): this is how to see it, and to pick an epoch by it.
     carry_state: truncated backpropagation through time: each row of a
@@ -577,6 +580,10 @@ class TrainConfig(JSONConfig):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ParameterError(f"{option(name)} must be a positive number, got {value!r}")
+        if self.health_seconds < HEALTH_SECONDS_LEAST:
+            raise ParameterError(f"{option('health_seconds')} must be at least {HEALTH_SECONDS_LEAST:g} (a collapse, "
+                                 f"runaway or freeze is named after {HEALTH_SECONDS_LEAST:g} s), got "
+                                 f"{self.health_seconds!r}")
         check_input_noise(self.input_noise)
         if not isinstance(self.minutes, (int, float)) or not 0 <= self.minutes < math.inf:
             raise ParameterError(f"{option('minutes')} must be a positive number (or 0 for no time limit), "

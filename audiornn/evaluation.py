@@ -70,7 +70,8 @@ def _plot_health(axis, runs):
         checks = np.isfinite(in_range)
         axis.plot(epochs[checks], 100 * in_range[checks], "-", color=colour, marker="o", markersize=3,
                   label=f"{name} at the training level")
-        stuck = sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
+        stuck = history["health_stuck"] if "health_stuck" in history \
+            else sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
         stuck_axis.plot(epochs[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
     axis.set_title("health: % of windows at the training level (o), streams stuck (x)")
     axis.set_ylim(0, 105)

@@ -211,8 +211,9 @@ def health(audio, rate, reference):
 
 
 def summarise(reports, reference):
-    """Several streams' :func:`health` reports as one: how many collapsed, ran away or froze, the share of all
-    their windows in range, their mean held partials beside the training audio's."""
+    """Several streams' :func:`health` reports as one: how many collapsed, ran away or froze, how many are stuck
+    (any of the three), the share of all their windows in range, their mean held partials beside the training
+    audio's."""
     windows = np.concatenate([np.asarray(report["levels"], dtype=np.float64) for report in reports]) \
         if reports else np.zeros(0)
     low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
@@ -220,6 +221,7 @@ def summarise(reports, reference):
             "collapsed": sum(bool(report["collapsed"]) for report in reports),
             "ran_away": sum(bool(report["ran_away"]) for report in reports),
             "frozen": sum(bool(report["frozen"]) for report in reports),
+            "stuck": sum(bool(report["collapsed"] or report["ran_away"] or report["frozen"]) for report in reports),
             "in_range": float(np.mean((windows >= low) & (windows <= high))) if windows.size else 0.0,
             "held_partials": float(np.mean([report["held_partials"] for report in reports])) if reports else 0.0,
             "training_held_partials": reference.held_partials}

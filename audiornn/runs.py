@@ -4,7 +4,9 @@ Layout of a run folder (format version 1)::
 
     RUN/config.json    audio, model and training configs, and the dataset path
     RUN/state.json     epochs completed, training seconds, best validation
-                       loss and epoch, epochs without improvement, stop reason
+                       loss and epoch, epochs without improvement, the
+                       healthiest health check (with --health-every), stop
+                       reason
     RUN/model.keras    the best model by validation loss (inference only)
     RUN/last.keras     the last completed epoch, with the optimizer's state
     RUN/healthiest.keras  the healthiest model by the health checks (only
@@ -53,7 +55,8 @@ CONFIG, STATE, SUMMARY, HISTORY = "config.json", "state.json", "summary.json", "
 BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL = "model.keras", "last.keras", "healthiest.keras"
 PREVIEWS, LOGS, LOCK = "previews", "logs", ".lock"
 PENDING = re.compile(r"^\.epoch-(\d+)\.(.+)$")
-HEALTH_COLUMNS = ["health_in_range", "health_collapsed", "health_ran_away", "health_frozen", "health_held_partials"]
+HEALTH_COLUMNS = ["health_in_range", "health_collapsed", "health_ran_away", "health_frozen", "health_stuck",
+                  "health_held_partials"]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
                    "val_bits_per_sample", "learning_rate", "seconds", "sound_frechet", *HEALTH_COLUMNS]
 
@@ -87,7 +90,7 @@ def new_run_config(*, model_config, train_config, dataset):
             "dataset_fingerprint": dataset.metadata.get("recipe_fingerprint")}
 
 
-RUN_FILES = (CONFIG, STATE, SUMMARY, HISTORY, BEST_MODEL, LAST_MODEL)
+RUN_FILES = (CONFIG, STATE, SUMMARY, HISTORY, BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL)
 PREVIEW_FILE = re.compile(r"^epoch_\d+\.wav$")
 
 

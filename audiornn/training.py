@@ -71,10 +71,10 @@ MOST_RESTORES = 3
 
 
 def health_rank(figures):
-    """How a health check ranks (higher is healthier): fewest states named (streams collapsed, run away or
-    frozen: a drone at the training level is as stuck as silence), then the largest share of windows at the
+    """How a health check ranks (higher is healthier): the smallest share of streams stuck (collapsed, run away
+    or frozen: a drone at the training level is as stuck as silence), then the largest share of windows at the
     training level."""
-    return (-(figures["collapsed"] + figures["ran_away"] + figures["frozen"]), figures["in_range"])
+    return (-figures["stuck"] / max(figures["streams"], 1), figures["in_range"])
 
 
 class RunKeeper(keras.callbacks.Callback):
@@ -149,7 +149,8 @@ class RunKeeper(keras.callbacks.Callback):
         row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
         val_loss = row.get("val_loss", row.get("loss"))
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
-        healthiest = self._check_health(number, row)
+        collapsed = not improved and val_loss > self.state["best_val_loss"] + COLLAPSE_NATS
+        healthiest = self._check_health(number, row, restoring=collapsed)
         state = dict(self.state, epochs_completed=number, training_seconds=self._elapsed(),
                      optimizer_steps=int(self.model.optimizer.iterations.numpy()),
                      stop_reason=f"interrupted after epoch {number} (or still training): continue with --resume")
@@ -158,7 +159,7 @@ class RunKeeper(keras.callbacks.Callback):
         else:
             state["epochs_without_improvement"] += 1
         restores = self.state.get("restores", 0)
-        if not improved and val_loss > self.state["best_val_loss"] + COLLAPSE_NATS:
+        if collapsed:
             if restores >= MOST_RESTORES:
                 self.stop_reason = (f"the validation loss collapsed again after {restores} returns to the best epoch "
                                     f"at ever lower learning rates; the best model (epoch {self.state['best_epoch']}) "
@@ -197,20 +198,28 @@ class RunKeeper(keras.callbacks.Callback):
                 row["sound_frechet"] = distance
                 write_history(self.folder / HISTORY, self.history_rows)
 
-    def _check_health(self, number, row):
-        """On a health-check epoch, the check's figures into ``row``; returns them (with the epoch and its
-        validation bits) when this epoch is the healthiest so far, else None. The check's time is not training
-        time: it does not count against the budget."""
+    def _check_health(self, number, row, restoring=False):
+        """On a health-check epoch, the check's figures into ``row``; returns them (with the epoch, its
+        validation bits and how the check was made) when this epoch is the healthiest so far, else None. An
+        epoch whose validation loss collapsed is not a candidate (the best epoch's weights replace its own).
+        The check's time is not training time: it does not count against the budget."""
         if not (self.health and self.config.health_every and number % self.config.health_every == 0):
             return None
         started = time.monotonic()
         figures = self.health(self.model)
         self._segment_start += time.monotonic() - started
-        row.update({f"health_{key}": figures[key] for key in ("in_range", "collapsed", "ran_away", "frozen",
+        row.update({f"health_{key}": figures[key] for key in ("in_range", "collapsed", "ran_away", "frozen", "stuck",
                                                                "held_partials")})
         bits = row.get("val_bits_per_sample", row.get("bits_per_sample"))
-        figures = dict(figures, epoch=number, val_bits_per_sample=bits)
+        made = {"seconds": self.config.health_seconds, "seed": self.config.seed}
+        figures = dict(figures, epoch=number, val_bits_per_sample=bits, **made)
         before = self.state.get("healthiest")
+        if before is not None and {key: before.get(key) for key in made} != made:
+            logger.info("the health checks are made otherwise than the healthiest one before (epoch %d: %s s, seed "
+                        "%s): it is not compared with them", before["epoch"], before.get("seconds"), before.get("seed"))
+            before = None
+        if restoring:
+            return None
         return figures if before is None or health_rank(figures) > health_rank(before) else None
 
     def _restore_best(self, number, val_loss, scale):
@@ -241,7 +250,8 @@ class EpochLines(keras.callbacks.Callback):
         values = " - ".join(f"{key} {row[key]:.4f}" for key in self.SHOWN if key in row)
         if "health_in_range" in row:
             values += (f" - health {row['health_in_range']:.0%} at the training level, {row['health_collapsed']:.0f} "
-                       f"collapsed, {row['health_ran_away']:.0f} ran away, {row['health_frozen']:.0f} frozen")
+                       f"collapsed, {row['health_ran_away']:.0f} ran away, {row['health_frozen']:.0f} frozen, "
+                       f"{row['health_stuck']:.0f} stuck")
         print(f"epoch {row['epoch']}{where}: {values} - {row['seconds']:.0f} s", flush=True)
 
 
@@ -483,7 +493,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
             folder, dataset, model_config, train_config, state, history = _load_resume(
                 folder, dataset, overrides or {})
             _check_backend_options(train_config, strategy)
-            _check_health_option(model_config, train_config)
+            _check_health_option(model_config, train_config, strategy)
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
@@ -504,7 +514,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                                    "the model" if start is None else f"--init-from '{start['path']}'",
                                    None if start is None else start["model"].feature_config)
     _check_unused(model_config, dataset)
-    _check_health_option(model_config, train_config)
+    _check_health_option(model_config, train_config, strategy)
     if model_config.features:
         train_config = vocoder_train_config(train_config, dataset.feature_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
@@ -535,8 +545,12 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 
 
-def _check_health_option(model_config, train_config):
-    """Refuse, before anything is written, a health check of a vocoder."""
+def _check_health_option(model_config, train_config, strategy):
+    """Refuse, before anything is written, a health check of a vocoder or across workers."""
+    if train_config.health_every and _multi_worker(strategy):
+        raise ParameterError(f"{option('health_every')} generates on each worker, and the workers could disagree on "
+                             f"the healthiest epoch: train on one machine with it, or leave it out and measure "
+                             f"the models afterwards (python AudioRNN.py generate prints each stream's health)")
     if train_config.health_every and model_config.features:
         raise ParameterError(f"{option('health_every')} measures streams generated from nothing against the "
                              f"training audio; a vocoder's output follows its frames (its previews score "
@@ -751,24 +765,23 @@ def _health_checker(train_config, dataset):
     from .generation import generate
     from .health import LevelReference, health, summarise
 
-    reference = []  # built at the first check, once
+    reference = LevelReference.from_dataset(dataset)  # before training: silent training audio fails now
 
     def check(model):
-        if not reference:
-            reference.append(LevelReference.from_dataset(dataset))
         labels = list(model.model_config.labels) or [None]
-        rate, streams = dataset.audio_config.sample_rate, train_config.health_streams
+        rate = dataset.audio_config.sample_rate
+        streams = max(train_config.health_streams, len(labels))  # every label gets a stream
         reports = []
         for index, label in enumerate(labels):
             count = streams // len(labels) + (index < streams % len(labels))
-            if count:
-                audio = generate(model, seconds=train_config.health_seconds, count=count, progress=False,
-                                 seed=HEALTH_SEED + train_config.seed + index, label=label)
-                reports += [health(np.asarray(stream), rate, reference[0]) for stream in audio]
-        figures = summarise(reports, reference[0])
-        logger.info("health of %d streams of %g s: %.0f%% of windows at the training level; %d collapsed, %d ran "
+            audio = generate(model, seconds=train_config.health_seconds, count=count, progress=False,
+                             seed=HEALTH_SEED + train_config.seed + index, label=label)
+            reports += [health(np.asarray(stream), rate, reference) for stream in audio]
+        figures = summarise(reports, reference)
+        logger.info("health of %d streams of %g s%s: %.0f%% of windows at the training level; %d collapsed, %d ran "
                     "away, %d frozen; held partials %.0f%% (training audio %.0f%%)", figures["streams"],
-                    train_config.health_seconds, 100 * figures["in_range"], figures["collapsed"],
+                    train_config.health_seconds, f" ({len(labels)} labels)" if labels != [None] else "",
+                    100 * figures["in_range"], figures["collapsed"],
                     figures["ran_away"], figures["frozen"], 100 * figures["held_partials"],
                     100 * figures["training_held_partials"])
         return figures
@@ -899,8 +912,7 @@ def _summarise(folder, dataset, model_config, train_config, state):
     if state.get("healthiest"):
         healthiest = state["healthiest"]
         logger.info("healthiest model (epoch %d): %.0f%% of its check's windows at the training level, %d of %d "
-                    "streams collapsed or ran away, %d frozen; %.3f bits per sample on the quick validation -> %s",
-                    healthiest["epoch"], 100 * healthiest["in_range"], healthiest["collapsed"] + healthiest["ran_away"],
-                    healthiest["streams"], healthiest["frozen"], healthiest["val_bits_per_sample"],
-                    folder / HEALTHIEST_MODEL)
+                    "streams stuck (collapsed, run away or frozen); %.3f bits per sample on the quick validation -> "
+                    "%s", healthiest["epoch"], 100 * healthiest["in_range"], healthiest["stuck"],
+                    healthiest["streams"], healthiest["val_bits_per_sample"], folder / HEALTHIEST_MODEL)
     return summary

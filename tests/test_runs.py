@@ -27,6 +27,9 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
     (finished_run / "my_audio").mkdir()
     (finished_run / "my_audio" / "a.wav").write_bytes(b"RIFF")
     (finished_run / "link").symlink_to(elsewhere, target_is_directory=True)
+    import shutil
+
+    shutil.copy(finished_run / "model.keras", finished_run / "healthiest.keras")  # as --health-every keeps it
     old_config = (finished_run / "config.json").read_text()
     train(tone_dataset, finished_run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, seed=5, **SMALL_TRAINING), overwrite=True,
           verbose=0)
@@ -35,6 +38,7 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
     assert (elsewhere / "keep.txt").read_text() == "theirs" and (finished_run / "link").is_symlink()
     assert (finished_run / "config.json").read_text() != old_config  # the new run's
     assert runs.read_summary(finished_run)["epochs"] == 1
+    assert not (finished_run / "healthiest.keras").exists()  # the old run's, gone with it
 
 
 @pytest.mark.slow

@@ -314,9 +314,10 @@ def test_health_checks_go_into_the_history_and_the_healthiest_epoch_is_kept(sine
         assert {int(float(row[f"health_{name}"])) for name in ("collapsed", "ran_away", "frozen")} <= {0, 1, 2, 3}
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     healthiest = state["healthiest"]
-    checks = {int(row["epoch"]): {name: float(row[f"health_{name}"]) for name in ("collapsed", "ran_away",
-                                                                                 "in_range", "frozen")}
+    checks = {int(row["epoch"]): {name: float(row[f"health_{name}"]) for name in ("stuck", "in_range")}
               for row in rows[1::2]}
+    for check in checks.values():
+        check["streams"] = 3
     assert healthiest["epoch"] in checks and healthiest["streams"] == 3
     # The first healthiest of the checks by the rank (a later tie does not replace it).
     assert healthiest["epoch"] == max(checks, key=lambda epoch: (health_rank(checks[epoch]), -epoch))
@@ -333,16 +334,35 @@ def test_health_checks_go_into_the_history_and_the_healthiest_epoch_is_kept(sine
         (healthiest["collapsed"], healthiest["ran_away"], healthiest["frozen"])
 
 
-def test_the_healthiest_ranks_streams_stuck_first_then_the_level():
-    from audiornn.training import health_rank
+def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
+    from audiornn.training import RunKeeper, health_rank
 
-    def figures(collapsed=0, ran_away=0, in_range=0.9, frozen=0):
-        return dict(collapsed=collapsed, ran_away=ran_away, in_range=in_range, frozen=frozen)
+    def figures(stuck=0, in_range=0.9, streams=8):
+        return dict(stuck=stuck, in_range=in_range, streams=streams, collapsed=stuck, ran_away=0, frozen=0,
+                    held_partials=0.5)
 
-    for stuck in ("collapsed", "ran_away", "frozen"):
-        assert health_rank(figures(in_range=0.5)) > health_rank(figures(**{stuck: 1}, in_range=1.0))
-    assert health_rank(figures(collapsed=1)) > health_rank(figures(ran_away=1, frozen=1))
+    assert health_rank(figures(in_range=0.5)) > health_rank(figures(stuck=1, in_range=1.0))
     assert health_rank(figures(in_range=0.95)) > health_rank(figures(in_range=0.9))
+    assert health_rank(figures(stuck=1, streams=16)) > health_rank(figures(stuck=1, streams=8))  # a share
+
+    made = []
+    keeper = RunKeeper(tmp_path, TrainConfig(health_every=2, health_seconds=5.0, seed=3), {}, [], 0, 1,
+                       health=lambda model: made[-1])
+    keeper._segment_start = 0.0
+    made.append(figures(stuck=2))
+    assert keeper._check_health(1, {}) is None and not made[1:]  # not a check epoch: nothing generated
+    row = {"val_bits_per_sample": 6.0}
+    first = keeper._check_health(2, row)
+    assert first["epoch"] == 2 and first["seconds"] == 5.0 and first["seed"] == 3 and row["health_stuck"] == 2
+    keeper.state["healthiest"] = first
+    made.append(figures(stuck=1))
+    assert keeper._check_health(4, {}, restoring=True) is None  # its weights are replaced: not a candidate
+    keeper.state["healthiest"] = keeper._check_health(4, {})
+    assert keeper.state["healthiest"]["epoch"] == 4
+    made.append(figures(stuck=2, in_range=1.0))
+    assert keeper._check_health(6, {}) is None  # no healthier than the one before
+    keeper.config = TrainConfig(health_every=2, health_seconds=8.0, seed=3)  # a resume with longer checks
+    assert keeper._check_health(6, {})["seconds"] == 8.0  # not compared with checks made otherwise
 
 
 def test_a_vocoder_health_check_is_refused_before_anything_is_written(tmp_path, write_audio):
@@ -360,8 +380,10 @@ def test_a_vocoder_health_check_is_refused_before_anything_is_written(tmp_path, 
     assert not (tmp_path / "run").exists()
     with pytest.raises(ParameterError, match="--health-streams"):
         TrainConfig(health_streams=0)
-    with pytest.raises(ParameterError, match="--health-seconds"):
-        TrainConfig(health_seconds=-1.0)
+    for seconds in (-1.0, 3.9):
+        with pytest.raises(ParameterError, match="--health-seconds"):
+            TrainConfig(health_seconds=seconds)
+    assert TrainConfig(health_seconds=4.0).health_seconds == 4.0
 
 
 @pytest.mark.tf_only
