@@ -77,6 +77,9 @@ def format_models_table(models=None):
                          f"away{frozen}, {figures['in_range']:.0%} of 2 s windows at the training level, held partials "
                          f"{figures['held_partials']:.0%} (training audio {figures['training_held_partials']:.0%})")
     for name, card in models.items():
+        if "chosen" in card:  # an epoch chosen by training-time health checks, not by bits
+            lines.append(f"{name}: chosen as {card['chosen']}")
+    for name, card in models.items():
         if "trained_on" in card:  # where it was not the developers' 2 CPU cores
             steps = card.get("optimizer_steps")
             lines.append(f"{name}: trained on {card['trained_on']}"

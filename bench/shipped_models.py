@@ -6,7 +6,9 @@ Usage:
     python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
     python bench/shipped_models.py train vocoder-16k [--minutes 130] [--work DIR]
     python bench/shipped_models.py score vocoder-16k [--files 20] [--work DIR]  # copy-synthesis scores
+    python bench/shipped_models.py train music --init-from music --learning-rate 0.001 --minutes 45 --health-every 2
     python bench/shipped_models.py export [MATERIAL...] [--work DIR] [--trained-on TEXT]  # into audiornn/models/
+    python bench/shipped_models.py export music --healthiest   # the run's healthiest model, not its best by bits
 
 ``train`` builds the dataset of the dev material (the Asterisk US English
 prompts or the Asterisk music on hold, 8 kHz, CC-BY-SA-3.0; the install line is
@@ -85,8 +87,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DESTINATION = ROOT / "audiornn" / "models"
 
 
+# The health checks the music model was chosen by (--health-every): 16 streams of 12 s each check.
+HEALTH_STREAMS, HEALTH_SECONDS = 16, 12.0
+
+
 def train_material(material, minutes, work, learning_rate, patience, input_noise=0.0, init_from=None,
-                   batch_size=None):
+                   batch_size=None, health_every=0):
     from audiornn import TrainConfig
     from audiornn.runs import is_run
     from audiornn.training import train
@@ -101,6 +107,7 @@ def train_material(material, minutes, work, learning_rate, patience, input_noise
     else:
         summary = train(dataset, run, verbose=2, init_from=init_from, train_config=TrainConfig(
             minutes=minutes, learning_rate=learning_rate, patience=patience, input_noise=input_noise,
+            health_every=health_every, health_streams=HEALTH_STREAMS, health_seconds=HEALTH_SECONDS,
             batch_size=TrainConfig().batch_size if batch_size is None else batch_size))
     print(json.dumps(summary, indent=1, default=str), flush=True)
 
@@ -139,7 +146,35 @@ def score_vocoder(material, work, count, seed):
     (work / f"{material}.json").write_text(json.dumps(results, indent=1, default=str))
 
 
-def export(work, materials, trained_on=None):
+def _healthiest(run, dataset):
+    """The run's healthiest model (``healthiest.keras``, kept by ``--health-every``) and what its card says in
+    place of the best model's: its epoch, its share of the run's minutes and steps, its bits on all the
+    validation audio, and how it was chosen."""
+    import numpy as np
+
+    import audiornn
+    from audiornn.runs import HEALTHIEST_MODEL, read_history, read_run_json
+    from audiornn.scoring import evaluate_model
+
+    state = read_run_json(run, "state.json")
+    if not state.get("healthiest") or not (run / HEALTHIEST_MODEL).is_file():
+        sys.exit(f"{run} has no healthiest model: train it with health checks (train --health-every N)")
+    chosen, history = state["healthiest"], read_history(run)
+    model = audiornn.load_model(run / HEALTHIEST_MODEL)
+    seconds = float(history["seconds"][history["epoch"] <= chosen["epoch"]].sum())
+    checks = int(np.isfinite(history["health_in_range"]).sum())
+    stuck = chosen.get("stuck", chosen["collapsed"] + chosen["ran_away"] + chosen["frozen"])  # runs before "stuck"
+    facts = {"epochs": chosen["epoch"], "training_seconds": seconds,
+             "optimizer_steps": None if state.get("optimizer_steps") is None
+             else round(state["optimizer_steps"] * chosen["epoch"] / state["epochs_completed"]),
+             "validation": evaluate_model(model, dataset),
+             "chosen": f"the healthiest of {checks} health checks of {chosen['streams']} streams of "
+                       f"{chosen.get('seconds', HEALTH_SECONDS):g} s (epoch {chosen['epoch']} of "
+                       f"{state['epochs_completed']}: {stuck} streams stuck, {chosen['in_range']:.0%} of windows at the training level)"}
+    return model, facts
+
+
+def export(work, materials, trained_on=None, healthiest=False):
     from audiornn.baselines import score_baselines
     from audiornn.dataset import open_dataset
     from audiornn.runs import load_run_model, read_run_json, read_summary
@@ -156,13 +191,20 @@ def export(work, materials, trained_on=None):
             if not results.is_file():
                 sys.exit(f"{results} is missing: run bench/shipped_models.py score {material} --work {work} (or "
                          f"bench/vocoder.py, and link its vocoder.json there) for its copy-synthesis scores")
-        model = load_run_model(run)
         summary = read_summary(run)
         state = read_run_json(run, "state.json")
         config = read_run_json(run, "config.json")
+        dataset = open_dataset(work / f"{material}-dataset")
+        chosen = None
+        if healthiest:
+            model, chosen = _healthiest(run, dataset)
+            summary = dict(summary, validation=chosen["validation"])
+            state = dict(state, epochs_completed=chosen["epochs"], training_seconds=chosen["training_seconds"],
+                         optimizer_steps=chosen["optimizer_steps"])
+        else:
+            model = load_run_model(run)
         target = DESTINATION / f"{material}.keras"
         model.save(target)  # loaded uncompiled: the weights and the configs, no optimizer state
-        dataset = open_dataset(work / f"{material}-dataset")
         baselines = score_baselines(dataset_pieces(dataset, "train"), dataset_pieces(dataset, "validation"),
                                     mu=model.audio_config.mu)
         cards[material] = {
@@ -205,6 +247,8 @@ def export(work, materials, trained_on=None):
             card["fine_tuning_steps"] = card.pop("optimizer_steps")
             if origin.get("optimizer_steps") is not None and card["fine_tuning_steps"] is not None:
                 card["optimizer_steps"] = origin["optimizer_steps"] + card["fine_tuning_steps"]
+        if chosen:
+            cards[material]["chosen"] = chosen["chosen"]
         if model_is_vocoder:
             cards[material]["copy_synthesis"] = _copy_synthesis(json.loads(results.read_text()))
         print(material, json.dumps(cards[material], indent=1), flush=True)
@@ -229,6 +273,11 @@ def main():
     parser.add_argument("--init-from", help="train: start from this model's weights (a shipped name or a run)")
     parser.add_argument("--batch-size", type=int, help="train: windows a batch (default the library's, 48; a GPU "
                                                           "takes more at the same cost a step)")
+    parser.add_argument("--health-every", type=int, default=0,
+                        help=f"train: check generation health every N epochs ({HEALTH_STREAMS} streams of "
+                             f"{HEALTH_SECONDS:g} s) and keep the healthiest epoch's model (default 0: never)")
+    parser.add_argument("--healthiest", action="store_true",
+                        help="export: the run's healthiest model (kept by --health-every), not its best by bits")
     parser.add_argument("--trained-on", help="export: where it was trained, for the card (as 'one NVIDIA H200, JAX')")
     parser.add_argument("--files", type=int, default=20, help="score: files of each set (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="score: the vocoder's sampling seed (default 0)")
@@ -245,11 +294,13 @@ def main():
         if len(arguments.material) != 1:
             parser.error(f"train needs one material: {', '.join(MATERIALS)}")
         train_material(arguments.material[0], arguments.minutes, work, arguments.learning_rate, arguments.patience,
-                       arguments.input_noise, arguments.init_from, arguments.batch_size)
+                       arguments.input_noise, arguments.init_from, arguments.batch_size, arguments.health_every)
     else:
         if arguments.trained_on and len(arguments.material) != 1:
             parser.error("--trained-on describes one model's training: export that one material")
-        export(work, arguments.material or list(MATERIALS), arguments.trained_on)
+        if arguments.healthiest and len(arguments.material) != 1:
+            parser.error("--healthiest exports one run's healthiest model: name that one material")
+        export(work, arguments.material or list(MATERIALS), arguments.trained_on, arguments.healthiest)
 
 
 if __name__ == "__main__":

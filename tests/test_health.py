@@ -116,6 +116,9 @@ def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_pat
     table = format_models_table()
     assert "music: 8 streams x 30 s at temperature 1:" in table and "held partials" in table
     assert f"{cards['music']['health']['frozen']} frozen" in table
+    # The music model is the epoch its training's health checks chose, and says so.
+    assert cards["music"]["chosen"].startswith("the healthiest of") and f"music: chosen as {cards['music']['chosen']}" \
+        in table
     # A shipped model's streams are held to its card's levels, without its training audio.
     assert main(["generate", "--model", "speech", "--seconds", "2", "--seed", "1",
                  "--output", str(tmp_path / "s.wav"), "--quiet"]) == 0
