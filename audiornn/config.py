@@ -524,7 +524,9 @@ class TrainConfig(JSONConfig):
         training level, streams collapsed, run away and frozen go into the
         history, and the healthiest epoch's model is kept beside the best
         (:data:`audiornn.runs.HEALTHIEST_MODEL`). The streams are at least 4 s
-        long: a collapse, runaway or freeze is named after 4 s. Whether a training ends
+        long: a collapse, runaway or freeze is named after 4 s; 20 by default,
+        as checks of 12 s saw 1 frozen stream in 16 where 30 s streams of the
+        same model froze in 13 of 32 (``bench/RESULTS.md``). Whether a training ends
         in an absorbing state is not read off its bits (``bench/RESULTS.md``,
         generation health): this is how to see it, and to pick an epoch by it.
     carry_state: truncated backpropagation through time: each row of a
@@ -559,7 +561,7 @@ class TrainConfig(JSONConfig):
     preview_seconds: float = 2.0
     health_every: int = 0
     health_streams: int = 8
-    health_seconds: float = 10.0
+    health_seconds: float = 20.0
     seed: int = 0
     tensorboard: bool = False
     carry_state: bool = True
