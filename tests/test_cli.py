@@ -73,9 +73,16 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert config["training"]["carry_state"] is False and config["model"]["units"] == 16
     assert config["training"]["input_noise"] == 3.0
     assert (run / "dataset" / "metadata.json").is_file()
-    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
-    epochs = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
+    capsys.readouterr()
+    # Health checks can start on a resume: epoch 2 is checked, and train names the healthiest model.
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--health-every", "1", "--health-streams", "2",
+                 "--health-seconds", "4", "--quiet"]) == 0
+    assert f"healthiest model: {run / 'healthiest.keras'} (epoch 2): " in capsys.readouterr().out
+    rows = (run / "history.csv").read_text().splitlines()
+    epochs = [line.split(",")[0] for line in rows[1:]]
     assert epochs == ["1", "2"]
+    in_range = rows[0].split(",").index("health_in_range")
+    assert [line.split(",")[in_range] == "" for line in rows[1:]] == [True, False]
     # Model options, --no-peak (the Laplace prior's old flag) among them, cannot change a run being resumed.
     assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
     assert "differs from the run's" in capsys.readouterr().err
