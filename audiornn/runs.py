@@ -46,8 +46,8 @@ from .errors import ModelFileError, RunError
 from .files import PARTIAL, hold_folder, remove_stale_partials, write_atomically, write_json
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
-           "STATE", "SUMMARY", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model", "prepare_run_folder", "read_history",
-           "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
+           "STATE", "SUMMARY", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
+           "prepare_run_folder", "read_history", "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
 
 RUN_FORMAT = "audiornn-run"
 RUN_FORMAT_VERSION = 1

@@ -31,8 +31,8 @@ from .files import write_json
 from .keras_data import WindowDataset
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
-from .runs import (BEST_MODEL, CONFIG, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK, LOGS, PREVIEWS, STATE, SUMMARY,
-                   commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
+from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
+                   LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
@@ -208,8 +208,7 @@ class RunKeeper(keras.callbacks.Callback):
         started = time.monotonic()
         figures = self.health(self.model)
         self._segment_start += time.monotonic() - started
-        row.update({f"health_{key}": figures[key] for key in ("in_range", "collapsed", "ran_away", "frozen", "stuck",
-                                                               "held_partials")})
+        row.update({column: figures[column.removeprefix("health_")] for column in HEALTH_COLUMNS})
         bits = row.get("val_bits_per_sample", row.get("bits_per_sample"))
         made = {"seconds": self.config.health_seconds, "seed": self.config.seed}
         figures = dict(figures, epoch=number, val_bits_per_sample=bits, **made)

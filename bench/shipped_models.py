@@ -87,8 +87,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DESTINATION = ROOT / "audiornn" / "models"
 
 
-# The health checks the music model was chosen by (--health-every): 16 streams of 12 s each check.
-HEALTH_STREAMS, HEALTH_SECONDS = 16, 12.0
+# The health checks the shipped music model was chosen by (--health-every): 16 streams of 20 s each check.
+HEALTH_STREAMS, HEALTH_SECONDS = 16, 20.0
 
 
 def train_material(material, minutes, work, learning_rate, patience, input_noise=0.0, init_from=None,
@@ -163,14 +163,13 @@ def _healthiest(run, dataset):
     model = audiornn.load_model(run / HEALTHIEST_MODEL)
     seconds = float(history["seconds"][history["epoch"] <= chosen["epoch"]].sum())
     checks = int(np.isfinite(history["health_in_range"]).sum())
-    stuck = chosen.get("stuck", chosen["collapsed"] + chosen["ran_away"] + chosen["frozen"])  # runs before "stuck"
     facts = {"epochs": chosen["epoch"], "training_seconds": seconds,
              "optimizer_steps": None if state.get("optimizer_steps") is None
              else round(state["optimizer_steps"] * chosen["epoch"] / state["epochs_completed"]),
              "validation": evaluate_model(model, dataset),
              "chosen": f"the healthiest of {checks} health checks of {chosen['streams']} streams of "
-                       f"{chosen.get('seconds', HEALTH_SECONDS):g} s (epoch {chosen['epoch']} of "
-                       f"{state['epochs_completed']}: {stuck} streams stuck, {chosen['in_range']:.0%} of windows at the training level)"}
+                       f"{chosen['seconds']:g} s (epoch {chosen['epoch']} of {state['epochs_completed']}: "
+                       f"{chosen['stuck']} streams stuck, {chosen['in_range']:.0%} of windows at the training level)"}
     return model, facts
 
 

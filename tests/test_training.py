@@ -384,6 +384,10 @@ def test_a_vocoder_health_check_is_refused_before_anything_is_written(tmp_path, 
         with pytest.raises(ParameterError, match="--health-seconds"):
             TrainConfig(health_seconds=seconds)
     assert TrainConfig(health_seconds=4.0).health_seconds == 4.0
+    from audiornn.config import HEALTH_SECONDS_LEAST
+    from audiornn.health import SUSTAINED_SECONDS
+
+    assert HEALTH_SECONDS_LEAST == SUSTAINED_SECONDS  # the config's copy of the health module's constant
 
 
 @pytest.mark.tf_only
