@@ -122,24 +122,30 @@ def _copy_synthesis(results):
             for name in ("validation", "unseen voice")}
 
 
-def score_vocoder(material, work, count, seed):
-    """Copy-synthesis of ``count`` held-out files of the voices it learned (its dataset's validation files) and
-    of the voice kept out, against Griffin-Lim: ``WORK/MATERIAL.json`` (as ``bench/vocoder.py`` writes it)."""
+def scored_files(material, work, count):
+    """The files ``score`` scores a vocoder on: ``{"validation": [...], "unseen voice": [...]}``, ``count`` of
+    its dataset's held-out files and of the voice kept out, drawn the same way every time."""
     import numpy as np
 
     from audiornn.dataset import open_dataset
+
+    dataset = open_dataset(work / f"{material}-dataset")
+    rng = np.random.default_rng(0)
+    held = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
+    picks = {"validation": held, "unseen voice": MATERIALS[material]["unseen"]()}
+    return {name: [files[index] for index in sorted(rng.choice(len(files), min(count, len(files)), replace=False))]
+            for name, files in picks.items()}
+
+
+def score_vocoder(material, work, count, seed):
+    """Copy-synthesis of ``count`` held-out files of the voices it learned (its dataset's validation files) and
+    of the voice kept out, against Griffin-Lim: ``WORK/MATERIAL.json`` (as ``bench/vocoder.py`` writes it)."""
     from audiornn.resynthesis import format_resynthesis_table, resynthesis_scores
     from audiornn.runs import load_run_model
 
     model = load_run_model(work / f"{material}-run")
-    dataset = open_dataset(work / f"{material}-dataset")
-    rng = np.random.default_rng(0)
-    held = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
-    unseen = MATERIALS[material]["unseen"]()
-    picks = {"validation": held, "unseen voice": unseen}
     results = {}
-    for name, files in picks.items():
-        files = [files[index] for index in sorted(rng.choice(len(files), min(count, len(files)), replace=False))]
+    for name, files in scored_files(material, work, count).items():
         scores = resynthesis_scores(model, files, seed=seed)
         print(f"{material}, {name}:\n{format_resynthesis_table(scores)}", flush=True)
         results[f"resynthesis {name}"] = {key: scores[key] for key in ("files", "vocoder", "griffin_lim")}
