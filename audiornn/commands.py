@@ -175,18 +175,24 @@ def generate_command(model, *, score_against=(), say=print, **options):
     ``score_against`` (audio files), its sound scored against them. Returns the paths."""
     import soundfile
 
+    from .audio_io import find_audio_files
     from .generation import generate
     from .health import format_health, health
+    from .sink import output_paths
     from .runs import load_run_model
     from .sound import format_sound_report
 
     loaded = load_run_model(model)
-    # Read and measured before generating, so that a wrong path or a reference too short fails at once.
+    if score_against and options.get("output") is not None:  # a recording scored against is never written over
+        output_paths(options["output"], options.get("count", 1),
+                     [path for path, _ in find_audio_files(score_against)])
+    # Read and measured before generating, so that a wrong path or a reference too short fails at once, and
+    # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
+    healthy = _health_reference(model, loaded, score_against)
     paths = generate(loaded, **options)
     for path in paths:
         say(f"wrote {path}")
-    healthy = _health_reference(model, loaded, score_against)
     for path in paths if healthy is not None or reference is not None else ():
         audio = soundfile.read(str(path), dtype="float32")[0]
         if healthy is not None:

@@ -45,7 +45,7 @@ from .dataset import METADATA_NAME
 from .errors import ModelFileError, RunError
 from .files import PARTIAL, hold_folder, remove_stale_partials, write_atomically, write_json
 
-__all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
+__all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
            "prepare_run_folder", "read_history", "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
 
@@ -55,6 +55,8 @@ CONFIG, STATE, SUMMARY, HISTORY = "config.json", "state.json", "summary.json", "
 BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL = "model.keras", "last.keras", "healthiest.keras"
 PREVIEWS, LOGS, LOCK = "previews", "logs", ".lock"
 PENDING = re.compile(r"^\.epoch-(\d+)\.(.+)$")
+# An earlier healthiest model kept when a resume's checks are made otherwise (and so not compared with it).
+KEPT_HEALTHIEST = re.compile(r"^healthiest-epoch\d+\.keras$")
 HEALTH_COLUMNS = ["health_in_range", "health_collapsed", "health_ran_away", "health_frozen", "health_stuck",
                   "health_held_partials"]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
@@ -101,7 +103,8 @@ def _own_entries(folder):
     for entry in sorted(folder.iterdir()):
         if entry.is_symlink():
             continue
-        if (entry.name in RUN_FILES or PENDING.match(entry.name)) and entry.is_file():
+        if (entry.name in RUN_FILES or PENDING.match(entry.name) or KEPT_HEALTHIEST.match(entry.name)) \
+                and entry.is_file():
             entries.append(entry)
         elif entry.name == LOGS and entry.is_dir():
             entries.append(entry)

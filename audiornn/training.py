@@ -8,6 +8,7 @@ completed epoch.
 
 import contextlib
 import dataclasses
+import functools
 import importlib.util
 import logging
 import math
@@ -174,6 +175,14 @@ class RunKeeper(keras.callbacks.Callback):
         if improved:
             writes[BEST_MODEL] = self.model.save
         if healthiest:
+            before = self.state.get("healthiest")
+            if before is not None and not _same_checks(before, healthiest):  # kept, not written over
+                kept = self.folder / f"healthiest-epoch{before['epoch']:04d}.keras"
+                writes[kept.name] = functools.partial(shutil.copyfile, committed_path(self.folder, HEALTHIEST_MODEL))
+                logger.warning("epoch %d is the healthiest of the checks made with --health-seconds %g and --seed %s; "
+                               "the healthiest of the earlier checks (epoch %d, %s s, seed %s) is kept as %s",
+                               number, healthiest["seconds"], healthiest["seed"], before["epoch"],
+                               before.get("seconds"), before.get("seed"), kept)
             writes[HEALTHIEST_MODEL] = self.model.save
             state["healthiest"] = healthiest
         try:
@@ -213,7 +222,7 @@ class RunKeeper(keras.callbacks.Callback):
         made = {"seconds": self.config.health_seconds, "seed": self.config.seed}
         figures = dict(figures, epoch=number, val_bits_per_sample=bits, **made)
         before = self.state.get("healthiest")
-        if before is not None and {key: before.get(key) for key in made} != made:
+        if before is not None and not _same_checks(before, made):
             logger.info("the health checks are made otherwise than the healthiest one before (epoch %d: %s s, seed "
                         "%s): it is not compared with them", before["epoch"], before.get("seconds"), before.get("seed"))
             before = None
@@ -230,6 +239,11 @@ class RunKeeper(keras.callbacks.Callback):
                        "%d); training goes on from the best epoch's model at %g of the learning rate",
                        number, val_loss / math.log(2), self.state["best_val_loss"] / math.log(2),
                        self.state["best_epoch"], scale)
+
+
+def _same_checks(one, other):
+    """Whether two health checks were made alike (the same stream length and seeds), so their figures compare."""
+    return all(one.get(key) == other.get(key) for key in ("seconds", "seed"))
 
 
 class EpochLines(keras.callbacks.Callback):

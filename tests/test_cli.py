@@ -83,6 +83,12 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert epochs == ["1", "2"]
     in_range = rows[0].split(",").index("health_in_range")
     assert [line.split(",")[in_range] == "" for line in rows[1:]] == [True, False]
+    # A resume whose checks are made otherwise does not compare them with epoch 2's, nor write over its model.
+    checked = (run / "healthiest.keras").read_bytes()
+    assert main(["train", "--resume", str(run), "--epochs", "3", "--health-seconds", "5", "--quiet"]) == 0
+    assert "(epoch 3)" in capsys.readouterr().out
+    assert (run / "healthiest-epoch0002.keras").read_bytes() == checked
+    assert json.loads((run / "state.json").read_text())["healthiest"]["seconds"] == 5.0
     # Model options, --no-peak (the Laplace prior's old flag) among them, cannot change a run being resumed.
     assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
     assert "differs from the run's" in capsys.readouterr().err

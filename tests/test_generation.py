@@ -125,6 +125,17 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert [path.name for path in paths] == ["api.wav"] and paths[0].is_file()
     assert said[0] == f"wrote {paths[0]}" and said[1].startswith("health of api.wav")
     assert "sound distance to --score-against" in said[2]
+    # A recording scored against is never written over, and what is written into its folder is not part of
+    # what the stream is held to: the same stream scores the same written beside it or into it.
+    before = real.read_bytes()
+    assert main(["generate", "--model", str(folder), "--seconds", "1", "--output", str(real),
+                 "--score-against", str(real.parent), "--quiet"]) == 2
+    assert "is one of the inputs" in capsys.readouterr().err and real.read_bytes() == before
+    lines = []
+    for output in (tmp_path / "beside.wav", real.parent / "into.wav"):
+        generate_command(folder, seconds=1, output=output, score_against=[real.parent], progress=False, seed=3,
+                         say=lines.append)
+    assert lines[1].replace("beside.wav", "X") == lines[4].replace("into.wav", "X")
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
     import shutil
 
     shutil.copy(finished_run / "model.keras", finished_run / "healthiest.keras")  # as --health-every keeps it
+    shutil.copy(finished_run / "model.keras", finished_run / "healthiest-epoch0001.keras")  # a resume's checks
     old_config = (finished_run / "config.json").read_text()
     train(tone_dataset, finished_run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, seed=5, **SMALL_TRAINING), overwrite=True,
           verbose=0)
@@ -39,6 +40,7 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
     assert (finished_run / "config.json").read_text() != old_config  # the new run's
     assert runs.read_summary(finished_run)["epochs"] == 1
     assert not (finished_run / "healthiest.keras").exists()  # the old run's, gone with it
+    assert not (finished_run / "healthiest-epoch0001.keras").exists()
 
 
 @pytest.mark.slow
