@@ -105,12 +105,19 @@ def find_audio_files(inputs):
             found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry))
         else:
             found.append((path, path.name))
-    unique, seen = [], set()
+    # One of each recording, across the inputs too: a file named twice, or named beside its folder in another
+    # format (a folder's own doubles are settled by _one_format_each), is read once, at its highest rate.
+    groups = {}
     for path, label in found:
-        key = path.resolve()
-        if key not in seen:
-            seen.add(key)
-            unique.append((path, label))
+        groups.setdefault(path.resolve().with_suffix(""), {}).setdefault(path.resolve(), (path, label))
+    unique = []
+    for group in groups.values():
+        entries = list(group.values())
+        best = max(entries, key=lambda entry: _rate(entry[0])) if len(entries) > 1 else entries[0]
+        if len(entries) > 1:
+            logger.info("%s are one recording in several formats: using %s (the highest rate)",
+                        " and ".join(f"'{path}'" for path, _ in entries), best[0])
+        unique.append(best)
     return unique
 
 

@@ -224,7 +224,7 @@ def load_features(source, model):
         if Path(source).expanduser().is_dir():
             raise ParameterError(f"{name} is a folder: vocode takes audio files or .npy frames, one stream each; "
                                  f"name the files")
-        if Path(source).suffix.lower() == ".npy":
+        if Path(source).suffix.lower() in (".npy", ".npz"):  # an archive is named as such by read_npy
             frames = read_npy(Path(source).expanduser())
         else:
             audio, rate = read_audio(source)
@@ -235,8 +235,7 @@ def load_features(source, model):
             return _audio_frames(frames[:, None], model.audio_config.sample_rate, model, name)
     if frames.ndim != 2 or frames.shape[1] != config.bands or frames.shape[0] < 1:
         raise ParameterError(f"features {name} have shape {frames.shape}; the model reads (frames, {config.bands}): "
-                             f"{config.describe()} at {model.audio_config.sample_rate} Hz (transpose a (bands, frames) "
-                             f"array)")
+                             f"{config.describe()} at {model.audio_config.sample_rate} Hz{_shape_advice(frames, config)}")
     if frames.dtype.kind not in "fiu":
         raise ParameterError(f"features {name} are of type {frames.dtype}, not numbers: save a float array")
     frames = frames.astype(np.float32)
@@ -244,6 +243,20 @@ def load_features(source, model):
         raise ParameterError(f"features {name} have NaN or infinite values")
     check_units(frames, model, name)
     return frames
+
+
+def _shape_advice(frames, config):
+    """What to do with frames of the wrong shape, where the shape says it: a (bands, frames) array, a batch of
+    one, or frames of another number of bands (another format's, for another vocoder)."""
+    shape = frames.shape
+    if frames.ndim == 3 and shape[0] == 1:
+        return " (a batch of one: give frames[0])"
+    if frames.ndim == 2 and shape[0] == config.bands and shape[1] != config.bands:
+        return " (transpose a (bands, frames) array: frames.T)"
+    if frames.ndim == 2 and shape[0] >= 1 and shape[1] != config.bands:
+        return (f" (these frames have {shape[1]} bands: frames of another format, for a vocoder trained on them; "
+                f"AudioRNN.py models lists the shipped ones)")
+    return ""
 
 
 # Folding (WaveRNN's fold_with_overlap): a long input is cut into segments vocoded as the streams of one batch.
@@ -343,9 +356,17 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     """
     _check_vocoder(model)
     single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
+    if not single and not isinstance(inputs, (list, tuple, np.ndarray)):
+        raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or a list); "
+                             f"got {type(inputs).__name__}")
     inputs = [inputs] if single else list(inputs)
     if not inputs:
         raise ParameterError("vocode needs at least one input: audio files or features")
+    for source in inputs:  # a list of numbers or of rows is one array's values, not inputs: asked for as one
+        if not isinstance(source, (str, os.PathLike, np.ndarray)):
+            raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
+                                 f"{type(source).__name__}: give one array of frames as numpy.asarray(frames), a "
+                                 f"list of inputs as a list of arrays or paths")
     config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
     if output is not None:
         paths = output_paths(output, count, inputs)

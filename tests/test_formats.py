@@ -110,6 +110,11 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
     soundfile.write(str(folder / "kept.g722"), sine(300.0, 0.5, 16000), 16000, format="WAV")  # not G.722
     assert sorted(label for _, label in find_audio_files([folder])) == ["bye.g722", "hello.g722", "kept.wav",
                                                                         "only.wav"]
+    # Across the inputs too: named beside its folder, or twice in two formats, a recording is read once (else
+    # one copy could train and the other be held out).
+    assert sorted(label for _, label in find_audio_files([folder, folder / "hello.wav"])) == [
+        "bye.g722", "hello.g722", "kept.wav", "only.wav"]
+    assert [label for _, label in find_audio_files([folder / "bye.wav", folder / "bye.g722"])] == ["bye.g722"]
 
 
 def _loud_power_db(made, frames):

@@ -281,8 +281,18 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
     np.save(tmp_path / "transposed.npy", frames.T)
     with pytest.raises(ParameterError, match=r"shape \(40, 150\); the model reads \(frames, 40\).*transpose"):
         load_features(tmp_path / "transposed.npy", model)
-    with pytest.raises(ParameterError, match=r"shape \(150, 80\); the model reads \(frames, 40\)"):
+    with pytest.raises(ParameterError, match=r"shape \(150, 80\); the model reads \(frames, 40\).* 80 bands: frames "
+                                             r"of another format"):
         load_features(np.zeros((150, 80), np.float32), model)
+    with pytest.raises(ParameterError, match=r"a batch of one: give frames\[0\]"):
+        load_features(frames[None], model)
+    # A list of rows is one array's values, not 150 inputs of audio; anything but inputs is refused by name.
+    for wrong, kind in ((frames.tolist(), "list of list"), (None, "got NoneType"), (np.float32(1.0), "got float32")):
+        with pytest.raises(ParameterError, match=kind):
+            vocode(model, wrong, progress=False)
+    np.savez(tmp_path / "archive.npz", frames=frames)
+    with pytest.raises(ParameterError, match=r"is an \.npz archive"):
+        load_features(tmp_path / "archive.npz", model)
     with pytest.raises(ParameterError, match=r"look like dB \(10 log10 of power\)"):
         load_features(frames * 10 / np.log(10) - 40, model)  # dB, not natural-log power
     assert main(["vocode", "--model", str(vocoder_run[0]), str(tmp_path / "transposed.npy"),
