@@ -17,6 +17,7 @@ so the improbable classes are never drawn: a vocoder's default
 """
 
 import math
+import numbers
 import os
 
 import keras
@@ -80,8 +81,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     tail: a probability taken off every class's before drawing, so the
         improbable classes are never drawn (:func:`choose`; 0: none).
     """
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
+    if not isinstance(seconds, numbers.Real) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
         raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
+    seconds = float(seconds)
     audio_config = model.audio_config
     rate = audio_config.sample_rate
     total = max(1, int(round(seconds * rate)))

@@ -11,6 +11,7 @@ A path that exists always wins over a name.
 """
 
 import json
+import os
 from pathlib import Path
 
 from .errors import ModelFileError
@@ -36,6 +37,9 @@ def resolve_model(model):
 
     Anything else is a :class:`ModelFileError` that lists the names.
     """
+    if not isinstance(model, (str, os.PathLike)):
+        raise ModelFileError(f"a model is a .keras file, a run folder or a shipped model's name ("
+                             f"{', '.join(shipped_models()) or 'none are installed'}); got {type(model).__name__}")
     path = Path(model).expanduser()
     if path.exists():
         return path

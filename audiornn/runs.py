@@ -282,10 +282,16 @@ def read_history(run):
     """A run's ``history.csv`` as ``{column: float array}``; a clear error if missing or empty."""
     run = Path(run).expanduser()
     path = committed_path(run, HISTORY) if run.is_dir() else run
+    if run.is_file() and run.suffix.lower() != ".csv":
+        raise RunError(f"'{run}' is a file, not a run folder: give the folder that holds its history.csv (to "
+                       f"score a model file, give it as --model with --audio)")
     if not path.is_file():
         raise RunError(f"'{run}' has no history.csv: give a run folder written by "
                        f"'python AudioRNN.py train' that finished at least one epoch")
-    rows = read_history_rows(path)
+    try:
+        rows = read_history_rows(path)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise RunError(f"'{path}' is not a training history (a CSV file of epochs): {error}") from None
     if not rows:
         raise RunError(f"'{path}' holds no epochs yet: train at least one epoch first")
     columns = {}
@@ -326,11 +332,15 @@ def load_run_model(path, *, compile=False):
 
     from .pretrained import resolve_model
 
-    path = resolve_model(path)
+    from .pretrained import shipped_models
+
+    given, path = path, resolve_model(path)
     if path.is_dir():
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
     if not path.is_file():
-        raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder")
+        hidden = (f"; the folder '{given}' here hides the shipped model of that name: run from another folder "
+                  f"to use it") if str(given) in shipped_models() else ""
+        raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder{hidden}")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"cannot load model '{path}': the file is damaged (cut short or overwritten), "
                              f"not a whole .keras file")

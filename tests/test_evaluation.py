@@ -84,6 +84,11 @@ def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset)
     (tmp_path / "empty_run" / "history.csv").write_text("epoch,loss\n")
     with pytest.raises(RunError, match="holds no epochs yet"):
         read_history(tmp_path / "empty_run")
+    with pytest.raises(RunError, match="is a file, not a run folder"):  # a model file given as a run
+        read_history(sine_run[0] / "model.keras")
+    (tmp_path / "binary.csv").write_bytes(bytes(range(128, 256)))
+    with pytest.raises(RunError, match="is not a training history"):
+        read_history(tmp_path / "binary.csv")
     (tmp_path / "broken.wav").write_bytes(b"not audio at all")
     with pytest.raises(AudioFileError, match="cannot read audio file '.*broken.wav'"):
         score_audio(load_run_model(sine_run[0]), [tmp_path / "broken.wav"], dataset=sine_dataset, progress=False)

@@ -106,7 +106,7 @@ def test_the_command_line_lists_generates_and_starts_from_a_name(tone_dataset, t
     assert config["init_from"] == shipped_models()["music"]["path"] and summary["epochs"] == 1
 
 
-def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, capsys):
+def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, capsys, monkeypatch):
     with pytest.raises(ModelFileError,
                        match=r"'violin' does not exist: .* shipped model \(speech, music, vocoder, vocoder-16k;"):
         audiornn.load_model("violin")
@@ -115,3 +115,10 @@ def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, cap
     # A path that exists wins over a name.
     assert main(["generate", "--model", str(tmp_path), "--output", str(tmp_path / "x.wav")]) == 2
     assert "does not exist" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
+    # ... and says so when it holds no model: a folder named as a shipped model, where the command runs.
+    (tmp_path / "speech").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main(["generate", "--model", "speech", "--output", str(tmp_path / "x.wav")]) == 2
+    assert "the folder 'speech' here hides the shipped model of that name" in capsys.readouterr().err
+    with pytest.raises(ModelFileError, match="got NoneType"):
+        audiornn.load_model(None)
