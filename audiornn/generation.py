@@ -45,17 +45,22 @@ def prime_classes(path, audio_config):
     return classes
 
 
+def available_memory():
+    """Bytes of memory free now, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
 def _check_memory(model, count, samples):
     """Refuse ``count`` streams whose states (and, returned as arrays, whose audio) cannot fit in memory."""
     state_floats = sum(int(np.prod(np.shape(state))) for state in keras.tree.flatten(
         model.initial_states(1, np.zeros(1, "int32") if model.model_config.labels else None)))
     # The loop holds a few copies of every state, and the chosen classes of a chunk.
     needed = count * (4 * state_floats * 4 + 4 * 8000) + (4 * count * samples if samples else 0)
-    try:
-        available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if needed > available:
+    available = available_memory()
+    if available is not None and needed > available:
         raise ParameterError(f"--count {count:,} streams need about {size_text(needed)} of memory, more than the "
                              f"{size_text(available)} available: ask for fewer streams (or write them to --output "
                              f"in several runs)")

@@ -215,6 +215,8 @@ class RunKeeper(keras.callbacks.Callback):
         if not (self.health and self.config.health_every and number % self.config.health_every == 0):
             return None
         started = time.monotonic()
+        logger.info("epoch %d: checking health, %d streams of %g s (not counted against the time budget)", number,
+                    self.config.health_streams, self.config.health_seconds)
         figures = self.health(self.model)
         self._segment_start += time.monotonic() - started
         row.update({column: figures[column.removeprefix("health_")] for column in HEALTH_COLUMNS})
@@ -506,7 +508,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
             folder, dataset, model_config, train_config, state, history = _load_resume(
                 folder, dataset, overrides or {})
             _check_backend_options(train_config, strategy)
-            _check_health_option(model_config, train_config, strategy)
+            _check_health_option(model_config, train_config, strategy, dataset.audio_config)
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
@@ -527,7 +529,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                                    "the model" if start is None else f"--init-from '{start['path']}'",
                                    None if start is None else start["model"].feature_config)
     _check_unused(model_config, dataset)
-    _check_health_option(model_config, train_config, strategy)
+    _check_health_option(model_config, train_config, strategy, dataset.audio_config)
     if model_config.features:
         train_config = vocoder_train_config(train_config, dataset.feature_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
@@ -558,8 +560,19 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 
 
-def _check_health_option(model_config, train_config, strategy):
-    """Refuse, before anything is written, a health check of a vocoder or across workers."""
+def _check_health_option(model_config, train_config, strategy, audio_config):
+    """Refuse, before anything is written, a health check of a vocoder or across workers, or one whose streams'
+    audio cannot fit in memory."""
+    from .generation import available_memory
+    from .sink import size_text
+
+    if train_config.health_every:
+        streams, seconds = train_config.health_streams, train_config.health_seconds
+        needed, available = 4 * streams * round(seconds * audio_config.sample_rate), available_memory()
+        if available is not None and needed > available:
+            raise ParameterError(f"{option('health_streams')} {streams:,} streams of {option('health_seconds')} "
+                                 f"{seconds:g} s need about {size_text(needed)} of memory for their audio, more than "
+                                 f"the {size_text(available)} available: ask for fewer or shorter streams")
     if train_config.health_every and _multi_worker(strategy):
         raise ParameterError(f"{option('health_every')} generates on each worker, and the workers could disagree on "
                              f"the healthiest epoch: train on one machine with it, or leave it out and measure "

@@ -378,6 +378,12 @@ def test_a_vocoder_health_check_is_refused_before_anything_is_written(tmp_path, 
         train(dataset, tmp_path / "run", model_config=TINY, verbose=0,
               train_config=TrainConfig(epochs=1, health_every=1, **QUICK))
     assert not (tmp_path / "run").exists()
+    plain = build_dataset([tmp_path / "audio"], tmp_path / "plain", validation_fraction=0.5, progress=False)
+    with pytest.raises(ParameterError, match=r"--health-streams 100,000 streams of --health-seconds 100000 s need "
+                                             r"about 320.0 TB of memory"):  # too many to hold: said before epoch 1
+        train(plain, tmp_path / "run", model_config=TINY, verbose=0, train_config=TrainConfig(
+            epochs=1, health_every=1, health_streams=100000, health_seconds=100000.0, **QUICK))
+    assert not (tmp_path / "run").exists()
     with pytest.raises(ParameterError, match="--health-streams"):
         TrainConfig(health_streams=0)
     for seconds in (-1.0, 3.9):
