@@ -833,8 +833,15 @@ def _interrupt_note(folder):
     try:
         yield
     except KeyboardInterrupt:
-        logger.warning("interrupted: the last completed epoch is saved; continue with "
-                       "'python AudioRNN.py train --resume %s'", folder)
+        state = Path(folder) / STATE
+        done = read_run_json(folder, STATE).get("epochs_completed", 0) if state.is_file() else 0
+        if done:
+            logger.warning("interrupted: epoch %d, the last completed, is saved (an epoch cut short, or its health "
+                           "check, is trained again); continue with 'python AudioRNN.py train --resume %s'",
+                           done, folder)
+        else:
+            logger.warning("interrupted before the first epoch was completed: nothing to resume; start again with "
+                           "the same command and --overwrite")
         raise
 
 

@@ -47,18 +47,29 @@ def test_training_on_a_sine_beats_the_unigram_baseline(sine_run, sine_dataset):
 
 
 @pytest.mark.slow
-def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, tmp_path):
+def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, tmp_path, caplog):
     class Interrupt(keras.callbacks.Callback):
+        def __init__(self, at):
+            super().__init__()
+            self.at = at
+
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
 
         def on_train_batch_end(self, batch, logs=None):
-            if self.epoch == 2 and batch == 2:
+            if self.epoch == self.at and batch == 2:
                 raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt):
+    # Interrupted in its first epoch, a run has nothing to resume, and says so.
+    with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING"):
+        train(sine_dataset, tmp_path / "first", model_config=TINY,
+              train_config=TrainConfig(epochs=4, **QUICK), callbacks=[Interrupt(at=0)], verbose=0)
+    assert "before the first epoch was completed: nothing to resume" in caplog.text
+    caplog.clear()
+    with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING"):
         train(sine_dataset, tmp_path / "run", model_config=TINY,
-              train_config=TrainConfig(epochs=4, **QUICK), callbacks=[Interrupt()], verbose=0)
+              train_config=TrainConfig(epochs=4, **QUICK), callbacks=[Interrupt(at=2)], verbose=0)
+    assert "epoch 2, the last completed, is saved" in caplog.text and f"--resume {tmp_path / 'run'}" in caplog.text
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2"]
     optimizer_steps = keras.models.load_model(tmp_path / "run" / "last.keras").optimizer.iterations.numpy()
     assert optimizer_steps == 10
