@@ -150,8 +150,9 @@ def _build_run_dataset(holding, inputs, output, labels, features, audio_config, 
     Path(output).mkdir(exist_ok=True)
     holding.enter_context(hold_run(output, share_inside=True))  # the hold nests: training holds it again
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
+    # --overwrite starts the run over, its own dataset (RUN/dataset) with it.
     return build_dataset(inputs, Path(output) / "dataset", labels=labels, features=features,
-                         audio_config=audio_config, progress=progress)
+                         audio_config=audio_config, progress=progress, overwrite=overwrite)
 
 
 def _check_writable(path, flag):

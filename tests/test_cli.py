@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,14 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     # A second new run into the same folder is refused without --overwrite.
     assert main(["train", str(speech_like_folder), "--output", str(run), *small]) == 2
     assert "already holds a run" in capsys.readouterr().err
+    # --overwrite starts over from other audio too: the run's own dataset is rebuilt from it.
+    other = tmp_path / "other"
+    other.mkdir()
+    for path in sorted(path for path in speech_like_folder.iterdir() if path.is_file())[:3]:
+        shutil.copy(path, other / path.name)
+    assert main(["train", str(other), "--output", str(run), "--epochs", "1", "--overwrite", *small]) == 0
+    metadata = json.loads((run / "dataset" / "metadata.json").read_text())
+    assert {Path(entry["path"]).parent for entry in metadata["sources"]} == {other}
 
 
 def test_the_help_names_the_configs_defaults_without_importing_keras():
