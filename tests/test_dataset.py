@@ -32,10 +32,13 @@ def test_build_reads_mixed_formats_rates_and_channels(speech_like_folder, tmp_pa
         "metadata.json", "train.u8", "validation.u8"}
 
 
-def test_metadata_survives_a_round_trip(speech_like_folder, tmp_path):
+def test_metadata_survives_a_round_trip(speech_like_folder, tmp_path, caplog):
     config = AudioConfig(sample_rate=16000, mu=127, preemphasis=0.9)
-    built = build_dataset([speech_like_folder], tmp_path / "ds", audio_config=config,
-                          validation_fraction=0.2, progress=False)
+    with caplog.at_level("WARNING"):
+        built = build_dataset([speech_like_folder], tmp_path / "ds", audio_config=config,
+                              validation_fraction=0.2, progress=False)
+    # The 8 kHz files are resampled up, and said to hold nothing above 4 kHz.
+    assert "2 of the 5 file(s)" in caplog.text and "lower rate (8000 Hz) than its 16000 Hz" in caplog.text
     reopened = open_dataset(tmp_path / "ds", audio_config=config)
     assert reopened.metadata == built.metadata
     assert reopened.audio_config.same_processing(config)
