@@ -34,6 +34,8 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
     (["data", "{data}", "--output", "{tmp}/ds", "--preemphasis", "1.5"], r"preemphasis must be a number"),
     (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "--sample-rate must be"),
     (["data", "{data}", "--output", "{tmp}/nested/ds"], "create '.*nested' first"),
+    (["train", "{data}", "--output", "{tmp}/run", "--health-seconds", "8"],
+     "--health-seconds size the health checks of --health-every N, which is not given"),
 ])
 def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_like_folder, tmp_path, capsys):
     filled = [item.format(tmp=tmp_path, data=speech_like_folder) for item in arguments]
