@@ -214,9 +214,11 @@ def run_train(arguments):
           f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
           f"validation audio")
     if summary.get("healthiest"):
+        from .health import share_text
+
         healthiest = summary["healthiest"]
         print(f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
-              f"{healthiest['streams']} streams stuck, {healthiest['in_range']:.0%} of windows at the training level")
+              f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training level")
     from .scoring import label_bits
 
     for name, label in score.get("labels", {}).items():

@@ -227,6 +227,11 @@ def summarise(reports, reference):
             "training_held_partials": reference.held_partials}
 
 
+def share_text(share):
+    """A share as a percentage that does not round a flaw away: 99.6 % is not shown as 100 %, nor 0.4 % as 0 %."""
+    return f"{100 * share:.1f}%" if 0 < share < 0.01 or 0.99 < share < 1 else f"{share:.0%}"
+
+
 def format_health(report, label="generated"):
     """One line: the level against the training audio's, collapse, runaway and a frozen sound named, held partials
     beside."""
@@ -236,7 +241,10 @@ def format_health(report, label="generated"):
     state = ", ".join(part for part in states if part) or \
         ("no collapse, no runaway, not frozen" if "frozen" in report else "no collapse, no runaway")
     reference = report["reference"]
-    return (f"health of {label}: {len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s, {report['in_range']:.0%} "
+    seconds = report.get("seconds", WINDOW_SECONDS)
+    windows = f"{len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s" if seconds >= WINDOW_SECONDS else \
+        f"one window of {seconds:.3g} s (shorter than {WINDOW_SECONDS:g} s)"
+    return (f"health of {label}: {windows}, {share_text(report['in_range'])} "
             f"at the training level (median {report['level_median'] / max(reference['p50'], 1e-12):.2f}x its "
             f"median); {state}; held partials {report['held_partials']:.0%} of the time (training audio "
             f"{reference['held_partials']:.0%})")

@@ -72,13 +72,15 @@ def format_models_table(models=None):
             lines.append(f"{name}: copy-synthesis of {scores['files']} {held} files: PESQ {scores['vocoder_pesq']:.2f} "
                          f"(Griffin-Lim {scores['griffin_lim_pesq']:.2f}), STOI {scores['vocoder_stoi']:.3f} "
                          f"(Griffin-Lim {scores['griffin_lim_stoi']:.3f}){pitch}")
+    from .health import share_text
+
     for name, card in models.items():
         if "health" in card:  # bench/health.py: its streams against its training audio (audiornn.health)
             figures = card["health"]
             frozen = f", {figures['frozen']} frozen" if "frozen" in figures else ""  # cards made before it say none
             lines.append(f"{name}: {figures['streams']} streams x {figures['seconds']:g} s at temperature "
                          f"{figures['temperature']:g}: {figures['collapsed']} collapsed, {figures['ran_away']} ran "
-                         f"away{frozen}, {figures['in_range']:.0%} of 2 s windows at the training level, held partials "
+                         f"away{frozen}, {share_text(figures['in_range'])} of 2 s windows at the training level, held partials "
                          f"{figures['held_partials']:.0%} (training audio {figures['training_held_partials']:.0%})")
     for name, card in models.items():
         if "chosen" in card:  # an epoch chosen by training-time health checks, not by bits

@@ -789,7 +789,7 @@ def _health_checker(train_config, dataset):
     training against the training audio (:func:`audiornn.health.summarise`); a labelled model's streams are
     shared out among its labels."""
     from .generation import generate
-    from .health import LevelReference, health, summarise
+    from .health import LevelReference, health, share_text, summarise
 
     reference = LevelReference.from_dataset(dataset)  # before training: silent training audio fails now
 
@@ -804,10 +804,10 @@ def _health_checker(train_config, dataset):
                              seed=HEALTH_SEED + train_config.seed + index, label=label)
             reports += [health(np.asarray(stream), rate, reference) for stream in audio]
         figures = summarise(reports, reference)
-        logger.info("health of %d streams of %g s%s: %.0f%% of windows at the training level; %d collapsed, %d ran "
+        logger.info("health of %d streams of %g s%s: %s of windows at the training level; %d collapsed, %d ran "
                     "away, %d frozen; held partials %.0f%% (training audio %.0f%%)", figures["streams"],
                     train_config.health_seconds, f" ({len(labels)} labels)" if labels != [None] else "",
-                    100 * figures["in_range"], figures["collapsed"],
+                    share_text(figures["in_range"]), figures["collapsed"],
                     figures["ran_away"], figures["frozen"], 100 * figures["held_partials"],
                     100 * figures["training_held_partials"])
         return figures
@@ -943,9 +943,11 @@ def _summarise(folder, dataset, model_config, train_config, state):
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
                 score["targets"], folder / BEST_MODEL)
     if state.get("healthiest"):
+        from .health import share_text
+
         healthiest = state["healthiest"]
-        logger.info("healthiest model (epoch %d): %.0f%% of its check's windows at the training level, %d of %d "
+        logger.info("healthiest model (epoch %d): %s of its check's windows at the training level, %d of %d "
                     "streams stuck (collapsed, run away or frozen); %.3f bits per sample on the quick validation -> "
-                    "%s", healthiest["epoch"], 100 * healthiest["in_range"], healthiest["stuck"],
+                    "%s", healthiest["epoch"], share_text(healthiest["in_range"]), healthiest["stuck"],
                     healthiest["streams"], healthiest["val_bits_per_sample"], folder / HEALTHIEST_MODEL)
     return summary

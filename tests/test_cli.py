@@ -158,7 +158,7 @@ def test_output_to_a_file_is_plain_lines_one_per_epoch(speech_like_folder, tmp_p
     assert code == 0, err
     assert "\x1b" not in out + err
     written, health = out.strip().splitlines()  # what was written, then how it keeps going (audiornn.health)
-    assert written == f"wrote {tmp_path / 'out.wav'}" and health.startswith("health of out.wav: 1 window(s)")
+    assert written == f"wrote {tmp_path / 'out.wav'}" and health.startswith("health of out.wav: one window of 0.5 s (shorter than 2 s)")
     assert not [noise for noise in ("absl", "cuda", "I0000", "E0000") if noise in err], err
 
 

@@ -111,7 +111,7 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     assert sound["seconds"] == 1.0 and sound["floor"]["frechet"] < sound["ceiling"]["frechet"]
     assert sound["model"]["frechet"] > 0 and sound["validation_bits_per_sample"] > 0
     # The sound score carries the generated audio's health against the training audio's levels.
-    assert "health of model (1 s, seed 0): 1 window(s) of 2 s" in output
+    assert "health of model (1 s, seed 0): one window of 1 s (shorter than 2 s)" in output
     assert sound["health"]["reference"]["p90"] >= sound["health"]["reference"]["p10"] > 0
     for name in ("curves.png", "sound.png", "contact_sheet.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
