@@ -71,11 +71,16 @@ COLLAPSE_NATS = 0.5
 MOST_RESTORES = 3
 
 
+HEALTH_LEVEL_LEAST = 0.5  # a check with less of its windows at the training level is healthier than none that has
+
+
 def health_rank(figures):
-    """How a health check ranks (higher is healthier): the smallest share of streams stuck (collapsed, run away
-    or frozen: a drone at the training level is as stuck as silence), then the largest share of windows at the
-    training level."""
-    return (-figures["stuck"] / max(figures["streams"], 1), figures["in_range"])
+    """How a health check ranks (higher is healthier): a check with at least half of its windows at the training
+    level above one with less (streams at another level all along are not stuck, and not healthy either); then
+    the smallest share of streams stuck (collapsed, run away or frozen: a drone at the training level is as
+    stuck as silence); then the largest share of windows at the training level."""
+    return (figures["in_range"] >= HEALTH_LEVEL_LEAST, -figures["stuck"] / max(figures["streams"], 1),
+            figures["in_range"])
 
 
 class RunKeeper(keras.callbacks.Callback):

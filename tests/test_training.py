@@ -355,6 +355,8 @@ def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
     assert health_rank(figures(in_range=0.5)) > health_rank(figures(stuck=1, in_range=1.0))
     assert health_rank(figures(in_range=0.95)) > health_rank(figures(in_range=0.9))
     assert health_rank(figures(stuck=1, streams=16)) > health_rank(figures(stuck=1, streams=8))  # a share
+    # Streams at another level all along are not stuck, and not healthy either: below any check mostly at it.
+    assert health_rank(figures(stuck=1, streams=2, in_range=0.9)) > health_rank(figures(in_range=0.0))
 
     made = []
     keeper = RunKeeper(tmp_path, TrainConfig(health_every=2, health_seconds=5.0, seed=3), {}, [], 0, 1,
