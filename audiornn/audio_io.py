@@ -159,6 +159,8 @@ def _one_format_each(files, entry):
 def read_audio(path):
     """Read any file soundfile can, or raw G.722 (``.g722``, :func:`read_g722`): returns ``(audio (samples,
     channels) float32, rate)``."""
+    if Path(path).expanduser().is_dir():
+        raise AudioFileError(f"'{path}' is a folder, not an audio file: name one of the files in it", reason="missing")
     if not Path(path).expanduser().is_file():
         raise AudioFileError(f"audio file '{path}' does not exist: check the path", reason="missing")
     if Path(path).suffix.lower() == G722_SUFFIX:

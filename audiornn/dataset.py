@@ -538,6 +538,9 @@ def open_dataset(path, *, audio_config=None):
     which fields differ.
     """
     path = Path(path).expanduser()
+    if path.is_file():
+        raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder AudioRNNData.py built (or "
+                           f"give audio files as INPUT, and train builds the dataset in the run)")
     if not path.is_dir():
         raise DatasetError(f"dataset folder '{path}' does not exist: build one with "
                            f"'python AudioRNNData.py AUDIO... --output {path}'")

@@ -27,6 +27,9 @@ def output_paths(output, count, inputs=()):
     ``.wav`` name in a folder that exists, no path that is a folder, and none of the ``inputs`` (the files the
     work reads: a recording is never written over with what was made from it)."""
     output = Path(output).expanduser()
+    if output.parent.is_file():
+        raise ParameterError(f"--output '{output}': '{output.parent}' is a file, not a folder: name a .wav file in a "
+                             f"folder")
     if not output.parent.is_dir():
         raise ParameterError(f"output folder '{output.parent}' does not exist: create it first")
     if output.suffix.lower() != ".wav":

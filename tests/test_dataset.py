@@ -198,6 +198,8 @@ def test_reading_checks_version_files_and_config(speech_like_folder, tmp_path):
         open_dataset(tmp_path / "ds")
     with pytest.raises(DatasetError, match="does not exist: build one"):
         open_dataset(tmp_path / "nowhere")
+    with pytest.raises(DatasetError, match="is a file, not a dataset folder"):
+        open_dataset(tmp_path / "ds" / "train.u8")
     with pytest.raises(DatasetError, match="is not an audiornn dataset"):
         open_dataset(speech_like_folder)
 

@@ -88,7 +88,7 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
     empty = write_audio("empty.wav", np.zeros(0, np.float32))
     silent = write_audio("silent.wav", np.zeros(800, np.float32))
     for prime, message in [(tmp_path / "bad.wav", "cannot read audio file"), (empty, "empty"),
-                           (silent, "silent")]:
+                           (silent, "silent"), (tmp_path, "is a folder, not an audio file")]:
         with pytest.raises(AudioFileError, match=message):
             generate(gru_model, seconds=0.01, prime=prime, progress=False)
     assert generate(gru_model, seconds=np.float32(0.01), progress=False).shape == (1, 80)  # a NumPy number too
@@ -97,7 +97,9 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
                             ({"seconds": 1, "temperature": -1}, "temperature must be 0"),
                             ({"seconds": 1, "tail": 0.004}, r"tail must be a probability .* below 1/256"),
                             ({"seconds": 1, "tail": -0.001}, "tail must be a probability"),
-                            ({"seconds": 1, "output": tmp_path / "no" / "x.wav"}, "does not exist")]:
+                            ({"seconds": 1, "output": tmp_path / "no" / "x.wav"}, "does not exist"),
+                            ({"seconds": 1, "output": tmp_path / "bad.wav" / "x.wav"}, "'.*bad.wav' is a file, not a "
+                                                                                      "folder")]:
         with pytest.raises(ParameterError, match=message):
             generate(gru_model, progress=False, **kwargs)
 
