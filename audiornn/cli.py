@@ -84,8 +84,9 @@ def _labelled_inputs(arguments, inputs):
 
 def _add_data_arguments(parser):
     parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                        help="audio files or folders (searched recursively), or NAME=PATH to label them; "
-                             "default: the bundled sample in data/")
+                        help="audio files or folders (searched recursively; any format soundfile reads, and raw "
+                             "G.722 as .g722 at 16 kHz), or NAME=PATH to label them; default: the bundled sample "
+                             "in data/")
     parser.add_argument("--output", "-o", required=True, metavar="DIR",
                         help="dataset folder to create")
     _add_audio_options(parser)
@@ -303,8 +304,8 @@ def build_parser():
         description="Train a softmax RNN on a dataset folder (or on audio, building the dataset "
                     "into RUN/dataset first). Progress is saved every epoch; --resume continues.")
     train.add_argument("inputs", nargs="*", metavar="INPUT",
-                       help="audio files or folders to build the dataset from (instead of --dataset); NAME=PATH "
-                            "labels them")
+                       help="audio files or folders to build the dataset from (instead of --dataset; .g722 "
+                            "read as raw G.722 at 16 kHz); NAME=PATH labels them")
     train.add_argument("--dataset", "-d", metavar="DIR", help="a dataset folder from the data command")
     train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")
@@ -508,9 +509,13 @@ def _interrupts_end_at_once(prog):
 def main(argv=None, *, prog=None):
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = build_parser()
-    if prog:
+    argv = sys.argv[1:] if argv is None else argv
+    if prog:  # a thin script (AudioRNNData.py: "data" and its arguments): its own name in usage and errors
         parser.prog = prog
-    arguments = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+        if argv and argv[0] in commands.choices:
+            commands.choices[argv[0]].prog = prog
+    arguments = parser.parse_args(argv)
     if arguments.command is None:
         arguments = parser.parse_args(["demo"])
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,

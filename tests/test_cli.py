@@ -108,6 +108,14 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert {Path(entry["path"]).parent for entry in metadata["sources"]} == {other}
 
 
+def test_a_thin_scripts_help_bears_its_own_name(capsys):
+    with pytest.raises(SystemExit):
+        main(["data", "--help"], prog="AudioRNNData.py")
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: AudioRNNData.py [-h]") and "AudioRNN.py data" not in shown
+    assert "raw G.722 as .g722" in " ".join(shown.split())
+
+
 def test_the_help_names_the_configs_defaults_without_importing_keras():
     # The help reads its defaults from the config dataclasses, which need no Keras.
     script = (
