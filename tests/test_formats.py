@@ -52,6 +52,7 @@ def test_each_formats_frames_equal_its_front_ends_own_code(kind):
 def test_a_format_fixes_its_settings_and_its_sample_rate(tmp_path, capsys):
     config = FeatureConfig.for_format("speecht5")
     assert (config.bands, config.hop, config.fft) == (80, 256, 1024)
+    assert FeatureConfig(kind="speecht5") == config  # the kind alone: its format's settings
     with pytest.raises(ParameterError, match="fixed settings"):
         FeatureConfig(kind="speecht5", bands=40, hop=256, window=1024, fft=1024, floor=1e-10)
     assert rate_for("speecht5", None) == 16000 and rate_for("mel", None) is None
