@@ -52,8 +52,9 @@ def plot_history(runs, *, names=None):
     for axis, (_, title) in zip(axes, CURVES):
         axis.set_title(title)
     if any(checked):
-        _plot_health(axes[-1], [(history, name, f"C{index % 10}") for index, (history, name, check)
-                                in enumerate(zip(histories, names, checked)) if check])
+        _plot_health(axes[-1], [(history, name, f"C{index % 10}", _healthiest_epoch(run))
+                                for index, (run, history, name, check) in enumerate(zip(runs, histories, names, checked))
+                                if check])
     for axis in axes:
         axis.set_xlabel("epoch")
         axis.grid(alpha=0.3)
@@ -61,19 +62,33 @@ def plot_history(runs, *, names=None):
     return figure
 
 
+def _healthiest_epoch(run):
+    """The epoch of a run's ``healthiest.keras`` (its state.json), or None."""
+    from .runs import STATE, read_run_json
+
+    run = Path(run).expanduser()
+    if not (run / STATE).is_file():
+        return None
+    return (read_run_json(run, STATE).get("healthiest") or {}).get("epoch")
+
+
 def _plot_health(axis, runs):
-    """The health checks of ``runs`` (``(history, name, colour)``): windows at the training level (left axis),
-    streams stuck (right axis, crosses)."""
+    """The health checks of ``runs`` (``(history, name, colour, healthiest epoch or None)``): windows at the
+    training level (left axis), streams stuck (right axis, crosses), the healthiest check starred."""
     stuck_axis = axis.twinx()
-    for history, name, colour in runs:
+    for history, name, colour, healthiest in runs:
         epochs, in_range = history["epoch"], history["health_in_range"]
         checks = np.isfinite(in_range)
         axis.plot(epochs[checks], 100 * in_range[checks], "-", color=colour, marker="o", markersize=3,
                   label=f"{name} at the training level")
+        if healthiest is not None and np.any(epochs == healthiest):
+            axis.plot([healthiest], [100 * in_range[epochs == healthiest][0]], "*", color=colour, markersize=14,
+                      label=f"{name} healthiest (epoch {healthiest})")
         stuck = history["health_stuck"] if "health_stuck" in history \
             else sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
         stuck_axis.plot(epochs[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
-    axis.set_title("health: % of windows at the training level (o), streams stuck (x)")
+    axis.set_title("health: % of windows at the training level (o), streams stuck (x), healthiest (*)")
+    axis.legend(fontsize="small", loc="lower left")
     axis.set_ylim(0, 105)
     stuck_axis.set_ylim(bottom=0)
     stuck_axis.set_ylabel("streams collapsed, run away or frozen")

@@ -60,6 +60,11 @@ def test_a_run_with_health_checks_gets_a_health_panel(tmp_path):
     [stuck] = [line for axis in figure.axes for line in axis.get_lines() if line.get_label() == "checked streams stuck"]
     np.testing.assert_allclose(stuck.get_ydata(), [3])
     assert save_figure(figure, tmp_path / "curves.png").read_bytes()[:8] == PNG_SIGNATURE
+    # The healthiest check (state.json's) is starred.
+    (folder / "state.json").write_text(json.dumps({"epochs_completed": 2, "healthiest": {"epoch": 2}}))
+    health = [axis for axis in plot_history(folder).axes if axis.get_title().startswith("health")][0]
+    [star] = [line for line in health.get_lines() if line.get_label() == "checked healthiest (epoch 2)"]
+    np.testing.assert_allclose(star.get_ydata(), [75])
 
 
 def test_pictures_of_sound_are_pngs(tmp_path):
