@@ -181,9 +181,10 @@ class RunKeeper(keras.callbacks.Callback):
             writes[BEST_MODEL] = self.model.save
         if healthiest:
             before = self.state.get("healthiest")
-            if before is not None and not _same_checks(before, healthiest):  # kept, not written over
+            earlier = committed_path(self.folder, HEALTHIEST_MODEL)
+            if before is not None and not _same_checks(before, healthiest) and earlier.is_file():  # kept
                 kept = self.folder / f"healthiest-epoch{before['epoch']:04d}.keras"
-                writes[kept.name] = functools.partial(shutil.copyfile, committed_path(self.folder, HEALTHIEST_MODEL))
+                writes[kept.name] = functools.partial(shutil.copyfile, earlier)
                 logger.warning("epoch %d is the healthiest of the checks made with --health-seconds %g and --seed %s; "
                                "the healthiest of the earlier checks (epoch %d, %s s, seed %s) is kept as %s",
                                number, healthiest["seconds"], healthiest["seed"], before["epoch"],
@@ -903,6 +904,10 @@ def _load_resume(folder, dataset, overrides):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
                        f"('{config['dataset']}'): resume on its own dataset (leave out --dataset), or start "
                        f"a new run on the other one")
+    if not given and not _same_dataset(dataset, config):  # rebuilt from other audio since (train --overwrite)
+        raise RunError(f"the dataset '{dataset.path}' that run '{folder}' was trained on has been rebuilt from other "
+                       f"audio or settings since: the run cannot go on on it; start it over on the new one (train "
+                       f"--dataset {dataset.path} --output {folder} --overwrite), or train a new run")
     if train_config != TrainConfig.from_dict(config["training"]):  # recorded only once everything is checked
         config["training"] = train_config.to_dict()
         write_json(folder / CONFIG, config)

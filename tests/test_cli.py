@@ -92,6 +92,11 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert "(epoch 3)" in capsys.readouterr().out
     assert (run / "healthiest-epoch0002.keras").read_bytes() == checked
     assert json.loads((run / "state.json").read_text())["healthiest"]["seconds"] == 5.0
+    # With the healthiest model gone (deleted, or a copy of the run without it), there is nothing to keep: the
+    # resume goes on.
+    (run / "healthiest.keras").unlink()
+    assert main(["train", "--resume", str(run), "--epochs", "4", "--health-seconds", "6", "--quiet"]) == 0
+    assert (run / "healthiest.keras").is_file() and not (run / "healthiest-epoch0003.keras").exists()
     # Model options, --no-peak (the Laplace prior's old flag) among them, cannot change a run being resumed.
     assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
     assert "differs from the run's" in capsys.readouterr().err
@@ -106,6 +111,13 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert main(["train", str(other), "--output", str(run), "--epochs", "1", "--overwrite", *small]) == 0
     metadata = json.loads((run / "dataset" / "metadata.json").read_text())
     assert {Path(entry["path"]).parent for entry in metadata["sources"]} == {other}
+    # A run whose own dataset was rebuilt from other audio since (an --overwrite refused after the build) does
+    # not go on on it.
+    assert main(["train", str(speech_like_folder), "--output", str(run), "--overwrite", "--health-every", "1",
+                 "--health-streams", "100000", "--health-seconds", "100000", *small]) == 2
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 2
+    assert "has been rebuilt from other audio or settings since" in capsys.readouterr().err
 
 
 def test_a_thin_scripts_help_bears_its_own_name(capsys):
