@@ -109,16 +109,28 @@ def find_audio_files(inputs):
     # format (a folder's own doubles are settled by _one_format_each), is read once, at its highest rate.
     groups = {}
     for path, label in found:
-        groups.setdefault(path.resolve().with_suffix(""), {}).setdefault(path.resolve(), (path, label))
+        groups.setdefault(_recording(path, extensions), {}).setdefault(path.resolve(), (path, label))
     unique = []
     for group in groups.values():
         entries = list(group.values())
-        best = max(entries, key=lambda entry: _rate(entry[0])) if len(entries) > 1 else entries[0]
-        if len(entries) > 1:
-            logger.info("%s are one recording in several formats: using %s (the highest rate)",
-                        " and ".join(f"'{path}'" for path, _ in entries), best[0])
+        best = _highest_rate(entries, lambda entry: entry[0])
+        if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
+            logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
+                           " and ".join(f"'{path}'" for path, _ in entries), best[0])
         unique.append(best)
     return unique
+
+
+def _recording(path, extensions):
+    """What names one recording: a file's resolved path without its audio extension (``hello.wav`` and
+    ``hello.g722`` are one), or the whole path for a name that does not end in one (``take.001``)."""
+    resolved = path.resolve()
+    return resolved.with_suffix("") if resolved.suffix.lower() in extensions else resolved
+
+
+def _highest_rate(group, path_of=lambda entry: entry):
+    """The entry of ``group`` (one recording in several formats) whose file has the highest rate."""
+    return max(group, key=lambda entry: _rate(path_of(entry))) if len(group) > 1 else group[0]
 
 
 def _rate(path):
@@ -139,12 +151,12 @@ def _rate(path):
 def _one_format_each(files, entry):
     """``files`` of a folder, one of each recording that lies there in several formats (Asterisk's prompts:
     ``hello.wav`` at 8 kHz beside ``hello.g722`` at 16 kHz): the one at the highest rate, said once."""
-    by_stem = {}
+    by_stem, extensions = {}, audio_extensions()
     for file in files:
-        by_stem.setdefault(file.with_suffix(""), []).append(file)
+        by_stem.setdefault(_recording(file, extensions), []).append(file)
     kept, doubled = [], []
     for group in by_stem.values():
-        best = max(group, key=_rate) if len(group) > 1 else group[0]
+        best = _highest_rate(group)
         kept.append(best)
         if len(group) > 1:
             doubled.append(group)
@@ -152,7 +164,7 @@ def _one_format_each(files, entry):
         example = doubled[0]
         logger.info("%d recording(s) in '%s' are there in several formats (%s): using the one at the highest rate "
                     "(%s)", len(doubled), entry, ", ".join(file.name for file in example),
-                    max(example, key=_rate).name)
+                    _highest_rate(example).name)
     return sorted(kept)
 
 

@@ -69,7 +69,10 @@ def _healthiest_epoch(run):
     run = Path(run).expanduser()
     if not (run / STATE).is_file():
         return None
-    return (read_run_json(run, STATE).get("healthiest") or {}).get("epoch")
+    try:
+        return (read_run_json(run, STATE).get("healthiest") or {}).get("epoch")
+    except AudioRNNError:  # a damaged state.json: the curves are drawn without the star
+        return None
 
 
 def _plot_health(axis, runs):

@@ -228,8 +228,17 @@ def summarise(reports, reference):
 
 
 def share_text(share):
-    """A share as a percentage that does not round a flaw away: 99.6 % is not shown as 100 %, nor 0.4 % as 0 %."""
-    return f"{100 * share:.1f}%" if 0 < share < 0.01 or 0.99 < share < 1 else f"{share:.0%}"
+    """A share as a percentage that does not round a flaw away: 99.6 % is not shown as 100 %, nor 0.4 % as 0 %
+    (as many decimals as it takes, to three; past them "<0.001%", ">99.999%"); "-" for none (NaN)."""
+    if share != share:
+        return "-"
+    if not 0 < share < 1:
+        return f"{share:.0%}"
+    for decimals in range(4):
+        text = f"{100 * share:.{decimals}f}"
+        if float(text) not in (0.0, 100.0):
+            return f"{text}%"
+    return "<0.001%" if share < 0.5 else ">99.999%"
 
 
 def format_health(report, label="generated"):

@@ -19,7 +19,7 @@ import numpy as np
 
 from .audio_io import decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
-from .features import audio_to_features, format_frames
+from .features import FORMATS, audio_to_features, format_frames
 from .config import VOCODE_TAIL
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
@@ -245,13 +245,22 @@ def load_features(source, model):
     return frames
 
 
+def _iterable(value):
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _shape_advice(frames, config):
     """What to do with frames of the wrong shape, where the shape says it: a (bands, frames) array, a batch of
     one, or frames of another number of bands (another format's, for another vocoder)."""
     shape = frames.shape
     if frames.ndim == 3 and shape[0] == 1:
         return " (a batch of one: give frames[0])"
-    if frames.ndim == 2 and shape[0] == config.bands and shape[1] != config.bands:
+    bands = {config.bands, 40, *(spec.bands for spec in FORMATS.values())}  # the numbers of bands frames come in
+    if frames.ndim == 2 and shape[0] in bands and shape[1] not in bands:
         return " (transpose a (bands, frames) array: frames.T)"
     if frames.ndim == 2 and shape[0] >= 1 and shape[1] != config.bands:
         return (f" (these frames have {shape[1]} bands: frames of another format, for a vocoder trained on them; "
@@ -355,15 +364,22 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     quieter audio; :func:`level_shift`, :func:`match_level`).
     """
     _check_vocoder(model)
-    single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
-    if not single and not isinstance(inputs, (list, tuple, np.ndarray)):
-        raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or a list); "
+    if inputs is None or isinstance(inputs, (int, float, np.generic)):
+        raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or several); "
                              f"got {type(inputs).__name__}")
-    inputs = [inputs] if single else list(inputs)
+    if hasattr(inputs, "__array__") and not isinstance(inputs, np.ndarray):  # a framework's tensor
+        inputs = np.asarray(inputs)
+    single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
+    if not single and not (isinstance(inputs, np.ndarray) or _iterable(inputs)):
+        raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or several); "
+                             f"got {type(inputs).__name__}")
+    inputs = [inputs] if single else [np.asarray(source) if hasattr(source, "__array__") else source
+                                      for source in inputs]
     if not inputs:
         raise ParameterError("vocode needs at least one input: audio files or features")
     for source in inputs:  # a list of numbers or of rows is one array's values, not inputs: asked for as one
-        if not isinstance(source, (str, os.PathLike, np.ndarray)):
+        if not isinstance(source, (str, os.PathLike, np.ndarray)) or (isinstance(source, np.ndarray)
+                                                                       and source.ndim == 0):
             raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
                                  f"{type(source).__name__}: give one array of frames as numpy.asarray(frames), a "
                                  f"list of inputs as a list of arrays or paths")

@@ -116,6 +116,10 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
     assert sorted(label for _, label in find_audio_files([folder, folder / "hello.wav"])) == [
         "bye.g722", "hello.g722", "kept.wav", "only.wav"]
     assert [label for _, label in find_audio_files([folder / "bye.wav", folder / "bye.g722"])] == ["bye.g722"]
+    for name in ("take.001", "take.002"):  # names that do not end in an audio extension are not one recording
+        soundfile.write(str(tmp_path / name), sine(300.0, 0.5, 8000), 8000, format="WAV")
+    assert [label for _, label in find_audio_files([tmp_path / "take.001", tmp_path / "take.002"])] == [
+        "take.001", "take.002"]
 
 
 def _loud_power_db(made, frames):

@@ -118,7 +118,8 @@ def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_pat
     from audiornn.health import share_text
 
     assert f"{share_text(cards['music']['health']['in_range'])} of 2 s windows" in table
-    assert [share_text(share) for share in (0.9957, 0.004, 1.0, 0.0, 0.5)] == ["99.6%", "0.4%", "100%", "0%", "50%"]
+    assert [share_text(share) for share in (0.9957, 0.004, 1.0, 0.0, 0.5, 0.9996, 0.0004, 1e-9, float("nan"))] == [
+        "99.6%", "0.4%", "100%", "0%", "50%", "99.96%", "0.04%", "<0.001%", "-"]
     assert f"{cards['music']['health']['frozen']} frozen" in table
     # The music model is the epoch its training's health checks chose, and says so.
     assert cards["music"]["chosen"].startswith("the healthiest of") and f"music: chosen as {cards['music']['chosen']}" \

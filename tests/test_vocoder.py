@@ -290,6 +290,19 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
     for wrong, kind in ((frames.tolist(), "list of list"), (None, "got NoneType"), (np.float32(1.0), "got float32")):
         with pytest.raises(ParameterError, match=kind):
             vocode(model, wrong, progress=False)
+    # Any iterable of inputs, and a framework's tensor (anything NumPy takes as an array), are taken.
+    many = vocode(model, (array for array in (frames[:20], frames[:20])), progress=False, seed=1)
+    assert len(many) == 2 and np.asarray(many[0]).shape == (20 * model.feature_config.hop,)
+    np.testing.assert_array_equal(many[0], vocode(model, frames[:20], progress=False, seed=1)[0])
+
+    class Tensor:
+        def __array__(self, dtype=None, copy=None):
+            return frames[:20]
+
+    np.testing.assert_array_equal(vocode(model, Tensor(), progress=False, seed=1),
+                                  vocode(model, frames[:20], progress=False, seed=1))
+    with pytest.raises(ParameterError, match=r"shape \(80, 150\).*transpose a \(bands, frames\) array"):
+        load_features(np.zeros((80, 150), np.float32), model)  # another format's frames, transposed
     np.savez(tmp_path / "archive.npz", frames=frames)
     with pytest.raises(ParameterError, match=r"is an \.npz archive"):
         load_features(tmp_path / "archive.npz", model)
