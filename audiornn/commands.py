@@ -184,9 +184,11 @@ def generate_command(model, *, score_against=(), say=print, **options):
     from .sound import format_sound_report
 
     loaded = load_run_model(model)
-    if score_against and options.get("output") is not None:  # a recording scored against is never written over
+    if score_against and options.get("output") is not None:  # no file scored against, or beside one, written over
+        find_audio_files(score_against)  # a wrong path is said first
+        named = [Path(entry).expanduser() for entry in score_against]
         output_paths(options["output"], options.get("count", 1),
-                     [path for path, _ in find_audio_files(score_against)])
+                     [path for entry in named for path in (entry.rglob("*") if entry.is_dir() else [entry])])
     # Read and measured before generating, so that a wrong path or a reference too short fails at once, and
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None

@@ -134,6 +134,12 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert main(["generate", "--model", str(folder), "--seconds", "1", "--output", str(real),
                  "--score-against", str(real.parent), "--quiet"]) == 2
     assert "is one of the inputs" in capsys.readouterr().err and real.read_bytes() == before
+    twin = real.with_suffix(".flac")  # the same recording in another format: the scored copy is the flac
+    soundfile.write(str(twin), sine(SINE_FREQUENCY, 2.0, 16000, amplitude=0.6), 16000)
+    assert main(["generate", "--model", str(folder), "--seconds", "1", "--output", str(real),
+                 "--score-against", str(real.parent), "--quiet"]) == 2
+    assert real.read_bytes() == before
+    twin.unlink()
     lines = []
     for output in (tmp_path / "beside.wav", real.parent / "into.wav"):
         generate_command(folder, seconds=1, output=output, score_against=[real.parent], progress=False, seed=3,
