@@ -1,6 +1,7 @@
 """Where a 16 kHz vocoder's copy-synthesis loses to Griffin-Lim: below 4 kHz or above, and the ceiling of its classes.
 
 Usage: python bench/vocoder_bands.py [--model vocoder-16k] [--work /tmp/audiornn-shipped] [--files 20]
+                                     [--figure bench/vocoder_bands.png]
 
 On the files ``bench/shipped_models.py score`` scores (``--files`` of the model's held-out files, from its
 dataset in ``WORK/MODEL-dataset``, and of the voice it never heard), the mean of each row's PESQ wide band:
@@ -14,6 +15,10 @@ dataset in ``WORK/MODEL-dataset``, and of the voice it never heard), the mean of
 - the level of each copy's band above 4 kHz against the recording's, in dB;
 - on the unseen voice, the 8 kHz vocoder (which never heard it either) from its own frames, narrow band,
   beside its Griffin-Lim.
+
+The figure: for each set, the average spectrum of the recordings, the vocoder's copies and Griffin-Lim's (Welch,
+1,024 samples, the power averaged over the files), and each file's PESQ with the vocoder's band below 4 kHz
+(the original's above) against Griffin-Lim's the same way.
 """
 
 import argparse
@@ -37,6 +42,7 @@ def main():
     parser.add_argument("--model", default="vocoder-16k", help="a shipped 16 kHz vocoder (default %(default)s)")
     parser.add_argument("--work", default="/tmp/audiornn-shipped", help="holds MODEL-dataset (default %(default)s)")
     parser.add_argument("--files", type=int, default=20, help="files of each set (default %(default)s)")
+    parser.add_argument("--figure", default="bench/vocoder_bands.png", help="(default %(default)s)")
     arguments = parser.parse_args()
 
     import scipy.signal
@@ -67,10 +73,16 @@ def main():
     def at_8k(audio):
         return resample(audio.astype(np.float32), source_rate=rate, target_rate=8000).astype(np.float64)
 
-    for name, files in scored_files(arguments.model, Path(arguments.work), arguments.files).items():
+    from audiornn.evaluation import save_figure
+    from matplotlib.figure import Figure
+
+    sets = scored_files(arguments.model, Path(arguments.work), arguments.files)
+    figure = Figure(figsize=(13, 4.2 * len(sets)), layout="constrained")
+    panels = figure.subplots(len(sets), 2, squeeze=False)
+    for (name, files), (spectra, scatter) in zip(sets.items(), panels):
         start = time.time()
         copies = vocode(model, files, seed=0, progress=False)
-        rows = []
+        rows, power = [], {}
         for path, copy in zip(files, copies):
             reference = reference_audio(path, model).astype(np.float64)
             rebuilt = griffin_lim(load_features(path, model), rate, model.feature_config, seed=0).astype(np.float64)
@@ -78,6 +90,9 @@ def main():
             reference, copy, rebuilt = reference[:length], np.asarray(copy, np.float64)[:length], rebuilt[:length]
             bands = {key: (scipy.signal.sosfiltfilt(low, audio), scipy.signal.sosfiltfilt(high, audio))
                      for key, audio in (("original", reference), ("vocoder", copy), ("Griffin-Lim", rebuilt))}
+            for key, audio in (("original", reference), ("vocoder", copy), ("Griffin-Lim", rebuilt)):
+                frequencies, density = scipy.signal.welch(audio, fs=rate, nperseg=1024)
+                power[key] = power.get(key, 0) + density / len(files)
             row = {"classes only (no model)": score(reference, classes_only(reference))}
             for method in ("vocoder", "Griffin-Lim"):
                 own, original = bands[method], bands["original"]
@@ -100,6 +115,18 @@ def main():
         for key in rows[0]:
             print(f"  {key:<48}{np.mean([row[key] for row in rows]):8.2f}")
         sys.stdout.flush()
+        for key, density in power.items():
+            spectra.plot(frequencies, 10 * np.log10(density + 1e-20), label=key)
+        spectra.axvline(SPLIT_HZ, color="grey", linestyle=":")
+        spectra.set(title=f"{name}: average spectrum of {len(files)} files", xlabel="Hz", ylabel="dB")
+        spectra.legend()
+        ours = [row["vocoder below 4 kHz, original above"] for row in rows]
+        theirs = [row["Griffin-Lim below 4 kHz, original above"] for row in rows]
+        scatter.plot(theirs, ours, "o")
+        scatter.plot([1, 4.5], [1, 4.5], color="grey", linestyle=":")
+        scatter.set(title=f"{name}: PESQ a file, below 4 kHz made (above: the original's)",
+                    xlabel="Griffin-Lim", ylabel=arguments.model, xlim=(1, 4.5), ylim=(1, 4.5))
+    print(f"wrote {save_figure(figure, arguments.figure)}")
 
 
 if __name__ == "__main__":
