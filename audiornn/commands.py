@@ -113,6 +113,12 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
         if not dataset:
             _check_inputs_fit(start, init_from, labelled=labels is not None or isinstance(inputs, dict),
                               features=features, use_labels=use_labels, use_features=use_features)
+    if not dataset:  # what can be refused without the dataset is refused before RUN/dataset is built
+        from .features import rate_for
+        from .training import check_health_size
+
+        check_health_size(train_config, rate_for(features, None) or audio_config.sample_rate
+                          if features else audio_config.sample_rate)
     with contextlib.ExitStack() as holding:
         if not dataset:
             dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite,

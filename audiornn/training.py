@@ -515,6 +515,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                 folder, dataset, overrides or {})
             _check_backend_options(train_config, strategy)
             _check_health_option(model_config, train_config, strategy, dataset.audio_config)
+            _record_resumed_config(folder, train_config)  # recorded only once everything is checked
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
@@ -566,19 +567,24 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 
 
-def _check_health_option(model_config, train_config, strategy, audio_config):
-    """Refuse, before anything is written, a health check of a vocoder or across workers, or one whose streams'
-    audio cannot fit in memory."""
+def check_health_size(train_config, sample_rate):
+    """Refuse health checks whose streams' audio cannot fit in memory (before a dataset is built for them)."""
     from .generation import available_memory
     from .sink import size_text
 
     if train_config.health_every:
         streams, seconds = train_config.health_streams, train_config.health_seconds
-        needed, available = 4 * streams * round(seconds * audio_config.sample_rate), available_memory()
+        needed, available = 4 * streams * round(seconds * sample_rate), available_memory()
         if available is not None and needed > available:
             raise ParameterError(f"{option('health_streams')} {streams:,} streams of {option('health_seconds')} "
                                  f"{seconds:g} s need about {size_text(needed)} of memory for their audio, more than "
                                  f"the {size_text(available)} available: ask for fewer or shorter streams")
+
+
+def _check_health_option(model_config, train_config, strategy, audio_config):
+    """Refuse, before anything is written, a health check of a vocoder or across workers, or one whose streams'
+    audio cannot fit in memory."""
+    check_health_size(train_config, audio_config.sample_rate)
     if train_config.health_every and _multi_worker(strategy):
         raise ParameterError(f"{option('health_every')} generates on each worker, and the workers could disagree on "
                              f"the healthiest epoch: train on one machine with it, or leave it out and measure "
@@ -691,7 +697,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         callbacks.append(EpochLines(keeper, train_config.total_epochs))
     if train_config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / LOGS)))
-    if state["epochs_completed"] >= train_config.total_epochs or (budget and state["training_seconds"] >= budget):
+    if _budget_spent(state, train_config):
         if read_summary(folder) is None and state["epochs_completed"]:
             # Killed after its last epoch, before its summary: finish the run instead of training on.
             state["stop_reason"] = f"{state['epochs_completed']} epochs done" \
@@ -699,9 +705,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                 else f"time budget of {train_config.minutes:g} minutes used"
             write_json(folder / STATE, state)
             return _summarise(folder, dataset, model_config, train_config, state)
-        raise RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
-                       f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
-                       f"--minutes with --resume to train on")
+        raise _budget_error(folder, state)
     rows = max(1, training.batch_size // strategy.num_replicas_in_sync)  # one replica's share of a batch
     with strategy.scope():
         model.build_for_fit((rows, training.sequence_length),
@@ -906,11 +910,15 @@ def _load_resume(folder, dataset, overrides):
                        f"a new run on the other one")
     if not given and not _same_dataset(dataset, config):  # rebuilt from other audio since (train --overwrite)
         raise RunError(f"the dataset '{dataset.path}' that run '{folder}' was trained on has been rebuilt from other "
-                       f"audio or settings since: the run cannot go on on it; start it over on the new one (train "
-                       f"--dataset {dataset.path} --output {folder} --overwrite), or train a new run")
-    if train_config != TrainConfig.from_dict(config["training"]):  # recorded only once everything is checked
-        config["training"] = train_config.to_dict()
-        write_json(folder / CONFIG, config)
+                       f"audio or settings since: the run cannot go on on it (a copy of the run with its own "
+                       f"dataset: give it as --dataset); start it over on the new one (train --dataset "
+                       f"{dataset.path} --output {folder} --overwrite), or train a new run")
+    sized = {"health_streams", "health_seconds"} & set(overrides)
+    if sized and not train_config.health_every:
+        raise ParameterError(f"{' and '.join(map(option, sorted(sized)))}: run '{folder}' makes no health checks; "
+                             f"add --health-every N to start them, or leave the option out")
+    if _budget_spent(state, train_config) and read_summary(folder) is not None:
+        raise _budget_error(folder, state)
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
     history = [row for row in read_history_rows(folder / HISTORY)
                if int(float(row["epoch"])) <= state["epochs_completed"]]
@@ -918,6 +926,26 @@ def _load_resume(folder, dataset, overrides):
     logger.info("resuming '%s' after epoch %d (%.1f minutes trained)", folder, state["epochs_completed"],
                 state["training_seconds"] / 60)
     return folder, dataset, model_config, train_config, state, history
+
+
+def _record_resumed_config(folder, train_config):
+    """The resumed training config into the run's config.json, once every check of the resume has passed."""
+    config = read_run_json(folder, CONFIG)
+    if train_config != TrainConfig.from_dict(config["training"]):
+        config["training"] = train_config.to_dict()
+        write_json(folder / CONFIG, config)
+
+
+def _budget_spent(state, train_config):
+    budget = train_config.minutes * 60.0
+    return state["epochs_completed"] >= train_config.total_epochs or bool(budget and
+                                                                           state["training_seconds"] >= budget)
+
+
+def _budget_error(folder, state):
+    return RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
+                    f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
+                    f"--minutes with --resume to train on")
 
 
 def _same_dataset(dataset, config):

@@ -113,11 +113,19 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     assert main(["train", str(other), "--output", str(run), "--epochs", "1", "--overwrite", *small]) == 0
     metadata = json.loads((run / "dataset" / "metadata.json").read_text())
     assert {Path(entry["path"]).parent for entry in metadata["sources"]} == {other}
-    # A run whose own dataset was rebuilt from other audio since (an --overwrite refused after the build) does
-    # not go on on it.
+    # An --overwrite refused for its options leaves the run and its dataset as they were ...
+    built = (run / "dataset" / "metadata.json").read_bytes()
     assert main(["train", str(speech_like_folder), "--output", str(run), "--overwrite", "--health-every", "1",
                  "--health-streams", "100000", "--health-seconds", "100000", *small]) == 2
-    capsys.readouterr()
+    assert "need about" in capsys.readouterr().err and (run / "dataset" / "metadata.json").read_bytes() == built
+    # ... and a refused resume records none of its options.
+    saved = (run / "config.json").read_bytes()
+    assert main(["train", "--resume", str(run), "--epochs", "1", "--learning-rate", "0.5", "--quiet"]) == 2
+    assert "already used its budget" in capsys.readouterr().err and (run / "config.json").read_bytes() == saved
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--health-seconds", "6", "--quiet"]) == 2
+    assert "makes no health checks" in capsys.readouterr().err and (run / "config.json").read_bytes() == saved
+    # A run whose own dataset was rebuilt from other audio since does not go on on it.
+    assert main(["data", str(speech_like_folder), "--output", str(run / "dataset"), "--overwrite", "--quiet"]) == 0
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 2
     assert "has been rebuilt from other audio or settings since" in capsys.readouterr().err
 
