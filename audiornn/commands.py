@@ -281,7 +281,7 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
     if json_path:
         _check_writable(json_path, "--json")
-    output = Path(output) if output else Path(runs[0] if runs else model_folder(model))
+    output = Path(output) if output else model_folder(runs[0] if runs else model)
     results, text, written = {}, _Shown(say), []
     if runs:
         written.append(evaluation.save_figure(evaluation.plot_history(runs), output / "curves.png"))

@@ -164,6 +164,10 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
             raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
                            f"choose another --output (nothing was changed)")
         if not overwrite:
+            done = read_run_json(folder, STATE).get("epochs_completed", 0) if (folder / STATE).is_file() else 0
+            if not done:
+                raise RunError(f"--output folder '{folder}' holds a run that completed no epoch: start it again "
+                               f"with --overwrite")
             raise RunError(f"--output folder '{folder}' already holds a run: continue it with "
                            f"'--resume {folder}', or pass --overwrite to start over")
     if check_only:

@@ -974,13 +974,13 @@ def _summarise(folder, dataset, model_config, train_config, state):
         "validation": score, "stop_reason": state["stop_reason"],
         "model": str(folder / BEST_MODEL),
     }
-    if state.get("healthiest"):
+    if state.get("healthiest") and (folder / HEALTHIEST_MODEL).is_file():  # not when removed by hand since
         summary["healthiest"] = dict(state["healthiest"], model=str(folder / HEALTHIEST_MODEL))
     write_json(folder / SUMMARY, summary)
     logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
                 score["targets"], folder / BEST_MODEL)
-    if state.get("healthiest"):
+    if summary.get("healthiest"):
         from .health import share_text
 
         healthiest = state["healthiest"]

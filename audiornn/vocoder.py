@@ -231,6 +231,10 @@ def load_features(source, model):
             return _audio_frames(audio, rate, model, name)
     else:
         frames = np.asarray(source)
+        if frames.ndim == 1 and frames.size < config.window:  # a frame's values, more likely than so little audio
+            raise ParameterError(f"{name} is 1-D, read as audio, and its {frames.size} samples are fewer than one "
+                                 f"frame's window ({config.window}): give frames as one (frames, {config.bands}) "
+                                 f"array (numpy.stack(rows)), not a list of rows")
         if frames.ndim == 1:  # audio at the model's rate
             return _audio_frames(frames[:, None], model.audio_config.sample_rate, model, name)
     if frames.ndim != 2 or frames.shape[1] != config.bands or frames.shape[0] < 1:
@@ -380,9 +384,10 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     for source in inputs:  # a list of numbers or of rows is one array's values, not inputs: asked for as one
         if not isinstance(source, (str, os.PathLike, np.ndarray)) or (isinstance(source, np.ndarray)
                                                                        and source.ndim == 0):
+            kind = "0-d array" if isinstance(source, np.ndarray) else type(source).__name__
             raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
-                                 f"{type(source).__name__}: give one array of frames as numpy.asarray(frames), a "
-                                 f"list of inputs as a list of arrays or paths")
+                                 f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
+                                 f"list of arrays or paths")
     config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
     if output is not None:
         paths = output_paths(output, count, inputs)

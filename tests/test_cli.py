@@ -99,6 +99,10 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     (run / "healthiest.keras").unlink()
     assert main(["train", "--resume", str(run), "--epochs", "4", "--health-seconds", "6", "--quiet"]) == 0
     assert (run / "healthiest.keras").is_file() and not (run / "healthiest-epoch0003.keras").exists()
+    (run / "healthiest.keras").unlink()  # removed by hand: the summary no longer names it
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run), "--epochs", "5", "--health-every", "0", "--quiet"]) == 0
+    assert "healthiest model" not in capsys.readouterr().out
     # Model options, --no-peak (the Laplace prior's old flag) among them, cannot change a run being resumed.
     assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
     assert "differs from the run's" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Evaluation: real PNG figures, baselines on signals of known entropy, scores, bad input."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -91,6 +92,12 @@ def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset)
         read_history(tmp_path / "empty_run")
     with pytest.raises(RunError, match="is a file, not a run folder"):  # a model file given as a run
         read_history(sine_run[0] / "model.keras")
+    from audiornn.commands import evaluate_command
+
+    (tmp_path / "copied").mkdir()
+    shutil.copy(sine_run[0] / "history.csv", tmp_path / "copied" / "history.csv")
+    written = evaluate_command([tmp_path / "copied" / "history.csv"], progress=False)[2]  # a history named itself
+    assert written == [tmp_path / "copied" / "curves.png"] and written[0].is_file()
     (tmp_path / "binary.csv").write_bytes(bytes(range(128, 256)))
     with pytest.raises(RunError, match="is not a training history"):
         read_history(tmp_path / "binary.csv")

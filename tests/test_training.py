@@ -65,6 +65,9 @@ def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, t
         train(sine_dataset, tmp_path / "first", model_config=TINY,
               train_config=TrainConfig(epochs=4, **QUICK), callbacks=[Interrupt(at=0)], verbose=0)
     assert "before the first epoch was completed: nothing to resume" in caplog.text
+    with pytest.raises(RunError, match="holds a run that completed no epoch: start it again with --overwrite"):
+        train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(epochs=4, **QUICK),
+              verbose=0)
     caplog.clear()
     with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING"):
         train(sine_dataset, tmp_path / "run", model_config=TINY,

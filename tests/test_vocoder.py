@@ -287,7 +287,8 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
     with pytest.raises(ParameterError, match=r"a batch of one: give frames\[0\]"):
         load_features(frames[None], model)
     # A list of rows is one array's values, not 150 inputs of audio; anything but inputs is refused by name.
-    for wrong, kind in ((frames.tolist(), "list of list"), (None, "got NoneType"), (np.float32(1.0), "got float32")):
+    for wrong, kind in ((frames.tolist(), "list of list"), (None, "got NoneType"), (np.float32(1.0), "got float32"),
+                        (list(frames), "fewer than one frame's window"), ([np.float32(1.0)], "list of 0-d array")):
         with pytest.raises(ParameterError, match=kind):
             vocode(model, wrong, progress=False)
     # Any iterable of inputs, and a framework's tensor (anything NumPy takes as an array), are taken.
