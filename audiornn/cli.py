@@ -196,8 +196,9 @@ def run_train(arguments):
         training["mixed_precision"] = arguments.mixed_precision
     alone = [option(name) for name in ("health_streams", "health_seconds") if name in training]
     if alone and not arguments.resume and not training.get("health_every"):  # a resumed run may have checks
-        raise ParameterError(f"{' and '.join(alone)} size the health checks of --health-every N, and no check is asked "
-                             f"for: add --health-every N (check every N epochs), or leave {' and '.join(alone)} out")
+        raise ParameterError(f"{' and '.join(alone)} {'size' if len(alone) > 1 else 'sizes'} the health checks of "
+                             f"--health-every N, and no check is asked for: add --health-every N (check every N "
+                             f"epochs), or leave {' and '.join(alone)} out")
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     if not (arguments.resume or arguments.dataset or inputs or labels):
         inputs = _inputs_or_sample(inputs)

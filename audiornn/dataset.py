@@ -393,21 +393,24 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
                 time.monotonic() - started, metadata["skipped_count"])
     _warn_if_short(dataset, output)
-    _warn_if_upsampled(used, audio_config, output)
+    _warn_if_upsampled(used, audio_config, output, feature_config)
     return dataset
 
 
-def _warn_if_upsampled(used, audio_config, output):
+def _warn_if_upsampled(used, audio_config, output, feature_config=None):
     """Warn when files were at a lower rate than the dataset's: resampled up, they hold nothing above half their
     own rate, and a model learns that empty band as part of the sound."""
-    lower = sorted({entry["original_rate"] for entry in used if entry["original_rate"] < audio_config.sample_rate})
+    lower = [entry for entry in used if entry["original_rate"] < audio_config.sample_rate]
     if lower:
-        count = sum(entry["original_rate"] < audio_config.sample_rate for entry in used)
-        logger.warning("%d of the %d file(s) of '%s' are at a lower rate (%s Hz) than its %d Hz: resampled up, they "
-                       "hold nothing above %g Hz; give recordings made at %d Hz or more (for Asterisk's prompts, the "
-                       "-g722 packages' .g722 files), or build at their rate", count, len(used), output,
-                       ", ".join(str(rate) for rate in lower), audio_config.sample_rate, lower[0] / 2,
-                       audio_config.sample_rate)
+        rates = sorted({entry["original_rate"] for entry in lower})
+        shown = ", ".join(Path(entry["path"]).name for entry in lower[:3]) + (", ..." if len(lower) > 3 else "")
+        other = "the format fixes the rate" if feature_config is not None and feature_config.format is not None \
+            else f"or build at their rate (--sample-rate {rates[0]})"
+        logger.warning("%d of the %d file(s) of '%s' (%s) at a lower rate (%s Hz) than its %d Hz: resampled up, "
+                       "they hold nothing above %g Hz; give recordings made at %d Hz or more (for Asterisk's prompts, "
+                       "the -g722 packages' .g722 files), %s", len(lower), len(used), output, shown,
+                       ", ".join(map(str, rates)), audio_config.sample_rate, rates[0] / 2, audio_config.sample_rate,
+                       other)
 
 
 def _warn_if_short(dataset, output):

@@ -78,7 +78,7 @@ def _healthiest_epoch(run):
 def _plot_health(axis, runs):
     """The health checks of ``runs`` (``(history, name, colour, healthiest epoch or None)``): windows at the
     training level (left axis), streams stuck (right axis, crosses), the healthiest check starred."""
-    stuck_axis = axis.twinx()
+    stuck_axis, most = axis.twinx(), 0.0
     for history, name, colour, healthiest in runs:
         epochs, in_range = history["epoch"], history["health_in_range"]
         checks = np.isfinite(in_range)
@@ -90,11 +90,15 @@ def _plot_health(axis, runs):
         stuck = history["health_stuck"] if "health_stuck" in history \
             else sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
         stuck_axis.plot(epochs[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
-    axis.set_title("health: % of windows at the training level (o), streams stuck (x), healthiest (*)")
-    axis.legend(fontsize="small", loc="lower left")
+        most = max(most, float(np.nanmax(stuck[checks], initial=0.0)))
+    axis.set_title("health checks")
+    axis.set_ylabel("% of windows at the training level (o)")
+    lines, labels = axis.get_legend_handles_labels()
+    more, more_labels = stuck_axis.get_legend_handles_labels()
+    axis.legend(lines + more, labels + more_labels, fontsize="small", loc="lower left")
     axis.set_ylim(0, 105)
-    stuck_axis.set_ylim(bottom=0)
-    stuck_axis.set_ylabel("streams collapsed, run away or frozen")
+    stuck_axis.set_ylim(0, most + 1)  # the most stuck below the top, not on the 100 % line
+    stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
 
 
 def save_figure(figure, path, *, dpi=110):

@@ -35,9 +35,9 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
     (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "--sample-rate must be"),
     (["data", "{data}", "--output", "{tmp}/nested/ds"], "create '.*nested' first"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-seconds", "8"],
-     "--health-seconds size the health checks of --health-every N, and no check is asked for"),
+     "--health-seconds sizes the health checks of --health-every N, and no check is asked for"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-every", "0", "--health-streams", "4"],
-     "--health-streams size the health checks of --health-every N, and no check is asked for"),
+     "--health-streams sizes the health checks of --health-every N, and no check is asked for"),
 ])
 def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_like_folder, tmp_path, capsys):
     filled = [item.format(tmp=tmp_path, data=speech_like_folder) for item in arguments]

@@ -39,6 +39,7 @@ def test_metadata_survives_a_round_trip(speech_like_folder, tmp_path, caplog):
                               validation_fraction=0.2, progress=False)
     # The 8 kHz files are resampled up, and said to hold nothing above 4 kHz.
     assert "2 of the 5 file(s)" in caplog.text and "lower rate (8000 Hz) than its 16000 Hz" in caplog.text
+    assert "or build at their rate (--sample-rate 8000)" in caplog.text and "(take" in caplog.text  # named
     reopened = open_dataset(tmp_path / "ds", audio_config=config)
     assert reopened.metadata == built.metadata
     assert reopened.audio_config.same_processing(config)
