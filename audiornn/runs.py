@@ -341,13 +341,14 @@ def load_run_model(path, *, compile=False):
     given, path = path, resolve_model(path)
     if path.is_dir():
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
+    hidden = (f"; the {'folder' if Path(str(given)).expanduser().is_dir() else 'file'} '{given}' here hides the "
+              f"shipped model of that name: run from another folder to use it") if str(given) in shipped_models() \
+        else ""
     if not path.is_file():
-        hidden = (f"; the folder '{given}' here hides the shipped model of that name: run from another folder "
-                  f"to use it") if str(given) in shipped_models() else ""
         raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder{hidden}")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"cannot load model '{path}': the file is damaged (cut short or overwritten), "
-                             f"not a whole .keras file")
+                             f"not a whole .keras file{hidden}")
     try:
         model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a bad file

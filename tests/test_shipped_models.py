@@ -120,5 +120,8 @@ def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, cap
     monkeypatch.chdir(tmp_path)
     assert main(["generate", "--model", "speech", "--output", str(tmp_path / "x.wav")]) == 2
     assert "the folder 'speech' here hides the shipped model of that name" in capsys.readouterr().err
+    (tmp_path / "music").write_text("my notes on music")
+    assert main(["generate", "--model", "music", "--output", str(tmp_path / "x.wav")]) == 2
+    assert "the file 'music' here hides the shipped model of that name" in capsys.readouterr().err
     with pytest.raises(ModelFileError, match="got NoneType"):
         audiornn.load_model(None)
