@@ -21,8 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
 from .features import FORMATS, KINDS
-from .config import (AUDIO_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig,
-                     option)
+from .config import AUDIO_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
 from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
@@ -194,11 +193,6 @@ def run_train(arguments):
             training[field] = value
     if arguments.mixed_precision:
         training["mixed_precision"] = arguments.mixed_precision
-    alone = [option(name) for name in ("health_streams", "health_seconds") if name in training]
-    if alone and not arguments.resume and not training.get("health_every"):  # a resumed run may have checks
-        raise ParameterError(f"{' and '.join(alone)} {'size' if len(alone) > 1 else 'sizes'} the health checks of "
-                             f"--health-every N, and no check is asked for: add --health-every N (check every N "
-                             f"epochs), or leave {' and '.join(alone)} out")
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     if not (arguments.resume or arguments.dataset or inputs or labels):
         inputs = _inputs_or_sample(inputs)

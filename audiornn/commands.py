@@ -49,6 +49,11 @@ def _check_train_options(model_options, train_options, audio_options, *, dataset
         raise ParameterError(f"{', '.join(audio)} apply only when INPUT audio is given; with {where} the "
                              f"dataset's own audio settings are used: leave {', '.join(audio)} out, or build "
                              f"a dataset with them")
+    alone = [option(name) for name in ("health_streams", "health_seconds") if name in train_options]
+    if alone and not resume and not train_options.get("health_every"):  # a resumed run's checks: checked there
+        raise ParameterError(f"{' and '.join(alone)} {'size' if len(alone) > 1 else 'sizes'} the health checks of "
+                             f"--health-every N, and no check is asked for: add --health-every N (check every N "
+                             f"epochs), or leave {' and '.join(alone)} out")
     if not 0 < worker_timeout < float("inf"):
         raise ParameterError(f"--worker-timeout must be a positive number of seconds, got {worker_timeout!r}")
     for used, flag in ((use_labels, "--ignore-labels"), (use_features, "--ignore-features")):
@@ -117,8 +122,7 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
         from .features import rate_for
         from .training import check_health_size
 
-        check_health_size(train_config, rate_for(features, None) or audio_config.sample_rate
-                          if features else audio_config.sample_rate)
+        check_health_size(train_config, rate_for(features, None) or audio_config.sample_rate)
     with contextlib.ExitStack() as holding:
         if not dataset:
             dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite,

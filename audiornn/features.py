@@ -105,9 +105,9 @@ class FeatureConfig(JSONConfig):
         if self.kind not in KINDS:
             raise ParameterError(f"features must be one of {KINDS}, got {self.kind!r}")
         spec = FORMATS.get(self.kind)
+        defaults = {field.name: field.default for field in dataclasses.fields(self)}
         settings = ("bands", "hop", "window", "fft", "floor")
-        if spec is not None and all(getattr(self, name) == field.default for name in settings
-                                    for field in dataclasses.fields(self) if field.name == name):
+        if spec is not None and all(getattr(self, name) == defaults[name] for name in settings):
             for name in settings:  # FeatureConfig(kind="speecht5"): the format's own settings, as for_format
                 object.__setattr__(self, name, getattr(spec, name))
         for name in ("bands", "hop", "window", "fft"):

@@ -336,19 +336,14 @@ def load_run_model(path, *, compile=False):
 
     from .pretrained import resolve_model
 
-    from .pretrained import shipped_models
-
     given, path = path, resolve_model(path)
     if path.is_dir():
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
-    hidden = (f"; the {'folder' if Path(str(given)).expanduser().is_dir() else 'file'} '{given}' here hides the "
-              f"shipped model of that name: run from another folder to use it") if str(given) in shipped_models() \
-        else ""
     if not path.is_file():
-        raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder{hidden}")
+        raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder{_hides(given)}")
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"cannot load model '{path}': the file is damaged (cut short or overwritten), "
-                             f"not a whole .keras file{hidden}")
+                             f"not a whole .keras file{_hides(given)}")
     try:
         model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a bad file
@@ -360,6 +355,16 @@ def load_run_model(path, *, compile=False):
     if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
         raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
     return model
+
+
+def _hides(given):
+    """For a model argument that names a shipped model but found a path here: that the path hides it."""
+    from .pretrained import shipped_models
+
+    if str(given) not in shipped_models():
+        return ""
+    kind = "folder" if Path(str(given)).expanduser().is_dir() else "file"
+    return f"; the {kind} '{given}' here hides the shipped model of that name: run from another folder to use it"
 
 
 load_model = load_run_model  # the notebook's name: audiornn.load_model("speech")

@@ -9,6 +9,7 @@ carried, and writes each stream's audio when it is complete
 (:class:`audiornn.sink.AudioSink`).
 """
 
+import collections.abc
 import dataclasses
 import logging
 import math
@@ -249,14 +250,6 @@ def load_features(source, model):
     return frames
 
 
-def _iterable(value):
-    try:
-        iter(value)
-    except TypeError:
-        return False
-    return True
-
-
 def _shape_advice(frames, config):
     """What to do with frames of the wrong shape, where the shape says it: a (bands, frames) array, a batch of
     one, or frames of another number of bands (another format's, for another vocoder)."""
@@ -368,15 +361,13 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     quieter audio; :func:`level_shift`, :func:`match_level`).
     """
     _check_vocoder(model)
-    if inputs is None or isinstance(inputs, (int, float, np.generic)):
+    if isinstance(inputs, np.generic) or not (isinstance(inputs, (str, os.PathLike, collections.abc.Iterable))
+                                              or hasattr(inputs, "__array__")):
         raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or several); "
                              f"got {type(inputs).__name__}")
-    if hasattr(inputs, "__array__") and not isinstance(inputs, np.ndarray):  # a framework's tensor
+    if hasattr(inputs, "__array__"):  # an array, or a framework's tensor
         inputs = np.asarray(inputs)
     single = isinstance(inputs, (str, os.PathLike)) or (isinstance(inputs, np.ndarray) and inputs.ndim <= 2)
-    if not single and not (isinstance(inputs, np.ndarray) or _iterable(inputs)):
-        raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or several); "
-                             f"got {type(inputs).__name__}")
     inputs = [inputs] if single else [np.asarray(source) if hasattr(source, "__array__") else source
                                       for source in inputs]
     if not inputs:
