@@ -14,7 +14,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow
-def test_quickstart_notebook_runs(tmp_path):
+def test_quickstart_notebook_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebook's working folder goes where pytest cleans up
     notebook = nbformat.read(REPOSITORY / "examples" / "quickstart.ipynb", as_version=4)
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
@@ -25,6 +26,7 @@ def test_quickstart_notebook_runs(tmp_path):
     assert {"image/png", "text/html"} <= mimes  # figures and the inline audio player
     text = "".join(output.get("text", "") for output in outputs)
     assert "bits per sample on the validation audio" in text and "linear predictor 16" in text
+    assert f"working in {tmp_path}" in text
 
 
 @pytest.mark.slow
