@@ -26,11 +26,9 @@ def noisy_sine(frequency, seconds=2.0, seed=0):
 
 
 @pytest.fixture(scope="module")
-def speech():
+def speech(tmp_path_factory):
     """The bundled speech, one array per prompt, decoded at the dataset's level; and the dataset."""
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp()) / "dataset"
+    folder = tmp_path_factory.mktemp("speech") / "dataset"
     dataset = build_dataset([BUNDLED], folder, progress=False)
     decoded = {split: [decode_classes(piece, dataset.audio_config)[0] for piece in dataset_pieces(dataset, split)]
                for split in ("train", "validation")}
