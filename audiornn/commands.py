@@ -24,8 +24,8 @@ from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
 from .config import AudioConfig, ModelConfig, TrainConfig, option
-from .errors import AudioFileError, AudioRNNError, ParameterError
-from .files import write_json
+from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
+from .files import make_folder, write_json
 
 __all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_command", "vocode_command"]
 
@@ -157,7 +157,7 @@ def _build_run_dataset(holding, inputs, output, labels, features, audio_config, 
     from .runs import hold_run, prepare_run_folder
 
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
-    Path(output).mkdir(exist_ok=True)
+    make_folder(output, "--output", RunError)
     holding.enter_context(hold_run(output, share_inside=True))  # the hold nests: training holds it again
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
     # --overwrite starts the run over, its own dataset (RUN/dataset) with it.

@@ -38,7 +38,7 @@ from . import __version__
 from .audio_io import prepare_audio, read_audio
 from .config import AudioConfig, TrainConfig, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import remove_stale_partials, write_json
+from .files import make_folder, remove_stale_partials, write_json
 from .features import frame_count
 from .labels import labelled_files
 
@@ -349,9 +349,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
         audio_config = AudioConfig() if rate is None else AudioConfig(sample_rate=rate)
     _check_build_parameters(validation_fraction, trim_silence_db)
     output = Path(output).expanduser()
-    if not output.parent.is_dir():
-        raise DatasetError(f"the folder that should hold --output '{output}' does not exist: "
-                           f"create '{output.parent}' first")
+    make_folder(output.parent, "the folder that should hold --output", DatasetError)
     feature_config = _feature_config(features, audio_config)
     files, label_names = labelled_files(inputs, labels)
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION

@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import AudioRNNError, ParameterError
 
-__all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "remove_stale_partials",
+__all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_folder", "remove_stale_partials",
            "write_atomically", "write_json"]
 
 # A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
@@ -52,6 +52,22 @@ def remove_stale_partials(folder):
                 entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
+
+
+def make_folder(folder, what, error=ParameterError):
+    """Create ``folder`` and the folders above it that are missing (a dataset's or a run's own folder, as
+    ``mkdir -p``); a file in the way or a folder that cannot be written is ``error``, naming ``what``."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next((above for above in (folder, *folder.parents) if above.exists() and not above.is_dir()),
+                        folder)
+        raise error(f"{what} '{folder}': '{blocking}' is a file, not a folder: choose another") from None
+    except OSError as problem:
+        raise error(f"{what} '{folder}': cannot create it ({problem.strerror or problem}): choose a folder you "
+                    f"can write") from None
+    return folder
 
 
 _SHARED = {}  # folders held with share_inside: resolved path -> how many blocks hold it

@@ -43,7 +43,7 @@ import numpy as np
 
 from .dataset import METADATA_NAME
 from .errors import ModelFileError, RunError
-from .files import PARTIAL, hold_folder, remove_stale_partials, write_atomically, write_json
+from .files import PARTIAL, hold_folder, make_folder, remove_stale_partials, write_atomically, write_json
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
@@ -153,9 +153,9 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir():
         raise RunError(f"--output '{folder}' is a file, not a folder: choose another --output")
-    if not folder.parent.is_dir():
-        raise RunError(f"the folder that should hold --output '{folder}' does not exist: "
-                       f"create '{folder.parent}' first")
+    blocking = next((above for above in folder.parents if above.exists() and not above.is_dir()), None)
+    if blocking is not None:
+        raise RunError(f"--output '{folder}': '{blocking}' is a file, not a folder: choose another --output")
     contents = [entry for entry in folder.iterdir()
                 if entry.name != LOCK and not (entry.name == "dataset" and (entry / METADATA_NAME).is_file())
                 and not PARTIAL.match(entry.name)] if folder.is_dir() else []
@@ -172,7 +172,7 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                            f"'--resume {folder}', or pass --overwrite to start over")
     if check_only:
         return folder
-    folder.mkdir(exist_ok=True)
+    make_folder(folder, "--output", RunError)
     remove_stale_partials(folder)
     _clear_run(folder)
     return folder

@@ -28,7 +28,7 @@ from .cluster import WORKER_TIMEOUT
 from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, option
 from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
-from .files import write_json
+from .files import make_folder, write_json
 from .keras_data import WindowDataset
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
@@ -546,7 +546,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                            f"files as INPUT and they will be")
     folder = prepare_run_folder(output, overwrite=overwrite, check_only=True)
     _samplers(dataset, model_config, train_config, 0)  # fails early, before anything is written, on short audio
-    folder.mkdir(exist_ok=True)
+    make_folder(folder, "--output", RunError)
     with hold_run(folder):
         folder = prepare_run_folder(folder, overwrite=overwrite)
         state = {"epochs_completed": 0, "training_seconds": 0.0, "best_val_loss": None, "best_epoch": None,

@@ -33,7 +33,8 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
     (["data", "{data}", "--output", "{tmp}/ds", "--mu", "300"], "mu must be an integer from 1 to 255"),
     (["data", "{data}", "--output", "{tmp}/ds", "--preemphasis", "1.5"], r"preemphasis must be a number"),
     (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "--sample-rate must be"),
-    (["data", "{data}", "--output", "{tmp}/nested/ds"], "create '.*nested' first"),
+    (["data", "{data}", "--output", "/dev/null/ds"], "'/dev/null' is a file, not a folder: choose another"),
+    (["train", "{data}", "--output", "/dev/null/run"], "'/dev/null' is a file, not a folder: choose another --output"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-seconds", "8"],
      "--health-seconds sizes the health checks of --health-every N, and no check is asked for"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-every", "0", "--health-streams", "4"],
@@ -47,6 +48,14 @@ def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_
     assert error.startswith("AudioRNN.py: error: ")
     import re
     assert re.search(message, error)
+
+
+def test_missing_folders_above_an_output_are_created(speech_like_folder, tmp_path):
+    from audiornn.runs import prepare_run_folder
+
+    assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "datasets" / "speech"), "--quiet"]) == 0
+    assert (tmp_path / "datasets" / "speech" / "metadata.json").is_file()
+    assert prepare_run_folder(tmp_path / "runs" / "a" / "run").is_dir()
 
 
 @pytest.mark.slow
