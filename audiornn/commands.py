@@ -285,6 +285,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
     if json_path:
         _check_writable(json_path, "--json")
+    if output:  # the figures' folder, made (with those above it) and checked before any scoring
+        _check_writable(make_folder(output, "--output") / "curves.png", "--output")
     output = Path(output) if output else model_folder(runs[0] if runs else model)
     results, text, written = {}, _Shown(say), []
     if runs:

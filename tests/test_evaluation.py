@@ -170,3 +170,14 @@ def test_eval_json_into_a_folder_that_cannot_be_written_is_refused_first(finishe
                  "--json", str(tmp_path / "score.json"), "--quiet"]) == 2
     error = one_line(capsys)
     assert "cannot write in" in error and "nothing was done" in error
+
+
+def test_eval_output_is_made_or_refused_before_any_scoring(sine_run, sine_dataset, tmp_path, capsys):
+    folder, _ = sine_run
+    held_out = sine_dataset.metadata["sources"][0]["path"]
+    assert main(["eval", "--model", str(folder), "--audio", held_out, "--output", "/dev/null/figures",
+                 "--quiet"]) == 2
+    shown = capsys.readouterr()
+    assert "'/dev/null' is a file, not a folder" in shown.err and "bits/sample" not in shown.out
+    assert main(["eval", str(folder), "--output", str(tmp_path / "new" / "figures"), "--quiet"]) == 0
+    assert (tmp_path / "new" / "figures" / "curves.png").is_file()
