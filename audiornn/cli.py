@@ -406,7 +406,8 @@ def build_parser():
 
     vocoder = subcommands.add_parser(
         "vocode", parents=[common], help="turn spectrograms (or recordings: copy-synthesis) back into audio",
-        description="Run a vocoder (a model trained on a dataset built with --features mel) on the spectrogram "
+        description="Run a vocoder (a model trained on a dataset built with --features: mel, speecht5, hifigan "
+                    "or vocos) on the spectrogram "
                     "frames of recordings (any format and rate, made with the model's own preprocessing) or "
                     "on .npy frames made elsewhere; several inputs run together as one batch, long ones folded "
                     "into segments run side by side. Files appear only when complete.")

@@ -404,11 +404,13 @@ def _warn_if_upsampled(used, audio_config, output, feature_config=None):
         shown = ", ".join(Path(entry["path"]).name for entry in lower[:3]) + (", ..." if len(lower) > 3 else "")
         other = "the format fixes the rate" if feature_config is not None and feature_config.format is not None \
             else f"or build at their rate (--sample-rate {rates[0]})"
+        # G.722 is 16 kHz: Asterisk's .g722 prompts are the answer for a dataset of 16 kHz, not of 22,050 or 24,000.
+        g722 = " (for Asterisk's prompts, the -g722 packages' .g722 files)" \
+            if audio_config.sample_rate <= 16000 and rates[0] < 16000 else ""
         logger.warning("%d of the %d file(s) of '%s' (%s) at a lower rate (%s Hz) than its %d Hz: resampled up, "
-                       "they hold nothing above %g Hz; give recordings made at %d Hz or more (for Asterisk's prompts, "
-                       "the -g722 packages' .g722 files), %s", len(lower), len(used), output, shown,
-                       ", ".join(map(str, rates)), audio_config.sample_rate, rates[0] / 2, audio_config.sample_rate,
-                       other)
+                       "they hold nothing above half their rate (%s Hz); give recordings made at %d Hz or more%s, %s",
+                       len(lower), len(used), output, shown, ", ".join(map(str, rates)), audio_config.sample_rate,
+                       ", ".join(f"{rate / 2:g}" for rate in rates), audio_config.sample_rate, g722, other)
 
 
 def _warn_if_short(dataset, output):

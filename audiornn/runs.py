@@ -324,7 +324,7 @@ def run_dataset_path(model_path):
 
 def load_run_model(path, *, compile=False):
     """Load a model from a ``.keras`` file, a run folder (its best model) or a shipped model's name
-    (``"speech"``, ``"music"``: :mod:`audiornn.pretrained`).
+    (``"speech"``, ``"music"``, ``"vocoder"``, ``"vocoder-16k"``: :mod:`audiornn.pretrained`).
 
     ``compile=True`` also restores the optimizer and its state (resuming).
     """

@@ -164,6 +164,15 @@ def check_units(frames, model, name):
     if len(others) > 1:  # spreads this close cannot be told apart: both are named
         likely += " (or " + ", or ".join(f"{unit}: {_how(unit, config)}" for unit in others[1:]) + \
             "; check which unit your front end gives)"
+    # Frames of another format with as many bands are in its unit: converted, they would still be read at this
+    # model's rate, hop and band edges (a HiFi-GAN's 22,050 Hz frames made 1.38 times too long).
+    formats = {kind: f"{kind}'s ({spec.sample_rate} Hz, bands from {spec.fmin:g} to {spec.fmax:g} Hz)"
+               for kind, spec in FORMATS.items()
+               if spec is not config.format and spec.bands == config.bands and spec.unit in others}
+    if formats:
+        likely += (f". If they are {' or '.join(formats.values())}, converting them will not do: this vocoder "
+                   f"reads {config.kind} frames at {model.audio_config.sample_rate} Hz; use a vocoder trained on "
+                   f"theirs (--features {next(iter(formats))})")
     raise ParameterError(f"features {name} are not in the model's units ({config.describe()}: {config.unit}, from "
                          f"{low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
                          f"{frames.min():.3g} to {frames.max():.3g}"
@@ -173,14 +182,17 @@ def check_units(frames, model, name):
 
 def level_shift(frames, model):
     """How far above the model's training frames (of audio at a peak of 1) a front end's ``frames`` lie, in
-    their unit: the mean over frames and bands against the training frames' (the feature network's mean).
-    0 for ``mel`` frames, which are made at a peak of 1."""
+    their unit: the median over bands of each band's mean over frames against the training frames' (the
+    feature network's mean). The median, not the mean over all bands: the frames of audio of a lower rate,
+    resampled up, have empty bands at the top, which pulled a mean 10 dB down (the other bands then read
+    10 dB too loud, and the vocoder's audio was clipped noise). 0 for ``mel`` frames, which are made at a
+    peak of 1."""
     if model.feature_config.format is None:
         return 0.0
-    return float(np.mean(frames) - np.mean(np.asarray(model.feature_net.mean, np.float64)))
+    return float(np.median(np.mean(frames, axis=0, dtype=np.float64) - np.asarray(model.feature_net.mean, np.float64)))
 
 
-def match_level(audio, frames, config):
+def match_level(audio, frames, config, name="the given frames"):
     """``audio`` scaled so that its frames lie where ``frames`` do (a front end's frames carry the level of
     the audio they describe): the power of the louder half of the frames, summed over the bands (so a copy
     whose spectrum leans otherwise is matched by where its energy is, not by its emptiest bands)."""
@@ -198,8 +210,9 @@ def match_level(audio, frames, config):
     audio = audio * gain
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
-        logger.warning("the frames describe audio %.1f dB above full scale: its loudest samples are cut at full "
-                       "scale (give the frames of quieter audio)", 20 * math.log10(peak))
+        logger.warning("the audio vocoded from %s, at the level its frames describe, peaks %.1f dB above full "
+                       "scale: its loudest samples are cut at full scale (frames of quieter audio leave room)",
+                       name, 20 * math.log10(peak))
     return audio
 
 
@@ -210,8 +223,17 @@ def _audio_frames(audio, rate, model, name):
     if config.format is None:
         return prepare_audio(audio, rate, audio_config=model.audio_config, source=name, features=config)[2]
     prepare_audio(audio, rate, audio_config=model.audio_config, source=name)  # its checks: empty, silent, NaN
+    if rate < model.audio_config.sample_rate:
+        logger.warning("%s is at %d Hz, below the model's %d Hz: resampled up, its frames hold nothing above %d Hz, "
+                       "and the vocoder's audio lacks that band too (give a recording made at %d Hz or more)",
+                       name, rate, model.audio_config.sample_rate, rate // 2, model.audio_config.sample_rate)
     mono = resample(to_mono(audio), source_rate=rate, target_rate=model.audio_config.sample_rate)
     return audio_to_features(mono, model.audio_config.sample_rate, config, own_level=True)
+
+
+def _input_name(source):
+    """An input as messages name it: ``'PATH'``, or "the given array"."""
+    return f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given array"
 
 
 def load_features(source, model):
@@ -220,7 +242,7 @@ def load_features(source, model):
     the model's rate."""
     _check_vocoder(model)
     config = model.feature_config
-    name = f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given array"
+    name = _input_name(source)
     if isinstance(source, (str, os.PathLike)):
         if Path(source).expanduser().is_dir():
             raise ParameterError(f"{name} is a folder: vocode takes audio files or .npy frames, one stream each; "
@@ -257,7 +279,8 @@ def _shape_advice(frames, config):
     if frames.ndim == 3 and shape[0] == 1:
         return " (a batch of one: give frames[0])"
     bands = {config.bands, 40, *(spec.bands for spec in FORMATS.values())}  # the numbers of bands frames come in
-    if frames.ndim == 2 and shape[0] in bands and shape[1] not in bands:
+    if frames.ndim == 2 and shape[1] != config.bands and (shape[0] == config.bands or (shape[0] in bands
+                                                                                       and shape[1] not in bands)):
         return " (transpose a (bands, frames) array: frames.T)"
     if frames.ndim == 2 and shape[0] >= 1 and shape[1] != config.bands:
         return (f" (these frames have {shape[1]} bands: frames of another format, for a vocoder trained on them; "
@@ -417,5 +440,6 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
             for index, plan in enumerate(folds):
                 pieces = [decode_classes(row, model.audio_config)[0] for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
-                sink.put(index, audio if config.format is None else match_level(audio, given[index], config))
+                sink.put(index, audio if config.format is None else match_level(
+                    audio, given[index], config, _input_name(inputs[index])))
     return paths if output is not None else sink.audio()

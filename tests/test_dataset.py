@@ -39,6 +39,7 @@ def test_metadata_survives_a_round_trip(speech_like_folder, tmp_path, caplog):
                               validation_fraction=0.2, progress=False)
     # The 8 kHz files are resampled up, and said to hold nothing above 4 kHz.
     assert "2 of the 5 file(s)" in caplog.text and "lower rate (8000 Hz) than its 16000 Hz" in caplog.text
+    assert "nothing above half their rate (4000 Hz)" in caplog.text and "-g722 packages' .g722" in caplog.text
     assert "or build at their rate (--sample-rate 8000)" in caplog.text and "(take" in caplog.text  # named
     reopened = open_dataset(tmp_path / "ds", audio_config=config)
     assert reopened.metadata == built.metadata
@@ -315,3 +316,16 @@ def test_a_file_too_short_for_a_frame_of_training_names_itself(tmp_path):
     soundfile.write(str(tmp_path / "tiny.wav"), sine(440.0, 0.0015, 8000), 8000)
     with pytest.raises(DatasetError, match=r"tiny\.wav' \(12 samples\) is held out in part"):
         build_dataset([tmp_path / "tiny.wav"], tmp_path / "ds", features="mel", progress=False)
+
+
+def test_files_below_a_front_ends_rate_are_said_to_lack_the_band_above_half_their_own(speech_like_folder, tmp_path,
+                                                                                     caplog):
+    with caplog.at_level("WARNING"):
+        build_dataset([speech_like_folder], tmp_path / "ds", features="hifigan", validation_fraction=0.2,
+                      progress=False)
+    rates = sorted({entry["original_rate"] for entry in open_dataset(tmp_path / "ds").metadata["sources"]
+                    if entry["original_rate"] < 22050})
+    assert len(rates) >= 2  # each rate's own limit is named, not the lowest's alone
+    assert f"nothing above half their rate ({', '.join(f'{rate / 2:g}' for rate in rates)} Hz)" in caplog.text
+    # G.722 is 16 kHz: no answer for a 22,050 Hz format; and the format, not --sample-rate, sets the rate.
+    assert "g722" not in caplog.text and "the format fixes the rate" in caplog.text

@@ -163,8 +163,14 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
     assert ratio_db == pytest.approx(-12.0, abs=0.5)
     # ... and the output lies where the frames say: the power of their loud half within 1 dB.
     assert abs(_loud_power_db(format_frames(loud, model.feature_config), frames)) < 1.0
-    with pytest.raises(ParameterError, match="natural-log magnitude: multiply by 1 / ln\\(10\\)"):
+    with pytest.raises(ParameterError, match="natural-log magnitude: multiply by 1 / ln\\(10\\)") as refused:
         load_features(frames * np.log(10), model)
+    # HiFi-GAN's frames are natural-log magnitude too, of 80 bands: converting them would read them at 16 kHz.
+    assert "hifigan's (22050 Hz, bands from 0 to 8000 Hz), converting them will not do" in str(refused.value)
+    assert "--features hifigan" in str(refused.value)
+    for bands_first in (np.zeros((80, 100), np.float32), np.zeros((80, 40), np.float32)):  # frame counts of a format's bands
+        with pytest.raises(ParameterError, match=r"transpose a \(bands, frames\) array"):
+            load_features(bands_first, model)
     with pytest.raises(ParameterError, match=r"speecht5 frames \(80 mel bands"):
         load_features(frames[:, :40], model)
 
@@ -176,7 +182,27 @@ def test_frames_of_audio_louder_than_full_scale_are_said_to_be_cut(speecht5_voco
     frames = format_frames(audio, model.feature_config) + 2.0  # 40 dB up: far past full scale
     with caplog.at_level("WARNING", logger="audiornn"):
         loud = vocode(model, frames, seed=1, progress=False, fold=False)
-    assert np.abs(loud).max() > 1 and "above full scale" in caplog.text
+    assert np.abs(loud).max() > 1 and "the audio vocoded from the given array" in caplog.text
+    assert "peaks" in caplog.text and "above full scale" in caplog.text
+
+
+@pytest.mark.slow
+def test_a_recording_of_a_lower_rate_keeps_its_level_and_is_said_to_lack_the_top_band(speecht5_vocoder, tmp_path,
+                                                                                      caplog):
+    from audiornn.dsp import resample
+    from audiornn.vocoder import level_shift
+
+    model, folder = speecht5_vocoder
+    audio = np.concatenate([read_audio(folder / f"tones{index}.g722")[0][:, 0] for index in range(3)])
+    narrow = resample(audio, source_rate=16000, target_rate=8000)
+    soundfile.write(tmp_path / "narrow.wav", narrow, 8000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        frames = load_features(tmp_path / "narrow.wav", model)
+    assert "narrow.wav' is at 8000 Hz, below the model's 16000 Hz" in caplog.text
+    # The top bands, empty, do not pull the level down (their mean did: the rest then read 10 dB too loud).
+    wide = format_frames(audio, model.feature_config)
+    assert level_shift(frames, model) == pytest.approx(level_shift(wide, model), abs=0.1)
+    assert np.mean(frames) - np.mean(wide) < -0.3  # where the mean over all bands lies
 
 
 @pytest.mark.slow
