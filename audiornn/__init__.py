@@ -33,7 +33,7 @@ from .errors import (  # noqa: E402
 )
 
 _LAZY = {
-    "build_model": "model",
+    "build_model": "model", "FeatureConfig": "features",
     "train": "training", "load_run_model": "runs", "load_model": "runs", "shipped_models": "pretrained",
     "generate": "generation", "SampleStream": "stepping", "vocode": "vocoder",
     "plot_history": "evaluation", "score_audio": "scoring", "sound_comparison": "evaluation",

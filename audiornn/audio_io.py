@@ -68,7 +68,11 @@ def read_g722(path):
     if kind is not None:
         raise AudioFileError(f"cannot read audio file '{path}': a .g722 file is raw G.722 audio, but this is {kind}: "
                              f"give it its own extension, or convert it", reason="unreadable")
-    import G722
+    try:
+        import G722
+    except ImportError:
+        raise AudioFileError(f"cannot read audio file '{path}': raw G.722 needs the g722 package (pip install g722)",
+                             reason="unreadable") from None
 
     samples = np.asarray(G722.G722(G722_RATE, 64000).decode(data), dtype=np.float32) / 32768.0
     return samples[:, None], G722_RATE

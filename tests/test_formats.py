@@ -32,6 +32,12 @@ def _reference_audio(rate):
     return audio + 1e-3 * np.random.default_rng(0).standard_normal(audio.size)
 
 
+def test_a_feature_config_of_ones_own_is_at_the_packages_top_level():
+    import audiornn
+
+    assert audiornn.FeatureConfig is FeatureConfig and "FeatureConfig" in audiornn.__all__
+
+
 @pytest.mark.parametrize("kind", sorted(FORMATS))
 def test_each_formats_frames_equal_its_front_ends_own_code(kind):
     reference = np.load(REFERENCE)[kind]
@@ -72,6 +78,20 @@ def _g722(path, audio):
 
     path.write_bytes(bytes(G722.G722(16000, 64000).encode(np.round(audio * 32767).astype(np.int16))))
     return path
+
+
+def test_a_missing_g722_or_pesq_package_is_named_with_how_to_install_it(tmp_path, monkeypatch):
+    import sys
+
+    from audiornn.resynthesis import resynthesis_scores
+
+    path = _g722(tmp_path / "tone.g722", sine(500.0, 0.2, 16000))
+    monkeypatch.setitem(sys.modules, "G722", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "pesq", None)
+    with pytest.raises(AudioFileError, match="tone.g722.*needs the g722 package \\(pip install g722\\)"):
+        read_audio(path)
+    with pytest.raises(Exception, match=r"need pesq: install them \(pip install 'audiornn\[vocoder-scores\]'"):
+        resynthesis_scores(None, [path])
 
 
 def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refused(tmp_path):
