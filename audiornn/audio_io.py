@@ -75,7 +75,21 @@ def read_g722(path):
                              reason="unreadable") from None
 
     samples = np.asarray(G722.G722(G722_RATE, 64000).decode(data), dtype=np.float32) / 32768.0
+    if _decodes_as_noise(samples):
+        logger.warning("'%s' decodes as noise at full scale: is it really G.722? (raw 16-bit samples, Asterisk's "
+                       ".sln16, decode as such: give them a .wav header or their own extension)", path)
     return samples[:, None], G722_RATE
+
+
+# Bytes that are not G.722 decode to noise that sits at full scale: raw 16-bit speech read as G.722 has 28 to
+# 34 % of its samples there, random bytes 0.5 %; of the 2,836 recordings of Asterisk's -g722 packages (speech,
+# music, silences) none has more than 0.0012 % (a piece of music).
+SATURATED_SHARE = 0.001
+
+
+def _decodes_as_noise(samples):
+    """True when decoded G.722 sits at full scale far more often than a recording does: likely not G.722."""
+    return samples.size > 0 and float(np.mean(np.abs(samples) >= 0.99)) > SATURATED_SHARE
 
 
 def find_audio_files(inputs):

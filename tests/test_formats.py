@@ -94,7 +94,7 @@ def test_a_missing_g722_or_pesq_package_is_named_with_how_to_install_it(tmp_path
         resynthesis_scores(None, [path])
 
 
-def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refused(tmp_path):
+def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refused(tmp_path, caplog):
     tone = sine(5000.0, 1.0, 16000, amplitude=0.5)  # above 4 kHz: only wide band carries it
     audio, rate = read_audio(_g722(tmp_path / "tone.g722", tone))
     assert rate == 16000 and audio.shape == (16000, 1)
@@ -108,6 +108,13 @@ def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refuse
     (tmp_path / "notes.g722").write_text("not audio at all\n" * 10)
     with pytest.raises(AudioFileError, match="notes.g722.*this is text"):
         read_audio(tmp_path / "notes.g722")
+    # Raw 16-bit samples named .g722 (Asterisk's .sln16) decode as full-scale noise: read, with a warning.
+    raw = tmp_path / "samples.g722"
+    (sine(300.0, 1.0, 16000, amplitude=0.5) * 32767).astype("<i2").tofile(raw)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        read_audio(raw)
+        read_audio(tmp_path / "tone.g722")
+    assert caplog.text.count("decodes as noise at full scale: is it really G.722?") == 1 and "samples.g722" in caplog.text
     (tmp_path / "empty.g722").write_bytes(b"")
     with pytest.raises(AudioFileError, match="empty"):
         read_audio(tmp_path / "empty.g722")
