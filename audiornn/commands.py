@@ -110,6 +110,15 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
 
         start = starting_point(init_from)  # loaded once: its audio settings build the dataset, its weights start
         source = start["model"].audio_config
+        from .features import rate_for
+
+        format_rate = rate_for(features, None)
+        if format_rate and format_rate != source.sample_rate:  # the rate came with the format, not an audio flag
+            own = start["model"].feature_config
+            raise ParameterError(f"--features {features} is made at {format_rate} Hz and --init-from '{init_from}' "
+                                 f"was trained at {source.sample_rate} Hz: "
+                                 + (f"give its own --features {own.kind}" if own is not None else
+                                    "start from a model of that rate") + " (or leave --init-from out)")
         if audio_options and not audio_config.same_processing(source):
             raise ParameterError(f"--init-from '{init_from}' was trained with other audio settings "
                                  f"({audio_config.describe_difference(source)}, yours first): leave the audio "

@@ -264,7 +264,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 if strict:
                     raise AudioFileError(f"{error} (--strict stops at the first bad file; "
                                          f"leave it out to skip bad files)", reason=error.reason) from None
-                logger.warning("skipping %s", error)
+                logger.warning("%s: skipped", error)
                 messages.append(str(error))
                 skipped.setdefault(error.reason, []).append(str(path))
             else:

@@ -260,11 +260,13 @@ def load_features(source, model):
                                  f"array (numpy.stack(rows)), not a list of rows")
         if frames.ndim == 1:  # audio at the model's rate
             return _audio_frames(frames[:, None], model.audio_config.sample_rate, model, name)
+    if frames.ndim == 3 and frames.shape[0] == 1:  # a front end's output with its batch axis: (1, frames, bands)
+        frames = frames[0]
     if frames.ndim != 2 or frames.shape[1] != config.bands or frames.shape[0] < 1:
         raise ParameterError(f"features {name} have shape {frames.shape}; the model reads (frames, {config.bands}): "
                              f"{config.describe()} at {model.audio_config.sample_rate} Hz{_shape_advice(frames, config)}")
     if frames.dtype.kind not in "fiu":
-        raise ParameterError(f"features {name} are of type {frames.dtype}, not numbers: save a float array")
+        raise ParameterError(f"features {name} are of type {frames.dtype}, not real numbers: save a float array")
     frames = frames.astype(np.float32)
     if not np.all(np.isfinite(frames)):
         raise ParameterError(f"features {name} have NaN or infinite values")
@@ -276,8 +278,9 @@ def _shape_advice(frames, config):
     """What to do with frames of the wrong shape, where the shape says it: a (bands, frames) array, a batch of
     one, or frames of another number of bands (another format's, for another vocoder)."""
     shape = frames.shape
-    if frames.ndim == 3 and shape[0] == 1:
-        return " (a batch of one: give frames[0])"
+    if frames.ndim == 3:
+        return (f" (a batch of {shape[0]}: one input is one stream; give each its own .npy, or the whole array to "
+                f"audiornn.vocode, which takes a batch as that many inputs)")
     bands = {config.bands, 40, *(spec.bands for spec in FORMATS.values())}  # the numbers of bands frames come in
     if frames.ndim == 2 and shape[1] != config.bands and (shape[0] == config.bands or (shape[0] in bands
                                                                                        and shape[1] not in bands)):

@@ -34,6 +34,9 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
     (["data", "{data}", "--output", "{tmp}/ds", "--preemphasis", "1.5"], r"preemphasis must be a number"),
     (["data", "{data}", "--output", "{tmp}/ds", "--sample-rate", "50"], "--sample-rate must be"),
     (["data", "{data}", "--output", "/dev/null/ds"], "'/dev/null' is a file, not a folder: choose another"),
+    (["train", "{data}", "--output", "{tmp}/run", "--init-from", "vocoder-16k", "--features", "hifigan"],
+     "--features hifigan is made at 22050 Hz and --init-from 'vocoder-16k' was trained at 16000 Hz: give its own "
+     "--features speecht5"),
     (["train", "{data}", "--output", "/dev/null/run"], "'/dev/null' is a file, not a folder: choose another --output"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-seconds", "8"],
      "--health-seconds sizes the health checks of --health-every N, and no check is asked for"),

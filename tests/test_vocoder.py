@@ -284,8 +284,12 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
     with pytest.raises(ParameterError, match=r"shape \(150, 80\); the model reads \(frames, 40\).* 80 bands: frames "
                                              r"of another format"):
         load_features(np.zeros((150, 80), np.float32), model)
-    with pytest.raises(ParameterError, match=r"a batch of one: give frames\[0\]"):
-        load_features(frames[None], model)
+    # A front end's output saved with its batch axis, (1, frames, bands), is one input; a batch of more is refused.
+    np.save(tmp_path / "batch.npy", frames[None])
+    np.testing.assert_array_equal(load_features(tmp_path / "batch.npy", model), frames)
+    np.save(tmp_path / "batch2.npy", np.stack([frames, frames]))
+    with pytest.raises(ParameterError, match=r"a batch of 2: one input is one stream"):
+        load_features(tmp_path / "batch2.npy", model)
     # A list of rows is one array's values, not 150 inputs of audio; anything but inputs is refused by name.
     for wrong, kind in ((frames.tolist(), "list of list"), (None, "got NoneType"), (np.float32(1.0), "got float32"),
                         (list(frames), "fewer than one frame's window"), ([np.float32(1.0)], "list of 0-d array")):
