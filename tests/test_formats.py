@@ -251,3 +251,21 @@ def test_the_readmes_recipe_vocodes_frames_made_by_speecht5s_own_feature_extract
     made_level, level = made.mean(axis=1), frames[:made.shape[0]].mean(axis=1)
     assert np.corrcoef(made_level, level)[0, 1] > 0.75
     assert np.median(np.abs(made_level - level)) < 0.3
+
+
+def test_the_level_of_a_front_ends_frames_leaves_out_empty_bands_only():
+    from types import SimpleNamespace
+
+    from audiornn.vocoder import EMPTY_BAND_DB, level_shift
+
+    model = SimpleNamespace(feature_config=FeatureConfig.for_format("speecht5"),
+                            feature_net=SimpleNamespace(mean=np.linspace(-1.0, -2.0, 80)))
+    frames = np.asarray(model.feature_net.mean) + 0.3 + 0.2 * np.random.default_rng(0).standard_normal((200, 80))
+    assert level_shift(frames, model) == pytest.approx(np.mean(frames) - np.mean(model.feature_net.mean))
+    quiet = frames.copy()
+    quiet[:, -10:] -= (EMPTY_BAND_DB - 5) / 20  # quiet bands (log10 of magnitude: 20 dB a unit) count
+    assert level_shift(quiet, model) == pytest.approx(np.mean(quiet) - np.mean(model.feature_net.mean))
+    empty = frames.copy()
+    empty[:, -17:] = -10.0  # the floor: a recording of half the rate, resampled up
+    assert level_shift(empty, model) == pytest.approx(level_shift(frames, model), abs=0.02)
+    assert np.mean(empty) - np.mean(model.feature_net.mean) < level_shift(frames, model) - 1.0
