@@ -102,8 +102,16 @@ def find_audio_files(inputs):
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    if hasattr(inputs, "__array__") or not hasattr(inputs, "__iter__"):
+        inputs = [inputs]  # an array of samples, a number: refused below by what it is
+    inputs = list(inputs)
     if not inputs:
         raise ParameterError("no INPUT given: name audio files or folders that hold them")
+    for entry in inputs:
+        if not isinstance(entry, (str, os.PathLike)):
+            raise ParameterError(f"audio inputs are the paths of files or folders, got {type(entry).__name__}"
+                                 + (": write an array of samples to a file first (soundfile.write)"
+                                    if hasattr(entry, "__array__") else ""))
     extensions = audio_extensions()
     found = []
     for entry in inputs:
@@ -199,7 +207,7 @@ def read_audio(path):
         except OSError as error:
             raise AudioFileError(f"cannot read audio file '{path}': {error.strerror or error}") from None
     try:
-        audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        audio, rate = soundfile.read(str(Path(path).expanduser()), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as error:
         raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
     return audio, int(rate)

@@ -117,6 +117,30 @@ def check_input_noise(value):
     return value
 
 
+def plain_numbers(config):
+    """NumPy scalars among a (frozen) dataclass's fields as Python's own (``np.int64(8000)`` -> ``8000``): the
+    checks take them, and the config is written to JSON."""
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if isinstance(value, np.generic):
+            object.__setattr__(config, field.name, value.item())
+
+
+def as_config(value, kind, name):
+    """``value`` given for a config of class ``kind`` (named ``name``): None, an instance, or a dict of its fields
+    (made into one); anything else, or a dict with fields ``kind`` lacks, is refused by name."""
+    if value is None or isinstance(value, kind):
+        return value
+    if isinstance(value, dict):
+        known = {field.name for field in dataclasses.fields(kind)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ParameterError(f"{name}: {kind.__name__} has no field {', '.join(map(repr, unknown))}; its fields: "
+                                 f"{', '.join(sorted(known))}")
+        return kind(**value)
+    raise ParameterError(f"{name} must be a {kind.__name__} (or a dict of its fields), got {type(value).__name__}")
+
+
 def check_positive_int(value, name):
     """``value`` as an int if it is a positive integer (not a bool), else a ParameterError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -188,6 +212,7 @@ class AudioConfig(JSONConfig):
     level: float = 1.0
 
     def __post_init__(self):
+        plain_numbers(self)
         dsp.check_sample_rate(self.sample_rate)
         dsp.check_mu(self.mu)
         dsp.check_preemphasis(self.preemphasis)
@@ -332,6 +357,7 @@ class ModelConfig(JSONConfig):
     feature_prediction: int = 16
 
     def __post_init__(self):
+        plain_numbers(self)
         if isinstance(self.labels, str) or not isinstance(self.labels, (list, tuple)) \
                 or not all(isinstance(name, str) and name for name in self.labels) \
                 or len(set(self.labels)) != len(self.labels):
@@ -569,6 +595,7 @@ class TrainConfig(JSONConfig):
     input_noise: float = 0.0
 
     def __post_init__(self):
+        plain_numbers(self)
         for name in ("sequence_length", "batch_size", "validation_steps", "patience", "health_streams"):
             check_positive_int(getattr(self, name), option(name))
         for name in ("epochs", "steps_per_epoch", "warmup_steps", "preview_every", "health_every", "seed"):

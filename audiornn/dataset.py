@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .audio_io import prepare_audio, read_audio
-from .config import AudioConfig, TrainConfig, option
+from .config import AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import make_folder, remove_stale_partials, write_json
 from .features import frame_count
@@ -342,6 +342,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     sizes, dates and settings) it is reused; a different one is an error
     unless ``overwrite``. The folder appears only once complete.
     """
+    audio_config = as_config(audio_config, AudioConfig, "audio_config")
     if audio_config is None:  # a front end's frames are made at its own rate
         from .features import rate_for
 
@@ -540,6 +541,10 @@ def open_dataset(path, *, audio_config=None):
     way (sample rate, μ and pre-emphasis), or a :class:`DatasetError` says
     which fields differ.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"a dataset is a dataset folder (its path) or a Dataset, got {type(path).__name__}"
+                             + (": build one from audio files with audiornn.build_dataset(files, folder)"
+                                if isinstance(path, (list, tuple, dict)) else ""))
     path = Path(path).expanduser()
     if path.is_file():
         raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder AudioRNNData.py built (or "

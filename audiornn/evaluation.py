@@ -5,6 +5,7 @@ they work headless; the ``plot_*`` functions return the figure for notebooks
 and :func:`save_figure` writes a PNG atomically.
 """
 
+import math
 import os
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from .audio_io import decode_classes, read_audio
 from .dataset import as_dataset
 from .dsp import to_mono
-from .errors import AudioRNNError, DatasetError, RunError
+from .errors import AudioRNNError, DatasetError, ParameterError, RunError
 from .files import write_atomically
 from .runs import BEST_MODEL, LAST_MODEL, PREVIEWS, load_run_model, read_history, run_dataset_path
 # Scores sit beside the figures for notebooks: ``evaluation.score_audio`` and the rest.
@@ -35,8 +36,15 @@ def plot_history(runs, *, names=None):
     Training is dashed, validation solid; each run has its own colour and is
     labelled by its folder name (or ``names``).
     """
-    runs = [runs] if isinstance(runs, (str, os.PathLike)) else list(runs)
-    names = names or [Path(run).name for run in runs]
+    runs = [runs] if isinstance(runs, (str, os.PathLike)) or not hasattr(runs, "__iter__") else list(runs)
+    for run in runs:
+        if not isinstance(run, (str, os.PathLike)):
+            raise ParameterError(f"plot_history draws run folders (their paths), got {type(run).__name__}")
+    if not runs:
+        raise ParameterError("plot_history needs at least one run folder")
+    if names is not None and (isinstance(names, str) or len(list(names)) != len(runs)):
+        raise ParameterError(f"names: one name for each of the {len(runs)} run(s), as a list; got {names!r}")
+    names = list(names) if names is not None else [Path(run).name for run in runs]
     histories = [read_history(run) for run in runs]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
     figure = Figure(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
@@ -45,7 +53,9 @@ def plot_history(runs, *, names=None):
         colour = f"C{index % 10}"
         for axis, (column, title) in zip(axes, CURVES):
             if column in history:
-                axis.plot(history["epoch"], history[column], "--", color=colour, label=f"{name} training")
+                # One epoch is one point, which a dashed line alone does not draw.
+                axis.plot(history["epoch"], history[column], "--", color=colour, label=f"{name} training",
+                          marker="x" if len(history["epoch"]) == 1 else None)
             if f"val_{column}" in history:
                 axis.plot(history["epoch"], history[f"val_{column}"], "-", color=colour, marker="o",
                           markersize=3, label=f"{name} validation")
@@ -179,11 +189,27 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     decoded with the model's own config, or else the start of ``dataset``'s
     validation audio.
     """
-    from .generation import generate
+    import numbers
 
+    from .generation import generate
+    from .runs import as_model
+
+    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not 0 < seconds < math.inf:
+        raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
+    model = as_model(model)
     rate = model.audio_config.sample_rate
     length = int(round(seconds * rate))
-    if audio:
+    if generated is not None:
+        if isinstance(generated, (str, os.PathLike)) or not hasattr(generated, "__len__"):
+            raise ParameterError(f"generated is audio as an array (1-D, or generate()'s (1, samples)), got "
+                                 f"{type(generated).__name__}")
+        generated = np.asarray(generated, dtype=np.float32)
+        if generated.ndim == 2 and generated.shape[0] == 1:  # generate()'s one stream
+            generated = generated[0]
+        if generated.ndim != 1:
+            raise ParameterError(f"generated is one stream of audio, 1-D or (1, samples); got shape {generated.shape}: "
+                                 f"give one row")
+    if audio is not None:
         pieces, _ = audio_pieces(audio, model.audio_config)
         real_classes = np.concatenate(pieces)[:length]
     elif dataset is not None:

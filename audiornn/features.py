@@ -102,6 +102,9 @@ class FeatureConfig(JSONConfig):
     floor: float = 1e-5
 
     def __post_init__(self):
+        from .config import plain_numbers
+
+        plain_numbers(self)
         if self.kind not in KINDS:
             raise ParameterError(f"features must be one of {KINDS}, got {self.kind!r}")
         spec = FORMATS.get(self.kind)

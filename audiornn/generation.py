@@ -27,7 +27,7 @@ from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
 from .config import check_positive_int
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths, size_text
-from .stepping import SampleStream, StreamGroup, choose, chunks, label_state
+from .stepping import SampleStream, StreamGroup, choose, chunks, label_state, prime_array
 
 __all__ = ["SampleStream", "StreamGroup", "choose", "decode_classes", "generate", "prime_classes"]
 
@@ -61,9 +61,13 @@ def _check_memory(model, count, samples):
     needed = count * (4 * state_floats * 4 + 4 * 8000) + (4 * count * samples if samples else 0)
     available = available_memory()
     if available is not None and needed > available:
-        raise ParameterError(f"--count {count:,} streams need about {size_text(needed)} of memory, more than the "
-                             f"{size_text(available)} available: ask for fewer streams (or write them to --output "
-                             f"in several runs)")
+        returned = 4 * count * samples if samples else 0
+        what = f"--count {count:,} streams" if returned < needed / 2 else \
+            f"--count {count:,} stream(s) of {samples / model.audio_config.sample_rate:,.0f} s returned as arrays"
+        advice = "ask for fewer streams (or write them to --output in several runs)" if returned < needed / 2 else \
+            "write them to --output (a file is written chunk by chunk), or ask for fewer seconds"
+        raise ParameterError(f"{what} need about {size_text(needed)} of memory, more than the "
+                             f"{size_text(available)} available: {advice}")
 
 
 def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
@@ -89,6 +93,12 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     if not isinstance(seconds, numbers.Real) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
         raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
     seconds = float(seconds)
+    if isinstance(chunk_seconds, bool) or not isinstance(chunk_seconds, numbers.Real) or \
+            not 0 < chunk_seconds < math.inf:
+        raise ParameterError(f"chunk_seconds must be a positive number, got {chunk_seconds!r}")
+    from .runs import as_model
+
+    model = as_model(model)
     audio_config = model.audio_config
     rate = audio_config.sample_rate
     total = max(1, int(round(seconds * rate)))
@@ -109,7 +119,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     primer = None
     if prime is not None:
         primer = prime_classes(prime, audio_config) if isinstance(prime, (str, os.PathLike)) \
-            else np.asarray(prime, dtype=np.int32)
+            else prime_array(prime, model)
         stream.prime(primer)
         if prime_label is not None:
             stream.set_label(labels)

@@ -32,7 +32,9 @@ MAX_LABEL_BYTES = 100
 
 def check_label_name(name, where):
     """``name`` stripped, if it is a usable label name; else a ParameterError naming ``where``."""
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        raise ParameterError(f"{where}: the label {name!r} is a {type(name).__name__}: label names are text")
+    if not name.strip():
         raise ParameterError(f"{where}: the label is empty: give every file a label name")
     name = name.strip()
     if len(name.encode()) > MAX_LABEL_BYTES:
@@ -80,7 +82,7 @@ def labelled_files(inputs, labels=None):
                                  f"{labels!r}; use one way")
         files = []
         for label, paths in inputs.items():
-            label = check_label_name(label, f"input '{label}={paths}'")
+            label = check_label_name(label, f"input {label!r}")
             paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
             files += [(path, name, label) for path, name in find_audio_files(paths)]
         return _unique(files)
@@ -88,6 +90,8 @@ def labelled_files(inputs, labels=None):
         return [(path, name, None) for path, name in find_audio_files(inputs)], []
     if isinstance(labels, str) and labels == FOLDERS:
         return _unique(_by_folder(inputs))
+    if not isinstance(labels, (str, os.PathLike)):
+        raise ParameterError(f"labels is {FOLDERS!r} or the path of a CSV list of files and labels, got {labels!r}")
     return _unique(_by_list(inputs, Path(labels).expanduser()))
 
 

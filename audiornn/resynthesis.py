@@ -149,6 +149,9 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     if missing:
         raise AudioRNNError(f"copy-synthesis scores need {' and '.join(missing)}: install them "
                             f"(pip install 'audiornn[vocoder-scores]'; pesq builds from source, with a C compiler)")
+    from .runs import as_model
+
+    model = as_model(model)
     rate, config = model.audio_config.sample_rate, model.feature_config
     if rate not in (8000, 16000):
         raise AudioRNNError(f"PESQ scores audio at 8 or 16 kHz; this model's rate is {rate} Hz")

@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import METADATA_NAME
-from .errors import ModelFileError, RunError
+from .errors import ModelFileError, ParameterError, RunError
 from .files import PARTIAL, hold_folder, make_folder, remove_stale_partials, write_atomically, write_json
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
-           "STATE", "SUMMARY", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
+           "STATE", "SUMMARY", "as_model", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
            "prepare_run_folder", "read_history", "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
 
 RUN_FORMAT = "audiornn-run"
@@ -289,6 +289,8 @@ def read_history(run):
     if run.is_file() and run.suffix.lower() != ".csv":
         raise RunError(f"'{run}' is a file, not a run folder: give the folder that holds its history.csv (to "
                        f"score a model file, give it as --model with --audio)")
+    if not run.exists():
+        raise RunError(f"run folder '{run}' does not exist: check the path")
     if not path.is_file():
         raise RunError(f"'{run}' has no history.csv: give a run folder written by "
                        f"'python AudioRNN.py train' that finished at least one epoch")
@@ -368,3 +370,14 @@ def _hides(given):
 
 
 load_model = load_run_model  # the notebook's name: audiornn.load_model("speech")
+
+
+def as_model(model):
+    """What the API takes for a model, as a model: the model itself, or a ``.keras`` file, a run folder or a
+    shipped model's name, loaded (:func:`load_run_model`); anything else is refused by name."""
+    if isinstance(model, (str, os.PathLike)):
+        return load_run_model(model)
+    if not (hasattr(model, "audio_config") and hasattr(model, "model_config") and hasattr(model, "step")):
+        raise ParameterError(f"model must be an audiornn model (audiornn.load_model(...)), a .keras file, a run "
+                             f"folder or a shipped model's name; got {type(model).__name__}")
+    return model

@@ -239,6 +239,9 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     audio: ``audio`` a dict ``{label: paths}`` or ``labels`` "folders" or a
     CSV list), with bits per sample per label.
     """
+    from .runs import as_model
+
+    model = as_model(model)
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset is scored with windows during training; "
                             "held-out scoring with carried state needs a sequence model")

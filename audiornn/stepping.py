@@ -48,7 +48,7 @@ from .errors import ParameterError
 
 __all__ = ["SampleStream", "StreamGroup", "check_tail", "check_temperature", "choose", "chunks",
            "compiled_frame_rate", "compiled_loops", "frame_rate", "frame_span", "inverse_cdf", "label_ids", "label_state",
-           "flops_per_sample", "keyed_uniform", "loop_extras", "run_steps", "score_loop", "take_frames"]
+           "flops_per_sample", "keyed_uniform", "loop_extras", "prime_array", "run_steps", "score_loop", "take_frames"]
 
 
 # -- labels ---------------------------------------------------------------------------------------
@@ -79,12 +79,17 @@ def label_state(model, label, batch):
         raise ParameterError(f"this model was trained with labels: choose one with --label, one of "
                              f"{', '.join(known)}")
     ids = np.asarray(label)
+    if ids.dtype.kind == "b" or ids.dtype.kind not in "iuUSO":
+        raise ParameterError(f"a label is a name ({', '.join(known)}) or its id (0 to {len(known) - 1}); got {label!r}")
     if ids.dtype.kind in "USO":
         ids = label_ids(model, ids.reshape(-1).tolist())
     ids = np.asarray(ids, dtype="int32").reshape(-1)
     if ids.size == 1:
         ids = np.repeat(ids, batch)
-    if ids.shape != (batch,) or ids.min() < 0 or ids.max() >= len(known):
+    if ids.size and (ids.min() < 0 or ids.max() >= len(known)):
+        raise ParameterError(f"label id {ids.min() if ids.min() < 0 else ids.max()} is out of range: the ids are 0 to "
+                             f"{len(known) - 1} ({', '.join(known)})")
+    if ids.shape != (batch,):
         raise ParameterError(f"give one label for all {batch} streams or one each, of {', '.join(known)}; "
                              f"got {label!r}")
     return ids
@@ -350,6 +355,22 @@ def inverse_cdf(weights, uniform):
     return ops.minimum(chosen, classes - 1)
 
 
+def prime_array(classes, model):
+    """``classes`` given as a prime, as int32: integers from 0 to the model's last class. Floats are refused (a
+    waveform, most likely: give its path, or its classes), as are classes out of range."""
+    classes = np.asarray(classes)
+    top = model.audio_config.num_classes - 1
+    if classes.dtype.kind not in "iu" or classes.size == 0:
+        kind = "floats: audio, most likely" if classes.dtype.kind == "f" else f"of type {classes.dtype}"
+        raise ParameterError(f"a prime array is the model's classes, integers from 0 to {top}; got "
+                             f"{classes.size} values {kind}: give a recording as its path, or its classes "
+                             f"(audiornn.audio_io.prepare_audio with the model's audio_config)")
+    if classes.min() < 0 or classes.max() > top:
+        raise ParameterError(f"prime classes must lie from 0 to {top}, got values from {classes.min()} to "
+                             f"{classes.max()}")
+    return classes.astype(np.int32)
+
+
 class SampleStream:
     """Streams of classes from a model, stepped one sample at a time (:meth:`AudioRNN.step`).
 
@@ -364,6 +385,9 @@ class SampleStream:
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None,
                  tail=0.0, keys=None):
+        from .runs import as_model
+
+        model = as_model(model)
         self.model, self.count = model, check_positive_int(count, "count")
         self.keys = None if keys is None else ops.convert_to_tensor(np.asarray(keys, np.int32).reshape(count))
         self.first_stream, self.total_streams = first_stream, total_streams or count
@@ -385,7 +409,7 @@ class SampleStream:
 
     def prime(self, classes):
         """Set every stream's state by running ``classes`` (``(samples,)`` or ``(count, samples)``)."""
-        classes = np.asarray(classes, dtype=np.int32)
+        classes = prime_array(classes, self.model)
         if classes.ndim == 1:
             classes = np.broadcast_to(classes, (self.count, classes.size))
         if classes.shape[0] != self.count or classes.shape[1] < 1:
@@ -401,6 +425,7 @@ class SampleStream:
         A vocoder's streams also take their ``frames``: :func:`frame_span` of the samples the steps read, from
         the one before the first drawn, ``(count, length / hop + 1 + 2 margin, bands)``.
         """
+        length = check_positive_int(length, "length")
         extra = () if frames is None else (self._frame_rate(ops.convert_to_tensor(np.asarray(frames, np.float32))),)
         if self.keys is not None:
             extra = (extra or (None,)) + (self.keys,)
@@ -408,9 +433,9 @@ class SampleStream:
         previous, states, chosen = self._sample(
             self.previous, self.states, ops.convert_to_tensor(self.seed, index),
             ops.convert_to_tensor(self.position, index), ops.convert_to_tensor(max(self.temperature, 1e-6), "float32"),
-            int(length), *extra)
+            length, *extra)
         self.previous, self.states = previous, states
-        self.position += int(length)
+        self.position += length
         return np.asarray(chosen, dtype=np.uint8)
 
 
@@ -426,6 +451,9 @@ class StreamGroup:
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, shards=None, min_shard=1, label=None, tail=0.0,
                  keys=None):
+        from .runs import as_model
+
+        model = as_model(model)
         count = check_positive_int(count, "count")
         labels = label_state(model, label, count)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -25,7 +25,7 @@ import soundfile
 
 from . import backend
 from .cluster import WORKER_TIMEOUT
-from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, option
+from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, as_config, option
 from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import make_folder, write_json
@@ -350,6 +350,13 @@ def featured_config(model_config, dataset, use_features=True, origin="the model"
                                  f"without them")
         return model_config
     mine = dataset.feature_config
+    if origin == "the model" and model_config.features and feature_config is None:
+        # A new model's bands are the dataset's frames': a number given that differs is refused, not guessed at.
+        if mine is None or mine.bands != model_config.features:
+            raise ParameterError(f"ModelConfig(features={model_config.features}) is set from the dataset's frames, and "
+                                 f"dataset '{dataset.path}' has " + ("none" if mine is None else f"{mine.bands} bands")
+                                 + ": leave features out of the ModelConfig")
+        model_config = dataclasses.replace(model_config, features=0)
     if origin == "the model" and not model_config.features:
         if mine is None:
             return model_config
@@ -428,6 +435,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     """
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
+    model_config = as_config(model_config, ModelConfig, "model_config")
+    train_config = as_config(train_config, TrainConfig, "train_config")
     if resume is not None and (train_config is not None or model_config is not None):
         raise ParameterError("a resumed run keeps its configs: give what changes as overrides={...} (TrainConfig "
                              "fields such as epochs, minutes or learning_rate), not train_config or model_config")

@@ -295,6 +295,8 @@ def _shape_advice(frames, config):
     if frames.ndim == 2 and shape[1] != config.bands and (shape[0] == config.bands or (shape[0] in bands
                                                                                        and shape[1] not in bands)):
         return " (transpose a (bands, frames) array: frames.T)"
+    if frames.ndim == 2 and shape[0] == 1 and shape[1] >= config.window:
+        return " (one row of audio, as generate() returns it: give audio[0], 1-D audio at the model's rate)"
     if frames.ndim == 2 and shape[0] >= 1 and shape[1] != config.bands:
         return (f" (these frames have {shape[1]} bands: frames of another format, for a vocoder trained on them; "
                 f"AudioRNN.py models lists the shipped ones)")
@@ -396,8 +398,11 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     frames, and the output is put back at theirs (12 dB quieter frames, 12 dB
     quieter audio; :func:`level_shift`, :func:`match_level`).
     """
+    from .runs import as_model
+
+    model = as_model(model)
     _check_vocoder(model)
-    if isinstance(inputs, np.generic) or not (isinstance(inputs, (str, os.PathLike, collections.abc.Iterable))
+    if isinstance(inputs, (dict, np.generic)) or not (isinstance(inputs, (str, os.PathLike, collections.abc.Iterable))
                                               or hasattr(inputs, "__array__")):
         raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames (one, or several); "
                              f"got {type(inputs).__name__}")

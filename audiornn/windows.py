@@ -93,6 +93,11 @@ class WindowSampler:
         self._frame_starts = None if frames is None else np.array([segment.frames_start for segment in usable])
         self._frame_counts = None if frames is None else np.array(
             [frame_count(segment.length, self.frame_hop) for segment in usable])
+        if not segments:
+            raise DatasetError(f"the dataset has no {name} audio: build it with a validation fraction above 0 "
+                               f"(--validation-fraction)" if name == "validation" else
+                               f"the dataset has no {name} audio: build it from more than one file, or with a "
+                               f"smaller validation fraction")
         if not usable:
             longest = max((segment.length for segment in segments), default=0)
             raise DatasetError(

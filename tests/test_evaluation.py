@@ -128,7 +128,7 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     for name in ("curves.png", "sound.png", "contact_sheet.png"):
         assert (tmp_path / name).read_bytes()[:8] == PNG_SIGNATURE
     assert main(["eval", str(tmp_path / "nothing"), "--quiet"]) == 2
-    assert "has no history.csv" in capsys.readouterr().err
+    assert "nothing' does not exist: check the path" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -1,0 +1,98 @@
+"""The library as a notebook calls it: what a user passes wrong is refused by name, what a user passes for
+convenience (a shipped model's name, a dict of config fields, NumPy numbers) is taken."""
+
+import json
+
+import numpy as np
+import pytest
+
+import audiornn
+from audiornn import AudioConfig, ModelConfig, ParameterError, RunError
+from audiornn.evaluation import plot_history, sound_comparison
+from audiornn.generation import generate
+from audiornn.model import build_model
+from audiornn.stepping import SampleStream, label_state
+from audiornn.training import train
+
+TINY = ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=2, dense_units=8)
+
+
+def test_a_shipped_models_name_is_taken_where_a_model_is_and_anything_else_is_refused():
+    audio = generate("speech", seconds=0.01, progress=False)
+    assert audio.shape == (1, 80) and audio.dtype == np.float32
+    assert SampleStream("speech").model.audio_config.sample_rate == 8000
+    for wrong in (None, 3, np.zeros(10)):
+        with pytest.raises(ParameterError, match="model must be an audiornn model .* got"):
+            generate(wrong, seconds=0.01, progress=False)
+
+
+def test_a_prime_array_is_classes_and_a_length_a_positive_integer():
+    model = build_model(TINY)
+    stream = SampleStream(model)
+    with pytest.raises(ParameterError, match="prime classes must lie from 0 to 255, got values from 300"):
+        stream.prime(np.full(10, 300))
+    with pytest.raises(ParameterError, match="floats: audio, most likely"):
+        stream.prime(np.random.default_rng(0).random(100))
+    with pytest.raises(ParameterError, match="floats: audio, most likely"):  # generate read them as class 0
+        generate(model, seconds=0.01, prime=np.random.default_rng(0).random(100), progress=False)
+    for length in (0, -1, 2.5):
+        with pytest.raises(ParameterError, match="length must be a positive integer"):
+            stream.sample(length)
+    with pytest.raises(ParameterError, match="chunk_seconds must be a positive number"):
+        generate(model, seconds=0.01, chunk_seconds=float("nan"), progress=False)
+
+
+def test_configs_take_numpy_numbers_and_dicts_of_their_fields(sine_dataset, tmp_path):
+    config = AudioConfig(sample_rate=np.int64(8000), level=np.float32(0.5))
+    assert type(config.sample_rate) is int and json.loads(json.dumps(config.to_dict()))["sample_rate"] == 8000
+    assert type(ModelConfig(units=np.int64(32)).units) is int
+    with pytest.raises(ParameterError, match="model_config: ModelConfig has no field 'unitz'"):
+        train(sine_dataset, tmp_path / "run", model_config={"unitz": 8})
+    with pytest.raises(ParameterError, match="train_config must be a TrainConfig .* got list"):
+        train(sine_dataset, tmp_path / "run", train_config=[1])
+    with pytest.raises(ParameterError, match=r"ModelConfig\(features=40\) is set from the dataset's frames.*none"):
+        train(sine_dataset, tmp_path / "run", model_config=ModelConfig(features=40))
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ParameterError, match="build one from audio files with audiornn.build_dataset"):
+        train([str(tmp_path / "a.wav")], tmp_path / "run")
+
+
+def test_audio_given_as_arrays_where_files_are_taken_is_refused_by_name(tmp_path):
+    with pytest.raises(ParameterError, match="audio inputs are the paths .* got ndarray: write an array"):
+        audiornn.build_dataset(np.zeros(8000), tmp_path / "ds", progress=False)
+    with pytest.raises(ParameterError, match="got ndarray"):
+        audiornn.build_dataset([np.zeros(8000)], tmp_path / "ds", progress=False)
+    with pytest.raises(ParameterError, match="labels is 'folders' or the path of a CSV list"):
+        audiornn.build_dataset([str(tmp_path)], tmp_path / "ds", labels=True, progress=False)
+    with pytest.raises(ParameterError, match="the label 1 is a int: label names are text"):
+        audiornn.build_dataset({1: [str(tmp_path)]}, tmp_path / "ds", progress=False)
+    assert not (tmp_path / "ds").exists()
+
+
+def test_labels_out_of_range_or_of_another_type_are_named():
+    model = build_model(ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=2, dense_units=8,
+                                    labels=("en", "es")))
+    with pytest.raises(ParameterError, match=r"label id 5 is out of range: the ids are 0 to 1 \(en, es\)"):
+        label_state(model, 5, 1)
+    with pytest.raises(ParameterError, match="a label is a name"):
+        label_state(model, True, 1)
+    assert label_state(model, "es", 2).tolist() == [1, 1]
+
+
+def test_plot_history_and_sound_comparison_refuse_what_they_cannot_draw(sine_run, sine_dataset, tmp_path):
+    folder, _ = sine_run
+    with pytest.raises(ParameterError, match=r"names: one name for each of the 2 run\(s\)"):
+        plot_history([folder, folder], names=["a"])
+    with pytest.raises(ParameterError, match="plot_history draws run folders .* got AudioRNN"):
+        plot_history(build_model(TINY))
+    with pytest.raises(RunError, match="does not exist: check the path"):
+        plot_history(tmp_path / "nope")
+    figure = plot_history(folder, names=["one"])
+    assert figure.axes[0].get_legend_handles_labels()[1][0] == "one training"
+    for seconds in (-1, float("nan"), "2"):
+        with pytest.raises(ParameterError, match="seconds must be a positive number"):
+            sound_comparison(folder, dataset=sine_dataset, seconds=seconds)
+    made = generate(folder, seconds=0.1, progress=False)  # (1, samples), as generate returns one stream
+    assert sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated=made) is not None
+    with pytest.raises(ParameterError, match="generated is audio as an array"):
+        sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated="out.wav")
