@@ -209,6 +209,8 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         if generated.ndim != 1:
             raise ParameterError(f"generated is one stream of audio, 1-D or (1, samples); got shape {generated.shape}: "
                                  f"give one row")
+    if isinstance(audio, (list, tuple)) and not audio:  # none given (the eval command's default)
+        audio = None
     if audio is not None:
         pieces, _ = audio_pieces(audio, model.audio_config)
         real_classes = np.concatenate(pieces)[:length]

@@ -192,7 +192,10 @@ def test_sigterm_during_generation_leaves_nothing_and_stale_partials_are_removed
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 120
-        while not [entry for entry in tmp_path.iterdir() if ".long.partial-" in entry.name]:
+        # Past the first chunk (its loop compiled: a compile under load can outlast the grace an interrupt has,
+        # and the command is then stopped hard, its partial file left for the next run to remove).
+        while not [entry for entry in tmp_path.iterdir() if ".long.partial-" in entry.name
+                   and entry.stat().st_size > 44 + 2 * 8000]:
             assert time.monotonic() < deadline and process.poll() is None, "generation never started writing"
             time.sleep(0.1)
         process.send_signal(signal.SIGTERM)
@@ -200,5 +203,5 @@ def test_sigterm_during_generation_leaves_nothing_and_stale_partials_are_removed
     finally:
         process.kill()
         process.wait(timeout=30)
-    assert process.returncode == 130 and "interrupted" in error
+    assert process.returncode == 130 and "interrupted" in error, error[-2000:]
     assert sorted(entry.name for entry in tmp_path.iterdir()) == []  # no partial; the stale one was removed too
