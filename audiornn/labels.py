@@ -33,7 +33,7 @@ MAX_LABEL_BYTES = 100
 def check_label_name(name, where):
     """``name`` stripped, if it is a usable label name; else a ParameterError naming ``where``."""
     if not isinstance(name, str):
-        raise ParameterError(f"{where}: the label {name!r} is a {type(name).__name__}: label names are text")
+        raise ParameterError(f"{where}: the label {name!r} is of type {type(name).__name__}: label names are text")
     if not name.strip():
         raise ParameterError(f"{where}: the label is empty: give every file a label name")
     name = name.strip()

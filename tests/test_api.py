@@ -64,7 +64,7 @@ def test_audio_given_as_arrays_where_files_are_taken_is_refused_by_name(tmp_path
         audiornn.build_dataset([np.zeros(8000)], tmp_path / "ds", progress=False)
     with pytest.raises(ParameterError, match="labels is 'folders' or the path of a CSV list"):
         audiornn.build_dataset([str(tmp_path)], tmp_path / "ds", labels=True, progress=False)
-    with pytest.raises(ParameterError, match="the label 1 is a int: label names are text"):
+    with pytest.raises(ParameterError, match="the label 1 is of type int: label names are text"):
         audiornn.build_dataset({1: [str(tmp_path)]}, tmp_path / "ds", progress=False)
     assert not (tmp_path / "ds").exists()
 
