@@ -102,9 +102,10 @@ def find_audio_files(inputs):
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
-    if hasattr(inputs, "__array__") or not hasattr(inputs, "__iter__"):
+    if (hasattr(inputs, "__array__") and np.asarray(inputs).dtype.kind not in "USO") \
+            or not hasattr(inputs, "__iter__"):
         inputs = [inputs]  # an array of samples, a number: refused below by what it is
-    inputs = list(inputs)
+    inputs = [str(entry) if isinstance(entry, np.str_) else entry for entry in inputs]
     if not inputs:
         raise ParameterError("no INPUT given: name audio files or folders that hold them")
     for entry in inputs:

@@ -166,7 +166,7 @@ def _build_run_dataset(holding, inputs, output, labels, features, audio_config, 
     from .runs import hold_run, prepare_run_folder
 
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
-    make_folder(output, "--output", RunError)
+    output = make_folder(output, "--output", RunError)
     holding.enter_context(hold_run(output, share_inside=True))  # the hold nests: training holds it again
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
     # --overwrite starts the run over, its own dataset (RUN/dataset) with it.
@@ -295,7 +295,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if json_path:
         _check_writable(json_path, "--json")
     if output:  # the figures' folder, made (with those above it) and checked before any scoring
-        _check_writable(make_folder(output, "--output") / "curves.png", "--output")
+        output = make_folder(output, "--output")
+        _check_writable(output / "curves.png", "--output")
     output = Path(output) if output else model_folder(runs[0] if runs else model)
     results, text, written = {}, _Shown(say), []
     if runs:

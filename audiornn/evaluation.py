@@ -42,9 +42,11 @@ def plot_history(runs, *, names=None):
             raise ParameterError(f"plot_history draws run folders (their paths), got {type(run).__name__}")
     if not runs:
         raise ParameterError("plot_history needs at least one run folder")
-    if names is not None and (isinstance(names, str) or len(list(names)) != len(runs)):
-        raise ParameterError(f"names: one name for each of the {len(runs)} run(s), as a list; got {names!r}")
-    names = list(names) if names is not None else [Path(run).name for run in runs]
+    given = names
+    names = None if names is None else ([names] if isinstance(names, str) else list(names))
+    if names and len(names) != len(runs):
+        raise ParameterError(f"names: one name for each of the {len(runs)} run(s), as a list; got {given!r}")
+    names = names or [Path(run).name for run in runs]
     histories = [read_history(run) for run in runs]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
     figure = Figure(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
@@ -209,7 +211,7 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         if generated.ndim != 1:
             raise ParameterError(f"generated is one stream of audio, 1-D or (1, samples); got shape {generated.shape}: "
                                  f"give one row")
-    if isinstance(audio, (list, tuple)) and not audio:  # none given (the eval command's default)
+    if isinstance(audio, (list, tuple, dict)) and not audio:  # none given (the eval command's default)
         audio = None
     if audio is not None:
         pieces, _ = audio_pieces(audio, model.audio_config)

@@ -57,13 +57,13 @@ def remove_stale_partials(folder):
 def make_folder(folder, what, error=ParameterError):
     """Create ``folder`` and the folders above it that are missing (a dataset's or a run's own folder, as
     ``mkdir -p``); a file in the way or a folder that cannot be written is ``error``, naming ``what``."""
-    folder = Path(folder)
+    folder = Path(folder).expanduser()
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         blocking = next((above for above in (folder, *folder.parents) if above.exists() and not above.is_dir()),
                         folder)
-        raise error(f"{what} '{folder}': '{blocking}' is a file, not a folder: choose another") from None
+        raise error(f"{what} '{folder}': '{blocking}' is a file, not a folder: choose another place") from None
     except OSError as problem:
         raise error(f"{what} '{folder}': cannot create it ({problem.strerror or problem}): choose a folder you "
                     f"can write") from None

@@ -360,10 +360,12 @@ def prime_array(classes, model):
     waveform, most likely: give its path, or its classes), as are classes out of range."""
     classes = np.asarray(classes)
     top = model.audio_config.num_classes - 1
-    if classes.dtype.kind not in "iu" or classes.size == 0:
+    if classes.size == 0:
+        raise ParameterError("a prime needs at least one class (or leave the prime out)")
+    if classes.dtype.kind not in "iu":
         kind = "floats: audio, most likely" if classes.dtype.kind == "f" else f"of type {classes.dtype}"
         raise ParameterError(f"a prime array is the model's classes, integers from 0 to {top}; got "
-                             f"{classes.size} values {kind}: give a recording as its path, or its classes "
+                             f"{classes.size} {kind}: give a recording as its path, or its classes "
                              f"(audiornn.audio_io.prepare_audio with the model's audio_config)")
     if classes.min() < 0 or classes.max() > top:
         raise ParameterError(f"prime classes must lie from 0 to {top}, got values from {classes.min()} to "
@@ -475,7 +477,7 @@ class StreamGroup:
         return list(self._pool.map(function, self.shards))
 
     def prime(self, classes):
-        classes = np.asarray(classes, dtype=np.int32)
+        classes = prime_array(classes, self.model)
         if classes.ndim == 1:
             self._each(lambda shard: shard.prime(classes))
             return

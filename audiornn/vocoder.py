@@ -294,6 +294,9 @@ def _shape_advice(frames, config):
     bands = {config.bands, 40, *(spec.bands for spec in FORMATS.values())}  # the numbers of bands frames come in
     if frames.ndim == 2 and shape[1] != config.bands and (shape[0] == config.bands or (shape[0] in bands
                                                                                        and shape[1] not in bands)):
+        if shape[1] in bands:  # (80, 40) may be either
+            return (f" (transpose a (bands, frames) array: frames.T; or these are {shape[0]} frames of {shape[1]} "
+                    f"bands: frames of another format, for a vocoder trained on them)")
         return " (transpose a (bands, frames) array: frames.T)"
     if frames.ndim == 2 and shape[0] == 1 and shape[1] >= config.window:
         return " (one row of audio, as generate() returns it: give audio[0], 1-D audio at the model's rate)"

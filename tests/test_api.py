@@ -2,6 +2,7 @@
 convenience (a shipped model's name, a dict of config fields, NumPy numbers) is taken."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,3 +97,27 @@ def test_plot_history_and_sound_comparison_refuse_what_they_cannot_draw(sine_run
     assert sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated=made) is not None
     with pytest.raises(ParameterError, match="generated is audio as an array"):
         sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated="out.wav")
+
+
+def test_the_review_of_these_checks_what_still_works(sine_run, tmp_path, monkeypatch):
+    from audiornn.audio_io import find_audio_files
+    from audiornn.files import make_folder
+    from audiornn.stepping import StreamGroup
+
+    with pytest.raises(ParameterError, match="floats: audio, most likely"):
+        StreamGroup(build_model(TINY), count=2).prime(np.random.default_rng(0).random(100))
+    with pytest.raises(ParameterError, match="a prime needs at least one class"):
+        SampleStream(build_model(TINY)).prime([])
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert make_folder("~/runs/x", "--output") == tmp_path / "home" / "runs" / "x"
+    assert (tmp_path / "home" / "runs" / "x").is_dir()
+    folder, _ = sine_run
+    assert plot_history(folder, names=[]) is not None  # no names: the folders'
+    assert plot_history(folder, names=(name for name in ["g"])).axes[0].get_legend_handles_labels()[1][0] == \
+        "g training"
+    import soundfile
+
+    wav = tmp_path / "a.wav"
+    soundfile.write(str(wav), np.zeros(800), 8000)
+    # An array of path strings is paths, as before; an array of samples is not.
+    assert [Path(path) for path, _ in find_audio_files(np.array([str(wav)]))] == [wav]
