@@ -25,6 +25,7 @@ from pathlib import Path
 from .cluster import WORKER_TIMEOUT
 from .config import AudioConfig, ModelConfig, TrainConfig, option
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
+from .features import rate_for
 from .files import make_folder, write_json
 
 __all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_command", "vocode_command"]
@@ -110,8 +111,6 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
 
         start = starting_point(init_from)  # loaded once: its audio settings build the dataset, its weights start
         source = start["model"].audio_config
-        from .features import rate_for
-
         format_rate = rate_for(features, None)
         if format_rate and format_rate != source.sample_rate:  # the rate came with the format, not an audio flag
             own = start["model"].feature_config
@@ -128,7 +127,6 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
             _check_inputs_fit(start, init_from, labelled=labels is not None or isinstance(inputs, dict),
                               features=features, use_labels=use_labels, use_features=use_features)
     if not dataset:  # what can be refused without the dataset is refused before RUN/dataset is built
-        from .features import rate_for
         from .training import check_health_size
 
         check_health_size(train_config, rate_for(features, None) or audio_config.sample_rate)

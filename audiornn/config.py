@@ -8,6 +8,7 @@ pre-emphasis or level.
 import dataclasses
 import json
 import math
+import numbers
 
 import numpy as np
 
@@ -139,6 +140,13 @@ def as_config(value, kind, name):
                                  f"{', '.join(sorted(known))}")
         return kind(**value)
     raise ParameterError(f"{name} must be a {kind.__name__} (or a dict of its fields), got {type(value).__name__}")
+
+
+def check_positive_number(value, name):
+    """``value`` as a float if it is a positive finite number (not a bool), else a ParameterError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise ParameterError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
 
 
 def check_positive_int(value, name):

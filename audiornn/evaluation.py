@@ -5,7 +5,6 @@ they work headless; the ``plot_*`` functions return the figure for notebooks
 and :func:`save_figure` writes a PNG atomically.
 """
 
-import math
 import os
 from pathlib import Path
 
@@ -191,13 +190,11 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     decoded with the model's own config, or else the start of ``dataset``'s
     validation audio.
     """
-    import numbers
-
+    from .config import check_positive_number
     from .generation import generate
     from .runs import as_model
 
-    if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not 0 < seconds < math.inf:
-        raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
+    seconds = check_positive_number(seconds, "seconds")
     model = as_model(model)
     rate = model.audio_config.sample_rate
     length = int(round(seconds * rate))

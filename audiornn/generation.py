@@ -16,15 +16,13 @@ so the improbable classes are never drawn: a vocoder's default
 (:data:`audiornn.config.VOCODE_TAIL`).
 """
 
-import math
-import numbers
 import os
 
 import keras
 import numpy as np
 
 from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
-from .config import check_positive_int
+from .config import check_positive_int, check_positive_number
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths, size_text
 from .stepping import SampleStream, StreamGroup, choose, chunks, label_state, prime_array
@@ -90,12 +88,8 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     tail: a probability taken off every class's before drawing, so the
         improbable classes are never drawn (:func:`choose`; 0: none).
     """
-    if not isinstance(seconds, numbers.Real) or isinstance(seconds, bool) or not 0 < seconds < math.inf:
-        raise ParameterError(f"seconds must be a positive number, got {seconds!r}")
-    seconds = float(seconds)
-    if isinstance(chunk_seconds, bool) or not isinstance(chunk_seconds, numbers.Real) or \
-            not 0 < chunk_seconds < math.inf:
-        raise ParameterError(f"chunk_seconds must be a positive number, got {chunk_seconds!r}")
+    seconds = check_positive_number(seconds, "seconds")
+    chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")
     from .runs import as_model
 
     model = as_model(model)

@@ -79,7 +79,7 @@ def label_state(model, label, batch):
         raise ParameterError(f"this model was trained with labels: choose one with --label, one of "
                              f"{', '.join(known)}")
     ids = np.asarray(label)
-    if ids.dtype.kind == "b" or ids.dtype.kind not in "iuUSO":
+    if ids.dtype.kind not in "iuUSO":  # a bool (kind "b") too
         raise ParameterError(f"a label is a name ({', '.join(known)}) or its id (0 to {len(known) - 1}); got {label!r}")
     if ids.dtype.kind in "USO":
         ids = label_ids(model, ids.reshape(-1).tolist())
