@@ -45,8 +45,8 @@ CONTAINERS = {b"RIFF": "a WAV file", b"RF64": "a WAV (RF64) file", b"OggS": "an 
               b"FORM": "an AIFF file", b".snd": "an AU file", b"PK": "a zip archive", b"\x93NUMPY": "a NumPy .npy file"}
 
 
-def _not_g722(head):
-    """What the first bytes of a file named ``.g722`` say it is instead (a container, text), or None."""
+def file_kind(head):
+    """What the first bytes ``head`` of a file say it is (a container, text), or None (raw audio such as G.722)."""
     kind = next((name for magic, name in CONTAINERS.items() if head.startswith(magic)), None)
     if kind is None and head:
         try:
@@ -64,7 +64,7 @@ def read_g722(path):
     data = Path(path).expanduser().read_bytes()
     if not data:
         raise AudioFileError(f"audio file '{path}' is empty (0 bytes)", reason="empty")
-    kind = _not_g722(data[:512])
+    kind = file_kind(data[:512])
     if kind is not None:
         raise AudioFileError(f"cannot read audio file '{path}': a .g722 file is raw G.722 audio, but this is {kind}: "
                              f"give it its own extension, or convert it", reason="unreadable")
@@ -168,7 +168,7 @@ def _rate(path):
                 head = handle.read(512)
         except OSError:
             return 0
-        return G722_RATE if head and _not_g722(head) is None else 0
+        return G722_RATE if head and file_kind(head) is None else 0
     try:
         return soundfile.info(str(path)).samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):

@@ -125,6 +125,18 @@ def devices():
     return [str(device) for device in jax.devices()]
 
 
+def on_cpu():
+    """Whether the backend computes on the CPU (no GPU or other accelerator): training then takes the machine's
+    memory."""
+    if is_tensorflow():
+        import tensorflow as tf
+
+        return not tf.config.list_logical_devices("GPU")
+    import jax
+
+    return jax.default_backend() == "cpu"
+
+
 def compiled(function, model, static=()):
     """``function`` (of tensors and nested structures of them, reading ``model``'s weights) compiled with XLA.
 

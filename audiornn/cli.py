@@ -231,7 +231,8 @@ def run_generate(arguments):
                      temperature=arguments.temperature, seed=arguments.seed, prime=arguments.prime,
                      include_prime=arguments.include_prime, output=arguments.output, progress=not arguments.quiet,
                      label=_label_flag(arguments.label, arguments.count, "streams (--count)"),
-                     prime_label=arguments.prime_label, tail=arguments.tail, score_against=arguments.score_against)
+                     prime_label=arguments.prime_label, tail=arguments.tail, score_against=arguments.score_against,
+                     overwrite=arguments.overwrite)
     return 0
 
 
@@ -251,7 +252,8 @@ def run_vocode(arguments):
 
     vocode_command(arguments.model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
                    output=arguments.output, progress=not arguments.quiet, tail=arguments.tail,
-                   label=_label_flag(arguments.label, len(arguments.inputs), "inputs"), fold=arguments.fold)
+                   label=_label_flag(arguments.label, len(arguments.inputs), "inputs"), fold=arguments.fold,
+                   overwrite=arguments.overwrite)
     return 0
 
 
@@ -351,6 +353,7 @@ def build_parser():
     generate.add_argument("--seconds", "-s", type=float, default=10.0, help="length (default %(default)s)")
     generate.add_argument("--output", "-o", required=True, metavar="OUT.wav",
                           help="file to write; with --count N, OUT_1.wav ... OUT_N.wav")
+    generate.add_argument("--overwrite", action="store_true", help="replace files already at --output")
     generate.add_argument("--temperature", "-t", type=float, default=1.0,
                           help="softmax temperature; 0 means argmax (default %(default)s)")
     generate.add_argument("--tail", type=float, default=0.0, metavar="P",
@@ -418,6 +421,7 @@ def build_parser():
                               "frames)")
     vocoder.add_argument("--output", "-o", required=True, metavar="OUT.wav",
                          help="file to write; with several inputs, OUT_1.wav ... in their order")
+    vocoder.add_argument("--overwrite", action="store_true", help="replace files already at --output")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
                          help="softmax temperature; 0 means argmax (default %(default)s)")
     vocoder.add_argument("--tail", type=float, default=VOCODE_TAIL, metavar="P",

@@ -205,7 +205,8 @@ def generate_command(model, *, score_against=(), say=print, **options):
         find_audio_files(score_against)  # a wrong path is said first
         named = [Path(entry).expanduser() for entry in score_against]
         output_paths(options["output"], options.get("count", 1),
-                     [path for entry in named for path in (entry.rglob("*") if entry.is_dir() else [entry])])
+                     [path for entry in named for path in (entry.rglob("*") if entry.is_dir() else [entry])],
+                     overwrite=True)  # only the inputs here: generate checks the rest
     # Read and measured before generating, so that a wrong path or a reference too short fails at once, and
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
@@ -438,7 +439,8 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
                     verbose="auto" if progress else 0)
     say(f"2/4 trained {summary['epochs']} epochs in {summary['training_minutes']} min: {summary['model']}")
     model = load_run_model(summary["model"])
-    [sound] = generate(model, seconds=seconds, seed=0, output=folder / "generated.wav", progress=progress)
+    [sound] = generate(model, seconds=seconds, seed=0, output=folder / "generated.wav", progress=progress,
+                       overwrite=True)  # the demo replaces its own run
     say(f"3/4 generated {seconds:g} s: {sound}")
     curves = evaluation.save_figure(evaluation.plot_history(folder / "run"), folder / "curves.png")
     comparison = evaluation.save_figure(evaluation.sound_comparison(model, dataset=dataset,

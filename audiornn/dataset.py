@@ -202,8 +202,44 @@ def _check_build_parameters(validation_fraction, trim_silence_db):
             f"got {trim_silence_db!r}")
 
 
-def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERSION):
-    """Decide what to do with what is already at ``output``: build, reuse or refuse."""
+def _what_differs(existing, recipe):
+    """What sets the dataset ``existing`` (its metadata) apart from the build asked for, ``recipe`` (the settings
+    and the files, as :func:`build_dataset` has them): the settings that differ, the files added or gone, or
+    else files edited since (their sizes or dates, which only the fingerprint keeps)."""
+    said = []
+    then_audio = existing.get("audio") or {}
+    for key, value in recipe["audio"].to_dict().items():
+        if key != "level" and key in then_audio and then_audio[key] != value:
+            said.append(f"{option(key)} {then_audio[key]} then, {value} now")
+    for key in ("validation_fraction", "trim_silence_db"):
+        if key in existing and existing[key] != recipe[key]:
+            said.append(f"{option(key)} {existing[key]} then, {recipe[key]} now")
+    features = recipe["features"].to_dict() if recipe["features"] else None
+    if existing.get("features") != features:
+        kinds = [config["kind"] if config else "none" for config in (existing.get("features"), features)]
+        said.append(f"--features {kinds[0]} then, {kinds[1]} now" if kinds[0] != kinds[1] else
+                    "the features' settings differ")
+    if bool(existing.get("labels")) != bool(recipe["labels"]) or (
+            existing.get("labels") and list(existing["labels"]) != list(recipe["labels"])):
+        said.append(f"labels {existing.get('labels') or 'none'} then, {list(recipe['labels']) or 'none'} now")
+    then = {entry["path"] for entry in existing.get("sources", [])} | {
+        path for paths in (existing.get("skipped") or {}).values() for path in paths}
+    now = {str(path) for path, _, _ in recipe["files"]}
+    for change, paths in (("new", sorted(now - then)), ("gone", sorted(then - now))):
+        if paths:
+            shown = ", ".join(f"'{path}'" for path in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3
+                                                                     else "")
+            said.append(f"{len(paths)} file(s) {change}: {shown}")
+    if not said and existing.get("format_version") != recipe["version"]:
+        said.append(f"dataset format version {existing.get('format_version')} then, {recipe['version']} now")
+    if not said:
+        said.append("the same files and settings, but a file's size or date has changed since (edited or replaced)")
+    return "; ".join(said)
+
+
+def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERSION, recipe=None):
+    """Decide what to do with what is already at ``output``: build, reuse or refuse (``recipe``: what the build
+    asks for, to say what differs; see :func:`_what_differs`)."""
     if not output.exists():
         return "build"
     if not output.is_dir():
@@ -234,8 +270,9 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
             f"--overwrite replaces only a dataset's own files; move the others away first (nothing was changed)")
     if overwrite:
         return "build"
+    differs = _what_differs(existing, recipe) if recipe is not None else "other inputs or settings"
     raise DatasetError(
-        f"output folder '{output}' already holds a different dataset (other inputs or settings): "
+        f"output folder '{output}' already holds a different dataset ({differs}): "
         f"choose another --output or pass --overwrite to replace it")
 
 
@@ -355,7 +392,9 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
     files, label_names = labelled_files(inputs, labels)
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config)
-    action = _existing_dataset_action(output, fingerprint, overwrite, version)
+    action = _existing_dataset_action(output, fingerprint, overwrite, version, recipe={
+        "audio": audio_config, "validation_fraction": validation_fraction, "trim_silence_db": trim_silence_db,
+        "features": feature_config, "labels": label_names, "files": files, "version": version})
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
         return open_dataset(output, audio_config=audio_config)

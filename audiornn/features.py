@@ -79,6 +79,8 @@ FORMATS = {
                          source="Vocos' MelSpectrogramFeatures (torchaudio's MelSpectrogram, power 1)"),
 }
 KINDS = ("mel",) + tuple(FORMATS)
+# The mel kind's settings where none are given: 40 bands every 10 ms at 8 kHz, 25 ms windows.
+MEL_SETTINGS = {"bands": 40, "hop": 80, "window": 200, "fft": 256, "floor": 1e-5}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,19 +89,21 @@ class FeatureConfig(JSONConfig):
 
     kind: "mel" (log-mel power), or a text-to-speech front end's format
         (:data:`FORMATS`), whose settings are fixed (:meth:`for_format`).
-    bands: mel bands from 0 Hz to the Nyquist frequency.
-    hop: samples between frames (80: 10 ms at 8 kHz).
-    window: the analysis window in samples (200: 25 ms at 8 kHz), Hann.
-    fft: FFT length (at least ``window``).
-    floor: the smallest power before the logarithm (-115 dB under full scale).
+    bands: mel bands from 0 Hz to the Nyquist frequency (mel: 40).
+    hop: samples between frames (mel: 80, 10 ms at 8 kHz).
+    window: the analysis window in samples (mel: 200, 25 ms at 8 kHz), Hann.
+    fft: FFT length (at least ``window``; mel: 256).
+    floor: the smallest power before the logarithm (mel: 1e-5, -115 dB under full scale).
+    A setting left out is the kind's own (:data:`MEL_SETTINGS`, or the format's); one given to a format must be
+    the format's.
     """
 
     kind: str = "mel"
-    bands: int = 40
-    hop: int = 80
-    window: int = 200
-    fft: int = 256
-    floor: float = 1e-5
+    bands: int = None
+    hop: int = None
+    window: int = None
+    fft: int = None
+    floor: float = None
 
     def __post_init__(self):
         from .config import plain_numbers
@@ -108,11 +112,9 @@ class FeatureConfig(JSONConfig):
         if self.kind not in KINDS:
             raise ParameterError(f"features must be one of {KINDS}, got {self.kind!r}")
         spec = FORMATS.get(self.kind)
-        defaults = {field.name: field.default for field in dataclasses.fields(self)}
-        settings = ("bands", "hop", "window", "fft", "floor")
-        if spec is not None and all(getattr(self, name) == defaults[name] for name in settings):
-            for name in settings:  # FeatureConfig(kind="speecht5"): the format's own settings, as for_format
-                object.__setattr__(self, name, getattr(spec, name))
+        for name, value in MEL_SETTINGS.items():  # what is left out: the kind's own setting
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value if spec is None else getattr(spec, name))
         for name in ("bands", "hop", "window", "fft"):
             check_positive_int(getattr(self, name), name)
         if self.fft < self.window:
@@ -122,8 +124,11 @@ class FeatureConfig(JSONConfig):
         spec = FORMATS.get(self.kind)
         if spec is not None and (self.bands, self.hop, self.window, self.fft, self.floor) != (
                 spec.bands, spec.hop, spec.window, spec.fft, spec.floor):
+            given = ", ".join(f"{name} {getattr(self, name)} (the format's: {getattr(spec, name)})"
+                              for name in MEL_SETTINGS if getattr(self, name) != getattr(spec, name))
             raise ParameterError(f"the {self.kind} frames have fixed settings (bands {spec.bands}, hop {spec.hop}, "
-                                 f"window {spec.window}, fft {spec.fft}, floor {spec.floor}); got {self}")
+                                 f"window {spec.window}, fft {spec.fft}, floor {spec.floor}); got {given}: leave "
+                                 f"them out (FeatureConfig(kind={self.kind!r}))")
 
     @classmethod
     def for_format(cls, kind):
@@ -155,7 +160,7 @@ class FeatureConfig(JSONConfig):
         values = dict(hop=hop, window=window, fft=2 ** math.ceil(math.log2(window)))
         values.update(overrides)
         if "bands" not in overrides:
-            values["bands"] = _most_bands(sample_rate, values["fft"], cls.bands)
+            values["bands"] = _most_bands(sample_rate, values["fft"], MEL_SETTINGS["bands"])
         return cls(**values)
 
     def describe(self):

@@ -44,7 +44,15 @@ def prime_classes(path, audio_config):
 
 
 def available_memory():
-    """Bytes of memory free now, or None where the system does not say."""
+    """Bytes of memory that can be taken now without swapping (Linux's MemAvailable, which counts the page cache
+    the system gives back), or the free pages where the system does not say that, or None."""
+    try:
+        with open("/proc/meminfo") as lines:
+            for line in lines:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -69,7 +77,8 @@ def _check_memory(model, count, samples):
 
 
 def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, include_prime=False,
-             output=None, chunk_seconds=1.0, progress=True, label=None, prime_label=None, tail=0.0):
+             output=None, chunk_seconds=1.0, progress=True, label=None, prime_label=None, tail=0.0,
+             overwrite=False):
     """Generate ``count`` streams of ``seconds`` of audio from ``model``.
 
     label: a labelled model's label (a name, or one per stream); required
@@ -83,8 +92,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         ``NAME_1.wav``... Written chunk by chunk as 16-bit PCM at the model's
         rate (RF64, WAV's 64-bit form, past WAV's 4 GiB), under temporary
         names renamed into place only when complete, after checking that
-        the disk has room for them.
-        Returns the paths, or, without ``output``, an array ``(count, samples)``.
+        the disk has room for them. A file already there is refused unless
+        ``overwrite``. Returns the paths, or, without ``output``, an array
+        ``(count, samples)``.
     tail: a probability taken off every class's before drawing, so the
         improbable classes are never drawn (:func:`choose`; 0: none).
     """
@@ -100,7 +110,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     count = check_positive_int(count, "count")
     wav = check_room(output, count, total, rate) if output is not None else None
     _check_memory(model, count, 0 if output is not None else total)
-    paths = output_paths(output, count, [prime] if prime is not None else ()) if output is not None else None
+    paths = output_paths(output, count, [prime] if prime is not None else (), overwrite) if output is not None else None
     if model.feature_net is not None:
         raise ParameterError("this model is a vocoder: it makes audio from spectrogram frames, with vocode "
                              "('AudioRNN.py vocode --model MODEL INPUT...', audiornn.vocode)")

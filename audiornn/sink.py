@@ -22,10 +22,11 @@ from .files import atomic_path
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
 
-def output_paths(output, count, inputs=()):
+def output_paths(output, count, inputs=(), overwrite=False):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
-    ``.wav`` name in a folder that exists, no path that is a folder, and none of the ``inputs`` (the files the
-    work reads: a recording is never written over with what was made from it)."""
+    ``.wav`` name in a folder that exists, no path that is a folder, none of the ``inputs`` (the files the
+    work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
+    file that exists (what was generated before is not lost)."""
     output = Path(output).expanduser()
     if output.parent.is_file():
         raise ParameterError(f"--output '{output}': '{output.parent}' is a file, not a folder: name a .wav file in a "
@@ -44,6 +45,11 @@ def output_paths(output, count, inputs=()):
         if os.path.realpath(path) in read:
             raise ParameterError(f"--output '{path}' is one of the inputs: it would be written over with what is "
                                  f"made from it; name another file")
+    taken = [path for path in paths if os.path.lexists(path)]
+    if taken and not overwrite:
+        named = ", ".join(f"'{path}'" for path in taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+        raise ParameterError(f"{named} {'exists' if len(taken) == 1 else 'exist'}: name another --output, or pass "
+                             f"--overwrite to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
     return paths
 
 

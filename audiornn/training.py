@@ -433,8 +433,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     (by default a model trained on such a dataset is a vocoder of them).
     The run folder is held by this process until training ends.
     """
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
+    verbose, callbacks = _check_reporting(verbose, callbacks)
     model_config = as_config(model_config, ModelConfig, "model_config")
     train_config = as_config(train_config, TrainConfig, "train_config")
     if resume is not None and (train_config is not None or model_config is not None):
@@ -510,6 +509,27 @@ def starting_point(init_from, model_config=None):
     return {"model": source, "path": str(resolve_model(init_from).resolve())}
 
 
+def _check_reporting(verbose, callbacks):
+    """``verbose`` as 0, 1 or 2 ("auto": 1 on a terminal, 2 when standard output is a file or pipe; False and True:
+    0 and 1) and ``callbacks`` as a list of Keras callbacks (one alone taken as a list), or a ParameterError
+    before anything is done."""
+    if isinstance(verbose, bool):
+        verbose = int(verbose)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    if isinstance(verbose, str) or verbose not in (0, 1, 2):
+        raise ParameterError(f"verbose must be 0 (silent), 1 (a progress bar), 2 (a line an epoch) or \"auto\", got "
+                             f"{verbose!r}")
+    if isinstance(callbacks, keras.callbacks.Callback):
+        callbacks = [callbacks]
+    callbacks = list(callbacks or ())
+    for callback in callbacks:
+        if not isinstance(callback, keras.callbacks.Callback):
+            raise ParameterError(f"callbacks must be Keras callbacks (subclasses of keras.callbacks.Callback, "
+                                 f"such as keras.callbacks.LambdaCallback(on_epoch_end=...)); got {callback!r}")
+    return verbose, callbacks
+
+
 def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
     options = dict(options)
     use_labels, use_features = options.pop("use_labels"), options.pop("use_features")
@@ -524,6 +544,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                 folder, dataset, overrides or {})
             _check_backend_options(train_config, strategy)
             _check_health_option(model_config, train_config, strategy, dataset.audio_config)
+            _check_training_memory(model_config, train_config, dataset.audio_config)
             _record_resumed_config(folder, train_config)  # recorded only once everything is checked
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
@@ -548,6 +569,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     _check_health_option(model_config, train_config, strategy, dataset.audio_config)
     if model_config.features:
         train_config = vocoder_train_config(train_config, dataset.feature_config)
+    _check_training_memory(model_config, train_config, dataset.audio_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
@@ -602,6 +624,37 @@ def _check_health_option(model_config, train_config, strategy, audio_config):
         raise ParameterError(f"{option('health_every')} measures streams generated from nothing against the "
                              f"training audio; a vocoder's output follows its frames (its previews score "
                              f"copy-synthesis): leave the option out")
+
+
+# Bytes of memory a training step takes per target sample, by its parts: floats per class, per recurrent unit of
+# each layer, per unit of the dense layer (the default model at batch 768 and 3072 of 96 samples on the CPU took
+# 14.9 kB a target, 25 kB with 512 units and 512 dense units, or with 1024 dense units: bench/training_memory.py).
+TRAINING_FLOATS = {"class": 5, "unit": 7, "dense": 3.5}
+
+
+def training_memory(model_config, train_config, classes):
+    """About how many bytes a training step's activations take: the batch's windows' targets times what each
+    keeps for the backward pass (:data:`TRAINING_FLOATS`)."""
+    per_target = (TRAINING_FLOATS["class"] * classes
+                  + TRAINING_FLOATS["unit"] * model_config.units * model_config.num_layers
+                  + TRAINING_FLOATS["dense"] * model_config.dense_units)
+    return 4 * per_target * train_config.batch_size * train_config.sequence_length
+
+
+def _check_training_memory(model_config, train_config, audio_config):
+    """Refuse, before anything is written, a batch whose training step cannot fit in the machine's memory (on the
+    CPU; an accelerator's memory is its own, and Keras says when it runs out)."""
+    from .generation import available_memory
+    from .sink import size_text
+
+    needed = training_memory(model_config, train_config, audio_config.mu + 1)
+    available = available_memory()
+    if available is not None and needed > available and backend.on_cpu():
+        raise ParameterError(f"{option('batch_size')} {train_config.batch_size:,} windows of "
+                             f"{option('sequence_length')} {train_config.sequence_length:,} samples need about "
+                             f"{size_text(needed)} of memory to train on, more than the {size_text(available)} "
+                             f"available: ask for a smaller {option('batch_size')} (the default is "
+                             f"{TrainConfig().batch_size})")
 
 
 def _check_backend_options(train_config, strategy):
@@ -777,10 +830,11 @@ def _preview_writer(train_config, dataset):
             frames = dataset_frames(dataset, split)[0]
             samples = int(train_config.preview_seconds * dataset.audio_config.sample_rate)
             count = max(1, samples // model.feature_config.hop)
-            [path] = vocode(model, frames[:count], seed=train_config.seed, output=path, progress=False)
+            [path] = vocode(model, frames[:count], seed=train_config.seed, output=path, progress=False,
+                            overwrite=True)  # an epoch made again after a resume
         else:
             [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
-                              progress=False,
+                              progress=False, overwrite=True,
                               label=model.model_config.labels[0] if model.model_config.labels else None)
         try:
             if not reference:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_io import decode_classes, prepare_audio, read_audio
+from .audio_io import file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames
 from .config import VOCODE_TAIL
@@ -52,7 +52,11 @@ def read_npy(path):
                 version = np.lib.format.read_magic(handle)
             except ValueError:
                 handle.seek(0)
-                kind = "an .npz archive (a zip)" if handle.read(2) == b"PK" else "not a NumPy .npy file"
+                head = handle.read(512)
+                if not head.startswith(b"PK") and file_kind(head) not in (None, "text"):  # audio named .npy
+                    raise ParameterError(f"{name} is {file_kind(head)}, named .npy: give it its own extension "
+                                         f"and it is vocoded as a recording (copy-synthesis)") from None
+                kind = "an .npz archive (a zip)" if head.startswith(b"PK") else "not a NumPy .npy file"
                 raise ParameterError(f"{name} is {kind}: save the frames alone with numpy.save(path, frames), a "
                                      f"(frames, bands) float array") from None
             readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0,
@@ -371,7 +375,7 @@ class Fold:
 
 
 def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True,
-           tail=VOCODE_TAIL, label=None, fold=True):
+           tail=VOCODE_TAIL, label=None, fold=True, overwrite=False):
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
@@ -379,7 +383,8 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     output: a ``.wav`` path (several inputs: ``NAME_1.wav`` ...), written chunk
         by chunk and renamed into place only when complete; without it the
         audio is returned (an array ``(streams, samples)``, or a list when the
-        inputs' lengths differ). Each stream has ``frames * hop`` samples.
+        inputs' lengths differ). Each stream has ``frames * hop`` samples. A
+        file already there is refused unless ``overwrite``.
     temperature, seed: as in :func:`audiornn.generation.generate`; the same
         seed gives the same audio whatever ``chunk_seconds`` and whatever other
         inputs are vocoded with it (each stream draws from the seed and its
@@ -425,7 +430,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                                  f"list of arrays or paths")
     config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
     if output is not None:
-        paths = output_paths(output, count, inputs)
+        paths = output_paths(output, count, inputs, overwrite)
     given = [load_features(source, model) for source in inputs]
     # A front end's frames, at any level, are read at the level of the model's training frames; the output is
     # put back at theirs (match_level).

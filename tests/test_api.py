@@ -121,3 +121,31 @@ def test_the_review_of_these_checks_what_still_works(sine_run, tmp_path, monkeyp
     soundfile.write(str(wav), np.zeros(800), 8000)
     # An array of path strings is paths, as before; an array of samples is not.
     assert [Path(path) for path, _ in find_audio_files(np.array([str(wav)]))] == [wav]
+
+
+def test_train_refuses_a_wrong_verbose_a_callback_that_is_not_one_and_a_batch_that_cannot_fit(sine_dataset,
+                                                                                               tmp_path, capsys):
+    from audiornn import TrainConfig
+    from audiornn.cli import main
+    from audiornn.training import training_memory
+
+    for wrong in ("yes", 3, 1.5):
+        with pytest.raises(ParameterError, match=r"verbose must be 0 \(silent\), 1 .* got"):
+            train(sine_dataset, tmp_path / "a", model_config=TINY, verbose=wrong)
+    with pytest.raises(ParameterError, match="callbacks must be Keras callbacks .* got <built-in function print>"):
+        train(sine_dataset, tmp_path / "a", model_config=TINY, callbacks=[print])
+    # Ten million windows cannot fit in any machine's memory: refused at once, not after minutes of loading.
+    absurd = TrainConfig(batch_size=10 ** 7, epochs=1)
+    with pytest.raises(ParameterError, match=r"--batch-size 10,000,000 windows of --sequence-length 96 samples "
+                                             r"need about [\d.]+ TB of memory to train on, more than the"):
+        train(sine_dataset, tmp_path / "a", model_config=TINY, train_config=absurd)
+    assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "b"), "--batch-size",
+                 str(10 ** 7), "--quiet"]) == 2
+    assert "need about" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()  # nothing written
+    # The estimate grows with what the step keeps: the batch, the window, the classes and the widths.
+    small = training_memory(ModelConfig(), TrainConfig(), 256)
+    assert training_memory(ModelConfig(), TrainConfig(batch_size=96), 256) == 2 * small
+    assert training_memory(ModelConfig(units=512, dense_units=512), TrainConfig(), 256) > 1.5 * small
+    # The default model's step (48 windows of 96) is tens of megabytes, as bench/training_memory.py measures it.
+    assert 30e6 < small < 150e6

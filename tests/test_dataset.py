@@ -94,9 +94,20 @@ def test_rebuilding_the_same_dataset_reuses_it_and_a_different_one_is_refused(
     created = first.metadata["created"]
     again = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
     assert again.metadata["created"] == created
-    with pytest.raises(DatasetError, match="already holds a different dataset.*--overwrite"):
+    with pytest.raises(DatasetError, match=r"already holds a different dataset \(--mu 255 then, 63 now\).*--overwrite"):
         build_dataset([speech_like_folder], tmp_path / "ds", audio_config=AudioConfig(mu=63),
                       progress=False)
+    # What differs is said: a file added, one gone, one edited (only its size or date tells).
+    files = sorted(path for path in speech_like_folder.rglob("*") if path.suffix in (".wav", ".flac"))
+    with pytest.raises(DatasetError, match=r"different dataset \(1 file\(s\) gone: '.*'\)"):
+        build_dataset(files[1:], tmp_path / "ds", progress=False)
+    with pytest.raises(DatasetError, match=r"--validation-fraction 0.1 then, 0.2 now"):
+        build_dataset([speech_like_folder], tmp_path / "ds", validation_fraction=0.2, progress=False)
+    edited = files[0].read_bytes()
+    files[0].write_bytes(edited + b"\0\0")
+    with pytest.raises(DatasetError, match=r"the same files and settings, but a file's size or date has changed"):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    files[0].write_bytes(edited)
     replaced = build_dataset([speech_like_folder], tmp_path / "ds", audio_config=AudioConfig(mu=63),
                              overwrite=True, progress=False)
     assert replaced.audio_config.mu == 63 and open_dataset(tmp_path / "ds").audio_config.mu == 63

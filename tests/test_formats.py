@@ -61,6 +61,11 @@ def test_a_format_fixes_its_settings_and_its_sample_rate(tmp_path, capsys):
     assert FeatureConfig(kind="speecht5") == config  # the kind alone: its format's settings
     with pytest.raises(ParameterError, match="fixed settings"):
         FeatureConfig(kind="speecht5", bands=40, hop=256, window=1024, fft=1024, floor=1e-10)
+    # 40 bands asked of a format of 80 is refused, though 40 is the mel kind's own (it once became 80 unsaid)
+    with pytest.raises(ParameterError, match=r"got bands 40 \(the format's: 80\)"):
+        FeatureConfig(kind="speecht5", bands=40)
+    assert FeatureConfig(kind="speecht5", bands=80) == config and FeatureConfig().bands == 40
+    assert FeatureConfig(bands=64).hop == 80 and FeatureConfig.from_dict(config.to_dict()) == config
     assert rate_for("speecht5", None) == 16000 and rate_for("mel", None) is None
     with pytest.raises(ParameterError, match="--features hifigan are made at 22050 Hz .* not at --sample-rate 16000"):
         rate_for("hifigan", 16000)

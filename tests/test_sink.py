@@ -80,6 +80,36 @@ def test_an_output_that_is_one_of_the_inputs_is_refused_before_any_work(gru_mode
     assert prime.read_bytes() == before
 
 
+def test_a_file_already_at_output_is_kept_unless_overwrite(gru_model, tmp_path, capsys):
+    import numpy as np
+    from audiornn.cli import main
+    from audiornn.vocoder import vocode
+
+    earlier = tmp_path / "take.wav"
+    soundfile.write(earlier, np.zeros(100), 8000)
+    before = earlier.read_bytes()
+    with pytest.raises(ParameterError, match=r"'.*take\.wav' exists: name another --output, or pass --overwrite"):
+        generate(gru_model, seconds=0.01, output=earlier, progress=False)
+    (tmp_path / "many_2.wav").write_bytes(before)
+    with pytest.raises(ParameterError, match=r"many_2\.wav' exists"):  # one of the numbered files is enough
+        generate(gru_model, seconds=0.01, count=3, output=tmp_path / "many.wav", progress=False)
+    frames = np.zeros((3, 40), np.float32) - 5.0
+    with pytest.raises(ParameterError, match="exists"):
+        vocode(load_model("vocoder"), frames, output=earlier, progress=False)
+    model_file = tmp_path / "m.keras"
+    gru_model.save(model_file)
+    assert main(["generate", "--model", str(model_file), "--seconds", "0.01", "--output", str(earlier),
+                 "--quiet"]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert earlier.read_bytes() == before and sorted(path.name for path in tmp_path.iterdir()) == [
+        "m.keras", "many_2.wav", "take.wav"]  # nothing written, nothing lost
+    assert main(["generate", "--model", str(model_file), "--seconds", "0.01", "--output", str(earlier),
+                 "--overwrite", "--quiet"]) == 0
+    assert soundfile.info(str(earlier)).frames == 80
+    [path] = vocode(load_model("vocoder"), frames, output=earlier, progress=False, overwrite=True)
+    assert soundfile.info(str(path)).frames == 3 * 80
+
+
 @pytest.mark.slow
 def test_vocode_out_of_room_names_its_own_remedy_and_a_full_disk_leaves_nothing(tmp_path, monkeypatch, capsys):
     import numpy as np

@@ -1,6 +1,7 @@
 """The vocoder: features from one function, stored aligned, read by every step; vocode, its checks and its scores."""
 
 import json
+import shutil
 
 import keras
 import librosa
@@ -438,6 +439,9 @@ def test_broken_npy_files_and_folders_are_refused_in_one_line(vocoder_run, tmp_p
     (tmp_path / "text.npy").write_text("0.1 0.2\n")
     with pytest.raises(ParameterError, match="is not a NumPy .npy file"):
         load_features(tmp_path / "text.npy", model)
+    shutil.copy(SAMPLE_DATA / "agent-user.wav", tmp_path / "recording.npy")  # a recording named .npy
+    with pytest.raises(ParameterError, match="is a WAV file, named .npy: give it its own extension"):
+        load_features(tmp_path / "recording.npy", model)
     np.save(tmp_path / "objects.npy", np.array([None, 1], dtype=object), allow_pickle=True)
     with pytest.raises(ParameterError, match="holds Python objects"):
         load_features(tmp_path / "objects.npy", model)
