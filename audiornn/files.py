@@ -70,6 +70,22 @@ def make_folder(folder, what, error=ParameterError):
     return folder
 
 
+def missing_folders(folder):
+    """The folders of ``folder``'s path that do not exist yet, deepest first: what :func:`make_folder` would make,
+    for :func:`remove_empty_folders` to take away again when the work that needed them fails."""
+    folder = Path(folder).expanduser()
+    return [above for above in (folder, *folder.parents) if not above.exists() and not above.is_symlink()]
+
+
+def remove_empty_folders(folders):
+    """Remove ``folders`` (deepest first) while they are empty; the first that is not, or cannot go, stops it."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+
+
 _SHARED = {}  # folders held with share_inside: resolved path -> how many blocks hold it
 
 

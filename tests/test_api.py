@@ -149,3 +149,18 @@ def test_train_refuses_a_wrong_verbose_a_callback_that_is_not_one_and_a_batch_th
     assert training_memory(ModelConfig(units=512, dense_units=512), TrainConfig(), 256) > 1.5 * small
     # The default model's step (48 windows of 96) is tens of megabytes, as bench/training_memory.py measures it.
     assert 30e6 < small < 150e6
+
+
+def test_a_failed_build_takes_away_the_folders_it_made_above_its_output(tmp_path, write_audio):
+    from audiornn import build_dataset
+    from audiornn.errors import AudioFileError
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.wav").write_text("not audio")
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(AudioFileError, match="no usable audio"):
+        build_dataset([tmp_path / "in"], tmp_path / "kept" / "new" / "deeper" / "ds", progress=False)
+    assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "new").exists()  # what was there stays
+    good = write_audio("in/tone.wav", np.sin(np.arange(8000) * 0.3).astype(np.float32) * 0.5, 8000)
+    dataset = build_dataset([good], tmp_path / "kept" / "new" / "ds", progress=False)
+    assert dataset.path == tmp_path / "kept" / "new" / "ds"
