@@ -259,10 +259,18 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
         raise DatasetError(
             f"output folder '{output}' holds a metadata.json that is not an audiornn dataset's: "
             f"choose another --output (nothing was changed)")
-    if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version:
-        return "reuse"
     foreign = sorted(entry.name for entry in output.iterdir()
                      if entry.name not in {METADATA_NAME, *SPLIT_FILES.values(), *FEATURE_FILES.values()})
+    if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version:
+        try:
+            open_dataset(output)
+        except DatasetError as damage:  # the same inputs, but its files cut short or gone: made again
+            if foreign:
+                raise DatasetError(f"{damage}; it also holds {', '.join(foreign[:5])}, which are not part of it: "
+                                   f"move them away and build it again (nothing was changed)") from None
+            logger.warning("building '%s' again from its inputs, as it is damaged (%s)", output, damage)
+            return "build"
+        return "reuse"
     if overwrite and foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise DatasetError(
@@ -409,7 +417,14 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         "features": feature_config, "labels": label_names, "files": files, "version": version})
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
-        return open_dataset(output, audio_config=audio_config)
+        dataset = open_dataset(output, audio_config=audio_config)
+        skipped = dataset.metadata.get("skipped") or {}
+        if strict and skipped:  # --strict checks the inputs, whether or not the dataset is built again
+            shown = ", ".join(f"'{path}'" for paths in skipped.values() for path in paths[:3])
+            raise AudioFileError(f"{dataset.metadata.get('skipped_count', 0)} input file(s) were skipped when "
+                                 f"'{output}' was built ({shown}; reasons: {', '.join(sorted(skipped))}): --strict "
+                                 f"stops at bad files; leave it out to skip them")
+        return dataset
 
     remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
     partial = output.parent / f".{output.name}.partial-{os.getpid()}-build"
@@ -624,15 +639,17 @@ def open_dataset(path, *, audio_config=None):
             file = path / SPLIT_FILES[split]
             actual = file.stat().st_size if file.exists() else None
             if actual != expected:
+                holds = "is missing" if actual is None else f"holds {actual} bytes"
                 raise DatasetError(
-                    f"dataset '{path}': {file.name} holds {actual} bytes but the metadata says "
+                    f"dataset '{path}': {file.name} {holds} but the metadata says "
                     f"{expected}: the dataset is damaged, rebuild it")
             if dataset.feature_config is not None:
                 expected = 2 * dataset.feature_config.bands * int(metadata["splits"][split]["frames"])
                 file = path / FEATURE_FILES[split]
                 actual = file.stat().st_size if file.exists() else None
                 if actual != expected:
-                    raise DatasetError(f"dataset '{path}': {file.name} holds {actual} bytes of frames but the "
+                    holds = "is missing" if actual is None else f"holds {actual} bytes of frames"
+                    raise DatasetError(f"dataset '{path}': {file.name} {holds} but the "
                                        f"metadata says {expected}: the dataset is damaged, rebuild it")
         for split in SPLITS:
             _check_sources(dataset, split, metadata_path)

@@ -340,3 +340,29 @@ def test_files_below_a_front_ends_rate_are_said_to_lack_the_band_above_half_thei
     assert f"nothing above half their rate ({', '.join(f'{rate / 2:g}' for rate in rates)} Hz)" in caplog.text
     # G.722 is 16 kHz: no answer for a 22,050 Hz format; and the format, not --sample-rate, sets the rate.
     assert "g722" not in caplog.text and "the format fixes the rate" in caplog.text
+
+
+def test_a_damaged_dataset_is_built_again_from_its_inputs_and_strict_checks_a_reused_one(
+        speech_like_folder, tmp_path, caplog):
+    (speech_like_folder / "broken.wav").write_text("not audio")
+    first = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    expected = (tmp_path / "ds" / "train.u8").read_bytes()
+    with open(tmp_path / "ds" / "train.u8", "r+b") as handle:
+        handle.truncate(100)  # cut short: the inputs have not changed, so it was "reused" and failed to open
+    with caplog.at_level("WARNING", logger="audiornn"):
+        again = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert "as it is damaged (dataset" in caplog.text and "train.u8 holds 100 bytes" in caplog.text
+    assert (tmp_path / "ds" / "train.u8").read_bytes() == expected and again.metadata["created"]
+    (tmp_path / "ds" / "validation.u8").unlink()
+    with pytest.raises(DatasetError, match="validation.u8 is missing but the metadata says"):
+        open_dataset(tmp_path / "ds")
+    (tmp_path / "ds" / "notes.txt").write_text("mine")  # not the dataset's: the folder is left as it is
+    with pytest.raises(DatasetError, match="also holds notes.txt, which are not part of it: move them away"):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert (tmp_path / "ds" / "notes.txt").read_text() == "mine"
+    (tmp_path / "ds" / "notes.txt").unlink()
+    build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    # broken.wav is skipped: --strict on the same inputs fails though the dataset is reused
+    assert first.metadata["skipped_count"] == 1
+    with pytest.raises(AudioFileError, match=r"1 input file\(s\) were skipped when .* --strict stops"):
+        build_dataset([speech_like_folder], tmp_path / "ds", strict=True, progress=False)
