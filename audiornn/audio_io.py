@@ -92,6 +92,71 @@ def _decodes_as_noise(samples):
     return samples.size > 0 and float(np.mean(np.abs(samples) >= 0.99)) > SATURATED_SHARE
 
 
+# Audio that soundfile (libsndfile) does not read: in a folder, such files are named in a warning, not taken.
+UNREAD_AUDIO = {".m4a", ".aac", ".mp4", ".wma", ".amr", ".3gp", ".webm", ".mka", ".ape", ".wv", ".ac3", ".alac"}
+
+
+def _say_passed_over(path, entry, extensions):
+    """Warn of what the folder ``path`` (the input ``entry``) holds that looks like audio but is not taken: files
+    of formats soundfile does not read, links to nothing."""
+    unread, broken = {}, 0
+    for candidate in path.rglob("*"):
+        if any(part.startswith(".") for part in candidate.relative_to(path).parts):
+            continue
+        if candidate.is_symlink() and not candidate.exists():
+            broken += candidate.suffix.lower() in extensions
+        elif candidate.suffix.lower() in UNREAD_AUDIO and candidate.suffix.lower() not in extensions:
+            unread[candidate.suffix.lower()] = unread.get(candidate.suffix.lower(), 0) + 1
+    if unread:
+        logger.warning("passed over %d file(s) in input '%s' of formats soundfile does not read (%s): convert them "
+                       "to FLAC or WAV to use them (for example: ffmpeg -i take.m4a take.flac)", sum(unread.values()),
+                       entry, ", ".join(f"{count} {suffix}" for suffix, count in sorted(unread.items())))
+    if broken:
+        logger.warning("passed over %d link(s) in input '%s' that point to no file", broken, entry)
+
+
+# The files that say a folder is audiornn's own (a run, a dataset), and the formats they name.
+OWN_FOLDER_FILES = {"config.json": "audiornn-run", "metadata.json": "audiornn-dataset"}
+
+
+def _own_folder(folder):
+    """What ``folder`` is when audiornn made it ("run" or "dataset"), else None."""
+    import json
+
+    for name, kind in OWN_FOLDER_FILES.items():
+        try:
+            if (folder / name).is_file() and json.loads((folder / name).read_text()).get("format") == kind:
+                return kind.split("-")[1]
+        except (OSError, ValueError, AttributeError):
+            pass
+    return None
+
+
+def _leave_out_own_folders(files, root, entry):
+    """``files`` found in the folder ``root`` (the input ``entry``) less those inside a run or dataset folder of
+    audiornn's, ``root`` included (a run's previews are generated audio: a dataset built from a folder that holds
+    its runs would learn them, and score its validation on them); said in a warning."""
+    kinds = {}
+
+    def own_folder(file):
+        for folder in file.parents:
+            if folder not in kinds:
+                kinds[folder] = _own_folder(folder)
+            if kinds[folder] or folder == root:
+                return folder if kinds[folder] else None
+        return None
+
+    kept, left = [], {}
+    for file in files:
+        folder = own_folder(file)
+        (kept if folder is None else left.setdefault(folder, [])).append(file)
+    for folder, out in left.items():
+        logger.warning("left out %d file(s) in '%s', an audiornn %s inside input '%s' (what it holds was made by "
+                       "audiornn, not recorded): keep runs and datasets out of the folders of recordings",
+                       len(out), folder, kinds[folder], entry)
+    return kept
+
+
 def find_audio_files(inputs):
     """Expand files and folders (searched recursively) into a sorted file list.
 
@@ -118,13 +183,15 @@ def find_audio_files(inputs):
     for entry in inputs:
         path = Path(entry).expanduser()
         if not path.exists():
-            raise AudioFileError(f"input '{entry}' does not exist: check the path", reason="missing")
+            link = f" (a link to '{os.readlink(path)}', which is not there)" if path.is_symlink() else ""
+            raise AudioFileError(f"input '{entry}' does not exist{link}: check the path", reason="missing")
         if path.is_dir():
-            files = sorted(
+            files = _leave_out_own_folders(sorted(
                 candidate for candidate in path.rglob("*")
                 if candidate.is_file() and candidate.suffix.lower() in extensions
                 and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
-            )
+            ), path, entry)
+            _say_passed_over(path, entry, extensions)
             if not files:
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "

@@ -1,6 +1,7 @@
 """Building, reading and refusing dataset folders."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -366,3 +367,28 @@ def test_a_damaged_dataset_is_built_again_from_its_inputs_and_strict_checks_a_re
     assert first.metadata["skipped_count"] == 1
     with pytest.raises(AudioFileError, match=r"1 input file\(s\) were skipped when .* --strict stops"):
         build_dataset([speech_like_folder], tmp_path / "ds", strict=True, progress=False)
+
+
+def test_a_folder_of_recordings_with_runs_other_formats_and_broken_links_in_it(speech_like_folder, tmp_path,
+                                                                                caplog):
+    from audiornn.audio_io import find_audio_files
+
+    taken = sorted(label for _, label in find_audio_files([speech_like_folder]))
+    run = speech_like_folder / "run"  # train INPUT --output INPUT/run, then a second run from the same folder
+    (run / "previews").mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
+    shutil.copy(speech_like_folder / "take1.wav", run / "previews" / "epoch_0001.wav")
+    (run / "dataset").mkdir()
+    (run / "dataset" / "metadata.json").write_text(json.dumps({"format": "audiornn-dataset"}))
+    (speech_like_folder / "voice.m4a").write_bytes(b"\0" * 100)
+    (speech_like_folder / "memo.aac").write_bytes(b"\0" * 100)
+    (speech_like_folder / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    with caplog.at_level("WARNING", logger="audiornn"):
+        again = sorted(label for _, label in find_audio_files([speech_like_folder]))
+    assert again == taken  # the run's previews, the other formats and the broken link are not taken, and said
+    assert re.search(r"left out 1 file\(s\) in '.*run', an audiornn run inside input", caplog.text)
+    assert "passed over 2 file(s) in input" in caplog.text and "1 .aac, 1 .m4a" in caplog.text
+    assert "passed over 1 link(s) in input" in caplog.text
+    with pytest.raises(AudioFileError, match=r"'.*gone.wav' does not exist \(a link to '.*nowhere.wav', which"):
+        find_audio_files([speech_like_folder / "gone.wav"])
+    assert (run / "previews" / "epoch_0001.wav") in [path for path, _ in find_audio_files([run / "previews"])]
