@@ -298,6 +298,10 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
         bad = int(np.count_nonzero(~np.isfinite(mono)))
         raise AudioFileError(f"{source} has {bad} NaN or infinite samples: repair or remove it",
                              reason="not_finite")
+    if not dsp.SOURCE_RATES[0] <= rate <= dsp.SOURCE_RATES[1]:
+        raise AudioFileError(f"{source} says its sample rate is {rate:,} Hz, outside the {dsp.SOURCE_RATES[0]:,} to "
+                             f"{dsp.SOURCE_RATES[1]:,} Hz of recordings: a damaged header, or not audio",
+                             reason="sample_rate")
     mono = dsp.resample(mono, source_rate=rate, target_rate=audio_config.sample_rate)
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
         raise AudioFileError(f"{source} is silent (peak below one 16-bit step)", reason="silent")

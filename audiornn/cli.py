@@ -521,38 +521,47 @@ def main(argv=None, *, prog=None):
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
                         stream=sys.stderr)
-    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) \
-        if threading.current_thread() is threading.main_thread() else None
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main_thread else None
+    previous_interrupt = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
-        with _interrupts_end_at_once(parser.prog):
-            if arguments.command not in ("data", "models"):
-                from . import backend  # Keras (and the backend) only for the commands that use them, in start()
+        try:
+            with _interrupts_end_at_once(parser.prog):
+                if arguments.command not in ("data", "models"):
+                    from . import backend  # Keras (and the backend) only for the commands that use them, in start()
 
-                backend.start(verbose=arguments.verbose)
-            return arguments.handler(arguments)
-    except AudioRNNError as error:
-        _end_open_line()
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        if isinstance(error, WorkerLost):
-            # TensorFlow's exit would wait at its shutdown barrier for the worker that is gone;
-            # every file of the run is already whole, so leave now.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(2)
-        return 2
-    except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
-        _end_open_line()
-        where = f" '{error.filename}'" if error.filename else ""
-        print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
-              f"was left; choose another place or free it)", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        _end_open_line()
+                    backend.start(verbose=arguments.verbose)
+                return arguments.handler(arguments)
+        except AudioRNNError as error:
+            _end_open_line()
+            print(f"{parser.prog}: error: {error}", file=sys.stderr)
+            if isinstance(error, WorkerLost):
+                # TensorFlow's exit would wait at its shutdown barrier for the worker that is gone;
+                # every file of the run is already whole, so leave now.
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(2)
+            return 2
+        except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
+            _end_open_line()
+            where = f" '{error.filename}'" if error.filename else ""
+            print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
+                  f"was left; choose another place or free it)", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            if main_thread:  # one interrupt is enough: more Ctrl-C while it ends are not tracebacks
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _end_open_line()
+            print(f"{parser.prog}: interrupted", file=sys.stderr)
+            return 130
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if previous_interrupt is not None:
+                signal.signal(signal.SIGINT, previous_interrupt)
+    except KeyboardInterrupt:  # a second Ctrl-C that came before the first was handled
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _end_open_line():

@@ -86,9 +86,12 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
     common = dict(distribute=distribute, verbose=verbose, worker_timeout=worker_timeout, use_labels=use_labels,
                   use_features=use_features)
     if resume:
-        if inputs or output:
-            raise ParameterError("--resume continues a run as it was configured: give only training "
-                                 "options such as --epochs, --minutes or --learning-rate with it")
+        given = [flag for flag, value in (("INPUT", inputs), ("--output", output), ("--features", features),
+                                           ("--labels", labels), ("--overwrite", overwrite)) if value]
+        if given:
+            raise ParameterError(f"--resume continues a run as it was configured: {', '.join(given)} "
+                                 f"{'does' if len(given) == 1 else 'do'} not apply to it; give only training "
+                                 f"options such as --epochs, --minutes or --learning-rate with it")
         # Model options are checked against the run's (a resume cannot change the model).
         return train(dataset=dataset, resume=resume, overrides=train_options | model_options, init_from=init_from,
                      **common)

@@ -50,12 +50,16 @@ def check_preemphasis(coefficient):
     return float(coefficient)
 
 
-def check_sample_rate(sample_rate, *, name="--sample-rate"):
-    """Validate a sample rate in Hz: an integer from 1000 to 192000."""
+# The rates a recording may have: up to DXD's 768 kHz (a model's own rate stays from 1000 to 192000 Hz).
+SOURCE_RATES = (1000, 768_000)
+
+
+def check_sample_rate(sample_rate, *, name="--sample-rate", highest=192_000):
+    """Validate a sample rate in Hz: an integer from 1000 to ``highest``."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) \
-            or not 1000 <= sample_rate <= 192_000:
+            or not 1000 <= sample_rate <= highest:
         raise ParameterError(
-            f"{name} must be an integer number of Hz from 1000 to 192000, got {sample_rate!r}"
+            f"{name} must be an integer number of Hz from 1000 to {highest}, got {sample_rate!r}"
         )
     return int(sample_rate)
 
@@ -136,7 +140,7 @@ def to_mono(audio):
 
 def resample(audio, *, source_rate, target_rate):
     """Resample a 1-D signal with scipy's polyphase filter; duration is kept."""
-    source_rate = check_sample_rate(source_rate, name="source_rate")
+    source_rate = check_sample_rate(source_rate, name="source_rate", highest=SOURCE_RATES[1])
     target_rate = check_sample_rate(target_rate, name="target_rate")
     audio = np.asarray(audio, dtype=np.float32)
     if source_rate == target_rate:

@@ -762,7 +762,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     if _budget_spent(state, train_config):
         if read_summary(folder) is None and state["epochs_completed"]:
             # Killed after its last epoch, before its summary: finish the run instead of training on.
-            state["stop_reason"] = f"{state['epochs_completed']} epochs done" \
+            state["stop_reason"] = _epochs_done(state["epochs_completed"]) \
                 if state["epochs_completed"] >= train_config.total_epochs \
                 else f"time budget of {train_config.minutes:g} minutes used"
             write_json(folder / STATE, state)
@@ -789,9 +789,10 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
             f"(epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': lower the "
             f"learning rate and continue with --resume {folder} --learning-rate "
             f"{train_config.learning_rate / 3:.2g}")
-    state["stop_reason"] = keeper.stop_reason or f"{state['epochs_completed']} epochs done"
+    state["stop_reason"] = keeper.stop_reason or _epochs_done(state["epochs_completed"])
     write_json(folder / STATE, state)
-    summary = _summarise(folder, dataset, model_config, train_config, state)
+    with _interrupt_note(folder, scoring=True):
+        summary = _summarise(folder, dataset, model_config, train_config, state, progress=verbose == 1)
     summary["replicas"] = strategy.num_replicas_in_sync
     summary["devices"] = getattr(strategy, "shards", strategy.num_replicas_in_sync)
     summary["carried_state"] = carry is not None
@@ -902,13 +903,18 @@ def _describe(model_config):
 
 
 @contextlib.contextmanager
-def _interrupt_note(folder):
+def _interrupt_note(folder, scoring=False):
+    """What an interrupt leaves, said: while training (what is saved, how to go on) or, with ``scoring``, while the
+    best model is scored on all the validation audio after training."""
     try:
         yield
     except KeyboardInterrupt:
         state = Path(folder) / STATE
         done = read_run_json(folder, STATE).get("epochs_completed", 0) if state.is_file() else 0
-        if done:
+        if scoring:
+            logger.warning("interrupted while scoring the best model on all the validation audio: the training is "
+                           "done and saved; 'python AudioRNN.py train --resume %s' scores it and ends", folder)
+        elif done:
             logger.warning("interrupted: epoch %d, the last completed, is saved (an epoch cut short, or its health "
                            "check, is trained again); continue with 'python AudioRNN.py train --resume %s'",
                            done, folder)
@@ -1019,9 +1025,16 @@ def _same_dataset(dataset, config):
     return Path(dataset.path).resolve() == Path(config["dataset"]).resolve()
 
 
-def _summarise(folder, dataset, model_config, train_config, state):
+def _epochs_done(count):
+    """The stop reason of a run that trained all its epochs: ``1 epoch done``, ``12 epochs done``."""
+    return f"{count} epoch{'' if count == 1 else 's'} done"
+
+
+def _summarise(folder, dataset, model_config, train_config, state, progress=False):
     best = load_run_model(folder)
-    score = evaluate_model(best, dataset, batch_size=train_config.batch_size)
+    logger.info("scoring the best model (epoch %s) on all %.1f minutes of validation audio", state["best_epoch"],
+                dataset.samples("validation") / dataset.audio_config.sample_rate / 60)
+    score = evaluate_model(best, dataset, batch_size=train_config.batch_size, progress=progress)
     for name, label in score.get("labels", {}).items():
         if label["bits_per_sample"] is None:
             logger.info("label %s: no validation audio to score it on", name)

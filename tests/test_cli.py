@@ -118,6 +118,11 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     # Model options, --no-peak (the Laplace prior's old flag) among them, cannot change a run being resumed.
     assert main(["train", "--resume", str(run), "--no-peak", "--quiet"]) == 2
     assert "differs from the run's" in capsys.readouterr().err
+    # Nor do the flags of a new run's audio (they were trained on without a word before)
+    history = (run / "history.csv").read_text()
+    assert main(["train", "--resume", str(run), "--features", "mel", "--overwrite", "--quiet"]) == 2
+    assert "--features, --overwrite do not apply to it" in capsys.readouterr().err
+    assert (run / "history.csv").read_text() == history
     # A second new run into the same folder is refused without --overwrite.
     assert main(["train", str(speech_like_folder), "--output", str(run), *small]) == 2
     assert "already holds a run" in capsys.readouterr().err

@@ -129,7 +129,7 @@ def test_corrupt_file_among_good_ones_is_skipped_and_counted(speech_like_folder,
     assert dataset.metadata["skipped"]["unreadable"] == [str(speech_like_folder / "broken.wav")]
     assert len({entry["path"] for entry in dataset.metadata["sources"]}) == 5
     with pytest.raises(AudioFileError, match="cannot read audio file '.*broken.wav'.*--strict"):
-        build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)
+        build_dataset([speech_like_folder / "header_says_800.wav"], tmp_path / "strict", strict=True, progress=False)
     assert not (tmp_path / "strict").exists()
 
 
@@ -230,10 +230,17 @@ def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path,
     write_audio("recordings/quiet.wav", np.zeros(4000, np.float32))
     write_audio("recordings/broken_values.wav", np.full(400, np.nan, np.float32), subtype="FLOAT")
     (speech_like_folder / "garbage.flac").write_bytes(b"fLaC but nothing more")
+    write_audio("recordings/header_says_800.wav", sine(100.0, 0.5, 800), 800)  # stopped the whole build before
+    write_audio("recordings/dxd.wav", sine(440.0, 0.1, 352800), 352800)  # a real rate above 192 kHz: taken
     dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
     skipped = {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()}
-    assert skipped == {"silent": ["quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"]}
-    assert dataset.metadata["skipped_count"] == 3
+    assert skipped == {"silent": ["quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"],
+                       "sample_rate": ["header_says_800.wav"]}
+    assert dataset.metadata["skipped_count"] == 4
+    assert any(entry["path"].endswith("dxd.wav") and entry["original_rate"] == 352800
+               for entry in dataset.metadata["sources"])
+    with pytest.raises(AudioFileError, match=r"header_says_800.wav' says its sample rate is 800 Hz, outside"):
+        build_dataset([speech_like_folder / "header_says_800.wav"], tmp_path / "strict", strict=True, progress=False)
 
 
 @pytest.mark.parametrize("samples", ['"abc"', "Infinity", "1e400"])

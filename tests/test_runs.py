@@ -95,22 +95,25 @@ def test_a_resume_killed_after_a_commit_leaves_no_stale_summary_and_readers_see_
 
 
 @pytest.mark.slow
-def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dataset, tmp_path, monkeypatch):
+def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dataset, tmp_path, monkeypatch,
+                                                                             caplog):
     from audiornn import training
 
     real = training._summarise
 
-    def killed(*arguments):
+    def killed(*arguments, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(training, "_summarise", killed)
     run = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING", logger="audiornn"):
         train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    # what the interrupt left is said, and how to end the run
+    assert f"the training is done and saved; 'python AudioRNN.py train --resume {run}' scores it" in caplog.text
     monkeypatch.setattr(training, "_summarise", real)
     assert runs.read_summary(run) is None
     summary = train(resume=run, verbose=0)  # no more training: the summary it lacked
-    assert summary["epochs"] == 1 and summary["stop_reason"] == "1 epochs done"
+    assert summary["epochs"] == 1 and summary["stop_reason"] == "1 epoch done"
     assert runs.read_summary(run)["validation"] == summary["validation"]
     with pytest.raises(RunError, match="already used its budget"):
         train(resume=run, verbose=0)
