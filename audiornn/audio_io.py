@@ -24,6 +24,9 @@ logger = logging.getLogger("audiornn")
 
 # Below one step of 16-bit PCM a recording carries no signal.
 SILENCE_PEAK = 2.0 ** -15
+# A file raised more than 60 dB to full scale is said to be nearly silent (hiss at -80 dB was raised 64 dB; the
+# 2,300 Asterisk prompts (en, ru, it) and music need at most 33 dB: /tmp/s27/gains.py, 2026-12-05).
+QUIET_GAIN = 1000.0
 
 
 def audio_extensions():
@@ -305,6 +308,10 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     mono = dsp.resample(mono, source_rate=rate, target_rate=audio_config.sample_rate)
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
         raise AudioFileError(f"{source} is silent (peak below one 16-bit step)", reason="silent")
+    offset = float(np.mean(mono, dtype=np.float64))
+    if float(np.max(np.abs(mono - offset))) < SILENCE_PEAK:  # pre-emphasis and the peak would make it full scale
+        raise AudioFileError(f"{source} is silent: it holds one value throughout (an offset of {offset:.3g}), no "
+                             f"sound", reason="silent")
     if trim_silence_db is not None:
         mono = dsp.trim_silence(mono, sample_rate=audio_config.sample_rate,
                                 threshold_db=trim_silence_db)
@@ -312,6 +319,10 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     # mid-waveform would otherwise begin with a step that dominates the peak.
     emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
     normalised, gain = dsp.normalise_level(emphasised)
+    if gain > QUIET_GAIN:
+        logger.warning("%s is nearly silent (its loudest, pre-emphasised, is %.0f dB below full scale): it is raised "
+                       "to full scale like every file, its noise with it; leave it out if it is meant as silence",
+                       source, 20 * np.log10(gain))
     classes = dsp.mu_law_encode(normalised, mu=audio_config.mu)
     if features is None:
         return classes, gain

@@ -129,7 +129,7 @@ def test_corrupt_file_among_good_ones_is_skipped_and_counted(speech_like_folder,
     assert dataset.metadata["skipped"]["unreadable"] == [str(speech_like_folder / "broken.wav")]
     assert len({entry["path"] for entry in dataset.metadata["sources"]}) == 5
     with pytest.raises(AudioFileError, match="cannot read audio file '.*broken.wav'.*--strict"):
-        build_dataset([speech_like_folder / "header_says_800.wav"], tmp_path / "strict", strict=True, progress=False)
+        build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)
     assert not (tmp_path / "strict").exists()
 
 
@@ -231,12 +231,13 @@ def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path,
     write_audio("recordings/broken_values.wav", np.full(400, np.nan, np.float32), subtype="FLOAT")
     (speech_like_folder / "garbage.flac").write_bytes(b"fLaC but nothing more")
     write_audio("recordings/header_says_800.wav", sine(100.0, 0.5, 800), 800)  # stopped the whole build before
+    write_audio("recordings/offset.wav", np.full(8000, 0.4, np.float32))  # made a full-scale constant before
     write_audio("recordings/dxd.wav", sine(440.0, 0.1, 352800), 352800)  # a real rate above 192 kHz: taken
     dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
     skipped = {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()}
-    assert skipped == {"silent": ["quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"],
+    assert skipped == {"silent": ["offset.wav", "quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"],
                        "sample_rate": ["header_says_800.wav"]}
-    assert dataset.metadata["skipped_count"] == 4
+    assert dataset.metadata["skipped_count"] == 5
     assert any(entry["path"].endswith("dxd.wav") and entry["original_rate"] == 352800
                for entry in dataset.metadata["sources"])
     with pytest.raises(AudioFileError, match=r"header_says_800.wav' says its sample rate is 800 Hz, outside"):
@@ -399,3 +400,12 @@ def test_a_folder_of_recordings_with_runs_other_formats_and_broken_links_in_it(s
     with pytest.raises(AudioFileError, match=r"'.*gone.wav' does not exist \(a link to '.*nowhere.wav', which"):
         find_audio_files([speech_like_folder / "gone.wav"])
     assert (run / "previews" / "epoch_0001.wav") in [path for path, _ in find_audio_files([run / "previews"])]
+
+
+def test_a_nearly_silent_file_is_said_to_be_raised_to_full_scale(write_audio, tmp_path, caplog):
+    hiss = write_audio("hiss.wav", 1e-4 * np.random.default_rng(0).standard_normal(8000).astype(np.float32))
+    speech = write_audio("tone.wav", sine(300.0, 1.0, 8000))
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([hiss, speech], tmp_path / "ds", progress=False)
+    assert re.search(r"hiss.wav' is nearly silent \(its loudest, pre-emphasised, is 6\d dB below", caplog.text)
+    assert "tone.wav" not in caplog.text
