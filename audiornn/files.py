@@ -148,16 +148,19 @@ def creation_mode():
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, clean=True):
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     The file gets the mode an ordinary ``open()`` would give it under the
     user's umask (``mkstemp`` alone would leave it readable by its owner only).
+    ``clean``: first remove what killed writers left in the folder (``False``
+    where the caller did, once for many files).
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise ParameterError(f"output folder '{path.parent}' does not exist: create it first")
-    remove_stale_partials(path.parent)
+    if clean:
+        remove_stale_partials(path.parent)
     # Keep the suffix: Keras and matplotlib choose the format by it.
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.partial-{os.getpid()}-",
                                          suffix=path.suffix)

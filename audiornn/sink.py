@@ -17,7 +17,7 @@ import soundfile
 
 from .audio_io import decode_classes
 from .errors import ParameterError
-from .files import atomic_path
+from .files import atomic_path, remove_stale_partials
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
@@ -45,12 +45,34 @@ def output_paths(output, count, inputs=(), overwrite=False):
         if os.path.realpath(path) in read:
             raise ParameterError(f"--output '{path}' is one of the inputs: it would be written over with what is "
                                  f"made from it; name another file")
+    _allow_open_files(count)
     taken = [path for path in paths if os.path.lexists(path)]
     if taken and not overwrite:
         named = ", ".join(f"'{path}'" for path in taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
         raise ParameterError(f"{named} {'exists' if len(taken) == 1 else 'exist'}: name another --output, or pass "
                              f"--overwrite to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
     return paths
+
+
+OPEN_FILES_SPARE = 256  # descriptors left for the rest of the process (the backend, the model, the inputs)
+
+
+def _allow_open_files(count):
+    """Make room for ``count`` files open at once (every stream's file is written as it is made): the soft limit of
+    open files raised as far as the hard limit allows, or a ParameterError before any work."""
+    try:
+        import resource
+    except ImportError:  # not on this system: nothing to check
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = count + OPEN_FILES_SPARE
+    if soft == resource.RLIM_INFINITY or needed <= soft:
+        return
+    if hard != resource.RLIM_INFINITY and needed > hard:
+        raise ParameterError(f"{count:,} output files written at once need {needed:,} open files, more than this "
+                             f"system allows one process ({hard:,}): ask for fewer streams (--count), in several "
+                             f"runs")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
 
 
 WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
@@ -97,14 +119,21 @@ class AudioSink:
 
     def __enter__(self):
         rate = self.audio_config.sample_rate
+        if self.paths:
+            remove_stale_partials(self.paths[0].parent)  # once, not once a file
         try:
-            temporaries = [self._files.enter_context(atomic_path(path)) for path in self.paths or []]
+            temporaries = [self._files.enter_context(atomic_path(path, clean=False)) for path in self.paths or []]
             self._writers = [self._files.enter_context(soundfile.SoundFile(
                 temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
                 for temporary in temporaries]
-        except BaseException:
-            self._files.close()  # the files opened so far, and their temporaries, go
-            raise
+        except BaseException as failure:
+            # The files opened so far, and their temporaries, go: told of the failure, none is renamed into place
+            # (closed as a success, each would have replaced its path with an empty file).
+            if not self._files.__exit__(type(failure), failure, failure.__traceback__):
+                if isinstance(failure, (soundfile.LibsndfileError, OSError)):
+                    raise ParameterError(f"cannot open the {len(self.paths):,} output files at once ({failure}); "
+                                         f"nothing was written: ask for fewer streams") from None
+                raise
         return self
 
     def __exit__(self, *failure):

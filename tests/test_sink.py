@@ -148,3 +148,36 @@ def test_resynthesis_of_a_model_that_is_not_a_vocoder_is_one_line(tmp_path, caps
     error = capsys.readouterr().err.strip()
     assert "reads no spectrogram features" in error and "Traceback" not in error and len(error.splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_while_opening_the_outputs_leaves_no_file_and_keeps_the_old_ones(gru_model, tmp_path, monkeypatch):
+    import resource
+
+    import numpy as np
+    from audiornn import sink
+
+    earlier = tmp_path / "k_2.wav"
+    soundfile.write(earlier, np.zeros(100), 8000)
+    before = earlier.read_bytes()
+    opened = []
+    real = soundfile.SoundFile
+
+    def interrupted(*arguments, **options):  # Ctrl-C while the third file is being opened
+        if len(opened) == 2:
+            raise KeyboardInterrupt
+        opened.append(arguments[0])
+        return real(*arguments, **options)
+
+    monkeypatch.setattr(soundfile, "SoundFile", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        generate(gru_model, seconds=0.01, count=4, output=tmp_path / "k.wav", overwrite=True, progress=False)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["k_2.wav"] and earlier.read_bytes() == before
+    # More files than the process may open: the limit is raised where the system allows it, else refused at once
+    limits = []
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: (1024, 4096))
+    monkeypatch.setattr(resource, "setrlimit", lambda kind, values: limits.append(values))
+    sink.output_paths(tmp_path / "many.wav", 2000)
+    assert limits == [(2000 + sink.OPEN_FILES_SPARE, 4096)]
+    with pytest.raises(ParameterError, match=r"5,000 output files written at once need 5,256 open files, more than "
+                                             r"this system allows one process \(4,096\)"):
+        sink.output_paths(tmp_path / "many.wav", 5000)
