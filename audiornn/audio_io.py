@@ -331,11 +331,13 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     return classes, gain, audio_to_features(mono, audio_config.sample_rate, features)
 
 
-def decode_classes(classes, audio_config, *, state=None):
-    """Classes ``(samples,)`` to audio at the recordings' level: μ-law decode, de-emphasis, level.
+def decode_classes(classes, audio_config, *, state=None, clip=True):
+    """Classes ``(samples,)`` to audio at the recordings' level: μ-law decode, de-emphasis, level, cut at full
+    scale (``clip=False``: not cut, for audio scaled again before it is written).
 
     Returns ``(audio float32, new_state)``; pass the state to the next chunk.
     """
     decoded = dsp.mu_law_decode(classes, mu=audio_config.mu)
     audio, state = dsp.deemphasis(decoded, coefficient=audio_config.preemphasis, state=state)
-    return np.clip(audio * audio_config.level, -1.0, 1.0).astype(np.float32), state
+    audio = audio * audio_config.level
+    return (np.clip(audio, -1.0, 1.0) if clip else audio).astype(np.float32), state

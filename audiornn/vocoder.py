@@ -464,8 +464,11 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                 sink.emit(classes)
         if buffered:
             for index, plan in enumerate(folds):
-                pieces = [decode_classes(row, model.audio_config)[0] for row in drawn_classes[owner == index]]
+                # A front end's frames: cut at full scale only once put at their level (cut before, a copy
+                # scaled down after was cut far below full scale)
+                pieces = [decode_classes(row, model.audio_config, clip=config.format is None)[0]
+                          for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
-                sink.put(index, audio if config.format is None else match_level(
-                    audio, given[index], config, _input_name(inputs[index])))
+                sink.put(index, audio if config.format is None else np.clip(match_level(
+                    audio, given[index], config, _input_name(inputs[index])), -1.0, 1.0))
     return paths if output is not None else sink.audio()
