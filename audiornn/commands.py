@@ -23,7 +23,7 @@ import logging
 from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
-from .config import AudioConfig, ModelConfig, TrainConfig, option
+from .config import AudioConfig, ModelConfig, TrainConfig, check_positive_number, option
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
 from .files import make_folder, write_json
@@ -320,10 +320,22 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
 def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, sound, seconds, seed, output,
                     progress, results, text, written):
     from . import evaluation
-    from .runs import load_run_model, run_dataset_path
+    from .runs import load_run_model, usable_run_dataset
 
     model = load_run_model(path)
-    dataset = dataset or run_dataset_path(path)
+    if sound or not (audio or model.feature_config):
+        check_positive_number(seconds, "--seconds")  # before any scoring, which would be lost
+    if not dataset:
+        dataset, why_not = usable_run_dataset(path)
+        if why_not:
+            if sound:
+                raise ParameterError(f"--sound scores the generated audio against the model's training audio, and "
+                                     f"{why_not}: pass --dataset DIR (the dataset it was trained on)")
+            text.append(f"{why_not}: scored without the baselines fitted on it (give --dataset DIR, the dataset "
+                        f"it trained on, for them)")
+    if sound and dataset is None:
+        raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
+                             "--dataset DIR (the dataset it was trained on)")
     if model.feature_config is not None and (sound or not audio):
         raise ParameterError("this model is a vocoder: it makes audio from the frames of recordings, so it is "
                              "evaluated on them: give --audio FILE... (with --resynthesis for copy-synthesis "

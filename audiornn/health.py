@@ -38,7 +38,7 @@ import numpy as np
 import scipy.signal
 
 from .audio_io import decode_classes
-from .errors import AudioFileError
+from .errors import AudioFileError, DatasetError
 
 __all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "reference_for",
            "summarise", "window_levels"]
@@ -172,7 +172,7 @@ def reference_for(model, audio_config=None, audio=None):
     from pathlib import Path
 
     from .pretrained import shipped_models
-    from .runs import run_dataset_path
+    from .runs import usable_run_dataset
 
     if audio:
         from .scoring import audio_pieces
@@ -180,8 +180,10 @@ def reference_for(model, audio_config=None, audio=None):
         pieces = audio_pieces(audio, audio_config)[0]
         return LevelReference.from_audio([decode_classes(piece, audio_config)[0] for piece in pieces],
                                          audio_config.sample_rate)
-    dataset = run_dataset_path(model) if Path(str(model)).expanduser().exists() else None
-    if dataset and Path(dataset).is_dir():
+    dataset, why_not = usable_run_dataset(model) if Path(str(model)).expanduser().exists() else (None, None)
+    if why_not:
+        raise DatasetError(f"{why_not}: give the audio it trained on (--score-against)")
+    if dataset:
         from .dataset import open_dataset
 
         return LevelReference.from_dataset(open_dataset(dataset))

@@ -324,6 +324,27 @@ def run_dataset_path(model_path):
     return read_run_json(folder, CONFIG).get("dataset")
 
 
+def usable_run_dataset(model_path):
+    """The dataset a run (or a model file in a run folder) was trained on, when it is there as it was:
+    ``(path, None)``; ``(None, why not)`` when it was moved, removed, damaged or rebuilt from other audio since
+    (its fingerprint differs from the one the run recorded); ``(None, None)`` for what is not a run's."""
+    from .dataset import open_dataset
+    from .errors import DatasetError
+
+    recorded = run_dataset_path(model_path)
+    if not recorded:
+        return None, None
+    try:
+        dataset = open_dataset(recorded)
+    except DatasetError as error:
+        return None, f"the run's dataset cannot be used ({error})"
+    folder = Path(model_path).expanduser()
+    fingerprint = read_run_json(folder if folder.is_dir() else folder.parent, CONFIG).get("dataset_fingerprint")
+    if fingerprint and dataset.metadata.get("recipe_fingerprint") != fingerprint:
+        return None, f"the run's dataset '{recorded}' was built again from other audio since the run trained on it"
+    return recorded, None
+
+
 def load_run_model(path, *, compile=False):
     """Load a model from a ``.keras`` file, a run folder (its best model) or a shipped model's name
     (``"speech"``, ``"music"``, ``"vocoder"``, ``"vocoder-16k"``: :mod:`audiornn.pretrained`).

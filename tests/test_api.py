@@ -164,3 +164,33 @@ def test_a_failed_build_takes_away_the_folders_it_made_above_its_output(tmp_path
     good = write_audio("in/tone.wav", np.sin(np.arange(8000) * 0.3).astype(np.float32) * 0.5, 8000)
     dataset = build_dataset([good], tmp_path / "kept" / "new" / "ds", progress=False)
     assert dataset.path == tmp_path / "kept" / "new" / "ds"
+
+
+def test_eval_of_a_run_whose_dataset_is_gone_or_rebuilt_scores_without_its_baselines(sine_run, sine_dataset,
+                                                                                     tone_dataset, tmp_path, capsys):
+    import shutil
+
+    from audiornn.cli import main
+    from audiornn.commands import evaluate_command
+
+    folder, _ = sine_run
+    audio = [Path(sine_dataset.metadata["sources"][0]["path"])]
+    gone, rebuilt = tmp_path / "gone", tmp_path / "rebuilt"
+    for copy, dataset in ((gone, tmp_path / "nowhere"), (rebuilt, tone_dataset.path)):
+        shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".lock"))
+        config = json.loads((copy / "config.json").read_text())
+        (copy / "config.json").write_text(json.dumps(dict(config, dataset=str(dataset))))
+    results, text, _ = evaluate_command(model=gone, audio=audio, progress=False)
+    assert results["model"]["bits_per_sample"] > 0 and results["baselines"] == {}
+    assert "the run's dataset cannot be used (dataset folder" in text[0] and "give --dataset DIR" in text[0]
+    results, text, _ = evaluate_command(model=rebuilt, audio=audio, progress=False)
+    assert results["baselines"] == {} and "was built again from other audio since the run trained" in text[0]
+    # --sound needs the training audio, and a wrong --seconds is refused before the scoring it would lose
+    capsys.readouterr()
+    for flags, message in ((["--sound"], "--sound scores the generated audio against the model's training audio, "
+                                         "and the run's dataset cannot be used"),
+                           (["--sound", "--seconds", "0", "--dataset", str(tone_dataset.path)],
+                            "--seconds must be a positive number")):
+        assert main(["eval", "--model", str(gone), "--audio", str(audio[0]), *flags, "--quiet"]) == 2
+        shown = capsys.readouterr()
+        assert message in shown.err and "bits" not in shown.out
