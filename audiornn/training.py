@@ -78,9 +78,11 @@ def health_rank(figures):
     """How a health check ranks (higher is healthier): a check with at least half of its windows at the training
     level above one with less (streams at another level all along are not stuck, and not healthy either); then
     the smallest share of streams stuck (collapsed, run away or frozen: a drone at the training level is as
-    stuck as silence); then the largest share of windows at the training level."""
+    stuck as silence); then the largest share of windows at the training level; then, between checks alike in
+    all of these (healthy models often are: all windows in range, no stream stuck), the fewest validation bits."""
+    bits = figures.get("val_bits_per_sample")
     return (figures["in_range"] >= HEALTH_LEVEL_LEAST, -figures["stuck"] / max(figures["streams"], 1),
-            figures["in_range"])
+            figures["in_range"], -math.inf if bits is None else -bits)
 
 
 class RunKeeper(keras.callbacks.Callback):

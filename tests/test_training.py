@@ -329,11 +329,11 @@ def test_health_checks_go_into_the_history_and_the_healthiest_epoch_is_kept(sine
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     healthiest = state["healthiest"]
     checks = {int(row["epoch"]): {name: float(row[f"health_{name}"]) for name in ("stuck", "in_range")}
-              for row in rows[1::2]}
+              | {"val_bits_per_sample": float(row["val_bits_per_sample"])} for row in rows[1::2]}
     for check in checks.values():
         check["streams"] = 3
     assert healthiest["epoch"] in checks and healthiest["streams"] == 3
-    # The first healthiest of the checks by the rank (a later tie does not replace it).
+    # The first healthiest of the checks by the rank (a later exact tie does not replace it).
     assert healthiest["epoch"] == max(checks, key=lambda epoch: (health_rank(checks[epoch]), -epoch))
     assert summary["healthiest"]["epoch"] == healthiest["epoch"]
     # healthiest.keras is that epoch's model, and its streams measure as the check said.
@@ -360,6 +360,11 @@ def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
     assert health_rank(figures(stuck=1, streams=16)) > health_rank(figures(stuck=1, streams=8))  # a share
     # Streams at another level all along are not stuck, and not healthy either: below any check mostly at it.
     assert health_rank(figures(stuck=1, streams=2, in_range=0.9)) > health_rank(figures(in_range=0.0))
+    # Checks alike in all of that (healthy models often are) rank by their validation bits: the first of them
+    # was kept before, however much worse its bits.
+    assert health_rank(dict(figures(in_range=1.0), val_bits_per_sample=6.1)) > health_rank(
+        dict(figures(in_range=1.0), val_bits_per_sample=6.4))
+    assert health_rank(figures(in_range=0.95)) > health_rank(dict(figures(in_range=0.9), val_bits_per_sample=4.0))
 
     made = []
     keeper = RunKeeper(tmp_path, TrainConfig(health_every=2, health_seconds=5.0, seed=3), {}, [], 0, 1,
