@@ -91,6 +91,7 @@ FACTOR_NAMES = {math.log(10): "ln(10)", math.log(10) / 10: "ln(10) / 10", 2 * ma
                 1 / math.log(10): "1 / ln(10)", 10 / math.log(10): "10 / ln(10)",
                 1 / (2 * math.log(10)): "1 / (2 ln(10))"}
 LEVEL_SLACK = 30.0  # natural-log power: 130 dB quieter or louder than audio of peak 1
+FLOORED_SHARE = 0.05  # mel frames with more of their values at the floor than this: of quieter audio, likely
 SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
 MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
 
@@ -165,6 +166,18 @@ def check_units(frames, model, name):
     others = [unit for unit in units if unit != config.unit]
     likely = f"; they look like {others[0]}: {_how(others[0], config)}" if others else \
         f": convert them to {config.unit}"
+    floored = float(np.mean(frames <= low + 1e-3))
+    top = float(np.max(np.asarray(model.feature_net.mean, np.float64) + 2 * deviation))
+    if spec is None and judged and spread < 1 / SPREAD_TOLERANCE and floored > FLOORED_SHARE and \
+            frames.max() < top - 1.0 and not out_of_range:
+        # mel frames are made at a peak of 1: of quieter audio, more of them sit at the floor and their spread
+        # shrinks as another unit's would (-20 dB looked like log10 of power)
+        raise ParameterError(
+            f"features {name} look like {config.kind} frames of audio quieter than a peak of 1: "
+            f"{floored:.0%} of their values sit at the floor (ln {config.floor:g} = {low:.2f}) and the loudest, "
+            f"{frames.max():.2f}, lies {10 * (top - frames.max()) / math.log(10):.0f} dB below the training "
+            f"frames' loud bands; this vocoder reads {config.kind} frames made of audio scaled to a peak of 1 "
+            f"(audiornn.features.log_mel(audio / abs(audio).max(), rate, config)), or give the recording itself")
     if len(others) > 1:  # spreads this close cannot be told apart: both are named
         likely += " (or " + ", or ".join(f"{unit}: {_how(unit, config)}" for unit in others[1:]) + \
             "; check which unit your front end gives)"

@@ -406,6 +406,23 @@ def test_frames_in_other_units_are_refused_naming_the_likely_unit_and_a_quieter_
     np.testing.assert_array_equal(load_features(quieter, model), quieter.astype(np.float32))
 
 
+def test_mel_frames_of_much_quieter_audio_are_named_as_such_not_as_another_unit():
+    # The shipped 8 kHz vocoder reads mel frames of audio at a peak of 1; of audio 20 dB quieter, two thirds of the
+    # values sit at the floor and the spread shrinks as log10's would: "multiply by ln(10)" was the advice.
+    from audiornn.features import FeatureConfig, log_mel
+
+    model = load_model("vocoder")
+    audio, rate = soundfile.read(str(SAMPLE_DATA / "vm-forward.wav"), dtype="float32")
+    audio = audio / np.max(np.abs(audio))
+    with pytest.raises(ParameterError, match=r"look like mel frames of audio quieter than a peak of 1: \d+% of their "
+                                             r"values sit at the floor .* made of audio scaled to a peak of 1"):
+        load_features(log_mel(0.1 * audio, rate, FeatureConfig()), model)
+    frames = log_mel(audio, rate, FeatureConfig())
+    np.testing.assert_array_equal(load_features(frames, model), frames.astype(np.float32))
+    with pytest.raises(ParameterError, match="look like log10 of power: multiply by ln"):  # still its unit
+        load_features(frames / np.log(10), model)
+
+
 @pytest.mark.slow
 def test_too_few_frames_to_judge_are_said_and_a_short_file_is_named_before_vocoding(vocoder_run, voiced, tmp_path,
                                                                                    caplog):
