@@ -294,11 +294,11 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
 
     if not (runs or model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
-    if json_path:
-        _check_writable(json_path, "--json")
     if output:  # the figures' folder, made (with those above it) and checked before any scoring
         output = make_folder(output, "--output")
         _check_writable(output / "curves.png", "--output")
+    if json_path:  # after --output is made: the JSON may go in it
+        _check_writable(json_path, "--json")
     output = Path(output) if output else model_folder(runs[0] if runs else model)
     results, text, written = {}, _Shown(say), []
     if runs:

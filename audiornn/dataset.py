@@ -47,6 +47,7 @@ __all__ = ["Dataset", "Segment", "as_dataset", "build_dataset", "open_dataset", 
 logger = logging.getLogger("audiornn")
 
 FORMAT = "audiornn-dataset"
+DUPLICATE = "duplicate"  # the reason a copy of a file already read is skipped (not a bad file: --strict takes it)
 FORMAT_VERSION = 1
 LABELLED_FORMAT_VERSION = 2
 METADATA_NAME = "metadata.json"
@@ -291,7 +292,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     path, rate, channels, samples and gain; ``skipped`` maps a reason to file
     names; ``messages`` are the warnings, one per skipped file.
     """
-    used, skipped, messages = [], {}, []
+    used, skipped, messages, seen = [], {}, [], {}
     frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
     with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
@@ -313,6 +314,16 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 messages.append(str(error))
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
+                digest = hashlib.sha256(classes.tobytes() + str(label).encode()).hexdigest()
+                if digest in seen:  # a copy (a backup folder, another name): it would be learned twice, or held
+                    # out beside itself in training
+                    logger.warning("'%s' holds the same audio as '%s': skipped (a copy is learned twice, and one "
+                                   "held out for validation would score audio the model trained on)", path,
+                                   seen[digest])
+                    skipped.setdefault(DUPLICATE, []).append(str(path))
+                    bar.update(1)
+                    continue
+                seen[digest] = path
                 pool.write(classes.tobytes())
                 if frames:
                     frame_pool.write(frames[0].astype(np.float16).tobytes())
@@ -418,10 +429,11 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
         dataset = open_dataset(output, audio_config=audio_config)
-        skipped = dataset.metadata.get("skipped") or {}
+        skipped = {reason: paths for reason, paths in (dataset.metadata.get("skipped") or {}).items()
+                   if reason != DUPLICATE}
         if strict and skipped:  # --strict checks the inputs, whether or not the dataset is built again
             shown = ", ".join(f"'{path}'" for paths in skipped.values() for path in paths[:3])
-            raise AudioFileError(f"{dataset.metadata.get('skipped_count', 0)} input file(s) were skipped when "
+            raise AudioFileError(f"{sum(len(paths) for paths in skipped.values())} input file(s) were skipped when "
                                  f"'{output}' was built ({shown}; reasons: {', '.join(sorted(skipped))}): --strict "
                                  f"stops at bad files; leave it out to skip them")
         return dataset

@@ -220,7 +220,7 @@ def test_reading_checks_version_files_and_config(speech_like_folder, tmp_path):
 
 def test_float_and_24_bit_files_are_read(write_audio, tmp_path):
     a = write_audio("a.wav", sine(200, 1.0, 48000), rate=48000, subtype="FLOAT")
-    b = write_audio("b.aiff", sine(200, 1.0, 48000), rate=48000, subtype="PCM_24")
+    b = write_audio("b.aiff", sine(300, 1.0, 48000), rate=48000, subtype="PCM_24")  # not a copy: both are read
     dataset = build_dataset([a, b], tmp_path / "ds", progress=False)
     assert dataset.samples("train") + dataset.samples("validation") == 16000
     assert soundfile.info(str(b)).subtype == "PCM_24"
@@ -409,3 +409,19 @@ def test_a_nearly_silent_file_is_said_to_be_raised_to_full_scale(write_audio, tm
         build_dataset([hiss, speech], tmp_path / "ds", progress=False)
     assert re.search(r"hiss.wav' is nearly silent \(its loudest, pre-emphasised, is 6\d dB below", caplog.text)
     assert "tone.wav" not in caplog.text
+
+
+def test_a_copy_of_a_file_under_another_name_is_read_once(speech_like_folder, tmp_path, caplog):
+    (speech_like_folder / "backup").mkdir()
+    for path in sorted(speech_like_folder.glob("*.wav")):
+        shutil.copy(path, speech_like_folder / "backup" / path.name)  # the same audio in a backup folder
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    copies = dataset.metadata["skipped"]["duplicate"]
+    assert sorted(Path(path).name for path in copies) == ["take1.wav", "take3.wav"]
+    assert "holds the same audio as" in caplog.text
+    assert len({entry["path"] for entry in dataset.metadata["sources"]}) == 5  # each recording once, in one split
+    # A copy is not a bad file: --strict builds (and reuses) such a dataset
+    assert build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False).metadata[
+        "skipped_count"] == 2
+    build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)

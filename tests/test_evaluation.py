@@ -152,10 +152,13 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
     assert main(["eval", "--model", str(alone), "--audio", held_out, "--sound", "--seconds", "1", "--quiet"]) == 2
     shown = capsys.readouterr()
     assert "--sound scores the generated audio against the model's training audio" in shown.err
-    assert "bits/sample" in shown.out  # what was measured before the refusal is shown, not lost
+    assert "bits/sample" not in shown.out  # refused before any scoring, which would be lost
     assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
                  "--quiet"]) == 2
     assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err
+    # --json into the --output folder, which eval makes
+    assert main(["eval", str(folder), "--output", str(tmp_path / "figures"), "--json",
+                 str(tmp_path / "figures" / "x.json"), "--quiet"]) == 0
 
 
 @pytest.mark.slow
