@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .audio_io import decode_classes, read_audio
 from .dataset import as_dataset
@@ -35,7 +36,8 @@ def plot_history(runs, *, names=None):
     Training is dashed, validation solid; each run has its own colour and is
     labelled by its folder name (or ``names``).
     """
-    runs = [runs] if isinstance(runs, (str, os.PathLike)) or not hasattr(runs, "__iter__") else list(runs)
+    runs = [runs] if isinstance(runs, (str, bytes, os.PathLike)) or not hasattr(runs, "__iter__") else list(runs)
+    runs = [os.fsdecode(run) if isinstance(run, bytes) else run for run in runs]
     for run in runs:
         if not isinstance(run, (str, os.PathLike)):
             raise ParameterError(f"plot_history draws run folders (their paths), got {type(run).__name__}")
@@ -45,6 +47,8 @@ def plot_history(runs, *, names=None):
     names = None if names is None else ([names] if isinstance(names, str) else list(names))
     if names and len(names) != len(runs):
         raise ParameterError(f"names: one name for each of the {len(runs)} run(s), as a list; got {given!r}")
+    if names and not all(isinstance(name, str) and name for name in names):
+        raise ParameterError(f"names are the runs' names in the legend, text; got {given!r}")
     names = names or [Path(run).name for run in runs]
     histories = [read_history(run) for run in runs]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
@@ -68,6 +72,7 @@ def plot_history(runs, *, names=None):
                                 if check])
     for axis in axes:
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 1.5
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
     return figure
@@ -109,6 +114,7 @@ def _plot_health(axis, runs):
     axis.legend(lines + more, labels + more_labels, fontsize="small", loc="lower left")
     axis.set_ylim(0, 105)
     stuck_axis.set_ylim(0, most + 1)  # the most stuck below the top, not on the 100 % line
+    stuck_axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole streams
     stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
 
 

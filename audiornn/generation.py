@@ -100,6 +100,11 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     """
     seconds = check_positive_number(seconds, "seconds")
     chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")
+    if output is not None and not isinstance(output, (str, os.PathLike)):
+        raise ParameterError(f"output is the path of a .wav file to write (or None: the audio is returned), got "
+                             f"{type(output).__name__}")
+    if include_prime and prime is None:
+        raise ParameterError("include_prime starts the output with the prime: give a prime too, or leave it out")
     from .runs import as_model
 
     model = as_model(model)

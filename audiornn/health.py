@@ -38,7 +38,7 @@ import numpy as np
 import scipy.signal
 
 from .audio_io import decode_classes
-from .errors import AudioFileError, DatasetError
+from .errors import AudioFileError, DatasetError, ParameterError
 
 __all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "reference_for",
            "summarise", "window_levels"]
@@ -195,6 +195,18 @@ def health(audio, rate, reference):
     """How ``audio`` (one stream) keeps going against ``reference`` (a :class:`LevelReference`): its window
     levels, the share in range, the longest collapse, runaway and frozen stretch in seconds (named when
     ``SUSTAINED_SECONDS`` or longer) and its held partials beside the training audio's."""
+    from .config import check_positive_int
+
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise ParameterError(f"health measures one stream, a 1-D array of samples; got shape {audio.shape} (give "
+                             f"each stream alone: health(audio[0], ...))")
+    if audio.size and not np.all(np.isfinite(audio)):
+        raise ParameterError("health needs audio of real numbers: this holds NaN or infinite samples")
+    check_positive_int(rate, "rate")
+    if not isinstance(reference, LevelReference):
+        raise ParameterError(f"reference is a LevelReference (LevelReference.from_dataset(dataset), or "
+                             f"reference_for(model)), got {type(reference).__name__}")
     levels = window_levels(audio, rate)
     low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
     collapse = _longest_run(levels < COLLAPSE_FACTOR * reference.p10, WINDOW_HOP_SECONDS)

@@ -359,14 +359,24 @@ def load_run_model(path, *, compile=False):
 
     from .pretrained import resolve_model
 
+    if not str(path).strip():
+        raise ModelFileError("the model is named by nothing (an empty name): give a .keras file, a run folder or a "
+                             "shipped model's name (python AudioRNN.py models lists them)")
     given, path = path, resolve_model(path)
     if path.is_dir():
+        run = path
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
+        if is_run(run) and not path.is_file():
+            raise ModelFileError(f"run '{run}' has no model yet: it completed no epoch (interrupted before the "
+                                 f"first ended); train it again with --overwrite{_hides(given)}")
     if not path.is_file():
         raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder{_hides(given)}")
     if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"cannot load model '{path}': the file is damaged (cut short or overwritten), "
-                             f"not a whole .keras file{_hides(given)}")
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        what = "the file is damaged (cut short or overwritten), not a whole .keras file" if head.startswith(b"PK") \
+            else "it is not a .keras model (a Keras model file is a zip archive)"
+        raise ModelFileError(f"cannot load model '{path}': {what}{_hides(given)}")
     try:
         model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a bad file

@@ -481,6 +481,9 @@ class StreamGroup:
         if classes.ndim == 1:
             self._each(lambda shard: shard.prime(classes))
             return
+        if classes.ndim != 2 or classes.shape[0] != self.count:
+            raise ParameterError(f"prime classes must have shape (samples,) (one prime for every stream) or "
+                                 f"({self.count}, samples) (one a stream), got {classes.shape}")
         rows = np.cumsum([0] + [shard.count for shard in self.shards])
         for shard, start, stop in zip(self.shards, rows[:-1], rows[1:]):
             shard.prime(classes[start:stop])

@@ -2,6 +2,7 @@
 convenience (a shipped model's name, a dict of config fields, NumPy numbers) is taken."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -194,3 +195,38 @@ def test_eval_of_a_run_whose_dataset_is_gone_or_rebuilt_scores_without_its_basel
         assert main(["eval", "--model", str(gone), "--audio", str(audio[0]), *flags, "--quiet"]) == 2
         shown = capsys.readouterr()
         assert message in shown.err and "bits" not in shown.out
+
+
+def test_what_the_second_api_probe_passed_wrong_is_refused_by_name(sine_run, tmp_path):
+    from audiornn.health import LevelReference, health
+    from audiornn.runs import load_model
+
+    model = build_model(TINY)
+    with pytest.raises(ParameterError, match=r"prime classes must have shape \(samples,\) .* or \(2, samples\)"):
+        generate(model, seconds=0.01, prime=np.full((3, 80), 128), count=2, progress=False)
+    assert generate(model, seconds=0.01, prime=np.full((2, 80), 128), count=2, progress=False).shape == (2, 80)
+    with pytest.raises(ParameterError, match="output is the path of a .wav file"):
+        generate(model, seconds=0.01, output=3, progress=False)
+    with pytest.raises(ParameterError, match="include_prime starts the output with the prime: give a prime"):
+        generate(model, seconds=0.01, include_prime=True, progress=False)
+    reference = LevelReference(p10=0.05, p50=0.1, p90=0.2, held_partials=0.3)
+    audio = 0.1 * np.sin(np.arange(8000) * 0.2)
+    assert health(audio, 8000, reference)["in_range"] == 1.0
+    for wrong, message in (((audio[None], 8000, reference), r"one stream, a 1-D array .* got shape \(1, 8000\)"),
+                           ((audio, 0, reference), "rate must be a positive integer"),
+                           ((audio, 8000, None), "reference is a LevelReference"),
+                           ((np.full(8000, np.nan), 8000, reference), "NaN or infinite")):
+        with pytest.raises(ParameterError, match=message):
+            health(*wrong)
+    with pytest.raises(ParameterError, match="names are the runs' names in the legend, text"):
+        plot_history([sine_run[0]], names=[None])
+    assert plot_history(os.fsencode(sine_run[0])) is not None  # a path as bytes is a path
+    with pytest.raises(audiornn.AudioRNNError, match="named by nothing"):
+        load_model("")
+    (tmp_path / "notes.keras").write_text("not a model")
+    with pytest.raises(audiornn.AudioRNNError, match="it is not a .keras model"):
+        load_model(tmp_path / "notes.keras")
+    (tmp_path / "killed").mkdir()
+    (tmp_path / "killed" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
+    with pytest.raises(audiornn.AudioRNNError, match="run '.*killed' has no model yet: it completed no epoch"):
+        load_model(tmp_path / "killed")
