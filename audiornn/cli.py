@@ -241,6 +241,9 @@ def _label_flag(value, count, streams):
     if value is None:
         return None
     names = [name.strip() for name in value.split(",")]
+    if not all(names):
+        raise ParameterError(f"--label {value!r} holds an empty name: give label names separated by commas, with "
+                             f"nothing else between them")
     if len(names) not in (1, count):
         raise ParameterError(f"--label gives {len(names)} labels for {count} {streams}: give one for all, or one "
                              f"for each")

@@ -47,7 +47,8 @@ def _check_train_options(model_options, train_options, audio_options, *, dataset
     audio = [option(field) for field in audio_options]
     if audio and (dataset or resume):
         where = "--resume" if resume else "--dataset"
-        raise ParameterError(f"{', '.join(audio)} apply only when INPUT audio is given; with {where} the "
+        raise ParameterError(f"{', '.join(audio)} {'applies' if len(audio) == 1 else 'apply'} only when INPUT "
+                             f"audio is given; with {where} the "
                              f"dataset's own audio settings are used: leave {', '.join(audio)} out, or build "
                              f"a dataset with them")
     alone = [option(name) for name in ("health_streams", "health_seconds") if name in train_options]

@@ -38,7 +38,7 @@ from . import __version__
 from .audio_io import prepare_audio, read_audio
 from .config import AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import make_folder, missing_folders, remove_empty_folders, remove_stale_partials, write_json
+from .files import make_folder, missing_folders, write_advice, remove_empty_folders, remove_stale_partials, write_json
 from .features import frame_count
 from .labels import labelled_files
 
@@ -464,7 +464,8 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(error, OSError) and not isinstance(error, AudioRNNError):
             raise DatasetError(f"could not write dataset '{output}': {error} "
-                               f"(nothing was left behind; free space or choose another --output)") from error
+                               f"(nothing was left behind; {write_advice(error)} or choose another --output)") \
+                from error
         raise
     dataset = open_dataset(output)
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),

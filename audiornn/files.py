@@ -70,6 +70,18 @@ def make_folder(folder, what, error=ParameterError):
     return folder
 
 
+def write_advice(error):
+    """What to do about ``error``, an OSError of a write, in words: free space, raise the file size limit, or write
+    where one can."""
+    import errno
+
+    return {errno.EFBIG: "raise the limit on file size (ulimit -f) or write elsewhere",
+            errno.EDQUOT: "free space within your disk quota or write elsewhere",
+            errno.EACCES: "choose a folder you can write", errno.EPERM: "choose a folder you can write",
+            errno.EROFS: "choose a folder on a disk that is not read-only"}.get(
+        getattr(error, "errno", None), "free space")
+
+
 def missing_folders(folder):
     """The folders of ``folder``'s path that do not exist yet, deepest first: what :func:`make_folder` would make,
     for :func:`remove_empty_folders` to take away again when the work that needed them fails."""

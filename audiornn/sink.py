@@ -80,6 +80,8 @@ WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
 
 def size_text(count):
     """A number of bytes in the unit that shows it (``3.2 kB``, ``12.5 MB``, ``1.1 GB``)."""
+    if count >= 1e18:  # an absurd request: its size, not three hundred digits of terabytes
+        return f"{count / 1e12:.2g} TB"
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if count >= scale:
             return f"{count / scale:,.1f} {unit}"

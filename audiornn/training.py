@@ -28,7 +28,7 @@ from .cluster import WORKER_TIMEOUT
 from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, as_config, option
 from .dataset import as_dataset
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
-from .files import make_folder, write_json
+from .files import make_folder, write_advice, write_json
 from .keras_data import WindowDataset
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
@@ -196,8 +196,9 @@ class RunKeeper(keras.callbacks.Callback):
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
-            kept = f"epoch {number - 1}'s files are intact: free space and continue with --resume {self.folder}" \
-                if number > 1 else "no epoch was saved: free space and start again with --overwrite"
+            advice = write_advice(error)
+            kept = f"epoch {number - 1}'s files are intact: {advice} and continue with --resume {self.folder}" \
+                if number > 1 else f"no epoch was saved: {advice} and start again with --overwrite"
             raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}") from error
         self.history_rows.append(row)
         self.state.update(state)

@@ -103,7 +103,9 @@ class WindowSampler:
             raise DatasetError(
                 f"the {name} audio has no file of at least {window} samples (sequence length "
                 f"{self.sequence_length} + 1); its longest is {longest}: use a shorter "
-                f"--sequence-length or longer recordings")
+                f"--sequence-length or longer recordings"
+                + (" (or another --validation-fraction: the files held out are whole files, here all short ones)"
+                   if name in ("training", "train") else ""))
         starts = np.array([segment.start for segment in usable], dtype=np.int64)
         # Number of distinct windows each file offers (starting on frame boundaries, with features).
         align = self.frame_hop

@@ -230,3 +230,16 @@ def test_what_the_second_api_probe_passed_wrong_is_refused_by_name(sine_run, tmp
     (tmp_path / "killed" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
     with pytest.raises(audiornn.AudioRNNError, match="run '.*killed' has no model yet: it completed no epoch"):
         load_model(tmp_path / "killed")
+
+
+def test_an_empty_label_name_and_a_write_refused_for_its_size_are_said(tmp_path, capsys):
+    import errno
+
+    from audiornn.cli import main
+    from audiornn.files import write_advice
+
+    assert main(["generate", "--model", "speech", "--label", "en,", "--output", str(tmp_path / "a.wav"),
+                 "--quiet"]) == 2
+    assert "--label 'en,' holds an empty name" in capsys.readouterr().err
+    assert write_advice(OSError(errno.EFBIG, "File too large")).startswith("raise the limit on file size (ulimit -f)")
+    assert write_advice(OSError(errno.ENOSPC, "No space left on device")) == "free space"

@@ -181,3 +181,10 @@ def test_a_failure_while_opening_the_outputs_leaves_no_file_and_keeps_the_old_on
     with pytest.raises(ParameterError, match=r"5,000 output files written at once need 5,256 open files, more than "
                                              r"this system allows one process \(4,096\)"):
         sink.output_paths(tmp_path / "many.wav", 5000)
+
+
+def test_sizes_are_said_in_a_unit_that_reads():
+    from audiornn.sink import size_text
+
+    assert size_text(3200) == "3.2 kB" and size_text(1.1e9) == "1.1 GB" and size_text(2e15) == "2,000.0 TB"
+    assert size_text(2e300) == "2e+288 TB"  # not three hundred digits
