@@ -27,6 +27,7 @@ SILENCE_PEAK = 2.0 ** -15
 # A file raised more than 60 dB to full scale is said to be nearly silent (hiss at -80 dB was raised 64 dB; the
 # 2,300 Asterisk prompts (en, ru, it) and music need at most 33 dB: /tmp/s27/gains.py, 2026-12-05).
 QUIET_GAIN = 1000.0
+TRIM_KEEPS_LEAST = 0.25  # trimming that keeps less of a file than this is said (a --trim-silence too small)
 
 
 def audio_extensions():
@@ -313,8 +314,13 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
         raise AudioFileError(f"{source} is silent: it holds one value throughout (an offset of {offset:.3g}), no "
                              f"sound", reason="silent")
     if trim_silence_db is not None:
+        before = mono.size
         mono = dsp.trim_silence(mono, sample_rate=audio_config.sample_rate,
                                 threshold_db=trim_silence_db)
+        if mono.size < TRIM_KEEPS_LEAST * before:
+            logger.warning("%s: trimming what is %g dB below its peak kept %.2f s of %.2f s; a larger "
+                           "--trim-silence keeps more (40 keeps what is within 40 dB of the peak)", source,
+                           trim_silence_db, mono.size / audio_config.sample_rate, before / audio_config.sample_rate)
     # Start the filter as if the signal had held its first value: a recording cut
     # mid-waveform would otherwise begin with a step that dominates the peak.
     emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])

@@ -186,14 +186,21 @@ def test_bad_build_parameters_are_errors(kwargs, message, speech_like_folder, tm
         build_dataset([speech_like_folder], tmp_path / "ds", progress=False, **kwargs)
 
 
-def test_trim_silence_shortens_padded_files(write_audio, tmp_path):
+def test_trim_silence_shortens_padded_files(write_audio, tmp_path, caplog):
     padded = np.concatenate([np.zeros(8000), sine(300, 1.0, 8000), np.zeros(8000)]).astype(np.float32)
     path = write_audio("padded.wav", padded)
     plain = build_dataset([path], tmp_path / "a", progress=False)
-    trimmed = build_dataset([path], tmp_path / "b", trim_silence_db=40, progress=False)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        trimmed = build_dataset([path], tmp_path / "b", trim_silence_db=40, progress=False)
     total = lambda dataset: dataset.samples("train") + dataset.samples("validation")
     assert total(plain) == 24000
-    assert 7800 <= total(trimmed) <= 8400
+    assert 7800 <= total(trimmed) <= 8400 and "kept" not in caplog.text
+    # A threshold far too small (a fraction, not decibels) cuts the sound itself: said
+    swept = write_audio("swept.wav", (np.linspace(0.05, 0.9, 8000) * np.sin(np.arange(8000) * 0.3)).astype(
+        np.float32))
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([swept], tmp_path / "c", trim_silence_db=0.5, progress=False)
+    assert re.search(r"swept.wav': trimming what is 0.5 dB below its peak kept 0.\d\d s of 1.00 s", caplog.text)
 
 
 def test_reading_checks_version_files_and_config(speech_like_folder, tmp_path):
