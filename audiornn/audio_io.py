@@ -25,7 +25,7 @@ logger = logging.getLogger("audiornn")
 # Below one step of 16-bit PCM a recording carries no signal.
 SILENCE_PEAK = 2.0 ** -15
 # A file raised more than 60 dB to full scale is said to be nearly silent (hiss at -80 dB was raised 64 dB; the
-# 2,300 Asterisk prompts (en, ru, it) and music need at most 33 dB: /tmp/s27/gains.py, 2026-12-05).
+# 1,700 Asterisk prompts (en, ru, it) and the music need at most 33 dB: bench/file_gains.py).
 QUIET_GAIN = 1000.0
 TRIM_KEEPS_LEAST = 0.25  # trimming that keeps less of a file than this is said (a --trim-silence too small)
 
