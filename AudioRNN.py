@@ -6,7 +6,7 @@ With no arguments, runs the demo on the bundled sample in data/.
 
 import sys
 
-from audiornn.cli import main
+from audiornn.cli import script
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script())

@@ -3,7 +3,7 @@
 
 import sys
 
-from audiornn.cli import main
+from audiornn.cli import script
 
 if __name__ == "__main__":
-    sys.exit(main(["data", *sys.argv[1:]], prog="AudioRNNData.py"))
+    sys.exit(script(["data", *sys.argv[1:]], prog="AudioRNNData.py"))

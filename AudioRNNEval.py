@@ -6,7 +6,7 @@ The same as ``AudioRNN.py eval``; ``--help`` lists the options.
 
 import sys
 
-from audiornn.cli import main
+from audiornn.cli import script
 
 if __name__ == "__main__":
-    sys.exit(main(["eval", *sys.argv[1:]], prog="AudioRNNEval.py"))
+    sys.exit(script(["eval", *sys.argv[1:]], prog="AudioRNNEval.py"))

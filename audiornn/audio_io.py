@@ -119,21 +119,12 @@ def _say_passed_over(path, entry, extensions):
         logger.warning("passed over %d link(s) in input '%s' that point to no file", broken, entry)
 
 
-# The files that say a folder is audiornn's own (a run, a dataset), and the formats they name.
-OWN_FOLDER_FILES = {"config.json": "audiornn-run", "metadata.json": "audiornn-dataset"}
-
-
 def _own_folder(folder):
     """What ``folder`` is when audiornn made it ("run" or "dataset"), else None."""
-    import json
+    from .dataset import is_dataset
+    from .runs import is_run
 
-    for name, kind in OWN_FOLDER_FILES.items():
-        try:
-            if (folder / name).is_file() and json.loads((folder / name).read_text()).get("format") == kind:
-                return kind.split("-")[1]
-        except (OSError, ValueError, AttributeError):
-            pass
-    return None
+    return "run" if is_run(folder) else "dataset" if is_dataset(folder) else None
 
 
 def _leave_out_own_folders(files, root, entry):
@@ -150,6 +141,10 @@ def _leave_out_own_folders(files, root, entry):
                 return folder if kinds[folder] else None
         return None
 
+    kind = _own_folder(root)
+    if kind:  # named itself: it holds no recordings
+        raise AudioFileError(f"input '{entry}' is an audiornn {kind} folder: what it holds was made by audiornn, "
+                             f"not recorded; give the recordings themselves", reason="missing")
     kept, left = [], {}
     for file in files:
         folder = own_folder(file)
@@ -286,7 +281,7 @@ def read_audio(path):
 
 
 def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio",
-                  features=None):
+                  features=None, quiet_warning=True):
     """Turn raw audio into classes with the model's own preprocessing.
 
     mono -> resample -> trim silence (optional) -> pre-emphasis -> normalise
@@ -294,6 +289,8 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     gain divides decoded audio back to the input's level. With ``features``
     (a :class:`audiornn.features.FeatureConfig`), ``(classes, gain, frames)``:
     the spectrogram frames aligned to the classes (:mod:`audiornn.features`).
+    ``quiet_warning``: say that a nearly silent recording is raised to full scale (False where only the checks
+    are wanted and the audio keeps its level).
     """
     mono = dsp.to_mono(audio)
     if mono.size == 0:
@@ -325,7 +322,7 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     # mid-waveform would otherwise begin with a step that dominates the peak.
     emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
     normalised, gain = dsp.normalise_level(emphasised)
-    if gain > QUIET_GAIN:
+    if gain > QUIET_GAIN and quiet_warning:
         logger.warning("%s is nearly silent (its loudest, pre-emphasised, is %.0f dB below full scale): it is raised "
                        "to full scale like every file, its noise with it; leave it out if it is meant as silence",
                        source, 20 * np.log10(gain))

@@ -552,8 +552,8 @@ def main(argv=None, *, prog=None):
                   f"was left; choose another place or free it)", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
-            if main_thread:  # one interrupt is enough: more Ctrl-C while it ends are not tracebacks
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            if previous_interrupt is not None:  # one interrupt is enough: more Ctrl-C while it ends are not
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # tracebacks (restored below, for callers in-process)
             _end_open_line()
             print(f"{parser.prog}: interrupted", file=sys.stderr)
             return 130
@@ -565,6 +565,15 @@ def main(argv=None, *, prog=None):
     except KeyboardInterrupt:  # a second Ctrl-C that came before the first was handled
         print(f"{parser.prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def script(argv=None, *, prog=None):
+    """What a script runs: :func:`main`, then, if it was interrupted, more Ctrl-C ignored while Python shuts down
+    (the backend's threads and exit handlers), so that a second one prints no traceback. Returns the exit code."""
+    code = main(argv, prog=prog)
+    if code == 130 and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return code
 
 
 def _end_open_line():

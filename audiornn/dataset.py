@@ -203,6 +203,15 @@ def _check_build_parameters(validation_fraction, trim_silence_db):
             f"got {trim_silence_db!r}")
 
 
+def is_dataset(folder):
+    """True when ``folder`` holds an audiornn dataset (its ``metadata.json`` says so; the files are not checked)."""
+    try:
+        metadata = json.loads((Path(folder) / METADATA_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(metadata, dict) and metadata.get("format") == FORMAT
+
+
 def _what_differs(existing, recipe):
     """What sets the dataset ``existing`` (its metadata) apart from the build asked for, ``recipe`` (the settings
     and the files, as :func:`build_dataset` has them): the settings that differ, the files added or gone, or
@@ -223,9 +232,10 @@ def _what_differs(existing, recipe):
     if bool(existing.get("labels")) != bool(recipe["labels"]) or (
             existing.get("labels") and list(existing["labels"]) != list(recipe["labels"])):
         said.append(f"labels {existing.get('labels') or 'none'} then, {list(recipe['labels']) or 'none'} now")
-    then = {entry["path"] for entry in existing.get("sources", [])} | {
-        path for paths in (existing.get("skipped") or {}).values() for path in paths}
-    now = {str(path) for path, _, _ in recipe["files"]}
+    # As the fingerprint has them: resolved (a folder given once as 'rec' and once by its full path is the same)
+    then = {os.path.realpath(entry["path"]) for entry in existing.get("sources", [])} | {
+        os.path.realpath(path) for paths in (existing.get("skipped") or {}).values() for path in paths}
+    now = {os.path.realpath(path) for path, _, _ in recipe["files"]}
     for change, paths in (("new", sorted(now - then)), ("gone", sorted(then - now))):
         if paths:
             shown = ", ".join(f"'{path}'" for path in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3

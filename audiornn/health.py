@@ -168,7 +168,9 @@ class LevelReference:
 def reference_for(model, audio_config=None, audio=None):
     """The training levels to hold a model's streams to, or None: of ``audio`` (files or folders, prepared with
     ``audio_config``) when given, else of the run's own dataset (``model`` a run folder or a model file in one),
-    else a shipped model's card (``model`` its name: its training levels, made by ``bench/health.py``)."""
+    else a shipped model's card (``model`` its name: its training levels, made by ``bench/health.py``). A run
+    whose dataset was moved, removed or built again from other audio is a :class:`DatasetError` (its levels
+    would not be the training audio's)."""
     from pathlib import Path
 
     from .pretrained import shipped_models
@@ -182,7 +184,7 @@ def reference_for(model, audio_config=None, audio=None):
                                          audio_config.sample_rate)
     dataset, why_not = usable_run_dataset(model) if Path(str(model)).expanduser().exists() else (None, None)
     if why_not:
-        raise DatasetError(f"{why_not}: give the audio it trained on (--score-against)")
+        raise DatasetError(f"{why_not}: give the audio it trained on to hold its streams to")
     if dataset:
         from .dataset import open_dataset
 

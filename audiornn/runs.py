@@ -324,6 +324,14 @@ def run_dataset_path(model_path):
     return read_run_json(folder, CONFIG).get("dataset")
 
 
+def same_dataset(dataset, config):
+    """True when ``dataset`` is the one a run's config names: the same fingerprint (a copy or a move of
+    it counts), or for runs saved before fingerprints, the same folder."""
+    if config.get("dataset_fingerprint"):
+        return dataset.metadata.get("recipe_fingerprint") == config["dataset_fingerprint"]
+    return Path(dataset.path).resolve() == Path(config["dataset"]).resolve()
+
+
 def usable_run_dataset(model_path):
     """The dataset a run (or a model file in a run folder) was trained on, when it is there as it was:
     ``(path, None)``; ``(None, why not)`` when it was moved, removed, damaged or rebuilt from other audio since
@@ -334,13 +342,14 @@ def usable_run_dataset(model_path):
     recorded = run_dataset_path(model_path)
     if not recorded:
         return None, None
+    if not Path(recorded).is_dir():
+        return None, f"the run's dataset '{recorded}' is not there (moved or removed)"
     try:
         dataset = open_dataset(recorded)
     except DatasetError as error:
         return None, f"the run's dataset cannot be used ({error})"
     folder = Path(model_path).expanduser()
-    fingerprint = read_run_json(folder if folder.is_dir() else folder.parent, CONFIG).get("dataset_fingerprint")
-    if fingerprint and dataset.metadata.get("recipe_fingerprint") != fingerprint:
+    if not same_dataset(dataset, read_run_json(folder if folder.is_dir() else folder.parent, CONFIG)):
         return None, f"the run's dataset '{recorded}' was built again from other audio since the run trained on it"
     return recorded, None
 
@@ -366,7 +375,9 @@ def load_run_model(path, *, compile=False):
     if path.is_dir():
         run = path
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
-        if is_run(run) and not path.is_file():
+        done = (read_run_json(run, STATE).get("epochs_completed", 0) if (run / STATE).is_file() else 0) \
+            if is_run(run) else None
+        if done == 0 and not path.is_file():
             raise ModelFileError(f"run '{run}' has no model yet: it completed no epoch (interrupted before the "
                                  f"first ended); train it again with --overwrite{_hides(given)}")
     if not path.is_file():

@@ -8,6 +8,7 @@ Generation and vocoding both write through it.
 """
 
 import contextlib
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -45,12 +46,12 @@ def output_paths(output, count, inputs=(), overwrite=False):
         if os.path.realpath(path) in read:
             raise ParameterError(f"--output '{path}' is one of the inputs: it would be written over with what is "
                                  f"made from it; name another file")
-    _allow_open_files(count)
     taken = [path for path in paths if os.path.lexists(path)]
     if taken and not overwrite:
         named = ", ".join(f"'{path}'" for path in taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
         raise ParameterError(f"{named} {'exists' if len(taken) == 1 else 'exist'}: name another --output, or pass "
                              f"--overwrite to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
+    _allow_open_files(count)
     return paths
 
 
@@ -72,7 +73,12 @@ def _allow_open_files(count):
         raise ParameterError(f"{count:,} output files written at once need {needed:,} open files, more than this "
                              f"system allows one process ({hard:,}): ask for fewer streams (--count), in several "
                              f"runs")
-    resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (needed, hard))
+    except (ValueError, OSError) as error:  # a system cap below the hard limit (macOS' maxfilesperproc)
+        raise ParameterError(f"{count:,} output files written at once need {needed:,} open files, and the system "
+                             f"does not allow this process more than {soft:,} ({error}): ask for fewer streams "
+                             f"(--count), in several runs") from None
 
 
 WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
@@ -132,10 +138,11 @@ class AudioSink:
             # The files opened so far, and their temporaries, go: told of the failure, none is renamed into place
             # (closed as a success, each would have replaced its path with an empty file).
             if not self._files.__exit__(type(failure), failure, failure.__traceback__):
-                if isinstance(failure, (soundfile.LibsndfileError, OSError)):
+                if getattr(failure, "errno", None) in (errno.EMFILE, errno.ENFILE) or (
+                        isinstance(failure, soundfile.LibsndfileError) and len(self.paths) > 1):
                     raise ParameterError(f"cannot open the {len(self.paths):,} output files at once ({failure}); "
                                          f"nothing was written: ask for fewer streams") from None
-                raise
+                raise  # a folder that cannot be written, a full disk: said as such by the command line
         return self
 
     def __exit__(self, *failure):

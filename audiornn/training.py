@@ -34,7 +34,8 @@ from .layers import StateCarry
 from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
                    LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
-                   prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, write_history)
+                   prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, same_dataset,
+                   write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
 from .windows import WindowSampler
@@ -976,11 +977,11 @@ def _load_resume(folder, dataset, overrides):
         model_config.check_sequence_length(train_config.sequence_length)  # before the new config is written
     given = dataset is not None
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
-    if given and not _same_dataset(dataset, config):
+    if given and not same_dataset(dataset, config):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
                        f"('{config['dataset']}'): resume on its own dataset (leave out --dataset), or start "
                        f"a new run on the other one")
-    if not given and not _same_dataset(dataset, config):  # rebuilt from other audio since (train --overwrite)
+    if not given and not same_dataset(dataset, config):  # rebuilt from other audio since (train --overwrite)
         raise RunError(f"the dataset '{dataset.path}' that run '{folder}' was trained on has been rebuilt from other "
                        f"audio or settings since: the run cannot go on on it (a copy of the run with its own "
                        f"dataset: give it as --dataset); start it over on the new one (train --dataset "
@@ -1018,14 +1019,6 @@ def _budget_error(folder, state):
     return RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
                     f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
                     f"--minutes with --resume to train on")
-
-
-def _same_dataset(dataset, config):
-    """True when ``dataset`` is the one a run's config names: the same fingerprint (a copy or a move of
-    it counts), or for runs saved before fingerprints, the same folder."""
-    if config.get("dataset_fingerprint"):
-        return dataset.metadata.get("recipe_fingerprint") == config["dataset_fingerprint"]
-    return Path(dataset.path).resolve() == Path(config["dataset"]).resolve()
 
 
 def _epochs_done(count):

@@ -249,7 +249,8 @@ def _audio_frames(audio, rate, model, name):
     config = model.feature_config
     if config.format is None:
         return prepare_audio(audio, rate, audio_config=model.audio_config, source=name, features=config)[2]
-    prepare_audio(audio, rate, audio_config=model.audio_config, source=name)  # its checks: empty, silent, NaN
+    # Its checks only (empty, silent, NaN): the frames keep the recording's level, so it is not raised
+    prepare_audio(audio, rate, audio_config=model.audio_config, source=name, quiet_warning=False)
     if rate < model.audio_config.sample_rate:
         logger.warning("%s is at %d Hz, below the model's %d Hz: resampled up, its frames hold nothing above %d Hz, "
                        "and the vocoder's audio lacks that band too (give a recording made at %d Hz or more)",

@@ -2,6 +2,7 @@
 convenience (a shipped model's name, a dict of config fields, NumPy numbers) is taken."""
 
 import json
+import shutil
 import os
 from pathlib import Path
 
@@ -125,8 +126,9 @@ def test_the_review_of_these_checks_what_still_works(sine_run, tmp_path, monkeyp
 
 
 def test_train_refuses_a_wrong_verbose_a_callback_that_is_not_one_and_a_batch_that_cannot_fit(sine_dataset,
-                                                                                               tmp_path, capsys):
-    from audiornn import TrainConfig
+                                                                                               tmp_path, capsys,
+                                                                                               monkeypatch):
+    from audiornn import TrainConfig, backend
     from audiornn.cli import main
     from audiornn.training import training_memory
 
@@ -135,7 +137,9 @@ def test_train_refuses_a_wrong_verbose_a_callback_that_is_not_one_and_a_batch_th
             train(sine_dataset, tmp_path / "a", model_config=TINY, verbose=wrong)
     with pytest.raises(ParameterError, match="callbacks must be Keras callbacks .* got <built-in function print>"):
         train(sine_dataset, tmp_path / "a", model_config=TINY, callbacks=[print])
-    # Ten million windows cannot fit in any machine's memory: refused at once, not after minutes of loading.
+    # Ten million windows cannot fit in any machine's memory: refused at once, not after minutes of loading (on
+    # the CPU: an accelerator's memory is its own)
+    monkeypatch.setattr(backend, "on_cpu", lambda: True)
     absurd = TrainConfig(batch_size=10 ** 7, epochs=1)
     with pytest.raises(ParameterError, match=r"--batch-size 10,000,000 windows of --sequence-length 96 samples "
                                              r"need about [\d.]+ TB of memory to train on, more than the"):
@@ -243,3 +247,45 @@ def test_an_empty_label_name_and_a_write_refused_for_its_size_are_said(tmp_path,
     assert "--label 'en,' holds an empty name" in capsys.readouterr().err
     assert write_advice(OSError(errno.EFBIG, "File too large")).startswith("raise the limit on file size (ulimit -f)")
     assert write_advice(OSError(errno.ENOSPC, "No space left on device")) == "free space"
+
+
+def test_the_review_of_the_probe_mends(speech_like_folder, tmp_path, monkeypatch, sine_run, capsys):
+    from audiornn import build_dataset
+    from audiornn.audio_io import find_audio_files
+    from audiornn.cli import main
+    from audiornn.commands import evaluate_command
+    from audiornn.errors import AudioFileError, DatasetError
+    from audiornn.runs import load_model
+
+    # What differs is judged on resolved paths: the same folder given relative, then absolute, is the same files
+    monkeypatch.chdir(speech_like_folder.parent)
+    build_dataset([speech_like_folder.name], tmp_path / "ds", progress=False)
+    first = sorted(speech_like_folder.rglob("*.wav"))[0]
+    first.write_bytes(first.read_bytes() + b"\0\0")
+    with pytest.raises(DatasetError, match=r"different dataset \(the same files and settings, but a file's size"):
+        build_dataset([speech_like_folder.resolve()], tmp_path / "ds", progress=False)
+    # A run (or dataset) given itself as an input is said to be one, not "holds no audio files"
+    with pytest.raises(AudioFileError, match=r"input '.*sine' is an audiornn run folder: .* give the recordings"):
+        find_audio_files([sine_run[0]])
+    # eval's --output made, then taken away when --json is refused
+    with pytest.raises(audiornn.AudioRNNError, match="does not exist"):
+        evaluate_command([sine_run[0]], output=tmp_path / "new" / "figures", json_path=tmp_path / "no" / "x.json")
+    assert not (tmp_path / "new").exists()
+    # A run with epochs whose model is gone is not "a run that completed no epoch"
+    copy = tmp_path / "copy"
+    shutil.copytree(sine_run[0], copy, ignore=shutil.ignore_patterns(".lock", "model.keras"))
+    with pytest.raises(audiornn.AudioRNNError, match=r"model '.*model.keras' does not exist"):
+        load_model(copy)
+    # --resume names the labels flag the user gave
+    assert main(["train", "--resume", str(sine_run[0]), "--labels-from-folders", "--quiet"]) == 2
+    assert "--labels-from-folders does not apply to it" in capsys.readouterr().err
+
+
+def test_a_quiet_recording_read_by_a_front_ends_vocoder_is_not_said_to_be_raised(write_audio, caplog):
+    from audiornn.runs import load_model
+    from audiornn.vocoder import load_features
+
+    quiet = write_audio("quiet.wav", 5e-4 * np.sin(np.arange(16000) * 0.2).astype(np.float32), 16000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        frames = load_features(quiet, load_model("vocoder-16k"))  # its frames keep its level: nothing raised
+    assert frames.shape[1] == 80 and "nearly silent" not in caplog.text

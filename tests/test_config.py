@@ -16,7 +16,7 @@ from conftest import one_line
     (["--no-linear-prediction", "--prediction-window", "64"], "--prediction-window sets the linear predictor"),
     (["--linear-prediction", "0", "--prediction-hop", "2"], "--prediction-hop sets the linear predictor"),
     (["--sample-rate", "16000", "--mu", "15"], "--sample-rate, --mu apply only when INPUT audio is given"),
-    (["--preemphasis", "0"], "--preemphasis apply only when INPUT audio is given"),
+    (["--preemphasis", "0"], "--preemphasis applies only when INPUT audio is given"),
     (["--no-linear-prediction", "--linear-prediction", "8"], "contradict each other"),
     (["--layers", "0"], "--layers (0), a feed-forward sample tier, needs a frame tier"),
 ])
@@ -31,7 +31,7 @@ def test_options_that_would_be_ignored_are_refused_naming_the_flag(tone_dataset,
 @pytest.mark.slow
 def test_a_resume_refuses_audio_flags_and_names_the_laplace_prior_plainly(finished_run, capsys):
     assert main(["train", "--resume", str(finished_run), "--mu", "15", "--quiet"]) == 2
-    assert "--mu apply only when INPUT audio is given; with --resume" in one_line(capsys)
+    assert "--mu applies only when INPUT audio is given; with --resume" in one_line(capsys)
     assert main(["train", "--resume", str(finished_run), "--no-laplace-prior", "--epochs", "2", "--quiet"]) == 2
     error = one_line(capsys)
     assert "--no-laplace-prior differs from the run's" in error and "trained with the Laplace prior" in error

@@ -182,6 +182,25 @@ def test_a_failure_while_opening_the_outputs_leaves_no_file_and_keeps_the_old_on
                                              r"this system allows one process \(4,096\)"):
         sink.output_paths(tmp_path / "many.wav", 5000)
 
+    def capped(kind, values):  # an unlimited hard limit, but a cap of the system's below it
+        raise ValueError("not allowed")
+
+    monkeypatch.setattr(resource, "getrlimit", lambda kind: (256, resource.RLIM_INFINITY))
+    monkeypatch.setattr(resource, "setrlimit", capped)
+    with pytest.raises(ParameterError, match=r"the system does not allow this process more than 256"):
+        sink.output_paths(tmp_path / "many.wav", 3000)
+    # A folder that cannot be written is said as such, not as too many streams
+    import tempfile
+
+    monkeypatch.undo()
+
+    def refused(*arguments, **options):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError):
+        generate(gru_model, seconds=0.01, output=tmp_path / "p.wav", progress=False)
+
 
 def test_sizes_are_said_in_a_unit_that_reads():
     from audiornn.sink import size_text
