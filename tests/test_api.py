@@ -2,8 +2,9 @@
 convenience (a shipped model's name, a dict of config fields, NumPy numbers) is taken."""
 
 import json
-import shutil
 import os
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -187,13 +188,14 @@ def test_eval_of_a_run_whose_dataset_is_gone_or_rebuilt_scores_without_its_basel
         (copy / "config.json").write_text(json.dumps(dict(config, dataset=str(dataset))))
     results, text, _ = evaluate_command(model=gone, audio=audio, progress=False)
     assert results["model"]["bits_per_sample"] > 0 and results["baselines"] == {}
-    assert "the run's dataset cannot be used (dataset folder" in text[0] and "give --dataset DIR" in text[0]
+    assert re.match(r"the run's dataset '.*nowhere' is not there \(moved or removed\): scored without the "
+                    r"baselines fitted on it \(give --dataset DIR", text[0])
     results, text, _ = evaluate_command(model=rebuilt, audio=audio, progress=False)
     assert results["baselines"] == {} and "was built again from other audio since the run trained" in text[0]
     # --sound needs the training audio, and a wrong --seconds is refused before the scoring it would lose
     capsys.readouterr()
     for flags, message in ((["--sound"], "--sound scores the generated audio against the model's training audio, "
-                                         "and the run's dataset cannot be used"),
+                                         "and the run's dataset '"),
                            (["--sound", "--seconds", "0", "--dataset", str(tone_dataset.path)],
                             "--seconds must be a positive number")):
         assert main(["eval", "--model", str(gone), "--audio", str(audio[0]), *flags, "--quiet"]) == 2
