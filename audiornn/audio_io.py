@@ -307,7 +307,7 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     if float(np.max(np.abs(mono))) < SILENCE_PEAK:
         raise AudioFileError(f"{source} is silent (peak below one 16-bit step)", reason="silent")
     offset = float(np.mean(mono, dtype=np.float64))
-    if float(np.max(np.abs(mono - offset))) < SILENCE_PEAK:  # pre-emphasis and the peak would make it full scale
+    if mono.size > 1 and float(np.max(np.abs(mono - offset))) < SILENCE_PEAK:  # pre-emphasis and the peak would make it full scale
         raise AudioFileError(f"{source} is silent: it holds one value throughout (an offset of {offset:.3g}), no "
                              f"sound", reason="silent")
     if trim_silence_db is not None:
