@@ -456,12 +456,16 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
     from .training import train
 
     folder = Path(folder)
+    check_positive_number(seconds, "--seconds")  # before the minutes of training
+    train_config = TrainConfig(minutes=minutes)
     _check_demo_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    for name in DEMO_FILES[2:]:  # the earlier demo's results go first: none is left beside a run it was not made by
+        (folder / name).unlink(missing_ok=True)
     dataset = build_dataset([sample], folder / "dataset", progress=progress)
     say(f"1/4 dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
         f"{dataset.seconds('validation'):.1f} s held out)")
-    summary = train(dataset, folder / "run", train_config=TrainConfig(minutes=minutes), overwrite=True,
+    summary = train(dataset, folder / "run", train_config=train_config, overwrite=True,
                     verbose="auto" if progress else 0)
     say(f"2/4 trained {summary['epochs']} epochs in {summary['training_minutes']} min: {summary['model']}")
     model = load_run_model(summary["model"])
@@ -509,5 +513,9 @@ def _check_demo_folder(folder):
     contents = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")} if folder.is_dir() else set()
     ours = contents <= set(DEMO_FILES) and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file())
     if contents and not ours:
-        raise ParameterError(f"--output folder '{folder}' is not empty and holds no audiornn demo: choose "
-                             f"another --output (nothing was changed)")
+        others = sorted(contents - set(DEMO_FILES))
+        what = f"holds {', '.join(others[:3])}{' ...' if len(others) > 3 else ''} beside an audiornn demo" \
+            if others and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file()) \
+            else "holds no audiornn demo"
+        raise ParameterError(f"--output folder '{folder}' is not empty and {what}: choose another --output "
+                             f"(nothing was changed)")

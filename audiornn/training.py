@@ -670,6 +670,9 @@ def _check_backend_options(train_config, strategy):
     if train_config.tensorboard and importlib.util.find_spec("tensorflow") is None:
         raise ParameterError("tensorboard writes TensorFlow's event files and TensorFlow is not installed: install "
                              "it (pip install tensorflow) or leave tensorboard out")
+    if train_config.tensorboard and importlib.util.find_spec("tensorboard") is None:  # TensorFlow no longer brings it
+        raise ParameterError("tensorboard writes its event files with the tensorboard package, which is not "
+                             "installed: install it (pip install tensorboard) or leave tensorboard out")
 
 
 @contextlib.contextmanager

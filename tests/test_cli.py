@@ -230,6 +230,29 @@ def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     assert "holds no audiornn demo" in capsys.readouterr().err
     assert json.loads((folder / "score.json").read_text()) == {"mine": True}
     assert sorted(entry.name for entry in folder.iterdir()) == ["score.json"]
+    # --seconds and --minutes are checked before the minutes of training, not after
+    for flags, message in ((["--seconds", "0"], "--seconds must be a positive number"),
+                           (["--minutes", "-1"], "--minutes must be a positive number")):
+        assert main(["demo", "--output", str(tmp_path / "new"), *flags, "--quiet"]) == 2
+        assert message in capsys.readouterr().err and not (tmp_path / "new").exists()
+    # A demo folder with a file of the user's beside it is said to be that, not "no demo"
+    (tmp_path / "demo" / "run").mkdir(parents=True)
+    (tmp_path / "demo" / "run" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
+    (tmp_path / "demo" / "mynote.txt").write_text("mine")
+    assert main(["demo", "--output", str(tmp_path / "demo"), "--quiet"]) == 2
+    assert "holds mynote.txt beside an audiornn demo" in capsys.readouterr().err
+
+
+def test_tensorboard_without_its_package_is_refused_before_training(sine_dataset, tmp_path, monkeypatch, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *rest: None if name == "tensorboard"
+                        else real(name, *rest))
+    assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "run"), "--tensorboard",
+                 "--epochs", "1", "--quiet"]) == 2
+    assert "the tensorboard package, which is not installed: install it" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.slow
