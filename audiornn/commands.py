@@ -156,6 +156,12 @@ def _check_inputs_fit(start, init_from, *, labelled, features, use_labels, use_f
     if use_features and features and not config.features:
         raise ParameterError(f"{origin} reads no spectrogram frames, so it would not become a vocoder: leave "
                              f"--features out, or add --ignore-features to train it on the audio alone")
+    own = start["model"].feature_config
+    kind = features if isinstance(features, str) else getattr(features, "kind", None)
+    if use_features and config.features and kind and own is not None and kind != own.kind:
+        # refused before RUN/dataset is built of the other frames (the right command was then refused too)
+        raise ParameterError(f"{origin} is a vocoder of {own.describe()}, not of --features {kind}: give "
+                             f"--features {own.kind}")
     if use_labels and config.labels and not labelled:
         raise ParameterError(f"{origin} was trained with labels ({', '.join(config.labels)}): label INPUT (NAME=PATH, "
                              f"--labels or --labels-from-folders)")

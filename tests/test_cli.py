@@ -305,3 +305,7 @@ def test_init_from_refuses_input_it_cannot_train_on_before_building_anything(tmp
     assert main(["train", *inputs, "--output", str(run), "--init-from", "speech", "--features", "mel",
                  "--epochs", "1", "--quiet"]) == 2
     assert "reads no spectrogram frames" in capsys.readouterr().err and not run.exists()
+    # Frames of another kind than the vocoder's, at its rate: refused before RUN/dataset is built of them
+    assert main(["train", *inputs, "--output", str(run), "--init-from", "vocoder-16k", "--features", "mel",
+                 "--epochs", "1", "--quiet"]) == 2
+    assert "not of --features mel: give --features speecht5" in capsys.readouterr().err and not run.exists()
