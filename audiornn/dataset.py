@@ -302,7 +302,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     path, rate, channels, samples and gain; ``skipped`` maps a reason to file
     names; ``messages`` are the warnings, one per skipped file.
     """
-    used, skipped, messages, seen = [], {}, [], {}
+    used, skipped, messages, seen, seen_audio = [], {}, [], {}, {}
     frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
     with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
@@ -324,7 +324,13 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 messages.append(str(error))
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
-                digest = hashlib.sha256(classes.tobytes() + str(label).encode()).hexdigest()
+                audio_digest = hashlib.sha256(classes.tobytes()).hexdigest()
+                digest = hashlib.sha256((audio_digest + str(label)).encode()).hexdigest()
+                if audio_digest in seen_audio and digest not in seen:  # kept: which label is right is not known
+                    logger.warning("'%s' (label %s) holds the same audio as '%s' (label %s): one recording under two "
+                                   "labels is learned under both, and may be held out under one while trained on "
+                                   "under the other; give it one label", path, label, *seen_audio[audio_digest])
+                seen_audio.setdefault(audio_digest, (path, label))
                 if digest in seen:  # a copy (a backup folder, another name): it would be learned twice, or held
                     # out beside itself in training
                     logger.warning("'%s' holds the same audio as '%s': skipped (a copy is learned twice, and one "

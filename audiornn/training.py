@@ -1031,8 +1031,9 @@ def _epochs_done(count):
 
 def _summarise(folder, dataset, model_config, train_config, state, progress=False):
     best = load_run_model(folder)
-    logger.info("scoring the best model (epoch %s) on all %.1f minutes of validation audio", state["best_epoch"],
-                dataset.samples("validation") / dataset.audio_config.sample_rate / 60)
+    seconds = dataset.samples("validation") / dataset.audio_config.sample_rate
+    logger.info("scoring the best model (epoch %s) on all %s of validation audio", state["best_epoch"],
+                f"{seconds / 60:.1f} minutes" if seconds >= 60 else f"{seconds:.1f} s")
     score = evaluate_model(best, dataset, batch_size=train_config.batch_size, progress=progress)
     for name, label in score.get("labels", {}).items():
         if label["bits_per_sample"] is None:

@@ -432,3 +432,13 @@ def test_a_copy_of_a_file_under_another_name_is_read_once(speech_like_folder, tm
     assert build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False).metadata[
         "skipped_count"] == 2
     build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)
+
+
+def test_the_same_audio_under_two_labels_is_kept_and_said(speech_like_folder, tmp_path, caplog):
+    take = speech_like_folder / "take1.wav"
+    shutil.copy(take, tmp_path / "copy.wav")
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset({"en": [take, speech_like_folder / "take3.wav"], "es": [tmp_path / "copy.wav"]},
+                                tmp_path / "ds", progress=False)
+    assert dataset.metadata["skipped_count"] == 0
+    assert re.search(r"copy.wav' \(label es\) holds the same audio as '.*take1.wav' \(label en\)", caplog.text)
