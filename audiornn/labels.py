@@ -19,6 +19,7 @@ that names it, as is an empty label name.
 
 import csv
 import os
+import unicodedata
 from pathlib import Path
 
 from .audio_io import find_audio_files
@@ -36,7 +37,7 @@ def check_label_name(name, where):
         raise ParameterError(f"{where}: the label {name!r} is of type {type(name).__name__}: label names are text")
     if not name.strip():
         raise ParameterError(f"{where}: the label is empty: give every file a label name")
-    name = name.strip()
+    name = unicodedata.normalize("NFC", name.strip())  # one form: a macOS folder's name is decomposed (NFD)
     if len(name.encode()) > MAX_LABEL_BYTES:
         raise ParameterError(f"{where}: the label '{name[:40]}...' is {len(name.encode())} bytes long: choose a name "
                              f"of at most {MAX_LABEL_BYTES} (it names files and columns)")

@@ -35,6 +35,7 @@ import functools
 import math
 import os
 import time
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
 import keras
@@ -60,11 +61,13 @@ def label_ids(model, names):
     if not known:
         raise ParameterError("this model was trained without labels: leave the label out")
     names = [names] if isinstance(names, str) else list(names)
-    missing = [name for name in names if name not in known]
+    # In one Unicode form: a name typed is composed (NFC); a folder's name on macOS is decomposed (NFD)
+    index = {unicodedata.normalize("NFC", name): number for number, name in enumerate(known)}
+    missing = list(dict.fromkeys(name for name in names if unicodedata.normalize("NFC", str(name)) not in index))
     if missing or not names:
         raise ParameterError(f"unknown label {', '.join(map(repr, missing)) or '(none given)'}: this model "
                              f"knows {', '.join(known)}")
-    return np.array([known.index(name) for name in names], dtype="int32")
+    return np.array([index[unicodedata.normalize("NFC", name)] for name in names], dtype="int32")
 
 
 def label_state(model, label, batch):

@@ -428,3 +428,22 @@ def test_a_label_list_that_is_a_folder_says_so(folders):
 
     with pytest.raises(ParameterError, match="is a folder: give a CSV file"):
         labelled_files([folders], folders)
+
+
+def test_a_label_typed_composed_finds_the_decomposed_name_of_a_folder(tmp_path, write_audio):
+    import unicodedata
+
+    from audiornn.labels import labelled_files
+    from audiornn.stepping import label_ids
+
+    decomposed = unicodedata.normalize("NFD", "español")  # as macOS names the folder
+    write_audio(f"voices/{decomposed}/a.wav", np.sin(np.arange(800) * 0.3).astype(np.float32) * 0.5)
+    _, names = labelled_files([tmp_path / "voices"], "folders")
+    assert names == ["español"] and names[0] == unicodedata.normalize("NFC", "español")
+
+    class Model:  # an older model whose label was kept decomposed
+        model_config = ModelConfig(labels=("en", decomposed))
+
+    assert label_ids(Model(), ["español", "en"]).tolist() == [1, 0]
+    with pytest.raises(ParameterError, match=r"unknown label 'fr': this model knows"):  # said once, not per file
+        label_ids(Model(), ["fr", "fr", "fr"])
