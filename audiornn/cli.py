@@ -352,7 +352,8 @@ def build_parser():
         description="Generate audio one sample at a time, carrying the recurrent state, and write "
                     "16-bit PCM WAV at the model's sample rate.")
     generate.add_argument("--model", "-m", required=True, metavar="MODEL",
-                          help="a .keras model file, or a run folder (its best model)")
+                          help="a .keras model file, a run folder (its best model), or a shipped model's name "
+                               "('speech', 'music': python AudioRNN.py models lists them)")
     generate.add_argument("--seconds", "-s", type=float, default=10.0, help="length (default %(default)s)")
     generate.add_argument("--output", "-o", required=True, metavar="OUT.wav",
                           help="file to write; with --count N, OUT_1.wav ... OUT_N.wav")
