@@ -100,13 +100,11 @@ def _decodes_as_noise(samples):
 UNREAD_AUDIO = {".m4a", ".aac", ".mp4", ".wma", ".amr", ".3gp", ".webm", ".mka", ".ape", ".wv", ".ac3", ".alac"}
 
 
-def _say_passed_over(path, entry, extensions):
-    """Warn of what the folder ``path`` (the input ``entry``) holds that looks like audio but is not taken: files
-    of formats soundfile does not read, links to nothing."""
+def _say_passed_over(candidates, entry, extensions):
+    """Warn of what ``candidates`` (the visible entries of the folder given as the input ``entry``) hold that looks
+    like audio but is not taken: files of formats soundfile does not read, links to nothing."""
     unread, broken = {}, 0
-    for candidate in path.rglob("*"):
-        if any(part.startswith(".") for part in candidate.relative_to(path).parts):
-            continue
+    for candidate in candidates:
         if candidate.is_symlink() and not candidate.exists():
             broken += candidate.suffix.lower() in extensions
         elif candidate.suffix.lower() in UNREAD_AUDIO and candidate.suffix.lower() not in extensions:
@@ -185,12 +183,13 @@ def find_audio_files(inputs):
             link = f" (a link to '{os.readlink(path)}', which is not there)" if path.is_symlink() else ""
             raise AudioFileError(f"input '{entry}' does not exist{link}: check the path", reason="missing")
         if path.is_dir():
+            # One walk of the folder: what is taken, and what is said to be passed over
+            candidates = [candidate for candidate in path.rglob("*")
+                          if not any(part.startswith(".") for part in candidate.relative_to(path).parts)]
             files = _leave_out_own_folders(sorted(
-                candidate for candidate in path.rglob("*")
-                if candidate.is_file() and candidate.suffix.lower() in extensions
-                and not any(part.startswith(".") for part in candidate.relative_to(path).parts)
-            ), path, entry)
-            _say_passed_over(path, entry, extensions)
+                candidate for candidate in candidates
+                if candidate.is_file() and candidate.suffix.lower() in extensions), path, entry)
+            _say_passed_over(candidates, entry, extensions)
             if not files:
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
