@@ -26,7 +26,7 @@ from .cluster import WORKER_TIMEOUT
 from .config import AudioConfig, ModelConfig, TrainConfig, check_positive_number, option
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
-from .files import make_folder, missing_folders, remove_empty_folders, write_json
+from .files import folder_for, make_folder, write_json
 
 __all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_command", "vocode_command"]
 
@@ -305,15 +305,10 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if not (runs or model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
     if output:  # the figures' folder, made (with those above it) and checked before any scoring
-        made = missing_folders(output)
-        output = make_folder(output, "--output")
-        try:
+        with folder_for(output, "--output") as output:  # refused: nothing left behind
             _check_writable(output / "curves.png", "--output")
             if json_path:  # after --output is made: the JSON may go in it
                 _check_writable(json_path, "--json")
-        except AudioRNNError:
-            remove_empty_folders(made)  # refused: nothing left behind
-            raise
     elif json_path:
         _check_writable(json_path, "--json")
     output = Path(output) if output else model_folder(runs[0] if runs else model)

@@ -38,7 +38,7 @@ from . import __version__
 from .audio_io import prepare_audio, read_audio
 from .config import AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import make_folder, missing_folders, write_advice, remove_empty_folders, remove_stale_partials, write_json
+from .files import folder_for, remove_stale_partials, write_advice, write_json
 from .features import frame_count
 from .labels import labelled_files
 
@@ -422,14 +422,9 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
         audio_config = AudioConfig() if rate is None else AudioConfig(sample_rate=rate)
     _check_build_parameters(validation_fraction, trim_silence_db)
     output = Path(output).expanduser()
-    made = missing_folders(output.parent)  # taken away again if the build fails
-    make_folder(output.parent, "the folder that should hold --output", DatasetError)
-    try:
+    with folder_for(output.parent, "the folder that should hold --output", DatasetError):  # gone if it fails
         return _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite,
                       progress, labels, features)
-    except BaseException:
-        remove_empty_folders(made)
-        raise
 
 
 def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite, progress, labels,

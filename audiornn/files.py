@@ -82,20 +82,21 @@ def write_advice(error):
         getattr(error, "errno", None), "free space")
 
 
-def missing_folders(folder):
-    """The folders of ``folder``'s path that do not exist yet, deepest first: what :func:`make_folder` would make,
-    for :func:`remove_empty_folders` to take away again when the work that needed them fails."""
+@contextlib.contextmanager
+def folder_for(folder, what, error=ParameterError):
+    """:func:`make_folder` for the work of the block, which gets the folder: if the block fails, the folders it
+    made (``folder`` and those above it that were missing) are taken away again while they are empty."""
     folder = Path(folder).expanduser()
-    return [above for above in (folder, *folder.parents) if not above.exists() and not above.is_symlink()]
-
-
-def remove_empty_folders(folders):
-    """Remove ``folders`` (deepest first) while they are empty; the first that is not, or cannot go, stops it."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:
-            return
+    made = [above for above in (folder, *folder.parents) if not above.exists() and not above.is_symlink()]
+    try:
+        yield make_folder(folder, what, error)
+    except BaseException:
+        for above in made:  # deepest first; the first that is not empty, or cannot go, stops it
+            try:
+                above.rmdir()
+            except OSError:
+                break
+        raise
 
 
 _SHARED = {}  # folders held with share_inside: resolved path -> how many blocks hold it
