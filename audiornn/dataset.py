@@ -249,14 +249,14 @@ def _what_differs(existing, recipe):
 
 
 def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERSION, recipe=None):
-    """Decide what to do with what is already at ``output``: build, reuse or refuse (``recipe``: what the build
-    asks for, to say what differs; see :func:`_what_differs`)."""
+    """Decide what to do with what is already at ``output``: ``("build", None)``, ``("reuse", the dataset there,
+    opened)`` or refuse (``recipe``: what the build asks for, to say what differs; see :func:`_what_differs`)."""
     if not output.exists():
-        return "build"
+        return "build", None
     if not output.is_dir():
         raise DatasetError(f"output '{output}' is a file, not a folder: choose another --output")
     if not any(output.iterdir()):
-        return "build"
+        return "build", None
     metadata_path = output / METADATA_NAME
     if not metadata_path.is_file():
         raise DatasetError(
@@ -274,21 +274,20 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
                      if entry.name not in {METADATA_NAME, *SPLIT_FILES.values(), *FEATURE_FILES.values()})
     if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version:
         try:
-            open_dataset(output)
+            return "reuse", open_dataset(output)
         except DatasetError as damage:  # the same inputs, but its files cut short or gone: made again
             if foreign:
                 raise DatasetError(f"{damage}; it also holds {', '.join(foreign[:5])}, which are not part of it: "
                                    f"move them away and build it again (nothing was changed)") from None
             logger.warning("building '%s' again from its inputs, as it is damaged (%s)", output, damage)
-            return "build"
-        return "reuse"
+            return "build", None
     if overwrite and foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise DatasetError(
             f"output folder '{output}' holds a dataset and also {shown}, which are not part of it: "
             f"--overwrite replaces only a dataset's own files; move the others away first (nothing was changed)")
     if overwrite:
-        return "build"
+        return "build", None
     differs = _what_differs(existing, recipe) if recipe is not None else "other inputs or settings"
     raise DatasetError(
         f"output folder '{output}' already holds a different dataset ({differs}): "
@@ -302,7 +301,8 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     path, rate, channels, samples and gain; ``skipped`` maps a reason to file
     names; ``messages`` are the warnings, one per skipped file.
     """
-    used, skipped, messages, seen, seen_audio = [], {}, [], {}, {}
+    used, skipped, messages = [], {}, []
+    seen, first_read = {}, {}  # (the audio's digest, label) -> path; digest -> (path, label) of its first
     frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
     with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
@@ -324,22 +324,21 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 messages.append(str(error))
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
-                audio_digest = hashlib.sha256(classes.tobytes()).hexdigest()
-                digest = hashlib.sha256((audio_digest + str(label)).encode()).hexdigest()
-                if audio_digest in seen_audio and digest not in seen:  # kept: which label is right is not known
-                    logger.warning("'%s' (label %s) holds the same audio as '%s' (label %s): one recording under two "
-                                   "labels is learned under both, and may be held out under one while trained on "
-                                   "under the other; give it one label", path, label, *seen_audio[audio_digest])
-                seen_audio.setdefault(audio_digest, (path, label))
-                if digest in seen:  # a copy (a backup folder, another name): it would be learned twice, or held
-                    # out beside itself in training
+                digest = hashlib.sha256(classes.tobytes()).hexdigest()
+                if (digest, label) in seen:  # a copy (a backup folder, another name): it would be learned twice,
+                    # or held out beside itself in training
                     logger.warning("'%s' holds the same audio as '%s': skipped (a copy is learned twice, and one "
                                    "held out for validation would score audio the model trained on)", path,
-                                   seen[digest])
+                                   seen[digest, label])
                     skipped.setdefault(DUPLICATE, []).append(str(path))
                     bar.update(1)
                     continue
-                seen[digest] = path
+                if digest in first_read:  # under another label: kept, as which label is right is not known
+                    logger.warning("'%s' (label %s) holds the same audio as '%s' (label %s): one recording under two "
+                                   "labels is learned under both, and may be held out under one while trained on "
+                                   "under the other; give it one label", path, label, *first_read[digest])
+                first_read.setdefault(digest, (path, label))
+                seen[digest, label] = path
                 pool.write(classes.tobytes())
                 if frames:
                     frame_pool.write(frames[0].astype(np.float16).tobytes())
@@ -434,12 +433,12 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     files, label_names = labelled_files(inputs, labels)
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config)
-    action = _existing_dataset_action(output, fingerprint, overwrite, version, recipe={
+    action, existing = _existing_dataset_action(output, fingerprint, overwrite, version, recipe={
         "audio": audio_config, "validation_fraction": validation_fraction, "trim_silence_db": trim_silence_db,
         "features": feature_config, "labels": label_names, "files": files, "version": version})
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
-        dataset = open_dataset(output, audio_config=audio_config)
+        dataset = as_dataset(existing, audio_config=audio_config)
         skipped = {reason: paths for reason, paths in (dataset.metadata.get("skipped") or {}).items()
                    if reason != DUPLICATE}
         if strict and skipped:  # --strict checks the inputs, whether or not the dataset is built again
