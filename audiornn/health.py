@@ -185,10 +185,8 @@ def reference_for(model, audio_config=None, audio=None):
     dataset, why_not = usable_run_dataset(model) if Path(str(model)).expanduser().exists() else (None, None)
     if why_not:
         raise DatasetError(f"{why_not}: give the audio it trained on to hold its streams to")
-    if dataset:
-        from .dataset import open_dataset
-
-        return LevelReference.from_dataset(open_dataset(dataset))
+    if dataset is not None:
+        return LevelReference.from_dataset(dataset)
     card = shipped_models().get(str(model), {})
     return LevelReference(**card["training_levels"]) if "training_levels" in card else None
 

@@ -334,8 +334,9 @@ def same_dataset(dataset, config):
 
 def usable_run_dataset(model_path):
     """The dataset a run (or a model file in a run folder) was trained on, when it is there as it was:
-    ``(path, None)``; ``(None, why not)`` when it was moved, removed, damaged or rebuilt from other audio since
-    (its fingerprint differs from the one the run recorded); ``(None, None)`` for what is not a run's."""
+    ``(the dataset, opened, None)``; ``(None, why not)`` when it was moved, removed, damaged or rebuilt from other
+    audio since (its fingerprint differs from the one the run recorded); ``(None, None)`` for what is not a
+    run's."""
     from .dataset import open_dataset
     from .errors import DatasetError
 
@@ -351,7 +352,7 @@ def usable_run_dataset(model_path):
     folder = Path(model_path).expanduser()
     if not same_dataset(dataset, read_run_json(folder if folder.is_dir() else folder.parent, CONFIG)):
         return None, f"the run's dataset '{recorded}' was built again from other audio since the run trained on it"
-    return recorded, None
+    return dataset, None
 
 
 def load_run_model(path, *, compile=False):
