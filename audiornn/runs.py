@@ -72,6 +72,11 @@ def read_run_json(folder, name):
         raise RunError(f"cannot read '{path}' ({error}): the run folder is damaged") from None
 
 
+def epochs_completed(folder):
+    """The epochs a run folder's ``state.json`` says were completed (0 without one)."""
+    return read_run_json(folder, STATE).get("epochs_completed", 0) if (Path(folder) / STATE).is_file() else 0
+
+
 def is_run(folder):
     """True when ``folder`` holds an audiornn run (its ``config.json`` says so)."""
     config = Path(folder) / CONFIG
@@ -164,8 +169,7 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
             raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
                            f"choose another --output (nothing was changed)")
         if not overwrite:
-            done = read_run_json(folder, STATE).get("epochs_completed", 0) if (folder / STATE).is_file() else 0
-            if not done:
+            if not epochs_completed(folder):
                 raise RunError(f"--output folder '{folder}' holds a run that completed no epoch: start it again "
                                f"with --overwrite")
             raise RunError(f"--output folder '{folder}' already holds a run: continue it with "
@@ -226,7 +230,7 @@ def committed_path(folder, name):
     committed epoch's file still has its pending name: that is the one to read.
     """
     folder = Path(folder)
-    committed = read_run_json(folder, STATE).get("epochs_completed", 0) if (folder / STATE).is_file() else 0
+    committed = epochs_completed(folder)
     pending = [(int(match.group(1)), entry) for entry in folder.iterdir()
                if (match := PENDING.match(entry.name)) and match.group(2) == name and int(match.group(1)) <= committed]
     return max(pending)[1] if pending else folder / name
@@ -376,9 +380,7 @@ def load_run_model(path, *, compile=False):
     if path.is_dir():
         run = path
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
-        done = (read_run_json(run, STATE).get("epochs_completed", 0) if (run / STATE).is_file() else 0) \
-            if is_run(run) else None
-        if done == 0 and not path.is_file():
+        if is_run(run) and not path.is_file() and not epochs_completed(run):
             raise ModelFileError(f"run '{run}' has no model yet: it completed no epoch (interrupted before the "
                                  f"first ended); train it again with --overwrite{_hides(given)}")
     if not path.is_file():

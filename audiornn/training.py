@@ -33,7 +33,7 @@ from .keras_data import WindowDataset
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
-                   LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
+                   LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, epochs_completed, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, same_dataset,
                    write_history)
 from .pretrained import resolve_model
@@ -916,8 +916,7 @@ def _interrupt_note(folder, scoring=False):
     try:
         yield
     except KeyboardInterrupt:
-        state = Path(folder) / STATE
-        done = read_run_json(folder, STATE).get("epochs_completed", 0) if state.is_file() else 0
+        done = epochs_completed(folder)
         if scoring:
             logger.warning("interrupted while scoring the best model on all the validation audio: the training is "
                            "done and saved; 'python AudioRNN.py train --resume %s' scores it and ends", folder)
