@@ -512,11 +512,10 @@ def _check_demo_folder(folder):
         raise ParameterError(f"--output '{folder}' is a file, not a folder: choose another --output")
     # Hidden entries are our own temporary files (a build that was killed), removed when next written.
     contents = {entry.name for entry in folder.iterdir() if not entry.name.startswith(".")} if folder.is_dir() else set()
-    ours = contents <= set(DEMO_FILES) and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file())
-    if contents and not ours:
-        others = sorted(contents - set(DEMO_FILES))
+    demo = is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file()
+    others = sorted(contents - set(DEMO_FILES))
+    if contents and not (demo and not others):
         what = f"holds {', '.join(others[:3])}{' ...' if len(others) > 3 else ''} beside an audiornn demo" \
-            if others and (is_run(folder / "run") or (folder / "dataset" / "metadata.json").is_file()) \
-            else "holds no audiornn demo"
+            if demo else "holds no audiornn demo"
         raise ParameterError(f"--output folder '{folder}' is not empty and {what}: choose another --output "
                              f"(nothing was changed)")

@@ -53,8 +53,9 @@ def read_npy(path):
             except ValueError:
                 handle.seek(0)
                 head = handle.read(512)
-                if not head.startswith(b"PK") and file_kind(head) not in (None, "text"):  # audio named .npy
-                    raise ParameterError(f"{name} is {file_kind(head)}, named .npy: give it its own extension "
+                kind = file_kind(head)
+                if not head.startswith(b"PK") and kind not in (None, "text"):  # audio named .npy
+                    raise ParameterError(f"{name} is {kind}, named .npy: give it its own extension "
                                          f"and it is vocoded as a recording (copy-synthesis)") from None
                 kind = "an .npz archive (a zip)" if head.startswith(b"PK") else "not a NumPy .npy file"
                 raise ParameterError(f"{name} is {kind}: save the frames alone with numpy.save(path, frames), a "
@@ -222,7 +223,8 @@ def level_shift(frames, model):
 def match_level(audio, frames, config, name="the given frames"):
     """``audio`` scaled so that its frames lie where ``frames`` do (a front end's frames carry the level of
     the audio they describe): the power of the louder half of the frames, summed over the bands (so a copy
-    whose spectrum leans otherwise is matched by where its energy is, not by its emptiest bands)."""
+    whose spectrum leans otherwise is matched by where its energy is, not by its emptiest bands), then cut at full
+    scale (the vocoder's audio is decoded uncut: cut before, a copy scaled down was cut far below full scale)."""
     made = format_frames(audio, config)[:frames.shape[0]]
     given = frames[:made.shape[0]].astype(np.float64)
     if made.shape[0] == 0:
@@ -240,7 +242,7 @@ def match_level(audio, frames, config, name="the given frames"):
         logger.warning("the audio vocoded from %s, at the level its frames describe, peaks %.1f dB above full "
                        "scale: its loudest samples are cut at full scale (frames of quieter audio leave room)",
                        name, 20 * math.log10(peak))
-    return audio
+    return np.clip(audio, -1.0, 1.0)
 
 
 def _audio_frames(audio, rate, model, name):
@@ -483,6 +485,6 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                 pieces = [decode_classes(row, model.audio_config, clip=config.format is None)[0]
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
-                sink.put(index, audio if config.format is None else np.clip(match_level(
-                    audio, given[index], config, _input_name(inputs[index])), -1.0, 1.0))
+                sink.put(index, audio if config.format is None else match_level(
+                    audio, given[index], config, _input_name(inputs[index])))
     return paths if output is not None else sink.audio()

@@ -105,7 +105,7 @@ class WindowSampler:
                 f"{self.sequence_length} + 1); its longest is {longest}: use a shorter "
                 f"--sequence-length or longer recordings"
                 + (" (or another --validation-fraction: the files held out are whole files, here all short ones)"
-                   if name in ("training", "train") else ""))
+                   if name == "training" else ""))
         starts = np.array([segment.start for segment in usable], dtype=np.int64)
         # Number of distinct windows each file offers (starting on frame boundaries, with features).
         align = self.frame_hop
