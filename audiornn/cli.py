@@ -21,7 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
 from .features import FORMATS, KINDS
-from .config import AUDIO_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VOCODE_TAIL, AudioConfig, ModelConfig, TrainConfig
+from .config import (AUDIO_OPTIONS, BUILD_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VALIDATION_FRACTION, VOCODE_TAIL,
+                     AudioConfig, ModelConfig, TrainConfig)
 from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
@@ -89,18 +90,30 @@ def _add_data_arguments(parser):
     parser.add_argument("--output", "-o", required=True, metavar="DIR",
                         help="dataset folder to create")
     _add_audio_options(parser)
-    parser.add_argument("--validation-fraction", type=float, default=0.1,
-                        help="share of the audio held out for validation: whole files when there "
-                             "are several, the tail when there is one (default %(default)s)")
-    parser.add_argument("--trim-silence", type=float, default=None, metavar="DB",
-                        help="cut each file's start and end quieter than DB decibels below its peak")
-    parser.add_argument("--strict", action="store_true",
-                        help="stop at the first unreadable, silent or broken file instead of "
-                             "skipping it")
+    _add_build_options(parser)
     parser.add_argument("--overwrite", action="store_true",
                         help="replace a different dataset already in DIR")
     _add_feature_option(parser)
     _add_label_options(parser)
+
+
+def _add_build_options(parser):
+    """How audio files become a dataset: the data command's, and train's for INPUT (None when not given, so that
+    train can refuse them beside --dataset or --resume)."""
+    parser.add_argument("--validation-fraction", type=float, default=None,
+                        help=f"share of the audio held out for validation: whole files when there "
+                             f"are several, the tail when there is one (default {VALIDATION_FRACTION})")
+    parser.add_argument("--trim-silence", type=float, default=None, metavar="DB",
+                        help="cut each file's start and end quieter than DB decibels below its peak")
+    parser.add_argument("--strict", action="store_true", default=None,
+                        help="stop at the first unreadable, silent or broken file instead of "
+                             "skipping it")
+
+
+def _build_options(arguments):
+    """The dataset-building flags given, as :func:`audiornn.dataset.build_dataset`'s keyword arguments."""
+    given = {field: getattr(arguments, flag[2:].replace("-", "_")) for field, flag in BUILD_OPTIONS.items()}
+    return {field: value for field, value in given.items() if value is not None}
 
 
 def _audio_options(arguments):
@@ -140,9 +153,7 @@ def run_data(arguments):
     dataset = build_dataset(
         inputs if inputs or labels else _inputs_or_sample(inputs), arguments.output, labels=labels,
         features=arguments.features,
-        audio_config=_audio_config(arguments),
-        validation_fraction=arguments.validation_fraction,
-        trim_silence_db=arguments.trim_silence, strict=arguments.strict,
+        audio_config=_audio_config(arguments), **_build_options(arguments),
         overwrite=arguments.overwrite, progress=not arguments.quiet)
     labels = f", labels {', '.join(dataset.labels)}" if dataset.labels else ""
     print(f"dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
@@ -200,7 +211,8 @@ def run_train(arguments):
         inputs, output=arguments.output, dataset=arguments.dataset, resume=arguments.resume,
         init_from=arguments.init_from, labels=labels, features=arguments.features,
         model_options=_model_options(arguments), train_options=training,
-        audio_options=_audio_options(arguments), overwrite=arguments.overwrite,
+        audio_options=_audio_options(arguments), build_options=_build_options(arguments),
+        overwrite=arguments.overwrite,
         use_labels=not arguments.ignore_labels, use_features=not arguments.ignore_features,
         distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
         worker_timeout=arguments.worker_timeout, progress=not arguments.quiet)
@@ -275,7 +287,8 @@ def run_eval(arguments):
         arguments.runs, model=arguments.model, audio=audio, labels=labels, dataset=arguments.dataset,
         label=arguments.label, resynthesis=arguments.resynthesis, identify=arguments.identify, sound=arguments.sound,
         contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
-        output=arguments.output, json_path=arguments.json, progress=not arguments.quiet, say=print)
+        output=arguments.output, json_path=arguments.json, overwrite=arguments.overwrite,
+        progress=not arguments.quiet, say=print)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -343,6 +356,7 @@ def build_parser():
     group.add_argument("--no-linear-prediction", dest="no_linear_prediction", action="store_true",
                        help="leave out the linear predictor inside the model (the same as --linear-prediction 0)")
     _add_audio_options(train)
+    _add_build_options(train.add_argument_group("dataset from INPUT (built into RUN/dataset)"))
     _add_feature_option(train)
     _add_label_options(train, "INPUT")
     train.set_defaults(handler=run_train)
@@ -388,6 +402,9 @@ def build_parser():
     evaluate.add_argument("--dataset", "-d", metavar="DIR",
                           help="the model's training dataset, for the baselines (default: the run's own)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the score as JSON")
+    evaluate.add_argument("--overwrite", action="store_true",
+                          help="replace an existing --json, and files under the figures' names that audiornn did "
+                               "not draw (its own figures are replaced without it)")
     evaluate.add_argument("--label", "-l", metavar="NAME",
                           help="a labelled model: score --audio under this label (default: each file's own, "
                                "from NAME=PATH inputs or --labels-from-folders), and draw under it")
@@ -519,9 +536,9 @@ def main(argv=None, *, prog=None):
         commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
         if argv and argv[0] in commands.choices:
             commands.choices[argv[0]].prog = prog
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
+        argv = ["demo", *argv]  # no subcommand: the demo, with its own options (AudioRNN.py --minutes 1)
     arguments = parser.parse_args(argv)
-    if arguments.command is None:
-        arguments = parser.parse_args(["demo"])
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
                         stream=sys.stderr)

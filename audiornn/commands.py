@@ -23,7 +23,8 @@ import logging
 from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
-from .config import AudioConfig, ModelConfig, TrainConfig, check_positive_number, option
+from .config import (BUILD_OPTIONS, VALIDATION_FRACTION, AudioConfig, ModelConfig, TrainConfig,
+                     check_positive_number, option)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
 from .files import folder_for, make_folder, write_json
@@ -33,7 +34,7 @@ __all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_
 logger = logging.getLogger("audiornn")
 
 
-def _check_train_options(model_options, train_options, audio_options, *, dataset, resume, init_from,
+def _check_train_options(model_options, train_options, audio_options, build_options, *, dataset, resume, init_from,
                          use_labels, use_features, worker_timeout):
     """Refuse options that contradict each other or would be silently ignored, each naming its flag."""
     if init_from and model_options:
@@ -44,7 +45,25 @@ def _check_train_options(model_options, train_options, audio_options, *, dataset
     if train_options.get("epochs") == 0:
         raise ParameterError("--epochs 0 would train nothing: give a positive number of epochs, or leave "
                              "--epochs out to train 20 (or until --minutes are used)")
+    if model_options.get("preset") == "seed" and "sequence_length" in train_options:
+        raise ParameterError(f"the seed preset reads windows of {option('window')} samples (default "
+                             f"{ModelConfig.seed().window}), not {option('sequence_length')}: give --window instead")
+    unknown = sorted(set(build_options) - set(BUILD_OPTIONS))
+    if unknown:
+        raise ParameterError(f"build_options takes {', '.join(BUILD_OPTIONS)} (how INPUT becomes RUN/dataset), not "
+                             f"{', '.join(map(str, unknown))}")
     audio = [option(field) for field in audio_options]
+    building = [option(field) for field in build_options]
+    if building and (dataset or resume):
+        where = "--resume" if resume else "--dataset"
+        raise ParameterError(f"{', '.join(building)} {'says' if len(building) == 1 else 'say'} how INPUT audio "
+                             f"becomes the run's dataset; with {where} the dataset is built already: leave "
+                             f"{'it' if len(building) == 1 else 'them'} out, or build a dataset with "
+                             f"{'it' if len(building) == 1 else 'them'} (AudioRNNData.py)")
+    if build_options.get("validation_fraction") == 0:
+        raise ParameterError("--validation-fraction 0 holds out no audio, and training needs some to score each "
+                             "epoch and keep the best model: give a share above 0 (the default is "
+                             f"{VALIDATION_FRACTION})")
     if audio and (dataset or resume):
         where = "--resume" if resume else "--dataset"
         raise ParameterError(f"{', '.join(audio)} {'applies' if len(audio) == 1 else 'apply'} only when INPUT "
@@ -64,7 +83,8 @@ def _check_train_options(model_options, train_options, audio_options, *, dataset
 
 
 def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_from=None, labels=None,
-                  features=None, model_options=None, train_options=None, audio_options=None, overwrite=False,
+                  features=None, model_options=None, train_options=None, audio_options=None, build_options=None,
+                  overwrite=False,
                   use_labels=True, use_features=True, distribute="auto", verbose="auto",
                   worker_timeout=WORKER_TIMEOUT, progress=True):
     """Train as the ``train`` command does; returns :func:`audiornn.training.train`'s summary.
@@ -74,14 +94,17 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
     and :class:`~audiornn.config.AudioConfig` fields the user gave (the rest
     are the defaults, or a resumed run's). ``inputs`` (audio files and folders,
     ``labels`` as :func:`audiornn.labels.labelled_files` takes them, and
-    ``features``) are built into ``output/dataset``; or give ``dataset``.
+    ``features``) are built into ``output/dataset``, with ``build_options``
+    (``validation_fraction``, ``trim_silence_db``, ``strict``: as
+    :func:`audiornn.dataset.build_dataset` takes them); or give ``dataset``.
     Everything is checked before anything is written.
     """
     from .training import train
 
     model_options, train_options = dict(model_options or {}), dict(train_options or {})
     audio_options = {field: value for field, value in (audio_options or {}).items() if value is not None}
-    _check_train_options(model_options, train_options, audio_options, dataset=dataset, resume=resume,
+    build_options = {field: value for field, value in dict(build_options or {}).items() if value is not None}
+    _check_train_options(model_options, train_options, audio_options, build_options, dataset=dataset, resume=resume,
                          init_from=init_from, use_labels=use_labels, use_features=use_features,
                          worker_timeout=worker_timeout)
     common = dict(distribute=distribute, verbose=verbose, worker_timeout=worker_timeout, use_labels=use_labels,
@@ -139,8 +162,8 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
         check_health_size(train_config, rate_for(features, None) or audio_config.sample_rate)
     with contextlib.ExitStack() as holding:
         if not dataset:
-            dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite,
-                                         progress)
+            dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, build_options,
+                                         overwrite, progress)
         return train(dataset, output, model_config=model_config, train_config=train_config, overwrite=overwrite,
                      init_from=start, **common)
 
@@ -170,19 +193,22 @@ def _check_inputs_fit(start, init_from, *, labelled, features, use_labels, use_f
                              f"model")
 
 
-def _build_run_dataset(holding, inputs, output, labels, features, audio_config, overwrite, progress):
+def _build_run_dataset(holding, inputs, output, labels, features, audio_config, build_options, overwrite,
+                       progress):
     """``inputs`` built into ``output/dataset``, the run folder held (by ``holding``) from before the build on
     through training."""
-    from .dataset import build_dataset
+    from .dataset import build_dataset, check_build_parameters
     from .runs import hold_run, prepare_run_folder
 
+    check_build_parameters(build_options.get("validation_fraction", VALIDATION_FRACTION),
+                           build_options.get("trim_silence_db"))  # before the run folder is made
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
     output = make_folder(output, "--output", RunError)
     holding.enter_context(hold_run(output, share_inside=True))  # the hold nests: training holds it again
     prepare_run_folder(output, overwrite=overwrite, check_only=True)
     # --overwrite starts the run over, its own dataset (RUN/dataset) with it.
     return build_dataset(inputs, Path(output) / "dataset", labels=labels, features=features,
-                         audio_config=audio_config, progress=progress, overwrite=overwrite)
+                         audio_config=audio_config, progress=progress, overwrite=overwrite, **build_options)
 
 
 def _check_writable(path, flag):
@@ -296,10 +322,12 @@ class _Shown(list):
 
 def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=None, label=None, resynthesis=False,
                      identify=False, sound=False, contact_sheet=False, seconds=6.0, seed=0, output=None,
-                     json_path=None, progress=True, say=None):
+                     json_path=None, overwrite=False, progress=True, say=None):
     """Evaluate as the ``eval`` command does: ``(results, text, written)``, the results (as written to
     ``json_path``), the tables to show (each given to ``say`` as soon as it is made, when given), and the files
-    written (figures under ``output``, by default the first run's or the model's folder)."""
+    written (figures under ``output``, by default the first run's or the model's folder). Figures audiornn drew
+    before are replaced; another file under a figure's name, or an existing ``json_path``, is refused before any
+    work unless ``overwrite``."""
     from . import evaluation
 
     if not (runs or model):
@@ -312,6 +340,9 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     elif json_path:
         _check_writable(json_path, "--json")
     output = Path(output) if output else model_folder(runs[0] if runs else model)
+    if not overwrite:
+        _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
+                            sound=sound, contact_sheet=contact_sheet)
     results, text, written = {}, _Shown(say), []
     if runs:
         written.append(evaluation.save_figure(evaluation.plot_history(runs), output / "curves.png"))
@@ -327,6 +358,28 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
             write_json(json_path, results)
             written.append(Path(json_path))
     return results, text, written
+
+
+def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, sound, contact_sheet):
+    """Refuse, before any scoring, to write over files that are not eval's own: a figure's name taken by a file
+    that is not a figure audiornn drew (in the current folder, for a shipped model), or an existing --json."""
+    import os
+
+    from .evaluation import is_figure
+
+    figures = [name for name, drawn in (("curves.png", runs), ("contact_sheet.png", runs and contact_sheet),
+                                        ("resynthesis.png", model and resynthesis),
+                                        ("sound.png", model and (sound or not audio))) if drawn]
+    taken = [f"'{output / name}' (not a figure audiornn drew)" for name in figures
+             if os.path.lexists(output / name) and not is_figure(output / name)]
+    if json_path and os.path.lexists(Path(json_path).expanduser()):
+        taken.append(f"--json '{json_path}'")
+    if taken:
+        where = "--json elsewhere, " if json_path and len(taken) == 1 and taken[0].startswith("--json") \
+            else "--output DIR (a folder for the figures), "
+        raise ParameterError(f"{' and '.join(taken)} already {'exists' if len(taken) == 1 else 'exist'}: give "
+                             f"{where}or pass --overwrite to replace {'it' if len(taken) == 1 else 'them'} "
+                             f"(nothing was done)")
 
 
 def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, sound, seconds, seed, output,

@@ -36,7 +36,7 @@ TRAIN_OPTIONS = {
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
                                     "schedule spans them"),
-    "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default: one pass, at most 200)"),
+    "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default {default}: one pass over the training audio, at most 200 batches)"),
     "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
                                                 "(default {default}; a vocoder's: 0.003)"),
     "--patience": ("patience", int, "early stopping: epochs without a better validation loss, counted in the "
@@ -89,9 +89,12 @@ MODEL_OPTIONS = {
                                                         "frame's spectral envelope (default {default}; 0: none)"),
 }
 AUDIO_OPTIONS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
+# How audio files become a dataset beyond the audio settings (build_dataset's keyword arguments): the flags.
+BUILD_OPTIONS = {"validation_fraction": "--validation-fraction", "trim_silence_db": "--trim-silence",
+                 "strict": "--strict"}
+VALIDATION_FRACTION = 0.1  # the share of the audio a dataset holds out for validation
 FLAGS = {**{field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()},
-         **AUDIO_OPTIONS, "validation_fraction": "--validation-fraction", "trim_silence_db": "--trim-silence",
-         "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
+         **AUDIO_OPTIONS, **BUILD_OPTIONS, "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
 
 # Which model options set a part that another turns on: option -> (the option that turns it on, the part). An
 # option given for a part the model lacks would be ignored, and is refused (ModelConfig.check_given); labels and
@@ -442,6 +445,11 @@ class ModelConfig(JSONConfig):
         """A model config from the options a user gave (``preset`` "seed": :meth:`seed`'s), refusing an option
         that sets a part the model will not have (:data:`PARTS`; labels and features come with the dataset)."""
         defaults = cls()
+        if "window" in options and options.get("preset") != "seed":
+            raise ParameterError(f"{option('window')} sets the seed preset's context, and this model is the default "
+                                 f"preset, which carries its context in the recurrent state (windows of "
+                                 f"{option('sequence_length')}): give --preset seed too, or leave "
+                                 f"{option('window')} out")
         for field, (needs, part) in PARTS.items():
             if field in options and needs not in ("labels", "features") \
                     and not options.get(needs, getattr(defaults, needs)):

@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .audio_io import prepare_audio, read_audio
-from .config import AudioConfig, TrainConfig, as_config, option
+from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import folder_for, remove_stale_partials, write_advice, write_json
 from .features import frame_count
@@ -192,12 +192,14 @@ def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_c
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
-def _check_build_parameters(validation_fraction, trim_silence_db):
+def check_build_parameters(validation_fraction, trim_silence_db):
+    """Refuse a validation share outside [0, 0.5] or a trim level that is not a positive number of decibels."""
     if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
             or not 0.0 <= validation_fraction <= 0.5:
         raise ParameterError(
             f"{option('validation_fraction')} must be a number from 0 to 0.5, got {validation_fraction!r}")
-    if trim_silence_db is not None and (not np.isfinite(trim_silence_db) or trim_silence_db <= 0):
+    if trim_silence_db is not None and (isinstance(trim_silence_db, bool) or not isinstance(
+            trim_silence_db, (int, float, np.number)) or not np.isfinite(trim_silence_db) or trim_silence_db <= 0):
         raise ParameterError(
             f"{option('trim_silence_db')} must be a positive number of decibels (for example 40), "
             f"got {trim_silence_db!r}")
@@ -392,7 +394,7 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
     return sources, offsets, frame_offsets
 
 
-def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
+def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALIDATION_FRACTION,
                   trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None):
     """Build a dataset folder from audio files and folders; return it opened.
 
@@ -419,7 +421,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=0.1,
 
         rate = rate_for(features, None) if isinstance(features, str) else None
         audio_config = AudioConfig() if rate is None else AudioConfig(sample_rate=rate)
-    _check_build_parameters(validation_fraction, trim_silence_db)
+    check_build_parameters(validation_fraction, trim_silence_db)
     output = Path(output).expanduser()
     with folder_for(output.parent, "the folder that should hold --output", DatasetError):  # gone if it fails
         return _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite,

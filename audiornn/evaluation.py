@@ -118,9 +118,26 @@ def _plot_health(axis, runs):
     stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
 
 
+FIGURE_SOFTWARE = "audiornn"  # the PNG "Software" text of audiornn's figures (is_figure tells them from others)
+
+
 def save_figure(figure, path, *, dpi=110):
     """Write ``figure`` as a PNG, atomically; returns the path."""
-    return write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=dpi, format="png"))
+    return write_atomically(path, lambda temporary: figure.savefig(
+        temporary, dpi=dpi, format="png", metadata={"Software": FIGURE_SOFTWARE}))
+
+
+def is_figure(path):
+    """True when ``path`` is a PNG audiornn drew (or matplotlib: figures saved before they said audiornn), which
+    ``eval`` replaces freely; False for anything else (a user's own picture of that name)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            software = str(getattr(image, "text", {}).get("Software", "")).lower()
+            return image.format == "PNG" and software.startswith((FIGURE_SOFTWARE, "matplotlib"))
+    except (OSError, ValueError):
+        return False
 
 
 # ----------------------------------------------------------------------------------------------

@@ -38,6 +38,17 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
      "--features hifigan is made at 22050 Hz and --init-from 'vocoder-16k' was trained at 16000 Hz: give its own "
      "--features speecht5"),
     (["train", "{data}", "--output", "/dev/null/run"], "'/dev/null' is a file, not a folder: choose another --output"),
+    (["train", "{data}", "--output", "{tmp}/run", "--window", "500"],
+     "--window sets the seed preset's context, and this model is the default preset.*give --preset seed too"),
+    (["train", "{data}", "--output", "{tmp}/run", "--preset", "seed", "--sequence-length", "500"],
+     "the seed preset reads windows of --window samples \\(default 1000\\), not --sequence-length"),
+    (["train", "{data}", "--output", "{tmp}/run", "--validation-fraction", "0"],
+     "--validation-fraction 0 holds out no audio, and training needs some"),
+    (["train", "{data}", "--output", "{tmp}/run", "--trim-silence", "-3"], "--trim-silence must be a positive"),
+    (["train", "--dataset", "{data}", "--output", "{tmp}/run", "--strict"],
+     "--strict says how INPUT audio becomes the run's dataset; with --dataset the dataset is built already"),
+    (["train", "--resume", "{tmp}/run", "--validation-fraction", "0.2", "--trim-silence", "40"],
+     "--validation-fraction, --trim-silence say how INPUT audio becomes the run's dataset; with --resume"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-seconds", "8"],
      "--health-seconds sizes the health checks of --health-every N, and no check is asked for"),
     (["train", "{data}", "--output", "{tmp}/run", "--health-every", "0", "--health-streams", "4"],
@@ -46,6 +57,7 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
 def test_bad_arguments_give_one_line_and_exit_code_2(arguments, message, speech_like_folder, tmp_path, capsys):
     filled = [item.format(tmp=tmp_path, data=speech_like_folder) for item in arguments]
     assert main(filled + ["--quiet"]) == 2
+    assert not (tmp_path / "run").exists() and not (tmp_path / "ds").exists()  # refused before anything is made
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
     assert error.startswith("AudioRNN.py: error: ")
@@ -84,8 +96,11 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     small = ["--layers", "1", "--units", "16", "--embedding-dim", "8", "--lags", "4", "--batch-size", "8",
              "--sequence-length", "32", "--steps-per-epoch", "3", "--quiet"]
     assert main(["train", str(speech_like_folder), "--output", str(run), "--epochs", "1",
-                 "--no-carry-state", "--input-noise", "3", *small]) == 0
+                 "--no-carry-state", "--input-noise", "3", "--validation-fraction", "0.2", "--trim-silence", "50",
+                 *small]) == 0
     assert "best model: " in capsys.readouterr().out
+    built = json.loads((run / "dataset" / "metadata.json").read_text())  # INPUT built as the data command builds
+    assert (built["validation_fraction"], built["trim_silence_db"]) == (0.2, 50)
     config = json.loads((run / "config.json").read_text())
     assert config["training"]["carry_state"] is False and config["model"]["units"] == 16
     assert config["training"]["input_noise"] == 3.0
@@ -235,6 +250,9 @@ def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
                            (["--minutes", "-1"], "--minutes must be a positive number")):
         assert main(["demo", "--output", str(tmp_path / "new"), *flags, "--quiet"]) == 2
         assert message in capsys.readouterr().err and not (tmp_path / "new").exists()
+    # With no subcommand the demo runs, and takes its own options (not an "unrecognized arguments" error)
+    assert main(["--output", str(tmp_path / "new"), "--minutes", "-1", "--quiet"]) == 2
+    assert "--minutes must be a positive number" in capsys.readouterr().err and not (tmp_path / "new").exists()
     # A demo folder with a file of the user's beside it is said to be that, not "no demo"
     (tmp_path / "demo" / "run").mkdir(parents=True)
     (tmp_path / "demo" / "run" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))

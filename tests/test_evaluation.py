@@ -161,6 +161,32 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
                  str(tmp_path / "figures" / "x.json"), "--quiet"]) == 0
 
 
+def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_run, tmp_path, capsys):
+    from matplotlib.figure import Figure
+
+    from audiornn.evaluation import is_figure
+
+    folder, _ = sine_run
+    out = tmp_path / "figures"
+    assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 0
+    assert is_figure(out / "curves.png")
+    assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 0  # its own figure: replaced
+    Figure().savefig(out / "curves.png", format="png")  # a figure saved before they said audiornn: replaced too
+    assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    (out / "curves.png").write_bytes(b"my own picture")
+    (tmp_path / "score.json").write_text('{"mine": 1}')
+    assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 2
+    error = one_line(capsys)
+    assert "curves.png' (not a figure audiornn drew) already exists" in error and "--overwrite" in error
+    assert (out / "curves.png").read_bytes() == b"my own picture" and not is_figure(out / "curves.png")
+    assert main(["eval", "--model", str(folder), "--json", str(tmp_path / "score.json"), "--output", str(out),
+                 "--quiet"]) == 2
+    assert "--json" in one_line(capsys) and (tmp_path / "score.json").read_text() == '{"mine": 1}'
+    assert main(["eval", str(folder), "--output", str(out), "--overwrite", "--quiet"]) == 0
+    assert is_figure(out / "curves.png")
+
+
 @pytest.mark.slow
 def test_eval_json_into_a_folder_that_cannot_be_written_is_refused_first(finished_run, tmp_path, monkeypatch, capsys):
     import tempfile
