@@ -229,12 +229,13 @@ def _check_writable(path, flag):
 def generate_command(model, *, score_against=(), say=print, **options):
     """``generate`` (its ``options``, with ``output``) from ``model`` (a path or a shipped model's name), then
     a line per file: its path, its health against the training audio (:mod:`audiornn.health`) and, with
-    ``score_against`` (audio files), its sound scored against them. Returns the paths."""
+    ``score_against`` (audio files), its sound scored against them. Quiet (``progress=False``), several files
+    are one line of paths and one of health, with a line for each stream that is stuck. Returns the paths."""
     import soundfile
 
     from .audio_io import find_audio_files
     from .generation import generate
-    from .health import format_health, health
+    from .health import format_health, format_summary, health, summarise
     from .sink import output_paths
     from .runs import load_run_model
     from .sound import format_sound_report
@@ -251,12 +252,15 @@ def generate_command(model, *, score_against=(), say=print, **options):
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
     healthy = _health_reference(model, loaded, score_against)
     paths = generate(loaded, **options)
-    for path in paths:
-        say(f"wrote {path}")
+    brief = not options.get("progress", True) and len(paths) > 1
+    _say_written(say, paths, brief)
+    reports = []
     for path in paths if healthy is not None or reference is not None else ():
         audio = soundfile.read(str(path), dtype="float32")[0]
         if healthy is not None:
-            say(format_health(health(audio, loaded.audio_config.sample_rate, healthy), label=path.name))
+            reports.append(health(audio, loaded.audio_config.sample_rate, healthy))
+            if not brief or reports[-1]["collapsed"] or reports[-1]["ran_away"] or reports[-1]["frozen"]:
+                say(format_health(reports[-1], label=path.name))
         if reference is None:
             continue
         try:
@@ -265,7 +269,19 @@ def generate_command(model, *, score_against=(), say=print, **options):
             logger.warning("%s is kept but not scored: %s", path, error)
             continue
         say(format_sound_report(report, label=path.name, reference="--score-against"))
+    if brief and reports:
+        say(format_summary(summarise(reports, healthy), label=f"{paths[0].name} ... {paths[-1].name}"))
     return paths
+
+
+def _say_written(say, paths, brief, sources=None):
+    """A line per file written (with the input it was made from), or, ``brief``, one line for them all."""
+    if brief:
+        made = f" (from {sources[0]} ... {sources[-1]}, in their order)" if sources else ""
+        say(f"wrote {len(paths)} files: {paths[0]} ... {paths[-1]}{made}")
+        return
+    for index, path in enumerate(paths):
+        say(f"wrote {path}" + (f" (from {sources[index]})" if sources else ""))
 
 
 def _sound_reference(paths, audio_config):
@@ -290,13 +306,13 @@ def _health_reference(model, loaded, score_against):
 
 def vocode_command(model, inputs, *, say=print, **options):
     """``vocode`` (its ``options``) of ``inputs`` by ``model`` (a path or a shipped model's name), a line per
-    file written (with ``output``). Returns what ``vocode`` returns: the paths, or without ``output`` the audio."""
+    file written (with ``output``; quiet, one line for several). Returns what ``vocode`` returns: the paths, or without ``output`` the audio."""
     from .runs import load_run_model
     from .vocoder import vocode
 
     paths = vocode(load_run_model(model), inputs, **options)
-    for source, path in zip(inputs, paths if options.get("output") else ()):
-        say(f"wrote {path} (from {source})")
+    if options.get("output"):
+        _say_written(say, paths, not options.get("progress", True) and len(paths) > 1, sources=list(inputs))
     return paths
 
 

@@ -255,6 +255,18 @@ def share_text(share):
     return "<0.001%" if share < 0.5 else ">99.999%"
 
 
+def format_summary(summary, label="generated"):
+    """One line for several streams (:func:`summarise`): how many are stuck and how, the share of all their windows
+    at the training level, their held partials beside the training audio's."""
+    how = ", ".join(f"{summary[key]} {name}" for key, name in (("collapsed", "collapsed"), ("ran_away", "ran away"),
+                                                               ("frozen", "frozen")) if summary[key])
+    stuck = f"{summary['stuck']} stuck ({how})" if summary["stuck"] else "none stuck (no collapse, no runaway, " \
+                                                                        "not frozen)"
+    return (f"health of {label}, {summary['streams']} streams: {stuck}; {share_text(summary['in_range'])} of their "
+            f"windows at the training level; held partials {summary['held_partials']:.0%} of the time (training "
+            f"audio {summary['training_held_partials']:.0%})")
+
+
 def format_health(report, label="generated"):
     """One line: the level against the training audio's, collapse, runaway and a frozen sound named, held partials
     beside."""

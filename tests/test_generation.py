@@ -182,6 +182,34 @@ def test_an_absurd_count_is_refused_before_anything_is_built(finished_run, tmp_p
         generation.generate(load_run_model(finished_run), seconds=0.001, count=10 ** 9, progress=False)
 
 
+def test_quiet_generation_of_many_streams_says_them_in_two_lines_and_names_the_stuck_ones(sine_run, tmp_path,
+                                                                                         monkeypatch):
+    import audiornn.health
+    from audiornn.commands import generate_command
+
+    folder, _ = sine_run
+    real = audiornn.health.health
+    calls = []
+
+    def second_collapses(audio, rate, reference):
+        report = real(audio, rate, reference)
+        calls.append(report)
+        return report | {"collapsed": True, "collapse_seconds": 4.0} if len(calls) == 2 else report
+
+    monkeypatch.setattr(audiornn.health, "health", second_collapses)
+    said = []
+    paths = generate_command(folder, seconds=0.3, count=3, seed=0, output=tmp_path / "many.wav", progress=False,
+                             say=said.append)
+    assert [path.name for path in paths] == ["many_1.wav", "many_2.wav", "many_3.wav"]
+    assert said[0] == f"wrote 3 files: {paths[0]} ... {paths[2]}"
+    assert said[1].startswith("health of many_2.wav: ") and "COLLAPSED for 4 s" in said[1]
+    assert said[2].startswith("health of many_1.wav ... many_3.wav, 3 streams: 1 stuck (1 collapsed); ")
+    assert len(said) == 3
+    said.clear()  # with progress (not quiet), a line per file as before
+    generate_command(folder, seconds=0.3, count=2, seed=0, output=tmp_path / "few.wav", say=said.append)
+    assert said[:2] == [f"wrote {tmp_path / 'few_1.wav'}", f"wrote {tmp_path / 'few_2.wav'}"] and len(said) == 4
+
+
 @pytest.mark.slow
 def test_sigterm_during_generation_leaves_nothing_and_stale_partials_are_removed(sine_run, tmp_path):
     folder, _ = sine_run

@@ -510,6 +510,10 @@ def test_a_labelled_vocoder_vocodes_and_resynthesises_under_a_label(voiced, tmp_
                            say=said.append)
     assert said == [f"wrote {paths[0]} (from {source})"]
     np.testing.assert_array_equal(soundfile.read(str(paths[0]))[0], two)
+    said.clear()  # several inputs, quiet: one line for them all
+    paths = vocode_command(run, [source, source], label="two", seed=1, output=tmp_path / "d.wav", progress=False,
+                           say=said.append)
+    assert said == [f"wrote 2 files: {paths[0]} ... {paths[1]} (from {source} ... {source}, in their order)"]
     assert main(["vocode", "--model", run, source, source, "--label", "one,two,one",
                  "--output", str(tmp_path / "x.wav"), "--quiet"]) == 2
     assert "--label gives 3 labels for 2 inputs" in capsys.readouterr().err
