@@ -95,7 +95,7 @@ def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, ca
     from audiornn.cli import main
 
     assert main(["generate", "--model", str(sine_run[0]), "--seconds", "3", "--count", "2", "--seed", "1",
-                 "--output", str(tmp_path / "g.wav"), "--quiet"]) == 0
+                 "--output", str(tmp_path / "g.wav")]) == 0  # (--quiet: one line for all, test_generation)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
     assert [line.split(":")[0] for line in lines] == ["health of g_1.wav", "health of g_2.wav"]
     assert all("at the training level" in line and "held partials" in line for line in lines)
