@@ -45,8 +45,12 @@ __all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "Dataset
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
+    import importlib
+    import importlib.util
 
+    if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    spec = None if name.startswith("_") else importlib.util.find_spec(f".{name}", __name__)
+    if spec is not None and str(spec.origin).endswith(".py"):  # not models/, the shipped models' folder
+        return importlib.import_module(f".{name}", __name__)  # a module, on first use: audiornn.scoring.identify
     raise AttributeError(f"module 'audiornn' has no attribute {name!r}")

@@ -791,11 +791,15 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         StateCarry.detach(model)
     if keeper.diverged:
         epoch, batch = keeper.diverged
+        lower = f"--learning-rate {train_config.learning_rate / 3:.2g}"
+        if not state["epochs_completed"]:  # nothing good was saved: there is no model to go on from
+            raise TrainingDiverged(
+                f"the loss became NaN or infinite in epoch {epoch}, batch {batch}, before any epoch was saved: "
+                f"start the run again with a lower learning rate (the same command with --overwrite {lower})")
         raise TrainingDiverged(
             f"the loss became NaN or infinite in epoch {epoch}, batch {batch}; the last good model "
             f"(epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': lower the "
-            f"learning rate and continue with --resume {folder} --learning-rate "
-            f"{train_config.learning_rate / 3:.2g}")
+            f"learning rate and continue with --resume {folder} {lower}")
     state["stop_reason"] = keeper.stop_reason or _epochs_done(state["epochs_completed"])
     write_json(folder / STATE, state)
     with _interrupt_note(folder, scoring=True):
@@ -973,6 +977,11 @@ def _load_resume(folder, dataset, overrides):
                              f"computes in {values.get('mixed_precision') or 'float32'}, and a resume keeps its "
                              f"model as it is: leave the option out, or start a new run (--init-from '{folder}' "
                              f"--mixed-precision {overrides['mixed_precision']})")
+    # The budget given replaces the run's: --minutes alone on a run given --epochs (or --epochs alone on one given
+    # --minutes) is that budget, not one held back by the other, which would stop the resume at once.
+    for given, other in (("minutes", "epochs"), ("epochs", "minutes")):
+        if given in overrides and other not in overrides:
+            values[other] = 0
     values.update(overrides)
     train_config = TrainConfig.from_dict(values, source="resumed training config")
     if not model_config.many_to_one:
@@ -1018,7 +1027,8 @@ def _budget_spent(state, train_config):
 
 
 def _budget_error(folder, state):
-    return RunError(f"run '{folder}' has already used its budget ({state['epochs_completed']} epochs, "
+    epochs = state["epochs_completed"]
+    return RunError(f"run '{folder}' has already used its budget ({epochs} epoch{'' if epochs == 1 else 's'}, "
                     f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
                     f"--minutes with --resume to train on")
 

@@ -291,3 +291,25 @@ def test_a_quiet_recording_read_by_a_front_ends_vocoder_is_not_said_to_be_raised
     with caplog.at_level("WARNING", logger="audiornn"):
         frames = load_features(quiet, load_model("vocoder-16k"))  # its frames keep its level: nothing raised
     assert frames.shape[1] == 80 and "nearly silent" not in caplog.text
+
+
+@pytest.mark.slow
+def test_the_modules_are_reached_from_a_plain_import(tmp_path):
+    import subprocess
+    import sys
+
+    script = ("import sys, audiornn\n"
+              "assert 'audiornn.scoring' not in sys.modules and 'audiornn.keras_data' not in sys.modules\n"
+              "print(audiornn.scoring.identify.__name__, audiornn.keras_data.window_datasets.__name__)\n"
+              "for name in ('models', 'nothing', '_secret'):\n"
+              "    try:\n"
+              "        getattr(audiornn, name)\n"
+              "    except AttributeError as error:\n"
+              "        print(error)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(Path(audiornn.__file__).parent.parent)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["identify window_datasets",
+                                          "module 'audiornn' has no attribute 'models'",
+                                          "module 'audiornn' has no attribute 'nothing'",
+                                          "module 'audiornn' has no attribute '_secret'"]

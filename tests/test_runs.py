@@ -117,6 +117,11 @@ def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dat
     assert runs.read_summary(run)["validation"] == summary["validation"]
     with pytest.raises(RunError, match="already used its budget"):
         train(resume=run, verbose=0)
+    # --minutes alone on a run given epochs is a time budget, not one the old epoch count stops at once
+    budget = round(json.loads((run / "state.json").read_text())["training_seconds"] / 60 + 0.02, 3)
+    summary = train(resume=run, overrides={"minutes": budget}, verbose=0)
+    assert summary["epochs"] > 1 and f"time budget of {budget:g} minutes" in summary["stop_reason"]
+    assert json.loads((run / "config.json").read_text())["training"]["epochs"] == 0
 
 
 def test_out_of_room_at_epoch_1_says_there_is_no_epoch_to_resume(tone_dataset, tmp_path, monkeypatch):
