@@ -102,7 +102,8 @@ def _add_build_options(parser):
     train can refuse them beside --dataset or --resume)."""
     parser.add_argument("--validation-fraction", type=float, default=None,
                         help=f"share of the audio held out for validation: whole files when there "
-                             f"are several, the tail when there is one (default {VALIDATION_FRACTION})")
+                             f"are several (the tail of one when no whole file fits the share), the tail when "
+                             f"there is one (default {VALIDATION_FRACTION})")
     parser.add_argument("--trim-silence", type=float, default=None, metavar="DB",
                         help="cut each file's start and end quieter than DB decibels below its peak")
     parser.add_argument("--strict", action="store_true", default=None,
@@ -142,7 +143,9 @@ def _inputs_or_sample(inputs):
     if inputs:
         return inputs
     folder = sample_data()
-    logger.info("no INPUT given: using the bundled sample in %s", folder)
+    # A warning, shown under --quiet too: a forgotten argument would otherwise train on the demo's audio unsaid.
+    logger.warning("no INPUT given: using the bundled sample in %s (name your audio files or folders, or give "
+                   "--dataset DIR)", folder)
     return [folder]
 
 
@@ -318,7 +321,8 @@ def build_parser():
                     "into RUN/dataset first). Progress is saved every epoch; --resume continues.")
     train.add_argument("inputs", nargs="*", metavar="INPUT",
                        help="audio files or folders to build the dataset from (instead of --dataset; .g722 "
-                            "read as raw G.722 at 16 kHz); NAME=PATH labels them")
+                            "read as raw G.722 at 16 kHz); NAME=PATH labels them; default, with neither: the "
+                            "bundled sample in data/, with a warning")
     train.add_argument("--dataset", "-d", metavar="DIR", help="a dataset folder from the data command")
     train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")

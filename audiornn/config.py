@@ -94,7 +94,8 @@ BUILD_OPTIONS = {"validation_fraction": "--validation-fraction", "trim_silence_d
                  "strict": "--strict"}
 VALIDATION_FRACTION = 0.1  # the share of the audio a dataset holds out for validation
 FLAGS = {**{field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()},
-         **AUDIO_OPTIONS, **BUILD_OPTIONS, "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
+         **AUDIO_OPTIONS, **BUILD_OPTIONS, "seconds": "--seconds", "count": "--count", "temperature": "--temperature",
+         "tail": "--tail", "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
 
 # Which model options set a part that another turns on: option -> (the option that turns it on, the part). An
 # option given for a part the model lacks would be ignored, and is refused (ModelConfig.check_given); labels and

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
-from .config import check_positive_int, check_positive_number
+from .config import check_positive_int, check_positive_number, option
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths, size_text
 from .stepping import SampleStream, StreamGroup, choose, chunks, label_state, prime_array
@@ -98,7 +98,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     tail: a probability taken off every class's before drawing, so the
         improbable classes are never drawn (:func:`choose`; 0: none).
     """
-    seconds = check_positive_number(seconds, "seconds")
+    seconds = check_positive_number(seconds, option("seconds"))
     chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")
     if output is not None and not isinstance(output, (str, os.PathLike)):
         raise ParameterError(f"output is the path of a .wav file to write (or None: the audio is returned), got "
@@ -112,7 +112,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     rate = audio_config.sample_rate
     total = max(1, int(round(seconds * rate)))
     chunk = max(1, int(round(chunk_seconds * rate)))
-    count = check_positive_int(count, "count")
+    count = check_positive_int(count, option("count"))
     wav = check_room(output, count, total, rate) if output is not None else None
     _check_memory(model, count, 0 if output is not None else total)
     paths = output_paths(output, count, [prime] if prime is not None else (), overwrite) if output is not None else None

@@ -44,7 +44,7 @@ from keras import ops
 from tqdm.auto import tqdm
 
 from . import backend
-from .config import check_positive_int
+from .config import check_positive_int, option
 from .errors import ParameterError
 
 __all__ = ["SampleStream", "StreamGroup", "check_tail", "check_temperature", "choose", "chunks",
@@ -257,7 +257,7 @@ def check_temperature(temperature):
     """``temperature`` as a float: 0 (argmax) or a positive number."""
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
             or not 0 <= temperature < math.inf:
-        raise ParameterError(f"temperature must be 0 (argmax) or a positive number, got {temperature!r}")
+        raise ParameterError(f"{option('temperature')} must be 0 (argmax) or a positive number, got {temperature!r}")
     return float(temperature)
 
 
@@ -265,7 +265,7 @@ def check_tail(tail, model):
     """``tail`` as a float if it is a probability that leaves the likeliest class some (below 1 / classes)."""
     classes = model.audio_config.num_classes
     if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail < 1 / classes:
-        raise ParameterError(f"tail must be a probability from 0 (none) to below 1/{classes} ({1 / classes:.4f}), "
+        raise ParameterError(f"{option('tail')} must be a probability from 0 (none) to below 1/{classes} ({1 / classes:.4f}), "
                              f"so that the likeliest of the {classes} classes keeps some; got {tail!r}")
     return float(tail)
 
@@ -393,7 +393,7 @@ class SampleStream:
         from .runs import as_model
 
         model = as_model(model)
-        self.model, self.count = model, check_positive_int(count, "count")
+        self.model, self.count = model, check_positive_int(count, option("count"))
         self.keys = None if keys is None else ops.convert_to_tensor(np.asarray(keys, np.int32).reshape(count))
         self.first_stream, self.total_streams = first_stream, total_streams or count
         self.temperature = check_temperature(temperature)
@@ -459,7 +459,7 @@ class StreamGroup:
         from .runs import as_model
 
         model = as_model(model)
-        count = check_positive_int(count, "count")
+        count = check_positive_int(count, option("count"))
         labels = label_state(model, label, count)
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         shards = shards or max(1, min(cores, count // min_shard))

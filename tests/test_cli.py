@@ -327,3 +327,11 @@ def test_init_from_refuses_input_it_cannot_train_on_before_building_anything(tmp
     assert main(["train", *inputs, "--output", str(run), "--init-from", "vocoder-16k", "--features", "mel",
                  "--epochs", "1", "--quiet"]) == 2
     assert "not of --features mel: give --features speecht5" in capsys.readouterr().err and not run.exists()
+
+
+def test_no_input_uses_the_bundled_sample_and_says_so_even_quiet(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="audiornn"):
+        assert main(["data", "--output", str(tmp_path / "ds"), "--quiet"]) == 0
+    assert "no INPUT given: using the bundled sample in" in caplog.text
+    assert {Path(source["path"]).parent for source in open_dataset(tmp_path / "ds").metadata["sources"]} \
+        == {REPOSITORY / "data"}
