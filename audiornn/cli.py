@@ -16,8 +16,10 @@ import sys
 import threading
 from pathlib import Path
 
-# Before TensorFlow is first imported (by a handler): only its warnings and errors.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before TensorFlow is first imported (by a handler): none of its C++ log lines (a CUDA probe's "failed call to
+# cuInit", oneDNN's notes on int32 kernels, printed as errors that change nothing); what fails reaches Python as an
+# exception with its message. --verbose brings them back (backend.start).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import __version__
 from .features import FORMATS, KINDS
@@ -220,7 +222,8 @@ def run_train(arguments):
         distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
         worker_timeout=arguments.worker_timeout, progress=not arguments.quiet)
     score = summary["validation"]
-    print(f"run: {summary['run']} ({summary['epochs']} epochs, {summary['training_minutes']} min; "
+    print(f"run: {summary['run']} ({summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'}, "
+          f"{summary['training_minutes']} min; "
           f"{summary['stop_reason']})\nbest model: {summary['model']} (epoch {summary['best_epoch']}): "
           f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
           f"validation audio")

@@ -335,3 +335,20 @@ def test_no_input_uses_the_bundled_sample_and_says_so_even_quiet(tmp_path, caplo
     assert "no INPUT given: using the bundled sample in" in caplog.text
     assert {Path(source["path"]).parent for source in open_dataset(tmp_path / "ds").metadata["sources"]} \
         == {REPOSITORY / "data"}
+
+
+@pytest.mark.slow
+def test_tensorboard_writes_its_event_files_with_no_native_log_lines(sine_dataset, tmp_path):
+    # The tensorboard package comes with the install (Pipfile, audiornn[tensorflow]); on JAX, TensorFlow starts
+    # its runtime only when the first event is written, and its CUDA probe's error line stays off the terminal.
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset",
+                             str(sine_dataset.path), "--output", str(tmp_path / "run"), "--tensorboard", "--epochs",
+                             "1", "--steps-per-epoch", "2", "--units", "8", "--dense-units", "8", "--lags", "2",
+                             "--batch-size", "4", "--sequence-length", "16", "--quiet"],
+                            capture_output=True, text=True, timeout=600, cwd=tmp_path, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {path.parent.name for path in (tmp_path / "run" / "logs").rglob("events.out.tfevents.*")} \
+        == {"train", "validation"}
+    assert "run: " in result.stdout and "(1 epoch, " in result.stdout
+    assert not [noise for noise in ("E0000", "I0000", "W0000", "cuInit") if noise in result.stderr], result.stderr
