@@ -46,11 +46,21 @@ __all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "Dataset
 
 def __getattr__(name):
     import importlib
-    import importlib.util
 
     if name in _LAZY:
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    spec = None if name.startswith("_") else importlib.util.find_spec(f".{name}", __name__)
-    if spec is not None and str(spec.origin).endswith(".py"):  # not models/, the shipped models' folder
-        return importlib.import_module(f".{name}", __name__)  # a module, on first use: audiornn.scoring.identify
+    if name in _modules():  # a module, on first use: audiornn.scoring.identify
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'audiornn' has no attribute {name!r}")
+
+
+def _modules():
+    """The package's modules by name (not models/, the shipped models' folder)."""
+    import pkgutil
+
+    return {module.name for module in pkgutil.iter_modules(__path__) if not module.ispkg
+            and not module.name.startswith("_")}
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _modules())

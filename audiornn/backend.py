@@ -109,8 +109,12 @@ def start(*, verbose=False):
             if importlib.util.find_spec("tensorflow") is not None:
                 # Keras imports an installed TensorFlow on any backend, from more than one place (seeding in
                 # keras.utils.set_random_seed, serialising a model when it saves one): here, where its start-up
-                # lines are kept off the terminal, once, rather than in the middle of training.
-                import tensorflow  # noqa: F401
+                # lines are kept off the terminal, once, rather than in the middle of training; and its device
+                # probe (on a machine without a GPU, "failed call to cuInit"), which TensorBoard's writer would
+                # otherwise start after the first epoch.
+                import tensorflow
+
+                tensorflow.config.list_physical_devices()
 
 
 def devices():

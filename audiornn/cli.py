@@ -16,10 +16,9 @@ import sys
 import threading
 from pathlib import Path
 
-# Before TensorFlow is first imported (by a handler): none of its C++ log lines (a CUDA probe's "failed call to
-# cuInit", oneDNN's notes on int32 kernels, printed as errors that change nothing); what fails reaches Python as an
-# exception with its message. --verbose brings them back (backend.start).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Before TensorFlow is first imported (by a handler): only its warnings and errors (an error line can hold the
+# cause of a failure, as a GPU library's version; backend.start keeps the start-up lines off the terminal).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from . import __version__
 from .features import FORMATS, KINDS
@@ -210,13 +209,12 @@ def run_train(arguments):
     if arguments.mixed_precision:
         training["mixed_precision"] = arguments.mixed_precision
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
-    if not (arguments.resume or arguments.dataset or inputs or labels):
-        inputs = _inputs_or_sample(inputs)
     summary = train_command(
         inputs, output=arguments.output, dataset=arguments.dataset, resume=arguments.resume,
         init_from=arguments.init_from, labels=labels, features=arguments.features,
         model_options=_model_options(arguments), train_options=training,
         audio_options=_audio_options(arguments), build_options=_build_options(arguments),
+        default_inputs=lambda: _inputs_or_sample([]),
         overwrite=arguments.overwrite,
         use_labels=not arguments.ignore_labels, use_features=not arguments.ignore_features,
         distribute=arguments.distribute, verbose="auto" if not arguments.quiet else 0,
@@ -304,7 +302,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="AudioRNN.py",
         description="Learn raw audio one sample at a time and generate new audio from it. "
-                    "With no subcommand, runs the demo on the bundled sample in data/.")
+                    "With no subcommand, runs the demo on the bundled sample in data/ (and takes the demo's "
+                    "options: AudioRNN.py --minutes 1). Options go after the command.")
     parser.add_argument("--version", action="version", version=f"audiornn {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info lines")
@@ -538,13 +537,19 @@ def main(argv=None, *, prog=None):
     """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     if prog:  # a thin script (AudioRNNData.py: "data" and its arguments): its own name in usage and errors
         parser.prog = prog
-        commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
         if argv and argv[0] in commands.choices:
             commands.choices[argv[0]].prog = prog
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
-        argv = ["demo", *argv]  # no subcommand: the demo, with its own options (AudioRNN.py --minutes 1)
+        # No subcommand: the demo, with its own options (AudioRNN.py --minutes 1); what the demo does not take
+        # and names a command was meant for that command (AudioRNN.py -q train ...).
+        named = [item for item in parser.parse_known_args(["demo", *argv])[1] if item in commands.choices]
+        if named:
+            before = " ".join(argv[:argv.index(named[0])])
+            parser.error(f"{before} goes after the command: {parser.prog} {named[0]} {before} ...")
+        argv = ["demo", *argv]
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",

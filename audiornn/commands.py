@@ -20,6 +20,7 @@ too. Messages name the command line's flags (:func:`audiornn.config.option`).
 
 import contextlib
 import logging
+import os
 from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
@@ -84,7 +85,7 @@ def _check_train_options(model_options, train_options, audio_options, build_opti
 
 def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_from=None, labels=None,
                   features=None, model_options=None, train_options=None, audio_options=None, build_options=None,
-                  overwrite=False,
+                  default_inputs=None, overwrite=False,
                   use_labels=True, use_features=True, distribute="auto", verbose="auto",
                   worker_timeout=WORKER_TIMEOUT, progress=True):
     """Train as the ``train`` command does; returns :func:`audiornn.training.train`'s summary.
@@ -97,6 +98,8 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
     ``features``) are built into ``output/dataset``, with ``build_options``
     (``validation_fraction``, ``trim_silence_db``, ``strict``: as
     :func:`audiornn.dataset.build_dataset` takes them); or give ``dataset``.
+    ``default_inputs``: what gives the inputs when none are given (the command
+    line's bundled sample), called once every check has passed.
     Everything is checked before anything is written.
     """
     from .training import train
@@ -137,9 +140,10 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
     audio_config = AudioConfig(**audio_options)
     start = None
     if init_from:
-        from .training import starting_point
+        from .training import check_preset_options, starting_point
 
         start = starting_point(init_from)  # loaded once: its audio settings build the dataset, its weights start
+        check_preset_options(start["model"].model_config, train_options, f"--init-from '{init_from}'")
         source = start["model"].audio_config
         format_rate = rate_for(features, None)
         if format_rate and format_rate != source.sample_rate:  # the rate came with the format, not an audio flag
@@ -162,6 +166,8 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
         check_health_size(train_config, rate_for(features, None) or audio_config.sample_rate)
     with contextlib.ExitStack() as holding:
         if not dataset:
+            if not inputs and labels is None and default_inputs is not None:
+                inputs = default_inputs()
             dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, build_options,
                                          overwrite, progress)
         return train(dataset, output, model_config=model_config, train_config=train_config, overwrite=overwrite,
@@ -310,6 +316,8 @@ def vocode_command(model, inputs, *, say=print, **options):
     from .runs import load_run_model
     from .vocoder import vocode
 
+    if isinstance(inputs, (str, os.PathLike)):  # one input given alone
+        inputs = [inputs]
     paths = vocode(load_run_model(model), inputs, **options)
     if options.get("output"):
         _say_written(say, paths, not options.get("progress", True) and len(paths) > 1, sources=list(inputs))
@@ -348,6 +356,15 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
 
     if not (runs or model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
+    if json_path and not model:
+        raise ParameterError("--json writes a model's scores, and no --model is given: add --model MODEL (with "
+                             "--audio to score), or leave --json out")
+    for path, flag in ([(json_path, "--json")] if json_path else []) + ([(output, "--output")] if output else []):
+        folder = Path(path).expanduser()
+        if flag == "--json" and folder.is_dir() or flag == "--output" and folder.exists() and not folder.is_dir():
+            raise ParameterError(f"{flag} '{path}' is {'a folder' if flag == '--json' else 'not a folder'}: name "
+                                 f"{'a file to write the scores to' if flag == '--json' else 'a folder for the figures'}"
+                                 f" (nothing was done)")
     if output:  # the figures' folder, made (with those above it) and checked before any scoring
         with folder_for(output, "--output") as output:  # refused: nothing left behind
             _check_writable(output / "curves.png", "--output")
@@ -356,9 +373,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     elif json_path:
         _check_writable(json_path, "--json")
     output = Path(output) if output else model_folder(runs[0] if runs else model)
-    if not overwrite:
-        _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
-                            sound=sound, contact_sheet=contact_sheet)
+    _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
+                        sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)
     results, text, written = {}, _Shown(say), []
     if runs:
         written.append(evaluation.save_figure(evaluation.plot_history(runs), output / "curves.png"))
@@ -376,18 +392,27 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     return results, text, written
 
 
-def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, sound, contact_sheet):
-    """Refuse, before any scoring, to write over files that are not eval's own: a figure's name taken by a file
-    that is not a figure audiornn drew (in the current folder, for a shipped model), or an existing --json."""
-    import os
+def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, sound, contact_sheet, overwrite):
+    """Refuse, before any scoring, a folder under a figure's name, and unless ``overwrite``, to write over files
+    that are not eval's own: a figure's name taken by a file that is not a figure audiornn drew (in the current
+    folder, for a shipped model), or an existing --json."""
 
     from .evaluation import is_figure
+
+    from .runs import is_run
 
     figures = [name for name, drawn in (("curves.png", runs), ("contact_sheet.png", runs and contact_sheet),
                                         ("resynthesis.png", model and resynthesis),
                                         ("sound.png", model and (sound or not audio))) if drawn]
+    folders = [name for name in figures if (output / name).is_dir()]
+    if folders:
+        raise ParameterError(f"'{output / folders[0]}' is a folder, where eval would write its figure: give "
+                             f"--output DIR, another folder for the figures (nothing was done)")
+    if overwrite:
+        return
+    legacy = is_run(output)  # a run folder, where eval wrote its figures before they said audiornn
     taken = [f"'{output / name}' (not a figure audiornn drew)" for name in figures
-             if os.path.lexists(output / name) and not is_figure(output / name)]
+             if os.path.lexists(output / name) and not is_figure(output / name, legacy=legacy)]
     if json_path and os.path.lexists(Path(json_path).expanduser()):
         taken.append(f"--json '{json_path}'")
     if taken:

@@ -127,15 +127,19 @@ def save_figure(figure, path, *, dpi=110):
         temporary, dpi=dpi, format="png", metadata={"Software": FIGURE_SOFTWARE}))
 
 
-def is_figure(path):
-    """True when ``path`` is a PNG audiornn drew (or matplotlib: figures saved before they said audiornn), which
-    ``eval`` replaces freely; False for anything else (a user's own picture of that name)."""
+def is_figure(path, *, legacy=False):
+    """True when ``path`` is a PNG audiornn drew, which ``eval`` replaces freely (``legacy``: or any matplotlib
+    PNG, as figures were saved before they said audiornn: for a run folder, where eval wrote them); False for
+    anything else (a user's own picture of that name, a folder, a pipe)."""
     from PIL import Image
 
+    if not Path(path).is_file():
+        return False
     try:
         with Image.open(path) as image:
             software = str(getattr(image, "text", {}).get("Software", "")).lower()
-            return image.format == "PNG" and software.startswith((FIGURE_SOFTWARE, "matplotlib"))
+            return image.format == "PNG" and software.startswith(
+                (FIGURE_SOFTWARE, "matplotlib") if legacy else FIGURE_SOFTWARE)
     except (OSError, ValueError):
         return False
 

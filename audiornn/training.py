@@ -949,6 +949,17 @@ def _load_last_model(folder, state):
     return model
 
 
+def check_preset_options(model_config, options, name):
+    """Refuse an option ``options`` holds that the preset of model ``name`` does not read: ``--sequence-length``
+    for the seed preset (it reads windows of ``--window`` samples), ``--window`` for the default one."""
+    if model_config.many_to_one and "sequence_length" in options:
+        raise ParameterError(f"{name} is the seed preset, which reads windows of {option('window')} "
+                             f"({model_config.window} samples), not {option('sequence_length')}: leave it out")
+    if not model_config.many_to_one and "window" in options:
+        raise ParameterError(f"{option('window')} sets the seed preset's context, and {name} is the default preset, "
+                             f"which carries its context in the recurrent state: leave it out")
+
+
 def _load_resume(folder, dataset, overrides):
     config = read_run_json(folder, CONFIG)
     state = recover_run(folder)
@@ -958,6 +969,7 @@ def _load_resume(folder, dataset, overrides):
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
     model_config = ModelConfig.from_saved(config["model"], source=str(folder / CONFIG))
     model_fields = {field.name for field in dataclasses.fields(ModelConfig)}
+    check_preset_options(model_config, overrides, f"run '{folder}'")
     for field in sorted(set(overrides) & model_fields):
         if overrides[field] != getattr(model_config, field):
             given, saved = (f"{option(field)} ({value!r})" for value in (overrides[field], getattr(model_config, field)))
@@ -980,7 +992,7 @@ def _load_resume(folder, dataset, overrides):
     # The budget given replaces the run's: --minutes alone on a run given --epochs (or --epochs alone on one given
     # --minutes) is that budget, not one held back by the other, which would stop the resume at once.
     for given, other in (("minutes", "epochs"), ("epochs", "minutes")):
-        if given in overrides and other not in overrides:
+        if overrides.get(given) and other not in overrides:  # (--minutes 0, no time limit, keeps the epochs)
             values[other] = 0
     values.update(overrides)
     train_config = TrainConfig.from_dict(values, source="resumed training config")

@@ -301,6 +301,8 @@ def test_the_modules_are_reached_from_a_plain_import(tmp_path):
     script = ("import sys, audiornn\n"
               "assert 'audiornn.scoring' not in sys.modules and 'audiornn.keras_data' not in sys.modules\n"
               "print(audiornn.scoring.identify.__name__, audiornn.keras_data.window_datasets.__name__)\n"
+              "assert {'scoring', 'train', 'generate'} <= set(dir(audiornn)) and 'models' not in dir(audiornn)\n"
+              "assert not hasattr(audiornn, 'scoring.x') and not hasattr(audiornn, '.') and not hasattr(audiornn, '')\n"
               "for name in ('models', 'nothing', '_secret'):\n"
               "    try:\n"
               "        getattr(audiornn, name)\n"

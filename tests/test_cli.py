@@ -253,6 +253,9 @@ def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     # With no subcommand the demo runs, and takes its own options (not an "unrecognized arguments" error)
     assert main(["--output", str(tmp_path / "new"), "--minutes", "-1", "--quiet"]) == 2
     assert "--minutes must be a positive number" in capsys.readouterr().err and not (tmp_path / "new").exists()
+    with pytest.raises(SystemExit) as stopped:  # an option before a command belongs to that command
+        main(["-q", "train", "data"])
+    assert stopped.value.code == 2 and "-q goes after the command: AudioRNN.py train -q ..." in capsys.readouterr().err
     # A demo folder with a file of the user's beside it is said to be that, not "no demo"
     (tmp_path / "demo" / "run").mkdir(parents=True)
     (tmp_path / "demo" / "run" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
@@ -329,8 +332,10 @@ def test_init_from_refuses_input_it_cannot_train_on_before_building_anything(tmp
     assert "not of --features mel: give --features speecht5" in capsys.readouterr().err and not run.exists()
 
 
-def test_no_input_uses_the_bundled_sample_and_says_so_even_quiet(tmp_path, caplog):
+def test_no_input_uses_the_bundled_sample_and_says_so_even_quiet(tmp_path, caplog, capsys):
     with caplog.at_level("WARNING", logger="audiornn"):
+        assert main(["train", "--output", str(tmp_path / "run"), "--epochs", "0", "--quiet"]) == 2
+        assert "no INPUT" not in caplog.text  # a refused command is one line: the warning comes after the checks
         assert main(["data", "--output", str(tmp_path / "ds"), "--quiet"]) == 0
     assert "no INPUT given: using the bundled sample in" in caplog.text
     assert {Path(source["path"]).parent for source in open_dataset(tmp_path / "ds").metadata["sources"]} \

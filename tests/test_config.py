@@ -36,6 +36,22 @@ def test_a_resume_refuses_audio_flags_and_names_the_laplace_prior_plainly(finish
     error = one_line(capsys)
     assert "--no-laplace-prior differs from the run's" in error and "trained with the Laplace prior" in error
     assert "(True)" not in error and "(False)" not in error
+    # an option the run's preset does not read, even at the value it would have
+    assert main(["train", "--resume", str(finished_run), "--window", "1000", "--quiet"]) == 2
+    assert "--window sets the seed preset's context, and run" in one_line(capsys)
+
+
+def test_options_a_models_preset_does_not_read_are_refused_by_name():
+    from audiornn.training import check_preset_options
+
+    with pytest.raises(ParameterError, match=r"run 'x' is the seed preset, which reads windows of --window \(1000 "
+                                             r"samples\), not --sequence-length"):
+        check_preset_options(ModelConfig.seed(), {"sequence_length": 500}, "run 'x'")
+    with pytest.raises(ParameterError, match="--window sets the seed preset's context, and --init-from 'm' is the "
+                                             "default preset"):
+        check_preset_options(ModelConfig(), {"window": 1000}, "--init-from 'm'")
+    check_preset_options(ModelConfig(), {"sequence_length": 500}, "run 'x'")  # what the preset reads: taken
+    check_preset_options(ModelConfig.seed(), {"window": 500}, "run 'x'")
 
 
 @pytest.mark.parametrize("values, message", [

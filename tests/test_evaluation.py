@@ -171,9 +171,14 @@ def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_r
     assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 0
     assert is_figure(out / "curves.png")
     assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 0  # its own figure: replaced
-    Figure().savefig(out / "curves.png", format="png")  # a figure saved before they said audiornn: replaced too
-    assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 0
     capsys.readouterr()
+    Figure().savefig(out / "curves.png", format="png")  # a user's own matplotlib figure: refused
+    assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 2
+    assert "(not a figure audiornn drew)" in one_line(capsys)
+    copy = tmp_path / "copy"  # in a run folder, where eval wrote them before they said audiornn: replaced
+    shutil.copytree(folder, copy)
+    Figure().savefig(copy / "curves.png", format="png")
+    assert main(["eval", str(copy), "--quiet"]) == 0 and is_figure(copy / "curves.png")
     (out / "curves.png").write_bytes(b"my own picture")
     (tmp_path / "score.json").write_text('{"mine": 1}')
     assert main(["eval", str(folder), "--output", str(out), "--quiet"]) == 2
@@ -185,6 +190,15 @@ def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_r
     assert "--json" in one_line(capsys) and (tmp_path / "score.json").read_text() == '{"mine": 1}'
     assert main(["eval", str(folder), "--output", str(out), "--overwrite", "--quiet"]) == 0
     assert is_figure(out / "curves.png")
+    # A folder under a figure's name, or as --json, is refused before any work, even with --overwrite; --json
+    # without --model (nothing to write) is refused too.
+    (tmp_path / "other" / "curves.png").mkdir(parents=True)
+    for arguments, message in (([str(folder), "--output", str(tmp_path / "other"), "--overwrite"],
+                                "curves.png' is a folder, where eval would write its figure"),
+                               (["--model", str(folder), "--json", str(out), "--overwrite"], "is a folder: name a file"),
+                               ([str(folder), "--json", str(tmp_path / "new.json")], "--json writes a model's scores")):
+        assert main(["eval", *arguments, "--quiet"]) == 2
+        assert message in one_line(capsys)
 
 
 @pytest.mark.slow
