@@ -244,7 +244,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     from .health import format_health, format_summary, health, summarise
     from .sink import output_paths
     from .runs import load_run_model
-    from .sound import format_sound_report
+    from .sound import format_sound_report, format_sound_reports
 
     loaded = load_run_model(model)
     if score_against and options.get("output") is not None:  # no file scored against, or beside one, written over
@@ -260,7 +260,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     paths = generate(loaded, **options)
     brief = not options.get("progress", True) and len(paths) > 1
     _say_written(say, paths, brief)
-    reports = []
+    reports, sounds = [], []
     for path in paths if healthy is not None or reference is not None else ():
         audio = soundfile.read(str(path), dtype="float32")[0]
         if healthy is not None:
@@ -270,13 +270,18 @@ def generate_command(model, *, score_against=(), say=print, **options):
         if reference is None:
             continue
         try:
-            report = reference.report(audio)
+            sounds.append((path.name, reference.report(audio)))
         except AudioFileError as error:  # the generated audio itself: too short or silent
             logger.warning("%s is kept but not scored: %s", path, error)
             continue
-        say(format_sound_report(report, label=path.name, reference="--score-against"))
+        if not brief:
+            say(format_sound_report(sounds[-1][1], label=path.name, reference="--score-against"))
     if brief and reports:
-        say(format_summary(summarise(reports, healthy), label=f"{paths[0].name} ... {paths[-1].name}"))
+        say(format_summary(summarise(reports, healthy), label=f"{paths[0].name} ... {paths[-1].name}",
+                           seconds=min(report["seconds"] for report in reports)))
+    if brief and sounds:  # one table, a row for each file
+        say(format_sound_reports([report for _, report in sounds], [name for name, _ in sounds],
+                                 reference="--score-against"))
     return paths
 
 

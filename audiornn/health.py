@@ -255,16 +255,17 @@ def share_text(share):
     return "<0.001%" if share < 0.5 else ">99.999%"
 
 
-def format_summary(summary, label="generated"):
-    """One line for several streams (:func:`summarise`): how many are stuck and how, the share of all their windows
-    at the training level, their held partials beside the training audio's."""
+def format_summary(summary, label="generated", seconds=WINDOW_SECONDS):
+    """One line for several streams (:func:`summarise`) of ``seconds`` each: how many are stuck and how, the share
+    of all their windows at the training level, their held partials beside the training audio's."""
     how = ", ".join(f"{summary[key]} {name}" for key, name in (("collapsed", "collapsed"), ("ran_away", "ran away"),
                                                                ("frozen", "frozen")) if summary[key])
     stuck = f"{summary['stuck']} stuck ({how})" if summary["stuck"] else "none stuck (no collapse, no runaway, " \
                                                                         "not frozen)"
-    return (f"health of {label}, {summary['streams']} streams: {stuck}; {share_text(summary['in_range'])} of their "
-            f"windows at the training level; held partials {summary['held_partials']:.0%} of the time (training "
-            f"audio {summary['training_held_partials']:.0%})")
+    short = f" (shorter than {WINDOW_SECONDS:g} s: one window each)" if seconds < WINDOW_SECONDS else ""
+    return (f"health of {label}, {summary['streams']} streams{short}: {stuck}; {share_text(summary['in_range'])} of "
+            f"their windows at the training level; held partials {summary['held_partials']:.0%} of the time "
+            f"(training audio {summary['training_held_partials']:.0%})")
 
 
 def format_health(report, label="generated"):

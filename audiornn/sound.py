@@ -205,13 +205,24 @@ def sound_report(generated, train_classes, held_out_classes, audio_config):
 
 def format_sound_report(report, *, label="model", reference="the training audio"):
     """The report as a small text table; ``reference`` names the real audio it was measured against."""
-    rows = [("real held-out audio (floor)", report["floor"]), (label, report["model"]),
-            ("linear predictor 16 (ceiling)", report["ceiling"])]
+    return format_sound_reports([report], [label], reference=reference)
+
+
+def format_sound_reports(reports, labels, *, reference="the training audio"):
+    """Reports of sounds of one length against one reference as one table: the floor and the ceiling (the first
+    report's: they depend only on the length) around a row for each sound."""
+    first = reports[0]
+    rows = [("real held-out audio (floor)", first["floor"]),
+            *((label, report["model"]) for label, report in zip(labels, reports)),
+            ("linear predictor 16 (ceiling)", first["ceiling"])]
     lines = [f"{f'sound distance to {reference}':<38}{'Frechet':>9}{'spectrum dB':>13}"]
     for name, row in rows:
         if row is not None:
             lines.append(f"{name:<38}{row['frechet']:>9.1f}{row['spectrum_db']:>13.2f}")
-    if report["position"] is not None:
-        lines.append(f"({report['seconds']:.1f} s each; the model stands at {report['position']:.2f} of the way "
-                     f"from the floor to the ceiling; lower is closer to real audio)")
+    positions = [report["position"] for report in reports if report["position"] is not None]
+    if positions:
+        where = f"the model stands at {positions[0]:.2f}" if len(reports) == 1 else \
+            f"the sounds stand at {min(positions):.2f} to {max(positions):.2f}"
+        lines.append(f"({first['seconds']:.1f} s each; {where} of the way from the floor to the ceiling; lower is "
+                     f"closer to real audio)")
     return "\n".join(lines)

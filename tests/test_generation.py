@@ -128,6 +128,14 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert [path.name for path in paths] == ["api.wav"] and paths[0].is_file()
     assert said[0] == f"wrote {paths[0]}" and said[1].startswith("health of api.wav")
     assert "sound distance to --score-against" in said[2]
+    said.clear()  # quiet, several streams: one table, a row for each file between the floor and the ceiling
+    paths = generate_command(folder, seconds=1, count=3, output=tmp_path / "q.wav", score_against=[real.parent],
+                             progress=False, say=said.append)
+    table = said[-1].splitlines()
+    assert table[0].startswith("sound distance to --score-against")
+    assert [line.split()[0] for line in table[1:4]] == ["q_1.wav", "q_2.wav", "q_3.wav"]
+    assert table[4].startswith("linear predictor 16 (ceiling)") and len(table) == 5  # (no floor: no position)
+    assert sum("sound distance" in line for line in said) == 1
     # A recording scored against is never written over, and what is written into its folder is not part of
     # what the stream is held to: the same stream scores the same written beside it or into it.
     before = real.read_bytes()
@@ -203,7 +211,8 @@ def test_quiet_generation_of_many_streams_says_them_in_two_lines_and_names_the_s
     assert [path.name for path in paths] == ["many_1.wav", "many_2.wav", "many_3.wav"]
     assert said[0] == f"wrote 3 files: {paths[0]} ... {paths[2]}"
     assert said[1].startswith("health of many_2.wav: ") and "COLLAPSED for 4 s" in said[1]
-    assert said[2].startswith("health of many_1.wav ... many_3.wav, 3 streams: 1 stuck (1 collapsed); ")
+    assert said[2].startswith("health of many_1.wav ... many_3.wav, 3 streams (shorter than 2 s: one window each): "
+                              "1 stuck (1 collapsed); ")
     assert len(said) == 3
     said.clear()  # with progress (not quiet), a line per file as before
     generate_command(folder, seconds=0.3, count=2, seed=0, output=tmp_path / "few.wav", say=said.append)
