@@ -327,7 +327,8 @@ def build_parser():
                             "bundled sample in data/, with a warning")
     train.add_argument("--dataset", "-d", metavar="DIR", help="a dataset folder from the data command")
     train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
-    train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch")
+    train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch (a "
+                                                        "--minutes or --epochs given replaces its budget)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
     train.add_argument("--init-from", metavar="RUN_OR_MODEL",
                        help="start a new run from the weights of a trained model (a run folder or .keras file): "
