@@ -271,7 +271,8 @@ def test_the_review_of_the_probe_mends(speech_like_folder, tmp_path, monkeypatch
         find_audio_files([sine_run[0]])
     # eval's --output made, then taken away when --json is refused
     with pytest.raises(audiornn.AudioRNNError, match="does not exist"):
-        evaluate_command([sine_run[0]], output=tmp_path / "new" / "figures", json_path=tmp_path / "no" / "x.json")
+        evaluate_command([sine_run[0]], model=sine_run[0], output=tmp_path / "new" / "figures",
+                         json_path=tmp_path / "no" / "x.json")
     assert not (tmp_path / "new").exists()
     # A run with epochs whose model is gone is not "a run that completed no epoch"
     copy = tmp_path / "copy"

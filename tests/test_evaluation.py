@@ -157,8 +157,9 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
                  "--quiet"]) == 2
     assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err
     # --json into the --output folder, which eval makes
-    assert main(["eval", str(folder), "--output", str(tmp_path / "figures"), "--json",
-                 str(tmp_path / "figures" / "x.json"), "--quiet"]) == 0
+    assert main(["eval", str(folder), "--model", str(folder), "--seconds", "1", "--output", str(tmp_path / "figures"),
+                 "--json", str(tmp_path / "figures" / "x.json"), "--quiet"]) == 0
+    assert (tmp_path / "figures" / "x.json").is_file()
 
 
 def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_run, tmp_path, capsys):
