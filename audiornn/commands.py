@@ -55,22 +55,21 @@ def _check_train_options(model_options, train_options, audio_options, build_opti
                              f"{', '.join(map(str, unknown))}")
     audio = [option(field) for field in audio_options]
     building = [option(field) for field in build_options]
-    if building and (dataset or resume):
+    if dataset or resume:  # the dataset is built already: how INPUT would be built does not apply
         where = "--resume" if resume else "--dataset"
-        raise ParameterError(f"{', '.join(building)} {'says' if len(building) == 1 else 'say'} how INPUT audio "
-                             f"becomes the run's dataset; with {where} the dataset is built already: leave "
-                             f"{'it' if len(building) == 1 else 'them'} out, or build a dataset with "
-                             f"{'it' if len(building) == 1 else 'them'} (AudioRNNData.py)")
+        if building:
+            raise ParameterError(f"{', '.join(building)} {'says' if len(building) == 1 else 'say'} how INPUT audio "
+                                 f"becomes the run's dataset; with {where} the dataset is built already: leave "
+                                 f"{'it' if len(building) == 1 else 'them'} out, or build a dataset with "
+                                 f"{'it' if len(building) == 1 else 'them'} (AudioRNNData.py)")
+        if audio:
+            raise ParameterError(f"{', '.join(audio)} {'applies' if len(audio) == 1 else 'apply'} only when INPUT "
+                                 f"audio is given; with {where} the dataset's own audio settings are used: leave "
+                                 f"{', '.join(audio)} out, or build a dataset with them")
     if build_options.get("validation_fraction") == 0:
         raise ParameterError("--validation-fraction 0 holds out no audio, and training needs some to score each "
                              "epoch and keep the best model: give a share above 0 (the default is "
                              f"{VALIDATION_FRACTION})")
-    if audio and (dataset or resume):
-        where = "--resume" if resume else "--dataset"
-        raise ParameterError(f"{', '.join(audio)} {'applies' if len(audio) == 1 else 'apply'} only when INPUT "
-                             f"audio is given; with {where} the "
-                             f"dataset's own audio settings are used: leave {', '.join(audio)} out, or build "
-                             f"a dataset with them")
     alone = [option(name) for name in ("health_streams", "health_seconds") if name in train_options]
     if alone and not resume and not train_options.get("health_every"):  # a resumed run's checks: checked there
         raise ParameterError(f"{' and '.join(alone)} {'size' if len(alone) > 1 else 'sizes'} the health checks of "
@@ -364,12 +363,9 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if json_path and not model:
         raise ParameterError("--json writes a model's scores, and no --model is given: add --model MODEL (with "
                              "--audio to score), or leave --json out")
-    for path, flag in ([(json_path, "--json")] if json_path else []) + ([(output, "--output")] if output else []):
-        folder = Path(path).expanduser()
-        if flag == "--json" and folder.is_dir() or flag == "--output" and folder.exists() and not folder.is_dir():
-            raise ParameterError(f"{flag} '{path}' is {'a folder' if flag == '--json' else 'not a folder'}: name "
-                                 f"{'a file to write the scores to' if flag == '--json' else 'a folder for the figures'}"
-                                 f" (nothing was done)")
+    if json_path and Path(json_path).expanduser().is_dir():  # (a file as --output: make_folder refuses it)
+        raise ParameterError(f"--json '{json_path}' is a folder: name a file to write the scores to (nothing was "
+                             f"done)")
     if output:  # the figures' folder, made (with those above it) and checked before any scoring
         with folder_for(output, "--output") as output:  # refused: nothing left behind
             _check_writable(output / "curves.png", "--output")
