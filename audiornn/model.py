@@ -52,7 +52,7 @@ class AudioRNN(MultiWorkerModel):
     (:meth:`frame_predictors`): not conditioning but the Laplace prior's centre and scale.
     """
 
-    def __init__(self, model_config=None, audio_config=None, feature_config=None, **kwargs):
+    def __init__(self, model_config=None, audio_config=None, feature_config=None, frame_level=None, **kwargs):
         super().__init__(**kwargs)
         from .features import FeatureConfig
 
@@ -67,6 +67,10 @@ class AudioRNN(MultiWorkerModel):
             raise ParameterError(f"a model reading features ({model_config.features} bands) needs their feature "
                                  f"config, with as many bands; got {feature_config}")
         self.model_config, self.audio_config, self.feature_config = model_config, audio_config, feature_config
+        # A front end's vocoder: the loud level of its training frames (audiornn.features.loud_level, the mean over
+        # the training files), which vocode reads a front end's frames against; None for a model trained before
+        # it was kept (its frames are read by their mean, audiornn.vocoder.level_shift).
+        self.frame_level = None if frame_level is None else float(frame_level)
         classes = audio_config.num_classes
         if model_config.many_to_one:
             # The original: scaled sample values, a dense layer with batch-norm,
@@ -409,7 +413,8 @@ class AudioRNN(MultiWorkerModel):
     def get_config(self):
         return {**super().get_config(), "model_config": self.model_config.to_dict(),
                 "audio_config": self.audio_config.to_dict(),
-                **({"feature_config": self.feature_config.to_dict()} if self.feature_config else {})}
+                **({"feature_config": self.feature_config.to_dict()} if self.feature_config else {}),
+                **({"frame_level": self.frame_level} if self.frame_level is not None else {})}
 
 
 def _folded_gru_step(constants, previous, features, state, extra=None):

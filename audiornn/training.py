@@ -27,6 +27,7 @@ from . import backend
 from .cluster import WORKER_TIMEOUT
 from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, as_config, option
 from .dataset import as_dataset
+from .features import loud_level
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import make_folder, write_advice, write_json
 from .keras_data import WindowDataset
@@ -598,6 +599,8 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
                 _copy_weights(start["model"], model)  # a new optimizer: compiled below
             elif model.feature_net is not None:
                 model.feature_net.adapt(_adaptation_frames(dataset))
+            if model.feature_config is not None and model.feature_config.format is not None:
+                model.frame_level = training_frame_level(dataset)  # this dataset's: the frames it learns
             compile_model(model, train_config)
         return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
 
@@ -732,6 +735,16 @@ def _adaptation_frames(dataset, most=200_000):
     """Up to ``most`` training frames, evenly spread, for the feature network's standardisation."""
     frames = dataset.frames("train")
     return np.asarray(frames[::max(1, -(-len(frames) // most))], dtype="float32")
+
+
+def training_frame_level(dataset):
+    """The loud level of a dataset's training frames of a front end's format, which ``vocode`` reads a front end's
+    frames against: :func:`audiornn.features.loud_level` of each training file's frames, the mean over the files
+    (each file at a peak of 1, as the dataset holds it)."""
+    frames, config = dataset.frames("train"), dataset.feature_config
+    levels = [loud_level(frames[entry["frames_start"]:entry["frames_start"] + entry["frames"]], config)
+              for entry in dataset.metadata["sources"] if entry["split"] == "train" and entry.get("frames")]
+    return float(np.mean(levels)) if levels else None
 
 
 def _copy_weights(source, model):

@@ -20,7 +20,7 @@ import numpy as np
 
 from .audio_io import file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
-from .features import FORMATS, audio_to_features, format_frames
+from .features import FORMATS, audio_to_features, format_frames, loud_level
 from .config import VOCODE_TAIL
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
@@ -207,13 +207,17 @@ EMPTY_BAND_DB = 30.0
 
 def level_shift(frames, model):
     """How far above the model's training frames (of audio at a peak of 1) a front end's ``frames`` lie, in
-    their unit: the mean over frames and bands against the training frames' (the feature network's mean),
-    leaving out the bands :data:`EMPTY_BAND_DB` below the median band: the frames of a recording of a lower rate,
-    resampled up, are empty at the top, and their mean pulled the level 10 dB down (the other bands then read
-    10 dB too loud, and the vocoder's audio was clipped noise). 0 for ``mel`` frames, made at a peak of 1."""
+    their unit: their loud level against the training frames' (:func:`audiornn.features.loud_level`, the
+    model's ``frame_level``), the loud frames' power, which follows a recording's peak to about 1.3 dB. A model
+    trained before it kept that level: the mean over frames and bands against the training frames' (the feature
+    network's mean; it also counts the pauses, and wanders 3 to 5 dB), leaving out the bands :data:`EMPTY_BAND_DB`
+    below the median band (the empty top of a recording of a lower rate, resampled up, pulled it 10 dB down). 0
+    for ``mel`` frames, made at a peak of 1."""
     config = model.feature_config
     if config.format is None:
         return 0.0
+    if getattr(model, "frame_level", None) is not None:
+        return (loud_level(frames, config) - model.frame_level) / config.to_log_power
     differences = np.mean(frames, axis=0, dtype=np.float64) - np.asarray(model.feature_net.mean, np.float64)
     decibels_per_unit = config.to_log_power * 10.0 / math.log(10.0)
     kept = differences >= np.median(differences) - EMPTY_BAND_DB / decibels_per_unit

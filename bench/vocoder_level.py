@@ -10,8 +10,9 @@ the voice it never heard):
 
 - each estimate's error against the truth, log10 of the recording's peak in the format's unit (the mean over
   files and its spread), for the recording and for a copy resampled to 8 kHz and back (empty above 4 kHz):
-  the mean over all bands (before 2026-12-05), the median band, and ``level_shift`` (the mean leaving out the
-  bands ``EMPTY_BAND_DB`` below the median band);
+  the mean over all bands (before 2026-12-05), the median band, the mean leaving out the bands
+  ``EMPTY_BAND_DB`` below the median band (a model that keeps no ``frame_level``) and ``level_shift``'s loud
+  frames (a model that keeps one: its training frames' ``audiornn.features.loud_level``);
 - with ``--seeds``: copy-synthesis PESQ and STOI of the vocoder with ``level_shift`` and with the truth put in
   its place (not something a text-to-speech model's frames have: what reading the level exactly would buy).
 """
@@ -38,12 +39,13 @@ def main():
     arguments = parser.parse_args()
 
     import math
+    from types import SimpleNamespace
 
     import audiornn
     import audiornn.vocoder as vocoder
     from audiornn.audio_io import read_audio
     from audiornn.dsp import resample
-    from audiornn.features import audio_to_features
+    from audiornn.features import LOUD_PERCENTILE, audio_to_features
     from audiornn.resynthesis import resynthesis_scores
 
     model = audiornn.load_model(arguments.model)
@@ -52,10 +54,14 @@ def main():
         parser.error(f"{arguments.model} reads mel frames, made at a peak of 1: it reads no level")
     training = np.asarray(model.feature_net.mean, np.float64)
     unit = 2.0 / config.to_log_power  # log of magnitude in the format's unit, per natural log of magnitude
+    kept_before = SimpleNamespace(feature_config=config, feature_net=model.feature_net)  # no frame_level kept
     estimates = {"mean of all bands (before)": lambda frames: float(np.mean(frames) - np.mean(training)),
                  "median band": lambda frames: float(np.median(np.mean(frames, axis=0) - training)),
-                 f"level_shift (bands {vocoder.EMPTY_BAND_DB:g} dB below the median left out)":
-                     lambda frames: vocoder.level_shift(frames, model)}
+                 f"mean, bands {vocoder.EMPTY_BAND_DB:g} dB below the median left out":
+                     lambda frames: vocoder.level_shift(frames, kept_before)}
+    if model.frame_level is not None:
+        estimates[f"level_shift: loud frames ({LOUD_PERCENTILE:g}th percentile)"] = \
+            lambda frames: vocoder.level_shift(frames, model)
     files = scored_files(arguments.model, arguments.work, arguments.files)
     truths = {}
     for name, chosen in files.items():

@@ -208,6 +208,23 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
 
 
 @pytest.mark.slow
+def test_a_front_ends_vocoder_keeps_the_loud_level_of_its_training_frames(speecht5_vocoder):
+    from audiornn.dataset import open_dataset
+    from audiornn.features import loud_level
+    from audiornn.vocoder import level_shift
+
+    model, folder = speecht5_vocoder  # back from its file
+    dataset = open_dataset(folder / "dataset")
+    frames = dataset.frames("train")
+    levels = [loud_level(frames[entry["frames_start"]:entry["frames_start"] + entry["frames"]], model.feature_config)
+              for entry in dataset.metadata["sources"] if entry["split"] == "train"]
+    assert len(levels) == 2 and model.frame_level == pytest.approx(np.mean(levels), abs=1e-6)
+    # The recordings (at 0.8) read, on the whole, where they lie against the dataset's files (at a peak of 1).
+    shifts = [level_shift(load_features(folder / f"tones{index}.g722", model), model) for index in range(3)]
+    assert np.mean(shifts) == pytest.approx(math.log10(0.8), abs=0.05)
+
+
+@pytest.mark.slow
 def test_frames_of_audio_louder_than_full_scale_are_said_to_be_cut(speecht5_vocoder, caplog):
     model, folder = speecht5_vocoder
     audio = np.concatenate([read_audio(folder / f"tones{index}.g722")[0][:, 0] for index in range(3)])
@@ -275,3 +292,54 @@ def test_the_level_of_a_front_ends_frames_leaves_out_empty_bands_only():
     empty[:, -17:] = -10.0  # the floor: a recording of half the rate, resampled up
     assert level_shift(empty, model) == pytest.approx(level_shift(frames, model), abs=0.02)
     assert np.mean(empty) - np.mean(model.feature_net.mean) < level_shift(frames, model) - 1.0
+
+
+def _bundled_speech_at_16_khz(name):
+    from audiornn.dsp import resample
+
+    audio, rate = soundfile.read(str(REPOSITORY / "data" / name), dtype="float64")
+    return resample(audio, source_rate=rate, target_rate=16000)
+
+
+def test_a_front_ends_frames_are_read_by_their_loud_frames_so_pauses_do_not_move_their_level():
+    from types import SimpleNamespace
+
+    from audiornn.features import loud_level
+    from audiornn.vocoder import level_shift
+
+    config = FeatureConfig.for_format("speecht5")
+    audio = _bundled_speech_at_16_khz("agent-alreadyon.wav")
+    frames = format_frames(audio, config)
+    paused = format_frames(np.concatenate([audio, np.zeros(audio.size // 4)]), config)  # a quarter more: silence
+    feature_net = SimpleNamespace(mean=np.mean(frames, axis=0))
+    model = SimpleNamespace(feature_config=config, feature_net=feature_net, frame_level=loud_level(frames, config))
+    assert level_shift(frames, model) == pytest.approx(0.0, abs=1e-9)
+    assert abs(level_shift(paused, model)) < 0.05  # 1 dB (log10 of magnitude: 20 dB a unit)
+    assert level_shift(frames - 12 / 20, model) == pytest.approx(-0.6, abs=1e-6)  # 12 dB quieter reads so
+    # A model trained before it kept the level: the mean, which counts the pauses' floor (-10) with the speech.
+    before = SimpleNamespace(feature_config=config, feature_net=feature_net)
+    assert level_shift(frames, before) == pytest.approx(0.0, abs=1e-6)
+    assert level_shift(paused, before) < -1.0
+
+
+def test_the_shipped_16_khz_vocoder_reads_a_recordings_frames_at_the_recordings_level():
+    """``vocoder-16k`` keeps its training frames' loud level (of 16 kHz prompts at a peak of 1): the bundled
+    prompts, 8 kHz recordings resampled up (nothing above 4 kHz) at two levels, read within 5 dB of their peak
+    (the 16 kHz prompts themselves: within 1.4 dB), half as far off as the mean over frames and bands read."""
+    from types import SimpleNamespace
+
+    import audiornn
+    from audiornn.vocoder import level_shift
+
+    model = audiornn.load_model("vocoder-16k")
+    assert model.frame_level is not None
+    before = SimpleNamespace(feature_config=model.feature_config, feature_net=model.feature_net)
+    errors = {"loud": [], "mean": []}
+    for path in sorted((REPOSITORY / "data").glob("*.wav")):
+        audio = _bundled_speech_at_16_khz(path.name)
+        for peak in (1.0, 0.25):
+            frames = format_frames(audio / np.abs(audio).max() * peak, model.feature_config)
+            assert level_shift(frames, model) == pytest.approx(math.log10(peak), abs=0.25), path.name
+            errors["loud"].append(abs(level_shift(frames, model) - math.log10(peak)))
+            errors["mean"].append(abs(level_shift(frames, before) - math.log10(peak)))
+    assert len(errors["loud"]) >= 10 and np.mean(errors["loud"]) < 0.5 * np.mean(errors["mean"])
