@@ -43,6 +43,7 @@ def audio_extensions():
 # G.722 (wide band, 16 kHz, 64 kbit/s) as Asterisk stores it: raw, no header; the g722 package decodes it.
 G722_SUFFIX = ".g722"
 G722_RATE = 16000
+G722_BITS_PER_SECOND = 64000
 # What a file that is not raw G.722 starts with: its container's magic bytes.
 CONTAINERS = {b"RIFF": "a WAV file", b"RF64": "a WAV (RF64) file", b"OggS": "an Ogg file", b"fLaC": "a FLAC file",
               b"ID3": "an MP3 file", b"\xff\xfb": "an MP3 file", b"\xff\xf3": "an MP3 file", b"\xff\xf2": "an MP3 file",
@@ -62,9 +63,10 @@ def file_kind(head):
     return kind
 
 
-def read_g722(path):
+def read_g722(path, *, strict=False):
     """A raw G.722 file (``.g722``): ``(audio (samples, 1) float32, 16000)``. A file that starts as another
-    container does, or that is text, is refused naming what it looks like."""
+    container does, or that is text, is refused naming what it looks like; one that decodes as noise at full
+    scale (raw samples, other bytes) is read with a warning, or refused where ``strict``."""
     data = Path(path).expanduser().read_bytes()
     if not data:
         raise AudioFileError(f"audio file '{path}' is empty (0 bytes)", reason="empty")
@@ -78,10 +80,16 @@ def read_g722(path):
         raise AudioFileError(f"cannot read audio file '{path}': raw G.722 needs the g722 package (pip install g722)",
                              reason="unreadable") from None
 
-    samples = np.asarray(G722.G722(G722_RATE, 64000).decode(data), dtype=np.float32) / 32768.0
+    samples = np.asarray(G722.G722(G722_RATE, G722_BITS_PER_SECOND).decode(data), dtype=np.float32) / 32768.0
     if _decodes_as_noise(samples):
-        logger.warning("'%s' decodes as noise at full scale: is it really G.722? (raw 16-bit samples, Asterisk's "
-                       ".sln16, decode as such: give them a .wav header or their own extension)", path)
+        saturated = float(np.mean(np.abs(samples) >= 0.99))
+        what = (f"'{path}' decodes as noise at full scale: is it really G.722? ({saturated:.1%} of its samples sit "
+                f"there; recordings have under {SATURATED_SHARE:.1%}.) Raw 16-bit samples (Asterisk's .sln16) read "
+                f"as G.722 look like this: give them a .wav header (sox -t raw -r 16000 -e signed -b 16 -c 1 "
+                f"FILE.g722 FILE.wav) or their own extension")
+        if strict:
+            raise AudioFileError(what, reason="unreadable")
+        logger.warning("%s. It is read as it is", what)
     return samples[:, None], G722_RATE
 
 
@@ -176,7 +184,7 @@ def find_audio_files(inputs):
                                  + (": write an array of samples to a file first (soundfile.write)"
                                     if hasattr(entry, "__array__") else ""))
     extensions = audio_extensions()
-    found = []
+    found, said = [], set()  # said: the groups of one name but several lengths, warned of once
     for entry in inputs:
         path = Path(entry).expanduser()
         if not path.exists():
@@ -194,7 +202,7 @@ def find_audio_files(inputs):
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
-            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry))
+            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry, said))
         else:
             found.append((path, path.name))
     # One of each recording, across the inputs too: a file named twice, or named beside its folder in another
@@ -204,13 +212,62 @@ def find_audio_files(inputs):
         groups.setdefault(_recording(path, extensions), {}).setdefault(path.resolve(), (path, label))
     unique = []
     for group in groups.values():
-        entries = list(group.values())
-        best = _highest_rate(entries, lambda entry: entry[0])
-        if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
-            logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
-                           " and ".join(f"'{path}'" for path, _ in entries), best[0])
-        unique.append(best)
+        for entries in _same_recordings(list(group.values()), lambda entry: entry[0], said):
+            best = _highest_rate(entries, lambda entry: entry[0])
+            if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
+                logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
+                               " and ".join(f"'{path}'" for path, _ in entries), best[0])
+            unique.append(best)
     return unique
+
+
+# Files of one name in several formats are one recording when their lengths agree this closely (Asterisk's .wav
+# and .g722 of a prompt agree exactly); another length is another take, or a damaged copy: both are kept.
+SAME_LENGTH = 0.02
+
+
+def _duration(path):
+    """A file's length in seconds from its header (a .g722's from its size, 8,000 bytes a second); None where
+    it cannot be read, or is not what its name says (it is read, and refused or left out, later)."""
+    try:
+        if path.suffix.lower() == G722_SUFFIX:
+            return path.stat().st_size / (G722_BITS_PER_SECOND / 8) if _rate(path) else None
+        return soundfile.info(str(path)).duration
+    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
+        return None
+
+
+def _same_recordings(group, path_of=lambda entry: entry, said=None):
+    """``group`` (files of one name: ``hello.wav``, ``hello.g722``) as the recordings it holds: lists of the
+    files whose lengths agree within :data:`SAME_LENGTH`, the longest first. Files of one name whose lengths
+    differ are said to be kept apart (once: ``said`` holds the groups said)."""
+    if len(group) == 1:
+        return [group]
+    lengths = {id(entry): _duration(path_of(entry)) for entry in group}
+    recordings = []
+    for entry in sorted(group, key=lambda entry: -(lengths[id(entry)] or 0.0)):
+        length = lengths[id(entry)]
+        # (an unreadable file, last, joins the longest: the highest rate is the readable one)
+        same = (recordings[0] if recordings else None) if length is None else next(
+            (recording for recording in recordings if lengths[id(recording[0])] is not None
+             and abs(length - lengths[id(recording[0])]) <= SAME_LENGTH * lengths[id(recording[0])]), None)
+        if same is None:
+            recordings.append([entry])
+        else:
+            same.append(entry)
+    paths = frozenset(Path(path_of(entry)).resolve() for entry in group)
+    if len(recordings) > 1 and paths not in (said if said is not None else ()):
+        if said is not None:
+            said.add(paths)
+        logger.warning("%s share a name but not a length, so they are not one recording in several formats: each "
+                       "is read as a recording of its own (a damaged copy is refused or left out when read)",
+                       " and ".join(f"'{path_of(entry)}' ({_length_text(lengths[id(entry)])})"
+                                    for entry in sorted(group, key=lambda entry: str(path_of(entry)))))
+    return recordings
+
+
+def _length_text(seconds):
+    return "unreadable" if seconds is None else f"{seconds:.2f} s"
 
 
 def _recording(path, extensions):
@@ -240,7 +297,7 @@ def _rate(path):
         return 0  # unreadable: read (and refused, or left out) later
 
 
-def _one_format_each(files, entry):
+def _one_format_each(files, entry, said=None):
     """``files`` of a folder, one of each recording that lies there in several formats (Asterisk's prompts:
     ``hello.wav`` at 8 kHz beside ``hello.g722`` at 16 kHz): the one at the highest rate, said once."""
     by_stem, extensions = {}, audio_extensions()
@@ -248,10 +305,10 @@ def _one_format_each(files, entry):
         by_stem.setdefault(_recording(file, extensions), []).append(file)
     kept, doubled = [], []
     for group in by_stem.values():
-        best = _highest_rate(group)
-        kept.append(best)
-        if len(group) > 1:
-            doubled.append(group)
+        for recording in _same_recordings(group, said=said):
+            kept.append(_highest_rate(recording))
+            if len(recording) > 1:
+                doubled.append(recording)
     if doubled:
         example = doubled[0]
         logger.info("%d recording(s) in '%s' are there in several formats (%s): using the one at the highest rate "
@@ -260,16 +317,16 @@ def _one_format_each(files, entry):
     return sorted(kept)
 
 
-def read_audio(path):
-    """Read any file soundfile can, or raw G.722 (``.g722``, :func:`read_g722`): returns ``(audio (samples,
-    channels) float32, rate)``."""
+def read_audio(path, *, strict=False):
+    """Read any file soundfile can, or raw G.722 (``.g722``, :func:`read_g722`; ``strict``: one that decodes as
+    noise is refused, not read with a warning): returns ``(audio (samples, channels) float32, rate)``."""
     if Path(path).expanduser().is_dir():
         raise AudioFileError(f"'{path}' is a folder, not an audio file: name one of the files in it", reason="missing")
     if not Path(path).expanduser().is_file():
         raise AudioFileError(f"audio file '{path}' does not exist: check the path", reason="missing")
     if Path(path).suffix.lower() == G722_SUFFIX:
         try:
-            return read_g722(path)
+            return read_g722(path, strict=strict)
         except OSError as error:
             raise AudioFileError(f"cannot read audio file '{path}': {error.strerror or error}") from None
     try:

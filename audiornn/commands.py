@@ -385,8 +385,14 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
             written.append(evaluation.save_figure(evaluation.plot_contact_sheet(sounds, rate, notes=notes),
                                                   output / "contact_sheet.png"))
     if model:
-        _evaluate_model(model, audio or [], labels, dataset, label, resynthesis, identify, sound, seconds, seed,
-                        output, progress, results, text, written)
+        try:
+            _evaluate_model(model, audio or [], labels, dataset, label, resynthesis, identify, sound, seconds, seed,
+                            output, progress, results, text, written)
+        except AudioFileError as error:  # one bad file among --audio's: every file given is scored, or none
+            if not audio or "--audio" in str(error):
+                raise
+            raise AudioFileError(f"{error}: every file of --audio is scored, so leave it out of --audio (no "
+                                 f"score was written)", reason=error.reason) from None
         if json_path:
             write_json(json_path, results)
             written.append(Path(json_path))

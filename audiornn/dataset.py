@@ -311,7 +311,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             leave=False) as bar:
         for path, name, label in files:
             try:
-                audio, rate = read_audio(path)
+                audio, rate = read_audio(path, strict=strict)
                 classes, gain, *frames = prepare_audio(audio, rate, audio_config=audio_config,
                                                        trim_silence_db=trim_silence_db, source=f"'{path}'",
                                                        features=feature_config)

@@ -95,6 +95,10 @@ LEVEL_SLACK = 30.0  # natural-log power: 130 dB quieter or louder than audio of 
 FLOORED_SHARE = 0.05  # mel frames with more of their values at the floor than this: of quieter audio, likely
 SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
 MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
+FLOOR_MARGIN = 1e-3  # a frame within this of the floor in every band is silence, left out of the judging
+# A front end's frames that describe audio this far above a peak of 1 are refused: no recording is, and frames of
+# int16 samples not divided by 32768 lie 90 dB up (vocoded, every sample would be cut at full scale).
+TOO_LOUD_DB = 60.0
 
 
 def _in_model_units(frames, unit, config):
@@ -149,14 +153,21 @@ def check_units(frames, model, name):
         low = math.log10(spec.floor) if spec.log == "log10" else math.log(spec.floor)
         high = math.log(config.fft ** 2 / 4) / config.to_log_power
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
-    enough, varied = frames.shape[0] >= MIN_FRAMES_TO_JUDGE, float(np.min(np.std(frames, axis=0))) > 0
+    # Frames at the floor in every band (digital silence: a front end's padding, a recording's silent ends) tell
+    # nothing of the units, and their jump to the floor would pass for another unit's spread.
+    sounding = frames[np.max(frames, axis=1) > low + FLOOR_MARGIN]
+    enough = sounding.shape[0] >= MIN_FRAMES_TO_JUDGE
+    varied = sounding.shape[0] > 1 and float(np.min(np.std(sounding, axis=0))) > 0
     judged = enough and varied
-    units, spread = _likely_unit(frames, deviation, config) if judged else ([config.unit], 1.0)
+    units, spread = _likely_unit(sounding, deviation, config) if judged else ([config.unit], 1.0)
     if not judged:
         # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
-        why = f"{frames.shape[0]} frame(s) are too few to tell their units by their spread ({MIN_FRAMES_TO_JUDGE} " \
-              f"or more)" if not enough else "a band that never changes tells nothing of their units' spread"
+        silent = f" (and {frames.shape[0] - sounding.shape[0]} at the floor: silence)" \
+            if sounding.shape[0] < frames.shape[0] else ""
+        why = f"{sounding.shape[0]} frame(s){silent} are too few to tell their units by their spread " \
+              f"({MIN_FRAMES_TO_JUDGE} or more)" if not enough else \
+            "a band that never changes tells nothing of their units' spread"
         logger.warning("features %s: %s; only their range was checked: make sure they are %s",
                        name, why, config.describe())
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
@@ -305,7 +316,19 @@ def load_features(source, model):
     if not np.all(np.isfinite(frames)):
         raise ParameterError(f"features {name} have NaN or infinite values")
     check_units(frames, model, name)
+    above = level_shift(frames, model) * config.to_log_power * 10.0 / math.log(10.0)  # dB above a peak of 1
+    if above > TOO_LOUD_DB:
+        raise ParameterError(
+            f"features {name} describe audio {above:.0f} dB above full scale (a peak of 1), which no recording "
+            f"is: were they made of samples not scaled to [-1, 1]? int16 samples lie 90 dB up (divide them by "
+            f"32768 before making the frames, or subtract {_units_of_decibels(20 * math.log10(32768), config):.3g} "
+            f"from these)")
     return frames
+
+
+def _units_of_decibels(decibels, config):
+    """``decibels`` of power in the frames' unit."""
+    return decibels * math.log(10.0) / 10.0 / config.to_log_power
 
 
 def _shape_advice(frames, config):

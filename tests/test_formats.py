@@ -120,6 +120,10 @@ def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refuse
         read_audio(raw)
         read_audio(tmp_path / "tone.g722")
     assert caplog.text.count("decodes as noise at full scale: is it really G.722?") == 1 and "samples.g722" in caplog.text
+    assert "It is read as it is" in caplog.text and "sox -t raw -r 16000 -e signed -b 16" in caplog.text
+    with pytest.raises(AudioFileError, match=r"samples.g722' decodes as noise .*--strict stops at the first bad"):
+        build_dataset([raw, tmp_path / "tone.g722"], tmp_path / "strict", strict=True, progress=False)
+    assert not (tmp_path / "strict").exists()
     (tmp_path / "empty.g722").write_bytes(b"")
     with pytest.raises(AudioFileError, match="empty"):
         read_audio(tmp_path / "empty.g722")
@@ -152,6 +156,25 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
         soundfile.write(str(tmp_path / name), sine(300.0, 0.5, 8000), 8000, format="WAV")
     assert [label for _, label in find_audio_files([tmp_path / "take.001", tmp_path / "take.002"])] == [
         "take.001", "take.002"]
+
+
+def test_files_of_one_name_but_another_length_are_kept_as_recordings_of_their_own(tmp_path, caplog):
+    """A damaged .g722 beside its complete .wav, or another take under the same name, is not the .wav in another
+    format: both are kept (the damaged one is read, and left out, later), and said so once."""
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    soundfile.write(str(folder / "busy.wav"), sine(300.0, 2.5, 8000), 8000)
+    _g722(folder / "busy.g722", sine(300.0, 2.5, 16000))
+    (folder / "busy.g722").write_bytes((folder / "busy.g722").read_bytes()[:200])  # cut short: 0.025 s
+    soundfile.write(str(folder / "take.wav"), sine(300.0, 1.0, 8000), 8000)
+    soundfile.write(str(folder / "take.WAV"), sine(500.0, 1.5, 8000), 8000)
+    _g722(folder / "same.g722", sine(300.0, 1.0, 16000))
+    soundfile.write(str(folder / "same.wav"), sine(300.0, 1.0, 8000), 8000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        labels = sorted(label for _, label in find_audio_files([folder, folder / "busy.wav"]))
+    assert labels == ["busy.g722", "busy.wav", "same.g722", "take.WAV", "take.wav"]
+    assert caplog.text.count("share a name but not a length") == 2  # busy and take, each once
+    assert "busy.g722' (0.03 s) and" in caplog.text and "busy.wav' (2.50 s)" in caplog.text
 
 
 def _loud_power_db(made, frames):
@@ -343,3 +366,24 @@ def test_the_shipped_16_khz_vocoder_reads_a_recordings_frames_at_the_recordings_
             errors["loud"].append(abs(level_shift(frames, model) - math.log10(peak)))
             errors["mean"].append(abs(level_shift(frames, before) - math.log10(peak)))
     assert len(errors["loud"]) >= 10 and np.mean(errors["loud"]) < 0.5 * np.mean(errors["mean"])
+
+
+def test_frames_with_digital_silence_are_judged_by_their_sounding_frames_and_unscaled_samples_are_refused():
+    """Frames at the floor in every band (a front end's padding, a recording's silent ends) once passed for another
+    unit's spread, and the advice given made the audio 13 dB too loud; frames of int16 samples were vocoded as
+    full-scale noise."""
+    import audiornn
+
+    model = audiornn.load_model("vocoder-16k")
+    audio = _bundled_speech_at_16_khz("agent-alreadyon.wav")
+    for seconds in (0.2, 1.0):
+        silence = np.zeros(int(seconds * 16000))
+        frames = format_frames(np.concatenate([silence, audio, silence]), model.feature_config)
+        assert np.mean(np.max(frames, axis=1) <= -10 + 1e-3) > 0.05  # at SpeechT5's floor, log10(1e-10)
+        assert np.array_equal(load_features(frames, model), frames)
+    with pytest.raises(ParameterError, match="natural-log magnitude: multiply by 1 / ln"):  # still told apart
+        load_features(format_frames(np.concatenate([audio, np.zeros(16000)]), model.feature_config) * np.log(10),
+                      model)
+    with pytest.raises(ParameterError, match=r"describe audio 8\d dB above full scale .*divide them by 32768"):
+        load_features(format_frames(audio * 32768, model.feature_config), model)
+    assert load_features(format_frames(audio * 100, model.feature_config), model).shape[1] == 80  # 40 dB: cut

@@ -207,3 +207,19 @@ def test_sizes_are_said_in_a_unit_that_reads():
 
     assert size_text(3200) == "3.2 kB" and size_text(1.1e9) == "1.1 GB" and size_text(2e15) == "2,000.0 TB"
     assert size_text(2e300) == "2e+288 TB"  # not three hundred digits
+
+
+def test_a_bad_file_among_evals_audio_is_named_with_what_to_do(tmp_path, capsys):
+    import shutil
+
+    from audiornn.cli import SAMPLE_DATA, main
+
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    shutil.copy(SAMPLE_DATA / "agent-user.wav", folder / "a.wav")
+    (folder / "zz_empty.g722").write_bytes(b"")
+    assert main(["eval", "--model", "speech", "--audio", str(folder), "--output", str(tmp_path / "out"),
+                 "--json", str(tmp_path / "scores.json"), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "zz_empty.g722' is empty (0 bytes): every file of --audio is scored, so leave it out of --audio" in error
+    assert not (tmp_path / "scores.json").exists() and len(error.splitlines()) == 1
