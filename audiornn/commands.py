@@ -28,7 +28,7 @@ from .config import (BUILD_OPTIONS, VALIDATION_FRACTION, AudioConfig, ModelConfi
                      check_positive_number, option)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
-from .files import folder_for, make_folder, write_json
+from .files import check_writable, folder_for, make_folder, write_json
 
 __all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_command", "vocode_command"]
 
@@ -216,21 +216,6 @@ def _build_run_dataset(holding, inputs, output, labels, features, audio_config, 
                          audio_config=audio_config, progress=progress, overwrite=overwrite, **build_options)
 
 
-def _check_writable(path, flag):
-    """Refuse an output whose folder is missing or cannot be written, before any work is done."""
-    import tempfile
-
-    folder = Path(path).expanduser().parent
-    if not folder.is_dir():
-        raise ParameterError(f"{flag} '{path}': the folder '{folder}' does not exist: create it first "
-                             f"(nothing was done)")
-    try:
-        tempfile.TemporaryFile(dir=folder).close()
-    except OSError as error:
-        raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
-                             f"choose a folder you can write (nothing was done)") from None
-
-
 def generate_command(model, *, score_against=(), say=print, **options):
     """``generate`` (its ``options``, with ``output``) from ``model`` (a path or a shipped model's name), then
     a line per file: its path, its health against the training audio (:mod:`audiornn.health`) and, with
@@ -368,11 +353,11 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
                              f"done)")
     if output:  # the figures' folder, made (with those above it) and checked before any scoring
         with folder_for(output, "--output") as output:  # refused: nothing left behind
-            _check_writable(output / "curves.png", "--output")
+            check_writable(output / "curves.png", "--output")
             if json_path:  # after --output is made: the JSON may go in it
-                _check_writable(json_path, "--json")
+                check_writable(json_path, "--json")
     elif json_path:
-        _check_writable(json_path, "--json")
+        check_writable(json_path, "--json")
     output = Path(output) if output else model_folder(runs[0] if runs else model)
     _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
                         sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)

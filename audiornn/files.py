@@ -211,3 +211,16 @@ def write_json(path, value):
             os.fsync(handle.fileno())
 
     return write_atomically(path, write)
+
+
+def check_writable(path, flag):
+    """Refuse an output whose folder is missing or cannot be written, before any work is done."""
+    folder = Path(path).expanduser().parent
+    if not folder.is_dir():
+        raise ParameterError(f"{flag} '{path}': the folder '{folder}' does not exist: create it first "
+                             f"(nothing was done)")
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
+                             f"choose a folder you can write (nothing was done)") from None

@@ -21,13 +21,14 @@ mixed to mono, scaled to a peak of 1):
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 from .audio_io import read_audio
 from .config import VOCODE_TAIL
 from .dsp import resample, to_mono
-from .errors import AudioRNNError
+from .errors import AudioRNNError, ParameterError
 from .features import audio_to_features
 
 __all__ = ["format_resynthesis_table", "griffin_lim", "pitch_of", "pitch_scores", "reference_audio",
@@ -156,6 +157,10 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     if rate not in (8000, 16000):
         raise AudioRNNError(f"PESQ scores audio at 8 or 16 kHz; this model's rate is {rate} Hz")
     files = [str(path) for path in files]
+    for path in files:
+        if Path(path).suffix.lower() in (".npy", ".npz"):
+            raise ParameterError(f"'{path}' holds frames, not a recording: copy-synthesis is scored against the "
+                                 f"recording its frames are made of; give recordings (vocode takes frames)")
     label = label_state(model, label, len(files))  # checked before any work
     frames = [load_features(path, model) for path in files]
     for path, own in zip(files, frames):  # PESQ needs a quarter of a second: refused before the vocoding

@@ -18,7 +18,7 @@ import soundfile
 
 from .audio_io import decode_classes
 from .errors import ParameterError
-from .files import atomic_path, remove_stale_partials
+from .files import atomic_path, check_writable, remove_stale_partials
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
@@ -32,12 +32,11 @@ def output_paths(output, count, inputs=(), overwrite=False):
     if output.parent.is_file():
         raise ParameterError(f"--output '{output}': '{output.parent}' is a file, not a folder: name a .wav file in a "
                              f"folder")
-    if not output.parent.is_dir():
-        raise ParameterError(f"output folder '{output.parent}' does not exist: create it first")
     if output.suffix.lower() != ".wav":
         raise ParameterError(f"--output must name a .wav file, got '{output}'")
+    check_writable(output, "--output")  # a missing folder, or one that cannot be written (read-only)
     width = len(str(count))
-    paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}.wav")
+    paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}")
                                          for index in range(count)]
     read = {os.path.realpath(Path(source).expanduser()) for source in inputs if isinstance(source, (str, os.PathLike))}
     for path in paths:

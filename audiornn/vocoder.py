@@ -38,7 +38,8 @@ LOG_RANGE_SLACK = 1.0
 def _check_vocoder(model):
     if model.feature_net is None:
         raise ParameterError("this model reads no spectrogram features, so it cannot vocode: give a vocoder (a "
-                             "model trained on a dataset built with --features mel, or the shipped 'vocoder')")
+                             "model trained on a dataset built with --features, or the shipped 'vocoder' (8 kHz) or 'vocoder-16k' "
+                             "(16 kHz))")
 
 
 def read_npy(path):
@@ -305,11 +306,15 @@ def load_features(source, model):
                                  f"array (numpy.stack(rows)), not a list of rows")
         if frames.ndim == 1:  # audio at the model's rate
             return _audio_frames(frames[:, None], model.audio_config.sample_rate, model, name)
+    given_shape = frames.shape
     if frames.ndim == 3 and frames.shape[0] == 1:  # a front end's output with its batch axis: (1, frames, bands)
         frames = frames[0]
     if frames.ndim != 2 or frames.shape[1] != config.bands or frames.shape[0] < 1:
-        raise ParameterError(f"features {name} have shape {frames.shape}; the model reads (frames, {config.bands}): "
-                             f"{config.describe()} at {model.audio_config.sample_rate} Hz{_shape_advice(frames, config)}")
+        advice = _shape_advice(frames, config)
+        if frames.shape != given_shape:  # its batch axis of one dropped: the advice is for frames[0]
+            advice = advice.replace("frames.T", "frames[0].T")
+        raise ParameterError(f"features {name} have shape {given_shape}; the model reads (frames, {config.bands}): "
+                             f"{config.describe()} at {model.audio_config.sample_rate} Hz{advice}")
     if frames.dtype.kind not in "fiu":
         raise ParameterError(f"features {name} are of type {frames.dtype}, not real numbers: save a float array")
     frames = frames.astype(np.float32)

@@ -85,6 +85,14 @@ def _g722(path, audio):
     return path
 
 
+def test_copy_synthesis_of_frames_is_refused_naming_what_it_needs(tmp_path):
+    from audiornn.resynthesis import resynthesis_scores
+
+    np.save(tmp_path / "frames.npy", np.zeros((100, 80), np.float32))
+    with pytest.raises(ParameterError, match=r"frames.npy' holds frames, not a recording: .*give recordings"):
+        resynthesis_scores("vocoder-16k", [tmp_path / "frames.npy"])
+
+
 def test_a_missing_g722_or_pesq_package_is_named_with_how_to_install_it(tmp_path, monkeypatch):
     import sys
 
@@ -226,6 +234,9 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
     for bands_first in (np.zeros((80, 100), np.float32), np.zeros((80, 40), np.float32)):  # frame counts of a format's bands
         with pytest.raises(ParameterError, match=r"transpose a \(bands, frames\) array"):
             load_features(bands_first, model)
+    with pytest.raises(ParameterError, match=r"have shape \(1, 80, 100\);.*\(transpose a \(bands, frames\) array: "
+                                             r"frames\[0\]\.T\)"):
+        load_features(np.zeros((1, 80, 100), np.float32), model)  # a batch of one, its bands first
     with pytest.raises(ParameterError, match=r"speecht5 frames \(80 mel bands"):
         load_features(frames[:, :40], model)
 

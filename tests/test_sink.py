@@ -223,3 +223,21 @@ def test_a_bad_file_among_evals_audio_is_named_with_what_to_do(tmp_path, capsys)
     error = capsys.readouterr().err.strip()
     assert "zz_empty.g722' is empty (0 bytes): every file of --audio is scored, so leave it out of --audio" in error
     assert not (tmp_path / "scores.json").exists() and len(error.splitlines()) == 1
+
+
+def test_outputs_keep_their_suffix_and_a_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    from audiornn.errors import ParameterError
+    from audiornn.sink import output_paths
+
+    assert [path.name for path in output_paths(tmp_path / "b.WAV", 2)] == ["b_1.WAV", "b_2.WAV"]
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ParameterError, match=rf"--output '{tmp_path}/x.wav': cannot write in '{tmp_path}' "
+                                             rf"\(Read-only file system\)"):
+        output_paths(tmp_path / "x.wav", 1)
