@@ -450,6 +450,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                                  f"stops at bad files; leave it out to skip them")
         return dataset
 
+    existed = output.exists()  # else another build that ends first (another process or cell) is not replaced
     remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
     partial = output.parent / f".{output.name}.partial-{os.getpid()}-build"
     partial.mkdir()
@@ -464,6 +465,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         plan = _plan_by_label(used, label_names, validation_fraction, files,
                               feature_config.hop if feature_config else 1)
         _check_label_sizes(used, plan, label_names, validation_fraction, strict)
+        _check_validation_length(used, plan, audio_config.sample_rate)
         sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
         pool_path.unlink()
         if feature_config:
@@ -471,7 +473,10 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
                              trim_silence_db, sizes, frames, sources, skipped, fingerprint)
         write_json(partial / METADATA_NAME, metadata)
-        _move_into_place(partial, output)
+        if not existed and output.exists():
+            _built_meanwhile(partial, output, fingerprint)
+        else:
+            _move_into_place(partial, output)
     except BaseException as error:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(error, OSError) and not isinstance(error, AudioRNNError):
@@ -562,6 +567,26 @@ def _plan_by_label(used, label_names, fraction, files, align=1):
     return sorted(plan.items())
 
 
+# A validation split whose longest piece is shorter than this is said to be too short: training scores it in
+# windows (a vocoder's at 16 kHz: 1,537 samples, 0.1 s) and refuses it when no piece is that long.
+SHORT_VALIDATION_SECONDS = 0.25
+
+
+def _check_validation_length(used, plan, rate):
+    """Warn, at build time, of a validation split too short to score (whole files are held out: a folder's one
+    tiny file can be all of it), rather than leave it to training to refuse."""
+    held = [(entry["samples"] - cut, entry["path"]) for (_, cut), entry in zip(plan, used) if entry["samples"] > cut]
+    if not held:
+        return
+    longest, path = max(held)
+    if longest < SHORT_VALIDATION_SECONDS * rate:
+        logger.warning("the validation audio is %.2f s, and its longest piece ('%s') %d samples (%.3f s): training "
+                       "scores windows of the sequence length + 1 samples (a vocoder's at 16 kHz: 1,537) and refuses "
+                       "a validation split with none that long; build from longer recordings, or with another "
+                       "--validation-fraction", sum(length for length, _ in held) / rate, path, longest,
+                       longest / rate)
+
+
 def _check_label_sizes(used, plan, label_names, fraction, strict):
     """Warn about (``strict``: refuse) a label with less training audio than one training window, or with no
     validation audio to score it on (with a validation fraction)."""
@@ -608,6 +633,21 @@ def _feature_config(features, audio_config):
         rate_for(features, audio_config.sample_rate)
         return FeatureConfig.for_format(features)
     return FeatureConfig.for_rate(audio_config.sample_rate)
+
+
+def _built_meanwhile(partial, output, fingerprint):
+    """``output`` was made by another build while this one ran: kept as it is. The same inputs: this build's
+    copy is let go; others: refused, naming what to do."""
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        theirs = json.loads((output / METADATA_NAME).read_text()).get("recipe_fingerprint")
+    except (OSError, ValueError):
+        theirs = None
+    if theirs != fingerprint:
+        raise DatasetError(f"'{output}' was built by another build while this one ran (another process, or another "
+                           f"notebook cell), from other inputs or settings: it is kept as it is, and this build was "
+                           f"let go; choose another --output, or build again with --overwrite to replace it")
+    logger.info("'%s' was built from the same inputs by another build while this one ran: it is used", output)
 
 
 def _move_into_place(partial, output):

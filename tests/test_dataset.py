@@ -442,3 +442,49 @@ def test_the_same_audio_under_two_labels_is_kept_and_said(speech_like_folder, tm
                                 tmp_path / "ds", progress=False)
     assert dataset.metadata["skipped_count"] == 0
     assert re.search(r"copy.wav' \(label es\) holds the same audio as '.*take1.wav' \(label en\)", caplog.text)
+
+
+def test_a_validation_split_too_short_to_score_is_said_at_build_time(tmp_path, caplog):
+    folder = tmp_path / "audio"
+    folder.mkdir()
+    soundfile.write(str(folder / "long.wav"), sine(300.0, 3.0, 8000), 8000)
+    soundfile.write(str(folder / "tiny.wav"), sine(300.0, 0.0125, 8000), 8000)  # 100 samples: held out whole
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([folder], tmp_path / "dataset", progress=False)
+    assert dataset.samples("validation") == 100
+    assert "the validation audio is 0.01 s, and its longest piece" in caplog.text and "tiny.wav" in caplog.text
+    assert "refuses a validation split with none that long" in caplog.text
+    caplog.clear()
+    soundfile.write(str(folder / "tiny.wav"), sine(300.0, 0.5, 8000), 8000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([folder], tmp_path / "dataset2", progress=False)
+    assert "validation audio is" not in caplog.text
+
+
+def test_a_dataset_another_build_made_meanwhile_is_kept(tmp_path, monkeypatch):
+    """Two builds into one new --output at once (two processes, two notebook cells): the one that ends last
+    does not replace the other's without --overwrite; from the same inputs, it uses it."""
+    for name, pitch in (("a", 300.0), ("b", 500.0)):
+        (tmp_path / name).mkdir()
+        for index in range(3):
+            soundfile.write(str(tmp_path / name / f"{index}.wav"), sine(pitch + index, 1.0, 8000), 8000)
+    encode, output = dataset_module._encode_files, tmp_path / "dataset"
+
+    def meanwhile(other):
+        def encode_after_another(*args, **kwargs):
+            monkeypatch.setattr(dataset_module, "_encode_files", encode)
+            elsewhere = tmp_path / "elsewhere"  # (another process's build: its own partial folder)
+            build_dataset([tmp_path / other], elsewhere / "dataset", progress=False)
+            (elsewhere / "dataset").rename(output)  # the other build ends first
+            elsewhere.rmdir()
+            return encode(*args, **kwargs)
+        monkeypatch.setattr(dataset_module, "_encode_files", encode_after_another)
+
+    meanwhile("b")
+    with pytest.raises(DatasetError, match="'.*dataset' was built by another build while this one ran .*--overwrite"):
+        build_dataset([tmp_path / "a"], output, progress=False)
+    assert "/b/" in open_dataset(output).metadata["sources"][0]["path"]  # the other's, whole
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a", "b", "dataset"]  # nothing left behind
+    shutil.rmtree(output)
+    meanwhile("a")
+    assert "/a/" in build_dataset([tmp_path / "a"], output, progress=False).metadata["sources"][0]["path"]
