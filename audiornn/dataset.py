@@ -465,7 +465,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         plan = _plan_by_label(used, label_names, validation_fraction, files,
                               feature_config.hop if feature_config else 1)
         _check_label_sizes(used, plan, label_names, validation_fraction, strict)
-        _check_validation_length(used, plan, audio_config.sample_rate)
+        _check_validation_length(used, plan, audio_config.sample_rate, feature_config)
         sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
         pool_path.unlink()
         if feature_config:
@@ -567,24 +567,21 @@ def _plan_by_label(used, label_names, fraction, files, align=1):
     return sorted(plan.items())
 
 
-# A validation split whose longest piece is shorter than this is said to be too short: training scores it in
-# windows (a vocoder's at 16 kHz: 1,537 samples, 0.1 s) and refuses it when no piece is that long.
-SHORT_VALIDATION_SECONDS = 0.25
+def _check_validation_length(used, plan, rate, feature_config):
+    """Warn, at build time, of a validation split too short to score in training's default windows (whole files
+    are held out: a folder's one tiny file can be all of it), rather than leave it to training to refuse."""
+    from .config import VOCODER_WINDOW_FRAMES, TrainConfig
 
-
-def _check_validation_length(used, plan, rate):
-    """Warn, at build time, of a validation split too short to score (whole files are held out: a folder's one
-    tiny file can be all of it), rather than leave it to training to refuse."""
     held = [(entry["samples"] - cut, entry["path"]) for (_, cut), entry in zip(plan, used) if entry["samples"] > cut]
-    if not held:
+    window = (VOCODER_WINDOW_FRAMES * feature_config.hop if feature_config else TrainConfig().sequence_length) + 1
+    if not held or max(held)[0] >= window:
         return
     longest, path = max(held)
-    if longest < SHORT_VALIDATION_SECONDS * rate:
-        logger.warning("the validation audio is %.2f s, and its longest piece ('%s') %d samples (%.3f s): training "
-                       "scores windows of the sequence length + 1 samples (a vocoder's at 16 kHz: 1,537) and refuses "
-                       "a validation split with none that long; build from longer recordings, or with another "
-                       "--validation-fraction", sum(length for length, _ in held) / rate, path, longest,
-                       longest / rate)
+    logger.warning("the validation audio is %.3f s, and its longest piece ('%s') %d samples: training scores windows "
+                   "of the sequence length + 1 samples (%d by default%s) and refuses a validation split with none "
+                   "that long; build from longer recordings, or with another --validation-fraction",
+                   sum(length for length, _ in held) / rate, path, longest, window,
+                   f", {VOCODER_WINDOW_FRAMES} frames" if feature_config else "")
 
 
 def _check_label_sizes(used, plan, label_names, fraction, strict):

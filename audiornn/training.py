@@ -25,7 +25,7 @@ import soundfile
 
 from . import backend
 from .cluster import WORKER_TIMEOUT
-from .config import PARTS, AudioConfig, ModelConfig, TrainConfig, as_config, option
+from .config import PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, option
 from .dataset import as_dataset
 from .features import loud_level
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
@@ -696,10 +696,6 @@ def _dtype_policy(train_config):
 # At 1e-2 a vocoder's loss stalls after two epochs (bench/vocoder.py --minutes 30 --side-by-side: at which learning
 # rate the vocoder's feature path trains).
 VOCODER_LEARNING_RATE = 3e-3
-# Frames in a vocoder's training window: in 30 minutes windows of 6 frames (480 samples at 8 kHz) scored PESQ
-# 2.22 where windows of 2 scored 1.97, and fewer bits (bench/vocoder.py --variant seq-480:sequence_length=480:
-# which window length gives the best PESQ; 12 frames lost in --variant seq-960:sequence_length=960).
-VOCODER_WINDOW_FRAMES = 6
 
 
 def vocoder_train_config(train_config, feature_config):
