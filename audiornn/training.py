@@ -511,7 +511,7 @@ def starting_point(init_from, model_config=None):
                      if value != getattr(source.model_config, field)]
         raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} differ from "
                              f"it): leave the model options out, or train a new model without --init-from")
-    return {"model": source, "path": str(resolve_model(init_from).resolve())}
+    return {"model": source, "path": str(resolve_model(init_from).resolve()), "name": str(init_from)}
 
 
 def _check_reporting(verbose, callbacks):
@@ -563,12 +563,12 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     dataset = as_dataset(dataset)
     if use_labels:
         model_config = labelled_config(model_config, dataset,
-                                       "the model" if start is None else f"--init-from '{start['path']}'")
+                                       "the model" if start is None else f"--init-from '{start['name']}'")
     elif model_config.labels:
         raise ParameterError("the model has labels and use_labels is False: give a model config without labels")
     _check_backend_options(train_config, strategy)
     model_config = featured_config(model_config, dataset, use_features,
-                                   "the model" if start is None else f"--init-from '{start['path']}'",
+                                   "the model" if start is None else f"--init-from '{start['name']}'",
                                    None if start is None else start["model"].feature_config)
     _check_unused(model_config, dataset)
     _check_health_option(model_config, train_config, strategy, dataset.audio_config)
@@ -576,7 +576,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         train_config = vocoder_train_config(train_config, dataset.feature_config)
     _check_training_memory(model_config, train_config, dataset.audio_config)
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
-        raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['path']}' "
+        raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['name']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
                            f"dataset's first): build the dataset with the model's settings, or give its audio "
                            f"files as INPUT and they will be")

@@ -95,3 +95,13 @@ def test_every_tier_starts_from_its_weights(tone_dataset, tmp_path, options):
     source, tuned = (load_run_model(tmp_path / name) for name in ("source", "tuned"))
     assert tuned.model_config == source.model_config
     assert [weight.shape for weight in tuned.get_weights()] == [weight.shape for weight in source.get_weights()]
+
+
+def test_a_shipped_model_given_to_init_from_is_named_as_given(tmp_path):
+    from audiornn.cli import SAMPLE_DATA
+
+    dataset = build_dataset([SAMPLE_DATA / "agent-user.wav", SAMPLE_DATA / "demo-thanks.wav"], tmp_path / "mel",
+                            features="mel", progress=False)
+    with pytest.raises(Exception, match=r"^--init-from 'vocoder-16k' is a vocoder of other frames than dataset") as error:
+        train(dataset, tmp_path / "run", init_from="vocoder-16k", verbose=0)
+    assert "audiornn/models" not in str(error.value)  # not the file inside the package
