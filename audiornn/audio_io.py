@@ -322,6 +322,9 @@ def read_audio(path, *, strict=False):
     noise is refused, not read with a warning): returns ``(audio (samples, channels) float32, rate)``."""
     if Path(path).expanduser().is_dir():
         raise AudioFileError(f"'{path}' is a folder, not an audio file: name one of the files in it", reason="missing")
+    if Path(path).expanduser().exists() and not Path(path).expanduser().is_file():
+        raise AudioFileError(f"'{path}' is not a file but a pipe or a device: save the audio to a file and give "
+                             f"that", reason="unreadable")
     if not Path(path).expanduser().is_file():
         raise AudioFileError(f"audio file '{path}' does not exist: check the path", reason="missing")
     if Path(path).suffix.lower() == G722_SUFFIX:

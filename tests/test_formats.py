@@ -398,3 +398,13 @@ def test_frames_with_digital_silence_are_judged_by_their_sounding_frames_and_uns
     with pytest.raises(ParameterError, match=r"describe audio 8\d dB above full scale .*divide them by 32768"):
         load_features(format_frames(audio * 32768, model.feature_config), model)
     assert load_features(format_frames(audio * 100, model.feature_config), model).shape[1] == 80  # 40 dB: cut
+
+
+def test_a_pipe_given_as_audio_is_named_as_such(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "stream.wav")
+    with pytest.raises(AudioFileError, match="'.*stream.wav' is not a file but a pipe or a device: save the audio"):
+        read_audio(tmp_path / "stream.wav")
+    with pytest.raises(AudioFileError, match="'.*gone.wav' does not exist: check the path"):
+        read_audio(tmp_path / "gone.wav")
