@@ -156,7 +156,7 @@ def check_units(frames, model, name):
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
     # Frames at the floor in every band (digital silence: a front end's padding, a recording's silent ends) tell
     # nothing of the units, and their jump to the floor would pass for another unit's spread.
-    sounding = frames[np.max(frames, axis=1) > low + FLOOR_MARGIN]
+    sounding = frames[~np.all(np.abs(frames - low) <= FLOOR_MARGIN, axis=1)]
     enough = sounding.shape[0] >= MIN_FRAMES_TO_JUDGE
     varied = sounding.shape[0] > 1 and float(np.min(np.std(sounding, axis=0))) > 0
     judged = enough and varied
