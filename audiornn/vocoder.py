@@ -96,7 +96,7 @@ LEVEL_SLACK = 30.0  # natural-log power: 130 dB quieter or louder than audio of 
 FLOORED_SHARE = 0.05  # mel frames with more of their values at the floor than this: of quieter audio, likely
 SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
 MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
-FLOOR_MARGIN = 1e-3  # a frame within this of the floor in every band is silence, left out of the judging
+FLOOR_MARGIN = 1e-3  # a frame whose bands all lie within this of each other is silence, left out of the judging
 # A front end's frames that describe audio this far above a peak of 1 are refused: no recording is, and frames of
 # int16 samples not divided by 32768 lie 90 dB up (vocoded, every sample would be cut at full scale).
 TOO_LOUD_DB = 60.0
@@ -154,9 +154,10 @@ def check_units(frames, model, name):
         low = math.log10(spec.floor) if spec.log == "log10" else math.log(spec.floor)
         high = math.log(config.fft ** 2 / 4) / config.to_log_power
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
-    # Frames at the floor in every band (digital silence: a front end's padding, a recording's silent ends) tell
-    # nothing of the units, and their jump to the floor would pass for another unit's spread.
-    sounding = frames[~np.all(np.abs(frames - low) <= FLOOR_MARGIN, axis=1)]
+    # Frames flat across the bands (digital silence at the floor, in whatever unit: a front end's padding, a
+    # recording's silent ends) tell nothing of the units, and their jump to the floor would pass for another unit's
+    # spread; no sounding frame is flat.
+    sounding = frames[np.ptp(frames, axis=1) > FLOOR_MARGIN]
     enough = sounding.shape[0] >= MIN_FRAMES_TO_JUDGE
     varied = sounding.shape[0] > 1 and float(np.min(np.std(sounding, axis=0))) > 0
     judged = enough and varied
