@@ -574,7 +574,11 @@ def _check_validation_length(used, plan, rate, feature_config):
 
     held = [(entry["samples"] - cut, entry["path"]) for (_, cut), entry in zip(plan, used) if entry["samples"] > cut]
     window = (VOCODER_WINDOW_FRAMES * feature_config.hop if feature_config else TrainConfig().sequence_length) + 1
-    if not held or max(held)[0] >= window:
+    if not held:
+        logger.warning("the dataset holds no validation audio (--validation-fraction 0): training needs some, to "
+                       "choose its best epoch, and refuses it; build with a validation fraction above 0 to train on it")
+        return
+    if max(held)[0] >= window:
         return
     longest, path = max(held)
     logger.warning("the validation audio is %.3f s, and its longest piece ('%s') %d samples: training scores windows "

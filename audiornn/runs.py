@@ -383,6 +383,10 @@ def load_run_model(path, *, compile=False):
         if is_run(run) and not path.is_file() and not epochs_completed(run):
             raise ModelFileError(f"run '{run}' has no model yet: it completed no epoch (interrupted before the "
                                  f"first ended); train it again with --overwrite{_hides(given)}")
+        last = committed_path(run, LAST_MODEL) if is_run(run) else None
+        if last is not None and not path.is_file() and last.is_file():
+            raise ModelFileError(f"run '{run}' has lost its best model ('{path.name}' is missing) but keeps its last "
+                                 f"epoch's: give '{last}' for that one{_hides(given)}")
     if not path.is_file():
         raise ModelFileError(f"model '{path}' does not exist: give a .keras file or a run folder{_hides(given)}")
     if not zipfile.is_zipfile(path):

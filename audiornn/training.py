@@ -47,7 +47,8 @@ __all__ = ["TrainConfig", "TrainingDiverged", "load_run_model", "train"]
 logger = logging.getLogger("audiornn")
 
 class TrainingDiverged(AudioRNNError):
-    """The loss became NaN or infinite; the last good model was kept."""
+    """The loss became NaN or infinite, or an epoch's validation loss far above a uniform guess's (:data:`BLOWN_UP`
+    times); the last good model was kept."""
 
 
 def learning_rate_at(config, progress, step):
@@ -71,6 +72,9 @@ PATIENCE_FROM = 0.5
 # epoch's weights and optimizer state come back and the rest of the run takes half the learning rate.
 COLLAPSE_NATS = 0.5
 MOST_RESTORES = 3
+# An epoch whose validation loss is this many times a uniform guess's (16 bits a sample of 256 classes, where the
+# guess costs 8 and an untrained model about as much) blew up, as a NaN does: it is not saved, even as the first.
+BLOWN_UP = 2.0
 
 
 HEALTH_LEVEL_LEAST = 0.5  # a check with less of its windows at the training level is healthier than none that has
@@ -158,6 +162,11 @@ class RunKeeper(keras.callbacks.Callback):
                "learning_rate": float(self.model.optimizer.learning_rate.numpy())}
         row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
         val_loss = row.get("val_loss", row.get("loss"))
+        uniform = math.log(self.model.audio_config.num_classes)
+        if not np.isfinite(val_loss) or val_loss > BLOWN_UP * uniform:
+            self.diverged = (number, None, val_loss / math.log(2), uniform / math.log(2))
+            self.model.stop_training = True
+            return
         improved = self.state["best_val_loss"] is None or val_loss < self.state["best_val_loss"]
         collapsed = not improved and val_loss > self.state["best_val_loss"] + COLLAPSE_NATS
         healthiest = self._check_health(number, row, restoring=collapsed)
@@ -579,7 +588,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['name']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
                            f"dataset's first): build the dataset with the model's settings, or give its audio "
-                           f"files as INPUT and they will be")
+                           f"files as INPUT and they will be built with them")
     folder = prepare_run_folder(output, overwrite=overwrite, check_only=True)
     _samplers(dataset, model_config, train_config, 0)  # fails early, before anything is written, on short audio
     make_folder(folder, "--output", RunError)
@@ -799,16 +808,18 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     finally:
         StateCarry.detach(model)
     if keeper.diverged:
-        epoch, batch = keeper.diverged
+        epoch, batch, *bits = keeper.diverged
         lower = f"--learning-rate {train_config.learning_rate / 3:.2g}"
+        what = f"the loss became NaN or infinite in epoch {epoch}, batch {batch}" if batch is not None else \
+            f"the training blew up in epoch {epoch}: its validation loss, {bits[0]:.3g} bits per sample, is far " \
+            f"above a uniform guess's {bits[1]:.3g}"
         if not state["epochs_completed"]:  # nothing good was saved: there is no model to go on from
             raise TrainingDiverged(
-                f"the loss became NaN or infinite in epoch {epoch}, batch {batch}, before any epoch was saved: "
-                f"start the run again with a lower learning rate (the same command with --overwrite {lower})")
+                f"{what}, before any epoch was saved: start the run again with a lower learning rate (the same "
+                f"command with --overwrite {lower})")
         raise TrainingDiverged(
-            f"the loss became NaN or infinite in epoch {epoch}, batch {batch}; the last good model "
-            f"(epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': lower the "
-            f"learning rate and continue with --resume {folder} {lower}")
+            f"{what}; the last good model (epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': "
+            f"lower the learning rate and continue with --resume {folder} {lower}")
     state["stop_reason"] = keeper.stop_reason or _epochs_done(state["epochs_completed"])
     write_json(folder / STATE, state)
     with _interrupt_note(folder, scoring=True):

@@ -457,7 +457,10 @@ def test_a_validation_split_too_short_to_score_is_said_at_build_time(tmp_path, c
     caplog.clear()
     with caplog.at_level("WARNING", logger="audiornn"):  # windows of 97 samples: 100 are enough
         build_dataset([folder], tmp_path / "dataset2", progress=False)
-    assert "validation audio is" not in caplog.text
+    assert "validation audio is" not in caplog.text and "no validation audio" not in caplog.text
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([folder], tmp_path / "dataset3", progress=False, validation_fraction=0)
+    assert "the dataset holds no validation audio (--validation-fraction 0): training needs some" in caplog.text
 
 
 def test_a_dataset_another_build_made_meanwhile_is_kept(tmp_path, monkeypatch):

@@ -279,3 +279,14 @@ def test_a_refused_resume_changes_nothing_in_the_run(finished_run, sine_dataset,
     assert (finished_run / "config.json").read_text() == config  # not even the new --epochs
     with pytest.raises(ParameterError, match="a resumed run keeps its configs: give what changes as overrides"):
         train(resume=finished_run, train_config=TrainConfig(epochs=2), verbose=0)
+
+
+@pytest.mark.slow
+def test_a_run_that_lost_its_best_model_points_at_its_last(finished_run):
+    from audiornn.errors import ModelFileError
+
+    (finished_run / "model.keras").unlink()
+    with pytest.raises(ModelFileError, match=r"run '.*' has lost its best model \('model.keras' is missing\) but "
+                                             r"keeps its last epoch's: give '.*last.keras' for that one"):
+        runs.load_run_model(finished_run)
+    assert runs.load_run_model(finished_run / "last.keras").audio_config is not None

@@ -137,6 +137,23 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sin
 
 
 @pytest.mark.slow
+def test_an_epoch_far_worse_than_a_uniform_guess_stops_as_a_nan_does(sine_dataset, tmp_path):
+    """A finite loss can blow up too (a learning rate of 1e9 made 2e10 bits a sample, reported as a best model)."""
+    class BlowUp(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):  # the epoch's validation sees logits a thousand times too large
+            for weight in self.model.trainable_weights:
+                if "logits" in weight.path:
+                    weight.assign(weight.numpy() * 1000.0)
+
+    with pytest.raises(TrainingDiverged, match=r"the training blew up in epoch 1: its validation loss, [\d.e+]+ bits "
+                                               r"per sample, is far above a uniform guess's 8, before any epoch was "
+                                               r"saved: start the run again with a lower learning rate"):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=2, **QUICK),
+              callbacks=[BlowUp()], verbose=0)
+    assert not (tmp_path / "run" / "model.keras").exists() and not (tmp_path / "run" / "last.keras").exists()
+
+
+@pytest.mark.slow
 def test_a_collapsed_validation_loss_brings_the_best_epoch_back_at_half_the_learning_rate(sine_dataset, tmp_path):
     run, config = tmp_path / "run", TrainConfig(epochs=5, **QUICK)
     seen = {}
