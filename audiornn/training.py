@@ -47,8 +47,8 @@ __all__ = ["TrainConfig", "TrainingDiverged", "load_run_model", "train"]
 logger = logging.getLogger("audiornn")
 
 class TrainingDiverged(AudioRNNError):
-    """The loss became NaN or infinite, or an epoch's validation loss far above a uniform guess's (:data:`BLOWN_UP`
-    times); the last good model was kept."""
+    """The loss became NaN or infinite, or the first epoch's validation loss far above a uniform guess's
+    (:data:`BLOWN_UP` times); the last good model was kept."""
 
 
 def learning_rate_at(config, progress, step):
@@ -72,8 +72,8 @@ PATIENCE_FROM = 0.5
 # epoch's weights and optimizer state come back and the rest of the run takes half the learning rate.
 COLLAPSE_NATS = 0.5
 MOST_RESTORES = 3
-# An epoch whose validation loss is this many times a uniform guess's (16 bits a sample of 256 classes, where the
-# guess costs 8 and an untrained model about as much) blew up, as a NaN does: it is not saved, even as the first.
+# A first epoch whose validation loss is this many times a uniform guess's (16 bits a sample of 256 classes, where
+# the guess costs 8 and an untrained model about as much) blew up, as a NaN does: it is not saved as the best.
 BLOWN_UP = 2.0
 
 
@@ -163,7 +163,8 @@ class RunKeeper(keras.callbacks.Callback):
         row.update({key: float(value) for key, value in logs.items() if key in HISTORY_COLUMNS})
         val_loss = row.get("val_loss", row.get("loss"))
         uniform = math.log(self.model.audio_config.num_classes)
-        if not np.isfinite(val_loss) or val_loss > BLOWN_UP * uniform:
+        # (with a good epoch to go back to, a collapse brings it back at half the rate: below)
+        if self.state["best_val_loss"] is None and (not np.isfinite(val_loss) or val_loss > BLOWN_UP * uniform):
             self.diverged = (number, None, val_loss / math.log(2), uniform / math.log(2))
             self.model.stop_training = True
             return
