@@ -23,7 +23,8 @@ measures that cheaply, with numpy and scipy only, against the training audio:
   chord after 2 s and is frozen for the remaining 28 (``bench/RESULTS.md``).
 - **Held partials** (for tonal material): the share of the sounding time (64
   ms frames, 10 ms apart, louder than the collapse level) in which a
-  spectral peak stays within one bin for 200 ms or more, beside the same
+  spectral peak (10 dB above the median of the 8 bins either side) stays
+  within one bin for 200 ms or more, beside the same
   figure for the training audio: held notes show as horizontal lines in a
   spectrogram; a smear does not. A stream that fell silent holds nothing.
 
@@ -35,6 +36,7 @@ dataset, or from any audio); :func:`health` measures a stream against them and
 import dataclasses
 
 import numpy as np
+import scipy.ndimage
 import scipy.signal
 
 from .audio_io import decode_classes
@@ -48,6 +50,10 @@ COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
 RANGE_WIDENING = 2.0
 FRAME_SECONDS, FRAME_HOP_SECONDS, HOLD_SECONDS = 0.064, 0.010, 0.2
 PEAK_ABOVE_MEDIAN_DB, PEAK_BELOW_MAX_DB, SOUNDING_DB = 10.0, 30.0, -60.0
+# A peak stands PEAK_ABOVE_MEDIAN_DB above the median of the bins this far either side (about 125 Hz at 8 kHz),
+# not above the whole spectrum's: the lowest bins of noise whose spectrum falls with frequency (all generated
+# audio is de-emphasised) stood 20 dB above the whole spectrum's median, and noise read as 88 % held partials.
+PEAK_NEIGHBOURS = 8
 FREEZE_BLOCK_SECONDS, FREEZE_BANDS, FREEZE_CHANGE_DB, FREEZE_RANGE_DB = 1.0, 40, 1.0, 60.0
 REFERENCE_SECONDS = 120.0  # the training audio's held partials are measured on this much of it, spread out
 LEVEL_REFERENCE_SECONDS = 3600.0  # its levels on at most this much (an equal share of each file): memory stays small
@@ -67,7 +73,8 @@ def window_levels(audio, rate):
 
 def held_partials(audio, rate, floor=None):
     """The share of the sounding frames of ``audio`` (RMS above ``floor``, by default ``SOUNDING_DB`` under full
-    scale) in which a spectral peak stays within one bin for ``HOLD_SECONDS`` or more (0 when none sounds)."""
+    scale) in which a spectral peak (standing out of its neighbouring bins) stays within one bin for
+    ``HOLD_SECONDS`` or more (0 when none sounds)."""
     audio = np.asarray(audio, dtype=np.float64)
     size, hop = int(FRAME_SECONDS * rate), int(FRAME_HOP_SECONDS * rate)
     if audio.size < size:
@@ -78,7 +85,8 @@ def held_partials(audio, rate, floor=None):
     frames_rms = np.sqrt(np.mean(np.lib.stride_tricks.sliding_window_view(audio, size)[::hop] ** 2, axis=1))
     floor = 10 ** (SOUNDING_DB / 20) if floor is None else floor
     sounding = frames_rms[:len(decibels)] > floor
-    top, middle = decibels.max(axis=1, keepdims=True), np.median(decibels, axis=1, keepdims=True)
+    top = decibels.max(axis=1, keepdims=True)
+    middle = scipy.ndimage.median_filter(decibels, size=(1, 2 * PEAK_NEIGHBOURS + 1), mode="nearest")
     local = np.zeros_like(decibels, dtype=bool)
     local[:, 1:-1] = (decibels[:, 1:-1] > decibels[:, :-2]) & (decibels[:, 1:-1] >= decibels[:, 2:])
     peaks = local & (decibels > middle + PEAK_ABOVE_MEDIAN_DB) & (decibels > top - PEAK_BELOW_MAX_DB) \
