@@ -560,7 +560,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
             _check_backend_options(train_config, strategy)
             _check_health_option(model_config, train_config, strategy, dataset.audio_config)
             _check_training_memory(model_config, train_config, dataset.audio_config)
-            _record_resumed_config(folder, train_config)  # recorded only once everything is checked
+            _record_resumed_config(folder, train_config, dataset)  # recorded only once everything is checked
             with strategy.scope(), _dtype_policy(train_config):
                 model = _load_last_model(folder, state)
                 if overrides and "learning_rate" in overrides:
@@ -1020,6 +1020,11 @@ def _load_resume(folder, dataset, overrides):
     if not model_config.many_to_one:
         model_config.check_sequence_length(train_config.sequence_length)  # before the new config is written
     given = dataset is not None
+    if not given and not Path(config["dataset"]).is_dir():
+        raise RunError(f"the dataset run '{folder}' was trained on, '{config['dataset']}', is not there (moved or "
+                       f"deleted): give where it is now (--resume {folder} --dataset DIR, kept for later resumes), "
+                       f"or build it again there from the same audio (python AudioRNNData.py AUDIO... --output "
+                       f"{config['dataset']})")
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
     if given and not same_dataset(dataset, config):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
@@ -1045,11 +1050,14 @@ def _load_resume(folder, dataset, overrides):
     return folder, dataset, model_config, train_config, state, history
 
 
-def _record_resumed_config(folder, train_config):
-    """The resumed training config into the run's config.json, once every check of the resume has passed."""
+def _record_resumed_config(folder, train_config, dataset):
+    """The resumed training config into the run's config.json, once every check of the resume has passed, and
+    where its dataset is now (the same dataset, given with --dataset after it was moved)."""
     config = read_run_json(folder, CONFIG)
-    if train_config != TrainConfig.from_dict(config["training"]):
+    where = str(Path(dataset.path).resolve())
+    if train_config != TrainConfig.from_dict(config["training"]) or where != config["dataset"]:
         config["training"] = train_config.to_dict()
+        config["dataset"] = where
         write_json(folder / CONFIG, config)
 
 

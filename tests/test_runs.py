@@ -290,3 +290,20 @@ def test_a_run_that_lost_its_best_model_points_at_its_last(finished_run):
                                              r"keeps its last epoch's: give '.*last.keras' for that one"):
         runs.load_run_model(finished_run)
     assert runs.load_run_model(finished_run / "last.keras").audio_config is not None
+
+
+@pytest.mark.slow
+def test_a_run_whose_dataset_was_moved_is_told_to_name_where_and_keeps_it(tone_dataset, tmp_path):
+    import shutil
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tone_dataset.path, dataset)
+    run = tmp_path / "run"
+    train(dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    dataset.rename(tmp_path / "moved")
+    with pytest.raises(RunError, match=r"the dataset run '.*run' was trained on, '.*dataset', is not there \(moved or "
+                                       r"deleted\): give where it is now \(--resume .*run --dataset DIR"):
+        train(resume=run, overrides={"epochs": 2}, verbose=0)
+    assert train(resume=run, dataset=tmp_path / "moved", overrides={"epochs": 2}, verbose=0)["epochs"] == 2
+    assert json.loads((run / "config.json").read_text())["dataset"] == str((tmp_path / "moved").resolve())
+    assert train(resume=run, overrides={"epochs": 3}, verbose=0)["epochs"] == 3  # no --dataset needed again
