@@ -161,13 +161,14 @@ def creation_mode():
 
 
 @contextlib.contextmanager
-def atomic_path(path, clean=True):
+def atomic_path(path, clean=True, replace=True):
     """Yield a temporary path beside ``path``; rename it to ``path`` if the block succeeds.
 
     The file gets the mode an ordinary ``open()`` would give it under the
     user's umask (``mkstemp`` alone would leave it readable by its owner only).
     ``clean``: first remove what killed writers left in the folder (``False``
-    where the caller did, once for many files).
+    where the caller did, once for many files). ``replace=False``: a file
+    another process put at ``path`` meanwhile is kept, and this one refused.
     """
     path = Path(path)
     if not path.parent.is_dir():
@@ -183,10 +184,29 @@ def atomic_path(path, clean=True):
         os.close(handle)
     try:
         yield temporary
-        os.replace(temporary, path)
+        if replace:
+            os.replace(temporary, path)
+        else:
+            _link_unless_there(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _link_unless_there(temporary, path):
+    """``temporary`` moved to ``path`` unless a file is there (made by another process since it was checked)."""
+    taken = ParameterError(f"'{path}' was written by another process while this one ran: it is kept, and this "
+                           f"one's was not written; name another --output, or pass --overwrite")
+    try:
+        os.link(temporary, path)  # fails where anything is at path, at once: no window for another writer
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # a file system without hard links: checked, then renamed
+        if os.path.lexists(path):
+            raise taken from None
+        os.replace(temporary, path)
+        return
+    Path(temporary).unlink()
 
 
 def write_atomically(path, write):

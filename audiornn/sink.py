@@ -114,10 +114,12 @@ class AudioSink:
     renamed into place only if every chunk was written), or collected when ``paths`` is None.
 
     ``lengths`` (one per stream) cuts each stream's audio there (streams of different lengths in one batch).
+    ``overwrite=False``: a file that another process wrote at a path while this one ran is kept, and refused.
     """
 
-    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None):
+    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None, overwrite=True):
         self.paths, self.count, self.audio_config, self.wav_format = paths, count, audio_config, wav_format
+        self.overwrite = overwrite  # False: a file another process wrote at a path meanwhile is kept
         self.lengths = lengths
         self._written = [0] * count
         self._filters = [None] * count
@@ -129,7 +131,8 @@ class AudioSink:
         if self.paths:
             remove_stale_partials(self.paths[0].parent)  # once, not once a file
         try:
-            temporaries = [self._files.enter_context(atomic_path(path, clean=False)) for path in self.paths or []]
+            temporaries = [self._files.enter_context(atomic_path(path, clean=False, replace=self.overwrite))
+                           for path in self.paths or []]
             self._writers = [self._files.enter_context(soundfile.SoundFile(
                 temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
                 for temporary in temporaries]

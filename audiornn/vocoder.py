@@ -499,7 +499,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                          label=None if labels is None else np.asarray(labels)[owner])
     drawn_classes = np.zeros((owner.size, total), np.uint8) if buffered else None
     with stream, AudioSink(paths if output is not None else None, count, model.audio_config, wav,
-                           lengths=lengths) as sink:
+                           lengths=lengths, overwrite=overwrite) as sink:
         for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
                                           progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
             # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each

@@ -241,3 +241,19 @@ def test_outputs_keep_their_suffix_and_a_folder_that_cannot_be_written_is_named(
     with pytest.raises(ParameterError, match=rf"--output '{tmp_path}/x.wav': cannot write in '{tmp_path}' "
                                              rf"\(Read-only file system\)"):
         output_paths(tmp_path / "x.wav", 1)
+
+
+def test_a_file_another_process_wrote_meanwhile_is_kept_without_overwrite(tmp_path):
+    import numpy as np
+    from audiornn.sink import AudioSink
+
+    path = tmp_path / "take.wav"
+    with pytest.raises(ParameterError, match="take.wav' was written by another process while this one ran: it is "
+                                             "kept, and this one's was not written; .*--overwrite"):
+        with AudioSink([path], 1, AudioConfig(), overwrite=False) as sink:
+            sink.put(0, np.zeros(100, np.float32))
+            soundfile.write(str(path), np.full(50, 0.5), 8000)  # the other process's, checked after ours was
+    assert soundfile.read(str(path))[0].size == 50 and [entry.name for entry in tmp_path.iterdir()] == ["take.wav"]
+    with AudioSink([path], 1, AudioConfig(), overwrite=True) as sink:  # --overwrite: replaced
+        sink.put(0, np.zeros(100, np.float32))
+    assert soundfile.read(str(path))[0].size == 100
