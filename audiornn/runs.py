@@ -168,6 +168,9 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
         if not is_run(folder):
             raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
                            f"choose another --output (nothing was changed)")
+        if check_only:  # (not yet held by this process) a run another process is training: "in use by process N"
+            with hold_run(folder):
+                pass
         if not overwrite:
             if not epochs_completed(folder):
                 raise RunError(f"--output folder '{folder}' holds a run that completed no epoch: start it again "

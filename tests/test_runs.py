@@ -194,7 +194,10 @@ def test_a_run_folder_is_held_by_one_process(tone_dataset, tmp_path):
     with hold_run(run):
         for attempt in (lambda: train(resume=run, overrides={"epochs": 2}, verbose=0),
                         lambda: train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING),
-                                      overwrite=True, verbose=0)):
+                                      overwrite=True, verbose=0),
+                        # a second run started into it: in use, not "already holds a run" (or "completed no epoch")
+                        lambda: train(tone_dataset, run, model_config=SMALL_MODEL,
+                                      train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)):
             with pytest.raises(FolderInUse, match=f"in use by process {os.getpid()}"):
                 attempt()
     assert files() == before
