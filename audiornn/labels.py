@@ -119,7 +119,9 @@ def _by_list(inputs, table):
         raise ParameterError(f"label list '{table}' is a folder: give a CSV file of path,label rows (or label by "
                              f"folder with --labels-from-folders)")
     if not table.is_file():
-        raise ParameterError(f"label list '{table}' does not exist: give a CSV file of path,label rows")
+        raise ParameterError(f"label list '{table}' does not exist: give a CSV file of path,label rows"
+                             + (" (or label by folder: --labels-from-folders, labels=\"folders\")"
+                                if table.name.lower().startswith("folder") else ""))
     listed, lines = {}, {}
     try:
         with open(table, newline="", encoding="utf-8-sig") as handle:

@@ -454,6 +454,10 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
     if resume is not None and (train_config is not None or model_config is not None):
         raise ParameterError("a resumed run keeps its configs: give what changes as overrides={...} (TrainConfig "
                              "fields such as epochs, minutes or learning_rate), not train_config or model_config")
+    if overrides is not None and not isinstance(overrides, dict):
+        raise ParameterError(f"overrides is a dict of TrainConfig fields, such as {{\"minutes\": 30}}; got "
+                             f"{type(overrides).__name__}" + (" (dict(pairs) makes one)" if isinstance(
+                                 overrides, (list, tuple)) else ""))
     start = None
     if init_from is not None:
         if resume is not None:
@@ -670,8 +674,11 @@ def _check_training_memory(model_config, train_config, audio_config):
         raise ParameterError(f"{option('batch_size')} {train_config.batch_size:,} windows of "
                              f"{option('sequence_length')} {train_config.sequence_length:,} samples need about "
                              f"{size_text(needed)} of memory to train on, more than the {size_text(available)} "
-                             f"available: ask for a smaller {option('batch_size')} (the default is "
-                             f"{TrainConfig().batch_size})")
+                             f"available: " + (
+                                 f"ask for a smaller {option('batch_size')} (the default is {TrainConfig().batch_size})"
+                                 if needed / train_config.batch_size <= available else
+                                 f"one window alone needs {size_text(needed / train_config.batch_size)}: ask for a "
+                                 f"shorter {option('sequence_length')}"))
 
 
 def _check_backend_options(train_config, strategy):

@@ -145,6 +145,10 @@ def test_train_refuses_a_wrong_verbose_a_callback_that_is_not_one_and_a_batch_th
     with pytest.raises(ParameterError, match=r"--batch-size 10,000,000 windows of --sequence-length 96 samples "
                                              r"need about [\d.]+ TB of memory to train on, more than the"):
         train(sine_dataset, tmp_path / "a", model_config=TINY, train_config=absurd)
+    with pytest.raises(ParameterError, match=r"available: one window alone needs [\d.]+ [GT]B: ask for a shorter "
+                                             r"--sequence-length"):  # a smaller batch would not do
+        train(sine_dataset, tmp_path / "a", model_config=TINY,
+              train_config=TrainConfig(sequence_length=10 ** 9, batch_size=8, epochs=1))
     assert main(["train", "--dataset", str(sine_dataset.path), "--output", str(tmp_path / "b"), "--batch-size",
                  str(10 ** 7), "--quiet"]) == 2
     assert "need about" in capsys.readouterr().err
@@ -317,3 +321,14 @@ def test_the_modules_are_reached_from_a_plain_import(tmp_path):
                                           "module 'audiornn' has no attribute 'models'",
                                           "module 'audiornn' has no attribute 'nothing'",
                                           "module 'audiornn' has no attribute '_secret'"]
+
+
+def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_to_give(tmp_path):
+    from audiornn import build_dataset
+    from audiornn.training import train
+
+    with pytest.raises(ParameterError, match=r"overrides is a dict of TrainConfig fields, .*got list \(dict\(pairs\)"):
+        train(resume=tmp_path / "run", overrides=[("minutes", 0.3)])
+    with pytest.raises(ParameterError, match=r"label list '.*folder' does not exist: .*\(or label by folder: "
+                                             r"--labels-from-folders, labels=\"folders\"\)"):
+        build_dataset([tmp_path], tmp_path / "dataset", labels="folder", progress=False)
