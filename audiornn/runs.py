@@ -33,6 +33,7 @@ through this module; it imports neither.
 
 import csv
 import json
+import logging
 import os
 import re
 import shutil
@@ -48,6 +49,8 @@ from .files import PARTIAL, hold_folder, make_folder, remove_stale_partials, wri
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "as_model", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
            "prepare_run_folder", "read_history", "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
+
+logger = logging.getLogger("audiornn")
 
 RUN_FORMAT = "audiornn-run"
 RUN_FORMAT_VERSION = 1
@@ -305,8 +308,19 @@ def read_history(run):
         rows = read_history_rows(path)
     except (UnicodeDecodeError, csv.Error) as error:
         raise RunError(f"'{path}' is not a training history (a CSV file of epochs): {error}") from None
+    done = epochs_completed(run) if run.is_dir() and is_run(run) else 0
+    if not rows and done:  # state.json says epochs were saved: the history lost them
+        raise RunError(f"'{path}' holds no epochs, but the run completed {done}: the file is damaged (cut short or "
+                       f"emptied); the run's models are intact")
     if not rows:
         raise RunError(f"'{path}' holds no epochs yet: train at least one epoch first")
+    if any(None in row for row in rows):  # values with no column name
+        raise RunError(f"'{path}' has rows longer than its header: the file is damaged (its header cut short)")
+    if None in rows[-1].values():  # a last row cut short: fewer fields than the header
+        logger.warning("the last row of '%s' is cut short (the file is damaged): it is left out", path)
+        rows = rows[:-1]
+        if not rows:
+            raise RunError(f"'{path}' holds no whole epoch: the file is damaged (cut short)")
     columns = {}
     for key in rows[0]:
         try:

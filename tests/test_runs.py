@@ -310,3 +310,20 @@ def test_a_run_whose_dataset_was_moved_is_told_to_name_where_and_keeps_it(tone_d
     assert train(resume=run, dataset=tmp_path / "moved", overrides={"epochs": 2}, verbose=0)["epochs"] == 2
     assert json.loads((run / "config.json").read_text())["dataset"] == str((tmp_path / "moved").resolve())
     assert train(resume=run, overrides={"epochs": 3}, verbose=0)["epochs"] == 3  # no --dataset needed again
+
+
+@pytest.mark.slow
+def test_a_damaged_history_is_named_as_damaged(finished_run, caplog):
+    history = finished_run / "history.csv"
+    text = history.read_text()
+    history.write_text("")  # emptied, while state.json says an epoch was saved
+    with pytest.raises(RunError, match=r"history.csv' holds no epochs, but the run completed 1: the file is damaged"):
+        runs.read_history(finished_run)
+    header, row = text.splitlines()[:2]
+    history.write_text(header[:20] + "\n" + row + "\n")  # its header cut short
+    with pytest.raises(RunError, match="has rows longer than its header: the file is damaged"):
+        runs.read_history(finished_run)
+    history.write_text(text + row[:5] + "\n")  # a last row cut short
+    with caplog.at_level("WARNING", logger="audiornn"):
+        assert list(runs.read_history(finished_run)["epoch"]) == [1.0]
+    assert "the last row of" in caplog.text and "is cut short" in caplog.text
