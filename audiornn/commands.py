@@ -284,7 +284,11 @@ def _sound_reference(paths, audio_config):
     from .sound import SoundReference
 
     named = ", ".join(f"'{path}'" for path in paths)
-    return SoundReference(audio_pieces(paths, audio_config)[0], [], audio_config, name=f"--score-against {named}")
+    try:
+        pieces = audio_pieces(paths, audio_config)[0]
+    except AudioFileError as error:  # a silent, empty or unreadable reference: which option gave it
+        raise AudioFileError(f"--score-against: {error}", reason=error.reason) from None
+    return SoundReference(pieces, [], audio_config, name=f"--score-against {named}")
 
 
 def _health_reference(model, loaded, score_against):

@@ -192,7 +192,8 @@ def reference_for(model, audio_config=None, audio=None):
                                          audio_config.sample_rate)
     dataset, why_not = usable_run_dataset(model) if Path(str(model)).expanduser().exists() else (None, None)
     if why_not:
-        raise DatasetError(f"{why_not}: give the audio it trained on to hold its streams to")
+        raise DatasetError(f"{why_not}: give the audio it trained on to hold its streams to (--score-against "
+                           f"AUDIO..., or reference_for(model, audio=...))")
     if dataset is not None:
         return LevelReference.from_dataset(dataset)
     card = shipped_models().get(str(model), {})

@@ -164,6 +164,10 @@ def test_score_against_a_short_reference_names_it_before_generating(finished_run
     error = one_line(capsys)
     assert f"--score-against '{short}' is too short" in error and "training audio" not in error
     assert not output.exists()
+    silent = write_audio("silence.wav", np.zeros(8000, np.float32))
+    assert main(["generate", "--model", str(finished_run), "--seconds", "1", "--output", str(output),
+                 "--score-against", str(silent), "--quiet"]) == 2
+    assert f"--score-against: '{silent}' is silent" in one_line(capsys) and not output.exists()
 
 
 @pytest.mark.slow
