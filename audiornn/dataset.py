@@ -749,7 +749,7 @@ def _check_sources(dataset, split, metadata_path):
 def _check_processing(dataset, audio_config):
     if audio_config is not None and not dataset.audio_config.same_processing(audio_config):
         raise DatasetError(
-            f"dataset '{dataset.path}' was built with other audio settings than asked "
+            f"dataset '{dataset.path}' was built with other audio settings than the model or command it is used with "
             f"({dataset.audio_config.describe_difference(audio_config)}): rebuild it or use matching settings")
     return dataset
 
