@@ -408,3 +408,13 @@ def test_a_pipe_given_as_audio_is_named_as_such(tmp_path):
         read_audio(tmp_path / "stream.wav")
     with pytest.raises(AudioFileError, match="'.*gone.wav' does not exist: check the path"):
         read_audio(tmp_path / "gone.wav")
+
+
+@pytest.mark.slow
+def test_copy_synthesis_of_a_lower_rate_recording_says_so_once(caplog):
+    from audiornn.resynthesis import resynthesis_scores
+
+    with caplog.at_level("WARNING", logger="audiornn"):
+        scores = resynthesis_scores("vocoder-16k", [REPOSITORY / "data" / "demo-thanks.wav"])
+    assert caplog.text.count("demo-thanks.wav' is at 8000 Hz, below the model's 16000 Hz") == 1
+    assert scores["vocoder"]["pesq"] > 1.0
