@@ -97,6 +97,9 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         ``(count, samples)``.
     tail: a probability taken off every class's before drawing, so the
         improbable classes are never drawn (:func:`choose`; 0: none).
+    seed: the random seed: 0 by default, so each call makes the same audio
+        (a notebook re-run hears the same take); ``None`` draws a new take
+        each call, as the command line does without ``--seed``.
     """
     seconds = check_positive_number(seconds, option("seconds"))
     chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")

@@ -332,3 +332,12 @@ def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_t
     with pytest.raises(ParameterError, match=r"label list '.*folder' does not exist: .*\(or label by folder: "
                                              r"--labels-from-folders, labels=\"folders\"\)"):
         build_dataset([tmp_path], tmp_path / "dataset", labels="folder", progress=False)
+
+
+def test_generate_makes_the_same_take_by_default_and_a_new_one_with_seed_none():
+    import numpy as np
+
+    model = audiornn.load_model("speech")
+    same = [audiornn.generate(model, seconds=0.1, progress=False) for _ in range(2)]
+    new = [audiornn.generate(model, seconds=0.1, seed=None, progress=False) for _ in range(2)]
+    assert np.array_equal(*same) and not np.array_equal(*new)
