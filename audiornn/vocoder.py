@@ -158,6 +158,10 @@ def check_units(frames, model, name):
     # recording's silent ends) tell nothing of the units, and their jump to the floor would pass for another unit's
     # spread; no sounding frame is flat.
     sounding = frames[np.ptp(frames, axis=1) > FLOOR_MARGIN]
+    if sounding.shape[0] == 0 and np.any(np.abs(frames - low) > FLOOR_MARGIN):
+        raise ParameterError(f"features {name} are flat: every band of every frame holds the same value (from "
+                             f"{frames.min():.3g} to {frames.max():.3g}), which no front end makes of sound (silence "
+                             f"lies at the floor, {low:.3g}): check what made them (zeros are not silence)")
     enough = sounding.shape[0] >= MIN_FRAMES_TO_JUDGE
     varied = sounding.shape[0] > 1 and float(np.min(np.std(sounding, axis=0))) > 0
     judged = enough and varied

@@ -398,6 +398,10 @@ def test_frames_with_digital_silence_are_judged_by_their_sounding_frames_and_uns
     with pytest.raises(ParameterError, match=r"describe audio 8\d dB above full scale .*divide them by 32768"):
         load_features(format_frames(audio * 32768, model.feature_config), model)
     assert load_features(format_frames(audio * 100, model.feature_config), model).shape[1] == 80  # 40 dB: cut
+    with pytest.raises(ParameterError, match=r"are flat: every band of every frame holds the same value .*zeros are "
+                                             r"not silence"):
+        load_features(np.zeros((200, 80), np.float32), model)
+    assert np.all(load_features(np.full((200, 80), -10.0, np.float32), model) == -10.0)  # silence: the floor
 
 
 def test_a_pipe_given_as_audio_is_named_as_such(tmp_path):

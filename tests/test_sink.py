@@ -93,7 +93,7 @@ def test_a_file_already_at_output_is_kept_unless_overwrite(gru_model, tmp_path, 
     (tmp_path / "many_2.wav").write_bytes(before)
     with pytest.raises(ParameterError, match=r"many_2\.wav' exists"):  # one of the numbered files is enough
         generate(gru_model, seconds=0.01, count=3, output=tmp_path / "many.wav", progress=False)
-    frames = np.zeros((3, 40), np.float32) - 5.0
+    frames = np.zeros((3, 40), np.float32) - 5.0 + np.linspace(0.0, 1.0, 40, dtype=np.float32)
     with pytest.raises(ParameterError, match="exists"):
         vocode(load_model("vocoder"), frames, output=earlier, progress=False)
     model_file = tmp_path / "m.keras"
@@ -118,7 +118,8 @@ def test_vocode_out_of_room_names_its_own_remedy_and_a_full_disk_leaves_nothing(
     from audiornn.vocoder import vocode
 
     model = load_model("vocoder")
-    frames = np.zeros((20, model.feature_config.bands), np.float32) - 5.0
+    frames = np.zeros((20, model.feature_config.bands), np.float32) - 5.0 + np.linspace(
+        0.0, 1.0, model.feature_config.bands, dtype=np.float32)  # (not flat: flat frames are refused)
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=1000))
     with pytest.raises(ParameterError, match=r"vocode fewer or shorter inputs") as refused:
