@@ -222,7 +222,7 @@ def find_audio_files(inputs):
 
 
 # Files of one name in several formats are one recording when their lengths agree this closely (Asterisk's .wav
-# and .g722 of a prompt agree exactly); another length is another take, or a damaged copy: both are kept.
+# and .g722 of a prompt agree exactly); another length is a copy cut short or another take: the longest is read.
 SAME_LENGTH = 0.02
 
 
@@ -238,9 +238,9 @@ def _duration(path):
 
 
 def _same_recordings(group, path_of=lambda entry: entry, said=None):
-    """``group`` (files of one name: ``hello.wav``, ``hello.g722``) as the recordings it holds: lists of the
-    files whose lengths agree within :data:`SAME_LENGTH`, the longest first. Files of one name whose lengths
-    differ are said to be kept apart (once: ``said`` holds the groups said)."""
+    """``group`` (files of one name: ``hello.wav``, ``hello.g722``) as the one recording it is read as: a list of
+    the files whose lengths agree within :data:`SAME_LENGTH` (one recording in several formats), the longest's.
+    Files of another length are left out and named (once: ``said`` holds the groups said)."""
     if len(group) == 1:
         return [group]
     lengths = {id(entry): _duration(path_of(entry)) for entry in group}
@@ -255,15 +255,20 @@ def _same_recordings(group, path_of=lambda entry: entry, said=None):
             recordings.append([entry])
         else:
             same.append(entry)
+    if len(recordings) == 1:
+        return recordings
+    # Not one recording in several formats: a copy cut short (read whole, it would train or be held out beside
+    # the recording it is part of), or another take. The longest is read; the others are named.
     paths = frozenset(Path(path_of(entry)).resolve() for entry in group)
-    if len(recordings) > 1 and paths not in (said if said is not None else ()):
+    if paths not in (said if said is not None else ()):
         if said is not None:
             said.add(paths)
-        logger.warning("%s share a name but not a length, so they are not one recording in several formats: each "
-                       "is read as a recording of its own (a damaged copy is refused or left out when read)",
+        logger.warning("%s share a name but not a length: the longest is read, and %s left out (a copy cut short, "
+                       "or another take: give it a name of its own to read it too)",
                        " and ".join(f"'{path_of(entry)}' ({_length_text(lengths[id(entry)])})"
-                                    for entry in sorted(group, key=lambda entry: str(path_of(entry)))))
-    return recordings
+                                    for entry in sorted(group, key=lambda entry: str(path_of(entry)))),
+                       ", ".join(f"'{path_of(entry)}'" for recording in recordings[1:] for entry in recording))
+    return recordings[:1]
 
 
 def _length_text(seconds):

@@ -378,7 +378,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
             _evaluate_model(model, audio or [], labels, dataset, label, resynthesis, identify, sound, seconds, seed,
                             output, progress, results, text, written)
         except AudioFileError as error:  # one bad file among --audio's: every file given is scored, or none
-            if not audio or "--audio" in str(error):
+            if not audio or "--audio" in str(error) or not any(str(Path(entry).expanduser()) in str(error)
+                                                                for entry in _plain_paths(audio)):
                 raise
             raise AudioFileError(f"{error}: every file of --audio is scored, so leave it out of --audio (no "
                                  f"score was written)", reason=error.reason) from None

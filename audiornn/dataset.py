@@ -473,7 +473,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
                              trim_silence_db, sizes, frames, sources, skipped, fingerprint)
         write_json(partial / METADATA_NAME, metadata)
-        if not existed and output.exists():
+        if not existed and output.exists() and not overwrite:
             _built_meanwhile(partial, output, fingerprint)
         else:
             _move_into_place(partial, output)

@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import METADATA_NAME
-from .errors import ModelFileError, ParameterError, RunError
-from .files import PARTIAL, hold_folder, make_folder, remove_stale_partials, write_atomically, write_json
+from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
+from .files import PARTIAL, FolderInUse, hold_folder, make_folder, remove_stale_partials, write_atomically, write_json
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "as_model", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
@@ -172,7 +172,12 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
             raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
                            f"choose another --output (nothing was changed)")
         if check_only:  # (not yet held by this process) a run another process is training: "in use by process N"
-            with hold_run(folder):
+            try:
+                with hold_run(folder):
+                    pass
+            except FolderInUse:
+                raise
+            except OSError:  # a folder this user cannot write: the refusals below say what it holds
                 pass
         if not overwrite:
             if not epochs_completed(folder):
@@ -308,7 +313,10 @@ def read_history(run):
         rows = read_history_rows(path)
     except (UnicodeDecodeError, csv.Error) as error:
         raise RunError(f"'{path}' is not a training history (a CSV file of epochs): {error}") from None
-    done = epochs_completed(run) if run.is_dir() and is_run(run) else 0
+    try:
+        done = epochs_completed(run) if run.is_dir() and is_run(run) else 0
+    except (OSError, ValueError, AudioRNNError):  # its state.json damaged too: the history is judged alone
+        done = 0
     if not rows and done:  # state.json says epochs were saved: the history lost them
         raise RunError(f"'{path}' holds no epochs, but the run completed {done}: the file is damaged (cut short or "
                        f"emptied); the run's models are intact")

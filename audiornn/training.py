@@ -750,12 +750,17 @@ def _adaptation_frames(dataset, most=200_000):
     return np.asarray(frames[::max(1, -(-len(frames) // most))], dtype="float32")
 
 
+FRAME_LEVEL_FRAMES = 100_000  # 27 minutes of SpeechT5's frames
+
+
 def training_frame_level(dataset):
     """The loud level of a dataset's training frames of a front end's format, which ``vocode`` reads a front end's
     frames against: :func:`audiornn.features.loud_level` of each training file's frames, the mean over the files
     (each file at a peak of 1, as the dataset holds it)."""
     frames, config = dataset.frames("train"), dataset.feature_config
-    levels = [loud_level(frames[entry["frames_start"]:entry["frames_start"] + entry["frames"]], config)
+    # (a file's frames evenly spread, at most FRAME_LEVEL_FRAMES of them: a recording of hours stays small)
+    levels = [loud_level(frames[entry["frames_start"]:entry["frames_start"] + entry["frames"]:
+                                max(1, -(-entry["frames"] // FRAME_LEVEL_FRAMES))], config)
               for entry in dataset.metadata["sources"] if entry["split"] == "train" and entry.get("frames")]
     return float(np.mean(levels)) if levels else None
 
@@ -818,9 +823,13 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     if keeper.diverged:
         epoch, batch, *bits = keeper.diverged
         lower = f"--learning-rate {train_config.learning_rate / 3:.2g}"
-        what = f"the loss became NaN or infinite in epoch {epoch}, batch {batch}" if batch is not None else \
-            f"the training blew up in epoch {epoch}: its validation loss, {bits[0]:.3g} bits per sample, is far " \
-            f"above a uniform guess's {bits[1]:.3g}"
+        if batch is not None:
+            what = f"the loss became NaN or infinite in epoch {epoch}, batch {batch}"
+        elif not math.isfinite(bits[0]):
+            what = f"the validation loss became NaN or infinite in epoch {epoch}"
+        else:
+            what = f"the training blew up in epoch {epoch}: its validation loss, {bits[0]:.3g} bits per sample, is " \
+                   f"far above a uniform guess's {bits[1]:.3g}"
         if not state["epochs_completed"]:  # nothing good was saved: there is no model to go on from
             raise TrainingDiverged(
                 f"{what}, before any epoch was saved: start the run again with a lower learning rate (the same "
@@ -1028,10 +1037,13 @@ def _load_resume(folder, dataset, overrides):
         model_config.check_sequence_length(train_config.sequence_length)  # before the new config is written
     given = dataset is not None
     if not given and not Path(config["dataset"]).is_dir():
+        where = f"give where it is now (--resume {folder} --dataset DIR, kept for later resumes)" \
+            if config.get("dataset_fingerprint") else \
+            "put it (or a link to it) back there: this run was saved before datasets were told apart by their " \
+            "content, so it goes on only on the dataset at that place"
         raise RunError(f"the dataset run '{folder}' was trained on, '{config['dataset']}', is not there (moved or "
-                       f"deleted): give where it is now (--resume {folder} --dataset DIR, kept for later resumes), "
-                       f"or build it again there from the same audio (python AudioRNNData.py AUDIO... --output "
-                       f"{config['dataset']})")
+                       f"deleted): {where}; or build it again there from the same audio (python AudioRNNData.py "
+                       f"AUDIO... --output {config['dataset']})")
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
     if given and not same_dataset(dataset, config):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "

@@ -96,7 +96,8 @@ LEVEL_SLACK = 30.0  # natural-log power: 130 dB quieter or louder than audio of 
 FLOORED_SHARE = 0.05  # mel frames with more of their values at the floor than this: of quieter audio, likely
 SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times the training frames' either way
 MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
-FLOOR_MARGIN = 1e-3  # a frame whose bands all lie within this of each other is silence, left out of the judging
+FLOOR_MARGIN = 1e-3  # a frame whose bands all lie within this of each other is flat
+FLOOR_TOLERANCE = 1e-3  # a flat frame this near the floor (relatively) is at it: float16 rounds ln(1e-5) by 0.003
 # A front end's frames that describe audio this far above a peak of 1 are refused: no recording is, and frames of
 # int16 samples not divided by 32768 lie 90 dB up (vocoded, every sample would be cut at full scale).
 TOO_LOUD_DB = 60.0
@@ -154,14 +155,18 @@ def check_units(frames, model, name):
         low = math.log10(spec.floor) if spec.log == "log10" else math.log(spec.floor)
         high = math.log(config.fft ** 2 / 4) / config.to_log_power
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
-    # Frames flat across the bands (digital silence at the floor, in whatever unit: a front end's padding, a
-    # recording's silent ends) tell nothing of the units, and their jump to the floor would pass for another unit's
-    # spread; no sounding frame is flat.
-    sounding = frames[np.ptp(frames, axis=1) > FLOOR_MARGIN]
-    if sounding.shape[0] == 0 and np.any(np.abs(frames - low) > FLOOR_MARGIN):
-        raise ParameterError(f"features {name} are flat: every band of every frame holds the same value (from "
-                             f"{frames.min():.3g} to {frames.max():.3g}), which no front end makes of sound (silence "
-                             f"lies at the floor, {low:.3g}): check what made them (zeros are not silence)")
+    # Frames flat across the bands tell nothing of the units, and their jump would pass for another unit's spread:
+    # digital silence (a front end's padding, a recording's silent ends) at the floor, or below it, at another
+    # unit's floor (refused below by their range). Flat above the floor is no sound a front end makes: zeros.
+    flat = np.ptp(frames, axis=1) <= FLOOR_MARGIN
+    above = flat & (frames[:, 0] > low + max(FLOOR_MARGIN, FLOOR_TOLERANCE * abs(low)))  # (float16 rounds the floor)
+    if np.any(above):
+        value = float(frames[np.flatnonzero(above)[0], 0])
+        raise ParameterError(f"features {name}: {np.count_nonzero(above)} of their {frames.shape[0]} frames are flat, "
+                             f"every band at {value:.3g} (the first is frame {np.flatnonzero(above)[0]}), which no "
+                             f"front end makes of sound: silence lies at the floor, {low:.3g}; padding? cut those "
+                             f"frames off, or set them to the floor (zeros are not silence)")
+    sounding = frames[~flat]
     enough = sounding.shape[0] >= MIN_FRAMES_TO_JUDGE
     varied = sounding.shape[0] > 1 and float(np.min(np.std(sounding, axis=0))) > 0
     judged = enough and varied
@@ -169,7 +174,7 @@ def check_units(frames, model, name):
     if not judged:
         # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
-        silent = f" (and {frames.shape[0] - sounding.shape[0]} at the floor: silence)" \
+        silent = f" (and {frames.shape[0] - sounding.shape[0]} flat at the floor or below: silence)" \
             if sounding.shape[0] < frames.shape[0] else ""
         why = f"{sounding.shape[0]} frame(s){silent} are too few to tell their units by their spread " \
               f"({MIN_FRAMES_TO_JUDGE} or more)" if not enough else \

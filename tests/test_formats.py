@@ -166,9 +166,9 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
         "take.001", "take.002"]
 
 
-def test_files_of_one_name_but_another_length_are_kept_as_recordings_of_their_own(tmp_path, caplog):
-    """A damaged .g722 beside its complete .wav, or another take under the same name, is not the .wav in another
-    format: both are kept (the damaged one is read, and left out, later), and said so once."""
+def test_of_files_of_one_name_but_another_length_the_longest_is_read(tmp_path, caplog):
+    """A .g722 cut short beside its whole .wav, or another take under the same name, is not the .wav in another
+    format: the longest is read (not the one of the highest rate, the fragment), and the others named, once."""
     folder = tmp_path / "prompts"
     folder.mkdir()
     soundfile.write(str(folder / "busy.wav"), sine(300.0, 2.5, 8000), 8000)
@@ -180,9 +180,10 @@ def test_files_of_one_name_but_another_length_are_kept_as_recordings_of_their_ow
     soundfile.write(str(folder / "same.wav"), sine(300.0, 1.0, 8000), 8000)
     with caplog.at_level("WARNING", logger="audiornn"):
         labels = sorted(label for _, label in find_audio_files([folder, folder / "busy.wav"]))
-    assert labels == ["busy.g722", "busy.wav", "same.g722", "take.WAV", "take.wav"]
+    assert labels == ["busy.wav", "same.g722", "take.WAV"]
     assert caplog.text.count("share a name but not a length") == 2  # busy and take, each once
-    assert "busy.g722' (0.03 s) and" in caplog.text and "busy.wav' (2.50 s)" in caplog.text
+    assert "busy.g722' (0.03 s) and" in caplog.text and "busy.wav' (2.50 s) share a name but not a length: the " \
+        "longest is read, and" in caplog.text and "busy.g722' left out (a copy cut short" in caplog.text
 
 
 def _loud_power_db(made, frames):
@@ -398,10 +399,16 @@ def test_frames_with_digital_silence_are_judged_by_their_sounding_frames_and_uns
     with pytest.raises(ParameterError, match=r"describe audio 8\d dB above full scale .*divide them by 32768"):
         load_features(format_frames(audio * 32768, model.feature_config), model)
     assert load_features(format_frames(audio * 100, model.feature_config), model).shape[1] == 80  # 40 dB: cut
-    with pytest.raises(ParameterError, match=r"are flat: every band of every frame holds the same value .*zeros are "
-                                             r"not silence"):
+    with pytest.raises(ParameterError, match=r"200 of their 200 frames are flat, every band at 0 .*zeros are not "
+                                             r"silence"):
         load_features(np.zeros((200, 80), np.float32), model)
+    speech = format_frames(audio, model.feature_config)
+    with pytest.raises(ParameterError, match=rf"6 of their {speech.shape[0] + 6} frames are flat, every band at 0 "
+                                             rf"\(the first is frame {speech.shape[0]}\).*padding\?"):
+        load_features(np.concatenate([speech, np.zeros((6, 80), np.float32)]), model)  # zero padding, mixed in
     assert np.all(load_features(np.full((200, 80), -10.0, np.float32), model) == -10.0)  # silence: the floor
+    mel = audiornn.load_model("vocoder")  # its floor, ln(1e-5), rounded by float16: silence still
+    assert load_features(np.full((200, 40), np.log(1e-5), np.float16), mel).shape == (200, 40)
 
 
 def test_a_pipe_given_as_audio_is_named_as_such(tmp_path):

@@ -310,6 +310,13 @@ def test_a_run_whose_dataset_was_moved_is_told_to_name_where_and_keeps_it(tone_d
     assert train(resume=run, dataset=tmp_path / "moved", overrides={"epochs": 2}, verbose=0)["epochs"] == 2
     assert json.loads((run / "config.json").read_text())["dataset"] == str((tmp_path / "moved").resolve())
     assert train(resume=run, overrides={"epochs": 3}, verbose=0)["epochs"] == 3  # no --dataset needed again
+    # A run saved before datasets had fingerprints is told to put its dataset back: only its path says which it is
+    config = json.loads((run / "config.json").read_text())
+    del config["dataset_fingerprint"]
+    (run / "config.json").write_text(json.dumps(config))
+    (tmp_path / "moved").rename(tmp_path / "again")
+    with pytest.raises(RunError, match=r"is not there \(moved or deleted\): put it \(or a link to it\) back there"):
+        train(resume=run, overrides={"epochs": 4}, verbose=0)
 
 
 @pytest.mark.slow
