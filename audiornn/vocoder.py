@@ -156,16 +156,8 @@ def check_units(frames, model, name):
         high = math.log(config.fft ** 2 / 4) / config.to_log_power
     deviation = np.asarray(model.feature_net.deviation, dtype=np.float64)
     # Frames flat across the bands tell nothing of the units, and their jump would pass for another unit's spread:
-    # digital silence (a front end's padding, a recording's silent ends) at the floor, or below it, at another
-    # unit's floor (refused below by their range). Flat above the floor is no sound a front end makes: zeros.
+    # digital silence (a front end's padding, a recording's silent ends) at the floor, or at another unit's floor.
     flat = np.ptp(frames, axis=1) <= FLOOR_MARGIN
-    above = flat & (frames[:, 0] > low + max(FLOOR_MARGIN, FLOOR_TOLERANCE * abs(low)))  # (float16 rounds the floor)
-    if np.any(above):
-        value = float(frames[np.flatnonzero(above)[0], 0])
-        raise ParameterError(f"features {name}: {np.count_nonzero(above)} of their {frames.shape[0]} frames are flat, "
-                             f"every band at {value:.3g} (the first is frame {np.flatnonzero(above)[0]}), which no "
-                             f"front end makes of sound: silence lies at the floor, {low:.3g}; padding? cut those "
-                             f"frames off, or set them to the floor (zeros are not silence)")
     sounding = frames[~flat]
     enough = sounding.shape[0] >= MIN_FRAMES_TO_JUDGE
     varied = sounding.shape[0] > 1 and float(np.min(np.std(sounding, axis=0))) > 0
@@ -185,6 +177,14 @@ def check_units(frames, model, name):
     slack = (LEVEL_SLACK if judged else LOG_RANGE_SLACK) / config.to_log_power
     out_of_range = frames.min() < low - slack or frames.max() > high + slack
     if not out_of_range and (config.unit in units or 1 / SPREAD_TOLERANCE < spread < SPREAD_TOLERANCE):
+        # In the model's unit, a flat frame off the floor is no sound a front end makes: zero padding
+        above = flat & (np.abs(frames[:, 0] - low) > max(FLOOR_MARGIN, FLOOR_TOLERANCE * abs(low)))  # (float16)
+        if np.any(above):
+            first = int(np.flatnonzero(above)[0])
+            raise ParameterError(f"features {name}: {np.count_nonzero(above)} of their {frames.shape[0]} frames are "
+                                 f"flat, every band at {float(frames[first, 0]):.3g} (the first is frame {first}), "
+                                 f"which no front end makes of sound: silence lies at the floor, {low:.3g}; "
+                                 f"padding? cut those frames off, or set them to the floor (zeros are not silence)")
         return
     others = [unit for unit in units if unit != config.unit]
     likely = f"; they look like {others[0]}: {_how(others[0], config)}" if others else \
