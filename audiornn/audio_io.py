@@ -81,8 +81,8 @@ def read_g722(path, *, strict=False):
                              reason="unreadable") from None
 
     samples = np.asarray(G722.G722(G722_RATE, G722_BITS_PER_SECOND).decode(data), dtype=np.float32) / 32768.0
-    if _decodes_as_noise(samples):
-        saturated = float(np.mean(np.abs(samples) >= 0.99))
+    saturated = _saturated_share(samples)
+    if saturated > SATURATED_SHARE:
         what = (f"'{path}' decodes as noise at full scale: is it really G.722? ({saturated:.1%} of its samples sit "
                 f"there; recordings have under {SATURATED_SHARE:.1%}.) Raw 16-bit samples (Asterisk's .sln16) read "
                 f"as G.722 look like this: give them a .wav header (sox -t raw -r 16000 -e signed -b 16 -c 1 "
@@ -99,9 +99,10 @@ def read_g722(path, *, strict=False):
 SATURATED_SHARE = 0.001
 
 
-def _decodes_as_noise(samples):
-    """True when decoded G.722 sits at full scale far more often than a recording does: likely not G.722."""
-    return samples.size > 0 and float(np.mean(np.abs(samples) >= 0.99)) > SATURATED_SHARE
+def _saturated_share(samples):
+    """The share of decoded G.722 at full scale: far more than a recording's (:data:`SATURATED_SHARE`) is likely
+    not G.722."""
+    return float(np.mean(np.abs(samples) >= 0.99)) if samples.size else 0.0
 
 
 # Audio that soundfile (libsndfile) does not read: in a folder, such files are named in a warning, not taken.
@@ -212,12 +213,12 @@ def find_audio_files(inputs):
         groups.setdefault(_recording(path, extensions), {}).setdefault(path.resolve(), (path, label))
     unique = []
     for group in groups.values():
-        for entries in _same_recordings(list(group.values()), lambda entry: entry[0], said):
-            best = _highest_rate(entries, lambda entry: entry[0])
-            if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
-                logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
-                               " and ".join(f"'{path}'" for path, _ in entries), best[0])
-            unique.append(best)
+        entries = _one_recording(list(group.values()), lambda entry: entry[0], said)
+        best = _highest_rate(entries, lambda entry: entry[0])
+        if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
+            logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
+                           " and ".join(f"'{path}'" for path, _ in entries), best[0])
+        unique.append(best)
     return unique
 
 
@@ -237,12 +238,12 @@ def _duration(path):
         return None
 
 
-def _same_recordings(group, path_of=lambda entry: entry, said=None):
+def _one_recording(group, path_of=lambda entry: entry, said=None):
     """``group`` (files of one name: ``hello.wav``, ``hello.g722``) as the one recording it is read as: a list of
     the files whose lengths agree within :data:`SAME_LENGTH` (one recording in several formats), the longest's.
     Files of another length are left out and named (once: ``said`` holds the groups said)."""
     if len(group) == 1:
-        return [group]
+        return group
     lengths = {id(entry): _duration(path_of(entry)) for entry in group}
     recordings = []
     for entry in sorted(group, key=lambda entry: -(lengths[id(entry)] or 0.0)):
@@ -256,7 +257,7 @@ def _same_recordings(group, path_of=lambda entry: entry, said=None):
         else:
             same.append(entry)
     if len(recordings) == 1:
-        return recordings
+        return recordings[0]
     # Not one recording in several formats: a copy cut short (read whole, it would train or be held out beside
     # the recording it is part of), or another take. The longest is read; the others are named.
     paths = frozenset(Path(path_of(entry)).resolve() for entry in group)
@@ -268,7 +269,7 @@ def _same_recordings(group, path_of=lambda entry: entry, said=None):
                        " and ".join(f"'{path_of(entry)}' ({_length_text(lengths[id(entry)])})"
                                     for entry in sorted(group, key=lambda entry: str(path_of(entry)))),
                        ", ".join(f"'{path_of(entry)}'" for recording in recordings[1:] for entry in recording))
-    return recordings[:1]
+    return recordings[0]
 
 
 def _length_text(seconds):
@@ -310,10 +311,10 @@ def _one_format_each(files, entry, said=None):
         by_stem.setdefault(_recording(file, extensions), []).append(file)
     kept, doubled = [], []
     for group in by_stem.values():
-        for recording in _same_recordings(group, said=said):
-            kept.append(_highest_rate(recording))
-            if len(recording) > 1:
-                doubled.append(recording)
+        recording = _one_recording(group, said=said)
+        kept.append(_highest_rate(recording))
+        if len(recording) > 1:
+            doubled.append(recording)
     if doubled:
         example = doubled[0]
         logger.info("%d recording(s) in '%s' are there in several formats (%s): using the one at the highest rate "

@@ -578,9 +578,9 @@ def _check_validation_length(used, plan, rate, feature_config):
         logger.warning("the dataset holds no validation audio (--validation-fraction 0): training needs some, to "
                        "choose its best epoch, and refuses it; build with a validation fraction above 0 to train on it")
         return
-    if max(held)[0] >= window:
-        return
     longest, path = max(held)
+    if longest >= window:
+        return
     logger.warning("the validation audio is %.3f s, and its longest piece ('%s') %d samples: training scores windows "
                    "of the sequence length + 1 samples (%d by default%s) and refuses a validation split with none "
                    "that long; build from longer recordings, or with another --validation-fraction",

@@ -27,7 +27,7 @@ from . import backend
 from .cluster import WORKER_TIMEOUT
 from .config import PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, option
 from .dataset import as_dataset
-from .features import loud_level
+from .features import frame_count, loud_level
 from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
 from .files import make_folder, write_advice, write_json
 from .keras_data import WindowDataset
@@ -758,10 +758,12 @@ def training_frame_level(dataset):
     frames against: :func:`audiornn.features.loud_level` of each training file's frames, the mean over the files
     (each file at a peak of 1, as the dataset holds it)."""
     frames, config = dataset.frames("train"), dataset.feature_config
-    # (a file's frames evenly spread, at most FRAME_LEVEL_FRAMES of them: a recording of hours stays small)
-    levels = [loud_level(frames[entry["frames_start"]:entry["frames_start"] + entry["frames"]:
-                                max(1, -(-entry["frames"] // FRAME_LEVEL_FRAMES))], config)
-              for entry in dataset.metadata["sources"] if entry["split"] == "train" and entry.get("frames")]
+    levels = []
+    for segment in dataset.segments("train"):  # one file at a time, read from the memory map
+        count = frame_count(segment.length, config.hop)
+        # (its frames evenly spread, at most FRAME_LEVEL_FRAMES of them: a recording of hours stays small)
+        levels.append(loud_level(frames[segment.frames_start:segment.frames_start + count:
+                                        max(1, -(-count // FRAME_LEVEL_FRAMES))], config))
     return float(np.mean(levels)) if levels else None
 
 

@@ -241,8 +241,7 @@ def level_shift(frames, model):
     if getattr(model, "frame_level", None) is not None:
         return (loud_level(frames, config) - model.frame_level) / config.to_log_power
     differences = np.mean(frames, axis=0, dtype=np.float64) - np.asarray(model.feature_net.mean, np.float64)
-    decibels_per_unit = config.to_log_power * 10.0 / math.log(10.0)
-    kept = differences >= np.median(differences) - EMPTY_BAND_DB / decibels_per_unit
+    kept = differences >= np.median(differences) - EMPTY_BAND_DB / _decibels_per_unit(config)
     return float(np.mean(differences[kept]))
 
 
@@ -331,19 +330,19 @@ def load_features(source, model):
     if not np.all(np.isfinite(frames)):
         raise ParameterError(f"features {name} have NaN or infinite values")
     check_units(frames, model, name)
-    above = level_shift(frames, model) * config.to_log_power * 10.0 / math.log(10.0)  # dB above a peak of 1
+    above = level_shift(frames, model) * _decibels_per_unit(config)  # dB above a peak of 1
     if above > TOO_LOUD_DB:
         raise ParameterError(
             f"features {name} describe audio {above:.0f} dB above full scale (a peak of 1), which no recording "
             f"is: were they made of samples not scaled to [-1, 1]? int16 samples lie 90 dB up (divide them by "
-            f"32768 before making the frames, or subtract {_units_of_decibels(20 * math.log10(32768), config):.3g} "
+            f"32768 before making the frames, or subtract {20 * math.log10(32768) / _decibels_per_unit(config):.3g} "
             f"from these)")
     return frames
 
 
-def _units_of_decibels(decibels, config):
-    """``decibels`` of power in the frames' unit."""
-    return decibels * math.log(10.0) / 10.0 / config.to_log_power
+def _decibels_per_unit(config):
+    """The dB of power that one of the frames' units is."""
+    return config.to_log_power * 10.0 / math.log(10.0)
 
 
 def _shape_advice(frames, config):
