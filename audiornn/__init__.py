@@ -44,12 +44,34 @@ __all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "Dataset
            "open_dataset", *_LAZY]
 
 
+# The modules that need no Keras: a name of theirs does not start the backend.
+_LIGHT = {"backend", "config", "dataset", "errors", "features", "pretrained", "dsp", "audio_io", "labels", "files",
+          "linear_prediction", "windows"}
+
+
+def _start_backend(module):
+    """On the first name that needs Keras, start it the way the command line does: the backend's start-up lines
+    (absl's preamble, the CUDA probe of a machine without a GPU, CPU-feature notes) kept out of the notebook.
+    A user who sets ``TF_CPP_MIN_LOG_LEVEL`` chooses what TensorFlow prints, and sees it."""
+    import os
+    import sys
+
+    if module in _LIGHT or "keras" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    import importlib
+
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    importlib.import_module(".backend", __name__).start()  # not "from . import": that would come back here
+
+
 def __getattr__(name):
     import importlib
 
     if name in _LAZY:
+        _start_backend(_LAZY[name])
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     if name in _modules():  # a module, on first use: audiornn.scoring.identify
+        _start_backend(name)
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'audiornn' has no attribute {name!r}")
 

@@ -323,6 +323,28 @@ def test_the_modules_are_reached_from_a_plain_import(tmp_path):
                                           "module 'audiornn' has no attribute '_secret'"]
 
 
+@pytest.mark.slow
+def test_a_notebooks_first_model_starts_the_backend_without_its_native_lines(tmp_path):
+    import subprocess
+    import sys
+
+    from audiornn import backend
+
+    script = "import audiornn\nprint(audiornn.load_model('speech').audio_config.sample_rate)\n"
+
+    def run(**settings):
+        environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+        environment.update(settings, PYTHONPATH=str(Path(audiornn.__file__).parent.parent))
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                                cwd=tmp_path, env=environment)
+        assert result.returncode == 0 and result.stdout == "8000\n", result.stderr
+        return result.stderr
+
+    assert run() == ""
+    if backend.is_tensorflow():  # the user's own setting is theirs: TensorFlow's lines come (JAX prints none)
+        assert "I0000" in run(TF_CPP_MIN_LOG_LEVEL="0")
+
+
 def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_to_give(tmp_path):
     from audiornn import build_dataset
     from audiornn.training import train
