@@ -19,8 +19,6 @@ mixed to mono, scaled to a peak of 1):
   one by construction.
 """
 
-import contextlib
-import logging
 import math
 import warnings
 from pathlib import Path
@@ -144,7 +142,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     :func:`audiornn.vocode` takes them, and ``fold``.
     """
     from .stepping import label_state
-    from .vocoder import load_features, vocode
+    from .vocoder import load_features, vocode_frames
 
     import importlib.util
 
@@ -164,15 +162,13 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             raise ParameterError(f"'{path}' holds frames, not a recording: copy-synthesis is scored against the "
                                  f"recording its frames are made of; give recordings (vocode takes frames)")
     label = label_state(model, label, len(files))  # checked before any work
-    with _said_once(logging.getLogger("audiornn")) as seen:
-        frames = [load_features(path, model) for path in files]
+    frames = [load_features(path, model) for path in files]
     for path, own in zip(files, frames):  # PESQ needs a quarter of a second: refused before the vocoding
         if own.shape[0] * config.hop < rate / 4:
             raise AudioRNNError(f"'{path}' lasts {own.shape[0] * config.hop / rate:.3g} s; PESQ scores a quarter of "
                                 f"a second or more: leave it out of the files scored")
-    with _said_once(logging.getLogger("audiornn"), seen):  # vocode reads the files again: said once
-        vocoded = vocode(model, files, seed=seed, temperature=temperature, progress=progress, tail=tail, label=label,
-                         fold=fold)
+    vocoded = vocode_frames(model, frames, [f"'{path}'" for path in files], seed=seed, temperature=temperature,
+                            progress=progress, tail=tail, label=label, fold=fold)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
         reference = reference_audio(path, model)
@@ -192,25 +188,6 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     # The reference alone decides which frames STOI keeps, so both methods have it for the same files.
     summary["stoi_files"] = sum(row["vocoder"]["stoi"] is not None for row in rows)
     return summary
-
-
-@contextlib.contextmanager
-def _said_once(logger, seen=None):
-    """While the block runs, ``logger`` drops a message already in ``seen``; yields the set of messages said."""
-    seen = set() if seen is None else seen
-
-    def once(record):
-        message = record.getMessage()
-        if message in seen:
-            return False
-        seen.add(message)
-        return True
-
-    logger.addFilter(once)
-    try:
-        yield seen
-    finally:
-        logger.removeFilter(once)
 
 
 def _mean(values):

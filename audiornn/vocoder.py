@@ -27,7 +27,7 @@ from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
 __all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "VOCODE_TAIL", "Fold", "check_units", "level_shift",
-           "load_features", "match_level", "read_npy", "vocode"]
+           "load_features", "match_level", "read_npy", "vocode", "vocode_frames"]
 
 logger = logging.getLogger("audiornn")
 
@@ -485,10 +485,18 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
             raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
-    config, rate, count = model.feature_config, model.audio_config.sample_rate, len(inputs)
-    if output is not None:
-        paths = output_paths(output, count, inputs, overwrite)
-    given = [load_features(source, model) for source in inputs]
+    paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite)
+    return vocode_frames(model, [load_features(source, model) for source in inputs],
+                         [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,
+                         chunk_seconds=chunk_seconds, progress=progress, tail=tail, label=label, fold=fold,
+                         overwrite=overwrite)
+
+
+def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, chunk_seconds=1.0, progress=True,
+                  tail=VOCODE_TAIL, label=None, fold=True, overwrite=False):
+    """:func:`vocode` of frames already read (:func:`load_features`), each named as its messages name it
+    (``names``), written to ``paths`` (checked by :func:`audiornn.sink.output_paths`) or returned."""
+    config, rate, count = model.feature_config, model.audio_config.sample_rate, len(given)
     # A front end's frames, at any level, are read at the level of the model's training frames; the output is
     # put back at theirs (match_level).
     frames = [piece - level_shift(piece, model) for piece in given]
@@ -501,12 +509,12 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     lengths = [piece.shape[0] * hop for piece in frames]
     total = max(plan.length for plan in folds) * hop
     chunk = max(1, int(round(chunk_seconds * rate / hop))) * hop  # whole frames
-    wav = check_room(output, count, max(lengths), rate, advice="vocode fewer or shorter inputs")
+    wav = check_room(paths and paths[0], count, max(lengths), rate, advice="vocode fewer or shorter inputs")
     buffered = config.format is not None or any(plan.count > 1 for plan in folds)
     stream = StreamGroup(model, count=owner.size, temperature=temperature, seed=seed, tail=tail, keys=keys,
                          label=None if labels is None else np.asarray(labels)[owner])
     drawn_classes = np.zeros((owner.size, total), np.uint8) if buffered else None
-    with stream, AudioSink(paths if output is not None else None, count, model.audio_config, wav,
+    with stream, AudioSink(paths, count, model.audio_config, wav,
                            lengths=lengths, overwrite=overwrite) as sink:
         for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
                                           progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
@@ -526,6 +534,6 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                 pieces = [decode_classes(row, model.audio_config, clip=config.format is None)[0]
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
-                sink.put(index, audio if config.format is None else match_level(
-                    audio, given[index], config, _input_name(inputs[index])))
-    return paths if output is not None else sink.audio()
+                sink.put(index, audio if config.format is None else match_level(audio, given[index], config,
+                                                                                names[index]))
+    return paths if paths is not None else sink.audio()

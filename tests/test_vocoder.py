@@ -324,7 +324,7 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
 
 
 @pytest.mark.slow
-def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run, tmp_path):
+def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run, tmp_path, monkeypatch):
     model = load_run_model(vocoder_run[0])
     path = SAMPLE_DATA / "agent-user.wav"  # real speech
     frames = load_features(path, model)
@@ -341,7 +341,12 @@ def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run, tmp
     loudest = int(np.argmax(np.abs(audio)))
     short = tmp_path / "short.wav"
     soundfile.write(short, audio[max(0, loudest - rate // 8):loudest + rate // 8], rate)
+    import audiornn.vocoder
+
+    reads = []
+    monkeypatch.setattr(audiornn.vocoder, "read_audio", lambda name: reads.append(name) or read_audio(name))
     scores = resynthesis_scores(model, [path, short], progress=False)
+    assert reads == [str(path), str(short)]  # the frames made once (the reference is read by itself)
     assert scores["stoi_files"] == 1
     rows = scores["per_file"]
     for method in ("vocoder", "griffin_lim"):
