@@ -21,6 +21,7 @@ are read.
 when complete, so a folder with a metadata file is always whole.
 """
 
+import bisect
 import contextlib
 import dataclasses
 import hashlib
@@ -35,7 +36,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .audio_io import prepare_audio, read_audio
+from . import dsp
+from .audio_io import SAME_LENGTH, prepare_audio, read_audio
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import folder_for, remove_stale_partials, write_advice, write_json
@@ -55,6 +57,14 @@ SPLITS = ("train", "validation")
 SPLIT_FILES = {"train": "train.u8", "validation": "validation.u8"}
 FEATURE_FILES = {"train": "train.features.f16", "validation": "validation.features.f16"}
 _COPY_CHUNK = 1 << 22
+# One recording in two files that are not byte for byte the same (a .wav and its .g722, an export at another rate,
+# a copy raised 1 dB) is told by how its coarse spectrogram moves: log power in 8 mel bands up to 4 kHz (where
+# telephone and wide band copies agree), 20 ms frames, less each band's mean. Over the 1,059 prompts of Asterisk's
+# English and Spanish Allison at 16 kHz, a prompt's .wav and .g722 correlate 0.969 or more; two prompts of one length
+# (within SAME_LENGTH) at most 0.935 ("at" and "8"; "m" and "n" 0.928), but for prompts that are one recording under
+# two names (0.964 to 1.0): bench/same_recordings.py.
+SAME_RECORDING_CORRELATION = 0.95
+FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,6 +315,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     """
     used, skipped, messages = [], {}, []
     seen, first_read = {}, {}  # (the audio's digest, label) -> path; digest -> (path, label) of its first
+    recordings = _Recordings(audio_config)
     frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
     with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
@@ -327,18 +338,25 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
                 digest = hashlib.sha256(classes.tobytes()).hexdigest()
+                same, fingerprint = "the same audio", None
+                if (digest, label) not in seen and digest not in first_read:
+                    near, fingerprint = recordings.find(classes)
+                    if near is not None:  # another format, rate or level of a file read already
+                        digest, same = near, "the same recording (in another format, rate or level)"
                 if (digest, label) in seen:  # a copy (a backup folder, another name): it would be learned twice,
                     # or held out beside itself in training
-                    logger.warning("'%s' holds the same audio as '%s': skipped (a copy is learned twice, and one "
-                                   "held out for validation would score audio the model trained on)", path,
+                    logger.warning("'%s' holds %s as '%s': skipped (a copy is learned twice, and one held out for "
+                                   "validation would score audio the model trained on)", path, same,
                                    seen[digest, label])
                     skipped.setdefault(DUPLICATE, []).append(str(path))
                     bar.update(1)
                     continue
                 if digest in first_read:  # under another label: kept, as which label is right is not known
-                    logger.warning("'%s' (label %s) holds the same audio as '%s' (label %s): one recording under two "
-                                   "labels is learned under both, and may be held out under one while trained on "
-                                   "under the other; give it one label", path, label, *first_read[digest])
+                    logger.warning("'%s' (label %s) holds %s as '%s' (label %s): one recording under two labels is "
+                                   "learned under both, and may be held out under one while trained on under the "
+                                   "other; give it one label", path, label, same, *first_read[digest])
+                else:
+                    recordings.add(classes.size, fingerprint, digest)
                 first_read.setdefault(digest, (path, label))
                 seen[digest, label] = path
                 pool.write(classes.tobytes())
@@ -350,6 +368,61 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
     return used, skipped, messages
+
+
+class _Recordings:
+    """The files read so far, by length and coarse spectrogram, to tell one recording in two files that are not
+    byte for byte the same (:data:`SAME_RECORDING_CORRELATION`)."""
+
+    def __init__(self, audio_config):
+        import librosa
+
+        rate, self.mu = audio_config.sample_rate, audio_config.mu
+        self.hop = max(1, int(round(FINGERPRINT_SECONDS * rate)))
+        self.bank = librosa.filters.mel(sr=rate, n_fft=4 * self.hop, n_mels=FINGERPRINT_BANDS,
+                                        fmax=min(rate / 2, FINGERPRINT_TOP_HZ))
+        self.window = np.hanning(4 * self.hop + 1)[:-1]  # periodic Hann, as librosa's
+        self.lengths, self.entries = [], []  # sorted by length; (fingerprint, digest) each
+
+    def fingerprint(self, classes):
+        """Log power in the mel bands of 20 ms frames, ``(frames, bands)``; None for a file under 4 frames."""
+        import librosa
+
+        if classes.size < 4 * self.hop:
+            return None
+        frames = librosa.util.frame(dsp.mu_law_decode(classes, mu=self.mu), frame_length=4 * self.hop,
+                                    hop_length=self.hop, axis=0)
+        power = np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2
+        return np.log10(power @ self.bank.T + 1e-6)
+
+    def find(self, classes):
+        """``(digest, fingerprint)``: the digest of the first file read that is the same recording as ``classes``
+        (or None), and ``classes``' fingerprint for :meth:`add`."""
+        low = bisect.bisect_left(self.lengths, classes.size * (1 - SAME_LENGTH))
+        high = bisect.bisect_right(self.lengths, classes.size / (1 - SAME_LENGTH))
+        mine = self.fingerprint(classes)
+        if mine is not None:
+            for other, digest in self.entries[low:high]:
+                if self.similarity(mine, other) >= SAME_RECORDING_CORRELATION:
+                    return digest, mine
+        return None, mine
+
+    @staticmethod
+    def similarity(one, other):
+        """How alike two fingerprints move over time, over the shorter's frames: the correlation of each band's
+        log power less its mean (a band's mean is the spectrum's shape, which steady noises of one kind share);
+        0 where either holds still."""
+        count = min(len(one), len(other))
+        moves = [values[:count] - values[:count].mean(axis=0) for values in (one, other)]
+        if min(move.std() for move in moves) == 0:
+            return 0.0
+        return float(np.corrcoef(moves[0].ravel(), moves[1].ravel())[0, 1])
+
+    def add(self, size, fingerprint, digest):
+        if fingerprint is not None:
+            index = bisect.bisect_right(self.lengths, size)
+            self.lengths.insert(index, size)
+            self.entries.insert(index, (fingerprint, digest))
 
 
 def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):

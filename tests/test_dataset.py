@@ -8,6 +8,7 @@ from pathlib import Path
 import audiornn.dataset as dataset_module
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile
 from audiornn import AudioConfig, build_dataset, open_dataset
 from audiornn.cli import main
@@ -16,6 +17,8 @@ from audiornn.errors import AudioFileError, DatasetError, ParameterError
 from audiornn.training import TrainConfig, train
 
 from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, sine
+
+SAMPLE_DATA = REPOSITORY / "data"
 
 
 def test_build_reads_mixed_formats_rates_and_channels(speech_like_folder, tmp_path):
@@ -432,6 +435,29 @@ def test_a_copy_of_a_file_under_another_name_is_read_once(speech_like_folder, tm
     assert build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False).metadata[
         "skipped_count"] == 2
     build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)
+
+
+def test_one_recording_in_another_format_rate_and_level_is_read_once(tmp_path, caplog):
+    # Asterisk's .wav and .g722 unpacked side by side, an export at another rate: not byte for byte the same
+    first, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
+    second, _ = soundfile.read(str(SAMPLE_DATA / "vm-forward.wav"), dtype="float32")
+    length = min(first.size, second.size)
+    (tmp_path / "wav").mkdir()
+    (tmp_path / "flac").mkdir()
+    soundfile.write(str(tmp_path / "wav" / "one.wav"), first[:length], rate)
+    soundfile.write(str(tmp_path / "wav" / "two.wav"), second[:length], rate)  # another recording, of one length
+    louder = 0.7 * scipy.signal.resample_poly(first[:length], 2, 1) / np.max(np.abs(first))
+    soundfile.write(str(tmp_path / "flac" / "take.flac"), louder, 2 * rate)
+    for seed in (1, 2):  # steady noises of one kind and length share a spectrum, not a recording
+        noise = 0.1 * np.random.default_rng(seed).standard_normal(length)
+        soundfile.write(str(tmp_path / "wav" / f"noise{seed}.wav"), noise, rate)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([tmp_path / "wav", tmp_path / "flac"], tmp_path / "ds", progress=False)
+    assert [Path(path).name for path in dataset.metadata["skipped"]["duplicate"]] == ["take.flac"]
+    assert re.search(r"take.flac' holds the same recording \(in another format, rate or level\) as '.*one.wav'",
+                     caplog.text)
+    assert {Path(entry["path"]).name for entry in dataset.metadata["sources"]} \
+        == {"one.wav", "two.wav", "noise1.wav", "noise2.wav"}
 
 
 def test_the_same_audio_under_two_labels_is_kept_and_said(speech_like_folder, tmp_path, caplog):
