@@ -163,6 +163,28 @@ def _leave_out_own_folders(files, root, entry):
     return kept
 
 
+def _visible_entries(folder):
+    """Every entry under ``folder`` but hidden ones (a name starting with "."), through linked folders too (a
+    speaker's folder linked in from elsewhere, a mounted drive: ``rglob`` passes them over). Each folder is read
+    once, under its own path where it lies inside ``folder`` (the linked folders are walked after the rest, so
+    a link to a folder of the tree, or back up it, adds nothing)."""
+    entries, visited, pending = [], set(), [Path(folder)]
+    while pending:
+        links = []
+        for root in pending:
+            for top, folders, files in os.walk(root):  # links to folders are listed, not entered
+                real = os.path.realpath(top)
+                if real in visited:
+                    folders[:] = []
+                    continue
+                visited.add(real)
+                folders[:] = sorted(name for name in folders if not name.startswith("."))
+                links += [Path(top) / name for name in folders if os.path.islink(os.path.join(top, name))]
+                entries += [Path(top) / name for name in (*folders, *files) if not name.startswith(".")]
+        pending = [link for link in links if os.path.realpath(link) not in visited]
+    return entries
+
+
 def find_audio_files(inputs):
     """Expand files and folders (searched recursively) into a sorted file list.
 
@@ -193,8 +215,7 @@ def find_audio_files(inputs):
             raise AudioFileError(f"input '{entry}' does not exist{link}: check the path", reason="missing")
         if path.is_dir():
             # One walk of the folder: what is taken, and what is said to be passed over
-            candidates = [candidate for candidate in path.rglob("*")
-                          if not any(part.startswith(".") for part in candidate.relative_to(path).parts)]
+            candidates = _visible_entries(path)
             files = _leave_out_own_folders(sorted(
                 candidate for candidate in candidates
                 if candidate.is_file() and candidate.suffix.lower() in extensions), path, entry)

@@ -1,6 +1,7 @@
 """Labels: given by folder, list or NAME=PATH; carried by windows; read by every step; chosen when generating."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,19 @@ def test_labels_by_folder_list_and_name_give_the_same_dataset(folders, labelled,
     (tmp_path / folders.name).symlink_to(folders)
     alone = build_dataset([], tmp_path / "alone", labels=relative, progress=False)
     assert alone.labels == list(LABELS) and len(alone.metadata["sources"]) == 6  # each file's tail held out
+
+
+def test_a_linked_speakers_folder_is_read_once_under_its_name_and_a_link_up_is_not_followed(folders, tmp_path):
+    root = tmp_path / "voices"
+    root.mkdir()
+    for label in ("high", "low"):
+        shutil.copytree(folders / label, root / label)
+    (root / "noise").symlink_to(folders / "noise")  # a speaker's folder kept elsewhere
+    (root / "high" / "up").symlink_to(root)  # round and round
+    (root / "high" / "low-again").symlink_to(root / "low")  # a folder of the tree: read under its own name
+    dataset = build_dataset(root, tmp_path / "ds", labels="folders", progress=False)
+    sources = {(entry["name"], entry["label"]) for entry in dataset.metadata["sources"]}
+    assert sources == {(f"{label}/take{index}.wav", label) for label in LABELS for index in range(3)}
 
 
 def test_every_label_keeps_validation_audio_and_a_one_file_label_its_tail(folders, labelled, tmp_path):
