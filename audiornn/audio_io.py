@@ -28,6 +28,11 @@ SILENCE_PEAK = 2.0 ** -15
 # 1,700 Asterisk prompts (en, ru, it) and the music need at most 33 dB: bench/file_gains.py).
 QUIET_GAIN = 1000.0
 TRIM_KEEPS_LEAST = 0.25  # trimming that keeps less of a file than this is said (a --trim-silence too small)
+# Float samples this far beyond full scale (24 dB) are not a recording's overs but integers saved as floats
+# (soundfile.write(path, int16_samples.astype("float32"))): the level a model plays back would be thousands of times
+# full scale.
+FAR_BEYOND_FULL_SCALE = 16.0
+CANCELLING_MIX = 0.1  # a mono mix whose peak is under this share of its channels' (20 dB down) is said
 
 
 def audio_extensions():
@@ -385,6 +390,22 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
         bad = int(np.count_nonzero(~np.isfinite(mono)))
         raise AudioFileError(f"{source} has {bad} NaN or infinite samples: repair or remove it",
                              reason="not_finite")
+    peak = float(np.max(np.abs(audio)))
+    if peak > FAR_BEYOND_FULL_SCALE:
+        raise AudioFileError(f"{source} holds samples up to {peak:.6g}, {20 * np.log10(peak):.0f} dB beyond full scale "
+                             f"(-1 to 1): integer samples saved as floats? Divide 16-bit ones by 32768 (24-bit ones "
+                             f"by 8388608) and save it again", reason="out_of_range")
+    mixed = float(np.max(np.abs(mono)))
+    if mixed < CANCELLING_MIX * peak and peak >= SILENCE_PEAK:
+        silent = mixed < SILENCE_PEAK
+        message = (f"{source}: its channels cancel when mixed to mono (the mix is "
+                   f"{'silent' if silent else f'{20 * np.log10(peak / mixed):.0f} dB below its channels'}: one "
+                   f"channel is the other upside down)")
+        if silent:
+            raise AudioFileError(f"{message}: keep one channel (soundfile.write(path, audio[:, 0], rate)) and give "
+                                 f"that", reason="silent")
+        logger.warning("%s: what is left is the channels' difference; keep one channel if that is not meant",
+                       message)
     if not dsp.SOURCE_RATES[0] <= rate <= dsp.SOURCE_RATES[1]:
         raise AudioFileError(f"{source} says its sample rate is {rate:,} Hz, outside the {dsp.SOURCE_RATES[0]:,} to "
                              f"{dsp.SOURCE_RATES[1]:,} Hz of recordings: a damaged header, or not audio",

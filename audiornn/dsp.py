@@ -166,8 +166,9 @@ def normalise_level(audio, *, peak=1.0):
 def trim_silence(audio, *, sample_rate, threshold_db, frame_seconds=0.02):
     """Cut the start and end of a 1-D signal where it is quieter than the peak.
 
-    A frame of ``frame_seconds`` is silent when its RMS level is more than
-    ``threshold_db`` decibels below the loudest frame's. Returns the slice
+    A frame of ``frame_seconds`` is silent when its RMS level (about the
+    signal's mean: a DC offset is no sound) is more than ``threshold_db``
+    decibels below the loudest frame's. Returns the slice
     from the first loud frame to the end of the last; an all-silent signal
     gives an empty array.
     """
@@ -182,7 +183,7 @@ def trim_silence(audio, *, sample_rate, threshold_db, frame_seconds=0.02):
     if frames == 0:
         return audio
     padded = np.zeros(frames * frame, dtype=np.float32)
-    padded[: audio.size] = audio
+    padded[: audio.size] = audio - np.mean(audio, dtype=np.float64)  # an offset is no sound: silence stays silence
     rms = np.sqrt(np.mean(np.square(padded.reshape(frames, frame), dtype=np.float64), axis=1))
     loudest = rms.max()
     if loudest == 0.0:

@@ -412,6 +412,27 @@ def test_a_folder_of_recordings_with_runs_other_formats_and_broken_links_in_it(s
     assert (run / "previews" / "epoch_0001.wav") in [path for path, _ in find_audio_files([run / "previews"])]
 
 
+def test_integers_saved_as_floats_and_channels_that_cancel_are_said(write_audio, tmp_path, caplog):
+    speech, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
+    folder = tmp_path / "in"
+    write_audio("in/good.wav", speech, rate)
+    write_audio("in/int16.wav", speech * 32767, rate, subtype="FLOAT")  # soundfile.write(int16.astype(float32))
+    write_audio("in/inverted.wav", np.stack([speech, -speech], axis=1), rate)
+    other, _ = soundfile.read(str(SAMPLE_DATA / "vm-forward.wav"), dtype="float32")
+    write_audio("in/nearly.wav", np.stack([other, -0.95 * other], axis=1), rate)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([folder], tmp_path / "ds", progress=False)
+    assert re.search(r"int16.wav' holds samples up to 2\d+(\.\d+)?, 8\d dB beyond full scale \(-1 to 1\): integer "
+                     r"samples saved as floats\? Divide 16-bit ones by 32768", caplog.text)
+    assert re.search(r"inverted.wav': its channels cancel when mixed to mono \(the mix is silent: one channel is the "
+                     r"other upside down\): keep one channel", caplog.text)
+    assert re.search(r"nearly.wav': its channels cancel when mixed to mono \(the mix is \d\d dB below its channels",
+                     caplog.text)
+    assert {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()} \
+        == {"out_of_range": ["int16.wav"], "silent": ["inverted.wav"]}
+    assert dataset.metadata["audio"]["level"] < 1.0
+
+
 def test_a_nearly_silent_file_is_said_to_be_raised_to_full_scale(write_audio, tmp_path, caplog):
     hiss = write_audio("hiss.wav", 1e-4 * np.random.default_rng(0).standard_normal(8000).astype(np.float32))
     speech = write_audio("tone.wav", sine(300.0, 1.0, 8000))

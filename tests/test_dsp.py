@@ -112,5 +112,8 @@ def test_trim_silence_cuts_quiet_ends_only():
     # Both tones and the pause between them survive; the quiet ends go.
     assert 1.5 * rate - 200 <= trimmed.size <= 1.5 * rate + 200
     assert dsp.trim_silence(np.zeros(100), sample_rate=rate, threshold_db=40).size == 0
+    # A DC offset is no sound: the silence about it is cut all the same
+    offset = audio + 0.02
+    np.testing.assert_array_equal(dsp.trim_silence(offset, sample_rate=rate, threshold_db=40), trimmed + 0.02)
     with pytest.raises(ParameterError, match="positive number of decibels"):
         dsp.trim_silence(audio, sample_rate=rate, threshold_db=-3)
