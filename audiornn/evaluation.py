@@ -215,7 +215,7 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
 
     The real audio is the first of ``audio`` (files or folders) prepared and
     decoded with the model's own config, or else the start of ``dataset``'s
-    validation audio.
+    validation audio (a labelled model's: that of the files under ``label``).
     """
     from .config import check_positive_number
     from .generation import generate
@@ -241,9 +241,7 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         pieces, _ = audio_pieces(audio, model.audio_config)
         real_classes = np.concatenate(pieces)[:length]
     elif dataset is not None:
-        dataset = as_dataset(dataset, audio_config=model.audio_config)
-        split = "validation" if dataset.samples("validation") else "train"
-        real_classes = np.asarray(dataset.array(split)[:length])
+        real_classes = _labelled_audio(as_dataset(dataset, audio_config=model.audio_config), model, label, length)
     else:
         raise DatasetError("need real audio to compare with: pass --audio or --dataset")
     real, _ = decode_classes(real_classes, model.audio_config)
@@ -251,6 +249,29 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         generated = generate(model, seconds=real.size / rate, seed=seed, progress=False,
                              label=first_label(model) if label is None else label)[0]
     return plot_sound_comparison(generated, real, rate)
+
+
+def _labelled_audio(dataset, model, label, length):
+    """Up to ``length`` classes of ``dataset``'s validation audio (its training audio where it has none): for a
+    labelled model, the files of ``label`` (a name or an id; by default the first label), as generated."""
+    from .stepping import label_state
+
+    ids = label_state(model, first_label(model) if label is None else label, 1)
+    wanted = None if ids is None else model.model_config.labels[int(ids[0])]
+    for split in ("validation", "train"):
+        if wanted is None or not dataset.labels:  # (a labelled model beside an unlabelled dataset: all of it)
+            if dataset.samples(split):
+                return np.asarray(dataset.array(split)[:length])
+            continue
+        pieces, held = [], 0
+        for segment in dataset.segments(split):
+            if segment.label == wanted and held < length:
+                pieces.append(np.asarray(dataset.array(split)[segment.start:segment.start + segment.length]))
+                held += segment.length
+        if pieces:
+            return np.concatenate(pieces)[:length]
+    raise DatasetError(f"dataset '{dataset.path}' holds no audio under label {wanted!r} to compare with: give its "
+                       f"recordings as audio")
 
 
 def first_label(model):

@@ -198,6 +198,25 @@ def test_step_equals_sequence_with_labels_and_the_label_changes_the_output(confi
 
 
 @pytest.mark.slow
+def test_the_sound_comparison_draws_the_real_audio_of_the_label_generated(labelled_run, labelled, monkeypatch):
+    import audiornn.evaluation
+    from audiornn.audio_io import decode_classes
+
+    drawn = []
+    monkeypatch.setattr(audiornn.evaluation, "plot_sound_comparison", lambda generated, real, rate: drawn.append(real))
+    model = load_run_model(labelled_run[0])
+    for label in ("low", 2, None):  # a name, an id, and the first label by default
+        audiornn.evaluation.sound_comparison(model, dataset=labelled, label=label, seconds=0.05)
+    for real, name in zip(drawn, ("low", "noise", "high")):
+        segment = next(segment for segment in labelled.segments("validation") if segment.label == name)
+        expected, _ = decode_classes(labelled.array("validation")[segment.start:segment.start + 400],
+                                     model.audio_config)
+        np.testing.assert_array_equal(real, expected)
+    with pytest.raises(ParameterError, match="unknown label 'cello'"):
+        audiornn.evaluation.sound_comparison(model, dataset=labelled, label="cello", seconds=0.05)
+
+
+@pytest.mark.slow
 def test_a_labelled_run_scores_each_label_and_saves_the_names(labelled_run, labelled, tmp_path):
     run, summary = labelled_run
     model = load_run_model(run)
