@@ -51,17 +51,12 @@ _LIGHT = {"backend", "config", "dataset", "errors", "features", "pretrained", "d
 
 def _start_backend(module):
     """On the first name that needs Keras, start it the way the command line does: the backend's start-up lines
-    (absl's preamble, the CUDA probe of a machine without a GPU, CPU-feature notes) kept out of the notebook.
-    A user who sets ``TF_CPP_MIN_LOG_LEVEL`` chooses what TensorFlow prints, and sees it."""
-    import os
-    import sys
-
-    if module in _LIGHT or "keras" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
-        return
+    (absl's preamble, the CUDA probe of a machine without a GPU, CPU-feature notes) kept out of the notebook
+    (:func:`audiornn.backend.start_quietly`; the modules that import Keras call it too)."""
     import importlib
 
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    importlib.import_module(".backend", __name__).start()  # not "from . import": that would come back here
+    if module not in _LIGHT:
+        importlib.import_module(".backend", __name__).start_quietly()  # not "from . import": it would come here
 
 
 def __getattr__(name):

@@ -30,7 +30,7 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["BACKENDS", "JaxDevices", "carry_variable", "compiled", "devices", "distribution", "index_dtype",
-           "is_tensorflow", "name", "start", "sync_training_state", "uniform", "wide_float"]
+           "is_tensorflow", "name", "start", "start_quietly", "sync_training_state", "uniform", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -76,6 +76,17 @@ def _native_stderr_silenced():
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def start_quietly():
+    """:func:`start`, where nothing has started Keras yet and the user has not chosen what TensorFlow prints
+    (``TF_CPP_MIN_LOG_LEVEL``): what a notebook's first import of a module that needs Keras does, so that the
+    backend's start-up lines stay out of it as they stay off the command line's terminal."""
+    import sys
+
+    if "keras" not in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        start()
 
 
 def start(*, verbose=False):

@@ -18,6 +18,9 @@ so the improbable classes are never drawn: a vocoder's default
 
 import os
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 import numpy as np
 

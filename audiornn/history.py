@@ -10,6 +10,9 @@ carried states (the step path); tests check the two agree. The model appends
 them to its conditioning (:meth:`audiornn.model.AudioRNN.conditioning`).
 """
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 from keras import ops
 
 from . import linear_prediction as lp

@@ -1,5 +1,8 @@
 """Keras side of the window stream: a ``PyDataset`` over a :class:`WindowSampler`."""
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 
 from .dataset import as_dataset

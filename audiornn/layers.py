@@ -11,6 +11,9 @@ the classes live.
 
 import math
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 import numpy as np
 from keras import ops

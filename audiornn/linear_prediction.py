@@ -13,6 +13,9 @@ is reversed with it); ``recent`` is ``(..., order)``, newest first.
 """
 
 import numpy as np
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 from keras import ops
 
 from . import backend, dsp

@@ -21,6 +21,9 @@ the step and the folded first layer's kernel rows follow from those two.
 
 import math
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 import numpy as np
 from keras import ops

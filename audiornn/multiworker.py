@@ -7,6 +7,9 @@ and :mod:`audiornn.cluster` (the workers meeting before TensorFlow starts).
 The tests of several workers are in ``tests/test_multiworker.py``.
 """
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 import numpy as np
 from keras import ops

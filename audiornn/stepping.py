@@ -38,6 +38,9 @@ import time
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 import numpy as np
 from keras import ops

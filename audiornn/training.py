@@ -19,6 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from .backend import start_quietly
+
+start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 import keras
 import numpy as np
 import soundfile
