@@ -375,8 +375,9 @@ class AudioRNN(MultiWorkerModel):
         scales ``(batch,)`` fitted to this sample's frame (its row of :meth:`frame_predictors`). Equals the
         sequence model's logits at the same position.
         """
+        previous = ops.cast(previous, "int32")  # (SampleStream's classes are uint8, which TensorFlow's gather refuses)
         if self.model_config.many_to_one:
-            window = ops.concatenate([states["window"][:, 1:], ops.cast(previous, "int32")[:, None]], axis=1)
+            window = ops.concatenate([states["window"][:, 1:], previous[:, None]], axis=1)
             return self(window, training=False), {"window": window}
         constants = self.step_constants() if constants is None else constants
         products = {"label": label_product, "features": feature_product}

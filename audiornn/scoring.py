@@ -293,6 +293,9 @@ def identify(model, audio, *, labels=None, progress=True):
     (``audio`` a dict, or ``labels``), ``"accuracy"`` overall and ``"per_label"`` over the files whose label
     the model knows (the others are listed in ``"unknown_labels"``: no guess of the model's can be right).
     """
+    from .runs import as_model
+
+    model = as_model(model)  # a run folder or a shipped model's name, as everywhere
     names = list(model.model_config.labels)
     if not names:
         raise ParameterError("--identify needs a model trained with labels; this one has none")

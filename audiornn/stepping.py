@@ -33,6 +33,7 @@ vocoding (:mod:`audiornn.generation`, :mod:`audiornn.scoring`,
 
 import functools
 import math
+import numbers
 import os
 import time
 import unicodedata
@@ -258,8 +259,8 @@ def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1
 
 def check_temperature(temperature):
     """``temperature`` as a float: 0 (argmax) or a positive number."""
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-            or not 0 <= temperature < math.inf:
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+            or not 0 <= temperature < math.inf:  # (NumPy's numbers too)
         raise ParameterError(f"{option('temperature')} must be 0 (argmax) or a positive number, got {temperature!r}")
     return float(temperature)
 
@@ -267,7 +268,7 @@ def check_temperature(temperature):
 def check_tail(tail, model):
     """``tail`` as a float if it is a probability that leaves the likeliest class some (below 1 / classes)."""
     classes = model.audio_config.num_classes
-    if isinstance(tail, bool) or not isinstance(tail, (int, float)) or not 0 <= tail < 1 / classes:
+    if isinstance(tail, bool) or not isinstance(tail, numbers.Real) or not 0 <= tail < 1 / classes:
         raise ParameterError(f"{option('tail')} must be a probability from 0 (none) to below 1/{classes} ({1 / classes:.4f}), "
                              f"so that the likeliest of the {classes} classes keeps some; got {tail!r}")
     return float(tail)

@@ -524,10 +524,10 @@ def starting_point(init_from, model_config=None):
     its ``init_from`` too."""
     source = load_run_model(init_from)
     if model_config is not None and model_config != source.model_config:
-        differing = [field for field, value in model_config.to_dict().items()
-                     if value != getattr(source.model_config, field)]
-        raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} differ from "
-                             f"it): leave the model options out, or train a new model without --init-from")
+        theirs = source.model_config.to_dict()  # both as JSON has them (labels a list on each side)
+        differing = [field for field, value in model_config.to_dict().items() if value != theirs[field]]
+        raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} "
+                             f"{'differs' if len(differing) == 1 else 'differ'} from it): leave the model options out, or train a new model without --init-from")
     return {"model": source, "path": str(resolve_model(init_from).resolve()), "name": str(init_from)}
 
 

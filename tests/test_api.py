@@ -348,6 +348,23 @@ def test_a_notebooks_first_model_starts_the_backend_without_its_native_lines(tmp
         assert "I0000" in run(names, TF_CPP_MIN_LOG_LEVEL="0")
 
 
+def test_numpy_numbers_for_temperature_and_tail_and_uint8_classes_for_a_step_are_taken():
+    model = build_model(TINY)
+    cold = generate(model, seconds=0.01, temperature=np.float32(0.5), progress=False)
+    np.testing.assert_array_equal(cold, generate(model, seconds=0.01, temperature=0.5, progress=False))
+    assert np.array_equal(generate(model, seconds=0.01, temperature=np.int64(0), progress=False),
+                          generate(model, seconds=0.01, temperature=0, progress=False))
+    from audiornn.stepping import check_tail
+
+    assert check_tail(np.float32(0.001), model) == pytest.approx(0.001)
+    stream = SampleStream(model)
+    classes = stream.sample(5)  # uint8, as SampleStream gives them
+    states = model.initial_states(1)
+    logits, _ = model.step(classes[:, -1], states)
+    again, _ = model.step(classes[:, -1].astype("int32"), states)
+    np.testing.assert_array_equal(np.asarray(logits), np.asarray(again))
+
+
 def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_to_give(tmp_path):
     from audiornn import build_dataset
     from audiornn.training import train

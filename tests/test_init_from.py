@@ -1,5 +1,6 @@
 """Starting a new run from a trained model (--init-from): its weights, a new optimizer, its origin recorded."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -59,6 +60,9 @@ def test_architecture_options_and_other_audio_settings_are_refused(source, tone_
     assert "--init-from takes the model from a trained one: --units 64, --linear-prediction 0 would change it" in error
     with pytest.raises(ParameterError, match="the model comes from --init-from"):
         train(tone_dataset, run, model_config=ModelConfig(units=64), init_from=source, verbose=0)
+    own = load_run_model(source).model_config  # one field changed: that one named, not its labels (a tuple)
+    with pytest.raises(ParameterError, match=r"--init-from '.*' \(dropout differs from it\)"):
+        train(tone_dataset, run, model_config=dataclasses.replace(own, dropout=0.1), init_from=source, verbose=0)
     other = build_dataset([tone_dataset.path.parent], tmp_path / "mu15", audio_config=AudioConfig(mu=15),
                           validation_fraction=0.34, progress=False)
     with pytest.raises(DatasetError, match=r"processes audio otherwise than --init-from .*\(mu 15 vs 255"):

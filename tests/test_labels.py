@@ -214,6 +214,12 @@ def test_the_sound_comparison_draws_the_real_audio_of_the_label_generated(labell
         np.testing.assert_array_equal(real, expected)
     with pytest.raises(ParameterError, match="unknown label 'cello'"):
         audiornn.evaluation.sound_comparison(model, dataset=labelled, label="cello", seconds=0.05)
+    # identify takes a run folder, as every entry point does
+    from audiornn.scoring import identify
+
+    files = [segment.source for segment in labelled.segments("validation")][:2]
+    assert identify(str(labelled_run[0]), files, progress=False)["guess"] == identify(model, files,
+                                                                                   progress=False)["guess"]
 
 
 @pytest.mark.slow
