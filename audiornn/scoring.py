@@ -9,6 +9,8 @@ evaluation both import this module, and it imports neither.
 
 import logging
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -232,15 +234,21 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     """Score ``model`` on audio files/folders it never saw, beside the baselines.
 
     The audio is prepared with the model's own audio config. Baselines are
-    fitted only on ``dataset``'s training audio (the model's own dataset).
+    fitted only on ``dataset``'s training audio (the model's own dataset; a
+    run folder's is read from it when not given).
     Returns a dict: the model's bits per sample and accuracy, each baseline's
     bits per sample, the files and their duration. A labelled model scores
     every file under ``label``, or else each under its own label (labelled
     audio: ``audio`` a dict ``{label: paths}`` or ``labels`` "folders" or a
     CSV list), with bits per sample per label.
     """
-    from .runs import as_model
+    from .runs import as_model, usable_run_dataset
 
+    if dataset is None and isinstance(model, (str, os.PathLike)) and Path(model).expanduser().exists():
+        dataset, why_not = usable_run_dataset(model)  # a run's own dataset, as eval reads it
+        if why_not:
+            logger.warning("%s: scored without the baselines fitted on it (pass dataset=, the dataset it trained "
+                           "on, for them)", why_not)
     model = as_model(model)
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset is scored with windows during training; "

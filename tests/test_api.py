@@ -190,6 +190,11 @@ def test_eval_of_a_run_whose_dataset_is_gone_or_rebuilt_scores_without_its_basel
         shutil.copytree(folder, copy, ignore=shutil.ignore_patterns(".lock"))
         config = json.loads((copy / "config.json").read_text())
         (copy / "config.json").write_text(json.dumps(dict(config, dataset=str(dataset))))
+    # A run folder scored from a notebook fits the baselines on its own dataset, as eval does
+    from audiornn.scoring import score_audio
+
+    assert set(score_audio(str(folder), audio, progress=False)["baselines"]) >= {"unigram", "uniform"}
+    assert score_audio(gone, audio, progress=False)["baselines"] == {}
     results, text, _ = evaluate_command(model=gone, audio=audio, progress=False)
     assert results["model"]["bits_per_sample"] > 0 and results["baselines"] == {}
     assert re.match(r"the run's dataset '.*nowhere' is not there \(moved or removed\): scored without the "
