@@ -42,7 +42,8 @@ def audio_extensions():
     their rate and encoding. Common alternative spellings are added.
     """
     extensions = {"." + name.lower() for name in soundfile.available_formats()} - {".raw"}
-    return extensions | {".aif", ".wave", ".oga", ".opus", G722_SUFFIX}
+    # (AU files are mostly .snd, NIST Sphere .sph; AIFF-C and Broadcast WAV are read as AIFF and WAV)
+    return extensions | {".aif", ".aifc", ".wave", ".bwf", ".snd", ".sph", ".oga", ".opus", G722_SUFFIX}
 
 
 # G.722 (wide band, 16 kHz, 64 kbit/s) as Asterisk stores it: raw, no header; the g722 package decodes it.
@@ -111,7 +112,9 @@ def _saturated_share(samples):
 
 
 # Audio that soundfile (libsndfile) does not read: in a folder, such files are named in a warning, not taken.
-UNREAD_AUDIO = {".m4a", ".aac", ".mp4", ".wma", ".amr", ".3gp", ".webm", ".mka", ".ape", ".wv", ".ac3", ".alac"}
+UNREAD_AUDIO = {".m4a", ".aac", ".mp4", ".wma", ".amr", ".3gp", ".webm", ".mka", ".ape", ".wv", ".ac3", ".alac",
+                # and the headerless telephone formats Asterisk keeps beside its .wav and .g722
+                ".gsm", ".ulaw", ".alaw", ".ul", ".al", ".sln", ".sln16", ".g729"}
 
 
 def _say_passed_over(candidates, entry, extensions):

@@ -387,6 +387,17 @@ def test_a_damaged_dataset_is_built_again_from_its_inputs_and_strict_checks_a_re
         build_dataset([speech_like_folder], tmp_path / "ds", strict=True, progress=False)
 
 
+def test_a_folder_takes_the_names_au_nist_aiff_c_and_broadcast_wav_files_go_by(write_audio, tmp_path):
+    from audiornn.audio_io import find_audio_files
+
+    for index, (name, format) in enumerate((("a.snd", "AU"), ("b.sph", "NIST"), ("c.aifc", "AIFF"), ("d.bwf", "WAV"))):
+        path = tmp_path / "in" / name
+        path.parent.mkdir(exist_ok=True)
+        soundfile.write(str(path), sine(300.0 + 100 * index, 0.5, 8000), 8000, format=format)
+    assert sorted(label for _, label in find_audio_files([tmp_path / "in"])) == ["a.snd", "b.sph", "c.aifc", "d.bwf"]
+    assert build_dataset([tmp_path / "in"], tmp_path / "ds", progress=False).metadata["skipped_count"] == 0
+
+
 def test_a_folder_of_recordings_with_runs_other_formats_and_broken_links_in_it(speech_like_folder, tmp_path,
                                                                                 caplog):
     from audiornn.audio_io import find_audio_files
@@ -400,12 +411,13 @@ def test_a_folder_of_recordings_with_runs_other_formats_and_broken_links_in_it(s
     (run / "dataset" / "metadata.json").write_text(json.dumps({"format": "audiornn-dataset"}))
     (speech_like_folder / "voice.m4a").write_bytes(b"\0" * 100)
     (speech_like_folder / "memo.aac").write_bytes(b"\0" * 100)
+    (speech_like_folder / "prompt.ulaw").write_bytes(b"\0" * 100)  # Asterisk's headerless formats are named too
     (speech_like_folder / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
     with caplog.at_level("WARNING", logger="audiornn"):
         again = sorted(label for _, label in find_audio_files([speech_like_folder]))
     assert again == taken  # the run's previews, the other formats and the broken link are not taken, and said
     assert re.search(r"left out 1 file\(s\) in '.*run', an audiornn run inside input", caplog.text)
-    assert "passed over 2 file(s) in input" in caplog.text and "1 .aac, 1 .m4a" in caplog.text
+    assert "passed over 3 file(s) in input" in caplog.text and "1 .aac, 1 .m4a, 1 .ulaw" in caplog.text
     assert "passed over 1 link(s) in input" in caplog.text
     with pytest.raises(AudioFileError, match=r"'.*gone.wav' does not exist \(a link to '.*nowhere.wav', which"):
         find_audio_files([speech_like_folder / "gone.wav"])
