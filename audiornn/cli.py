@@ -36,6 +36,20 @@ SAMPLE_DATA = REPOSITORY / "data"
 DEFAULT_DEMO_FOLDER = Path("runs") / "demo"
 
 
+class _Once(argparse.Action):
+    """A folder or file option given once. Given twice, the first is most likely a file whose name starts with
+    "-" (what the shell's ``*.wav`` gives) read as the option: ``-old.wav`` is ``-o ld.wav``, which the second
+    would silently replace."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if self.dest in namespace.__dict__.setdefault("_given_once", set()):
+            parser.error(f"{'/'.join(self.option_strings)} given twice ({getattr(namespace, self.dest)!r}, then "
+                         f"{values!r}): name it once. A file whose name starts with '-' is read as an option: "
+                         f"write it ./-NAME (or put -- before the files)")
+        namespace._given_once.add(self.dest)
+        setattr(namespace, self.dest, values)
+
+
 def _add_audio_options(parser):
     defaults = AudioConfig()
     group = parser.add_argument_group("audio processing")
@@ -88,7 +102,7 @@ def _add_data_arguments(parser):
                         help="audio files or folders (searched recursively; any format soundfile reads, and raw "
                              "G.722 as .g722 at 16 kHz), or NAME=PATH to label them; default: the bundled sample "
                              "in data/")
-    parser.add_argument("--output", "-o", required=True, metavar="DIR",
+    parser.add_argument("--output", "-o", action=_Once, required=True, metavar="DIR",
                         help="dataset folder to create")
     _add_audio_options(parser)
     _add_build_options(parser)
@@ -325,8 +339,8 @@ def build_parser():
                        help="audio files or folders to build the dataset from (instead of --dataset; .g722 "
                             "read as raw G.722 at 16 kHz); NAME=PATH labels them; default, with neither: the "
                             "bundled sample in data/, with a warning")
-    train.add_argument("--dataset", "-d", metavar="DIR", help="a dataset folder from the data command")
-    train.add_argument("--output", "-o", metavar="RUN", help="new run folder")
+    train.add_argument("--dataset", "-d", action=_Once, metavar="DIR", help="a dataset folder from the data command")
+    train.add_argument("--output", "-o", action=_Once, metavar="RUN", help="new run folder")
     train.add_argument("--resume", metavar="RUN", help="continue this run from its last completed epoch (a "
                                                         "--minutes or --epochs given replaces its budget)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
@@ -372,11 +386,11 @@ def build_parser():
         "generate", parents=[common], help="generate audio from a trained model",
         description="Generate audio one sample at a time, carrying the recurrent state, and write "
                     "16-bit PCM WAV at the model's sample rate.")
-    generate.add_argument("--model", "-m", required=True, metavar="MODEL",
+    generate.add_argument("--model", "-m", action=_Once, required=True, metavar="MODEL",
                           help="a .keras model file, a run folder (its best model), or a shipped model's name "
                                "('speech', 'music': python AudioRNN.py models lists them)")
     generate.add_argument("--seconds", "-s", type=float, default=10.0, help="length (default %(default)s)")
-    generate.add_argument("--output", "-o", required=True, metavar="OUT.wav",
+    generate.add_argument("--output", "-o", action=_Once, required=True, metavar="OUT.wav",
                           help="file to write; with --count N, OUT_1.wav ... OUT_N.wav")
     generate.add_argument("--overwrite", action="store_true", help="replace files already at --output")
     generate.add_argument("--temperature", "-t", type=float, default=1.0,
@@ -403,10 +417,10 @@ def build_parser():
         description="Plot runs' training curves (PNG), score a model on held-out audio beside "
                     "baselines that need no network, and draw generated next to real sound.")
     evaluate.add_argument("runs", nargs="*", metavar="RUN", help="run folders whose curves to plot together")
-    evaluate.add_argument("--model", "-m", metavar="MODEL", help="a .keras model or a run folder to score")
+    evaluate.add_argument("--model", "-m", action=_Once, metavar="MODEL", help="a .keras model or a run folder to score")
     evaluate.add_argument("--audio", "-a", nargs="+", metavar="INPUT",
                           help="held-out audio files or folders to score --model on")
-    evaluate.add_argument("--dataset", "-d", metavar="DIR",
+    evaluate.add_argument("--dataset", "-d", action=_Once, metavar="DIR",
                           help="the model's training dataset, for the baselines (default: the run's own)")
     evaluate.add_argument("--json", metavar="OUT", help="also write the score as JSON")
     evaluate.add_argument("--overwrite", action="store_true",
@@ -431,7 +445,7 @@ def build_parser():
     evaluate.add_argument("--seconds", type=float, default=6.0,
                           help="length of generated sounds drawn and scored (default %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated sounds (default 0)")
-    evaluate.add_argument("--output", "-o", metavar="DIR",
+    evaluate.add_argument("--output", "-o", action=_Once, metavar="DIR",
                           help="folder for the figures (default: the first run's folder)")
     evaluate.set_defaults(handler=run_eval)
 
@@ -443,11 +457,11 @@ def build_parser():
                     "on .npy frames made elsewhere; several inputs run together as one batch, long ones folded "
                     "into segments run side by side. Files appear only when complete.")
     vocoder.add_argument("inputs", nargs="+", metavar="INPUT", help="audio files, or .npy arrays of (frames, bands)")
-    vocoder.add_argument("--model", "-m", required=True, metavar="MODEL",
+    vocoder.add_argument("--model", "-m", action=_Once, required=True, metavar="MODEL",
                          help="a vocoder: .keras file, run folder, or a shipped one: 'vocoder' (8 kHz speech "
                               "from its 40-band log-mel frames) or 'vocoder-16k' (16 kHz speech from SpeechT5's "
                               "frames)")
-    vocoder.add_argument("--output", "-o", required=True, metavar="OUT.wav",
+    vocoder.add_argument("--output", "-o", action=_Once, required=True, metavar="OUT.wav",
                          help="file to write; with several inputs, OUT_1.wav ... in their order")
     vocoder.add_argument("--overwrite", action="store_true", help="replace files already at --output")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
@@ -473,7 +487,7 @@ def build_parser():
     models.set_defaults(handler=run_models)
 
     demo = subcommands.add_parser("demo", parents=[common], help="the main job on the bundled sample (the default)")
-    demo.add_argument("--output", "-o", default=str(DEFAULT_DEMO_FOLDER), metavar="DIR",
+    demo.add_argument("--output", "-o", action=_Once, default=str(DEFAULT_DEMO_FOLDER), metavar="DIR",
                       help="folder for everything the demo writes (default %(default)s)")
     demo.add_argument("--minutes", type=float, default=3.0, help="training time (default %(default)s)")
     demo.add_argument("--seconds", type=float, default=10.0, help="audio to generate (default %(default)s)")

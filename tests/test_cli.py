@@ -1,6 +1,7 @@
 """The scripts: thin wrappers whose errors are one clear line and exit code 2."""
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -256,6 +257,15 @@ def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:  # an option before a command belongs to that command
         main(["-q", "train", "data"])
     assert stopped.value.code == 2 and "-q goes after the command: AudioRNN.py train -q ..." in capsys.readouterr().err
+    # The shell's *.wav with a file named -old.wav: "-o ld.wav", which the real --output would silently replace
+    for command in (["data", "-old.wav", "take.wav", "--output", str(tmp_path / "ds")],
+                    ["train", "-dash.wav", "--dataset", str(tmp_path / "ds"), "--output", str(tmp_path / "run")]):
+        with pytest.raises(SystemExit) as stopped:
+            main(command)
+        assert stopped.value.code == 2 and re.search(r"given twice \('(ld|ash).wav', then '.*'\): name it once. A file "
+                                                     r"whose name starts with '-' is read as an option: write it "
+                                                     r"./-NAME", capsys.readouterr().err)
+    assert not (tmp_path / "ds").exists()
     # A demo folder with a file of the user's beside it is said to be that, not "no demo"
     (tmp_path / "demo" / "run").mkdir(parents=True)
     (tmp_path / "demo" / "run" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
