@@ -262,7 +262,7 @@ def _duration(path):
     try:
         if path.suffix.lower() == G722_SUFFIX:
             return path.stat().st_size / (G722_BITS_PER_SECOND / 8) if _rate(path) else None
-        return soundfile.info(str(path)).duration
+        return soundfile.info(_native(path)).duration
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
         return None
 
@@ -327,7 +327,7 @@ def _rate(path):
             return 0
         return G722_RATE if head and file_kind(head) is None else 0
     try:
-        return soundfile.info(str(path)).samplerate
+        return soundfile.info(_native(path)).samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
         return 0  # unreadable: read (and refused, or left out) later
 
@@ -352,6 +352,12 @@ def _one_format_each(files, entry, said=None):
     return sorted(kept)
 
 
+def _native(path):
+    """A path as the file system's bytes: soundfile encodes a name strictly as UTF-8, which a name that is not
+    (Latin-1 from an old zip or a USB stick, which Python holds with surrogates) fails."""
+    return os.fsencode(os.fspath(path))
+
+
 def read_audio(path, *, strict=False):
     """Read any file soundfile can, or raw G.722 (``.g722``, :func:`read_g722`; ``strict``: one that decodes as
     noise is refused, not read with a warning): returns ``(audio (samples, channels) float32, rate)``."""
@@ -368,7 +374,7 @@ def read_audio(path, *, strict=False):
         except OSError as error:
             raise AudioFileError(f"cannot read audio file '{path}': {error.strerror or error}") from None
     try:
-        audio, rate = soundfile.read(str(Path(path).expanduser()), dtype="float32", always_2d=True)
+        audio, rate = soundfile.read(_native(Path(path).expanduser()), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as error:
         raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
     return audio, int(rate)

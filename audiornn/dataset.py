@@ -165,7 +165,7 @@ def plan_validation(lengths, labels, *, fraction):
         return sorted(plan.items())
     if len(lengths) > 1:
         order = sorted(range(len(lengths)),
-                       key=lambda index: hashlib.sha256(labels[index].encode()).hexdigest())
+                       key=lambda index: hashlib.sha256(labels[index].encode(errors="surrogateescape")).hexdigest())
         held = 0
         for index in order:
             if held >= target:

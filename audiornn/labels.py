@@ -37,6 +37,11 @@ def check_label_name(name, where):
         raise ParameterError(f"{where}: the label {name!r} is of type {type(name).__name__}: label names are text")
     if not name.strip():
         raise ParameterError(f"{where}: the label is empty: give every file a label name")
+    try:
+        name.encode()
+    except UnicodeEncodeError:  # a folder's name in another encoding (Latin-1), held with surrogates
+        raise ParameterError(f"{where}: the label {name.encode(errors='surrogateescape')!r} is not UTF-8 text: rename "
+                             f"it in UTF-8 (convmv -f latin1 -t utf8 --notest NAME renames a folder)") from None
     name = unicodedata.normalize("NFC", name.strip())  # one form: a macOS folder's name is decomposed (NFD)
     if len(name.encode()) > MAX_LABEL_BYTES:
         raise ParameterError(f"{where}: the label '{name[:40]}...' is {len(name.encode())} bytes long: choose a name "

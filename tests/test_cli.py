@@ -1,8 +1,8 @@
 """The scripts: thin wrappers whose errors are one clear line and exit code 2."""
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

@@ -387,6 +387,20 @@ def test_a_damaged_dataset_is_built_again_from_its_inputs_and_strict_checks_a_re
         build_dataset([speech_like_folder], tmp_path / "ds", strict=True, progress=False)
 
 
+def test_names_that_are_not_utf8_are_read_and_a_label_of_one_is_refused_by_name(tmp_path):
+    import os
+
+    folder = tmp_path / "in"
+    for raw, source in ((b"caf\xe9.wav", "agent-user.wav"), (b"ok.wav", "vm-forward.wav")):  # Latin-1, from a zip
+        (folder / "\udce9quipe").mkdir(parents=True, exist_ok=True)
+        shutil.copy(SAMPLE_DATA / source, os.path.join(os.fsencode(folder / "\udce9quipe"), raw))
+    dataset = build_dataset([folder], tmp_path / "ds", progress=False)
+    assert dataset.metadata["skipped_count"] == 0
+    assert sorted(entry["label"] for entry in dataset.metadata["sources"])[0] == "\udce9quipe/caf\udce9.wav"
+    with pytest.raises(ParameterError, match=r"the label b'\\xe9quipe' is not UTF-8 text: rename it"):
+        build_dataset([folder], tmp_path / "labelled", labels="folders", progress=False)
+
+
 def test_a_folder_takes_the_names_au_nist_aiff_c_and_broadcast_wav_files_go_by(write_audio, tmp_path):
     from audiornn.audio_io import find_audio_files
 
