@@ -5,6 +5,8 @@ uint8 array when asked for, so memory grows with the audio, never with the
 context length. Windows never straddle two source files.
 """
 
+import logging
+
 import numpy as np
 
 from .config import check_input_noise, check_positive_int, option
@@ -17,6 +19,26 @@ __all__ = ["MODES", "WindowSampler"]
 # "sequence": the next sample at every position (teacher forcing);
 # "many_to_one": only the sample after the window (the original AudioRNN, the seed preset).
 MODES = ("sequence", "many_to_one")
+
+
+# Files shorter than a window are never drawn: said when they hold this share of a split's audio or more.
+SHORT_SHARE = 0.05
+
+
+def _say_short_files(segments, usable, labels, window, name):
+    """Warn that the files of ``segments`` shorter than a ``window`` (all but ``usable``) are never in a batch,
+    when they hold :data:`SHORT_SHARE` of the audio or more, or all of a label's."""
+    kept = set(usable)
+    short = [segment for index, segment in enumerate(segments) if index not in kept]
+    total, left = sum(segment.length for segment in segments), sum(segment.length for segment in short)
+    lost = sorted({segment.label for segment in short} - {segments[index].label for index in kept} - {None}) \
+        if labels is not None else []
+    if left >= SHORT_SHARE * total or lost:
+        logging.getLogger("audiornn").warning(
+            "%d %s file(s) (%.0f%% of its audio) are shorter than a window of %d samples and never in a batch%s: a "
+            "shorter --sequence-length reaches them (their longest is %d samples)", len(short), name,
+            100 * left / total, window, f" (all the audio of label {', '.join(lost)})" if lost else "",
+            max(segment.length for segment in short))
 
 
 class WindowSampler:
@@ -88,6 +110,8 @@ class WindowSampler:
         self.carry, self._lanes = bool(carry), (None, None)
         window = self.sequence_length + 1
         usable = [index for index, segment in enumerate(segments) if segment.length >= window]
+        if shuffle and segments and len(usable) < len(segments):
+            _say_short_files(segments, usable, labels, window, name)
         self._labels = None if labels is None else np.asarray(labels, dtype=np.int32)[usable]
         usable = [segments[index] for index in usable]
         self._frame_starts = None if frames is None else np.array([segment.frames_start for segment in usable])

@@ -101,6 +101,22 @@ def test_bad_input_noise_is_refused(kwargs, message):
         WindowSampler(ARRAY, SEGMENTS, sequence_length=8, batch_size=2, **kwargs)
 
 
+def test_files_shorter_than_a_window_are_said_when_they_hold_much_of_the_audio_or_a_whole_label(caplog):
+    array = np.zeros(2000, np.uint8)
+    segments = [Segment(0, 1500, "long", "a"), Segment(1500, 300, "clip1", "b"), Segment(1800, 200, "clip2", "b")]
+    with caplog.at_level("WARNING", logger="audiornn"):
+        WindowSampler(array, segments, sequence_length=400, batch_size=2, labels=[0, 1, 1])
+    assert ("2 training file(s) (25% of its audio) are shorter than a window of 401 samples and never in a batch "
+            "(all the audio of label b): a shorter --sequence-length reaches them (their longest is 300 samples)"
+            in caplog.text)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        WindowSampler(array, [Segment(0, 1500, "long"), Segment(1500, 440, "clip"), Segment(1940, 60, "tiny")],
+                      sequence_length=250, batch_size=2)
+        WindowSampler(array, segments, sequence_length=400, batch_size=2, shuffle=False, name="validation")
+    assert "shorter than a window" not in caplog.text  # 3%, and validation scores every file whole at the end
+
+
 def test_audio_shorter_than_a_window_is_a_clear_error():
     with pytest.raises(DatasetError, match="no file of at least 1001 samples.*shorter --sequence-length"):
         WindowSampler(ARRAY, SEGMENTS, sequence_length=1000, batch_size=2, name="validation")
