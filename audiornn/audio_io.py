@@ -317,15 +317,29 @@ def _highest_rate(group, path_of=lambda entry: entry):
     return max(group, key=lambda entry: _rate(path_of(entry))) if len(group) > 1 else group[0]
 
 
+def _looks_like_g722(path, seconds=1):
+    """Whether a ``.g722`` file's first ``seconds`` decode as G.722 does: no other container's or text's bytes,
+    not noise at full scale (raw samples under the name). A file that does not is no better copy of a recording
+    than its ``.wav`` (it is read, and refused or warned of, on its own)."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(int(seconds * G722_BITS_PER_SECOND / 8))
+    except OSError:
+        return False
+    if not head or file_kind(head[:512]) is not None:
+        return False
+    try:
+        import G722
+    except ImportError:
+        return True  # read later, and refused naming the package
+    samples = np.asarray(G722.G722(G722_RATE, G722_BITS_PER_SECOND).decode(head), dtype=np.float32) / 32768.0
+    return _saturated_share(samples) <= SATURATED_SHARE
+
+
 def _rate(path):
     """A file's sample rate from its header (0: unreadable, or a .g722 that is something else)."""
     if path.suffix.lower() == G722_SUFFIX:
-        try:
-            with open(path, "rb") as handle:
-                head = handle.read(512)
-        except OSError:
-            return 0
-        return G722_RATE if head and file_kind(head) is None else 0
+        return G722_RATE if _looks_like_g722(path) else 0
     try:
         return soundfile.info(_native(path)).samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):

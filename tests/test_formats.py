@@ -186,6 +186,18 @@ def test_of_files_of_one_name_but_another_length_the_longest_is_read(tmp_path, c
         "longest is read, and" in caplog.text and "busy.g722' left out (a copy cut short" in caplog.text
 
 
+def test_raw_samples_named_g722_do_not_displace_the_recording_beside_them(tmp_path, caplog):
+    # Asterisk's .sln16 (raw 16-bit, twice G.722's bytes a second) under .g722 beside the prompt's .wav: it
+    # looked four times as long, so the .wav was left out as "a copy cut short" and the noise read alone
+    folder = tmp_path / "prompts"
+    folder.mkdir()
+    soundfile.write(str(folder / "hello.wav"), sine(300.0, 1.0, 8000), 8000)
+    (sine(300.0, 1.0, 16000, amplitude=0.5) * 32767).astype("<i2").tofile(folder / "hello.g722")
+    with caplog.at_level("WARNING", logger="audiornn"):
+        assert [label for _, label in find_audio_files([folder])] == ["hello.wav"]
+    assert "share a name but not a length" not in caplog.text
+
+
 def _loud_power_db(made, frames):
     """dB of ``made``'s power over ``frames``' (SpeechT5's log10 magnitudes) in the louder half of ``frames``."""
     made, frames = made[:frames.shape[0]], frames[:made.shape[0]]
