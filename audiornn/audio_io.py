@@ -1,5 +1,6 @@
 """Finding, reading and preparing audio files."""
 
+import contextlib
 import logging
 import os
 from pathlib import Path
@@ -387,9 +388,20 @@ def read_audio(path, *, strict=False):
             return read_g722(path, strict=strict)
         except OSError as error:
             raise AudioFileError(f"cannot read audio file '{path}': {error.strerror or error}") from None
+    if Path(path).expanduser().stat().st_size == 0:
+        raise AudioFileError(f"audio file '{path}' is empty (0 bytes)", reason="empty")
+    from .backend import native_stderr_silenced
+
     try:
-        audio, rate = soundfile.read(_native(Path(path).expanduser()), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError) as error:
+        # (libmpg123 prints its own lines of a damaged MP3's resyncing; the error below says what matters)
+        with native_stderr_silenced() if Path(path).suffix.lower() == ".mp3" else contextlib.nullcontext():
+            audio, rate = soundfile.read(_native(Path(path).expanduser()), dtype="float32", always_2d=True)
+    except soundfile.LibsndfileError as error:
+        # libsndfile's "does not exist or is not a regular file" of a file that is there: it is not what it says
+        why = ("not audio that soundfile can read (damaged, or another format under this name)"
+               if "does not exist" in error.error_string else error.error_string)
+        raise AudioFileError(f"cannot read audio file '{path}': {why}") from None
+    except (RuntimeError, OSError, ValueError, TypeError) as error:
         raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
     return audio, int(rate)
 

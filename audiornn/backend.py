@@ -63,7 +63,7 @@ def is_tensorflow():
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced():
+def native_stderr_silenced():
     """File descriptor 2 to /dev/null for a while: native start-up lines bypass Python's ``sys.stderr``."""
     import sys
 
@@ -94,7 +94,7 @@ def start(*, verbose=False):
     without a GPU, CPU-feature notes, JAX's platform fallbacks) off the terminal unless ``verbose``."""
     if verbose:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
-    with contextlib.nullcontext() if verbose else _native_stderr_silenced():
+    with contextlib.nullcontext() if verbose else native_stderr_silenced():
         import keras  # noqa: F401 - with the TensorFlow backend this imports TensorFlow, whose lines start here
 
         if is_tensorflow():

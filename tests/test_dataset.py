@@ -236,18 +236,24 @@ def test_float_and_24_bit_files_are_read(write_audio, tmp_path):
     assert soundfile.info(str(b)).subtype == "PCM_24"
 
 
-def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path, write_audio):
+def test_skipped_files_are_counted_by_their_reason(speech_like_folder, tmp_path, write_audio, caplog):
     write_audio("recordings/quiet.wav", np.zeros(4000, np.float32))
     write_audio("recordings/broken_values.wav", np.full(400, np.nan, np.float32), subtype="FLOAT")
     (speech_like_folder / "garbage.flac").write_bytes(b"fLaC but nothing more")
     write_audio("recordings/header_says_800.wav", sine(100.0, 0.5, 800), 800)  # stopped the whole build before
     write_audio("recordings/offset.wav", np.full(8000, 0.4, np.float32))  # made a full-scale constant before
     write_audio("recordings/dxd.wav", sine(440.0, 0.1, 352800), 352800)  # a real rate above 192 kHz: taken
-    dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    (speech_like_folder / "nothing.wav").write_bytes(b"")  # an empty file is empty, whatever its name
+    (speech_like_folder / "page.mp3").write_text("<html>404 not found</html>")  # a download gone wrong
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
     skipped = {reason: [Path(path).name for path in paths] for reason, paths in dataset.metadata["skipped"].items()}
-    assert skipped == {"silent": ["offset.wav", "quiet.wav"], "not_finite": ["broken_values.wav"], "unreadable": ["garbage.flac"],
-                       "sample_rate": ["header_says_800.wav"]}
-    assert dataset.metadata["skipped_count"] == 5
+    assert skipped == {"silent": ["offset.wav", "quiet.wav"], "not_finite": ["broken_values.wav"],
+                       "unreadable": ["garbage.flac", "page.mp3"], "sample_rate": ["header_says_800.wav"],
+                       "empty": ["nothing.wav"]}
+    assert dataset.metadata["skipped_count"] == 7
+    assert re.search(r"page.mp3': not audio that soundfile can read \(damaged, or another format under this name\)",
+                     caplog.text) and "does not exist" not in caplog.text
     assert any(entry["path"].endswith("dxd.wav") and entry["original_rate"] == 352800
                for entry in dataset.metadata["sources"])
     with pytest.raises(AudioFileError, match=r"header_says_800.wav' says its sample rate is 800 Hz, outside"):
