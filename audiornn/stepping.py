@@ -390,6 +390,8 @@ class SampleStream:
     ``tail``: the probability taken off every class before drawing (:func:`choose`). ``keys`` (one integer per
     stream): each stream draws its own numbers from the seed and its key (:func:`keyed_uniform`), the same
     whatever else is in the batch; without them stream ``i`` takes the i-th of the batch's numbers.
+    ``first_stream`` and ``total_streams``: this batch as a shard of a larger one (:class:`StreamGroup`),
+    drawing the numbers of its streams there.
     """
 
     def __init__(self, model, *, count=1, temperature=1.0, seed=0, first_stream=0, total_streams=None, label=None,
@@ -398,8 +400,17 @@ class SampleStream:
 
         model = as_model(model)
         self.model, self.count = model, check_positive_int(count, option("count"))
+        if keys is not None and np.size(keys) != count:
+            raise ParameterError(f"keys: one whole number per stream ({count}), got {np.size(keys)}")
         self.keys = None if keys is None else ops.convert_to_tensor(np.asarray(keys, np.int32).reshape(count))
-        self.first_stream, self.total_streams = first_stream, total_streams or count
+        # A shard of a larger batch (StreamGroup): its streams are first_stream ... of total_streams
+        total_streams = count if total_streams is None else check_positive_int(total_streams, "total_streams")
+        if isinstance(first_stream, bool) or not isinstance(first_stream, (int, np.integer)) or first_stream < 0 \
+                or first_stream + count > total_streams:
+            raise ParameterError(f"first_stream and total_streams place this shard's {count} stream(s) in a larger "
+                                 f"batch: 0 <= first_stream <= total_streams - count; got {first_stream!r} and "
+                                 f"{total_streams}")
+        self.first_stream, self.total_streams = int(first_stream), total_streams
         self.temperature = check_temperature(temperature)
         self.tail = check_tail(tail, model)
         self.seed = seed_or_fresh(seed)
@@ -435,6 +446,11 @@ class SampleStream:
         the one before the first drawn, ``(count, length / hop + 1 + 2 margin, bands)``.
         """
         length = check_positive_int(length, "length")
+        if (frames is None) != (self.model.feature_config is None):
+            raise ParameterError("a vocoder's streams take their frames: sample(length, frames=...), "
+                                 "(count, length / hop + 1 + 2 margin, bands) of them (frame_span, take_frames); "
+                                 "vocode() does this from whole inputs" if frames is None else
+                                 "frames are for a vocoder's streams; this model makes audio without them")
         extra = () if frames is None else (self._frame_rate(ops.convert_to_tensor(np.asarray(frames, np.float32))),)
         if self.keys is not None:
             extra = (extra or (None,)) + (self.keys,)

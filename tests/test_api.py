@@ -370,6 +370,19 @@ def test_numpy_numbers_for_temperature_and_tail_and_uint8_classes_for_a_step_are
     np.testing.assert_array_equal(np.asarray(logits), np.asarray(again))
 
 
+def test_a_sample_streams_keys_shard_and_frames_are_checked_by_name():
+    model = build_model(TINY)
+    for kwargs, message in ((dict(keys=[1, 2, 3]), r"keys: one whole number per stream \(2\), got 3"),
+                            (dict(first_stream=-1), r"0 <= first_stream <= total_streams - count; got -1 and 2"),
+                            (dict(total_streams=1), r"got 0 and 1")):  # two streams of one batch drew the same
+        with pytest.raises(ParameterError, match=message):
+            SampleStream(model, count=2, **kwargs)
+    with pytest.raises(ParameterError, match=r"a vocoder's streams take their frames: sample\(length, frames=...\)"):
+        SampleStream("vocoder").sample(10)
+    with pytest.raises(ParameterError, match="frames are for a vocoder's streams"):
+        SampleStream(model).sample(10, frames=np.zeros((1, 5, 40)))
+
+
 def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_to_give(tmp_path):
     from audiornn import build_dataset
     from audiornn.training import train
