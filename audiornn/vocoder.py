@@ -21,7 +21,7 @@ import numpy as np
 from .audio_io import file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames, loud_level
-from .config import VOCODE_TAIL
+from .config import VOCODE_TAIL, check_positive_int
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
@@ -291,10 +291,10 @@ def _input_name(source):
     return f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given array"
 
 
-def load_features(source, model):
+def load_features(source, model, sample_rate=None):
     """The frames ``(frames, bands)`` float32 of one input: an audio file (its frames, made the model's way),
     a ``.npy`` file or an array of frames (checked against the model's settings and units), or 1-D audio at
-    the model's rate."""
+    ``sample_rate`` (which an array cannot tell, so it must be given)."""
     _check_vocoder(model)
     config = model.feature_config
     name = _input_name(source)
@@ -313,8 +313,13 @@ def load_features(source, model):
             raise ParameterError(f"{name} is 1-D, read as audio, and its {frames.size} samples are fewer than one "
                                  f"frame's window ({config.window}): give frames as one (frames, {config.bands}) "
                                  f"array (numpy.stack(rows)), not a list of rows")
-        if frames.ndim == 1:  # audio at the model's rate
-            return _audio_frames(frames[:, None], model.audio_config.sample_rate, model, name)
+        if frames.ndim == 1:  # audio, at the rate given
+            if sample_rate is None:
+                raise ParameterError(f"{name} is 1-D: audio, whose sample rate an array cannot tell: give it "
+                                     f"(sample_rate={model.audio_config.sample_rate} if it is at the model's), or "
+                                     f"give frames as one (frames, {config.bands}) array")
+            rate = check_positive_int(sample_rate, "sample_rate")
+            return _audio_frames(frames[:, None], rate, model, name)
     given_shape = frames.shape
     if frames.ndim == 3 and frames.shape[0] == 1:  # a front end's output with its batch axis: (1, frames, bands)
         frames = frames[0]
@@ -432,11 +437,12 @@ class Fold:
 
 
 def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True,
-           tail=VOCODE_TAIL, label=None, fold=True, overwrite=False):
+           tail=VOCODE_TAIL, label=None, fold=True, overwrite=False, sample_rate=None):
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
-        frames, arrays: :func:`load_features`).
+        frames, arrays of frames, 1-D arrays of audio at ``sample_rate``:
+        :func:`load_features`).
     output: a ``.wav`` path (several inputs: ``NAME_1.wav`` ...), written chunk
         by chunk and renamed into place only when complete; without it the
         audio is returned (an array ``(streams, samples)``, or a list when the
@@ -486,7 +492,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
     paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite)
-    return vocode_frames(model, [load_features(source, model) for source in inputs],
+    return vocode_frames(model, [load_features(source, model, sample_rate) for source in inputs],
                          [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,
                          chunk_seconds=chunk_seconds, progress=progress, tail=tail, label=label, fold=fold,
                          overwrite=overwrite)

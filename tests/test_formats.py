@@ -421,6 +421,12 @@ def test_frames_with_digital_silence_are_judged_by_their_sounding_frames_and_uns
     assert np.all(load_features(np.full((200, 80), -10.0, np.float32), model) == -10.0)  # silence: the floor
     mel = audiornn.load_model("vocoder")  # its floor, ln(1e-5), rounded by float16: silence still
     assert load_features(np.full((200, 40), np.log(1e-5), np.float16), mel).shape == (200, 40)
+    # 1-D audio: its rate given (an array cannot tell it; 22 kHz read as 16 kHz came out 38 % longer)
+    with pytest.raises(ParameterError, match=r"is 1-D: audio, whose sample rate an array cannot tell: give it "
+                                             r"\(sample_rate=16000 if it is at the model's\)"):
+        load_features(audio, model)
+    faster = scipy.signal.resample_poly(audio, 441, 320)  # at 22,050 Hz
+    assert abs(load_features(faster, model, sample_rate=22050).shape[0] - speech.shape[0]) <= 1
 
 
 def test_a_pipe_given_as_audio_is_named_as_such(tmp_path):

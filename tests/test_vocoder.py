@@ -333,7 +333,7 @@ def test_griffin_lim_rebuilds_the_magnitudes_and_the_scores_run(vocoder_run, tmp
     # Its random first phases come from a seed: the same audio (and scores) every time.
     np.testing.assert_array_equal(griffin_lim(frames, 8000, model.feature_config), rebuilt)
     assert not np.array_equal(griffin_lim(frames, 8000, model.feature_config, seed=1), rebuilt)
-    again = load_features(rebuilt, model)
+    again = load_features(rebuilt, model, sample_rate=8000)
     assert np.mean(np.abs(again - frames)) * 10 / np.log(10) < 3.0  # dB, each scaled to a peak of 1
     # A file with too little speech for STOI (about 0.4 s once silences are left out) has none, and the means
     # are over the files that have one, not pulled down by pystoi's stand-in of 1e-5.
