@@ -95,7 +95,13 @@ def sound_statistics(audio, rate, *, name="audio"):
     Raises :class:`AudioFileError` naming ``name`` when the audio is silent or
     shorter than half a second.
     """
+    from .config import check_positive_number
+
+    rate = check_positive_number(rate, "rate (the audio's sample rate, in Hz)")
+    # One signal: an array, or a list of numbers; else a list of signals
     pieces = [audio] if isinstance(audio, np.ndarray) else list(audio)
+    if pieces and all(np.ndim(piece) == 0 for piece in pieces):
+        pieces = [pieces]
     pieces = [np.asarray(piece, dtype=np.float64) for piece in pieces]
     if any(piece.ndim != 1 for piece in pieces):
         raise ParameterError(f"{name}: expected a 1-D signal or a list of them (mono), got shape "

@@ -50,6 +50,11 @@ def test_identical_audio_scores_about_zero_and_the_same_inputs_the_same_number()
     assert distance["frechet"] < 1e-3 and distance["spectrum_db"] < 1e-9
     assert sound_distance(noisy_sine(440.0, seed=1), audio, RATE) == sound_distance(noisy_sine(440.0, seed=1),
                                                                                     audio, RATE)
+    # A list of numbers is one signal, as an array is; a missing rate is named
+    assert sound_distance(noisy_sine(440.0, seed=1).tolist(), audio, RATE) == sound_distance(
+        noisy_sine(440.0, seed=1), audio, RATE)
+    with pytest.raises(ParameterError, match=r"rate \(the audio's sample rate, in Hz\) must be a positive number"):
+        sound_distance(audio, audio)
 
 
 def test_a_sine_of_another_frequency_is_farther_than_the_same_sine():
