@@ -303,7 +303,7 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
     differs = _what_differs(existing, recipe) if recipe is not None else "other inputs or settings"
     raise DatasetError(
         f"output folder '{output}' already holds a different dataset ({differs}): "
-        f"choose another --output or pass --overwrite to replace it")
+        f"choose another --output or pass --overwrite (overwrite=True) to replace it")
 
 
 def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress, feature_config=None):

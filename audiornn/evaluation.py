@@ -243,7 +243,8 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     elif dataset is not None:
         real_classes = _labelled_audio(as_dataset(dataset, audio_config=model.audio_config), model, label, length)
     else:
-        raise DatasetError("need real audio to compare with: pass --audio or --dataset")
+        raise DatasetError("need real audio to compare with: give audio= (files) or dataset= (eval: --audio or "
+                           "--dataset)")
     real, _ = decode_classes(real_classes, model.audio_config)
     if generated is None:
         generated = generate(model, seconds=real.size / rate, seed=seed, progress=False,

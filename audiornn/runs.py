@@ -184,7 +184,8 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                 raise RunError(f"--output folder '{folder}' holds a run that completed no epoch: start it again "
                                f"with --overwrite")
             raise RunError(f"--output folder '{folder}' already holds a run: continue it with "
-                           f"'--resume {folder}', or pass --overwrite to start over")
+                           f"'--resume {folder}' (resume='{folder}'), or pass --overwrite (overwrite=True) to start "
+                           f"over")
     if check_only:
         return folder
     make_folder(folder, "--output", RunError)

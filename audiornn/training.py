@@ -386,8 +386,8 @@ def featured_config(model_config, dataset, use_features=True, origin="the model"
     if not model_config.features:
         if mine is not None:
             raise DatasetError(f"dataset '{dataset.path}' has spectrogram frames ({mine.kind}) and {origin} reads "
-                               f"none, so it would not become a vocoder: add --ignore-features to train it on the "
-                               f"audio alone, or start from a vocoder")
+                               f"none, so it would not become a vocoder: add --ignore-features (use_features=False) "
+                               f"to train it on the audio alone, or start from a vocoder")
         return model_config
     if mine is None:
         raise DatasetError(f"{origin} is a vocoder of {feature_config.describe()} and dataset '{dataset.path}' has "
@@ -595,8 +595,8 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     if start is not None and not dataset.audio_config.same_processing(start["model"].audio_config):
         raise DatasetError(f"dataset '{dataset.path}' processes audio otherwise than --init-from '{start['name']}' "
                            f"({dataset.audio_config.describe_difference(start['model'].audio_config)}, the "
-                           f"dataset's first): build the dataset with the model's settings, or give its audio "
-                           f"files as INPUT and they will be built with them")
+                           f"dataset's first): build the dataset with the model's settings (on the command line, "
+                           f"audio files given as INPUT are built with them)")
     folder = prepare_run_folder(output, overwrite=overwrite, check_only=True)
     _samplers(dataset, model_config, train_config, 0)  # fails early, before anything is written, on short audio
     make_folder(folder, "--output", RunError)

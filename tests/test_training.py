@@ -249,7 +249,7 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
         train(tmp_path, tmp_path / "run", verbose=0)
     with pytest.raises(RunError, match="holds no audiornn run"):
         train(resume=tmp_path, verbose=0)
-    with pytest.raises(RunError, match="already holds a run.*--resume.*--overwrite"):
+    with pytest.raises(RunError, match=r"already holds a run.*--resume .*\(resume=.*\), or pass --overwrite \(overwrite=True\)"):
         train(sine_dataset, sine_run[0], model_config=TINY, verbose=0)
     with pytest.raises(DatasetError, match="audio has no file of at least 30001 samples.*shorter --sequence-length"):
         train(sine_dataset, tmp_path / "long", model_config=TINY,
