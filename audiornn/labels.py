@@ -155,7 +155,9 @@ def _by_list(inputs, table):
         inputs = [path for path in listed]
     files = []
     for path, name in find_audio_files(inputs):
-        label = listed.get(os.path.realpath(path))
+        # A file's own row, or else the row of the nearest folder above it (a row may name a folder)
+        real = Path(os.path.realpath(path))
+        label = next((listed[str(place)] for place in (real, *real.parents) if str(place) in listed), None)
         if label is None:
             raise DatasetError(f"'{path}' has no label in '{table}': add a row '{path},LABEL' for it, or leave "
                                f"it out of the inputs")

@@ -81,6 +81,13 @@ def test_labels_by_folder_list_and_name_give_the_same_dataset(folders, labelled,
     (tmp_path / folders.name).symlink_to(folders)
     alone = build_dataset([], tmp_path / "alone", labels=relative, progress=False)
     assert alone.labels == list(LABELS) and len(alone.metadata["sources"]) == 6  # each file's tail held out
+    # A row may name a folder: its files take its label, but for a file's own row
+    folders_table = tmp_path / "folders.csv"
+    folders_table.write_text("".join(f"{folders / label},{label}\n" for label in LABELS)
+                             + f"{folders / 'noise' / 'take2.wav'},high\n")
+    by_folder_rows = build_dataset([folders], tmp_path / "rows", labels=folders_table, validation_fraction=0.3,
+                                   progress=False)
+    assert file_labels(by_folder_rows) == dict(by_folder, **{str(folders / "noise" / "take2.wav"): "high"})
 
 
 def test_a_linked_speakers_folder_is_read_once_under_its_name_and_a_link_up_is_not_followed(folders, tmp_path):
