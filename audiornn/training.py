@@ -488,8 +488,8 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
                 resume = shutil.copytree(run, Path(scratch) / "run", ignore=shutil.ignore_patterns(LOCK, PREVIEWS, LOGS))
             else:
                 output = Path(scratch) / "run"
-            summary = _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options,
-                             start)
+            summary = _train(dataset, output, model_config, train_config, resume, overwrite, overrides,
+                             dict(options, shown=run), start)
             return dict(summary, run=str(run), model=str(run / BEST_MODEL))
     except Exception as error:
         lost = _lost_task(error, strategy) if _multi_worker(strategy) else None
@@ -784,8 +784,9 @@ def _copy_weights(source, model):
 
 
 def _fit(folder, dataset, model, model_config, train_config, state, history, *, strategy, verbose, preview,
-         callbacks):
-    """Train ``model`` on from ``state`` in run ``folder`` (held by this process); returns the summary."""
+         callbacks, shown=None):
+    """Train ``model`` on from ``state`` in run ``folder`` (held by this process); returns the summary.
+    ``shown``: the run folder messages name (a worker's scratch copy is named as the chief's run)."""
     training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config, dataset)
@@ -809,7 +810,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                 if state["epochs_completed"] >= train_config.total_epochs \
                 else f"time budget of {train_config.minutes:g} minutes used"
             write_json(folder / STATE, state)
-            return _summarise(folder, dataset, model_config, train_config, state)
+            return _summarise(folder, dataset, model_config, train_config, state, shown=shown)
         raise _budget_error(folder, state)
     rows = max(1, training.batch_size // strategy.num_replicas_in_sync)  # one replica's share of a batch
     with strategy.scope():
@@ -845,7 +846,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     state["stop_reason"] = keeper.stop_reason or _epochs_done(state["epochs_completed"])
     write_json(folder / STATE, state)
     with _interrupt_note(folder, scoring=True):
-        summary = _summarise(folder, dataset, model_config, train_config, state, progress=verbose == 1)
+        summary = _summarise(folder, dataset, model_config, train_config, state, progress=verbose == 1, shown=shown)
     summary["replicas"] = strategy.num_replicas_in_sync
     summary["devices"] = getattr(strategy, "shards", strategy.num_replicas_in_sync)
     summary["carried_state"] = carry is not None
@@ -1103,7 +1104,7 @@ def _epochs_done(count):
     return f"{count} epoch{'' if count == 1 else 's'} done"
 
 
-def _summarise(folder, dataset, model_config, train_config, state, progress=False):
+def _summarise(folder, dataset, model_config, train_config, state, progress=False, shown=None):
     best = load_run_model(folder)
     seconds = dataset.samples("validation") / dataset.audio_config.sample_rate
     logger.info("scoring the best model (epoch %s) on all %s of validation audio", state["best_epoch"],
@@ -1129,7 +1130,7 @@ def _summarise(folder, dataset, model_config, train_config, state, progress=Fals
     write_json(folder / SUMMARY, summary)
     logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
-                score["targets"], folder / BEST_MODEL)
+                score["targets"], (shown or folder) / BEST_MODEL)
     if summary.get("healthiest"):
         from .health import share_text
 
@@ -1137,5 +1138,5 @@ def _summarise(folder, dataset, model_config, train_config, state, progress=Fals
         logger.info("healthiest model (epoch %d): %s of its check's windows at the training level, %d of %d "
                     "streams stuck (collapsed, run away or frozen); %.3f bits per sample on the quick validation -> "
                     "%s", healthiest["epoch"], share_text(healthiest["in_range"]), healthiest["stuck"],
-                    healthiest["streams"], healthiest["val_bits_per_sample"], folder / HEALTHIEST_MODEL)
+                    healthiest["streams"], healthiest["val_bits_per_sample"], (shown or folder) / HEALTHIEST_MODEL)
     return summary

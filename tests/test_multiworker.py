@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -26,13 +27,14 @@ MODEL = ModelConfig(units=16, embedding_dim=8, lags=2, dense_units=16)
 # A worker: the library's train() with a test hook that records, after the first step, the lag values
 # this worker's replica carries: the values of the last input sample of each row it trained on.
 WORKER = textwrap.dedent("""
-    import json, sys
+    import json, logging, sys
     import keras
     import numpy as np
     from audiornn.config import ModelConfig, TrainConfig
     from audiornn.training import train
 
     dataset, run, record, epochs, steps = sys.argv[1:6]
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     class RecordRows(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
@@ -119,6 +121,8 @@ def test_two_workers_train_one_run_on_disjoint_rows(sine_dataset, tmp_path):
     summary = json.loads((run / "summary.json").read_text())["validation"]
     printed = [json.loads(log.split("SUMMARY ", 1)[1].splitlines()[0]) for log in logs]
     assert printed[0] == printed[1] == summary
+    for log in logs:  # each names the run's best model, worker 1 too (not its scratch copy, removed as it ends)
+        assert re.search(rf"Best model \(epoch \d\): .* -> {re.escape(str(run / 'model.keras'))}$", log, re.M), log
     # Each worker trained on its own half of the global batch: rows 0-3 on worker 0, rows 4-7 on worker 1.
     from audiornn.training import _samplers
 
