@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from . import dsp
-from .audio_io import SAME_LENGTH, prepare_audio, read_audio
+from .audio_io import SAME_LENGTH, audio_extensions, prepare_audio, read_audio
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import folder_for, remove_stale_partials, write_advice, write_json
@@ -322,7 +322,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             leave=False) as bar:
         for path, name, label in files:
             try:
-                audio, rate = read_audio(path, strict=strict)
+                audio, rate, path = _read_or_another_format(path, strict)
                 classes, gain, *frames = prepare_audio(audio, rate, audio_config=audio_config,
                                                        trim_silence_db=trim_silence_db, source=f"'{path}'",
                                                        features=feature_config)
@@ -368,6 +368,26 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
     return used, skipped, messages
+
+
+def _read_or_another_format(path, strict):
+    """``(audio, rate, path)`` of ``path``, or where it cannot be read, of the same recording beside it in another
+    format (``interview.mp3`` beside a damaged ``interview.flac``: the search took the one of the higher rate),
+    said in a warning; the first error where none can be read."""
+    try:
+        return (*read_audio(path, strict=strict), path)
+    except AudioFileError as error:
+        extensions = audio_extensions()
+        others = sorted(other for other in Path(path).parent.glob("*") if other != Path(path)
+                        and other.stem == Path(path).stem and other.suffix.lower() in extensions)
+        for other in others:
+            try:
+                audio, rate = read_audio(other, strict=strict)
+            except AudioFileError:
+                continue
+            logger.warning("%s: read '%s', the same recording in another format, instead", error, other)
+            return audio, rate, other
+        raise
 
 
 class _Recordings:

@@ -407,6 +407,22 @@ def test_names_that_are_not_utf8_are_read_and_a_label_of_one_is_refused_by_name(
         build_dataset([folder], tmp_path / "labelled", labels="folders", progress=False)
 
 
+def test_a_recording_whose_chosen_format_is_damaged_is_read_in_the_other(tmp_path, caplog):
+    speech, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    soundfile.write(str(folder / "interview.wav"), speech, rate)
+    soundfile.write(str(folder / "interview.flac"), scipy.signal.resample_poly(speech, 2, 1), 2 * rate)
+    whole = (folder / "interview.flac").read_bytes()
+    (folder / "interview.flac").write_bytes(whole[:int(0.8 * len(whole))])  # its header whole: chosen, for its rate
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([folder], tmp_path / "ds", strict=True, progress=False)
+    assert re.search(r"cannot read audio file '.*interview.flac': .*: read '.*interview.wav', the same recording in "
+                     r"another format, instead", caplog.text)
+    assert {Path(entry["path"]).name for entry in dataset.metadata["sources"]} == {"interview.wav"}
+    assert dataset.metadata["skipped_count"] == 0
+
+
 def test_a_folder_takes_the_names_au_nist_aiff_c_and_broadcast_wav_files_go_by(write_audio, tmp_path):
     from audiornn.audio_io import find_audio_files
 
