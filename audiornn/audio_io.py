@@ -403,7 +403,25 @@ def read_audio(path, *, strict=False):
         raise AudioFileError(f"cannot read audio file '{path}': {why}") from None
     except (RuntimeError, OSError, ValueError, TypeError) as error:
         raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
+    promised = _promised_frames(Path(path).expanduser())
+    if promised and audio.shape[0] < (1 - SAME_LENGTH) * promised:
+        logger.warning("'%s' ends early: its header promises %.2f s, it holds %.2f s (a copy or a recording cut "
+                       "off?); what it holds is read", path, promised / rate, audio.shape[0] / rate)
     return audio, int(rate)
+
+
+def _promised_frames(path):
+    """The frames a PCM WAV file's header says its data holds (the standard library's ``wave`` reads it), or None
+    for other files; libsndfile reads what is there and says nothing of the rest."""
+    if path.suffix.lower() not in (".wav", ".wave"):
+        return None
+    import wave
+
+    try:
+        with wave.open(str(path), "rb") as handle:
+            return handle.getnframes()
+    except (wave.Error, EOFError, OSError, UnicodeError):
+        return None
 
 
 def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio",

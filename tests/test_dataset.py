@@ -423,6 +423,19 @@ def test_a_recording_whose_chosen_format_is_damaged_is_read_in_the_other(tmp_pat
     assert dataset.metadata["skipped_count"] == 0
 
 
+def test_a_wav_cut_off_short_of_what_its_header_promises_is_said(tmp_path, caplog):
+    from audiornn.audio_io import read_audio
+
+    whole = (SAMPLE_DATA / "agent-user.wav").read_bytes()
+    (tmp_path / "copy.wav").write_bytes(whole[:len(whole) // 3])  # an interrupted copy
+    with caplog.at_level("WARNING", logger="audiornn"):
+        audio, rate = read_audio(tmp_path / "copy.wav")
+        read_audio(SAMPLE_DATA / "agent-user.wav")
+    assert audio.shape[0] < len(whole) // 6
+    assert caplog.text.count("ends early") == 1 and re.search(r"copy.wav' ends early: its header promises 4.91 s, "
+                                                              r"it holds 1.6\d s", caplog.text)
+
+
 def test_a_folder_takes_the_names_au_nist_aiff_c_and_broadcast_wav_files_go_by(write_audio, tmp_path):
     from audiornn.audio_io import find_audio_files
 
