@@ -21,7 +21,6 @@ are read.
 when complete, so a folder with a metadata file is always whole.
 """
 
-import bisect
 import contextlib
 import dataclasses
 import hashlib
@@ -57,14 +56,15 @@ SPLITS = ("train", "validation")
 SPLIT_FILES = {"train": "train.u8", "validation": "validation.u8"}
 FEATURE_FILES = {"train": "train.features.f16", "validation": "validation.features.f16"}
 _COPY_CHUNK = 1 << 22
-# One recording in two files that are not byte for byte the same (a .wav and its .g722, an export at another rate,
-# a copy raised 1 dB) is told by how its coarse spectrogram moves: log power in 8 mel bands up to 4 kHz (where
-# telephone and wide band copies agree), 20 ms frames, less each band's mean. Over the 1,059 prompts of Asterisk's
-# English and Spanish Allison at 16 kHz, a prompt's .wav and .g722 correlate 0.969 or more; two prompts of one length
-# (within SAME_LENGTH) at most 0.935 ("at" and "8"; "m" and "n" 0.928), but for prompts that are one recording under
-# two names (0.964 to 1.0): bench/same_recordings.py.
-SAME_RECORDING_CORRELATION = 0.95
+# One recording under one name in two files that are not byte for byte the same (Asterisk's prompts unpacked as
+# .wav in one folder and .g722 in another, an export at another rate or level) is told by how its coarse
+# spectrogram moves: log power in 8 mel bands up to 4 kHz (where telephone and wide band copies agree), 20 ms
+# frames, less each band's mean and each frame's (what is left is how the spectrum's shape moves: not a note's
+# envelope, which notes of one instrument share, nor a steady noise's spectrum), at the best of a few frames' shift
+# (an export padded by some milliseconds). Measured by bench/same_recordings.py (RESULTS.md).
+SAME_RECORDING_CORRELATION = 0.88
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
+SHIFT_FRAMES = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -316,6 +316,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     used, skipped, messages = [], {}, []
     seen, first_read = {}, {}  # (the audio's digest, label) -> path; digest -> (path, label) of its first
     recordings = _Recordings(audio_config)
+    pool_position = frames_position = 0
     frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
     with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
             total=len(files), unit="file", desc="encoding", disable=None if progress else True,
@@ -338,25 +339,36 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 skipped.setdefault(error.reason, []).append(str(path))
             else:
                 digest = hashlib.sha256(classes.tobytes()).hexdigest()
-                same, fingerprint = "the same audio", None
+                same, near, fingerprint = "the same audio", None, None
                 if (digest, label) not in seen and digest not in first_read:
-                    near, fingerprint = recordings.find(classes)
+                    near, fingerprint = recordings.find(classes, Path(path).stem)
                     if near is not None:  # another format, rate or level of a file read already
                         digest, same = near, "the same recording (in another format, rate or level)"
                 if (digest, label) in seen:  # a copy (a backup folder, another name): it would be learned twice,
                     # or held out beside itself in training
-                    logger.warning("'%s' holds %s as '%s': skipped (a copy is learned twice, and one held out for "
-                                   "validation would score audio the model trained on)", path, same,
-                                   seen[digest, label])
-                    skipped.setdefault(DUPLICATE, []).append(str(path))
-                    bar.update(1)
-                    continue
-                if digest in first_read:  # under another label: kept, as which label is right is not known
+                    kept = next(entry for entry in used if entry["path"] == str(seen[digest, label]))
+                    if near is None or rate <= kept["original_rate"]:
+                        logger.warning("'%s' holds %s as '%s': skipped (a copy is learned twice, and one held out "
+                                       "for validation would score audio the model trained on)", path, same,
+                                       seen[digest, label])
+                        skipped.setdefault(DUPLICATE, []).append(str(path))
+                        bar.update(1)
+                        continue
+                    # The copy at the higher rate is the better one: it takes the place of the one read first
+                    logger.warning("'%s' holds %s as '%s' at a lower rate (%d Hz; %d Hz here): skipped, and the "
+                                   "copy at the higher rate read", kept["path"], same, path, kept["original_rate"],
+                                   rate)
+                    skipped.setdefault(DUPLICATE, []).append(kept["path"])
+                    used.remove(kept)  # (its bytes stay in the pool, unread)
+                    if first_read.get(digest, (None,))[0] == seen[digest, label]:
+                        first_read[digest] = (path, label)
+                elif digest in first_read:  # under another label: kept, as which label is right is not known
                     logger.warning("'%s' (label %s) holds %s as '%s' (label %s): one recording under two labels is "
                                    "learned under both, and may be held out under one while trained on under the "
                                    "other; give it one label", path, label, same, *first_read[digest])
                 else:
-                    recordings.add(classes.size, fingerprint, digest)
+                    recordings.add(Path(path).stem, classes.size, fingerprint if fingerprint is not None
+                                   else recordings.fingerprint(classes), digest)
                 first_read.setdefault(digest, (path, label))
                 seen[digest, label] = path
                 pool.write(classes.tobytes())
@@ -364,7 +376,9 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                     frame_pool.write(frames[0].astype(np.float16).tobytes())
                 used.append({"path": str(path), "name": name, "label": label, "original_rate": rate,
                              "channels": int(audio.shape[1]), "samples": int(classes.size),
-                             "gain": float(gain)})
+                             "gain": float(gain), "pool_start": pool_position, "frames_pool_start": frames_position})
+                pool_position += classes.size
+                frames_position += frames[0].shape[0] if frames else 0
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
     return used, skipped, messages
@@ -391,8 +405,8 @@ def _read_or_another_format(path, strict):
 
 
 class _Recordings:
-    """The files read so far, by length and coarse spectrogram, to tell one recording in two files that are not
-    byte for byte the same (:data:`SAME_RECORDING_CORRELATION`)."""
+    """The files read so far by name, length and coarse spectrogram, to tell one recording under one name in two
+    files that are not byte for byte the same (:data:`SAME_RECORDING_CORRELATION`)."""
 
     def __init__(self, audio_config):
         import librosa
@@ -400,56 +414,63 @@ class _Recordings:
         rate, self.mu = audio_config.sample_rate, audio_config.mu
         self.hop = max(1, int(round(FINGERPRINT_SECONDS * rate)))
         self.bank = librosa.filters.mel(sr=rate, n_fft=4 * self.hop, n_mels=FINGERPRINT_BANDS,
-                                        fmax=min(rate / 2, FINGERPRINT_TOP_HZ))
-        self.window = np.hanning(4 * self.hop + 1)[:-1]  # periodic Hann, as librosa's
-        self.lengths, self.entries = [], []  # sorted by length; (fingerprint, digest) each
+                                        fmax=min(rate / 2, FINGERPRINT_TOP_HZ)).astype(np.float32)
+        self.window = np.hanning(4 * self.hop + 1)[:-1].astype(np.float32)  # periodic Hann, as librosa's
+        self.by_name = {}  # a file's name without its folder and extension -> [(samples, fingerprint, key)]
 
     def fingerprint(self, classes):
-        """Log power in the mel bands of 20 ms frames, ``(frames, bands)``; None for a file under 4 frames."""
+        """Log power in the mel bands of 20 ms frames, ``(frames, bands)`` float32, made a few thousand frames
+        at a time; None for a file under 4 frames."""
         import librosa
 
         if classes.size < 4 * self.hop:
             return None
-        frames = librosa.util.frame(dsp.mu_law_decode(classes, mu=self.mu), frame_length=4 * self.hop,
-                                    hop_length=self.hop, axis=0)
-        power = np.abs(np.fft.rfft(frames * self.window, axis=1)) ** 2
-        return np.log10(power @ self.bank.T + 1e-6)
+        frames = librosa.util.frame(dsp.mu_law_decode(classes, mu=self.mu).astype(np.float32),
+                                    frame_length=4 * self.hop, hop_length=self.hop, axis=0)
+        return np.concatenate([
+            np.log10(np.abs(np.fft.rfft(frames[start:start + 4096] * self.window, axis=1)) ** 2 @ self.bank.T
+                     + 1e-6) for start in range(0, len(frames), 4096)]).astype(np.float32)
 
-    def find(self, classes):
-        """``(digest, fingerprint)``: the digest of the first file read that is the same recording as ``classes``
-        (or None), and ``classes``' fingerprint for :meth:`add`."""
-        low = bisect.bisect_left(self.lengths, classes.size * (1 - SAME_LENGTH))
-        high = bisect.bisect_right(self.lengths, classes.size / (1 - SAME_LENGTH))
-        mine = self.fingerprint(classes)
+    def find(self, classes, name):
+        """``(key, fingerprint)``: the key of a file read under ``name`` that is the same recording as
+        ``classes`` (or None), and ``classes``' fingerprint for :meth:`add`."""
+        peers = [entry for entry in self.by_name.get(name, ())
+                 if abs(entry[0] - classes.size) <= SAME_LENGTH * max(entry[0], classes.size)]
+        mine = self.fingerprint(classes) if peers else None
         if mine is not None:
-            for other, digest in self.entries[low:high]:
-                if self.similarity(mine, other) >= SAME_RECORDING_CORRELATION:
-                    return digest, mine
+            for _, other, key in peers:
+                if other is not None and self.similarity(mine, other) >= SAME_RECORDING_CORRELATION:
+                    return key, mine
         return None, mine
+
+    def add(self, name, size, fingerprint, key):
+        self.by_name.setdefault(name, []).append((size, fingerprint, key))
 
     @staticmethod
     def similarity(one, other):
-        """How alike two fingerprints move over time, over the shorter's frames: the correlation of each band's
-        log power less its mean (a band's mean is the spectrum's shape, which steady noises of one kind share);
-        0 where either holds still."""
-        count = min(len(one), len(other))
-        moves = [values[:count] - values[:count].mean(axis=0) for values in (one, other)]
-        if min(move.std() for move in moves) == 0:
-            return 0.0
-        return float(np.corrcoef(moves[0].ravel(), moves[1].ravel())[0, 1])
-
-    def add(self, size, fingerprint, digest):
-        if fingerprint is not None:
-            index = bisect.bisect_right(self.lengths, size)
-            self.lengths.insert(index, size)
-            self.entries.insert(index, (fingerprint, digest))
+        """How alike two fingerprints move: the correlation of their log powers less each band's mean and each
+        frame's, over the shorter's frames, at the best shift of up to :data:`SHIFT_FRAMES` frames; 0 where
+        either holds still."""
+        best = 0.0
+        for shift in range(-SHIFT_FRAMES, SHIFT_FRAMES + 1):
+            first, second = (one[shift:], other) if shift >= 0 else (one, other[-shift:])
+            count = min(len(first), len(second))
+            if count < 4:
+                continue
+            moves = []
+            for values in (first[:count], second[:count]):
+                centred = values - values.mean(axis=0)
+                moves.append((centred - centred.mean(axis=1, keepdims=True)).ravel())
+            if min(move.std() for move in moves) > 0:
+                best = max(best, float(np.corrcoef(moves[0], moves[1])[0, 1]))
+        return best
 
 
 def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
     """Copy each file's classes (and frames) from the pools into the split arrays; fill the offsets."""
     pool = np.memmap(pool_path, dtype=np.uint8, mode="r") if used else np.zeros(0, np.uint8)
-    sources, offsets, position = [], {split: 0 for split in SPLITS}, 0
-    frame_offsets, frame_position = {split: 0 for split in SPLITS}, 0
+    sources, offsets = [], {split: 0 for split in SPLITS}
+    frame_offsets = {split: 0 for split in SPLITS}
     if feature_config:
         bands, hop = feature_config.bands, feature_config.hop
         frame_pool = np.memmap(pool_path.with_suffix(".f16"), dtype=np.float16, mode="r").reshape(-1, bands)
@@ -458,6 +479,7 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
         frame_handles = {split: files.enter_context(open(folder / FEATURE_FILES[split], "wb"))
                          for split in SPLITS} if feature_config else {}
         for (index, cut), entry in zip(plan, used):
+            position, frame_position = entry["pool_start"], entry["frames_pool_start"]  # (a copy replaced: gaps)
             pieces = (("train", 0, cut), ("validation", cut, entry["samples"]))
             for split, begin, end in pieces:
                 if end <= begin:
@@ -478,8 +500,6 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
                     "gain": entry["gain"],
                 })
                 offsets[split] += end - begin
-            position += entry["samples"]
-            frame_position += frame_count(entry["samples"], hop) if feature_config else 0
         for handle in [*handles.values(), *frame_handles.values()]:
             handle.flush()
             os.fsync(handle.fileno())

@@ -1,14 +1,15 @@
-"""How well a dataset build tells one recording in two files from two recordings of one length.
+"""How well a dataset build tells one recording under one name in two files from two recordings of that name.
 
 Usage: python bench/same_recordings.py [--rate 16000]
 
-A build skips a file that is the same recording as one read already, in another format, rate or level
-(``audiornn.dataset.SAME_RECORDING_CORRELATION`` of the fingerprints ``_Recordings`` makes). This takes
-the prompts of Asterisk's English and Spanish Allison (leaving out silences, beeps, tones and the
-conference chimes) that are there as both ``.wav`` (8 kHz) and ``.g722`` (16 kHz), prepares each as a
-build at ``--rate`` does, and prints the lowest similarities of a prompt's two files (one recording) and
-the highest of two different ``.wav`` prompts whose lengths agree within ``SAME_LENGTH`` (the only pairs
-a build compares). Prompts that are one recording under two names head that second list.
+A build skips a file that is the same recording as one of its name read already, in another format, rate or
+level (``audiornn.dataset.SAME_RECORDING_CORRELATION`` of the fingerprints ``_Recordings`` makes). This takes
+the prompts of Asterisk's English and Spanish Allison (leaving out silences, beeps, tones and the conference
+chimes), prepares each as a build at ``--rate`` does, and prints the lowest similarities of one recording in
+two files (a prompt's ``.wav`` and ``.g722``, the ``.g722`` also shifted by 30 ms of silence in front, as an
+export padded) and the highest of two recordings under one name (an English prompt and the Spanish, Russian,
+Italian or Canadian French one of its name, whose lengths agree within ``SAME_LENGTH``: the only pairs a build
+compares; a few are one recording, the prompts the languages share).
 """
 
 import argparse
@@ -30,39 +31,49 @@ def main():
     from audiornn import AudioConfig
     from audiornn.audio_io import SAME_LENGTH, prepare_audio, read_audio
     from audiornn.dataset import SAME_RECORDING_CORRELATION, _Recordings
+    from audiornn.errors import AudioFileError
 
     config = AudioConfig(sample_rate=rate)
     recordings = _Recordings(config)
 
-    def fingerprint(path):
-        classes, _ = prepare_audio(*read_audio(path), audio_config=config, source=str(path))
+    def fingerprint(path, pad=0.0):
+        audio, source_rate = read_audio(path)
+        audio = np.concatenate([np.zeros((int(pad * source_rate), 1), np.float32), audio])
+        classes, _ = prepare_audio(audio, source_rate, audio_config=config, source=str(path))
         return classes.size, recordings.fingerprint(classes)
 
-    wavs = sorted(path for voice in ("en_US_f_Allison", "es_MX_f_Allison")
-                  for path in (SOUNDS / voice).rglob("*.wav")
-                  if path.with_suffix(".g722").exists() and not any(part in str(path) for part in LEFT_OUT))
-    wav = [fingerprint(path) for path in wavs]
-    g722 = [fingerprint(path.with_suffix(".g722")) for path in wavs]
-    same = sorted((recordings.similarity(one[1], other[1]), path.relative_to(SOUNDS))
-                  for one, other, path in zip(wav, g722, wavs) if one[1] is not None and other[1] is not None)
-    order = np.argsort([size for size, _ in wav])
-    different = []
-    for place, first in enumerate(order):
-        for second in order[place + 1:]:
-            if wav[second][0] > wav[first][0] / (1 - SAME_LENGTH):
-                break
-            if wav[first][1] is not None and wav[second][1] is not None:
-                different.append((recordings.similarity(wav[first][1], wav[second][1]),
-                                  wavs[first].relative_to(SOUNDS), wavs[second].relative_to(SOUNDS)))
-    different.sort(reverse=True)
-    print(f"{len(wavs)} prompts at {rate} Hz; a build calls two files one recording from "
+    def prompts(voice):
+        return {path.relative_to(SOUNDS / voice): path for path in (SOUNDS / voice).rglob("*.wav")
+                if path.with_suffix(".g722").exists() and not any(part in str(path) for part in LEFT_OUT)}
+
+    english = prompts("en_US_f_Allison")
+    others = {voice: {path.relative_to(SOUNDS / voice).with_suffix(".wav"): path
+                      for path in (SOUNDS / voice).rglob("*.g722") if not any(part in str(path) for part in LEFT_OUT)}
+              for voice in ("es_MX_f_Allison", "ru_RU_f_IvrvoiceRU", "it_IT_m_Carlo", "fr_CA_f_June")}
+    same, shifted, other = [], [], []
+    for name, path in sorted(english.items()):
+        wav = fingerprint(path)
+        for pad, rows in ((0.0, same), (0.03, shifted)):
+            g722 = fingerprint(path.with_suffix(".g722"), pad)
+            if wav[1] is not None and g722[1] is not None:
+                rows.append((recordings.similarity(wav[1], g722[1]), name))
+        for voice, files in others.items():
+            if name in files:
+                try:
+                    theirs = fingerprint(files[name])
+                except AudioFileError:  # (an empty prompt)
+                    continue
+                if theirs[1] is not None and abs(theirs[0] - wav[0]) <= SAME_LENGTH * max(theirs[0], wav[0]):
+                    other.append((recordings.similarity(wav[1], theirs[1]), f"{voice}/{name}"))
+    print(f"{len(english)} English prompts at {rate} Hz; a build calls two files one recording from "
           f"{SAME_RECORDING_CORRELATION} up")
-    print(f"one recording (.wav and .g722), the lowest of {len(same)}:")
-    for value, path in same[:5]:
-        print(f"  {value:.4f}  {path}")
-    print(f"two .wav prompts of one length, the highest of {len(different)} pairs:")
-    for value, first, second in different[:12]:
-        print(f"  {value:.4f}  {first}  {second}")
+    for title, rows in (("one recording (.wav and .g722)", same), ("the .g722 30 ms later", shifted)):
+        rows.sort()
+        print(f"{title}, the lowest of {len(rows)}: " + ", ".join(f"{value:.3f} {name}" for value, name in rows[:5]))
+    other.sort(reverse=True)
+    print(f"An English prompt and another voice's of its name and length, the highest of {len(other)} pairs:")
+    for value, name in other[:12]:
+        print(f"  {value:.3f}  {name}")
 
 
 if __name__ == "__main__":

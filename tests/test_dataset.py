@@ -519,27 +519,36 @@ def test_a_copy_of_a_file_under_another_name_is_read_once(speech_like_folder, tm
     build_dataset([speech_like_folder], tmp_path / "strict", strict=True, progress=False)
 
 
-def test_one_recording_in_another_format_rate_and_level_is_read_once(tmp_path, caplog):
+def test_one_recording_in_another_format_rate_and_level_is_read_once_at_its_highest_rate(tmp_path, caplog):
     # Asterisk's .wav and .g722 unpacked side by side, an export at another rate: not byte for byte the same
     first, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
     second, _ = soundfile.read(str(SAMPLE_DATA / "vm-forward.wav"), dtype="float32")
     length = min(first.size, second.size)
-    (tmp_path / "wav").mkdir()
-    (tmp_path / "flac").mkdir()
+    for folder in ("wav", "flac", "other"):
+        (tmp_path / folder).mkdir()
     soundfile.write(str(tmp_path / "wav" / "one.wav"), first[:length], rate)
-    soundfile.write(str(tmp_path / "wav" / "two.wav"), second[:length], rate)  # another recording, of one length
-    louder = 0.7 * scipy.signal.resample_poly(first[:length], 2, 1) / np.max(np.abs(first))
-    soundfile.write(str(tmp_path / "flac" / "take.flac"), louder, 2 * rate)
-    for seed in (1, 2):  # steady noises of one kind and length share a spectrum, not a recording
+    soundfile.write(str(tmp_path / "other" / "one.wav"), second[:length], rate)  # another recording of that name
+    # the same, 0.7 of full scale, at twice the rate, 30 ms later (an export padded)
+    louder = 0.7 * scipy.signal.resample_poly(np.concatenate([np.zeros(240), first[:length]]), 2, 1) / np.max(
+        np.abs(first))
+    soundfile.write(str(tmp_path / "flac" / "one.flac"), louder, 2 * rate)
+    for seed in (1, 2):  # steady noises of one name and length share a spectrum, not a recording
         noise = 0.1 * np.random.default_rng(seed).standard_normal(length)
-        soundfile.write(str(tmp_path / "wav" / f"noise{seed}.wav"), noise, rate)
+        soundfile.write(str(tmp_path / ("wav" if seed == 1 else "other") / "noise.wav"), noise, rate)
     with caplog.at_level("WARNING", logger="audiornn"):
-        dataset = build_dataset([tmp_path / "wav", tmp_path / "flac"], tmp_path / "ds", progress=False)
-    assert [Path(path).name for path in dataset.metadata["skipped"]["duplicate"]] == ["take.flac"]
-    assert re.search(r"take.flac' holds the same recording \(in another format, rate or level\) as '.*one.wav'",
+        dataset = build_dataset([tmp_path / "wav", tmp_path / "flac", tmp_path / "other"], tmp_path / "ds",
+                                progress=False)
+    assert dataset.metadata["skipped"] == {"duplicate": [str(tmp_path / "wav" / "one.wav")]}  # the higher rate kept
+    assert re.search(r"wav/one.wav' holds the same recording \(in another format, rate or level\) as '.*one.flac' "
+                     r"at a lower rate \(8000 Hz; 16000 Hz here\): skipped, and the copy at the higher rate read",
                      caplog.text)
-    assert {Path(entry["path"]).name for entry in dataset.metadata["sources"]} \
-        == {"one.wav", "two.wav", "noise1.wav", "noise2.wav"}
+    kept = {str(Path(entry["path"]).relative_to(tmp_path)) for entry in dataset.metadata["sources"]}
+    assert kept == {"flac/one.flac", "other/one.wav", "wav/noise.wav", "other/noise.wav"}
+    np.testing.assert_array_equal(  # the arrays hold the copy kept, read from its place in the pool
+        np.concatenate([dataset.array(split)[segment.start:segment.start + segment.length]
+                        for split in ("train", "validation") for segment in dataset.segments(split)
+                        if segment.source.endswith("one.flac")])[:100],
+        build_dataset([tmp_path / "flac"], tmp_path / "alone", progress=False).array("train")[:100])
 
 
 def test_the_same_audio_under_two_labels_is_kept_and_said(speech_like_folder, tmp_path, caplog):
