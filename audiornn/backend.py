@@ -30,7 +30,8 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["BACKENDS", "JaxDevices", "carry_variable", "compiled", "devices", "distribution", "index_dtype",
-           "is_tensorflow", "name", "start", "start_quietly", "sync_training_state", "uniform", "wide_float"]
+           "is_tensorflow", "name", "start", "start_quietly", "start_runtime_quietly", "sync_training_state", "uniform",
+           "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -78,15 +79,47 @@ def native_stderr_silenced():
         os.close(saved)
 
 
+_QUIET = {"chosen": False, "started": False}  # whether start_quietly chose the log level; the runtime started
+
+
 def start_quietly():
-    """:func:`start`, where nothing has started Keras yet and the user has not chosen what TensorFlow prints
-    (``TF_CPP_MIN_LOG_LEVEL``): what a notebook's first import of a module that needs Keras does, so that the
-    backend's start-up lines stay out of it as they stay off the command line's terminal."""
+    """Import Keras and its backend with their start-up lines kept out, where nothing has imported Keras yet and
+    the user has not chosen what TensorFlow prints (``TF_CPP_MIN_LOG_LEVEL``, here set to warnings and errors):
+    what a notebook's first import of a module that needs Keras does. Unlike :func:`start`, no runtime is
+    started and no logger is quietened, so the user can still configure devices, threads or a multi-worker
+    strategy afterwards; :func:`start_runtime_quietly` starts it, the first time a model is made."""
     import sys
 
-    if "keras" not in sys.modules and "TF_CPP_MIN_LOG_LEVEL" not in os.environ:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
-        start()
+    if "keras" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    _QUIET["chosen"] = True
+    with native_stderr_silenced():
+        import keras  # noqa: F401 - TensorFlow's absl preamble and CPU-feature lines are printed here
+        import importlib.util
+
+        if importlib.util.find_spec("tensorflow") is not None:
+            import tensorflow  # noqa: F401 - Keras imports it on any backend, sooner or later: its lines here
+
+
+def start_runtime_quietly():
+    """Start the backend's runtime (its device probe: on a machine without a GPU, TensorFlow's "failed call to
+    cuInit" line) with its lines kept out, once, where :func:`start_quietly` chose the log level: the first
+    model made starts it anyway, and this is where that line would be printed."""
+    if not _QUIET["chosen"] or _QUIET["started"]:
+        return
+    _QUIET["started"] = True
+    with native_stderr_silenced():
+        if is_tensorflow():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+            if not os.environ.get("TF_CONFIG"):  # a multi-worker strategy configures the runtime first
+                tf.constant(0.0).numpy()
+        else:
+            import jax
+
+            jax.devices()
 
 
 def start(*, verbose=False):

@@ -349,6 +349,11 @@ def test_a_notebooks_first_model_starts_the_backend_without_its_native_lines(tmp
 
     assert run(names) == ""
     assert run(modules) == ""  # as examples/quickstart.ipynb imports
+    # An import starts no runtime: what must be set before it starts can still be set after the import
+    configure = ("from audiornn.training import train\n" + (
+        "import tensorflow as tf\ntf.config.threading.set_intra_op_parallelism_threads(1)\n"
+        if backend.is_tensorflow() else "import jax\njax.config.update('jax_num_cpu_devices', 2)\n") + "print(8000)\n")
+    run(configure)
     if backend.is_tensorflow():  # the user's own setting is theirs: TensorFlow's lines come (JAX prints none)
         assert "I0000" in run(names, TF_CPP_MIN_LOG_LEVEL="0")
 
