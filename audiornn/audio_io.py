@@ -178,6 +178,7 @@ def _visible_entries(folder):
     once, under its own path where it lies inside ``folder`` (the linked folders are walked after the rest, so
     a link to a folder of the tree, or back up it, adds nothing)."""
     entries, visited, pending = [], set(), [Path(folder)]
+    inside = os.path.realpath(folder) + os.sep
     while pending:
         links = []
         for root in pending:
@@ -190,7 +191,16 @@ def _visible_entries(folder):
                 folders[:] = sorted(name for name in folders if not name.startswith("."))
                 links += [Path(top) / name for name in folders if os.path.islink(os.path.join(top, name))]
                 entries += [Path(top) / name for name in (*folders, *files) if not name.startswith(".")]
-        pending = [link for link in links if os.path.realpath(link) not in visited]
+        pending = []
+        for link in links:
+            real = os.path.realpath(link)
+            if real in visited:  # a folder of the tree (or a way round to one): read under its own path
+                continue
+            if inside.startswith(real.rstrip(os.sep) + os.sep):  # above the input: all of it, and more
+                logger.warning("passed over '%s', a link to '%s', a folder the input '%s' lies in (following it "
+                               "would take in everything beside the input too)", link, real, folder)
+                continue
+            pending.append(link)
     return entries
 
 

@@ -98,6 +98,9 @@ def test_a_linked_speakers_folder_is_read_once_under_its_name_and_a_link_up_is_n
     (root / "noise").symlink_to(folders / "noise")  # a speaker's folder kept elsewhere
     (root / "high" / "up").symlink_to(root)  # round and round
     (root / "high" / "low-again").symlink_to(root / "low")  # a folder of the tree: read under its own name
+    (root / "low" / "parent").symlink_to(tmp_path)  # above the input: everything beside it too
+    (tmp_path / "backups" / "old").mkdir(parents=True)
+    shutil.copy(folders / "high" / "take0.wav", tmp_path / "backups" / "old" / "b.wav")
     dataset = build_dataset(root, tmp_path / "ds", labels="folders", progress=False)
     sources = {(entry["name"], entry["label"]) for entry in dataset.metadata["sources"]}
     assert sources == {(f"{label}/take{index}.wav", label) for label in LABELS for index in range(3)}
