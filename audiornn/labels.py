@@ -155,9 +155,12 @@ def _by_list(inputs, table):
         inputs = [path for path in listed]
     files = []
     for path, name in find_audio_files(inputs):
-        # A file's own row, or else the row of the nearest folder above it (a row may name a folder)
-        real = Path(os.path.realpath(path))
-        label = next((listed[str(place)] for place in (real, *real.parents) if str(place) in listed), None)
+        # A file's own row, or else the row of the nearest folder above it (a row may name a folder): above the
+        # file as found, or above where it really lies (a link into git-annex's or DVC's store)
+        found = Path(os.path.abspath(path))
+        places = [os.path.realpath(place) for place in (found, *found.parents)] + [
+            str(place) for place in Path(os.path.realpath(path)).parents]
+        label = next((listed[place] for place in places if place in listed), None)
         if label is None:
             raise DatasetError(f"'{path}' has no label in '{table}': add a row '{path},LABEL' for it, or leave "
                                f"it out of the inputs")

@@ -88,6 +88,13 @@ def test_labels_by_folder_list_and_name_give_the_same_dataset(folders, labelled,
     by_folder_rows = build_dataset([folders], tmp_path / "rows", labels=folders_table, validation_fraction=0.3,
                                    progress=False)
     assert file_labels(by_folder_rows) == dict(by_folder, **{str(folders / "noise" / "take2.wav"): "high"})
+    # ... also for files that are links into a store elsewhere (git-annex, DVC)
+    (tmp_path / "annexed" / "alice").mkdir(parents=True)
+    (tmp_path / "annexed" / "alice" / "a.wav").symlink_to(folders / "high" / "take0.wav")
+    (tmp_path / "annexed" / "alice" / "b.wav").symlink_to(folders / "low" / "take1.wav")
+    (tmp_path / "annexed" / "labels.csv").write_text("alice,alice\n")
+    assert set(file_labels(build_dataset([], tmp_path / "annex", labels=tmp_path / "annexed" / "labels.csv",
+                                         progress=False)).values()) == {"alice"}
 
 
 def test_a_linked_speakers_folder_is_read_once_under_its_name_and_a_link_up_is_not_followed(folders, tmp_path):
