@@ -319,6 +319,8 @@ def load_features(source, model, sample_rate=None):
                                      f"(sample_rate={model.audio_config.sample_rate} if it is at the model's), or "
                                      f"give frames as one (frames, {config.bands}) array")
             rate = check_positive_int(sample_rate, "sample_rate")
+            if frames.dtype.kind in "iu":  # integer samples (scipy.io.wavfile.read's int16): to [-1, 1)
+                frames = frames.astype(np.float64) / (np.iinfo(frames.dtype).max + 1.0)
             return _audio_frames(frames[:, None], rate, model, name)
     given_shape = frames.shape
     if frames.ndim == 3 and frames.shape[0] == 1:  # a front end's output with its batch axis: (1, frames, bands)
