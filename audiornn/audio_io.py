@@ -267,7 +267,7 @@ def find_audio_files(inputs):
 SAME_LENGTH = 0.02
 
 
-def _duration(path):
+def file_duration(path):
     """A file's length in seconds from its header (a .g722's from its size, 8,000 bytes a second); None where
     it cannot be read, or is not what its name says (it is read, and refused or left out, later)."""
     try:
@@ -284,7 +284,7 @@ def _one_recording(group, path_of=lambda entry: entry, said=None):
     Files of another length are left out and named (once: ``said`` holds the groups said)."""
     if len(group) == 1:
         return group
-    lengths = {id(entry): _duration(path_of(entry)) for entry in group}
+    lengths = {id(entry): file_duration(path_of(entry)) for entry in group}
     recordings = []
     for entry in sorted(group, key=lambda entry: -(lengths[id(entry)] or 0.0)):
         length = lengths[id(entry)]
@@ -420,6 +420,9 @@ def read_audio(path, *, strict=False):
     return audio, int(rate)
 
 
+WAV_PLACEHOLDER_BYTES = 0x7FFFF000
+
+
 def _promised_frames(path):
     """The frames a PCM WAV file's header says its data holds (the standard library's ``wave`` reads it), or None
     for other files; libsndfile reads what is there and says nothing of the rest."""
@@ -429,9 +432,11 @@ def _promised_frames(path):
 
     try:
         with wave.open(str(path), "rb") as handle:
-            return handle.getnframes()
+            frames, frame_bytes = handle.getnframes(), handle.getsampwidth() * handle.getnchannels()
     except (wave.Error, EOFError, OSError, UnicodeError):
         return None
+    # A size of 0x7FFFF000 or more is a placeholder (ffmpeg writing to a pipe, a stream): no promise
+    return frames if 0 < frames * frame_bytes < WAV_PLACEHOLDER_BYTES else None
 
 
 def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio",

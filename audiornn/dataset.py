@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from . import dsp
-from .audio_io import SAME_LENGTH, audio_extensions, prepare_audio, read_audio
+from .audio_io import SAME_LENGTH, audio_extensions, file_duration, prepare_audio, read_audio
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import folder_for, remove_stale_partials, write_advice, write_json
@@ -385,16 +385,22 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
 
 
 def _read_or_another_format(path, strict):
-    """``(audio, rate, path)`` of ``path``, or where it cannot be read, of the same recording beside it in another
-    format (``interview.mp3`` beside a damaged ``interview.flac``: the search took the one of the higher rate),
-    said in a warning; the first error where none can be read."""
+    """``(audio, rate, path)`` of ``path``, or where it cannot be read (and not ``strict``), of the same recording
+    beside it in another format, of its length (``interview.mp3`` beside a damaged ``interview.flac``: the search
+    took the one of the higher rate), said in a warning; the first error where none can be read."""
     try:
         return (*read_audio(path, strict=strict), path)
     except AudioFileError as error:
-        extensions = audio_extensions()
+        if strict:  # --strict stops at the first bad file
+            raise
+        extensions, length = audio_extensions(), file_duration(Path(path))
         others = sorted(other for other in Path(path).parent.glob("*") if other != Path(path)
                         and other.stem == Path(path).stem and other.suffix.lower() in extensions)
         for other in others:
+            theirs = file_duration(other)
+            if length is not None and theirs is not None and abs(theirs - length) > SAME_LENGTH * max(length, theirs):
+                continue  # another take, or a copy cut short: not this recording
+
             try:
                 audio, rate = read_audio(other, strict=strict)
             except AudioFileError:
