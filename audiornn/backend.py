@@ -163,6 +163,7 @@ def start(*, verbose=False):
 
 def devices():
     """The names of the accelerators (or CPUs) the backend computes on, for reports."""
+    start_runtime_quietly()
     if is_tensorflow():
         import tensorflow as tf
 
@@ -176,6 +177,7 @@ def devices():
 def on_cpu():
     """Whether the backend computes on the CPU (no GPU or other accelerator): training then takes the machine's
     memory."""
+    start_runtime_quietly()
     if is_tensorflow():
         import tensorflow as tf
 
@@ -304,6 +306,7 @@ def distribution(distribute="auto", *, worker_timeout=None, settings=None):
     than one is visible; mirrored over every device; multiworker (and TF_CONFIG)
     are TensorFlow's and refused.
     """
+    start_runtime_quietly()
     if distribute not in DISTRIBUTE:
         raise ParameterError(f"distribute must be 'auto', 'mirrored', 'multiworker' or 'none', got {distribute!r}")
     if not is_tensorflow():
