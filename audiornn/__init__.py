@@ -45,8 +45,7 @@ __all__ = ["AudioConfig", "AudioFileError", "AudioRNNError", "Dataset", "Dataset
 
 
 # The modules that need no Keras: a name of theirs does not start the backend.
-_LIGHT = {"backend", "config", "dataset", "errors", "features", "pretrained", "dsp", "audio_io", "labels", "files",
-          "linear_prediction", "windows"}
+_LIGHT = {"backend", "config", "dataset", "errors", "features", "pretrained", "dsp", "audio_io", "labels", "files"}
 
 
 def _start_backend(module):

@@ -393,6 +393,9 @@ def load_run_model(path, *, compile=False):
     """
     import zipfile
 
+    from .backend import start_quietly
+
+    start_quietly()  # (from audiornn.runs import load_run_model: Keras first imported here)
     import keras
 
     from . import model as _registers_the_custom_objects  # noqa: F401
