@@ -346,8 +346,9 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                         digest, same = near, "the same recording (in another format, rate or level)"
                 if (digest, label) in seen:  # a copy (a backup folder, another name): it would be learned twice,
                     # or held out beside itself in training
-                    kept = next(entry for entry in used if entry["path"] == str(seen[digest, label]))
-                    if near is None or rate <= kept["original_rate"]:
+                    kept = None if near is None else next(entry for entry in used
+                                                          if entry["path"] == str(seen[digest, label]))
+                    if kept is None or rate <= kept["original_rate"]:
                         logger.warning("'%s' holds %s as '%s': skipped (a copy is learned twice, and one held out "
                                        "for validation would score audio the model trained on)", path, same,
                                        seen[digest, label])
@@ -400,7 +401,6 @@ def _read_or_another_format(path, strict):
             theirs = file_duration(other)
             if length is not None and theirs is not None and abs(theirs - length) > SAME_LENGTH * max(length, theirs):
                 continue  # another take, or a copy cut short: not this recording
-
             try:
                 audio, rate = read_audio(other, strict=strict)
             except AudioFileError:
