@@ -2,14 +2,14 @@
 # Train a shipped model on a lent GPU machine (JAX; that machine has no TensorFlow, no Debian packages and no
 # network), then bring the run folder back to be scored and exported here.
 #
-# Here, once (in the repository root, with .gpu/ and .whl/ in .git/info/exclude), put in place:
-#   - the wheels of what that machine lacks, for its Python 3.12, in .whl/: keras namex optree soundfile cffi
-#     pycparser g722 librosa audioread decorator pooch soxr platformdirs (pip download --no-deps
-#     --only-binary=:all: --python-version 3.12 ...; the versions of Pipfile.lock; they install --no-deps);
-#   - the recordings the material needs, copied under .gpu/sounds/ as they lie under /usr/share/asterisk/sounds/
-#     (for vocoder-16k the three voices' .g722 files that bench/common.py's dev_speech_files picks, 34 MB; for
-#     music the music on hold under .gpu/moh/).
-# There, with .whl and .gpu carried:
+# Here, once: `python bench/gpu_prepare.py [MATERIAL]` puts in place (and leaves out of git) what travels:
+#   - the wheels of what that machine lacks, for its Python 3.12, in .whl/ (keras namex optree soundfile cffi
+#     pycparser g722 librosa audioread decorator pooch soxr platformdirs, at Pipfile.lock's versions; they
+#     install --no-deps);
+#   - the recordings the material needs, under .gpu/sounds/ as they lie under /usr/share/asterisk/sounds/
+#     (vocoder-16k: the three voices' .g722 files that bench/common.py's dev_speech_files picks, 33 MB) or
+#     .gpu/moh/ (music).
+# There, with .whl and .gpu carried (run's carry=[".whl", ".gpu"]):
 #   sh bench/gpu_train.sh MATERIAL MINUTES BATCH LIMIT_SECONDS [INIT_FROM [LEARNING_RATE]]
 # (INIT_FROM: start from that model's weights, a shipped name such as vocoder-16k: a fresh schedule on top
 # of an earlier lease's training; LEARNING_RATE: its peak, default shipped_models.py's 0.003) builds the dataset from the carried prompts, trains MATERIAL for MINUTES with
