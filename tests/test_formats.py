@@ -450,3 +450,36 @@ def test_copy_synthesis_of_a_lower_rate_recording_says_so_once(caplog):
         scores = resynthesis_scores("vocoder-16k", [REPOSITORY / "data" / "demo-thanks.wav"])
     assert caplog.text.count("demo-thanks.wav' is at 8000 Hz, below the model's 16000 Hz") == 1
     assert scores["vocoder"]["pesq"] > 1.0
+
+
+@pytest.mark.parametrize("kind", ["speecht5", "hifigan"])
+def test_a_blare_beyond_what_the_frames_describe_is_brought_down_and_the_rest_is_left(kind):
+    from audiornn.vocoder import LIMIT_DB, match_level
+
+    config = FeatureConfig.for_format(kind)
+    rate = config.format.sample_rate
+    time = np.arange(2 * rate) / rate
+    described = 0.1 * np.sin(2 * np.pi * 200 * time) * (1 + 0.5 * np.sin(2 * np.pi * 3 * time))
+    frames = format_frames(described, config)
+    made = described.copy()
+    blare = slice(int(0.9 * rate), int(1.1 * rate))
+    made[blare] *= 4.0          # 12 dB beyond the frames, a fifth of a second
+    bump = slice(int(0.3 * rate), int(0.5 * rate))
+    made[bump] *= 1.25          # 2 dB: within LIMIT_DB, the model's to keep
+
+    out = match_level(made.astype(np.float32), frames, config)
+
+    def level(audio, part):
+        return 10 * np.log10(np.mean(np.asarray(audio[part], np.float64) ** 2))
+
+    middle = slice(blare.start + rate // 20, blare.stop - rate // 20)
+    assert level(made, middle) - level(described, middle) == pytest.approx(12.0, abs=0.2)
+    assert level(out, middle) - level(described, middle) <= LIMIT_DB + 0.5
+    kept = slice(bump.start + rate // 20, bump.stop - rate // 20)
+    # Away from the blare the audio is only scaled (one gain for the whole: the level match), the 2 dB bump kept,
+    # and at the frames' level: the blare no longer weighs on the match (it put the rest 6 dB too quiet)
+    far = slice(int(1.5 * rate), int(1.9 * rate))
+    assert level(out, far) - level(described, far) == pytest.approx(0.0, abs=0.5)
+    scale = np.sqrt(np.mean(out[far].astype(np.float64) ** 2) / np.mean(made[far] ** 2))
+    np.testing.assert_allclose(out[kept], made[kept] * scale, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(out[: rate // 2], made[: rate // 2] * scale, rtol=1e-4, atol=1e-6)
