@@ -2,14 +2,16 @@
 
 Usage: python bench/vocoder_long_look.py [--model vocoder-16k] [--voice fr_CA_f_June] [--seconds 30]
                                          [--seeds 0 1 2] [--figure bench/vocoder_long.png] [--no-fold]
+                                         [--limit-db 6]
 
 Prompts of one Asterisk voice (the one the model never heard by default), drawn at random and joined with
 0.3 s of silence between them into ``--seconds`` of speech, are vocoded from their frames as a user's
 ``vocode`` call does (folded unless ``--no-fold``), once a seed. Per seed: the level in 50 ms frames
 against the original's (where the original speaks, within 35 dB of its loudest frame; and in its pauses),
-the longest stretch running 6 dB or more louder than the original, the peak and the share of samples at full
+the share of speech frames running 6 dB or more louder than the original's and the longest such stretch, the peak and the share of samples at full
 scale, PESQ wide band and STOI on the whole. The figure: each spectrogram under the original's, and the
-levels over time in one panel.
+levels over time in one panel. ``--limit-db``: ``audiornn.vocoder.LIMIT_DB`` for this run (``inf``: the
+vocoded audio left as loud as the model made it, as before the limit).
 """
 
 import argparse
@@ -69,6 +71,7 @@ def main():
     parser.add_argument("--draw-seed", type=int, default=0, help="which prompts are drawn (default 0)")
     parser.add_argument("--no-fold", action="store_true", help="one stream an input, not folded")
     parser.add_argument("--figure", default="bench/vocoder_long.png")
+    parser.add_argument("--limit-db", type=float, help="audiornn.vocoder.LIMIT_DB for this run (inf: no limit)")
     args = parser.parse_args()
 
     import matplotlib
@@ -82,6 +85,10 @@ def main():
     import audiornn
     from audiornn.resynthesis import speech_scores
 
+    if args.limit_db is not None:
+        import audiornn.vocoder
+
+        audiornn.vocoder.LIMIT_DB = args.limit_db
     model = audiornn.load_model(args.model)
     rate = model.audio_config.sample_rate
     original = joined_prompts(args.voice, args.seconds, rate, args.draw_seed)
@@ -108,7 +115,7 @@ def main():
         difference = levels - reference[: levels.size]
         talk = difference[speaking[: levels.size]]
         pause = difference[~speaking[: levels.size]]
-        loud = difference >= LOUD_DB
+        loud = (difference >= LOUD_DB) & speaking[: levels.size]
         scores = speech_scores(original, audio, rate, model.feature_config)
         print(f"{name:<10}{np.median(talk):>+9.1f}{np.percentile(talk, 10):>+7.1f}{np.percentile(talk, 90):>+8.1f}"
               f"{np.median(pause) if pause.size else float('nan'):>+9.1f}{np.mean(loud):>9.1%}"
@@ -132,8 +139,9 @@ def main():
     axes[-1].set_ylabel("level, dB (50 ms)")
     axes[-1].set_xlabel("time, s")
     axes[-1].legend(fontsize=8, ncol=len(rows), loc="lower right")
+    limit = "" if args.limit_db is None else f", LIMIT_DB {args.limit_db:g}"
     figure.suptitle(f"{args.model}: {args.voice}, {original.size / rate:.0f} s of prompts, "
-                    f"{'one stream' if args.no_fold else 'folded'}", fontsize=10)
+                    f"{'one stream' if args.no_fold else 'folded'}{limit}", fontsize=10)
     figure.tight_layout()
     figure.savefig(args.figure, dpi=60)
     print(f"figure: {args.figure}")
