@@ -17,6 +17,7 @@ __all__ = [
     "audio_extensions",
     "decode_classes",
     "find_audio_files",
+    "read_mono",
     "prepare_audio",
     "read_audio",
 ]
@@ -391,6 +392,43 @@ def _native(path):
 def read_audio(path, *, strict=False):
     """Read any file soundfile can, or raw G.722 (``.g722``, :func:`read_g722`; ``strict``: one that decodes as
     noise is refused, not read with a warning): returns ``(audio (samples, channels) float32, rate)``."""
+    return _read(path, strict, lambda native: (soundfile.read(native, dtype="float32", always_2d=True),))
+
+
+# What to do with a file too long for the memory a build has
+CUT_ADVICE = ("cut it into shorter pieces (sox IN.wav OUT.wav trim 0 600 : newfile : restart makes 10-minute ones) "
+              "and give those")
+# A dataset build reads a file this many frames at a time, mixing each block to mono (read_mono).
+MONO_BLOCK_FRAMES = 1 << 18
+
+
+def read_mono(path, *, strict=False):
+    """:func:`read_audio`'s audio mixed to mono as :func:`audiornn.dsp.to_mono` mixes it, read
+    :data:`MONO_BLOCK_FRAMES` frames at a time: ``(mono float32 1-D, rate, channels, peak)``, ``peak`` the
+    largest magnitude in any channel. A build holds a long recording's mono copy, not its channels as float32 and
+    their mix as float64 (two hours of 44.1 kHz stereo: 1.3 GB, not 6.4)."""
+    def blocks(native):
+        with soundfile.SoundFile(native) as handle:
+            mono, done, peak = np.empty(max(handle.frames, 0), np.float32), 0, 0.0
+            while True:
+                block = handle.read(MONO_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                if not len(block):
+                    return (mono[:done], handle.samplerate), handle.channels, peak
+                if done + len(block) > mono.size:  # more than the header said
+                    mono = np.concatenate([mono[:done], np.empty(done + len(block) - mono.size, np.float32)])
+                mono[done:done + len(block)] = dsp.to_mono(block)
+                peak = max(peak, _peak(block))
+                done += len(block)
+
+    if Path(path).suffix.lower() == G722_SUFFIX:
+        audio, rate = read_audio(path, strict=strict)
+        return audio[:, 0], rate, 1, _peak(audio)
+    return _read(path, strict, blocks)
+
+
+def _read(path, strict, read):
+    """The checks and the messages of :func:`read_audio` around ``read(native path)``, which returns
+    ``((audio, rate), *rest)``: ``(audio, rate, *rest)``, ``rate`` an int (a G.722 file: ``read_g722``'s)."""
     if Path(path).expanduser().is_dir():
         raise AudioFileError(f"'{path}' is a folder, not an audio file: name one of the files in it", reason="missing")
     if Path(path).expanduser().exists() and not Path(path).expanduser().is_file():
@@ -410,19 +448,29 @@ def read_audio(path, *, strict=False):
     try:
         # (libmpg123 prints its own lines of a damaged MP3's resyncing; the error below says what matters)
         with native_stderr_silenced() if Path(path).suffix.lower() == ".mp3" else contextlib.nullcontext():
-            audio, rate = soundfile.read(_native(Path(path).expanduser()), dtype="float32", always_2d=True)
+            (audio, rate), *rest = read(_native(Path(path).expanduser()))
     except soundfile.LibsndfileError as error:
         # libsndfile's "does not exist or is not a regular file" of a file that is there: it is not what it says
         why = ("not audio that soundfile can read (damaged, or another format under this name)"
                if "does not exist" in error.error_string else error.error_string)
         raise AudioFileError(f"cannot read audio file '{path}': {why}") from None
+    except MemoryError:
+        raise AudioFileError(f"'{path}' is too long to read into this machine's free memory "
+                             f"({_size_text(path)}): {CUT_ADVICE}", reason="too_large") from None
     except (RuntimeError, OSError, ValueError, TypeError) as error:
         raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
     promised = _promised_frames(Path(path).expanduser())
     if promised and audio.shape[0] < (1 - SAME_LENGTH) * promised:
         logger.warning("'%s' ends early: its header promises %.2f s, it holds %.2f s (a copy or a recording cut "
                        "off?); what it holds is read", path, promised / rate, audio.shape[0] / rate)
-    return audio, int(rate)
+    return (audio, int(rate), *rest)
+
+
+def _size_text(path):
+    """A file's length and size, as a message names them."""
+    seconds = file_duration(Path(path).expanduser())
+    size = Path(path).expanduser().stat().st_size / 1e9
+    return (f"{seconds / 60:.0f} minutes, " if seconds else "") + f"{size:.2f} GB on disk"
 
 
 WAV_PLACEHOLDER_BYTES = 0x7FFFF000
@@ -450,7 +498,7 @@ def _peak(audio):
 
 
 def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio",
-                  features=None, quiet_warning=True):
+                  features=None, quiet_warning=True, peak=None):
     """Turn raw audio into classes with the model's own preprocessing.
 
     mono -> resample -> trim silence (optional) -> pre-emphasis -> normalise
@@ -459,7 +507,8 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     (a :class:`audiornn.features.FeatureConfig`), ``(classes, gain, frames)``:
     the spectrogram frames aligned to the classes (:mod:`audiornn.features`).
     ``quiet_warning``: say that a nearly silent recording is raised to full scale (False where only the checks
-    are wanted and the audio keeps its level).
+    are wanted and the audio keeps its level). ``peak``: the largest magnitude in any channel, where ``audio`` is
+    the mono mix of several already (:func:`read_mono`).
     """
     mono = dsp.to_mono(audio)
     if mono.size == 0:
@@ -468,7 +517,7 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
         bad = int(np.count_nonzero(~np.isfinite(mono)))
         raise AudioFileError(f"{source} has {bad} NaN or infinite samples: repair or remove it",
                              reason="not_finite")
-    peak = _peak(audio)
+    peak = _peak(audio) if peak is None else float(peak)
     if peak > FAR_BEYOND_FULL_SCALE:
         raise AudioFileError(f"{source} holds samples up to {peak:.6g}, {20 * np.log10(peak):.0f} dB beyond full scale "
                              f"(-1 to 1): integer samples saved as floats? Divide 16-bit ones by 32768 (24-bit ones "

@@ -124,6 +124,11 @@ def _add_build_options(parser):
     parser.add_argument("--strict", action="store_true", default=None,
                         help="stop at the first unreadable, silent or broken file instead of "
                              "skipping it")
+    parser.add_argument("--keep-near-copies", action="store_true", default=None,
+                        help="keep a file of the same name and length as one read already whose coarse spectrogram "
+                             "moves with it (taken for the same recording in another format, rate or level, and "
+                             "skipped, unless this is given: two voices reading the same words the same way can "
+                             "look alike)")
 
 
 def _build_options(arguments):
@@ -174,9 +179,11 @@ def run_data(arguments):
         audio_config=_audio_config(arguments), **_build_options(arguments),
         overwrite=arguments.overwrite, progress=not arguments.quiet)
     labels = f", labels {', '.join(dataset.labels)}" if dataset.labels else ""
+    skipped = dataset.metadata.get("skipped") or {}
+    why = f": {', '.join(f'{len(paths)} {reason}' for reason, paths in sorted(skipped.items()))}" if skipped else ""
     print(f"dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
           f"{dataset.seconds('validation'):.1f} s validation, "
-          f"{dataset.metadata['skipped_count']} file(s) skipped{labels})")
+          f"{dataset.metadata['skipped_count']} file(s) skipped{why}{labels})")
     return 0
 
 

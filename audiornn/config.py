@@ -96,7 +96,7 @@ MODEL_OPTIONS = {
 AUDIO_OPTIONS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
 # How audio files become a dataset beyond the audio settings (build_dataset's keyword arguments): the flags.
 BUILD_OPTIONS = {"validation_fraction": "--validation-fraction", "trim_silence_db": "--trim-silence",
-                 "strict": "--strict"}
+                 "strict": "--strict", "keep_near_copies": "--keep-near-copies"}
 VALIDATION_FRACTION = 0.1  # the share of the audio a dataset holds out for validation
 FLAGS = {**{field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()},
          **AUDIO_OPTIONS, **BUILD_OPTIONS, "seconds": "--seconds", "count": "--count", "temperature": "--temperature",

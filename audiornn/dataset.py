@@ -36,7 +36,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from . import dsp
-from .audio_io import SAME_LENGTH, audio_extensions, file_duration, prepare_audio, read_audio
+from .audio_io import CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, prepare_audio, read_mono
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import folder_for, remove_stale_partials, write_advice, write_json
@@ -65,6 +65,8 @@ _COPY_CHUNK = 1 << 22
 SAME_RECORDING_CORRELATION = 0.88
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 SHIFT_FRAMES = 3
+NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
+                    "--keep-near-copies (keep_near_copies=True) to keep both")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -186,7 +188,7 @@ def plan_validation(lengths, labels, *, fraction):
     return sorted(plan.items())
 
 
-def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config=None):
+def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config=None, keep_near_copies=False):
     """A fingerprint of everything that decides a dataset's content."""
     stats = []
     for path, name, label in files:
@@ -198,6 +200,7 @@ def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_c
         "trim_silence_db": trim_silence_db,
         "files": stats,
         **({"features": feature_config.to_dict()} if feature_config else {}),
+        **({"keep_near_copies": True} if keep_near_copies else {}),  # (datasets built before it had none)
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
@@ -236,6 +239,9 @@ def _what_differs(existing, recipe):
     for key in ("validation_fraction", "trim_silence_db"):
         if key in existing and existing[key] != recipe[key]:
             said.append(f"{option(key)} {existing[key]} then, {recipe[key]} now")
+    if bool(existing.get("keep_near_copies")) != bool(recipe.get("keep_near_copies")):
+        said.append("--keep-near-copies " + ("given then, not now" if existing.get("keep_near_copies") else
+                                             "not given then, given now"))
     features = recipe["features"].to_dict() if recipe["features"] else None
     if existing.get("features") != features:
         kinds = [config["kind"] if config else "none" for config in (existing.get("features"), features)]
@@ -306,7 +312,8 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
         f"choose another --output or pass --overwrite (overwrite=True) to replace it")
 
 
-def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress, feature_config=None):
+def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progress, feature_config=None,
+                  keep_near_copies=False):
     """Encode every readable file end to end into ``pool_path``.
 
     Returns ``(used, skipped, messages)``: ``used`` lists dicts with label,
@@ -323,10 +330,17 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             leave=False) as bar:
         for path, name, label in files:
             try:
-                audio, rate, path = _read_or_another_format(path, strict)
-                classes, gain, *frames = prepare_audio(audio, rate, audio_config=audio_config,
-                                                       trim_silence_db=trim_silence_db, source=f"'{path}'",
-                                                       features=feature_config)
+                mono, rate, channels, peak, path = _read_or_another_format(path, strict)
+                try:
+                    classes, gain, *frames = prepare_audio(mono, rate, audio_config=audio_config,
+                                                           trim_silence_db=trim_silence_db, source=f"'{path}'",
+                                                           features=feature_config, peak=peak)
+                except MemoryError:
+                    raise AudioFileError(f"'{path}' is too long to prepare in this machine's free memory "
+                                         f"({mono.size / rate / 60:.0f} minutes at {rate} Hz): {CUT_ADVICE}",
+                                         reason="too_large") from None
+                finally:
+                    del mono  # (the pieces of a long recording are not held beside the next one)
                 if classes.size < 2:
                     raise AudioFileError(f"'{path}' is too short: under 2 samples at "
                                          f"{audio_config.sample_rate} Hz after trimming", reason="too_short")
@@ -341,24 +355,27 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 digest = hashlib.sha256(classes.tobytes()).hexdigest()
                 same, near, fingerprint = "the same audio", None, None
                 if (digest, label) not in seen and digest not in first_read:
-                    near, fingerprint = recordings.find(classes, Path(path).stem)
+                    near, fingerprint, alike = recordings.find(classes, Path(path).stem) if not keep_near_copies \
+                        else (None, None, None)
                     if near is not None:  # another format, rate or level of a file read already
-                        digest, same = near, "the same recording (in another format, rate or level)"
+                        digest, same = near, (f"what sounds like the same recording (its coarse spectrogram moves "
+                                              f"with that file's, correlation {alike:.2f}; another format, rate or "
+                                              f"level of it)")
                 if (digest, label) in seen:  # a copy (a backup folder, another name): it would be learned twice,
                     # or held out beside itself in training
                     kept = None if near is None else next(entry for entry in used
                                                           if entry["path"] == str(seen[digest, label]))
                     if kept is None or rate <= kept["original_rate"]:
                         logger.warning("'%s' holds %s as '%s': skipped (a copy is learned twice, and one held out "
-                                       "for validation would score audio the model trained on)", path, same,
-                                       seen[digest, label])
+                                       "for validation would score audio the model trained on)%s", path, same,
+                                       seen[digest, label], "" if near is None else NEAR_COPY_ADVICE)
                         skipped.setdefault(DUPLICATE, []).append(str(path))
                         bar.update(1)
                         continue
                     # The copy at the higher rate is the better one: it takes the place of the one read first
                     logger.warning("'%s' holds %s as '%s' at a lower rate (%d Hz; %d Hz here): skipped, and the "
-                                   "copy at the higher rate read", kept["path"], same, path, kept["original_rate"],
-                                   rate)
+                                   "copy at the higher rate read%s", kept["path"], same, path, kept["original_rate"],
+                                   rate, NEAR_COPY_ADVICE)
                     skipped.setdefault(DUPLICATE, []).append(kept["path"])
                     used.remove(kept)  # (its bytes stay in the pool, unread)
                     if first_read.get(digest, (None,))[0] == seen[digest, label]:
@@ -367,7 +384,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                     logger.warning("'%s' (label %s) holds %s as '%s' (label %s): one recording under two labels is "
                                    "learned under both, and may be held out under one while trained on under the "
                                    "other; give it one label", path, label, same, *first_read[digest])
-                else:
+                elif not keep_near_copies:
                     recordings.add(Path(path).stem, classes.size, fingerprint if fingerprint is not None
                                    else recordings.fingerprint(classes), digest)
                 first_read.setdefault(digest, (path, label))
@@ -376,7 +393,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 if frames:
                     frame_pool.write(frames[0].astype(np.float16).tobytes())
                 used.append({"path": str(path), "name": name, "label": label, "original_rate": rate,
-                             "channels": int(audio.shape[1]), "samples": int(classes.size),
+                             "channels": int(channels), "samples": int(classes.size),
                              "gain": float(gain), "pool_start": pool_position, "frames_pool_start": frames_position})
                 pool_position += classes.size
                 frames_position += frames[0].shape[0] if frames else 0
@@ -386,11 +403,12 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
 
 
 def _read_or_another_format(path, strict):
-    """``(audio, rate, path)`` of ``path``, or where it cannot be read (and not ``strict``), of the same recording
-    beside it in another format, of its length (``interview.mp3`` beside a damaged ``interview.flac``: the search
-    took the one of the higher rate), said in a warning; the first error where none can be read."""
+    """``(mono, rate, channels, peak, path)`` of ``path`` (:func:`audiornn.audio_io.read_mono`), or where it cannot
+    be read (and not ``strict``), of the same recording beside it in another format, of its length
+    (``interview.mp3`` beside a damaged ``interview.flac``: the search took the one of the higher rate), said in a
+    warning; the first error where none can be read."""
     try:
-        return (*read_audio(path, strict=strict), path)
+        return (*read_mono(path, strict=strict), path)
     except AudioFileError as error:
         if strict:  # --strict stops at the first bad file
             raise
@@ -402,11 +420,11 @@ def _read_or_another_format(path, strict):
             if length is not None and theirs is not None and abs(theirs - length) > SAME_LENGTH * max(length, theirs):
                 continue  # another take, or a copy cut short: not this recording
             try:
-                audio, rate = read_audio(other, strict=strict)
+                read = read_mono(other, strict=strict)
             except AudioFileError:
                 continue
             logger.warning("%s: read '%s', the same recording in another format, instead", error, other)
-            return audio, rate, other
+            return (*read, other)
         raise
 
 
@@ -438,38 +456,52 @@ class _Recordings:
                      + 1e-6) for start in range(0, len(frames), 4096)]).astype(np.float32)
 
     def find(self, classes, name):
-        """``(key, fingerprint)``: the key of a file read under ``name`` that is the same recording as
-        ``classes`` (or None), and ``classes``' fingerprint for :meth:`add`."""
+        """``(key, fingerprint, correlation)``: the key of the first file read under ``name`` that is the same
+        recording as ``classes`` (or None) and how alike they move, and ``classes``' fingerprint for :meth:`add`.
+        All the files of its name and length are compared at once (a corpus cut into ``chunk_0001.wav`` in
+        every folder has thousands)."""
         peers = [entry for entry in self.by_name.get(name, ())
-                 if abs(entry[0] - classes.size) <= SAME_LENGTH * max(entry[0], classes.size)]
+                 if entry[1] is not None and abs(entry[0] - classes.size) <= SAME_LENGTH * max(entry[0], classes.size)]
         mine = self.fingerprint(classes) if peers else None
-        if mine is not None:
-            for _, other, key in peers:
-                if other is not None and self.similarity(mine, other) >= SAME_RECORDING_CORRELATION:
-                    return key, mine
-        return None, mine
+        if mine is None:
+            return None, mine, None
+        scores = np.zeros(len(peers))
+        by_length = {}
+        for index, entry in enumerate(peers):
+            by_length.setdefault(len(entry[1]), []).append(index)
+        for indices in by_length.values():
+            scores[indices] = self.similarities(mine, np.stack([peers[index][1] for index in indices]))
+        alike = np.flatnonzero(scores >= SAME_RECORDING_CORRELATION)
+        return (peers[alike[0]][2], mine, float(scores[alike[0]])) if alike.size else (None, mine, None)
 
     def add(self, name, size, fingerprint, key):
         self.by_name.setdefault(name, []).append((size, fingerprint, key))
 
     @staticmethod
-    def similarity(one, other):
-        """How alike two fingerprints move: the correlation of their log powers less each band's mean and each
-        frame's, over the shorter's frames, at the best shift of up to :data:`SHIFT_FRAMES` frames; 0 where
-        either holds still."""
-        best = 0.0
+    def similarities(one, others):
+        """How alike fingerprint ``one`` moves with each of ``others`` (``(files, frames, bands)``, one length):
+        the correlation of their log powers less each band's mean and each frame's, over the shorter's frames, at
+        the best shift of up to :data:`SHIFT_FRAMES` frames; 0 where either holds still."""
+        best = np.zeros(len(others))
         for shift in range(-SHIFT_FRAMES, SHIFT_FRAMES + 1):
-            first, second = (one[shift:], other) if shift >= 0 else (one, other[-shift:])
-            count = min(len(first), len(second))
+            first, second = (one[shift:], others) if shift >= 0 else (one, others[:, -shift:])
+            count = min(len(first), second.shape[1])
             if count < 4:
                 continue
             moves = []
-            for values in (first[:count], second[:count]):
-                centred = values - values.mean(axis=0)
-                moves.append((centred - centred.mean(axis=1, keepdims=True)).ravel())
-            if min(move.std() for move in moves) > 0:
-                best = max(best, float(np.corrcoef(moves[0], moves[1])[0, 1]))
+            for values in (first[None, :count], second[:, :count]):
+                centred = values.astype(np.float64) - values.mean(axis=1, keepdims=True, dtype=np.float64)
+                moves.append((centred - centred.mean(axis=2, keepdims=True)).reshape(len(values), -1))
+            lengths = [np.linalg.norm(move, axis=1) for move in moves]
+            still = np.minimum(lengths[0], lengths[1]) <= 1e-6 * np.sqrt(moves[0].shape[1])
+            correlation = (moves[1] @ moves[0][0]) / np.where(still, 1.0, lengths[0] * lengths[1])
+            best = np.maximum(best, np.where(still, 0.0, correlation))
         return best
+
+    @classmethod
+    def similarity(cls, one, other):
+        """:meth:`similarities` of two fingerprints."""
+        return float(cls.similarities(one, np.asarray(other)[None])[0])
 
 
 def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
@@ -514,7 +546,8 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
 
 
 def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALIDATION_FRACTION,
-                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None):
+                  trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None,
+                  keep_near_copies=False):
     """Build a dataset folder from audio files and folders; return it opened.
 
     Labelled datasets: ``inputs`` a dict ``{label: paths}``, or ``labels``
@@ -530,7 +563,11 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALI
     optionally trimmed of silence at both ends, pre-emphasised, normalised to
     full scale and μ-law encoded. Unreadable, empty, silent or non-finite
     files are skipped with a warning and counted (``strict`` makes them an
-    error). When ``output`` already holds the same dataset (same files,
+    error). So is a copy of a file already read under its label: the same
+    audio, or (``keep_near_copies`` keeps these) a file of the same name and
+    length whose coarse spectrogram moves with it (the same recording in
+    another format, rate or level; also two voices reading the same words
+    the same way, which is why it can be turned off). When ``output`` already holds the same dataset (same files,
     sizes, dates and settings) it is reused; a different one is an error
     unless ``overwrite``. The folder appears only once complete.
     """
@@ -544,19 +581,21 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALI
     output = Path(output).expanduser()
     with folder_for(output.parent, "the folder that should hold --output", DatasetError):  # gone if it fails
         return _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite,
-                      progress, labels, features)
+                      progress, labels, features, bool(keep_near_copies))
 
 
 def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite, progress, labels,
-           features):
+           features, keep_near_copies=False):
     """:func:`build_dataset` once its arguments are checked and the folder that holds ``output`` is there."""
     feature_config = _feature_config(features, audio_config)
     files, label_names = labelled_files(inputs, labels)
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
-    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config)
+    fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config,
+                          keep_near_copies)
     action, existing = _existing_dataset_action(output, fingerprint, overwrite, version, recipe={
         "audio": audio_config, "validation_fraction": validation_fraction, "trim_silence_db": trim_silence_db,
-        "features": feature_config, "labels": label_names, "files": files, "version": version})
+        "features": feature_config, "labels": label_names, "files": files, "version": version,
+        "keep_near_copies": keep_near_copies})
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
         dataset = as_dataset(existing, audio_config=audio_config)
@@ -577,7 +616,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         started = time.monotonic()
         pool_path = partial / "pool.u8"
         used, skipped, messages = _encode_files(files, pool_path, audio_config, trim_silence_db,
-                                                strict, progress, feature_config)
+                                                strict, progress, feature_config, keep_near_copies)
         if not used:
             shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
             raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
@@ -590,7 +629,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         if feature_config:
             pool_path.with_suffix(".f16").unlink()
         metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
-                             trim_silence_db, sizes, frames, sources, skipped, fingerprint)
+                             trim_silence_db, sizes, frames, sources, skipped, fingerprint, keep_near_copies)
         write_json(partial / METADATA_NAME, metadata)
         if not existed and output.exists() and not overwrite:
             _built_meanwhile(partial, output, fingerprint)
@@ -640,7 +679,7 @@ def _warn_if_short(dataset, output):
 
 
 def _metadata(used, audio_config, version, label_names, feature_config, validation_fraction, trim_silence_db,
-              sizes, frames, sources, skipped, fingerprint):
+              sizes, frames, sources, skipped, fingerprint, keep_near_copies=False):
     """A new dataset's ``metadata.json``: its recipe, its splits and sources, what was skipped."""
     level = float(np.median([1.0 / entry["gain"] for entry in used]))
     final_config = dataclasses.replace(audio_config, level=level)
@@ -654,6 +693,7 @@ def _metadata(used, audio_config, version, label_names, feature_config, validati
         "audio": final_config.to_dict(),
         "validation_fraction": validation_fraction,
         "trim_silence_db": trim_silence_db,
+        **({"keep_near_copies": True} if keep_near_copies else {}),
         "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
                            "seconds": sizes[split] / final_config.sample_rate,
                            **({"features_file": FEATURE_FILES[split], "frames": frames[split]}

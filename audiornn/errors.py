@@ -18,7 +18,7 @@ class AudioFileError(AudioRNNError):
     """An audio file is missing, unreadable, empty, silent or not finite.
 
     ``reason`` names the kind of problem in one word ("missing", "unreadable",
-    "empty", "not_finite", "out_of_range", "silent", "too_short", "sample_rate"); datasets count skipped
+    "empty", "not_finite", "out_of_range", "silent", "too_short", "sample_rate", "too_large"); datasets count skipped
     files by it.
     """
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 from audiornn import open_dataset
 from audiornn.cli import main
 from audiornn.errors import ParameterError
@@ -27,6 +28,20 @@ def test_data_subcommand_builds_a_dataset(speech_like_folder, tmp_path, capsys):
             dataset.audio_config.preemphasis) == (16000, 127, 0.9)
     assert dataset.metadata["trim_silence_db"] == 50
     assert "dataset: " in capsys.readouterr().out
+
+
+def test_the_data_command_says_why_files_were_skipped_and_keeps_near_copies_when_asked(tmp_path, capsys):
+    first, rate = soundfile.read(str(REPOSITORY / "data" / "agent-user.wav"), dtype="float32")
+    for folder, level in (("a", 1.0), ("b", 0.5)):  # one recording at two levels under one name
+        (tmp_path / folder).mkdir()
+        soundfile.write(str(tmp_path / folder / "take.wav"), level * first, rate)
+    (tmp_path / "a" / "empty.wav").write_bytes(b"")
+    inputs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert main(["data", *inputs, "--output", str(tmp_path / "ds"), "--quiet"]) == 0
+    assert "2 file(s) skipped: 1 duplicate, 1 empty)" in capsys.readouterr().out
+    assert main(["data", *inputs, "--output", str(tmp_path / "all"), "--quiet", "--keep-near-copies"]) == 0
+    assert "1 file(s) skipped: 1 empty)" in capsys.readouterr().out
+    assert open_dataset(tmp_path / "all").metadata["keep_near_copies"] is True
 
 
 @pytest.mark.parametrize("arguments, message", [

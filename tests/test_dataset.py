@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import soundfile
-from audiornn import AudioConfig, build_dataset, open_dataset
+from audiornn import AudioConfig, build_dataset, dsp, open_dataset
 from audiornn.cli import main
 from audiornn.dataset import plan_validation
 from audiornn.errors import AudioFileError, DatasetError, ParameterError
@@ -551,9 +551,10 @@ def test_one_recording_in_another_format_rate_and_level_is_read_once_at_its_high
         dataset = build_dataset([tmp_path / "wav", tmp_path / "flac", tmp_path / "other"], tmp_path / "ds",
                                 progress=False)
     assert dataset.metadata["skipped"] == {"duplicate": [str(tmp_path / "wav" / "one.wav")]}  # the higher rate kept
-    assert re.search(r"wav/one.wav' holds the same recording \(in another format, rate or level\) as '.*one.flac' "
-                     r"at a lower rate \(8000 Hz; 16000 Hz here\): skipped, and the copy at the higher rate read",
-                     caplog.text)
+    assert re.search(r"wav/one.wav' holds what sounds like the same recording \(its coarse spectrogram moves with "
+                     r"that file's, correlation 0\.9\d; another format, rate or level of it\) as '.*one.flac' at a "
+                     r"lower rate \(8000 Hz; 16000 Hz here\): skipped, and the copy at the higher rate read; if they "
+                     r"are different recordings .* pass --keep-near-copies \(keep_near_copies=True\)", caplog.text)
     kept = {str(Path(entry["path"]).relative_to(tmp_path)) for entry in dataset.metadata["sources"]}
     assert kept == {"flac/one.flac", "other/one.wav", "wav/noise.wav", "other/noise.wav"}
     np.testing.assert_array_equal(  # the arrays hold the copy kept, read from its place in the pool
@@ -561,6 +562,39 @@ def test_one_recording_in_another_format_rate_and_level_is_read_once_at_its_high
                         for split in ("train", "validation") for segment in dataset.segments(split)
                         if segment.source.endswith("one.flac")])[:100],
         build_dataset([tmp_path / "flac"], tmp_path / "alone", progress=False).array("train")[:100])
+    # Different recordings that look alike (two voices reading the same words the same way): kept when asked,
+    # and a dataset built otherwise is said to differ by that
+    kept = build_dataset([tmp_path / "wav", tmp_path / "flac", tmp_path / "other"], tmp_path / "all",
+                         progress=False, keep_near_copies=True)
+    assert kept.metadata["skipped_count"] == 0 and len({entry["path"] for entry in kept.metadata["sources"]}) == 5
+    with pytest.raises(DatasetError, match="--keep-near-copies not given then, given now"):
+        build_dataset([tmp_path / "wav", tmp_path / "flac", tmp_path / "other"], tmp_path / "ds", progress=False,
+                      keep_near_copies=True)
+
+
+def test_fingerprints_are_compared_many_at_once_as_one_by_one():
+    from audiornn.dataset import SHIFT_FRAMES, _Recordings
+
+    def one_by_one(one, other):  # the correlation of the double-centred log powers at the best shift
+        best = 0.0
+        for shift in range(-SHIFT_FRAMES, SHIFT_FRAMES + 1):
+            first, second = (one[shift:], other) if shift >= 0 else (one, other[-shift:])
+            count = min(len(first), len(second))
+            moves = [values[:count] - values[:count].mean(axis=0) for values in (first, second)]
+            moves = [(move - move.mean(axis=1, keepdims=True)).ravel() for move in moves]
+            best = max(best, float(np.corrcoef(*moves)[0, 1]))
+        return best
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((60, 8)).cumsum(axis=0).astype(np.float32)
+    one = base[2:58] + 0.3 * rng.standard_normal((56, 8)).astype(np.float32)
+    others = np.stack([base[:57] + scale * rng.standard_normal((57, 8)).astype(np.float32)
+                       for scale in (0.1, 1.0, 3.0, 10.0)])
+    many = _Recordings.similarities(one, others)
+    np.testing.assert_allclose(many, [one_by_one(one, other) for other in others], atol=1e-6)
+    assert many[0] > 0.9 > many[-1] and np.all(np.diff(many) < 0)
+    still = np.full((57, 8), -6.0, np.float32)  # digital silence: holds still, alike nothing
+    assert _Recordings.similarity(one, still) == 0.0 and _Recordings.similarity(still, still) == 0.0
 
 
 def test_the_same_audio_under_two_labels_is_kept_and_said(speech_like_folder, tmp_path, caplog):
@@ -619,3 +653,43 @@ def test_a_dataset_another_build_made_meanwhile_is_kept(tmp_path, monkeypatch):
     shutil.rmtree(output)
     meanwhile("a")
     assert "/a/" in build_dataset([tmp_path / "a"], output, progress=False).metadata["sources"][0]["path"]
+
+
+def test_a_long_file_is_read_a_block_at_a_time_into_the_same_mono_and_one_too_long_is_skipped_and_named(
+        tmp_path, monkeypatch, caplog):
+    import audiornn.audio_io as audio_io
+
+    rng = np.random.default_rng(0)
+    stereo = rng.uniform(-0.3, 0.3, (5000, 2)).astype(np.float32)
+    stereo[4321, 1] = 0.9  # the loudest sample, in one channel, in the last block
+    (tmp_path / "in").mkdir()
+    soundfile.write(str(tmp_path / "in" / "long.wav"), stereo, 8000, subtype="FLOAT")
+    monkeypatch.setattr(audio_io, "MONO_BLOCK_FRAMES", 1000)
+    mono, rate, channels, peak = audio_io.read_mono(tmp_path / "in" / "long.wav")
+    whole, _ = audio_io.read_audio(tmp_path / "in" / "long.wav")
+    np.testing.assert_array_equal(mono, dsp.to_mono(whole))  # as the whole file mixed at once
+    assert (rate, channels, mono.dtype) == (8000, 2, np.float32) and peak == pytest.approx(0.9)
+
+    soundfile.write(str(tmp_path / "in" / "other.wav"), sine(300.0, 1.0, 8000), 8000)
+    real = audio_io.dsp.resample
+
+    def short_of_memory(audio, **rates):  # what numpy raises for an array the machine has no room for
+        if audio.size == 5000:
+            raise MemoryError("Unable to allocate 2.37 GiB for an array with shape (317520000,)")
+        return real(audio, **rates)
+
+    monkeypatch.setattr(audio_io.dsp, "resample", short_of_memory)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([tmp_path / "in"], tmp_path / "ds", progress=False)
+    assert dataset.metadata["skipped"] == {"too_large": [str(tmp_path / "in" / "long.wav")]}
+    assert re.search(r"long.wav' is too long to prepare in this machine's free memory \(0 minutes at 8000 Hz\): cut "
+                     r"it into shorter pieces \(sox IN.wav OUT.wav trim 0 600 : newfile : restart", caplog.text)
+
+    def no_room(*args, **kwargs):
+        raise MemoryError("Unable to allocate")
+
+    monkeypatch.setattr(audio_io.soundfile.SoundFile, "read", no_room)
+    with pytest.raises(AudioFileError, match=r"long.wav' is too long to read into this machine's free memory "
+                                             r"\(0 minutes, 0.00 GB on disk\): cut it into shorter pieces") as error:
+        audio_io.read_mono(tmp_path / "in" / "long.wav")
+    assert error.value.reason == "too_large"
