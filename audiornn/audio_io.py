@@ -473,6 +473,10 @@ def _size_text(path):
     return (f"{seconds / 60:.0f} minutes, " if seconds else "") + f"{size:.2f} GB on disk"
 
 
+# A recording whose peak stands this far above the loudest 0.1 % of its samples (pre-emphasised) is said to be
+# set by a click: on the 1,130 Asterisk prompts and pieces of music, the median is 2.5 dB and the most 15.3 dB; one
+# full-scale click in 13 minutes of speech peaking at 0.3 stands 25.5 dB up.
+CLICK_DB, CLICK_PERCENTILE, CLICK_SAMPLES = 20.0, 99.9, 4000
 WAV_PLACEHOLDER_BYTES = 0x7FFFF000
 
 
@@ -501,7 +505,7 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
                   features=None, quiet_warning=True, peak=None):
     """Turn raw audio into classes with the model's own preprocessing.
 
-    mono -> resample -> trim silence (optional) -> pre-emphasis -> normalise
+    mono -> resample -> trim silence (optional) -> less the mean -> pre-emphasis -> normalise
     the peak to full scale -> μ-law. Returns ``(classes uint8, gain)``; the
     gain divides decoded audio back to the input's level. With ``features``
     (a :class:`audiornn.features.FeatureConfig`), ``(classes, gain, frames)``:
@@ -552,14 +556,25 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
             logger.warning("%s: trimming what is %g dB below its peak kept %.2f s of %.2f s; a larger "
                            "--trim-silence keeps more (40 keeps what is within 40 dB of the peak)", source,
                            trim_silence_db, mono.size / audio_config.sample_rate, before / audio_config.sample_rate)
-    # Start the filter as if the signal had held its first value: a recording cut
+    # Less its offset (pre-emphasis leaves 5 % of a DC offset, which the peak's gain raises: silence would sit
+    # classes away from the middle). Start the filter as if the signal had held its first value: a recording cut
     # mid-waveform would otherwise begin with a step that dominates the peak.
-    emphasised, _ = dsp.preemphasis(mono, coefficient=audio_config.preemphasis, state=mono[0])
+    centred = mono - np.float32(np.mean(mono, dtype=np.float64))
+    emphasised, _ = dsp.preemphasis(centred, coefficient=audio_config.preemphasis, state=centred[0])
+    del centred
     normalised, gain = dsp.normalise_level(emphasised)
     if gain > QUIET_GAIN and quiet_warning:
         logger.warning("%s is nearly silent (its loudest, pre-emphasised, is %.0f dB below full scale): it is raised "
                        "to full scale like every file, its noise with it; leave it out if it is meant as silence",
                        source, 20 * np.log10(gain))
+    elif quiet_warning and normalised.size >= CLICK_SAMPLES:
+        rest = float(np.percentile(np.abs(normalised), CLICK_PERCENTILE))
+        if rest < 10 ** (-CLICK_DB / 20):
+            above = 20 * np.log10(1 / rest) if rest > 0 else float("inf")
+            logger.warning("%s: its loudest samples stand %s above the loudest %g %% of the rest (a click or a glitch?), "
+                           "and set its level: the rest is encoded that far below full scale, in fewer classes; cut "
+                           "the click out (--trim-silence where it is at an end) to give the rest full scale", source,
+                           f"{above:.0f} dB" if np.isfinite(above) else "far", 100 - CLICK_PERCENTILE)
     classes = dsp.mu_law_encode(normalised, mu=audio_config.mu)
     if features is None:
         return classes, gain

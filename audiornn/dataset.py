@@ -560,7 +560,7 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALI
     conditioned on (:mod:`audiornn.features`).
 
     Every file is mixed to mono, resampled to ``audio_config.sample_rate``,
-    optionally trimmed of silence at both ends, pre-emphasised, normalised to
+    optionally trimmed of silence at both ends, less its mean, pre-emphasised, normalised to
     full scale and μ-law encoded. Unreadable, empty, silent or non-finite
     files are skipped with a warning and counted (``strict`` makes them an
     error). So is a copy of a file already read under its label: the same

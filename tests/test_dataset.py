@@ -693,3 +693,22 @@ def test_a_long_file_is_read_a_block_at_a_time_into_the_same_mono_and_one_too_lo
                                              r"\(0 minutes, 0.00 GB on disk\): cut it into shorter pieces") as error:
         audio_io.read_mono(tmp_path / "in" / "long.wav")
     assert error.value.reason == "too_large"
+
+
+def test_a_dc_offset_is_taken_off_and_a_click_that_sets_the_level_is_said(caplog):
+    from audiornn.audio_io import prepare_audio
+
+    speech, rate = soundfile.read(str(REPOSITORY / "data" / "agent-user.wav"), dtype="float32")
+    speech = 0.3 * speech / np.max(np.abs(speech))
+    clean = prepare_audio(speech, rate)[0]
+    # Recorded quieter through a card with an offset: silence sat 57 classes off the middle, the rest squeezed
+    offset = prepare_audio(0.2 * speech + 0.05, rate)[0]
+    assert abs(int(np.median(offset)) - int(np.median(clean))) <= 1
+    assert np.mean(np.abs(offset.astype(int) - clean.astype(int)) <= 1) > 0.95
+    assert not caplog.text
+    clicked = speech / 3  # speech at 0.1, a click at full scale
+    clicked[clicked.size // 2] = 1.0
+    with caplog.at_level("WARNING", logger="audiornn"):
+        prepare_audio(clicked, rate, source="'clicked.wav'")
+    assert re.search(r"'clicked.wav': its loudest samples stand \d\d dB above the loudest 0.1 % of the rest \(a click "
+                     r"or a glitch\?\), and set its level", caplog.text)
