@@ -40,7 +40,8 @@ TRAIN_OPTIONS = {
     "--batch-size": ("batch_size", int, "windows per batch, across all devices (default {default})"),
     "--epochs": ("epochs", int, "stop after this many epochs (default 20 when --minutes is not given)"),
     "--minutes": ("minutes", float, "stop after this many minutes of training; the learning-rate "
-                                    "schedule spans them"),
+                                    "schedule spans them (the best model's score on all the validation audio "
+                                    "comes after them: minutes more for hours of audio)"),
     "--steps-per-epoch": ("steps_per_epoch", int, "batches per epoch (default {default}: one pass over the training audio, at most 200 batches)"),
     "--learning-rate": ("learning_rate", float, "highest learning rate of the warm-up + cosine schedule "
                                                 "(default {default}; a vocoder's: 0.003)"),

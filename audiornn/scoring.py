@@ -10,6 +10,7 @@ evaluation both import this module, and it imports neither.
 import logging
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,8 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     targets = sum(segment.size - 1 for segment in segments)
     with tqdm(total=targets, unit="sample", unit_scale=True, desc="scoring",
               disable=None if progress else True) as bar:
+        # Off a terminal (no bar) a long score says once how long it will take, timed after its first chunk
+        estimate = _Estimate(targets) if progress and bar.disable else None
         for first in range(0, len(segments), count):
             group = segments[first:first + count]
             rows = owners[first:first + count]
@@ -134,12 +137,36 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
                 np.add.at(piece_nats, rows, chunk_nats[:len(rows)])
                 correct += float(np.asarray(chunk_correct, dtype=np.float64).sum())
                 bar.update(int(mask.sum()))
+                if estimate is not None:
+                    estimate.done(int(mask.sum()))
     result = {"bits_per_sample": nats / targets / math.log(2), "accuracy": correct / targets,
               "targets": int(targets)}
     if piece_labels is not None or per_piece:
         result["pieces"] = [{"bits_per_sample": float(total / max(count, 1) / math.log(2)), "targets": int(count)}
                             for total, count in zip(piece_nats, piece_targets)]
     return result
+
+
+class _Estimate:
+    """Says once, where it is :data:`ESTIMATE_AT_LEAST` seconds or more, how long a score of ``targets`` targets has
+    left: timed from the end of its first chunk (which compiles) over :data:`ESTIMATE_SECONDS`."""
+
+    def __init__(self, targets):
+        self.targets, self.scored, self.since, self.said = targets, 0, None, False
+
+    def done(self, count):
+        self.scored += count
+        now = time.monotonic()
+        if self.since is None:
+            self.since = (now, self.scored)
+        elif not self.said and now - self.since[0] >= ESTIMATE_SECONDS:
+            self.said = True
+            left = (self.targets - self.scored) * (now - self.since[0]) / max(self.scored - self.since[1], 1)
+            if left >= ESTIMATE_AT_LEAST:
+                logger.info("scoring %s targets: about %.0f minutes left", f"{self.targets:,}", left / 60)
+
+
+ESTIMATE_SECONDS, ESTIMATE_AT_LEAST = 10.0, 60.0
 
 
 def _chunks_of(group, count, chunk):

@@ -1,5 +1,7 @@
 """Scoring: bits per sample of models and baselines on held-out audio, the context probe."""
 
+import re
+
 import numpy as np
 import pytest
 from audiornn import dsp
@@ -51,3 +53,16 @@ def test_the_context_probe_resets_the_state_and_scores_the_same_samples(sine_run
     assert carried["targets"] == longer["targets"] == short["targets"] == sum(piece.size - 1 for piece in pieces)
     assert abs(longer["bits_per_sample"] - carried["bits_per_sample"]) < 1e-4
     assert short["bits_per_sample"] > carried["bits_per_sample"] + 0.05  # 16 samples of context are not enough
+
+
+def test_a_long_score_off_a_terminal_says_once_how_long_it_has_left(sine_run, sine_dataset, monkeypatch, caplog):
+    import audiornn.scoring as scoring
+
+    model = load_run_model(sine_run[0])
+    pieces = scoring.dataset_pieces(sine_dataset, "validation")
+    monkeypatch.setattr(scoring, "ESTIMATE_SECONDS", 0.0)
+    monkeypatch.setattr(scoring, "ESTIMATE_AT_LEAST", 0.0)  # (a real one is a minute or more)
+    with caplog.at_level("INFO", logger="audiornn"):
+        scoring.score_classes(model, pieces, progress=True, chunk=64)  # pytest's output is no terminal: no bar
+        scoring.score_classes(model, pieces, progress=False, chunk=64)
+    assert len(re.findall(r"scoring [\d,]+ targets: about 0 minutes left", caplog.text)) == 1
