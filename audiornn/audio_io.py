@@ -456,7 +456,7 @@ def _read(path, strict, read):
         raise AudioFileError(f"cannot read audio file '{path}': {why}") from None
     except MemoryError:
         raise AudioFileError(f"'{path}' is too long to read into this machine's free memory "
-                             f"({_size_text(path)}): {CUT_ADVICE}", reason="too_large") from None
+                             f"({file_size_text(path)}): {CUT_ADVICE}", reason="too_large") from None
     except (RuntimeError, OSError, ValueError, TypeError) as error:
         raise AudioFileError(f"cannot read audio file '{path}': {error}") from None
     promised = _promised_frames(Path(path).expanduser())
@@ -466,7 +466,7 @@ def _read(path, strict, read):
     return (audio, int(rate), *rest)
 
 
-def _size_text(path):
+def file_size_text(path):
     """A file's length and size, as a message names them."""
     seconds = file_duration(Path(path).expanduser())
     size = Path(path).expanduser().stat().st_size / 1e9

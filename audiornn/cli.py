@@ -538,8 +538,11 @@ def _interrupts_end_at_once(prog):
             if not received:
                 return  # the command ended: the pipe was closed
             if received[0] in (signal.SIGINT, signal.SIGTERM) and not finished.wait(INTERRUPT_GRACE):
+                from .files import remove_unfinished
+
+                halves = "; what was half written is removed" if remove_unfinished() else ""
                 sys.stderr.write(f"{prog}: interrupted; stopped at once (it did not stop by itself within "
-                                 f"{INTERRUPT_GRACE:g} s); every file written is whole\n")
+                                 f"{INTERRUPT_GRACE:g} s); every file written is whole{halves}\n")
                 sys.stderr.flush()
                 os._exit(130)
 

@@ -36,10 +36,11 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from . import dsp
-from .audio_io import CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, prepare_audio, read_mono
+from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
+                       read_mono)
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import folder_for, remove_stale_partials, write_advice, write_json
+from .files import folder_for, remove_stale_partials, unfinished, write_advice, write_json
 from .features import frame_count
 from .labels import labelled_files
 
@@ -330,6 +331,8 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             leave=False) as bar:
         for path, name, label in files:
             try:
+                if _file_size(path) >= LONG_FILE_BYTES:  # the bar counts files: it stands still meanwhile
+                    logger.info("reading '%s' (%s): the bar moves on once it is encoded", path, file_size_text(path))
                 mono, rate, channels, peak, path = _read_or_another_format(path, strict)
                 try:
                     classes, gain, *frames = prepare_audio(mono, rate, audio_config=audio_config,
@@ -400,6 +403,16 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
     return used, skipped, messages
+
+
+LONG_FILE_BYTES = 200 * 10 ** 6  # a file this large is said as it is read (20 minutes of 48 kHz stereo)
+
+
+def _file_size(path):
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
 
 
 def _read_or_another_format(path, strict):
@@ -610,8 +623,11 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
 
     existed = output.exists()  # else another build that ends first (another process or cell) is not replaced
     remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
+    _check_space(files, output, audio_config, feature_config, trim_silence_db)
     partial = output.parent / f".{output.name}.partial-{os.getpid()}-build"
     partial.mkdir()
+    held = contextlib.ExitStack()
+    held.enter_context(unfinished(partial))  # removed if the command is stopped at once
     try:
         started = time.monotonic()
         pool_path = partial / "pool.u8"
@@ -642,12 +658,36 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                                f"(nothing was left behind; {write_advice(error)} or choose another --output)") \
                 from error
         raise
+    finally:
+        held.close()
     dataset = open_dataset(output)
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
                 time.monotonic() - started, metadata["skipped_count"])
     _warn_if_short(dataset, output)
     _warn_if_upsampled(used, audio_config, output, feature_config)
     return dataset
+
+
+def _check_space(files, output, audio_config, feature_config, trim_silence_db):
+    """Refuse a build that cannot fit beside ``output`` before it starts: while it runs it holds every sample
+    twice (its pool, and the splits written from it), a byte each, and a vocoder's frames as 16-bit values.
+    The inputs' lengths come from their headers; with ``trim_silence_db`` that is at most what is kept, so it
+    is only said."""
+    seconds = sum(filter(None, (file_duration(Path(path)) for path, _, _ in files)))
+    per_sample = 1.0 + (2.0 * feature_config.bands / feature_config.hop if feature_config else 0.0)
+    need = 2 * seconds * audio_config.sample_rate * per_sample
+    try:
+        free = shutil.disk_usage(output.parent).free
+    except OSError:
+        return
+    if need <= free:
+        return
+    message = (f"building '{output}' needs about {need / 1e6:,.0f} MB while it runs ({seconds / 60:,.0f} minutes "
+               f"of audio at {audio_config.sample_rate} Hz, held twice: the dataset is about half that) and "
+               f"'{output.parent}' has {free / 1e6:,.0f} MB free")
+    if trim_silence_db is None:
+        raise DatasetError(f"{message}: free space or choose another --output (nothing was written)")
+    logger.warning("%s: what --trim-silence cuts may make it fit; the build may run out of space", message)
 
 
 def _warn_if_upsampled(used, audio_config, output, feature_config=None):

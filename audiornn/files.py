@@ -19,10 +19,38 @@ import numpy as np
 from .errors import AudioRNNError, ParameterError
 
 __all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_folder", "remove_stale_partials",
-           "write_atomically", "write_json"]
+           "remove_unfinished", "unfinished", "write_atomically", "write_json"]
 
 # A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
 PARTIAL = re.compile(r"^\..*\.partial-(\d+)-")
+
+
+# This process's temporary files and folders being written (a dataset's build folder): removed when a command is
+# stopped at once (the main thread stuck where Python cannot stop it), so that no hidden half is left behind.
+_UNFINISHED = set()
+
+
+@contextlib.contextmanager
+def unfinished(path):
+    """Within it, ``path`` (a temporary file or folder) is removed if the command is stopped at once
+    (:func:`remove_unfinished`)."""
+    _UNFINISHED.add(Path(path))
+    try:
+        yield path
+    finally:
+        _UNFINISHED.discard(Path(path))
+
+
+def remove_unfinished():
+    """Remove what :func:`unfinished` holds (the command is stopped at once); returns how many were there."""
+    removed = 0
+    for path in list(_UNFINISHED):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 class FolderInUse(AudioRNNError):

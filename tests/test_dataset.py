@@ -712,3 +712,26 @@ def test_a_dc_offset_is_taken_off_and_a_click_that_sets_the_level_is_said(caplog
         prepare_audio(clicked, rate, source="'clicked.wav'")
     assert re.search(r"'clicked.wav': its loudest samples stand \d\d dB above the loudest 0.1 % of the rest \(a click "
                      r"or a glitch\?\), and set its level", caplog.text)
+
+
+def test_a_build_that_cannot_fit_is_refused_before_it_starts(speech_like_folder, tmp_path, monkeypatch, caplog):
+    import collections
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(dataset_module.shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9 - 50_000, 50_000))
+    with pytest.raises(DatasetError, match=r"building '.*ds' needs about 0 MB while it runs \(0 minutes of audio at "
+                                           r"8000 Hz, held twice.*'.*' has 0 MB free: free space or choose another "
+                                           r"--output \(nothing was written\)"):
+        build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert [path.name for path in tmp_path.iterdir() if path != speech_like_folder] == []
+    with caplog.at_level("WARNING", logger="audiornn"):  # trimmed, it may fit: said, and tried
+        build_dataset([speech_like_folder], tmp_path / "trimmed", progress=False, trim_silence_db=40)
+    assert "what --trim-silence cuts may make it fit" in caplog.text
+
+
+def test_a_long_file_is_said_as_it_is_read(speech_like_folder, tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(dataset_module, "LONG_FILE_BYTES", 1)
+    with caplog.at_level("INFO", logger="audiornn"):
+        build_dataset([speech_like_folder / "take1.wav"], tmp_path / "ds", progress=False)
+    assert re.search(r"reading '.*take1.wav' \(0 minutes, 0.00 GB on disk\): the bar moves on once it is encoded",
+                     caplog.text)

@@ -74,3 +74,42 @@ def test_atomic_writes_remove_partials_of_dead_writers_only(tmp_path):
     with atomic_path(tmp_path / "out.wav") as temporary:
         Path(temporary).write_bytes(b"whole")
     assert sorted(entry.name for entry in tmp_path.iterdir()) == [alive.name, "out.wav"]
+
+
+STUCK = """
+import signal, sys, time
+from pathlib import Path
+import audiornn.cli as cli
+from audiornn.files import unfinished
+
+cli.INTERRUPT_GRACE = 0.5
+signal.signal(signal.SIGINT, lambda *args: None)  # the main thread never stops by itself (as in a long C call)
+folder = Path(sys.argv[1])
+folder.mkdir()
+(folder / "pool.u8").write_bytes(b"half")
+with cli._interrupts_end_at_once("probe"), unfinished(folder):
+    print("writing", flush=True)
+    while True:
+        time.sleep(0.05)
+"""
+
+
+def test_a_command_stopped_at_once_removes_what_it_was_half_writing(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / ".ds.partial-1-build"
+    process = subprocess.Popen([sys.executable, "-c", STUCK, str(folder)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "writing"
+        time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130 and not folder.exists()
+    assert "stopped at once (it did not stop by itself within 0.5 s); every file written is whole; what was half " \
+           "written is removed" in stderr
