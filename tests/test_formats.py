@@ -483,3 +483,22 @@ def test_a_blare_beyond_what_the_frames_describe_is_brought_down_and_the_rest_is
     scale = np.sqrt(np.mean(out[far].astype(np.float64) ** 2) / np.mean(made[far] ** 2))
     np.testing.assert_allclose(out[kept], made[kept] * scale, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(out[: rate // 2], made[: rate // 2] * scale, rtol=1e-4, atol=1e-6)
+
+
+def test_vocoder_16k_takes_frames_of_the_bundled_prompts_and_refuses_ones_that_vary_far_more(tmp_path):
+    # Natural-log magnitude given for SpeechT5's log10 varied 1.49 to 3 times as much as the training frames, and a
+    # quarter of them (up to 1.8 times) were vocoded as garbage at full scale.
+    from audiornn.dsp import resample
+    import audiornn
+
+    model = audiornn.load_model("vocoder-16k")
+    deviation = np.asarray(model.feature_net.deviation, np.float64)
+    for path in sorted(REPOSITORY.glob("data/*.wav")):  # 8 kHz resampled up: the emptiest top bands, the most spread
+        audio, rate = read_audio(path)
+        frames = format_frames(resample(audio[:, 0], source_rate=rate, target_rate=16000), model.feature_config)
+        np.testing.assert_array_equal(load_features(frames, model), frames)
+    spread = float(np.median(np.std(frames.astype(np.float64), axis=0) / deviation))
+    livelier = frames.mean(axis=0) + (frames - frames.mean(axis=0)) * (1.6 / spread)
+    with pytest.raises(ParameterError, match=r"vary 1.6 times as much as the model's training frames\); they look "
+                                             r"like .*natural-log magnitude: multiply by 1 / ln\(10\)"):
+        load_features(livelier, model)
