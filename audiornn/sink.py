@@ -9,6 +9,7 @@ Generation and vocoding both write through it.
 
 import contextlib
 import errno
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -21,6 +22,8 @@ from .errors import ParameterError
 from .files import atomic_path, check_writable, remove_stale_partials
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
+
+logger = logging.getLogger("audiornn")
 
 
 def output_paths(output, count, inputs=(), overwrite=False):
@@ -125,6 +128,7 @@ class AudioSink:
         self._filters = [None] * count
         self._collected = [[] for _ in range(count)]
         self._files = contextlib.ExitStack()
+        self._beyond, self._loudest = 0, 0.0  # decoded samples beyond full scale (cut there), and the loudest
 
     def __enter__(self):
         rate = self.audio_config.sample_rate
@@ -148,16 +152,30 @@ class AudioSink:
         return self
 
     def __exit__(self, *failure):
+        if failure[0] is None and self._beyond:
+            written = max(sum(self._written), 1)
+            where = f" in {', '.join(repr(str(path)) for path in self.paths[:3])}" + (
+                f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "") if self.paths else ""
+            logger.warning("%s generated sample(s)%s (%.2g %% of them) ran beyond full scale, up to %.1f dB over, and "
+                           "were cut there: a model early in its training overshoots, or its dataset's level is "
+                           "near full scale", f"{self._beyond:,}", where, 100 * self._beyond / written,
+                           20 * np.log10(self._loudest))
         return self._files.__exit__(*failure)
 
     def emit(self, classes, *, write=True):
         """Decode the next classes ``(count, samples)`` of every stream; ``write=False`` only runs the
-        de-emphasis filter through them (a prime that is not part of the output)."""
+        de-emphasis filter through them (a prime that is not part of the output). Samples beyond full scale
+        are cut there, and counted (said when the sink closes)."""
         for index in range(self.count):
             audio, self._filters[index] = decode_classes(classes[index], self.audio_config,
-                                                         state=self._filters[index])
+                                                         state=self._filters[index], clip=False)
             if write:
-                self.put(index, audio)
+                kept = audio if self.lengths is None else audio[:max(0, self.lengths[index] - self._written[index])]
+                beyond = np.abs(kept) > 1.0
+                if np.any(beyond):
+                    self._beyond += int(np.count_nonzero(beyond))
+                    self._loudest = max(self._loudest, float(np.max(np.abs(kept))))
+                self.put(index, np.clip(audio, -1.0, 1.0))
 
     def put(self, index, audio):
         """Write (or collect) the next ``audio`` of stream ``index``, already decoded, cut at its length."""

@@ -1,7 +1,9 @@
 """Where generated audio goes (audiornn.sink): whole 16-bit files, room on the disk checked first, a full disk."""
 
+import re
 import shutil
 
+import numpy as np
 import pytest
 import soundfile
 from audiornn import AudioConfig
@@ -258,3 +260,24 @@ def test_a_file_another_process_wrote_meanwhile_is_kept_without_overwrite(tmp_pa
     with AudioSink([path], 1, AudioConfig(), overwrite=True) as sink:  # --overwrite: replaced
         sink.put(0, np.zeros(100, np.float32))
     assert soundfile.read(str(path))[0].size == 100
+
+
+def test_decoded_audio_beyond_full_scale_is_cut_and_said_when_the_sink_closes(tmp_path, caplog):
+    from audiornn import AudioConfig, dsp
+    from audiornn.sink import AudioSink
+
+    config = AudioConfig(level=0.5)
+    loud = dsp.mu_law_encode(np.concatenate([np.zeros(50), np.full(10, 0.99), np.zeros(40)]).astype(np.float32))
+    quiet = dsp.mu_law_encode(np.zeros(100, np.float32))
+    with caplog.at_level("WARNING", logger="audiornn"):
+        with AudioSink([tmp_path / "a.wav", tmp_path / "b.wav"], 2, config) as sink:
+            sink.emit(np.stack([quiet, loud]))
+    assert re.search(r"\d+ generated sample\(s\) in '.*a.wav', '.*b.wav' \(\d+ % of them\) ran beyond full scale, up "
+                     r"to \d+\.\d dB over, and were cut there", caplog.text)
+    audio, _ = soundfile.read(str(tmp_path / "b.wav"))
+    assert np.max(np.abs(audio)) <= 1.0 and np.max(np.abs(audio)) > 0.99
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        with AudioSink(None, 1, config) as sink:
+            sink.emit(quiet[None])
+    assert "beyond full scale" not in caplog.text
