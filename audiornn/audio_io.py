@@ -559,7 +559,7 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     # Less its offset (pre-emphasis leaves 5 % of a DC offset, which the peak's gain raises: silence would sit
     # classes away from the middle). Start the filter as if the signal had held its first value: a recording cut
     # mid-waveform would otherwise begin with a step that dominates the peak.
-    centred = mono - np.float32(np.mean(mono, dtype=np.float64))
+    centred = mono - np.float32(np.mean(mono, dtype=np.float64)) if mono.size > 1 else mono  # (one sample: kept)
     emphasised, _ = dsp.preemphasis(centred, coefficient=audio_config.preemphasis, state=centred[0])
     del centred
     normalised, gain = dsp.normalise_level(emphasised)

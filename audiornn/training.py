@@ -225,8 +225,16 @@ class RunKeeper(keras.callbacks.Callback):
                 and self._progress(step) >= PATIENCE_FROM:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
+        if not self.model.stop_training and self.strategy is None and _no_epoch_fits(
+                self.budget_seconds, self._elapsed(), row["seconds"]):
+            self.stop_reason = (f"time budget of {self.budget_seconds / 60:g} minutes used (the "
+                                f"{self.budget_seconds - self._elapsed():.0f} s left would make an epoch of a few "
+                                f"batches, not one of {row['seconds']:.0f} s)")
+            self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
+            started = time.monotonic()  # (a preview, as a health check, is not training time)
             distance = self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
+            self._segment_start += time.monotonic() - started
             if distance is not None:
                 row["sound_frechet"] = distance
                 write_history(self.folder / HISTORY, self.history_rows)
@@ -1087,9 +1095,20 @@ def _record_resumed_config(folder, train_config, dataset):
 
 
 def _budget_spent(state, train_config):
-    budget = train_config.minutes * 60.0
-    return state["epochs_completed"] >= train_config.total_epochs or bool(budget and
-                                                                           state["training_seconds"] >= budget)
+    budget, epochs = train_config.minutes * 60.0, state["epochs_completed"]
+    return epochs >= train_config.total_epochs or (epochs > 0 and _no_epoch_fits(
+        budget, state["training_seconds"], state["training_seconds"] / epochs))
+
+
+# An epoch is not begun in less than this share of an epoch's time left of the budget: it would stop after a few
+# batches (one, often), from a state reset for it, and count as an epoch in the history and the curves.
+LAST_EPOCH_SHARE = 0.5
+
+
+def _no_epoch_fits(budget, trained, epoch_seconds):
+    """Whether a time ``budget`` (seconds; 0: none) with ``trained`` seconds spent has no room for another epoch of
+    about ``epoch_seconds``."""
+    return bool(budget) and budget - trained < LAST_EPOCH_SHARE * epoch_seconds
 
 
 def _budget_error(folder, state):

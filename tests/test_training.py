@@ -467,3 +467,14 @@ def test_resuming_with_another_precision_is_refused_and_the_record_kept(sine_run
     message = capsys.readouterr().err
     assert "--mixed-precision bfloat16 differs from the run's" in message and "computes in float32" in message
     assert (sine_run[0] / "config.json").read_text() == config
+
+
+def test_no_epoch_is_begun_in_less_than_half_an_epochs_time_left():
+    # It stopped after a batch or so (one, often), from a state reset for it, and counted as an epoch.
+    from audiornn.training import _budget_spent
+
+    config = TrainConfig(minutes=1.0)
+    for trained, spent in ((50.0, True), (59.9, True), (60.0, True), (30.0, False), (45.0, False)):
+        assert _budget_spent({"epochs_completed": 2, "training_seconds": trained}, config) == spent, trained
+    assert not _budget_spent({"epochs_completed": 0, "training_seconds": 0.0}, config)
+    assert not _budget_spent({"epochs_completed": 3, "training_seconds": 500.0}, TrainConfig(epochs=5))
