@@ -28,6 +28,24 @@ __all__ = ["plot_contact_sheet", "plot_history", "plot_sound_comparison", "read_
 CURVES = (("loss", "loss (nats)"), ("accuracy", "accuracy"), ("bits_per_sample", "bits per sample"))
 
 
+def run_names(runs):
+    """Each run folder's name as a legend shows it: its own, or where two share it (``exp1/run``, ``exp2/run``) as
+    much of its path as tells them apart; the same folder given again is named again with ``(2)``."""
+    paths = [Path(run).expanduser().absolute() for run in runs]
+    unique = list(dict.fromkeys(paths))
+    names = {path: path.name for path in unique}
+    for depth in range(2, max(len(path.parts) for path in unique) + 1):
+        shared = [path for path in unique if list(names.values()).count(names[path]) > 1]
+        if not shared:
+            break
+        names.update({path: str(Path(*path.parts[-depth:])) for path in shared})
+    shown, counts = [], {}
+    for path in paths:
+        counts[path] = counts.get(path, 0) + 1
+        shown.append(names[path] + (f" ({counts[path]})" if counts[path] > 1 else ""))
+    return shown
+
+
 def plot_history(runs, *, names=None):
     """Loss, accuracy and bits per sample per epoch of one or several runs, on one figure; and where a run
     checked its generation's health (``--health-every``), a fourth panel: the share of the checks' windows at
@@ -49,7 +67,7 @@ def plot_history(runs, *, names=None):
         raise ParameterError(f"names: one name for each of the {len(runs)} run(s), as a list; got {given!r}")
     if names and not all(isinstance(name, str) and name for name in names):
         raise ParameterError(f"names are the runs' names in the legend, text; got {given!r}")
-    names = names or [Path(run).name for run in runs]
+    names = names or run_names(runs)
     histories = [read_history(run) for run in runs]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
     figure = Figure(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
@@ -286,20 +304,20 @@ def checkpoint_previews(runs, *, seconds=2.0, seed=0):
     from .generation import generate
 
     sounds, rates = {}, set()
-    for run in runs:
+    for run, shown in zip(runs, run_names(runs)):
         run = Path(run)
         previews = sorted((run / PREVIEWS).glob("*.wav"))
         if previews:
             for path in previews:
                 audio, rate = read_audio(path)
-                sounds[f"{run.name} {path.stem}"] = to_mono(audio)
+                sounds[f"{shown} {path.stem}"] = to_mono(audio)
                 rates.add(rate)
             continue
         for name in (BEST_MODEL, LAST_MODEL):
             if (run / name).is_file():
                 model = load_run_model(run / name)
-                sounds[f"{run.name} {name}"] = generate(model, seconds=seconds, seed=seed, progress=False,
-                                                        label=first_label(model))[0]
+                sounds[f"{shown} {name}"] = generate(model, seconds=seconds, seed=seed, progress=False,
+                                                     label=first_label(model))[0]
                 rates.add(model.audio_config.sample_rate)
     if not sounds:
         raise RunError(f"no previews or models found in {', '.join(str(run) for run in runs)}")
@@ -314,12 +332,12 @@ def checkpoint_sound_notes(runs, sounds):
     from .sound import SoundReference
 
     notes, references = {}, {}
-    for run in runs:
+    for run, shown in zip(runs, run_names(runs)):
         path = run_dataset_path(run)
         if not path or not Path(path).is_dir():
             continue
         for label, audio in sounds.items():
-            if not label.startswith(f"{Path(run).name} "):
+            if not label.startswith(f"{shown} "):
                 continue
             try:
                 if path not in references:

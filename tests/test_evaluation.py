@@ -225,3 +225,13 @@ def test_eval_output_is_made_or_refused_before_any_scoring(sine_run, sine_datase
     assert "'/dev/null' is a file, not a folder" in shown.err and "bits/sample" not in shown.out
     assert main(["eval", str(folder), "--output", str(tmp_path / "new" / "figures"), "--quiet"]) == 0
     assert (tmp_path / "new" / "figures" / "curves.png").is_file()
+
+
+def test_runs_of_one_name_are_told_apart_in_a_legend(tmp_path):
+    from audiornn.evaluation import run_names
+
+    assert run_names([tmp_path / "a", tmp_path / "b"]) == ["a", "b"]
+    assert run_names([tmp_path / "exp1" / "run", tmp_path / "exp2" / "run", tmp_path / "c"]) == \
+        ["exp1/run", "exp2/run", "c"]
+    assert run_names([tmp_path / "x" / "exp" / "run", tmp_path / "y" / "exp" / "run"]) == ["x/exp/run", "y/exp/run"]
+    assert run_names([tmp_path / "b", tmp_path / "b"]) == ["b", "b (2)"]  # the same run given twice
