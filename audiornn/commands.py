@@ -241,6 +241,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
     healthy = _health_reference(model, loaded, score_against)
+    against = "--score-against" if score_against else None  # what the health lines hold the streams to
     paths = generate(loaded, **options)
     brief = not options.get("progress", True) and len(paths) > 1
     _say_written(say, paths, brief)
@@ -250,7 +251,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
         if healthy is not None:
             reports.append(health(audio, loaded.audio_config.sample_rate, healthy))
             if not brief or reports[-1]["collapsed"] or reports[-1]["ran_away"] or reports[-1]["frozen"]:
-                say(format_health(reports[-1], label=path.name))
+                say(format_health(reports[-1], label=path.name, against=against))
         if reference is None:
             continue
         try:
@@ -262,7 +263,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
             say(format_sound_report(sounds[-1][1], label=path.name, reference="--score-against"))
     if brief and reports:
         say(format_summary(summarise(reports, healthy), label=f"{paths[0].name} ... {paths[-1].name}",
-                           seconds=min(report["seconds"] for report in reports)))
+                           seconds=min(report["seconds"] for report in reports), against=against))
     if brief and sounds:  # one table, a row for each file
         say(format_sound_reports([report for _, report in sounds], [name for name, _ in sounds],
                                  reference="--score-against"))
@@ -495,7 +496,7 @@ def _resynthesis(model, audio, labels, label, seed, output, progress, text, writ
 def _sound_report(model, path, generated, seconds, seed, dataset, text):
     """The sound distance of ``generated`` to the model's training audio (and the run's bits), shown."""
     from .dataset import as_dataset
-    from .runs import is_run, read_summary
+    from .runs import CONFIG, is_run, read_run_json, read_summary, same_dataset
     from .sound import SoundReference, format_sound_report
 
     if dataset is None:
@@ -504,10 +505,14 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text):
     from .health import LevelReference, format_health, health
 
     dataset = as_dataset(dataset, audio_config=model.audio_config)
+    # Another dataset than the run's own is named as what the sound is measured against, not as its training audio
+    against = None if is_run(model_folder(path)) and same_dataset(
+        dataset, read_run_json(model_folder(path), CONFIG)) else f"'{dataset.path}'"
     report = SoundReference.from_dataset(dataset).report(generated)
-    text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})"))
+    text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})",
+                                    **({"reference": f"the audio of {against}"} if against else {})))
     report["health"] = health(generated, model.audio_config.sample_rate, LevelReference.from_dataset(dataset))
-    text.append(format_health(report["health"], label=f"model ({seconds:g} s, seed {seed})"))
+    text.append(format_health(report["health"], label=f"model ({seconds:g} s, seed {seed})", against=against))
     folder = model_folder(path)
     if is_run(folder):
         summary = read_summary(folder)

@@ -264,22 +264,31 @@ def share_text(share):
     return "<0.001%" if share < 0.5 else ">99.999%"
 
 
-def format_summary(summary, label="generated", seconds=WINDOW_SECONDS):
+def _against(against):
+    """How the lines name what the streams are held to: the training audio, or ``against`` (``--score-against``, a
+    dataset's path)."""
+    return ("the training level", "training audio") if against is None else (f"{against}'s level", against)
+
+
+def format_summary(summary, label="generated", seconds=WINDOW_SECONDS, against=None):
     """One line for several streams (:func:`summarise`) of ``seconds`` each: how many are stuck and how, the share
-    of all their windows at the training level, their held partials beside the training audio's."""
+    of all their windows at the training level, their held partials beside the training audio's (or ``against``'s:
+    what the streams were held to, when it is not their training audio)."""
+    level, audio = _against(against)
     how = ", ".join(f"{summary[key]} {name}" for key, name in (("collapsed", "collapsed"), ("ran_away", "ran away"),
                                                                ("frozen", "frozen")) if summary[key])
     stuck = f"{summary['stuck']} stuck ({how})" if summary["stuck"] else "none stuck (no collapse, no runaway, " \
                                                                         "not frozen)"
     short = f" (shorter than {WINDOW_SECONDS:g} s: one window each)" if seconds < WINDOW_SECONDS else ""
     return (f"health of {label}, {summary['streams']} streams{short}: {stuck}; {share_text(summary['in_range'])} of "
-            f"their windows at the training level; held partials {summary['held_partials']:.0%} of the time "
-            f"(training audio {summary['training_held_partials']:.0%})")
+            f"their windows at {level}; held partials {summary['held_partials']:.0%} of the time "
+            f"({audio} {summary['training_held_partials']:.0%})")
 
 
-def format_health(report, label="generated"):
-    """One line: the level against the training audio's, collapse, runaway and a frozen sound named, held partials
-    beside."""
+def format_health(report, label="generated", against=None):
+    """One line: the level against the training audio's (or ``against``'s), collapse, runaway and a frozen sound
+    named, held partials beside."""
+    level, audio = _against(against)
     states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
               f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else "",
               f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else ""]
@@ -290,6 +299,6 @@ def format_health(report, label="generated"):
     windows = f"{len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s" if seconds >= WINDOW_SECONDS else \
         f"one window of {seconds:.3g} s (shorter than {WINDOW_SECONDS:g} s)"
     return (f"health of {label}: {windows}, {share_text(report['in_range'])} "
-            f"at the training level (median {report['level_median'] / max(reference['p50'], 1e-12):.2f}x its "
-            f"median); {state}; held partials {report['held_partials']:.0%} of the time (training audio "
+            f"at {level} (median {report['level_median'] / max(reference['p50'], 1e-12):.2f}x its "
+            f"median); {state}; held partials {report['held_partials']:.0%} of the time ({audio} "
             f"{reference['held_partials']:.0%})")

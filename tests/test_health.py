@@ -104,6 +104,13 @@ def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, ca
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
     assert [line.split(":")[0] for line in lines] == ["health of g_1.wav", "health of g_2.wav"]
     assert all("at the training level" in line and "held partials" in line for line in lines)
+    # Held to a recording given: named as such, not as the training audio
+    reference = tmp_path / "reference.wav"
+    soundfile.write(str(reference), sine(440.0, 12.0, 8000, amplitude=0.5), 8000)
+    assert main(["generate", "--model", str(sine_run[0]), "--seconds", "3", "--seed", "1", "--score-against",
+                 str(reference), "--output", str(tmp_path / "h.wav")]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
+    assert "at --score-against's level" in line and "(--score-against " in line and "training" not in line
 
 
 def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_path, capsys):
