@@ -1015,6 +1015,12 @@ def _load_resume(folder, dataset, overrides):
     config = read_run_json(folder, CONFIG)
     state = recover_run(folder)
     if state is None or not (folder / LAST_MODEL).is_file():
+        kept = [name for name in (BEST_MODEL, LAST_MODEL) if (folder / name).is_file()]
+        if kept:  # --overwrite would remove models that are intact
+            raise RunError(f"run '{folder}' has lost its state.json (its record of the epochs done), so it cannot "
+                           f"continue; its {' and '.join(kept)} are intact: train on from one in a new run (train "
+                           f"--init-from {folder / kept[0]} --output NEW ...), or start it again with --overwrite "
+                           f"(which removes them)")
         raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
                        f"with --overwrite")
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
@@ -1078,6 +1084,11 @@ def _load_resume(folder, dataset, overrides):
     history = [row for row in read_history_rows(folder / HISTORY)
                if int(float(row["epoch"])) <= state["epochs_completed"]]
     history = [{key: value for key, value in row.items()} for row in history]
+    missing = sorted(set(range(1, state["epochs_completed"] + 1)) - {int(float(row["epoch"])) for row in history})
+    if missing:
+        logger.warning("'%s' has no row for %d of the %d epochs done (%s; cut or edited since they were written): "
+                       "its curves will have a gap there", folder / HISTORY, len(missing), state["epochs_completed"],
+                       ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else ""))
     logger.info("resuming '%s' after epoch %d (%.1f minutes trained)", folder, state["epochs_completed"],
                 state["training_seconds"] / 60)
     return folder, dataset, model_config, train_config, state, history

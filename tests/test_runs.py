@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -334,3 +335,18 @@ def test_a_damaged_history_is_named_as_damaged(finished_run, caplog):
     with caplog.at_level("WARNING", logger="audiornn"):
         assert list(runs.read_history(finished_run)["epoch"]) == [1.0]
     assert "the last row of" in caplog.text and "is cut short" in caplog.text
+
+
+def test_a_run_that_lost_its_state_or_history_rows_is_told_so_on_resume(tone_dataset, tmp_path, caplog):
+    run = tmp_path / "run"
+    train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=2, **SMALL_TRAINING), verbose=0)
+    lines = (run / "history.csv").read_text().splitlines()
+    (run / "history.csv").write_text("\n".join(lines[:2]) + "\n")  # the header and epoch 1: epoch 2 cut off
+    with caplog.at_level("WARNING", logger="audiornn"):
+        assert train(resume=run, overrides={"epochs": 3}, verbose=0)["epochs"] == 3
+    assert re.search(r"history.csv' has no row for 1 of the 2 epochs done \(2; cut or edited", caplog.text)
+    (run / "state.json").unlink()
+    with pytest.raises(RunError, match=r"has lost its state.json .* its model.keras and last.keras are intact: train "
+                                       r"on from one in a new run \(train --init-from .*model.keras --output NEW"):
+        train(resume=run, overrides={"epochs": 4}, verbose=0)
+    assert (run / "model.keras").is_file() and (run / "last.keras").is_file()
