@@ -318,6 +318,14 @@ def vocode_command(model, inputs, *, say=print, **options):
     return paths
 
 
+def _model_name(model):
+    """A model as a score names it: a shipped model's name, else its path made absolute."""
+    from .pretrained import shipped_models
+
+    path = Path(model).expanduser()
+    return str(model) if not path.exists() and str(model) in shipped_models() else str(path.absolute())
+
+
 def model_folder(model):
     """The folder of a model: a run folder itself, or the folder holding a ``.keras`` file."""
     model = Path(model)
@@ -384,8 +392,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
                 raise
             raise AudioFileError(f"{error}: every file of --audio is scored, so leave it out of --audio (no "
                                  f"score was written)", reason=error.reason) from None
-        if json_path:
-            write_json(json_path, results)
+        if json_path:  # with what was scored, and how: a JSON read later names its model
+            write_json(json_path, {"model_file": _model_name(model), "seed": seed, **results})
             written.append(Path(json_path))
     return results, text, written
 

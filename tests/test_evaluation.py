@@ -118,6 +118,7 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     assert "model" in output and "linear predictor 16" in output and "unigram" in output
     assert "sound distance to the training audio" in output and "(ceiling)" in output and "(floor)" in output
     score = json.loads((tmp_path / "score.json").read_text())
+    assert score["model_file"] == str(folder.absolute()) and score["seed"] == 0  # what was scored, and how
     assert score["model"]["bits_per_sample"] < score["baselines"]["unigram"]
     sound = score["sound"]
     assert sound["seconds"] == 1.0 and sound["floor"]["frechet"] < sound["ceiling"]["frechet"]
