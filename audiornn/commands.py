@@ -402,7 +402,7 @@ def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, s
     """Refuse, before any scoring, a folder under a figure's name, and unless ``overwrite``, to write over files
     that are not eval's own: a figure's name taken by a file that is not a figure audiornn drew (in the current
     folder, for a shipped model), or an existing --json."""
-    from .evaluation import is_figure
+    from .files import is_figure
     from .runs import is_run
 
     figures = [name for name, drawn in (("curves.png", runs), ("contact_sheet.png", runs and contact_sheet),

@@ -17,7 +17,7 @@ from .audio_io import decode_classes, read_audio
 from .dataset import as_dataset
 from .dsp import to_mono
 from .errors import AudioRNNError, DatasetError, ParameterError, RunError
-from .files import write_atomically
+from .files import FIGURE_SOFTWARE, write_atomically
 from .runs import BEST_MODEL, LAST_MODEL, PREVIEWS, load_run_model, read_history, run_dataset_path
 # Scores sit beside the figures for notebooks: ``evaluation.score_audio`` and the rest.
 from .scoring import audio_pieces, format_score_table, score_audio, score_classes  # noqa: F401
@@ -136,30 +136,12 @@ def _plot_health(axis, runs):
     stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
 
 
-FIGURE_SOFTWARE = "audiornn"  # the PNG "Software" text of audiornn's figures (is_figure tells them from others)
 
 
 def save_figure(figure, path, *, dpi=110):
     """Write ``figure`` as a PNG, atomically; returns the path."""
     return write_atomically(path, lambda temporary: figure.savefig(
         temporary, dpi=dpi, format="png", metadata={"Software": FIGURE_SOFTWARE}))
-
-
-def is_figure(path, *, legacy=False):
-    """True when ``path`` is a PNG audiornn drew, which ``eval`` replaces freely (``legacy``: or any matplotlib
-    PNG, as figures were saved before they said audiornn: for a run folder, where eval wrote them); False for
-    anything else (a user's own picture of that name, a folder, a pipe)."""
-    from PIL import Image
-
-    if not Path(path).is_file():
-        return False
-    try:
-        with Image.open(path) as image:
-            software = str(getattr(image, "text", {}).get("Software", "")).lower()
-            return image.format == "PNG" and software.startswith(
-                (FIGURE_SOFTWARE, "matplotlib") if legacy else FIGURE_SOFTWARE)
-    except (OSError, ValueError):
-        return False
 
 
 # ----------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import numpy as np
 from .errors import AudioRNNError, ParameterError
 
 __all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_folder", "remove_stale_partials",
-           "remove_unfinished", "unfinished", "write_atomically", "write_json"]
+           "is_figure", "remove_unfinished", "unfinished", "write_atomically", "write_json"]
 
 # A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
 PARTIAL = re.compile(r"^\..*\.partial-(\d+)-")
@@ -272,3 +272,23 @@ def check_writable(path, flag):
     except OSError as error:
         raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
                              f"choose a folder you can write (nothing was done)") from None
+
+
+FIGURE_SOFTWARE = "audiornn"  # the PNG "Software" text of audiornn's figures (is_figure tells them from others)
+
+
+def is_figure(path, *, legacy=False):
+    """True when ``path`` is a PNG audiornn drew, which ``eval`` replaces freely (``legacy``: or any matplotlib
+    PNG, as figures were saved before they said audiornn: for a run folder, where eval wrote them); False for
+    anything else (a user's own picture of that name, a folder, a pipe)."""
+    from PIL import Image
+
+    if not Path(path).is_file():
+        return False
+    try:
+        with Image.open(path) as image:
+            software = str(getattr(image, "text", {}).get("Software", "")).lower()
+            return image.format == "PNG" and software.startswith(
+                (FIGURE_SOFTWARE, "matplotlib") if legacy else FIGURE_SOFTWARE)
+    except (OSError, ValueError):
+        return False

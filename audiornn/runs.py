@@ -44,7 +44,8 @@ import numpy as np
 
 from .dataset import METADATA_NAME
 from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
-from .files import PARTIAL, FolderInUse, hold_folder, make_folder, remove_stale_partials, write_atomically, write_json
+from .files import (PARTIAL, FolderInUse, hold_folder, is_figure, make_folder, remove_stale_partials,
+                    write_atomically, write_json)
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "as_model", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
@@ -102,6 +103,7 @@ def new_run_config(*, model_config, train_config, dataset):
 
 RUN_FILES = (CONFIG, STATE, SUMMARY, HISTORY, BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL)
 PREVIEW_FILE = re.compile(r"^epoch_\d+\.wav$")
+EVAL_FIGURES = ("curves.png", "sound.png", "resynthesis.png", "contact_sheet.png")  # eval draws them in the run
 
 
 def _own_entries(folder):
@@ -115,6 +117,8 @@ def _own_entries(folder):
                 and entry.is_file():
             entries.append(entry)
         elif entry.name == LOGS and entry.is_dir():
+            entries.append(entry)
+        elif entry.name in EVAL_FIGURES and is_figure(entry):  # eval's of this run: of none, once it is gone
             entries.append(entry)
         elif entry.name == PREVIEWS and entry.is_dir():
             previews = [item for item in entry.iterdir() if PREVIEW_FILE.match(item.name) and item.is_file()

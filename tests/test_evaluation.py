@@ -166,7 +166,7 @@ def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused
 def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_run, tmp_path, capsys):
     from matplotlib.figure import Figure
 
-    from audiornn.evaluation import is_figure
+    from audiornn.files import is_figure
 
     folder, _ = sine_run
     out = tmp_path / "figures"

@@ -32,6 +32,10 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
 
     shutil.copy(finished_run / "model.keras", finished_run / "healthiest.keras")  # as --health-every keeps it
     shutil.copy(finished_run / "model.keras", finished_run / "healthiest-epoch0001.keras")  # a resume's checks
+    from audiornn.evaluation import plot_history, save_figure
+
+    save_figure(plot_history(finished_run), finished_run / "curves.png")  # eval's, of the old run
+    (finished_run / "sound.png").write_bytes(b"\x89PNG my own picture")  # a user's under a figure's name
     old_config = (finished_run / "config.json").read_text()
     train(tone_dataset, finished_run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, seed=5, **SMALL_TRAINING), overwrite=True,
           verbose=0)
@@ -42,6 +46,8 @@ def test_overwrite_keeps_the_users_files_and_links_in_a_run_folder(tone_dataset,
     assert runs.read_summary(finished_run)["epochs"] == 1
     assert not (finished_run / "healthiest.keras").exists()  # the old run's, gone with it
     assert not (finished_run / "healthiest-epoch0001.keras").exists()
+    assert not (finished_run / "curves.png").exists()  # drew a run that is gone
+    assert (finished_run / "sound.png").read_bytes() == b"\x89PNG my own picture"
 
 
 @pytest.mark.slow
