@@ -10,7 +10,6 @@ evaluation both import this module, and it imports neither.
 import logging
 import math
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ from .config import check_positive_int
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .features import frame_count
 from .labels import labelled_files
-from .stepping import frame_span, label_ids, label_state, score_loop, take_frames
+from .stepping import TimeLeft, frame_span, label_ids, label_state, score_loop, take_frames
 from .windows import WindowSampler
 
 logger = logging.getLogger("audiornn")
@@ -116,7 +115,7 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     with tqdm(total=targets, unit="sample", unit_scale=True, desc="scoring",
               disable=None if progress else True) as bar:
         # Off a terminal (no bar) a long score says once how long it will take, timed after its first chunk
-        estimate = _Estimate(targets) if progress and bar.disable else None
+        estimate = TimeLeft(targets, f"scoring {targets:,} targets") if progress and bar.disable else None
         for first in range(0, len(segments), count):
             group = segments[first:first + count]
             rows = owners[first:first + count]
@@ -145,28 +144,6 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
         result["pieces"] = [{"bits_per_sample": float(total / max(count, 1) / math.log(2)), "targets": int(count)}
                             for total, count in zip(piece_nats, piece_targets)]
     return result
-
-
-class _Estimate:
-    """Says once, where it is :data:`ESTIMATE_AT_LEAST` seconds or more, how long a score of ``targets`` targets has
-    left: timed from the end of its first chunk (which compiles) over :data:`ESTIMATE_SECONDS`."""
-
-    def __init__(self, targets):
-        self.targets, self.scored, self.since, self.said = targets, 0, None, False
-
-    def done(self, count):
-        self.scored += count
-        now = time.monotonic()
-        if self.since is None:
-            self.since = (now, self.scored)
-        elif not self.said and now - self.since[0] >= ESTIMATE_SECONDS:
-            self.said = True
-            left = (self.targets - self.scored) * (now - self.since[0]) / max(self.scored - self.since[1], 1)
-            if left >= ESTIMATE_AT_LEAST:
-                logger.info("scoring %s targets: about %.0f minutes left", f"{self.targets:,}", left / 60)
-
-
-ESTIMATE_SECONDS, ESTIMATE_AT_LEAST = 10.0, 60.0
 
 
 def _chunks_of(group, count, chunk):

@@ -32,6 +32,7 @@ vocoding (:mod:`audiornn.generation`, :mod:`audiornn.scoring`,
 """
 
 import functools
+import logging
 import math
 import numbers
 import os
@@ -51,9 +52,11 @@ from . import backend
 from .config import check_positive_int, option
 from .errors import ParameterError
 
-__all__ = ["SampleStream", "StreamGroup", "check_tail", "check_temperature", "choose", "chunks",
+__all__ = ["SampleStream", "StreamGroup", "TimeLeft", "check_tail", "check_temperature", "choose", "chunks",
            "compiled_frame_rate", "compiled_loops", "frame_rate", "frame_span", "inverse_cdf", "label_ids", "label_state",
            "flops_per_sample", "keyed_uniform", "loop_extras", "prime_array", "run_steps", "score_loop", "take_frames"]
+
+logger = logging.getLogger("audiornn")
 
 
 # -- labels ---------------------------------------------------------------------------------------
@@ -546,6 +549,29 @@ def loop_length(length, chunk, step=1):
     return min(chunk, -(-length // granule) * granule)
 
 
+class TimeLeft:
+    """Says once, where it is :data:`TIME_LEFT_AT_LEAST` seconds or more, how long a long job (``what``, of
+    ``total`` units) has left: for work off a terminal, where no progress bar shows. Timed from the end of its
+    first piece (which compiles) over :data:`TIME_LEFT_AFTER` seconds."""
+
+    def __init__(self, total, what):
+        self.total, self.what, self.done_count, self.since, self.said = total, what, 0, None, False
+
+    def done(self, count):
+        self.done_count += count
+        now = time.monotonic()
+        if self.since is None:
+            self.since = (now, self.done_count)
+        elif not self.said and now - self.since[0] >= TIME_LEFT_AFTER:
+            self.said = True
+            left = (self.total - self.done_count) * (now - self.since[0]) / max(self.done_count - self.since[1], 1)
+            if left >= TIME_LEFT_AT_LEAST:
+                logger.info("%s: about %.0f minutes left", self.what, left / 60)
+
+
+TIME_LEFT_AFTER, TIME_LEFT_AT_LEAST = 10.0, 60.0
+
+
 def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.0):
     """Each chunk of ``total`` samples as ``(start, length, drawn)``: at most ``chunk`` samples, drawn for
     :func:`loop_length` of them (the caller keeps the first ``length``), with a progress bar over ``count``
@@ -554,11 +580,15 @@ def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.
     started, done = time.monotonic(), 0
     with tqdm(total=total * count, unit="sample", unit_scale=True, desc=desc,
               disable=None if progress else True) as bar:
+        left = TimeLeft(total, f"{desc} {count:,} stream(s) of {total / rate:g} s") if progress and bar.disable \
+            else None
         while done < total:
             length = min(chunk, total - done)
             yield done, length, loop_length(length, chunk, step)
             done += length
             bar.update(length * count)
+            if left is not None:
+                left.done(length)
             bar.set_postfix(realtime=f"{done * speedup / rate / max(time.monotonic() - started, 1e-9):.1f}x")
 
 

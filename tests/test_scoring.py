@@ -60,9 +60,22 @@ def test_a_long_score_off_a_terminal_says_once_how_long_it_has_left(sine_run, si
 
     model = load_run_model(sine_run[0])
     pieces = scoring.dataset_pieces(sine_dataset, "validation")
-    monkeypatch.setattr(scoring, "ESTIMATE_SECONDS", 0.0)
-    monkeypatch.setattr(scoring, "ESTIMATE_AT_LEAST", 0.0)  # (a real one is a minute or more)
+    import audiornn.stepping as stepping
+
+    monkeypatch.setattr(stepping, "TIME_LEFT_AFTER", 0.0)
+    monkeypatch.setattr(stepping, "TIME_LEFT_AT_LEAST", 0.0)  # (a real one is a minute or more)
     with caplog.at_level("INFO", logger="audiornn"):
         scoring.score_classes(model, pieces, progress=True, chunk=64)  # pytest's output is no terminal: no bar
         scoring.score_classes(model, pieces, progress=False, chunk=64)
     assert len(re.findall(r"scoring [\d,]+ targets: about 0 minutes left", caplog.text)) == 1
+
+
+def test_long_generation_off_a_terminal_says_once_how_long_it_has_left(sine_run, monkeypatch, caplog):
+    import audiornn.stepping as stepping
+    from audiornn.generation import generate
+
+    monkeypatch.setattr(stepping, "TIME_LEFT_AFTER", 0.0)
+    monkeypatch.setattr(stepping, "TIME_LEFT_AT_LEAST", 0.0)
+    with caplog.at_level("INFO", logger="audiornn"):
+        generate(load_run_model(sine_run[0]), seconds=1.0, count=2, seed=0, chunk_seconds=0.1)  # no terminal: no bar
+    assert len(re.findall(r"generating 2 stream\(s\) of 1 s: about 0 minutes left", caplog.text)) == 1
