@@ -328,6 +328,7 @@ def checkpoint_sound_notes(runs, sounds):
             except AudioRNNError:
                 continue
             floor = "-" if report["floor"] is None else f"{report['floor']['frechet']:.0f}"
-            notes[label] = (f"sound distance {report['model']['frechet']:.0f} "
+            # (the distance depends on the length: sounds of other lengths are not to be compared by it)
+            notes[label] = (f"{report['seconds']:.1f} s: sound distance {report['model']['frechet']:.0f} "
                             f"(floor {floor}, ceiling {report['ceiling']['frechet']:.0f})")
     return notes
