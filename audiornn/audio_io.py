@@ -415,7 +415,7 @@ def read_mono(path, *, strict=False):
                 if not len(block):
                     return (mono[:done], handle.samplerate), handle.channels, peak
                 if done + len(block) > mono.size:  # more than the header said
-                    mono = np.concatenate([mono[:done], np.empty(done + len(block) - mono.size, np.float32)])
+                    mono = np.concatenate([mono[:done], np.empty(len(block), np.float32)])
                 mono[done:done + len(block)] = dsp.to_mono(block)
                 peak = max(peak, _peak(block))
                 done += len(block)
@@ -568,7 +568,7 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
                        "to full scale like every file, its noise with it; leave it out if it is meant as silence",
                        source, 20 * np.log10(gain))
     elif quiet_warning and normalised.size >= CLICK_SAMPLES:
-        rest = float(np.percentile(np.abs(normalised), CLICK_PERCENTILE))
+        rest = float(np.percentile(np.abs(normalised), CLICK_PERCENTILE, overwrite_input=True))  # (one copy)
         if rest < 10 ** (-CLICK_DB / 20):
             above = 20 * np.log10(1 / rest) if rest > 0 else float("inf")
             logger.warning("%s: its loudest samples stand %s above the loudest %g %% of the rest (a click or a glitch?), "

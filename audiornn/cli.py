@@ -180,7 +180,8 @@ def run_data(arguments):
         overwrite=arguments.overwrite, progress=not arguments.quiet)
     labels = f", labels {', '.join(dataset.labels)}" if dataset.labels else ""
     skipped = dataset.metadata.get("skipped") or {}
-    why = f": {', '.join(f'{len(paths)} {reason}' for reason, paths in sorted(skipped.items()))}" if skipped else ""
+    reasons = [f"{len(paths)} {reason.replace('_', ' ')}" for reason, paths in sorted(skipped.items())]
+    why = f": {', '.join(reasons)}" if reasons else ""
     print(f"dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
           f"{dataset.seconds('validation'):.1f} s validation, "
           f"{dataset.metadata['skipped_count']} file(s) skipped{why}{labels})")
@@ -293,7 +294,7 @@ def run_vocode(arguments):
     vocode_command(arguments.model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
                    output=arguments.output, progress=not arguments.quiet, tail=arguments.tail,
                    label=_label_flag(arguments.label, len(arguments.inputs), "inputs"), fold=arguments.fold,
-                   overwrite=arguments.overwrite)
+                   overwrite=arguments.overwrite, any_spread=arguments.any_spread)
     return 0
 
 
@@ -481,6 +482,9 @@ def build_parser():
     vocoder.add_argument("--label", "-l", metavar="NAME[,NAME...]",
                          help="a vocoder trained with labels: the label (voice) to vocode in, one for every input or "
                               "one per input")
+    vocoder.add_argument("--any-spread", action="store_true",
+                         help="take frames in the model's unit that vary more than speech does (otherwise refused "
+                              "as likely in another unit, such as natural-log magnitude given for log10)")
     vocoder.add_argument("--no-fold", dest="fold", action="store_false",
                          help="vocode each input as one stream, written as it is made (by default an input of six "
                               "seconds or more is cut into segments of three seconds or more, vocoded side by side and "

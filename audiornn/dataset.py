@@ -41,6 +41,7 @@ from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration,
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
 from .files import folder_for, remove_stale_partials, unfinished, write_advice, write_json
+from .sink import size_text
 from .features import frame_count
 from .labels import labelled_files
 
@@ -66,6 +67,7 @@ _COPY_CHUNK = 1 << 22
 SAME_RECORDING_CORRELATION = 0.88
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 SHIFT_FRAMES = 3
+PEERS_AT_ONCE = 64  # fingerprints compared in one go: 64 of an hour's file each take about 600 MB as float64
 NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
                     "--keep-near-copies (keep_near_copies=True) to keep both")
 
@@ -483,7 +485,9 @@ class _Recordings:
         for index, entry in enumerate(peers):
             by_length.setdefault(len(entry[1]), []).append(index)
         for indices in by_length.values():
-            scores[indices] = self.similarities(mine, np.stack([peers[index][1] for index in indices]))
+            for start in range(0, len(indices), PEERS_AT_ONCE):  # (thousands of long files would not fit at once)
+                some = indices[start:start + PEERS_AT_ONCE]
+                scores[some] = self.similarities(mine, np.stack([peers[index][1] for index in some]))
         alike = np.flatnonzero(scores >= SAME_RECORDING_CORRELATION)
         return (peers[alike[0]][2], mine, float(scores[alike[0]])) if alike.size else (None, mine, None)
 
@@ -682,9 +686,9 @@ def _check_space(files, output, audio_config, feature_config, trim_silence_db):
         return
     if need <= free:
         return
-    message = (f"building '{output}' needs about {need / 1e6:,.0f} MB while it runs ({seconds / 60:,.0f} minutes "
+    message = (f"building '{output}' needs about {size_text(need)} while it runs ({seconds / 60:,.1f} minutes "
                f"of audio at {audio_config.sample_rate} Hz, held twice: the dataset is about half that) and "
-               f"'{output.parent}' has {free / 1e6:,.0f} MB free")
+               f"'{output.parent}' has {size_text(free)} free")
     if trim_silence_db is None:
         raise DatasetError(f"{message}: free space or choose another --output (nothing was written)")
     logger.warning("%s: what --trim-silence cuts may make it fit; the build may run out of space", message)

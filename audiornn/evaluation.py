@@ -32,6 +32,8 @@ def run_names(runs):
     """Each run folder's name as a legend shows it: its own, or where two share it (``exp1/run``, ``exp2/run``) as
     much of its path as tells them apart; the same folder given again is named again with ``(2)``."""
     paths = [Path(run).expanduser().absolute() for run in runs]
+    if not paths:
+        return []
     unique = list(dict.fromkeys(paths))
     names = {path: path.name for path in unique}
     for depth in range(2, max(len(path.parts) for path in unique) + 1):
@@ -134,8 +136,6 @@ def _plot_health(axis, runs):
     stuck_axis.set_ylim(0, most + 1)  # the most stuck below the top, not on the 100 % line
     stuck_axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole streams
     stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
-
-
 
 
 def save_figure(figure, path, *, dpi=110):
@@ -285,7 +285,7 @@ def checkpoint_previews(runs, *, seconds=2.0, seed=0):
     best and last models when it wrote none."""
     from .generation import generate
 
-    sounds, rates = {}, set()
+    sounds, rates, runs = {}, set(), list(runs)  # (a generator would be used up by the names)
     for run, shown in zip(runs, run_names(runs)):
         run = Path(run)
         previews = sorted((run / PREVIEWS).glob("*.wav"))
@@ -313,7 +313,7 @@ def checkpoint_sound_notes(runs, sounds):
     ceiling (:mod:`audiornn.sound`); sounds whose run has no dataset here, or that are too short, get none."""
     from .sound import SoundReference
 
-    notes, references = {}, {}
+    notes, references, runs = {}, {}, list(runs)
     for run, shown in zip(runs, run_names(runs)):
         path = run_dataset_path(run)
         if not path or not Path(path).is_dir():

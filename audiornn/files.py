@@ -45,6 +45,8 @@ def remove_unfinished():
     """Remove what :func:`unfinished` holds (the command is stopped at once); returns how many were there."""
     removed = 0
     for path in list(_UNFINISHED):
+        if not os.path.lexists(path):  # (moved into place, or removed, meanwhile)
+            continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:

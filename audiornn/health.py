@@ -267,7 +267,7 @@ def share_text(share):
 def _against(against):
     """How the lines name what the streams are held to: the training audio, or ``against`` (``--score-against``, a
     dataset's path)."""
-    return ("the training level", "training audio") if against is None else (f"{against}'s level", against)
+    return ("the training level", "training audio") if against is None else (f"the level of {against}", against)
 
 
 def format_summary(summary, label="generated", seconds=WINDOW_SECONDS, against=None):

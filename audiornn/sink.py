@@ -8,6 +8,7 @@ Generation and vocoding both write through it.
 """
 
 import contextlib
+import contextvars
 import errno
 import logging
 import os
@@ -24,6 +25,20 @@ from .files import atomic_path, check_writable, remove_stale_partials
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
 logger = logging.getLogger("audiornn")
+
+# Whether a sink says, when it closes, that audio ran beyond full scale (training's previews and health checks,
+# made every few epochs of a model still learning, do not: beyond_full_scale_unsaid)
+_BEYOND_SAID = contextvars.ContextVar("audiornn_beyond_said", default=True)
+
+
+@contextlib.contextmanager
+def beyond_full_scale_unsaid():
+    """Within it, audio cut at full scale is not said (it still is cut)."""
+    token = _BEYOND_SAID.set(False)
+    try:
+        yield
+    finally:
+        _BEYOND_SAID.reset(token)
 
 
 def output_paths(output, count, inputs=(), overwrite=False):
@@ -152,7 +167,7 @@ class AudioSink:
         return self
 
     def __exit__(self, *failure):
-        if failure[0] is None and self._beyond:
+        if failure[0] is None and self._beyond and _BEYOND_SAID.get():
             written = max(sum(self._written), 1)
             where = f" in {', '.join(repr(str(path)) for path in self.paths[:3])}" + (
                 f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "") if self.paths else ""
@@ -170,17 +185,18 @@ class AudioSink:
             audio, self._filters[index] = decode_classes(classes[index], self.audio_config,
                                                          state=self._filters[index], clip=False)
             if write:
-                kept = audio if self.lengths is None else audio[:max(0, self.lengths[index] - self._written[index])]
-                beyond = np.abs(kept) > 1.0
-                if np.any(beyond):
-                    self._beyond += int(np.count_nonzero(beyond))
-                    self._loudest = max(self._loudest, float(np.max(np.abs(kept))))
-                self.put(index, np.clip(audio, -1.0, 1.0))
+                self.put(index, audio)
 
     def put(self, index, audio):
-        """Write (or collect) the next ``audio`` of stream ``index``, already decoded, cut at its length."""
+        """Write (or collect) the next ``audio`` of stream ``index``, already decoded, cut at its length and at full
+        scale (what ran beyond it is counted, and said when the sink closes)."""
         if self.lengths is not None:
             audio = audio[:max(0, self.lengths[index] - self._written[index])]
+        beyond = np.abs(audio) > 1.0
+        if np.any(beyond):
+            self._beyond += int(np.count_nonzero(beyond))
+            self._loudest = max(self._loudest, float(np.max(np.abs(audio))))
+            audio = np.clip(audio, -1.0, 1.0)
         self._written[index] += audio.size
         if self._writers:
             self._write(index, audio)

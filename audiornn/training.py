@@ -36,6 +36,7 @@ from .files import make_folder, write_advice, write_json
 from .keras_data import WindowDataset
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
+from .sink import beyond_full_scale_unsaid
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
                    LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, epochs_completed, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, same_dataset,
@@ -134,6 +135,7 @@ class RunKeeper(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._segment_start = time.monotonic()
+        self._epochs_here = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.monotonic()
@@ -175,6 +177,7 @@ class RunKeeper(keras.callbacks.Callback):
         collapsed = not improved and val_loss > self.state["best_val_loss"] + COLLAPSE_NATS
         healthiest = self._check_health(number, row, restoring=collapsed)
         state = dict(self.state, epochs_completed=number, training_seconds=self._elapsed(),
+                     last_epoch_seconds=row["seconds"],
                      optimizer_steps=int(self.model.optimizer.iterations.numpy()),
                      stop_reason=f"interrupted after epoch {number} (or still training): continue with --resume")
         if improved:
@@ -216,6 +219,7 @@ class RunKeeper(keras.callbacks.Callback):
                 if number > 1 else f"no epoch was saved: {advice} and start again with --overwrite"
             raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}") from error
         self.history_rows.append(row)
+        self._epochs_here += 1
         self.state.update(state)
         self._segment_start = time.monotonic()
         if self.strategy is not None:
@@ -225,7 +229,8 @@ class RunKeeper(keras.callbacks.Callback):
                 and self._progress(step) >= PATIENCE_FROM:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
-        if not self.model.stop_training and self.strategy is None and _no_epoch_fits(
+        # (from a second epoch of this process on: the first one's time holds the compilation)
+        if not self.model.stop_training and self.strategy is None and self._epochs_here > 1 and _no_epoch_fits(
                 self.budget_seconds, self._elapsed(), row["seconds"]):
             self.stop_reason = (f"time budget of {self.budget_seconds / 60:g} minutes used (the "
                                 f"{self.budget_seconds - self._elapsed():.0f} s left would make an epoch of a few "
@@ -819,7 +824,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                 else f"time budget of {train_config.minutes:g} minutes used"
             write_json(folder / STATE, state)
             return _summarise(folder, dataset, model_config, train_config, state, shown=shown)
-        raise _budget_error(folder, state)
+        raise _budget_error(folder, state, train_config)
     rows = max(1, training.batch_size // strategy.num_replicas_in_sync)  # one replica's share of a batch
     with strategy.scope():
         model.build_for_fit((rows, training.sequence_length),
@@ -893,12 +898,14 @@ def _preview_writer(train_config, dataset):
             frames = dataset_frames(dataset, split)[0]
             samples = int(train_config.preview_seconds * dataset.audio_config.sample_rate)
             count = max(1, samples // model.feature_config.hop)
-            [path] = vocode(model, frames[:count], seed=train_config.seed, output=path, progress=False,
-                            overwrite=True)  # an epoch made again after a resume
+            with beyond_full_scale_unsaid():  # (a model still learning: the preview is for listening)
+                [path] = vocode(model, frames[:count], seed=train_config.seed, output=path, progress=False,
+                                overwrite=True)  # an epoch made again after a resume
         else:
-            [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
-                              progress=False, overwrite=True,
-                              label=model.model_config.labels[0] if model.model_config.labels else None)
+            with beyond_full_scale_unsaid():
+                [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
+                                  progress=False, overwrite=True,
+                                  label=model.model_config.labels[0] if model.model_config.labels else None)
         try:
             if not reference:
                 reference.append(SoundReference.from_dataset(dataset))
@@ -936,8 +943,9 @@ def _health_checker(train_config, dataset):
         reports = []
         for index, label in enumerate(labels):
             count = streams // len(labels) + (index < streams % len(labels))
-            audio = generate(model, seconds=train_config.health_seconds, count=count, progress=False,
-                             seed=HEALTH_SEED + train_config.seed + index, label=label)
+            with beyond_full_scale_unsaid():  # (the check reports a runaway itself)
+                audio = generate(model, seconds=train_config.health_seconds, count=count, progress=False,
+                                 seed=HEALTH_SEED + train_config.seed + index, label=label)
             reports += [health(np.asarray(stream), rate, reference) for stream in audio]
         figures = summarise(reports, reference)
         logger.info("health of %d streams of %g s%s: %s of windows at the training level; %d collapsed, %d ran "
@@ -1017,10 +1025,12 @@ def _load_resume(folder, dataset, overrides):
     if state is None or not (folder / LAST_MODEL).is_file():
         kept = [name for name in (BEST_MODEL, LAST_MODEL) if (folder / name).is_file()]
         if kept:  # --overwrite would remove models that are intact
-            raise RunError(f"run '{folder}' has lost its state.json (its record of the epochs done), so it cannot "
-                           f"continue; its {' and '.join(kept)} are intact: train on from one in a new run (train "
+            lost = f"its {STATE} (its record of the epochs done)" if state is None else \
+                f"its {LAST_MODEL} (the last epoch's model and optimizer)"
+            raise RunError(f"run '{folder}' has lost {lost}, so it cannot continue; its {' and '.join(kept)} "
+                           f"{'is' if len(kept) == 1 else 'are'} intact: train on from it in a new run (train "
                            f"--init-from {folder / kept[0]} --output NEW ...), or start it again with --overwrite "
-                           f"(which removes them)")
+                           f"(which removes {'it' if len(kept) == 1 else 'them'})")
         raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
                        f"with --overwrite")
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
@@ -1079,7 +1089,7 @@ def _load_resume(folder, dataset, overrides):
         raise ParameterError(f"{' and '.join(map(option, sorted(sized)))}: run '{folder}' makes no health checks; "
                              f"add --health-every N to start them, or leave the option out")
     if _budget_spent(state, train_config) and read_summary(folder) is not None:
-        raise _budget_error(folder, state)
+        raise _budget_error(folder, state, train_config)
     # History rows beyond the last saved epoch belong to an epoch that was not checkpointed.
     history = [row for row in read_history_rows(folder / HISTORY)
                if int(float(row["epoch"])) <= state["epochs_completed"]]
@@ -1108,7 +1118,7 @@ def _record_resumed_config(folder, train_config, dataset):
 def _budget_spent(state, train_config):
     budget, epochs = train_config.minutes * 60.0, state["epochs_completed"]
     return epochs >= train_config.total_epochs or (epochs > 0 and _no_epoch_fits(
-        budget, state["training_seconds"], state["training_seconds"] / epochs))
+        budget, state["training_seconds"], state.get("last_epoch_seconds", state["training_seconds"] / epochs)))
 
 
 # An epoch is not begun in less than this share of an epoch's time left of the budget: it would stop after a few
@@ -1122,10 +1132,13 @@ def _no_epoch_fits(budget, trained, epoch_seconds):
     return bool(budget) and budget - trained < LAST_EPOCH_SHARE * epoch_seconds
 
 
-def _budget_error(folder, state):
+def _budget_error(folder, state, train_config):
     epochs = state["epochs_completed"]
+    epoch = state.get("last_epoch_seconds")
+    short = f", under half an epoch ({epoch / 60:.1f} minutes) short of its time" \
+        if epoch and state["training_seconds"] < train_config.minutes * 60.0 else ""
     return RunError(f"run '{folder}' has already used its budget ({epochs} epoch{'' if epochs == 1 else 's'}, "
-                    f"{state['training_seconds'] / 60:.1f} minutes): pass a larger --epochs or "
+                    f"{state['training_seconds'] / 60:.1f} minutes{short}): pass a larger --epochs or "
                     f"--minutes with --resume to train on")
 
 

@@ -148,7 +148,7 @@ def _likely_unit(frames, deviation, config):
     return near, spread
 
 
-def check_units(frames, model, name):
+def check_units(frames, model, name, any_spread=False):
     """Refuse frames that are not in the model's units (natural-log mel power for ``mel``, a front end's own
     for its format), naming the likely unit: by their range, then by their spread against the training
     frames' (the feature network's standardisation, which travels in the model)."""
@@ -181,7 +181,8 @@ def check_units(frames, model, name):
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
     slack = (LEVEL_SLACK if judged else LOG_RANGE_SLACK) / config.to_log_power
     out_of_range = frames.min() < low - slack or frames.max() > high + slack
-    if not out_of_range and spread < SPREAD_ABOVE and (config.unit in units or spread > 1 / SPREAD_TOLERANCE):
+    lively = spread >= SPREAD_ABOVE and not any_spread  # refused for that alone, said so below
+    if not out_of_range and not lively and (config.unit in units or spread > 1 / SPREAD_TOLERANCE):
         # In the model's unit, a flat frame off the floor is no sound a front end makes: zero padding
         above = flat & (np.abs(frames[:, 0] - low) > max(FLOOR_MARGIN, FLOOR_TOLERANCE * abs(low)))  # (float16)
         if np.any(above):
@@ -218,6 +219,9 @@ def check_units(frames, model, name):
         likely += (f". If they are {' or '.join(formats.values())}, converting them will not do: this vocoder "
                    f"reads {config.kind} frames at {model.audio_config.sample_rate} Hz; use a vocoder trained on "
                    f"theirs (--features {next(iter(formats))})")
+    if lively and not out_of_range:  # the model's unit cannot be ruled out: livelier than speech is
+        likely += (f". If they are {config.unit}, only livelier than speech (which varies at most about "
+                   f"{SPREAD_ABOVE:g} times as much), pass --any-spread (any_spread=True)")
     raise ParameterError(f"features {name} are not in the model's units ({config.describe()}: {config.unit}, from "
                          f"{low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
                          f"{frames.min():.3g} to {frames.max():.3g}"
@@ -321,10 +325,11 @@ def _input_name(source):
     return f"'{source}'" if isinstance(source, (str, os.PathLike)) else "the given array"
 
 
-def load_features(source, model, sample_rate=None):
+def load_features(source, model, sample_rate=None, any_spread=False):
     """The frames ``(frames, bands)`` float32 of one input: an audio file (its frames, made the model's way),
     a ``.npy`` file or an array of frames (checked against the model's settings and units), or 1-D audio at
-    ``sample_rate`` (which an array cannot tell, so it must be given)."""
+    ``sample_rate`` (which an array cannot tell, so it must be given). ``any_spread``: frames in the model's unit
+    that vary more than speech does (:data:`SPREAD_ABOVE`) are taken, not refused as likely in another unit."""
     _check_vocoder(model)
     config = model.feature_config
     name = _input_name(source)
@@ -366,7 +371,7 @@ def load_features(source, model, sample_rate=None):
     frames = frames.astype(np.float32)
     if not np.all(np.isfinite(frames)):
         raise ParameterError(f"features {name} have NaN or infinite values")
-    check_units(frames, model, name)
+    check_units(frames, model, name, any_spread=any_spread)
     above = level_shift(frames, model) * _decibels_per_unit(config)  # dB above a peak of 1
     if above > TOO_LOUD_DB:
         raise ParameterError(
@@ -469,7 +474,7 @@ class Fold:
 
 
 def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds=1.0, progress=True,
-           tail=VOCODE_TAIL, label=None, fold=True, overwrite=False, sample_rate=None):
+           tail=VOCODE_TAIL, label=None, fold=True, overwrite=False, sample_rate=None, any_spread=False):
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
@@ -495,6 +500,9 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         started early and cross-faded with the one before (:class:`Fold`):
         many times faster on several cores. ``False``: each input one
         stream, written as it is made.
+    any_spread: take frames in the model's unit that vary more than speech
+        does, which are otherwise refused as likely in another unit
+        (:func:`load_features`).
 
     A front end's frames (a format of :data:`audiornn.features.FORMATS`)
     may be at any level: they are read at the level of the model's training
@@ -524,7 +532,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
     paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite)
-    return vocode_frames(model, [load_features(source, model, sample_rate) for source in inputs],
+    return vocode_frames(model, [load_features(source, model, sample_rate, any_spread) for source in inputs],
                          [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,
                          chunk_seconds=chunk_seconds, progress=progress, tail=tail, label=label, fold=fold,
                          overwrite=overwrite)
@@ -569,7 +577,7 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
             for index, plan in enumerate(folds):
                 # A front end's frames: cut at full scale only once put at their level (cut before, a copy
                 # scaled down after was cut far below full scale)
-                pieces = [decode_classes(row, model.audio_config, clip=config.format is None)[0]
+                pieces = [decode_classes(row, model.audio_config, clip=False)[0]
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
                 sink.put(index, audio if config.format is None else match_level(audio, given[index], config,

@@ -500,5 +500,7 @@ def test_vocoder_16k_takes_frames_of_the_bundled_prompts_and_refuses_ones_that_v
     spread = float(np.median(np.std(frames.astype(np.float64), axis=0) / deviation))
     livelier = frames.mean(axis=0) + (frames - frames.mean(axis=0)) * (1.6 / spread)
     with pytest.raises(ParameterError, match=r"vary 1.6 times as much as the model's training frames\); they look "
-                                             r"like .*natural-log magnitude: multiply by 1 / ln\(10\)"):
+                                             r"like .*natural-log magnitude: multiply by 1 / ln\(10\).*If they are "
+                                             r"log10 of magnitude, only livelier than speech .* pass --any-spread"):
         load_features(livelier, model)
+    np.testing.assert_array_equal(load_features(livelier, model, any_spread=True), livelier.astype(np.float32))

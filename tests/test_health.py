@@ -110,7 +110,7 @@ def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, ca
     assert main(["generate", "--model", str(sine_run[0]), "--seconds", "3", "--seed", "1", "--score-against",
                  str(reference), "--output", str(tmp_path / "h.wav")]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
-    assert "at --score-against's level" in line and "(--score-against " in line and "training" not in line
+    assert "at the level of --score-against" in line and "(--score-against " in line and "training" not in line
 
 
 def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_path, capsys):

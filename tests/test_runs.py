@@ -353,6 +353,6 @@ def test_a_run_that_lost_its_state_or_history_rows_is_told_so_on_resume(tone_dat
     assert re.search(r"history.csv' has no row for 1 of the 2 epochs done \(2; cut or edited", caplog.text)
     (run / "state.json").unlink()
     with pytest.raises(RunError, match=r"has lost its state.json .* its model.keras and last.keras are intact: train "
-                                       r"on from one in a new run \(train --init-from .*model.keras --output NEW"):
+                                       r"on from it in a new run \(train --init-from .*model.keras --output NEW"):
         train(resume=run, overrides={"epochs": 4}, verbose=0)
     assert (run / "model.keras").is_file() and (run / "last.keras").is_file()

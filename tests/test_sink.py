@@ -264,7 +264,7 @@ def test_a_file_another_process_wrote_meanwhile_is_kept_without_overwrite(tmp_pa
 
 def test_decoded_audio_beyond_full_scale_is_cut_and_said_when_the_sink_closes(tmp_path, caplog):
     from audiornn import AudioConfig, dsp
-    from audiornn.sink import AudioSink
+    from audiornn.sink import AudioSink, beyond_full_scale_unsaid
 
     config = AudioConfig(level=0.5)
     loud = dsp.mu_law_encode(np.concatenate([np.zeros(50), np.full(10, 0.99), np.zeros(40)]).astype(np.float32))
@@ -280,4 +280,6 @@ def test_decoded_audio_beyond_full_scale_is_cut_and_said_when_the_sink_closes(tm
     with caplog.at_level("WARNING", logger="audiornn"):
         with AudioSink(None, 1, config) as sink:
             sink.emit(quiet[None])
-    assert "beyond full scale" not in caplog.text
+        with beyond_full_scale_unsaid(), AudioSink(None, 1, config) as sink:  # training's previews
+            sink.emit(loud[None])
+    assert "beyond full scale" not in caplog.text and np.max(np.abs(sink.audio())) == 1.0
