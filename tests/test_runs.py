@@ -124,8 +124,13 @@ def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dat
     assert runs.read_summary(run)["validation"] == summary["validation"]
     with pytest.raises(RunError, match="already used its budget"):
         train(resume=run, verbose=0)
+    state = json.loads((run / "state.json").read_text())
+    with pytest.raises(RunError, match=r"already used its budget \(1 epoch, [\d.]+ minutes, under half an epoch "):
+        train(resume=run, overrides={"minutes": round((state["training_seconds"] + 0.2 * state[
+            "last_epoch_seconds"]) / 60, 4)}, verbose=0)
     # --minutes alone on a run given epochs is a time budget, not one the old epoch count stops at once
-    budget = round(json.loads((run / "state.json").read_text())["training_seconds"] / 60 + 0.02, 3)
+    state = json.loads((run / "state.json").read_text())  # room for an epoch: a sliver of one is not begun
+    budget = round((state["training_seconds"] + state["last_epoch_seconds"]) / 60 + 0.02, 3)
     summary = train(resume=run, overrides={"minutes": budget}, verbose=0)
     assert summary["epochs"] > 1 and f"time budget of {budget:g} minutes" in summary["stop_reason"]
     assert json.loads((run / "config.json").read_text())["training"]["epochs"] == 0
