@@ -67,7 +67,7 @@ _COPY_CHUNK = 1 << 22
 SAME_RECORDING_CORRELATION = 0.88
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 SHIFT_FRAMES = 3
-PEERS_AT_ONCE = 64  # fingerprints compared in one go: 64 of an hour's file each take about 600 MB as float64
+PEER_VALUES = 1 << 22  # fingerprints compared in one go hold this many values (32 MB as float64; 2 of an hour)
 NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
                     "--keep-near-copies (keep_near_copies=True) to keep both")
 
@@ -484,9 +484,10 @@ class _Recordings:
         by_length = {}
         for index, entry in enumerate(peers):
             by_length.setdefault(len(entry[1]), []).append(index)
-        for indices in by_length.values():
-            for start in range(0, len(indices), PEERS_AT_ONCE):  # (thousands of long files would not fit at once)
-                some = indices[start:start + PEERS_AT_ONCE]
+        for frames, indices in by_length.items():
+            at_once = max(1, PEER_VALUES // (frames * FINGERPRINT_BANDS))  # thousands of long files would not fit
+            for start in range(0, len(indices), at_once):
+                some = indices[start:start + at_once]
                 scores[some] = self.similarities(mine, np.stack([peers[index][1] for index in some]))
         alike = np.flatnonzero(scores >= SAME_RECORDING_CORRELATION)
         return (peers[alike[0]][2], mine, float(scores[alike[0]])) if alike.size else (None, mine, None)
@@ -498,20 +499,36 @@ class _Recordings:
     def similarities(one, others):
         """How alike fingerprint ``one`` moves with each of ``others`` (``(files, frames, bands)``, one length):
         the correlation of their log powers less each band's mean and each frame's, over the shorter's frames, at
-        the best shift of up to :data:`SHIFT_FRAMES` frames; 0 where either holds still."""
-        best = np.zeros(len(others))
+        the best shift of up to :data:`SHIFT_FRAMES` frames; 0 where either holds still.
+
+        Only ``one``'s window is centred: centring is a projection, so its product with another's window is the
+        product with that window as it is, and each window's own length comes from running sums (its squares,
+        each frame's sum, each band's sum), made once for all the shifts."""
+        others = np.asarray(others, np.float64)
+        count, length, bands = others.shape
+        zero = np.zeros((count, 1))
+        squares = np.concatenate([zero, np.cumsum(np.sum(others ** 2, axis=2), axis=1)], axis=1)
+        rows = np.sum(others, axis=2)
+        row_squares = np.concatenate([zero, np.cumsum(rows ** 2, axis=1)], axis=1)
+        columns = np.concatenate([np.zeros((count, 1, bands)), np.cumsum(others, axis=1)], axis=1)
+        best = np.zeros(count)
         for shift in range(-SHIFT_FRAMES, SHIFT_FRAMES + 1):
-            first, second = (one[shift:], others) if shift >= 0 else (one, others[:, -shift:])
-            count = min(len(first), second.shape[1])
-            if count < 4:
+            start, other_start = (shift, 0) if shift >= 0 else (0, -shift)
+            frames = min(len(one) - start, length - other_start)
+            if frames < 4:
                 continue
-            moves = []
-            for values in (first[None, :count], second[:, :count]):
-                centred = values.astype(np.float64) - values.mean(axis=1, keepdims=True, dtype=np.float64)
-                moves.append((centred - centred.mean(axis=2, keepdims=True)).reshape(len(values), -1))
-            lengths = [np.linalg.norm(move, axis=1) for move in moves]
-            still = np.minimum(lengths[0], lengths[1]) <= 1e-6 * np.sqrt(moves[0].shape[1])
-            correlation = (moves[1] @ moves[0][0]) / np.where(still, 1.0, lengths[0] * lengths[1])
+            mine = np.asarray(one[start:start + frames], np.float64)
+            mine = mine - mine.mean(axis=0)
+            mine = (mine - mine.mean(axis=1, keepdims=True)).ravel()
+            end = other_start + frames
+            window = others[:, other_start:end].reshape(count, frames * bands)
+            sums = columns[:, end] - columns[:, other_start]  # each band's sum over the window
+            theirs = (squares[:, end] - squares[:, other_start]
+                      - (row_squares[:, end] - row_squares[:, other_start]) / bands
+                      - np.sum(sums ** 2, axis=1) / frames + np.sum(sums, axis=1) ** 2 / (frames * bands))
+            lengths = np.linalg.norm(mine), np.sqrt(np.maximum(theirs, 0.0))
+            still = np.minimum(lengths[0], lengths[1]) <= 1e-6 * np.sqrt(mine.size)
+            correlation = (window @ mine) / np.where(still, 1.0, lengths[0] * lengths[1])
             best = np.maximum(best, np.where(still, 0.0, correlation))
         return best
 

@@ -735,3 +735,20 @@ def test_a_long_file_is_said_as_it_is_read(speech_like_folder, tmp_path, monkeyp
         build_dataset([speech_like_folder / "take1.wav"], tmp_path / "ds", progress=False)
     assert re.search(r"reading '.*take1.wav' \(0 minutes, 0.00 GB on disk\): the bar moves on once it is encoded",
                      caplog.text)
+
+
+def test_a_near_copy_is_found_among_many_of_its_name_whatever_how_many_are_compared_at_once(monkeypatch):
+    from audiornn.dataset import _Recordings
+
+    rng = np.random.default_rng(3)
+    recordings = _Recordings(AudioConfig())
+    takes = [scipy.signal.lfilter([1.0], [1.0, -0.9], rng.standard_normal(8000)) * np.repeat(
+        rng.uniform(0.05, 1.0, 40), 200) for _ in range(6)]  # six takes of noise bursts, each its own rhythm
+    for key, take in enumerate(takes):
+        classes = dsp.mu_law_encode((take / np.max(np.abs(take))).astype(np.float32))
+        recordings.add("take", classes.size, recordings.fingerprint(classes), key)
+    copy = dsp.mu_law_encode((0.5 * takes[3] / np.max(np.abs(takes[3]))).astype(np.float32))  # 6 dB quieter
+    found = [recordings.find(copy, "take")[0]]
+    monkeypatch.setattr(dataset_module, "PEER_VALUES", 1)  # one at a time
+    found.append(recordings.find(copy, "take")[0])
+    assert found == [3, 3] and recordings.find(copy, "other")[0] is None
