@@ -513,15 +513,15 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text):
     from .health import LevelReference, format_health, health
 
     dataset = as_dataset(dataset, audio_config=model.audio_config)
+    folder = model_folder(path)
     # Another dataset than the run's own is named as what the sound is measured against, not as its training audio
-    against = None if is_run(model_folder(path)) and same_dataset(
-        dataset, read_run_json(model_folder(path), CONFIG)) else f"'{dataset.path}'"
+    against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG)) else \
+        f"'{dataset.path}'"
     report = SoundReference.from_dataset(dataset).report(generated)
     text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})",
                                     **({"reference": f"the audio of {against}"} if against else {})))
     report["health"] = health(generated, model.audio_config.sample_rate, LevelReference.from_dataset(dataset))
     text.append(format_health(report["health"], label=f"model ({seconds:g} s, seed {seed})", against=against))
-    folder = model_folder(path)
     if is_run(folder):
         summary = read_summary(folder)
         if summary is None:

@@ -647,40 +647,37 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     _check_space(files, output, audio_config, feature_config, trim_silence_db)
     partial = output.parent / f".{output.name}.partial-{os.getpid()}-build"
     partial.mkdir()
-    held = contextlib.ExitStack()
-    held.enter_context(unfinished(partial))  # removed if the command is stopped at once
-    try:
-        started = time.monotonic()
-        pool_path = partial / "pool.u8"
-        used, skipped, messages = _encode_files(files, pool_path, audio_config, trim_silence_db,
-                                                strict, progress, feature_config, keep_near_copies)
-        if not used:
-            shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
-            raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
-        plan = _plan_by_label(used, label_names, validation_fraction, files,
-                              feature_config.hop if feature_config else 1)
-        _check_label_sizes(used, plan, label_names, validation_fraction, strict)
-        _check_validation_length(used, plan, audio_config.sample_rate, feature_config)
-        sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
-        pool_path.unlink()
-        if feature_config:
-            pool_path.with_suffix(".f16").unlink()
-        metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
-                             trim_silence_db, sizes, frames, sources, skipped, fingerprint, keep_near_copies)
-        write_json(partial / METADATA_NAME, metadata)
-        if not existed and output.exists() and not overwrite:
-            _built_meanwhile(partial, output, fingerprint)
-        else:
-            _move_into_place(partial, output)
-    except BaseException as error:
-        shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(error, OSError) and not isinstance(error, AudioRNNError):
-            raise DatasetError(f"could not write dataset '{output}': {error} "
-                               f"(nothing was left behind; {write_advice(error)} or choose another --output)") \
-                from error
-        raise
-    finally:
-        held.close()
+    with unfinished(partial):  # removed if the command is stopped at once
+        try:
+            started = time.monotonic()
+            pool_path = partial / "pool.u8"
+            used, skipped, messages = _encode_files(files, pool_path, audio_config, trim_silence_db,
+                                                    strict, progress, feature_config, keep_near_copies)
+            if not used:
+                shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
+                raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
+            plan = _plan_by_label(used, label_names, validation_fraction, files,
+                                  feature_config.hop if feature_config else 1)
+            _check_label_sizes(used, plan, label_names, validation_fraction, strict)
+            _check_validation_length(used, plan, audio_config.sample_rate, feature_config)
+            sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
+            pool_path.unlink()
+            if feature_config:
+                pool_path.with_suffix(".f16").unlink()
+            metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
+                                 trim_silence_db, sizes, frames, sources, skipped, fingerprint, keep_near_copies)
+            write_json(partial / METADATA_NAME, metadata)
+            if not existed and output.exists() and not overwrite:
+                _built_meanwhile(partial, output, fingerprint)
+            else:
+                _move_into_place(partial, output)
+        except BaseException as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            if isinstance(error, OSError) and not isinstance(error, AudioRNNError):
+                raise DatasetError(f"could not write dataset '{output}': {error} "
+                                   f"(nothing was left behind; {write_advice(error)} or choose another --output)") \
+                    from error
+            raise
     dataset = open_dataset(output)
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),
                 time.monotonic() - started, metadata["skipped_count"])

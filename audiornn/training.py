@@ -237,9 +237,8 @@ class RunKeeper(keras.callbacks.Callback):
                                 f"batches, not one of {row['seconds']:.0f} s)")
             self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
-            started = time.monotonic()  # (a preview, as a health check, is not training time)
-            distance = self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
-            self._segment_start += time.monotonic() - started
+            with self._not_training_time():  # (a preview, as a health check)
+                distance = self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
             if distance is not None:
                 row["sound_frechet"] = distance
                 write_history(self.folder / HISTORY, self.history_rows)
@@ -251,11 +250,10 @@ class RunKeeper(keras.callbacks.Callback):
         The check's time is not training time: it does not count against the budget."""
         if not (self.health and self.config.health_every and number % self.config.health_every == 0):
             return None
-        started = time.monotonic()
         logger.info("epoch %d: checking health, %d streams of %g s (not counted against the time budget)", number,
                     self.config.health_streams, self.config.health_seconds)
-        figures = self.health(self.model)
-        self._segment_start += time.monotonic() - started
+        with self._not_training_time():
+            figures = self.health(self.model)
         row.update({column: figures[column.removeprefix("health_")] for column in HEALTH_COLUMNS})
         bits = row.get("val_bits_per_sample", row.get("bits_per_sample"))
         made = {"seconds": self.config.health_seconds, "seed": self.config.seed}
@@ -268,6 +266,15 @@ class RunKeeper(keras.callbacks.Callback):
         if restoring:
             return None
         return figures if before is None or health_rank(figures) > health_rank(before) else None
+
+    @contextlib.contextmanager
+    def _not_training_time(self):
+        """Within it, the time spent is not counted against the time budget (a health check, a preview)."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self._segment_start += time.monotonic() - started
 
     def _restore_best(self, number, val_loss, scale):
         """The best epoch's weights and optimizer state back into the model (the file it was saved to); the run
