@@ -280,7 +280,7 @@ def _say_written(say, paths, brief, sources=None):
         say(f"wrote {path}" + (f" (from {sources[index]})" if sources else ""))
 
 
-def _sound_reference(paths, audio_config):
+def _sound_reference(paths, audio_config, option="--score-against"):
     from .scoring import audio_pieces
     from .sound import SoundReference
 
@@ -288,8 +288,8 @@ def _sound_reference(paths, audio_config):
     try:
         pieces = audio_pieces(paths, audio_config)[0]
     except AudioFileError as error:  # a silent, empty or unreadable reference: which option gave it
-        raise AudioFileError(f"--score-against: {error}", reason=error.reason) from None
-    return SoundReference(pieces, [], audio_config, name=f"--score-against {named}")
+        raise AudioFileError(f"{option}: {error}", reason=error.reason) from None
+    return SoundReference(pieces, [], audio_config, name=f"{option} {named}")
 
 
 def _health_reference(model, loaded, score_against):
@@ -438,14 +438,14 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
     if not dataset:
         dataset, why_not = usable_run_dataset(path)
         if why_not:
-            if sound:
+            if sound and not audio:
                 raise ParameterError(f"--sound scores the generated audio against the model's training audio, and "
-                                     f"{why_not}: pass --dataset DIR (the dataset it was trained on)")
+                                     f"{why_not}: {SOUND_REFERENCE_ADVICE}")
             text.append(f"{why_not}: scored without the baselines fitted on it (give --dataset DIR, the dataset "
                         f"it trained on, for them)")
-    if sound and dataset is None:
-        raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
-                             "--dataset DIR (the dataset it was trained on)")
+    if sound and dataset is None and not audio:
+        raise ParameterError(f"--sound scores the generated audio against the model's training audio: "
+                             f"{SOUND_REFERENCE_ADVICE}")
     if model.feature_config is not None and (sound or not audio):
         raise ParameterError("this model is a vocoder: it makes audio from the frames of recordings, so it is "
                              "evaluated on them: give --audio FILE... (with --resynthesis for copy-synthesis "
@@ -476,7 +476,8 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
         generated = generate(model, seconds=seconds, seed=seed, progress=False,
                              label=label or evaluation.first_label(model))[0]
         if sound:
-            results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text)
+            results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text,
+                                             audio=None if dataset is not None else _plain_paths(audio))
         figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio), seconds=seconds,
                                              seed=seed, generated=generated)
         written.append(evaluation.save_figure(figure, output / "sound.png"))
@@ -501,26 +502,34 @@ def _resynthesis(model, audio, labels, label, seed, output, progress, text, writ
     return scores
 
 
-def _sound_report(model, path, generated, seconds, seed, dataset, text):
-    """The sound distance of ``generated`` to the model's training audio (and the run's bits), shown."""
+def _sound_report(model, path, generated, seconds, seed, dataset, text, audio=None):
+    """The sound distance of ``generated`` to the model's training audio (and the run's bits), shown; to the
+    ``audio`` files instead when there is no ``dataset`` (a shipped model, a run whose dataset is gone)."""
     from .dataset import as_dataset
     from .runs import CONFIG, is_run, read_run_json, read_summary, same_dataset
     from .sound import SoundReference, format_sound_report
 
-    if dataset is None:
-        raise ParameterError("--sound scores the generated audio against the model's training audio: pass "
-                             "--dataset DIR (the dataset it was trained on)")
-    from .health import LevelReference, format_health, health
+    if dataset is None and not audio:
+        raise ParameterError(f"--sound scores the generated audio against the model's training audio: "
+                             f"{SOUND_REFERENCE_ADVICE}")
+    from .health import LevelReference, format_health, health, reference_for
 
-    dataset = as_dataset(dataset, audio_config=model.audio_config)
     folder = model_folder(path)
-    # Another dataset than the run's own is named as what the sound is measured against, not as its training audio
-    against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG)) else \
-        f"'{dataset.path}'"
-    report = SoundReference.from_dataset(dataset).report(generated)
-    text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})",
-                                    **({"reference": f"the audio of {against}"} if against else {})))
-    report["health"] = health(generated, model.audio_config.sample_rate, LevelReference.from_dataset(dataset))
+    if dataset is None:  # the --audio files stand in for the training audio, and are named as what it is held to
+        reference, levels, against = _sound_reference(audio, model.audio_config, "--audio"), \
+            reference_for(path, model.audio_config, audio), "--audio"
+        named = {"reference": "--audio"}
+    else:
+        dataset = as_dataset(dataset, audio_config=model.audio_config)
+        # Another dataset than the run's own is named as what the sound is measured against, not as its training
+        # audio
+        against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG)) else \
+            f"'{dataset.path}'"
+        reference, levels = SoundReference.from_dataset(dataset), LevelReference.from_dataset(dataset)
+        named = {"reference": f"the audio of {against}"} if against else {}
+    report = reference.report(generated)
+    text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})", **named))
+    report["health"] = health(generated, model.audio_config.sample_rate, levels)
     text.append(format_health(report["health"], label=f"model ({seconds:g} s, seed {seed})", against=against))
     if is_run(folder):
         summary = read_summary(folder)
@@ -533,6 +542,10 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text):
             text.append(f"bits per sample of the run's best model (epoch {summary['best_epoch']}) on all its "
                         f"validation audio: {bits:.3f}")
     return report
+
+
+SOUND_REFERENCE_ADVICE = ("pass --dataset DIR (the dataset it was trained on), or --audio FILE... (recordings "
+                          "like those it learned, which its sound is then held to)")
 
 
 def _plain_paths(audio):

@@ -145,17 +145,27 @@ def test_the_contact_sheet_notes_each_sounds_distance(sine_run):
     assert checkpoint_sound_notes([folder], {f"{folder.name} short": np.ones(100) * 0.1}) == {}
 
 
-def test_eval_sound_without_a_dataset_and_a_json_in_a_missing_folder_are_refused(sine_run, sine_dataset, tmp_path,
-                                                                                  capsys):
+def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a_missing_folder_is_refused(
+        sine_run, sine_dataset, tmp_path, capsys):
     folder, _ = sine_run
     model = folder / "model.keras"
     alone = tmp_path / "alone.keras"
     alone.write_bytes(model.read_bytes())
     held_out = sine_dataset.metadata["sources"][0]["path"]
-    assert main(["eval", "--model", str(alone), "--audio", held_out, "--sound", "--seconds", "1", "--quiet"]) == 2
+    # no training audio and no --audio: nothing to hold the sound to, refused saying both ways
+    assert main(["eval", "--model", str(alone), "--sound", "--seconds", "1", "--quiet"]) == 2
     shown = capsys.readouterr()
-    assert "--sound scores the generated audio against the model's training audio" in shown.err
-    assert "bits/sample" not in shown.out  # refused before any scoring, which would be lost
+    assert "--sound scores the generated audio against the model's training audio: pass --dataset DIR" in shown.err
+    assert "or --audio FILE..." in shown.err
+    # a model without its dataset (a shipped one, a file copied out of its run) is held to the --audio given
+    json_path = tmp_path / "sound.json"
+    assert main(["eval", "--model", str(alone), "--audio", held_out, "--sound", "--seconds", "1", "--output",
+                 str(tmp_path / "alone"), "--json", str(json_path), "--quiet"]) == 0
+    shown = capsys.readouterr().out
+    assert "sound distance to --audio" in shown and "at the level of --audio" in shown
+    sound = json.loads(json_path.read_text())["sound"]
+    assert sound["model"]["frechet"] > 0 and 0 <= sound["health"]["in_range"] <= 1
+    assert (tmp_path / "alone" / "sound.png").is_file()
     assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
                  "--quiet"]) == 2
     assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err
