@@ -314,7 +314,7 @@ def run_eval(arguments):
         label=arguments.label, resynthesis=arguments.resynthesis, identify=arguments.identify, sound=arguments.sound,
         contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
         output=arguments.output, json_path=arguments.json, overwrite=arguments.overwrite,
-        progress=not arguments.quiet, say=print)
+        progress=not arguments.quiet, say=print, x_axis=arguments.x_axis)
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -448,6 +448,9 @@ def build_parser():
                           help="score how generated audio sounds (its distance to the training audio, "
                                "between real held-out audio and a linear predictor's), and draw it next to "
                                "real audio (the drawing is the default for --model without --audio)")
+    evaluate.add_argument("--x-axis", choices=("epoch", "minutes"), default="epoch",
+                          help="draw the curves against epochs (default) or minutes of training (the epochs' "
+                               "seconds summed): runs of different speeds compared at equal time")
     evaluate.add_argument("--contact-sheet", action="store_true",
                           help="spectrograms of previews from each run's checkpoints on one sheet")
     evaluate.add_argument("--seconds", type=float, default=6.0,

@@ -348,16 +348,18 @@ class _Shown(list):
 
 def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=None, label=None, resynthesis=False,
                      identify=False, sound=False, contact_sheet=False, seconds=6.0, seed=0, output=None,
-                     json_path=None, overwrite=False, progress=True, say=None):
+                     json_path=None, overwrite=False, progress=True, say=None, x_axis="epoch"):
     """Evaluate as the ``eval`` command does: ``(results, text, written)``, the results (as written to
     ``json_path``), the tables to show (each given to ``say`` as soon as it is made, when given), and the files
     written (figures under ``output``, by default the first run's or the model's folder). Figures audiornn drew
     before are replaced; another file under a figure's name, or an existing ``json_path``, is refused before any
-    work unless ``overwrite``."""
+    work unless ``overwrite``. ``x_axis="minutes"`` draws the curves against minutes of training."""
     from . import evaluation
 
     if not (runs or model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
+    if x_axis not in evaluation.X_AXES:
+        raise ParameterError(f"--x-axis is one of {', '.join(evaluation.X_AXES)}; got {x_axis!r}")
     if json_path and not model:
         raise ParameterError("--json writes a model's scores, and no --model is given: add --model MODEL (with "
                              "--audio to score), or leave --json out")
@@ -376,7 +378,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
                         sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)
     results, text, written = {}, _Shown(say), []
     if runs:
-        written.append(evaluation.save_figure(evaluation.plot_history(runs), output / "curves.png"))
+        written.append(evaluation.save_figure(evaluation.plot_history(runs, x_axis=x_axis),
+                                              output / "curves.png"))
         if contact_sheet:
             sounds, rate = evaluation.checkpoint_previews(runs, seconds=seconds, seed=seed)
             notes = evaluation.checkpoint_sound_notes(runs, sounds)

@@ -48,14 +48,31 @@ def run_names(runs):
     return shown
 
 
-def plot_history(runs, *, names=None):
+X_AXES = ("epoch", "minutes")
+
+
+def _x_values(history, x_axis, run):
+    """Where each epoch of ``history`` is drawn: its number, or the minutes trained when it ended (the epochs'
+    ``seconds`` summed, validation included; the time of previews and health checks is not in them)."""
+    if x_axis == "epoch":
+        return history["epoch"]
+    seconds = history.get("seconds")
+    if seconds is None or not np.isfinite(seconds).all():
+        raise RunError(f"'{run}' has epochs without their seconds in its history.csv: draw it against epochs")
+    return np.cumsum(seconds) / 60.0
+
+
+def plot_history(runs, *, names=None, x_axis="epoch"):
     """Loss, accuracy and bits per sample per epoch of one or several runs, on one figure; and where a run
     checked its generation's health (``--health-every``), a fourth panel: the share of the checks' windows at
     the training level, and the streams named collapsed, run away or frozen.
 
     Training is dashed, validation solid; each run has its own colour and is
-    labelled by its folder name (or ``names``).
+    labelled by its folder name (or ``names``). ``x_axis="minutes"`` draws each epoch at the minutes its run
+    had trained when it ended, to compare runs of different speeds at equal time.
     """
+    if x_axis not in X_AXES:
+        raise ParameterError(f"x_axis is one of {', '.join(X_AXES)}; got {x_axis!r}")
     runs = [runs] if isinstance(runs, (str, bytes, os.PathLike)) or not hasattr(runs, "__iter__") else list(runs)
     runs = [os.fsdecode(run) if isinstance(run, bytes) else run for run in runs]
     for run in runs:
@@ -71,28 +88,32 @@ def plot_history(runs, *, names=None):
         raise ParameterError(f"names are the runs' names in the legend, text; got {given!r}")
     names = names or run_names(runs)
     histories = [read_history(run) for run in runs]
+    where = [_x_values(history, x_axis, run) for history, run in zip(histories, runs)]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
     figure = Figure(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
     axes = figure.subplots(1, len(CURVES) + any(checked))
-    for index, (history, name) in enumerate(zip(histories, names)):
+    for index, (history, name, x) in enumerate(zip(histories, names, where)):
         colour = f"C{index % 10}"
         for axis, (column, title) in zip(axes, CURVES):
             if column in history:
                 # One epoch is one point, which a dashed line alone does not draw.
-                axis.plot(history["epoch"], history[column], "--", color=colour, label=f"{name} training",
+                axis.plot(x, history[column], "--", color=colour, label=f"{name} training",
                           marker="x" if len(history["epoch"]) == 1 else None)
             if f"val_{column}" in history:
-                axis.plot(history["epoch"], history[f"val_{column}"], "-", color=colour, marker="o",
+                axis.plot(x, history[f"val_{column}"], "-", color=colour, marker="o",
                           markersize=3, label=f"{name} validation")
     for axis, (_, title) in zip(axes, CURVES):
         axis.set_title(title)
     if any(checked):
-        _plot_health(axes[-1], [(history, name, f"C{index % 10}", _healthiest_epoch(run))
-                                for index, (run, history, name, check) in enumerate(zip(runs, histories, names, checked))
-                                if check])
+        _plot_health(axes[-1], [(history, x, name, f"C{index % 10}", _healthiest_epoch(run))
+                                for index, (run, history, x, name, check) in
+                                enumerate(zip(runs, histories, where, names, checked)) if check])
     for axis in axes:
-        axis.set_xlabel("epoch")
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 1.5
+        if x_axis == "epoch":
+            axis.set_xlabel("epoch")
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole: no tick at 1.5
+        else:
+            axis.set_xlabel("minutes of training")
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
     return figure
@@ -112,20 +133,21 @@ def _healthiest_epoch(run):
 
 
 def _plot_health(axis, runs):
-    """The health checks of ``runs`` (``(history, name, colour, healthiest epoch or None)``): windows at the
-    training level (left axis), streams stuck (right axis, crosses), the healthiest check starred."""
+    """The health checks of ``runs`` (``(history, where each epoch is drawn, name, colour, healthiest epoch or
+    None)``): windows at the training level (left axis), streams stuck (right axis, crosses), the healthiest
+    check starred."""
     stuck_axis, most = axis.twinx(), 0.0
-    for history, name, colour, healthiest in runs:
+    for history, x, name, colour, healthiest in runs:
         epochs, in_range = history["epoch"], history["health_in_range"]
         checks = np.isfinite(in_range)
-        axis.plot(epochs[checks], 100 * in_range[checks], "-", color=colour, marker="o", markersize=3,
+        axis.plot(x[checks], 100 * in_range[checks], "-", color=colour, marker="o", markersize=3,
                   label=f"{name} at the training level")
         if healthiest is not None and np.any(epochs == healthiest):
-            axis.plot([healthiest], [100 * in_range[epochs == healthiest][0]], "*", color=colour, markersize=14,
-                      label=f"{name} healthiest (epoch {healthiest})")
+            axis.plot(x[epochs == healthiest][:1], [100 * in_range[epochs == healthiest][0]], "*", color=colour,
+                      markersize=14, label=f"{name} healthiest (epoch {healthiest})")
         stuck = history["health_stuck"] if "health_stuck" in history \
             else sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
-        stuck_axis.plot(epochs[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
+        stuck_axis.plot(x[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
         most = max(most, float(np.nanmax(stuck[checks], initial=0.0)))
     axis.set_title("health checks")
     axis.set_ylabel("% of windows at the training level (o)")

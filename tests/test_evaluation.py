@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 from audiornn.cli import main
-from audiornn.errors import AudioFileError, RunError
+from audiornn.errors import AudioFileError, ParameterError, RunError
 from audiornn.evaluation import (
     plot_contact_sheet,
     plot_history,
@@ -41,6 +41,32 @@ def test_curves_of_several_runs_are_one_png_with_every_series(tmp_path):
     np.testing.assert_allclose(validation.get_ydata(), [7.1, 5.9])
     path = save_figure(figure, tmp_path / "curves.png")
     assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 10_000
+
+
+def test_curves_against_minutes_put_each_epoch_at_the_time_its_run_had_trained(tmp_path, capsys):
+    slow = fake_run(tmp_path / "slow", [(1, 5.0, 0.1, 7.2, 4.9, 0.1, 7.1, 1e-3, 90), (2, 4.0, 0.2, 5.8, 4.1, 0.2, 5.9, 1e-3, 30)])
+    fast = fake_run(tmp_path / "fast", [(1, 5.5, 0.1, 7.9, 5.4, 0.1, 7.8, 1e-3, 12), (2, 5.0, 0.1, 7.0, 5.0, 0.1, 6.9, 1e-3, 12),
+                                        (3, 4.8, 0.1, 6.8, 4.8, 0.1, 6.7, 1e-3, 12)])
+    figure = plot_history([slow, fast], x_axis="minutes")
+    bits_axis = [axis for axis in figure.axes if axis.get_title() == "bits per sample"][0]
+    lines = {line.get_label(): line for line in bits_axis.get_lines()}
+    np.testing.assert_allclose(lines["slow validation"].get_xdata(), [1.5, 2.0])  # 90 s, then 30 s more
+    np.testing.assert_allclose(lines["fast validation"].get_xdata(), [0.2, 0.4, 0.6])
+    assert bits_axis.get_xlabel() == "minutes of training"
+    np.testing.assert_allclose(plot_history(slow).axes[2].get_lines()[1].get_xdata(), [1, 2])  # epochs by default
+    with pytest.raises(ParameterError, match="x_axis is one of epoch, minutes; got 'hours'"):
+        plot_history(slow, x_axis="hours")
+    # a history without its epochs' seconds cannot be placed in time: said, naming the run
+    lines_ = (slow / "history.csv").read_text().splitlines()
+    (slow / "history.csv").write_text("\n".join([lines_[0], lines_[1].rsplit(",", 1)[0] + ",", lines_[2]]) + "\n")
+    with pytest.raises(RunError, match="'.*slow' has epochs without their seconds"):
+        plot_history(slow, x_axis="minutes")
+    # from the command line
+    assert main(["eval", str(fast), "--x-axis", "minutes", "--quiet"]) == 0
+    assert (fast / "curves.png").read_bytes()[:8] == PNG_SIGNATURE
+    with pytest.raises(SystemExit):
+        main(["eval", str(fast), "--x-axis", "hours"])
+    assert "invalid choice: 'hours'" in capsys.readouterr().err
 
 
 def test_a_run_with_health_checks_gets_a_health_panel(tmp_path):
