@@ -106,7 +106,7 @@ class RunKeeper(keras.callbacks.Callback):
         self.health = health
         self.folder, self.config, self.state = Path(folder), config, state
         self.history_rows, self.budget_seconds, self.total_steps = history, budget_seconds, total_steps
-        self.preview = preview
+        self.preview, self.preview_due = preview, None
         self.diverged = None
         self.stop_reason = None
         # Several workers must take the same decisions from their own clocks: the time they agree on
@@ -237,11 +237,18 @@ class RunKeeper(keras.callbacks.Callback):
                                 f"batches, not one of {row['seconds']:.0f} s)")
             self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
-            with self._not_training_time():  # (a preview, as a health check)
-                distance = self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
-            if distance is not None:
-                row["sound_frechet"] = distance
-                write_history(self.folder / HISTORY, self.history_rows)
+            self.preview_due = number  # written by Previews, after the epoch's line is shown
+
+    def write_due_preview(self):
+        """The preview of the epoch just saved, when one is due; its sound distance into the epoch's row."""
+        number, self.preview_due = self.preview_due, None
+        if number is None:
+            return
+        with self._not_training_time():  # (a preview, as a health check)
+            distance = self.preview(self.model, self.folder / PREVIEWS / f"epoch_{number:04d}.wav")
+        if distance is not None:
+            self.history_rows[-1]["sound_frechet"] = distance
+            write_history(self.folder / HISTORY, self.history_rows)
 
     def _check_health(self, number, row, restoring=False):
         """On a health-check epoch, the check's figures into ``row``; returns them (with the epoch, its
@@ -290,6 +297,18 @@ class RunKeeper(keras.callbacks.Callback):
 def _same_checks(one, other):
     """Whether two health checks were made alike (the same stream length and seeds), so their figures compare."""
     return all(one.get(key) == other.get(key) for key in ("seconds", "seed"))
+
+
+class Previews(keras.callbacks.Callback):
+    """Writes the preview an epoch is due (``RunKeeper.preview_due``), after the callbacks that show the epoch's
+    line, so that its line follows the epoch's instead of coming before it."""
+
+    def __init__(self, keeper):
+        super().__init__()
+        self.keeper = keeper
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.keeper.write_due_preview()
 
 
 class EpochLines(keras.callbacks.Callback):
@@ -817,12 +836,13 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry,
                        strategy=strategy, health=health)
     callbacks = [keeper, *callbacks]
-    if budget and verbose == 1:
-        callbacks.append(BudgetProgress(keeper))
+    if verbose == 1:  # (Keras would append its own bar after the previews: their line would come first)
+        callbacks.append(BudgetProgress(keeper) if budget else keras.callbacks.ProgbarLogger())
     if verbose == 2:
         callbacks.append(EpochLines(keeper, train_config.total_epochs))
     if train_config.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(folder / LOGS)))
+    callbacks.append(Previews(keeper))
     if _budget_spent(state, train_config):
         if read_summary(folder) is None and state["epochs_completed"]:
             # Killed after its last epoch, before its summary: finish the run instead of training on.

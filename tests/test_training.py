@@ -315,11 +315,31 @@ def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_data
 
 
 @pytest.mark.slow
-def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path):
+def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path, monkeypatch):
+    import logging
+
     import soundfile
 
-    train(sine_dataset, tmp_path / "run", model_config=TINY,
-          train_config=TrainConfig(epochs=4, preview_every=2, preview_seconds=0.6, **QUICK), verbose=0)
+    from audiornn import training as training_module
+
+    shown = []  # the epoch lines and the log's lines, in the order a user reads them
+    monkeypatch.setattr(training_module, "print", lambda text, **_: shown.append(text), raising=False)
+    handler = logging.Handler()
+    handler.emit = lambda record: shown.append(record.getMessage())
+    logger = logging.getLogger("audiornn")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        train(sine_dataset, tmp_path / "run", model_config=TINY,
+              train_config=TrainConfig(epochs=4, preview_every=2, preview_seconds=0.6, **QUICK), verbose=2)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    # each preview's line follows its epoch's line, not the one before it
+    order = [line.split(" ")[0] + " " + ("2" if "0002" in line else "4") if line.startswith("preview:") else
+             line.split("/")[0] for line in shown if line.startswith(("preview:", "epoch "))]
+    assert order == ["epoch 1", "epoch 2", "preview: 2", "epoch 3", "epoch 4", "preview: 4"], shown
     previews = sorted(path.name for path in (tmp_path / "run" / "previews").iterdir())
     assert previews == ["epoch_0002.wav", "epoch_0004.wav"]
     info = soundfile.info(str(tmp_path / "run" / "previews" / "epoch_0004.wav"))
