@@ -49,7 +49,7 @@ from .files import (PARTIAL, FolderInUse, hold_folder, is_figure, make_folder, r
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "as_model", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
-           "prepare_run_folder", "read_history", "read_history_rows", "read_run_json", "read_summary", "recover_run", "run_dataset_path", "write_history"]
+           "prepare_run_folder", "read_history", "read_history_rows", "read_run_json", "read_summary", "recorded_dataset", "recover_run", "run_dataset_path", "write_history"]
 
 logger = logging.getLogger("audiornn")
 
@@ -355,7 +355,19 @@ def run_dataset_path(model_path):
     folder = folder if folder.is_dir() else folder.parent
     if not is_run(folder):
         return None
-    return read_run_json(folder, CONFIG).get("dataset")
+    return recorded_dataset(folder, read_run_json(folder, CONFIG))
+
+
+def recorded_dataset(folder, config):
+    """Where run ``folder``'s dataset is (``config``: its config.json): where it was recorded, or, where that is
+    gone and the run holds a dataset of its own (``train`` from recordings builds it into ``RUN/dataset``), that
+    one: a run folder moved or copied with its dataset inside. Whether it is the same audio is for the
+    fingerprint to say (:func:`same_dataset`)."""
+    recorded = config.get("dataset")
+    inside = Path(folder).expanduser() / "dataset"
+    if recorded and not Path(recorded).is_dir() and Path(recorded).name == inside.name and inside.is_dir():
+        return str(inside.resolve())
+    return recorded
 
 
 def same_dataset(dataset, config):

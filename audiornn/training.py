@@ -39,7 +39,7 @@ from .model import BitsPerSample, build_model
 from .sink import beyond_full_scale_unsaid
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
                    LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, epochs_completed, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
-                   prepare_run_folder, read_history_rows, read_run_json, read_summary, recover_run, same_dataset,
+                   prepare_run_folder, read_history_rows, read_run_json, read_summary, recorded_dataset, recover_run, same_dataset,
                    write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
@@ -1093,6 +1093,7 @@ def _load_resume(folder, dataset, overrides):
     if not model_config.many_to_one:
         model_config.check_sequence_length(train_config.sequence_length)  # before the new config is written
     given = dataset is not None
+    config["dataset"] = recorded_dataset(folder, config)  # (moved with the run folder it is in: found there)
     if not given and not Path(config["dataset"]).is_dir():
         where = f"give where it is now (--resume {folder} --dataset DIR, kept for later resumes)" \
             if config.get("dataset_fingerprint") else \

@@ -361,3 +361,28 @@ def test_a_run_that_lost_its_state_or_history_rows_is_told_so_on_resume(tone_dat
                                        r"on from it in a new run \(train --init-from .*model.keras --output NEW"):
         train(resume=run, overrides={"epochs": 4}, verbose=0)
     assert (run / "model.keras").is_file() and (run / "last.keras").is_file()
+
+
+def test_a_run_moved_with_the_dataset_it_built_inside_it_finds_it_there(tmp_path):
+    import shutil
+
+    from audiornn.cli import SAMPLE_DATA
+    from audiornn.commands import train_command
+
+    train_command([SAMPLE_DATA / "agent-user.wav", SAMPLE_DATA / "vm-forward.wav"], output=tmp_path / "run",
+                  progress=False, verbose=0, model_options={"units": 8, "dense_units": 8},
+                  train_options={**SMALL_TRAINING, "epochs": 1})
+    moved = tmp_path / "elsewhere" / "run"
+    moved.parent.mkdir()
+    shutil.move(tmp_path / "run", moved)
+    # its dataset is found inside it, where the recorded path is gone: baselines, --sound and resumes work
+    dataset, why_not = runs.usable_run_dataset(moved)
+    assert why_not is None and Path(dataset.path).resolve() == (moved / "dataset").resolve()
+    assert main(["train", "--resume", str(moved), "--epochs", "2", "--quiet"]) == 0
+    config = json.loads((moved / "config.json").read_text())
+    assert config["dataset"] == str((moved / "dataset").resolve())  # kept for later resumes
+    # a dataset recorded elsewhere and gone is still said to be gone, not taken from a folder named alike
+    config["dataset"] = str(tmp_path / "gone" / "speech")
+    (moved / "config.json").write_text(json.dumps(config))
+    assert runs.usable_run_dataset(moved)[0] is None
+    assert "is not there (moved or removed)" in runs.usable_run_dataset(moved)[1]
