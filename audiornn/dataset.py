@@ -40,7 +40,7 @@ from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration,
                        read_mono)
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import folder_for, remove_stale_partials, unfinished, write_advice, write_json
+from .files import folder_for, partial_prefix, remove_stale_partials, unfinished, write_advice, write_json
 from .sink import size_text
 from .features import frame_count
 from .labels import labelled_files
@@ -645,7 +645,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     existed = output.exists()  # else another build that ends first (another process or cell) is not replaced
     remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
     _check_space(files, output, audio_config, feature_config, trim_silence_db)
-    partial = output.parent / f".{output.name}.partial-{os.getpid()}-build"
+    partial = output.parent / f"{partial_prefix(output.name)}build"
     partial.mkdir()
     with unfinished(partial):  # removed if the command is stopped at once
         try:
@@ -871,7 +871,7 @@ def _built_meanwhile(partial, output, fingerprint):
 def _move_into_place(partial, output):
     """Rename the finished folder to ``output``, replacing an old one safely."""
     if output.exists():
-        retired = output.parent / f".{output.name}.partial-{os.getpid()}-old"
+        retired = output.parent / f"{partial_prefix(output.name)}old"
         os.replace(output, retired)
         try:
             os.replace(partial, output)

@@ -7,6 +7,7 @@ file (or none), never a truncated one.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -23,6 +24,23 @@ __all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_f
 
 # A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
 PARTIAL = re.compile(r"^\..*\.partial-(\d+)-")
+# The most bytes of a name a temporary name keeps: what a file system takes (255) less the ".", ".partial-PID-"
+# and the random or kind suffix and extension after it.
+PARTIAL_STEM_BYTES = 180
+
+
+def partial_prefix(stem):
+    """``".STEM.partial-PID-"``, the start of a temporary name beside a file or folder named ``STEM``; a stem too
+    long to leave room for the rest (a name a file system takes can be) is cut, with a digest of the whole
+    stem that keeps two long names apart."""
+    encoded = os.fsencode(stem)
+    if len(encoded) > PARTIAL_STEM_BYTES:
+        digest = hashlib.sha1(encoded).hexdigest()[:12]
+        # (a character cut in two leaves bytes that do not decode, escaped as surrogates: dropped)
+        kept = "".join(character for character in os.fsdecode(encoded[:PARTIAL_STEM_BYTES - 13])
+                       if not "\udc80" <= character <= "\udcff")
+        stem = f"{kept}~{digest}"
+    return f".{stem}.partial-{os.getpid()}-"
 
 
 # This process's temporary files and folders being written (a dataset's build folder): removed when a command is
@@ -206,7 +224,7 @@ def atomic_path(path, clean=True, replace=True):
     if clean:
         remove_stale_partials(path.parent)
     # Keep the suffix: Keras and matplotlib choose the format by it.
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.partial-{os.getpid()}-",
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=partial_prefix(path.stem),
                                          suffix=path.suffix)
     try:
         os.fchmod(handle, creation_mode())

@@ -113,3 +113,18 @@ def test_a_command_stopped_at_once_removes_what_it_was_half_writing(tmp_path):
     assert process.returncode == 130 and not folder.exists()
     assert "stopped at once (it did not stop by itself within 0.5 s); every file written is whole; what was half " \
            "written is removed" in stderr
+
+
+def test_names_as_long_as_a_file_system_takes_are_written_and_built(tmp_path):
+    from audiornn.cli import SAMPLE_DATA
+    from audiornn.files import partial_prefix, write_atomically
+
+    for name in ("L" * 250 + ".wav", "é" * 122 + ".json"):  # 254 and 249 bytes: a name a file system takes
+        path = write_atomically(tmp_path / name, lambda temporary: Path(temporary).write_text("x"))
+        assert path.read_text() == "x" and os.listdir(tmp_path) == [name]
+        path.unlink()
+    # two long names that differ only at their ends get temporary names apart
+    assert partial_prefix("L" * 300 + "a") != partial_prefix("L" * 300 + "b")
+    assert len(os.fsencode(partial_prefix("é" * 200))) < 210
+    dataset = build_dataset([SAMPLE_DATA / "agent-user.wav"], tmp_path / ("D" * 250), progress=False)
+    assert dataset.samples("train") > 0 and [entry.name for entry in tmp_path.iterdir()] == ["D" * 250]
