@@ -5,6 +5,7 @@ they work headless; the ``plot_*`` functions return the figure for notebooks
 and :func:`save_figure` writes a PNG atomically.
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from .scoring import audio_pieces, format_score_table, score_audio, score_classe
 
 __all__ = ["plot_contact_sheet", "plot_history", "plot_sound_comparison", "read_history", "save_figure",
            "score_audio", "score_classes"]
+
+logger = logging.getLogger("audiornn")
 
 CURVES = (("loss", "loss (nats)"), ("accuracy", "accuracy"), ("bits_per_sample", "bits per sample"))
 
@@ -237,7 +240,9 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
 
     The real audio is the first of ``audio`` (files or folders) prepared and
     decoded with the model's own config, or else the start of ``dataset``'s
-    validation audio (a labelled model's: that of the files under ``label``).
+    validation audio (a labelled model's: that of the files under ``label``); with neither (a shipped model),
+    the generated audio is drawn alone. Where the real audio is shorter than ``seconds``, both are drawn as
+    long as it is, and a warning says so.
     """
     from .config import check_positive_number
     from .generation import generate
@@ -265,12 +270,17 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     elif dataset is not None:
         real_classes = _labelled_audio(as_dataset(dataset, audio_config=model.audio_config), model, label, length)
     else:
-        raise DatasetError("need real audio to compare with: give audio= (files) or dataset= (eval: --audio or "
-                           "--dataset)")
-    real, _ = decode_classes(real_classes, model.audio_config)
+        real_classes = None
+    real = None if real_classes is None else decode_classes(real_classes, model.audio_config)[0]
+    if real is not None and real.size < length:
+        logger.warning("the real audio to draw beside the generated is %.2f s, not the %g s asked (all %s holds): "
+                       "both are drawn %.2f s long", real.size / rate, seconds,
+                       "the audio given" if audio is not None else "the dataset's validation audio", real.size / rate)
     if generated is None:
-        generated = generate(model, seconds=real.size / rate, seed=seed, progress=False,
-                             label=first_label(model) if label is None else label)[0]
+        generated = generate(model, seconds=length / rate if real is None else real.size / rate, seed=seed,
+                             progress=False, label=first_label(model) if label is None else label)[0]
+    if real is None:
+        return plot_sounds([generated], rate, names=("generated (no real audio given to draw beside it)",))
     return plot_sound_comparison(generated, real, rate)
 
 

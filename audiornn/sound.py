@@ -170,9 +170,11 @@ class SoundReference:
     def anchors(self, samples):
         """``(floor, ceiling)`` distances for sounds of ``samples`` samples."""
         if samples not in self._anchors:
-            held_out = _excerpt(self.held_out, samples) or None
+            held_out = _excerpt(self.held_out, samples)
+            # Only as long as the sound: a distance measured on fewer frames is larger, and would not be its floor
+            whole = sum(piece.size for piece in held_out) >= samples
             floor = sound_distance(sound_statistics(held_out, self.rate, name="the held-out audio"),
-                                   self.statistics) if held_out else None
+                                   self.statistics) if whole else None
             predicted, _ = decode_classes(self.predictor.synthesise(samples), self.audio_config)
             ceiling = sound_distance(sound_statistics(predicted, self.rate, name="the predictor's audio"),
                                      self.statistics)
@@ -195,8 +197,11 @@ class SoundReference:
         position = None
         if floor is not None and ceiling["frechet"] > floor["frechet"]:
             position = (model["frechet"] - floor["frechet"]) / (ceiling["frechet"] - floor["frechet"])
+        held = sum(piece.size for piece in self.held_out) / self.rate
         return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
-                "seconds": generated.size / self.rate}
+                "seconds": generated.size / self.rate,
+                "no_floor": f"no floor: the held-out audio is {held:.1f} s, shorter than the sound"
+                if floor is None and held else None}
 
 
 def sound_report(generated, train_classes, held_out_classes, audio_config):
@@ -231,4 +236,6 @@ def format_sound_reports(reports, labels, *, reference="the training audio"):
             f"the sounds stand at {min(positions):.2f} to {max(positions):.2f}"
         lines.append(f"({first['seconds']:.1f} s each; {where} of the way from the floor to the ceiling; lower is "
                      f"closer to real audio)")
+    elif first.get("no_floor"):
+        lines.append(f"({first['seconds']:.1f} s each; {first['no_floor']}: lower is closer to real audio)")
     return "\n".join(lines)

@@ -415,3 +415,18 @@ def test_generate_makes_the_same_take_by_default_and_a_new_one_with_seed_none():
     same = [audiornn.generate(model, seconds=0.1, progress=False) for _ in range(2)]
     new = [audiornn.generate(model, seconds=0.1, seed=None, progress=False) for _ in range(2)]
     assert np.array_equal(*same) and not np.array_equal(*new)
+
+
+def test_sound_comparison_draws_a_model_alone_without_real_audio_and_says_when_the_real_audio_is_short(
+        sine_run, sine_dataset, caplog):
+    folder, _ = sine_run
+    alone = sound_comparison(folder, seconds=0.2)  # a shipped model: no dataset at hand, none given
+    titles = [axis.get_title() for axis in alone.axes if axis.get_title()]
+    assert titles == ["generated (no real audio given to draw beside it)"]
+    assert alone.axes[0].get_lines()[0].get_xdata().size == int(0.2 * 8000)
+    held = sine_dataset.samples("validation") / 8000
+    with caplog.at_level("WARNING", logger="audiornn"):
+        figure = sound_comparison(folder, dataset=sine_dataset, seconds=held + 5)
+    assert f"the real audio to draw beside the generated is {held:.2f} s, not the {held + 5:g} s asked" in caplog.text
+    assert [line.get_xdata().size for axis in figure.axes[:2] for line in axis.get_lines()] == \
+        [sine_dataset.samples("validation")] * 2

@@ -90,6 +90,23 @@ def test_on_the_bundled_sample_the_floor_is_below_the_ceiling(speech):
     assert noise["position"] > 1.0  # white noise is worse than the linear predictor's audio
 
 
+def test_a_sound_longer_than_the_held_out_audio_has_no_floor_and_says_why(speech):
+    dataset, _ = speech
+    held_out = dataset_pieces(dataset, "validation")
+    seconds = sum(piece.size for piece in held_out) / RATE
+    reference = SoundReference(dataset_pieces(dataset, "train"), held_out, dataset.audio_config)
+    longer = 0.05 * np.random.default_rng(1).standard_normal(int((seconds + 2) * RATE))
+    report = reference.report(longer)
+    # a floor from less audio than the sound would be farther than the sound's own: none, and said
+    assert report["floor"] is None and report["position"] is None and report["ceiling"]["frechet"] > 0
+    assert report["no_floor"] == f"no floor: the held-out audio is {seconds:.1f} s, shorter than the sound"
+    assert report["no_floor"] in format_sound_report(report)
+    within = reference.report(longer[:int(seconds * RATE) - RATE])
+    assert within["floor"] is not None and within["no_floor"] is None
+    alone = SoundReference(dataset_pieces(dataset, "train"), [], dataset.audio_config).report(longer)
+    assert alone["floor"] is None and alone["no_floor"] is None  # (no held-out audio: nothing to say)
+
+
 def test_short_or_silent_audio_is_a_clear_error():
     reference = noisy_sine(440.0)
     with pytest.raises(AudioFileError, match="too short for the sound distance .* at least 50 frames"):
