@@ -314,30 +314,45 @@ def first_label(model):
 
 def checkpoint_previews(runs, *, seconds=2.0, seed=0):
     """``({label: audio}, rate)``: each run's preview WAVs, or previews generated from its
-    best and last models when it wrote none."""
-    from .generation import generate
+    best and last models when it wrote none (the last alone when it is the best's epoch). Runs of different
+    sample rates are refused before anything is generated."""
+    import soundfile
 
-    sounds, rates, runs = {}, set(), list(runs)  # (a generator would be used up by the names)
+    from .generation import generate
+    from .runs import STATE, read_run_json
+
+    drawn, rates, runs = {}, {}, list(runs)  # (a generator would be used up by the names)
     for run, shown in zip(runs, run_names(runs)):
         run = Path(run)
         previews = sorted((run / PREVIEWS).glob("*.wav"))
         if previews:
             for path in previews:
-                audio, rate = read_audio(path)
-                sounds[f"{shown} {path.stem}"] = to_mono(audio)
-                rates.add(rate)
+                drawn[f"{shown} {path.stem}"] = path
+                rates.setdefault(soundfile.info(str(path)).samplerate, shown)
             continue
+        try:
+            state = read_run_json(run, STATE) if (run / STATE).is_file() else {}
+        except AudioRNNError:  # a damaged state.json: both models drawn, without their epochs
+            state = {}
+        epochs = {BEST_MODEL: state.get("best_epoch"), LAST_MODEL: state.get("epochs_completed")}
         for name in (BEST_MODEL, LAST_MODEL):
-            if (run / name).is_file():
-                model = load_run_model(run / name)
-                sounds[f"{shown} {name}"] = generate(model, seconds=seconds, seed=seed, progress=False,
-                                                     label=first_label(model))[0]
-                rates.add(model.audio_config.sample_rate)
-    if not sounds:
+            if not (run / name).is_file() or (name == LAST_MODEL and epochs[LAST_MODEL] is not None
+                                              and epochs[LAST_MODEL] == epochs[BEST_MODEL]):
+                continue
+            model = load_run_model(run / name)
+            epoch = f" (epoch {epochs[name]})" if epochs[name] is not None else ""
+            drawn[f"{shown} {name}{epoch}"] = model
+            rates.setdefault(model.audio_config.sample_rate, shown)
+    if not drawn:
         raise RunError(f"no previews or models found in {', '.join(str(run) for run in runs)}")
     if len(rates) > 1:
-        raise AudioRNNError(f"the sounds have different sample rates {sorted(rates)}: draw them separately")
-    return sounds, rates.pop()
+        raise AudioRNNError(f"the runs' sounds have different sample rates ({', '.join(f'{run}: {rate} Hz' for rate, run in rates.items())}): "
+                            f"draw their contact sheets separately (nothing was generated)")
+    sounds = {}
+    for label, source in drawn.items():
+        sounds[label] = to_mono(read_audio(source)[0]) if isinstance(source, Path) else generate(
+            source, seconds=seconds, seed=seed, progress=False, label=first_label(source))[0]
+    return sounds, next(iter(rates))
 
 
 def checkpoint_sound_notes(runs, sounds):

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 from audiornn.cli import main
-from audiornn.errors import AudioFileError, ParameterError, RunError
+from audiornn.errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from audiornn.evaluation import (
     plot_contact_sheet,
     plot_history,
@@ -169,6 +169,32 @@ def test_the_contact_sheet_notes_each_sounds_distance(sine_run):
     # with each sound's length: the distance grows with it, so sounds of other lengths do not compare by it
     assert all(note.startswith(f"{len(sounds[label]) / rate:.1f} s: sound distance ") for label, note in notes.items())
     assert checkpoint_sound_notes([folder], {f"{folder.name} short": np.ones(100) * 0.1}) == {}
+
+
+def test_a_contact_sheet_of_runs_of_two_rates_is_refused_before_generating_and_names_each_models_epoch(
+        sine_run, tmp_path, monkeypatch):
+    import soundfile
+
+    from audiornn import generation
+    from audiornn.evaluation import checkpoint_previews
+
+    folder, _ = sine_run
+    wide = tmp_path / "wide"
+    (wide / "previews").mkdir(parents=True)
+    soundfile.write(str(wide / "previews" / "epoch_0001.wav"), sine(300, 0.5, 16000), 16000)
+    made = []
+    real = generation.generate
+    monkeypatch.setattr(generation, "generate", lambda *a, **k: made.append(a) or real(*a, **k))
+    with pytest.raises(AudioRNNError, match=f"different sample rates \\({folder.name}: 8000 Hz, wide: 16000 Hz\\).*"
+                                            f"nothing was generated"):
+        checkpoint_previews([folder, wide], seconds=0.2)
+    assert made == []
+    state = json.loads((folder / "state.json").read_text())
+    sounds, rate = checkpoint_previews([folder], seconds=0.2)
+    expected = [f"{folder.name} model.keras (epoch {state['best_epoch']})"]
+    if state["epochs_completed"] != state["best_epoch"]:  # (the last epoch is drawn only where it is another)
+        expected.append(f"{folder.name} last.keras (epoch {state['epochs_completed']})")
+    assert list(sounds) == expected and rate == 8000 and len(made) == len(expected)
 
 
 def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a_missing_folder_is_refused(
