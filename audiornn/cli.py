@@ -574,6 +574,9 @@ def main(argv=None, *, prog=None):
         parser.prog = prog
         if argv and argv[0] in commands.choices:
             commands.choices[argv[0]].prog = prog
+            if "--version" in argv[1:]:  # (before what follows it is read: the version alone, as argparse does)
+                print(f"audiornn {__version__}")
+                return 0
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         # No subcommand: the demo, with its own options (AudioRNN.py --minutes 1); what the demo does not take
         # and names a command was meant for that command (AudioRNN.py -q train ...).
@@ -582,7 +585,12 @@ def main(argv=None, *, prog=None):
             before = " ".join(argv[:argv.index(named[0])])
             parser.error(f"{before} goes after the command: {parser.prog} {named[0]} {before} ...")
         argv = ["demo", *argv]
-    arguments = parser.parse_args(argv)
+    arguments, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, with its usage (the top one's names no option of it)
+        dashed = [item for item in unknown if item.startswith("-") and os.path.exists(item)]
+        hint = f" ('{dashed[0]}' is a file: give names that start with '-' after '--', as in -- {dashed[0]})" \
+            if dashed else ""
+        commands.choices[arguments.command].error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
                         stream=sys.stderr)

@@ -190,6 +190,29 @@ def test_a_thin_scripts_help_bears_its_own_name(capsys):
     assert "raw G.722 as .g722" in " ".join(shown.split())
 
 
+def test_a_wrong_option_is_said_with_the_usage_of_the_script_or_command_it_went_to(capsys, tmp_path, monkeypatch):
+    from audiornn import __version__
+
+    with pytest.raises(SystemExit):
+        main(["eval", "--bogus"], prog="AudioRNNEval.py")
+    shown = capsys.readouterr().err
+    assert shown.startswith("usage: AudioRNNEval.py [-h]") and "COMMAND" not in shown
+    assert shown.rstrip().endswith("AudioRNNEval.py: error: unrecognized arguments: --bogus")
+    with pytest.raises(SystemExit):
+        main(["train", "--dataset", "x", "--output", "y", "--bogus"])
+    assert "AudioRNN.py train: error: unrecognized arguments: --bogus" in capsys.readouterr().err
+    # a file named with a leading dash: how to give it
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-take.wav").write_bytes(b"")
+    with pytest.raises(SystemExit):
+        main(["data", "-take.wav", "--output", "out"], prog="AudioRNNData.py")
+    assert "'-take.wav' is a file: give names that start with '-' after '--', as in -- -take.wav" in \
+        capsys.readouterr().err
+    # each script says the version, as AudioRNN.py does
+    assert main(["eval", "--version"], prog="AudioRNNEval.py") == 0
+    assert capsys.readouterr().out.strip() == f"audiornn {__version__}"
+
+
 def test_the_help_names_the_configs_defaults_without_importing_keras():
     # The help reads its defaults from the config dataclasses, which need no Keras.
     script = (
