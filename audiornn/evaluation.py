@@ -89,7 +89,7 @@ def plot_history(runs, *, names=None, x_axis="epoch"):
         raise ParameterError(f"names: one name for each of the {len(runs)} run(s), as a list; got {given!r}")
     if names and not all(isinstance(name, str) and name for name in names):
         raise ParameterError(f"names are the runs' names in the legend, text; got {given!r}")
-    names = names or run_names(runs)
+    names = _with_settings(runs, names or run_names(runs))
     histories = [read_history(run) for run in runs]
     where = [_x_values(history, x_axis, run) for history, run in zip(histories, runs)]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
@@ -120,6 +120,28 @@ def plot_history(runs, *, names=None, x_axis="epoch"):
         axis.grid(alpha=0.3)
     axes[0].legend(fontsize="small")
     return figure
+
+
+def _with_settings(runs, names):
+    """``names``, each with its run's sample rate and classes where the runs differ in them: their losses and bits
+    are not on one scale then (fewer classes take fewer bits; a second is twice the samples at twice the rate)."""
+    from .runs import CONFIG, read_run_json
+
+    settings = []
+    for run in runs:
+        try:
+            audio = read_run_json(Path(run).expanduser(), CONFIG).get("audio", {}) \
+                if (Path(run).expanduser() / CONFIG).is_file() else {}
+        except AudioRNNError:  # a damaged config.json: drawn under its name alone
+            audio = {}
+        settings.append((audio.get("sample_rate"), None if audio.get("mu") is None else audio["mu"] + 1))
+    if len({setting for setting in settings if None not in setting}) < 2:
+        return names
+    logger.warning("the runs drawn together differ in sample rate or classes (%s): their loss and bits per sample "
+                   "are not on one scale", ", ".join(f"{name}: {rate} Hz, {classes} classes" for name, (rate, classes)
+                                                     in zip(names, settings) if rate is not None))
+    return [name if rate is None else f"{name} ({rate / 1000:g} kHz, {classes} classes)"
+            for name, (rate, classes) in zip(names, settings)]
 
 
 def _healthiest_epoch(run):

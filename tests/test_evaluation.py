@@ -69,6 +69,24 @@ def test_curves_against_minutes_put_each_epoch_at_the_time_its_run_had_trained(t
     assert "invalid choice: 'hours'" in capsys.readouterr().err
 
 
+def test_curves_of_runs_of_other_rates_or_classes_name_them_in_the_legend(tmp_path, caplog):
+    rows = [(1, 5.0, 0.1, 7.2, 4.9, 0.1, 7.1, 1e-3, 2)]
+    runs = [fake_run(tmp_path / name, rows) for name in ("narrow", "wide", "coarse")]
+    for run, rate, mu in zip(runs, (8000, 16000, 8000), (255, 255, 15)):
+        (run / "config.json").write_text(json.dumps({"audio": {"sample_rate": rate, "mu": mu}}))
+    with caplog.at_level("WARNING", logger="audiornn"):
+        figure = plot_history(runs)
+    labels = {line.get_label() for line in figure.axes[0].get_lines()}
+    assert {"narrow (8 kHz, 256 classes) validation", "wide (16 kHz, 256 classes) validation",
+            "coarse (8 kHz, 16 classes) validation"} <= labels
+    assert "differ in sample rate or classes (narrow: 8000 Hz, 256 classes, wide: 16000 Hz" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):  # alike: their names alone, nothing said
+        assert {line.get_label() for line in plot_history(runs[:1] * 2, names=["a", "b"]).axes[0].get_lines()} == \
+            {"a training", "a validation", "b training", "b validation"}
+    assert caplog.text == ""
+
+
 def test_a_run_with_health_checks_gets_a_health_panel(tmp_path):
     folder = fake_run(tmp_path / "checked", [(1, 5.0, 0.1, 7.2, 4.9, 0.1, 7.1, 1e-3, 2),
                                              (2, 4.0, 0.2, 5.8, 4.1, 0.2, 5.9, 1e-3, 2)])
