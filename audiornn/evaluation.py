@@ -186,9 +186,22 @@ def _plot_health(axis, runs):
 
 
 def save_figure(figure, path, *, dpi=110):
-    """Write ``figure`` as a PNG, atomically; returns the path."""
-    return write_atomically(path, lambda temporary: figure.savefig(
-        temporary, dpi=dpi, format="png", metadata={"Software": FIGURE_SOFTWARE}))
+    """Write ``figure`` as a PNG, atomically; returns the path. Characters its font lacks (a run named in a
+    script matplotlib's DejaVu Sans does not cover) are drawn as boxes, and said in one line."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        written = write_atomically(path, lambda temporary: figure.savefig(
+            temporary, dpi=dpi, format="png", metadata={"Software": FIGURE_SOFTWARE}))
+    missing = [str(warning.message) for warning in caught if "missing from font" in str(warning.message)]
+    for warning in caught:
+        if "missing from font" not in str(warning.message):
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if missing:
+        logger.warning("%s: %d character(s) of its text (a run's name?) are not in the figure's font and are drawn as "
+                       "boxes", written, len({message.split(")")[0] for message in missing}))
+    return written
 
 
 # ----------------------------------------------------------------------------------------------

@@ -318,3 +318,18 @@ def test_runs_of_one_name_are_told_apart_in_a_legend(tmp_path):
         ["exp1/run", "exp2/run", "c"]
     assert run_names([tmp_path / "x" / "exp" / "run", tmp_path / "y" / "exp" / "run"]) == ["x/exp/run", "y/exp/run"]
     assert run_names([tmp_path / "b", tmp_path / "b"]) == ["b", "b (2)"]  # the same run given twice
+
+
+def test_characters_the_font_lacks_are_said_once_not_as_python_warnings(tmp_path, caplog):
+    import warnings
+
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    figure.subplots().set_title("runs/r1 é日本")
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING", logger="audiornn"):
+        warnings.simplefilter("always")
+        path = save_figure(figure, tmp_path / "curves.png")
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    assert not [warning for warning in caught if "missing from font" in str(warning.message)]
+    assert "2 character(s) of its text (a run's name?) are not in the figure's font" in caplog.text
