@@ -20,7 +20,7 @@ import soundfile
 
 from .audio_io import decode_classes
 from .errors import ParameterError
-from .files import atomic_path, check_writable, remove_stale_partials
+from .files import atomic_path, check_writable, make_folder, remove_stale_partials
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
@@ -43,7 +43,7 @@ def beyond_full_scale_unsaid():
 
 def output_paths(output, count, inputs=(), overwrite=False):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
-    ``.wav`` name in a folder that exists, no path that is a folder, none of the ``inputs`` (the files the
+    ``.wav`` name (its folder made where it is missing), no path that is a folder, none of the ``inputs`` (the files the
     work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
     file that exists (what was generated before is not lost)."""
     output = Path(output).expanduser()
@@ -52,7 +52,9 @@ def output_paths(output, count, inputs=(), overwrite=False):
                              f"folder")
     if output.suffix.lower() != ".wav":
         raise ParameterError(f"--output must name a .wav file, got '{output}'")
-    check_writable(output, "--output")  # a missing folder, or one that cannot be written (read-only)
+    if not output.parent.exists():  # made, as data, train and eval make theirs (mkdir -p)
+        make_folder(output.parent, "--output")
+    check_writable(output, "--output")  # a folder that cannot be written (read-only)
     width = len(str(count))
     paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}")
                                          for index in range(count)]
