@@ -211,6 +211,9 @@ class RunKeeper(keras.callbacks.Callback):
                                before.get("seconds"), before.get("seed"), kept)
             writes[HEALTHIEST_MODEL] = self.model.save
             state["healthiest"] = healthiest
+        if not self.folder.is_dir():  # removed (or moved) from under the training: nothing to save into
+            raise RunError(f"the run folder '{self.folder}' was removed or moved while it trained: epoch {number} "
+                           f"could not be saved there; put it back and continue with --resume, or start again")
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:

@@ -314,6 +314,21 @@ def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_data
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
 
 
+def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path):
+    import shutil
+
+    class Remove(keras.callbacks.Callback):  # after the keeper has saved epoch 1
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                shutil.rmtree(tmp_path / "run")
+
+    with pytest.raises(RunError, match=r"the run folder '.*run' was removed or moved while it trained: epoch 2 could "
+                                       r"not be saved there; put it back and continue with --resume"):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
+              verbose=0, callbacks=[Remove()])
+    assert not (tmp_path / "run").exists()  # not made again, half, by what came after
+
+
 @pytest.mark.slow
 def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path, monkeypatch):
     import logging
