@@ -309,14 +309,12 @@ def run_eval(arguments):
     from .commands import evaluate_command
 
     audio, labels = _labelled_inputs(arguments, arguments.audio or [])
-    _, _, written = evaluate_command(
+    evaluate_command(
         arguments.runs, model=arguments.model, audio=audio, labels=labels, dataset=arguments.dataset,
         label=arguments.label, resynthesis=arguments.resynthesis, identify=arguments.identify, sound=arguments.sound,
         contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
         output=arguments.output, json_path=arguments.json, overwrite=arguments.overwrite,
-        progress=not arguments.quiet, say=print, x_axis=arguments.x_axis)
-    for path in written:
-        print(f"wrote {path}")
+        progress=not arguments.quiet, say=print, x_axis=arguments.x_axis)  # (each file said as it is written)
     return 0
 
 

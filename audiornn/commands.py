@@ -376,7 +376,9 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     output = Path(output) if output else model_folder(runs[0] if runs else model)
     _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
                         sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)
-    results, text, written = {}, _Shown(say), []
+    # Each file said as it is written: a later failure (a full disk, a contact sheet refused) does not hide it
+    results, text = {}, _Shown(say)
+    written = _Shown(None if say is None else (lambda path: say(f"wrote {path}")))
     if runs:
         written.append(evaluation.save_figure(evaluation.plot_history(runs, x_axis=x_axis),
                                               output / "curves.png"))
@@ -398,7 +400,7 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
         if json_path:  # with what was scored, and how: a JSON read later names its model
             write_json(json_path, {"model_file": _model_name(model), "seed": seed, **results})
             written.append(Path(json_path))
-    return results, text, written
+    return results, text, list(written)
 
 
 def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, sound, contact_sheet, overwrite):

@@ -236,8 +236,10 @@ def atomic_path(path, clean=True, replace=True):
             os.replace(temporary, path)
         else:
             _link_unless_there(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError) and not error.filename:  # (a full disk met by a writer that names nothing)
+            error.filename = str(path)
         raise
 
 

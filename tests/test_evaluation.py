@@ -190,7 +190,7 @@ def test_the_contact_sheet_notes_each_sounds_distance(sine_run):
 
 
 def test_a_contact_sheet_of_runs_of_two_rates_is_refused_before_generating_and_names_each_models_epoch(
-        sine_run, tmp_path, monkeypatch):
+        sine_run, tmp_path, monkeypatch, capsys):
     import soundfile
 
     from audiornn import generation
@@ -213,6 +213,12 @@ def test_a_contact_sheet_of_runs_of_two_rates_is_refused_before_generating_and_n
     if state["epochs_completed"] != state["best_epoch"]:  # (the last epoch is drawn only where it is another)
         expected.append(f"{folder.name} last.keras (epoch {state['epochs_completed']})")
     assert list(sounds) == expected and rate == 8000 and len(made) == len(expected)
+    # from the command line: the curves written before the sheet was refused are said, not left unmentioned
+    (wide / "history.csv").write_text((folder / "history.csv").read_text())
+    capsys.readouterr()
+    assert main(["eval", str(folder), str(wide), "--contact-sheet", "--output", str(tmp_path / "out")]) == 2
+    shown = capsys.readouterr()
+    assert f"wrote {tmp_path / 'out' / 'curves.png'}" in shown.out and "different sample rates" in shown.err
 
 
 def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a_missing_folder_is_refused(

@@ -128,3 +128,17 @@ def test_names_as_long_as_a_file_system_takes_are_written_and_built(tmp_path):
     assert len(os.fsencode(partial_prefix("é" * 200))) < 210
     dataset = build_dataset([SAMPLE_DATA / "agent-user.wav"], tmp_path / ("D" * 250), progress=False)
     assert dataset.samples("train") > 0 and [entry.name for entry in tmp_path.iterdir()] == ["D" * 250]
+
+
+def test_a_write_that_fails_names_the_file_it_was_for(tmp_path):
+    import errno
+
+    from audiornn.files import write_atomically
+
+    def full(temporary):
+        Path(temporary).write_bytes(b"half")
+        raise OSError(errno.ENOSPC, "No space left on device")  # as a writer deep in a library raises it
+
+    with pytest.raises(OSError) as raised:
+        write_atomically(tmp_path / "curves.png", full)
+    assert raised.value.filename == str(tmp_path / "curves.png") and list(tmp_path.iterdir()) == []
