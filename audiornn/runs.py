@@ -423,6 +423,11 @@ def load_run_model(path, *, compile=False):
                              "shipped model's name (python AudioRNN.py models lists them)")
     given, path = path, resolve_model(path)
     if path.is_dir():
+        from .dataset import is_dataset
+
+        if is_dataset(path):
+            raise ModelFileError(f"model '{path}' is a dataset, not a model: give a .keras file, a run folder "
+                                 f"trained on it, or a shipped model's name{_hides(given)}")
         run = path
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
         if is_run(run) and not path.is_file() and not epochs_completed(run):

@@ -594,6 +594,22 @@ def _check_reporting(verbose, callbacks):
     return verbose, callbacks
 
 
+def _not_a_run(folder):
+    """What a path given as a run to go on with is, and what to do, in words."""
+    from .dataset import is_dataset
+
+    if is_dataset(folder):
+        return (f"is a dataset, not a run: train on it with 'python AudioRNN.py train --dataset {folder} --output "
+                f"RUN' (a new folder)")
+    if folder.is_file():
+        return "is a file, not a run folder: give the folder a run was trained into (train --output)"
+    if folder.is_dir() and any(folder.iterdir()):
+        return ("holds no audiornn run (no config.json): give the folder a run was trained into, or start one in a "
+                "new folder with 'python AudioRNN.py train --dataset DIR --output RUN'")
+    return (f"holds no audiornn run ({'empty' if folder.is_dir() else 'not there'}): start one with "
+            f"'python AudioRNN.py train --dataset DIR --output {folder}'")
+
+
 def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
     options = dict(options)
     use_labels, use_features = options.pop("use_labels"), options.pop("use_features")
@@ -601,8 +617,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
     if resume is not None:
         folder = Path(resume).expanduser()
         if not is_run(folder):
-            raise RunError(f"--resume '{folder}' holds no audiornn run (no config.json): "
-                           f"start one with 'python AudioRNN.py train --dataset DIR --output {folder}'")
+            raise RunError(f"--resume '{folder}' {_not_a_run(folder)}")
         with hold_run(folder):
             folder, dataset, model_config, train_config, state, history = _load_resume(
                 folder, dataset, overrides or {})

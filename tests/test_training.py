@@ -249,6 +249,22 @@ def test_bad_training_input_is_refused(sine_dataset, sine_run, tmp_path):
         train(tmp_path, tmp_path / "run", verbose=0)
     with pytest.raises(RunError, match="holds no audiornn run"):
         train(resume=tmp_path, verbose=0)
+    # what was given instead of a run is named, with what to do that works
+    with pytest.raises(RunError, match=r"--resume '.*' is a dataset, not a run: train on it with 'python AudioRNN.py "
+                                       r"train --dataset .* --output RUN' \(a new folder\)"):
+        train(resume=sine_dataset.path, verbose=0)
+    (tmp_path / "take.wav").write_bytes(b"RIFF")
+    with pytest.raises(RunError, match="'.*take.wav' is a file, not a run folder"):
+        train(resume=tmp_path / "take.wav", verbose=0)
+    with pytest.raises(RunError, match=r"'.*nowhere' holds no audiornn run \(not there\): start one with .*--output "
+                                       r".*nowhere'"):
+        train(resume=tmp_path / "nowhere", verbose=0)
+    from audiornn.errors import ModelFileError
+    from audiornn.runs import load_run_model
+
+    with pytest.raises(ModelFileError, match="model '.*' is a dataset, not a model: give a .keras file, a run folder "
+                                             "trained on it"):
+        load_run_model(sine_dataset.path)
     with pytest.raises(RunError, match=r"already holds a run.*--resume .*\(resume=.*\), or pass --overwrite \(overwrite=True\)"):
         train(sine_dataset, sine_run[0], model_config=TINY, verbose=0)
     with pytest.raises(DatasetError, match="audio has no file of at least 30001 samples.*shorter --sequence-length"):
