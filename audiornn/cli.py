@@ -455,7 +455,8 @@ def build_parser():
                           help="length of generated sounds drawn and scored (default %(default)s)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the generated sounds (default 0)")
     evaluate.add_argument("--output", "-o", action=_Once, metavar="DIR",
-                          help="folder for the figures (default: the first run's folder)")
+                          help="folder for the figures (default: the first run's folder, or the model's; for a "
+                               "shipped model, the current folder)")
     evaluate.set_defaults(handler=run_eval)
 
     vocoder = subcommands.add_parser(
@@ -498,7 +499,11 @@ def build_parser():
                                                 "vocode --model vocoder).")
     models.set_defaults(handler=run_models)
 
-    demo = subcommands.add_parser("demo", parents=[common], help="the main job on the bundled sample (the default)")
+    demo = subcommands.add_parser(
+        "demo", parents=[common], help="the main job on the bundled sample (the default)",
+        description="The main job on the bundled speech sample in data/ (what AudioRNN.py with no command runs): "
+                    "build its dataset, train the default model for --minutes, generate 10 s, draw the curves and "
+                    "the sound beside real speech, and score the model beside baselines; all under --output.")
     demo.add_argument("--output", "-o", action=_Once, default=str(DEFAULT_DEMO_FOLDER), metavar="DIR",
                       help="folder for everything the demo writes (default %(default)s)")
     demo.add_argument("--minutes", type=float, default=3.0, help="training time (default %(default)s)")

@@ -588,7 +588,8 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
         f"{dataset.seconds('validation'):.1f} s held out)")
     summary = train(dataset, folder / "run", train_config=train_config, overwrite=True,
                     verbose="auto" if progress else 0)
-    say(f"2/4 trained {summary['epochs']} epochs in {summary['training_minutes']} min: {summary['model']}")
+    say(f"2/4 trained {summary['epochs']} epoch{'' if summary['epochs'] == 1 else 's'} in "
+        f"{summary['training_minutes']} min: {summary['model']}")
     model = load_run_model(summary["model"])
     [sound] = generate(model, seconds=seconds, seed=0, output=folder / "generated.wav", progress=progress,
                        overwrite=True)  # the demo replaces its own run
