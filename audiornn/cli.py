@@ -502,8 +502,9 @@ def build_parser():
     demo = subcommands.add_parser(
         "demo", parents=[common], help="the main job on the bundled sample (the default)",
         description="The main job on the bundled speech sample in data/ (what AudioRNN.py with no command runs): "
-                    "build its dataset, train the default model for --minutes, generate 10 s, draw the curves and "
-                    "the sound beside real speech, and score the model beside baselines; all under --output.")
+                    "build its dataset, train the default model for --minutes, generate --seconds of audio, draw "
+                    "the curves and the sound beside real speech, and score the model beside baselines; all under "
+                    "--output.")
     demo.add_argument("--output", "-o", action=_Once, default=str(DEFAULT_DEMO_FOLDER), metavar="DIR",
                       help="folder for everything the demo writes (default %(default)s)")
     demo.add_argument("--minutes", type=float, default=3.0, help="training time (default %(default)s)")
