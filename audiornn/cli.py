@@ -251,8 +251,11 @@ def run_train(arguments):
         from .health import share_text
 
         healthiest = summary["healthiest"]
+        every = healthiest["stuck"] == healthiest["streams"]  # the best of the checks, and none of its streams well
         print(f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
-              f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training level")
+              f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training "
+              f"level" + ("; every stream of its check was stuck: it is the least bad of the checks, not a healthy "
+                          "model (train longer, or listen to the previews)" if every else ""))
     from .scoring import label_bits
 
     for name, label in score.get("labels", {}).items():

@@ -125,7 +125,12 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     # Health checks can start on a resume: epoch 2 is checked, and train names the healthiest model.
     assert main(["train", "--resume", str(run), "--epochs", "2", "--health-every", "1", "--health-streams", "2",
                  "--health-seconds", "4", "--quiet"]) == 0
-    assert f"healthiest model: {run / 'healthiest.keras'} (epoch 2): " in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert f"healthiest model: {run / 'healthiest.keras'} (epoch 2): " in shown
+    # a check whose streams were all stuck is named the least bad, not a healthy model
+    state = json.loads((run / "state.json").read_text())["healthiest"]
+    assert ("every stream of its check was stuck: it is the least bad of the checks, not a healthy model" in shown) \
+        == (state["stuck"] == state["streams"])
     rows = (run / "history.csv").read_text().splitlines()
     epochs = [line.split(",")[0] for line in rows[1:]]
     assert epochs == ["1", "2"]
