@@ -14,8 +14,10 @@ import logging
 import math
 import os
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -137,7 +139,11 @@ class RunKeeper(keras.callbacks.Callback):
         self._segment_start = time.monotonic()
         self._epochs_here = 0
 
+    def on_test_batch_end(self, batch, logs=None):
+        _raise_kept_interrupt()
+
     def on_epoch_begin(self, epoch, logs=None):
+        _raise_kept_interrupt()
         self._epoch_start = time.monotonic()
         if self.strategy is not None and self.budget_seconds:
             self._agreed = self._agreed_elapsed()
@@ -151,6 +157,7 @@ class RunKeeper(keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(scale * learning_rate_at(self.config, self._progress(step), step))
 
     def on_train_batch_end(self, batch, logs=None):
+        _raise_kept_interrupt()
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(float(loss)):
             self.diverged = (self.state["epochs_completed"] + 1, batch)
@@ -1017,12 +1024,48 @@ def _describe(model_config):
     return f"{frames}{sample}{dense}{predictor}"
 
 
+_INTERRUPTED = threading.Event()  # Ctrl-C or SIGTERM met while training: raised again where Keras swallowed it
+
+
+def _raise_kept_interrupt():
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupts_kept():
+    """Ctrl-C (and SIGTERM, where a handler raises for it: the command line's) noted as well as raised while the
+    block runs. Keras drops an interrupt that lands in its conversion of the logs (a bare ``except`` in
+    ``pythonify_logs``, where JAX's main thread waits most of each step); the keeper raises it again at the next
+    batch's end. Nothing changes off the main thread, or for a signal that is ignored."""
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def noted(number, frame):
+        _INTERRUPTED.set()
+        previous[number](number, frame)
+
+    kept = [number for number, handler in previous.items() if callable(handler)]
+    for number in kept:
+        signal.signal(number, noted)
+    try:
+        yield
+    finally:
+        for number in kept:
+            signal.signal(number, previous[number])
+        _INTERRUPTED.clear()
+
+
 @contextlib.contextmanager
 def _interrupt_note(folder, scoring=False):
     """What an interrupt leaves, said: while training (what is saved, how to go on) or, with ``scoring``, while the
     best model is scored on all the validation audio after training."""
     try:
-        yield
+        with _interrupts_kept():
+            yield
     except KeyboardInterrupt:
         done = epochs_completed(folder)
         if scoring:

@@ -330,6 +330,24 @@ def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_data
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
 
 
+def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset, tmp_path, caplog):
+    import signal
+
+    class Swallowed(keras.callbacks.Callback):  # as Keras' bare except in its logs' conversion does, on JAX
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                try:
+                    signal.raise_signal(signal.SIGINT)
+                except KeyboardInterrupt:
+                    pass
+
+    with caplog.at_level("WARNING", logger="audiornn"), pytest.raises(KeyboardInterrupt):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
+              verbose=0, callbacks=[Swallowed()])
+    assert "interrupted before the first epoch was completed" in caplog.text
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler given back
+
+
 def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path):
     import shutil
 
