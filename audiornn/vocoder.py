@@ -293,10 +293,16 @@ def match_level(audio, frames, config, name="the given frames"):
         have = _frame_power(format_frames(audio, config)[:count], config)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
+        share = float(np.mean(np.abs(audio) > 1.0))
         logger.warning("the audio vocoded from %s, at the level its frames describe, peaks %.1f dB above full "
-                       "scale: its loudest samples are cut at full scale (frames of quieter audio leave room)",
-                       name, 20 * math.log10(peak))
+                       "scale: %s of its samples are cut at full scale%s", name, 20 * math.log10(peak),
+                       f"{100 * share:.2g} %", " (frames of quieter audio leave room)" if share < CUT_MUCH else
+                       ": it is distorted throughout; the frames describe audio far louder than full scale (their "
+                       "level, or their unit, is not the one the model's format gives them)")
     return np.clip(audio, -1.0, 1.0)
+
+
+CUT_MUCH = 0.01  # a share of samples cut at full scale above which the vocoded audio is distorted throughout
 
 
 def _frame_power(values, config):

@@ -504,3 +504,20 @@ def test_vocoder_16k_takes_frames_of_the_bundled_prompts_and_refuses_ones_that_v
                                              r"log10 of magnitude, only livelier than speech .* pass --any-spread"):
         load_features(livelier, model)
     np.testing.assert_array_equal(load_features(livelier, model, any_spread=True), livelier.astype(np.float32))
+
+
+def test_frames_of_audio_far_beyond_full_scale_are_said_to_distort_with_the_share_cut(caplog):
+    from audiornn.vocoder import match_level
+
+    config = FeatureConfig.for_format("speecht5")
+    rate = config.format.sample_rate
+    time = np.arange(rate) / rate
+    burst = (time > 0.5) & (time < 0.505)
+    for gain, distorted in ((np.where(burst, 2.0, 0.5), False), (40.0, True)):  # a short peak, then far too loud
+        described = gain * np.sin(2 * np.pi * 220 * time)  # frames of audio `gain` times full scale
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="audiornn"):
+            out = match_level((0.1 * described).astype(np.float32), format_frames(described, config), config)
+        cut = float(np.mean(np.abs(out) >= 1.0))
+        assert f"{100 * cut:.2g} % of its samples are cut at full scale" in caplog.text
+        assert ("it is distorted throughout" in caplog.text) == distorted
