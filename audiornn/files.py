@@ -232,10 +232,15 @@ def atomic_path(path, clean=True, replace=True):
         os.close(handle)
     try:
         yield temporary
-        if replace:
-            os.replace(temporary, path)
-        else:
-            _link_unless_there(temporary, path)
+        try:
+            if replace:
+                os.replace(temporary, path)
+            else:
+                _link_unless_there(temporary, path)
+        except OSError as error:  # the file in the way cannot be replaced (immutable, another's in a sticky folder)
+            if error.filename2 is None and error.filename != temporary:
+                raise
+            raise OSError(error.errno, f"{error.strerror} (it cannot be replaced)", str(path)) from error
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError) and not error.filename:  # (a full disk met by a writer that names nothing)

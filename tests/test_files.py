@@ -142,3 +142,17 @@ def test_a_write_that_fails_names_the_file_it_was_for(tmp_path):
     with pytest.raises(OSError) as raised:
         write_atomically(tmp_path / "curves.png", full)
     assert raised.value.filename == str(tmp_path / "curves.png") and list(tmp_path.iterdir()) == []
+
+
+def test_a_file_that_cannot_be_replaced_is_named_not_the_temporary_one(tmp_path, monkeypatch):
+    import errno
+
+    from audiornn.files import write_atomically
+
+    def refused(source, target):
+        raise PermissionError(errno.EPERM, "Operation not permitted", source, target)
+
+    monkeypatch.setattr(os, "replace", refused)  # as for an immutable file, or another user's in a sticky /tmp
+    with pytest.raises(OSError, match=r"Operation not permitted \(it cannot be replaced\)") as raised:
+        write_atomically(tmp_path / "take.wav", lambda temporary: Path(temporary).write_bytes(b"audio"))
+    assert raised.value.filename == str(tmp_path / "take.wav") and list(tmp_path.iterdir()) == []
