@@ -137,15 +137,19 @@ class AudioSink:
     ``overwrite=False``: a file that another process wrote at a path while this one ran is kept, and refused.
     """
 
-    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None, overwrite=True):
+    # Why a stream runs beyond full scale, as said when the sink closes (``cause``)
+    GENERATED = "a model early in its training overshoots, or its dataset's level is near full scale"
+
+    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None, overwrite=True, cause=GENERATED):
         self.paths, self.count, self.audio_config, self.wav_format = paths, count, audio_config, wav_format
+        self.cause = cause
         self.overwrite = overwrite  # False: a file another process wrote at a path meanwhile is kept
         self.lengths = lengths
         self._written = [0] * count
         self._filters = [None] * count
         self._collected = [[] for _ in range(count)]
         self._files = contextlib.ExitStack()
-        self._beyond, self._loudest = 0, 0.0  # decoded samples beyond full scale (cut there), and the loudest
+        self._beyond, self._loudest = [0] * count, 0.0  # each stream's samples beyond full scale (cut there); loudest
 
     def __enter__(self):
         rate = self.audio_config.sample_rate
@@ -169,14 +173,16 @@ class AudioSink:
         return self
 
     def __exit__(self, *failure):
-        if failure[0] is None and self._beyond and _BEYOND_SAID.get():
-            written = max(sum(self._written), 1)
-            where = f" in {', '.join(repr(str(path)) for path in self.paths[:3])}" + (
-                f" and {len(self.paths) - 3} more" if len(self.paths) > 3 else "") if self.paths else ""
+        if failure[0] is None and any(self._beyond) and _BEYOND_SAID.get():
+            cut = [index for index, beyond in enumerate(self._beyond) if beyond]
+            written = max(sum(self._written[index] for index in cut), 1)
+            where = f" in {', '.join(repr(str(self.paths[index])) for index in cut[:3])}" + (
+                f" and {len(cut) - 3} more" if len(cut) > 3 else "") if self.paths else (
+                f" in stream{'s' if len(cut) > 1 else ''} {', '.join(str(index) for index in cut[:3])}" + (
+                    f" and {len(cut) - 3} more" if len(cut) > 3 else "") if self.count > 1 else "")
             logger.warning("%s generated sample(s)%s (%.2g %% of them) ran beyond full scale, up to %.1f dB over, and "
-                           "were cut there: a model early in its training overshoots, or its dataset's level is "
-                           "near full scale", f"{self._beyond:,}", where, 100 * self._beyond / written,
-                           20 * np.log10(self._loudest))
+                           "were cut there: %s", f"{sum(self._beyond):,}", where, 100 * sum(self._beyond) / written,
+                           20 * np.log10(self._loudest), self.cause)
         return self._files.__exit__(*failure)
 
     def emit(self, classes, *, write=True):
@@ -196,7 +202,7 @@ class AudioSink:
             audio = audio[:max(0, self.lengths[index] - self._written[index])]
         beyond = np.abs(audio) > 1.0
         if np.any(beyond):
-            self._beyond += int(np.count_nonzero(beyond))
+            self._beyond[index] += int(np.count_nonzero(beyond))
             self._loudest = max(self._loudest, float(np.max(np.abs(audio))))
             audio = np.clip(audio, -1.0, 1.0)
         self._written[index] += audio.size
