@@ -366,14 +366,24 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if json_path and Path(json_path).expanduser().is_dir():  # (a file as --output: make_folder refuses it)
         raise ParameterError(f"--json '{json_path}' is a folder: name a file to write the scores to (nothing was "
                              f"done)")
-    if output:  # the figures' folder, made (with those above it) and checked before any scoring
-        with folder_for(output, "--output") as output:  # refused: nothing left behind
+    with contextlib.ExitStack() as made:  # a folder --output made is taken away again if the command fails empty
+        if output:  # the figures' folder, made (with those above it) and checked before any scoring
+            output = made.enter_context(folder_for(output, "--output"))
             check_writable(output / "curves.png", "--output")
             if json_path:  # after --output is made: the JSON may go in it
                 check_writable(json_path, "--json")
-    elif json_path:
-        check_writable(json_path, "--json")
-    output = Path(output) if output else model_folder(runs[0] if runs else model)
+        elif json_path:
+            check_writable(json_path, "--json")
+        return _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify, sound, contact_sheet,
+                         seconds, seed, Path(output) if output else model_folder(runs[0] if runs else model),
+                         json_path, overwrite, progress, say, x_axis)
+
+
+def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify, sound, contact_sheet, seconds, seed,
+              output, json_path, overwrite, progress, say, x_axis):
+    """:func:`evaluate_command`'s work, once its arguments and outputs are checked."""
+    from . import evaluation
+
     _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
                         sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)
     # Each file said as it is written: a later failure (a full disk, a contact sheet refused) does not hide it

@@ -339,3 +339,20 @@ def test_characters_the_font_lacks_are_said_once_not_as_python_warnings(tmp_path
     assert path.read_bytes()[:8] == PNG_SIGNATURE
     assert not [warning for warning in caught if "missing from font" in str(warning.message)]
     assert "2 character(s) of its text (a run's name?) are not in the figure's font" in caplog.text
+
+
+def test_an_eval_that_fails_takes_away_the_empty_output_folders_it_made(sine_run, tmp_path, capsys):
+    folder, _ = sine_run
+    assert main(["eval", "--model", str(folder), "--audio", str(tmp_path / "missing.wav"), "--output",
+                 str(tmp_path / "figures" / "a" / "b"), "--quiet"]) == 2
+    assert "missing.wav" in capsys.readouterr().err and not (tmp_path / "figures").exists()
+    # one that wrote something before it failed keeps its folder, and what is in it
+    wide = tmp_path / "wide"
+    (wide / "previews").mkdir(parents=True)
+    (wide / "history.csv").write_text((folder / "history.csv").read_text())
+    import soundfile
+
+    soundfile.write(str(wide / "previews" / "epoch_0001.wav"), sine(300, 0.5, 16000), 16000)
+    assert main(["eval", str(folder), str(wide), "--contact-sheet", "--output", str(tmp_path / "kept"),
+                 "--quiet"]) == 2
+    assert [entry.name for entry in (tmp_path / "kept").iterdir()] == ["curves.png"]
