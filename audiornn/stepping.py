@@ -566,10 +566,11 @@ class TimeLeft:
             self.said = True
             left = (self.total - self.done_count) * (now - self.since[0]) / max(self.done_count - self.since[1], 1)
             if left >= TIME_LEFT_AT_LEAST:
-                logger.info("%s: about %.0f minutes left", self.what, left / 60)
+                logger.info("%s: about %s left", self.what, f"{left:.0f} s" if left < 90 else
+                            f"{left / 60:.0f} minutes")
 
 
-TIME_LEFT_AFTER, TIME_LEFT_AT_LEAST = 10.0, 60.0
+TIME_LEFT_AFTER, TIME_LEFT_AT_LEAST = 10.0, 30.0
 
 
 def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.0):

@@ -63,11 +63,11 @@ def test_a_long_score_off_a_terminal_says_once_how_long_it_has_left(sine_run, si
     import audiornn.stepping as stepping
 
     monkeypatch.setattr(stepping, "TIME_LEFT_AFTER", 0.0)
-    monkeypatch.setattr(stepping, "TIME_LEFT_AT_LEAST", 0.0)  # (a real one is a minute or more)
+    monkeypatch.setattr(stepping, "TIME_LEFT_AT_LEAST", 0.0)  # (a real one is half a minute or more)
     with caplog.at_level("INFO", logger="audiornn"):
         scoring.score_classes(model, pieces, progress=True, chunk=64)  # pytest's output is no terminal: no bar
         scoring.score_classes(model, pieces, progress=False, chunk=64)
-    assert len(re.findall(r"scoring [\d,]+ targets: about 0 minutes left", caplog.text)) == 1
+    assert len(re.findall(r"scoring [\d,]+ targets: about \d+ s left", caplog.text)) == 1
 
 
 def test_long_generation_off_a_terminal_says_once_how_long_it_has_left(sine_run, monkeypatch, caplog):
@@ -78,4 +78,20 @@ def test_long_generation_off_a_terminal_says_once_how_long_it_has_left(sine_run,
     monkeypatch.setattr(stepping, "TIME_LEFT_AT_LEAST", 0.0)
     with caplog.at_level("INFO", logger="audiornn"):
         generate(load_run_model(sine_run[0]), seconds=1.0, count=2, seed=0, chunk_seconds=0.1)  # no terminal: no bar
-    assert len(re.findall(r"generating 2 stream\(s\) of 1 s: about 0 minutes left", caplog.text)) == 1
+    assert len(re.findall(r"generating 2 stream\(s\) of 1 s: about \d+ s left", caplog.text)) == 1
+
+
+def test_time_left_is_said_in_seconds_under_a_minute_and_a_half_and_not_for_short_work(monkeypatch, caplog):
+    from audiornn import stepping
+
+    for per_piece, expected in ((5.0, "about 45 s left"), (20.0, "about 3 minutes left"), (1.0, None)):
+        clock = iter(np.arange(0.0, 1000.0, per_piece))
+        monkeypatch.setattr(stepping.time, "monotonic", lambda: next(clock))
+        caplog.clear()
+        with caplog.at_level("INFO", logger="audiornn"):
+            left = stepping.TimeLeft(12, "vocoding")
+            for _ in range(12):
+                left.done(1)
+        said = [record.getMessage() for record in caplog.records]
+        # timed from the first piece's end, said once after 10 s: the pieces left at that pace
+        assert said == ([] if expected is None else [f"vocoding: {expected}"]), said
