@@ -242,7 +242,8 @@ def generate_command(model, *, score_against=(), say=print, **options):
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
     healthy = _health_reference(model, loaded, score_against)
     against = "--score-against" if score_against else None  # what the health lines hold the streams to
-    paths = generate(loaded, **options)
+    with _nothing_written_if_interrupted("generated"):
+        paths = generate(loaded, **options)
     brief = not options.get("progress", True) and len(paths) > 1
     _say_written(say, paths, brief)
     reports, sounds = [], []
@@ -268,6 +269,17 @@ def generate_command(model, *, score_against=(), say=print, **options):
         say(format_sound_reports([report for _, report in sounds], [name for name, _ in sounds],
                                  reference="--score-against"))
     return paths
+
+
+@contextlib.contextmanager
+def _nothing_written_if_interrupted(made):
+    """An interrupt of the block said with what it leaves: no file (each is written only once complete)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        logger.warning("interrupted: nothing %s was kept (a file is written only once it is complete); run the "
+                       "command again for it", made)
+        raise
 
 
 def _say_written(say, paths, brief, sources=None):
@@ -312,7 +324,8 @@ def vocode_command(model, inputs, *, say=print, **options):
 
     if isinstance(inputs, (str, os.PathLike)):  # one input given alone
         inputs = [inputs]
-    paths = vocode(load_run_model(model), inputs, **options)
+    with _nothing_written_if_interrupted("vocoded"):
+        paths = vocode(load_run_model(model), inputs, **options)
     if options.get("output"):
         _say_written(say, paths, not options.get("progress", True) and len(paths) > 1, sources=list(inputs))
     return paths

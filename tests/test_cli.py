@@ -410,3 +410,16 @@ def test_tensorboard_writes_its_event_files_with_no_native_log_lines(sine_datase
         == {"train", "validation"}
     assert "run: " in result.stdout and "(1 epoch, " in result.stdout
     assert not [noise for noise in ("E0000", "I0000", "W0000", "cuInit") if noise in result.stderr], result.stderr
+
+
+def test_an_interrupted_generate_says_that_nothing_was_kept(sine_run, tmp_path, monkeypatch, caplog):
+    from audiornn import generation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generation, "generate", interrupted)
+    assert main(["generate", "--model", str(sine_run[0]), "--seconds", "1", "--output", str(tmp_path / "x.wav")]) \
+        == 130
+    assert "interrupted: nothing generated was kept (a file is written only once it is complete)" in caplog.text
+    assert not (tmp_path / "x.wav").exists()
