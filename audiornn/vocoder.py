@@ -171,7 +171,7 @@ def check_units(frames, model, name, any_spread=False):
     if not judged:
         # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
-        silent = f" (and {frames.shape[0] - sounding.shape[0]} flat at the floor or below: silence)" \
+        silent = f" (and {frames.shape[0] - sounding.shape[0]} flat: every band alike)" \
             if sounding.shape[0] < frames.shape[0] else ""
         why = f"{sounding.shape[0]} frame(s){silent} are too few to tell their units by their spread " \
               f"({MIN_FRAMES_TO_JUDGE} or more)" if not enough else \
@@ -374,9 +374,16 @@ def load_features(source, model, sample_rate=None, any_spread=False):
                              f"{config.describe()} at {model.audio_config.sample_rate} Hz{advice}")
     if frames.dtype.kind not in "fiu":
         raise ParameterError(f"features {name} are of type {frames.dtype}, not real numbers: save a float array")
+    if frames.dtype.kind in "iu":  # a front end's frames are real numbers: whole ones were rounded, or are not frames
+        logger.warning("features %s are integers (%s): frames are real numbers, and rounded ones are read a little off "
+                       "(save the float array the front end gives)", name, frames.dtype)
     frames = frames.astype(np.float32)
     if not np.all(np.isfinite(frames)):
-        raise ParameterError(f"features {name} have NaN or infinite values")
+        bad = ~np.isfinite(frames)
+        first = int(np.flatnonzero(bad.any(axis=1))[0])
+        raise ParameterError(f"features {name} have NaN or infinite values: {int(np.count_nonzero(bad))} of them, in "
+                             f"{int(np.count_nonzero(bad.any(axis=1)))} of their {frames.shape[0]} frames (the first is "
+                             f"frame {first}): repair or cut those frames")
     check_units(frames, model, name, any_spread=any_spread)
     above = level_shift(frames, model) * _decibels_per_unit(config)  # dB above a peak of 1
     if above > TOO_LOUD_DB:
@@ -397,6 +404,8 @@ def _shape_advice(frames, config):
     """What to do with frames of the wrong shape, where the shape says it: a (bands, frames) array, a batch of
     one, or frames of another number of bands (another format's, for another vocoder)."""
     shape = frames.shape
+    if 0 in shape:
+        return " (an empty array: it holds no values)"
     if frames.ndim == 3:
         return (f" (a batch of {shape[0]}: one input is one stream; give each its own .npy, or the whole array to "
                 f"audiornn.vocode, which takes a batch as that many inputs)")

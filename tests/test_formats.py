@@ -226,7 +226,7 @@ def speecht5_vocoder(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vocoder, tmp_path):
+def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vocoder, tmp_path, caplog):
     model, folder = speecht5_vocoder
     assert model.feature_config.kind == "speecht5" and model.audio_config.sample_rate == 16000
     audio = np.concatenate([read_audio(folder / f"tones{index}.g722")[0][:, 0] for index in range(3)])
@@ -252,6 +252,22 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
         load_features(np.zeros((1, 80, 100), np.float32), model)  # a batch of one, its bands first
     with pytest.raises(ParameterError, match=r"speecht5 frames \(80 mel bands"):
         load_features(frames[:, :40], model)
+    # what the probes passed wrong: an empty array, a NaN (where), integers, frames flat but off the floor
+    with pytest.raises(ParameterError, match=r"have shape \(100, 0\).*\(an empty array: it holds no values\)"):
+        load_features(np.zeros((100, 0), np.float32), model)
+    broken = frames.copy()
+    broken[7, 3] = np.nan
+    with pytest.raises(ParameterError, match=r"NaN or infinite values: 1 of them, in 1 of their \d+ frames \(the "
+                                             r"first is frame 7\)"):
+        load_features(broken, model)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        load_features(np.round(frames).astype(np.int32), model)
+    assert "are integers (int32): frames are real numbers" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"), pytest.raises(ParameterError, match="which no front end "
+                                                                                           "makes of sound"):
+        load_features(np.full((150, 80), -3.0, np.float32), model)
+    assert "150 flat: every band alike" in caplog.text and "silence" not in caplog.text.split("ERROR")[0]
 
 
 @pytest.mark.slow
