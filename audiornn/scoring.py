@@ -275,8 +275,22 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     score.update(baselines={} if dataset is None else score_baselines(dataset_pieces(dataset, "train"), pieces,
                                                                       mu=model.audio_config.mu),
                  seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
-                 dataset=None if dataset is None else str(dataset.path))
+                 dataset=None if dataset is None else str(dataset.path),
+                 in_training=[] if dataset is None else _in_training(files, dataset))
+    if score["in_training"]:
+        shown = ", ".join(f"'{path}'" for path in score["in_training"][:3]) + (
+            f" and {len(score['in_training']) - 3} more" if len(score["in_training"]) > 3 else "")
+        logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "
+                       "or in part: their bits are not held-out bits (lower than on audio it never heard)",
+                       len(score["in_training"]), len(files), shown, dataset.path)
     return score
+
+
+def _in_training(files, dataset):
+    """The ``files`` whose audio (all of it, or its head: one file split in two) ``dataset`` trains on."""
+    trained = {os.path.realpath(source["path"]) for source in dataset.metadata.get("sources", [])
+               if source.get("split") == "train" and source.get("path")}
+    return [str(path) for path in files if os.path.realpath(path) in trained]
 
 
 def _labels_to_score(model, label, truth):
@@ -379,5 +393,7 @@ def format_score_table(score):
         lines.append(f"{'label ' + name:<22}{label_bits(label):>12}   ({label['files']} file(s))")
     fitted = f"baselines fitted on {score['dataset']}" if score["dataset"] else \
         "no baselines: give --dataset, the model's training dataset, to fit them"
-    lines.append(f"({score['seconds']:.1f} s of held-out audio in {len(score['files'])} file(s); {fitted})")
+    trained = len(score.get("in_training", []))
+    kind = "held-out audio" if not trained else f"audio, {trained} of them training audio,"
+    lines.append(f"({score['seconds']:.1f} s of {kind} in {len(score['files'])} file(s); {fitted})")
     return "\n".join(lines)

@@ -95,3 +95,22 @@ def test_time_left_is_said_in_seconds_under_a_minute_and_a_half_and_not_for_shor
         said = [record.getMessage() for record in caplog.records]
         # timed from the first piece's end, said once after 10 s: the pieces left at that pace
         assert said == ([] if expected is None else [f"vocoding: {expected}"]), said
+
+
+def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run, sine_dataset, caplog):
+    from audiornn.scoring import format_score_table, score_audio
+
+    sources = sine_dataset.metadata["sources"]
+    trained = [source["path"] for source in sources if source["split"] == "train"]
+    held = [source["path"] for source in sources if source["split"] == "validation" and source["path"] not in trained]
+    with caplog.at_level("WARNING", logger="audiornn"):
+        score = score_audio(str(sine_run[0]), [trained[0], *held[:1]], progress=False)
+    assert score["in_training"] == [trained[0]]
+    assert f"1 of the {1 + len(held[:1])} file(s) scored ('{trained[0]}') are training audio" in caplog.text
+    assert "training audio," in format_score_table(score)
+    caplog.clear()
+    if held:
+        with caplog.at_level("WARNING", logger="audiornn"):
+            alone = score_audio(str(sine_run[0]), held[:1], progress=False)
+        assert alone["in_training"] == [] and "training audio" not in caplog.text
+        assert "s of held-out audio in 1 file(s)" in format_score_table(alone)
