@@ -183,10 +183,11 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                 raise
             except OSError:  # a folder this user cannot write: the refusals below say what it holds
                 pass
-        if not overwrite:
-            if not epochs_completed(folder):
-                raise RunError(f"--output folder '{folder}' holds a run that completed no epoch: start it again "
-                               f"with --overwrite")
+        if not overwrite and not epochs_completed(folder):  # (nothing of it to lose: its dataset is kept)
+            if check_only:
+                logger.info("--output folder '%s' holds a run that completed no epoch (stopped in its first): it is "
+                            "started again", folder)
+        elif not overwrite:
             raise RunError(f"--output folder '{folder}' already holds a run: continue it with "
                            f"'--resume {folder}' (resume='{folder}'), or pass --overwrite (overwrite=True) to start "
                            f"over")
@@ -432,7 +433,7 @@ def load_run_model(path, *, compile=False):
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
         if is_run(run) and not path.is_file() and not epochs_completed(run):
             raise ModelFileError(f"run '{run}' has no model yet: it completed no epoch (interrupted before the "
-                                 f"first ended); train it again with --overwrite{_hides(given)}")
+                                 f"first ended); train it again (the same command){_hides(given)}")
         last = committed_path(run, LAST_MODEL) if is_run(run) else None
         if last is not None and not path.is_file() and last.is_file():
             raise ModelFileError(f"run '{run}' has lost its best model ('{path.name}' is missing) but keeps its last "

@@ -1077,7 +1077,7 @@ def _interrupt_note(folder, scoring=False):
                            done, folder)
         else:
             logger.warning("interrupted before the first epoch was completed: nothing to resume; start again with "
-                           "the same command and --overwrite")
+                           "the same command")
         raise
 
 

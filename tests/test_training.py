@@ -65,9 +65,12 @@ def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, t
         train(sine_dataset, tmp_path / "first", model_config=TINY,
               train_config=TrainConfig(epochs=4, **QUICK), callbacks=[Interrupt(at=0)], verbose=0)
     assert "before the first epoch was completed: nothing to resume" in caplog.text
-    with pytest.raises(RunError, match="holds a run that completed no epoch: start it again with --overwrite"):
-        train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(epochs=4, **QUICK),
-              verbose=0)
+    # ... and the same command starts it again, without --overwrite: nothing of it is lost
+    caplog.clear()
+    with caplog.at_level("INFO", logger="audiornn"):
+        assert train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK),
+                     verbose=0)["epochs"] == 1
+    assert "holds a run that completed no epoch (stopped in its first): it is started again" in caplog.text
     caplog.clear()
     with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING"):
         train(sine_dataset, tmp_path / "run", model_config=TINY,
