@@ -102,6 +102,12 @@ def remove_stale_partials(folder):
     return removed
 
 
+def existing_folder(folder):
+    """``folder``, or the nearest path above it that exists (a folder to be made: where it will be made)."""
+    folder = Path(folder).expanduser()
+    return next((above for above in (folder, *folder.parents) if above.exists()), folder)
+
+
 def make_folder(folder, what, error=ParameterError):
     """Create ``folder`` and the folders above it that are missing (a dataset's or a run's own folder, as
     ``mkdir -p``); a file in the way or a folder that cannot be written is ``error``, naming ``what``."""

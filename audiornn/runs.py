@@ -183,7 +183,7 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                 raise
             except OSError:  # a folder this user cannot write: the refusals below say what it holds
                 pass
-        if not overwrite and not epochs_completed(folder):  # (nothing of it to lose: its dataset is kept)
+        if not overwrite and _nothing_saved(folder):  # (nothing of it to lose: its dataset is kept)
             if check_only:
                 logger.info("--output folder '%s' holds a run that completed no epoch (stopped in its first): it is "
                             "started again", folder)
@@ -197,6 +197,18 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
     remove_stale_partials(folder)
     _clear_run(folder)
     return folder
+
+
+def _nothing_saved(folder):
+    """Whether run ``folder`` saved nothing: no epoch in its state.json (where it has one) and none of the files an
+    epoch writes (a run whose state.json was lost keeps its models, and is not "stopped in its first epoch")."""
+    try:
+        if epochs_completed(folder):
+            return False
+    except AudioRNNError:  # a damaged state.json: what it said is not known
+        return False
+    return not any(committed_path(folder, name).exists()
+                   for name in (BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL, HISTORY, SUMMARY))
 
 
 def hold_run(folder, *, share_inside=False):

@@ -20,7 +20,7 @@ import soundfile
 
 from .audio_io import decode_classes
 from .errors import ParameterError
-from .files import atomic_path, check_writable, make_folder, remove_stale_partials
+from .files import atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
@@ -43,7 +43,7 @@ def beyond_full_scale_unsaid():
 
 def output_paths(output, count, inputs=(), overwrite=False):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
-    ``.wav`` name (its folder made where it is missing), no path that is a folder, none of the ``inputs`` (the files the
+    ``.wav`` name (its folder made when the files are opened, where it is missing), no path that is a folder, none of the ``inputs`` (the files the
     work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
     file that exists (what was generated before is not lost)."""
     output = Path(output).expanduser()
@@ -52,9 +52,12 @@ def output_paths(output, count, inputs=(), overwrite=False):
                              f"folder")
     if output.suffix.lower() != ".wav":
         raise ParameterError(f"--output must name a .wav file, got '{output}'")
-    if not output.parent.exists():  # made, as data, train and eval make theirs (mkdir -p)
-        make_folder(output.parent, "--output")
-    check_writable(output, "--output")  # a folder that cannot be written (read-only)
+    # A missing folder is made when the files are opened (AudioSink), as data, train and eval make theirs (mkdir -p);
+    # here the nearest folder above it that exists is checked: a file in the way, or one that cannot be written
+    above = existing_folder(output.parent)
+    if not above.is_dir():
+        raise ParameterError(f"--output '{output}': '{above}' is a file, not a folder: name a .wav file in a folder")
+    check_writable(output if above == output.parent else above / output.name, "--output")
     width = len(str(count))
     paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}")
                                          for index in range(count)]
@@ -120,7 +123,7 @@ def check_room(output, count, samples, rate, advice="ask for fewer --seconds or 
     if output is None:
         return None
     size = 2 * samples
-    folder = Path(output).expanduser().parent
+    folder = existing_folder(Path(output).expanduser().parent)  # (a folder to be made: the disk it will be on)
     needed, free = size * count, shutil.disk_usage(folder).free if folder.is_dir() else None
     if free is not None and needed > free:
         raise ParameterError(f"{count:,} x {samples / rate:,.3g} s of audio would take {size_text(needed)} but "
@@ -154,6 +157,8 @@ class AudioSink:
     def __enter__(self):
         rate = self.audio_config.sample_rate
         if self.paths:
+            # The folder made here, where it is missing, and taken away again if nothing is written into it
+            self._files.enter_context(folder_for(self.paths[0].parent, "--output"))
             remove_stale_partials(self.paths[0].parent)  # once, not once a file
         try:
             temporaries = [self._files.enter_context(atomic_path(path, clean=False, replace=self.overwrite))

@@ -220,13 +220,14 @@ class RunKeeper(keras.callbacks.Callback):
             state["healthiest"] = healthiest
         if not self.folder.is_dir():  # removed (or moved) from under the training: nothing to save into
             raise RunError(f"the run folder '{self.folder}' was removed or moved while it trained: epoch {number} "
-                           f"could not be saved there; put it back and continue with --resume, or start again")
+                           f"could not be saved there; " + ("put it back and continue with --resume, or start again"
+                                                            if number > 1 else "start again"))
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
             advice = write_advice(error)
             kept = f"epoch {number - 1}'s files are intact: {advice} and continue with --resume {self.folder}" \
-                if number > 1 else f"no epoch was saved: {advice} and start again with --overwrite"
+                if number > 1 else f"no epoch was saved: {advice} and start again (the same command)"
             raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}") from error
         self.history_rows.append(row)
         self._epochs_here += 1
@@ -904,7 +905,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         if not state["epochs_completed"]:  # nothing good was saved: there is no model to go on from
             raise TrainingDiverged(
                 f"{what}, before any epoch was saved: start the run again with a lower learning rate (the same "
-                f"command with --overwrite {lower})")
+                f"command with {lower})")
         raise TrainingDiverged(
             f"{what}; the last good model (epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': "
             f"lower the learning rate and continue with --resume {folder} {lower}")

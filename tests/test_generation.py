@@ -104,6 +104,15 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
     # into a folder that is not there yet: made, as data, train and eval make theirs
     [written] = generate(gru_model, seconds=0.01, output=tmp_path / "new" / "deeper" / "x.wav", progress=False)
     assert written == tmp_path / "new" / "deeper" / "x.wav" and written.is_file()
+    # ... and not left behind, empty, by a generation refused
+    with pytest.raises(ParameterError, match="--tail must be a probability"):
+        generate(gru_model, seconds=0.01, tail=-1.0, output=tmp_path / "never" / "x.wav", progress=False)
+    assert not (tmp_path / "never").exists()
+    # ... whose disk is measured all the same: the folder above it that exists
+    from audiornn.sink import check_room
+
+    with pytest.raises(ParameterError, match="would take .* but '.*' has .* free"):
+        check_room(tmp_path / "never" / "deeper" / "x.wav", 1, 2 ** 62, 8000)
 
 
 def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, write_audio, capsys):

@@ -71,6 +71,12 @@ def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, t
         assert train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK),
                      verbose=0)["epochs"] == 1
     assert "holds a run that completed no epoch (stopped in its first): it is started again" in caplog.text
+    # a run that lost its state.json keeps its models: not taken for one that saved nothing
+    (tmp_path / "first" / "state.json").unlink()
+    with pytest.raises(RunError, match="already holds a run: continue it with '--resume"):
+        train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK),
+              verbose=0)
+    assert (tmp_path / "first" / "model.keras").is_file()
     caplog.clear()
     with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING"):
         train(sine_dataset, tmp_path / "run", model_config=TINY,
@@ -132,11 +138,14 @@ def test_a_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_model(sin
     assert len(history(tmp_path / "run")) == 1
     # In the first epoch there is no good model: the message says to start again, not to resume
     with pytest.raises(TrainingDiverged, match=r"epoch 1, batch 1, before any epoch was saved: start the run again "
-                                               r"with a lower learning rate \(the same command with --overwrite "
+                                               r"with a lower learning rate \(the same command with "
                                                r"--learning-rate 3.3e\+29\)"):
         train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(
             epochs=1, **(QUICK | {"learning_rate": 1e30})), verbose=0)
     assert not (tmp_path / "first" / "last.keras").exists()
+    # ... which it does, with no --overwrite: nothing of the first try was saved
+    assert train(sine_dataset, tmp_path / "first", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK),
+                 verbose=0)["epochs"] == 1
 
 
 @pytest.mark.slow
