@@ -287,9 +287,11 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
 
 
 def _in_training(files, dataset):
-    """The ``files`` whose audio (all of it, or its head: one file split in two) ``dataset`` trains on."""
+    """The ``files`` whose audio (all of it, or its head: one file split in two) ``dataset`` trains on. Sources
+    recorded by a relative path (as given to a build in another folder) are not compared: where they were is not
+    known."""
     trained = {os.path.realpath(source["path"]) for source in dataset.metadata.get("sources", [])
-               if source.get("split") == "train" and source.get("path")}
+               if source.get("split") == "train" and source.get("path") and os.path.isabs(source["path"])}
     return [str(path) for path in files if os.path.realpath(path) in trained]
 
 

@@ -1039,21 +1039,25 @@ def _interrupts_kept():
     block runs. Keras drops an interrupt that lands in its conversion of the logs (a bare ``except`` in
     ``pythonify_logs``, where JAX's main thread waits most of each step); the keeper raises it again at the next
     batch's end. Nothing changes off the main thread, or for a signal that is ignored."""
-    _INTERRUPTED.clear()
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():  # (signals reach the main thread only)
         yield
         return
+    _INTERRUPTED.clear()
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
 
     def noted(number, frame):
-        _INTERRUPTED.set()
-        previous[number](number, frame)
+        try:
+            previous[number](number, frame)
+        except KeyboardInterrupt:  # (a handler that does not raise, a graceful one of the caller's, is left be)
+            _INTERRUPTED.set()
+            raise
 
     kept = [number for number, handler in previous.items() if callable(handler)]
     for number in kept:
         signal.signal(number, noted)
     try:
         yield
+        _raise_kept_interrupt()  # swallowed after the last batch's end: raised here, not lost
     finally:
         for number in kept:
             signal.signal(number, previous[number])

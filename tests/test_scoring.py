@@ -1,5 +1,6 @@
 """Scoring: bits per sample of models and baselines on held-out audio, the context probe."""
 
+import os
 import re
 
 import numpy as np
@@ -108,6 +109,13 @@ def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run
     assert score["in_training"] == [trained[0]]
     assert f"1 of the {1 + len(held[:1])} file(s) scored ('{trained[0]}') are training audio" in caplog.text
     assert "training audio," in format_score_table(score)
+    # a source recorded by a relative path (a build run elsewhere) is not matched against the folder of today
+    from types import SimpleNamespace
+
+    from audiornn.scoring import _in_training
+
+    relative = SimpleNamespace(metadata={"sources": [{"path": "sine0.wav", "split": "train"}]})
+    assert _in_training([os.path.abspath("sine0.wav")], relative) == []
     caplog.clear()
     if held:
         with caplog.at_level("WARNING", logger="audiornn"):

@@ -359,6 +359,32 @@ def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset,
     assert "interrupted before the first epoch was completed" in caplog.text
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler given back
 
+    class SwallowedLast(keras.callbacks.Callback):  # swallowed after the last batch: raised all the same
+        def on_epoch_end(self, epoch, logs=None):
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass
+
+    with pytest.raises(KeyboardInterrupt):
+        train(sine_dataset, tmp_path / "last", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK),
+              verbose=0, callbacks=[SwallowedLast()])
+    # a caller's own handler that does not raise (a graceful stop of its own) is left to decide
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda number, frame: seen.append(number))
+
+    class Terminated(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1 and not seen:
+                signal.raise_signal(signal.SIGTERM)
+
+    try:
+        assert train(sine_dataset, tmp_path / "graceful", model_config=TINY,
+                     train_config=TrainConfig(epochs=1, **QUICK), verbose=0, callbacks=[Terminated()])["epochs"] == 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == [signal.SIGTERM]
+
 
 def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path):
     import shutil
