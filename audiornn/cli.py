@@ -248,14 +248,7 @@ def run_train(arguments):
           f"{score['bits_per_sample']:.3f} bits per sample, accuracy {score['accuracy']:.3f} on the "
           f"validation audio")
     if summary.get("healthiest"):
-        from .health import share_text
-
-        healthiest = summary["healthiest"]
-        every = healthiest["stuck"] == healthiest["streams"]  # the best of the checks, and none of its streams well
-        print(f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
-              f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training "
-              f"level" + ("; every stream of its check was stuck: it is the least bad of the checks, not a healthy "
-                          "model (train longer, or listen to the previews)" if every else ""))
+        print(_healthiest_line(summary["healthiest"]))
     from .scoring import label_bits
 
     for name, label in score.get("labels", {}).items():
@@ -306,6 +299,17 @@ def run_models(arguments):
 
     print(format_models_table())
     return 0
+
+
+def _healthiest_line(healthiest):
+    """train's line for its healthiest model: a check whose every stream was stuck names it the least bad."""
+    from .health import share_text
+
+    every = healthiest["stuck"] == healthiest["streams"]  # the best of the checks, and none of its streams well
+    return (f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
+            f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training "
+            f"level" + ("; every stream of its check was stuck: it is the least bad of the checks, not a healthy "
+                        "model (train longer, or listen to the previews)" if every else ""))
 
 
 def run_eval(arguments):

@@ -185,6 +185,9 @@ def _plot_health(axis, runs):
     stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
 
 
+_FIGURE_WARNINGS = {}  # what save_figure passed on, shown once a place as the "default" filter shows warnings
+
+
 def save_figure(figure, path, *, dpi=110):
     """Write ``figure`` as a PNG, atomically; returns the path. Characters its font lacks (a run named in a
     script matplotlib's DejaVu Sans does not cover) are drawn as boxes, and said in one line."""
@@ -196,8 +199,9 @@ def save_figure(figure, path, *, dpi=110):
             temporary, dpi=dpi, format="png", metadata={"Software": FIGURE_SOFTWARE}))
     missing = [str(warning.message) for warning in caught if "missing from font" in str(warning.message)]
     for warning in caught:
-        if "missing from font" not in str(warning.message):
-            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        if "missing from font" not in str(warning.message):  # the rest as they were (shown once a place)
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno,
+                                   registry=_FIGURE_WARNINGS)
     if missing:
         logger.warning("%s: %d character(s) of its text (a run's name?) are not in the figure's font and are drawn as "
                        "boxes", written, len({message.split(")")[0] for message in missing}))
@@ -310,7 +314,8 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     if real is not None and real.size < length:
         logger.warning("the real audio to draw beside the generated is %.2f s, not the %g s asked (all %s holds): "
                        "both are drawn %.2f s long", real.size / rate, seconds,
-                       "the audio given" if audio is not None else "the dataset's validation audio", real.size / rate)
+                       "the audio given" if audio is not None else f"what dataset '{as_dataset(dataset).path}' holds "
+                       f"to draw", real.size / rate)
     if generated is None:
         generated = generate(model, seconds=length / rate if real is None else real.size / rate, seed=seed,
                              progress=False, label=first_label(model) if label is None else label)[0]
@@ -363,7 +368,11 @@ def checkpoint_previews(runs, *, seconds=2.0, seed=0):
         if previews:
             for path in previews:
                 drawn[f"{shown} {path.stem}"] = path
-                rates.setdefault(soundfile.info(str(path)).samplerate, shown)
+                try:
+                    rates.setdefault(soundfile.info(str(path)).samplerate, shown)
+                except (soundfile.LibsndfileError, RuntimeError) as error:
+                    raise AudioRNNError(f"preview '{path}' cannot be read ({error}): remove it, or draw the run "
+                                        f"without --contact-sheet") from None
             continue
         try:
             state = read_run_json(run, STATE) if (run / STATE).is_file() else {}

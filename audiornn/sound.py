@@ -200,8 +200,9 @@ class SoundReference:
         held = sum(piece.size for piece in self.held_out) / self.rate
         return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
                 "seconds": generated.size / self.rate,
-                "no_floor": f"no floor: the held-out audio is {held:.1f} s, shorter than the sound"
-                if floor is None and held else None}
+                "no_floor": None if floor is not None else
+                f"no floor: the held-out audio is {held:.1f} s, shorter than the sound" if held else
+                "no floor: no held-out audio beside the reference to measure one on"}
 
 
 def sound_report(generated, train_classes, held_out_classes, audio_config):

@@ -862,7 +862,8 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     keeper = RunKeeper(folder, train_config, state, history, budget, total_steps, preview=preview, carry=carry,
                        strategy=strategy, health=health)
     callbacks = [keeper, *callbacks]
-    if verbose == 1:  # (Keras would append its own bar after the previews: their line would come first)
+    if verbose == 1 and not any(isinstance(callback, keras.callbacks.ProgbarLogger) for callback in callbacks):
+        # (Keras would append its own bar after the previews: their line would come first)
         callbacks.append(BudgetProgress(keeper) if budget else keras.callbacks.ProgbarLogger())
     if verbose == 2:
         callbacks.append(EpochLines(keeper, train_config.total_epochs))

@@ -576,8 +576,9 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                          label=None if labels is None else np.asarray(labels)[owner])
     drawn_classes = np.zeros((owner.size, total), np.uint8) if buffered else None
     with stream, AudioSink(paths, count, model.audio_config, wav, lengths=lengths, overwrite=overwrite,
-                           cause="the vocoder's copy ran louder than the recording it was made from, whose level it "
-                                 "keeps (a recording that peaks near full scale leaves little room)") as sink:
+                           cause="the vocoder's audio ran louder than the recording (or the frames) it was made "
+                                 "from, whose level it keeps (audio that peaks near full scale leaves little "
+                                 "room)") as sink:
         for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
                                           progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
             # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each

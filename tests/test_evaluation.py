@@ -356,3 +356,14 @@ def test_an_eval_that_fails_takes_away_the_empty_output_folders_it_made(sine_run
     assert main(["eval", str(folder), str(wide), "--contact-sheet", "--output", str(tmp_path / "kept"),
                  "--quiet"]) == 2
     assert [entry.name for entry in (tmp_path / "kept").iterdir()] == ["curves.png"]
+
+
+def test_a_damaged_preview_is_named_on_the_contact_sheet(tmp_path):
+    from audiornn.evaluation import checkpoint_previews
+
+    run = tmp_path / "run"
+    (run / "previews").mkdir(parents=True)
+    (run / "previews" / "epoch_0001.wav").write_bytes(b"RIFF....not a wav")
+    with pytest.raises(AudioRNNError, match=r"preview '.*epoch_0001.wav' cannot be read .*: remove it, or draw the "
+                                            r"run without --contact-sheet"):
+        checkpoint_previews([run])

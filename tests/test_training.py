@@ -386,6 +386,12 @@ def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset,
     assert seen == [signal.SIGTERM]
 
 
+def test_a_progress_bar_of_the_callers_is_the_only_one(sine_dataset, tmp_path, capsys):
+    train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK), verbose=1,
+          callbacks=[keras.callbacks.ProgbarLogger()])
+    assert capsys.readouterr().out.count("val_loss: ") == 1  # one bar: one epoch line with its validation
+
+
 def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path):
     import shutil
 
