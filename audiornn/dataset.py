@@ -40,7 +40,7 @@ from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration,
                        read_mono)
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import folder_for, partial_prefix, remove_stale_partials, unfinished, write_advice, write_json
+from .files import folder_for, partial_prefix, remove_stale_partials, some_named, unfinished, write_advice, write_json
 from .sink import size_text
 from .features import frame_count
 from .labels import labelled_files
@@ -259,9 +259,7 @@ def _what_differs(existing, recipe):
     now = {os.path.realpath(path) for path, _, _ in recipe["files"]}
     for change, paths in (("new", sorted(now - then)), ("gone", sorted(then - now))):
         if paths:
-            shown = ", ".join(f"'{path}'" for path in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3
-                                                                     else "")
-            said.append(f"{len(paths)} file(s) {change}: {shown}")
+            said.append(f"{len(paths)} file(s) {change}: {some_named(paths)}")
     if not said and existing.get("format_version") != recipe["version"]:
         said.append(f"dataset format version {existing.get('format_version')} then, {recipe['version']} now")
     if not said:

@@ -102,6 +102,13 @@ def remove_stale_partials(folder):
     return removed
 
 
+def some_named(items, shown=3, quote=True):
+    """The first ``shown`` of ``items`` as a message names them, and how many more: "'a', 'b', 'c' and 4 more"."""
+    items = list(items)
+    named = ", ".join(f"'{item}'" if quote else str(item) for item in items[:shown])
+    return named + (f" and {len(items) - shown} more" if len(items) > shown else "")
+
+
 def existing_folder(folder):
     """``folder``, or the nearest path above it that exists (a folder to be made: where it will be made)."""
     folder = Path(folder).expanduser()

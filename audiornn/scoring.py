@@ -278,8 +278,9 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
                  dataset=None if dataset is None else str(dataset.path),
                  in_training=[] if dataset is None else _in_training(files, dataset))
     if score["in_training"]:
-        shown = ", ".join(f"'{path}'" for path in score["in_training"][:3]) + (
-            f" and {len(score['in_training']) - 3} more" if len(score["in_training"]) > 3 else "")
+        from .files import some_named
+
+        shown = some_named(score["in_training"])
         logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "
                        "or in part: their bits are not held-out bits (lower than on audio it never heard)",
                        len(score["in_training"]), len(files), shown, dataset.path)

@@ -20,7 +20,7 @@ import soundfile
 
 from .audio_io import decode_classes
 from .errors import ParameterError
-from .files import atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials
+from .files import atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials, some_named
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
@@ -70,7 +70,7 @@ def output_paths(output, count, inputs=(), overwrite=False):
                                  f"made from it; name another file")
     taken = [path for path in paths if os.path.lexists(path)]
     if taken and not overwrite:
-        named = ", ".join(f"'{path}'" for path in taken[:3]) + (f" and {len(taken) - 3} more" if len(taken) > 3 else "")
+        named = some_named(taken)
         raise ParameterError(f"{named} {'exists' if len(taken) == 1 else 'exist'}: name another --output, or pass "
                              f"--overwrite to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
     _allow_open_files(count)
@@ -181,10 +181,8 @@ class AudioSink:
         if failure[0] is None and any(self._beyond) and _BEYOND_SAID.get():
             cut = [index for index, beyond in enumerate(self._beyond) if beyond]
             written = max(sum(self._written[index] for index in cut), 1)
-            where = f" in {', '.join(repr(str(self.paths[index])) for index in cut[:3])}" + (
-                f" and {len(cut) - 3} more" if len(cut) > 3 else "") if self.paths else (
-                f" in stream{'s' if len(cut) > 1 else ''} {', '.join(str(index) for index in cut[:3])}" + (
-                    f" and {len(cut) - 3} more" if len(cut) > 3 else "") if self.count > 1 else "")
+            where = f" in {some_named(self.paths[index] for index in cut)}" if self.paths else (
+                f" in stream{'s' if len(cut) > 1 else ''} {some_named(cut, quote=False)}" if self.count > 1 else "")
             logger.warning("%s generated sample(s)%s (%.2g %% of them) ran beyond full scale, up to %.1f dB over, and "
                            "were cut there: %s", f"{sum(self._beyond):,}", where, 100 * sum(self._beyond) / written,
                            20 * np.log10(self._loudest), self.cause)
