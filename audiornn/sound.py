@@ -238,5 +238,5 @@ def format_sound_reports(reports, labels, *, reference="the training audio"):
         lines.append(f"({first['seconds']:.1f} s each; {where} of the way from the floor to the ceiling; lower is "
                      f"closer to real audio)")
     elif first.get("no_floor"):
-        lines.append(f"({first['seconds']:.1f} s each; {first['no_floor']}: lower is closer to real audio)")
+        lines.append(f"({first['seconds']:.1f} s each; {first['no_floor']}; lower is closer to real audio)")
     return "\n".join(lines)

@@ -145,7 +145,9 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     table = said[-1].splitlines()
     assert table[0].startswith("sound distance to --score-against")
     assert [line.split()[0] for line in table[1:4]] == ["q_1.wav", "q_2.wav", "q_3.wav"]
-    assert table[4].startswith("linear predictor 16 (ceiling)") and len(table) == 5  # (no floor: no position)
+    assert table[4].startswith("linear predictor 16 (ceiling)") and len(table) == 6
+    assert table[5] == "(1.0 s each; no floor: no held-out audio beside the reference to measure one on; lower is " \
+                       "closer to real audio)"  # (no floor: no position, and why)
     assert sum("sound distance" in line for line in said) == 1
     # A recording scored against is never written over, and what is written into its folder is not part of
     # what the stream is held to: the same stream scores the same written beside it or into it.
