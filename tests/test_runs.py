@@ -145,9 +145,13 @@ def test_out_of_room_at_epoch_1_says_there_is_no_epoch_to_resume(tone_dataset, t
         return real(path, write)
 
     monkeypatch.setattr(runs, "write_atomically", full)
-    with pytest.raises(RunError, match="could not save epoch 1 .* no epoch was saved: .* --overwrite") as caught:
+    with pytest.raises(RunError, match=r"could not save epoch 1 .* no epoch was saved: .* start again \(the same "
+                                       r"command\)") as caught:
         train(tone_dataset, tmp_path / "run", model_config=SMALL_MODEL, train_config=TrainConfig(epochs=2, **SMALL_TRAINING), verbose=0)
     assert "previous epoch" not in str(caught.value) and "--resume" not in str(caught.value)
+    monkeypatch.setattr(runs, "write_atomically", real)  # room again: the same command, no --overwrite
+    assert train(tone_dataset, tmp_path / "run", model_config=SMALL_MODEL,
+                 train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)["epochs"] == 1
 
 
 def test_a_keras_file_that_is_not_ours_is_one_short_line(tmp_path, capsys):
