@@ -118,3 +118,20 @@ def test_short_or_silent_audio_is_a_clear_error():
     with pytest.raises(ParameterError, match=r"expected a 1-D signal .* got shape \(16000, 1\)"):
         sound_distance(reference[:, None], reference, RATE)
     assert AudioConfig().sample_rate == RATE
+
+
+def test_the_demo_holds_a_sound_longer_than_the_held_out_audio_by_its_start(speech):
+    from audiornn.commands import _demo_sound
+
+    dataset, _ = speech
+    held = sum(piece.size for piece in dataset_pieces(dataset, "validation"))
+    generated = 0.05 * np.random.default_rng(2).standard_normal(held + 3 * RATE)
+    score = {}
+    line = _demo_sound(score, dataset, generated, generated.size / RATE)
+    # measured on as much as there is held-out audio, so that it has its floor and stands between floor and ceiling
+    assert score["sound"]["floor"] is not None and score["sound"]["position"] is not None
+    assert score["sound"]["seconds"] == pytest.approx(held / RATE)
+    assert f"generated (its first {held / RATE:.1f} s)" in line
+    shorter = {}
+    assert "generated (2 s)" in _demo_sound(shorter, dataset, generated[:2 * RATE], 2)
+    assert shorter["sound"]["seconds"] == pytest.approx(2.0)
