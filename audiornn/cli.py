@@ -304,12 +304,11 @@ def run_models(arguments):
 def _healthiest_line(healthiest):
     """train's line for its healthiest model: a check whose every stream was stuck names it the least bad."""
     from .health import share_text
+    from .training import least_bad_note
 
-    every = healthiest["stuck"] == healthiest["streams"]  # the best of the checks, and none of its streams well
     return (f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
             f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training "
-            f"level" + ("; every stream of its check was stuck: it is the least bad of the checks, not a healthy "
-                        "model (train longer, or listen to the previews)" if every else ""))
+            f"level{least_bad_note(healthiest)}")
 
 
 def run_eval(arguments):

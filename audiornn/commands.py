@@ -367,12 +367,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     written (figures under ``output``, by default the first run's or the model's folder). Figures audiornn drew
     before are replaced; another file under a figure's name, or an existing ``json_path``, is refused before any
     work unless ``overwrite``. ``x_axis="minutes"`` draws the curves against minutes of training."""
-    from . import evaluation
-
     if not (runs or model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
-    if x_axis not in evaluation.X_AXES:
-        raise ParameterError(f"--x-axis is one of {', '.join(evaluation.X_AXES)}; got {x_axis!r}")
     if json_path and not model:
         raise ParameterError("--json writes a model's scores, and no --model is given: add --model MODEL (with "
                              "--audio to score), or leave --json out")
@@ -644,7 +640,7 @@ def _demo_sound(score, dataset, generated, seconds):
         reference = SoundReference.from_dataset(dataset)
         # Held against a floor of real held-out audio as long as it: where the held-out audio is shorter (the bundled
         # sample's 6.6 s under the 10 s generated), the generated audio's start as long as the held-out audio
-        held = sum(piece.size for piece in reference.held_out)
+        held = reference.held_out_samples
         measured = generated[:held] if 0 < held < generated.size else generated
         score["sound"] = reference.report(measured)
     except AudioFileError as error:  # too short (a demo of under half a second) or silent

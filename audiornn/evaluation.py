@@ -307,14 +307,15 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         pieces, _ = audio_pieces(audio, model.audio_config)
         real_classes = np.concatenate(pieces)[:length]
     elif dataset is not None:
-        real_classes = _labelled_audio(as_dataset(dataset, audio_config=model.audio_config), model, label, length)
+        dataset = as_dataset(dataset, audio_config=model.audio_config)
+        real_classes = _labelled_audio(dataset, model, label, length)
     else:
         real_classes = None
     real = None if real_classes is None else decode_classes(real_classes, model.audio_config)[0]
     if real is not None and real.size < length:
         logger.warning("the real audio to draw beside the generated is %.2f s, not the %g s asked (all %s holds): "
                        "both are drawn %.2f s long", real.size / rate, seconds,
-                       "the audio given" if audio is not None else f"what dataset '{as_dataset(dataset).path}' holds "
+                       "the audio given" if audio is not None else f"what dataset '{dataset.path}' holds "
                        f"to draw", real.size / rate)
     if generated is None:
         generated = generate(model, seconds=length / rate if real is None else real.size / rate, seed=seed,

@@ -163,6 +163,7 @@ class SoundReference:
         # Decoded as generated audio is: de-emphasis, the recordings' level.
         training = [decode_classes(np.asarray(piece), audio_config)[0] for piece in train_classes]
         self.held_out = [decode_classes(np.asarray(piece), audio_config)[0] for piece in held_out_classes]
+        self.held_out_samples = sum(piece.size for piece in self.held_out)  # the longest sound with a floor
         self.statistics = sound_statistics(training, self.rate, name=name)
         self.predictor = LinearPredictor(mu=audio_config.mu, order=order).fit_filter(list(train_classes))
         self._anchors = {}
@@ -170,11 +171,10 @@ class SoundReference:
     def anchors(self, samples):
         """``(floor, ceiling)`` distances for sounds of ``samples`` samples."""
         if samples not in self._anchors:
-            held_out = _excerpt(self.held_out, samples)
             # Only as long as the sound: a distance measured on fewer frames is larger, and would not be its floor
-            whole = sum(piece.size for piece in held_out) >= samples
-            floor = sound_distance(sound_statistics(held_out, self.rate, name="the held-out audio"),
-                                   self.statistics) if whole else None
+            floor = sound_distance(sound_statistics(_excerpt(self.held_out, samples), self.rate,
+                                                    name="the held-out audio"), self.statistics) \
+                if self.held_out_samples >= samples else None
             predicted, _ = decode_classes(self.predictor.synthesise(samples), self.audio_config)
             ceiling = sound_distance(sound_statistics(predicted, self.rate, name="the predictor's audio"),
                                      self.statistics)
@@ -197,7 +197,7 @@ class SoundReference:
         position = None
         if floor is not None and ceiling["frechet"] > floor["frechet"]:
             position = (model["frechet"] - floor["frechet"]) / (ceiling["frechet"] - floor["frechet"])
-        held = sum(piece.size for piece in self.held_out) / self.rate
+        held = self.held_out_samples / self.rate
         return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
                 "seconds": generated.size / self.rate,
                 "no_floor": None if floor is not None else

@@ -1274,7 +1274,15 @@ def _summarise(folder, dataset, model_config, train_config, state, progress=Fals
 
         healthiest = state["healthiest"]
         logger.info("healthiest model (epoch %d): %s of its check's windows at the training level, %d of %d "
-                    "streams stuck (collapsed, run away or frozen); %.3f bits per sample on the quick validation -> "
-                    "%s", healthiest["epoch"], share_text(healthiest["in_range"]), healthiest["stuck"],
-                    healthiest["streams"], healthiest["val_bits_per_sample"], (shown or folder) / HEALTHIEST_MODEL)
+                    "streams stuck (collapsed, run away or frozen)%s; %.3f bits per sample on the quick validation "
+                    "-> %s", healthiest["epoch"], share_text(healthiest["in_range"]), healthiest["stuck"],
+                    healthiest["streams"], least_bad_note(healthiest), healthiest["val_bits_per_sample"],
+                    (shown or folder) / HEALTHIEST_MODEL)
     return summary
+
+
+def least_bad_note(healthiest):
+    """What to add of a healthiest check whose every stream was stuck (the best of the checks, none of its streams
+    well): that it is only the least bad; "" otherwise."""
+    return ("; every stream of its check was stuck: it is the least bad of the checks, not a healthy model (train "
+            "longer, or listen to the previews)" if healthiest["stuck"] == healthiest["streams"] else "")
