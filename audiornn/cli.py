@@ -519,8 +519,19 @@ def build_parser():
     return parser
 
 
+INTERRUPTED, TERMINATED = 130, 143  # exit codes, as a shell gives them: 128 + SIGINT's number, 128 + SIGTERM's
+_TERMINATED = threading.Event()  # the interrupt being handled came from SIGTERM
+
+
 def _stop_on_sigterm(signum, frame):
+    _TERMINATED.set()
     raise KeyboardInterrupt  # a kill from a scheduler or a service stops like Ctrl-C: whole files only
+
+
+def _interrupted_code():
+    """The exit code of an interrupted command: 143 where SIGTERM stopped it (what a scheduler or a service
+    manager expects of a process it terminated), 130 for Ctrl-C."""
+    return TERMINATED if _TERMINATED.is_set() else INTERRUPTED
 
 
 INTERRUPT_GRACE = 5.0  # seconds the main thread has to stop after Ctrl-C or SIGTERM before it is stopped
@@ -561,7 +572,7 @@ def _interrupts_end_at_once(prog):
                 sys.stderr.write(f"{prog}: interrupted; stopped at once (it did not stop by itself within "
                                  f"{INTERRUPT_GRACE:g} s); every file written is whole{halves}\n")
                 sys.stderr.flush()
-                os._exit(130)
+                os._exit(TERMINATED if received[0] == signal.SIGTERM else INTERRUPTED)
 
     watcher = threading.Thread(target=watch, name="audiornn-interrupts", daemon=True)
     watcher.start()
@@ -576,7 +587,7 @@ def _interrupts_end_at_once(prog):
 
 
 def main(argv=None, *, prog=None):
-    """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted)."""
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted by Ctrl-C, 143 by SIGTERM)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
@@ -605,6 +616,7 @@ def main(argv=None, *, prog=None):
                         format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
                         stream=sys.stderr)
     main_thread = threading.current_thread() is threading.main_thread()
+    _TERMINATED.clear()
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main_thread else None
     previous_interrupt = signal.getsignal(signal.SIGINT) if main_thread else None
     try:
@@ -636,7 +648,7 @@ def main(argv=None, *, prog=None):
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # tracebacks (restored below, for callers in-process)
             _end_open_line()
             print(f"{parser.prog}: interrupted", file=sys.stderr)
-            return 130
+            return _interrupted_code()
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
@@ -644,14 +656,14 @@ def main(argv=None, *, prog=None):
                 signal.signal(signal.SIGINT, previous_interrupt)
     except KeyboardInterrupt:  # a second Ctrl-C that came before the first was handled
         print(f"{parser.prog}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted_code()
 
 
 def script(argv=None, *, prog=None):
     """What a script runs: :func:`main`, then, if it was interrupted, more Ctrl-C ignored while Python shuts down
     (the backend's threads and exit handlers), so that a second one prints no traceback. Returns the exit code."""
     code = main(argv, prog=prog)
-    if code == 130 and threading.current_thread() is threading.main_thread():
+    if code in (INTERRUPTED, TERMINATED) and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return code
 

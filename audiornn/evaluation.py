@@ -249,6 +249,9 @@ def plot_sounds(sounds, rate, *, names):
     return figure
 
 
+CAPTION_WIDTH = 40  # characters of a contact sheet's caption line: a panel's width at its small font
+
+
 def plot_contact_sheet(sounds, rate, *, columns=4, notes=None):
     """Spectrograms of several short sounds, ``{label: audio}``, on a grid of shared axes.
 
@@ -257,16 +260,21 @@ def plot_contact_sheet(sounds, rate, *, columns=4, notes=None):
     """
     if not sounds:
         raise AudioRNNError("no sounds to draw on the contact sheet")
+    import textwrap
+
     rows = -(-len(sounds) // columns)
-    figure = Figure(figsize=(3.6 * min(columns, len(sounds)), 2.8 * rows), layout="constrained")
-    axes = np.atleast_1d(figure.subplots(rows, min(columns, len(sounds)), sharex=True, sharey=True,
+    # Sounds of one length share the time axis; previews of 2 s beside models' sounds of 6 s each get their own,
+    # rather than two thirds of a panel left blank. Long names and notes wrap within a panel's width.
+    same_length = len({len(audio) for audio in sounds.values()}) == 1
+    figure = Figure(figsize=(3.6 * min(columns, len(sounds)), 3.0 * rows), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(rows, min(columns, len(sounds)), sharex=same_length, sharey=True,
                                           squeeze=False)).ravel()
     image = None
     for axis, (label, audio) in zip(axes, sounds.items()):
         image = _spectrogram(axis, np.asarray(audio, dtype=np.float64), rate)
-        axis.set_title(label, fontsize="small")
+        axis.set_title(textwrap.fill(label, CAPTION_WIDTH), fontsize="small")
         if notes and label in notes:
-            axis.set_xlabel(notes[label], fontsize="small")
+            axis.set_xlabel(textwrap.fill(notes[label], CAPTION_WIDTH), fontsize="small")
     for axis in axes[len(sounds):]:
         axis.set_visible(False)
     figure.colorbar(image, ax=list(axes[:len(sounds)]), label="dB", shrink=0.8)

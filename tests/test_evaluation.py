@@ -126,6 +126,22 @@ def test_pictures_of_sound_are_pngs(tmp_path):
     assert save_figure(sheet, tmp_path / "sheet.png").read_bytes()[:8] == PNG_SIGNATURE
 
 
+def test_a_contact_sheet_of_long_names_and_several_lengths_keeps_each_panel_readable():
+    rate = 8000
+    long = "runs/a-much-longer-run-name-than-usual-speech-16k"
+    sounds = {f"{long} best.keras (epoch 12)": sine(300, 6.0, rate), f"{long} epoch-0003": sine(300, 2.0, rate)}
+    notes = {label: "6.0 s: sound distance 123 (floor 45, ceiling 678)" for label in sounds}
+    sheet = plot_contact_sheet(sounds, rate, notes=notes)
+    shown = [axis for axis in sheet.axes if axis.get_title()]
+    for axis in shown:  # wrapped within a panel's width, not running into the next panel's
+        assert max(len(line) for line in axis.get_title().splitlines()) <= 40
+        assert max(len(line) for line in axis.get_xlabel().splitlines()) <= 40
+    # A 2 s preview beside a 6 s sound spans its own panel, not a third of a shared axis
+    assert [round(axis.get_xlim()[1]) for axis in shown] == [6, 2]
+    same = plot_contact_sheet({"a": sine(300, 1.0, rate), "b": sine(300, 1.0, rate)}, rate)
+    assert same.axes[0].get_shared_x_axes().joined(same.axes[0], same.axes[1])
+
+
 @pytest.mark.slow
 def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset):
     (tmp_path / "empty_run").mkdir()
