@@ -602,7 +602,9 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
     folder.mkdir(parents=True, exist_ok=True)
     for name in DEMO_FILES[2:]:  # the earlier demo's results go first: none is left beside a run it was not made by
         (folder / name).unlink(missing_ok=True)
-    dataset = build_dataset([sample], folder / "dataset", progress=progress)
+    # The demo's own dataset: reused while the sample is unchanged, built again where a file of it was touched
+    # or the clone moved (its paths and dates are in the recipe), as the demo replaces its own run
+    dataset = build_dataset([sample], folder / "dataset", progress=progress, overwrite=True)
     say(f"1/4 dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
         f"{dataset.seconds('validation'):.1f} s held out)")
     summary = train(dataset, folder / "run", train_config=train_config, overwrite=True,

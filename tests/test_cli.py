@@ -283,6 +283,27 @@ def test_multiworker_without_tf_config_is_refused(sine_dataset, tmp_path, capsys
     assert not (tmp_path / "run").exists()
 
 
+def test_the_demo_builds_its_own_dataset_again_when_the_sample_changed(tmp_path, speech_like_folder, monkeypatch):
+    from audiornn import commands, training
+
+    class Trained(Exception):
+        pass
+
+    def train(dataset, *args, **kwargs):
+        raise Trained(dataset)
+
+    monkeypatch.setattr(training, "train", train)
+    built = []
+    for touched in (False, False, True):
+        if touched:  # a file's date changed (a git checkout, a touch): the recipe differs
+            take = speech_like_folder / "take1.wav"
+            os.utime(take, (take.stat().st_atime, take.stat().st_mtime + 100))
+        with pytest.raises(Trained) as reached:
+            commands.demo(tmp_path / "demo", speech_like_folder, progress=False, say=lambda line: None)
+        built.append(reached.value.args[0].metadata["recipe_fingerprint"])
+    assert built[0] == built[1] != built[2]  # reused while unchanged, built again (not refused) once touched
+
+
 def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     folder = tmp_path / "mine"
     folder.mkdir()
