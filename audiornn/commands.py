@@ -547,7 +547,7 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, audio=No
         dataset = as_dataset(dataset, audio_config=model.audio_config)
         # Another dataset than the run's own is named as what the sound is measured against, not as its training
         # audio
-        against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG)) else \
+        against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG), folder) else \
             f"'{dataset.path}'"
         reference, levels = SoundReference.from_dataset(dataset), LevelReference.from_dataset(dataset)
         named = {"reference": f"the audio of {against}"} if against else {}

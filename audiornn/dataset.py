@@ -68,6 +68,13 @@ SAME_RECORDING_CORRELATION = 0.88
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 SHIFT_FRAMES = 3
 PEER_VALUES = 1 << 22  # fingerprints compared in one go hold this many values (32 MB as float64; 2 of an hour)
+# What decides a dataset's content besides its recipe (files, settings): the builder's revision, recorded in its
+# metadata. Each revision, from when it came in, and what it changed; a dataset made before revisions were
+# recorded is dated by its "created".
+BUILDER = 2
+BUILDER_CHANGES = {2: ("2026-12-05T21:32:00+0000", "takes each file less its mean (a DC offset) and leaves out "
+                       "near-copies of a file (the same recording under another name, format or rate: held out "
+                       "beside its copy in training, it flatters the held-out bits)")}
 NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
                     "--keep-near-copies (keep_near_copies=True) to keep both")
 
@@ -191,6 +198,37 @@ def plan_validation(lengths, labels, *, fraction):
     return sorted(plan.items())
 
 
+def _timestamp(text):
+    import datetime
+
+    try:
+        return datetime.datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return None
+
+
+def builder_at(when):
+    """The builder's revision at ``when`` (a timestamp as a dataset's "created" has it, or an aware datetime):
+    1 before the first recorded change, or where it cannot be read."""
+    when = _timestamp(when) if isinstance(when, str) else when
+    return max([revision for revision, (since, _) in BUILDER_CHANGES.items()
+                if when is not None and when >= _timestamp(since)], default=1)
+
+
+def dataset_builder(metadata):
+    """The revision of the builder that made a dataset (``metadata``: its metadata.json): recorded since it was
+    (``builder``), else read from when it was created."""
+    recorded = metadata.get("builder")
+    if isinstance(recorded, int) and not isinstance(recorded, bool):
+        return recorded
+    return builder_at(metadata.get("created"))
+
+
+def builder_news(since):
+    """What the builder has done differently since revision ``since``."""
+    return "; ".join(change for revision, (_, change) in sorted(BUILDER_CHANGES.items()) if revision > since)
+
+
 def _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config=None, keep_near_copies=False):
     """A fingerprint of everything that decides a dataset's content."""
     stats = []
@@ -291,7 +329,15 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
             f"choose another --output (nothing was changed)")
     foreign = sorted(entry.name for entry in output.iterdir()
                      if entry.name not in {METADATA_NAME, *SPLIT_FILES.values(), *FEATURE_FILES.values()})
-    if existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version:
+    same = existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version
+    if same and dataset_builder(existing) < BUILDER:  # the same files and settings, made otherwise
+        if not overwrite:
+            created = str(existing.get("created", "?"))[:10]
+            raise DatasetError(f"output folder '{output}' holds a dataset of the same files and settings built "
+                               f"({created}) by an older audiornn; today's {builder_news(dataset_builder(existing))}: "
+                               f"build it again with --overwrite (overwrite=True), or into another --output (runs "
+                               f"trained on it go on with it as it is; nothing was changed)")
+    elif same:
         try:
             return "reuse", open_dataset(output)
         except DatasetError as damage:  # the same inputs, but its files cut short or gone: made again
@@ -746,6 +792,7 @@ def _metadata(used, audio_config, version, label_names, feature_config, validati
         **({"features": feature_config.to_dict()} if feature_config else {}),
         "created_by": f"audiornn {__version__}",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "builder": BUILDER,
         "audio": final_config.to_dict(),
         "validation_fraction": validation_fraction,
         "trim_silence_db": trim_silence_db,

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import METADATA_NAME
+from .dataset import BUILDER, METADATA_NAME, builder_at, dataset_builder
 from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
 from .files import (PARTIAL, FolderInUse, hold_folder, is_figure, make_folder, remove_stale_partials,
                     write_atomically, write_json)
@@ -98,7 +98,8 @@ def new_run_config(*, model_config, train_config, dataset):
     return {"format": RUN_FORMAT, "format_version": RUN_FORMAT_VERSION, "audio": dataset.audio_config.to_dict(),
             "model": model_config.to_dict(), "training": train_config.to_dict(),
             "dataset": str(Path(dataset.path).resolve()),
-            "dataset_fingerprint": dataset.metadata.get("recipe_fingerprint")}
+            "dataset_fingerprint": dataset.metadata.get("recipe_fingerprint"),
+            "dataset_builder": dataset_builder(dataset.metadata)}
 
 
 RUN_FILES = (CONFIG, STATE, SUMMARY, HISTORY, BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL)
@@ -383,12 +384,46 @@ def recorded_dataset(folder, config):
     return recorded
 
 
-def same_dataset(dataset, config):
+def same_dataset(dataset, config, folder=None):
     """True when ``dataset`` is the one a run's config names: the same fingerprint (a copy or a move of
-    it counts), or for runs saved before fingerprints, the same folder."""
+    it counts) and made by the same revision of the builder (:func:`run_dataset_builder`; run ``folder`` dates
+    runs that did not record it), or for runs saved before fingerprints, the same folder."""
     if config.get("dataset_fingerprint"):
-        return dataset.metadata.get("recipe_fingerprint") == config["dataset_fingerprint"]
+        if dataset.metadata.get("recipe_fingerprint") != config["dataset_fingerprint"]:
+            return False
+        return run_dataset_builder(config, folder) in (None, dataset_builder(dataset.metadata))
     return Path(dataset.path).resolve() == Path(config["dataset"]).resolve()
+
+
+def run_dataset_builder(config, folder=None):
+    """The builder revision of the dataset a run trained on (:data:`audiornn.dataset.BUILDER`): recorded by runs
+    since it was; for an earlier run, that of the time of its oldest file (a run is at least that old, and its
+    dataset older) where that time is before the latest revision; else None (not known)."""
+    recorded = config.get("dataset_builder")
+    if isinstance(recorded, int) and not isinstance(recorded, bool):
+        return recorded
+    if folder is None:
+        return None
+    import datetime
+
+    times = [entry.stat().st_mtime for entry in Path(folder).expanduser().iterdir()
+             if entry.name in RUN_FILES and entry.is_file()]
+    if not times:
+        return None
+    revision = builder_at(datetime.datetime.fromtimestamp(min(times), tz=datetime.timezone.utc))
+    return revision if revision < BUILDER else None
+
+
+def dataset_rebuilt_note(dataset, config, folder=None):
+    """Why ``dataset``, found where a run's dataset was, is not the one it trained on: built again from other
+    audio or settings, or from the same by a newer builder (what it does differently said)."""
+    from .dataset import builder_news
+
+    if config.get("dataset_fingerprint") == dataset.metadata.get("recipe_fingerprint"):
+        return (f"was built again from the same audio and settings since, by a newer audiornn, which "
+                f"{builder_news(run_dataset_builder(config, folder) or 1)}: its audio is not what the run trained "
+                f"on")
+    return "was built again from other audio or settings since the run trained on it"
 
 
 def usable_run_dataset(model_path):
@@ -409,8 +444,10 @@ def usable_run_dataset(model_path):
     except DatasetError as error:
         return None, f"the run's dataset cannot be used ({error})"
     folder = Path(model_path).expanduser()
-    if not same_dataset(dataset, read_run_json(folder if folder.is_dir() else folder.parent, CONFIG)):
-        return None, f"the run's dataset '{recorded}' was built again from other audio since the run trained on it"
+    folder = folder if folder.is_dir() else folder.parent
+    config = read_run_json(folder, CONFIG)
+    if not same_dataset(dataset, config, folder):
+        return None, f"the run's dataset '{recorded}' {dataset_rebuilt_note(dataset, config, folder)}"
     return dataset, None
 
 

@@ -42,7 +42,7 @@ from .sink import beyond_full_scale_unsaid
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
                    LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, epochs_completed, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recorded_dataset, recover_run, same_dataset,
-                   write_history)
+                   dataset_rebuilt_note, write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
 from .windows import WindowSampler
@@ -885,6 +885,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                             (rows,) if model_config.many_to_one else (rows, training.sequence_length))
     logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
                 _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
+    _say_older_builder(dataset)
     try:
         with _interrupt_note(folder):
             # shuffle=False: batches in order, as carrying the state needs (the sampler draws at random).
@@ -1170,13 +1171,13 @@ def _load_resume(folder, dataset, overrides):
                        f"deleted): {where}; or build it again there from the same audio (python AudioRNNData.py "
                        f"AUDIO... --output {config['dataset']})")
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
-    if given and not same_dataset(dataset, config):
+    if given and not same_dataset(dataset, config, folder):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
                        f"('{config['dataset']}'): resume on its own dataset (leave out --dataset), or start "
                        f"a new run on the other one")
-    if not given and not same_dataset(dataset, config):  # rebuilt from other audio since (train --overwrite)
-        raise RunError(f"the dataset '{dataset.path}' that run '{folder}' was trained on has been rebuilt from other "
-                       f"audio or settings since: the run cannot go on on it (a copy of the run with its own "
+    if not given and not same_dataset(dataset, config, folder):  # rebuilt from other audio since (train --overwrite)
+        raise RunError(f"the dataset '{dataset.path}' of run '{folder}' {dataset_rebuilt_note(dataset, config, folder)}"
+                       f": the run cannot go on on it (a copy of the run with its own "
                        f"dataset: give it as --dataset); start it over on the new one (train --dataset "
                        f"{dataset.path} --output {folder} --overwrite), or train a new run")
     sized = {"health_streams", "health_seconds"} & set(overrides)
@@ -1208,6 +1209,19 @@ def _record_resumed_config(folder, train_config, dataset):
         config["training"] = train_config.to_dict()
         config["dataset"] = where
         write_json(folder / CONFIG, config)
+
+
+def _say_older_builder(dataset):
+    """A warning where ``dataset`` was made by an older builder than today's: what it did otherwise, and how to
+    build it again (the run goes on with it as it is)."""
+    from .dataset import BUILDER, builder_news, dataset_builder
+
+    revision = dataset_builder(dataset.metadata)
+    if revision < BUILDER:
+        logger.warning("dataset '%s' was built (%s) by an older audiornn; today's %s: build it again with "
+                       "'python AudioRNNData.py ... --output %s --overwrite' for a new run (this one goes on with it "
+                       "as it is)", dataset.path, str(dataset.metadata.get("created", "?"))[:10],
+                       builder_news(revision), dataset.path)
 
 
 def _budget_spent(state, train_config):

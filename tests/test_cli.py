@@ -186,7 +186,8 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     # A run whose own dataset was rebuilt from other audio since does not go on on it.
     assert main(["data", str(speech_like_folder), "--output", str(run / "dataset"), "--overwrite", "--quiet"]) == 0
     assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 2
-    assert "has been rebuilt from other audio or settings since" in capsys.readouterr().err
+    assert "was built again from other audio or settings since the run trained on it: the run cannot go on" \
+        in capsys.readouterr().err
 
 
 def test_a_thin_scripts_help_bears_its_own_name(capsys):

@@ -752,3 +752,29 @@ def test_a_near_copy_is_found_among_many_of_its_name_whatever_how_many_are_compa
     monkeypatch.setattr(dataset_module, "PEER_VALUES", 1)  # one at a time
     found.append(recordings.find(copy, "take")[0])
     assert found == [3, 3] and recordings.find(copy, "other")[0] is None
+
+
+def test_a_dataset_of_an_older_builder_is_not_called_up_to_date(speech_like_folder, tmp_path, caplog):
+    from audiornn.dataset import BUILDER, dataset_builder
+
+    output = tmp_path / "dataset"
+    build_dataset([speech_like_folder], output, progress=False)
+    metadata = json.loads((output / "metadata.json").read_text())
+    assert metadata["builder"] == BUILDER == dataset_builder(metadata)
+    built = (output / "train.u8").read_bytes()
+    # What an audiornn of 2026-12-04 wrote: no builder recorded, dated before each file was taken less its mean
+    del metadata["builder"]
+    assert dataset_builder(metadata) == BUILDER  # made today: today's builder
+    metadata["created"] = "2026-12-04T10:00:00+0000"
+    (output / "metadata.json").write_text(json.dumps(metadata))
+    assert dataset_builder(metadata) == 1
+    with pytest.raises(DatasetError, match=r"holds a dataset of the same files and settings built \(2026-12-04\) by "
+                                           r"an older audiornn; today's takes each file less its mean .* near-copies "
+                                           r".* build it again with --overwrite"):
+        build_dataset([speech_like_folder], output, progress=False)
+    assert json.loads((output / "metadata.json").read_text())["created"].startswith("2026-12-04")  # unchanged
+    rebuilt = build_dataset([speech_like_folder], output, progress=False, overwrite=True)
+    assert rebuilt.metadata["builder"] == BUILDER and (output / "train.u8").read_bytes() == built
+    caplog.set_level("INFO", logger="audiornn")
+    build_dataset([speech_like_folder], output, progress=False)  # and then reused as today's
+    assert "is up to date with its inputs; reusing it" in caplog.text

@@ -390,3 +390,46 @@ def test_a_run_moved_with_the_dataset_it_built_inside_it_finds_it_there(tmp_path
     (moved / "config.json").write_text(json.dumps(config))
     assert runs.usable_run_dataset(moved)[0] is None
     assert "is not there (moved or removed)" in runs.usable_run_dataset(moved)[1]
+
+
+def _as_if_built_on(dataset_folder, created):
+    """A dataset's metadata.json as an audiornn before builder revisions were recorded wrote it, on ``created``."""
+    path = Path(dataset_folder) / "metadata.json"
+    metadata = json.loads(path.read_text())
+    del metadata["builder"]
+    metadata["created"] = created
+    path.write_text(json.dumps(metadata))
+
+
+OLD_DAY = "2026-12-04T10:00:00+0000"  # before each file was taken less its mean and near-copies were left out
+
+
+def test_a_resume_refuses_the_same_recipe_built_again_by_a_newer_builder(tone_dataset, tmp_path, caplog):
+    import shutil
+
+    dataset = tmp_path / "dataset"
+    shutil.copytree(tone_dataset.path, dataset)
+    _as_if_built_on(dataset, OLD_DAY)
+    run = tmp_path / "run"
+    train(dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
+    # A new run on such a dataset says what today's builder does otherwise, and goes on with it
+    assert "was built (2026-12-04) by an older audiornn; today's takes each file less its mean" in caplog.text
+    assert json.loads((run / "config.json").read_text())["dataset_builder"] == 1
+    assert train(resume=run, overrides={"epochs": 2}, verbose=0)["epochs"] == 2  # its own dataset: goes on
+    # The same files and settings built again there by today's builder: not the audio the run trained on
+    shutil.rmtree(dataset)
+    shutil.copytree(tone_dataset.path, dataset)
+    with pytest.raises(RunError, match=r"was built again from the same audio and settings since, by a newer "
+                                       r"audiornn, which takes each file less its mean .* near-copies"):
+        train(resume=run, overrides={"epochs": 3}, verbose=0)
+    # A run saved before it recorded its dataset's builder is dated by its oldest file
+    config = json.loads((run / "config.json").read_text())
+    del config["dataset_builder"]
+    (run / "config.json").write_text(json.dumps(config))
+    assert runs.same_dataset(tone_dataset, config, run)  # made today: not known to differ
+    old = 1796000000  # 2026-11-30
+    for entry in run.iterdir():
+        os.utime(entry, (old, old))
+    assert runs.run_dataset_builder(config, run) == 1 and not runs.same_dataset(tone_dataset, config, run)
+    dataset_now, why = runs.usable_run_dataset(run)
+    assert dataset_now is None and "by a newer audiornn" in why
