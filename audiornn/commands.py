@@ -497,13 +497,13 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
     if sound or not (audio or model.feature_config):
         from .generation import generate
 
-        generated = generate(model, seconds=seconds, seed=seed, progress=False,
-                             label=label or evaluation.first_label(model))[0]
+        generated_label = label or evaluation.first_label(model)
+        generated = generate(model, seconds=seconds, seed=seed, progress=False, label=generated_label)[0]
         if sound:
-            results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text,
+            results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text, generated_label,
                                              audio=None if dataset is not None else _plain_paths(audio))
         figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio), seconds=seconds,
-                                             seed=seed, generated=generated)
+                                             seed=seed, generated=generated, label=generated_label)
         written.append(evaluation.save_figure(figure, output / "sound.png"))
 
 
@@ -526,7 +526,7 @@ def _resynthesis(model, audio, labels, label, seed, output, progress, text, writ
     return scores
 
 
-def _sound_report(model, path, generated, seconds, seed, dataset, text, audio=None):
+def _sound_report(model, path, generated, seconds, seed, dataset, text, generated_label=None, audio=None):
     """The sound distance of ``generated`` to the model's training audio (and the run's bits), shown; to the
     ``audio`` files instead when there is no ``dataset`` (a shipped model, a run whose dataset is gone)."""
     from .dataset import as_dataset
@@ -552,9 +552,11 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, audio=No
         reference, levels = SoundReference.from_dataset(dataset), LevelReference.from_dataset(dataset)
         named = {"reference": f"the audio of {against}"} if against else {}
     report = reference.report(generated)
-    text.append(format_sound_report(report, label=f"model ({seconds:g} s, seed {seed})", **named))
+    # A labelled model's sound is of one label (--label, else its first): said, as it is generated under it
+    shown = f"model ({seconds:g} s, seed {seed}{'' if generated_label is None else f', label {generated_label}'})"
+    text.append(format_sound_report(report, label=shown, **named))
     report["health"] = health(generated, model.audio_config.sample_rate, levels)
-    text.append(format_health(report["health"], label=f"model ({seconds:g} s, seed {seed})", against=against))
+    text.append(format_health(report["health"], label=shown, against=against))
     if is_run(folder):
         summary = read_summary(folder)
         if summary is None:

@@ -503,3 +503,24 @@ def test_a_label_typed_composed_finds_the_decomposed_name_of_a_folder(tmp_path, 
     assert label_ids(Model(), ["español", "en"]).tolist() == [1, 0]
     with pytest.raises(ParameterError, match=r"unknown label 'fr': this model knows"):  # said once, not per file
         label_ids(Model(), ["fr", "fr", "fr"])
+
+
+@pytest.mark.slow
+def test_eval_sound_of_a_labelled_model_names_its_label_and_draws_that_labels_audio(labelled_run, labelled,
+                                                                                   monkeypatch, tmp_path):
+    import audiornn.evaluation
+    from audiornn.audio_io import decode_classes
+    from audiornn.commands import evaluate_command
+
+    drawn = []
+    monkeypatch.setattr(audiornn.evaluation, "plot_sound_comparison",
+                        lambda generated, real, rate: drawn.append(real) or audiornn.evaluation.plot_sounds(
+                            [generated], rate, names=("generated",)))
+    for label, name in (("low", "low"), (None, "high")):  # the one asked, else the first
+        _, text, _ = evaluate_command(model=str(labelled_run[0]), sound=True, label=label, seconds=0.8,
+                                      output=tmp_path / name, progress=False)
+        assert f"model (0.8 s, seed 0, label {name})" in "\n".join(text)
+        segment = next(segment for segment in labelled.segments("validation") if segment.label == name)
+        expected, _ = decode_classes(labelled.array("validation")[segment.start:segment.start + 6400],
+                                     load_run_model(labelled_run[0]).audio_config)
+        np.testing.assert_array_equal(drawn[-1], expected)
