@@ -240,7 +240,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     # Read and measured before generating, so that a wrong path or a reference too short fails at once, and
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
-    healthy = _health_reference(model, loaded, score_against)
+    healthy = _health_reference(model, loaded, score_against, options.get("label"))
     against = "--score-against" if score_against else None  # what the health lines hold the streams to
     with _nothing_written_if_interrupted("generated"):
         paths = generate(loaded, **options)
@@ -304,13 +304,15 @@ def _sound_reference(paths, audio_config, option="--score-against"):
     return SoundReference(pieces, [], audio_config, name=f"{option} {named}")
 
 
-def _health_reference(model, loaded, score_against):
+def _health_reference(model, loaded, score_against, label=None):
     """What a stream's health line holds it to: the training audio's levels and held partials
-    (audiornn.health); None, with a warning, when there is no training audio to hold it to."""
+    (audiornn.health), of ``label``'s files where the model and its dataset are labelled; None, with a warning,
+    when there is no training audio to hold it to."""
     from .health import reference_for
+    from .scoring import label_name
 
     try:
-        return reference_for(model, loaded.audio_config, score_against)
+        return reference_for(model, loaded.audio_config, score_against, label=label_name(loaded, label))
     except AudioRNNError as error:
         logger.warning("no health line: %s", error)
         return None
@@ -537,6 +539,7 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
         raise ParameterError(f"--sound scores the generated audio against the model's training audio: "
                              f"{SOUND_REFERENCE_ADVICE}")
     from .health import LevelReference, format_health, health, reference_for
+    from .scoring import label_name, reference_label
 
     folder = model_folder(path)
     if dataset is None:  # the --audio files stand in for the training audio, and are named as what it is held to
@@ -549,7 +552,10 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
         # audio
         against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG), folder) else \
             f"'{dataset.path}'"
-        reference, levels = SoundReference.from_dataset(dataset), LevelReference.from_dataset(dataset)
+        of = reference_label(dataset, label_name(model, generated_label))  # a labelled model's: its label's audio
+        reference, levels = SoundReference.from_dataset(dataset, of), LevelReference.from_dataset(dataset, of)
+        if of is not None:  # (the health line names it too)
+            against = f"label '{of}' of {against or 'the training audio'}"
         named = {"reference": f"the audio of {against}"} if against else {}
     report = reference.report(generated)
     # A labelled model's sound is of one label (--label, else its first): said, as it is generated under it

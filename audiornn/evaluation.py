@@ -422,9 +422,15 @@ def checkpoint_sound_notes(runs, sounds):
             if not label.startswith(f"{shown} "):
                 continue
             try:
-                if path not in references:
-                    references[path] = SoundReference.from_dataset(as_dataset(path))
-                report = references[path].report(audio)
+                # A labelled run's sounds are of its first label: held to that label's files
+                from .runs import CONFIG, read_run_json
+                from .scoring import reference_label
+
+                first = ((read_run_json(Path(run), CONFIG).get("model") or {}).get("labels") or [None])[0]
+                if (path, first) not in references:
+                    dataset = as_dataset(path)
+                    references[path, first] = SoundReference.from_dataset(dataset, reference_label(dataset, first))
+                report = references[path, first].report(audio)
             except AudioRNNError:
                 continue
             floor = "-" if report["floor"] is None else f"{report['floor']['frechet']:.0f}"

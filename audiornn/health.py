@@ -163,22 +163,23 @@ class LevelReference:
                    max(frozen_seconds(head, rate, floor) for head in heads))
 
     @classmethod
-    def from_dataset(cls, dataset):
-        """From a dataset's training audio, decoded as generation decodes its classes."""
+    def from_dataset(cls, dataset, label=None):
+        """From a dataset's training audio, decoded as generation decodes its classes; with ``label`` (a labelled
+        dataset's label name), that label's files only."""
         array, config = dataset.array("train"), dataset.audio_config
-        segments = dataset.segments("train")
+        segments = [segment for segment in dataset.segments("train") if label is None or segment.label == label]
         share = min(1.0, LEVEL_REFERENCE_SECONDS * config.sample_rate / max(sum(s.length for s in segments), 1))
         pieces = [decode_classes(np.asarray(array[segment.start:segment.start + int(np.ceil(share * segment.length))]),
                                  config)[0] for segment in segments]
         return cls.from_audio(pieces, config.sample_rate)
 
 
-def reference_for(model, audio_config=None, audio=None):
+def reference_for(model, audio_config=None, audio=None, label=None):
     """The training levels to hold a model's streams to, or None: of ``audio`` (files or folders, prepared with
     ``audio_config``) when given, else of the run's own dataset (``model`` a run folder or a model file in one),
     else a shipped model's card (``model`` its name: its training levels, made by ``bench/health.py``). A run
     whose dataset was moved, removed or built again from other audio is a :class:`DatasetError` (its levels
-    would not be the training audio's)."""
+    would not be the training audio's). ``label`` (a label's name): a labelled dataset's files of that label."""
     from pathlib import Path
 
     from .pretrained import shipped_models
@@ -194,8 +195,10 @@ def reference_for(model, audio_config=None, audio=None):
     if why_not:
         raise DatasetError(f"{why_not}: give the audio it trained on to hold its streams to (--score-against "
                            f"AUDIO..., or reference_for(model, audio=...))")
-    if dataset is not None:
-        return LevelReference.from_dataset(dataset)
+    if dataset is not None:  # a labelled model's sound of one label: held to that label's audio
+        from .scoring import reference_label
+
+        return LevelReference.from_dataset(dataset, reference_label(dataset, label))
     card = shipped_models().get(str(model), {})
     return LevelReference(**card["training_levels"]) if "training_levels" in card else None
 

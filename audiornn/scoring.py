@@ -31,10 +31,30 @@ __all__ = ["audio_pieces", "dataset_pieces", "evaluate_model", "format_identify_
            "identify", "label_bits", "per_label", "score_audio", "score_classes"]
 
 
-def dataset_pieces(dataset, split):
-    """The classes of each source stretch of a split, as a list of arrays."""
+def dataset_pieces(dataset, split, label=None):
+    """The classes of each source stretch of a split, as a list of arrays: with ``label`` (a labelled dataset's
+    label name), those of that label's files only."""
     array = dataset.array(split)
-    return [np.asarray(array[segment.start:segment.start + segment.length]) for segment in dataset.segments(split)]
+    return [np.asarray(array[segment.start:segment.start + segment.length]) for segment in dataset.segments(split)
+            if label is None or segment.label == label]
+
+
+def label_name(model, label):
+    """The name of ``label`` (a name or an id, one for all streams) of a labelled ``model``; None for an
+    unlabelled model, no label, or one per stream."""
+    from .stepping import label_state
+
+    if not model.model_config.labels or label is None or (np.ndim(label) and np.size(label) != 1):
+        return None
+    return model.model_config.labels[int(label_state(model, np.asarray(label).reshape(-1)[0], 1)[0])]
+
+
+def reference_label(dataset, name):
+    """The label whose files a sound generated under label ``name`` is held to in ``dataset``: ``name`` where the
+    dataset has training audio of it, else None (all of it: an unlabelled dataset, or other labels)."""
+    if name is None or not dataset.labels:
+        return None
+    return name if any(segment.label == name for segment in dataset.segments("train")) else None
 
 
 def dataset_frames(dataset, split):

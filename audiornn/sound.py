@@ -182,12 +182,14 @@ class SoundReference:
         return self._anchors[samples]
 
     @classmethod
-    def from_dataset(cls, dataset):
-        """The reference of a dataset: its training audio, and its validation audio for the floor."""
+    def from_dataset(cls, dataset, label=None):
+        """The reference of a dataset: its training audio, and its validation audio for the floor; with ``label``
+        (a labelled dataset's label name), that label's files only."""
         from .scoring import dataset_pieces
 
-        held_out = dataset_pieces(dataset, "validation") if dataset.samples("validation") else []
-        return cls(dataset_pieces(dataset, "train"), held_out, dataset.audio_config)
+        held_out = dataset_pieces(dataset, "validation", label) if dataset.samples("validation") else []
+        return cls(dataset_pieces(dataset, "train", label), held_out, dataset.audio_config,
+                   name="the training audio" if label is None else f"the training audio of label {label!r}")
 
     def report(self, generated):
         """:func:`sound_report` of one generated sound (1-D audio at the model's rate)."""

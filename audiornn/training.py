@@ -962,8 +962,11 @@ def _preview_writer(train_config, dataset):
                                   progress=False, overwrite=True,
                                   label=model.model_config.labels[0] if model.model_config.labels else None)
         try:
-            if not reference:
-                reference.append(SoundReference.from_dataset(dataset))
+            if not reference:  # a labelled model's preview is of its first label: held to that label's files
+                from .scoring import reference_label
+
+                first = model.model_config.labels[0] if model.model_config.labels else None
+                reference.append(SoundReference.from_dataset(dataset, reference_label(dataset, first)))
             audio, _ = soundfile.read(str(path), dtype="float32")
             report = reference[0].report(audio)
         except AudioFileError as error:  # too short, or silent: the preview is kept, with no number
@@ -989,7 +992,13 @@ def _health_checker(train_config, dataset):
     from .generation import generate
     from .health import LevelReference, health, share_text, summarise
 
+    from .scoring import reference_label
+
     reference = LevelReference.from_dataset(dataset)  # before training: silent training audio fails now
+    # A labelled model's streams of each label are held to that label's files (all of them where the dataset has
+    # none of it)
+    of_label = {label: LevelReference.from_dataset(dataset, reference_label(dataset, label))
+                for label in dataset.labels or []}
 
     def check(model):
         labels = list(model.model_config.labels) or [None]
@@ -1001,7 +1010,7 @@ def _health_checker(train_config, dataset):
             with beyond_full_scale_unsaid():  # (the check reports a runaway itself)
                 audio = generate(model, seconds=train_config.health_seconds, count=count, progress=False,
                                  seed=HEALTH_SEED + train_config.seed + index, label=label)
-            reports += [health(np.asarray(stream), rate, reference) for stream in audio]
+            reports += [health(np.asarray(stream), rate, of_label.get(label, reference)) for stream in audio]
         figures = summarise(reports, reference)
         logger.info("health of %d streams of %g s%s: %s of windows at the training level; %d collapsed, %d ran "
                     "away, %d frozen; held partials %.0f%% (training audio %.0f%%)", figures["streams"],

@@ -519,8 +519,30 @@ def test_eval_sound_of_a_labelled_model_names_its_label_and_draws_that_labels_au
     for label, name in (("low", "low"), (None, "high")):  # the one asked, else the first
         _, text, _ = evaluate_command(model=str(labelled_run[0]), sound=True, label=label, seconds=0.8,
                                       output=tmp_path / name, progress=False)
-        assert f"model (0.8 s, seed 0, label {name})" in "\n".join(text)
+        shown = "\n".join(text)
+        assert f"model (0.8 s, seed 0, label {name})" in shown
+        # held to that label's training audio, and said so
+        assert f"sound distance to the audio of label '{name}' of the training audio" in shown
+        assert f"the level of label '{name}' of the training audio" in shown
         segment = next(segment for segment in labelled.segments("validation") if segment.label == name)
         expected, _ = decode_classes(labelled.array("validation")[segment.start:segment.start + 6400],
                                      load_run_model(labelled_run[0]).audio_config)
         np.testing.assert_array_equal(drawn[-1], expected)
+
+
+def test_a_labels_references_are_of_its_own_files(labelled, labelled_run):
+    from audiornn.health import LevelReference, reference_for
+    from audiornn.sound import SoundReference
+
+    tonal, noisy = (LevelReference.from_dataset(labelled, label) for label in ("low", "noise"))
+    assert tonal.held_partials > 0.5 > noisy.held_partials  # a sine's partials are held, noise's are not
+    whole = LevelReference.from_dataset(labelled)
+    assert noisy.held_partials < whole.held_partials < tonal.held_partials
+    assert reference_for(labelled_run[0], label="noise") == noisy  # what generate --label noise is held to
+    assert reference_for(labelled_run[0]) == whole
+    low = SoundReference.from_dataset(labelled, "low")
+    assert low.held_out_samples == sum(segment.length for segment in labelled.segments("validation")
+                                       if segment.label == "low")
+    noise = sound("noise", 7)
+    assert low.report(noise)["model"]["frechet"] > SoundReference.from_dataset(labelled, "noise").report(
+        noise)["model"]["frechet"]
