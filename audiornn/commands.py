@@ -550,7 +550,7 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
         dataset = as_dataset(dataset, audio_config=model.audio_config)
         # Another dataset than the run's own is named as what the sound is measured against, not as its training
         # audio
-        against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG), folder) else \
+        against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG)) else \
             f"'{dataset.path}'"
         of = reference_label(dataset, label_name(model, generated_label))  # a labelled model's: its label's audio
         reference, levels = SoundReference.from_dataset(dataset, of), LevelReference.from_dataset(dataset, of)
@@ -558,10 +558,13 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
             against = f"label '{of}' of {against or 'the training audio'}"
         named = {"reference": f"the audio of {against}"} if against else {}
     report = reference.report(generated)
-    # A labelled model's sound is of one label (--label, else its first): said, as it is generated under it
-    shown = f"model ({seconds:g} s, seed {seed}{'' if generated_label is None else f', label {generated_label}'})"
+    # A labelled model's sound is of one label (--label, else its first): said by name, as it is generated under it
+    name = label_name(model, generated_label)
+    shown = f"model ({seconds:g} s, seed {seed}{'' if name is None else f', label {name}'})"
     text.append(format_sound_report(report, label=shown, **named))
     report["health"] = health(generated, model.audio_config.sample_rate, levels)
+    if name is not None:  # (in --json too)
+        report["label"] = name
     text.append(format_health(report["health"], label=shown, against=against))
     if is_run(folder):
         summary = read_summary(folder)

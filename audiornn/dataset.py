@@ -199,18 +199,25 @@ def plan_validation(lengths, labels, *, fraction):
 
 
 def _timestamp(text):
+    """A "created" timestamp as an aware datetime (one written without an offset read as UTC), or None where it
+    is not one."""
     import datetime
 
-    try:
-        return datetime.datetime.strptime(str(text), "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
+    if not isinstance(text, str):
         return None
+    for layout in ("%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            when = datetime.datetime.strptime(text, layout)
+        except ValueError:
+            continue
+        return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+    return None
 
 
-def builder_at(when):
-    """The builder's revision at ``when`` (a timestamp as a dataset's "created" has it, or an aware datetime):
-    1 before the first recorded change, or where it cannot be read."""
-    when = _timestamp(when) if isinstance(when, str) else when
+def builder_at(created):
+    """The builder's revision when a dataset was created (``created`` as its metadata has it): 1 before the first
+    recorded change, or where it cannot be read (building it again is what is safe)."""
+    when = _timestamp(created)
     return max([revision for revision, (since, _) in BUILDER_CHANGES.items()
                 if when is not None and when >= _timestamp(since)], default=1)
 
@@ -219,8 +226,11 @@ def dataset_builder(metadata):
     """The revision of the builder that made a dataset (``metadata``: its metadata.json): recorded since it was
     (``builder``), else read from when it was created."""
     recorded = metadata.get("builder")
-    if isinstance(recorded, int) and not isinstance(recorded, bool):
-        return recorded
+    if isinstance(recorded, (int, float, str)) and not isinstance(recorded, bool):
+        try:
+            return int(recorded)
+        except ValueError:
+            pass
     return builder_at(metadata.get("created"))
 
 
@@ -335,8 +345,9 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
             created = str(existing.get("created", "?"))[:10]
             raise DatasetError(f"output folder '{output}' holds a dataset of the same files and settings built "
                                f"({created}) by an older audiornn; today's {builder_news(dataset_builder(existing))}: "
-                               f"build it again with --overwrite (overwrite=True), or into another --output (runs "
-                               f"trained on it go on with it as it is; nothing was changed)")
+                               f"build it into another --output (runs trained on this one go on resuming on it), or "
+                               f"again here with --overwrite (overwrite=True), after which they cannot (nothing was "
+                               f"changed)")
     elif same:
         try:
             return "reuse", open_dataset(output)

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import BUILDER, METADATA_NAME, builder_at, dataset_builder
+from .dataset import METADATA_NAME, dataset_builder
 from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
 from .files import (PARTIAL, FolderInUse, hold_folder, is_figure, make_folder, remove_stale_partials,
                     write_atomically, write_json)
@@ -384,46 +384,37 @@ def recorded_dataset(folder, config):
     return recorded
 
 
-def same_dataset(dataset, config, folder=None):
+def same_dataset(dataset, config):
     """True when ``dataset`` is the one a run's config names: the same fingerprint (a copy or a move of
-    it counts) and made by the same revision of the builder (:func:`run_dataset_builder`; run ``folder`` dates
-    runs that did not record it), or for runs saved before fingerprints, the same folder."""
+    it counts) and, where the run recorded it, made by the same revision of the builder, or for runs saved
+    before fingerprints, the same folder."""
     if config.get("dataset_fingerprint"):
         if dataset.metadata.get("recipe_fingerprint") != config["dataset_fingerprint"]:
             return False
-        return run_dataset_builder(config, folder) in (None, dataset_builder(dataset.metadata))
+        return run_dataset_builder(config) in (None, dataset_builder(dataset.metadata))
     return Path(dataset.path).resolve() == Path(config["dataset"]).resolve()
 
 
-def run_dataset_builder(config, folder=None):
-    """The builder revision of the dataset a run trained on (:data:`audiornn.dataset.BUILDER`): recorded by runs
-    since it was; for an earlier run, that of the time of its oldest file (a run is at least that old, and its
-    dataset older) where that time is before the latest revision; else None (not known)."""
+def run_dataset_builder(config):
+    """The builder revision of the dataset a run trained on (:data:`audiornn.dataset.BUILDER`), recorded in its
+    config.json by runs made since it was and by the first resume of an earlier one (the revision of the dataset
+    it resumed on); None where not recorded."""
     recorded = config.get("dataset_builder")
-    if isinstance(recorded, int) and not isinstance(recorded, bool):
-        return recorded
-    if folder is None:
-        return None
-    import datetime
-
-    times = [entry.stat().st_mtime for entry in Path(folder).expanduser().iterdir()
-             if entry.name in RUN_FILES and entry.is_file()]
-    if not times:
-        return None
-    revision = builder_at(datetime.datetime.fromtimestamp(min(times), tz=datetime.timezone.utc))
-    return revision if revision < BUILDER else None
+    return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else None
 
 
-def dataset_rebuilt_note(dataset, config, folder=None):
+def dataset_rebuilt_note(dataset, config):
     """Why ``dataset``, found where a run's dataset was, is not the one it trained on: built again from other
-    audio or settings, or from the same by a newer builder (what it does differently said)."""
+    audio or settings, or from the same by another revision of the builder (what a newer one does otherwise)."""
     from .dataset import builder_news
 
-    if config.get("dataset_fingerprint") == dataset.metadata.get("recipe_fingerprint"):
-        return (f"was built again from the same audio and settings since, by a newer audiornn, which "
-                f"{builder_news(run_dataset_builder(config, folder) or 1)}: its audio is not what the run trained "
-                f"on")
-    return "was built again from other audio or settings since the run trained on it"
+    if config.get("dataset_fingerprint") != dataset.metadata.get("recipe_fingerprint"):
+        return "was built again from other audio or settings since the run trained on it"
+    theirs, ours = dataset_builder(dataset.metadata), run_dataset_builder(config)
+    news = builder_news(ours) if ours is not None and theirs > ours else ""
+    return (f"was built again from the same audio and settings since, by another audiornn (builder revision "
+            f"{theirs}; the run's dataset was of {ours}){f', which {news}' if news else ''}: its audio is not what "
+            f"the run trained on")
 
 
 def usable_run_dataset(model_path):
@@ -444,10 +435,9 @@ def usable_run_dataset(model_path):
     except DatasetError as error:
         return None, f"the run's dataset cannot be used ({error})"
     folder = Path(model_path).expanduser()
-    folder = folder if folder.is_dir() else folder.parent
-    config = read_run_json(folder, CONFIG)
-    if not same_dataset(dataset, config, folder):
-        return None, f"the run's dataset '{recorded}' {dataset_rebuilt_note(dataset, config, folder)}"
+    config = read_run_json(folder if folder.is_dir() else folder.parent, CONFIG)
+    if not same_dataset(dataset, config):
+        return None, f"the run's dataset '{recorded}' {dataset_rebuilt_note(dataset, config)}"
     return dataset, None
 
 

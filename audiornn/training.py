@@ -523,7 +523,10 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
                 "init_from": init_from["path"] if isinstance(init_from, dict) else init_from, "labels": use_labels,
                 "features": use_features}
     if dataset is not None and os.environ.get("TF_CONFIG"):
-        settings["dataset"] = as_dataset(dataset).metadata.get("recipe_fingerprint")  # the same audio, anywhere
+        from .dataset import dataset_builder
+
+        metadata = as_dataset(dataset).metadata  # the same audio, anywhere: the recipe, made by the same builder
+        settings["dataset"] = [metadata.get("recipe_fingerprint"), dataset_builder(metadata)]
     strategy = choose_strategy(distribute, worker_timeout=worker_timeout, settings=settings)
     options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks, use_labels=use_labels,
                    use_features=use_features)
@@ -1180,12 +1183,12 @@ def _load_resume(folder, dataset, overrides):
                        f"deleted): {where}; or build it again there from the same audio (python AudioRNNData.py "
                        f"AUDIO... --output {config['dataset']})")
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
-    if given and not same_dataset(dataset, config, folder):
+    if given and not same_dataset(dataset, config):
         raise RunError(f"--dataset '{dataset.path}' is not the dataset run '{folder}' was trained on "
                        f"('{config['dataset']}'): resume on its own dataset (leave out --dataset), or start "
                        f"a new run on the other one")
-    if not given and not same_dataset(dataset, config, folder):  # rebuilt from other audio since (train --overwrite)
-        raise RunError(f"the dataset '{dataset.path}' of run '{folder}' {dataset_rebuilt_note(dataset, config, folder)}"
+    if not given and not same_dataset(dataset, config):  # rebuilt from other audio since (train --overwrite)
+        raise RunError(f"the dataset '{dataset.path}' of run '{folder}' {dataset_rebuilt_note(dataset, config)}"
                        f": the run cannot go on on it (a copy of the run with its own "
                        f"dataset: give it as --dataset); start it over on the new one (train --dataset "
                        f"{dataset.path} --output {folder} --overwrite), or train a new run")
@@ -1212,11 +1215,15 @@ def _load_resume(folder, dataset, overrides):
 def _record_resumed_config(folder, train_config, dataset):
     """The resumed training config into the run's config.json, once every check of the resume has passed, and
     where its dataset is now (the same dataset, given with --dataset after it was moved)."""
+    from .dataset import dataset_builder
+
     config = read_run_json(folder, CONFIG)
     where = str(Path(dataset.path).resolve())
-    if train_config != TrainConfig.from_dict(config["training"]) or where != config["dataset"]:
+    recorded = config.get("dataset_builder")  # a run made before it was recorded: that of the dataset it goes on on
+    if train_config != TrainConfig.from_dict(config["training"]) or where != config["dataset"] or recorded is None:
         config["training"] = train_config.to_dict()
         config["dataset"] = where
+        config["dataset_builder"] = dataset_builder(dataset.metadata) if recorded is None else recorded
         write_json(folder / CONFIG, config)
 
 
@@ -1227,10 +1234,10 @@ def _say_older_builder(dataset):
 
     revision = dataset_builder(dataset.metadata)
     if revision < BUILDER:
-        logger.warning("dataset '%s' was built (%s) by an older audiornn; today's %s: build it again with "
-                       "'python AudioRNNData.py ... --output %s --overwrite' for a new run (this one goes on with it "
-                       "as it is)", dataset.path, str(dataset.metadata.get("created", "?"))[:10],
-                       builder_news(revision), dataset.path)
+        logger.warning("dataset '%s' was built (%s) by an older audiornn; today's %s: for new runs, build it "
+                       "again into another folder ('python AudioRNNData.py ... --output NEW'); this run goes on with "
+                       "it as it is", dataset.path, str(dataset.metadata.get("created", "?"))[:10],
+                       builder_news(revision))
 
 
 def _budget_spent(state, train_config):

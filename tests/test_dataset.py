@@ -768,9 +768,12 @@ def test_a_dataset_of_an_older_builder_is_not_called_up_to_date(speech_like_fold
     metadata["created"] = "2026-12-04T10:00:00+0000"
     (output / "metadata.json").write_text(json.dumps(metadata))
     assert dataset_builder(metadata) == 1
+    for created, builder in ((1733000000, 1), ("2026-12-06T00:00:00", 2), ("not a date", 1)):  # odd ones: no crash
+        assert dataset_builder({"created": created}) == builder
+    assert dataset_builder({"builder": "2", "created": "2026-12-04T10:00:00+0000"}) == 2
     with pytest.raises(DatasetError, match=r"holds a dataset of the same files and settings built \(2026-12-04\) by "
                                            r"an older audiornn; today's takes each file less its mean .* near-copies "
-                                           r".* build it again with --overwrite"):
+                                           r".* build it into another --output .* or again here with --overwrite"):
         build_dataset([speech_like_folder], output, progress=False)
     assert json.loads((output / "metadata.json").read_text())["created"].startswith("2026-12-04")  # unchanged
     rebuilt = build_dataset([speech_like_folder], output, progress=False, overwrite=True)

@@ -516,11 +516,11 @@ def test_eval_sound_of_a_labelled_model_names_its_label_and_draws_that_labels_au
     monkeypatch.setattr(audiornn.evaluation, "plot_sound_comparison",
                         lambda generated, real, rate: drawn.append(real) or audiornn.evaluation.plot_sounds(
                             [generated], rate, names=("generated",)))
-    for label, name in (("low", "low"), (None, "high")):  # the one asked, else the first
-        _, text, _ = evaluate_command(model=str(labelled_run[0]), sound=True, label=label, seconds=0.8,
+    for label, name in (("low", "low"), (None, "high"), (2, "noise")):  # the one asked (or its id), else the first
+        results, text, _ = evaluate_command(model=str(labelled_run[0]), sound=True, label=label, seconds=0.8,
                                       output=tmp_path / name, progress=False)
         shown = "\n".join(text)
-        assert f"model (0.8 s, seed 0, label {name})" in shown
+        assert f"model (0.8 s, seed 0, label {name})" in shown and results["sound"]["label"] == name
         # held to that label's training audio, and said so
         assert f"sound distance to the audio of label '{name}' of the training audio" in shown
         assert f"the level of label '{name}' of the training audio" in shown

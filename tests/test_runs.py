@@ -414,22 +414,21 @@ def test_a_resume_refuses_the_same_recipe_built_again_by_a_newer_builder(tone_da
     train(dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
     # A new run on such a dataset says what today's builder does otherwise, and goes on with it
     assert "was built (2026-12-04) by an older audiornn; today's takes each file less its mean" in caplog.text
+    assert "for new runs, build it again into another folder" in caplog.text
     assert json.loads((run / "config.json").read_text())["dataset_builder"] == 1
-    assert train(resume=run, overrides={"epochs": 2}, verbose=0)["epochs"] == 2  # its own dataset: goes on
-    # The same files and settings built again there by today's builder: not the audio the run trained on
-    shutil.rmtree(dataset)
-    shutil.copytree(tone_dataset.path, dataset)
-    with pytest.raises(RunError, match=r"was built again from the same audio and settings since, by a newer "
-                                       r"audiornn, which takes each file less its mean .* near-copies"):
-        train(resume=run, overrides={"epochs": 3}, verbose=0)
-    # A run saved before it recorded its dataset's builder is dated by its oldest file
+    # A run saved before it recorded its dataset's builder records it at its first resume, from the dataset there
     config = json.loads((run / "config.json").read_text())
     del config["dataset_builder"]
     (run / "config.json").write_text(json.dumps(config))
-    assert runs.same_dataset(tone_dataset, config, run)  # made today: not known to differ
-    old = 1796000000  # 2026-11-30
-    for entry in run.iterdir():
-        os.utime(entry, (old, old))
-    assert runs.run_dataset_builder(config, run) == 1 and not runs.same_dataset(tone_dataset, config, run)
+    assert runs.run_dataset_builder(config) is None and runs.same_dataset(tone_dataset, config)  # not known
+    assert train(resume=run, overrides={"epochs": 2}, verbose=0)["epochs"] == 2  # its own dataset: goes on
+    assert json.loads((run / "config.json").read_text())["dataset_builder"] == 1
+    # The same files and settings built again there by today's builder: not the audio the run trained on
+    shutil.rmtree(dataset)
+    shutil.copytree(tone_dataset.path, dataset)
+    with pytest.raises(RunError, match=r"was built again from the same audio and settings since, by another "
+                                       r"audiornn \(builder revision 2; the run's dataset was of 1\), which takes "
+                                       r"each file less its mean .* near-copies"):
+        train(resume=run, overrides={"epochs": 3}, verbose=0)
     dataset_now, why = runs.usable_run_dataset(run)
-    assert dataset_now is None and "by a newer audiornn" in why
+    assert dataset_now is None and "by another audiornn (builder revision 2" in why
