@@ -247,8 +247,15 @@ def generate_command(model, *, score_against=(), say=print, **options):
     brief = not options.get("progress", True) and len(paths) > 1
     _say_written(say, paths, brief)
     reports, sounds = [], []
+    # A file that starts with its prime (--include-prime) is judged and scored on what was generated after it
+    made = max(1, int(round(options["seconds"] * loaded.audio_config.sample_rate))) \
+        if options.get("include_prime") else None
+    if made is not None and (healthy is not None or reference is not None):
+        say(f"(the health{' and sound' if reference is not None else ''} below are of the {made / loaded.audio_config.sample_rate:g} s "
+            f"generated after the prime, which the files start with)")
     for path in paths if healthy is not None or reference is not None else ():
         audio = soundfile.read(str(path), dtype="float32")[0]
+        audio = audio if made is None else audio[-made:]
         if healthy is not None:
             reports.append(health(audio, loaded.audio_config.sample_rate, healthy))
             if not brief or reports[-1]["collapsed"] or reports[-1]["ran_away"] or reports[-1]["frozen"]:

@@ -148,6 +148,15 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     assert table[4].startswith("linear predictor 16 (ceiling)") and len(table) == 6
     assert table[5] == "(1.0 s each; no floor: no held-out audio beside the reference to measure one on; lower is " \
                        "closer to real audio)"  # (no floor: no position, and why)
+    # A file that starts with its prime is judged on what was generated after it, not on the prime (the reference
+    # itself would score as real audio)
+    said.clear()
+    [primed] = generate_command(folder, seconds=1, output=tmp_path / "primed.wav", score_against=[real.parent],
+                                prime=real, include_prime=True, progress=False, say=said.append)
+    assert soundfile.info(str(primed)).frames == 3 * 8000
+    assert said[1] == "(the health and sound below are of the 1 s generated after the prime, which the files " \
+                      "start with)"
+    assert "(1.0 s each" in said[3] and said[2].startswith("health of primed.wav")
     assert sum("sound distance" in line for line in said) == 1
     # A recording scored against is never written over, and what is written into its folder is not part of
     # what the stream is held to: the same stream scores the same written beside it or into it.
