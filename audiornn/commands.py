@@ -305,7 +305,7 @@ def _sound_reference(paths, audio_config, option="--score-against"):
 
     named = ", ".join(f"'{path}'" for path in paths)
     try:
-        pieces = audio_pieces(paths, audio_config)[0]
+        pieces = audio_pieces(paths, audio_config, measured=option)[0]
     except AudioFileError as error:  # a silent, empty or unreadable reference: which option gave it
         raise AudioFileError(f"{option}: {error}", reason=error.reason) from None
     return SoundReference(pieces, [], audio_config, name=f"{option} {named}")

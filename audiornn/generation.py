@@ -43,6 +43,10 @@ def prime_classes(path, audio_config):
         raise AudioFileError(f"prime '{path}' is silent: give a recording with sound to continue",
                              reason="silent")
     classes, _ = prepare_audio(audio, rate, audio_config=audio_config, source=f"prime '{path}'")
+    if rate < audio_config.sample_rate:
+        from .scoring import warn_lower_rate
+
+        warn_lower_rate({str(path): rate}, audio_config.sample_rate, "the prime")
     return classes
 
 

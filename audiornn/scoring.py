@@ -21,6 +21,7 @@ from .dataset import as_dataset
 from .config import check_positive_int
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .features import frame_count
+from .files import some_named
 from .labels import labelled_files
 from .stepping import TimeLeft, frame_span, label_ids, label_state, score_loop, take_frames
 from .windows import WindowSampler
@@ -65,23 +66,39 @@ def dataset_frames(dataset, split):
             for segment in dataset.segments(split)]
 
 
-def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, features=None):
+def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, features=None, measured=None):
     """Audio files and folders prepared with ``audio_config`` into classes: ``(pieces, file names)``.
 
     Labelled audio (``paths`` a dict ``{label: paths}``, or ``labels``
     "folders" or a CSV list, as :func:`audiornn.labels.labelled_files`)
     gives each file's label too when ``with_labels``: ``(pieces, files,
     labels)``, the labels None for unlabelled audio. With ``features`` (a
-    :class:`~audiornn.features.FeatureConfig`) each piece is ``(classes, frames)``.
+    :class:`~audiornn.features.FeatureConfig`) each piece is ``(classes, frames)``. ``measured`` (what the
+    files are to the caller: "the audio scored") has files of a lower rate than ``audio_config``'s said.
     """
-    pieces, files, names = [], [], []
+    pieces, files, names, lower = [], [], [], {}
     for path, _, label in labelled_files(paths, labels)[0]:
         audio, rate = read_audio(path)
         prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
         pieces.append(prepared[0] if features is None else (prepared[0], prepared[2]))
         files.append(str(path))
         names.append(label)
+        if rate < audio_config.sample_rate:
+            lower[str(path)] = rate
+    if measured and lower:
+        warn_lower_rate(lower, audio_config.sample_rate, f"{len(lower)} of the {len(files)} file(s) of {measured}")
     return (pieces, files, names) if with_labels else (pieces, files)
+
+
+def warn_lower_rate(lower, rate, what):
+    """Say that audio of a lower rate than the model's (``lower``: ``{name: its rate}``) was resampled up: it holds
+    nothing above half its rate, so what is measured on it (bits, distances, a prime's sound) is not what audio of
+    the model's rate would give."""
+    rates = sorted(set(lower.values()))
+    logger.warning("%s (%s) at a lower rate (%s Hz) than the model's %d Hz: resampled up, they hold nothing above "
+                   "%s Hz, and what is measured on them is not what %d Hz audio gives (give recordings made at %d Hz "
+                   "or more)", what, some_named(list(lower)), ", ".join(map(str, rates)), rate,
+                   ", ".join(f"{low / 2:g}" for low in rates), rate, rate)
 
 
 def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset_every=None, labels=None,
@@ -278,7 +295,7 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
         raise AudioRNNError("the seed preset is scored with windows during training; "
                             "held-out scoring with carried state needs a sequence model")
     pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True,
-                                        features=model.feature_config)
+                                        features=model.feature_config, measured="the audio scored")
     frames = None
     if model.feature_config is not None:  # a vocoder is scored given the audio's own frames
         pieces, frames = [piece for piece, _ in pieces], [own for _, own in pieces]
@@ -298,8 +315,6 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
                  dataset=None if dataset is None else str(dataset.path),
                  in_training=[] if dataset is None else _in_training(files, dataset))
     if score["in_training"]:
-        from .files import some_named
-
         shown = some_named(score["in_training"])
         logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "
                        "or in part: their bits are not held-out bits (lower than on audio it never heard)",
@@ -349,7 +364,7 @@ def identify(model, audio, *, labels=None, progress=True):
     if not names:
         raise ParameterError("--identify needs a model trained with labels; this one has none")
     pieces, files, truth = audio_pieces(audio, model.audio_config, labels=labels, with_labels=True,
-                                        features=model.feature_config)
+                                        features=model.feature_config, measured="the audio identified")
     frames = None
     if model.feature_config is not None:  # a vocoder is scored given each file's own frames
         pieces, frames = [piece for piece, _ in pieces], [own for _, own in pieces]

@@ -268,3 +268,23 @@ def test_sigterm_during_generation_leaves_nothing_and_stale_partials_are_removed
         process.wait(timeout=30)
     assert process.returncode == 143 and "interrupted" in error, error[-2000:]  # 128 + SIGTERM, as a shell says
     assert sorted(entry.name for entry in tmp_path.iterdir()) == []  # no partial; the stale one was removed too
+
+
+def test_audio_of_a_lower_rate_than_the_models_is_said_to_lack_the_top_band(sine_run, write_audio, tmp_path,
+                                                                          caplog):
+    from audiornn.commands import generate_command
+    from audiornn.scoring import score_audio
+
+    folder, _ = sine_run
+    low = write_audio("low/a.wav", sine(SINE_FREQUENCY, 2.0, 4000, amplitude=0.6), 4000)
+    same = write_audio("same/b.wav", sine(SINE_FREQUENCY, 2.0, 8000, amplitude=0.6))
+    said = "at a lower rate (4000 Hz) than the model's 8000 Hz: resampled up, they hold nothing above 2000 Hz"
+    score_audio(folder, [low, same], progress=False)
+    assert f"1 of the 2 file(s) of the audio scored ('{low}') {said}" in caplog.text
+    caplog.clear()
+    generate_command(folder, seconds=0.5, prime=low, score_against=[low.parent], output=tmp_path / "g.wav",
+                     progress=False, say=lambda line: None)
+    assert f"the prime ('{low}') {said}" in caplog.text and f"file(s) of --score-against ('{low}')" in caplog.text
+    caplog.clear()
+    score_audio(folder, [same], progress=False)
+    assert "lower rate" not in caplog.text
