@@ -212,8 +212,18 @@ def save_figure(figure, path, *, dpi=110):
 # Pictures of the sound
 
 
+SPECTROGRAM_SECONDS = 0.032  # a spectrogram's window: 256 samples at 8 kHz, as long at every rate
+
+
+def spectrogram_segment(rate, samples):
+    """The samples of a spectrogram's window at ``rate``: the power of two at or above :data:`SPECTROGRAM_SECONDS` (a
+    window of fixed samples would give 172 Hz bins at 44.1 kHz, where 8 kHz has 31 Hz), at most an eighth of a
+    short sound's ``samples``, at least 16."""
+    return int(max(16, min(2 ** int(np.ceil(np.log2(SPECTROGRAM_SECONDS * rate) - 1e-9)), samples // 8)))
+
+
 def _spectrogram(axis, audio, rate):
-    segment = min(256, max(16, audio.size // 8))
+    segment = spectrogram_segment(rate, audio.size)
     frequencies, times, power = scipy.signal.spectrogram(audio, fs=rate, nperseg=segment,
                                                          noverlap=segment * 3 // 4)
     image = axis.pcolormesh(times, frequencies, 10 * np.log10(power + 1e-12), shading="auto",

@@ -383,3 +383,14 @@ def test_a_damaged_preview_is_named_on_the_contact_sheet(tmp_path):
     with pytest.raises(AudioRNNError, match=r"preview '.*epoch_0001.wav' cannot be read .*: remove it, or draw the "
                                             r"run without --contact-sheet"):
         checkpoint_previews([run])
+
+
+def test_a_spectrograms_window_lasts_as_long_at_every_rate():
+    from audiornn.evaluation import spectrogram_segment
+
+    assert spectrogram_segment(8000, 10 ** 6) == 256  # 32 ms, as before at 8 kHz
+    for rate in (16000, 22050, 44100, 48000):  # bins of 31 Hz or less, windows of 32 to 47 ms
+        segment = spectrogram_segment(rate, 10 ** 6)
+        assert rate / segment <= 32 and 0.032 <= segment / rate <= 0.047
+    assert spectrogram_segment(1000, 2000) == 32  # a 2 s sound at 1 kHz: 32 ms, not a quarter of it
+    assert spectrogram_segment(44100, 800) == 100  # a short sound: an eighth of it
