@@ -137,6 +137,14 @@ def sound_distance(generated, reference, rate=None):
             "spectrum_db": float(np.mean(np.abs(generated.spectrum_db - reference.spectrum_db)))}
 
 
+def _without_silent_ends(classes, mu):
+    """``classes`` without the digital silence it starts or ends with: the classes on either side of zero (a
+    file's padding decodes to one of them throughout)."""
+    quiet = np.abs(classes.astype(np.int64) * 2 - mu) <= 3  # (mu 255: classes 126 to 129)
+    loud = np.flatnonzero(~quiet)
+    return classes[loud[0]:loud[-1] + 1] if loud.size else classes[:0]
+
+
 def _excerpt(pieces, samples):
     """The first ``samples`` samples of ``pieces`` (a list of arrays), still as separate pieces."""
     taken, left = [], samples
@@ -162,7 +170,10 @@ class SoundReference:
         self.audio_config, self.rate = audio_config, audio_config.sample_rate
         # Decoded as generated audio is: de-emphasis, the recordings' level.
         training = [decode_classes(np.asarray(piece), audio_config)[0] for piece in train_classes]
-        self.held_out = [decode_classes(np.asarray(piece), audio_config)[0] for piece in held_out_classes]
+        # The floor's real audio without the digital silence a file may start or end with (0.85 s of it before a
+        # piece of music set a floor above the ceiling)
+        self.held_out = [decode_classes(piece, audio_config)[0] for piece in (
+            _without_silent_ends(np.asarray(piece), audio_config.mu) for piece in held_out_classes) if piece.size]
         self.held_out_samples = sum(piece.size for piece in self.held_out)  # the longest sound with a floor
         self.statistics = sound_statistics(training, self.rate, name=name)
         self.predictor = LinearPredictor(mu=audio_config.mu, order=order).fit_filter(list(train_classes))
@@ -202,7 +213,9 @@ class SoundReference:
         held = self.held_out_samples / self.rate
         return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
                 "seconds": generated.size / self.rate,
-                "no_floor": None if floor is not None else
+                "no_floor": f"no position: the floor is not below the ceiling (this much held-out audio is unlike "
+                            f"the training audio as a whole, so the two do not bound a sound of this length)"
+                if floor is not None and position is None else None if floor is not None else
                 f"no floor: the held-out audio is {held:.1f} s, shorter than the sound" if held else
                 "no floor: no held-out audio beside the reference to measure one on"}
 
@@ -237,8 +250,10 @@ def format_sound_reports(reports, labels, *, reference="the training audio"):
     if positions:
         where = f"the model stands at {positions[0]:.2f}" if len(reports) == 1 else \
             f"the sounds stand at {min(positions):.2f} to {max(positions):.2f}"
+        below = "; below 0 is closer to the training audio than real held-out audio of this length is (a sound " \
+            "much like a few training files can be)" if min(positions) < 0 else ""
         lines.append(f"({first['seconds']:.1f} s each; {where} of the way from the floor to the ceiling; lower is "
-                     f"closer to real audio)")
+                     f"closer to real audio{below})")
     elif first.get("no_floor"):
         lines.append(f"({first['seconds']:.1f} s each; {first['no_floor']}; lower is closer to real audio)")
     return "\n".join(lines)

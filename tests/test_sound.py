@@ -93,8 +93,8 @@ def test_on_the_bundled_sample_the_floor_is_below_the_ceiling(speech):
 def test_a_sound_longer_than_the_held_out_audio_has_no_floor_and_says_why(speech):
     dataset, _ = speech
     held_out = dataset_pieces(dataset, "validation")
-    seconds = sum(piece.size for piece in held_out) / RATE
     reference = SoundReference(dataset_pieces(dataset, "train"), held_out, dataset.audio_config)
+    seconds = reference.held_out_samples / RATE  # (its files without their silent ends)
     longer = 0.05 * np.random.default_rng(1).standard_normal(int((seconds + 2) * RATE))
     report = reference.report(longer)
     # a floor from less audio than the sound would be farther than the sound's own: none, and said
@@ -124,7 +124,8 @@ def test_the_demo_holds_a_sound_longer_than_the_held_out_audio_by_its_start(spee
     from audiornn.commands import _demo_sound
 
     dataset, _ = speech
-    held = sum(piece.size for piece in dataset_pieces(dataset, "validation"))
+    held = SoundReference.from_dataset(dataset).held_out_samples  # its files without their silent ends
+    assert 0.95 * sum(piece.size for piece in dataset_pieces(dataset, "validation")) < held
     generated = 0.05 * np.random.default_rng(2).standard_normal(held + 3 * RATE)
     score = {}
     line = _demo_sound(score, dataset, generated, generated.size / RATE)
@@ -135,3 +136,30 @@ def test_the_demo_holds_a_sound_longer_than_the_held_out_audio_by_its_start(spee
     shorter = {}
     assert "generated (2 s)" in _demo_sound(shorter, dataset, generated[:2 * RATE], 2)
     assert shorter["sound"]["seconds"] == pytest.approx(2.0)
+
+
+def test_the_floor_leaves_out_the_silence_a_held_out_file_starts_with():
+    from audiornn.audio_io import prepare_audio
+
+    config = AudioConfig()
+
+    def classes(audio):
+        return prepare_audio(audio, RATE, audio_config=config)[0]
+
+    tone = [classes(noisy_sine(440.0 + 30 * index, seed=index)) for index in range(4)]
+    silent_start = np.concatenate([np.zeros(RATE // 2, np.float32), noisy_sine(470.0, seed=9)[:RATE]])
+    padded = SoundReference(tone, [classes(silent_start)], config)
+    assert RATE - RATE // 20 <= padded.held_out_samples <= RATE + RATE // 20  # the half second of silence is left out
+    report = padded.report(noisy_sine(455.0, seed=7)[:RATE])
+    assert report["position"] is not None and report["floor"]["frechet"] < report["ceiling"]["frechet"]
+    # A floor no lower than the ceiling places nothing, and says why
+    floor, ceiling = padded.anchors(RATE)
+    padded._anchors[RATE] = (ceiling, floor)
+    report = padded.report(noisy_sine(455.0, seed=7)[:RATE])
+    assert report["position"] is None
+    assert "no position: the floor is not below the ceiling" in format_sound_report(report)
+    # A sound closer than real held-out audio is said to be so
+    closest = report["model"]["frechet"]
+    padded._anchors[RATE] = ({**floor, "frechet": closest + 10}, {**ceiling, "frechet": closest + 20})
+    shown = format_sound_report(padded.report(noisy_sine(455.0, seed=7)[:RATE]))
+    assert "the model stands at -" in shown and "below 0 is closer to the training audio than real held-out" in shown
