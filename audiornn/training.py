@@ -158,6 +158,9 @@ class RunKeeper(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         _raise_kept_interrupt()
+        if batch == 0:  # (the first batch of a process's first epoch holds the step's compilation)
+            self._first_batch_seconds = time.monotonic() - self._epoch_start
+        self._batches = batch + 1
         loss = (logs or {}).get("loss")
         if loss is not None and not np.isfinite(float(loss)):
             self.diverged = (self.state["epochs_completed"] + 1, batch)
@@ -240,12 +243,16 @@ class RunKeeper(keras.callbacks.Callback):
                 and self._progress(step) >= PATIENCE_FROM:
             self.stop_reason = f"no better validation loss for {self.config.patience} epochs"
             self.model.stop_training = True
-        # (from a second epoch of this process on: the first one's time holds the compilation)
-        if not self.model.stop_training and self.strategy is None and self._epochs_here > 1 and _no_epoch_fits(
-                self.budget_seconds, self._elapsed(), row["seconds"]):
-            self.stop_reason = (f"time budget of {self.budget_seconds / 60:g} minutes used (the "
-                                f"{self.budget_seconds - self._elapsed():.0f} s left would make an epoch of a few "
-                                f"batches, not one of {row['seconds']:.0f} s)")
+        # An epoch's time: from a second epoch of this process on, the last one's; after the first, which holds the
+        # compilation, its batches after the first
+        epoch_seconds = row["seconds"] if self._epochs_here > 1 else _steady_epoch_seconds(
+            row["seconds"], getattr(self, "_first_batch_seconds", None), getattr(self, "_batches", 0))
+        if not self.model.stop_training and self.strategy is None and epoch_seconds is not None and _no_epoch_fits(
+                self.budget_seconds, self._elapsed(), epoch_seconds):
+            left = self.budget_seconds - self._elapsed()
+            self.stop_reason = f"time budget of {self.budget_seconds / 60:g} minutes used" + (
+                f" (the {left:.0f} s left would make an epoch of a few batches, not one of {epoch_seconds:.0f} s)"
+                if left >= 1 else "")
             self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
             self.preview_due = number  # written by Previews, after the epoch's line is shown
@@ -1249,6 +1256,15 @@ def _budget_spent(state, train_config):
 # An epoch is not begun in less than this share of an epoch's time left of the budget: it would stop after a few
 # batches (one, often), from a state reset for it, and count as an epoch in the history and the curves.
 LAST_EPOCH_SHARE = 0.5
+
+
+def _steady_epoch_seconds(seconds, first_batch_seconds, batches):
+    """About how long an epoch takes once compiled, from the first epoch of a process (``seconds`` in all, the
+    first of its ``batches`` taking ``first_batch_seconds`` with the compilation): its other batches' time (and
+    its validation's) spread over them all; None where it had a single batch."""
+    if first_batch_seconds is None or batches < 2:
+        return None
+    return max(0.0, seconds - first_batch_seconds) * batches / (batches - 1)
 
 
 def _no_epoch_fits(budget, trained, epoch_seconds):

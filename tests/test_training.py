@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import keras
@@ -17,7 +18,7 @@ from audiornn.model import ModelConfig
 from audiornn.runs import load_run_model
 from audiornn.training import TrainConfig, TrainingDiverged, learning_rate_at, train
 
-from conftest import unigram_bits
+from conftest import SMALL_MODEL, SMALL_TRAINING, unigram_bits
 
 TINY = ModelConfig(num_layers=1, units=16, embedding_dim=8)
 QUICK = dict(batch_size=8, sequence_length=32, steps_per_epoch=5, validation_steps=4)
@@ -591,3 +592,39 @@ def test_no_epoch_is_begun_in_less_than_half_an_epochs_time_left():
         assert _budget_spent({"epochs_completed": 2, "training_seconds": trained}, config) == spent, trained
     assert not _budget_spent({"epochs_completed": 0, "training_seconds": 0.0}, config)
     assert not _budget_spent({"epochs_completed": 3, "training_seconds": 500.0}, TrainConfig(epochs=5))
+
+
+
+
+def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(tone_dataset, tmp_path, monkeypatch):
+    # A probe: a 1-minute budget whose first epoch (its compilation in it) left 15 s began a second epoch of one
+    # batch, which ran the budget over by 43 % and drew a spike in the curves
+    from audiornn import training
+    from audiornn.training import _steady_epoch_seconds
+
+    assert _steady_epoch_seconds(40.0, 25.0, 4) == pytest.approx(20.0)  # 3 batches (and validation) in 15 s
+    assert _steady_epoch_seconds(40.0, 25.0, 1) is None and _steady_epoch_seconds(40.0, None, 4) is None
+    clock = {"now": 1000.0}
+
+    class Clock:  # time stands still but for the batches: the first 36 s (its compilation), the others 0.5 s
+        @staticmethod
+        def monotonic():
+            return clock["now"]
+
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+    batch_end = training.RunKeeper.on_train_batch_end
+
+    def timed(self, batch, logs=None):
+        clock["now"] += 36.0 if batch == 0 and self.state["epochs_completed"] == 0 else 0.5
+        return batch_end(self, batch, logs)
+
+    monkeypatch.setattr(training.RunKeeper, "on_train_batch_end", timed)
+    monkeypatch.setattr(training, "time", Clock())
+    summary = train(tone_dataset, tmp_path / "run", model_config=SMALL_MODEL,
+                    train_config=TrainConfig(minutes=0.7, **{**SMALL_TRAINING, "steps_per_epoch": 10}), verbose=0)
+    # 40.5 s of the 42 after the first epoch, whose other batches say an epoch takes 5 s: no second one
+    assert summary["epochs"] == 1, summary["stop_reason"]
+    assert summary["stop_reason"] == "time budget of 0.7 minutes used (the 2 s left would make an epoch of a few " \
+                                     "batches, not one of 5 s)"
