@@ -331,10 +331,10 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         real_classes = None
     real = None if real_classes is None else decode_classes(real_classes, model.audio_config)[0]
     if real is not None and real.size < length:
-        logger.warning("the real audio to draw beside the generated is %.2f s, not the %g s asked (all %s holds): "
+        logger.warning("the real audio to draw beside the generated is %.2f s, not the %g s asked (all that %s): "
                        "both are drawn %.2f s long", real.size / rate, seconds,
-                       "the audio given" if audio is not None else f"what dataset '{dataset.path}' holds "
-                       f"to draw", real.size / rate)
+                       "the audio given holds" if audio is not None else f"dataset '{dataset.path}' holds to draw",
+                       real.size / rate)
     if generated is None:
         generated = generate(model, seconds=length / rate if real is None else real.size / rate, seed=seed,
                              progress=False, label=first_label(model) if label is None else label)[0]

@@ -280,8 +280,9 @@ def format_summary(summary, label="generated", seconds=WINDOW_SECONDS, against=N
     level, audio = _against(against)
     how = ", ".join(f"{summary[key]} {name}" for key, name in (("collapsed", "collapsed"), ("ran_away", "ran away"),
                                                                ("frozen", "frozen")) if summary[key])
-    stuck = f"{summary['stuck']} stuck ({how})" if summary["stuck"] else "none stuck (no collapse, no runaway, " \
-                                                                        "not frozen)"
+    stuck = f"{summary['stuck']} stuck ({how})" if summary["stuck"] else (
+        f"none can be called stuck (that takes {SUSTAINED_SECONDS:g} s)" if seconds < SUSTAINED_SECONDS else
+        "none stuck (no collapse, no runaway, not frozen)")
     short = f" (shorter than {WINDOW_SECONDS:g} s: one window each)" if seconds < WINDOW_SECONDS else ""
     return (f"health of {label}, {summary['streams']} streams{short}: {stuck}; {share_text(summary['in_range'])} of "
             f"their windows at {level}; held partials {summary['held_partials']:.0%} of the time "
@@ -295,10 +296,12 @@ def format_health(report, label="generated", against=None):
     states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
               f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else "",
               f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else ""]
-    state = ", ".join(part for part in states if part) or \
-        ("no collapse, no runaway, not frozen" if "frozen" in report else "no collapse, no runaway")
-    reference = report["reference"]
     seconds = report.get("seconds", WINDOW_SECONDS)
+    state = ", ".join(part for part in states if part) or (
+        f"too short to be called collapsed, run away or frozen (that takes {SUSTAINED_SECONDS:g} s)"
+        if seconds < SUSTAINED_SECONDS else
+        "no collapse, no runaway, not frozen" if "frozen" in report else "no collapse, no runaway")
+    reference = report["reference"]
     windows = f"{len(report['levels'])} window(s) of {WINDOW_SECONDS:g} s" if seconds >= WINDOW_SECONDS else \
         f"one window of {seconds:.3g} s (shorter than {WINDOW_SECONDS:g} s)"
     return (f"health of {label}: {windows}, {share_text(report['in_range'])} "

@@ -43,6 +43,14 @@ def test_silence_after_two_seconds_is_a_collapse(speech, reference):
     assert report["collapsed"] and report["collapse_seconds"] >= 6 and not report["ran_away"]
     assert not report["frozen"]  # silence is a collapse, not a sound that stopped changing
     assert "COLLAPSED for" in format_health(report) and "FROZEN" not in format_health(report)
+    # Under 4 s nothing can be called collapsed: said so, not "no collapse"
+    short = format_health(health(stream[:int(3.3 * RATE)], RATE, reference))
+    assert "too short to be called collapsed, run away or frozen (that takes 4 s)" in short
+    assert "no collapse" not in short
+    from audiornn.health import format_summary, summarise
+
+    brief = [health(stream[:int(3.3 * RATE)], RATE, reference) for _ in range(2)]
+    assert "none can be called stuck (that takes 4 s)" in format_summary(summarise(brief, reference), seconds=3.3)
 
 
 def test_a_loud_drone_is_a_runaway_and_holds_its_partials(reference):
