@@ -240,7 +240,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     # Read and measured before generating, so that a wrong path or a reference too short fails at once, and
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
-    healthy = _health_reference(model, loaded, score_against, options.get("label"))
+    healthy = _health_references(model, loaded, score_against, options.get("label"), options.get("count", 1))
     against = "--score-against" if score_against else None  # what the health lines hold the streams to
     with _nothing_written_if_interrupted("generated"):
         paths = generate(loaded, **options)
@@ -253,11 +253,11 @@ def generate_command(model, *, score_against=(), say=print, **options):
     if made is not None and (healthy is not None or reference is not None):
         say(f"(the health{' and sound' if reference is not None else ''} below are of the {made / loaded.audio_config.sample_rate:g} s "
             f"generated after the prime, which the files start with)")
-    for path in paths if healthy is not None or reference is not None else ():
+    for index, path in enumerate(paths if healthy is not None or reference is not None else ()):
         audio = soundfile.read(str(path), dtype="float32")[0]
         audio = audio if made is None else audio[-made:]
         if healthy is not None:
-            reports.append(health(audio, loaded.audio_config.sample_rate, healthy))
+            reports.append(health(audio, loaded.audio_config.sample_rate, healthy[index]))
             if not brief or reports[-1]["collapsed"] or reports[-1]["ran_away"] or reports[-1]["frozen"]:
                 say(format_health(reports[-1], label=path.name, against=against))
         if reference is None:
@@ -270,7 +270,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
         if not brief:
             say(format_sound_report(sounds[-1][1], label=path.name, reference="--score-against"))
     if brief and reports:
-        say(format_summary(summarise(reports, healthy), label=f"{paths[0].name} ... {paths[-1].name}",
+        say(format_summary(summarise(reports, healthy[0]), label=f"{paths[0].name} ... {paths[-1].name}",
                            seconds=min(report["seconds"] for report in reports), against=against))
     if brief and sounds:  # one table, a row for each file
         say(format_sound_reports([report for _, report in sounds], [name for name, _ in sounds],
@@ -299,30 +299,35 @@ def _say_written(say, paths, brief, sources=None):
         say(f"wrote {path}" + (f" (from {sources[index]})" if sources else ""))
 
 
-def _sound_reference(paths, audio_config, option="--score-against"):
+def _sound_reference(paths, audio_config, option="--score-against", rates_said=False):
     from .scoring import audio_pieces
     from .sound import SoundReference
 
     named = ", ".join(f"'{path}'" for path in paths)
     try:
-        pieces = audio_pieces(paths, audio_config, measured=option)[0]
+        pieces = audio_pieces(paths, audio_config, measured=None if rates_said else option)[0]
     except AudioFileError as error:  # a silent, empty or unreadable reference: which option gave it
         raise AudioFileError(f"{option}: {error}", reason=error.reason) from None
     return SoundReference(pieces, [], audio_config, name=f"{option} {named}")
 
 
-def _health_reference(model, loaded, score_against, label=None):
-    """What a stream's health line holds it to: the training audio's levels and held partials
-    (audiornn.health), of ``label``'s files where the model and its dataset are labelled; None, with a warning,
-    when there is no training audio to hold it to."""
+def _health_references(model, loaded, score_against, label=None, count=1):
+    """What each of ``count`` streams' health lines holds it to: the training audio's levels and held partials
+    (audiornn.health), of its label's files where the model and its dataset are labelled (``label``: one for all
+    streams or one each); None, with a warning, when there is no training audio to hold them to."""
     from .health import reference_for
     from .scoring import label_name
 
+    each = list(label) if hasattr(label, "__len__") and not isinstance(label, str) and len(label) == count \
+        else [label] * count
+    names = [label_name(loaded, one) for one in each]
     try:
-        return reference_for(model, loaded.audio_config, score_against, label=label_name(loaded, label))
+        references = {name: reference_for(model, loaded.audio_config, score_against, label=name)
+                      for name in dict.fromkeys(names)}
     except AudioRNNError as error:
         logger.warning("no health line: %s", error)
         return None
+    return None if None in references.values() else [references[name] for name in names]
 
 
 def vocode_command(model, inputs, *, say=print, **options):
@@ -550,7 +555,8 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
 
     folder = model_folder(path)
     if dataset is None:  # the --audio files stand in for the training audio, and are named as what it is held to
-        reference, levels, against = _sound_reference(audio, model.audio_config, "--audio"), \
+        # (the files were scored first, which said any of a lower rate)
+        reference, levels, against = _sound_reference(audio, model.audio_config, "--audio", rates_said=True), \
             reference_for(path, model.audio_config, audio), "--audio"
         named = {"reference": "--audio"}
     else:

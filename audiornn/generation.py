@@ -16,6 +16,7 @@ so the improbable classes are never drawn: a vocoder's default
 (:data:`audiornn.config.VOCODE_TAIL`).
 """
 
+import logging
 import os
 
 from .backend import start_quietly
@@ -29,6 +30,8 @@ from .config import check_positive_int, check_positive_number, option
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths, size_text
 from .stepping import SampleStream, StreamGroup, choose, chunks, label_state, prime_array
+
+logger = logging.getLogger("audiornn")
 
 __all__ = ["SampleStream", "StreamGroup", "choose", "decode_classes", "generate", "prime_classes"]
 
@@ -44,9 +47,9 @@ def prime_classes(path, audio_config):
                              reason="silent")
     classes, _ = prepare_audio(audio, rate, audio_config=audio_config, source=f"prime '{path}'")
     if rate < audio_config.sample_rate:
-        from .scoring import warn_lower_rate
-
-        warn_lower_rate({str(path): rate}, audio_config.sample_rate, "the prime")
+        logger.warning("the prime '%s' is at %d Hz, below the model's %d Hz: resampled up, it holds nothing above "
+                       "%g Hz, and the model goes on from audio that lacks that band (give a recording made at %d Hz "
+                       "or more)", path, rate, audio_config.sample_rate, rate / 2, audio_config.sample_rate)
     return classes
 
 

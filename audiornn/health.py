@@ -240,17 +240,22 @@ def summarise(reports, reference):
     """Several streams' :func:`health` reports as one: how many collapsed, ran away or froze, how many are stuck
     (any of the three), the share of all their windows in range, their mean held partials beside the training
     audio's."""
-    windows = np.concatenate([np.asarray(report["levels"], dtype=np.float64) for report in reports]) \
-        if reports else np.zeros(0)
-    low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
+    inside = total = 0
+    own = [report.get("reference") or dataclasses.asdict(reference) for report in reports]
+    for report, levels in zip(reports, own):  # each stream's windows against what it was held to (its label's)
+        windows = np.asarray(report["levels"], dtype=np.float64)
+        inside += int(np.sum((windows >= levels["p10"] / RANGE_WIDENING) & (windows <= levels["p90"] * RANGE_WIDENING)))
+        total += windows.size
     return {"streams": len(reports),
+            "seconds": min(report["seconds"] for report in reports) if reports else 0.0,
             "collapsed": sum(bool(report["collapsed"]) for report in reports),
             "ran_away": sum(bool(report["ran_away"]) for report in reports),
             "frozen": sum(bool(report["frozen"]) for report in reports),
             "stuck": sum(bool(report["collapsed"] or report["ran_away"] or report["frozen"]) for report in reports),
-            "in_range": float(np.mean((windows >= low) & (windows <= high))) if windows.size else 0.0,
+            "in_range": inside / total if total else 0.0,
             "held_partials": float(np.mean([report["held_partials"] for report in reports])) if reports else 0.0,
-            "training_held_partials": reference.held_partials}
+            "training_held_partials": float(np.mean([levels["held_partials"] for levels in own])) if own
+            else reference.held_partials}
 
 
 def share_text(share):
@@ -273,11 +278,12 @@ def _against(against):
     return ("the training level", "training audio") if against is None else (f"the level of {against}", against)
 
 
-def format_summary(summary, label="generated", seconds=WINDOW_SECONDS, against=None):
+def format_summary(summary, label="generated", seconds=None, against=None):
     """One line for several streams (:func:`summarise`) of ``seconds`` each: how many are stuck and how, the share
     of all their windows at the training level, their held partials beside the training audio's (or ``against``'s:
     what the streams were held to, when it is not their training audio)."""
     level, audio = _against(against)
+    seconds = summary.get("seconds", SUSTAINED_SECONDS) if seconds is None else seconds  # (the shortest stream's)
     how = ", ".join(f"{summary[key]} {name}" for key, name in (("collapsed", "collapsed"), ("ran_away", "ran away"),
                                                                ("frozen", "frozen")) if summary[key])
     stuck = f"{summary['stuck']} stuck ({how})" if summary["stuck"] else (
@@ -296,7 +302,7 @@ def format_health(report, label="generated", against=None):
     states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
               f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else "",
               f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else ""]
-    seconds = report.get("seconds", WINDOW_SECONDS)
+    seconds = report.get("seconds", SUSTAINED_SECONDS)  # (a report saved before it was kept: long enough)
     state = ", ".join(part for part in states if part) or (
         f"too short to be called collapsed, run away or frozen (that takes {SUSTAINED_SECONDS:g} s)"
         if seconds < SUSTAINED_SECONDS else

@@ -86,7 +86,8 @@ def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, feature
         if rate < audio_config.sample_rate:
             lower[str(path)] = rate
     if measured and lower:
-        warn_lower_rate(lower, audio_config.sample_rate, f"{len(lower)} of the {len(files)} file(s) of {measured}")
+        warn_lower_rate(lower, audio_config.sample_rate, f"the file(s) of {measured}" if len(lower) == len(files)
+                        else f"{len(lower)} of the {len(files)} file(s) of {measured}")
     return (pieces, files, names) if with_labels else (pieces, files)
 
 

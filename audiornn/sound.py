@@ -137,12 +137,20 @@ def sound_distance(generated, reference, rate=None):
             "spectrum_db": float(np.mean(np.abs(generated.spectrum_db - reference.spectrum_db)))}
 
 
-def _without_silent_ends(classes, mu):
-    """``classes`` without the digital silence it starts or ends with: the classes on either side of zero (a
-    file's padding decodes to one of them throughout)."""
-    quiet = np.abs(classes.astype(np.int64) * 2 - mu) <= 3  # (mu 255: classes 126 to 129)
-    loud = np.flatnonzero(~quiet)
-    return classes[loud[0]:loud[-1] + 1] if loud.size else classes[:0]
+SILENT_ENDS_SECONDS = 0.02  # a run of one class this long at a held-out file's start or end is its padding
+
+
+def _without_silent_ends(classes, shortest):
+    """``classes`` without the digital silence it starts or ends with: a run of one class, ``shortest`` samples
+    or more (a file's padding is one class throughout, whatever its DC offset, once the file's mean is taken
+    out, pre-emphasised and quantised). A piece that is silence throughout is kept whole."""
+    changes = np.flatnonzero(np.diff(classes.astype(np.int16)))
+    if not changes.size:
+        return classes
+    start, stop = changes[0] + 1, changes[-1] + 1  # the first sample after the leading run; the trailing run's
+    start = start if start >= shortest else 0
+    stop = stop if classes.size - stop >= shortest else classes.size
+    return classes[start:stop]
 
 
 def _excerpt(pieces, samples):
@@ -172,8 +180,9 @@ class SoundReference:
         training = [decode_classes(np.asarray(piece), audio_config)[0] for piece in train_classes]
         # The floor's real audio without the digital silence a file may start or end with (0.85 s of it before a
         # piece of music set a floor above the ceiling)
-        self.held_out = [decode_classes(piece, audio_config)[0] for piece in (
-            _without_silent_ends(np.asarray(piece), audio_config.mu) for piece in held_out_classes) if piece.size]
+        shortest = int(SILENT_ENDS_SECONDS * self.rate)
+        self.held_out = [decode_classes(_without_silent_ends(np.asarray(piece), shortest), audio_config)[0]
+                         for piece in held_out_classes]
         self.held_out_samples = sum(piece.size for piece in self.held_out)  # the longest sound with a floor
         self.statistics = sound_statistics(training, self.rate, name=name)
         self.predictor = LinearPredictor(mu=audio_config.mu, order=order).fit_filter(list(train_classes))
@@ -213,11 +222,12 @@ class SoundReference:
         held = self.held_out_samples / self.rate
         return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
                 "seconds": generated.size / self.rate,
-                "no_floor": f"no position: the floor is not below the ceiling (this much held-out audio is unlike "
-                            f"the training audio as a whole, so the two do not bound a sound of this length)"
-                if floor is not None and position is None else None if floor is not None else
-                f"no floor: the held-out audio is {held:.1f} s, shorter than the sound" if held else
-                "no floor: no held-out audio beside the reference to measure one on"}
+                "no_position": "no position: the floor is not below the ceiling (this much held-out audio is unlike "
+                               "the training audio as a whole, so the two do not bound a sound of this length)"
+                if floor is not None and position is None else None,
+                "no_floor": None if floor is not None else
+                f"no floor: the held-out audio (without its silent ends) is {held:.1f} s, shorter than the sound"
+                if held else "no floor: no held-out audio beside the reference to measure one on"}
 
 
 def sound_report(generated, train_classes, held_out_classes, audio_config):
@@ -254,6 +264,7 @@ def format_sound_reports(reports, labels, *, reference="the training audio"):
             "much like a few training files can be)" if min(positions) < 0 else ""
         lines.append(f"({first['seconds']:.1f} s each; {where} of the way from the floor to the ceiling; lower is "
                      f"closer to real audio{below})")
-    elif first.get("no_floor"):
-        lines.append(f"({first['seconds']:.1f} s each; {first['no_floor']}; lower is closer to real audio)")
+    elif first.get("no_floor") or first.get("no_position"):
+        lines.append(f"({first['seconds']:.1f} s each; {first.get('no_floor') or first['no_position']}; lower is "
+                     f"closer to real audio)")
     return "\n".join(lines)

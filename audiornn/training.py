@@ -138,13 +138,24 @@ class RunKeeper(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._segment_start = time.monotonic()
         self._epochs_here = 0
+        self._first_batch_seconds = self._validation_start = self._first_validation_seconds = None
+        self._batches = self._validation_batches = 0
+
+    def on_test_batch_begin(self, batch, logs=None):
+        if batch == 0 and self._validation_start is None:  # the epoch's validation starts
+            self._validation_start = time.monotonic()
 
     def on_test_batch_end(self, batch, logs=None):
         _raise_kept_interrupt()
+        if batch == 0 and self._validation_start is not None and self._first_validation_seconds is None:
+            self._first_validation_seconds = time.monotonic() - self._validation_start  # (its compilation)
+        self._validation_batches = batch + 1
 
     def on_epoch_begin(self, epoch, logs=None):
         _raise_kept_interrupt()
         self._epoch_start = time.monotonic()
+        self._first_batch_seconds = self._validation_start = self._first_validation_seconds = None
+        self._batches = self._validation_batches = 0
         if self.strategy is not None and self.budget_seconds:
             self._agreed = self._agreed_elapsed()
         for carry in self.carry or ():
@@ -158,7 +169,7 @@ class RunKeeper(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         _raise_kept_interrupt()
-        if batch == 0:  # (the first batch of a process's first epoch holds the step's compilation)
+        if batch == 0 and self._first_batch_seconds is None:  # (a process's first holds the step's compilation)
             self._first_batch_seconds = time.monotonic() - self._epoch_start
         self._batches = batch + 1
         loss = (logs or {}).get("loss")
@@ -246,7 +257,9 @@ class RunKeeper(keras.callbacks.Callback):
         # An epoch's time: from a second epoch of this process on, the last one's; after the first, which holds the
         # compilation, its batches after the first
         epoch_seconds = row["seconds"] if self._epochs_here > 1 else _steady_epoch_seconds(
-            row["seconds"], getattr(self, "_first_batch_seconds", None), getattr(self, "_batches", 0))
+            row["seconds"], self._first_batch_seconds, self._batches,
+            training_seconds=None if self._validation_start is None else self._validation_start - self._epoch_start,
+            first_validation_seconds=self._first_validation_seconds, validation_batches=self._validation_batches)
         if not self.model.stop_training and self.strategy is None and epoch_seconds is not None and _no_epoch_fits(
                 self.budget_seconds, self._elapsed(), epoch_seconds):
             left = self.budget_seconds - self._elapsed()
@@ -1258,13 +1271,20 @@ def _budget_spent(state, train_config):
 LAST_EPOCH_SHARE = 0.5
 
 
-def _steady_epoch_seconds(seconds, first_batch_seconds, batches):
-    """About how long an epoch takes once compiled, from the first epoch of a process (``seconds`` in all, the
-    first of its ``batches`` taking ``first_batch_seconds`` with the compilation): its other batches' time (and
-    its validation's) spread over them all; None where it had a single batch."""
+def _steady_epoch_seconds(seconds, first_batch_seconds, batches, *, training_seconds=None,
+                          first_validation_seconds=None, validation_batches=0):
+    """About how long an epoch takes once compiled, from the first epoch of a process: ``seconds`` in all, its
+    ``batches`` in ``training_seconds`` (all of it where not known), the first taking ``first_batch_seconds`` with
+    the step's compilation, then its ``validation_batches``, the first taking ``first_validation_seconds`` with the
+    test step's. Each part's other batches' time spread over them all; None where it had a single batch."""
     if first_batch_seconds is None or batches < 2:
         return None
-    return max(0.0, seconds - first_batch_seconds) * batches / (batches - 1)
+    training = seconds if training_seconds is None else min(training_seconds, seconds)
+    steady = max(0.0, training - first_batch_seconds) * batches / (batches - 1)
+    validation = seconds - training
+    if first_validation_seconds is not None and validation_batches >= 2:
+        validation = max(0.0, validation - first_validation_seconds) * validation_batches / (validation_batches - 1)
+    return steady + validation
 
 
 def _no_epoch_fits(budget, trained, epoch_seconds):

@@ -32,18 +32,27 @@ def main():
     from audiornn.sound import SoundReference
 
     model = load_run_model(arguments.model)
-    reference = SoundReference.from_dataset(as_dataset(run_dataset_path(arguments.model)))
+    from audiornn.scoring import reference_label
+
+    dataset = as_dataset(run_dataset_path(arguments.model))
+    first = model.model_config.labels[0] if model.model_config.labels else None  # what generate draws under
+    reference = SoundReference.from_dataset(dataset, reference_label(dataset, first))
     print(f"model: {arguments.model}; {arguments.seconds:g} s at {model.audio_config.sample_rate} Hz each, seed 0")
     print(f"{'':<34}{'Frechet':>9}{'spectrum dB':>13}{'position':>10}")
     report = None
     for temperature in arguments.temperatures:
-        audio = generate(model, seconds=arguments.seconds, temperature=temperature, seed=0, progress=False)[0]
+        audio = generate(model, seconds=arguments.seconds, temperature=temperature, seed=0, progress=False,
+                         label=first)[0]
         report = reference.report(audio)
+        position = "-" if report["position"] is None else f"{report['position']:.2f}"
         print(f"{f'model, temperature {temperature:g}':<34}{report['model']['frechet']:>9.1f}"
-              f"{report['model']['spectrum_db']:>13.2f}{report['position']:>10.2f}")
+              f"{report['model']['spectrum_db']:>13.2f}{position:>10}")
     for name, row in (("real held-out audio (floor)", report["floor"]),
                       ("linear predictor 16 (ceiling)", report["ceiling"])):
-        print(f"{name:<34}{row['frechet']:>9.1f}{row['spectrum_db']:>13.2f}")
+        if row is not None:
+            print(f"{name:<34}{row['frechet']:>9.1f}{row['spectrum_db']:>13.2f}")
+    if report["no_floor"] or report["no_position"]:
+        print(f"({report['no_floor'] or report['no_position']})")
 
 
 if __name__ == "__main__":

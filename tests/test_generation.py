@@ -284,7 +284,9 @@ def test_audio_of_a_lower_rate_than_the_models_is_said_to_lack_the_top_band(sine
     caplog.clear()
     generate_command(folder, seconds=0.5, prime=low, score_against=[low.parent], output=tmp_path / "g.wav",
                      progress=False, say=lambda line: None)
-    assert f"the prime ('{low}') {said}" in caplog.text and f"file(s) of --score-against ('{low}')" in caplog.text
+    assert f"the prime '{low}' is at 4000 Hz, below the model's 8000 Hz: resampled up, it holds nothing above " \
+           f"2000 Hz" in caplog.text
+    assert f"the file(s) of --score-against ('{low}') {said}" in caplog.text
     caplog.clear()
     score_audio(folder, [same], progress=False)
     assert "lower rate" not in caplog.text

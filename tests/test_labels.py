@@ -540,6 +540,11 @@ def test_a_labels_references_are_of_its_own_files(labelled, labelled_run):
     assert noisy.held_partials < whole.held_partials < tonal.held_partials
     assert reference_for(labelled_run[0], label="noise") == noisy  # what generate --label noise is held to
     assert reference_for(labelled_run[0]) == whole
+    from audiornn.commands import _health_references
+
+    loaded = load_run_model(labelled_run[0])  # generate --label low,noise --count 2: each stream its label's
+    assert _health_references(str(labelled_run[0]), loaded, None, ["low", "noise"], 2) == [tonal, noisy]
+    assert _health_references(str(labelled_run[0]), loaded, None, "noise", 3) == [noisy] * 3
     low = SoundReference.from_dataset(labelled, "low")
     assert low.held_out_samples == sum(segment.length for segment in labelled.segments("validation")
                                        if segment.label == "low")

@@ -99,7 +99,8 @@ def test_a_sound_longer_than_the_held_out_audio_has_no_floor_and_says_why(speech
     report = reference.report(longer)
     # a floor from less audio than the sound would be farther than the sound's own: none, and said
     assert report["floor"] is None and report["position"] is None and report["ceiling"]["frechet"] > 0
-    assert report["no_floor"] == f"no floor: the held-out audio is {seconds:.1f} s, shorter than the sound"
+    assert report["no_floor"] == f"no floor: the held-out audio (without its silent ends) is {seconds:.1f} s, " \
+                                 f"shorter than the sound"
     assert report["no_floor"] in format_sound_report(report)
     within = reference.report(longer[:int(seconds * RATE) - RATE])
     assert within["floor"] is not None and within["no_floor"] is None
@@ -148,8 +149,18 @@ def test_the_floor_leaves_out_the_silence_a_held_out_file_starts_with():
 
     tone = [classes(noisy_sine(440.0 + 30 * index, seed=index)) for index in range(4)]
     silent_start = np.concatenate([np.zeros(RATE // 2, np.float32), noisy_sine(470.0, seed=9)[:RATE]])
+    for offset in (0.0, 0.01, 0.02):  # the file's mean taken out moves its padding off the middle class
+        padded = SoundReference(tone, [classes(silent_start + np.float32(offset))], config)
+        assert padded.held_out_samples == RATE, offset  # the half second of silence is left out
+    fading = np.concatenate([np.linspace(0, 1, RATE, dtype=np.float32) * noisy_sine(470.0, seed=9)[:RATE],
+                             noisy_sine(470.0, seed=8)[:RATE]])
+    for mu in (255, 15, 3):  # a quiet fade-in is real audio, at any number of classes
+        coarse = AudioConfig(mu=mu)
+        kept = SoundReference([prepare_audio(piece, RATE, audio_config=coarse)[0] for piece in
+                               (noisy_sine(440.0, seed=1), noisy_sine(500.0, seed=2))],
+                              [prepare_audio(fading, RATE, audio_config=coarse)[0]], coarse)
+        assert kept.held_out_samples >= 2 * RATE - RATE // 100, mu
     padded = SoundReference(tone, [classes(silent_start)], config)
-    assert RATE - RATE // 20 <= padded.held_out_samples <= RATE + RATE // 20  # the half second of silence is left out
     report = padded.report(noisy_sine(455.0, seed=7)[:RATE])
     assert report["position"] is not None and report["floor"]["frechet"] < report["ceiling"]["frechet"]
     # A floor no lower than the ceiling places nothing, and says why

@@ -604,6 +604,9 @@ def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(ton
 
     assert _steady_epoch_seconds(40.0, 25.0, 4) == pytest.approx(20.0)  # 3 batches (and validation) in 15 s
     assert _steady_epoch_seconds(40.0, 25.0, 1) is None and _steady_epoch_seconds(40.0, None, 4) is None
+    # its validation's first batch (the test step's compilation) left out too: 5 s of 4 batches, 4 s of 3
+    assert _steady_epoch_seconds(40.0, 25.0, 4, training_seconds=30.0, first_validation_seconds=6.0,
+                                 validation_batches=3) == pytest.approx(5 * 4 / 3 + 4 * 3 / 2)
     clock = {"now": 1000.0}
 
     class Clock:  # time stands still but for the batches: the first 36 s (its compilation), the others 0.5 s
