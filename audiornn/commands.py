@@ -224,7 +224,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     import soundfile
 
     from .audio_io import find_audio_files
-    from .generation import generate
+    from .generation import generate, generated_samples
     from .health import format_health, format_summary, health, summarise
     from .sink import output_paths
     from .runs import load_run_model
@@ -248,7 +248,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     _say_written(say, paths, brief)
     reports, sounds = [], []
     # A file that starts with its prime (--include-prime) is judged and scored on what was generated after it
-    made = max(1, int(round(options["seconds"] * loaded.audio_config.sample_rate))) \
+    made = generated_samples(options["seconds"], loaded.audio_config.sample_rate) \
         if options.get("include_prime") else None
     if made is not None and (healthy is not None or reference is not None):
         say(f"(the health{' and sound' if reference is not None else ''} below are of the {made / loaded.audio_config.sample_rate:g} s "
@@ -316,11 +316,9 @@ def _health_references(model, loaded, score_against, label=None, count=1):
     (audiornn.health), of its label's files where the model and its dataset are labelled (``label``: one for all
     streams or one each); None, with a warning, when there is no training audio to hold them to."""
     from .health import reference_for
-    from .scoring import label_name
+    from .scoring import label_names
 
-    each = list(label) if hasattr(label, "__len__") and not isinstance(label, str) and len(label) == count \
-        else [label] * count
-    names = [label_name(loaded, one) for one in each]
+    names = label_names(loaded, label, count)  # (a label generate refuses is refused here, as it says it)
     try:
         references = {name: reference_for(model, loaded.audio_config, score_against, label=name)
                       for name in dict.fromkeys(names)}
@@ -551,9 +549,10 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
         raise ParameterError(f"--sound scores the generated audio against the model's training audio: "
                              f"{SOUND_REFERENCE_ADVICE}")
     from .health import LevelReference, format_health, health, reference_for
-    from .scoring import label_name, reference_label
+    from .scoring import label_names, reference_label
 
     folder = model_folder(path)
+    [name] = label_names(model, generated_label)  # a labelled model's sound is of one label (--label, else its first)
     if dataset is None:  # the --audio files stand in for the training audio, and are named as what it is held to
         # (the files were scored first, which said any of a lower rate)
         reference, levels, against = _sound_reference(audio, model.audio_config, "--audio", rates_said=True), \
@@ -565,14 +564,12 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
         # audio
         against = None if is_run(folder) and same_dataset(dataset, read_run_json(folder, CONFIG)) else \
             f"'{dataset.path}'"
-        of = reference_label(dataset, label_name(model, generated_label))  # a labelled model's: its label's audio
+        of = reference_label(dataset, name)  # a labelled model's: its label's audio
         reference, levels = SoundReference.from_dataset(dataset, of), LevelReference.from_dataset(dataset, of)
         if of is not None:  # (the health line names it too)
             against = f"label '{of}' of {against or 'the training audio'}"
         named = {"reference": f"the audio of {against}"} if against else {}
     report = reference.report(generated)
-    # A labelled model's sound is of one label (--label, else its first): said by name, as it is generated under it
-    name = label_name(model, generated_label)
     shown = f"model ({seconds:g} s, seed {seed}{'' if name is None else f', label {name}'})"
     text.append(format_sound_report(report, label=shown, **named))
     report["health"] = health(generated, model.audio_config.sample_rate, levels)

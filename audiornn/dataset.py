@@ -340,11 +340,12 @@ def _existing_dataset_action(output, fingerprint, overwrite, version=FORMAT_VERS
     foreign = sorted(entry.name for entry in output.iterdir()
                      if entry.name not in {METADATA_NAME, *SPLIT_FILES.values(), *FEATURE_FILES.values()})
     same = existing.get("recipe_fingerprint") == fingerprint and existing.get("format_version") == version
-    if same and dataset_builder(existing) < BUILDER:  # the same files and settings, made otherwise
+    builder = dataset_builder(existing)
+    if same and builder < BUILDER:  # the same files and settings, made otherwise
         if not overwrite:
             created = str(existing.get("created", "?"))[:10]
             raise DatasetError(f"output folder '{output}' holds a dataset of the same files and settings built "
-                               f"({created}) by an older audiornn; today's {builder_news(dataset_builder(existing))}: "
+                               f"({created}) by an older audiornn; today's {builder_news(builder)}: "
                                f"build it into another --output (runs trained on this one go on resuming on it), or "
                                f"again here with --overwrite (overwrite=True), after which they cannot (nothing was "
                                f"changed)")

@@ -421,6 +421,8 @@ def checkpoint_previews(runs, *, seconds=2.0, seed=0):
 def checkpoint_sound_notes(runs, sounds):
     """``{label: text}``: each sound's distance to its run's training audio, with the floor and the
     ceiling (:mod:`audiornn.sound`); sounds whose run has no dataset here, or that are too short, get none."""
+    from .runs import CONFIG, read_run_json
+    from .scoring import reference_label
     from .sound import SoundReference
 
     notes, references, runs = {}, {}, list(runs)
@@ -428,15 +430,14 @@ def checkpoint_sound_notes(runs, sounds):
         path = run_dataset_path(run)
         if not path or not Path(path).is_dir():
             continue
+        try:  # a labelled run's sounds are of its first label: held to that label's files
+            first = ((read_run_json(Path(run), CONFIG).get("model") or {}).get("labels") or [None])[0]
+        except AudioRNNError:
+            continue
         for label, audio in sounds.items():
             if not label.startswith(f"{shown} "):
                 continue
             try:
-                # A labelled run's sounds are of its first label: held to that label's files
-                from .runs import CONFIG, read_run_json
-                from .scoring import reference_label
-
-                first = ((read_run_json(Path(run), CONFIG).get("model") or {}).get("labels") or [None])[0]
                 if (path, first) not in references:
                     dataset = as_dataset(path)
                     references[path, first] = SoundReference.from_dataset(dataset, reference_label(dataset, first))

@@ -36,6 +36,11 @@ logger = logging.getLogger("audiornn")
 __all__ = ["SampleStream", "StreamGroup", "choose", "decode_classes", "generate", "prime_classes"]
 
 
+def generated_samples(seconds, rate):
+    """How many samples :func:`generate` makes of ``seconds`` at ``rate`` (one at least)."""
+    return max(1, int(round(seconds * rate)))
+
+
 def prime_classes(path, audio_config):
     """Read ``path`` and prepare it with the model's own preprocessing into classes."""
     audio, rate = read_audio(path)
@@ -123,7 +128,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     model = as_model(model)
     audio_config = model.audio_config
     rate = audio_config.sample_rate
-    total = max(1, int(round(seconds * rate)))
+    total = generated_samples(seconds, rate)
     chunk = max(1, int(round(chunk_seconds * rate)))
     count = check_positive_int(count, option("count"))
     wav = check_room(output, count, total, rate) if output is not None else None

@@ -40,14 +40,12 @@ def dataset_pieces(dataset, split, label=None):
             if label is None or segment.label == label]
 
 
-def label_name(model, label):
-    """The name of ``label`` (a name or an id, one for all streams) of a labelled ``model``; None for an
-    unlabelled model, no label, or one per stream."""
-    from .stepping import label_state
-
-    if not model.model_config.labels or label is None or (np.ndim(label) and np.size(label) != 1):
-        return None
-    return model.model_config.labels[int(label_state(model, np.asarray(label).reshape(-1)[0], 1)[0])]
+def label_names(model, label, count=1):
+    """The label names of ``count`` streams of ``model`` under ``label`` (names or ids, one for all or one each, as
+    :func:`~audiornn.stepping.label_state` reads them); None each for an unlabelled model or no label."""
+    if not model.model_config.labels or label is None:
+        return [None] * count
+    return [model.model_config.labels[int(index)] for index in label_state(model, label, count)]
 
 
 def reference_label(dataset, name):

@@ -968,6 +968,7 @@ def _preview_writer(train_config, dataset):
 
     def write_preview(model, path):
         path.parent.mkdir(exist_ok=True)
+        first = model.model_config.labels[0] if model.model_config.labels else None  # what a preview is of
         if model.feature_net is not None:  # a vocoder's preview: copy-synthesis of the start of the validation audio
             from .scoring import dataset_frames
             from .vocoder import vocode
@@ -982,13 +983,11 @@ def _preview_writer(train_config, dataset):
         else:
             with beyond_full_scale_unsaid():
                 [path] = generate(model, seconds=train_config.preview_seconds, seed=train_config.seed, output=path,
-                                  progress=False, overwrite=True,
-                                  label=model.model_config.labels[0] if model.model_config.labels else None)
+                                  progress=False, overwrite=True, label=first)
         try:
             if not reference:  # a labelled model's preview is of its first label: held to that label's files
                 from .scoring import reference_label
 
-                first = model.model_config.labels[0] if model.model_config.labels else None
                 reference.append(SoundReference.from_dataset(dataset, reference_label(dataset, first)))
             audio, _ = soundfile.read(str(path), dtype="float32")
             report = reference[0].report(audio)
