@@ -237,6 +237,7 @@ def test_a_contact_sheet_of_runs_of_two_rates_is_refused_before_generating_and_n
     assert f"wrote {tmp_path / 'out' / 'curves.png'}" in shown.out and "different sample rates" in shown.err
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a_missing_folder_is_refused(
         sine_run, sine_dataset, tmp_path, capsys):
     folder, _ = sine_run

@@ -115,6 +115,7 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
         check_room(tmp_path / "never" / "deeper" / "x.wav", 1, 2 ** 62, 8000)
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, write_audio, capsys):
     from audiornn.cli import main
 

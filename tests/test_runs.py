@@ -137,6 +137,7 @@ def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dat
     assert json.loads((run / "config.json").read_text())["training"]["epochs"] == 0
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_out_of_room_at_epoch_1_says_there_is_no_epoch_to_resume(tone_dataset, tmp_path, monkeypatch):
     real = runs.write_atomically
 
@@ -353,6 +354,7 @@ def test_a_damaged_history_is_named_as_damaged(finished_run, caplog):
     assert "the last row of" in caplog.text and "is cut short" in caplog.text
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_a_run_that_lost_its_state_or_history_rows_is_told_so_on_resume(tone_dataset, tmp_path, caplog):
     run = tmp_path / "run"
     train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=2, **SMALL_TRAINING), verbose=0)
@@ -368,6 +370,7 @@ def test_a_run_that_lost_its_state_or_history_rows_is_told_so_on_resume(tone_dat
     assert (run / "model.keras").is_file() and (run / "last.keras").is_file()
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_a_run_moved_with_the_dataset_it_built_inside_it_finds_it_there(tmp_path):
     import shutil
 
@@ -405,6 +408,7 @@ def _as_if_built_on(dataset_folder, created):
 OLD_DAY = "2026-12-04T10:00:00+0000"  # before each file was taken less its mean and near-copies were left out
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_a_resume_refuses_the_same_recipe_built_again_by_a_newer_builder(tone_dataset, tmp_path, caplog):
     import shutil
 

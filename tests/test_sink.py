@@ -82,6 +82,7 @@ def test_an_output_that_is_one_of_the_inputs_is_refused_before_any_work(gru_mode
     assert prime.read_bytes() == before
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_a_file_already_at_output_is_kept_unless_overwrite(gru_model, tmp_path, capsys):
     import numpy as np
     from audiornn.cli import main

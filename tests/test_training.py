@@ -98,6 +98,7 @@ def test_resume_after_an_interruption_continues_the_same_history(sine_dataset, t
     assert float(history(tmp_path / "run")[4]["loss"]) != 9.0
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_input_noise_reaches_the_training_batches_only_and_a_run_from_before_it_can_take_it(sine_run, tmp_path):
     import shutil
 
@@ -343,6 +344,7 @@ def test_a_full_disk_while_saving_is_a_clear_error_and_resume_recovers(sine_data
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset, tmp_path, caplog):
     import signal
 
@@ -387,6 +389,7 @@ def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset,
     assert seen == [signal.SIGTERM]
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_a_progress_bar_of_the_callers_is_the_only_one(sine_dataset, tmp_path, capsys):
     train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=1, **QUICK), verbose=1,
           callbacks=[keras.callbacks.ProgbarLogger()])
@@ -443,6 +446,7 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path, monkeypatch
     assert distances[0] == distances[2] == "" and float(distances[1]) > 0 and float(distances[3]) > 0
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_health_checks_go_into_the_history_and_the_healthiest_epoch_is_kept(sine_dataset, tmp_path):
     import audiornn
     from audiornn.generation import generate
