@@ -240,7 +240,8 @@ def generate_command(model, *, score_against=(), say=print, **options):
     # Read and measured before generating, so that a wrong path or a reference too short fails at once, and
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
-    healthy = _health_references(model, loaded, score_against, options.get("label"), options.get("count", 1))
+    healthy, held_to = _health_references(model, loaded, score_against, options.get("label"),
+                                          options.get("count", 1))
     against = "--score-against" if score_against else None  # what the health lines hold the streams to
     with _nothing_written_if_interrupted("generated"):
         paths = generate(loaded, **options)
@@ -259,7 +260,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
         if healthy is not None:
             reports.append(health(audio, loaded.audio_config.sample_rate, healthy[index]))
             if not brief or reports[-1]["collapsed"] or reports[-1]["ran_away"] or reports[-1]["frozen"]:
-                say(format_health(reports[-1], label=path.name, against=against))
+                say(format_health(reports[-1], label=path.name, against=against or held_to[index]))
         if reference is None:
             continue
         try:
@@ -270,8 +271,9 @@ def generate_command(model, *, score_against=(), say=print, **options):
         if not brief:
             say(format_sound_report(sounds[-1][1], label=path.name, reference="--score-against"))
     if brief and reports:
+        each = against or (held_to[0] if len(set(held_to)) == 1 else "each stream's label of the training audio")
         say(format_summary(summarise(reports, healthy[0]), label=f"{paths[0].name} ... {paths[-1].name}",
-                           seconds=min(report["seconds"] for report in reports), against=against))
+                           seconds=min(report["seconds"] for report in reports), against=each))
     if brief and sounds:  # one table, a row for each file
         say(format_sound_reports([report for _, report in sounds], [name for name, _ in sounds],
                                  reference="--score-against"))
@@ -314,9 +316,12 @@ def _sound_reference(paths, audio_config, option="--score-against", rates_said=F
 def _health_references(model, loaded, score_against, label=None, count=1):
     """What each of ``count`` streams' health lines holds it to: the training audio's levels and held partials
     (audiornn.health), of its label's files where the model and its dataset are labelled (``label``: one for all
-    streams or one each); None, with a warning, when there is no training audio to hold them to."""
+    streams or one each); ``(None, None)``, with a warning, when there is no training audio to hold them to.
+    With them, how a health line names each stream's: None for the training audio (or ``--score-against``), else
+    "label 'X' of the training audio"."""
     from .health import reference_for
-    from .scoring import label_names
+    from .runs import usable_run_dataset
+    from .scoring import label_names, reference_label
 
     names = label_names(loaded, label, count)  # (a label generate refuses is refused here, as it says it)
     try:
@@ -324,8 +329,15 @@ def _health_references(model, loaded, score_against, label=None, count=1):
                       for name in dict.fromkeys(names)}
     except AudioRNNError as error:
         logger.warning("no health line: %s", error)
-        return None
-    return None if None in references.values() else [references[name] for name in names]
+        return None, None
+    if None in references.values():
+        return None, None
+    # A label's own files where its dataset has them (reference_for took them), else the whole training audio
+    dataset = usable_run_dataset(model)[0] if not score_against and any(names) and Path(str(model)).expanduser(
+        ).exists() else None
+    held = {name: f"label '{name}' of the training audio"
+            if dataset is not None and reference_label(dataset, name) is not None else None for name in references}
+    return [references[name] for name in names], [held[name] for name in names]
 
 
 def vocode_command(model, inputs, *, say=print, **options):

@@ -302,6 +302,7 @@ def test_the_command_line_trains_generates_scores_and_identifies(labelled_run, f
     assert main(["generate", "--model", str(run), "--seconds", "0.1", "--count", "2", "--label", "high,noise",
                  "--output", str(tmp_path / "g.wav"), "--quiet"]) == 0
     assert all((tmp_path / f"g_{index}.wav").is_file() for index in (1, 2))
+    assert "at the level of each stream's label of the training audio" in capsys.readouterr().out
     assert main(["generate", "--model", str(run), "--seconds", "0.1", "--count", "3", "--label", "high,noise",
                  "--output", str(tmp_path / "h.wav"), "--quiet"]) == 2
     assert "2 labels for 3 streams (--count)" in capsys.readouterr().err
@@ -530,7 +531,7 @@ def test_eval_sound_of_a_labelled_model_names_its_label_and_draws_that_labels_au
         np.testing.assert_array_equal(drawn[-1], expected)
 
 
-def test_a_labels_references_are_of_its_own_files(labelled, labelled_run):
+def test_a_labels_references_are_of_its_own_files(labelled, labelled_run, tmp_path):
     from audiornn.health import LevelReference, reference_for
     from audiornn.sound import SoundReference
 
@@ -543,8 +544,17 @@ def test_a_labels_references_are_of_its_own_files(labelled, labelled_run):
     from audiornn.commands import _health_references
 
     loaded = load_run_model(labelled_run[0])  # generate --label low,noise --count 2: each stream its label's
-    assert _health_references(str(labelled_run[0]), loaded, None, ["low", "noise"], 2) == [tonal, noisy]
-    assert _health_references(str(labelled_run[0]), loaded, None, "noise", 3) == [noisy] * 3
+    assert _health_references(str(labelled_run[0]), loaded, None, ["low", "noise"], 2) == (
+        [tonal, noisy], ["label 'low' of the training audio", "label 'noise' of the training audio"])
+    assert _health_references(str(labelled_run[0]), loaded, None, "noise", 3) == (
+        [noisy] * 3, ["label 'noise' of the training audio"] * 3)
+    from audiornn.commands import generate_command
+
+    said = []  # the health line names the label's audio the stream is held to, as eval --sound's does
+    generate_command(str(labelled_run[0]), say=said.append, seconds=0.1, label="noise", progress=False,
+                     output=tmp_path / "noise.wav")
+    assert "at the level of label 'noise' of the training audio" in said[-1]
+    assert "(label 'noise' of the training audio " in said[-1]
     low = SoundReference.from_dataset(labelled, "low")
     assert low.held_out_samples == sum(segment.length for segment in labelled.segments("validation")
                                        if segment.label == "low")
