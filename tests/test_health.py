@@ -148,3 +148,22 @@ def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_pat
     assert main(["generate", "--model", "speech", "--seconds", "2", "--seed", "1",
                  "--output", str(tmp_path / "s.wav"), "--quiet"]) == 0
     assert "health of s.wav: 1 window(s) of 2 s" in capsys.readouterr().out
+
+
+def test_the_held_partials_of_many_short_files_are_measured_on_whole_ones_not_on_joined_starts():
+    # 200 files of 2 s: a quiet hiss, then a tone held 1 s. Half of every file's sounding frames hold a partial;
+    # joining the first 0.6 s of each (the share 120 s is of 400 s) measured only hiss, and cut every hold.
+    noise = np.random.default_rng(3)
+    files = [np.concatenate([0.05 * noise.standard_normal(RATE),
+                             sine(300 + 7 * index, 1.0, RATE, amplitude=0.3)]) for index in range(200)]
+    alone = held_partials(files[0], RATE, floor=0.01)
+    assert 0.4 < alone < 0.6
+    assert LevelReference.from_audio(files, RATE).held_partials == pytest.approx(alone, abs=0.05)
+    from audiornn.health import reference_parts
+
+    parts = reference_parts([file.size for file in files], RATE)  # whole files, spread over them all
+    assert {samples for _, samples in parts} == {2 * RATE} and parts[0][0] == 0 and parts[-1][0] == 199
+    assert sum(samples for _, samples in parts) == pytest.approx(120 * RATE, rel=0.02)
+    long = reference_parts([600 * RATE, 300 * RATE, 30 * RATE, 5 * RATE], RATE)  # a share of each, 10 s at least
+    assert [samples for _, samples in long] == [int(np.ceil(120 / 935 * seconds * RATE)) for seconds in (600, 300)] \
+        + [10 * RATE, 5 * RATE]
