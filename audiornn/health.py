@@ -42,8 +42,8 @@ import scipy.signal
 from .audio_io import decode_classes
 from .errors import AudioFileError, DatasetError, ParameterError
 
-__all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "reference_for",
-           "summarise", "window_levels"]
+__all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "longest_hold",
+           "reference_for", "summarise", "window_levels"]
 
 WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
 COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
@@ -78,16 +78,23 @@ def held_partials(audio, rate, floor=None):
     """The share of the sounding frames of ``audio`` (RMS above ``floor``, by default ``SOUNDING_DB`` under full
     scale) in which a spectral peak (standing out of its neighbouring bins) stays within one bin for
     ``HOLD_SECONDS`` or more (0 when none sounds)."""
-    held, sounding = _held_frames(audio, rate, floor)
+    held, sounding, _ = _held_frames(audio, rate, floor)
     return float(held / max(sounding, 1))
 
 
+def longest_hold(audio, rate, floor=None):
+    """The longest time, in seconds, one spectral peak of ``audio`` stays within one bin (of :func:`held_partials`'
+    frames): a drone holds its partials while it wavers too slowly to leave their bins, which no speech does for
+    seconds."""
+    return _held_frames(audio, rate, floor)[2] * FRAME_HOP_SECONDS
+
+
 def _held_frames(audio, rate, floor=None):
-    """:func:`held_partials`' counts: ``(frames held, frames sounding)``."""
+    """:func:`held_partials`' counts, ``(frames held, frames sounding, the longest hold in frames)``."""
     audio = np.asarray(audio, dtype=np.float64)
     size, hop = int(FRAME_SECONDS * rate), int(FRAME_HOP_SECONDS * rate)
     if audio.size < size:
-        return 0, 0
+        return 0, 0, 0
     _, _, spectrum = scipy.signal.stft(audio, fs=rate, window="hann", nperseg=size, noverlap=size - hop,
                                        boundary=None, padded=False)
     decibels = 10 * np.log10(np.maximum(np.abs(spectrum.T) ** 2, 1e-20))  # (frames, bins)
@@ -104,13 +111,14 @@ def _held_frames(audio, rate, floor=None):
     near[:, 1:] |= peaks[:, :-1]
     near[:, :-1] |= peaks[:, 1:]
     held = np.zeros(len(peaks), dtype=bool)
-    frames = int(round(HOLD_SECONDS / FRAME_HOP_SECONDS))
+    frames, longest = int(round(HOLD_SECONDS / FRAME_HOP_SECONDS)), 0
     for column in near.T:
         edges = np.flatnonzero(np.diff(np.concatenate([[0], column.astype(np.int8), [0]])))
         for start, stop in zip(edges[::2], edges[1::2]):
+            longest = max(longest, int(stop - start))
             if stop - start >= frames:
                 held[start:stop] = True
-    return int(np.count_nonzero(held & sounding)), int(np.count_nonzero(sounding))
+    return int(np.count_nonzero(held & sounding)), int(np.count_nonzero(sounding)), longest
 
 
 def reference_parts(sizes, rate):
@@ -161,14 +169,16 @@ def frozen_seconds(audio, rate, floor=0.0):
 @dataclasses.dataclass(frozen=True)
 class LevelReference:
     """The training audio's window levels (10th, 50th and 90th percentiles of :func:`window_levels`, over every
-    training file), its :func:`held_partials` and its longest :func:`frozen_seconds` (0 on cards made before
-    it was measured)."""
+    training file), its :func:`held_partials`, its longest :func:`frozen_seconds` (0 on cards made before
+    it was measured) and its :func:`longest_hold` (None on cards made before it was measured: a hold is then
+    not judged)."""
 
     p10: float
     p50: float
     p90: float
     held_partials: float
     frozen_seconds: float = 0.0
+    longest_hold: float | None = None
 
     @classmethod
     def from_audio(cls, pieces, rate, parts=None):
@@ -183,9 +193,9 @@ class LevelReference:
                      for index, samples in reference_parts([np.size(piece) for piece in pieces], rate)]
         p10, p50, p90 = (float(value) for value in np.percentile(levels, [10, 50, 90]))
         floor = COLLAPSE_FACTOR * p10
-        held, sounding = (sum(counts) for counts in zip(*(_held_frames(part, rate, floor) for part in parts)))
-        return cls(p10, p50, p90, float(held / max(sounding, 1)),
-                   max(frozen_seconds(part, rate, floor) for part in parts))
+        held, sounding, longest = zip(*(_held_frames(part, rate, floor) for part in parts))
+        return cls(p10, p50, p90, float(sum(held) / max(sum(sounding), 1)),
+                   max(frozen_seconds(part, rate, floor) for part in parts), max(longest) * FRAME_HOP_SECONDS)
 
     @classmethod
     def from_dataset(cls, dataset, label=None):
@@ -236,7 +246,9 @@ def reference_for(model, audio_config=None, audio=None, label=None):
 def health(audio, rate, reference):
     """How ``audio`` (one stream) keeps going against ``reference`` (a :class:`LevelReference`): its window
     levels, the share in range, the longest collapse, runaway and frozen stretch in seconds (named when
-    ``SUSTAINED_SECONDS`` or longer) and its held partials beside the training audio's."""
+    ``SUSTAINED_SECONDS`` or longer) and its held partials beside the training audio's. Frozen is a sound whose
+    spectrum stops changing, or one partial held in its bin (a drone that wavers, :func:`longest_hold`), each
+    for ``SUSTAINED_SECONDS`` or more where the training audio never does so that long."""
     from .config import check_positive_int
 
     audio = np.asarray(audio)
@@ -253,16 +265,22 @@ def health(audio, rate, reference):
     low, high = reference.p10 / RANGE_WIDENING, reference.p90 * RANGE_WIDENING
     collapse = _longest_run(levels < COLLAPSE_FACTOR * reference.p10, WINDOW_HOP_SECONDS)
     runaway = _longest_run(levels > RUNAWAY_FACTOR * reference.p90, WINDOW_HOP_SECONDS)
-    frozen = frozen_seconds(audio, rate, floor=COLLAPSE_FACTOR * reference.p10)
+    floor = COLLAPSE_FACTOR * reference.p10
+    still = frozen_seconds(audio, rate, floor=floor)
+    held, sounding, hold = _held_frames(audio, rate, floor)
+    hold *= FRAME_HOP_SECONDS
+    # Named only where the training audio never stays that still (steady noise or a loop does), nor holds a
+    # partial that long (music's long notes do)
+    frozen = [seconds for seconds, trained in ((still, reference.frozen_seconds), (hold, reference.longest_hold))
+              if seconds >= SUSTAINED_SECONDS and trained is not None and trained < SUSTAINED_SECONDS]
     return {"seconds": float(np.size(audio) / rate), "levels": levels.tolist(),
             "level_median": float(np.median(levels)) if levels.size else 0.0,
             "in_range": float(np.mean((levels >= low) & (levels <= high))) if levels.size else 0.0,
             "collapse_seconds": collapse, "runaway_seconds": runaway,
-            "frozen_seconds": frozen,
+            "frozen_seconds": max(frozen, default=still), "longest_hold": hold,
             "collapsed": collapse >= SUSTAINED_SECONDS, "ran_away": runaway >= SUSTAINED_SECONDS,
-            # Named only where the training audio never stays that still (steady noise or a loop does).
-            "frozen": frozen >= SUSTAINED_SECONDS and reference.frozen_seconds < SUSTAINED_SECONDS,
-            "held_partials": held_partials(audio, rate, floor=COLLAPSE_FACTOR * reference.p10),
+            "frozen": bool(frozen),
+            "held_partials": float(held / max(sounding, 1)),
             "reference": dataclasses.asdict(reference)}
 
 

@@ -54,7 +54,8 @@ def measure(name, streams, seconds, work):
         report = reports[-1]
         print(f"{material:<8}{seed:>5}{report['level_median'] / reference.p50:>10.2f}{report['in_range']:>10.0%}"
               f"{report['collapse_seconds']:>10.0f}{report['runaway_seconds']:>10.0f}{report['frozen_seconds']:>10.0f}"
-              f"{report['held_partials']:>10.0%}{reference.held_partials:>10.0%}   "
+              f"{report['held_partials']:>10.0%}{reference.held_partials:>10.0%}"
+              f"{report['longest_hold']:>10.1f}{reference.longest_hold:>10.1f}   "
               f"({time.perf_counter() - started:.0f} s)", flush=True)
     return dataset, reference, sounds, reports
 
@@ -102,8 +103,8 @@ def main():
     if arguments.write_cards and any("=" in name for name in arguments.models):
         parser.error("--write-cards writes the shipped models' cards: leave out NAME=PATH")
     print(f"{'model':<8}{'seed':>5}{'level':>10}{'in range':>10}{'collapse':>10}{'runaway':>10}{'frozen':>10}"
-          f"{'held':>10}{'training':>10}\n{'':<13}{'x median':>10}{'':>10}{'s':>10}{'s':>10}{'s':>10}{'partials':>10}"
-          f"{'held':>10}")
+          f"{'held':>10}{'training':>10}{'hold':>10}{'training':>10}\n{'':<13}{'x median':>10}{'':>10}{'s':>10}{'s':>10}"
+          f"{'s':>10}{'partials':>10}{'held':>10}{'s':>10}{'hold s':>10}")
     results, summaries = {}, {}
     for name in arguments.models:
         results[name] = measure(name, arguments.streams, arguments.seconds, arguments.work)

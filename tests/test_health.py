@@ -1,5 +1,7 @@
 """Generation health (audiornn.health): real audio is healthy; silence after 2 s and a loud drone are named."""
 
+import dataclasses
+
 import numpy as np
 import scipy.signal
 import pytest
@@ -81,6 +83,31 @@ def test_steady_noise_is_frozen_but_not_named_so_for_a_model_trained_on_steady_n
     assert rainy.frozen_seconds >= 10 and reference.frozen_seconds < 4
     report = health(rain, RATE, rainy)
     assert not report["frozen"] and "FROZEN" not in format_health(report)
+
+
+def wavering_drone(seconds, level):
+    """110 Hz and its second harmonic, wavering 6 Hz either way at 0.3 Hz (a probe's): its 1 s spectra change
+    by more than 1 dB, but its partials stay within a bin of theirs."""
+    time = np.arange(int(seconds * RATE)) / RATE
+    phase = 2 * np.pi * (110.0 * time + 3.0 * np.sin(2 * np.pi * 0.3 * time))
+    drone = np.sin(phase) + 0.6 * np.sin(2 * phase)
+    return level * drone / np.sqrt(np.mean(drone ** 2))
+
+
+def test_a_drone_that_wavers_at_the_training_level_is_frozen_unless_the_training_audio_holds_notes(reference):
+    drone = wavering_drone(12.0, reference.p50)
+    assert frozen_seconds(drone, RATE) < 4  # its spectrum changes: not frozen that way
+    report = health(drone, RATE, reference)
+    assert report["in_range"] == 1.0 and not report["collapsed"] and not report["ran_away"]
+    assert reference.longest_hold < 4 and report["longest_hold"] >= 11
+    assert report["frozen"] and "FROZEN for 12 s" in format_health(report)
+    # Music holds notes for seconds: against audio that does, a hold is not named
+    notes = LevelReference.from_audio([np.concatenate([sine(frequency, 5.0, RATE, amplitude=0.2)
+                                                       for frequency in (262.0, 330.0, 392.0)])], RATE)
+    assert notes.longest_hold >= 4 and not health(drone, RATE, notes)["frozen"]
+    # nor on a card made before holds were measured
+    old_card = {key: value for key, value in dataclasses.asdict(reference).items() if key != "longest_hold"}
+    assert not health(drone, RATE, LevelReference(**old_card))["frozen"]
 
 
 def test_a_melody_and_speech_are_not_frozen(speech):
