@@ -105,6 +105,9 @@ def test_a_drone_that_wavers_at_the_training_level_is_frozen_unless_the_training
     notes = LevelReference.from_audio([np.concatenate([sine(frequency, 5.0, RATE, amplitude=0.2)
                                                        for frequency in (262.0, 330.0, 392.0)])], RATE)
     assert notes.longest_hold >= 4 and not health(drone, RATE, notes)["frozen"]
+    shorter = LevelReference.from_audio([np.concatenate([sine(frequency, 2.5, RATE, amplitude=0.2)
+                                                         for frequency in (262.0, 330.0, 392.0, 440.0)])], RATE)
+    assert 2 < shorter.longest_hold < 4 and not health(drone, RATE, shorter)["frozen"]  # (half as long: enough)
     # nor on a card made before holds were measured
     old_card = {key: value for key, value in dataclasses.asdict(reference).items() if key != "longest_hold"}
     assert not health(drone, RATE, LevelReference(**old_card))["frozen"]
