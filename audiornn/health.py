@@ -57,7 +57,7 @@ PEAK_NEIGHBOURS = 8
 FREEZE_BLOCK_SECONDS, FREEZE_BANDS, FREEZE_CHANGE_DB, FREEZE_RANGE_DB = 1.0, 40, 1.0, 60.0
 REFERENCE_SECONDS = 120.0  # the training audio's held partials are measured on this much of it, spread out
 # ... in parts of at least this much of a file (all of a shorter one), each measured alone: a hold is not cut at a
-# join (0.33 s of each of 358 prompts, joined, read real speech as 17 % held partials where it is 40 %).
+# join (0.33 s of each of 358 prompts, joined, read real speech as 17 % held partials where it is 38 %).
 REFERENCE_PART_SECONDS = 10.0
 # A partial held SUSTAINED_SECONDS is a drone where the training audio holds none even this long (speech holds one
 # for 0.7 s at most; the shipped music for 2.6 s in the 120 s measured, and longer notes surely elsewhere)
@@ -126,16 +126,19 @@ def _held_frames(audio, rate, floor=None):
 
 def reference_parts(sizes, rate):
     """Which parts of files of ``sizes`` samples the training audio's held partials are measured on:
-    ``(index, samples from its start)`` for about ``REFERENCE_SECONDS`` in all, each at least
-    ``REFERENCE_PART_SECONDS`` of its file (all of a shorter one). Of many short files, whole ones are taken,
-    spread evenly over them; of long ones, a share of each."""
+    ``(index, samples from its start)`` for about ``REFERENCE_SECONDS`` in all, each ``REFERENCE_PART_SECONDS``
+    or more of its file (all of a shorter one), a share of each file where that is enough; else files spread
+    evenly over the audio's duration (a file of most of it is taken, wherever it is in the list)."""
     total, budget = sum(sizes), REFERENCE_SECONDS * rate
     if total <= budget:
         return [(index, size) for index, size in enumerate(sizes)]
     heads = [min(size, max(int(np.ceil(budget / total * size)), int(REFERENCE_PART_SECONDS * rate)))
              for size in sizes]
     count = min(len(sizes), int(np.ceil(len(sizes) * budget / sum(heads))))
-    return [(index, heads[index]) for index in np.unique(np.linspace(0, len(sizes) - 1, count).round()).astype(int)]
+    if count == len(sizes):
+        return list(enumerate(heads))
+    points = (np.arange(count) + 0.5) * total / count  # the files these moments of the audio fall in
+    return [(index, heads[index]) for index in np.unique(np.searchsorted(np.cumsum(sizes), points, side="right"))]
 
 
 def _longest_run(mask, hop_seconds, window_seconds=WINDOW_SECONDS):
@@ -173,8 +176,8 @@ def frozen_seconds(audio, rate, floor=0.0):
 class LevelReference:
     """The training audio's window levels (10th, 50th and 90th percentiles of :func:`window_levels`, over every
     training file), its :func:`held_partials`, its longest :func:`frozen_seconds` (0 on cards made before
-    it was measured) and its :func:`longest_hold` (None on cards made before it was measured: a hold is then
-    not judged)."""
+    it was measured) and its :func:`longest_hold` (None on cards made before it was measured, or where no file
+    is ``SUSTAINED_SECONDS`` long: a hold is then not judged)."""
 
     p10: float
     p50: float
@@ -197,8 +200,12 @@ class LevelReference:
         p10, p50, p90 = (float(value) for value in np.percentile(levels, [10, 50, 90]))
         floor = COLLAPSE_FACTOR * p10
         held, sounding, longest = zip(*(_held_frames(part, rate, floor) for part in parts))
+        # The longest hold of parts long enough to hold a partial for SUSTAINED_SECONDS: a clip of 1 s holds none
+        # for 2 s, whatever it is cut from (none so long: not known, and a hold is not judged)
+        long_enough = [frames for frames, part in zip(longest, parts) if np.size(part) >= SUSTAINED_SECONDS * rate]
         return cls(p10, p50, p90, float(sum(held) / max(sum(sounding), 1)),
-                   max(frozen_seconds(part, rate, floor) for part in parts), max(longest) * FRAME_HOP_SECONDS)
+                   max(frozen_seconds(part, rate, floor) for part in parts),
+                   max(long_enough) * FRAME_HOP_SECONDS if long_enough else None)
 
     @classmethod
     def from_dataset(cls, dataset, label=None):
