@@ -31,13 +31,16 @@ by the kernel when the process ends). Training and evaluation both read runs
 through this module; it imports neither.
 """
 
+import contextlib
 import csv
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -486,7 +489,8 @@ def load_run_model(path, *, compile=False):
             else "it is not a .keras model (a Keras model file is a zip archive)"
         raise ModelFileError(f"cannot load model '{path}': {what}{_hides(given)}")
     try:
-        model = keras.models.load_model(path, compile=compile)
+        with _interrupts_held():
+            model = keras.models.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many kinds for a bad file
         # Keras' own message can hold the whole saved config over many lines: its first line, shortened.
         reason = (str(error).strip().splitlines() or [""])[0]
@@ -496,6 +500,28 @@ def load_run_model(path, *, compile=False):
     if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
         raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
     return model
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Ctrl-C and SIGTERM during the block take effect when it ends. Keras' loading catches every exception while
+    it builds a model, an interrupt's too, and goes on with a model half built: on JAX a Ctrl-C in the first
+    seconds of vocode ended in an AttributeError's traceback and exit code 1, not "interrupted" and 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    held = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    held = {number: handler for number, handler in held.items() if handler is not None}  # (one set outside Python)
+    for number in held:
+        signal.signal(number, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        for number, handler in held.items():
+            signal.signal(number, handler)
+    if received:
+        signal.raise_signal(received[0])  # to the handler it had: KeyboardInterrupt for Ctrl-C
 
 
 def _hides(given):

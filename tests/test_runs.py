@@ -437,3 +437,29 @@ def test_a_resume_refuses_the_same_recipe_built_again_by_a_newer_builder(tone_da
         train(resume=run, overrides={"epochs": 3}, verbose=0)
     dataset_now, why = runs.usable_run_dataset(run)
     assert dataset_now is None and "by another audiornn (builder revision 2" in why
+
+
+def test_a_ctrl_c_while_keras_loads_a_model_stops_once_it_is_loaded(monkeypatch, tmp_path, capsys):
+    import signal
+
+    import keras
+    from conftest import REPOSITORY
+
+    real, finished = keras.models.load_model, []
+
+    def load(*args, **kwargs):  # Keras' loading catches every exception while it builds a model, an interrupt's too
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(10_000))  # (the handler runs between two instructions)
+        except BaseException:
+            pass
+        finished.append(True)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(keras.models, "load_model", load)
+    with pytest.raises(KeyboardInterrupt):
+        runs.load_run_model(REPOSITORY / "audiornn" / "models" / "speech.keras")
+    assert finished == [True]  # the load went to its end; the interrupt came after it
+    assert main(["generate", "--model", "speech", "--seconds", "0.1", "--output", str(tmp_path / "g.wav")]) == 130
+    assert "interrupted" in capsys.readouterr().err and not list(tmp_path.iterdir())
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (restored)
