@@ -317,6 +317,9 @@ def distribution(distribute="auto", *, worker_timeout=None, settings=None):
         import jax
 
         found = jax.devices()
+        if distribute == "mirrored":
+            _say_one_device(found, "JAX's CPU is one device unless XLA_FLAGS=--xla_force_host_platform_device_count=N "
+                                   "splits it")
         return JaxDevices(found, parallel=distribute == "mirrored" or (distribute == "auto" and len(found) > 1))
     import tensorflow as tf
 
@@ -337,7 +340,16 @@ def distribution(distribute="auto", *, worker_timeout=None, settings=None):
     if distribute == "auto":
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     found = gpus or tf.config.list_logical_devices("CPU")
+    _say_one_device(found, "TensorFlow's CPU is one device unless tf.config.set_logical_device_configuration "
+                           "splits it")
     return tf.distribute.MirroredStrategy(devices=[device.name for device in found])
+
+
+def _say_one_device(found, why):
+    """--distribute mirrored over one device trains as without it: said, not left for the user to find."""
+    if len(found) == 1:
+        logging.getLogger("audiornn").warning("--distribute mirrored: one device is visible (%s), so training runs "
+                                              "on it alone, as without --distribute; %s", found[0], why)
 
 
 def is_multi_worker(strategy):

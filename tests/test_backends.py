@@ -197,3 +197,17 @@ def test_training_on_several_machines_is_refused_on_jax_in_one_line(sine_dataset
         error = capsys.readouterr().err.strip()
         assert "TensorFlow's MultiWorkerMirroredStrategy" in error and len(error.splitlines()) == 1
         assert not (tmp_path / "run").exists()
+
+
+def test_mirrored_over_the_one_device_of_a_cpu_says_it_trains_on_it_alone(caplog):
+    from audiornn.backend import distribution
+
+    with caplog.at_level("WARNING", logger="audiornn"):
+        distribution("mirrored")
+    said = " ".join(record.getMessage() for record in caplog.records)
+    assert "--distribute mirrored: one device is visible" in said  # (this process has not split its CPU)
+    assert ("XLA_FLAGS" if keras.backend.backend() == "jax" else "set_logical_device_configuration") in said
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        distribution("auto")  # (auto asks for nothing: it says nothing)
+    assert "one device is visible" not in caplog.text
