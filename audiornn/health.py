@@ -57,10 +57,10 @@ PEAK_NEIGHBOURS = 8
 FREEZE_BLOCK_SECONDS, FREEZE_BANDS, FREEZE_CHANGE_DB, FREEZE_RANGE_DB = 1.0, 40, 1.0, 60.0
 REFERENCE_SECONDS = 120.0  # the training audio's held partials are measured on this much of it, spread out
 # ... in parts of at least this much of a file (all of a shorter one), each measured alone: a hold is not cut at a
-# join (0.33 s of each of 358 prompts, joined, read real speech as 17 % held partials where it is 38 %).
+# join (0.33 s of each of 358 prompts, joined, read real speech as 17 % held partials where it is 41 %).
 REFERENCE_PART_SECONDS = 10.0
 # A partial held SUSTAINED_SECONDS is a drone where the training audio holds none even this long (speech holds one
-# for 0.7 s at most; the shipped music for 2.6 s in the 120 s measured, and longer notes surely elsewhere)
+# for 0.6 s at most; the shipped music for 2.6 s in the 120 s measured, and longer notes surely elsewhere)
 HOLD_TRAINED_SECONDS = SUSTAINED_SECONDS / 2
 LEVEL_REFERENCE_SECONDS = 3600.0  # its levels on at most this much (an equal share of each file): memory stays small
 
