@@ -1157,8 +1157,9 @@ def _load_resume(folder, dataset, overrides):
                            f"{'is' if len(kept) == 1 else 'are'} intact: train on from it in a new run (train "
                            f"--init-from {folder / kept[0]} --output NEW ...), or start it again with --overwrite "
                            f"(which removes {'it' if len(kept) == 1 else 'them'})")
-        raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again "
-                       f"with --overwrite")
+        raise RunError(f"run '{folder}' has no completed epoch to continue from (it was stopped in its first): "
+                       f"start it again with the command that started it, whose --output it is (a run that "
+                       f"completed no epoch is started again in its folder, without --overwrite)")
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
     model_config = ModelConfig.from_saved(config["model"], source=str(folder / CONFIG))
     model_fields = {field.name for field in dataclasses.fields(ModelConfig)}

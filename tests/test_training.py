@@ -361,6 +361,10 @@ def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset,
               verbose=0, callbacks=[Swallowed()])
     assert "interrupted before the first epoch was completed" in caplog.text
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler given back
+    # --resume of it says what the interrupt said: the same command starts it again, no --overwrite needed
+    with pytest.raises(RunError, match="no completed epoch .* start it again with the command that started it.*"
+                                       "without --overwrite"):
+        train(resume=tmp_path / "run", verbose=0)
 
     class SwallowedLast(keras.callbacks.Callback):  # swallowed after the last batch: raised all the same
         def on_epoch_end(self, epoch, logs=None):
