@@ -233,28 +233,43 @@ def _spectrogram(axis, audio, rate):
 
 
 def plot_sound_comparison(generated, real, rate, *, names=("generated", "real")):
-    """Waveforms and spectrograms of generated audio next to real audio of the same length."""
+    """Waveforms, spectrograms and levels of generated audio next to real audio of the same length."""
     return plot_sounds([generated, real], rate, names=names)
 
 
+LEVEL_SECONDS, LEVEL_FLOOR_DB = 0.05, -80.0  # the level row: RMS of 50 ms windows, in dB of full scale
+
+
 def plot_sounds(sounds, rate, *, names):
-    """Waveforms and spectrograms of sounds side by side, cut to the shortest (a resynthesis beside its
-    original and Griffin-Lim's, generated beside real audio)."""
+    """Waveforms, spectrograms and levels over time (RMS of ``LEVEL_SECONDS`` windows in dB of full scale, where
+    a fall into silence or a rise into a drone shows as a linear waveform does not) of sounds side by side, cut
+    to the shortest (a resynthesis beside its original and Griffin-Lim's, generated beside real audio)."""
+    import librosa
+
     sounds = [np.asarray(audio, dtype=np.float64) for audio in sounds]
     length = min(audio.size for audio in sounds)
     if length < 16:
         raise AudioRNNError("need at least 16 samples of every sound to draw them")
-    figure = Figure(figsize=(6.5 * len(sounds), 6), layout="constrained")
-    axes = figure.subplots(2, len(sounds), sharex=True, sharey="row", squeeze=False)
+    figure = Figure(figsize=(6.5 * len(sounds), 8), layout="constrained")
+    axes = figure.subplots(3, len(sounds), sharex=True, sharey="row", squeeze=False,
+                           height_ratios=[1, 1.4, 0.8])
     time = np.arange(length) / rate
+    window = max(1, min(length, int(LEVEL_SECONDS * rate)))
     image = None
     for column, (audio, name) in enumerate(zip((audio[:length] for audio in sounds), names)):
         axes[0, column].plot(time, audio, linewidth=0.4, color=f"C{column}")
         axes[0, column].set_title(name)
         axes[0, column].set_ylim(-1, 1)
         image = _spectrogram(axes[1, column], audio, rate)
-        axes[1, column].set_xlabel("seconds")
+        level = librosa.amplitude_to_db(librosa.feature.rms(y=audio, frame_length=window, hop_length=window // 2,
+                                                            center=False)[0], ref=1.0, amin=1e-4, top_db=None)
+        axes[2, column].plot((np.arange(level.size) * (window // 2) + window / 2) / rate,
+                             np.maximum(level, LEVEL_FLOOR_DB), color=f"C{column}", linewidth=0.8)
+        axes[2, column].set_ylim(LEVEL_FLOOR_DB, 0)
+        axes[2, column].grid(True, alpha=0.3)
+        axes[2, column].set_xlabel("seconds")
     axes[0, 0].set_ylabel("amplitude")
+    axes[2, 0].set_ylabel(f"level, dB ({LEVEL_SECONDS * 1000:g} ms RMS)")
     figure.colorbar(image, ax=axes[1, :], label="dB")
     return figure
 

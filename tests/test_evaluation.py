@@ -118,6 +118,13 @@ def test_pictures_of_sound_are_pngs(tmp_path):
     figure = plot_sound_comparison(generated, real, rate)
     waveform = figure.axes[0].get_lines()[0]
     assert waveform.get_xdata().size == rate  # cut to the same length
+    # Levels over time in dB, under the spectrograms: a sine at 0.5 is 9 dB under full scale, silence at the floor
+    quiet = plot_sound_comparison(np.concatenate([sine(300, 0.5, rate), np.zeros(rate // 2)]), real, rate)
+    level = quiet.axes[4].get_lines()[0]
+    assert quiet.axes[4].get_ylabel().startswith("level, dB")
+    assert np.median(level.get_ydata()[level.get_xdata() < 0.45]) == pytest.approx(20 * np.log10(0.5 / np.sqrt(2)),
+                                                                                    abs=0.2)
+    assert np.max(level.get_ydata()[level.get_xdata() > 0.55]) == -80.0
     assert save_figure(figure, tmp_path / "sound.png").read_bytes()[:8] == PNG_SIGNATURE
     sheet = plot_contact_sheet({f"epoch {index}": sine(200 * index, 0.5, rate) for index in range(1, 6)}, rate,
                                columns=3)
