@@ -318,8 +318,8 @@ def distribution(distribute="auto", *, worker_timeout=None, settings=None):
 
         found = jax.devices()
         if distribute == "mirrored":
-            _say_one_device(found, "JAX's CPU is one device unless XLA_FLAGS=--xla_force_host_platform_device_count=N "
-                                   "splits it")
+            _say_one_device(found, found[0].platform == "cpu", "JAX's CPU is one device unless "
+                            "XLA_FLAGS=--xla_force_host_platform_device_count=N splits it")
         return JaxDevices(found, parallel=distribute == "mirrored" or (distribute == "auto" and len(found) > 1))
     import tensorflow as tf
 
@@ -340,16 +340,18 @@ def distribution(distribute="auto", *, worker_timeout=None, settings=None):
     if distribute == "auto":
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
     found = gpus or tf.config.list_logical_devices("CPU")
-    _say_one_device(found, "TensorFlow's CPU is one device unless tf.config.set_logical_device_configuration "
-                           "splits it")
+    _say_one_device([device.name for device in found], not gpus, "TensorFlow's CPU is one device unless "
+                    "tf.config.set_logical_device_configuration splits it")
     return tf.distribute.MirroredStrategy(devices=[device.name for device in found])
 
 
-def _say_one_device(found, why):
-    """--distribute mirrored over one device trains as without it: said, not left for the user to find."""
+def _say_one_device(found, cpu, split):
+    """--distribute mirrored over one device trains as without it: said, not left for the user to find (with how
+    to ``split`` a CPU into several)."""
     if len(found) == 1:
         logging.getLogger("audiornn").warning("--distribute mirrored: one device is visible (%s), so training runs "
-                                              "on it alone, as without --distribute; %s", found[0], why)
+                                              "on it alone, as without --distribute%s", found[0],
+                                              f"; {split}" if cpu else "")
 
 
 def is_multi_worker(strategy):

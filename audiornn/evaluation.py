@@ -264,7 +264,8 @@ def plot_sounds(sounds, rate, *, names):
         level = librosa.amplitude_to_db(librosa.feature.rms(y=audio, frame_length=window, hop_length=window // 2,
                                                             center=False)[0], ref=1.0, amin=1e-4, top_db=None)
         axes[2, column].plot((np.arange(level.size) * (window // 2) + window / 2) / rate,
-                             np.maximum(level, LEVEL_FLOOR_DB), color=f"C{column}", linewidth=0.8)
+                             np.maximum(level, LEVEL_FLOOR_DB), color=f"C{column}", linewidth=0.8,
+                             marker="o" if level.size < 3 else None)  # (a sound of one window: a point that shows)
         axes[2, column].set_ylim(LEVEL_FLOOR_DB, 0)
         axes[2, column].grid(True, alpha=0.3)
         axes[2, column].set_xlabel("seconds")

@@ -187,7 +187,7 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                 raise
             except OSError:  # a folder this user cannot write: the refusals below say what it holds
                 pass
-        if not overwrite and _nothing_saved(folder):  # (nothing of it to lose: its dataset is kept)
+        if not overwrite and nothing_saved(folder):  # (nothing of it to lose: its dataset is kept)
             if check_only:
                 logger.info("--output folder '%s' holds a run that completed no epoch (stopped in its first): it is "
                             "started again", folder)
@@ -203,7 +203,7 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
     return folder
 
 
-def _nothing_saved(folder):
+def nothing_saved(folder):
     """Whether run ``folder`` saved nothing: no epoch in its state.json (where it has one) and none of the files an
     epoch writes (a run whose state.json was lost keeps its models, and is not "stopped in its first epoch")."""
     try:
@@ -512,16 +512,21 @@ def _interrupts_held():
         return
     received = []
     held = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    held = {number: handler for number, handler in held.items() if handler is not None}  # (one set outside Python)
+    # (one ignored stays ignored; one set outside Python is left alone)
+    held = {number: handler for number, handler in held.items() if handler not in (None, signal.SIG_IGN)}
     for number in held:
         signal.signal(number, lambda number, frame: received.append(number))
     try:
         yield
     finally:
-        for number, handler in held.items():
-            signal.signal(number, handler)
-    if received:
-        signal.raise_signal(received[0])  # to the handler it had: KeyboardInterrupt for Ctrl-C
+        signal.pthread_sigmask(signal.SIG_BLOCK, held)  # none between two of the handlers given back
+        try:
+            for number, handler in held.items():
+                signal.signal(number, handler)
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+        if received:  # to the handler it had (KeyboardInterrupt for Ctrl-C), over an error of the load too
+            signal.raise_signal(received[0])
 
 
 def _hides(given):

@@ -42,7 +42,7 @@ from .sink import beyond_full_scale_unsaid
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
                    LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, epochs_completed, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recorded_dataset, recover_run, same_dataset,
-                   dataset_rebuilt_note, write_history)
+                   dataset_rebuilt_note, nothing_saved, write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
 from .windows import WindowSampler
@@ -1157,9 +1157,11 @@ def _load_resume(folder, dataset, overrides):
                            f"{'is' if len(kept) == 1 else 'are'} intact: train on from it in a new run (train "
                            f"--init-from {folder / kept[0]} --output NEW ...), or start it again with --overwrite "
                            f"(which removes {'it' if len(kept) == 1 else 'them'})")
-        raise RunError(f"run '{folder}' has no completed epoch to continue from (it was stopped in its first): "
-                       f"start it again with the command that started it, whose --output it is (a run that "
-                       f"completed no epoch is started again in its folder, without --overwrite)")
+        if nothing_saved(folder):
+            raise RunError(f"run '{folder}' has no completed epoch to continue from (it was stopped in its first): "
+                           f"start it again with the command that started it, whose --output it is (a run that "
+                           f"completed no epoch is started again in its folder, without --overwrite)")
+        raise RunError(f"run '{folder}' has no completed epoch to continue from: start it again with --overwrite")
     audio_config = AudioConfig.from_dict(config["audio"], source=str(folder / CONFIG))
     model_config = ModelConfig.from_saved(config["model"], source=str(folder / CONFIG))
     model_fields = {field.name for field in dataclasses.fields(ModelConfig)}

@@ -463,3 +463,18 @@ def test_a_ctrl_c_while_keras_loads_a_model_stops_once_it_is_loaded(monkeypatch,
     assert main(["generate", "--model", "speech", "--seconds", "0.1", "--output", str(tmp_path / "g.wav")]) == 130
     assert "interrupted" in capsys.readouterr().err and not list(tmp_path.iterdir())
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (restored)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt ignored stays ignored
+    try:
+        assert runs.load_run_model(REPOSITORY / "audiornn" / "models" / "speech.keras") is not None
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+    def broken(*args, **kwargs):  # an interrupt held while the load fails is not lost under its error
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(10_000))
+        raise ValueError("not a model")
+
+    monkeypatch.setattr(keras.models, "load_model", broken)
+    with pytest.raises(KeyboardInterrupt):
+        runs.load_run_model(REPOSITORY / "audiornn" / "models" / "speech.keras")

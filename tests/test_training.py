@@ -365,6 +365,10 @@ def test_an_interrupt_that_keras_swallows_still_stops_the_training(sine_dataset,
     with pytest.raises(RunError, match="no completed epoch .* start it again with the command that started it.*"
                                        "without --overwrite"):
         train(resume=tmp_path / "run", verbose=0)
+    # ... but one whose record says epochs were done, and whose models are gone, is not started again so
+    (tmp_path / "run" / "state.json").write_text(json.dumps({"epochs_completed": 2}))
+    with pytest.raises(RunError, match="no completed epoch to continue from: start it again with --overwrite"):
+        train(resume=tmp_path / "run", verbose=0)
 
     class SwallowedLast(keras.callbacks.Callback):  # swallowed after the last batch: raised all the same
         def on_epoch_end(self, epoch, logs=None):
