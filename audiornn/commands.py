@@ -320,8 +320,7 @@ def _health_references(model, loaded, score_against, label=None, count=1):
     With them, how a health line names each stream's: None for the training audio (or ``--score-against``), else
     "label 'X' of the training audio"."""
     from .health import reference_for
-    from .runs import usable_run_dataset
-    from .scoring import label_names, reference_label
+    from .scoring import label_names
 
     names = label_names(loaded, label, count)  # (a label generate refuses is refused here, as it says it)
     try:
@@ -333,11 +332,9 @@ def _health_references(model, loaded, score_against, label=None, count=1):
     if None in references.values():
         return None, None
     # A label's own files where its dataset has them (reference_for took them), else the whole training audio
-    dataset = usable_run_dataset(model)[0] if not score_against and any(names) and Path(str(model)).expanduser(
-        ).exists() else None
-    held = {name: f"label '{name}' of the training audio"
-            if dataset is not None and reference_label(dataset, name) is not None else None for name in references}
-    return [references[name] for name in names], [held[name] for name in names]
+    return [references[name] for name in names], [
+        None if references[name].label is None else f"label '{references[name].label}' of the training audio"
+        for name in names]
 
 
 def vocode_command(model, inputs, *, say=print, **options):

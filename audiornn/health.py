@@ -177,7 +177,8 @@ class LevelReference:
     """The training audio's window levels (10th, 50th and 90th percentiles of :func:`window_levels`, over every
     training file), its :func:`held_partials`, its longest :func:`frozen_seconds` (0 on cards made before
     it was measured) and its :func:`longest_hold` (None on cards made before it was measured, or where no file
-    is ``SUSTAINED_SECONDS`` long: a hold is then not judged)."""
+    is ``SUSTAINED_SECONDS`` long: a hold is then not judged). ``label``: the label of a labelled dataset's files
+    it was measured on (:meth:`from_dataset`), else None."""
 
     p10: float
     p50: float
@@ -185,6 +186,7 @@ class LevelReference:
     held_partials: float
     frozen_seconds: float = 0.0
     longest_hold: float | None = None
+    label: str | None = None
 
     @classmethod
     def from_audio(cls, pieces, rate, parts=None):
@@ -219,9 +221,10 @@ class LevelReference:
             return decode_classes(np.asarray(array[segment.start:segment.start + samples]), config)[0]
 
         pieces = [decoded(segment, int(np.ceil(share * segment.length))) for segment in segments]
-        parts = [decoded(segments[index], samples)
-                 for index, samples in reference_parts([segment.length for segment in segments], config.sample_rate)]
-        return cls.from_audio(pieces, config.sample_rate, parts=parts)
+        parts = None if share >= 1 else [  # (of pieces that are whole files, from_audio takes them itself)
+            decoded(segments[index], samples)
+            for index, samples in reference_parts([segment.length for segment in segments], config.sample_rate)]
+        return dataclasses.replace(cls.from_audio(pieces, config.sample_rate, parts=parts), label=label)
 
 
 def reference_for(model, audio_config=None, audio=None, label=None):
