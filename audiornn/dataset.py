@@ -40,7 +40,8 @@ from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration,
                        read_mono)
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
-from .files import folder_for, partial_prefix, remove_stale_partials, some_named, unfinished, write_advice, write_json
+from .files import (folder_for, partial_prefix, remove_stale_partials, retired_folders, some_named, unfinished,
+                    write_advice, write_json)
 from .sink import size_text
 from .features import frame_count
 from .labels import labelled_files
@@ -698,6 +699,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                                  f"stops at bad files; leave it out to skip them")
         return dataset
 
+    _put_back_retired(output)
     existed = output.exists()  # else another build that ends first (another process or cell) is not replaced
     remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
     _check_space(files, output, audio_config, feature_config, trim_silence_db)
@@ -925,6 +927,16 @@ def _built_meanwhile(partial, output, fingerprint):
     logger.info("'%s' was built from the same inputs by another build while this one ran: it is used", output)
 
 
+def _put_back_retired(output):
+    """Where a build that replaced ``output`` was stopped between moving the old dataset aside and the new one into
+    place, the old one back at ``output`` (before the leftovers of stopped builds are removed)."""
+    retired = retired_folders(output) if not output.exists() else []
+    if retired:
+        os.replace(retired[0], output)
+        logger.warning("a build that replaced '%s' was stopped half-way and left the old dataset aside ('%s'): it is "
+                       "put back", output, retired[0])
+
+
 def _move_into_place(partial, output):
     """Rename the finished folder to ``output``, replacing an old one safely."""
     if output.exists():
@@ -956,6 +968,11 @@ def open_dataset(path, *, audio_config=None):
         raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder AudioRNNData.py built (or "
                            f"give audio files as INPUT, and train builds the dataset in the run)")
     if not path.is_dir():
+        retired = retired_folders(path)
+        if retired:
+            raise DatasetError(f"dataset folder '{path}' does not exist: a build that replaced it was stopped "
+                               f"half-way and left the old one at '{retired[0]}': put it back (mv '{retired[0]}' "
+                               f"'{path}'), or run that build again, which puts it back first")
         raise DatasetError(f"dataset folder '{path}' does not exist: build one with "
                            f"'python AudioRNNData.py AUDIO... --output {path}'")
     metadata_path = path / METADATA_NAME

@@ -20,6 +20,7 @@ import numpy as np
 from .errors import AudioRNNError, ParameterError
 
 __all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_folder", "remove_stale_partials",
+           "retired_folders",
            "is_figure", "remove_unfinished", "unfinished", "write_atomically", "write_json"]
 
 # A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
@@ -86,6 +87,20 @@ def process_alive(pid):
     except PermissionError:
         return True
     return True
+
+
+def retired_folders(path):
+    """The folders that a replacement of ``path`` stopped half-way put aside (``.NAME.partial-PID-old``, of a process
+    no longer running): the old folder, whole, where nothing may stand at ``path`` any more. Newest first."""
+    path = Path(path)
+    start = partial_prefix(path.name).rsplit("-", 2)[0] + "-"  # ".STEM.partial-", any process's
+    found = []
+    for entry in path.parent.iterdir() if path.parent.is_dir() else ():
+        middle = entry.name[len(start):-len("-old")] if entry.name.startswith(start) and \
+            entry.name.endswith("-old") else ""
+        if middle.isdigit() and int(middle) != os.getpid() and not process_alive(int(middle)) and entry.is_dir():
+            found.append(entry)
+    return sorted(found, key=lambda entry: entry.stat().st_mtime, reverse=True)
 
 
 def remove_stale_partials(folder):

@@ -312,7 +312,7 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
                                                                       mu=model.audio_config.mu),
                  seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
                  dataset=None if dataset is None else str(dataset.path),
-                 in_training=[] if dataset is None else _in_training(files, dataset))
+                 in_training=[] if dataset is None else _in_training(files, dataset, pieces))
     if score["in_training"]:
         shown = some_named(score["in_training"])
         logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "
@@ -321,13 +321,52 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     return score
 
 
-def _in_training(files, dataset):
-    """The ``files`` whose audio (all of it, or its head: one file split in two) ``dataset`` trains on. Sources
-    recorded by a relative path (as given to a build in another folder) are not compared: where they were is not
-    known."""
+def _in_training(files, dataset, pieces=None):
+    """The ``files`` whose audio (all of it, or its head: one file split in two) ``dataset`` trains on: by their
+    path, and, given their prepared ``pieces``, by their audio under any name (:func:`_copies_in_training`).
+    Sources recorded by a relative path (as given to a build in another folder) are not compared by path: where
+    they were is not known."""
     trained = {os.path.realpath(source["path"]) for source in dataset.metadata.get("sources", [])
                if source.get("split") == "train" and source.get("path") and os.path.isabs(source["path"])}
-    return [str(path) for path in files if os.path.realpath(path) in trained]
+    found = {str(path) for path in files if os.path.realpath(path) in trained}
+    if pieces is not None:
+        copies = _copies_in_training([(str(path), piece) for path, piece in zip(files, pieces)
+                                      if str(path) not in found], dataset)
+        for path, source in copies.items():
+            logger.warning("'%s' holds the audio of training file '%s' of dataset '%s' (a copy under another name, "
+                           "or another format, rate or level of it)", path, source, dataset.path)
+        found |= set(copies)
+    return [str(path) for path in files if str(path) in found]
+
+
+def _copies_in_training(scored, dataset):
+    """``{file: training source}`` for the ``scored`` ``(file, classes)`` whose audio is a training file's, byte for
+    byte or (as the data command tells one recording in two files: :class:`audiornn.dataset._Recordings`) in
+    another format, rate or level, whatever their names. Only training files of about a scored file's length are
+    read, so a large dataset costs little."""
+    import hashlib
+
+    from .audio_io import SAME_LENGTH
+    from .dataset import _Recordings
+
+    sizes = np.array([classes.size for _, classes in scored], dtype=np.float64)
+    if not sizes.size or not dataset.samples("train"):
+        return {}
+    array, recordings, digests = dataset.array("train"), _Recordings(dataset.audio_config), {}
+    for segment in dataset.segments("train"):
+        if not np.any(np.abs(sizes - segment.length) <= SAME_LENGTH * np.maximum(sizes, segment.length)):
+            continue
+        classes = np.asarray(array[segment.start:segment.start + segment.length])
+        digests.setdefault(hashlib.sha256(classes.tobytes()).hexdigest(), segment.source)
+        recordings.add("", classes.size, recordings.fingerprint(classes), segment.source)
+    copies = {}
+    for path, classes in scored:
+        source = digests.get(hashlib.sha256(np.ascontiguousarray(classes).tobytes()).hexdigest())
+        if source is None:
+            source = recordings.find(classes, "")[0]
+        if source is not None:
+            copies[path] = source
+    return copies
 
 
 def _labels_to_score(model, label, truth):
@@ -431,6 +470,9 @@ def format_score_table(score):
     fitted = f"baselines fitted on {score['dataset']}" if score["dataset"] else \
         "no baselines: give --dataset, the model's training dataset, to fit them"
     trained = len(score.get("in_training", []))
-    kind = "held-out audio" if not trained else f"audio, {trained} of them training audio,"
+    # (without the model's dataset, as of a shipped model, what it trained on is not known: the audio is not called
+    # held out)
+    kind = f"audio, {trained} of them training audio," if trained else "held-out audio" if score["dataset"] else \
+        "audio, not checked against the model's training audio,"
     lines.append(f"({score['seconds']:.1f} s of {kind} in {len(score['files'])} file(s); {fitted})")
     return "\n".join(lines)

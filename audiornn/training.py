@@ -136,6 +136,7 @@ class RunKeeper(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_begin(self, logs=None):
+        self._folder = _folder_identity(self.folder)  # the folder this process holds, whatever its path holds later
         self._segment_start = time.monotonic()
         self._epochs_here = 0
         self._first_batch_seconds = self._validation_start = self._first_validation_seconds = None
@@ -232,10 +233,15 @@ class RunKeeper(keras.callbacks.Callback):
                                before.get("seconds"), before.get("seed"), kept)
             writes[HEALTHIEST_MODEL] = self.model.save
             state["healthiest"] = healthiest
-        if not self.folder.is_dir():  # removed (or moved) from under the training: nothing to save into
-            raise RunError(f"the run folder '{self.folder}' was removed or moved while it trained: epoch {number} "
-                           f"could not be saved there; " + ("put it back and continue with --resume, or start again"
-                                                            if number > 1 else "start again"))
+        now = _folder_identity(self.folder)
+        if now != self._folder:  # removed (or moved) from under the training: nothing to save into, or another
+            # run's folder made at its path since (saving there would mix the two runs' files)
+            other = "" if now is None else " (the folder now at that path is another one, which this run does not " \
+                                           "hold: nothing was saved into it)"
+            raise RunError(f"the run folder '{self.folder}' was removed or moved while it trained{other}: epoch "
+                           f"{number} could not be saved there; " + (
+                               "put it back and continue with --resume, or start again" if number > 1 and now is None
+                               else "start again in a free folder" if now is not None else "start again"))
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
@@ -323,6 +329,15 @@ class RunKeeper(keras.callbacks.Callback):
                        "%d); training goes on from the best epoch's model at %g of the learning rate",
                        number, val_loss / math.log(2), self.state["best_val_loss"] / math.log(2),
                        self.state["best_epoch"], scale)
+
+
+def _folder_identity(folder):
+    """Which folder is at path ``folder`` (its device and inode), or None where none is."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if os.path.isdir(folder) else None
 
 
 def _same_checks(one, other):
@@ -572,6 +587,20 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
                        f"start every worker again with the same TF_CONFIG and 'train --resume {run}'") from None
 
 
+def _starting_loss(model, quick, carry, name):
+    """The validation loss of the model a run starts from, on the quick validation each epoch is measured on (so
+    that a fine-tune can say whether it beat where it started)."""
+    logger.info("measuring the model the run starts from ('%s') on the quick validation, as each epoch will be",
+                name)
+    for one in carry or ():
+        one.reset()
+    loss = float(model.evaluate(WindowDataset(quick), verbose=0, return_dict=True)["loss"])
+    for one in carry or ():
+        one.reset()
+    logger.info("'%s' before training: %.4f bits per sample on the quick validation", name, loss / math.log(2))
+    return loss
+
+
 def _lost_task(error, strategy):
     """The other worker that a multi-worker failure names ("worker task 1"), or None for other errors."""
     return backend.lost_worker(error, strategy)
@@ -601,7 +630,35 @@ def starting_point(init_from, model_config=None):
         differing = [field for field, value in model_config.to_dict().items() if value != theirs[field]]
         raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} "
                              f"{'differs' if len(differing) == 1 else 'differ'} from it): leave the model options out, or train a new model without --init-from")
-    return {"model": source, "path": str(resolve_model(init_from).resolve()), "name": str(init_from)}
+    path = resolve_model(init_from).resolve()
+    return {"model": source, "path": str(path), "name": str(init_from), "lineage": _lineage(path)}
+
+
+def _lineage(path):
+    """Where the weights of the model at ``path`` come from, itself first: a shipped model by its name with its
+    card's data and credit (a licence that a model trained from it keeps), else the path, followed by what the run
+    it belongs to recorded of its own start (``init_from_lineage`` in its config.json)."""
+    from .pretrained import shipped_models
+
+    for name, card in shipped_models().items():
+        if Path(card["path"]).resolve() == path:
+            return [{"shipped": name, "data": card.get("data"), "credit": card.get("credit")}]
+    folder = path if path.is_dir() else path.parent
+    try:
+        earlier = read_run_json(folder, CONFIG).get("init_from_lineage", []) if (folder / CONFIG).is_file() else []
+    except AudioRNNError:  # a damaged config.json: only this step is known
+        earlier = []
+    return [{"path": str(path)}, *(entry for entry in earlier if isinstance(entry, dict))]
+
+
+def _say_lineage(start):
+    """The line that a run started from a shipped model (or from a run that was) carries its card's credit."""
+    shipped = next((entry for entry in start["lineage"] if entry.get("shipped")), None)
+    if shipped is not None:
+        via = "" if start["lineage"][0] is shipped else f" (through '{start['name']}')"
+        logger.info("the weights come from the shipped model '%s'%s, trained on %s: %s (config.json records it "
+                    "as init_from_lineage)", shipped["shipped"], via,
+                    shipped["data"], shipped["credit"])
 
 
 def _check_reporting(verbose, callbacks):
@@ -695,6 +752,8 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         config = new_run_config(model_config=model_config, train_config=train_config, dataset=dataset)
         if start is not None:
             config["init_from"] = start["path"]
+            config["init_from_lineage"] = start.get("lineage") or _lineage(Path(start["path"]))
+            _say_lineage(dict(start, lineage=config["init_from_lineage"]))
         write_json(folder / CONFIG, config)
         keras.utils.set_random_seed(train_config.seed)
         with strategy.scope(), _dtype_policy(train_config):
@@ -707,7 +766,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
             if model.feature_config is not None and model.feature_config.format is not None:
                 model.frame_level = training_frame_level(dataset)  # this dataset's: the frames it learns
             compile_model(model, train_config)
-        return _fit(folder, dataset, model, model_config, train_config, state, [], **options)
+        return _fit(folder, dataset, model, model_config, train_config, state, [], start=start, **options)
 
 
 def check_health_size(train_config, sample_rate):
@@ -872,9 +931,10 @@ def _copy_weights(source, model):
 
 
 def _fit(folder, dataset, model, model_config, train_config, state, history, *, strategy, verbose, preview,
-         callbacks, shown=None):
+         callbacks, shown=None, start=None):
     """Train ``model`` on from ``state`` in run ``folder`` (held by this process); returns the summary.
-    ``shown``: the run folder messages name (a worker's scratch copy is named as the chief's run)."""
+    ``shown``: the run folder messages name (a worker's scratch copy is named as the chief's run); ``start``: the
+    model a new run starts from (:func:`starting_point`), measured first as each epoch will be."""
     training, quick = _samplers(dataset, model_config, train_config, state["epochs_completed"])
     if preview is None and train_config.preview_every:
         preview = _preview_writer(train_config, dataset)
@@ -906,6 +966,8 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     with strategy.scope():
         model.build_for_fit((rows, training.sequence_length),
                             (rows,) if model_config.many_to_one else (rows, training.sequence_length))
+    if start is not None and not state["epochs_completed"] and not _multi_worker(strategy):
+        state.update(start_name=start["name"], start_val_loss=_starting_loss(model, quick, carry, start["name"]))
     logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
                 _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
     _say_older_builder(dataset)
@@ -1331,12 +1393,16 @@ def _summarise(folder, dataset, model_config, train_config, state, progress=Fals
         "validation": score, "stop_reason": state["stop_reason"],
         "model": str(folder / BEST_MODEL),
     }
+    if state.get("start_val_loss") is not None:
+        summary.update(start_model=state.get("start_name"),
+                       start_val_bits_per_sample_quick=state["start_val_loss"] / math.log(2))
     if state.get("healthiest") and (folder / HEALTHIEST_MODEL).is_file():  # not when removed by hand since
         summary["healthiest"] = dict(state["healthiest"], model=str(folder / HEALTHIEST_MODEL))
     write_json(folder / SUMMARY, summary)
     logger.info("stopped: %s. Best model (epoch %s): %.3f bits per sample on all %d validation targets "
                 "-> %s", state["stop_reason"], state["best_epoch"], score["bits_per_sample"],
                 score["targets"], (shown or folder) / BEST_MODEL)
+    _say_start(summary, model_config)
     if summary.get("healthiest"):
         from .health import share_text
 
@@ -1347,6 +1413,26 @@ def _summarise(folder, dataset, model_config, train_config, state, progress=Fals
                     healthiest["streams"], least_bad_note(healthiest), healthiest["val_bits_per_sample"],
                     (shown or folder) / HEALTHIEST_MODEL)
     return summary
+
+
+def _say_start(summary, model_config):
+    """How the best epoch of a run started from another model compares with that model, on the same quick
+    validation: a fine-tune that did not beat where it started is said to have lost (its starting model is the
+    better one on this audio)."""
+    start, best = summary.get("start_val_bits_per_sample_quick"), summary["best_val_bits_per_sample_quick"]
+    if start is None or best is None:
+        return
+    name = summary.get("start_model") or "the model it started from"
+    vocoder = (" A vocoder's bits and what it sounds like can part: compare their copy-synthesis too "
+               f"(python AudioRNNEval.py --resynthesis --audio HELD_OUT --model '{name}', then --model "
+               f"'{summary['run']}')") if model_config.features else ""
+    if best >= start:
+        logger.warning("no epoch beat the model the run started from: '%s' scored %.4f bits per sample on the quick "
+                       "validation before training, the best epoch %.4f. On this dataset it is the better model: "
+                       "use it as it is, or train again with a lower --learning-rate.%s", name, start, best, vocoder)
+    else:
+        logger.info("the best epoch: %.4f bits per sample on the quick validation, %.4f below '%s' before "
+                    "training (%.4f).%s", best, start - best, name, start, vocoder)
 
 
 def least_bad_note(healthiest):

@@ -328,6 +328,28 @@ def test_a_dataset_overwrite_that_cannot_finish_leaves_the_old_dataset_whole(tmp
     assert [entry.name for entry in tmp_path.iterdir()] == ["dataset"]
 
 
+def test_a_dataset_overwrite_killed_between_its_two_renames_gets_the_old_dataset_back(tmp_path, caplog):
+    import subprocess
+    import sys
+
+    output = tmp_path / "dataset"
+    build_dataset([REPOSITORY / "data"], output, progress=False)
+    before = (output / "metadata.json").read_text()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(gone.stdout)  # a process that has ended: what a kill leaves
+    retired = tmp_path / f".dataset.partial-{pid}-old"
+    output.rename(retired)  # the old dataset moved aside, then the kill before the new one moved into place
+    (tmp_path / f".dataset.partial-{pid}-build").mkdir()
+    with pytest.raises(DatasetError, match=re.escape(f"a build that replaced it was stopped half-way and left the "
+                                                     f"old one at '{retired}': put it back")):
+        open_dataset(output)
+    with caplog.at_level("WARNING"):
+        build_dataset([REPOSITORY / "data"], output, progress=False)  # the same command again
+    assert "left the old dataset aside" in caplog.text and "it is put back" in caplog.text
+    assert (output / "metadata.json").read_text() == before and open_dataset(output)
+    assert [entry.name for entry in tmp_path.iterdir()] == ["dataset"]
+
+
 def test_dataset_overwrite_never_replaces_a_folder_that_is_not_ours(tmp_path, capsys):
     other = tmp_path / "other"
     other.mkdir()

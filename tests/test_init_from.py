@@ -52,6 +52,49 @@ def test_a_new_run_starts_from_the_weights_with_a_new_optimizer_and_records_its_
     assert any(not np.array_equal(a, b) for a, b in zip(tuned.get_weights(), original.get_weights()))
 
 
+def test_a_fine_tune_measures_where_it_started_as_its_epochs_are_measured_and_records_its_lineage(
+        source, sine_dataset, tmp_path, caplog):
+    # A learning rate too small to move the weights: the first epoch's quick validation is the start's
+    still = TrainConfig(epochs=1, learning_rate=1e-12, **QUICK)
+    with caplog.at_level("INFO", logger="audiornn"):
+        summary = train(sine_dataset, tmp_path / "tuned", train_config=still, init_from=source, verbose=0)
+    history = (tmp_path / "tuned" / "history.csv").read_text().splitlines()
+    epoch_bits = float(history[1].split(",")[history[0].split(",").index("val_bits_per_sample")])
+    assert summary["start_model"] == str(source)
+    assert summary["start_val_bits_per_sample_quick"] == pytest.approx(epoch_bits, abs=1e-4)
+    assert f"'{source}' before training: {summary['start_val_bits_per_sample_quick']:.4f} bits per sample on the " \
+           f"quick validation" in caplog.text
+    state = json.loads((tmp_path / "tuned" / "state.json").read_text())
+    assert state["start_val_loss"] == pytest.approx(summary["start_val_bits_per_sample_quick"] * np.log(2))
+    # A run started from that run: the lineage goes back through it to the first
+    train(sine_dataset, tmp_path / "again", train_config=still, init_from=tmp_path / "tuned", verbose=0)
+    lineage = json.loads((tmp_path / "again" / "config.json").read_text())["init_from_lineage"]
+    assert lineage == [{"path": str((tmp_path / "tuned").resolve())}, {"path": str(source.resolve())}]
+
+
+def test_a_fine_tune_says_whether_it_beat_the_model_it_started_from(caplog):
+    from audiornn.training import _say_start
+
+    summary = {"run": "runs/mine", "start_model": "speech", "start_val_bits_per_sample_quick": 5.0,
+               "best_val_bits_per_sample_quick": 5.1}
+    with caplog.at_level("INFO", logger="audiornn"):
+        _say_start(summary, ModelConfig())
+        _say_start(dict(summary, best_val_bits_per_sample_quick=4.8), ModelConfig())
+        _say_start(dict(summary, start_model="vocoder-16k"), ModelConfig(features=80))
+    worse, better, vocoder = (record for record in caplog.records)
+    assert worse.levelname == "WARNING" and worse.getMessage().startswith(
+        "no epoch beat the model the run started from: 'speech' scored 5.0000 bits per sample on the quick "
+        "validation before training, the best epoch 5.1000. On this dataset it is the better model: use it as it "
+        "is, or train again with a lower --learning-rate.")
+    assert better.levelname == "INFO" and better.getMessage() == (
+        "the best epoch: 4.8000 bits per sample on the quick validation, 0.2000 below 'speech' before training "
+        "(5.0000).")
+    assert "compare their copy-synthesis too (python AudioRNNEval.py --resynthesis --audio HELD_OUT --model " \
+           "'vocoder-16k', then --model 'runs/mine')" in vocoder.getMessage()
+    _say_start(dict(summary, start_val_bits_per_sample_quick=None), ModelConfig())  # a run not started from one
+    assert len(caplog.records) == 3
+
+
 def test_architecture_options_and_other_audio_settings_are_refused(source, tone_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(run), "--init-from", str(source),

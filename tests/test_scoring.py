@@ -98,6 +98,29 @@ def test_time_left_is_said_in_seconds_under_a_minute_and_a_half_and_not_for_shor
         assert said == ([] if expected is None else [f"vocoding: {expected}"]), said
 
 
+def test_training_audio_under_another_name_or_format_is_said_not_to_be_held_out(sine_run, sine_dataset, tmp_path,
+                                                                                 caplog):
+    import shutil
+    from pathlib import Path
+
+    import soundfile
+    from audiornn.scoring import score_audio
+
+    sources = sine_dataset.metadata["sources"]
+    trained = [source["path"] for source in sources if source["split"] == "train"]
+    held = [source["path"] for source in sources if source["split"] == "validation" and source["path"] not in trained]
+    copy = Path(shutil.copyfile(trained[0], tmp_path / "renamed copy.wav"))  # byte for byte, another name
+    audio, rate = soundfile.read(trained[1])
+    quieter = tmp_path / "export.flac"  # another format and level
+    soundfile.write(str(quieter), 0.5 * audio, rate)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        score = score_audio(str(sine_run[0]), [str(copy), str(quieter), *held[:1]], progress=False)
+    assert score["in_training"] == [str(copy), str(quieter)]
+    assert f"'{copy}' holds the audio of training file '{trained[0]}'" in caplog.text
+    assert f"'{quieter}' holds the audio of training file '{trained[1]}'" in caplog.text
+    assert f"2 of the {2 + len(held[:1])} file(s) scored" in caplog.text
+
+
 def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run, sine_dataset, caplog):
     from audiornn.scoring import format_score_table, score_audio
 
@@ -122,3 +145,6 @@ def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run
             alone = score_audio(str(sine_run[0]), held[:1], progress=False)
         assert alone["in_training"] == [] and "training audio" not in caplog.text
         assert "s of held-out audio in 1 file(s)" in format_score_table(alone)
+    # without the model's dataset (a shipped model's), what it trained on is not known: not called held out
+    unknown = dict(score, dataset=None, in_training=[])
+    assert "s of audio, not checked against the model's training audio, in 2 file(s)" in format_score_table(unknown)

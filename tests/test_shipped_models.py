@@ -104,6 +104,10 @@ def test_the_command_line_lists_generates_and_starts_from_a_name(tone_dataset, t
                     train_config=TrainConfig(epochs=1, steps_per_epoch=2, batch_size=4, sequence_length=32))
     config = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config["init_from"] == shipped_models()["music"]["path"] and summary["epochs"] == 1
+    # the run says, and records, that its weights come from a shipped model under its card's licence
+    card = shipped_models()["music"]
+    assert config["init_from_lineage"] == [{"shipped": "music", "data": card["data"], "credit": card["credit"]}]
+    assert "CC-BY-SA-3.0" in card["credit"]
 
 
 def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, capsys, monkeypatch):

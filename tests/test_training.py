@@ -419,6 +419,24 @@ def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path)
     assert not (tmp_path / "run").exists()  # not made again, half, by what came after
 
 
+def test_a_run_folder_made_again_at_its_path_while_it_trains_is_not_saved_into(sine_dataset, tmp_path):
+    # (another training started there once the first's folder was moved: the two runs' files would mix)
+    class Replace(keras.callbacks.Callback):  # after the keeper has saved epoch 1
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                (tmp_path / "run").rename(tmp_path / "moved")
+                (tmp_path / "run").mkdir()
+                (tmp_path / "run" / "config.json").write_text("{}")  # the other run's
+
+    with pytest.raises(RunError, match=r"the run folder '.*run' was removed or moved while it trained \(the folder "
+                                       r"now at that path is another one.*nothing was saved into it\): epoch 2 could "
+                                       r"not be saved there; start again in a free folder"):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
+              verbose=0, callbacks=[Replace()])
+    assert sorted(path.name for path in (tmp_path / "run").iterdir()) == ["config.json"]
+    assert (tmp_path / "moved" / "last.keras").is_file()  # the moved run keeps its epoch
+
+
 @pytest.mark.slow
 def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path, monkeypatch):
     import logging
