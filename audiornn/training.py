@@ -246,6 +246,10 @@ class RunKeeper(keras.callbacks.Callback):
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
             advice = write_advice(error)
+            if _committed(self.folder) >= number:  # saved (state.json), its files not yet renamed into place
+                raise RunError(f"epoch {number} was saved in '{self.folder}', but its files could not be moved into "
+                               f"place ({error}; readers find them where they are): {advice} and continue with "
+                               f"--resume {self.folder}, which goes on after epoch {number}") from error
             kept = f"epoch {number - 1}'s files are intact: {advice} and continue with --resume {self.folder}" \
                 if number > 1 else f"no epoch was saved: {advice} and start again (the same command)"
             raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}") from error
@@ -329,6 +333,14 @@ class RunKeeper(keras.callbacks.Callback):
                        "%d); training goes on from the best epoch's model at %g of the learning rate",
                        number, val_loss / math.log(2), self.state["best_val_loss"] / math.log(2),
                        self.state["best_epoch"], scale)
+
+
+def _committed(folder):
+    """The epochs that run ``folder``'s state.json says are saved (0 where it cannot be read)."""
+    try:
+        return epochs_completed(folder)
+    except (AudioRNNError, OSError):
+        return 0
 
 
 def _folder_identity(folder):

@@ -52,6 +52,7 @@ def test_a_new_run_starts_from_the_weights_with_a_new_optimizer_and_records_its_
     assert any(not np.array_equal(a, b) for a, b in zip(tuned.get_weights(), original.get_weights()))
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
 def test_a_fine_tune_measures_where_it_started_as_its_epochs_are_measured_and_records_its_lineage(
         source, sine_dataset, tmp_path, caplog):
     # A learning rate too small to move the weights: the first epoch's quick validation is the start's

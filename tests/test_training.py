@@ -419,6 +419,29 @@ def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path)
     assert not (tmp_path / "run").exists()  # not made again, half, by what came after
 
 
+@pytest.mark.slow  # over 3 s on 2 cores
+def test_an_epoch_saved_but_not_moved_into_place_is_said_saved(sine_dataset, tmp_path, monkeypatch):
+    # (the folder made read-only, or the disk remounted so, between state.json's commit and the renames)
+    import audiornn.runs as runs_module
+
+    real = runs_module.os.replace
+
+    def refused_at_epoch_2(source, destination):
+        if Path(source).name.startswith(".epoch-0002."):
+            raise PermissionError(13, "Permission denied")
+        return real(source, destination)
+
+    monkeypatch.setattr(runs_module.os, "replace", refused_at_epoch_2)
+    with pytest.raises(RunError, match=r"epoch 2 was saved in '.*run', but its files could not be moved into place "
+                                       r"\(\[Errno 13\] Permission denied.*continue with --resume .*run, which goes "
+                                       r"on after epoch 2$"):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
+              verbose=0)
+    monkeypatch.setattr(runs_module.os, "replace", real)
+    assert train(resume=tmp_path / "run", verbose=0)["epochs"] == 3
+    assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
+
+
 def test_a_run_folder_made_again_at_its_path_while_it_trains_is_not_saved_into(sine_dataset, tmp_path):
     # (another training started there once the first's folder was moved: the two runs' files would mix)
     class Replace(keras.callbacks.Callback):  # after the keeper has saved epoch 1
