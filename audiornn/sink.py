@@ -20,7 +20,8 @@ import soundfile
 
 from .audio_io import decode_classes
 from .errors import ParameterError
-from .files import atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials, some_named
+from .files import (atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials, some_named,
+                    write_advice)
 
 __all__ = ["AudioSink", "WAV_LIMIT", "check_room", "output_paths", "size_text"]
 
@@ -220,11 +221,30 @@ class AudioSink:
         except (soundfile.LibsndfileError, OSError) as error:
             folder = self.paths[index].parent
             free = shutil.disk_usage(folder).free if folder.is_dir() else 0
-            reason = f"the disk is full ({size_text(free)} free)" if free < 2 ** 20 else f"{error}"
+            limit = _file_size_limit(getattr(self._writers[index], "name", None))
+            if limit is not None:  # (libsndfile's error has no number: "System error.")
+                reason, advice = f"the limit on file size ({size_text(limit)}) is reached", \
+                    write_advice(OSError(errno.EFBIG, "File too large"))
+            else:
+                reason = f"the disk is full ({size_text(free)} free)" if free < 2 ** 20 else f"{error}"
+                advice = "free some room or write elsewhere" if free < 2 ** 20 or not getattr(error, "errno", None) \
+                    else write_advice(error)
             raise ParameterError(f"cannot write '{self.paths[index]}': {reason}; nothing was left in its place: "
-                                 f"free some room or write elsewhere") from None
+                                 f"{advice}") from None
 
     def audio(self):
         """The collected audio: ``(count, samples)``, or a list of arrays when the lengths differ."""
         pieces = [np.concatenate(parts) if parts else np.zeros(0, np.float32) for parts in self._collected]
         return np.stack(pieces) if len({piece.size for piece in pieces}) == 1 else pieces
+
+
+def _file_size_limit(path):
+    """The limit on a file's size (``ulimit -f``, in bytes) where file ``path`` has reached it, else None."""
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    try:
+        reached = soft != resource.RLIM_INFINITY and path is not None and os.path.getsize(path) + 2 ** 16 >= soft
+    except (OSError, TypeError):
+        return None
+    return soft if reached else None

@@ -44,6 +44,21 @@ def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gr
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_file_that_reaches_the_limit_on_file_size_says_so(gru_model, tmp_path):
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))  # ulimit -f (Python ignores SIGXFSZ: writes fail)
+    try:
+        with pytest.raises(ParameterError, match=r"cannot write '.*a\.wav': the limit on file size \(20.0 kB\) is "
+                                                 r"reached; nothing was left in its place: raise the limit on file "
+                                                 r"size \(ulimit -f\) or write elsewhere$"):
+            generate(gru_model, seconds=2.0, output=tmp_path / "a.wav", progress=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_disk_room_message_shows_its_numbers(tmp_path, monkeypatch):
     from audiornn import sink
 
