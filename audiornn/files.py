@@ -222,6 +222,23 @@ def hold_folder(folder, *, what, share_inside=False):
         handle.close()
 
 
+def folder_holder(folder):
+    """The process that holds ``folder`` (:func:`hold_folder`) as its lock file names it, or None where none does."""
+    import fcntl
+
+    try:
+        handle = open(Path(folder) / ".lock")
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return handle.read().strip() or "?"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+
 def creation_mode():
     """The mode ``open()`` gives a new file: 0o666 less the process's umask."""
     try:

@@ -47,7 +47,7 @@ import numpy as np
 
 from .dataset import METADATA_NAME, dataset_builder
 from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
-from .files import (PARTIAL, FolderInUse, hold_folder, is_figure, make_folder, remove_stale_partials,
+from .files import (PARTIAL, FolderInUse, folder_holder, hold_folder, is_figure, make_folder, remove_stale_partials,
                     write_atomically, write_json)
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
@@ -474,8 +474,15 @@ def load_run_model(path, *, compile=False):
         run = path
         path = committed_path(path, BEST_MODEL) if is_run(path) else path / BEST_MODEL
         if is_run(run) and not path.is_file() and not epochs_completed(run):
+            holder = folder_holder(run)
+            if holder is not None:
+                raise ModelFileError(f"run '{run}' has no model yet: process {holder} is training it and has not "
+                                     f"finished its first epoch; wait for that epoch to end{_hides(given)}")
             raise ModelFileError(f"run '{run}' has no model yet: it completed no epoch (interrupted before the "
                                  f"first ended); train it again (the same command){_hides(given)}")
+        if not is_run(run) and not path.is_file():
+            raise ModelFileError(f"'{run}' holds no audiornn run or model (no config.json, no {BEST_MODEL}): give a "
+                                 f".keras file, a run folder or a shipped model's name{_hides(given)}")
         last = committed_path(run, LAST_MODEL) if is_run(run) else None
         if last is not None and not path.is_file() and last.is_file():
             raise ModelFileError(f"run '{run}' has lost its best model ('{path.name}' is missing) but keeps its last "

@@ -246,6 +246,16 @@ def test_what_the_second_api_probe_passed_wrong_is_refused_by_name(sine_run, tmp
     (tmp_path / "killed" / "config.json").write_text(json.dumps({"format": "audiornn-run"}))
     with pytest.raises(audiornn.AudioRNNError, match="run '.*killed' has no model yet: it completed no epoch"):
         load_model(tmp_path / "killed")
+    from audiornn.files import hold_folder
+
+    with hold_folder(tmp_path / "killed", what="run"):  # training, in its first epoch: not to be started again
+        with pytest.raises(audiornn.AudioRNNError, match=f"run '.*killed' has no model yet: process {os.getpid()} is "
+                                                         f"training it and has not finished its first epoch; wait"):
+            load_model(tmp_path / "killed")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(audiornn.AudioRNNError, match=r"'.*empty' holds no audiornn run or model \(no config.json, no "
+                                                     r"model.keras\): give a .keras file, a run folder"):
+        load_model(tmp_path / "empty")
 
 
 def test_an_empty_label_name_and_a_write_refused_for_its_size_are_said(tmp_path, capsys):
