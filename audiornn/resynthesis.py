@@ -62,11 +62,12 @@ def griffin_lim(frames, sample_rate, config, *, iterations=32, seed=0):
     return audio.astype(np.float32)
 
 
-def reference_audio(path, model):
-    """A recording as the model hears it: mono, at the model's rate, at a peak of 1."""
+def reference_audio(path, model, *, at_peak=True):
+    """A recording as the model hears it: mono, at the model's rate, at a peak of 1 (``at_peak=False``: at its own
+    level, as the copies come out)."""
     audio, rate = read_audio(path)
     mono = resample(to_mono(audio), source_rate=rate, target_rate=model.audio_config.sample_rate)
-    return mono / max(float(np.max(np.abs(mono))), 1e-9)
+    return mono / max(float(np.max(np.abs(mono))), 1e-9) if at_peak else mono
 
 
 def _stoi(reference, degraded, rate):
@@ -179,8 +180,11 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
                          "griffin_lim": speech_scores(reference, rebuilt, rate, config, pitch)})
         except AudioRNNError as error:
             raise AudioRNNError(f"'{path}': {error}: leave it out of the files scored") from None
-        if example is None:
-            example = {"original": reference, "vocoder": np.asarray(audio), "griffin_lim": rebuilt}
+        if example is None:  # drawn at the level the copies follow: a front end's frames carry the recording's
+            # own (scored at a peak of 1, as mel frames are made)
+            own_level = config.format is not None
+            example = {"original": reference_audio(path, model, at_peak=not own_level) if own_level else reference,
+                       "vocoder": np.asarray(audio), "griffin_lim": rebuilt}
     summary = {"files": files, "per_file": rows, "example": example}
     for method in ("vocoder", "griffin_lim"):
         summary[method] = {measure: _mean([row[method][measure] for row in rows])

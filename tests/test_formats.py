@@ -466,6 +466,16 @@ def test_copy_synthesis_of_a_lower_rate_recording_says_so_once(caplog):
         scores = resynthesis_scores("vocoder-16k", [REPOSITORY / "data" / "demo-thanks.wav"])
     assert caplog.text.count("demo-thanks.wav' is at 8000 Hz, below the model's 16000 Hz") == 1
     assert scores["vocoder"]["pesq"] > 1.0
+    # the figure's original is drawn at the recording's own level, which the copies follow (not at a peak of 1)
+    audio, _ = soundfile.read(str(REPOSITORY / "data" / "demo-thanks.wav"))
+    example = scores["example"]
+    assert np.max(np.abs(example["original"])) == pytest.approx(np.max(np.abs(audio)), rel=0.02)
+
+    def rms_db(samples):
+        return 10 * np.log10(np.mean(np.square(samples)))
+
+    for copy in ("vocoder", "griffin_lim"):
+        assert abs(rms_db(example[copy]) - rms_db(example["original"])) < 3.0
 
 
 @pytest.mark.parametrize("kind", ["speecht5", "hifigan"])
