@@ -357,8 +357,9 @@ def build_parser():
                                                         "--minutes or --epochs given replaces its budget)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
     train.add_argument("--init-from", metavar="RUN_OR_MODEL",
-                       help="start a new run from the weights of a trained model (a run folder or .keras file): "
-                            "its model and audio settings, a new optimizer and schedule")
+                       help="start a new run from the weights of a trained model (a run folder, a .keras file, "
+                            "or a shipped model's name: AudioRNN.py models lists them): its model and audio "
+                            "settings, a new optimizer and schedule")
     train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs (needs "
                                                                    "TensorFlow installed, on either backend)")
     train.add_argument("--mixed-precision", choices=("bfloat16",), default=None,
