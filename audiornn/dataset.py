@@ -683,6 +683,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config,
                           keep_near_copies)
+    _put_back_retired(output)  # (then judged as any dataset there: reused when it is up to date)
     action, existing = _existing_dataset_action(output, fingerprint, overwrite, version, recipe={
         "audio": audio_config, "validation_fraction": validation_fraction, "trim_silence_db": trim_silence_db,
         "features": feature_config, "labels": label_names, "files": files, "version": version,
@@ -699,7 +700,6 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                                  f"stops at bad files; leave it out to skip them")
         return dataset
 
-    _put_back_retired(output)
     existed = output.exists()  # else another build that ends first (another process or cell) is not replaced
     remove_stale_partials(output.parent)  # left by builds that were killed, never by one still running
     _check_space(files, output, audio_config, feature_config, trim_silence_db)
@@ -935,6 +935,7 @@ def _put_back_retired(output):
         os.replace(retired[0], output)
         logger.warning("a build that replaced '%s' was stopped half-way and left the old dataset aside ('%s'): it is "
                        "put back", output, retired[0])
+        remove_stale_partials(output.parent)  # (the stopped build's own folder)
 
 
 def _move_into_place(partial, output):

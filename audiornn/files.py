@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -103,12 +104,21 @@ def retired_folders(path):
     return sorted(found, key=lambda entry: entry.stat().st_mtime, reverse=True)
 
 
+def _replaced(retired):
+    """Whether the folder that ``retired`` (``.NAME.partial-PID-old``) was put aside from stands again, replaced."""
+    return any(entry is not retired and not PARTIAL.match(entry.name)
+               and retired.name.startswith(partial_prefix(entry.name).rsplit("-", 2)[0] + "-")
+               for entry in retired.parent.iterdir())
+
+
 def remove_stale_partials(folder):
     """Remove the temporary files that writers killed before they finished left in ``folder``."""
     removed = []
     for entry in Path(folder).iterdir() if Path(folder).is_dir() else ():
         match = PARTIAL.match(entry.name)
         if match and int(match.group(1)) != os.getpid() and not process_alive(int(match.group(1))):
+            if entry.name.endswith("-old") and entry.is_dir() and not _replaced(entry):
+                continue  # an old folder put aside by a replacement stopped half-way: the only copy, kept
             if entry.is_dir():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
@@ -178,6 +188,9 @@ def folder_for(folder, what, error=ParameterError):
 _SHARED = {}  # folders held with share_inside: resolved path -> how many blocks hold it
 
 
+LOCK_TRIES = 4
+
+
 @contextlib.contextmanager
 def hold_folder(folder, *, what, share_inside=False):
     """Hold ``folder`` for this process while the block runs: a second process gets :class:`FolderInUse`.
@@ -201,7 +214,14 @@ def hold_folder(folder, *, what, share_inside=False):
     path = Path(folder) / ".lock"
     handle = open(path, "a+")
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        for attempt in range(LOCK_TRIES):  # (another process's probe, folder_holder, holds it for an instant)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if attempt == LOCK_TRIES - 1:
+                    raise
+                time.sleep(0.05)
     except OSError:
         handle.seek(0)
         holder = handle.read().strip() or "?"
@@ -223,7 +243,8 @@ def hold_folder(folder, *, what, share_inside=False):
 
 
 def folder_holder(folder):
-    """The process that holds ``folder`` (:func:`hold_folder`) as its lock file names it, or None where none does."""
+    """The process that holds ``folder`` (:func:`hold_folder`) as its lock file names it, or None where none does.
+    (The probe's own lock lasts an instant: :func:`hold_folder` tries again before it turns a command away.)"""
     import fcntl
 
     try:

@@ -227,8 +227,8 @@ class AudioSink:
                     write_advice(OSError(errno.EFBIG, "File too large"))
             else:
                 reason = f"the disk is full ({size_text(free)} free)" if free < 2 ** 20 else f"{error}"
-                advice = "free some room or write elsewhere" if free < 2 ** 20 or not getattr(error, "errno", None) \
-                    else write_advice(error)
+                advice = write_advice(error) if free >= 2 ** 20 and getattr(error, "errno", None) in (
+                    errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS) else "free some room or write elsewhere"
             raise ParameterError(f"cannot write '{self.paths[index]}': {reason}; nothing was left in its place: "
                                  f"{advice}") from None
 

@@ -116,6 +116,12 @@ class RunKeeper(keras.callbacks.Callback):
         self.strategy = strategy if _multi_worker(strategy) else None
         self._agreed = None
 
+    def close_folder(self):
+        """Let go of the run folder held open while training (:meth:`on_train_begin`)."""
+        if getattr(self, "_folder", None) is not None:
+            os.close(self._folder)
+            self._folder = None
+
     def _elapsed(self):
         return self.state["training_seconds"] + (time.monotonic() - self._segment_start)
 
@@ -136,7 +142,10 @@ class RunKeeper(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def on_train_begin(self, logs=None):
-        self._folder = _folder_identity(self.folder)  # the folder this process holds, whatever its path holds later
+        self.close_folder()
+        # The folder this process holds, open, whatever its path holds later: held open, its inode is not given to
+        # a folder made again at that path (a removed one's can be, at once, on ext4)
+        self._folder = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
         self._segment_start = time.monotonic()
         self._epochs_here = 0
         self._first_batch_seconds = self._validation_start = self._first_validation_seconds = None
@@ -234,8 +243,9 @@ class RunKeeper(keras.callbacks.Callback):
             writes[HEALTHIEST_MODEL] = self.model.save
             state["healthiest"] = healthiest
         now = _folder_identity(self.folder)
-        if now != self._folder:  # removed (or moved) from under the training: nothing to save into, or another
-            # run's folder made at its path since (saving there would mix the two runs' files)
+        held = _held_identity(self._folder)
+        if held is None or now != held:  # removed (or moved) from under the training: nothing to save into, or
+            # another run's folder made at its path since (saving there would mix the two runs' files)
             other = "" if now is None else " (the folder now at that path is another one, which this run does not " \
                                            "hold: nothing was saved into it)"
             raise RunError(f"the run folder '{self.folder}' was removed or moved while it trained{other}: epoch "
@@ -350,6 +360,12 @@ def _folder_identity(folder):
     except OSError:
         return None
     return (info.st_dev, info.st_ino) if os.path.isdir(folder) else None
+
+
+def _held_identity(descriptor):
+    """The device and inode of the folder open as ``descriptor``, or None where it has been removed."""
+    info = os.fstat(descriptor)
+    return (info.st_dev, info.st_ino) if info.st_nlink else None
 
 
 def _same_checks(one, other):
@@ -657,9 +673,13 @@ def _lineage(path):
             return [{"shipped": name, "data": card.get("data"), "credit": card.get("credit")}]
     folder = path if path.is_dir() else path.parent
     try:
-        earlier = read_run_json(folder, CONFIG).get("init_from_lineage", []) if (folder / CONFIG).is_file() else []
+        config = read_run_json(folder, CONFIG) if is_run(folder) else {}
     except AudioRNNError:  # a damaged config.json: only this step is known
-        earlier = []
+        config = {}
+    earlier = config.get("init_from_lineage") if isinstance(config, dict) else None
+    if not isinstance(earlier, list):  # a run made before lineages were kept: from its own init_from on
+        earlier = _lineage(Path(config["init_from"])) if isinstance(config, dict) and isinstance(
+            config.get("init_from"), str) and Path(config["init_from"]).exists() else []
     return [{"path": str(path)}, *(entry for entry in earlier if isinstance(entry, dict))]
 
 
@@ -979,7 +999,8 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         model.build_for_fit((rows, training.sequence_length),
                             (rows,) if model_config.many_to_one else (rows, training.sequence_length))
     if start is not None and not state["epochs_completed"] and not _multi_worker(strategy):
-        state.update(start_name=start["name"], start_val_loss=_starting_loss(model, quick, carry, start["name"]))
+        with _interrupt_note(folder):
+            state.update(start_name=start["name"], start_val_loss=_starting_loss(model, quick, carry, start["name"]))
     logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
                 _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
     _say_older_builder(dataset)
@@ -991,6 +1012,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                       callbacks=callbacks, verbose=1 if verbose == 1 else 0)
     finally:
         StateCarry.detach(model)
+        keeper.close_folder()
     if keeper.diverged:
         epoch, batch, *bits = keeper.diverged
         lower = f"--learning-rate {train_config.learning_rate / 3:.2g}"
@@ -1440,8 +1462,9 @@ def _say_start(summary, model_config):
                f"'{summary['run']}')") if model_config.features else ""
     if best >= start:
         logger.warning("no epoch beat the model the run started from: '%s' scored %.4f bits per sample on the quick "
-                       "validation before training, the best epoch %.4f. On this dataset it is the better model: "
-                       "use it as it is, or train again with a lower --learning-rate.%s", name, start, best, vocoder)
+                       "validation before training, the best epoch %.4f. On this dataset's validation audio it is "
+                       "the better model: train again with a lower --learning-rate, or use it instead.%s", name,
+                       start, best, vocoder)
     else:
         logger.info("the best epoch: %.4f bits per sample on the quick validation, %.4f below '%s' before "
                     "training (%.4f).%s", best, start - best, name, start, vocoder)

@@ -156,3 +156,20 @@ def test_a_file_that_cannot_be_replaced_is_named_not_the_temporary_one(tmp_path,
     with pytest.raises(OSError, match=r"Operation not permitted \(it cannot be replaced\)") as raised:
         write_atomically(tmp_path / "take.wav", lambda temporary: Path(temporary).write_bytes(b"audio"))
     assert raised.value.filename == str(tmp_path / "take.wav") and list(tmp_path.iterdir()) == []
+
+
+def test_an_old_folder_put_aside_is_kept_until_its_place_is_taken(tmp_path):
+    import subprocess
+    import sys
+
+    from audiornn.files import remove_stale_partials, retired_folders
+
+    pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                             text=True).stdout)  # a process that has ended
+    retired = tmp_path / f".data.partial-{pid}-old"
+    retired.mkdir()
+    (tmp_path / f".other.partial-{pid}-tmp").write_text("half")
+    assert remove_stale_partials(tmp_path) == [tmp_path / f".other.partial-{pid}-tmp"]  # (another command's cleanup)
+    assert retired.is_dir() and retired_folders(tmp_path / "data") == [retired]
+    (tmp_path / "data").mkdir()  # its place taken (the build finished): the old one is only a leftover now
+    assert remove_stale_partials(tmp_path) == [retired] and not retired.exists()

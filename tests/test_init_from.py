@@ -85,8 +85,8 @@ def test_a_fine_tune_says_whether_it_beat_the_model_it_started_from(caplog):
     worse, better, vocoder = (record for record in caplog.records)
     assert worse.levelname == "WARNING" and worse.getMessage().startswith(
         "no epoch beat the model the run started from: 'speech' scored 5.0000 bits per sample on the quick "
-        "validation before training, the best epoch 5.1000. On this dataset it is the better model: use it as it "
-        "is, or train again with a lower --learning-rate.")
+        "validation before training, the best epoch 5.1000. On this dataset's validation audio it is the better "
+        "model: train again with a lower --learning-rate, or use it instead.")
     assert better.levelname == "INFO" and better.getMessage() == (
         "the best epoch: 4.8000 bits per sample on the quick validation, 0.2000 below 'speech' before training "
         "(5.0000).")
