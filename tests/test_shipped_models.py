@@ -118,7 +118,7 @@ def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, cap
     assert "speech, music, vocoder, vocoder-16k" in capsys.readouterr().err
     # A path that exists wins over a name.
     assert main(["generate", "--model", str(tmp_path), "--output", str(tmp_path / "x.wav")]) == 2
-    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
+    assert "holds no audiornn run or model" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
     # ... and says so when it holds no model: a folder named as a shipped model, where the command runs.
     (tmp_path / "speech").mkdir()
     monkeypatch.chdir(tmp_path)
