@@ -343,9 +343,10 @@ def test_a_dataset_overwrite_killed_between_its_two_renames_gets_the_old_dataset
     with pytest.raises(DatasetError, match=re.escape(f"a build that replaced it was stopped half-way and left the "
                                                      f"old one at '{retired}': put it back")):
         open_dataset(output)
-    with caplog.at_level("WARNING"):
+    with caplog.at_level("INFO"):
         build_dataset([REPOSITORY / "data"], output, progress=False)  # the same command again
     assert "left the old dataset aside" in caplog.text and "it is put back" in caplog.text
+    assert "is up to date with its inputs; reusing it" in caplog.text  # judged as any dataset there: not rebuilt
     assert (output / "metadata.json").read_text() == before and open_dataset(output)
     assert [entry.name for entry in tmp_path.iterdir()] == ["dataset"]
 
