@@ -332,40 +332,58 @@ def _in_training(files, dataset, pieces=None):
     if pieces is not None:
         copies = _copies_in_training([(str(path), piece) for path, piece in zip(files, pieces)
                                       if str(path) not in found], dataset)
-        for path, source in copies.items():
-            logger.warning("'%s' holds the audio of training file '%s' of dataset '%s' (a copy under another name, "
-                           "or another format, rate or level of it)", path, source, dataset.path)
+        for path, (source, alike) in copies.items():
+            logger.warning("'%s' holds the audio of training file '%s' of dataset '%s' (%s)", path, source,
+                           dataset.path, "byte for byte, under another name" if alike is None else
+                           f"what sounds like the same recording: its coarse spectrogram moves with that file's, "
+                           f"correlation {alike:.2f}; another format, rate or level of it")
         found |= set(copies)
     return [str(path) for path in files if str(path) in found]
 
 
 def _copies_in_training(scored, dataset):
-    """``{file: training source}`` for the ``scored`` ``(file, classes)`` whose audio is a training file's, byte for
-    byte or (as the data command tells one recording in two files: :class:`audiornn.dataset._Recordings`) in
-    another format, rate or level, whatever their names. Only training files of about a scored file's length are
-    read, so a large dataset costs little."""
+    """``{file: (training source, correlation or None)}`` for the ``scored`` ``(file, classes)`` whose audio is a
+    training file's, byte for byte (None) or (as the data command tells one recording in two files, at its
+    correlation: :class:`audiornn.dataset._Recordings`) in another format, rate or level, whatever their names.
+    Only training files within :data:`~audiornn.audio_io.SAME_LENGTH` of a scored file's length are read (a copy
+    of part of a file, or of one trimmed otherwise, is not found), and they are fingerprinted only where some
+    scored file is no byte-for-byte copy."""
     import hashlib
 
     from .audio_io import SAME_LENGTH
     from .dataset import _Recordings
 
-    sizes = np.array([classes.size for _, classes in scored], dtype=np.float64)
-    if not sizes.size or not dataset.samples("train"):
+    def about(pieces, length):  # whether any of ``pieces`` is within SAME_LENGTH of ``length``
+        sizes = np.array([classes.size for _, classes in pieces], dtype=np.float64)
+        return bool(np.any(np.abs(sizes - length) <= SAME_LENGTH * np.maximum(sizes, length)))
+
+    def digest(classes):
+        return hashlib.sha256(np.ascontiguousarray(classes).tobytes()).hexdigest()
+
+    if not scored or not dataset.samples("train"):
         return {}
-    array, recordings, digests = dataset.array("train"), _Recordings(dataset.audio_config), {}
-    for segment in dataset.segments("train"):
-        if not np.any(np.abs(sizes - segment.length) <= SAME_LENGTH * np.maximum(sizes, segment.length)):
-            continue
-        classes = np.asarray(array[segment.start:segment.start + segment.length])
-        digests.setdefault(hashlib.sha256(classes.tobytes()).hexdigest(), segment.source)
-        recordings.add("", classes.size, recordings.fingerprint(classes), segment.source)
-    copies = {}
+    array = dataset.array("train")
+    near = [segment for segment in dataset.segments("train") if about(scored, segment.length)]
+    digests = {}
+    for segment in near:
+        digests.setdefault(digest(array[segment.start:segment.start + segment.length]), segment.source)
+    copies, left = {}, []
     for path, classes in scored:
-        source = digests.get(hashlib.sha256(np.ascontiguousarray(classes).tobytes()).hexdigest())
-        if source is None:
-            source = recordings.find(classes, "")[0]
+        source = digests.get(digest(classes))
         if source is not None:
-            copies[path] = source
+            copies[path] = (source, None)
+        else:
+            left.append((path, classes))
+    if left:
+        recordings = _Recordings(dataset.audio_config)
+        for segment in near:
+            if about(left, segment.length):
+                classes = np.asarray(array[segment.start:segment.start + segment.length])
+                recordings.add("", classes.size, recordings.fingerprint(classes), segment.source)
+        for path, classes in left:
+            source, _, alike = recordings.find(classes, "")
+            if source is not None:
+                copies[path] = (source, alike)
     return copies
 
 

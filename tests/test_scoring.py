@@ -116,9 +116,30 @@ def test_training_audio_under_another_name_or_format_is_said_not_to_be_held_out(
     with caplog.at_level("WARNING", logger="audiornn"):
         score = score_audio(str(sine_run[0]), [str(copy), str(quieter), *held[:1]], progress=False)
     assert score["in_training"] == [str(copy), str(quieter)]
-    assert f"'{copy}' holds the audio of training file '{trained[0]}'" in caplog.text
+    assert f"'{copy}' holds the audio of training file '{trained[0]}' of dataset '{sine_dataset.path}' (byte for " \
+           f"byte, under another name)" in caplog.text
     assert f"'{quieter}' holds the audio of training file '{trained[1]}'" in caplog.text
     assert f"2 of the {2 + len(held[:1])} file(s) scored" in caplog.text
+
+
+def test_speech_at_another_rate_is_told_by_its_sound_as_a_training_file(tmp_path, caplog):
+    import librosa
+    import soundfile
+    from audiornn import build_dataset
+    from audiornn.scoring import _in_training, audio_pieces
+    from conftest import REPOSITORY
+
+    files = [REPOSITORY / "data" / name for name in ("agent-user.wav", "demo-thanks.wav", "dir-instr.wav")]
+    dataset = build_dataset(files, tmp_path / "dataset", validation_fraction=0.34, progress=False)
+    trained = [source["path"] for source in dataset.metadata["sources"] if source["split"] == "train"]
+    audio, rate = soundfile.read(trained[0])
+    export = tmp_path / "export.flac"  # another name, format, rate and level: not byte for byte once prepared
+    soundfile.write(str(export), 0.7 * librosa.resample(audio, orig_sr=rate, target_sr=16000), 16000)
+    pieces, scored = audio_pieces([export], dataset.audio_config)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        assert _in_training(scored, dataset, pieces) == [str(export)]
+    assert f"'{export}' holds the audio of training file '{trained[0]}' of dataset '{dataset.path}' (what sounds " \
+           f"like the same recording: its coarse spectrogram moves with that file's, correlation" in caplog.text
 
 
 def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run, sine_dataset, caplog):
