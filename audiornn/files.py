@@ -90,11 +90,16 @@ def process_alive(pid):
     return True
 
 
+def _any_partial_prefix(stem):
+    """``".STEM.partial-"``: the start of any process's temporary names beside ``STEM`` (:func:`partial_prefix`)."""
+    return partial_prefix(stem).rsplit("-", 2)[0] + "-"
+
+
 def retired_folders(path):
     """The folders that a replacement of ``path`` stopped half-way put aside (``.NAME.partial-PID-old``, of a process
     no longer running): the old folder, whole, where nothing may stand at ``path`` any more. Newest first."""
     path = Path(path)
-    start = partial_prefix(path.name).rsplit("-", 2)[0] + "-"  # ".STEM.partial-", any process's
+    start = _any_partial_prefix(path.name)
     found = []
     for entry in path.parent.iterdir() if path.parent.is_dir() else ():
         middle = entry.name[len(start):-len("-old")] if entry.name.startswith(start) and \
@@ -107,7 +112,7 @@ def retired_folders(path):
 def _replaced(retired):
     """Whether the folder that ``retired`` (``.NAME.partial-PID-old``) was put aside from stands again, replaced."""
     return any(entry is not retired and not PARTIAL.match(entry.name)
-               and retired.name.startswith(partial_prefix(entry.name).rsplit("-", 2)[0] + "-")
+               and retired.name.startswith(_any_partial_prefix(entry.name))
                for entry in retired.parent.iterdir())
 
 

@@ -182,8 +182,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             raise AudioRNNError(f"'{path}': {error}: leave it out of the files scored") from None
         if example is None:  # drawn at the level the copies follow: a front end's frames carry the recording's
             # own (scored at a peak of 1, as mel frames are made)
-            own_level = config.format is not None
-            example = {"original": reference_audio(path, model, at_peak=not own_level) if own_level else reference,
+            example = {"original": reference if config.format is None else reference_audio(path, model, at_peak=False),
                        "vocoder": np.asarray(audio), "griffin_lim": rebuilt}
     summary = {"files": files, "per_file": rows, "example": example}
     for method in ("vocoder", "griffin_lim"):

@@ -683,11 +683,12 @@ def _lineage(path):
     return [{"path": str(path)}, *(entry for entry in earlier if isinstance(entry, dict))]
 
 
-def _say_lineage(start):
-    """The line that a run started from a shipped model (or from a run that was) carries its card's credit."""
-    shipped = next((entry for entry in start["lineage"] if entry.get("shipped")), None)
+def _say_lineage(lineage, name):
+    """The line that a run started from a shipped model (or, as ``name``, from a run that was) carries its card's
+    credit."""
+    shipped = next((entry for entry in lineage if entry.get("shipped")), None)
     if shipped is not None:
-        via = "" if start["lineage"][0] is shipped else f" (through '{start['name']}')"
+        via = "" if lineage[0] is shipped else f" (through '{name}')"
         logger.info("the weights come from the shipped model '%s'%s, trained on %s: %s (config.json records it "
                     "as init_from_lineage)", shipped["shipped"], via,
                     shipped["data"], shipped["credit"])
@@ -785,7 +786,7 @@ def _train(dataset, output, model_config, train_config, resume, overwrite, overr
         if start is not None:
             config["init_from"] = start["path"]
             config["init_from_lineage"] = start.get("lineage") or _lineage(Path(start["path"]))
-            _say_lineage(dict(start, lineage=config["init_from_lineage"]))
+            _say_lineage(config["init_from_lineage"], start["name"])
         write_json(folder / CONFIG, config)
         keras.utils.set_random_seed(train_config.seed)
         with strategy.scope(), _dtype_policy(train_config):
