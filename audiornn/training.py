@@ -290,6 +290,18 @@ class RunKeeper(keras.callbacks.Callback):
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
             self.preview_due = number  # written by Previews, after the epoch's line is shown
 
+    def write_missed_preview(self):
+        """On resuming, the preview of the last epoch saved, when one was due and the run stopped before it was
+        written (its file is written whole, so a kill while it is made leaves none)."""
+        number = self.state["epochs_completed"]
+        if not (number and self.preview and self.config.preview_every and number % self.config.preview_every == 0) \
+                or (self.folder / PREVIEWS / f"epoch_{number:04d}.wav").exists():
+            return
+        logger.info("epoch %d's preview was not written (the run stopped while it was made): writing it first",
+                    number)
+        self.preview_due = number
+        self.write_due_preview()
+
     def write_due_preview(self):
         """The preview of the epoch just saved, when one is due; its sound distance into the epoch's row."""
         number, self.preview_due = self.preview_due, None
@@ -380,6 +392,9 @@ class Previews(keras.callbacks.Callback):
     def __init__(self, keeper):
         super().__init__()
         self.keeper = keeper
+
+    def on_train_begin(self, logs=None):
+        self.keeper.write_missed_preview()
 
     def on_epoch_end(self, epoch, logs=None):
         self.keeper.write_due_preview()

@@ -503,6 +503,23 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path, monkeypatch
     assert distances[0] == distances[2] == "" and float(distances[1]) > 0 and float(distances[3]) > 0
 
 
+@pytest.mark.slow
+def test_a_preview_the_run_stopped_in_is_written_when_it_resumes(sine_dataset, tmp_path, caplog):
+    def stopped(model, path):  # the run stops while epoch 2's preview is made: its file is not in place
+        raise KeyboardInterrupt
+
+    config = TrainConfig(epochs=2, preview_every=2, preview_seconds=0.6, **QUICK)
+    with pytest.raises(KeyboardInterrupt):
+        train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=config, verbose=0, preview=stopped)
+    assert not (tmp_path / "run" / "previews" / "epoch_0002.wav").exists()
+    with caplog.at_level("INFO", logger="audiornn"):
+        train(resume=tmp_path / "run", overrides={"epochs": 3}, verbose=0)
+    assert "epoch 2's preview was not written (the run stopped while it was made): writing it first" in caplog.text
+    assert sorted(path.name for path in (tmp_path / "run" / "previews").iterdir()) == ["epoch_0002.wav"]
+    distances = [row["sound_frechet"] for row in history(tmp_path / "run")]
+    assert len(distances) == 3 and float(distances[1]) > 0 and distances[0] == distances[2] == ""
+
+
 @pytest.mark.slow  # over 3 s on 2 cores
 def test_health_checks_go_into_the_history_and_the_healthiest_epoch_is_kept(sine_dataset, tmp_path):
     import audiornn
