@@ -161,16 +161,19 @@ def make_folder(folder, what, error=ParameterError):
     return folder
 
 
-def write_advice(error):
+def write_advice(error, folder=None):
     """What to do about ``error``, an OSError of a write, in words: free space, raise the file size limit, or write
-    where one can."""
+    where one can. ``folder``: where the work must go on (a run to resume), which cannot be exchanged for another:
+    refused, it is to be made writable again."""
     import errno
 
-    return {errno.EFBIG: "raise the limit on file size (ulimit -f) or write elsewhere",
-            errno.EDQUOT: "free space within your disk quota or write elsewhere",
-            errno.EACCES: "choose a folder you can write", errno.EPERM: "choose a folder you can write",
-            errno.EROFS: "choose a folder on a disk that is not read-only"}.get(
-        getattr(error, "errno", None), "free space")
+    elsewhere = "" if folder else " or write elsewhere"
+    unwritable = f"make '{folder}' writable again" if folder else "choose a folder you can write"
+    return {errno.EFBIG: f"raise the limit on file size (ulimit -f){elsewhere}",
+            errno.EDQUOT: f"free space within your disk quota{elsewhere}",
+            errno.EACCES: unwritable, errno.EPERM: unwritable,
+            errno.EROFS: f"make the disk of '{folder}' writable again" if folder else
+            "choose a folder on a disk that is not read-only"}.get(getattr(error, "errno", None), "free space")
 
 
 @contextlib.contextmanager

@@ -255,7 +255,7 @@ class RunKeeper(keras.callbacks.Callback):
         try:
             commit_epoch(self.folder, number, writes, state)
         except OSError as error:
-            advice = write_advice(error)
+            advice = write_advice(error, self.folder)  # (the run goes on in its folder, not another)
             if _committed(self.folder) >= number:  # saved (state.json), its files not yet renamed into place
                 raise RunError(f"epoch {number} was saved in '{self.folder}', but its files could not be moved into "
                                f"place ({error}; readers find them where they are): {advice} and continue with "

@@ -433,7 +433,8 @@ def test_an_epoch_saved_but_not_moved_into_place_is_said_saved(sine_dataset, tmp
 
     monkeypatch.setattr(runs_module.os, "replace", refused_at_epoch_2)
     with pytest.raises(RunError, match=r"epoch 2 was saved in '.*run', but its files could not be moved into place "
-                                       r"\(\[Errno 13\] Permission denied.*continue with --resume .*run, which goes "
+                                       r"\(\[Errno 13\] Permission denied.*\): make '.*run' writable again and "
+                                       r"continue with --resume .*run, which goes "
                                        r"on after epoch 2$"):
         train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK),
               verbose=0)
