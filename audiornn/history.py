@@ -17,6 +17,7 @@ from keras import ops
 
 from . import linear_prediction as lp
 from .errors import ParameterError
+from .layers import hold
 
 __all__ = ["frame_conditioning", "history_values", "step_history", "value_features"]
 
@@ -56,7 +57,7 @@ def value_features(model, classes, before=None, previous=None, predictor=None):
         coefficients, scale = lp.fit_predictor(ops.take(padded, index, axis=1), order,
                                                 floor=config.prediction_floor)
         if hop > 1:
-            coefficients, scale = (ops.repeat(part, hop, axis=1)[:, :length] for part in (coefficients, scale))
+            coefficients, scale = (hold(part, hop)[:, :length] for part in (coefficients, scale))
     if order:
         prediction = lp.predict(coefficients, recent[..., :order])
         previous = ops.zeros_like(values[:, :1]) if previous is None else ops.cast(previous, values.dtype)

@@ -20,8 +20,17 @@ from keras import ops
 
 from . import backend, dsp
 
-__all__ = ["BitsPerSample", "FeatureNet", "FrameTier", "LSTMPCell", "MuLawValues", "StateCarry", "recurrent_layer",
-           "state_sizes"]
+__all__ = ["BitsPerSample", "FeatureNet", "FrameTier", "LSTMPCell", "MuLawValues", "StateCarry", "hold",
+           "recurrent_layer", "state_sizes"]
+
+
+def hold(values, hop):
+    """Each step of ``values`` ``(batch, steps, ...)`` held for ``hop`` steps: ``(batch, steps * hop, ...)``,
+    what ``ops.repeat(values, hop, axis=1)`` gives, made by broadcasting, whose gradient is a sum. (Repeat's
+    gradient on TensorFlow transposes int32 indices, which oneDNN refuses with an error line on the terminal.)"""
+    shape = ops.shape(values)
+    held = ops.broadcast_to(ops.expand_dims(values, 2), (shape[0], shape[1], hop, *shape[2:]))
+    return ops.reshape(held, (shape[0], -1, *shape[2:]))
 
 
 @keras.saving.register_keras_serializable(package="audiornn")

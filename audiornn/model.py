@@ -34,7 +34,7 @@ from .config import AudioConfig, ModelConfig
 from .errors import ParameterError
 from .multiworker import MultiWorkerModel
 from .stepping import flops_per_sample  # noqa: F401 (its name here before the loop over time had a module)
-from .layers import (BitsPerSample, FeatureNet, FrameTier, LSTMPCell, MuLawValues, StateCarry, recurrent_layer,
+from .layers import (BitsPerSample, FeatureNet, FrameTier, LSTMPCell, MuLawValues, StateCarry, hold, recurrent_layer,
                      state_sizes)
 
 
@@ -181,9 +181,9 @@ class AudioRNN(MultiWorkerModel):
             if frames is None:
                 raise ParameterError("this model is a vocoder: call it on {'classes': ..., 'features': frames}")
             hop = self.feature_config.hop
-            features = ops.repeat(self.feature_vectors(frames), hop, axis=1)
+            features = hold(self.feature_vectors(frames), hop)
             if self.envelope is not None:
-                predictor = tuple(ops.repeat(part, hop, axis=1) for part in self.frame_predictors(frames))
+                predictor = tuple(hold(part, hop) for part in self.frame_predictors(frames))
         return classes, label, features, predictor
 
     def conditioning(self, inputs, frame=None, label=None, features=None):
