@@ -451,8 +451,9 @@ def build_parser():
     _add_label_options(evaluate, "the --audio files")
     evaluate.add_argument("--sound", action="store_true",
                           help="score how generated audio sounds (its distance to the training audio, "
-                               "between real held-out audio and a linear predictor's), and draw it next to "
-                               "real audio (the drawing is the default for --model without --audio)")
+                               "between real held-out audio and a linear predictor's, and to the --audio files "
+                               "when given), and draw it next to real audio (the drawing is the default for "
+                               "--model without --audio)")
     evaluate.add_argument("--x-axis", choices=("epoch", "minutes"), default="epoch",
                           help="draw the curves against epochs (default) or minutes of training (the epochs' "
                                "seconds summed): runs of different speeds compared at equal time")

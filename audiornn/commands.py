@@ -522,7 +522,7 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
         generated = generate(model, seconds=seconds, seed=seed, progress=False, label=generated_label)[0]
         if sound:
             results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text, generated_label,
-                                             audio=None if dataset is not None else _plain_paths(audio))
+                                             audio=_plain_paths(audio))
         figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio), seconds=seconds,
                                              seed=seed, generated=generated, label=generated_label)
         written.append(evaluation.save_figure(figure, output / "sound.png"))
@@ -549,7 +549,9 @@ def _resynthesis(model, audio, labels, label, seed, output, progress, text, writ
 
 def _sound_report(model, path, generated, seconds, seed, dataset, text, generated_label=None, audio=None):
     """The sound distance of ``generated`` to the model's training audio (and the run's bits), shown; to the
-    ``audio`` files instead when there is no ``dataset`` (a shipped model, a run whose dataset is gone)."""
+    ``audio`` files instead when there is no ``dataset`` (a shipped model, a run whose dataset is gone), and to them
+    as well (``against_audio``) when there is one: what a shipped model is held to, the same files, so that the
+    two compare side by side (a model and the one fine-tuned from it)."""
     from .dataset import as_dataset
     from .runs import CONFIG, is_run, read_run_json, read_summary, same_dataset
     from .sound import SoundReference, format_sound_report
@@ -581,6 +583,16 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
     report = reference.report(generated)
     shown = f"model ({seconds:g} s, seed {seed}{'' if name is None else f', label {name}'})"
     text.append(format_sound_report(report, label=shown, **named))
+    if dataset is not None and audio:
+        try:
+            beside = _sound_reference(audio, model.audio_config, "--audio", rates_said=True).report(generated)
+        except AudioRNNError as error:  # (the files' bits are scored: the sound to them is a comparison only)
+            text.append(f"no sound distance to the --audio files: {error}")
+        else:
+            report["against_audio"] = beside
+            text.append(format_sound_report(beside, label=shown, reference="--audio") + "\n(the --audio files are "
+                        "what a model without its training audio at hand, a shipped one, is held to: this table "
+                        "compares with its)")
     report["health"] = health(generated, model.audio_config.sample_rate, levels)
     if name is not None:  # (in --json too)
         report["label"] = name

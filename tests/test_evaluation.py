@@ -176,7 +176,7 @@ def test_bad_evaluation_input_is_a_clear_error(tmp_path, sine_run, sine_dataset)
 @pytest.mark.slow
 def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, tmp_path, capsys, write_audio):
     folder, _ = sine_run
-    held_out = write_audio("held.wav", sine(SINE_FREQUENCY, 0.5, 8000, amplitude=0.6))
+    held_out = write_audio("held.wav", sine(SINE_FREQUENCY, 1.5, 8000, amplitude=0.6))
     code = main(["eval", str(folder), "--model", str(folder), "--audio", str(held_out), "--sound",
                  "--contact-sheet", "--seconds", "1", "--json", str(tmp_path / "score.json"),
                  "--output", str(tmp_path), "--quiet"])
@@ -190,6 +190,17 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     sound = score["sound"]
     assert sound["seconds"] == 1.0 and sound["floor"]["frechet"] < sound["ceiling"]["frechet"]
     assert sound["model"]["frechet"] > 0 and sound["validation_bits_per_sample"] > 0
+    # ... and to the --audio files, as a shipped model's is: the same sound, another reference, side by side
+    assert "sound distance to --audio" in output and "a shipped one, is held to: this table compares" in output
+    assert sound["against_audio"]["model"]["frechet"] > 0
+    assert sound["against_audio"]["model"]["frechet"] != sound["model"]["frechet"]
+    # (files too short to hold a sound to are said so, and the rest of the evaluation stands)
+    short = write_audio("short.wav", sine(SINE_FREQUENCY, 0.5, 8000, amplitude=0.6))
+    assert main(["eval", "--model", str(folder), "--audio", str(short), "--sound", "--seconds", "1", "--json",
+                 str(tmp_path / "short.json"), "--output", str(tmp_path / "short"), "--quiet"]) == 0
+    assert "no sound distance to the --audio files: --audio '" in capsys.readouterr().out
+    sound = json.loads((tmp_path / "short.json").read_text())["sound"]
+    assert "against_audio" not in sound and sound["model"]["frechet"] > 0
     # The sound score carries the generated audio's health against the training audio's levels.
     assert "health of model (1 s, seed 0): one window of 1 s (shorter than 2 s)" in output
     assert sound["health"]["reference"]["p90"] >= sound["health"]["reference"]["p10"] > 0
