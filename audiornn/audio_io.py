@@ -18,6 +18,7 @@ __all__ = [
     "decode_classes",
     "find_audio_files",
     "read_mono",
+    "audio_array",
     "prepare_audio",
     "read_audio",
 ]
@@ -501,6 +502,30 @@ def _peak(audio):
     return float(max(np.max(audio), -np.min(audio))) if np.size(audio) else 0.0
 
 
+MOST_CHANNELS = 8  # an array with this many rows or fewer, and many more columns, is (channels, samples)
+
+
+def audio_array(audio, source="audio"):
+    """Audio given in memory as a numpy array, as the library reads it: floats of ``(samples,)`` or ``(samples,
+    channels)``. Integer samples are scaled to [-1, 1) (int16 by 32768, as scipy.io.wavfile.read gives them;
+    unsigned 8-bit ones about 128), and librosa's ``(channels, samples)`` layout (``librosa.load(mono=False)``)
+    is turned, said at INFO."""
+    audio = np.asarray(audio)
+    if audio.dtype.kind == "u":
+        middle = np.iinfo(audio.dtype).max // 2 + 1
+        audio = (audio.astype(np.float64) - middle) / middle
+    elif audio.dtype.kind == "i":
+        audio = audio.astype(np.float64) / (np.iinfo(audio.dtype).max + 1.0)
+    elif audio.dtype.kind not in "f":
+        raise ParameterError(f"{source} is an array of {audio.dtype}, not samples: give floats from -1 to 1 (or "
+                             f"integer samples)")
+    if audio.ndim == 2 and audio.shape[0] <= MOST_CHANNELS < audio.shape[1]:
+        logger.info("%s: an array of %d rows and %d columns is read as %d channels (librosa's layout)", source,
+                    *audio.shape, audio.shape[0])
+        audio = audio.T
+    return audio
+
+
 def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=None, source="audio",
                   features=None, quiet_warning=True, peak=None):
     """Turn raw audio into classes with the model's own preprocessing.
@@ -512,8 +537,10 @@ def prepare_audio(audio, rate, *, audio_config=AudioConfig(), trim_silence_db=No
     the spectrogram frames aligned to the classes (:mod:`audiornn.features`).
     ``quiet_warning``: say that a nearly silent recording is raised to full scale (False where only the checks
     are wanted and the audio keeps its level). ``peak``: the largest magnitude in any channel, where ``audio`` is
-    the mono mix of several already (:func:`read_mono`).
+    the mono mix of several already (:func:`read_mono`). An array is read as :func:`audio_array` reads it
+    (integer samples scaled, librosa's ``(channels, samples)`` turned).
     """
+    audio = audio_array(audio, source)
     mono = dsp.to_mono(audio)
     if mono.size == 0:
         raise AudioFileError(f"{source} is empty (0 samples)", reason="empty")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio_io import file_kind, decode_classes, prepare_audio, read_audio
+from .audio_io import MOST_CHANNELS, audio_array, file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames, loud_level
 from .config import VOCODE_TAIL, check_positive_int
@@ -354,15 +354,14 @@ def load_features(source, model, sample_rate=None, any_spread=False):
             raise ParameterError(f"{name} is 1-D, read as audio, and its {frames.size} samples are fewer than one "
                                  f"frame's window ({config.window}): give frames as one (frames, {config.bands}) "
                                  f"array (numpy.stack(rows)), not a list of rows")
-        if frames.ndim == 1:  # audio, at the rate given
+        if frames.ndim == 1 or (sample_rate is not None and _channels(frames, config)):  # audio, at the rate given
             if sample_rate is None:
                 raise ParameterError(f"{name} is 1-D: audio, whose sample rate an array cannot tell: give it "
                                      f"(sample_rate={model.audio_config.sample_rate} if it is at the model's), or "
                                      f"give frames as one (frames, {config.bands}) array")
             rate = check_positive_int(sample_rate, "sample_rate")
-            if frames.dtype.kind in "iu":  # integer samples (scipy.io.wavfile.read's int16): to [-1, 1)
-                frames = frames.astype(np.float64) / (np.iinfo(frames.dtype).max + 1.0)
-            return _audio_frames(frames[:, None], rate, model, name)
+            audio = audio_array(frames, name)  # (integer samples scaled; librosa's (channels, samples) turned)
+            return _audio_frames(audio[:, None] if audio.ndim == 1 else audio, rate, model, name)
     given_shape = frames.shape
     if frames.ndim == 3 and frames.shape[0] == 1:  # a front end's output with its batch axis: (1, frames, bands)
         frames = frames[0]
@@ -400,6 +399,13 @@ def _decibels_per_unit(config):
     return config.to_log_power * 10.0 / math.log(10.0)
 
 
+def _channels(array, config):
+    """Whether a 2-D array looks like audio of a few channels rather than frames: one axis of at most
+    MOST_CHANNELS, the other longer than a frame's window, and neither as many as the frames' bands."""
+    return array.ndim == 2 and config.bands not in array.shape and min(array.shape) <= MOST_CHANNELS \
+        and max(array.shape) >= config.window
+
+
 def _shape_advice(frames, config):
     """What to do with frames of the wrong shape, where the shape says it: a (bands, frames) array, a batch of
     one, or frames of another number of bands (another format's, for another vocoder)."""
@@ -418,6 +424,9 @@ def _shape_advice(frames, config):
         return " (transpose a (bands, frames) array: frames.T)"
     if frames.ndim == 2 and shape[0] == 1 and shape[1] >= config.window:
         return " (one row of audio, as generate() returns it: give audio[0], 1-D audio at the model's rate)"
+    if _channels(frames, config):
+        return (f" (audio of {min(shape)} channels, most likely: give its sample_rate, and it is read as audio, its "
+                f"channels mixed)")
     if frames.ndim == 2 and shape[0] >= 1 and shape[1] != config.bands:
         return (f" (these frames have {shape[1]} bands: frames of another format, for a vocoder trained on them; "
                 f"AudioRNN.py models lists the shipped ones)")
@@ -493,8 +502,9 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     """Audio from spectrogram frames: one stream per input, run together as one batch.
 
     inputs: one input or a list (audio files of any format and rate, ``.npy``
-        frames, arrays of frames, 1-D arrays of audio at ``sample_rate``:
-        :func:`load_features`).
+        frames, arrays of frames, arrays of audio at ``sample_rate``: 1-D,
+        ``(samples, channels)`` or librosa's ``(channels, samples)``, floats or
+        integer samples; :func:`load_features`).
     output: a ``.wav`` path (several inputs: ``NAME_1.wav`` ...), written chunk
         by chunk and renamed into place only when complete; without it the
         audio is returned (an array ``(streams, samples)``, or a list when the

@@ -35,6 +35,10 @@ def test_a_prime_array_is_classes_and_a_length_a_positive_integer():
     stream = SampleStream(model)
     with pytest.raises(ParameterError, match="prime classes must lie from 0 to 255, got values from 300"):
         stream.prime(np.full(10, 300))
+    pcm = (np.sin(np.arange(800) * 0.3) * 20000).astype(np.int16)  # a recording's int16 samples
+    with pytest.raises(ParameterError, match=r"got values from -\d+ to \d+: integer samples of a recording, most "
+                                             r"likely \(int16's lie from -32768 to 32767\): give its path"):
+        stream.prime(pcm)
     with pytest.raises(ParameterError, match="floats: audio, most likely"):
         stream.prime(np.random.default_rng(0).random(100))
     with pytest.raises(ParameterError, match="floats: audio, most likely"):  # generate read them as class 0

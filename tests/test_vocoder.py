@@ -622,3 +622,30 @@ def test_a_copy_scaled_down_to_its_frames_level_is_not_cut_below_full_scale():
     [audio] = vocode(load_model("vocoder-16k"), [SAMPLE_DATA / "agent-user.wav"], seed=0, progress=False)
     peak = float(np.max(np.abs(audio)))
     assert 0.3 < peak <= 1.0 and np.mean(np.abs(audio) >= peak - 1e-6) < 0.001
+
+
+@pytest.mark.slow
+def test_audio_arrays_as_a_notebook_holds_them_are_read_as_their_file_would_be(vocoder_run, tmp_path, caplog):
+    # (int16 samples as scipy.io.wavfile.read gives them; librosa.load(mono=False)'s (channels, samples); a
+    # (samples, channels) array with its rate given was read as frames of 2 bands)
+    model = load_run_model(vocoder_run[0])
+    audio, rate = soundfile.read(SAMPLE_DATA / "agent-user.wav", dtype="float32")
+    left, right = audio, np.roll(audio, 40) * 0.5
+    stereo = np.stack([left, right], axis=1)  # (samples, channels), as soundfile reads a stereo file
+    soundfile.write(tmp_path / "stereo.wav", stereo, rate, subtype="FLOAT")
+    from_file = load_features(tmp_path / "stereo.wav", model)
+    with caplog.at_level("INFO", logger="audiornn"):
+        np.testing.assert_array_equal(load_features(stereo, model, sample_rate=rate), from_file)
+        np.testing.assert_array_equal(load_features(stereo.T, model, sample_rate=rate), from_file)
+    assert "is read as 2 channels (librosa's layout)" in caplog.text
+    with pytest.raises(ParameterError, match=r"shape \(\d+, 2\).*\(audio of 2 channels, most likely: give its "
+                                             r"sample_rate"):
+        load_features(stereo, model)
+    # integer samples are scaled as a 16-bit file's are read
+    soundfile.write(tmp_path / "mono.wav", audio, rate, subtype="PCM_16")
+    pcm, _ = soundfile.read(tmp_path / "mono.wav", dtype="int16")
+    np.testing.assert_array_equal(load_features(pcm, model, sample_rate=rate),
+                                  load_features(tmp_path / "mono.wav", model))
+    classes = prepare_audio(pcm, rate, audio_config=model.audio_config)[0]
+    np.testing.assert_array_equal(classes, prepare_audio(read_audio(tmp_path / "mono.wav")[0], rate,
+                                                         audio_config=model.audio_config)[0])
