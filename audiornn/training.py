@@ -589,6 +589,10 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         raise ParameterError(f"overrides is a dict of TrainConfig fields, such as {{\"minutes\": 30}}; got "
                              f"{type(overrides).__name__}" + (" (dict(pairs) makes one)" if isinstance(
                                  overrides, (list, tuple)) else ""))
+    if overrides and resume is None:
+        fields = ", ".join(f"{key}={value!r}" for key, value in overrides.items())
+        raise ParameterError(f"overrides change what a resumed run was configured with (resume=RUN); a new run "
+                             f"takes its settings in train_config: train_config=TrainConfig({fields})")
     start = None
     if init_from is not None:
         if resume is not None:
@@ -1046,7 +1050,10 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         raise TrainingDiverged(
             f"{what}; the last good model (epoch {state['epochs_completed']}) is kept in '{folder / LAST_MODEL}': "
             f"lower the learning rate and continue with --resume {folder} {lower}")
-    state["stop_reason"] = keeper.stop_reason or _epochs_done(state["epochs_completed"])
+    state["stop_reason"] = keeper.stop_reason or (
+        _epochs_done(state["epochs_completed"]) if state["epochs_completed"] >= train_config.total_epochs else
+        f"stopped by a callback (model.stop_training) after epoch {state['epochs_completed']}" +
+        (f" of {train_config.epochs}" if train_config.epochs else ""))
     write_json(folder / STATE, state)
     with _interrupt_note(folder, scoring=True):
         summary = _summarise(folder, dataset, model_config, train_config, state, progress=verbose == 1, shown=shown)

@@ -417,6 +417,12 @@ def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_t
 
     with pytest.raises(ParameterError, match=r"overrides is a dict of TrainConfig fields, .*got list \(dict\(pairs\)"):
         train(resume=tmp_path / "run", overrides=[("minutes", 0.3)])
+    # on a new run they were dropped without a word (it trained its train_config's epochs)
+    with pytest.raises(ParameterError, match=r"overrides change what a resumed run was configured with \(resume=RUN\); "
+                                             r"a new run takes its settings in train_config: "
+                                             r"train_config=TrainConfig\(epochs=3\)"):
+        train(tmp_path / "dataset", tmp_path / "new", overrides={"epochs": 3})
+    assert not (tmp_path / "new").exists()
     with pytest.raises(ParameterError, match=r"label list '.*folder' does not exist: .*\(or label by folder: "
                                              r"--labels-from-folders, labels=\"folders\"\)"):
         build_dataset([tmp_path], tmp_path / "dataset", labels="folder", progress=False)

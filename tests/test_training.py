@@ -505,6 +505,19 @@ def test_previews_are_written_every_n_epochs(sine_dataset, tmp_path, monkeypatch
 
 
 @pytest.mark.slow
+def test_a_run_a_callback_stopped_says_so(sine_dataset, tmp_path):
+    class StopAt(keras.callbacks.Callback):  # (keras.callbacks.EarlyStopping stops a run this way)
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    summary = train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=4, **QUICK),
+                    verbose=0, callbacks=[StopAt()])
+    assert summary["epochs"] == 2  # it said "2 epochs done", as if all were
+    assert summary["stop_reason"] == "stopped by a callback (model.stop_training) after epoch 2 of 4"
+
+
+@pytest.mark.slow
 def test_a_preview_the_run_stopped_in_is_written_when_it_resumes(sine_dataset, tmp_path, caplog):
     def stopped(model, path):  # the run stops while epoch 2's preview is made: its file is not in place
         raise KeyboardInterrupt
