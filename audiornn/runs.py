@@ -540,10 +540,13 @@ def _hides(given):
     """For a model argument that names a shipped model but found a path here: that the path hides it."""
     from .pretrained import shipped_models
 
-    if str(given) not in shipped_models():
+    models = shipped_models()
+    if str(given) not in models:
         return ""
     kind = "folder" if Path(str(given)).expanduser().is_dir() else "file"
-    return f"; the {kind} '{given}' here hides the shipped model of that name: run from another folder to use it"
+    return (f"; the {kind} '{given}' here hides the shipped model of that name: give its file, "
+            f"'{models[str(given)]['path']}' (in Python audiornn.shipped_models()['{given}']['path']), or run from "
+            f"another folder")
 
 
 load_model = load_run_model  # the notebook's name: audiornn.load_model("speech")

@@ -123,7 +123,11 @@ def test_a_name_that_is_neither_a_model_nor_a_path_lists_the_names(tmp_path, cap
     (tmp_path / "speech").mkdir()
     monkeypatch.chdir(tmp_path)
     assert main(["generate", "--model", "speech", "--output", str(tmp_path / "x.wav")]) == 2
-    assert "the folder 'speech' here hides the shipped model of that name" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "the folder 'speech' here hides the shipped model of that name: give its file, '" in err
+    shipped = audiornn.shipped_models()["speech"]["path"]
+    assert f"'{shipped}' (in Python audiornn.shipped_models()['speech']['path'])" in err
+    assert audiornn.load_model(shipped).model_config == audiornn.load_model(Path(shipped)).model_config
     (tmp_path / "music").write_text("my notes on music")
     assert main(["generate", "--model", "music", "--output", str(tmp_path / "x.wav")]) == 2
     assert "the file 'music' here hides the shipped model of that name" in capsys.readouterr().err
