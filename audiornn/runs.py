@@ -506,6 +506,7 @@ def load_run_model(path, *, compile=False):
                              f"model ({type(error).__name__}: {reason})") from None
     if not hasattr(model, "audio_config") or not hasattr(model, "model_config"):
         raise ModelFileError(f"'{path}' is a Keras model but not an audiornn model (no audio config)")
+    model.loaded_from = path  # (what the model given as an object, not a path, was trained on: its run's dataset)
     return model
 
 

@@ -277,15 +277,19 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     fitted only on ``dataset``'s training audio (the model's own dataset; a
     run folder's is read from it when not given).
     Returns a dict: the model's bits per sample and accuracy, each baseline's
-    bits per sample, the files and their duration. A labelled model scores
+    bits per sample, the files and their duration, and ``in_training``: the
+    files found in the dataset's training audio (None where there is no
+    dataset to check them against, as for a shipped model). A labelled model scores
     every file under ``label``, or else each under its own label (labelled
     audio: ``audio`` a dict ``{label: paths}`` or ``labels`` "folders" or a
     CSV list), with bits per sample per label.
     """
     from .runs import as_model, usable_run_dataset
 
-    if dataset is None and isinstance(model, (str, os.PathLike)) and Path(model).expanduser().exists():
-        dataset, why_not = usable_run_dataset(model)  # a run's own dataset, as eval reads it
+    # A run's own dataset, as eval reads it, whether the run is given by its path or as the model loaded from it
+    source = model if isinstance(model, (str, os.PathLike)) else getattr(model, "loaded_from", None)
+    if dataset is None and source is not None and Path(source).expanduser().exists():
+        dataset, why_not = usable_run_dataset(source)
         if why_not:
             logger.warning("%s: scored without the baselines fitted on it (pass dataset=, the dataset it trained "
                            "on, for them)", why_not)
@@ -312,7 +316,7 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
                                                                       mu=model.audio_config.mu),
                  seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
                  dataset=None if dataset is None else str(dataset.path),
-                 in_training=[] if dataset is None else _in_training(files, dataset, pieces))
+                 in_training=None if dataset is None else _in_training(files, dataset, pieces))  # (None: unchecked)
     if score["in_training"]:
         shown = some_named(score["in_training"])
         logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "
@@ -487,7 +491,7 @@ def format_score_table(score):
         lines.append(f"{'label ' + name:<22}{label_bits(label):>12}   ({label['files']} file(s))")
     fitted = f"baselines fitted on {score['dataset']}" if score["dataset"] else \
         "no baselines: give --dataset, the model's training dataset, to fit them"
-    trained = len(score.get("in_training", []))
+    trained = len(score.get("in_training") or [])
     # (without the model's dataset, as of a shipped model, what it trained on is not known: the audio is not called
     # held out)
     kind = f"audio, {trained} of them training audio," if trained else "held-out audio" if score["dataset"] else \

@@ -153,6 +153,16 @@ def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run
     assert score["in_training"] == [trained[0]]
     assert f"1 of the {1 + len(held[:1])} file(s) scored ('{trained[0]}') are training audio" in caplog.text
     assert "training audio," in format_score_table(score)
+    # the run's model loaded in a notebook and given as an object is scored as its path is (it had no baselines
+    # and no check, and said nothing)
+    loaded = score_audio(load_run_model(sine_run[0]), [trained[0], *held[:1]], progress=False)
+    assert loaded["baselines"] == score["baselines"] and loaded["in_training"] == [trained[0]]
+    # a model with no dataset to check against says that nothing was checked, not that nothing was found
+    from audiornn.model import build_model
+
+    unchecked = score_audio(build_model(load_run_model(sine_run[0]).model_config), held[:1], progress=False)
+    assert unchecked["in_training"] is None and unchecked["baselines"] == {}
+    assert "not checked against the model's training audio" in format_score_table(unchecked)
     # a source recorded by a relative path (a build run elsewhere) is not matched against the folder of today
     from types import SimpleNamespace
 
