@@ -658,12 +658,12 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
                        overwrite=True)  # the demo replaces its own run
     say(f"3/4 generated {seconds:g} s: {sound}")
     curves = evaluation.save_figure(evaluation.plot_history(folder / "run"), folder / "curves.png")
-    comparison = evaluation.save_figure(evaluation.sound_comparison(model, dataset=dataset,
-                                                                    seconds=min(seconds, 4.0)),
-                                        folder / "sound.png")
+    generated = read_audio(sound)[0][:, 0]
+    # (its first seconds drawn as they were written: not made again, and its clipping not said twice)
+    comparison = evaluation.save_figure(evaluation.sound_comparison(
+        model, dataset=dataset, seconds=min(seconds, 4.0), generated=generated), folder / "sound.png")
     held_out = sorted({entry["path"] for entry in dataset.metadata["sources"] if entry["split"] == "validation"})
     score = score_audio(model, held_out, dataset=dataset, progress=progress)
-    generated = read_audio(sound)[0][:, 0]
     sound_note = _demo_sound(score, dataset, generated, seconds)
     score["health"] = health(generated, dataset.audio_config.sample_rate, LevelReference.from_dataset(dataset))
     sound_note += "\n" + format_health(score["health"], label=f"generated ({seconds:g} s)")

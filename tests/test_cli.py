@@ -324,6 +324,25 @@ def test_the_demo_builds_its_own_dataset_again_when_the_sample_changed(tmp_path,
     assert built[0] == built[1] != built[2]  # reused while unchanged, built again (not refused) once touched
 
 
+@pytest.mark.slow
+def test_the_demo_draws_the_audio_it_generated_and_does_not_make_it_again(tmp_path, speech_like_folder, monkeypatch):
+    # (sound.png's 4 s were generated a second time, and a clipping warning came twice, with two shares)
+    from audiornn import commands, generation
+
+    made = []
+    real = generation.generate
+
+    def counted(*args, **kwargs):
+        made.append(kwargs.get("seconds"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(generation, "generate", counted)
+    commands.demo(tmp_path / "demo", speech_like_folder, minutes=0.05, seconds=1.0, progress=False,
+                  say=lambda line: None)
+    assert made == [1.0]
+    assert (tmp_path / "demo" / "sound.png").is_file()
+
+
 def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     folder = tmp_path / "mine"
     folder.mkdir()
