@@ -585,10 +585,12 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
     stream = StreamGroup(model, count=owner.size, temperature=temperature, seed=seed, tail=tail, keys=keys,
                          label=None if labels is None else np.asarray(labels)[owner])
     drawn_classes = np.zeros((owner.size, total), np.uint8) if buffered else None
+    cause = ("the vocoder's audio ran louder than the recording (or the frames) it was made from, whose level it "
+             "keeps (audio that peaks near full scale leaves little room)") if config.format is not None else (
+        "this vocoder's frames are of audio scaled to a peak of 1, and its audio comes out at that level, near full "
+        "scale, whatever the recording's (a louder peak than the recording's was drawn)")
     with stream, AudioSink(paths, count, model.audio_config, wav, lengths=lengths, overwrite=overwrite,
-                           cause="the vocoder's audio ran louder than the recording (or the frames) it was made "
-                                 "from, whose level it keeps (audio that peaks near full scale leaves little "
-                                 "room)") as sink:
+                           cause=cause) as sink:
         for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
                                           progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
             # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each

@@ -649,3 +649,23 @@ def test_audio_arrays_as_a_notebook_holds_them_are_read_as_their_file_would_be(v
     classes = prepare_audio(pcm, rate, audio_config=model.audio_config)[0]
     np.testing.assert_array_equal(classes, prepare_audio(read_audio(tmp_path / "mono.wav")[0], rate,
                                                          audio_config=model.audio_config)[0])
+
+
+@pytest.mark.slow
+def test_a_mel_vocoders_clipping_is_not_blamed_on_the_recordings_level(vocoder_run, monkeypatch):
+    # (the mel vocoder's audio comes out near full scale whatever the recording's level: the warning said it kept
+    # the recording's)
+    import audiornn.vocoder as vocoder_module
+
+    causes = []
+
+    class Sink(vocoder_module.AudioSink):
+        def __init__(self, *args, cause, **kwargs):
+            causes.append(cause)
+            super().__init__(*args, cause=cause, **kwargs)
+
+    monkeypatch.setattr(vocoder_module, "AudioSink", Sink)
+    model = load_run_model(vocoder_run[0])
+    vocode(model, SAMPLE_DATA / "agent-user.wav", progress=False)
+    assert causes and "its audio comes out at that level, near full scale, whatever the recording's" in causes[0]
+    assert "whose level it keeps" not in causes[0]
