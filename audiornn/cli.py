@@ -4,7 +4,7 @@
 run the ``data`` and ``eval`` subcommands. Library functions never see
 argparse: the parsed arguments are unpacked into keyword arguments here, and
 :func:`main` is the one place that turns an :class:`AudioRNNError` into a
-one-line message and exit code 2.
+one-line message and its exit code (2 for bad input, 1 where the machine refused a write).
 """
 
 import argparse
@@ -24,7 +24,7 @@ from . import __version__
 from .features import FORMATS, KINDS
 from .config import (AUDIO_OPTIONS, BUILD_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VALIDATION_FRACTION, VOCODE_TAIL,
                      AudioConfig, ModelConfig, TrainConfig)
-from .errors import AudioFileError, AudioRNNError, ParameterError, WorkerLost
+from .errors import MACHINE_REFUSED_EXIT, AudioFileError, AudioRNNError, ParameterError, WorkerLost
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
 
@@ -589,7 +589,8 @@ def _interrupts_end_at_once(prog):
 
 
 def main(argv=None, *, prog=None):
-    """Run the command line; returns the exit code (0 ok, 2 bad input, 130 interrupted by Ctrl-C, 143 by SIGTERM)."""
+    """Run the command line; returns the exit code (0 ok, 1 the machine refused a write (a full disk, no
+    permission), 2 bad input, 130 interrupted by Ctrl-C, 143 by SIGTERM)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
@@ -637,14 +638,14 @@ def main(argv=None, *, prog=None):
                 # every file of the run is already whole, so leave now.
                 sys.stdout.flush()
                 sys.stderr.flush()
-                os._exit(2)
-            return 2
+                os._exit(error.exit_code)
+            return error.exit_code
         except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
             _end_open_line()
             where = f" '{error.filename}'" if error.filename else ""
             print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
                   f"was left; choose another place or free it)", file=sys.stderr)
-            return 2
+            return MACHINE_REFUSED_EXIT
         except KeyboardInterrupt:
             if previous_interrupt is not None:  # one interrupt is enough: more Ctrl-C while it ends are not
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # tracebacks (restored below, for callers in-process)

@@ -39,7 +39,7 @@ from . import dsp
 from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
                        read_mono)
 from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
-from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError
+from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError, refused_by_machine
 from .files import (folder_for, partial_prefix, remove_stale_partials, retired_folders, some_named, unfinished,
                     write_advice, write_json)
 from .sink import size_text
@@ -732,9 +732,9 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
         except BaseException as error:
             shutil.rmtree(partial, ignore_errors=True)
             if isinstance(error, OSError) and not isinstance(error, AudioRNNError):
-                raise DatasetError(f"could not write dataset '{output}': {error} "
-                                   f"(nothing was left behind; {write_advice(error)} or choose another --output)") \
-                    from error
+                raise refused_by_machine(DatasetError(
+                    f"could not write dataset '{output}': {error} (nothing was left behind; {write_advice(error)} "
+                    f"or choose another --output)")) from error
             raise
     dataset = open_dataset(output)
     logger.info("built %r from %d file(s) in %.1f s; skipped %d", dataset, len(used),

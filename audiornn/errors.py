@@ -6,8 +6,22 @@ received, what was expected, and how to fix it, naming the file or argument.
 """
 
 
+BAD_INPUT_EXIT, MACHINE_REFUSED_EXIT = 2, 1  # the command line's exit codes: bad input; a full disk, no permission
+
+
 class AudioRNNError(Exception):
-    """Base class of every error audiornn raises on purpose."""
+    """Base class of every error audiornn raises on purpose. ``exit_code``: the command line's, 2 for bad input
+    (what to change is in the command), 1 where the machine refused the work (:func:`refused_by_machine`)."""
+
+    exit_code = BAD_INPUT_EXIT
+
+
+def refused_by_machine(error):
+    """``error`` marked as the machine's refusal of a write (a full disk, a quota, a file size limit, no
+    permission, a read-only disk), not bad input: the same command works once that is mended, and the command
+    line exits 1 for it, not 2 (a script or a scheduler can tell the two)."""
+    error.exit_code = MACHINE_REFUSED_EXIT
+    return error
 
 
 class ParameterError(AudioRNNError, ValueError):

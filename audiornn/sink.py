@@ -19,7 +19,7 @@ import numpy as np
 import soundfile
 
 from .audio_io import decode_classes
-from .errors import ParameterError
+from .errors import ParameterError, refused_by_machine
 from .files import (atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials, some_named,
                     write_advice)
 
@@ -229,8 +229,8 @@ class AudioSink:
                 reason = f"the disk is full ({size_text(free)} free)" if free < 2 ** 20 else f"{error}"
                 advice = write_advice(error) if free >= 2 ** 20 and getattr(error, "errno", None) in (
                     errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS) else "free some room or write elsewhere"
-            raise ParameterError(f"cannot write '{self.paths[index]}': {reason}; nothing was left in its place: "
-                                 f"{advice}") from None
+            raise refused_by_machine(ParameterError(f"cannot write '{self.paths[index]}': {reason}; nothing was left "
+                                                    f"in its place: {advice}")) from None
 
     def audio(self):
         """The collected audio: ``(count, samples)``, or a list of arrays when the lengths differ."""

@@ -33,7 +33,8 @@ from .cluster import WORKER_TIMEOUT
 from .config import PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, option
 from .dataset import as_dataset
 from .features import frame_count, loud_level
-from .errors import AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost
+from .errors import (AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost,
+                     refused_by_machine)
 from .files import make_folder, write_advice, write_json
 from .keras_data import WindowDataset
 from .layers import StateCarry
@@ -257,12 +258,14 @@ class RunKeeper(keras.callbacks.Callback):
         except OSError as error:
             advice = write_advice(error, self.folder)  # (the run goes on in its folder, not another)
             if _committed(self.folder) >= number:  # saved (state.json), its files not yet renamed into place
-                raise RunError(f"epoch {number} was saved in '{self.folder}', but its files could not be moved into "
-                               f"place ({error}; readers find them where they are): {advice} and continue with "
-                               f"--resume {self.folder}, which goes on after epoch {number}") from error
+                raise refused_by_machine(RunError(
+                    f"epoch {number} was saved in '{self.folder}', but its files could not be moved into place "
+                    f"({error}; readers find them where they are): {advice} and continue with --resume "
+                    f"{self.folder}, which goes on after epoch {number}")) from error
             kept = f"epoch {number - 1}'s files are intact: {advice} and continue with --resume {self.folder}" \
                 if number > 1 else f"no epoch was saved: {advice} and start again (the same command)"
-            raise RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}") from error
+            raise refused_by_machine(RunError(f"could not save epoch {number} in '{self.folder}': {error}; {kept}")) \
+                from error
         self.history_rows.append(row)
         self._epochs_here += 1
         self.state.update(state)

@@ -157,8 +157,13 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(speech_like_folder, tmp_p
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(dataset_module, "_write_splits", no_space)
-    with pytest.raises(DatasetError, match="could not write dataset .*No space left on device"):
+    with pytest.raises(DatasetError, match="could not write dataset .*No space left on device") as caught:
         build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    assert list(tmp_path.iterdir()) == [speech_like_folder]
+    assert caught.value.exit_code == 1  # the machine refused it; bad input is 2
+    from audiornn.cli import main
+
+    assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "ds"), "--quiet"]) == 1
     assert list(tmp_path.iterdir()) == [speech_like_folder]
 
 

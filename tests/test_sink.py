@@ -39,8 +39,17 @@ def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gr
     monkeypatch.setattr(soundfile.SoundFile, "write", full)
     usage = shutil.disk_usage(tmp_path)
     monkeypatch.setattr(sink.shutil, "disk_usage", lambda path: usage._replace(free=1000))
-    with pytest.raises(ParameterError, match=r"cannot write '.*a\.wav': the disk is full \(1.0 kB free\)"):
+    with pytest.raises(ParameterError, match=r"cannot write '.*a\.wav': the disk is full \(1.0 kB free\)") as caught:
         generate(gru_model, seconds=0.01, output=tmp_path / "a.wav", progress=False)
+    assert list(tmp_path.iterdir()) == []
+    # the machine refused the work, which bad input (exit 2) did not: the command line exits 1
+    from audiornn.cli import main
+
+    assert caught.value.exit_code == 1
+    assert main(["generate", "--model", "speech", "--seconds", "0.01", "--output", str(tmp_path / "a.wav"),
+                 "--quiet"]) == 1
+    assert main(["generate", "--model", "speech", "--seconds", "-1", "--output", str(tmp_path / "a.wav"),
+                 "--quiet"]) == 2
     assert list(tmp_path.iterdir()) == []
 
 
