@@ -155,22 +155,9 @@ def frame_rate(model, frames, constants=None):
 
 def compiled_frame_rate(model):
     """:func:`frame_rate` compiled once per model, apart from the loops that read it; None for a model that is
-    not a vocoder. Its frames are padded (with their last) to a number of frames of few sizes (powers of two),
-    and what the padding made is cut off, so that inputs of every length do not each compile it again (each
-    frame is made alone: the frames' values do not change)."""
-    if model.feature_net is None:
-        return None
-    made = backend.compiled_once(model, "frame_rate", lambda: functools.partial(frame_rate, model))
-    width = 1 + 2 * model.feature_net.margin
-
-    def padded(frames):
-        length = int(frames.shape[1])
-        size = max(length, width - 1 + 2 ** max(4, math.ceil(math.log2(max(1, length - width + 1)))))
-        if size > length:
-            frames = ops.concatenate([frames, ops.repeat(frames[:, -1:], size - length, axis=1)], axis=1)
-        return keras.tree.map_structure(lambda part: part[:length - width + 1], made(frames))
-
-    return padded
+    not a vocoder."""
+    return backend.compiled_once(model, "frame_rate", lambda: functools.partial(frame_rate, model)) \
+        if model.feature_net is not None else None
 
 
 def loop_extras(model, states, per_frame, constants):
