@@ -513,7 +513,8 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
     elif audio:
         from .scoring import format_score_table, score_audio
 
-        results.update(score_audio(model, audio, dataset=dataset, progress=progress, label=label, labels=labels))
+        results.update(score_audio(model, audio, dataset=False if dataset is None else dataset, progress=progress,
+                                   label=label, labels=labels))  # (the run's dataset was looked for above)
         text.append(format_score_table(results))
     if sound or not (audio or model.feature_config):
         from .generation import generate

@@ -275,7 +275,8 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
 
     The audio is prepared with the model's own audio config. Baselines are
     fitted only on ``dataset``'s training audio (the model's own dataset; a
-    run folder's is read from it when not given).
+    run's is read from its folder when not given, the run named by its path
+    or the model loaded from it; ``False``: none, without looking).
     Returns a dict: the model's bits per sample and accuracy, each baseline's
     bits per sample, the files and their duration, and ``in_training``: the
     files found in the dataset's training audio (None where there is no
@@ -288,7 +289,9 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
 
     # A run's own dataset, as eval reads it, whether the run is given by its path or as the model loaded from it
     source = model if isinstance(model, (str, os.PathLike)) else getattr(model, "loaded_from", None)
-    if dataset is None and source is not None and Path(source).expanduser().exists():
+    if dataset is False:  # (the caller looked already, and said why there is none)
+        dataset = None
+    elif dataset is None and source is not None and Path(source).expanduser().exists():
         dataset, why_not = usable_run_dataset(source)
         if why_not:
             logger.warning("%s: scored without the baselines fitted on it (pass dataset=, the dataset it trained "
