@@ -110,6 +110,7 @@ class RunKeeper(keras.callbacks.Callback):
         self.folder, self.config, self.state = Path(folder), config, state
         self.history_rows, self.budget_seconds, self.total_steps = history, budget_seconds, total_steps
         self.preview, self.preview_due = preview, None
+        self._segment_start = time.monotonic()  # (set again when training starts)
         self.diverged = None
         self.stop_reason = None
         # Several workers must take the same decisions from their own clocks: the time they agree on
@@ -300,8 +301,8 @@ class RunKeeper(keras.callbacks.Callback):
         if not (number and self.preview and self.config.preview_every and number % self.config.preview_every == 0) \
                 or (self.folder / PREVIEWS / f"epoch_{number:04d}.wav").exists():
             return
-        logger.info("epoch %d's preview was not written (the run stopped while it was made): writing it first",
-                    number)
+        logger.info("epoch %d's preview is missing (the run stopped before it was written, or it was removed): "
+                    "writing it", number)
         self.preview_due = number
         self.write_due_preview()
 
@@ -1015,6 +1016,8 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
                 if state["epochs_completed"] >= train_config.total_epochs \
                 else f"time budget of {train_config.minutes:g} minutes used"
             write_json(folder / STATE, state)
+            keeper.set_model(model)  # (no fit: the last epoch's preview, if the run stopped while it was made)
+            keeper.write_missed_preview()
             return _summarise(folder, dataset, model_config, train_config, state, shown=shown)
         raise _budget_error(folder, state, train_config)
     rows = max(1, training.batch_size // strategy.num_replicas_in_sync)  # one replica's share of a batch
