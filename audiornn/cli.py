@@ -4,7 +4,7 @@
 run the ``data`` and ``eval`` subcommands. Library functions never see
 argparse: the parsed arguments are unpacked into keyword arguments here, and
 :func:`main` is the one place that turns an :class:`AudioRNNError` into a
-one-line message and its exit code (2 for bad input, 1 where the machine refused a write).
+one-line message and its exit code (2 for bad input, 74 where the machine refused a write).
 """
 
 import argparse
@@ -589,8 +589,8 @@ def _interrupts_end_at_once(prog):
 
 
 def main(argv=None, *, prog=None):
-    """Run the command line; returns the exit code (0 ok, 1 the machine refused a write (a full disk, no
-    permission), 2 bad input, 130 interrupted by Ctrl-C, 143 by SIGTERM)."""
+    """Run the command line; returns the exit code (0 ok, 2 bad input, 74 the machine refused a write (a full
+    disk, no permission), 130 interrupted by Ctrl-C, 143 by SIGTERM)."""
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
@@ -644,7 +644,7 @@ def main(argv=None, *, prog=None):
             _end_open_line()
             where = f" '{error.filename}'" if error.filename else ""
             print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
-                  f"was left; choose another place or free it)", file=sys.stderr)
+                  f"was left: free room there, or make it writable, and run the command again)", file=sys.stderr)
             return MACHINE_REFUSED_EXIT
         except KeyboardInterrupt:
             if previous_interrupt is not None:  # one interrupt is enough: more Ctrl-C while it ends are not

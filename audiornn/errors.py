@@ -6,12 +6,14 @@ received, what was expected, and how to fix it, naming the file or argument.
 """
 
 
-BAD_INPUT_EXIT, MACHINE_REFUSED_EXIT = 2, 1  # the command line's exit codes: bad input; a full disk, no permission
+# The command line's exit codes: bad input; a write the machine refused (sysexits.h's EX_IOERR: not 1, which
+# Python gives an uncaught exception, so that a script or a scheduler tells a full disk from a crash)
+BAD_INPUT_EXIT, MACHINE_REFUSED_EXIT = 2, 74
 
 
 class AudioRNNError(Exception):
     """Base class of every error audiornn raises on purpose. ``exit_code``: the command line's, 2 for bad input
-    (what to change is in the command), 1 where the machine refused the work (:func:`refused_by_machine`)."""
+    (what to change is in the command), 74 where the machine refused the work (:func:`refused_by_machine`)."""
 
     exit_code = BAD_INPUT_EXIT
 
@@ -19,7 +21,7 @@ class AudioRNNError(Exception):
 def refused_by_machine(error):
     """``error`` marked as the machine's refusal of a write (a full disk, a quota, a file size limit, no
     permission, a read-only disk), not bad input: the same command works once that is mended, and the command
-    line exits 1 for it, not 2 (a script or a scheduler can tell the two)."""
+    line exits 74 for it, not 2 (a script or a scheduler can tell the two)."""
     error.exit_code = MACHINE_REFUSED_EXIT
     return error
 

@@ -160,10 +160,10 @@ def test_full_disk_is_a_clear_error_and_leaves_nothing(speech_like_folder, tmp_p
     with pytest.raises(DatasetError, match="could not write dataset .*No space left on device") as caught:
         build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
     assert list(tmp_path.iterdir()) == [speech_like_folder]
-    assert caught.value.exit_code == 1  # the machine refused it; bad input is 2
+    assert caught.value.exit_code == 74  # the machine refused it; bad input is 2
     from audiornn.cli import main
 
-    assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "ds"), "--quiet"]) == 1
+    assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "ds"), "--quiet"]) == 74
     assert list(tmp_path.iterdir()) == [speech_like_folder]
 
 

@@ -151,7 +151,7 @@ def test_out_of_room_at_epoch_1_says_there_is_no_epoch_to_resume(tone_dataset, t
                                        r"command\)") as caught:
         train(tone_dataset, tmp_path / "run", model_config=SMALL_MODEL, train_config=TrainConfig(epochs=2, **SMALL_TRAINING), verbose=0)
     assert "previous epoch" not in str(caught.value) and "--resume" not in str(caught.value)
-    assert caught.value.exit_code == 1  # (the command line's: the machine refused it, not bad input)
+    assert caught.value.exit_code == 74  # (the command line's: the machine refused it, not bad input)
     monkeypatch.setattr(runs, "write_atomically", real)  # room again: the same command, no --overwrite
     assert train(tone_dataset, tmp_path / "run", model_config=SMALL_MODEL,
                  train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)["epochs"] == 1

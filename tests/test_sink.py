@@ -45,9 +45,9 @@ def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gr
     # the machine refused the work, which bad input (exit 2) did not: the command line exits 1
     from audiornn.cli import main
 
-    assert caught.value.exit_code == 1
+    assert caught.value.exit_code == 74
     assert main(["generate", "--model", "speech", "--seconds", "0.01", "--output", str(tmp_path / "a.wav"),
-                 "--quiet"]) == 1
+                 "--quiet"]) == 74
     assert main(["generate", "--model", "speech", "--seconds", "-1", "--output", str(tmp_path / "a.wav"),
                  "--quiet"]) == 2
     assert list(tmp_path.iterdir()) == []
