@@ -515,7 +515,13 @@ def audio_array(audio, source="audio"):
         middle = np.iinfo(audio.dtype).max // 2 + 1
         audio = (audio.astype(np.float64) - middle) / middle
     elif audio.dtype.kind == "i":
-        audio = audio.astype(np.float64) / (np.iinfo(audio.dtype).max + 1.0)
+        full = np.iinfo(audio.dtype).max + 1.0
+        if audio.dtype.itemsize > 2 and audio.size and int(np.max(np.abs(audio.astype(np.int64)))) <= 2 ** 15:
+            # (numpy.array of Python ints is int64: 16-bit samples, by their values, not 63-bit ones)
+            logger.info("%s: %s samples within 16-bit range are read as 16-bit samples (divided by 32768)", source,
+                        audio.dtype)
+            full = 2.0 ** 15
+        audio = audio.astype(np.float64) / full
     elif audio.dtype.kind not in "f":
         raise ParameterError(f"{source} is an array of {audio.dtype}, not samples: give floats from -1 to 1 (or "
                              f"integer samples)")

@@ -380,7 +380,7 @@ def prime_array(classes, model):
     if classes.min() < 0 or classes.max() > top:
         samples = ": integer samples of a recording, most likely (int16's lie from -32768 to 32767): give its path, " \
             "or its classes (audiornn.audio_io.prepare_audio with the model's audio_config)" \
-            if classes.min() < 0 and classes.max() > top else ""
+            if classes.min() < 0 else ""
         raise ParameterError(f"prime classes must lie from 0 to {top}, got values from {classes.min()} to "
                              f"{classes.max()}{samples}")
     return classes.astype(np.int32)

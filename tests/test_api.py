@@ -39,6 +39,8 @@ def test_a_prime_array_is_classes_and_a_length_a_positive_integer():
     with pytest.raises(ParameterError, match=r"got values from -\d+ to \d+: integer samples of a recording, most "
                                              r"likely \(int16's lie from -32768 to 32767\): give its path"):
         stream.prime(pcm)
+    with pytest.raises(ParameterError, match=r"got values from -40 to 12: integer samples of a recording"):
+        stream.prime(np.array([-40, 3, 12]))  # (a quiet recording's samples lie within the classes' range)
     with pytest.raises(ParameterError, match="floats: audio, most likely"):
         stream.prime(np.random.default_rng(0).random(100))
     with pytest.raises(ParameterError, match="floats: audio, most likely"):  # generate read them as class 0
@@ -48,6 +50,22 @@ def test_a_prime_array_is_classes_and_a_length_a_positive_integer():
             stream.sample(length)
     with pytest.raises(ParameterError, match="chunk_seconds must be a positive number"):
         generate(model, seconds=0.01, chunk_seconds=float("nan"), progress=False)
+
+
+def test_integer_audio_arrays_are_read_as_samples_by_their_values(caplog):
+    from audiornn.audio_io import audio_array
+
+    pcm = (np.sin(np.arange(800) * 0.3) * 20000).astype(np.int16)
+    expected = pcm / 32768.0
+    np.testing.assert_array_equal(audio_array(pcm), expected)
+    with caplog.at_level("INFO", logger="audiornn"):  # numpy.array of Python ints is int64: not 63-bit samples
+        np.testing.assert_array_equal(audio_array(np.array(pcm.tolist())), expected)
+    assert "int64 samples within 16-bit range are read as 16-bit samples" in caplog.text
+    np.testing.assert_array_equal(audio_array(pcm.astype(np.int32) << 16), expected)  # 32-bit ones by 2^31
+    np.testing.assert_array_equal(audio_array(np.array([0, 128, 255], np.uint8)), [-1.0, 0.0, 127 / 128])
+    np.testing.assert_array_equal(audio_array(np.stack([pcm, pcm])), np.stack([expected, expected], axis=1))
+    with pytest.raises(ParameterError, match="an array of <U1, not samples"):
+        audio_array(np.array(["a", "b"]))
 
 
 def test_configs_take_numpy_numbers_and_dicts_of_their_fields(sine_dataset, tmp_path):
