@@ -166,3 +166,13 @@ def test_step_by_step_logits_equal_the_sequence_model(config):
     states = model.initial_states(3)
     without = model.step(classes[:, 0], states, constants={})[0]
     np.testing.assert_allclose(np.asarray(without), stepped[:, 0], atol=1e-5)
+
+
+def test_hold_repeats_each_step_for_its_hop_as_repeat_does():
+    from audiornn.layers import hold
+
+    rng = np.random.default_rng(0)
+    for shape in ((2, 5), (2, 5, 3), (1, 1, 4)):
+        values = rng.normal(size=shape).astype("float32")
+        held = keras.ops.convert_to_numpy(hold(keras.ops.convert_to_tensor(values), 4))
+        np.testing.assert_array_equal(held, np.repeat(values, 4, axis=1))
