@@ -592,8 +592,8 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
         else:
             report["against_audio"] = beside
             text.append(format_sound_report(beside, label=shown, reference="--audio") + "\n(the --audio files are "
-                        "what a model without its training audio at hand, a shipped one, is held to: this table "
-                        "compares with its)")
+                        "what a model without its training audio at hand, a shipped one, is held to: read this table "
+                        "beside such a model's)")
     report["health"] = health(generated, model.audio_config.sample_rate, levels)
     if name is not None:  # (in --json too)
         report["label"] = name

@@ -191,7 +191,7 @@ def test_eval_command_writes_curves_score_and_pictures(sine_run, sine_dataset, t
     assert sound["seconds"] == 1.0 and sound["floor"]["frechet"] < sound["ceiling"]["frechet"]
     assert sound["model"]["frechet"] > 0 and sound["validation_bits_per_sample"] > 0
     # ... and to the --audio files, as a shipped model's is: the same sound, another reference, side by side
-    assert "sound distance to --audio" in output and "a shipped one, is held to: this table compares" in output
+    assert "sound distance to --audio" in output and "a shipped one, is held to: read this table beside such a model's" in output
     assert sound["against_audio"]["model"]["frechet"] > 0
     assert sound["against_audio"]["model"]["frechet"] != sound["model"]["frechet"]
     # (files too short to hold a sound to are said so, and the rest of the evaluation stands)
