@@ -741,6 +741,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                 time.monotonic() - started, metadata["skipped_count"])
     _warn_if_short(dataset, output)
     _warn_if_upsampled(used, audio_config, output, feature_config)
+    _say_if_all_downsampled(used, audio_config, output, feature_config)
     return dataset
 
 
@@ -782,6 +783,22 @@ def _warn_if_upsampled(used, audio_config, output, feature_config=None):
                        "they hold nothing above half their rate (%s Hz); give recordings made at %d Hz or more%s, %s",
                        len(lower), len(used), output, shown, ", ".join(map(str, rates)), audio_config.sample_rate,
                        ", ".join(f"{rate / 2:g}" for rate in rates), audio_config.sample_rate, g722, other)
+
+
+def _say_if_all_downsampled(used, audio_config, output, feature_config=None):
+    """Say (info) when every file was at a higher rate than the dataset's, so that its band above the dataset's
+    half rate was left out (16 kHz .g722 built at the default 8 kHz, silently, as a probe found); a dataset of
+    mixed rates built at its lowest is what one expects, and a front end's format fixes the rate."""
+    if not used or (feature_config is not None and feature_config.format is not None):
+        return
+    lowest = min(entry["original_rate"] for entry in used)
+    if lowest <= audio_config.sample_rate:
+        return
+    wider = min(lowest, 16000)
+    keep = f" (--sample-rate {wider} keeps it up to {wider / 2:g} Hz)" if wider > audio_config.sample_rate else ""
+    logger.info("the %d file(s) of '%s' are all at %d Hz or more, resampled down to its %d Hz: what they hold above "
+                "%g Hz is left out%s", len(used), output, lowest, audio_config.sample_rate,
+                audio_config.sample_rate / 2, keep)
 
 
 def _warn_if_short(dataset, output):
