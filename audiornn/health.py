@@ -21,6 +21,17 @@ measures that cheaply, with numpy and scipy only, against the training audio:
   on it too). None of the 18 minutes of dev music and no stretch of the dev
   speech has one; the shipped music model's seed 3 settles into a quiet fixed
   chord after 2 s and is frozen for the remaining 28 (``bench/RESULTS.md``).
+- **Loud bursts**: a stretch too short to be called run away, of 0.5 s or
+  more, whose 50 ms frames all stand above four times the training 90th
+  percentile (the runaway's level): none of the 24 minutes of the English
+  prompts, the 25 of the Russian or the 18 of dev music has a frame that
+  loud; a 16 kHz speech model trained for 4 minutes blasted for 0.7 to 1.9 s
+  near full scale in every stream, which the level of 2 s windows averaged
+  away. Named, not counted as stuck: the stream goes on.
+- **Few held tones** (where the training audio is tonal, half its sounding
+  time or more in held partials, as music is): a stream with under a quarter
+  of the training audio's held partials is named; a 16 kHz music model that
+  made a steady wall of noise held 0 % against its training audio's 93 %.
 - **Held partials** (for tonal material): the share of the sounding time (64
   ms frames, 10 ms apart, louder than the collapse level) in which a
   spectral peak (10 dB above the median of the 8 bins either side) stays
@@ -42,8 +53,8 @@ import scipy.signal
 from .audio_io import decode_classes
 from .errors import AudioFileError, DatasetError, ParameterError
 
-__all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "longest_hold",
-           "reference_for", "summarise", "window_levels"]
+__all__ = ["LevelReference", "format_health", "frame_levels", "frozen_seconds", "health", "held_partials",
+           "longest_hold", "reference_for", "summarise", "window_levels"]
 
 WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
 COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
@@ -63,6 +74,16 @@ REFERENCE_PART_SECONDS = 10.0
 # for 0.6 s at most; the shipped music for 2.6 s in the 120 s measured, and longer notes surely elsewhere)
 HOLD_TRAINED_SECONDS = SUSTAINED_SECONDS / 2
 LEVEL_REFERENCE_SECONDS = 3600.0  # its levels on at most this much (an equal share of each file): memory stays small
+BURST_FRAME_SECONDS, BURST_SECONDS = 0.05, 0.5  # loud bursts: frames this long above the runaway level, this long
+TONAL, FEW_TONES = 0.5, 0.25  # training audio this tonal (held partials) names a stream under this share of it
+
+
+def frame_levels(audio, rate, seconds=BURST_FRAME_SECONDS):
+    """The RMS of each ``seconds`` frame of ``audio``, frames end to end (a last, shorter one left out)."""
+    audio = np.asarray(audio, dtype=np.float64)
+    size = max(1, int(seconds * rate))
+    count = audio.size // size
+    return np.sqrt(np.mean(audio[:count * size].reshape(count, size) ** 2, axis=1))
 
 
 def window_levels(audio, rate):
@@ -288,6 +309,11 @@ def health(audio, rate, reference):
     frozen = [seconds for seconds, trained, limit in ((still, reference.frozen_seconds, SUSTAINED_SECONDS),
                                                       (hold, reference.longest_hold, HOLD_TRAINED_SECONDS))
               if seconds >= SUSTAINED_SECONDS and trained is not None and trained < limit]
+    burst = _longest_run(frame_levels(audio, rate) > RUNAWAY_FACTOR * reference.p90, BURST_FRAME_SECONDS,
+                         BURST_FRAME_SECONDS)
+    partials = float(held / max(sounding, 1))
+    toneless = reference.held_partials >= TONAL and partials < FEW_TONES * reference.held_partials \
+        and np.size(audio) >= SUSTAINED_SECONDS * rate
     return {"seconds": float(np.size(audio) / rate), "levels": levels.tolist(),
             "level_median": float(np.median(levels)) if levels.size else 0.0,
             "in_range": float(np.mean((levels >= low) & (levels <= high))) if levels.size else 0.0,
@@ -295,7 +321,9 @@ def health(audio, rate, reference):
             "frozen_seconds": max(frozen, default=still), "longest_hold": hold,
             "collapsed": collapse >= SUSTAINED_SECONDS, "ran_away": runaway >= SUSTAINED_SECONDS,
             "frozen": bool(frozen),
-            "held_partials": float(held / max(sounding, 1)),
+            "burst_seconds": burst, "burst": bool(burst >= BURST_SECONDS and runaway < SUSTAINED_SECONDS),
+            "few_tones": bool(toneless),
+            "held_partials": partials,
             "reference": dataclasses.asdict(reference)}
 
 
@@ -315,6 +343,8 @@ def summarise(reports, reference):
             "ran_away": sum(bool(report["ran_away"]) for report in reports),
             "frozen": sum(bool(report["frozen"]) for report in reports),
             "stuck": sum(bool(report["collapsed"] or report["ran_away"] or report["frozen"]) for report in reports),
+            "burst": sum(bool(report.get("burst")) for report in reports),
+            "few_tones": sum(bool(report.get("few_tones")) for report in reports),
             "in_range": inside / total if total else 0.0,
             "held_partials": float(np.mean([report["held_partials"] for report in reports])) if reports else 0.0,
             "training_held_partials": float(np.mean([levels["held_partials"] for levels in own])) if own
@@ -353,6 +383,10 @@ def format_summary(summary, label="generated", seconds=None, against=None):
         f"none can be called stuck (that takes {SUSTAINED_SECONDS:g} s)" if seconds < SUSTAINED_SECONDS else
         "none stuck (no collapse, no runaway, not frozen)")
     short = f" (shorter than {WINDOW_SECONDS:g} s: one window each)" if seconds < WINDOW_SECONDS else ""
+    named = ", ".join(f"{summary[key]} {name}" for key, name in (("burst", "with LOUD BURSTS"),
+                                                                 ("few_tones", "with FEW HELD TONES"))
+                      if summary.get(key))
+    stuck += f"; {named}" if named else ""
     return (f"health of {label}, {summary['streams']} streams{short}: {stuck}; {share_text(summary['in_range'])} of "
             f"their windows at {level}; held partials {summary['held_partials']:.0%} of the time "
             f"({audio} {summary['training_held_partials']:.0%})")
@@ -364,7 +398,10 @@ def format_health(report, label="generated", against=None):
     level, audio = _against(against)
     states = [f"COLLAPSED for {report['collapse_seconds']:.0f} s" if report["collapsed"] else "",
               f"RAN AWAY for {report['runaway_seconds']:.0f} s" if report["ran_away"] else "",
-              f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else ""]
+              f"FROZEN for {report['frozen_seconds']:.0f} s" if report.get("frozen") else "",
+              f"a LOUD BURST of {report['burst_seconds']:.1f} s (over {RUNAWAY_FACTOR:g}x {level}'s 90th "
+              f"percentile)" if report.get("burst") else "",
+              "FEW HELD TONES" if report.get("few_tones") else ""]
     seconds = report.get("seconds", SUSTAINED_SECONDS)  # (a report saved before it was kept: long enough)
     state = ", ".join(part for part in states if part) or (
         f"too short to be called collapsed, run away or frozen (that takes {SUSTAINED_SECONDS:g} s)"

@@ -55,6 +55,34 @@ def test_silence_after_two_seconds_is_a_collapse(speech, reference):
     assert "none can be called stuck (that takes 4 s)" in format_summary(summarise(brief, reference), seconds=3.3)
 
 
+def test_a_loud_burst_too_short_for_a_runaway_is_named_and_real_speech_has_none(speech, reference):
+    # (a 16 kHz speech model blasted for 0.7 to 1.9 s near full scale: the 2 s windows' levels averaged it away)
+    from audiornn.health import format_summary, summarise
+
+    held_out = np.concatenate(speech[8:])
+    assert not health(held_out, RATE, reference)["burst"] and health(held_out, RATE, reference)["burst_seconds"] < 0.5
+    start, stop = 3 * RATE, int(4.2 * RATE)
+    blast = held_out.copy()
+    blast[start:stop] = 0.9 * np.sign(np.sin(np.arange(stop - start) * 2 * np.pi * 200 / RATE))  # 1.2 s, clipped
+    report = health(blast, RATE, reference)
+    assert report["burst"] and report["burst_seconds"] == pytest.approx(1.2, abs=0.06) and not report["ran_away"]
+    assert "a LOUD BURST of 1.2 s (over 4x the training level's 90th percentile)" in format_health(report)
+    assert "1 stuck" not in format_summary(summarise([report], reference))
+    assert "none stuck (no collapse, no runaway, not frozen); 1 with LOUD BURSTS" in format_summary(
+        summarise([report], reference))
+
+
+def test_a_stream_with_few_held_tones_is_named_where_the_training_audio_is_tonal(speech, reference):
+    # (a 16 kHz music model made a wall of noise: 0 % held partials against its training music's 93 %)
+    noise = 0.1 * np.random.default_rng(1).standard_normal(10 * RATE)
+    tonal = dataclasses.replace(reference, held_partials=0.93)
+    report = health(noise, RATE, tonal)
+    assert report["few_tones"] and "FEW HELD TONES" in format_health(report)
+    assert not health(noise, RATE, reference)["few_tones"]  # speech is not tonal: its held partials are not asked
+    melody = np.concatenate([sine(frequency, 0.5, RATE, amplitude=0.3) for frequency in (220, 330, 440, 550) * 5])
+    assert not health(melody, RATE, tonal)["few_tones"]
+
+
 def test_a_loud_drone_is_a_runaway_and_holds_its_partials(reference):
     drone = sum(sine(frequency, 10.0, RATE, amplitude=0.5) for frequency in (110.0, 220.0, 330.0))  # RMS 0.61
     drone = drone + 0.05 * np.random.default_rng(0).standard_normal(drone.size)
