@@ -439,7 +439,7 @@ def checkpoint_sound_notes(runs, sounds):
     ceiling (:mod:`audiornn.sound`); sounds whose run has no dataset here, or that are too short, get none."""
     from .runs import CONFIG, read_run_json
     from .scoring import reference_label
-    from .sound import SoundReference
+    from .sound import SoundReference, distance_note
 
     notes, references, runs = {}, {}, list(runs)
     for run, shown in zip(runs, run_names(runs)):
@@ -460,8 +460,6 @@ def checkpoint_sound_notes(runs, sounds):
                 report = references[path, first].report(audio)
             except AudioRNNError:
                 continue
-            floor = "-" if report["floor"] is None else f"{report['floor']['frechet']:.0f}"
             # (the distance depends on the length: sounds of other lengths are not to be compared by it)
-            notes[label] = (f"{report['seconds']:.1f} s: sound distance {report['model']['frechet']:.0f} "
-                            f"(floor {floor}, ceiling {report['ceiling']['frechet']:.0f})")
+            notes[label] = f"{report['seconds']:.1f} s: {distance_note(report)}"
     return notes

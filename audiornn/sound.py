@@ -240,6 +240,16 @@ def sound_report(generated, train_classes, held_out_classes, audio_config):
     return SoundReference(train_classes, held_out_classes, audio_config).report(generated)
 
 
+def distance_note(report):
+    """A report's distance with its floor and ceiling, in a few words (a preview's line, a contact sheet's
+    caption): ``sound distance 5808 (floor 21458, ceiling 10919: the floor is not below the ceiling, no
+    position)``."""
+    floor = "-" if report["floor"] is None else f"{report['floor']['frechet']:.0f}"
+    unbounded = ": the floor is not below the ceiling, no position" if report.get("no_position") else ""
+    return (f"sound distance {report['model']['frechet']:.0f} (floor {floor}, ceiling "
+            f"{report['ceiling']['frechet']:.0f}{unbounded})")
+
+
 def format_sound_report(report, *, label="model", reference="the training audio"):
     """The report as a small text table; ``reference`` names the real audio it was measured against."""
     return format_sound_reports([report], [label], reference=reference)

@@ -169,6 +169,9 @@ def test_the_floor_leaves_out_the_silence_a_held_out_file_starts_with():
     report = padded.report(noisy_sine(455.0, seed=7)[:RATE])
     assert report["position"] is None
     assert "no position: the floor is not below the ceiling" in format_sound_report(report)
+    from audiornn.sound import distance_note  # (a preview's line and a contact sheet's caption said nothing of it)
+
+    assert distance_note(report).endswith(": the floor is not below the ceiling, no position)")
     # A sound closer than real held-out audio is said to be so
     closest = report["model"]["frechet"]
     padded._anchors[RATE] = ({**floor, "frechet": closest + 10}, {**ceiling, "frechet": closest + 20})
