@@ -293,7 +293,9 @@ def _one_recording(group, path_of=lambda entry: entry, said=None):
         return group
     lengths = {id(entry): file_duration(path_of(entry)) for entry in group}
     recordings = []
-    for entry in sorted(group, key=lambda entry: -(lengths[id(entry)] or 0.0)):
+    # (unreadable ones last, whatever the others' lengths: a 0 s file came after an empty one, and was called
+    # another take of it)
+    for entry in sorted(group, key=lambda entry: (lengths[id(entry)] is None, -(lengths[id(entry)] or 0.0))):
         length = lengths[id(entry)]
         # (an unreadable file, last, joins the longest: the highest rate is the readable one)
         same = (recordings[0] if recordings else None) if length is None else next(

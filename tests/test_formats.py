@@ -196,6 +196,14 @@ def test_raw_samples_named_g722_do_not_displace_the_recording_beside_them(tmp_pa
     with caplog.at_level("WARNING", logger="audiornn"):
         assert [label for _, label in find_audio_files([folder])] == ["hello.wav"]
     assert "share a name but not a length" not in caplog.text
+    # An empty .g722 beside a header-only .wav (the Russian prompts' is.g722 and is.wav): the unreadable file joins
+    # the other, not called a longer take that leaves the .wav out, before the .wav was read anyway
+    (folder / "is.g722").write_bytes(b"")
+    soundfile.write(str(folder / "is.wav"), np.zeros(0), 8000)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        assert sorted(label for _, label in find_audio_files([folder])) == ["hello.wav", "is.wav"]
+    assert "share a name but not a length" not in caplog.text
 
 
 def _loud_power_db(made, frames):
