@@ -259,7 +259,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
         audio = audio if made is None else audio[-made:]
         if healthy is not None:
             reports.append(health(audio, loaded.audio_config.sample_rate, healthy[index]))
-            if not brief or reports[-1]["collapsed"] or reports[-1]["ran_away"] or reports[-1]["frozen"]:
+            if not brief or any(reports[-1][key] for key in ("collapsed", "ran_away", "frozen", "burst", "few_tones")):
                 say(format_health(reports[-1], label=path.name, against=against or held_to[index]))
         if reference is None:
             continue
