@@ -61,9 +61,10 @@ def test_a_write_that_fails_is_one_line_naming_the_path(tone_dataset, tmp_path, 
     monkeypatch.setattr(training, "write_json", read_only)
     code = main(["train", "--dataset", str(tone_dataset.path), "--output", str(tmp_path / "run"), "--epochs", "1",
                  "--quiet"])
-    assert code == 2
+    assert code == 74  # (the machine refused a write: EX_IOERR, not bad input's 2)
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "Read-only file system" in error and str(tmp_path / "run") in error
+    assert "free room there, or make it writable, and run the command again" in error
 
 
 def test_atomic_writes_remove_partials_of_dead_writers_only(tmp_path):
