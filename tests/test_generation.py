@@ -291,3 +291,29 @@ def test_audio_of_a_lower_rate_than_the_models_is_said_to_lack_the_top_band(sine
     caplog.clear()
     score_audio(folder, [same], progress=False)
     assert "lower rate" not in caplog.text
+
+
+@pytest.mark.slow
+def test_quiet_output_of_several_streams_gives_a_stream_with_a_loud_burst_its_own_line(sine_run, tmp_path,
+                                                                                     monkeypatch):
+    # (brief output lists only streams that are stuck; a burst or few held tones is not stuck, and was left out)
+    import audiornn.health as health_module
+    from audiornn.commands import generate_command
+
+    real = health_module.health
+    made = []
+
+    def second_bursts(audio, rate, reference):
+        report = real(audio, rate, reference)
+        made.append(report)
+        if len(made) == 2:
+            report.update(burst=True, burst_seconds=0.8)
+        return report
+
+    monkeypatch.setattr(health_module, "health", second_bursts)
+    said = []
+    generate_command(sine_run[0], seconds=1, count=3, output=tmp_path / "q.wav", progress=False, say=said.append)
+    lines = [line for line in said if line.startswith("health of q")]
+    assert [line.split(":")[0] for line in lines] == ["health of q_2.wav",
+                                                      "health of q_1.wav ... q_3.wav, 3 streams (shorter than 2 s"]
+    assert "a LOUD BURST of 0.8 s" in lines[0] and "1 with LOUD BURSTS" in lines[1]
