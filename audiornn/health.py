@@ -54,8 +54,8 @@ import scipy.signal
 from .audio_io import decode_classes
 from .errors import AudioFileError, DatasetError, ParameterError
 
-__all__ = ["LevelReference", "format_health", "frame_levels", "frozen_seconds", "health", "held_partials",
-           "longest_hold", "reference_for", "summarise", "window_levels"]
+__all__ = ["LevelReference", "format_health", "frozen_seconds", "health", "held_partials", "longest_hold",
+           "reference_for", "summarise", "window_levels"]
 
 WINDOW_SECONDS, WINDOW_HOP_SECONDS = 2.0, 1.0
 COLLAPSE_FACTOR, RUNAWAY_FACTOR, SUSTAINED_SECONDS = 0.25, 4.0, 4.0
@@ -80,19 +80,12 @@ BURST_FRAME_SECONDS, BURST_SECONDS, BURST_FACTOR = 0.05, 0.5, 2.0  # loud bursts
 TONAL, FEW_TONES = 0.5, 0.25  # training audio this tonal (held partials) names a stream under this share of it
 
 
-def frame_levels(audio, rate, seconds=BURST_FRAME_SECONDS):
-    """The RMS of each ``seconds`` frame of ``audio``, frames end to end (a last, shorter one left out)."""
+def window_levels(audio, rate, seconds=WINDOW_SECONDS, hop_seconds=WINDOW_HOP_SECONDS):
+    """The RMS of every ``seconds`` window of ``audio``, one every ``hop_seconds`` (by default the level's 2 s
+    windows a second apart; a loud burst's 50 ms frames end to end); a sound shorter than a window is one
+    window."""
     audio = np.asarray(audio, dtype=np.float64)
-    size = max(1, int(seconds * rate))
-    count = audio.size // size
-    return np.sqrt(np.mean(audio[:count * size].reshape(count, size) ** 2, axis=1))
-
-
-def window_levels(audio, rate):
-    """The RMS of every ``WINDOW_SECONDS`` window of ``audio``, one every ``WINDOW_HOP_SECONDS``; a sound
-    shorter than a window is one window."""
-    audio = np.asarray(audio, dtype=np.float64)
-    size, hop = int(WINDOW_SECONDS * rate), int(WINDOW_HOP_SECONDS * rate)
+    size, hop = max(1, int(seconds * rate)), max(1, int(hop_seconds * rate))
     if audio.size <= size:
         return np.array([np.sqrt(np.mean(audio ** 2))]) if audio.size else np.zeros(0)
     starts = np.arange(0, audio.size - size + 1, hop)
@@ -311,8 +304,8 @@ def health(audio, rate, reference):
     frozen = [seconds for seconds, trained, limit in ((still, reference.frozen_seconds, SUSTAINED_SECONDS),
                                                       (hold, reference.longest_hold, HOLD_TRAINED_SECONDS))
               if seconds >= SUSTAINED_SECONDS and trained is not None and trained < limit]
-    burst = _longest_run(frame_levels(audio, rate) > BURST_FACTOR * reference.p90, BURST_FRAME_SECONDS,
-                         BURST_FRAME_SECONDS)
+    burst = _longest_run(window_levels(audio, rate, BURST_FRAME_SECONDS, BURST_FRAME_SECONDS)
+                         > BURST_FACTOR * reference.p90, BURST_FRAME_SECONDS, BURST_FRAME_SECONDS)
     partials = float(held / max(sounding, 1))
     toneless = reference.held_partials >= TONAL and partials < FEW_TONES * reference.held_partials \
         and np.size(audio) >= SUSTAINED_SECONDS * rate
