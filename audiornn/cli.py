@@ -306,9 +306,12 @@ def _healthiest_line(healthiest):
     from .health import share_text
     from .training import least_bad_note
 
+    flaws = "".join(f", {healthiest[key]} with {name}" for key, name in (("burst", "loud bursts"),
+                                                                         ("few_tones", "few held tones"))
+                    if healthiest.get(key))
     return (f"healthiest model: {healthiest['model']} (epoch {healthiest['epoch']}): {healthiest['stuck']} of "
-            f"{healthiest['streams']} streams stuck, {share_text(healthiest['in_range'])} of windows at the training "
-            f"level{least_bad_note(healthiest)}")
+            f"{healthiest['streams']} streams stuck{flaws}, {share_text(healthiest['in_range'])} of windows at the "
+            f"training level{least_bad_note(healthiest)}")
 
 
 def run_eval(arguments):

@@ -65,7 +65,7 @@ PENDING = re.compile(r"^\.epoch-(\d+)\.(.+)$")
 # An earlier healthiest model kept when a resume's checks are made otherwise (and so not compared with it).
 KEPT_HEALTHIEST = re.compile(r"^healthiest-epoch\d+\.keras$")
 HEALTH_COLUMNS = ["health_in_range", "health_collapsed", "health_ran_away", "health_frozen", "health_stuck",
-                  "health_held_partials"]
+                  "health_held_partials", "health_burst", "health_few_tones"]
 HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "val_accuracy",
                    "val_bits_per_sample", "learning_rate", "seconds", "sound_frechet", *HEALTH_COLUMNS]
 

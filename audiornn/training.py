@@ -91,10 +91,14 @@ def health_rank(figures):
     """How a health check ranks (higher is healthier): a check with at least half of its windows at the training
     level above one with less (streams at another level all along are not stuck, and not healthy either); then
     the smallest share of streams stuck (collapsed, run away or frozen: a drone at the training level is as
-    stuck as silence); then the largest share of windows at the training level; then, between checks alike in
-    all of these (healthy models often are: all windows in range, no stream stuck), the fewest validation bits."""
+    stuck as silence); then the fewest flaws short of stuck (a loud burst, few held tones: each stream's, counted
+    once for each; a check saved before they were measured has none); then the largest share of windows at the
+    training level; then, between checks alike in all of these (healthy models often are: all windows in range,
+    no stream stuck), the fewest validation bits."""
     bits = figures.get("val_bits_per_sample")
-    return (figures["in_range"] >= HEALTH_LEVEL_LEAST, -figures["stuck"] / max(figures["streams"], 1),
+    streams = max(figures["streams"], 1)
+    flaws = figures.get("burst", 0) + figures.get("few_tones", 0)
+    return (figures["in_range"] >= HEALTH_LEVEL_LEAST, -figures["stuck"] / streams, -flaws / streams,
             figures["in_range"], -math.inf if bits is None else -bits)
 
 
@@ -422,7 +426,10 @@ class EpochLines(keras.callbacks.Callback):
         if "health_in_range" in row:
             values += (f" - health {row['health_in_range']:.0%} at the training level, {row['health_collapsed']:.0f} "
                        f"collapsed, {row['health_ran_away']:.0f} ran away, {row['health_frozen']:.0f} frozen, "
-                       f"{row['health_stuck']:.0f} stuck")
+                       f"{row['health_stuck']:.0f} stuck" + "".join(
+                           f", {row[column]:.0f} {name}" for column, name in (("health_burst", "with loud bursts"),
+                                                                              ("health_few_tones", "with few held tones"))
+                           if row.get(column)))
         print(f"epoch {row['epoch']}{where}: {values} - {row['seconds']:.0f} s", flush=True)
 
 

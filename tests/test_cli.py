@@ -133,6 +133,8 @@ def test_train_subcommand_builds_trains_and_resumes(speech_like_folder, tmp_path
     made = {"model": "run/healthiest.keras", "epoch": 3, "streams": 4, "in_range": 0.5}
     assert "not a healthy model" in _healthiest_line({**made, "stuck": 4})
     assert _healthiest_line({**made, "stuck": 3}).endswith("3 of 4 streams stuck, 50% of windows at the training level")
+    assert _healthiest_line({**made, "stuck": 0, "burst": 2, "few_tones": 1}).endswith(
+        "0 of 4 streams stuck, 2 with loud bursts, 1 with few held tones, 50% of windows at the training level")
     rows = (run / "history.csv").read_text().splitlines()
     epochs = [line.split(",")[0] for line in rows[1:]]
     assert epochs == ["1", "2"]

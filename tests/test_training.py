@@ -586,7 +586,7 @@ def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
 
     def figures(stuck=0, in_range=0.9, streams=8):
         return dict(stuck=stuck, in_range=in_range, streams=streams, collapsed=stuck, ran_away=0, frozen=0,
-                    held_partials=0.5)
+                    held_partials=0.5, burst=0, few_tones=0)
 
     assert health_rank(figures(in_range=0.5)) > health_rank(figures(stuck=1, in_range=1.0))
     assert health_rank(figures(in_range=0.95)) > health_rank(figures(in_range=0.9))
@@ -598,6 +598,14 @@ def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
     assert health_rank(dict(figures(in_range=1.0), val_bits_per_sample=6.1)) > health_rank(
         dict(figures(in_range=1.0), val_bits_per_sample=6.4))
     assert health_rank(figures(in_range=0.95)) > health_rank(dict(figures(in_range=0.9), val_bits_per_sample=4.0))
+    # A loud burst or few held tones (not stuck) rank after the streams stuck and before the level; a check saved
+    # before they were measured (no such keys) has none.
+    assert health_rank(figures(in_range=0.9)) > health_rank(dict(figures(in_range=1.0), burst=1))
+    assert health_rank(dict(figures(in_range=0.9), few_tones=1)) > health_rank(dict(figures(in_range=1.0), burst=2))
+    assert health_rank(dict(figures(in_range=0.9), burst=3)) > health_rank(figures(stuck=1, in_range=1.0))
+    before = figures(in_range=1.0)
+    del before["burst"], before["few_tones"]
+    assert health_rank(before) == health_rank(figures(in_range=1.0))
 
     made = []
     keeper = RunKeeper(tmp_path, TrainConfig(health_every=2, health_seconds=5.0, seed=3), {}, [], 0, 1,
@@ -608,6 +616,7 @@ def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
     row = {"val_bits_per_sample": 6.0}
     first = keeper._check_health(2, row)
     assert first["epoch"] == 2 and first["seconds"] == 5.0 and first["seed"] == 3 and row["health_stuck"] == 2
+    assert row["health_burst"] == 0 and row["health_few_tones"] == 0
     keeper.state["healthiest"] = first
     made.append(figures(stuck=1))
     assert keeper._check_health(4, {}, restoring=True) is None  # its weights are replaced: not a candidate
@@ -615,6 +624,10 @@ def test_the_healthiest_ranks_streams_stuck_first_then_the_level(tmp_path):
     assert keeper.state["healthiest"]["epoch"] == 4
     made.append(figures(stuck=2, in_range=1.0))
     assert keeper._check_health(6, {}) is None  # no healthier than the one before
+    keeper.state["healthiest"] = dict(keeper.state["healthiest"], burst=3)
+    made.append(dict(figures(stuck=1, in_range=0.8), burst=1))
+    assert keeper._check_health(6, {})["burst"] == 1  # as stuck, fewer bursts: healthier though less in range
+    keeper.state["healthiest"] = keeper._check_health(6, {})
     keeper.config = TrainConfig(health_every=2, health_seconds=8.0, seed=3)  # a resume with longer checks
     assert keeper._check_health(6, {})["seconds"] == 8.0  # not compared with checks made otherwise
 
