@@ -241,7 +241,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     # so that what is generated into a folder scored against is not part of what it is held to.
     reference = _sound_reference(score_against, loaded.audio_config) if score_against else None
     healthy, held_to = _health_references(model, loaded, score_against, options.get("label"),
-                                          options.get("count", 1))
+                                          options.get("count", 1), reference)
     against = "--score-against" if score_against else None  # what the health lines hold the streams to
     with _nothing_written_if_interrupted("generated"):
         paths = generate(loaded, **options)
@@ -313,19 +313,23 @@ def _sound_reference(paths, audio_config, option="--score-against", rates_said=F
     return SoundReference(pieces, [], audio_config, name=f"{option} {named}")
 
 
-def _health_references(model, loaded, score_against, label=None, count=1):
+def _health_references(model, loaded, score_against, label=None, count=1, sound=None):
     """What each of ``count`` streams' health lines holds it to: the training audio's levels and held partials
     (audiornn.health), of its label's files where the model and its dataset are labelled (``label``: one for all
     streams or one each); ``(None, None)``, with a warning, when there is no training audio to hold them to.
     With them, how a health line names each stream's: None for the training audio (or ``--score-against``), else
-    "label 'X' of the training audio"."""
+    "label 'X' of the training audio". ``sound``: the :class:`SoundReference` of ``score_against``, whose audio
+    the levels are measured on (not read again)."""
     from .health import reference_for
     from .scoring import label_names
 
     names = label_names(loaded, label, count)  # (a label generate refuses is refused here, as it says it)
     try:
-        references = {name: reference_for(model, loaded.audio_config, score_against, label=name)
-                      for name in dict.fromkeys(names)}
+        if sound is not None:  # --score-against: one reference for every label
+            references = dict.fromkeys(names, sound.levels())
+        else:
+            references = {name: reference_for(model, loaded.audio_config, score_against, label=name)
+                          for name in dict.fromkeys(names)}
     except AudioRNNError as error:
         logger.warning("no health line: %s", error)
         return None, None
@@ -560,15 +564,15 @@ def _sound_report(model, path, generated, seconds, seed, dataset, text, generate
     if dataset is None and not audio:
         raise ParameterError(f"--sound scores the generated audio against the model's training audio: "
                              f"{SOUND_REFERENCE_ADVICE}")
-    from .health import LevelReference, format_health, health, reference_for
+    from .health import LevelReference, format_health, health
     from .scoring import label_names, reference_label
 
     folder = model_folder(path)
     [name] = label_names(model, generated_label)  # a labelled model's sound is of one label (--label, else its first)
     if dataset is None:  # the --audio files stand in for the training audio, and are named as what it is held to
         # (the files were scored first, which said any of a lower rate)
-        reference, levels, against = _sound_reference(audio, model.audio_config, "--audio", rates_said=True), \
-            reference_for(path, model.audio_config, audio), "--audio"
+        reference = _sound_reference(audio, model.audio_config, "--audio", rates_said=True)
+        levels, against = reference.levels(), "--audio"
         named = {"reference": "--audio"}
     else:
         dataset = as_dataset(dataset, audio_config=model.audio_config)

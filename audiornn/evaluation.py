@@ -337,8 +337,14 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
                                  f"give one row")
     if isinstance(audio, (list, tuple, dict)) and not audio:  # none given (the eval command's default)
         audio = None
-    if audio is not None:
-        pieces, _ = audio_pieces(audio, model.audio_config)
+    if audio is not None:  # the files read in turn until there is enough to draw, not all of them
+        from .labels import labelled_files
+
+        pieces = []
+        for path, _, _ in labelled_files(audio, None)[0]:
+            pieces += audio_pieces([path], model.audio_config)[0]
+            if sum(piece.size for piece in pieces) >= length:
+                break
         real_classes = np.concatenate(pieces)[:length]
     elif dataset is not None:
         dataset = as_dataset(dataset, audio_config=model.audio_config)

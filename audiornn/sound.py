@@ -187,6 +187,15 @@ class SoundReference:
         self.statistics = sound_statistics(training, self.rate, name=name)
         self.predictor = LinearPredictor(mu=audio_config.mu, order=order).fit_filter(list(train_classes))
         self._anchors = {}
+        self._train_classes = [np.asarray(piece) for piece in train_classes]  # (for levels(): one byte a sample)
+
+    def levels(self):
+        """The training levels of the same audio (:class:`audiornn.health.LevelReference`), for the health line of
+        what this scores: read once for both."""
+        from .health import LevelReference
+
+        return LevelReference.from_audio([decode_classes(piece, self.audio_config)[0] for piece in self._train_classes],
+                                         self.rate)
 
     def anchors(self, samples):
         """``(floor, ceiling)`` distances for sounds of ``samples`` samples."""

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+import shutil
+
 import numpy as np
 import scipy.signal
 import pytest
@@ -177,6 +179,41 @@ def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, ca
                  str(reference), "--output", str(tmp_path / "h.wav")]) == 0
     [line] = [line for line in capsys.readouterr().out.splitlines() if line.startswith("health of")]
     assert "at the level of --score-against" in line and "(--score-against " in line and "training" not in line
+
+
+
+def test_audio_a_sound_is_held_to_is_read_once_for_its_distance_and_its_health(sine_run, tmp_path, monkeypatch,
+                                                                                capsys):
+    import audiornn.scoring
+    from audiornn.cli import main
+    from audiornn.health import reference_for
+    from audiornn.runs import load_run_model
+    from audiornn.sound import SoundReference
+
+    reference = tmp_path / "reference.wav"
+    soundfile.write(str(reference), sine(440.0, 12.0, 8000, amplitude=0.5), 8000)
+    read, reads = audiornn.scoring.read_audio, []
+    monkeypatch.setattr(audiornn.scoring, "read_audio", lambda path: reads.append(str(path)) or read(path))
+    assert main(["generate", "--model", str(sine_run[0]), "--seconds", "3", "--seed", "1", "--score-against",
+                 str(reference), "--output", str(tmp_path / "h.wav"), "--count", "2"]) == 0
+    assert reads == [str(reference)]  # not again for the health lines
+    shown = capsys.readouterr().out
+    assert shown.count("at the level of --score-against") == 2 and "sound distance to --score-against" in shown
+    # eval --sound --audio of a model without its training audio: the files scored, then held to once
+    reads.clear()
+    alone = tmp_path / "alone.keras"
+    shutil.copy(sine_run[0] / "model.keras", alone)
+    other = tmp_path / "other.wav"
+    soundfile.write(str(other), sine(330.0, 4.0, 8000, amplitude=0.5), 8000)
+    assert main(["eval", "--model", str(alone), "--audio", str(reference), str(other), "--sound", "--seconds", "3",
+                 "--output", str(tmp_path / "eval"), "--quiet"]) == 0
+    # each scored and held to; the first drawn beside the sound (3 s of its 12), the other not read for it
+    assert sorted(reads) == sorted([str(reference)] * 3 + [str(other)] * 2), reads
+    assert "at the level of --audio" in capsys.readouterr().out
+    config = load_run_model(sine_run[0]).audio_config
+    pieces = audiornn.scoring.audio_pieces([reference], config)[0]
+    levels = SoundReference(pieces, [], config).levels()
+    assert levels == reference_for(sine_run[0], config, [reference])  # what it stands for: the same levels
 
 
 def test_the_shipped_models_cards_carry_their_training_levels_and_health(tmp_path, capsys):
