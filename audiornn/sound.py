@@ -41,7 +41,7 @@ import scipy.signal
 from .audio_io import SILENCE_PEAK, decode_classes
 from .errors import AudioFileError, ParameterError
 
-__all__ = ["SoundStatistics", "format_sound_report", "log_mel_frames", "sound_distance", "sound_report",
+__all__ = ["SoundStatistics", "format_sound_report", "log_mel_frames", "octave_levels", "sound_distance", "sound_report",
            "sound_statistics"]
 
 FRAME_SECONDS, HOP_SECONDS, BANDS = 0.025, 0.010, 40
@@ -137,6 +137,36 @@ def sound_distance(generated, reference, rate=None):
             "spectrum_db": float(np.mean(np.abs(generated.spectrum_db - reference.spectrum_db)))}
 
 
+OCTAVE_EDGES_HZ = (0.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0, 16000.0)
+
+
+def octave_levels(generated, reference, rate):
+    """How ``generated``'s average spectrum stands against ``reference``'s (:class:`SoundStatistics` of both):
+    ``{"level_db": how much louder it is (negative: quieter), "octaves": [{"low_hz", "high_hz", "db"}, ...]}``,
+    each octave up to ``rate / 2`` (0-500 Hz, 500 Hz-1 kHz, ...) louder or quieter than that level (its shape:
+    a high band 6 dB weak). What the one number of ``spectrum_db`` averages away."""
+    edges_mel = np.linspace(0.0, _mel(rate / 2.0), BANDS + 2)
+    centres = 700.0 * (10.0 ** (edges_mel[1:-1] / 2595.0) - 1.0)
+    powers = [10.0 ** (statistics.spectrum_db / 10.0) for statistics in (generated, reference)]
+
+    def ratio(inside):
+        return float(10.0 * np.log10((np.sum(powers[0][inside]) + 1e-30) / (np.sum(powers[1][inside]) + 1e-30)))
+
+    level = ratio(np.ones(BANDS, dtype=bool))
+    top = [edge for edge in OCTAVE_EDGES_HZ if edge < rate / 2.0] + [rate / 2.0]
+    octaves = [{"low_hz": float(low), "high_hz": float(high), "db": ratio(inside) - level}
+               for low, high in zip(top[:-1], top[1:]) for inside in [(centres >= low) & (centres < high)]
+               if inside.any()]
+    return {"level_db": level, "octaves": octaves}
+
+
+def format_octave_levels(levels):
+    """``level +3.8 dB; by octave against it: 0-0.5 kHz -0.5, 0.5-1 kHz +3.3, ... dB``"""
+    octaves = ", ".join(f"{level['low_hz'] / 1000:g}-{level['high_hz'] / 1000:g} kHz {level['db']:+.1f}"
+                        for level in levels["octaves"])
+    return f"level {levels['level_db']:+.1f} dB, by octave against that level {octaves} dB"
+
+
 SILENT_ENDS_SECONDS = 0.02  # a run of one class this long at a held-out file's start or end is its padding
 
 
@@ -199,15 +229,20 @@ class SoundReference:
 
     def anchors(self, samples):
         """``(floor, ceiling)`` distances for sounds of ``samples`` samples."""
+        return self._anchored(samples)[:2]
+
+    def _anchored(self, samples):
+        """``(floor, ceiling, the floor's octave levels or None)`` for sounds of ``samples`` samples."""
         if samples not in self._anchors:
             # Only as long as the sound: a distance measured on fewer frames is larger, and would not be its floor
-            floor = sound_distance(sound_statistics(_excerpt(self.held_out, samples), self.rate,
-                                                    name="the held-out audio"), self.statistics) \
+            held = sound_statistics(_excerpt(self.held_out, samples), self.rate, name="the held-out audio") \
                 if self.held_out_samples >= samples else None
+            floor = None if held is None else sound_distance(held, self.statistics)
             predicted, _ = decode_classes(self.predictor.synthesise(samples), self.audio_config)
             ceiling = sound_distance(sound_statistics(predicted, self.rate, name="the predictor's audio"),
                                      self.statistics)
-            self._anchors[samples] = (floor, ceiling)
+            self._anchors[samples] = (floor, ceiling,
+                                      None if held is None else octave_levels(held, self.statistics, self.rate))
         return self._anchors[samples]
 
     @classmethod
@@ -223,14 +258,16 @@ class SoundReference:
     def report(self, generated):
         """:func:`sound_report` of one generated sound (1-D audio at the model's rate)."""
         generated = np.asarray(generated, dtype=np.float64)
-        model = sound_distance(sound_statistics(generated, self.rate, name="the generated audio"), self.statistics)
-        floor, ceiling = self.anchors(generated.size)
+        statistics = sound_statistics(generated, self.rate, name="the generated audio")
+        model = sound_distance(statistics, self.statistics)
+        floor, ceiling, floor_octaves = self._anchored(generated.size)
         position = None
         if floor is not None and ceiling["frechet"] > floor["frechet"]:
             position = (model["frechet"] - floor["frechet"]) / (ceiling["frechet"] - floor["frechet"])
         held = self.held_out_samples / self.rate
         return {"model": model, "floor": floor, "ceiling": ceiling, "position": position,
                 "seconds": generated.size / self.rate,
+                "octaves": octave_levels(statistics, self.statistics, self.rate), "floor_octaves": floor_octaves,
                 "no_position": "no position: the floor is not below the ceiling (this much held-out audio is unlike "
                                "the training audio as a whole, so the two do not bound a sound of this length)"
                 if floor is not None and position is None else None,
@@ -286,4 +323,13 @@ def format_sound_reports(reports, labels, *, reference="the training audio"):
     elif first.get("no_floor") or first.get("no_position"):
         lines.append(f"({first['seconds']:.1f} s each; {first.get('no_floor') or first['no_position']}; lower is "
                      f"closer to real audio)")
+    if all(report.get("octaves") for report in reports):  # (reports saved before they were measured have none)
+        mean = {"level_db": float(np.mean([report["octaves"]["level_db"] for report in reports])),
+                "octaves": [dict(octave, db=float(np.mean([report["octaves"]["octaves"][index]["db"]
+                                                           for report in reports])))
+                            for index, octave in enumerate(first["octaves"]["octaves"])]}
+        what = "its" if len(reports) == 1 else f"the {len(reports)} sounds' mean"
+        real = f"; real held-out audio of this length: {format_octave_levels(first['floor_octaves'])}" \
+            if first.get("floor_octaves") else ""
+        lines.append(f"({what} average spectrum against {reference}: {format_octave_levels(mean)}{real})")
     return "\n".join(lines)

@@ -146,9 +146,11 @@ def test_generate_scores_what_it_wrote_against_real_audio(sine_run, tmp_path, wr
     table = said[-1].splitlines()
     assert table[0].startswith("sound distance to --score-against")
     assert [line.split()[0] for line in table[1:4]] == ["q_1.wav", "q_2.wav", "q_3.wav"]
-    assert table[4].startswith("linear predictor 16 (ceiling)") and len(table) == 6
+    assert table[4].startswith("linear predictor 16 (ceiling)") and len(table) == 7
     assert table[5] == "(1.0 s each; no floor: no held-out audio beside the reference to measure one on; lower is " \
                        "closer to real audio)"  # (no floor: no position, and why)
+    assert table[6].startswith("(the 3 sounds' mean average spectrum against --score-against: level ")
+    assert "real held-out" not in table[6]  # (none to measure)
     # A file that starts with its prime is judged on what was generated after it, not on the prime (the reference
     # itself would score as real audio)
     said.clear()

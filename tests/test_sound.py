@@ -90,6 +90,33 @@ def test_on_the_bundled_sample_the_floor_is_below_the_ceiling(speech):
     assert noise["position"] > 1.0  # white noise is worse than the linear predictor's audio
 
 
+def test_the_report_says_the_level_and_each_octave_against_the_training_audio(speech):
+    import scipy.signal
+
+    dataset, decoded = speech
+    reference = SoundReference(dataset_pieces(dataset, "train"), dataset_pieces(dataset, "validation"),
+                               dataset.audio_config)
+    held_out = np.concatenate(decoded["validation"])[:3 * RATE]
+    louder = reference.report(2.0 * held_out)  # 6 dB louder, the same shape
+    same = reference.report(held_out)
+    assert louder["octaves"]["level_db"] == pytest.approx(same["octaves"]["level_db"] + 20 * np.log10(2), abs=0.01)
+    assert [octave["db"] for octave in louder["octaves"]["octaves"]] == pytest.approx(
+        [octave["db"] for octave in same["octaves"]["octaves"]], abs=0.01)
+    assert [(octave["low_hz"], octave["high_hz"]) for octave in same["octaves"]["octaves"]] == [
+        (0, 500), (500, 1000), (1000, 2000), (2000, 4000)]  # up to the rate's Nyquist frequency
+    assert same["floor_octaves"]["level_db"] == pytest.approx(same["octaves"]["level_db"], abs=0.5)  # (the floor's
+    # excerpt is this one, less its silent ends)
+    # Above 2 kHz taken out: its top octave far below the level, the octaves below it above
+    dull = reference.report(scipy.signal.sosfilt(scipy.signal.butter(8, 1800, fs=RATE, output="sos"), held_out))
+    octaves = [octave["db"] - mine["db"] for octave, mine in zip(dull["octaves"]["octaves"],
+                                                                 same["octaves"]["octaves"])]
+    assert octaves[3] < -20 and all(change > -1 for change in octaves[:2])
+    table = format_sound_report(dull)
+    assert "(its average spectrum against the training audio: level " in table
+    assert f"2-4 kHz {dull['octaves']['octaves'][3]['db']:+.1f} dB; real held-out audio of this length: level " \
+           f"{same['octaves']['level_db']:+.1f} dB" in table
+
+
 def test_a_sound_longer_than_the_held_out_audio_has_no_floor_and_says_why(speech):
     dataset, _ = speech
     held_out = dataset_pieces(dataset, "validation")
@@ -165,7 +192,7 @@ def test_the_floor_leaves_out_the_silence_a_held_out_file_starts_with():
     assert report["position"] is not None and report["floor"]["frechet"] < report["ceiling"]["frechet"]
     # A floor no lower than the ceiling places nothing, and says why
     floor, ceiling = padded.anchors(RATE)
-    padded._anchors[RATE] = (ceiling, floor)
+    padded._anchors[RATE] = (ceiling, floor, padded._anchors[RATE][2])
     report = padded.report(noisy_sine(455.0, seed=7)[:RATE])
     assert report["position"] is None
     assert "no position: the floor is not below the ceiling" in format_sound_report(report)
@@ -174,6 +201,6 @@ def test_the_floor_leaves_out_the_silence_a_held_out_file_starts_with():
     assert distance_note(report).endswith(": the floor is not below the ceiling, no position)")
     # A sound closer than real held-out audio is said to be so
     closest = report["model"]["frechet"]
-    padded._anchors[RATE] = ({**floor, "frechet": closest + 10}, {**ceiling, "frechet": closest + 20})
+    padded._anchors[RATE] = ({**floor, "frechet": closest + 10}, {**ceiling, "frechet": closest + 20}, None)
     shown = format_sound_report(padded.report(noisy_sine(455.0, seed=7)[:RATE]))
     assert "the model stands at -" in shown and "below 0 is closer to the training audio than real held-out" in shown
