@@ -174,6 +174,12 @@ def _plot_health(axis, runs):
             else sum(history[f"health_{state}"] for state in ("collapsed", "ran_away", "frozen"))
         stuck_axis.plot(x[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
         most = max(most, float(np.nanmax(stuck[checks], initial=0.0)))
+        if "health_burst" in history:  # (histories written before bursts and few held tones were checked have none)
+            flawed = np.nan_to_num(history["health_burst"]) + np.nan_to_num(history["health_few_tones"])
+            if np.any(flawed[checks] > 0):
+                stuck_axis.plot(x[checks], flawed[checks], "^", color=colour, fillstyle="none",
+                                label=f"{name} with loud bursts or few held tones")
+                most = max(most, float(np.max(flawed[checks])))
     axis.set_title("health checks")
     axis.set_ylabel("% of windows at the training level (o)")
     lines, labels = axis.get_legend_handles_labels()
@@ -182,7 +188,7 @@ def _plot_health(axis, runs):
     axis.set_ylim(0, 105)
     stuck_axis.set_ylim(0, most + 1)  # the most stuck below the top, not on the 100 % line
     stuck_axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole streams
-    stuck_axis.set_ylabel("streams collapsed, run away or frozen (x)")
+    stuck_axis.set_ylabel("streams collapsed, run away or frozen (x); bursts, few tones (^)")
 
 
 _FIGURE_WARNINGS = {}  # what save_figure passed on, shown once a place as the "default" filter shows warnings

@@ -110,6 +110,15 @@ def test_a_run_with_health_checks_gets_a_health_panel(tmp_path):
     health = [axis for axis in plot_history(folder).axes if axis.get_title().startswith("health")][0]
     [star] = [line for line in health.get_lines() if line.get_label() == "checked healthiest (epoch 2)"]
     np.testing.assert_allclose(star.get_ydata(), [75])
+    # Streams with loud bursts or few held tones (columns since the thirty-seventh session) beside the stuck
+    lines[0] += ",health_stuck,health_burst,health_few_tones"
+    lines[1] += ",,,"
+    lines[2] += ",3,2,1"
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+    [flawed] = [line for axis in plot_history(folder).axes for line in axis.get_lines()
+                if line.get_label() == "checked with loud bursts or few held tones"]
+    np.testing.assert_allclose(flawed.get_xdata(), [2])
+    np.testing.assert_allclose(flawed.get_ydata(), [3])
 
 
 def test_pictures_of_sound_are_pngs(tmp_path):
