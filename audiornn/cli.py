@@ -486,7 +486,8 @@ def build_parser():
                          help="file to write; with several inputs, OUT_1.wav ... in their order")
     vocoder.add_argument("--overwrite", action="store_true", help="replace files already at --output")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
-                         help="softmax temperature; 0 means argmax (default %(default)s)")
+                         help="softmax temperature; 0 means argmax (default %(default)s; below 1 a vocoder's "
+                              "audio falls apart into noise or a tone)")
     vocoder.add_argument("--tail", type=float, default=VOCODE_TAIL, metavar="P",
                          help="take probability P off every class before drawing, so the improbable ones are "
                               "never drawn: fewer clicks and less noise between the harmonics (LPCNet's "

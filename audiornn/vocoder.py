@@ -260,16 +260,27 @@ def level_shift(frames, model):
 # 4 to 6 % of its 50 ms frames ran 6 dB or more above the original's, for up to 0.65 s at a time.
 LIMIT_DB = 6.0
 LIMIT_PASSES = 4
+# The vocoder's audio, at the model's training level, raised more than this beyond what its frames' level asks
+# has its energy elsewhere than its frames put it: vocoder-16k on 6.4 s of a voice it never heard was raised 10 dB
+# more than that at temperature 1, 17 at 0.7, 73 at 0.5 (its audio all but silent, raised into noise louder than
+# the speech) and more at 0 (into a full-scale tone). And a copy whose own frames lie more than FOLLOW_DB (their
+# mean absolute difference in dB over the louder half of the frames) from the given ones does not follow them:
+# there, about 4 dB at temperature 1, 4.4 at 0.85, 10.6 at 0.7, 19.6 at 0.5.
+RAISE_DB = 24.0
+FOLLOW_DB = 8.0
 
 
-def match_level(audio, frames, config, name="the given frames"):
+def match_level(audio, frames, config, name="the given frames", expected_db=None, temperature=1.0):
     """``audio`` scaled so that its frames lie where ``frames`` do (a front end's frames carry the level of
     the audio they describe): the power of the louder half of the frames, summed over the bands (so a copy
     whose spectrum leans otherwise is matched by where its energy is, not by its emptiest bands). Each frame
     that then runs more than :data:`LIMIT_DB` above its given frame's power is brought down to that (the gains
     interpolated between the frames' centres) and the level matched again without the blares, and what
     still runs beyond full scale is cut there (the vocoder's audio is decoded uncut: cut before, a copy scaled
-    down was cut far below full scale)."""
+    down was cut far below full scale). ``expected_db``: the gain (power, dB) the frames' level asks of audio
+    at the model's training level (:func:`level_shift`); raised more than :data:`RAISE_DB` beyond it, the audio
+    had its energy elsewhere than its frames put it (sampling at a low ``temperature``), and is raised no further.
+    Audio whose frames then lie more than :data:`FOLLOW_DB` from the given ones is said not to follow them."""
     made = format_frames(audio, config)
     count = min(made.shape[0], frames.shape[0])
     if count == 0:
@@ -280,6 +291,7 @@ def match_level(audio, frames, config, name="the given frames"):
     pad = spec.fft // 2 if spec.padding == "center" else (spec.fft - spec.hop) // 2
     centres = np.arange(count) * spec.hop + spec.fft // 2 - pad
     blared = np.zeros(count, bool)
+    before = float(np.mean(np.square(audio, dtype=np.float64)))
     for _ in range(LIMIT_PASSES):
         # Matched on the loud frames that are not blares: a blare's power put the rest too quiet
         matched = loud & ~blared if np.any(loud & ~blared) else loud
@@ -291,6 +303,20 @@ def match_level(audio, frames, config, name="the given frames"):
         blared |= cut > 0
         audio = audio * np.interp(np.arange(audio.size), centres, 10 ** (-cut / 20)).astype(audio.dtype)
         have = _frame_power(format_frames(audio, config)[:count], config)
+    raised = 10 * math.log10(max(float(np.mean(np.square(audio, dtype=np.float64))), 1e-300) / max(before, 1e-300))
+    beyond = raised - expected_db - RAISE_DB if expected_db is not None else 0.0
+    if beyond > 0:  # not raised past what the frames' level asks by more than RAISE_DB
+        audio = audio * 10 ** (-beyond / 20)
+    made = format_frames(audio, config)[:count]
+    apart = float(np.mean(np.abs(made[loud] - frames[:count][loud]))) * _decibels_per_unit(config)
+    if apart > FOLLOW_DB:
+        colder = f"sampled at --temperature {temperature:g}: below 1 a vocoder's draws fall apart into noise or a " \
+                 f"tone; leave it at 1" if temperature < 1 else \
+            "frames unlike those the model learned: of another format, another sample rate, or not speech"
+        logger.warning("the audio vocoded from %s does not follow its frames: its own frames lie %.1f dB from them on "
+                       "average over the louder half (a copy that follows them: about 4 dB)%s; %s", name, apart,
+                       f", and it had to be raised {raised - expected_db:.0f} dB more than their level asks "
+                       f"(raised {RAISE_DB:g} dB more only)" if beyond > 0 else "", colder)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         share = float(np.mean(np.abs(audio) > 1.0))
@@ -570,7 +596,8 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
     config, rate, count = model.feature_config, model.audio_config.sample_rate, len(given)
     # A front end's frames, at any level, are read at the level of the model's training frames; the output is
     # put back at theirs (match_level).
-    frames = [piece - level_shift(piece, model) for piece in given]
+    shifts = [level_shift(piece, model) for piece in given]
+    frames = [piece - shift for piece, shift in zip(given, shifts)]
     labels = label_state(model, label, count)
     hop, margin = config.hop, model.feature_net.margin
     folds = [Fold.plan(piece.shape[0], rate / hop, fold) for piece in frames]
@@ -609,6 +636,7 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                 pieces = [decode_classes(row, model.audio_config, clip=False)[0]
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
-                sink.put(index, audio if config.format is None else match_level(audio, given[index], config,
-                                                                                names[index]))
+                sink.put(index, audio if config.format is None else match_level(
+                    audio, given[index], config, names[index], temperature=temperature,
+                    expected_db=float(shifts[index]) * _decibels_per_unit(config)))
     return paths if paths is not None else sink.audio()

@@ -555,3 +555,52 @@ def test_frames_of_audio_far_beyond_full_scale_are_said_to_distort_with_the_shar
         cut = float(np.mean(np.abs(out) >= 1.0))
         assert f"{100 * cut:.2g} % of its samples are cut at full scale" in caplog.text
         assert ("it is distorted throughout" in caplog.text) == distorted
+
+
+def test_audio_that_does_not_follow_its_frames_is_said_so_and_not_raised_into_a_blast(caplog):
+    """vocoder-16k at --temperature 0 drew audio all but silent in the frames' bands, which the level match raised
+    71 dB into a full-scale tone (92 % of the samples cut), and the warning blamed the frames' unit."""
+    from audiornn.vocoder import FOLLOW_DB, RAISE_DB, match_level
+
+    config = FeatureConfig.for_format("speecht5")
+    rate = config.format.sample_rate
+    time = np.arange(2 * rate) / rate
+    described = 0.1 * np.sin(2 * np.pi * 200 * time) * (1 + 0.5 * np.sin(2 * np.pi * 3 * time))
+    frames = format_frames(described, config)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        kept = match_level((0.5 * described).astype(np.float32), frames, config, "'a.npy'", expected_db=-6.0)
+    assert caplog.text == "" and np.sqrt(np.mean(kept ** 2)) == pytest.approx(np.sqrt(np.mean(described ** 2)),
+                                                                             rel=0.05)
+    # Its energy above the frames' top band (7.6 kHz), almost none in them
+    junk = (1e-6 * described + 0.003 * np.sin(2 * np.pi * 7950 * time)).astype(np.float32)
+    for temperature, why in ((0.0, "sampled at --temperature 0: below 1 a vocoder's draws fall apart"),
+                             (1.0, "frames unlike those the model learned")):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="audiornn"):
+            out = match_level(junk, frames, config, "'a.npy'", expected_db=0.0, temperature=temperature)
+        raised = 10 * np.log10(np.mean(out.astype(np.float64) ** 2) / np.mean(junk.astype(np.float64) ** 2))
+        assert raised == pytest.approx(RAISE_DB, abs=0.01)  # raised no further than that beyond what was expected
+        assert np.mean(np.abs(out) >= 1.0) == 0.0 and "cut at full scale" not in caplog.text
+        assert "the audio vocoded from 'a.npy' does not follow its frames: its own frames lie " in caplog.text
+        assert f"(raised {RAISE_DB:g} dB more only); {why}" in caplog.text
+    # Noise over every band at the frames' level: matched, but said not to follow them
+    caplog.clear()
+    noise = np.random.default_rng(0).standard_normal(time.size).astype(np.float32)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        match_level(noise, frames, config, "'a.npy'", expected_db=0.0)
+    apart = float(caplog.text.split("its own frames lie ")[1].split(" dB")[0])
+    assert apart > FOLLOW_DB and "more only" not in caplog.text
+
+
+def test_vocoder_16k_at_temperature_0_is_said_to_fall_apart_and_is_not_blasted(caplog):
+    import audiornn
+
+    model = audiornn.load_model("vocoder-16k")
+    audio = _bundled_speech_at_16_khz("vm-forward.wav")[:16000]
+    audio = 0.5 * audio / np.abs(audio).max()
+    frames = format_frames(audio, model.feature_config)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        [out] = audiornn.vocode(model, [frames], temperature=0.0, seed=1, progress=False)
+    out = np.asarray(out, np.float64)
+    assert "does not follow its frames" in caplog.text and "--temperature 0: below 1" in caplog.text
+    assert np.mean(np.abs(out) >= 1.0) < 0.001 and np.sqrt(np.mean(out ** 2)) < np.sqrt(np.mean(audio ** 2))
