@@ -100,9 +100,15 @@ SPREAD_TOLERANCE = 1.8  # the frames' spread may be this many times smaller than
 # most 1.05), and the same frames in natural-log magnitude (log10's most common mix-up) 1.49 to 3.01 (5th
 # percentile to most); 1.8 let a quarter of those through, as garbage at full scale.
 SPREAD_ABOVE = 1.45
-MIN_FRAMES_TO_JUDGE = 100  # a second: a shorter excerpt of real speech varies less than the whole of it
+MIN_FRAMES_TO_JUDGE = 100  # a second of mel frames, 1.6 s of SpeechT5's: a shorter excerpt of real speech varies less than the whole of it
 FLOOR_MARGIN = 1e-3  # a frame whose bands all lie within this of each other is flat
 FLOOR_TOLERANCE = 1e-3  # a flat frame this near the floor (relatively) is at it: float16 rounds ln(1e-5) by 0.003
+# A front end's frames with this share of their values more than FLOOR_SLACK_DB under its floor are of another
+# format or unit (its front end never goes below the floor; a model predicting its frames may stray under it a
+# little). HiFi-GAN's frames of the bundled prompts (8 kHz, resampled up: their top bands empty), given as
+# SpeechT5's, have 16 to 23 % of their values there; of 12.6 s of a 16 kHz voice, 0.05 %; SpeechT5's own none.
+# Fewer are named (and refused with frames that vary more than speech, not taken with --any-spread unsaid).
+FLOOR_SLACK_DB, UNDER_FLOOR_SHARE = 12.0, 0.01
 # A front end's frames that describe audio this far above a peak of 1 are refused: no recording is, and frames of
 # int16 samples not divided by 32768 lie 90 dB up (vocoded, every sample would be cut at full scale).
 TOO_LOUD_DB = 60.0
@@ -144,6 +150,11 @@ def _likely_unit(frames, deviation, config):
     distances = {name: distance(_in_model_units(frames.astype(np.float64), name, config)) for name in units}
     ranked = sorted(distances, key=distances.get)
     near = [name for name in ranked if distances[name] - distances[ranked[0]] < math.log(AMBIGUOUS)]
+    # Of those, for a front end's format, a unit front ends give their frames in first (natural-log magnitude,
+    # HiFi-GAN's and Vocos', for SpeechT5's log10: the most common mix-up, which log10 of power cannot be told from)
+    if config.format is not None:
+        given = {spec.unit for spec in FORMATS.values()}
+        near.sort(key=lambda name: name not in given)
     spread = float(np.median(np.std(frames.astype(np.float64), axis=0) / deviation))
     return near, spread
 
@@ -180,7 +191,17 @@ def check_units(frames, model, name, any_spread=False):
                        name, why, config.describe())
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
     slack = (LEVEL_SLACK if judged else LOG_RANGE_SLACK) / config.to_log_power
-    out_of_range = frames.min() < low - slack or frames.max() > high + slack
+    # A front end's values never go below its floor, at any level: many that do are of another format (HiFi-GAN's
+    # natural-log frames of pauses, read as SpeechT5's log10, lie 20 dB and more under its floor). A model's
+    # prediction may stray a little under it: FLOOR_SLACK_DB, for a share of values.
+    under = float(np.mean(frames < low - FLOOR_SLACK_DB / _decibels_per_unit(config))) if spec is not None else 0.0
+    under_floor = under >= UNDER_FLOOR_SHARE
+    stray = f"their lowest value, {frames.min():.3g}, lies {(low - frames.min()) * _decibels_per_unit(config):.0f} " \
+            f"dB under the floor of {config.kind}'s frames ({low:.3g}), which its front end never goes below" \
+        if under else ""
+    if stray and any_spread and not under_floor:
+        logger.warning("features %s: %s: frames of another format or unit? (taken, as --any-spread asks)", name, stray)
+    out_of_range = frames.min() < low - slack or frames.max() > high + slack or under_floor
     lively = spread >= SPREAD_ABOVE and not any_spread  # refused for that alone, said so below
     if not out_of_range and not lively and (config.unit in units or spread > 1 / SPREAD_TOLERANCE):
         # In the model's unit, a flat frame off the floor is no sound a front end makes: zero padding
@@ -219,14 +240,18 @@ def check_units(frames, model, name, any_spread=False):
         likely += (f". If they are {' or '.join(formats.values())}, converting them will not do: this vocoder "
                    f"reads {config.kind} frames at {model.audio_config.sample_rate} Hz; use a vocoder trained on "
                    f"theirs (--features {next(iter(formats))})")
-    if lively and not out_of_range:  # the model's unit cannot be ruled out: livelier than speech is
+    if lively and not out_of_range and stray:  # no --any-spread for them
+        likely += f"; and {stray}"
+    elif lively and not out_of_range:  # the model's unit cannot be ruled out: livelier than speech is
         likely += (f". If they are {config.unit}, only livelier than speech (which varies at most about "
                    f"{SPREAD_ABOVE:g} times as much), pass --any-spread (any_spread=True)")
+    below = f"; {under:.1%} of them lie over {FLOOR_SLACK_DB:g} dB under its floor ({spec.log} of magnitude " \
+            f"floored at {spec.floor:g}), which its front end never goes below" if under_floor else ""
     raise ParameterError(f"features {name} are not in the model's units ({config.describe()}: {config.unit}, from "
                          f"{low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
                          f"{frames.min():.3g} to {frames.max():.3g}"
                          + (f" and vary {spread:.2g} times as much as the model's training frames" if judged else "")
-                         + f"){likely}")
+                         + f"{below}){likely}")
 
 
 # A band whose mean lies this far below the median band's (against the training frames') is taken as empty, not

@@ -604,3 +604,41 @@ def test_vocoder_16k_at_temperature_0_is_said_to_fall_apart_and_is_not_blasted(c
     out = np.asarray(out, np.float64)
     assert "does not follow its frames" in caplog.text and "--temperature 0: below 1" in caplog.text
     assert np.mean(np.abs(out) >= 1.0) < 0.001 and np.sqrt(np.mean(out ** 2)) < np.sqrt(np.mean(audio ** 2))
+
+
+def test_values_under_a_front_ends_floor_are_of_another_format_and_natural_log_magnitude_is_named_first(caplog):
+    """HiFi-GAN's frames given to vocoder-16k with --any-spread were vocoded 1.38 times too long: a front end never
+    goes below its floor (SpeechT5's -10), and frames well under it are of another format or unit."""
+    import audiornn
+
+    model = audiornn.load_model("vocoder-16k")
+    frames = np.concatenate([format_frames(_bundled_speech_at_16_khz(name), model.feature_config)
+                             for name in ("vm-forward.wav", "agent-user.wav")])
+    assert frames.min() >= -10.0
+    # In natural-log magnitude (log10's most common mix-up, which log10 of power cannot be told from by the
+    # spread): that unit is named first
+    with pytest.raises(ParameterError, match=r"they look like natural-log magnitude: multiply by 1 / ln\(10\)") as \
+            caught:
+        load_features(frames * math.log(10), model)
+    assert "pass --any-spread" not in str(caught.value)
+    assert "times as much as the model's training frames; " in str(caught.value) and \
+        "% of them lie over 12 dB under its floor (log10 of magnitude floored at 1e-10), which its front end never " \
+        "goes below)" in str(caught.value)
+    # 2 % of the values 20 dB under the floor: refused whatever the options
+    under = frames.copy()
+    under.reshape(-1)[::50] = -11.0
+    with pytest.raises(ParameterError, match=r"; 2.0% of them lie over 12 dB under its floor"):
+        load_features(under, model, any_spread=True)
+    # A few stray values (a model's prediction may stray under it a little): taken, and named with --any-spread
+    stray = frames.copy()
+    stray[5, 3] = -11.0
+    np.testing.assert_array_equal(load_features(stray, model), stray)
+    lively = stray.mean(axis=0) + (stray - stray.mean(axis=0)) * 1.6
+    lively[5, 3] = -11.0
+    with pytest.raises(ParameterError, match="lies 20 dB under the floor") as caught:
+        load_features(lively, model)
+    assert "--any-spread" not in str(caught.value)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        np.testing.assert_array_equal(load_features(lively, model, any_spread=True), lively.astype(np.float32))
+    assert "their lowest value, -11, lies 20 dB under the floor" in caplog.text and "as --any-spread asks" in \
+        caplog.text
