@@ -739,3 +739,29 @@ def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(ton
     assert summary["epochs"] == 1, summary["stop_reason"]
     assert summary["stop_reason"] == "time budget of 0.7 minutes used (the 2 s left would make an epoch of a few " \
                                      "batches, not one of 5 s)"
+
+
+def test_batches_reach_tensorflow_without_tf_datas_autotuning(sine_dataset):
+    """With tf.data's autotuning on (Keras' PyDataset of one worker prefetches with it), the end of an epoch's
+    iterator waited for the autotuning thread: 30 to 40 s on 2 busy cores, and a budget's last epoch became one
+    batch. Made by Keras' enqueuer in order instead, the draws are the sampler's own, batch for batch."""
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    from audiornn.keras_data import WindowDataset
+    from audiornn.windows import WindowSampler
+
+    sampler = WindowSampler(sine_dataset.array("train"), sine_dataset.segments("train"), sequence_length=32,
+                            batch_size=4, shuffle=True, seed=3, steps=5)
+    adapter = PyDatasetAdapter(WindowDataset(sampler))
+    if keras.backend.backend() == "tensorflow":
+        assert adapter.get_tf_dataset().options().autotune.enabled is False
+    for epoch in range(2):
+        adapter.on_epoch_begin()
+        drawn = list(adapter.get_numpy_iterator())
+        adapter.on_epoch_end()
+        assert len(drawn) == 5
+        for index, (inputs, targets) in enumerate(drawn):
+            expected = sampler.batch(index, epoch)
+            np.testing.assert_array_equal(inputs, expected[0])
+            np.testing.assert_array_equal(targets, expected[1])
+    assert sampler.epoch == 2
