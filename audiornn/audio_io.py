@@ -211,6 +211,23 @@ def _visible_entries(folder):
     return entries
 
 
+def _without_second_ways_in(files):
+    """``files`` less the links to a file taken under its own path (or by an earlier link): one file is one
+    recording, read under its own name (a link beside it was taken for the same recording in another format, and
+    kept in its place)."""
+    real = {os.path.realpath(file) for file in files if not file.is_symlink()}
+    kept = []
+    for file in files:
+        target = os.path.realpath(file)
+        if file.is_symlink():
+            if target in real:
+                logger.info("'%s' is a link to '%s', taken under its own name", file, target)
+                continue
+            real.add(target)
+        kept.append(file)
+    return kept
+
+
 def find_audio_files(inputs):
     """Expand files and folders (searched recursively) into a sorted file list.
 
@@ -242,9 +259,9 @@ def find_audio_files(inputs):
         if path.is_dir():
             # One walk of the folder: what is taken, and what is said to be passed over
             candidates = _visible_entries(path)
-            files = _leave_out_own_folders(sorted(
+            files = _without_second_ways_in(_leave_out_own_folders(sorted(
                 candidate for candidate in candidates
-                if candidate.is_file() and candidate.suffix.lower() in extensions), path, entry)
+                if candidate.is_file() and candidate.suffix.lower() in extensions), path, entry))
             _say_passed_over(candidates, entry, extensions)
             if not files:
                 raise AudioFileError(

@@ -340,12 +340,22 @@ def _in_training(files, dataset, pieces=None):
         copies = _copies_in_training([(str(path), piece) for path, piece in zip(files, pieces)
                                       if str(path) not in found], dataset)
         for path, (source, alike) in copies.items():
+            if alike is None and _same_file(source, path):  # the file itself, its source recorded by a relative
+                continue  # path that reaches it from here too (said with the rest below)
             logger.warning("'%s' holds the audio of training file '%s' of dataset '%s' (%s)", path, source,
                            dataset.path, "byte for byte, under another name" if alike is None else
                            f"what sounds like the same recording: its coarse spectrogram moves with that file's, "
                            f"correlation {alike:.2f}; another format, rate or level of it")
         found |= set(copies)
     return [str(path) for path in files if str(path) in found]
+
+
+def _same_file(one, other):
+    """Whether the paths ``one`` and ``other`` reach the same file from here."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def _copies_in_training(scored, dataset):

@@ -528,6 +528,26 @@ def test_a_folder_of_recordings_with_runs_other_formats_and_broken_links_in_it(s
     assert (run / "previews" / "epoch_0001.wav") in [path for path, _ in find_audio_files([run / "previews"])]
 
 
+def test_a_link_beside_the_file_it_points_to_is_not_taken_for_it(speech_like_folder, tmp_path, caplog):
+    # (a link named "link to take1.wav" beside take1.wav was said to be "one recording in several formats", taken
+    # in its place, and so named in the dataset's sources and in eval's copies)
+    from audiornn.audio_io import find_audio_files
+
+    taken = sorted(label for _, label in find_audio_files([speech_like_folder]))
+    (speech_like_folder / "a link to take1.wav").symlink_to(speech_like_folder / "take1.wav")
+    (speech_like_folder / "other").mkdir()
+    (speech_like_folder / "other" / "take1 again.wav").symlink_to(speech_like_folder / "take1.wav")
+    outside = tmp_path / "elsewhere" / "far.wav"
+    outside.parent.mkdir()
+    shutil.copy(speech_like_folder / "take1.wav", outside)
+    (speech_like_folder / "linked far.wav").symlink_to(outside)  # the only way in to a file elsewhere: taken
+    (speech_like_folder / "far again.wav").symlink_to(outside)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        found = sorted(label for _, label in find_audio_files([speech_like_folder]))
+    assert found == sorted(taken + ["far again.wav"])  # its first link in sorted order
+    assert "several formats" not in caplog.text
+
+
 def test_integers_saved_as_floats_and_channels_that_cancel_are_said(write_audio, tmp_path, caplog):
     speech, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
     folder = tmp_path / "in"

@@ -2,6 +2,7 @@
 
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,6 +121,32 @@ def test_training_audio_under_another_name_or_format_is_said_not_to_be_held_out(
            f"byte, under another name)" in caplog.text
     assert f"'{quieter}' holds the audio of training file '{trained[1]}'" in caplog.text
     assert f"2 of the {2 + len(held[:1])} file(s) scored" in caplog.text
+
+
+def test_a_training_file_recorded_by_a_relative_path_is_not_said_to_be_a_copy_of_itself(tmp_path, monkeypatch,
+                                                                                        caplog):
+    # (a dataset built from "rec" in its folder recorded "rec/a.wav"; scoring "rec/a.wav" from there said it held
+    # the audio of training file 'rec/a.wav' "byte for byte, under another name")
+    from audiornn import build_dataset
+    from audiornn.scoring import _in_training, audio_pieces
+    from conftest import REPOSITORY
+
+    folder = tmp_path / "rec"
+    folder.mkdir()
+    for name in ("agent-user.wav", "demo-thanks.wav", "dir-instr.wav"):
+        (folder / name).write_bytes((REPOSITORY / "data" / name).read_bytes())
+    monkeypatch.chdir(tmp_path)
+    dataset = build_dataset(["rec"], tmp_path / "dataset", validation_fraction=0.34, progress=False)
+    trained = [source["path"] for source in dataset.metadata["sources"] if source["split"] == "train"]
+    assert not Path(trained[0]).is_absolute()  # (as the build was given it)
+    copy = tmp_path / "renamed.wav"
+    copy.write_bytes(Path(trained[0]).read_bytes())
+    files = [trained[0], str(copy)]
+    with caplog.at_level("WARNING", logger="audiornn"):
+        found = _in_training(files, dataset, audio_pieces(files, dataset.audio_config)[0])
+    assert found == files
+    assert f"'{copy}' holds the audio of training file '{trained[0]}'" in caplog.text  # a copy is one
+    assert f"'{trained[0]}' holds" not in caplog.text
 
 
 def test_speech_at_another_rate_is_told_by_its_sound_as_a_training_file(tmp_path, caplog):
