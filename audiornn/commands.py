@@ -252,7 +252,7 @@ def generate_command(model, *, score_against=(), say=print, **options):
     made = generated_samples(options["seconds"], loaded.audio_config.sample_rate) \
         if options.get("include_prime") else None
     if made is not None and (healthy is not None or reference is not None):
-        say(f"(the health{' and sound' if reference is not None else ''} below are of the {made / loaded.audio_config.sample_rate:g} s "
+        say(f"(the health{' and sound' if reference is not None else ''} below {'are' if reference is not None else 'is'} of the {made / loaded.audio_config.sample_rate:g} s "
             f"generated after the prime, which the files start with)")
     for index, path in enumerate(paths if healthy is not None or reference is not None else ()):
         audio = soundfile.read(str(path), dtype="float32")[0]

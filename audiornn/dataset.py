@@ -801,8 +801,23 @@ def _say_if_all_downsampled(used, audio_config, output, feature_config=None):
                 audio_config.sample_rate / 2, keep)
 
 
+# Less training audio than this is said to be too little to learn from (the bundled sample holds 56 s), and less
+# validation audio than VALIDATION_SAYS_LITTLE to score on.
+TRAINING_TOO_LITTLE, VALIDATION_SAYS_LITTLE = 10.0, 1.0
+
+
 def _warn_if_short(dataset, output):
-    """Warn when no training file is as long as one training window at the default length."""
+    """Warn when no training file is as long as one training window at the default length, and when the training
+    or the validation audio is too little to learn from or to score on."""
+    rate = dataset.audio_config.sample_rate
+    training, validation = dataset.samples("train") / rate, dataset.samples("validation") / rate
+    if 0 < training < TRAINING_TOO_LITTLE or 0 < validation < VALIDATION_SAYS_LITTLE:
+        logger.warning("'%s' holds %.2f s of training audio and %.2f s of validation audio: %s (the bundled sample "
+                       "holds 56 s; give a minute or more of recordings)", output, training, validation,
+                       " and ".join(what for what, short in (
+                           ("a model learns little from so little", training < TRAINING_TOO_LITTLE),
+                           ("its scores on so little validation audio say little", validation < VALIDATION_SAYS_LITTLE))
+                           if short))
     window = TrainConfig().sequence_length + 1
     longest = max((segment.length for segment in dataset.segments("train")), default=0)
     if longest < window:

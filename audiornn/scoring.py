@@ -507,7 +507,8 @@ def format_score_table(score):
     trained = len(score.get("in_training") or [])
     # (without the model's dataset, as of a shipped model, what it trained on is not known: the audio is not called
     # held out)
-    kind = f"audio, {trained} of them training audio," if trained else "held-out audio" if score["dataset"] else \
-        "audio, not checked against the model's training audio,"
-    lines.append(f"({score['seconds']:.1f} s of {kind} in {len(score['files'])} file(s); {fitted})")
+    kind = "audio" if trained or not score["dataset"] else "held-out audio"
+    checked = f", {trained} of them training audio" if trained else "" if score["dataset"] else \
+        ", not checked against the model's training audio"
+    lines.append(f"({score['seconds']:.1f} s of {kind} in {len(score['files'])} file(s){checked}; {fitted})")
     return "\n".join(lines)

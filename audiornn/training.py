@@ -292,7 +292,8 @@ class RunKeeper(keras.callbacks.Callback):
                 self.budget_seconds, self._elapsed(), epoch_seconds):
             left = self.budget_seconds - self._elapsed()
             self.stop_reason = f"time budget of {self.budget_seconds / 60:g} minutes used" + (
-                f" (the {left:.0f} s left would make an epoch of a few batches, not one of {epoch_seconds:.0f} s)"
+                f" (the {left:.0f} s left would make an epoch of {left / epoch_seconds:.0%} of its batches, not one of "
+                f"{epoch_seconds:.0f} s)"
                 if left >= 1 else "")
             self.model.stop_training = True
         if self.preview and self.config.preview_every and number % self.config.preview_every == 0:
@@ -1034,7 +1035,7 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     if start is not None and not state["epochs_completed"] and not _multi_worker(strategy):
         with _interrupt_note(folder):
             state.update(start_name=start["name"], start_val_loss=_starting_loss(model, quick, carry, start["name"]))
-    logger.info("training %s on %s: %d batches of %d per epoch; run folder %s",
+    logger.info("training %s on %s: %d batch(es) of %d per epoch; run folder %s",
                 _describe(model_config), dataset.path, len(training), train_config.batch_size, folder)
     _say_older_builder(dataset)
     try:

@@ -844,3 +844,17 @@ def test_a_dataset_of_an_older_builder_is_not_called_up_to_date(speech_like_fold
     caplog.set_level("INFO", logger="audiornn")
     build_dataset([speech_like_folder], output, progress=False)  # and then reused as today's
     assert "is up to date with its inputs; reusing it" in caplog.text
+
+
+def test_too_little_audio_to_learn_from_or_score_on_is_said_at_build(write_audio, tmp_path, caplog):
+    # (0.2 s built a dataset of 20 ms of validation audio without a word, and trained 30 epochs of one batch)
+    write_audio("short/clip.wav", 0.5 * np.sin(2 * np.pi * 440 * np.arange(1600) / 8000), 8000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([tmp_path / "short"], tmp_path / "ds", progress=False)
+    assert re.search(r"holds 0.1\d s of training audio and 0.0\d s of validation audio: a model learns little from "
+                     r"so little and its scores on so little validation audio say little \(the bundled sample",
+                     caplog.text)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([SAMPLE_DATA], tmp_path / "bundled", progress=False)
+    assert "learns little" not in caplog.text and "say little" not in caplog.text

@@ -179,7 +179,7 @@ def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run
         score = score_audio(str(sine_run[0]), [trained[0], *held[:1]], progress=False)
     assert score["in_training"] == [trained[0]]
     assert f"1 of the {1 + len(held[:1])} file(s) scored ('{trained[0]}') are training audio" in caplog.text
-    assert "training audio," in format_score_table(score)
+    assert "in 2 file(s), 1 of them training audio;" in format_score_table(score)
     # the run's model loaded in a notebook and given as an object is scored as its path is (it had no baselines
     # and no check, and said nothing)
     loaded = score_audio(load_run_model(sine_run[0]), [trained[0], *held[:1]], progress=False)
@@ -205,4 +205,4 @@ def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run
         assert "s of held-out audio in 1 file(s)" in format_score_table(alone)
     # without the model's dataset (a shipped model's), what it trained on is not known: not called held out
     unknown = dict(score, dataset=None, in_training=[])
-    assert "s of audio, not checked against the model's training audio, in 2 file(s)" in format_score_table(unknown)
+    assert "s of audio in 2 file(s), not checked against the model's training audio;" in format_score_table(unknown)

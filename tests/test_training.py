@@ -737,8 +737,8 @@ def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(ton
                     train_config=TrainConfig(minutes=0.7, **{**SMALL_TRAINING, "steps_per_epoch": 10}), verbose=0)
     # 40.5 s of the 42 after the first epoch, whose other batches say an epoch takes 5 s: no second one
     assert summary["epochs"] == 1, summary["stop_reason"]
-    assert summary["stop_reason"] == "time budget of 0.7 minutes used (the 2 s left would make an epoch of a few " \
-                                     "batches, not one of 5 s)"
+    assert summary["stop_reason"] == "time budget of 0.7 minutes used (the 2 s left would make an epoch of 30% of " \
+                                     "its batches, not one of 5 s)"
 
 
 def test_batches_reach_tensorflow_without_tf_datas_autotuning(sine_dataset):
