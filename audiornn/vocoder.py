@@ -434,6 +434,8 @@ def load_features(source, model, sample_rate=None, any_spread=False):
         raise ParameterError(f"features {name} have NaN or infinite values: {int(np.count_nonzero(bad))} of them, in "
                              f"{int(np.count_nonzero(bad.any(axis=1)))} of their {frames.shape[0]} frames (the first is "
                              f"frame {first}): repair or cut those frames")
+    if frames.shape[0] == frames.shape[1] > 1:
+        _say_if_turned(frames, model, name)
     check_units(frames, model, name, any_spread=any_spread)
     above = level_shift(frames, model) * _decibels_per_unit(config)  # dB above a peak of 1
     if above > TOO_LOUD_DB:
@@ -443,6 +445,26 @@ def load_features(source, model, sample_rate=None, any_spread=False):
             f"32768 before making the frames, or subtract {20 * math.log10(32768) / _decibels_per_unit(config):.3g} "
             f"from these)")
     return frames
+
+
+# A square array's shape cannot tell (frames, bands) from (bands, frames): its mean over time is compared with the
+# training frames' mean band profile, read as given and turned. Of 175 excerpts of 80 SpeechT5 frames of speech
+# (the bundled prompts at 16 kHz, a minute of June's), each read as given correlated 0.10 or more better than
+# turned; of 1,227 of 40 mel frames, 3 % read turned 0.05 better: a warning, not a refusal.
+TURNED_BETTER = 0.05
+
+
+def _say_if_turned(frames, model, name):
+    """Warn when square ``frames`` look like ``(bands, frames)``: their band profile read turned is more like the
+    training frames' than as given."""
+    mean = np.asarray(model.feature_net.mean, np.float64)
+    given, turned = (float(np.nan_to_num(np.corrcoef(np.mean(values, axis=0, dtype=np.float64), mean)[0, 1]))
+                     for values in (frames, frames.T))
+    if turned > given + TURNED_BETTER:
+        logger.warning("features %s are square (%d x %d), read as (frames, bands); their mean over time is less like "
+                       "the model's training frames' band profile than their mean read turned (correlation %.2f "
+                       "against %.2f): if they are (bands, frames), give frames.T", name, frames.shape[0],
+                       frames.shape[1], given, turned)
 
 
 def _decibels_per_unit(config):

@@ -11,7 +11,12 @@ training: the Russian prompts for an 8 kHz model, June's G.722 prompts for a
 fade seconds. For each: PESQ (narrow band at 8 kHz, wide at 16) and STOI
 against the joined recordings, each input's mean over the ``--seeds``, and the
 speed of the second of two runs (the first compiles): output seconds per
-second of wall time.
+second of wall time. And the seams' level jumps: at each seam where the
+recording is loud on both sides (over -30 dB), how much the copy's level over
+the 40 ms after the seam differs from its level over 30 to 10 ms before it,
+less the recording's own change there ("jump dB": their standard deviation;
+"over 6 dB": the share that large), beside the same at 600 random points of
+each copy ("anywhere"): a segment that starts too quiet or too loud jumps.
 """
 
 import argparse
@@ -47,23 +52,56 @@ def joined_inputs(model, files, seconds, folder):
     return paths
 
 
+LOUD_DB = -30.0  # a seam is judged where the recording is this loud on both sides
+
+
+def jumps(reference, copy, points, rate):
+    """At each of ``points`` (sample indices) where ``reference`` is loud on both sides: the copy's change of level
+    across it (the 40 ms after against 30 to 10 ms before, dB) less the reference's."""
+    def level(audio, start, stop):
+        return 20 * np.log10(np.sqrt(np.mean(np.square(audio[start:stop], dtype=np.float64))) + 1e-9)
+
+    before, after = (int(0.03 * rate), int(0.01 * rate)), int(0.04 * rate)
+    found = []
+    for point in points:
+        if point - before[0] < 0 or point + after > min(reference.size, copy.size):
+            continue
+        was, now = level(reference, point - before[0], point - before[1]), level(reference, point, point + after)
+        if min(was, now) < LOUD_DB:
+            continue
+        found.append(level(copy, point, point + after) - level(copy, point - before[0], point - before[1])
+                     - (now - was))
+    return found
+
+
 def measure(model, paths, fold, seeds):
-    """PESQ and STOI (means over inputs and seeds) and the speed of the second run of each seed."""
+    """PESQ and STOI (means over inputs and seeds), the speed of the second run of each seed, and the level jumps
+    at the seams and anywhere."""
     from audiornn import vocoder
     from audiornn.resynthesis import reference_audio, speech_scores
 
     rate, config = model.audio_config.sample_rate, model.feature_config
     references = [reference_audio(path, model) for path in paths]
-    scores, speeds = [], []
+    scores, speeds, seams, anywhere = [], [], [], []
     for seed in seeds:
         vocoder.vocode(model, paths[:1], seed=seed, progress=False, fold=fold)  # compiles
         started = time.perf_counter()
         audio = vocoder.vocode(model, paths, seed=seed, progress=False, fold=fold)
         speeds.append(sum(len(row) for row in audio) / rate / (time.perf_counter() - started))
         scores += [speech_scores(reference, row, rate, config) for reference, row in zip(references, audio)]
+        for reference, row in zip(references, audio):
+            plan = vocoder.Fold.plan(len(row) // config.hop, rate / config.hop, True)  # (the seams of a folded copy)
+            seams += jumps(reference, row, [index * plan.segment * config.hop for index in range(1, plan.count)], rate)
+            anywhere += jumps(reference, row, np.random.default_rng(seed).integers(0, len(row), 600), rate)
     return {"pesq": float(np.mean([row["pesq"] for row in scores])),
             "stoi": float(np.mean([row["stoi"] for row in scores if row["stoi"] is not None])),
-            "realtime": float(np.mean(speeds))}
+            "realtime": float(np.mean(speeds)), "seams": np.asarray(seams), "anywhere": np.asarray(anywhere)}
+
+
+def jump_columns(row):
+    """The seams' jumps and those anywhere, as columns."""
+    return "".join(f"{np.std(row[key]):>9.2f}{np.mean(np.abs(row[key]) > 6):>9.0%}" for key in ("seams", "anywhere")) \
+        + f"{row['seams'].size:>7}"
 
 
 def main():
@@ -103,16 +141,19 @@ def main():
         print(f"{len(paths)} input(s) of {arguments.seconds:g} s from {len(files)} files of {voice}; "
               f"model {arguments.model}, seeds {arguments.seeds}, {segments} segments an input (segments of "
               f"{vocoder.FOLD_SEGMENT_SECONDS:g} s or more, at most {vocoder.FOLD_STREAMS})")
-        print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}")
-        if not arguments.without_unfolded:
+        print(f"{'':<34}{'':>7}{'':>8}{'':>13}{'seams':>18}{'anywhere':>18}")
+        print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}{'jump dB':>9}{'over 6':>9}"
+              f"{'jump dB':>9}{'over 6':>9}{'seams':>7}")
+        if not arguments.without_unfolded:  # (its "seams": where the folded copies' are)
             row = measure(model, paths, False, arguments.seeds)
-            print(f"{'one stream an input':<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}",
-                  flush=True)
+            print(f"{'one stream an input':<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}"
+                  f"{jump_columns(row)}", flush=True)
         for warmup, fade in variants:
             vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS = warmup, fade
             name = f"folded, warm-up {warmup:g} s, fade {fade:g} s"
             row = measure(model, paths, True, arguments.seeds)
-            print(f"{name:<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}", flush=True)
+            print(f"{name:<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}{jump_columns(row)}",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -642,3 +642,18 @@ def test_values_under_a_front_ends_floor_are_of_another_format_and_natural_log_m
         np.testing.assert_array_equal(load_features(lively, model, any_spread=True), lively.astype(np.float32))
     assert "their lowest value, -11, lies 20 dB under the floor" in caplog.text and "as --any-spread asks" in \
         caplog.text
+
+
+def test_square_frames_that_look_turned_are_said_to(caplog):
+    """80 frames of SpeechT5's 80 bands given as (bands, frames) were vocoded as frames, to noise, without a word."""
+    import audiornn
+
+    model = audiornn.load_model("vocoder-16k")
+    frames = format_frames(_bundled_speech_at_16_khz("vm-forward.wav"), model.feature_config)[40:120]
+    assert frames.shape == (80, 80)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        load_features(frames, model)
+    assert "square" not in caplog.text
+    with caplog.at_level("WARNING", logger="audiornn"):
+        load_features(np.ascontiguousarray(frames.T), model)
+    assert "are square (80 x 80), read as (frames, bands)" in caplog.text and "give frames.T" in caplog.text
