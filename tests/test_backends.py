@@ -211,3 +211,19 @@ def test_mirrored_over_the_one_device_of_a_cpu_says_it_trains_on_it_alone(caplog
     with caplog.at_level("WARNING", logger="audiornn"):
         distribution("auto")  # (auto asks for nothing: it says nothing)
     assert "one device is visible" not in caplog.text
+
+
+@pytest.mark.tf_only
+def test_the_compiled_loops_retrace_for_new_shapes_without_tensorflows_warning(caplog):
+    """A notebook vocoding inputs of several lengths got "5 out of the last 9 calls to functools.partial(<function
+    frame_rate ...>) triggered tf.function retracing": the loops compile once a shape, by design."""
+    import audiornn
+    from audiornn.stepping import compiled_frame_rate
+
+    model = audiornn.load_model("vocoder-16k")
+    frame_rate, margin = compiled_frame_rate(model), model.feature_net.margin
+    with caplog.at_level("WARNING"):
+        for frames in range(1, 9):
+            made = frame_rate(np.zeros((1, frames + 2 * margin, 80), np.float32) - 5.0)
+            assert tuple(made["feature_product"].shape)[:2] == (frames, 1)
+    assert "retracing" not in caplog.text
