@@ -213,17 +213,19 @@ def test_mirrored_over_the_one_device_of_a_cpu_says_it_trains_on_it_alone(caplog
     assert "one device is visible" not in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.tf_only
-def test_the_compiled_loops_retrace_for_new_shapes_without_tensorflows_warning(caplog):
+def test_vocoding_inputs_of_several_lengths_does_not_warn_of_retracing(capfd, caplog):
     """A notebook vocoding inputs of several lengths got "5 out of the last 9 calls to functools.partial(<function
     frame_rate ...>) triggered tf.function retracing": the loops compile once a shape, by design."""
     import audiornn
-    from audiornn.stepping import compiled_frame_rate
+    from audiornn.features import format_frames
 
     model = audiornn.load_model("vocoder-16k")
-    frame_rate, margin = compiled_frame_rate(model), model.feature_net.margin
+    seconds = np.arange(16000 * 14) / 16000
+    speechless = 0.1 * np.sin(2 * np.pi * 150 * seconds) * (1 + np.sin(2 * np.pi * 3 * seconds))
+    frames = format_frames(speechless, model.feature_config)
     with caplog.at_level("WARNING"):
-        for frames in range(1, 9):
-            made = frame_rate(np.zeros((1, frames + 2 * margin, 80), np.float32) - 5.0)
-            assert tuple(made["feature_product"].shape)[:2] == (frames, 1)
-    assert "retracing" not in caplog.text
+        for length in (7, 13):  # 2 segments, then 4
+            audiornn.vocode(model, [frames[:length * 16000 // 256]], seed=2, progress=False)
+    assert "retracing" not in capfd.readouterr().err + caplog.text
