@@ -61,12 +61,20 @@ logger = logging.getLogger("audiornn")
 
 # -- labels ---------------------------------------------------------------------------------------
 
+def unlabelled(model):
+    """The error for a label given to ``model``, which has none: naming it (its file, where it was loaded from one)
+    and the option."""
+    source = getattr(model, "loaded_from", None)
+    named = "this model" if source is None else f"model '{source}'"
+    return ParameterError(f"{named} was trained without labels (its dataset had none): leave --label (label=) out")
+
+
 def label_ids(model, names):
     """Label names (one, or a list) -> their ids as an int32 array; an unknown one is refused, naming the
     model's."""
     known = model.model_config.labels
     if not known:
-        raise ParameterError("this model was trained without labels: leave the label out")
+        raise unlabelled(model)
     names = [names] if isinstance(names, str) else list(names)
     # In one Unicode form: a name typed is composed (NFC); a folder's name on macOS is decomposed (NFD)
     index = {unicodedata.normalize("NFC", name): number for number, name in enumerate(known)}
@@ -430,7 +438,7 @@ class SampleStream:
         """Continue every stream under ``label`` (names or ids, one for all or one each)."""
         ids = label_state(self.model, label, self.count)
         if ids is None:
-            raise ParameterError("this model was trained without labels: leave the label out")
+            raise unlabelled(self.model)
         self.states = dict(self.states, label=ops.convert_to_tensor(ids))
 
     def prime(self, classes):
@@ -520,7 +528,7 @@ class StreamGroup:
     def set_label(self, label):
         labels = label_state(self.model, label, self.count)
         if labels is None:
-            raise ParameterError("this model was trained without labels: leave the label out")
+            raise unlabelled(self.model)
         for shard in self.shards:
             shard.set_label(labels[shard.first_stream:shard.first_stream + shard.count])
 

@@ -294,6 +294,12 @@ def test_an_unlabelled_model_refuses_a_label(tone_dataset, tmp_path):
     with pytest.raises(ParameterError, match="trained without labels"):
         generate(model, seconds=0.1, label="low", progress=False)
     assert generate(model, seconds=0.1, progress=False).shape == (1, 800)
+    import audiornn
+
+    shipped = audiornn.load_model("speech")  # named by its file, with the option
+    with pytest.raises(ParameterError, match=r"^model '.*speech\.keras' was trained without labels \(its dataset had "
+                                             r"none\): leave --label \(label=\) out$"):
+        generate(shipped, seconds=0.1, label="low", progress=False)
 
 
 @pytest.mark.slow
