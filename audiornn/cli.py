@@ -483,7 +483,8 @@ def build_parser():
                               "from its 40-band log-mel frames) or 'vocoder-16k' (16 kHz speech from SpeechT5's "
                               "frames)")
     vocoder.add_argument("--output", "-o", action=_Once, required=True, metavar="OUT.wav",
-                         help="file to write; with several inputs, OUT_1.wav ... in their order")
+                         help="file to write; with several inputs, OUT_1.wav ... in their order; a folder (there, "
+                              "or ending in /): a .wav named after each input in it")
     vocoder.add_argument("--overwrite", action="store_true", help="replace files already at --output")
     vocoder.add_argument("--temperature", "-t", type=float, default=1.0,
                          help="softmax temperature; 0 means argmax (default %(default)s; below 1 a vocoder's "

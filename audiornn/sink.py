@@ -42,12 +42,15 @@ def beyond_full_scale_unsaid():
         _BEYOND_SAID.reset(token)
 
 
-def output_paths(output, count, inputs=(), overwrite=False):
+def output_paths(output, count, inputs=(), overwrite=False, named_after=None, paths=None):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
     ``.wav`` name (its folder made when the files are opened, where it is missing), no path that is a folder, none of the ``inputs`` (the files the
     work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
-    file that exists (what was generated before is not lost)."""
-    output = Path(output).expanduser()
+    file that exists (what was generated before is not lost). With ``named_after`` (the inputs: files as paths),
+    an ``output`` that is a folder (there, or named with a trailing ``/``) holds a ``.wav`` named after each."""
+    if named_after is not None and (str(output).endswith(("/", os.sep)) or Path(output).expanduser().is_dir()):
+        return _named_after(Path(output).expanduser(), count, inputs, overwrite, named_after)
+    given, output = paths, Path(output).expanduser()
     if output.parent.is_file():
         raise ParameterError(f"--output '{output}': '{output.parent}' is a file, not a folder: name a .wav file in a "
                              f"folder")
@@ -60,8 +63,8 @@ def output_paths(output, count, inputs=(), overwrite=False):
         raise ParameterError(f"--output '{output}': '{above}' is a file, not a folder: name a .wav file in a folder")
     check_writable(output if above == output.parent else above / output.name, "--output")
     width = len(str(count))
-    paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}")
-                                         for index in range(count)]
+    paths = given if given is not None else [output] if count == 1 else [
+        output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}") for index in range(count)]
     read = {os.path.realpath(Path(source).expanduser()) for source in inputs if isinstance(source, (str, os.PathLike))}
     for path in paths:
         if path.is_dir():
@@ -76,6 +79,19 @@ def output_paths(output, count, inputs=(), overwrite=False):
                              f"--overwrite to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
     _allow_open_files(count)
     return paths
+
+
+def _named_after(folder, count, inputs, overwrite, named_after):
+    """:func:`output_paths` into ``folder``: ``STEM.wav`` for each of ``named_after`` (the inputs' paths)."""
+    if any(not isinstance(source, (str, os.PathLike)) for source in named_after):
+        raise ParameterError(f"--output '{folder}' is a folder, whose files are named after the inputs: an array has "
+                             f"no name; give --output a .wav name (NAME_1.wav ... in the inputs' order)")
+    names = [f"{Path(source).stem}.wav" for source in named_after]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ParameterError(f"--output '{folder}': inputs of one name would be written to one file ({', '.join(twice)}"
+                             f"): vocode them into separate folders, or give --output a .wav name")
+    return output_paths(folder / "unnamed.wav", count, inputs, overwrite, paths=[folder / name for name in names])
 
 
 OPEN_FILES_SPARE = 256  # descriptors left for the rest of the process (the backend, the model, the inputs)

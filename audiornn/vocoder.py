@@ -582,7 +582,8 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         frames, arrays of frames, arrays of audio at ``sample_rate``: 1-D,
         ``(samples, channels)`` or librosa's ``(channels, samples)``, floats or
         integer samples; :func:`load_features`).
-    output: a ``.wav`` path (several inputs: ``NAME_1.wav`` ...), written chunk
+    output: a ``.wav`` path (several inputs: ``NAME_1.wav`` ...; a folder, there or named with a trailing
+        ``/``: a ``.wav`` named after each input file, ``utt1.npy`` to ``utt1.wav``), written chunk
         by chunk and renamed into place only when complete; without it the
         audio is returned (an array ``(streams, samples)``, or a list when the
         inputs' lengths differ). Each stream has ``frames * hop`` samples. A
@@ -633,7 +634,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
             raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
-    paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite)
+    paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite, named_after=inputs)
     return vocode_frames(model, [load_features(source, model, sample_rate, any_spread) for source in inputs],
                          [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,
                          chunk_seconds=chunk_seconds, progress=progress, tail=tail, label=label, fold=fold,

@@ -669,3 +669,29 @@ def test_a_mel_vocoders_clipping_is_not_blamed_on_the_recordings_level(vocoder_r
     vocode(model, SAMPLE_DATA / "agent-user.wav", progress=False)
     assert causes and "its audio comes out at that level, near full scale, whatever the recording's" in causes[0]
     assert "whose level it keeps" not in causes[0]
+
+
+def test_vocode_into_a_folder_names_each_file_after_its_input(tmp_path, capsys):
+    """A text-to-speech engineer's batch of utterances came out as OUT_1.wav ... by position."""
+    model = load_model("vocoder")
+    frames = load_features(SAMPLE_DATA / "vm-forward.wav", model)[:60]
+    for name in ("hello", "bye"):
+        np.save(tmp_path / f"{name}.npy", frames)
+    assert main(["vocode", "--model", "vocoder", str(tmp_path / "hello.npy"), str(tmp_path / "bye.npy"),
+                 "--output", f"{tmp_path / 'out'}/", "--seed", "1", "--quiet"]) == 0  # made, as with a trailing /
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["bye.wav", "hello.wav"]
+    assert soundfile.info(str(tmp_path / "out" / "hello.wav")).frames == 60 * model.feature_config.hop
+    capsys.readouterr()
+    # An existing folder is one without the slash; what is there is not written over unasked
+    assert main(["vocode", "--model", "vocoder", str(tmp_path / "hello.npy"), "--output", str(tmp_path / "out"),
+                 "--quiet"]) == 2
+    assert "hello.wav' exists: name another --output, or pass --overwrite" in capsys.readouterr().err
+    (tmp_path / "other").mkdir()
+    np.save(tmp_path / "other" / "hello.npy", frames)
+    with pytest.raises(ParameterError, match=r"inputs of one name would be written to one file \(hello.wav\)"):
+        vocode(model, [tmp_path / "hello.npy", tmp_path / "other" / "hello.npy"], output=f"{tmp_path / 'new'}/",
+               progress=False)
+    (tmp_path / "new").mkdir()
+    with pytest.raises(ParameterError, match=r"an array has no name; give --output a .wav name"):
+        vocode(model, [frames], output=tmp_path / "new", progress=False)
+    assert not any((tmp_path / "new").iterdir())
