@@ -8,22 +8,14 @@ import keras
 from .dataset import as_dataset
 from .windows import WindowSampler
 
-__all__ = ["WindowDataset", "window_datasets"]
-
-
-# Batches made by this many threads, in order (Keras' OrderedEnqueuer), ahead of the step that takes them. One
-# (Keras' default) feeds TensorFlow through tf.data's prefetch with its autotuning on, whose thread the iterator's
-# end waits for: on 2 busy cores an epoch's end stalled 30 to 40 s (4 of 5 two-minute runs of a probe), and a
-# budget's last epoch became one batch. With the enqueuer, Keras turns tf.data's autotuning off.
-BATCH_THREADS = 2
+__all__ = ["NextDraw", "WindowDataset", "fit_input", "window_datasets"]
 
 
 class WindowDataset(keras.utils.PyDataset):
-    """Feeds ``WindowSampler`` batches to ``model.fit``; a new draw each epoch (made by :data:`BATCH_THREADS`
-    threads, in order)."""
+    """Feeds ``WindowSampler`` batches to ``model.fit``; a new draw each epoch."""
 
     def __init__(self, sampler, **kwargs):
-        super().__init__(**{"workers": BATCH_THREADS, "use_multiprocessing": False, **kwargs})
+        super().__init__(**kwargs)
         self.sampler = sampler
 
     def __len__(self):
@@ -33,6 +25,48 @@ class WindowDataset(keras.utils.PyDataset):
         return self.sampler.batch(index)
 
     def on_epoch_end(self):
+        self.sampler.epoch += 1
+
+
+def fit_input(sampler, strategy=None):
+    """What ``model.fit`` (or ``evaluate``) reads ``sampler``'s batches from: a :class:`WindowDataset`, or on
+    TensorFlow with one device (``strategy`` None or the default one) a ``tf.data`` pipeline of the same batches,
+    in order, with tf.data's autotuning off (its epochs are advanced by :class:`NextDraw`). Keras feeds a
+    ``PyDataset`` to TensorFlow through ``prefetch(AUTOTUNE)``, and the end of each epoch's iterator waited for the
+    autotuning thread: on 2 busy cores 30 to 40 s (4 of 5 two-minute runs of a probe), and a budget's last epoch
+    became one batch."""
+    if keras.backend.backend() != "tensorflow":
+        return WindowDataset(sampler)
+    import tensorflow as tf
+
+    if strategy is not None and strategy is not tf.distribute.get_strategy():  # (Keras' path for a strategy)
+        return WindowDataset(sampler)
+
+    def batches():
+        for index in range(len(sampler)):
+            yield sampler.batch(index)
+
+    first = sampler.batch(0)
+    # Keras ends an epoch of a PyDataset before the first (fit and evaluate reset its iterator after a look at its
+    # batches): the first epoch draws as the sampler's next, and so here, so that a run trains on the same batches
+    # either way, and on either backend
+    sampler.epoch += 1
+    spec = tf.nest.map_structure(lambda part: tf.TensorSpec((None, *part.shape[1:]), tf.as_dtype(part.dtype)), first)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (tf.data.Dataset.from_generator(batches, output_signature=spec)
+            .apply(tf.data.experimental.assert_cardinality(len(sampler))).with_options(options).prefetch(2))
+
+
+class NextDraw(keras.callbacks.Callback):
+    """At each epoch's end, the sampler of a :func:`fit_input` pipeline draws anew (as :class:`WindowDataset`'s
+    ``on_epoch_end`` has it do)."""
+
+    def __init__(self, sampler):
+        super().__init__()
+        self.sampler = sampler
+
+    def on_epoch_end(self, epoch, logs=None):
         self.sampler.epoch += 1
 
 

@@ -36,7 +36,7 @@ from .features import frame_count, loud_level
 from .errors import (AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost,
                      refused_by_machine)
 from .files import make_folder, write_advice, write_json
-from .keras_data import WindowDataset
+from .keras_data import NextDraw, WindowDataset, fit_input
 from .layers import StateCarry
 from .model import BitsPerSample, build_model
 from .sink import beyond_full_scale_unsaid
@@ -1041,9 +1041,11 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
     try:
         with _interrupt_note(folder):
             # shuffle=False: batches in order, as carrying the state needs (the sampler draws at random).
-            model.fit(WindowDataset(training), validation_data=WindowDataset(quick), shuffle=False,
+            batches = fit_input(training, strategy)
+            advance = [] if isinstance(batches, WindowDataset) else [NextDraw(training)]
+            model.fit(batches, validation_data=fit_input(quick, strategy), shuffle=False,
                       initial_epoch=state["epochs_completed"], epochs=train_config.total_epochs,
-                      callbacks=callbacks, verbose=1 if verbose == 1 else 0)
+                      callbacks=[*advance, *callbacks], verbose=1 if verbose == 1 else 0)
     finally:
         StateCarry.detach(model)
         keeper.close_folder()

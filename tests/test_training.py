@@ -741,27 +741,34 @@ def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(ton
                                      "its batches, not one of 5 s)"
 
 
-def test_batches_reach_tensorflow_without_tf_datas_autotuning(sine_dataset):
-    """With tf.data's autotuning on (Keras' PyDataset of one worker prefetches with it), the end of an epoch's
-    iterator waited for the autotuning thread: 30 to 40 s on 2 busy cores, and a budget's last epoch became one
-    batch. Made by Keras' enqueuer in order instead, the draws are the sampler's own, batch for batch."""
-    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
-
-    from audiornn.keras_data import WindowDataset
+def test_batches_reach_tensorflow_without_tf_datas_autotuning(sine_dataset, tmp_path, monkeypatch):
+    """With tf.data's autotuning on (Keras' PyDataset prefetches with it), the end of an epoch's iterator waited for
+    the autotuning thread: 30 to 40 s on 2 busy cores, and a budget's last epoch became one batch. On TensorFlow
+    with one device the batches go through a pipeline of their own, autotuning off: the draws Keras' PyDataset
+    gave, epoch for epoch (Keras ends an epoch of it before the first: the first epoch draws the sampler's next)."""
+    from audiornn.keras_data import WindowDataset, fit_input
     from audiornn.windows import WindowSampler
 
     sampler = WindowSampler(sine_dataset.array("train"), sine_dataset.segments("train"), sequence_length=32,
                             batch_size=4, shuffle=True, seed=3, steps=5)
-    adapter = PyDatasetAdapter(WindowDataset(sampler))
+    made = fit_input(sampler)
     if keras.backend.backend() == "tensorflow":
-        assert adapter.get_tf_dataset().options().autotune.enabled is False
-    for epoch in range(2):
-        adapter.on_epoch_begin()
-        drawn = list(adapter.get_numpy_iterator())
-        adapter.on_epoch_end()
-        assert len(drawn) == 5
-        for index, (inputs, targets) in enumerate(drawn):
-            expected = sampler.batch(index, epoch)
-            np.testing.assert_array_equal(inputs, expected[0])
-            np.testing.assert_array_equal(targets, expected[1])
-    assert sampler.epoch == 2
+        assert made.options().autotune.enabled is False and int(made.cardinality()) == 5
+        for epoch in range(1, 3):
+            drawn = list(made.as_numpy_iterator())
+            assert len(drawn) == 5
+            for index, (inputs, targets) in enumerate(drawn):
+                expected = sampler.batch(index, epoch)
+                np.testing.assert_array_equal(inputs, expected[0])
+                np.testing.assert_array_equal(targets, expected[1])
+            sampler.epoch += 1  # (NextDraw's, in training)
+    else:
+        assert isinstance(made, WindowDataset)
+    # Trained, the run's sampler draws anew once an epoch after its first, as the PyDataset had it do
+    import audiornn.training as training_module
+
+    made_samplers, real = [], training_module._samplers
+    monkeypatch.setattr(training_module, "_samplers",
+                        lambda *arguments: made_samplers.append(real(*arguments)) or made_samplers[-1])
+    train(sine_dataset, tmp_path / "run", model_config=TINY, train_config=TrainConfig(epochs=3, **QUICK), verbose=0)
+    assert made_samplers[-1][0].epoch == 4
