@@ -215,15 +215,15 @@ def _without_second_ways_in(files):
     """``files`` less the links to a file taken under its own path (or by an earlier link): one file is one
     recording, read under its own name (a link beside it was taken for the same recording in another format, and
     kept in its place)."""
-    real = {os.path.realpath(file) for file in files if not file.is_symlink()}
+    taken = {os.path.realpath(file): file for file in files if not file.is_symlink()}
     kept = []
     for file in files:
         target = os.path.realpath(file)
         if file.is_symlink():
-            if target in real:
-                logger.info("'%s' is a link to '%s', taken under its own name", file, target)
+            if target in taken:
+                logger.info("'%s' is a link to '%s', taken once, as '%s'", file, target, taken[target])
                 continue
-            real.add(target)
+            taken[target] = file
         kept.append(file)
     return kept
 

@@ -201,10 +201,7 @@ def compiled(function, model, static=()):
         # Traced again for a new batch or length, by design (the streams of a fold, a chunk's frames), not by
         # mistake: without TensorFlow's warning of "N out of the last M calls ... triggered tf.function retracing",
         # which a notebook vocoding inputs of a few lengths was shown
-        try:
-            traced._omit_frequent_tracing_warning = True
-        except AttributeError:  # (a TensorFlow without it: the warning stays)
-            pass
+        traced._omit_frequent_tracing_warning = True  # (a TensorFlow that no longer reads it warns again)
 
         def call_tensorflow(*arguments):
             return traced(*(tf.constant(argument) if index in static else argument

@@ -816,7 +816,8 @@ def _warn_if_short(dataset, output):
                        "holds 56 s; give a minute or more of recordings)", output, training, validation,
                        " and ".join(what for what, short in (
                            ("a model learns little from so little", training < TRAINING_TOO_LITTLE),
-                           ("its scores on so little validation audio say little", validation < VALIDATION_SAYS_LITTLE))
+                           ("its scores on so little validation audio say little",
+                            0 < validation < VALIDATION_SAYS_LITTLE))
                            if short))
     window = TrainConfig().sequence_length + 1
     longest = max((segment.length for segment in dataset.segments("train")), default=0)

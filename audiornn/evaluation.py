@@ -175,11 +175,12 @@ def _plot_health(axis, runs):
         stuck_axis.plot(x[checks], stuck[checks], "x", color=colour, label=f"{name} streams stuck")
         most = max(most, float(np.nanmax(stuck[checks], initial=0.0)))
         if "health_burst" in history:  # (histories written before bursts and few held tones were checked have none)
-            flawed = np.nan_to_num(history["health_burst"]) + np.nan_to_num(history["health_few_tones"])
-            if np.any(flawed[checks] > 0):
-                stuck_axis.plot(x[checks], flawed[checks], "^", color=colour, fillstyle="none",
+            flawed = history["health_burst"] + history["health_few_tones"]  # (NaN where not measured)
+            measured = checks & np.isfinite(flawed)
+            if np.any(flawed[measured] > 0):
+                stuck_axis.plot(x[measured], flawed[measured], "^", color=colour, fillstyle="none",
                                 label=f"{name} with loud bursts or few held tones")
-                most = max(most, float(np.max(flawed[checks])))
+                most = max(most, float(np.max(flawed[measured])))
     axis.set_title("health checks")
     axis.set_ylabel("% of windows at the training level (o)")
     lines, labels = axis.get_legend_handles_labels()

@@ -161,7 +161,7 @@ def octave_levels(generated, reference, rate):
 
 
 def format_octave_levels(levels):
-    """``level +3.8 dB; by octave against it: 0-0.5 kHz -0.5, 0.5-1 kHz +3.3, ... dB``"""
+    """``level +3.8 dB, by octave against that level 0-0.5 kHz -0.5, 0.5-1 kHz +3.3, ... dB``"""
     octaves = ", ".join(f"{level['low_hz'] / 1000:g}-{level['high_hz'] / 1000:g} kHz {level['db']:+.1f}"
                         for level in levels["octaves"])
     return f"level {levels['level_db']:+.1f} dB, by octave against that level {octaves} dB"

@@ -66,7 +66,7 @@ def unlabelled(model):
     and the option."""
     source = getattr(model, "loaded_from", None)
     named = "this model" if source is None else f"model '{source}'"
-    return ParameterError(f"{named} was trained without labels (its dataset had none): leave --label (label=) out")
+    return ParameterError(f"{named} was trained without labels: leave --label (label=) out")
 
 
 def label_ids(model, names):

@@ -199,10 +199,11 @@ def check_units(frames, model, name, any_spread=False):
     stray = f"their lowest value, {frames.min():.3g}, lies {(low - frames.min()) * _decibels_per_unit(config):.0f} " \
             f"dB under the floor of {config.kind}'s frames ({low:.3g}), which its front end never goes below" \
         if under else ""
-    if stray and any_spread and not under_floor:
-        logger.warning("features %s: %s: frames of another format or unit? (taken, as --any-spread asks)", name, stray)
     out_of_range = frames.min() < low - slack or frames.max() > high + slack or under_floor
     lively = spread >= SPREAD_ABOVE and not any_spread  # refused for that alone, said so below
+    if stray and not under_floor and not lively:  # (refused for their spread, it is said there)
+        logger.warning("features %s: %s: frames of another format or unit? (taken: a model's prediction may stray "
+                       "under it a little; numpy.maximum(frames, %.3g) lifts them to it)", name, stray, low)
     if not out_of_range and not lively and (config.unit in units or spread > 1 / SPREAD_TOLERANCE):
         # In the model's unit, a flat frame off the floor is no sound a front end makes: zero padding
         above = flat & (np.abs(frames[:, 0] - low) > max(FLOOR_MARGIN, FLOOR_TOLERANCE * abs(low)))  # (float16)
@@ -247,6 +248,10 @@ def check_units(frames, model, name, any_spread=False):
                    f"{SPREAD_ABOVE:g} times as much), pass --any-spread (any_spread=True)")
     below = f"; {under:.1%} of them lie over {FLOOR_SLACK_DB:g} dB under its floor ({spec.log} of magnitude " \
             f"floored at {spec.floor:g}), which its front end never goes below" if under_floor else ""
+    if under_floor:  # or in the model's unit but for those: a prediction that undershoots its floor
+        likely = (likely if others else ": frames of another format") + (
+            f"; if they are {config.unit} but for a model's prediction that undershoots the floor, "
+            f"numpy.maximum(frames, {low:.3g}) lifts them to it")
     raise ParameterError(f"features {name} are not in the model's units ({config.describe()}: {config.unit}, from "
                          f"{low:.1f} to about {high:.1f} at a peak of 1; theirs range from "
                          f"{frames.min():.3g} to {frames.max():.3g}"
@@ -339,7 +344,7 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
     judged = loud[:, None] & (given >= given.max(axis=1, keepdims=True) - FOLLOW_WITHIN_DB / _decibels_per_unit(config))
     apart = float(np.mean(np.abs(made - given)[judged])) * _decibels_per_unit(config)
     if apart > FOLLOW_DB:
-        colder = f"sampled at --temperature {temperature:g}: below 1 a vocoder's draws fall apart into noise or a " \
+        colder = f"sampled at --temperature {temperature:g} (temperature=): below 1 a vocoder's draws fall apart into noise or a " \
                  f"tone; leave it at 1" if temperature < 1 else \
             "frames unlike those the model learned: of another format, another sample rate, or not speech"
         logger.warning("the audio vocoded from %s does not follow its frames: its own frames lie %.1f dB from them on "
@@ -462,8 +467,9 @@ def _say_if_turned(frames, model, name):
     """Warn when square ``frames`` look like ``(bands, frames)``: their band profile read turned is more like the
     training frames' than as given."""
     mean = np.asarray(model.feature_net.mean, np.float64)
-    given, turned = (float(np.nan_to_num(np.corrcoef(np.mean(values, axis=0, dtype=np.float64), mean)[0, 1]))
-                     for values in (frames, frames.T))
+    with np.errstate(invalid="ignore", divide="ignore"):  # (constant frames: no correlation, NaN, taken as 0)
+        given, turned = [float(np.nan_to_num(np.corrcoef(np.mean(values, axis=0, dtype=np.float64), mean)[0, 1]))
+                         for values in (frames, frames.T)]
     if turned > given + TURNED_BETTER:
         logger.warning("features %s are square (%d x %d), read as (frames, bands); their mean over time is less like "
                        "the model's training frames' band profile than their mean read turned (correlation %.2f "

@@ -100,8 +100,8 @@ def measure(model, paths, fold, seeds):
 
 def jump_columns(row):
     """The seams' jumps and those anywhere, as columns."""
-    return "".join(f"{np.std(row[key]):>9.2f}{np.mean(np.abs(row[key]) > 6):>9.0%}" for key in ("seams", "anywhere")) \
-        + f"{row['seams'].size:>7}"
+    return "".join(f"{np.std(row[key]):>9.2f}{np.mean(np.abs(row[key]) > 6):>9.0%}" if row[key].size else f"{'-':>9}{'-':>9}"
+                   for key in ("seams", "anywhere")) + f"{row['seams'].size:>7}"  # (no seams: inputs too short to fold)
 
 
 def main():

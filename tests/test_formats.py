@@ -629,10 +629,18 @@ def test_values_under_a_front_ends_floor_are_of_another_format_and_natural_log_m
     under.reshape(-1)[::50] = -11.0
     with pytest.raises(ParameterError, match=r"; 2.0% of them lie over 12 dB under its floor"):
         load_features(under, model, any_spread=True)
-    # A few stray values (a model's prediction may stray under it a little): taken, and named with --any-spread
+    # A model's prediction in the model's unit that undershoots the floor: how to lift it
+    with pytest.raises(ParameterError, match=r"; if they are log10 of magnitude but for a model's prediction that "
+                                             r"undershoots the floor, numpy.maximum\(frames, -10\) lifts them to it"):
+        load_features(under, model)
+    # A few stray values (a model's prediction may stray under it a little): taken, and named
     stray = frames.copy()
     stray[5, 3] = -11.0
-    np.testing.assert_array_equal(load_features(stray, model), stray)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        np.testing.assert_array_equal(load_features(stray, model), stray)
+    assert "their lowest value, -11, lies 20 dB under the floor of speecht5's frames (-10)" in caplog.text
+    assert "(taken: a model's prediction may stray under it a little; numpy.maximum(frames, -10) lifts" in caplog.text
+    caplog.clear()
     lively = stray.mean(axis=0) + (stray - stray.mean(axis=0)) * 1.6
     lively[5, 3] = -11.0
     with pytest.raises(ParameterError, match="lies 20 dB under the floor") as caught:
@@ -640,8 +648,7 @@ def test_values_under_a_front_ends_floor_are_of_another_format_and_natural_log_m
     assert "--any-spread" not in str(caught.value)
     with caplog.at_level("WARNING", logger="audiornn"):
         np.testing.assert_array_equal(load_features(lively, model, any_spread=True), lively.astype(np.float32))
-    assert "their lowest value, -11, lies 20 dB under the floor" in caplog.text and "as --any-spread asks" in \
-        caplog.text
+    assert "their lowest value, -11, lies 20 dB under the floor" in caplog.text and "(taken: " in caplog.text
 
 
 def test_square_frames_that_look_turned_are_said_to(caplog):
