@@ -48,7 +48,9 @@ def output_paths(output, count, inputs=(), overwrite=False, named_after=None, pa
     work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
     file that exists (what was generated before is not lost). With ``named_after`` (the inputs: files as paths),
     an ``output`` that is a folder (there, or named with a trailing ``/``) holds a ``.wav`` named after each."""
-    if named_after is not None and (str(output).endswith(("/", os.sep)) or Path(output).expanduser().is_dir()):
+    if named_after is not None and (str(output).endswith(("/", os.sep)) or (
+            Path(output).expanduser().is_dir() and Path(output).suffix.lower() != ".wav")):  # (a folder named .wav:
+        # refused below, as a file name that is a folder)
         return _named_after(Path(output).expanduser(), count, inputs, overwrite, named_after)
     given, output = paths, Path(output).expanduser()
     if output.parent.is_file():

@@ -520,7 +520,11 @@ def _shape_advice(frames, config):
 # bench/fold.py chose these: "which segment, warm-up and fade keep folded copy-synthesis as good as one stream?"
 FOLD_SEGMENT_SECONDS = 3.0  # the shortest segment (a seam a second cost 0.05 PESQ): an input under two is not folded
 FOLD_STREAMS = 32  # at most this many segments an input (a power of two; 2 cores' throughput levels off there)
-FOLD_WARMUP_SECONDS = 0.05  # each segment starts this early, so its state has settled on the frames before it
+# Each segment starts this early, so that its state has settled on the frames before it: started 0.05 s early (a
+# choice by PESQ, which hardly hears a seam), a segment came in up to 11 dB too quiet or loud, the level across its
+# seam jumping over 6 dB at 22 % of the seams at 16 kHz and 31 % at 8 kHz; 0.3 s early, as often as anywhere else
+# (bench/fold.py's "jump" columns, thirty-seventh session)
+FOLD_WARMUP_SECONDS = 0.3
 FOLD_FADE_SECONDS = 0.01  # the last of those samples are cross-faded (equal power) with the segment before
 
 
