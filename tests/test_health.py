@@ -182,6 +182,7 @@ def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, ca
 
 
 
+@pytest.mark.slow  # (a generate and an eval: 40 s on 2 cores)
 def test_audio_a_sound_is_held_to_is_read_once_for_its_distance_and_its_health(sine_run, tmp_path, monkeypatch,
                                                                                 capsys):
     import audiornn.scoring
