@@ -573,7 +573,7 @@ def test_audio_that_does_not_follow_its_frames_is_said_so_and_not_raised_into_a_
                                                                              rel=0.05)
     # Its energy above the frames' top band (7.6 kHz), almost none in them
     junk = (1e-6 * described + 0.003 * np.sin(2 * np.pi * 7950 * time)).astype(np.float32)
-    for temperature, why in ((0.0, "sampled at --temperature 0: below 1 a vocoder's draws fall apart"),
+    for temperature, why in ((0.0, "sampled at --temperature 0 (temperature=): below 1 a vocoder's draws fall apart"),
                              (1.0, "frames unlike those the model learned")):
         caplog.clear()
         with caplog.at_level("WARNING", logger="audiornn"):
@@ -602,7 +602,7 @@ def test_vocoder_16k_at_temperature_0_is_said_to_fall_apart_and_is_not_blasted(c
     with caplog.at_level("WARNING", logger="audiornn"):
         [out] = audiornn.vocode(model, [frames], temperature=0.0, seed=1, progress=False)
     out = np.asarray(out, np.float64)
-    assert "does not follow its frames" in caplog.text and "--temperature 0: below 1" in caplog.text
+    assert "does not follow its frames" in caplog.text and "--temperature 0 (temperature=): below 1" in caplog.text
     assert np.mean(np.abs(out) >= 1.0) < 0.001 and np.sqrt(np.mean(out ** 2)) < np.sqrt(np.mean(audio ** 2))
 
 
