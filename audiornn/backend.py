@@ -29,9 +29,9 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["BACKENDS", "JaxDevices", "carry_variable", "compiled", "devices", "distribution", "index_dtype",
-           "is_tensorflow", "name", "start", "start_quietly", "start_runtime_quietly", "sync_training_state", "uniform",
-           "wide_float"]
+__all__ = ["BACKENDS", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "devices", "distribution",
+           "index_dtype", "is_tensorflow", "name", "one_tensorflow_device", "start", "start_quietly",
+           "start_runtime_quietly", "sync_training_state", "uniform", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -228,6 +228,28 @@ def compiled(function, model, static=()):
         return traced([variable.value for variable in variables], arrays, statics)
 
     return call_jax
+
+
+def one_tensorflow_device(strategy=None):
+    """True on TensorFlow without a distribution strategy (``strategy`` None or the default one)."""
+    if not is_tensorflow():
+        return False
+    import tensorflow as tf
+
+    return strategy is None or strategy is tf.distribute.get_strategy()
+
+
+def batch_pipeline(batches, first, count):
+    """A ``tf.data`` pipeline of the ``count`` batches ``batches()`` yields (structures of arrays shaped as ``first``,
+    one batch), in order, with tf.data's autotuning off and 2 batches made ahead (:func:`audiornn.keras_data.fit_input`:
+    the end of an autotuned iterator waited for the autotuning thread)."""
+    import tensorflow as tf
+
+    spec = tf.nest.map_structure(lambda part: tf.TensorSpec((None, *part.shape[1:]), tf.as_dtype(part.dtype)), first)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return (tf.data.Dataset.from_generator(batches, output_signature=spec)
+            .apply(tf.data.experimental.assert_cardinality(count)).with_options(options).prefetch(2))
 
 
 def compiled_once(model, key, make, static=()):

@@ -1,5 +1,6 @@
 """Keras side of the window stream: a ``PyDataset`` over a :class:`WindowSampler`."""
 
+from . import backend
 from .backend import start_quietly
 
 start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
@@ -35,27 +36,15 @@ def fit_input(sampler, strategy=None):
     ``PyDataset`` to TensorFlow through ``prefetch(AUTOTUNE)``, and the end of each epoch's iterator waited for the
     autotuning thread: on 2 busy cores 30 to 40 s (4 of 5 two-minute runs of a probe), and a budget's last epoch
     became one batch."""
-    if keras.backend.backend() != "tensorflow":
+    if not backend.one_tensorflow_device(strategy):  # (JAX; Keras' path for a strategy)
         return WindowDataset(sampler)
-    import tensorflow as tf
-
-    if strategy is not None and strategy is not tf.distribute.get_strategy():  # (Keras' path for a strategy)
-        return WindowDataset(sampler)
-
-    def batches():
-        for index in range(len(sampler)):
-            yield sampler.batch(index)
-
     first = sampler.batch(0)
     # Keras ends an epoch of a PyDataset before the first (fit and evaluate reset its iterator after a look at its
     # batches): the first epoch draws as the sampler's next, and so here, so that a run trains on the same batches
     # either way, and on either backend
     sampler.epoch += 1
-    spec = tf.nest.map_structure(lambda part: tf.TensorSpec((None, *part.shape[1:]), tf.as_dtype(part.dtype)), first)
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    return (tf.data.Dataset.from_generator(batches, output_signature=spec)
-            .apply(tf.data.experimental.assert_cardinality(len(sampler))).with_options(options).prefetch(2))
+    return backend.batch_pipeline(lambda: (sampler.batch(index) for index in range(len(sampler))), first,
+                                  len(sampler))
 
 
 class NextDraw(keras.callbacks.Callback):
