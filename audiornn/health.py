@@ -226,6 +226,12 @@ class LevelReference:
                    max(long_enough) * FRAME_HOP_SECONDS if long_enough else None)
 
     @classmethod
+    def from_classes(cls, pieces, audio_config):
+        """From pieces of prepared audio (classes, each one file's), decoded as generation decodes its classes."""
+        return cls.from_audio([decode_classes(np.asarray(piece), audio_config)[0] for piece in pieces],
+                              audio_config.sample_rate)
+
+    @classmethod
     def from_dataset(cls, dataset, label=None):
         """From a dataset's training audio, decoded as generation decodes its classes; with ``label`` (a labelled
         dataset's label name), that label's files only."""
@@ -257,9 +263,7 @@ def reference_for(model, audio_config=None, audio=None, label=None):
     if audio:
         from .scoring import audio_pieces
 
-        pieces = audio_pieces(audio, audio_config)[0]
-        return LevelReference.from_audio([decode_classes(piece, audio_config)[0] for piece in pieces],
-                                         audio_config.sample_rate)
+        return LevelReference.from_classes(audio_pieces(audio, audio_config)[0], audio_config)
     dataset, why_not = usable_run_dataset(model) if Path(str(model)).expanduser().exists() else (None, None)
     if why_not:
         raise DatasetError(f"{why_not}: give the audio it trained on to hold its streams to (--score-against "

@@ -42,31 +42,32 @@ def beyond_full_scale_unsaid():
         _BEYOND_SAID.reset(token)
 
 
-def output_paths(output, count, inputs=(), overwrite=False, named_after=None, paths=None):
+def output_paths(output, count, inputs=(), overwrite=False, by_input_name=False):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
     ``.wav`` name (its folder made when the files are opened, where it is missing), no path that is a folder, none of the ``inputs`` (the files the
     work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
-    file that exists (what was generated before is not lost). With ``named_after`` (the inputs: files as paths),
-    an ``output`` that is a folder (there, or named with a trailing ``/``) holds a ``.wav`` named after each."""
-    if named_after is not None and (str(output).endswith(("/", os.sep)) or (
-            Path(output).expanduser().is_dir() and Path(output).suffix.lower() != ".wav")):  # (a folder named .wav:
-        # refused below, as a file name that is a folder)
-        return _named_after(Path(output).expanduser(), count, inputs, overwrite, named_after)
-    given, output = paths, Path(output).expanduser()
-    if output.parent.is_file():
-        raise ParameterError(f"--output '{output}': '{output.parent}' is a file, not a folder: name a .wav file in a "
+    file that exists (what was generated before is not lost). With ``by_input_name``, an ``output`` that is a
+    folder (there, or named with a trailing ``/``) holds a ``.wav`` named after each of the ``inputs`` (files)."""
+    folder = by_input_name and (str(output).endswith(("/", os.sep)) or (  # (a folder named .wav: refused below,
+        Path(output).expanduser().is_dir() and Path(output).suffix.lower() != ".wav"))  # as a name that is a folder)
+    output = Path(output).expanduser()
+    paths = _named_after(output, inputs) if folder else None
+    first = paths[0] if folder else output  # (whose folder is checked)
+    if first.parent.is_file():
+        raise ParameterError(f"--output '{first}': '{first.parent}' is a file, not a folder: name a .wav file in a "
                              f"folder")
-    if output.suffix.lower() != ".wav":
+    if first.suffix.lower() != ".wav":
         raise ParameterError(f"--output must name a .wav file, got '{output}'")
     # A missing folder is made when the files are opened (AudioSink), as data, train and eval make theirs (mkdir -p);
     # here the nearest folder above it that exists is checked: a file in the way, or one that cannot be written
-    above = existing_folder(output.parent)
+    above = existing_folder(first.parent)
     if not above.is_dir():
-        raise ParameterError(f"--output '{output}': '{above}' is a file, not a folder: name a .wav file in a folder")
-    check_writable(output if above == output.parent else above / output.name, "--output")
+        raise ParameterError(f"--output '{first}': '{above}' is a file, not a folder: name a .wav file in a folder")
+    check_writable(first if above == first.parent else above / first.name, "--output")
     width = len(str(count))
-    paths = given if given is not None else [output] if count == 1 else [
-        output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}") for index in range(count)]
+    if not folder:
+        paths = [output] if count == 1 else [output.with_name(f"{output.stem}_{index + 1:0{width}d}{output.suffix}")
+                                             for index in range(count)]
     read = {os.path.realpath(Path(source).expanduser()) for source in inputs if isinstance(source, (str, os.PathLike))}
     for path in paths:
         if path.is_dir():
@@ -83,17 +84,18 @@ def output_paths(output, count, inputs=(), overwrite=False, named_after=None, pa
     return paths
 
 
-def _named_after(folder, count, inputs, overwrite, named_after):
-    """:func:`output_paths` into ``folder``: ``STEM.wav`` for each of ``named_after`` (the inputs' paths)."""
-    if any(not isinstance(source, (str, os.PathLike)) for source in named_after):
+def _named_after(folder, inputs):
+    """``folder/STEM.wav`` for each of ``inputs`` (files), or a ParameterError: an array has no name, and two
+    inputs of one name would write one file."""
+    if any(not isinstance(source, (str, os.PathLike)) for source in inputs):
         raise ParameterError(f"--output '{folder}' is a folder, whose files are named after the inputs: an array has "
                              f"no name; give --output a .wav name (NAME_1.wav ... in the inputs' order)")
-    names = [f"{Path(source).stem}.wav" for source in named_after]
+    names = [f"{Path(source).stem}.wav" for source in inputs]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise ParameterError(f"--output '{folder}': inputs of one name would be written to one file ({', '.join(twice)}"
                              f"): vocode them into separate folders, or give --output a .wav name")
-    return output_paths(folder / "unnamed.wav", count, inputs, overwrite, paths=[folder / name for name in names])
+    return [folder / name for name in names]
 
 
 OPEN_FILES_SPARE = 256  # descriptors left for the rest of the process (the backend, the model, the inputs)

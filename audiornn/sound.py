@@ -224,8 +224,7 @@ class SoundReference:
         what this scores: read once for both."""
         from .health import LevelReference
 
-        return LevelReference.from_audio([decode_classes(piece, self.audio_config)[0] for piece in self._train_classes],
-                                         self.rate)
+        return LevelReference.from_classes(self._train_classes, self.audio_config)
 
     def anchors(self, samples):
         """``(floor, ceiling)`` distances for sounds of ``samples`` samples."""

@@ -644,7 +644,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
             raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
-    paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite, named_after=inputs)
+    paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite, by_input_name=True)
     return vocode_frames(model, [load_features(source, model, sample_rate, any_spread) for source in inputs],
                          [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,
                          chunk_seconds=chunk_seconds, progress=progress, tail=tail, label=label, fold=fold,
