@@ -159,6 +159,14 @@ def sample_data():
                          f"data/ folder): run from a clone of the repository, or name INPUT audio", reason="missing")
 
 
+class _LevelNamed(logging.Formatter):
+    """Info lines as they are; a warning or an error named so ("warning: ..."), with --quiet or without it."""
+
+    def format(self, record):
+        line = super().format(record)
+        return line if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {line}"
+
+
 def _inputs_or_sample(inputs):
     if inputs:
         return inputs
@@ -620,9 +628,9 @@ def main(argv=None, *, prog=None):
         hint = f" ('{dashed[0]}' is a file: give names that start with '-' after '--', as in -- {dashed[0]})" \
             if dashed else ""
         commands.choices[arguments.command].error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
-    logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO,
-                        format="%(levelname)s: %(message)s" if arguments.quiet else "%(message)s",
-                        stream=sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_LevelNamed())
+    logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO, handlers=[handler])
     main_thread = threading.current_thread() is threading.main_thread()
     _TERMINATED.clear()
     previous = signal.signal(signal.SIGTERM, _stop_on_sigterm) if main_thread else None

@@ -347,15 +347,18 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     if audio is not None:  # the files read in turn until there is enough to draw, not all of them
         from .labels import labelled_files
 
-        pieces = []
+        pieces, read = [], []
         for path, _, _ in labelled_files(audio, None)[0]:
             pieces += audio_pieces([path], model.audio_config)[0]
+            read.append(Path(path).name)
             if sum(piece.size for piece in pieces) >= length:
                 break
         real_classes = np.concatenate(pieces)[:length]
+        real_name = f"real: {read[0]}" + (f" and {len(read) - 1} more" if len(read) > 1 else "")
     elif dataset is not None:
         dataset = as_dataset(dataset, audio_config=model.audio_config)
-        real_classes = _labelled_audio(dataset, model, label, length)
+        real_classes, where = _labelled_audio(dataset, model, label, length)
+        real_name = f"real: {where}"
     else:
         real_classes = None
     real = None if real_classes is None else decode_classes(real_classes, model.audio_config)[0]
@@ -369,12 +372,13 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
                              progress=False, label=first_label(model) if label is None else label)[0]
     if real is None:
         return plot_sounds([generated], rate, names=("generated (no real audio given to draw beside it)",))
-    return plot_sound_comparison(generated, real, rate)
+    return plot_sound_comparison(generated, real, rate, names=("generated", real_name))
 
 
 def _labelled_audio(dataset, model, label, length):
-    """Up to ``length`` classes of ``dataset``'s validation audio (its training audio where it has none): for a
-    labelled model, the files of ``label`` (a name or an id; by default the first label), as generated."""
+    """``(classes, where)``: up to ``length`` classes of ``dataset``'s validation audio (its training audio where
+    it has none), and where they came from in words; for a labelled model, the files of ``label`` (a name or an
+    id; by default the first label), as generated."""
     from .stepping import label_state
 
     ids = label_state(model, first_label(model) if label is None else label, 1)
@@ -382,7 +386,7 @@ def _labelled_audio(dataset, model, label, length):
     for split in ("validation", "train"):
         if wanted is None or not dataset.labels:  # (a labelled model beside an unlabelled dataset: all of it)
             if dataset.samples(split):
-                return np.asarray(dataset.array(split)[:length])
+                return np.asarray(dataset.array(split)[:length]), _audio_of(dataset, split)
             continue
         pieces, held = [], 0
         for segment in dataset.segments(split):
@@ -390,9 +394,13 @@ def _labelled_audio(dataset, model, label, length):
                 pieces.append(np.asarray(dataset.array(split)[segment.start:segment.start + segment.length]))
                 held += segment.length
         if pieces:
-            return np.concatenate(pieces)[:length]
+            return np.concatenate(pieces)[:length], f"{_audio_of(dataset, split)}, label {wanted}"
     raise DatasetError(f"dataset '{dataset.path}' holds no audio under label {wanted!r} to compare with: give its "
                        f"recordings as audio")
+
+
+def _audio_of(dataset, split):
+    return f"{'held-out' if split == 'validation' else 'training'} audio of dataset '{Path(dataset.path).name}'"
 
 
 def first_label(model):

@@ -472,3 +472,8 @@ def test_sound_comparison_draws_a_model_alone_without_real_audio_and_says_when_t
     assert f"the real audio to draw beside the generated is {held:.2f} s, not the {held + 5:g} s asked" in caplog.text
     assert [line.get_xdata().size for axis in figure.axes[:2] for line in axis.get_lines()] == \
         [sine_dataset.samples("validation")] * 2
+    # the real panel says what it is: the dataset's held-out audio, or the files given (and how many more)
+    assert figure.axes[1].get_title() == f"real: held-out audio of dataset '{sine_dataset.path.name}'"
+    files = sorted(entry["path"] for entry in sine_dataset.metadata["sources"])
+    given = sound_comparison(folder, audio=files, seconds=4.0)
+    assert given.axes[1].get_title() == f"real: {Path(files[0]).name} and 1 more"

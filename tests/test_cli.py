@@ -102,6 +102,15 @@ def test_data_script_is_the_same_command(speech_like_folder, tmp_path):
     assert again.returncode == 2
     assert "AudioRNNData.py: error: input" in again.stderr and "does not exist" in again.stderr
     assert "Traceback" not in again.stderr
+    # a warning reads as one with --quiet or without it; info lines (shown without it) are not named
+    for quiet in ([], ["--quiet"]):
+        sample = subprocess.run([sys.executable, str(REPOSITORY / "AudioRNNData.py"), "--output",
+                                 str(tmp_path / f"sample{len(quiet)}"), *quiet], capture_output=True, text=True,
+                                timeout=120)
+        assert sample.returncode == 0, sample.stderr
+        lines = sample.stderr.splitlines()
+        assert [line for line in lines if "no INPUT given" in line][0].startswith("warning: no INPUT given: ")
+        assert not [line for line in lines if line.startswith(("WARNING", "INFO"))], sample.stderr
 
 
 @pytest.mark.slow

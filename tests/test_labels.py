@@ -219,8 +219,9 @@ def test_the_sound_comparison_draws_the_real_audio_of_the_label_generated(labell
     import audiornn.evaluation
     from audiornn.audio_io import decode_classes
 
-    drawn = []
-    monkeypatch.setattr(audiornn.evaluation, "plot_sound_comparison", lambda generated, real, rate: drawn.append(real))
+    drawn, titles = [], []
+    monkeypatch.setattr(audiornn.evaluation, "plot_sound_comparison",
+                        lambda generated, real, rate, names: drawn.append(real) or titles.append(names[1]))
     model = load_run_model(labelled_run[0])
     for label in ("low", 2, None):  # a name, an id, and the first label by default
         audiornn.evaluation.sound_comparison(model, dataset=labelled, label=label, seconds=0.05)
@@ -229,6 +230,8 @@ def test_the_sound_comparison_draws_the_real_audio_of_the_label_generated(labell
         expected, _ = decode_classes(labelled.array("validation")[segment.start:segment.start + 400],
                                      model.audio_config)
         np.testing.assert_array_equal(real, expected)
+    assert titles == [f"real: held-out audio of dataset '{labelled.path.name}', label {name}"
+                      for name in ("low", "noise", "high")]
     with pytest.raises(ParameterError, match="unknown label 'cello'"):
         audiornn.evaluation.sound_comparison(model, dataset=labelled, label="cello", seconds=0.05)
     # identify takes a run folder, as every entry point does
@@ -521,7 +524,7 @@ def test_eval_sound_of_a_labelled_model_names_its_label_and_draws_that_labels_au
 
     drawn = []
     monkeypatch.setattr(audiornn.evaluation, "plot_sound_comparison",
-                        lambda generated, real, rate: drawn.append(real) or audiornn.evaluation.plot_sounds(
+                        lambda generated, real, rate, names: drawn.append(real) or audiornn.evaluation.plot_sounds(
                             [generated], rate, names=("generated",)))
     for label, name in (("low", "low"), (None, "high"), (2, "noise")):  # the one asked (or its id), else the first
         results, text, _ = evaluate_command(model=str(labelled_run[0]), sound=True, label=label, seconds=0.8,
