@@ -30,8 +30,8 @@ import numpy as np
 from .errors import ParameterError
 
 __all__ = ["BACKENDS", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "devices", "distribution",
-           "index_dtype", "is_tensorflow", "name", "one_tensorflow_device", "start", "start_quietly",
-           "start_runtime_quietly", "sync_training_state", "uniform", "wide_float"]
+           "index_dtype", "is_tensorflow", "name", "one_tensorflow_device", "release_compiled_if_crowded", "start",
+           "start_quietly", "start_runtime_quietly", "sync_training_state", "uniform", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -252,10 +252,41 @@ def batch_pipeline(batches, first, count):
             .apply(tf.data.experimental.assert_cardinality(count)).with_options(options).prefetch(2))
 
 
+CROWDED_MAPS_SHARE = 0.5  # of the kernel's vm.max_map_count, past which JAX's compiled programs are let go
+
+
+def release_compiled_if_crowded(share=CROWDED_MAPS_SHARE):
+    """On JAX, empty JAX's caches of compiled programs when the process holds more than ``share`` of the memory
+    maps the kernel allows one (``/proc/sys/vm/max_map_count``, 65,530 by default); True when it did.
+
+    XLA's programs stay in JAX's caches after the models that compiled them are gone, each holding memory maps
+    of its code: a process that compiles hundreds (a notebook training model after model, vocoding inputs of
+    many lengths, a test suite) reaches the limit, and XLA's next compilation crashes the process with a
+    segmentation fault. Emptied, what is still in use compiles again when next called. TensorFlow's programs go
+    with their functions; elsewhere than Linux there is nothing to read, and nothing is done."""
+    if is_tensorflow():
+        return False
+    try:
+        with open("/proc/sys/vm/max_map_count", "rb") as limit_file, open("/proc/self/maps", "rb") as maps_file:
+            limit, held = int(limit_file.read()), maps_file.read().count(b"\n")
+    except (OSError, ValueError):
+        return False
+    if held <= share * limit:
+        return False
+    import jax
+
+    jax.clear_caches()
+    logging.getLogger("audiornn").info("let go of JAX's compiled programs (this process held %d of the %d memory "
+                                       "maps the system allows one): what is still used compiles again", held, limit)
+    return True
+
+
 def compiled_once(model, key, make, static=()):
     """``make()`` compiled (:func:`compiled`) the first time ``key`` is asked of ``model``, then the same
     compiled function: kept on the model (``model.compiled_loops``), it reads the model's current weights,
-    and a new stream, file or epoch does not trace and compile it again."""
+    and a new stream, file or epoch does not trace and compile it again (JAX's caches are emptied first
+    where they crowd the process: :func:`release_compiled_if_crowded`)."""
+    release_compiled_if_crowded()
     if key not in model.compiled_loops:
         model.compiled_loops[key] = compiled(make(), model, static=static)
     return model.compiled_loops[key]

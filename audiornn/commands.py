@@ -528,7 +528,8 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
         if sound:
             results["sound"] = _sound_report(model, path, generated, seconds, seed, dataset, text, generated_label,
                                              audio=_plain_paths(audio))
-        figure = evaluation.sound_comparison(model, dataset=dataset, audio=_plain_paths(audio), seconds=seconds,
+        figure = evaluation.sound_comparison(model, dataset=False if dataset is None else dataset,
+                                             audio=_plain_paths(audio), seconds=seconds,
                                              seed=seed, generated=generated, label=generated_label)
         written.append(evaluation.save_figure(figure, output / "sound.png"))
 

@@ -546,6 +546,20 @@ MIXED_PRECISION = ("", "bfloat16")
 HEALTH_SECONDS_LEAST = 4.0  # audiornn.health.SUSTAINED_SECONDS: the shortest stretch a stuck state is named after
 
 
+class _DefaultInt(int):
+    """A default left as it is, told from the same value given (:func:`is_default`)."""
+
+
+class _DefaultFloat(float):
+    """A default left as it is, told from the same value given (:func:`is_default`)."""
+
+
+def is_default(value):
+    """Whether a :class:`TrainConfig` field holds its default as it was left, not the same value given (a vocoder's
+    own defaults replace the former alone: :func:`audiornn.training.vocoder_train_config`)."""
+    return isinstance(value, (_DefaultInt, _DefaultFloat))
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig(JSONConfig):
     """How to train.
@@ -554,6 +568,7 @@ class TrainConfig(JSONConfig):
         replicas when training on several devices).
     epochs / minutes: stop after this many epochs or this much training time
         (the learning-rate schedule spans whichever is given; minutes wins).
+        With neither (both 0, the default), 20 epochs (:attr:`total_epochs`).
     steps_per_epoch: batches per epoch (0: one pass over the training audio,
         at most 200 batches, so epochs stay short and checkpoints frequent).
     learning_rate: the highest learning rate of the schedule: a linear warm-up over
@@ -595,12 +610,12 @@ class TrainConfig(JSONConfig):
         compute in float32 whatever the training did.
     """
 
-    sequence_length: int = 96
+    sequence_length: int = _DefaultInt(96)
     batch_size: int = 48
     epochs: int = 0
     minutes: float = 0.0
     steps_per_epoch: int = 0
-    learning_rate: float = 1e-2
+    learning_rate: float = _DefaultFloat(1e-2)
     final_learning_rate_fraction: float = 0.01
     warmup_steps: int = 50
     clipnorm: float = 1.0

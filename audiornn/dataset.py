@@ -94,11 +94,27 @@ class Segment:
 class Dataset:
     """A dataset folder opened for reading; arrays are memory-mapped."""
 
-    def __init__(self, path, metadata):
+    def __init__(self, path, metadata, stamp=None):
         self.path = Path(path)
         self.metadata = metadata
         self.audio_config = AudioConfig.from_dict(metadata["audio"], source=str(self.path / METADATA_NAME))
         self._arrays = {}
+        self._stamp = stamp  # its metadata file's, as read (None: not checked)
+
+    def _check_unchanged(self):
+        """Refuse to map the arrays of a folder built again since it was opened (they would be the new
+        dataset's, read with this one's metadata, or shorter than it says)."""
+        if self._stamp is None or _metadata_stamp(self.path) == self._stamp:
+            return
+        try:
+            now = json.loads((self.path / METADATA_NAME).read_text())
+        except (OSError, ValueError):
+            now = None
+        if now != self.metadata:
+            raise DatasetError(f"dataset '{self.path}' was {'removed' if now is None else 'built again'} since "
+                               f"it was opened: open it again (audiornn.open_dataset('{self.path}')) to read it as "
+                               f"it is now")
+        self._stamp = _metadata_stamp(self.path)  # (the same metadata written again)
 
     @property
     def feature_config(self):
@@ -113,6 +129,7 @@ class Dataset:
         _check_split(split)
         key = ("frames", split)
         if key not in self._arrays:
+            self._check_unchanged()
             shape = (int(self.metadata["splits"][split]["frames"]), self.feature_config.bands)
             self._arrays[key] = np.zeros(shape, np.float16) if shape[0] == 0 else np.memmap(
                 self.path / FEATURE_FILES[split], dtype=np.float16, mode="r", shape=shape)
@@ -127,6 +144,7 @@ class Dataset:
         """The uint8 classes of ``split`` as a read-only memory map, shape ``(samples,)``."""
         _check_split(split)
         if split not in self._arrays:
+            self._check_unchanged()
             samples = self.samples(split)
             if samples == 0:
                 self._arrays[split] = np.zeros(0, dtype=np.uint8)
@@ -154,6 +172,15 @@ class Dataset:
         labels = f", labels {', '.join(self.labels)}" if self.labels else ""
         return (f"Dataset('{self.path}', {self.audio_config.sample_rate} Hz, "
                 f"train {self.seconds('train'):.1f} s, validation {self.seconds('validation'):.1f} s{labels})")
+
+
+def _metadata_stamp(folder):
+    """The metadata file's identity and last change, or None where it is gone."""
+    try:
+        status = (Path(folder) / METADATA_NAME).stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
 
 
 def _check_split(split):
@@ -1013,6 +1040,7 @@ def open_dataset(path, *, audio_config=None):
     if not metadata_path.is_file():
         raise DatasetError(f"'{path}' is not an audiornn dataset (no {METADATA_NAME}): "
                            f"build one with 'python AudioRNNData.py AUDIO... --output DIR'")
+    stamp = _metadata_stamp(path)
     try:
         metadata = json.loads(metadata_path.read_text())
     except (OSError, ValueError) as error:
@@ -1024,7 +1052,7 @@ def open_dataset(path, *, audio_config=None):
             f"dataset '{path}' has format version {metadata.get('format_version')!r}; this audiornn "
             f"reads versions {FORMAT_VERSION} and {LABELLED_FORMAT_VERSION}: rebuild it with this version")
     try:
-        dataset = Dataset(path, metadata)
+        dataset = Dataset(path, metadata, stamp)
         for split in SPLITS:
             expected = dataset.samples(split)
             file = path / SPLIT_FILES[split]

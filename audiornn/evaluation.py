@@ -93,7 +93,7 @@ def plot_history(runs, *, names=None, x_axis="epoch"):
     histories = [read_history(run) for run in runs]
     where = [_x_values(history, x_axis, run) for history, run in zip(histories, runs)]
     checked = [np.isfinite(history.get("health_in_range", np.full(1, np.nan))).any() for history in histories]
-    figure = Figure(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
+    figure = Picture(figsize=(15 if not any(checked) else 20, 4.2), layout="constrained")
     axes = figure.subplots(1, len(CURVES) + any(checked))
     for index, (history, name, x) in enumerate(zip(histories, names, where)):
         colour = f"C{index % 10}"
@@ -195,7 +195,22 @@ def _plot_health(axis, runs):
 _FIGURE_WARNINGS = {}  # what save_figure passed on, shown once a place as the "default" filter shows warnings
 
 
-def save_figure(figure, path, *, dpi=110):
+class Picture(Figure):
+    """A matplotlib figure that shows itself where it is a notebook cell's value (its PNG), with or without
+    ``%matplotlib inline``: the library's figures are not pyplot's, and Jupyter drew none of them without it."""
+
+    def _repr_png_(self):
+        import io
+
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=FIGURE_DPI)
+        return buffer.getvalue()
+
+
+FIGURE_DPI = 110
+
+
+def save_figure(figure, path, *, dpi=FIGURE_DPI):
     """Write ``figure`` as a PNG, atomically; returns the path. Characters its font lacks (a run named in a
     script matplotlib's DejaVu Sans does not cover) are drawn as boxes, and said in one line."""
     import warnings
@@ -257,7 +272,7 @@ def plot_sounds(sounds, rate, *, names):
     length = min(audio.size for audio in sounds)
     if length < 16:
         raise AudioRNNError("need at least 16 samples of every sound to draw them")
-    figure = Figure(figsize=(6.5 * len(sounds), 8), layout="constrained")
+    figure = Picture(figsize=(6.5 * len(sounds), 8), layout="constrained")
     axes = figure.subplots(3, len(sounds), sharex=True, sharey="row", squeeze=False,
                            height_ratios=[1, 1.4, 0.8])
     time = np.arange(length) / rate
@@ -299,7 +314,7 @@ def plot_contact_sheet(sounds, rate, *, columns=4, notes=None):
     # Sounds of one length share the time axis; previews of 2 s beside models' sounds of 6 s each get their own,
     # rather than two thirds of a panel left blank. Long names and notes wrap within a panel's width.
     same_length = len({len(audio) for audio in sounds.values()}) == 1
-    figure = Figure(figsize=(3.6 * min(columns, len(sounds)), 3.0 * rows), layout="constrained")
+    figure = Picture(figsize=(3.6 * min(columns, len(sounds)), 3.0 * rows), layout="constrained")
     axes = np.atleast_1d(figure.subplots(rows, min(columns, len(sounds)), sharex=same_length, sharey=True,
                                           squeeze=False)).ravel()
     image = None
@@ -319,16 +334,19 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     real audio (a labelled model's under ``label``, by default its first).
 
     The real audio is the first of ``audio`` (files or folders) prepared and
-    decoded with the model's own config, or else the start of ``dataset``'s
+    decoded with the model's own config, or else the start of ``dataset``'s (by default the dataset of the run
+    the model was trained in, as :func:`score_audio` finds it)
     validation audio (a labelled model's: that of the files under ``label``); with neither (a shipped model),
     the generated audio is drawn alone. Where the real audio is shorter than ``seconds``, both are drawn as
     long as it is, and a warning says so.
     """
     from .config import check_positive_number
     from .generation import generate
-    from .runs import as_model
+    from .runs import as_model, own_dataset
 
     seconds = check_positive_number(seconds, "seconds")
+    if audio is None or (isinstance(audio, (list, tuple, dict)) and not audio):
+        dataset = own_dataset(model, dataset, "the generated audio is drawn alone")
     model = as_model(model)
     rate = model.audio_config.sample_rate
     length = int(round(seconds * rate))
@@ -355,7 +373,7 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
                 break
         real_classes = np.concatenate(pieces)[:length]
         real_name = f"real: {read[0]}" + (f" and {len(read) - 1} more" if len(read) > 1 else "")
-    elif dataset is not None:
+    elif dataset not in (None, False):
         dataset = as_dataset(dataset, audio_config=model.audio_config)
         real_classes, where = _labelled_audio(dataset, model, label, length)
         real_name = f"real: {where}"

@@ -444,6 +444,20 @@ def usable_run_dataset(model_path):
     return dataset, None
 
 
+def own_dataset(model, dataset, without):
+    """``dataset`` as given; where None, the dataset of the run that ``model`` (a path, or a model loaded from one)
+    trained on, as eval finds it, or None (a warning says why where the run's dataset is gone or rebuilt, and
+    ``without`` what is done without it); False: none, not looked for (the caller looked already)."""
+    if dataset is False:
+        return None
+    source = model if isinstance(model, (str, os.PathLike)) else getattr(model, "loaded_from", None)
+    if dataset is None and source is not None and Path(source).expanduser().exists():
+        dataset, why_not = usable_run_dataset(source)
+        if why_not:
+            logger.warning("%s: %s (pass dataset=, the dataset it trained on)", why_not, without)
+    return dataset
+
+
 def load_run_model(path, *, compile=False):
     """Load a model from a ``.keras`` file, a run folder (its best model) or a shipped model's name
     (``"speech"``, ``"music"``, ``"vocoder"``, ``"vocoder-16k"``: :mod:`audiornn.pretrained`).

@@ -10,7 +10,6 @@ evaluation both import this module, and it imports neither.
 import logging
 import math
 import os
-from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -285,17 +284,10 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
     audio: ``audio`` a dict ``{label: paths}`` or ``labels`` "folders" or a
     CSV list), with bits per sample per label.
     """
-    from .runs import as_model, usable_run_dataset
+    from .runs import as_model, own_dataset
 
     # A run's own dataset, as eval reads it, whether the run is given by its path or as the model loaded from it
-    source = model if isinstance(model, (str, os.PathLike)) else getattr(model, "loaded_from", None)
-    if dataset is False:  # (the caller looked already, and said why there is none)
-        dataset = None
-    elif dataset is None and source is not None and Path(source).expanduser().exists():
-        dataset, why_not = usable_run_dataset(source)
-        if why_not:
-            logger.warning("%s: scored without the baselines fitted on it (pass dataset=, the dataset it trained "
-                           "on, for them)", why_not)
+    dataset = own_dataset(model, dataset, "scored without the baselines fitted on it")
     model = as_model(model)
     if model.model_config.many_to_one:
         raise AudioRNNError("the seed preset is scored with windows during training; "

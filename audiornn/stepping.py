@@ -373,6 +373,9 @@ def inverse_cdf(weights, uniform):
     return ops.minimum(chosen, classes - 1)
 
 
+PREPARED = "the first of what audiornn.audio_io.prepare_audio(audio, rate, audio_config=model.audio_config) returns"
+
+
 def prime_array(classes, model):
     """``classes`` given as a prime, as int32: integers from 0 to the model's last class. Floats are refused (a
     waveform, most likely: give its path, or its classes), as are classes out of range."""
@@ -384,10 +387,10 @@ def prime_array(classes, model):
         kind = "floats: audio, most likely" if classes.dtype.kind == "f" else f"of type {classes.dtype}"
         raise ParameterError(f"a prime array is the model's classes, integers from 0 to {top}; got "
                              f"{classes.size} {kind}: give a recording as its path, or its classes "
-                             f"(audiornn.audio_io.prepare_audio with the model's audio_config)")
+                             f"({PREPARED})")
     if classes.min() < 0 or classes.max() > top:
         samples = ": integer samples of a recording, most likely (int16's lie from -32768 to 32767): give its path, " \
-            "or its classes (audiornn.audio_io.prepare_audio with the model's audio_config)" \
+            f"or its classes ({PREPARED})" \
             if classes.min() < 0 else ""
         raise ParameterError(f"prime classes must lie from 0 to {top}, got values from {classes.min()} to "
                              f"{classes.max()}{samples}")

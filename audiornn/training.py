@@ -30,7 +30,8 @@ import soundfile
 
 from . import backend
 from .cluster import WORKER_TIMEOUT
-from .config import PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, option
+from .config import (PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, is_default,
+                     option)
 from .dataset import as_dataset
 from .features import frame_count, loud_level
 from .errors import (AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost,
@@ -622,6 +623,7 @@ def train(dataset=None, output=None, *, model_config=None, train_config=None, re
         metadata = as_dataset(dataset).metadata  # the same audio, anywhere: the recipe, made by the same builder
         settings["dataset"] = [metadata.get("recipe_fingerprint"), dataset_builder(metadata)]
     strategy = choose_strategy(distribute, worker_timeout=worker_timeout, settings=settings)
+    backend.release_compiled_if_crowded()  # (a notebook training model after model)
     options = dict(strategy=strategy, verbose=verbose, preview=preview, callbacks=callbacks, use_labels=use_labels,
                    use_features=use_features)
     run = Path(resume if resume is not None else output or ".").expanduser()
@@ -930,13 +932,13 @@ VOCODER_LEARNING_RATE = 3e-3
 
 
 def vocoder_train_config(train_config, feature_config):
-    """A vocoder's defaults where ``train_config`` keeps the general ones: the learning rate
-    :data:`VOCODER_LEARNING_RATE`, and a training window of :data:`VOCODER_WINDOW_FRAMES` frames
-    (windows are cut at frame boundaries)."""
-    defaults, changes = TrainConfig(), {}
-    if train_config.learning_rate == defaults.learning_rate:
+    """A vocoder's defaults where ``train_config`` leaves the general ones as they are (not where they are given,
+    even at the same value: :func:`audiornn.config.is_default`): the learning rate :data:`VOCODER_LEARNING_RATE`,
+    and a training window of :data:`VOCODER_WINDOW_FRAMES` frames (windows are cut at frame boundaries)."""
+    changes = {}
+    if is_default(train_config.learning_rate):
         changes["learning_rate"] = VOCODER_LEARNING_RATE
-    if train_config.sequence_length == defaults.sequence_length:
+    if is_default(train_config.sequence_length):
         changes["sequence_length"] = VOCODER_WINDOW_FRAMES * feature_config.hop
     if changes:
         logger.info("a vocoder's defaults: %s", ", ".join(f"{name} {value:g}" for name, value in changes.items()))

@@ -24,6 +24,17 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if other not in item.keywords]
 
 
+@pytest.fixture(autouse=True)
+def _compiled_programs_let_go_when_crowded():
+    """After each test, JAX's caches of compiled programs emptied where they crowd the process (as the library's
+    entry points do before they compile): the suite compiles thousands, and a process holding the kernel's
+    vm.max_map_count of memory maps crashes in XLA's next compilation."""
+    yield
+    from audiornn import backend
+
+    backend.release_compiled_if_crowded()
+
+
 def sine(frequency, seconds, rate, amplitude=0.5, phase=0.0):
     time = np.arange(int(round(seconds * rate))) / rate
     return (amplitude * np.sin(2 * np.pi * frequency * time + phase)).astype(np.float32)

@@ -14,6 +14,7 @@ import audiornn
 from audiornn import AudioConfig, ModelConfig, ParameterError, RunError
 from audiornn.evaluation import plot_history, sound_comparison
 from audiornn.generation import generate
+from audiornn.runs import load_run_model
 from audiornn.model import build_model
 from audiornn.stepping import SampleStream, label_state
 from audiornn.training import train
@@ -41,8 +42,14 @@ def test_a_prime_array_is_classes_and_a_length_a_positive_integer():
         stream.prime(pcm)
     with pytest.raises(ParameterError, match=r"got values from -40 to 12: integer samples of a recording"):
         stream.prime(np.array([-40, 3, 12]))  # (a quiet recording's samples lie within the classes' range)
-    with pytest.raises(ParameterError, match="floats: audio, most likely"):
+    with pytest.raises(ParameterError, match="floats: audio, most likely") as said:
         stream.prime(np.random.default_rng(0).random(100))
+    # its advice, followed as written, makes a prime
+    assert "the first of what audiornn.audio_io.prepare_audio(audio, rate, audio_config=model.audio_config) " \
+        "returns" in str(said.value)
+    from audiornn.audio_io import prepare_audio
+
+    stream.prime(prepare_audio(pcm / 32768, 8000, audio_config=model.audio_config)[0])
     with pytest.raises(ParameterError, match="floats: audio, most likely"):  # generate read them as class 0
         generate(model, seconds=0.01, prime=np.random.default_rng(0).random(100), progress=False)
     for length in (0, -1, 2.5):
@@ -462,10 +469,14 @@ def test_generate_makes_the_same_take_by_default_and_a_new_one_with_seed_none():
 def test_sound_comparison_draws_a_model_alone_without_real_audio_and_says_when_the_real_audio_is_short(
         sine_run, sine_dataset, caplog):
     folder, _ = sine_run
-    alone = sound_comparison(folder, seconds=0.2)  # a shipped model: no dataset at hand, none given
+    alone = sound_comparison("speech", seconds=0.2)  # a shipped model: no dataset at hand, none given
     titles = [axis.get_title() for axis in alone.axes if axis.get_title()]
     assert titles == ["generated (no real audio given to draw beside it)"]
     assert alone.axes[0].get_lines()[0].get_xdata().size == int(0.2 * 8000)
+    # a run's model, by its folder or loaded from it, is drawn beside its own dataset's held-out audio
+    for model in (folder, load_run_model(folder)):
+        titles = [axis.get_title() for axis in sound_comparison(model, seconds=0.2).axes if axis.get_title()]
+        assert titles == ["generated", f"real: held-out audio of dataset '{sine_dataset.path.name}'"]
     held = sine_dataset.samples("validation") / 8000
     with caplog.at_level("WARNING", logger="audiornn"):
         figure = sound_comparison(folder, dataset=sine_dataset, seconds=held + 5)

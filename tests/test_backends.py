@@ -229,3 +229,24 @@ def test_vocoding_inputs_of_several_lengths_does_not_warn_of_retracing(capfd, ca
         for length in (7, 13):  # 2 segments, then 4
             audiornn.vocode(model, [frames[:length * 16000 // 256]], seed=2, progress=False)
     assert "retracing" not in capfd.readouterr().err + caplog.text
+
+
+def test_jax_lets_go_of_its_compiled_programs_when_they_crowd_the_process(caplog):
+    # XLA's programs outlive their models in JAX's caches, each holding memory maps: a process that compiled
+    # hundreds crashed (a segmentation fault in XLA's next compilation) once it held the kernel's
+    # vm.max_map_count of them; past a share of it, they are let go (TensorFlow's go with their functions)
+    from audiornn import backend
+
+    if keras.backend.backend() == "tensorflow":
+        assert not backend.release_compiled_if_crowded(share=0.0)
+        return
+    import jax
+
+    program = jax.jit(lambda values: values + 1)
+    program(np.ones(3))
+    assert not backend.release_compiled_if_crowded(share=1.0)  # a test process is far from the limit
+    assert program._cache_size() == 1
+    with caplog.at_level("INFO", logger="audiornn"):
+        assert backend.release_compiled_if_crowded(share=0.0)
+    assert program._cache_size() == 0 and "let go of JAX's compiled programs (this process held" in caplog.text
+    np.testing.assert_array_equal(program(np.ones(3)), np.full(3, 2.0))  # what is used again compiles again

@@ -95,3 +95,25 @@ def test_an_option_for_a_part_the_model_lacks_is_refused_from_the_one_table(give
     assert ModelConfig.from_options({"frame_units": 8, "frame_size": 4}).frame_units == 8
     assert ModelConfig.from_options({"label_dim": 4}).label_dim == 4
     assert ModelConfig.from_options({"preset": "seed"}).many_to_one
+
+
+def test_a_vocoders_defaults_replace_the_general_ones_left_as_they_are_not_the_same_values_given():
+    # A notebook's TrainConfig(learning_rate=0.01) was trained at the vocoder's 0.003: the value given was the
+    # general default, and nothing told the two apart
+    import json
+
+    from audiornn.features import FeatureConfig
+    from audiornn.training import VOCODER_LEARNING_RATE, vocoder_train_config
+
+    features = FeatureConfig()
+    left = vocoder_train_config(TrainConfig(epochs=1), features)
+    assert left.learning_rate == VOCODER_LEARNING_RATE and left.sequence_length != TrainConfig().sequence_length
+    general = TrainConfig()
+    given = vocoder_train_config(TrainConfig(learning_rate=0.01, sequence_length=96), features)
+    assert (general.learning_rate, general.sequence_length) == (0.01, 96)  # the general defaults, given
+    assert (given.learning_rate, given.sequence_length) == (general.learning_rate, general.sequence_length)
+    # a config read back from its JSON (a run's config.json) holds values as given, written as plain numbers
+    written = json.dumps(general.to_dict())
+    assert '"learning_rate": 0.01' in written and '"sequence_length": 96' in written
+    read = TrainConfig.from_dict(json.loads(written))
+    assert read == general and vocoder_train_config(read, features).learning_rate == general.learning_rate

@@ -74,6 +74,27 @@ def test_metadata_survives_a_round_trip(speech_like_folder, tmp_path, caplog):
     assert reopened.array("train").max() <= 127
 
 
+def test_a_dataset_opened_before_its_folder_was_built_again_is_refused_not_read_as_the_new_one(
+        speech_like_folder, write_audio, tmp_path):
+    # A notebook's Dataset read the new build's bytes with its own metadata (or, from a smaller build, crashed in
+    # numpy's memory map)
+    first = build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    again = open_dataset(tmp_path / "ds")
+    (tmp_path / "ds" / "metadata.json").write_text((tmp_path / "ds" / "metadata.json").read_text())  # the same
+    assert again.array("train").size == first.samples("train")
+    write_audio("other/tone.wav", sine(300, 2.0, 8000))
+    write_audio("other/tone2.wav", sine(500, 1.0, 8000))
+    rebuilt = build_dataset([tmp_path / "other"], tmp_path / "ds", overwrite=True, progress=False)
+    for split in ("train", "validation"):
+        with pytest.raises(DatasetError, match=r"dataset '.*ds' was built again since it was opened: open it "
+                                               r"again \(audiornn.open_dataset\('.*ds'\)\)"):
+            first.array(split)
+    assert rebuilt.array("train").size == rebuilt.samples("train") < first.samples("train")
+    shutil.rmtree(tmp_path / "ds")
+    with pytest.raises(DatasetError, match="was removed since it was opened"):
+        rebuilt.array("validation")
+
+
 def test_split_holds_out_whole_files_without_overlap(speech_like_folder, tmp_path):
     dataset = build_dataset([speech_like_folder], tmp_path / "ds", validation_fraction=0.2,
                             progress=False)

@@ -135,6 +135,7 @@ def test_pictures_of_sound_are_pngs(tmp_path):
                                                                                     abs=0.2)
     assert np.max(level.get_ydata()[level.get_xdata() > 0.55]) == -80.0
     assert save_figure(figure, tmp_path / "sound.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert figure._repr_png_()[:8] == PNG_SIGNATURE  # a notebook cell's value shows itself, without %matplotlib
     sheet = plot_contact_sheet({f"epoch {index}": sine(200 * index, 0.5, rate) for index in range(1, 6)}, rate,
                                columns=3)
     titles = [axis.get_title() for axis in sheet.axes if axis.get_visible() and axis.get_title()]
