@@ -21,7 +21,22 @@ def _choose_backend():
 
 _choose_backend()
 
-from .config import AudioConfig, ModelConfig, TrainConfig  # noqa: E402
+
+def _quiet_tqdm():
+    """tqdm's notebook bars need ipywidgets; without it, tqdm's plain bars (shown in a notebook: see
+    :func:`audiornn.config.bar_disabled`) and not its warning that asks for it at every ``import audiornn``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import tqdm.auto  # noqa: F401
+
+
+_quiet_tqdm()
+
+from .config import AudioConfig, ModelConfig, TrainConfig, show_in_notebook  # noqa: E402
+
+show_in_notebook()
 from .dataset import Dataset, build_dataset, open_dataset  # noqa: E402
 from .errors import (  # noqa: E402
     AudioFileError,

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from . import __version__
 from .features import FORMATS, KINDS
 from .config import (AUDIO_OPTIONS, BUILD_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VALIDATION_FRACTION, VOCODE_TAIL,
-                     AudioConfig, ModelConfig, TrainConfig)
+                     AudioConfig, LevelNamed, ModelConfig, TrainConfig)
 from .errors import MACHINE_REFUSED_EXIT, AudioFileError, AudioRNNError, ParameterError, WorkerLost
 
 __all__ = ["DEFAULT_DEMO_FOLDER", "SAMPLE_DATA", "build_parser", "main"]
@@ -157,14 +157,6 @@ def sample_data():
             return folder
     raise AudioFileError(f"the bundled sample is not in '{SAMPLE_DATA}' (it ships in the repository's "
                          f"data/ folder): run from a clone of the repository, or name INPUT audio", reason="missing")
-
-
-class _LevelNamed(logging.Formatter):
-    """Info lines as they are; a warning or an error named so ("warning: ..."), with --quiet or without it."""
-
-    def format(self, record):
-        line = super().format(record)
-        return line if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {line}"
 
 
 def _inputs_or_sample(inputs):
@@ -629,7 +621,7 @@ def main(argv=None, *, prog=None):
             if dashed else ""
         commands.choices[arguments.command].error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_LevelNamed())
+    handler.setFormatter(LevelNamed())
     logging.basicConfig(level=logging.WARNING if arguments.quiet else logging.INFO, handlers=[handler])
     main_thread = threading.current_thread() is threading.main_thread()
     _TERMINATED.clear()

@@ -7,8 +7,10 @@ pre-emphasis or level.
 
 import dataclasses
 import json
+import logging
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -663,3 +665,42 @@ class TrainConfig(JSONConfig):
     def total_epochs(self):
         """The epoch limit given to ``fit`` (a time budget alone allows many)."""
         return self.epochs or (100_000 if self.minutes else 20)
+
+
+class LevelNamed(logging.Formatter):
+    """Info lines as they are; a warning or an error named so ("warning: ..."): the command line's lines, with
+    --quiet or without it, and a notebook's."""
+
+    def format(self, record):
+        line = super().format(record)
+        return line if record.levelno < logging.WARNING else f"{record.levelname.lower()}: {line}"
+
+
+def in_notebook():
+    """Whether this runs in a Jupyter kernel (IPython's ZMQ shell), whose output is no terminal."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def bar_disabled(progress):
+    """tqdm's ``disable`` for a progress bar where ``progress`` is asked: shown on a terminal and in a notebook
+    (whose output is no terminal: tqdm's own None hid every bar there), not written into a log file."""
+    if not progress:
+        return True
+    return False if in_notebook() else None
+
+
+def show_in_notebook():
+    """In a Jupyter kernel, the library's info lines and warnings shown in the cell's output (Python shows no info
+    line without a handler, and a notebook has none): a handler of the "audiornn" logger's own, unless it has one
+    already; ``logging.getLogger("audiornn").propagate = True`` and its handlers removed undo it."""
+    audiornn = logging.getLogger("audiornn")
+    if not in_notebook() or audiornn.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LevelNamed())
+    audiornn.addHandler(handler)
+    if audiornn.level == logging.NOTSET:
+        audiornn.setLevel(logging.INFO)
+    audiornn.propagate = False  # (not twice where the notebook's root logger has a handler too)

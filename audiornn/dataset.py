@@ -38,7 +38,7 @@ from . import __version__
 from . import dsp
 from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
                        read_mono)
-from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, option
+from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, bar_disabled, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError, refused_by_machine
 from .files import (folder_for, partial_prefix, remove_stale_partials, retired_folders, some_named, unfinished,
                     write_advice, write_json)
@@ -66,16 +66,30 @@ _COPY_CHUNK = 1 << 22
 # envelope, which notes of one instrument share, nor a steady noise's spectrum), at the best of a few frames' shift
 # (an export padded by some milliseconds). Measured by bench/same_recordings.py (RESULTS.md).
 SAME_RECORDING_CORRELATION = 0.88
+# Under another name (a backup_3.flac at half the level, privacy-thankyou.wav and auth-thankyou.wav in Asterisk's own
+# English prompts) the bar is higher, as every file of about its length is compared, not the few of its name: in
+# the Asterisk prompts of three voices (8 kHz, 1,616 files, 19,365 pairs of other names within SAME_LENGTH) the 7
+# pairs from 0.97 up were one recording under two names (1.000 four times, 0.993, 0.990, 0.979), and from 0.88 to
+# 0.95 were words alike ("space" and the Spanish "seis", 0.904; "q" and "2", 0.887) or perhaps one recording
+# ("first" as vm-first and digits/h-1, 0.952: kept) (bench/same_recordings.py --other-names).
+OTHER_NAME_CORRELATION = 0.97
+# Which files of other names are compared: those whose loudness over time (the fingerprint's mean over its bands,
+# in 100 ms blocks, the first CONTOUR_BLOCKS of them, less its mean) moves with the file's, correlation from
+# CONTOUR_CANDIDATE, at most CONTOUR_PEERS of them (a folder of thousands of files of one length compares
+# each with a dot product, not a fingerprint's correlation at seven shifts).
+CONTOUR_FRAMES, CONTOUR_BLOCKS, CONTOUR_CANDIDATE, CONTOUR_PEERS = 5, 64, 0.9, 16
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 SHIFT_FRAMES = 3
 PEER_VALUES = 1 << 22  # fingerprints compared in one go hold this many values (32 MB as float64; 2 of an hour)
 # What decides a dataset's content besides its recipe (files, settings): the builder's revision, recorded in its
 # metadata. Each revision, from when it came in, and what it changed; a dataset made before revisions were
 # recorded is dated by its "created".
-BUILDER = 2
+BUILDER = 3
 BUILDER_CHANGES = {2: ("2026-12-05T21:32:00+0000", "takes each file less its mean (a DC offset) and leaves out "
                        "near-copies of a file (the same recording under another name, format or rate: held out "
-                       "beside its copy in training, it flatters the held-out bits)")}
+                       "beside its copy in training, it flatters the held-out bits)"),
+                   3: ("2026-12-06T20:58:00+0000", "leaves out near-copies under other names too (a backup at another level, "
+                       "one prompt saved under two names)")}
 NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
                     "--keep-near-copies (keep_near_copies=True) to keep both")
 
@@ -413,7 +427,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
     pool_position = frames_position = 0
     frame_pool = open(pool_path.with_suffix(".f16"), "wb") if feature_config else None
     with contextlib.ExitStack() if frame_pool is None else frame_pool, open(pool_path, "wb") as pool, tqdm(
-            total=len(files), unit="file", desc="encoding", disable=None if progress else True,
+            total=len(files), unit="file", desc="encoding", disable=bar_disabled(progress),
             leave=False) as bar:
         for path, name, label in files:
             try:
@@ -447,9 +461,11 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                     near, fingerprint, alike = recordings.find(classes, Path(path).stem) if not keep_near_copies \
                         else (None, None, None)
                     if near is not None:  # another format, rate or level of a file read already
+                        first_name = Path(first_read[near][0]).stem if near in first_read else Path(path).stem
+                        what = "another format, rate or level of it" if first_name == Path(path).stem else \
+                            "a copy under another name, at another level, format or rate"
                         digest, same = near, (f"what sounds like the same recording (its coarse spectrogram moves "
-                                              f"with that file's, correlation {alike:.2f}; another format, rate or "
-                                              f"level of it)")
+                                              f"with that file's, correlation {alike:.2f}; {what})")
                 if (digest, label) in seen:  # a copy (a backup folder, another name): it would be learned twice,
                     # or held out beside itself in training
                     kept = None if near is None else next(entry for entry in used
@@ -540,6 +556,9 @@ class _Recordings:
                                         fmax=min(rate / 2, FINGERPRINT_TOP_HZ)).astype(np.float32)
         self.window = np.hanning(4 * self.hop + 1)[:-1].astype(np.float32)  # periodic Hann, as librosa's
         self.by_name = {}  # a file's name without its folder and extension -> [(samples, fingerprint, key)]
+        # every file's length, name, loudness contour (zeros where too short or steady) and entry, for other names
+        self.sizes, self.names = np.zeros(64), np.zeros(64, np.int64)
+        self.contours, self.entries, self.name_ids = np.zeros((64, CONTOUR_BLOCKS), np.float32), [], {}
 
     def fingerprint(self, classes):
         """Log power in the mel bands of 20 ms frames, ``(frames, bands)`` float32, made a few thousand frames
@@ -555,15 +574,58 @@ class _Recordings:
                      + 1e-6) for start in range(0, len(frames), 4096)]).astype(np.float32)
 
     def find(self, classes, name):
-        """``(key, fingerprint, correlation)``: the key of the first file read under ``name`` that is the same
-        recording as ``classes`` (or None) and how alike they move, and ``classes``' fingerprint for :meth:`add`.
+        """``(key, fingerprint, correlation)``: the key of the first file read that is the same recording as
+        ``classes`` (or None) and how alike they move, and ``classes``' fingerprint for :meth:`add`: of its
+        ``name`` from :data:`SAME_RECORDING_CORRELATION`, else of another name from :data:`OTHER_NAME_CORRELATION`.
         All the files of its name and length are compared at once (a corpus cut into ``chunk_0001.wav`` in
-        every folder has thousands)."""
+        every folder has thousands); of other names, the few whose loudness moves with it
+        (:meth:`_of_other_names`)."""
         peers = [entry for entry in self.by_name.get(name, ())
                  if entry[1] is not None and abs(entry[0] - classes.size) <= SAME_LENGTH * max(entry[0], classes.size)]
-        mine = self.fingerprint(classes) if peers else None
+        mine = self.fingerprint(classes) if peers or self.entries else None
         if mine is None:
             return None, mine, None
+        found = self._alike(mine, peers, SAME_RECORDING_CORRELATION) if peers else (None, None)
+        if found[0] is None:
+            found = self._alike(mine, self._of_other_names(mine, classes.size, name), OTHER_NAME_CORRELATION)
+        return found[0], mine, found[1]
+
+    def _of_other_names(self, mine, size, name):
+        """The entries of names other than ``name``, of about ``size``, whose loudness contour moves with
+        fingerprint ``mine``'s (:data:`CONTOUR_CANDIDATE`), the likeliest :data:`CONTOUR_PEERS` of them."""
+        count, contour = len(self.entries), self.contour(mine)
+        if not count or not contour.any():
+            return []
+        sizes = self.sizes[:count]
+        near = (np.abs(sizes - size) <= SAME_LENGTH * np.maximum(sizes, size)) \
+            & (self.names[:count] != self.name_ids.get(name, -1))
+        indices = np.flatnonzero(near)
+        scores = self.contours[indices] @ contour
+        likely = indices[scores >= CONTOUR_CANDIDATE]
+        likely = likely[np.argsort(-(self.contours[likely] @ contour), kind="stable")][:CONTOUR_PEERS]
+        return [self.entries[index] for index in likely]
+
+    @staticmethod
+    def contour(fingerprint):
+        """A fingerprint's loudness over time in 100 ms blocks, the first :data:`CONTOUR_BLOCKS`, less its mean and
+        of length 1 (zeros where under 4 blocks or steady), padded with zeros to :data:`CONTOUR_BLOCKS`."""
+        made = np.zeros(CONTOUR_BLOCKS, np.float32)
+        blocks = min(len(fingerprint) // CONTOUR_FRAMES, CONTOUR_BLOCKS)
+        if blocks < 4:
+            return made
+        level = np.asarray(fingerprint[:blocks * CONTOUR_FRAMES], np.float64).mean(axis=1)
+        level = level.reshape(blocks, CONTOUR_FRAMES).mean(axis=1)
+        level -= level.mean()
+        norm = np.linalg.norm(level)
+        if norm > 1e-3 * np.sqrt(blocks):  # (a steady noise: nothing to tell it by)
+            made[:blocks] = level / norm
+        return made
+
+    def _alike(self, mine, peers, least):
+        """``(key, correlation)`` of the first of ``peers`` whose fingerprint moves with ``mine`` from ``least``,
+        else ``(None, None)``."""
+        if not peers:
+            return None, None
         scores = np.zeros(len(peers))
         by_length = {}
         for index, entry in enumerate(peers):
@@ -573,11 +635,21 @@ class _Recordings:
             for start in range(0, len(indices), at_once):
                 some = indices[start:start + at_once]
                 scores[some] = self.similarities(mine, np.stack([peers[index][1] for index in some]))
-        alike = np.flatnonzero(scores >= SAME_RECORDING_CORRELATION)
-        return (peers[alike[0]][2], mine, float(scores[alike[0]])) if alike.size else (None, mine, None)
+        alike = np.flatnonzero(scores >= least)
+        return (peers[alike[0]][2], float(scores[alike[0]])) if alike.size else (None, None)
 
     def add(self, name, size, fingerprint, key):
-        self.by_name.setdefault(name, []).append((size, fingerprint, key))
+        entry = (size, fingerprint, key)
+        self.by_name.setdefault(name, []).append(entry)
+        if fingerprint is None:
+            return
+        count = len(self.entries)
+        if count == len(self.sizes):  # (room doubled: thousands of files are added one by one)
+            self.sizes, self.names = np.resize(self.sizes, 2 * count), np.resize(self.names, 2 * count)
+            self.contours = np.concatenate([self.contours, np.zeros_like(self.contours)])
+        self.sizes[count], self.names[count] = size, self.name_ids.setdefault(name, len(self.name_ids))
+        self.contours[count] = self.contour(fingerprint)
+        self.entries.append(entry)
 
     @staticmethod
     def similarities(one, others):

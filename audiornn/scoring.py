@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .audio_io import prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
-from .config import check_positive_int
+from .config import bar_disabled, check_positive_int
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .features import frame_count
 from .files import some_named
@@ -148,7 +148,7 @@ def score_classes(model, pieces, *, streams=32, chunk=4000, progress=True, reset
     piece_nats, piece_targets = np.zeros(len(pieces)), np.zeros(len(pieces), dtype=np.int64)
     targets = sum(segment.size - 1 for segment in segments)
     with tqdm(total=targets, unit="sample", unit_scale=True, desc="scoring",
-              disable=None if progress else True) as bar:
+              disable=bar_disabled(progress)) as bar:
         # Off a terminal (no bar) a long score says once how long it will take, timed after its first chunk
         estimate = TimeLeft(targets, f"scoring {targets:,} targets") if progress and bar.disable else None
         for first in range(0, len(segments), count):

@@ -49,7 +49,7 @@ from keras import ops
 from tqdm.auto import tqdm
 
 from . import backend
-from .config import check_positive_int, option
+from .config import bar_disabled, check_positive_int, option
 from .errors import ParameterError
 
 __all__ = ["SampleStream", "StreamGroup", "TimeLeft", "check_tail", "check_temperature", "choose", "chunks",
@@ -594,7 +594,7 @@ def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.
     folded vocoding's streams are parts of fewer outputs)."""
     started, done = time.monotonic(), 0
     with tqdm(total=total * count, unit="sample", unit_scale=True, desc=desc,
-              disable=None if progress else True) as bar:
+              disable=bar_disabled(progress)) as bar:
         left = TimeLeft(total, f"{desc} {count:,} stream(s) of {total / rate:g} s") if progress and bar.disable \
             else None
         while done < total:

@@ -27,7 +27,11 @@ LEFT_OUT = ("silence", "beep", "2tone", "confbridge-join", "confbridge-leave")
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=16000)
-    rate = parser.parse_args().rate
+    parser.add_argument("--other-names", action="store_true",
+                        help="instead: the highest similarities of two files of other names (and about one length) "
+                             "among the .wav prompts of three voices, each with whether a build compares them")
+    arguments = parser.parse_args()
+    rate = arguments.rate
     from audiornn import AudioConfig
     from audiornn.audio_io import SAME_LENGTH, prepare_audio, read_audio
     from audiornn.dataset import SAME_RECORDING_CORRELATION, _Recordings
@@ -35,6 +39,8 @@ def main():
 
     config = AudioConfig(sample_rate=rate)
     recordings = _Recordings(config)
+    if arguments.other_names:
+        return other_names(config, recordings, SAME_LENGTH, prepare_audio, read_audio, AudioFileError)
 
     def fingerprint(path, pad=0.0):
         audio, source_rate = read_audio(path)
@@ -74,6 +80,39 @@ def main():
     print(f"An English prompt and another voice's of its name and length, the highest of {len(other)} pairs:")
     for value, name in other[:12]:
         print(f"  {value:.3f}  {name}")
+
+
+def other_names(config, recordings, same_length, prepare_audio, read_audio, error):
+    """Every pair of files of other names within ``same_length`` of each other's length, among the prompts of
+    three voices: the highest fingerprint similarities, each with its loudness contours' correlation (a build
+    compares a pair only from CONTOUR_CANDIDATE: _Recordings._of_other_names)."""
+    from audiornn.dataset import CONTOUR_CANDIDATE, OTHER_NAME_CORRELATION
+
+    files = []
+    for voice in ("en_US_f_Allison", "es_MX_f_Allison", "ru_RU_f_IvrvoiceRU"):
+        for path in sorted((SOUNDS / voice).rglob("*.wav")):
+            if any(part in str(path) for part in LEFT_OUT):
+                continue
+            try:
+                audio, source_rate = read_audio(path)
+                classes, _ = prepare_audio(audio, source_rate, audio_config=config, source=str(path))
+            except error:  # (an empty prompt)
+                continue
+            fingerprint = recordings.fingerprint(classes)
+            if fingerprint is not None:
+                files.append((f"{voice}/{path.relative_to(SOUNDS / voice)}", classes.size, fingerprint,
+                              recordings.contour(fingerprint)))
+    pairs = []
+    for index, (name, size, fingerprint, contour) in enumerate(files):
+        for other, theirs, print_, contour_ in files[:index]:
+            if Path(other).stem != Path(name).stem and abs(theirs - size) <= same_length * max(theirs, size):
+                pairs.append((recordings.similarity(fingerprint, print_), float(contour @ contour_), name, other))
+    pairs.sort(reverse=True)
+    print(f"{len(files)} prompts of three voices at {config.sample_rate} Hz, {len(pairs)} pairs of other names "
+          f"within {same_length:.0%} of one length; a build calls a pair one recording from "
+          f"{OTHER_NAME_CORRELATION}, where their loudness contours correlate from {CONTOUR_CANDIDATE}:")
+    for similarity, contour, name, other in pairs[:20]:
+        print(f"  {similarity:.3f} (contours {contour:.2f})  {name}  {other}")
 
 
 if __name__ == "__main__":

@@ -488,3 +488,28 @@ def test_sound_comparison_draws_a_model_alone_without_real_audio_and_says_when_t
     files = sorted(entry["path"] for entry in sine_dataset.metadata["sources"])
     given = sound_comparison(folder, audio=files, seconds=4.0)
     assert given.axes[1].get_title() == f"real: {Path(files[0]).name} and 1 more"
+
+
+def test_in_a_jupyter_kernel_bars_and_info_lines_show(monkeypatch, capsys):
+    # A kernel's output is no terminal: tqdm's own choice hid every bar there, and Python showed no info line
+    import logging
+    import sys
+    import types
+
+    from audiornn.config import bar_disabled, in_notebook, show_in_notebook
+
+    assert not in_notebook() and bar_disabled(True) is None and bar_disabled(False) is True
+    kernel = type("ZMQInteractiveShell", (), {})()
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel))
+    assert in_notebook() and bar_disabled(True) is False and bar_disabled(False) is True
+    logger = logging.getLogger("audiornn")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    show_in_notebook()
+    assert len(logger.handlers) == 1 and not logger.propagate
+    logger.info("an info line")
+    logger.warning("a warning")
+    assert capsys.readouterr().err.splitlines()[-2:] == ["an info line", "warning: a warning"]
+    show_in_notebook()  # not a second handler
+    assert len(logger.handlers) == 1

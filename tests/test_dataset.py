@@ -835,7 +835,32 @@ def test_a_near_copy_is_found_among_many_of_its_name_whatever_how_many_are_compa
     found = [recordings.find(copy, "take")[0]]
     monkeypatch.setattr(dataset_module, "PEER_VALUES", 1)  # one at a time
     found.append(recordings.find(copy, "take")[0])
-    assert found == [3, 3] and recordings.find(copy, "other")[0] is None
+    assert found == [3, 3]
+    # under another name, the copy is found too (from a higher correlation); another take is not
+    key, _, alike = recordings.find(copy, "other")
+    assert key == 3 and alike >= dataset_module.OTHER_NAME_CORRELATION
+    fresh = rng.standard_normal(8000) * np.repeat(rng.uniform(0.05, 1.0, 40), 200)
+    assert recordings.find(dsp.mu_law_encode((fresh / np.max(np.abs(fresh))).astype(np.float32)), "other")[0] is None
+
+
+def test_a_copy_under_another_name_at_another_level_is_left_out_and_said_so(tmp_path, caplog):
+    # A probe's backup_3.flac, a copy of 3.wav at half its level, was held out while 3.wav was trained on (and
+    # Asterisk's own English prompts hold one recording under two names: privacy-thankyou and auth-thankyou)
+    takes = sorted(path for path in SAMPLE_DATA.iterdir() if path.suffix == ".wav")
+    (tmp_path / "in").mkdir()
+    for index, path in enumerate(takes):
+        audio, rate = soundfile.read(str(path), dtype="float32")
+        soundfile.write(str(tmp_path / "in" / f"{index}.wav"), audio, rate)
+        soundfile.write(str(tmp_path / "in" / f"backup_{index}.flac"), 0.5 * audio, rate)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([tmp_path / "in"], tmp_path / "ds", progress=False)
+    assert sorted(dataset.metadata["skipped"]["duplicate"]) == sorted(
+        str(tmp_path / "in" / f"backup_{index}.flac") for index in range(len(takes)))  # (read after the originals)
+    assert re.search(r"backup_0.flac' holds what sounds like the same recording \(its coarse spectrogram moves with "
+                     r"that file's, correlation 1.00; a copy under another name, at another level, format or rate\) "
+                     r"as '.*in/0.wav': skipped", caplog.text)
+    assert {Path(segment.source).name for split in ("train", "validation") for segment in dataset.segments(split)} \
+        == {f"{index}.wav" for index in range(len(takes))}
 
 
 def test_a_dataset_of_an_older_builder_is_not_called_up_to_date(speech_like_folder, tmp_path, caplog):
