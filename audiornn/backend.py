@@ -82,14 +82,28 @@ def native_stderr_silenced():
 _QUIET = {"chosen": False, "started": False}  # whether start_quietly chose the log level; the runtime started
 
 
+class _NoRetracingNote(logging.Filter):
+    """TensorFlow's "N out of the last M calls to <function> triggered tf.function retracing" left out: each model
+    a notebook trains, and each length it vocodes, traces its own functions by design, and the note's advice
+    (``reduce_retracing``, tensors for Python values) is audiornn's to take, not the user's."""
+
+    def filter(self, record):
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+_RETRACING_NOTE = _NoRetracingNote()
+
+
 def start_quietly():
     """Import Keras and its backend with their start-up lines kept out, where nothing has imported Keras yet and
     the user has not chosen what TensorFlow prints (``TF_CPP_MIN_LOG_LEVEL``, here set to warnings and errors):
     what a notebook's first import of a module that needs Keras does. Unlike :func:`start`, no runtime is
     started and no logger is quietened, so the user can still configure devices, threads or a multi-worker
-    strategy afterwards; :func:`start_runtime_quietly` starts it, the first time a model is made."""
+    strategy afterwards; :func:`start_runtime_quietly` starts it, the first time a model is made. TensorFlow's
+    retracing note is left out whatever imported Keras (:class:`_NoRetracingNote`)."""
     import sys
 
+    logging.getLogger("tensorflow").addFilter(_RETRACING_NOTE)  # (once: a filter is added once)
     if "keras" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"

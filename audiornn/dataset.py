@@ -188,6 +188,17 @@ class Dataset:
                 f"train {self.seconds('train'):.1f} s, validation {self.seconds('validation'):.1f} s{labels})")
 
 
+def _audio_folder_hint(folder):
+    """Where ``folder`` holds audio files: that train builds a dataset of them (the command line's train does, the
+    library's takes a dataset)."""
+    try:
+        audio = any(entry.suffix.lower() in audio_extensions() for entry in Path(folder).iterdir())
+    except OSError:
+        return ""
+    return (f"; '{folder}' holds audio files: build a dataset of them first (the command line's 'train "
+            f"{folder} --output RUN' builds it in the run)") if audio else ""
+
+
 def _metadata_stamp(folder):
     """The metadata file's identity and last change, or None where it is gone."""
     try:
@@ -1055,7 +1066,7 @@ def _built_meanwhile(partial, output, fingerprint):
     if theirs != fingerprint:
         raise DatasetError(f"'{output}' was built by another build while this one ran (another process, or another "
                            f"notebook cell), from other inputs or settings: it is kept as it is, and this build was "
-                           f"let go; choose another --output, or build again with --overwrite to replace it")
+                           f"let go; choose another --output, or build again with --overwrite (overwrite=True) to replace it")
     logger.info("'%s' was built from the same inputs by another build while this one ran: it is used", output)
 
 
@@ -1107,11 +1118,13 @@ def open_dataset(path, *, audio_config=None):
                                f"half-way and left the old one at '{retired[0]}': put it back (mv '{retired[0]}' "
                                f"'{path}'), or run that build again, which puts it back first")
         raise DatasetError(f"dataset folder '{path}' does not exist: build one with "
-                           f"'python AudioRNNData.py AUDIO... --output {path}'")
+                           f"'python AudioRNNData.py AUDIO... --output {path}' (audiornn.build_dataset(AUDIO, "
+                           f"'{path}'))")
     metadata_path = path / METADATA_NAME
     if not metadata_path.is_file():
         raise DatasetError(f"'{path}' is not an audiornn dataset (no {METADATA_NAME}): "
-                           f"build one with 'python AudioRNNData.py AUDIO... --output DIR'")
+                           f"build one with 'python AudioRNNData.py AUDIO... --output DIR' (audiornn.build_dataset("
+                           f"AUDIO, DIR)){_audio_folder_hint(path)}")
     stamp = _metadata_stamp(path)
     try:
         metadata = json.loads(metadata_path.read_text())

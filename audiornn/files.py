@@ -325,7 +325,7 @@ def atomic_path(path, clean=True, replace=True):
 def _link_unless_there(temporary, path):
     """``temporary`` moved to ``path`` unless a file is there (made by another process since it was checked)."""
     taken = ParameterError(f"'{path}' was written by another process while this one ran: it is kept, and this "
-                           f"one's was not written; name another --output, or pass --overwrite")
+                           f"one's was not written; name another --output, or pass --overwrite (overwrite=True)")
     try:
         os.link(temporary, path)  # fails where anything is at path, at once: no window for another writer
     except FileExistsError:

@@ -79,7 +79,7 @@ def output_paths(output, count, inputs=(), overwrite=False, by_input_name=False)
     if taken and not overwrite:
         named = some_named(taken)
         raise ParameterError(f"{named} {'exists' if len(taken) == 1 else 'exist'}: name another --output, or pass "
-                             f"--overwrite to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
+                             f"--overwrite (overwrite=True) to replace {'it' if len(taken) == 1 else 'them'} (nothing was written)")
     _allow_open_files(count)
     return paths
 

@@ -250,3 +250,18 @@ def test_jax_lets_go_of_its_compiled_programs_when_they_crowd_the_process(caplog
         assert backend.release_compiled_if_crowded(share=0.0)
     assert program._cache_size() == 0 and "let go of JAX's compiled programs (this process held" in caplog.text
     np.testing.assert_array_equal(program(np.ones(3)), np.full(3, 2.0))  # what is used again compiles again
+
+
+def test_tensorflows_retracing_note_is_left_out_and_its_other_warnings_are_not(caplog):
+    # A notebook's third train() printed "5 out of the last 7 calls to <function ...> triggered tf.function
+    # retracing": each model traces its own functions, by design
+    import logging
+
+    from audiornn import backend
+
+    backend.start_quietly()
+    with caplog.at_level("WARNING", logger="tensorflow"):
+        logging.getLogger("tensorflow").warning("5 out of the last 7 calls to <function f at 0x7f> triggered "
+                                                "tf.function retracing. Tracing is expensive")
+        logging.getLogger("tensorflow").warning("another warning of TensorFlow's")
+    assert "retracing" not in caplog.text and "another warning of TensorFlow's" in caplog.text

@@ -904,3 +904,13 @@ def test_too_little_audio_to_learn_from_or_score_on_is_said_at_build(write_audio
     with caplog.at_level("WARNING", logger="audiornn"):
         build_dataset([SAMPLE_DATA], tmp_path / "bundled", progress=False)
     assert "learns little" not in caplog.text and "say little" not in caplog.text
+
+
+def test_a_folder_of_audio_given_as_a_dataset_is_told_how_to_build_one_in_python_too(speech_like_folder, tmp_path):
+    with pytest.raises(DatasetError, match=r"is not an audiornn dataset \(no metadata.json\): build one with 'python "
+                                           r"AudioRNNData.py AUDIO... --output DIR' \(audiornn.build_dataset\(AUDIO, "
+                                           r"DIR\)\); '.*sub' holds audio files: build a dataset of them first"):
+        open_dataset(speech_like_folder / "sub")
+    with pytest.raises(DatasetError, match=r"does not exist: build one with .* \(audiornn.build_dataset\(AUDIO, "
+                                           r"'.*nowhere'\)\)"):
+        open_dataset(tmp_path / "nowhere")

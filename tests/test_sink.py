@@ -115,7 +115,7 @@ def test_a_file_already_at_output_is_kept_unless_overwrite(gru_model, tmp_path, 
     earlier = tmp_path / "take.wav"
     soundfile.write(earlier, np.zeros(100), 8000)
     before = earlier.read_bytes()
-    with pytest.raises(ParameterError, match=r"'.*take\.wav' exists: name another --output, or pass --overwrite"):
+    with pytest.raises(ParameterError, match=r"'.*take\.wav' exists: name another --output, or pass --overwrite \(overwrite=True\) to replace it"):
         generate(gru_model, seconds=0.01, output=earlier, progress=False)
     (tmp_path / "many_2.wav").write_bytes(before)
     with pytest.raises(ParameterError, match=r"many_2\.wav' exists"):  # one of the numbered files is enough
