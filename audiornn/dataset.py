@@ -779,6 +779,9 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALI
         rate = rate_for(features, None) if isinstance(features, str) else None
         audio_config = AudioConfig() if rate is None else AudioConfig(sample_rate=rate)
     check_build_parameters(validation_fraction, trim_silence_db)
+    if not isinstance(output, (str, os.PathLike)) or not str(output):
+        raise ParameterError(f"output is the folder to build the dataset in (a path), got {output!r}: "
+                             f"build_dataset(inputs, 'datasets/mine')")
     output = Path(output).expanduser()
     with folder_for(output.parent, "the folder that should hold --output", DatasetError):  # gone if it fails
         return _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite,

@@ -354,12 +354,18 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         if isinstance(generated, (str, os.PathLike)) or not hasattr(generated, "__len__"):
             raise ParameterError(f"generated is audio as an array (1-D, or generate()'s (1, samples)), got "
                                  f"{type(generated).__name__}")
-        generated = np.asarray(generated, dtype=np.float32)
+        from .audio_io import audio_array
+
+        generated = np.asarray(generated)
         if generated.ndim == 2 and generated.shape[0] == 1:  # generate()'s one stream
             generated = generated[0]
         if generated.ndim != 1:
             raise ParameterError(f"generated is one stream of audio, 1-D or (1, samples); got shape {generated.shape}: "
                                  f"give one row")
+        generated = audio_array(generated, "generated").astype(np.float32)  # (int16 samples read as 32768ths)
+        if not np.all(np.isfinite(generated)):
+            raise ParameterError(f"generated holds {np.count_nonzero(~np.isfinite(generated)):,} NaN or infinite "
+                                 f"sample(s) of {generated.size:,}: there is no sound to draw there")
     if isinstance(audio, (list, tuple, dict)) and not audio:  # none given (the eval command's default)
         audio = None
     if audio is not None:  # the files read in turn until there is enough to draw, not all of them

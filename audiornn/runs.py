@@ -462,10 +462,14 @@ def load_run_model(path, *, compile=False):
     """Load a model from a ``.keras`` file, a run folder (its best model) or a shipped model's name
     (``"speech"``, ``"music"``, ``"vocoder"``, ``"vocoder-16k"``: :mod:`audiornn.pretrained`).
 
-    ``compile=True`` also restores the optimizer and its state (resuming).
+    ``compile=True`` also restores the optimizer and its state (resuming). A model already loaded is given back
+    as it is (as every function that takes a model takes one).
     """
     import zipfile
 
+    if not isinstance(path, (str, os.PathLike)) and not compile and hasattr(path, "model_config") \
+            and hasattr(path, "audio_config") and hasattr(path, "step"):
+        return path
     from .backend import start_quietly
 
     start_quietly()  # (from audiornn.runs import load_run_model: Keras first imported here)

@@ -73,44 +73,19 @@ def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, feature
     :class:`~audiornn.features.FeatureConfig`) each piece is ``(classes, frames)``. ``measured`` (what the
     files are to the caller: "the audio scored") has files of a lower rate than ``audio_config``'s said.
     """
-    pieces, files, names, lower, bad = [], [], [], {}, []
-    named = _named_files(paths)
+    pieces, files, names, lower = [], [], [], {}
     for path, _, label in labelled_files(paths, labels)[0]:
-        try:
-            audio, rate = read_audio(path)
-            prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
-        except AudioFileError as error:  # a file named is refused; one found in a folder is skipped, as a build does
-            if os.path.realpath(path) in named:
-                raise
-            logger.warning("%s: skipped", error)
-            bad.append(error)
-            continue
+        audio, rate = read_audio(path)
+        prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
         pieces.append(prepared[0] if features is None else (prepared[0], prepared[2]))
         files.append(str(path))
         names.append(label)
         if rate < audio_config.sample_rate:
             lower[str(path)] = rate
-    if bad and not pieces:
-        raise bad[0]
     if measured and lower:
         warn_lower_rate(lower, audio_config.sample_rate, f"the file(s) of {measured}" if len(lower) == len(files)
                         else f"{len(lower)} of the {len(files)} file(s) of {measured}")
     return (pieces, files, names) if with_labels else (pieces, files)
-
-
-def _named_files(paths):
-    """The real paths of the files named in ``paths`` (as :func:`audio_pieces` takes them), not found in a folder."""
-    given = paths.values() if isinstance(paths, dict) else [paths] if isinstance(paths, (str, os.PathLike)) \
-        else paths
-    named = set()
-    for item in given:
-        for one in ([item] if isinstance(item, (str, os.PathLike)) else item):
-            one = str(one)
-            if not os.path.isfile(one) and "=" in one:  # NAME=PATH
-                one = one.split("=", 1)[1]
-            if os.path.isfile(one):
-                named.add(os.path.realpath(one))
-    return named
 
 
 def warn_lower_rate(lower, rate, what):

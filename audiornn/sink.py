@@ -203,7 +203,8 @@ class AudioSink:
             cut = [index for index, beyond in enumerate(self._beyond) if beyond]
             written = max(sum(self._written[index] for index in cut), 1)
             where = f" in {some_named(self.paths[index] for index in cut)}" if self.paths else (
-                f" in stream{'s' if len(cut) > 1 else ''} {some_named(cut, quote=False)}" if self.count > 1 else "")
+                f" in row{'s' if len(cut) > 1 else ''} {some_named(cut, quote=False)} of the audio returned"
+                if self.count > 1 else "")
             logger.warning("%s generated sample(s)%s (%.2g %% of them) ran beyond full scale, up to %.1f dB over, and "
                            "were cut there: %s", f"{sum(self._beyond):,}", where, 100 * sum(self._beyond) / written,
                            20 * np.log10(self._loudest), self.cause)

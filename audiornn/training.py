@@ -687,10 +687,15 @@ def starting_point(init_from, model_config=None):
     its ``init_from`` too."""
     source = load_run_model(init_from)
     if model_config is not None and model_config != source.model_config:
-        theirs = source.model_config.to_dict()  # both as JSON has them (labels a list on each side)
-        differing = [field for field, value in model_config.to_dict().items() if value != theirs[field]]
-        raise ParameterError(f"the model comes from --init-from '{init_from}' ({', '.join(differing)} "
-                             f"{'differs' if len(differing) == 1 else 'differ'} from it): leave the model options out, or train a new model without --init-from")
+        theirs, general = source.model_config.to_dict(), ModelConfig().to_dict()  # as JSON has them (labels lists)
+        mine = model_config.to_dict()
+        differing = [field for field, value in mine.items() if value != theirs[field]]
+        given = [field for field in differing if mine[field] != general[field]]
+        left = [field for field in differing if field not in given]
+        said = [f"{option(field)} {mine[field]!r} given, {theirs[field]!r} there" for field in given] + (
+            [f"{', '.join(map(option, left))} at the defaults, not the model's"] if left else [])
+        raise ParameterError(f"the model comes from --init-from '{init_from}' ({'; '.join(said)}): leave the "
+                             f"model options out (model_config=None), or train a new model without --init-from")
     path = resolve_model(init_from).resolve()
     return {"model": source, "path": str(path), "name": str(init_from), "lineage": _lineage(path)}
 

@@ -127,6 +127,11 @@ def test_plot_history_and_sound_comparison_refuse_what_they_cannot_draw(sine_run
             sound_comparison(folder, dataset=sine_dataset, seconds=seconds)
     made = generate(folder, seconds=0.1, progress=False)  # (1, samples), as generate returns one stream
     assert sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated=made) is not None
+    # int16 samples drawn as the 32768ths they are (not as values of thousands); NaN refused
+    pcm = sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated=(made * 32767).astype(np.int16))
+    np.testing.assert_allclose(pcm.axes[0].get_lines()[0].get_ydata(), made.ravel()[:800], atol=1e-4)
+    with pytest.raises(ParameterError, match="generated holds 800 NaN or infinite sample"):
+        sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated=np.full(800, np.nan))
     with pytest.raises(ParameterError, match="generated is audio as an array"):
         sound_comparison(folder, dataset=sine_dataset, seconds=0.1, generated="out.wav")
 
@@ -461,6 +466,7 @@ def test_generate_makes_the_same_take_by_default_and_a_new_one_with_seed_none():
     import numpy as np
 
     model = audiornn.load_model("speech")
+    assert audiornn.load_model(model) is model  # a model already loaded, given back (as generate takes one)
     same = [audiornn.generate(model, seconds=0.1, progress=False) for _ in range(2)]
     new = [audiornn.generate(model, seconds=0.1, seed=None, progress=False) for _ in range(2)]
     assert np.array_equal(*same) and not np.array_equal(*new)

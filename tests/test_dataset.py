@@ -263,6 +263,9 @@ def test_reading_checks_version_files_and_config(speech_like_folder, tmp_path):
         open_dataset(tmp_path / "ds")
     with pytest.raises(DatasetError, match="does not exist: build one"):
         open_dataset(tmp_path / "nowhere")
+    for output in (None, ""):
+        with pytest.raises(ParameterError, match=r"output is the folder to build the dataset in \(a path\), got"):
+            build_dataset([speech_like_folder], output, progress=False)
     with pytest.raises(DatasetError, match="is a file, not a dataset folder"):
         open_dataset(tmp_path / "ds" / "train.u8")
     with pytest.raises(DatasetError, match="is not an audiornn dataset"):
@@ -914,3 +917,6 @@ def test_a_folder_of_audio_given_as_a_dataset_is_told_how_to_build_one_in_python
     with pytest.raises(DatasetError, match=r"does not exist: build one with .* \(audiornn.build_dataset\(AUDIO, "
                                            r"'.*nowhere'\)\)"):
         open_dataset(tmp_path / "nowhere")
+    for output in (None, ""):
+        with pytest.raises(ParameterError, match=r"output is the folder to build the dataset in \(a path\), got"):
+            build_dataset([speech_like_folder], output, progress=False)

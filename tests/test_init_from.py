@@ -102,10 +102,14 @@ def test_architecture_options_and_other_audio_settings_are_refused(source, tone_
                  "--units", "64", "--no-linear-prediction", "--quiet"]) == 2
     error = capsys.readouterr().err
     assert "--init-from takes the model from a trained one: --units 64, --linear-prediction 0 would change it" in error
-    with pytest.raises(ParameterError, match="the model comes from --init-from"):
+    own = load_run_model(source).model_config
+    # the option set named with both values; those left at the defaults that differ from the model's, apart
+    with pytest.raises(ParameterError, match=rf"the model comes from --init-from '.*' \(--units 64 given, "
+                                             rf"{own.units} there; .* at the defaults, not the model's\): leave the "
+                                             rf"model options out \(model_config=None\)"):
         train(tone_dataset, run, model_config=ModelConfig(units=64), init_from=source, verbose=0)
-    own = load_run_model(source).model_config  # one field changed: that one named, not its labels (a tuple)
-    with pytest.raises(ParameterError, match=r"--init-from '.*' \(dropout differs from it\)"):
+    # one field changed: that one named, not its labels (a tuple)
+    with pytest.raises(ParameterError, match=r"--init-from '.*' \(--dropout 0.1 given, 0.0 there\): leave"):
         train(tone_dataset, run, model_config=dataclasses.replace(own, dropout=0.1), init_from=source, verbose=0)
     other = build_dataset([tone_dataset.path.parent], tmp_path / "mu15", audio_config=AudioConfig(mu=15),
                           validation_fraction=0.34, progress=False)

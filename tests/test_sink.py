@@ -301,6 +301,11 @@ def test_decoded_audio_beyond_full_scale_is_cut_and_said_when_the_sink_closes(tm
     assert re.search(r"\d+ generated sample\(s\) in '[^']*b.wav' \(\d+ % of them\) ran beyond full scale, up "
                      r"to \d+\.\d dB over, and were cut there: a model early in its training", caplog.text)
     assert "a.wav" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):  # returned, not written: the rows of the array named
+        with AudioSink(None, 2, config) as sink:
+            sink.emit(np.stack([quiet, loud]))
+    assert re.search(r"generated sample\(s\) in row 1 of the audio returned \(\d+ % of them\) ran beyond", caplog.text)
     audio, _ = soundfile.read(str(tmp_path / "b.wav"))
     assert np.max(np.abs(audio)) <= 1.0 and np.max(np.abs(audio)) > 0.99
     caplog.clear()
