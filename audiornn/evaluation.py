@@ -189,7 +189,8 @@ def _plot_health(axis, runs):
     axis.set_ylim(0, 105)
     stuck_axis.set_ylim(0, most + 1)  # the most stuck below the top, not on the 100 % line
     stuck_axis.yaxis.set_major_locator(MaxNLocator(integer=True))  # whole streams
-    stuck_axis.set_ylabel("streams collapsed, run away or frozen (x); bursts, few tones (^)")
+    stuck_axis.set_ylabel("streams collapsed, run away or frozen (x);\nwith bursts or few held tones (^)")  # (as high
+    # as the panel: on one line it ran off the figure)
 
 
 _FIGURE_WARNINGS = {}  # what save_figure passed on, shown once a place as the "default" filter shows warnings

@@ -410,6 +410,9 @@ def load_features(source, model, sample_rate=None, any_spread=False):
             return _audio_frames(audio, rate, model, name)
     else:
         frames = np.asarray(source)
+        if frames.size == 0:
+            raise ParameterError(f"{name} is empty (shape {frames.shape}): give frames as one (frames, "
+                                 f"{config.bands}) array, or audio")
         if frames.ndim == 1 and frames.size < config.window:  # a frame's values, more likely than so little audio
             raise ParameterError(f"{name} is 1-D, read as audio, and its {frames.size} samples are fewer than one "
                                  f"frame's window ({config.window}): give frames as one (frames, {config.bands}) "
@@ -620,7 +623,10 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     A front end's frames (a format of :data:`audiornn.features.FORMATS`)
     may be at any level: they are read at the level of the model's training
     frames, and the output is put back at theirs (12 dB quieter frames, 12 dB
-    quieter audio; :func:`level_shift`, :func:`match_level`).
+    quieter audio; :func:`level_shift`, :func:`match_level`). The ``mel``
+    frames of the 8 kHz ``vocoder`` are of audio scaled to a peak of 1, so its
+    output comes out near full scale whatever the recording's level (a
+    recording 60 dB down is vocoded about as loud as one at full scale).
     """
     from .runs import as_model
 
