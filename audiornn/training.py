@@ -1248,11 +1248,12 @@ def _interrupt_note(folder, scoring=False):
         done = epochs_completed(folder)
         if scoring:
             logger.warning("interrupted while scoring the best model on all the validation audio: the training is "
-                           "done and saved; 'python AudioRNN.py train --resume %s' scores it and ends", folder)
+                           "done and saved; 'python AudioRNN.py train --resume %s' (audiornn.train(resume=...)) "
+                           "scores it and ends", folder)
         elif done:
             logger.warning("interrupted: epoch %d, the last completed, is saved (an epoch cut short, or its health "
-                           "check, is trained again); continue with 'python AudioRNN.py train --resume %s'",
-                           done, folder)
+                           "check, is trained again); continue with 'python AudioRNN.py train --resume %s' "
+                           "(audiornn.train(resume=...))", done, folder)
         else:
             logger.warning("interrupted before the first epoch was completed: nothing to resume; start again with "
                            "the same command")

@@ -116,7 +116,8 @@ def test_a_kill_during_the_final_summary_is_finished_by_the_next_resume(tone_dat
     with pytest.raises(KeyboardInterrupt), caplog.at_level("WARNING", logger="audiornn"):
         train(tone_dataset, run, model_config=SMALL_MODEL, train_config=TrainConfig(epochs=1, **SMALL_TRAINING), verbose=0)
     # what the interrupt left is said, and how to end the run
-    assert f"the training is done and saved; 'python AudioRNN.py train --resume {run}' scores it" in caplog.text
+    assert f"the training is done and saved; 'python AudioRNN.py train --resume {run}' (audiornn.train(resume=...)) " \
+        "scores it" in caplog.text
     monkeypatch.setattr(training, "_summarise", real)
     assert runs.read_summary(run) is None
     summary = train(resume=run, verbose=0)  # no more training: the summary it lacked
