@@ -277,22 +277,39 @@ def release_compiled_if_crowded(share=CROWDED_MAPS_SHARE):
     of its code: a process that compiles hundreds (a notebook training model after model, vocoding inputs of
     many lengths, a test suite) reaches the limit, and XLA's next compilation crashes the process with a
     segmentation fault. Emptied, what is still in use compiles again when next called. TensorFlow's programs go
-    with their functions; elsewhere than Linux there is nothing to read, and nothing is done."""
-    if is_tensorflow():
+    with their functions; elsewhere than Linux there is nothing to read, and nothing is done. Once emptied, they
+    are emptied again only after :data:`CROWDED_MAPS_GROWTH` of the limit more (maps held by something else, a
+    memory-mapped dataset, would otherwise have each call compile everything again)."""
+    import sys
+
+    if "jax" not in sys.modules or is_tensorflow():  # (a process that never ran JAX: nothing to read, no import)
         return False
-    try:
-        with open("/proc/sys/vm/max_map_count", "rb") as limit_file, open("/proc/self/maps", "rb") as maps_file:
-            limit, held = int(limit_file.read()), maps_file.read().count(b"\n")
-    except (OSError, ValueError):
-        return False
-    if held <= share * limit:
+    held, limit = _memory_maps()
+    after = _RELEASED["after"]
+    if held is None or held <= share * limit or (after is not None and held < after + CROWDED_MAPS_GROWTH * limit):
         return False
     import jax
 
     jax.clear_caches()
+    _RELEASED["after"] = _memory_maps()[0]
     logging.getLogger("audiornn").info("let go of JAX's compiled programs (this process held %d of the %d memory "
-                                       "maps the system allows one): what is still used compiles again", held, limit)
+                                       "maps the system allows one; %d after): what is still used compiles again",
+                                       held, limit, _RELEASED["after"])
     return True
+
+
+CROWDED_MAPS_GROWTH = 0.1
+_RELEASED = {"after": None}  # the memory maps held after the caches were last emptied (None: never)
+
+
+def _memory_maps():
+    """``(maps this process holds, the most the kernel allows one)``, or ``(None, None)`` where they cannot be
+    read (not Linux)."""
+    try:
+        with open("/proc/sys/vm/max_map_count", "rb") as limit_file, open("/proc/self/maps", "rb") as maps_file:
+            return maps_file.read().count(b"\n"), int(limit_file.read())
+    except (OSError, ValueError):
+        return None, None
 
 
 def compiled_once(model, key, make, static=()):

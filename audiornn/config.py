@@ -677,10 +677,11 @@ class LevelNamed(logging.Formatter):
 
 
 def in_notebook():
-    """Whether this runs in a Jupyter kernel (IPython's ZMQ shell), whose output is no terminal."""
+    """Whether this runs in a Jupyter kernel (IPython's ZMQ shell, or one made from it, as Colab's), whose output
+    is no terminal."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
-    return type(shell).__name__ == "ZMQInteractiveShell"
+    return any(kind.__name__ == "ZMQInteractiveShell" for kind in type(shell).__mro__)
 
 
 def bar_disabled(progress):
@@ -691,14 +692,27 @@ def bar_disabled(progress):
     return False if in_notebook() else None
 
 
+class _CellOutput(logging.StreamHandler):
+    """A handler that writes to ``sys.stderr`` as it is when a line is written (a cell's, captured or not)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # (StreamHandler sets it: the one of the moment is read instead)
+        pass
+
+
 def show_in_notebook():
     """In a Jupyter kernel, the library's info lines and warnings shown in the cell's output (Python shows no info
     line without a handler, and a notebook has none): a handler of the "audiornn" logger's own, unless it has one
-    already; ``logging.getLogger("audiornn").propagate = True`` and its handlers removed undo it."""
+    already or the notebook set up logging before (the root logger has a handler); ``logging.getLogger(
+    "audiornn").propagate = True`` and its handlers removed undo it."""
     audiornn = logging.getLogger("audiornn")
-    if not in_notebook() or audiornn.handlers:
+    if not in_notebook() or audiornn.handlers or logging.getLogger().handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CellOutput()
     handler.setFormatter(LevelNamed())
     audiornn.addHandler(handler)
     if audiornn.level == logging.NOTSET:

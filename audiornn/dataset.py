@@ -73,11 +73,22 @@ SAME_RECORDING_CORRELATION = 0.88
 # 0.95 were words alike ("space" and the Spanish "seis", 0.904; "q" and "2", 0.887) or perhaps one recording
 # ("first" as vm-first and digits/h-1, 0.952: kept) (bench/same_recordings.py --other-names).
 OTHER_NAME_CORRELATION = 0.97
+# ... and then the waveforms themselves must move together: EXCERPT samples around each file's loudest 20 ms, at
+# their best lag, correlation from WAVEFORM_CORRELATION (a copy at another level, or saved again, is the same
+# waveform; one instrument's notes a semitone apart, of one length and envelope, reached 0.98 above on a review's
+# synthetic plucks and are not).
+EXCERPT, WAVEFORM_CORRELATION = 2048, 0.9
 # Which files of other names are compared: those whose loudness over time (the fingerprint's mean over its bands,
 # in 100 ms blocks, the first CONTOUR_BLOCKS of them, less its mean) moves with the file's, correlation from
 # CONTOUR_CANDIDATE, at most CONTOUR_PEERS of them (a folder of thousands of files of one length compares
 # each with a dot product, not a fingerprint's correlation at seven shifts).
 CONTOUR_FRAMES, CONTOUR_BLOCKS, CONTOUR_CANDIDATE, CONTOUR_PEERS = 5, 64, 0.9, 16
+# The files whose contours are compared are found by their hashes, not all of them (a set of 100,000 one-second
+# clips compared each with every one before it): the signs of CONTOUR_TABLES x CONTOUR_BITS random projections of the
+# contour; a file is compared with those that share all the bits of one table. Two contours that correlate 0.99
+# (8 degrees apart) share a table's 12 bits at 0.57, one of 4 tables at 0.97; one recording's contours at another
+# level are the same.
+CONTOUR_TABLES, CONTOUR_BITS = 4, 12
 FINGERPRINT_BANDS, FINGERPRINT_TOP_HZ, FINGERPRINT_SECONDS = 8, 4000.0, 0.02
 SHIFT_FRAMES = 3
 PEER_VALUES = 1 << 22  # fingerprints compared in one go hold this many values (32 MB as float64; 2 of an hour)
@@ -502,7 +513,7 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                                    "other; give it one label", path, label, same, *first_read[digest])
                 elif not keep_near_copies:
                     recordings.add(Path(path).stem, classes.size, fingerprint if fingerprint is not None
-                                   else recordings.fingerprint(classes), digest)
+                                   else recordings.fingerprint(classes), digest, classes)
                 first_read.setdefault(digest, (path, label))
                 seen[digest, label] = path
                 pool.write(classes.tobytes())
@@ -570,6 +581,9 @@ class _Recordings:
         # every file's length, name, loudness contour (zeros where too short or steady) and entry, for other names
         self.sizes, self.names = np.zeros(64), np.zeros(64, np.int64)
         self.contours, self.entries, self.name_ids = np.zeros((64, CONTOUR_BLOCKS), np.float32), [], {}
+        self.excerpts = []  # each entry's waveform excerpt (classes), or None
+        self.planes = np.random.default_rng(0).standard_normal((CONTOUR_BLOCKS, CONTOUR_TABLES * CONTOUR_BITS))
+        self.tables = [{} for _ in range(CONTOUR_TABLES)]  # a contour's hash -> the entries that have it
 
     def fingerprint(self, classes):
         """Log power in the mel bands of 20 ms frames, ``(frames, bands)`` float32, made a few thousand frames
@@ -598,23 +612,55 @@ class _Recordings:
             return None, mine, None
         found = self._alike(mine, peers, SAME_RECORDING_CORRELATION) if peers else (None, None)
         if found[0] is None:
-            found = self._alike(mine, self._of_other_names(mine, classes.size, name), OTHER_NAME_CORRELATION)
+            indices = self._of_other_names(mine, classes.size, name)
+            excerpt = self.excerpt(classes, mine)
+            found = self._alike(mine, [self.entries[index] for index in indices], OTHER_NAME_CORRELATION,
+                                lambda peer: self.waveforms_alike(excerpt, self.excerpts[indices[peer]]))
         return found[0], mine, found[1]
 
+    def excerpt(self, classes, fingerprint):
+        """:data:`EXCERPT` of ``classes`` around the loudest frame of their ``fingerprint``."""
+        centre = int(np.argmax(np.sum(10.0 ** np.asarray(fingerprint, np.float64), axis=1))) * self.hop + 2 * self.hop
+        start = max(0, min(classes.size - EXCERPT, centre - EXCERPT // 2))
+        return np.array(classes[start:start + EXCERPT], np.uint8)
+
+    def waveforms_alike(self, one, other):
+        """Whether two :meth:`excerpt` s are one waveform (at another level, or polarity), at their best lag:
+        normalised cross-correlation from :data:`WAVEFORM_CORRELATION`."""
+        import scipy.signal
+
+        if one is None or other is None:
+            return False
+        first, second = (dsp.mu_law_decode(excerpt, mu=self.mu).astype(np.float64) for excerpt in (one, other))
+        first, second = first - first.mean(), second - second.mean()
+        norms = np.linalg.norm(first) * np.linalg.norm(second)
+        if norms <= 1e-9:
+            return False
+        return float(np.max(np.abs(scipy.signal.correlate(first, second, method="fft")))) / norms \
+            >= WAVEFORM_CORRELATION
+
     def _of_other_names(self, mine, size, name):
-        """The entries of names other than ``name``, of about ``size``, whose loudness contour moves with
+        """The indices (in ``entries``) of the files of names other than ``name``, of about ``size``, whose loudness contour moves with
         fingerprint ``mine``'s (:data:`CONTOUR_CANDIDATE`), the likeliest :data:`CONTOUR_PEERS` of them."""
-        count, contour = len(self.entries), self.contour(mine)
-        if not count or not contour.any():
+        contour = self.contour(mine)
+        if not self.entries or not contour.any():
             return []
-        sizes = self.sizes[:count]
-        near = (np.abs(sizes - size) <= SAME_LENGTH * np.maximum(sizes, size)) \
-            & (self.names[:count] != self.name_ids.get(name, -1))
-        indices = np.flatnonzero(near)
+        indices = np.array(sorted({index for table, key in zip(self.tables, self.hashes(contour))
+                                   for index in table.get(key, ())}), np.int64)
+        if not indices.size:
+            return []
+        sizes = self.sizes[indices]
+        indices = indices[(np.abs(sizes - size) <= SAME_LENGTH * np.maximum(sizes, size))
+                          & (self.names[indices] != self.name_ids.get(name, -1))]
         scores = self.contours[indices] @ contour
         likely = indices[scores >= CONTOUR_CANDIDATE]
-        likely = likely[np.argsort(-(self.contours[likely] @ contour), kind="stable")][:CONTOUR_PEERS]
-        return [self.entries[index] for index in likely]
+        return [int(index) for index in
+                likely[np.argsort(-(self.contours[likely] @ contour), kind="stable")][:CONTOUR_PEERS]]
+
+    def hashes(self, contour):
+        """A contour's hash in each table: the signs of its projections, as whole numbers."""
+        bits = (contour.astype(np.float64) @ self.planes > 0).reshape(CONTOUR_TABLES, CONTOUR_BITS)
+        return [int(row @ (1 << np.arange(CONTOUR_BITS))) for row in bits]
 
     @staticmethod
     def contour(fingerprint):
@@ -632,9 +678,9 @@ class _Recordings:
             made[:blocks] = level / norm
         return made
 
-    def _alike(self, mine, peers, least):
-        """``(key, correlation)`` of the first of ``peers`` whose fingerprint moves with ``mine`` from ``least``,
-        else ``(None, None)``."""
+    def _alike(self, mine, peers, least, confirmed=None):
+        """``(key, correlation)`` of the first of ``peers`` whose fingerprint moves with ``mine`` from ``least``
+        (the likeliest first where ``confirmed(index in peers)`` must say so too), else ``(None, None)``."""
         if not peers:
             return None, None
         scores = np.zeros(len(peers))
@@ -647,9 +693,12 @@ class _Recordings:
                 some = indices[start:start + at_once]
                 scores[some] = self.similarities(mine, np.stack([peers[index][1] for index in some]))
         alike = np.flatnonzero(scores >= least)
-        return (peers[alike[0]][2], float(scores[alike[0]])) if alike.size else (None, None)
+        if confirmed is not None:
+            alike = [index for index in alike[np.argsort(-scores[alike], kind="stable")] if confirmed(index)]
+        return (peers[alike[0]][2], float(scores[alike[0]])) if len(alike) else (None, None)
 
-    def add(self, name, size, fingerprint, key):
+    def add(self, name, size, fingerprint, key, classes=None):
+        """Record a file read (``classes``, where given, for the waveform a file of another name is checked by)."""
         entry = (size, fingerprint, key)
         self.by_name.setdefault(name, []).append(entry)
         if fingerprint is None:
@@ -660,7 +709,11 @@ class _Recordings:
             self.contours = np.concatenate([self.contours, np.zeros_like(self.contours)])
         self.sizes[count], self.names[count] = size, self.name_ids.setdefault(name, len(self.name_ids))
         self.contours[count] = self.contour(fingerprint)
+        if self.contours[count].any():
+            for table, key in zip(self.tables, self.hashes(self.contours[count])):
+                table.setdefault(key, []).append(count)
         self.entries.append(entry)
+        self.excerpts.append(None if classes is None else self.excerpt(classes, fingerprint))
 
     @staticmethod
     def similarities(one, others):

@@ -505,11 +505,16 @@ def test_in_a_jupyter_kernel_bars_and_info_lines_show(monkeypatch, capsys):
     from audiornn.config import bar_disabled, in_notebook, show_in_notebook
 
     assert not in_notebook() and bar_disabled(True) is None and bar_disabled(False) is True
-    kernel = type("ZMQInteractiveShell", (), {})()
+    kernel = type("Shell", (type("ZMQInteractiveShell", (), {}),), {})()  # Colab's shell is made from Jupyter's
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: kernel))
     assert in_notebook() and bar_disabled(True) is False and bar_disabled(False) is True
     logger = logging.getLogger("audiornn")
+    configured = logging.getLogger()
+    monkeypatch.setattr(configured, "handlers", [logging.NullHandler()])  # a notebook that set up logging: its own
     monkeypatch.setattr(logger, "handlers", [])
+    show_in_notebook()
+    assert logger.handlers == []
+    monkeypatch.setattr(configured, "handlers", [])
     monkeypatch.setattr(logger, "propagate", True)
     monkeypatch.setattr(logger, "level", logging.NOTSET)
     show_in_notebook()
