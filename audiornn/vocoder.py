@@ -410,7 +410,7 @@ def load_features(source, model, sample_rate=None, any_spread=False):
             return _audio_frames(audio, rate, model, name)
     else:
         frames = np.asarray(source)
-        if frames.size == 0:
+        if frames.ndim <= 1 and frames.size == 0:  # (2-D ones are said with the shape expected, below)
             raise ParameterError(f"{name} is empty (shape {frames.shape}): give frames as one (frames, "
                                  f"{config.bands}) array, or audio")
         if frames.ndim == 1 and frames.size < config.window:  # a frame's values, more likely than so little audio
