@@ -414,6 +414,8 @@ OLD_DAY = "2026-12-04T10:00:00+0000"  # before each file was taken less its mean
 def test_a_resume_refuses_the_same_recipe_built_again_by_a_newer_builder(tone_dataset, tmp_path, caplog):
     import shutil
 
+    from audiornn.dataset import BUILDER
+
     dataset = tmp_path / "dataset"
     shutil.copytree(tone_dataset.path, dataset)
     _as_if_built_on(dataset, OLD_DAY)
@@ -434,11 +436,11 @@ def test_a_resume_refuses_the_same_recipe_built_again_by_a_newer_builder(tone_da
     shutil.rmtree(dataset)
     shutil.copytree(tone_dataset.path, dataset)
     with pytest.raises(RunError, match=r"was built again from the same audio and settings since, by another "
-                                       r"audiornn \(builder revision 2; the run's dataset was of 1\), which takes "
-                                       r"each file less its mean .* near-copies"):
+                                       rf"audiornn \(builder revision {BUILDER}; the run's dataset was of 1\), which "
+                                       r"takes each file less its mean .* near-copies"):
         train(resume=run, overrides={"epochs": 3}, verbose=0)
     dataset_now, why = runs.usable_run_dataset(run)
-    assert dataset_now is None and "by another audiornn (builder revision 2" in why
+    assert dataset_now is None and f"by another audiornn (builder revision {BUILDER}" in why
 
 
 def test_a_ctrl_c_while_keras_loads_a_model_stops_once_it_is_loaded(monkeypatch, tmp_path, capsys):
