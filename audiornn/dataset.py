@@ -483,8 +483,8 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                     near, fingerprint, alike = recordings.find(classes, Path(path).stem) if not keep_near_copies \
                         else (None, None, None)
                     if near is not None:  # another format, rate or level of a file read already
-                        first_name = Path(first_read[near][0]).stem if near in first_read else Path(path).stem
-                        what = "another format, rate or level of it" if first_name == Path(path).stem else \
+                        what = "another format, rate or level of it" \
+                            if Path(first_read[near][0]).stem == Path(path).stem else \
                             "a copy under another name, at another level, format or rate"
                         digest, same = near, (f"what sounds like the same recording (its coarse spectrogram moves "
                                               f"with that file's, correlation {alike:.2f}; {what})")
@@ -653,9 +653,9 @@ class _Recordings:
         indices = indices[(np.abs(sizes - size) <= SAME_LENGTH * np.maximum(sizes, size))
                           & (self.names[indices] != self.name_ids.get(name, -1))]
         scores = self.contours[indices] @ contour
-        likely = indices[scores >= CONTOUR_CANDIDATE]
+        likely = scores >= CONTOUR_CANDIDATE
         return [int(index) for index in
-                likely[np.argsort(-(self.contours[likely] @ contour), kind="stable")][:CONTOUR_PEERS]]
+                indices[likely][np.argsort(-scores[likely], kind="stable")][:CONTOUR_PEERS]]
 
     def hashes(self, contour):
         """A contour's hash in each table: the signs of its projections, as whole numbers."""

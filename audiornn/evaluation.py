@@ -346,7 +346,9 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
     from .runs import as_model, own_dataset
 
     seconds = check_positive_number(seconds, "seconds")
-    if audio is None or (isinstance(audio, (list, tuple, dict)) and not audio):
+    if isinstance(audio, (list, tuple, dict)) and not audio:  # none given (the eval command's default)
+        audio = None
+    if audio is None:
         dataset = own_dataset(model, dataset, "the generated audio is drawn alone")
     model = as_model(model)
     rate = model.audio_config.sample_rate
@@ -367,8 +369,6 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
         if not np.all(np.isfinite(generated)):
             raise ParameterError(f"generated holds {np.count_nonzero(~np.isfinite(generated)):,} NaN or infinite "
                                  f"sample(s) of {generated.size:,}: there is no sound to draw there")
-    if isinstance(audio, (list, tuple, dict)) and not audio:  # none given (the eval command's default)
-        audio = None
     if audio is not None:  # the files read in turn until there is enough to draw, not all of them
         from .labels import labelled_files
 
@@ -380,7 +380,7 @@ def sound_comparison(model, *, dataset=None, audio=None, seconds=3.0, seed=0, ge
                 break
         real_classes = np.concatenate(pieces)[:length]
         real_name = f"real: {read[0]}" + (f" and {len(read) - 1} more" if len(read) > 1 else "")
-    elif dataset not in (None, False):
+    elif dataset is not None:
         dataset = as_dataset(dataset, audio_config=model.audio_config)
         real_classes, where = _labelled_audio(dataset, model, label, length)
         real_name = f"real: {where}"

@@ -467,8 +467,7 @@ def load_run_model(path, *, compile=False):
     """
     import zipfile
 
-    if not isinstance(path, (str, os.PathLike)) and not compile and hasattr(path, "model_config") \
-            and hasattr(path, "audio_config") and hasattr(path, "step"):
+    if not compile and _is_model(path):
         return path
     from .backend import start_quietly
 
@@ -571,12 +570,17 @@ def _hides(given):
 load_model = load_run_model  # the notebook's name: audiornn.load_model("speech")
 
 
+def _is_model(model):
+    """Whether ``model`` is an audiornn model itself (not a path or a name of one)."""
+    return all(hasattr(model, name) for name in ("audio_config", "model_config", "step"))
+
+
 def as_model(model):
     """What the API takes for a model, as a model: the model itself, or a ``.keras`` file, a run folder or a
     shipped model's name, loaded (:func:`load_run_model`); anything else is refused by name."""
     if isinstance(model, (str, os.PathLike)):
         return load_run_model(model)
-    if not (hasattr(model, "audio_config") and hasattr(model, "model_config") and hasattr(model, "step")):
+    if not _is_model(model):
         raise ParameterError(f"model must be an audiornn model (audiornn.load_model(...)), a .keras file, a run "
                              f"folder or a shipped model's name; got {type(model).__name__}")
     return model
