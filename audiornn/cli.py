@@ -23,6 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from . import __version__
 from .features import FORMATS, KINDS
 from .config import (AUDIO_OPTIONS, BUILD_OPTIONS, MODEL_OPTIONS, TRAIN_OPTIONS, VALIDATION_FRACTION, VOCODE_TAIL,
+                     REFINE_PASSES,
                      AudioConfig, LevelNamed, ModelConfig, TrainConfig)
 from .errors import MACHINE_REFUSED_EXIT, AudioFileError, AudioRNNError, ParameterError, WorkerLost
 
@@ -290,7 +291,7 @@ def run_vocode(arguments):
     vocode_command(arguments.model, arguments.inputs, temperature=arguments.temperature, seed=arguments.seed,
                    output=arguments.output, progress=not arguments.quiet, tail=arguments.tail,
                    label=_label_flag(arguments.label, len(arguments.inputs), "inputs"), fold=arguments.fold,
-                   overwrite=arguments.overwrite, any_spread=arguments.any_spread)
+                   overwrite=arguments.overwrite, any_spread=arguments.any_spread, refine=arguments.refine)
     return 0
 
 
@@ -493,6 +494,10 @@ def build_parser():
                          help="take probability P off every class before drawing, so the improbable ones are "
                               "never drawn: fewer clicks and less noise between the harmonics (LPCNet's "
                               "sampling; below 1/256; 0: none; default %(default)s)")
+    vocoder.add_argument("--refine", type=int, default=REFINE_PASSES, metavar="N",
+                         help="passes bringing the network's audio to its frames band by band, its phases kept "
+                              "(far less noise between the harmonics; 0: the network's audio as drawn; default "
+                              "%(default)s)")
     vocoder.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
     vocoder.add_argument("--label", "-l", metavar="NAME[,NAME...]",
                          help="a vocoder trained with labels: the label (voice) to vocode in, one for every input or "

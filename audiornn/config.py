@@ -17,13 +17,17 @@ import numpy as np
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count", "check_input_noise",
+__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "REFINE_PASSES", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count", "check_input_noise",
            "check_positive_int", "config_from_dict", "option"]
 
 # The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.stepping.choose):
 # the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (tail values tried on
 # the vocoder of bench/vocoder.py --minutes 60 --side-by-side: which probability cut gives the best PESQ).
 VOCODE_TAIL = 0.001
+# Passes of audiornn.vocoder.follow_frames after the network (vocode's refine): on vocoder-16k's copy-synthesis of 20 + 20 files
+# (bench/vocoder_refine.py), PESQ wide band rose from 1.57 and 1.71 to 2.84 and 3.08 in 20 passes, 2.92 and 3.07 in
+# 40, 2.95 and 3.16 in 80 (Griffin-Lim's 2.67 and 2.52); from noise instead of the network's audio, 1.30 and 1.38.
+REFINE_PASSES = 32
 
 
 # -- the command line's names for the options ---------------------------------------------------------------------

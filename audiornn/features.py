@@ -34,7 +34,7 @@ from .config import JSONConfig, check_positive_int
 from .errors import ParameterError
 
 __all__ = ["FORMATS", "LOUD_PERCENTILE", "FeatureConfig", "FrameFormat", "envelope_matrices", "format_frames",
-           "frame_count", "log_mel", "loud_level", "mel_bank", "rate_for"]
+           "frame_count", "frame_values", "log_mel", "loud_level", "mel_bank", "rate_for"]
 
 
 
@@ -245,10 +245,20 @@ def format_frames(audio, config):
     padded = np.pad(audio, pad, mode="reflect")
     spectrum = librosa.stft(padded, n_fft=spec.fft, hop_length=spec.hop, win_length=spec.window, window="hann",
                             center=False)
-    magnitude = np.sqrt(np.abs(spectrum) ** 2 + spec.epsilon)
-    bands = np.maximum(mel_bank(config, spec.sample_rate) @ magnitude, spec.floor)
-    values = np.log10(bands) if spec.log == "log10" else np.log(bands)
-    return np.ascontiguousarray(values.T, dtype=np.float32)
+    return np.ascontiguousarray(frame_values(np.abs(spectrum), config, mel_bank(config, spec.sample_rate)).T,
+                                dtype=np.float32)
+
+
+def frame_values(magnitude, config, bank):
+    """The frames' values ``(bands, frames)`` of a short-time Fourier transform's magnitude ``(bins, frames)``
+    through the mel ``bank``: natural-log power for ``mel``, a format's log of magnitude (at least its floor)."""
+    spec = config.format
+    if spec is None:
+        return np.log(np.maximum(bank @ np.square(magnitude), config.floor))
+    if spec.epsilon:
+        magnitude = np.sqrt(np.square(magnitude) + spec.epsilon)
+    bands = np.maximum(bank @ magnitude, spec.floor)
+    return np.log10(bands) if spec.log == "log10" else np.log(bands)
 
 
 # A front end's frames are read at a level by their loud frames: this percentile, over the frames, of each

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import read_audio
-from .config import VOCODE_TAIL
+from .config import REFINE_PASSES, VOCODE_TAIL
 from .dsp import resample, to_mono
 from .errors import AudioRNNError, ParameterError
 from .features import audio_to_features
@@ -131,7 +131,7 @@ def pitch_scores(reference, degraded, rate, reference_pitch=None):
 
 
 def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False, tail=VOCODE_TAIL, label=None,
-                       fold=True):
+                       fold=True, refine=REFINE_PASSES):
     """PESQ, STOI and log-mel distance of the vocoder's and Griffin-Lim's copy-synthesis of ``files``.
 
     Returns ``{"files": [...], "vocoder": {...}, "griffin_lim": {...}}`` with
@@ -140,7 +140,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     file's three sounds (``"example"``: original, vocoder, Griffin-Lim) for a
     figure. The pesq package needs a sample rate of 8 or 16 kHz. ``tail`` and
     ``label`` (a labelled vocoder's: one for all files or one each): as
-    :func:`audiornn.vocode` takes them, and ``fold``.
+    :func:`audiornn.vocode` takes them, and ``fold`` and ``refine``.
     """
     from .stepping import label_state
     from .vocoder import load_features, vocode_frames
@@ -169,7 +169,8 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             raise AudioRNNError(f"'{path}' lasts {own.shape[0] * config.hop / rate:.3g} s; PESQ scores a quarter of "
                                 f"a second or more: leave it out of the files scored")
     vocoded = vocode_frames(model, frames, [f"'{path}'" for path in files], seed=seed, temperature=temperature,
-                            progress=progress, tail=tail, label=label, fold=fold)
+                            progress=progress, tail=tail, label=label, fold=fold,
+                            refine=refine)
     rows, example = [], None
     for path, own, audio in zip(files, frames, vocoded):
         reference = reference_audio(path, model)
@@ -184,7 +185,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             # own (scored at a peak of 1, as mel frames are made)
             example = {"original": reference if config.format is None else reference_audio(path, model, at_peak=False),
                        "vocoder": np.asarray(audio), "griffin_lim": rebuilt}
-    summary = {"files": files, "per_file": rows, "example": example}
+    summary = {"files": files, "per_file": rows, "example": example, "refine": refine}
     for method in ("vocoder", "griffin_lim"):
         summary[method] = {measure: _mean([row[method][measure] for row in rows])
                            for measure in ("pesq", "stoi", "log_mel_db", "f0_cents", "buzz")}
@@ -212,6 +213,9 @@ def format_resynthesis_table(scores):
     if scored < count:
         lines.append(f"(STOI over {scored} of the {count} files: the others have too little speech for it, "
                      f"about 0.4 s once silences are left out)")
+    if scores.get("refine"):
+        lines.append(f"(the vocoder's audio brought to its frames band by band in {scores['refine']} passes, as "
+                     f"vocode makes it: --refine)")
     lines.append(f"({count} file(s); PESQ 1-4.5 (wide band at 16 kHz, narrow at 8) and STOI 0-1 higher is better, "
                  f"the distance lower; F0 cents: the median pitch error where both are voiced; buzz: the share of the "
                  f"original's unvoiced frames that come out voiced, lower is better; Griffin-Lim rebuilds the very "

@@ -1,7 +1,7 @@
 """Folded vocoding: which segment, warm-up and fade keep copy-synthesis as good as one stream, and how fast?
 
 Usage: python bench/fold.py [--model vocoder] [--files 20] [--seconds 30] [--seeds 1 2]
-                            [--variant WARMUP,FADE]... [--streams 32] [--segment-seconds 3]
+                            [--variant WARMUP,FADE]... [--streams 32] [--segment-seconds 3] [--refine 0 32]
 
 Joins ``--files`` files of the unseen voice (never in the shipped vocoders'
 training: the Russian prompts for an 8 kHz model, June's G.722 prompts for a
@@ -16,7 +16,8 @@ recording is loud on both sides (over -30 dB), how much the copy's level over
 the 40 ms after the seam differs from its level over 30 to 10 ms before it,
 less the recording's own change there ("jump dB": their standard deviation;
 "over 6 dB": the share that large), beside the same at 600 random points of
-each copy ("anywhere"): a segment that starts too quiet or too loud jumps.
+each copy ("anywhere"): a segment that starts too quiet or too loud jumps. Each row for each ``--refine`` (passes bringing
+the audio to its frames: ``vocode(..., refine=N)``; default the library's).
 """
 
 import argparse
@@ -74,7 +75,7 @@ def jumps(reference, copy, points, rate):
     return found
 
 
-def measure(model, paths, fold, seeds):
+def measure(model, paths, fold, seeds, refine):
     """PESQ and STOI (means over inputs and seeds), the speed of the second run of each seed, and the level jumps
     at the seams and anywhere."""
     from audiornn import vocoder
@@ -84,9 +85,9 @@ def measure(model, paths, fold, seeds):
     references = [reference_audio(path, model) for path in paths]
     scores, speeds, seams, anywhere = [], [], [], []
     for seed in seeds:
-        vocoder.vocode(model, paths[:1], seed=seed, progress=False, fold=fold)  # compiles
+        vocoder.vocode(model, paths[:1], seed=seed, progress=False, fold=fold, refine=refine)  # compiles
         started = time.perf_counter()
-        audio = vocoder.vocode(model, paths, seed=seed, progress=False, fold=fold)
+        audio = vocoder.vocode(model, paths, seed=seed, progress=False, fold=fold, refine=refine)
         speeds.append(sum(len(row) for row in audio) / rate / (time.perf_counter() - started))
         scores += [speech_scores(reference, row, rate, config) for reference, row in zip(references, audio)]
         for reference, row in zip(references, audio):
@@ -116,6 +117,8 @@ def main():
     parser.add_argument("--without-unfolded", action="store_true", help="leave out the one-stream row")
     parser.add_argument("--variant", action="append", default=[], metavar="WARMUP,FADE",
                         help="warm-up and fade seconds of a folded run (default: the library's)")
+    parser.add_argument("--refine", type=int, nargs="+", default=None, metavar="N",
+                        help="passes bringing the audio to its frames, one row each (default: the library's)")
     arguments = parser.parse_args()
     import os
 
@@ -144,16 +147,18 @@ def main():
         print(f"{'':<34}{'':>7}{'':>8}{'':>13}{'seams':>18}{'anywhere':>18}")
         print(f"{'vocoding':<34}{'PESQ':>7}{'STOI':>8}{'x real time':>13}{'jump dB':>9}{'over 6':>9}"
               f"{'jump dB':>9}{'over 6':>9}{'seams':>7}")
-        if not arguments.without_unfolded:  # (its "seams": where the folded copies' are)
-            row = measure(model, paths, False, arguments.seeds)
-            print(f"{'one stream an input':<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}"
-                  f"{jump_columns(row)}", flush=True)
-        for warmup, fade in variants:
-            vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS = warmup, fade
-            name = f"folded, warm-up {warmup:g} s, fade {fade:g} s"
-            row = measure(model, paths, True, arguments.seeds)
-            print(f"{name:<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}{jump_columns(row)}",
-                  flush=True)
+        for refine in arguments.refine or [vocoder.REFINE_PASSES]:
+            passes = f", refine {refine}" if arguments.refine else ""
+            if not arguments.without_unfolded:  # (its "seams": where the folded copies' are)
+                row = measure(model, paths, False, arguments.seeds, refine)
+                print(f"{'one stream an input' + passes:<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}"
+                      f"{row['realtime']:>13.1f}{jump_columns(row)}", flush=True)
+            for warmup, fade in variants:
+                vocoder.FOLD_WARMUP_SECONDS, vocoder.FOLD_FADE_SECONDS = warmup, fade
+                name = f"folded, warm-up {warmup:g} s, fade {fade:g} s" + passes
+                row = measure(model, paths, True, arguments.seeds, refine)
+                print(f"{name:<34}{row['pesq']:>7.3f}{row['stoi']:>8.3f}{row['realtime']:>13.1f}"
+                      f"{jump_columns(row)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Usage:
     python bench/shipped_models.py train vocoder [--minutes 130] [--work DIR]
     python bench/shipped_models.py train vocoder-16k [--minutes 130] [--work DIR]
     python bench/shipped_models.py score vocoder-16k [--files 20] [--work DIR]  # copy-synthesis scores
+    python bench/shipped_models.py score vocoder-16k --shipped, then card vocoder-16k  # the shipped weights' card
     python bench/shipped_models.py train music --init-from music --learning-rate 0.001 --minutes 45 --health-every 2
     python bench/shipped_models.py export [MATERIAL...] [--work DIR] [--trained-on TEXT]  # into audiornn/models/
     python bench/shipped_models.py export music --healthiest   # the run's healthiest model, not its best by bits
@@ -35,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import (  # noqa: E402
     SOUNDS,
     VOCODER16K_UNSEEN,
+    VOCODER_UNSEEN,
     shipped_music_dataset,
     dev_speech_files,
     dev_speech_dataset,
@@ -65,6 +67,7 @@ MATERIALS = {
                     "model's made the same way), 8 kHz",
         data="Asterisk core sounds, en_US_f_Allison and es_MX_f_Allison (asterisk-core-sounds-en-wav, "
              "asterisk-core-sounds-es-wav), 54 minutes of one voice, leaving out silence, beeps and tones",
+        unseen=lambda: [str(path) for path in dev_speech_files(SOUNDS / VOCODER_UNSEEN)],
     ),
     "vocoder-16k": dict(
         dataset=dev_vocoder16k_dataset,
@@ -114,11 +117,14 @@ def train_material(material, minutes, work, learning_rate, patience, input_noise
 
 def _copy_synthesis(results):
     """The copy-synthesis means of ``bench/vocoder.py``'s (or ``score``'s) results, the vocoder's beside
-    Griffin-Lim's."""
+    Griffin-Lim's (and the network's audio before ``vocode``'s refinement, and its passes, where scored)."""
     return {name: {"files": len(results[f"resynthesis {name}"]["files"]),
+                   **({"refine": results[f"resynthesis {name}"]["refine"]}
+                      if results[f"resynthesis {name}"].get("refine") else {}),
                    **{f"{method}_{measure}": results[f"resynthesis {name}"][method][measure]
-                      for method in ("vocoder", "griffin_lim") for measure in ("pesq", "stoi", "f0_cents", "buzz")
-                      if measure in results[f"resynthesis {name}"][method]}}
+                      for method in ("vocoder", "network", "griffin_lim")
+                      for measure in ("pesq", "stoi", "f0_cents", "buzz")
+                      if measure in results[f"resynthesis {name}"].get(method, {})}}
             for name in ("validation", "unseen voice")}
 
 
@@ -137,19 +143,38 @@ def scored_files(material, work, count):
             for name, files in picks.items()}
 
 
-def score_vocoder(material, work, count, seed):
+def score_vocoder(material, work, count, seed, shipped=False):
     """Copy-synthesis of ``count`` held-out files of the voices it learned (its dataset's validation files) and
-    of the voice kept out, against Griffin-Lim: ``WORK/MATERIAL.json`` (as ``bench/vocoder.py`` writes it)."""
+    of the voice kept out, against Griffin-Lim, as ``vocode`` makes it and the network's audio alone (no
+    refinement): ``WORK/MATERIAL.json`` (as ``bench/vocoder.py`` writes it). ``shipped``: the shipped weights
+    (their dataset built in ``WORK`` to draw the files from), not ``WORK/MATERIAL-run``."""
+    import audiornn
     from audiornn.resynthesis import format_resynthesis_table, resynthesis_scores
     from audiornn.runs import load_run_model
 
-    model = load_run_model(work / f"{material}-run")
+    if shipped:
+        MATERIALS[material]["dataset"](work / f"{material}-dataset")
+    model = audiornn.load_model(material) if shipped else load_run_model(work / f"{material}-run")
     results = {}
     for name, files in scored_files(material, work, count).items():
         scores = resynthesis_scores(model, files, seed=seed)
         print(f"{material}, {name}:\n{format_resynthesis_table(scores)}", flush=True)
-        results[f"resynthesis {name}"] = {key: scores[key] for key in ("files", "vocoder", "griffin_lim")}
+        network = resynthesis_scores(model, files, seed=seed, refine=0)["vocoder"]
+        print("  the network's audio alone (--refine 0): " + ", ".join(
+            f"{measure} {value:.3f}" for measure, value in network.items() if value is not None), flush=True)
+        results[f"resynthesis {name}"] = {**{key: scores[key] for key in ("files", "vocoder", "griffin_lim", "refine")},
+                                          "network": network}
     (work / f"{material}.json").write_text(json.dumps(results, indent=1, default=str))
+
+
+def copy_synthesis_card(work, material):
+    """The shipped ``material``'s card given the copy-synthesis scores of ``WORK/MATERIAL.json`` (``score
+    --shipped``), its weights and the rest of its card as they are."""
+    cards_path = DESTINATION / "models.json"
+    cards = json.loads(cards_path.read_text())
+    cards[material]["copy_synthesis"] = _copy_synthesis(json.loads((work / f"{material}.json").read_text()))
+    print(material, json.dumps(cards[material]["copy_synthesis"], indent=1), flush=True)
+    cards_path.write_text(json.dumps(cards, indent=1) + "\n")
 
 
 def _healthiest(run, dataset):
@@ -263,7 +288,9 @@ def export(work, materials, trained_on=None, healthiest=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["train", "score", "export"])
+    parser.add_argument("command", choices=["train", "score", "export", "card"],
+                        help="card: the shipped vocoder's copy-synthesis scores on its card from `score --shipped` "
+                             "(its weights as they are)")
     parser.add_argument("material", nargs="*", help=f"train: one material ({', '.join(MATERIALS)}); export: these "
                                                      f"(default all)")
     parser.add_argument("--minutes", type=float, default=70.0, help="training budget (default 70)")
@@ -286,6 +313,7 @@ def main():
     parser.add_argument("--trained-on", help="export: where it was trained, for the card (as 'one NVIDIA H200, JAX')")
     parser.add_argument("--files", type=int, default=20, help="score: files of each set (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="score: the vocoder's sampling seed (default 0)")
+    parser.add_argument("--shipped", action="store_true", help="score: the shipped weights, not WORK/MATERIAL-run")
     arguments = parser.parse_args()
     unknown = sorted(set(arguments.material) - set(MATERIALS))
     if unknown:
@@ -294,7 +322,10 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     if arguments.command == "score":
         for material in arguments.material:
-            score_vocoder(material, work, arguments.files, arguments.seed)
+            score_vocoder(material, work, arguments.files, arguments.seed, arguments.shipped)
+    elif arguments.command == "card":
+        for material in arguments.material:
+            copy_synthesis_card(work, material)
     elif arguments.command == "train":
         if len(arguments.material) != 1:
             parser.error(f"train needs one material: {', '.join(MATERIALS)}")

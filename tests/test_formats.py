@@ -12,7 +12,7 @@ from audiornn import AudioConfig, build_dataset
 from audiornn.audio_io import find_audio_files, read_audio
 from audiornn.cli import main
 from audiornn.errors import AudioFileError, ParameterError
-from audiornn.features import FORMATS, FeatureConfig, format_frames, rate_for
+from audiornn.features import FORMATS, FeatureConfig, format_frames, frame_count, rate_for
 from audiornn.model import ModelConfig
 from audiornn.runs import load_run_model
 from audiornn.training import TrainConfig, train
@@ -664,3 +664,83 @@ def test_square_frames_that_look_turned_are_said_to(caplog):
     with caplog.at_level("WARNING", logger="audiornn"):
         load_features(np.ascontiguousarray(frames.T), model)
     assert "are square (80 x 80), read as (frames, bands)" in caplog.text and "give frames.T" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["mel", "speecht5", "hifigan", "vocos"])
+def test_refining_brings_audio_to_its_frames_band_by_band_and_zero_passes_leave_it(kind):
+    from audiornn.dsp import resample
+    from audiornn.features import log_mel
+    from audiornn.vocoder import follow_frames
+
+    config = FeatureConfig() if kind == "mel" else FeatureConfig.for_format(kind)
+    rate = 8000 if kind == "mel" else config.format.sample_rate
+    audio, source = soundfile.read(str(REPOSITORY / "data" / "vm-forward.wav"), dtype="float64")
+    speech = resample(audio[:2 * source], source_rate=source, target_rate=rate)
+
+    def frames_of(samples):
+        if kind == "mel":
+            return log_mel(samples.astype(np.float32), rate, config).astype(np.float64)
+        return format_frames(samples, config)[:frame_count(samples.size, config.hop)].astype(np.float64)
+
+    def apart_db(samples):  # over each frame's bands within 40 dB of its loudest: the speech, not the empty top
+        made, given = frames_of(samples), frames_of(speech)
+        kept = given >= given.max(axis=1, keepdims=True) - 40 / (config.to_log_power * 10 / math.log(10))
+        return float(np.mean(np.abs(made - given)[kept])) * config.to_log_power * 10 / math.log(10)
+
+    noise = np.random.default_rng(0).standard_normal(speech.size) * np.std(speech)
+    np.testing.assert_array_equal(follow_frames(noise, frames_of(speech), config, rate, 0), noise)
+    refined = follow_frames(noise, frames_of(speech), config, rate, 16)
+    assert refined.size == speech.size
+    assert apart_db(noise) > 8.0 and apart_db(refined) < 1.5
+    # The level follows the frames' (no normalisation): within a dB of the speech's
+    rms = [10 * np.log10(np.mean(samples ** 2)) for samples in (refined, speech)]
+    assert rms[0] == pytest.approx(rms[1], abs=1.0)
+
+
+def test_refining_takes_down_the_noise_between_the_harmonics_and_keeps_them():
+    from audiornn.vocoder import follow_frames
+
+    config = FeatureConfig.for_format("speecht5")
+    rate = config.format.sample_rate
+    time = np.arange(rate) / rate
+    voice = sum(0.1 / harmonic * np.sin(2 * np.pi * 200 * harmonic * time) for harmonic in range(1, 11))
+    noisy = voice + 0.01 * np.random.default_rng(1).standard_normal(time.size)  # the network's noise, 20 dB down
+    refined = follow_frames(noisy, format_frames(voice, config)[:rate // config.hop], config, rate, 32)
+
+    def power_at(samples, hertz):  # dB, the middle half second, 2 Hz bins
+        part = samples[rate // 4:3 * rate // 4] * np.hanning(rate // 2)
+        spectrum = np.abs(np.fft.rfft(part)) ** 2
+        return 10 * np.log10(np.sum(spectrum[np.round(np.asarray(hertz) / 2).astype(int)]))
+
+    between = [300, 500, 700, 900, 1100]  # halfway between harmonics, within SpeechT5's narrow low bands
+    on = [200, 400, 600, 800, 1000]
+    assert power_at(noisy, between) - power_at(voice, between) > 40  # the voice has none there
+    assert power_at(refined, between) < power_at(noisy, between) - 20
+    assert power_at(refined, on) == pytest.approx(power_at(voice, on), abs=1.0)
+
+
+@pytest.mark.slow
+def test_vocode_refines_by_default_and_refine_0_gives_the_networks_audio(tmp_path, capsys):
+    config = FeatureConfig.for_format("speecht5")
+    frames = format_frames(0.5 * _bundled_speech_at_16_khz("vm-forward.wav")[:24000], config)
+    np.save(tmp_path / "tts.npy", frames)
+
+    def vocoded(*options):
+        name = f"out{len(list(tmp_path.glob('*.wav')))}.wav"
+        assert main(["vocode", "--model", "vocoder-16k", str(tmp_path / "tts.npy"), "--seed", "1", *options,
+                     "--output", str(tmp_path / name), "--quiet"]) == 0
+        return soundfile.read(str(tmp_path / name))[0]
+
+    def apart_db(audio):  # the louder half of the frames, their bands within 40 dB of each frame's loudest
+        made, given = format_frames(audio, config)[:frames.shape[0]], frames.astype(np.float64)
+        loud = given.max(axis=1) >= np.median(given.max(axis=1))
+        kept = loud[:, None] & (given >= given.max(axis=1, keepdims=True) - 2)  # log10 of magnitude: 40 dB
+        return float(np.mean(np.abs(made - given)[kept])) * 20
+
+    network, refined = vocoded("--refine", "0"), vocoded()
+    assert network.size == refined.size == frames.shape[0] * config.hop
+    assert apart_db(network) > 3.0 and apart_db(refined) < apart_db(network) / 2
+    assert main(["vocode", "--model", "vocoder-16k", str(tmp_path / "tts.npy"), "--refine", "-1",
+                 "--output", str(tmp_path / "no.wav"), "--quiet"]) == 2
+    assert "--refine (refine=) must be 0 or a positive integer, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "no.wav").exists()

@@ -245,11 +245,13 @@ def test_chunked_vocoding_equals_one_pass_and_streams_equal_each_alone(vocoder_r
     np.testing.assert_array_equal(whole, chunked)
     frames = load_features(files[1], model)
     short = frames[:50]
-    both = vocode(model, [files[0], short], seed=4, progress=False)  # lengths differ: a list
+    both = vocode(model, [files[0], short], seed=4, progress=False, refine=0)  # lengths differ: a list
     assert [piece.size for piece in both] == [whole.shape[1], 50 * 80]
     # A batch of two rounds its products otherwise than one stream, so a run may part at a near tie (on JAX
-    # one did at sample 401); the draws are the same, and so is the start.
-    assert_same_until_a_near_tie(both[0], whole[0], model.audio_config)
+    # one did at sample 401); the draws are the same, and so is the start (the draws: refining spreads a
+    # difference back over a few windows).
+    assert_same_until_a_near_tie(both[0], vocode(model, files[0], seed=4, progress=False, refine=0)[0],
+                                 model.audio_config)
     paths = vocode(model, files, seed=4, output=tmp_path / "v.wav", progress=False)
     assert [path.name for path in paths] == ["v_1.wav", "v_2.wav"]
     for path, audio in zip(paths, vocode(model, files, seed=4, progress=False)):
@@ -584,8 +586,10 @@ def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batc
     folded = vocode(model, files[0], seed=2, progress=False)
     assert folded.shape == (1, frame_count(12000, 80) * 80)
     np.testing.assert_array_equal(folded, vocode(model, files[0], seed=2, chunk_seconds=0.05, progress=False))
-    both = vocode(model, files, seed=2, progress=False)  # its segments beside the other input's: the same draws
-    assert_same_until_a_near_tie(both[0], folded[0], model.audio_config)
+    both = vocode(model, files, seed=2, progress=False, refine=0)  # its segments beside the other input's: the same
+    # draws (before refining, which spreads a difference back over a few windows)
+    assert_same_until_a_near_tie(both[0], vocode(model, files[0], seed=2, progress=False, refine=0)[0],
+                                 model.audio_config)
     single = vocode(model, files[0], seed=2, progress=False, fold=False)
     assert single.shape == folded.shape and not np.array_equal(single, folded)
     # Every segment carries sound at the unfolded stream's level: no gap, no doubling at the joins.

@@ -1,0 +1,83 @@
+"""A vocoder's audio brought to its frames band by band (``vocode --refine``), against the network's audio as drawn
+and against Griffin-Lim: copy-synthesis of the 20 + 20 files ``bench/shipped_models.py score`` scores.
+
+Usage: python bench/vocoder_refine.py [--models vocoder-16k vocoder] [--passes 0 8 16 32 64] [--seeds 0 1]
+                                      [--work /tmp/audiornn-shipped]
+
+Each shipped vocoder's held-out files of its voices and of the voice it never heard are vocoded once a seed with
+no refinement (``refine=0``, as ``vocode`` cuts it at full scale), then refined by each number of passes
+(:func:`audiornn.vocoder.follow_frames`, then cut again). The controls, at the default number of passes: the same
+refinement of Griffin-Lim's audio (does the network give it anything Griffin-Lim does not?) and of white noise at
+the audio's level (does the network give it anything at all?). Also what a pass costs.
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+from shipped_models import MATERIALS, scored_files  # noqa: E402
+
+common.quiet_tensorflow()
+
+MEASURES = ("pesq", "stoi", "log_mel_db", "f0_cents", "buzz")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=["vocoder-16k", "vocoder"], choices=["vocoder-16k", "vocoder"])
+    parser.add_argument("--passes", type=int, nargs="+", default=[0, 8, 16, 32, 64])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--work", default="/tmp/audiornn-shipped")
+    args = parser.parse_args()
+    import numpy as np
+
+    import audiornn
+    from audiornn.config import REFINE_PASSES
+    from audiornn.resynthesis import griffin_lim, pitch_of, reference_audio, speech_scores
+    from audiornn.vocoder import follow_frames, load_features, vocode_frames
+
+    work = Path(args.work)
+    print(common.instructions_line(), flush=True)
+    for material in args.models:
+        MATERIALS[material]["dataset"](work / f"{material}-dataset")
+        model = audiornn.load_model(material)
+        config, rate = model.feature_config, model.audio_config.sample_rate
+        for seed in args.seeds:
+            for name, files in scored_files(material, work, args.files).items():
+                frames = [load_features(path, model) for path in files]
+                started = time.monotonic()
+                drawn = vocode_frames(model, frames, [f"'{path}'" for path in files], seed=seed, progress=False,
+                                      refine=0)
+                vocoded = time.monotonic() - started
+                rows, spent, seconds = {}, 0.0, 0.0
+                for path, own, audio in zip(files, frames, drawn):
+                    reference = reference_audio(path, model)
+                    rebuilt = griffin_lim(own, rate, config, seed=seed)
+                    audio = np.asarray(audio, np.float64)
+                    pitch = pitch_of(reference[:min(reference.size, audio.size, rebuilt.size)].astype(np.float64), rate)
+                    noise = np.random.default_rng(seed).standard_normal(audio.size) * float(np.std(audio))
+                    starts = {f"network, {count} passes": (audio, count) for count in args.passes}
+                    starts.update({f"Griffin-Lim, {REFINE_PASSES} passes": (rebuilt[:audio.size], REFINE_PASSES),
+                                   f"noise, {REFINE_PASSES} passes": (noise, REFINE_PASSES),
+                                   "Griffin-Lim": (rebuilt, 0)})
+                    for label, (start, count) in starts.items():
+                        clock = time.monotonic()
+                        made = np.clip(follow_frames(start, own, config, rate, count), -1.0, 1.0)
+                        if label == f"network, {REFINE_PASSES} passes":
+                            spent, seconds = spent + time.monotonic() - clock, seconds + audio.size / rate
+                        rows.setdefault(label, []).append(speech_scores(reference, made, rate, config, pitch))
+                print(f"\n{material}, {name}, seed {seed}: {len(files)} files, {seconds:.0f} s; vocoded (folded, no "
+                      f"refinement) in {vocoded:.1f} s, {REFINE_PASSES} passes in {spent:.1f} s "
+                      f"({seconds / max(spent, 1e-9):.0f}x real time)", flush=True)
+                print(f"  {'':<28}" + "".join(f"{measure:>12}" for measure in MEASURES))
+                for label, scores in rows.items():
+                    means = [np.mean([row[measure] for row in scores if row[measure] is not None])
+                             for measure in MEASURES]
+                    print(f"  {label:<28}" + "".join(f"{value:>12.3f}" for value in means), flush=True)
+
+
+if __name__ == "__main__":
+    main()
