@@ -324,7 +324,8 @@ def run_eval(arguments):
         label=arguments.label, resynthesis=arguments.resynthesis, identify=arguments.identify, sound=arguments.sound,
         contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
         output=arguments.output, json_path=arguments.json, overwrite=arguments.overwrite,
-        progress=not arguments.quiet, say=print, x_axis=arguments.x_axis)  # (each file said as it is written)
+        progress=not arguments.quiet, say=print, x_axis=arguments.x_axis,  # (each file said as it is written)
+        refine=arguments.refine)
     return 0
 
 
@@ -449,6 +450,9 @@ def build_parser():
     evaluate.add_argument("--resynthesis", action="store_true",
                           help="a vocoder: copy-synthesis of each --audio file, scored against it (PESQ, STOI, "
                                "log-mel distance) beside Griffin-Lim from the same frames; resynthesis.png")
+    evaluate.add_argument("--refine", type=int, default=REFINE_PASSES, metavar="N",
+                          help="--resynthesis: the passes vocode brings the network's audio to its frames in (0: "
+                               "the network's audio as drawn; default %(default)s)")
     evaluate.add_argument("--identify", action="store_true",
                           help="score each --audio file under every label and print the lowest (the model as "
                                "a classifier), with the accuracy when the files' labels are known")

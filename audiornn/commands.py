@@ -24,8 +24,8 @@ import os
 from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
-from .config import (BUILD_OPTIONS, VALIDATION_FRACTION, AudioConfig, ModelConfig, TrainConfig,
-                     check_positive_number, option)
+from .config import (BUILD_OPTIONS, REFINE_PASSES, VALIDATION_FRACTION, AudioConfig, ModelConfig, TrainConfig,
+                     check_count, check_positive_number, option)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
 from .files import check_writable, folder_for, make_folder, write_json
@@ -386,12 +386,13 @@ class _Shown(list):
 
 def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=None, label=None, resynthesis=False,
                      identify=False, sound=False, contact_sheet=False, seconds=6.0, seed=0, output=None,
-                     json_path=None, overwrite=False, progress=True, say=None, x_axis="epoch"):
+                     json_path=None, overwrite=False, progress=True, say=None, x_axis="epoch", refine=REFINE_PASSES):
     """Evaluate as the ``eval`` command does: ``(results, text, written)``, the results (as written to
     ``json_path``), the tables to show (each given to ``say`` as soon as it is made, when given), and the files
     written (figures under ``output``, by default the first run's or the model's folder). Figures audiornn drew
     before are replaced; another file under a figure's name, or an existing ``json_path``, is refused before any
-    work unless ``overwrite``. ``x_axis="minutes"`` draws the curves against minutes of training."""
+    work unless ``overwrite``. ``x_axis="minutes"`` draws the curves against minutes of training. ``refine``: the
+    passes ``resynthesis`` vocodes with (``vocode``'s)."""
     if not (runs or model):
         raise ParameterError("give run folders to plot their curves, or --model MODEL with --audio to score it")
     if json_path and not model:
@@ -400,6 +401,7 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if json_path and Path(json_path).expanduser().is_dir():  # (a file as --output: make_folder refuses it)
         raise ParameterError(f"--json '{json_path}' is a folder: name a file to write the scores to (nothing was "
                              f"done)")
+    refine = check_count(refine, "--refine (refine=)")
     with contextlib.ExitStack() as made:  # a folder --output made is taken away again if the command fails empty
         if output:  # the figures' folder, made (with those above it) and checked before any scoring
             output = made.enter_context(folder_for(output, "--output"))
@@ -410,11 +412,11 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
             check_writable(json_path, "--json")
         return _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify, sound, contact_sheet,
                          seconds, seed, Path(output) if output else model_folder(runs[0] if runs else model),
-                         json_path, overwrite, progress, say, x_axis)
+                         json_path, overwrite, progress, say, x_axis, refine)
 
 
 def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify, sound, contact_sheet, seconds, seed,
-              output, json_path, overwrite, progress, say, x_axis):
+              output, json_path, overwrite, progress, say, x_axis, refine):
     """:func:`evaluate_command`'s work, once its arguments and outputs are checked."""
     from . import evaluation
 
@@ -434,7 +436,7 @@ def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify,
     if model:
         try:
             _evaluate_model(model, audio or [], labels, dataset, label, resynthesis, identify, sound, seconds, seed,
-                            output, progress, results, text, written)
+                            output, progress, results, text, written, refine)
         except AudioFileError as error:  # one bad file among --audio's: every file given is scored, or none
             if not audio or "--audio" in str(error) or not any(str(Path(entry).expanduser()) in str(error)
                                                                 for entry in _plain_paths(audio)):
@@ -477,7 +479,7 @@ def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, s
 
 
 def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, sound, seconds, seed, output,
-                    progress, results, text, written):
+                    progress, results, text, written, refine):
     from . import evaluation
     from .runs import load_run_model, usable_run_dataset
 
@@ -502,7 +504,8 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
     if resynthesis:
         if not audio:
             raise ParameterError("--resynthesis scores copy-synthesis of recordings: give them with --audio")
-        results["resynthesis"] = _resynthesis(model, audio, labels, label, seed, output, progress, text, written)
+        results["resynthesis"] = _resynthesis(model, audio, labels, label, seed, output, progress, text, written,
+                                              refine)
     if identify:
         from .scoring import format_identify_table, identify as identify_labels
 
@@ -534,7 +537,7 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
         written.append(evaluation.save_figure(figure, output / "sound.png"))
 
 
-def _resynthesis(model, audio, labels, label, seed, output, progress, text, written):
+def _resynthesis(model, audio, labels, label, seed, output, progress, text, written, refine):
     """A vocoder's copy-synthesis scores of ``audio`` (under ``label``, or each file's own), its table and
     figure."""
     from . import evaluation
@@ -543,7 +546,7 @@ def _resynthesis(model, audio, labels, label, seed, output, progress, text, writ
 
     found = labelled_files(audio, labels)[0]
     files, truth = [str(path) for path, _, _ in found], [name for _, _, name in found]
-    scores = resynthesis_scores(model, files, seed=seed, progress=progress, label=label or (
+    scores = resynthesis_scores(model, files, seed=seed, progress=progress, refine=refine, label=label or (
         truth if model.model_config.labels and None not in truth else None))
     example = scores.pop("example")
     text.append(format_resynthesis_table(scores))

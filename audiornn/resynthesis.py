@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import read_audio
-from .config import REFINE_PASSES, VOCODE_TAIL
+from .config import REFINE_PASSES, VOCODE_TAIL, check_count
 from .dsp import resample, to_mono
 from .errors import AudioRNNError, ParameterError
 from .features import audio_to_features
@@ -163,6 +163,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             raise ParameterError(f"'{path}' holds frames, not a recording: copy-synthesis is scored against the "
                                  f"recording its frames are made of; give recordings (vocode takes frames)")
     label = label_state(model, label, len(files))  # checked before any work
+    refine = check_count(refine, "--refine (refine=)")
     frames = [load_features(path, model) for path in files]
     for path, own in zip(files, frames):  # PESQ needs a quarter of a second: refused before the vocoding
         if own.shape[0] * config.hop < rate / 4:

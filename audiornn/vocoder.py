@@ -313,7 +313,8 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
     at the model's training level (:func:`level_shift`); raised more than :data:`RAISE_DB` beyond it, the audio
     had its energy elsewhere than its frames put it (sampling at a low ``temperature``), and is raised no further.
     Audio whose frames then lie more than :data:`FOLLOW_DB` from the given ones is said not to follow them.
-    ``refine``: passes of :func:`follow_frames` after that judgement, before the cut at full scale."""
+    ``refine``: passes of :func:`follow_frames` after that judgement (audio that does not follow its frames is
+    left as it is), before the cut at full scale."""
     made = format_frames(audio, config)
     count = min(made.shape[0], frames.shape[0])
     if count == 0:
@@ -345,15 +346,18 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
     # top band, of audio of a lower rate resampled up, is the model's to fill with a little noise)
     judged = loud[:, None] & (given >= given.max(axis=1, keepdims=True) - FOLLOW_WITHIN_DB / _decibels_per_unit(config))
     apart = float(np.mean(np.abs(made - given)[judged])) * _decibels_per_unit(config)
-    if apart > FOLLOW_DB:
+    following = apart <= FOLLOW_DB
+    if not following:
         colder = f"sampled at --temperature {temperature:g} (temperature=): below 1 a vocoder's draws fall apart into noise or a " \
                  f"tone; leave it at 1" if temperature < 1 else \
             "frames unlike those the model learned: of another format, another sample rate, or not speech"
         logger.warning("the audio vocoded from %s does not follow its frames: its own frames lie %.1f dB from them on "
                        "average over the louder half (a copy that follows them: 4 to 9 dB)%s; %s", name, apart,
                        f", and it had to be raised {raised - expected_db:.0f} dB more than their level asks "
-                       f"(raised {RAISE_DB:g} dB more only)" if beyond > 0 else "", colder)
-    audio = follow_frames(audio, frames, config, config.format.sample_rate, refine).astype(np.float32)
+                       f"(raised {RAISE_DB:g} dB more only)" if beyond > 0 else "", colder +
+                       ("; it is left unrefined (refining would rebuild it from its noise)" if refine else ""))
+    if following:  # (refining audio that does not follow its frames would raise its noise to them, pass by pass)
+        audio = follow_frames(audio, frames, config, config.format.sample_rate, refine).astype(np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         share = float(np.mean(np.abs(audio) > 1.0))
@@ -399,7 +403,7 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES):
     audio keeps its length (float32); uncut (it may run beyond full scale). No passes: ``audio`` as it is."""
     import librosa
 
-    if passes <= 0 or np.size(audio) == 0 or len(frames) == 0:
+    if check_count(passes, "--refine (refine=)") == 0 or np.size(audio) == 0 or len(frames) == 0:
         return audio
     audio = np.asarray(audio, np.float32)
     bank = mel_bank(config, sample_rate).astype(np.float32)
@@ -725,7 +729,7 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                   tail=VOCODE_TAIL, label=None, fold=True, overwrite=False, refine=REFINE_PASSES):
     """:func:`vocode` of frames already read (:func:`load_features`), each named as its messages name it
     (``names``), written to ``paths`` (checked by :func:`audiornn.sink.output_paths`) or returned."""
-    config, rate, count = model.feature_config, model.audio_config.sample_rate, len(given)
+    config, rate, count, level = model.feature_config, model.audio_config.sample_rate, len(given), model.audio_config.level
     # A front end's frames, at any level, are read at the level of the model's training frames; the output is
     # put back at theirs (match_level).
     shifts = [level_shift(piece, model) for piece in given]
@@ -769,7 +773,8 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                 pieces = [decode_classes(row, model.audio_config, clip=False)[0]
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
-                sink.put(index, follow_frames(audio, given[index], config, rate, refine).astype(np.float32)
+                # The mel frames are of audio at a peak of 1, and the network's audio is at the training level
+                sink.put(index, follow_frames(audio / level, given[index], config, rate, refine) * np.float32(level)
                          if config.format is None else match_level(
                     audio, given[index], config, names[index], temperature=temperature, refine=refine,
                     expected_db=float(shifts[index]) * _decibels_per_unit(config)))

@@ -604,6 +604,10 @@ def test_vocoder_16k_at_temperature_0_is_said_to_fall_apart_and_is_not_blasted(c
     out = np.asarray(out, np.float64)
     assert "does not follow its frames" in caplog.text and "--temperature 0 (temperature=): below 1" in caplog.text
     assert np.mean(np.abs(out) >= 1.0) < 0.001 and np.sqrt(np.mean(out ** 2)) < np.sqrt(np.mean(audio ** 2))
+    # Left unrefined: the passes would have raised its rounding noise to the frames, 55 dB beyond the cap
+    assert "it is left unrefined" in caplog.text
+    [unrefined] = audiornn.vocode(model, [frames], temperature=0.0, seed=1, progress=False, refine=0)
+    np.testing.assert_array_equal(out, unrefined)
 
 
 def test_values_under_a_front_ends_floor_are_of_another_format_and_natural_log_magnitude_is_named_first(caplog):

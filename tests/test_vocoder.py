@@ -12,6 +12,7 @@ import soundfile
 from audiornn import build_dataset
 from audiornn.audio_io import prepare_audio, read_audio
 from audiornn.cli import SAMPLE_DATA, main
+from audiornn.config import REFINE_PASSES
 from audiornn.errors import AudioRNNError, ParameterError
 from audiornn.features import FeatureConfig, frame_count, log_mel
 from audiornn.generation import generate
@@ -395,6 +396,13 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
     score = json.loads((tmp_path / "score.json").read_text())
     assert {"vocoder", "griffin_lim"} <= set(score["resynthesis"]) and score["model"]["targets"] > 0
     assert (tmp_path / "resynthesis.png").stat().st_size > 10_000
+    # As vocode makes it (refined), or the network's audio alone: --refine 0
+    assert score["resynthesis"]["refine"] == REFINE_PASSES
+    assert main(["eval", "--model", str(tmp_path / "run"), "--audio", str(voiced / "tones0.wav"), "--resynthesis",
+                 "--refine", "0", "--output", str(tmp_path), "--json", str(tmp_path / "score0.json"), "--quiet"]) == 0
+    network = json.loads((tmp_path / "score0.json").read_text())["resynthesis"]
+    assert network["refine"] == 0 and network["griffin_lim"] == score["resynthesis"]["griffin_lim"]
+    assert network["vocoder"]["log_mel_db"] > score["resynthesis"]["vocoder"]["log_mel_db"]
 
 
 # -- what the hostile probe of the third wave found (issue 42) -------------------------------------------------
@@ -701,3 +709,18 @@ def test_vocode_into_a_folder_names_each_file_after_its_input(tmp_path, capsys):
     with pytest.raises(ParameterError, match=r"an array has no name; give --output a .wav name"):
         vocode(model, [frames], output=tmp_path / "new", progress=False)
     assert not any((tmp_path / "new").iterdir())
+
+
+def test_refining_the_8_khz_vocoders_audio_keeps_its_level(caplog):
+    # Its mel frames are of audio at a peak of 1 and its audio comes out at the training level (0.42 of that):
+    # refined towards the frames as they are, it came out 7.5 dB louder, cut at full scale.
+    import audiornn
+
+    audio, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
+    model = audiornn.load_model("vocoder")
+    with caplog.at_level("WARNING", logger="audiornn"):
+        network, refined = (audiornn.vocode(model, audio[:int(1.2 * rate)], sample_rate=rate, seed=1, progress=False,
+                                            refine=passes)[0] for passes in (0, 8))
+    decibels = [10 * np.log10(np.mean(np.square(row, dtype=np.float64))) for row in (network, refined)]
+    assert refined.size == network.size and abs(decibels[1] - decibels[0]) < 1.5
+    assert np.max(np.abs(refined)) < 1.0 and "beyond full scale" not in caplog.text
