@@ -2,14 +2,15 @@
 
 Usage: python bench/vocoder_voices.py [--model vocoder-16k] [--work DIR] [--files 6]
                                       [--look it_IT_m_Carlo/screen-callee-options.g722 --start 1.5 --stop 3.0]
-                                      [--figure bench/vocoder16k.png]
+                                      [--figure bench/vocoder16k.png] [--look-only]
 
 For each voice of the model's held-out files (its dataset in ``WORK/vocoder-16k-dataset``, as
 ``bench/shipped_models.py`` builds it; the voice is the prompt set's folder) and for the voice it never heard,
 ``--files`` of the 40 longest files: PESQ, STOI, median F0 error and buzz of the vocoder's copy-synthesis
 beside Griffin-Lim's from the same frames. Then the ``--look`` file (relative to the prompt sets' folder)
-from ``--start`` to ``--stop`` seconds: original, vocoder and Griffin-Lim side by side, waveforms and
-spectrograms, with the peak of each.
+from ``--start`` to ``--stop`` seconds: original, the vocoder's audio as ``vocode`` makes it (refined), the
+network's alone (``refine=0``) and Griffin-Lim side by side, waveforms and spectrograms, with the peak of each
+(``--look-only``: that alone).
 """
 
 import argparse
@@ -33,6 +34,7 @@ def main():
     parser.add_argument("--start", type=float, default=1.5)
     parser.add_argument("--stop", type=float, default=3.0)
     parser.add_argument("--figure", default="bench/vocoder16k.png")
+    parser.add_argument("--look-only", action="store_true", help="only the close look, not the table by voice")
     arguments = parser.parse_args()
 
     import audiornn
@@ -40,6 +42,7 @@ def main():
     from audiornn.dataset import open_dataset
     from audiornn.evaluation import plot_sounds, save_figure
     from audiornn.resynthesis import griffin_lim, reference_audio, resynthesis_scores
+    from audiornn.config import REFINE_PASSES
     from audiornn.vocoder import load_features, vocode
 
     model = audiornn.load_model(arguments.model)
@@ -58,7 +61,7 @@ def main():
         return Path(path).stat().st_size if path.endswith(".g722") else read_audio(path)[0].shape[0]
 
     print(f"{'voice':<26}{'PESQ':>6}{'(GL)':>7}{'STOI':>8}{'(GL)':>8}{'F0 cents':>10}{'buzz':>7}{'(GL)':>6}", flush=True)
-    for voice, files in voices.items():
+    for voice, files in ({} if arguments.look_only else voices).items():
         chosen = pick(sorted(files, key=seconds, reverse=True)[:40], arguments.files)
         scores = resynthesis_scores(model, chosen, seed=0)
         ours, theirs = scores["vocoder"], scores["griffin_lim"]
@@ -69,11 +72,13 @@ def main():
     rate = model.audio_config.sample_rate
     frames = load_features(path, model)
     sounds = [reference_audio(path, model), vocode(model, [path], seed=0, progress=False)[0],
+              vocode(model, [path], seed=0, progress=False, refine=0)[0],
               griffin_lim(frames, rate, model.feature_config, seed=0)]
     start, stop = int(arguments.start * rate), int(arguments.stop * rate)
     names = [f"{label}, peak {np.max(np.abs(audio)):.2f}" for label, audio in
-             zip((f"original ({arguments.look}, {arguments.start:g} to {arguments.stop:g} s)", arguments.model,
-                  "Griffin-Lim"), sounds)]
+             zip((f"original ({arguments.look}, {arguments.start:g} to {arguments.stop:g} s)",
+                  f"{arguments.model}, refined ({REFINE_PASSES} passes, as vocode makes it)",
+                  f"{arguments.model}, the network's audio alone (--refine 0)", "Griffin-Lim"), sounds)]
     save_figure(plot_sounds([np.clip(audio[start:stop], -1, 1) for audio in sounds], rate, names=names),
                 arguments.figure)
     print(f"wrote {arguments.figure}")
