@@ -17,11 +17,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .audio_io import MOST_CHANNELS, audio_array, file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames, frame_values, loud_level, mel_bank
-from .config import REFINE_PASSES, VOCODE_TAIL, check_count, check_positive_int
+from .config import REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
@@ -302,7 +303,8 @@ RAISE_DB = 24.0
 FOLLOW_DB, FOLLOW_WITHIN_DB = 12.0, 40.0
 
 
-def match_level(audio, frames, config, name="the given frames", expected_db=None, temperature=1.0, refine=0):
+def match_level(audio, frames, config, name="the given frames", expected_db=None, temperature=1.0, refine=0,
+                on_pass=None):
     """``audio`` scaled so that its frames lie where ``frames`` do (a front end's frames carry the level of
     the audio they describe): the power of the louder half of the frames, summed over the bands (so a copy
     whose spectrum leans otherwise is matched by where its energy is, not by its emptiest bands). Each frame
@@ -314,7 +316,7 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
     had its energy elsewhere than its frames put it (sampling at a low ``temperature``), and is raised no further.
     Audio whose frames then lie more than :data:`FOLLOW_DB` from the given ones is said not to follow them.
     ``refine``: passes of :func:`follow_frames` after that judgement (audio that does not follow its frames is
-    left as it is), before the cut at full scale."""
+    left as it is), before the cut at full scale; ``on_pass`` as :func:`follow_frames` takes it."""
     made = format_frames(audio, config)
     count = min(made.shape[0], frames.shape[0])
     if count == 0:
@@ -357,7 +359,7 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
                        f"(raised {RAISE_DB:g} dB more only)" if beyond > 0 else "", colder +
                        ("; it is left unrefined (refining would rebuild it from its noise)" if refine else ""))
     if following:  # (refining audio that does not follow its frames would raise its noise to them, pass by pass)
-        audio = follow_frames(audio, frames, config, config.format.sample_rate, refine).astype(np.float32)
+        audio = follow_frames(audio, frames, config, config.format.sample_rate, refine, on_pass).astype(np.float32)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         share = float(np.mean(np.abs(audio) > 1.0))
@@ -392,7 +394,7 @@ def _analysis(audio, config):
     return spectrum, pad, padded.size
 
 
-def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES):
+def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_pass=None):
     """``audio`` brought to the frames it was made from, band by band, its phases kept: each pass takes its
     short-time Fourier transform the way the frames are made, each frame's mel bands against the given
     ``frames`` (a gain of at most :data:`REFINE_STEP_DB` either way), the gains spread over the FFT bins by the
@@ -400,7 +402,8 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES):
     made again by the inverse transform (librosa's). The network's audio carries the phase and the harmonics'
     fine structure, which the frames do not; its bands stray from the frames by 4 to 9 dB, which passes bring to
     within a fraction of a dB (noise between the harmonics, where the frames' bands are low, is taken down). The
-    audio keeps its length (float32); uncut (it may run beyond full scale). No passes: ``audio`` as it is."""
+    audio keeps its length (float32); uncut (it may run beyond full scale). No passes: ``audio`` as it is.
+    ``on_pass``: called after each pass (a progress bar's ``update``)."""
     import librosa
 
     if check_count(passes, "--refine (refine=)") == 0 or np.size(audio) == 0 or len(frames) == 0:
@@ -421,6 +424,8 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES):
         spectrum *= spread @ (gains - 1) + 1
         audio = librosa.istft(spectrum, hop_length=config.hop, win_length=config.window, n_fft=config.fft,
                               window="hann", center=False, length=padded)[pad:pad + size]
+        if on_pass is not None:
+            on_pass()
     return audio
 
 
@@ -766,16 +771,19 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                 drawn_classes[:, done:done + length] = classes[:, :length]
             else:
                 sink.emit(classes)
-        if buffered:
-            for index, plan in enumerate(folds):
+        refining = tqdm(total=refine * count, desc="refining", unit="pass", delay=1.0,
+                        disable=bar_disabled(progress) or not buffered or not refine)
+        with refining:
+            for index, plan in enumerate(folds if buffered else ()):
                 # A front end's frames: cut at full scale only once put at their level (cut before, a copy
                 # scaled down after was cut far below full scale)
                 pieces = [decode_classes(row, model.audio_config, clip=False)[0]
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
                 # The mel frames are of audio at a peak of 1, and the network's audio is at the training level
-                sink.put(index, follow_frames(audio / level, given[index], config, rate, refine) * np.float32(level)
-                         if config.format is None else match_level(
+                sink.put(index, follow_frames(audio / level, given[index], config, rate, refine, refining.update)
+                         * np.float32(level) if config.format is None else match_level(
                     audio, given[index], config, names[index], temperature=temperature, refine=refine,
+                    on_pass=refining.update,
                     expected_db=float(shifts[index]) * _decibels_per_unit(config)))
     return paths if paths is not None else sink.audio()
