@@ -318,6 +318,9 @@ def _healthiest_line(healthiest):
 def run_eval(arguments):
     from .commands import evaluate_command
 
+    if arguments.refine is not None and not arguments.resynthesis:
+        raise ParameterError(f"--refine {arguments.refine} sets the passes of --resynthesis's vocoding, and no "
+                             f"--resynthesis is asked: add --resynthesis, or leave --refine out")
     audio, labels = _labelled_inputs(arguments, arguments.audio or [])
     evaluate_command(
         arguments.runs, model=arguments.model, audio=audio, labels=labels, dataset=arguments.dataset,
@@ -325,7 +328,7 @@ def run_eval(arguments):
         contact_sheet=arguments.contact_sheet, seconds=arguments.seconds, seed=arguments.seed,
         output=arguments.output, json_path=arguments.json, overwrite=arguments.overwrite,
         progress=not arguments.quiet, say=print, x_axis=arguments.x_axis,  # (each file said as it is written)
-        refine=arguments.refine)
+        refine=REFINE_PASSES if arguments.refine is None else arguments.refine)
     return 0
 
 
@@ -450,9 +453,9 @@ def build_parser():
     evaluate.add_argument("--resynthesis", action="store_true",
                           help="a vocoder: copy-synthesis of each --audio file, scored against it (PESQ, STOI, "
                                "log-mel distance) beside Griffin-Lim from the same frames; resynthesis.png")
-    evaluate.add_argument("--refine", type=int, default=REFINE_PASSES, metavar="N",
+    evaluate.add_argument("--refine", type=int, metavar="N",
                           help="--resynthesis: the passes vocode brings the network's audio to its frames in (0: "
-                               "the network's audio as drawn; default %(default)s)")
+                               f"the network's audio as drawn; default {REFINE_PASSES})")
     evaluate.add_argument("--identify", action="store_true",
                           help="score each --audio file under every label and print the lowest (the model as "
                                "a classifier), with the accuracy when the files' labels are known")

@@ -403,6 +403,11 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
     network = json.loads((tmp_path / "score0.json").read_text())["resynthesis"]
     assert network["refine"] == 0 and network["griffin_lim"] == score["resynthesis"]["griffin_lim"]
     assert network["vocoder"]["log_mel_db"] > score["resynthesis"]["vocoder"]["log_mel_db"]
+    capsys.readouterr()
+    assert main(["eval", "--model", str(tmp_path / "run"), "--audio", str(voiced / "tones0.wav"), "--refine", "0",
+                 "--json", str(tmp_path / "no.json"), "--quiet"]) == 2  # nothing to refine without --resynthesis
+    assert "--refine 0 sets the passes of --resynthesis's vocoding" in capsys.readouterr().err
+    assert not (tmp_path / "no.json").exists()
 
 
 # -- what the hostile probe of the third wave found (issue 42) -------------------------------------------------
