@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
 from .config import (BUILD_OPTIONS, REFINE_PASSES, VALIDATION_FRACTION, AudioConfig, ModelConfig, TrainConfig,
-                     check_count, check_positive_number, option)
+                     check_positive_number, option)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
 from .files import check_writable, folder_for, make_folder, write_json
@@ -401,7 +401,9 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
     if json_path and Path(json_path).expanduser().is_dir():  # (a file as --output: make_folder refuses it)
         raise ParameterError(f"--json '{json_path}' is a folder: name a file to write the scores to (nothing was "
                              f"done)")
-    refine = check_count(refine, "--refine (refine=)")
+    from .vocoder import check_refine
+
+    refine = check_refine(refine)
     with contextlib.ExitStack() as made:  # a folder --output made is taken away again if the command fails empty
         if output:  # the figures' folder, made (with those above it) and checked before any scoring
             output = made.enter_context(folder_for(output, "--output"))
@@ -551,7 +553,9 @@ def _resynthesis(model, audio, labels, label, seed, output, progress, text, writ
     example = scores.pop("example")
     text.append(format_resynthesis_table(scores))
     figure = evaluation.plot_sounds([example["original"], example["vocoder"], example["griffin_lim"]],
-                                    model.audio_config.sample_rate, names=("original", "vocoder", "Griffin-Lim"))
+                                    model.audio_config.sample_rate, names=(
+                                        "original", f"vocoder, refined ({refine} passes)" if refine else
+                                        "vocoder, the network's audio (--refine 0)", "Griffin-Lim"))
     written.append(evaluation.save_figure(figure, output / "resynthesis.png"))
     return scores
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio_io import read_audio
-from .config import REFINE_PASSES, VOCODE_TAIL, check_count
+from .config import REFINE_PASSES, VOCODE_TAIL
 from .dsp import resample, to_mono
 from .errors import AudioRNNError, ParameterError
 from .features import audio_to_features
@@ -143,7 +143,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
     :func:`audiornn.vocode` takes them, and ``fold`` and ``refine``.
     """
     from .stepping import label_state
-    from .vocoder import load_features, vocode_frames
+    from .vocoder import check_refine, load_features, vocode_frames
 
     import importlib.util
 
@@ -163,7 +163,7 @@ def resynthesis_scores(model, files, *, seed=0, temperature=1.0, progress=False,
             raise ParameterError(f"'{path}' holds frames, not a recording: copy-synthesis is scored against the "
                                  f"recording its frames are made of; give recordings (vocode takes frames)")
     label = label_state(model, label, len(files))  # checked before any work
-    refine = check_count(refine, "--refine (refine=)")
+    refine = check_refine(refine)
     frames = [load_features(path, model) for path in files]
     for path, own in zip(files, frames):  # PESQ needs a quarter of a second: refused before the vocoding
         if own.shape[0] * config.hop < rate / 4:
@@ -214,11 +214,13 @@ def format_resynthesis_table(scores):
     if scored < count:
         lines.append(f"(STOI over {scored} of the {count} files: the others have too little speech for it, "
                      f"about 0.4 s once silences are left out)")
-    if scores.get("refine"):
-        lines.append(f"(the vocoder's audio brought to its frames band by band in {scores['refine']} passes, as "
-                     f"vocode makes it: --refine)")
+    refine = scores.get("refine")
+    if refine is not None:
+        lines.append(f"(the vocoder's audio brought to its frames band by band in {refine} passes, as vocode makes it: "
+                     f"--refine {refine})" if refine else "(the network's audio as drawn, not refined: --refine 0)")
+    distance = "both are brought to the frames' magnitudes, so both come near them in the distance" if refine else \
+        "Griffin-Lim rebuilds the very magnitudes it is given, so it wins the distance by construction"
     lines.append(f"({count} file(s); PESQ 1-4.5 (wide band at 16 kHz, narrow at 8) and STOI 0-1 higher is better, "
                  f"the distance lower; F0 cents: the median pitch error where both are voiced; buzz: the share of the "
-                 f"original's unvoiced frames that come out voiced, lower is better; Griffin-Lim rebuilds the very "
-                 f"magnitudes it is given, so it wins the distance by construction)")
+                 f"original's unvoiced frames that come out voiced, lower is better; {distance})")
     return "\n".join(lines)

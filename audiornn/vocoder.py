@@ -28,7 +28,7 @@ from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
 __all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_PASSES", "VOCODE_TAIL", "Fold",
-           "check_units", "follow_frames", "level_shift", "load_features", "match_level", "read_npy", "vocode",
+           "check_refine", "check_units", "follow_frames", "level_shift", "load_features", "match_level", "read_npy", "vocode",
            "vocode_frames"]
 
 logger = logging.getLogger("audiornn")
@@ -374,6 +374,15 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
 # A pass moves a band by at most this (dB, either way): a band the network left empty is not raised into its
 # rounding noise at once.
 REFINE_STEP_DB = 12.0
+MOST_REFINE_PASSES = 1000  # more is refused: 32 bring the loud frames within about half a dB of theirs
+
+
+def check_refine(passes):
+    """``passes`` (``--refine``, ``refine=``) as an int if it is 0 to :data:`MOST_REFINE_PASSES`."""
+    if check_count(passes, "--refine (refine=)") > MOST_REFINE_PASSES:
+        raise ParameterError(f"--refine (refine=) {passes} passes are more than {MOST_REFINE_PASSES}: they stop "
+                             f"gaining long before (32 bring the loud frames within about half a dB of theirs)")
+    return int(passes)
 
 
 def _analysis(audio, config):
@@ -406,9 +415,18 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_p
     ``on_pass``: called after each pass (a progress bar's ``update``)."""
     import librosa
 
-    if check_count(passes, "--refine (refine=)") == 0 or np.size(audio) == 0 or len(frames) == 0:
-        return audio
-    audio = np.asarray(audio, np.float32)
+    passes = check_refine(passes)
+    audio, frames = np.asarray(audio), np.asarray(frames)
+    if audio.ndim != 1 or not np.issubdtype(audio.dtype, np.floating):
+        raise ParameterError(f"follow_frames refines 1-D float audio (samples at a full scale of 1), got "
+                             f"{audio.dtype} of shape {audio.shape}")
+    if frames.ndim != 2 or frames.shape[1] != config.bands or not np.all(np.isfinite(frames)):
+        raise ParameterError(f"follow_frames takes finite frames of (frames, {config.bands}) for "
+                             f"{config.describe()}, got {'non-finite values in ' if frames.ndim == 2 and frames.shape[1] == config.bands else ''}"
+                             f"shape {frames.shape}")
+    if passes == 0 or audio.size == 0 or frames.shape[0] == 0:
+        return audio if passes == 0 else audio.astype(np.float32)
+    audio = audio.astype(np.float32)
     bank = mel_bank(config, sample_rate).astype(np.float32)
     lowest = frame_values(np.zeros((bank.shape[1], 1), np.float32), config, bank)  # the floor, in the frames' unit
     given = np.maximum(np.asarray(frames, np.float32).T, lowest)
@@ -426,7 +444,7 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_p
                               window="hann", center=False, length=padded)[pad:pad + size]
         if on_pass is not None:
             on_pass()
-    return audio
+    return audio.astype(np.float32, copy=False)
 
 
 
@@ -697,8 +715,8 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
     frames, and the output is put back at theirs (12 dB quieter frames, 12 dB
     quieter audio; :func:`level_shift`, :func:`match_level`). The ``mel``
     frames of the 8 kHz ``vocoder`` are of audio scaled to a peak of 1, so its
-    output comes out near full scale whatever the recording's level (a
-    recording 60 dB down is vocoded about as loud as one at full scale).
+    output comes out at its training audio's level whatever the recording's
+    (a recording 60 dB down is vocoded about as loud as one at full scale).
     """
     from .runs import as_model
 
@@ -722,7 +740,7 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
             raise ParameterError(f"vocode's inputs are audio files, .npy frames or arrays of frames; got a list of "
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
-    check_count(refine, "--refine (refine=)")
+    check_refine(refine)
     paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite, by_input_name=True)
     return vocode_frames(model, [load_features(source, model, sample_rate, any_spread) for source in inputs],
                          [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,
@@ -749,15 +767,15 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
     total = max(plan.length for plan in folds) * hop
     chunk = max(1, int(round(chunk_seconds * rate / hop))) * hop  # whole frames
     wav = check_room(paths and paths[0], count, max(lengths), rate, advice="vocode fewer or shorter inputs")
-    refine = check_count(refine, "--refine (refine=)")
+    refine = check_refine(refine)
     buffered = config.format is not None or refine > 0 or any(plan.count > 1 for plan in folds)
     stream = StreamGroup(model, count=owner.size, temperature=temperature, seed=seed, tail=tail, keys=keys,
                          label=None if labels is None else np.asarray(labels)[owner])
     drawn_classes = np.zeros((owner.size, total), np.uint8) if buffered else None
     cause = ("the vocoder's audio ran louder than the recording (or the frames) it was made from, whose level it "
              "keeps (audio that peaks near full scale leaves little room)") if config.format is not None else (
-        "this vocoder's frames are of audio scaled to a peak of 1, and its audio comes out at that level, near full "
-        "scale, whatever the recording's (a louder peak than the recording's was drawn)")
+        "this vocoder's frames are of audio scaled to a peak of 1, and its audio comes out at its training audio's "
+        "level whatever the recording's (a louder peak than the recording's was drawn)")
     with stream, AudioSink(paths, count, model.audio_config, wav, lengths=lengths, overwrite=overwrite,
                            cause=cause) as sink:
         for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",

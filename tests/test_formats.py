@@ -748,3 +748,21 @@ def test_vocode_refines_by_default_and_refine_0_gives_the_networks_audio(tmp_pat
                  "--output", str(tmp_path / "no.wav"), "--quiet"]) == 2
     assert "--refine (refine=) must be 0 or a positive integer, got -1" in capsys.readouterr().err
     assert not (tmp_path / "no.wav").exists()
+
+
+def test_refining_refuses_what_it_cannot_refine_in_one_line():
+    from audiornn.vocoder import MOST_REFINE_PASSES, follow_frames
+
+    config = FeatureConfig.for_format("speecht5")
+    audio = (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32)
+    frames = format_frames(audio, config)[:62]
+    for wrong, message in (((audio, frames[:, 0]), r"finite frames of \(frames, 80\) .* got shape \(62,\)"),
+                           ((audio, frames[:, :40]), r"got shape \(62, 40\)"),
+                           ((audio, np.full_like(frames, np.inf)), "got non-finite values in shape"),
+                           ((audio.astype(np.int16), frames), "refines 1-D float audio .* got int16"),
+                           ((audio[:, None], frames), r"got float32 of shape \(16000, 1\)")):
+        with pytest.raises(ParameterError, match=message):
+            follow_frames(*wrong, config, 16000, 4)
+    with pytest.raises(ParameterError, match=f"--refine \\(refine=\\) {MOST_REFINE_PASSES + 1} passes are more than"):
+        follow_frames(audio, frames, config, 16000, MOST_REFINE_PASSES + 1)
+    assert follow_frames(audio[:10], frames, config, 16000, 2).dtype == np.float32  # (shorter than a window)
