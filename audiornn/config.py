@@ -24,9 +24,10 @@ __all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "REFINE_PASSES", "TRAIN_OPTIONS", 
 # the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (tail values tried on
 # the vocoder of bench/vocoder.py --minutes 60 --side-by-side: which probability cut gives the best PESQ).
 VOCODE_TAIL = 0.001
-# Passes of audiornn.vocoder.follow_frames after the network (vocode's refine): on vocoder-16k's copy-synthesis of 20 + 20 files
-# (bench/vocoder_refine.py), PESQ wide band rose from 1.57 and 1.71 to 2.84 and 3.08 in 20 passes, 2.92 and 3.07 in
-# 40, 2.95 and 3.16 in 80 (Griffin-Lim's 2.67 and 2.52); from noise instead of the network's audio, 1.30 and 1.38.
+# Passes of audiornn.vocoder.follow_frames after the network (vocode's refine): on vocoder-16k's copy-synthesis of
+# 20 + 20 files, seed 0 (bench/vocoder_refine.py), PESQ wide band rose from 1.57 and 1.71 to 2.79 and 3.07 in 16
+# passes, 2.89 and 3.04 in 32, 2.95 and 3.14 in 64 (Griffin-Lim's 2.67 and 2.52); from noise instead of the
+# network's audio, 1.32 and 1.41.
 REFINE_PASSES = 32
 
 

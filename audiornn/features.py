@@ -34,7 +34,7 @@ from .config import JSONConfig, check_positive_int
 from .errors import ParameterError
 
 __all__ = ["FORMATS", "LOUD_PERCENTILE", "FeatureConfig", "FrameFormat", "envelope_matrices", "format_frames",
-           "frame_count", "frame_values", "log_mel", "loud_level", "mel_bank", "rate_for"]
+           "frame_count", "frame_spectrum", "frame_values", "log_mel", "loud_level", "mel_bank", "rate_for"]
 
 
 
@@ -233,20 +233,32 @@ def mel_bank(config, sample_rate):
 def format_frames(audio, config):
     """A front end's frames ``(frames, bands)`` float32 of 1-D ``audio`` at its format's rate, at the audio's
     own level, as its reference code makes them (:class:`FrameFormat`): as many frames as it makes."""
-    import librosa
-
     spec = config.format
     audio = np.asarray(audio, np.float64)
     if audio.ndim != 1:
         raise ParameterError(f"{config.kind} frames are made of 1-D audio, got shape {audio.shape}")
-    pad = spec.fft // 2 if spec.padding == "center" else (spec.fft - spec.hop) // 2
-    if audio.size <= pad:  # reflection needs more samples than it reflects: silence after a short one
-        audio = np.concatenate([audio, np.zeros(pad + 1 - audio.size)])
-    padded = np.pad(audio, pad, mode="reflect")
-    spectrum = librosa.stft(padded, n_fft=spec.fft, hop_length=spec.hop, win_length=spec.window, window="hann",
-                            center=False)
+    spectrum = frame_spectrum(audio, config)[0]
     return np.ascontiguousarray(frame_values(np.abs(spectrum), config, mel_bank(config, spec.sample_rate)).T,
                                 dtype=np.float32)
+
+
+def frame_spectrum(audio, config):
+    """1-D ``audio``'s short-time Fourier transform ``(bins, frames)`` as its frames are made: a front end's
+    reflected padding (:class:`FrameFormat`), or ``log_mel``'s centred zero padding for ``mel``; with the padding
+    at each end and the padded length."""
+    import librosa
+
+    spec = config.format
+    if spec is None:
+        pad, mode = config.fft // 2, "constant"
+    else:
+        pad, mode = (spec.fft // 2 if spec.padding == "center" else (spec.fft - spec.hop) // 2), "reflect"
+    if mode == "reflect" and audio.size <= pad:  # reflection needs more samples than it reflects: silence after
+        audio = np.concatenate([audio, np.zeros(pad + 1 - audio.size, audio.dtype)])  # a short one
+    padded = np.pad(audio, pad, mode=mode)
+    spectrum = librosa.stft(padded, n_fft=config.fft, hop_length=config.hop, win_length=config.window,
+                            window="hann", center=False)
+    return spectrum, pad, padded.size
 
 
 def frame_values(magnitude, config, bank):

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from .audio_io import MOST_CHANNELS, audio_array, file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
-from .features import FORMATS, audio_to_features, format_frames, frame_values, loud_level, mel_bank
+from .features import FORMATS, audio_to_features, format_frames, frame_spectrum, frame_values, loud_level, mel_bank
 from .config import REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
@@ -359,7 +359,7 @@ def match_level(audio, frames, config, name="the given frames", expected_db=None
                        f"(raised {RAISE_DB:g} dB more only)" if beyond > 0 else "", colder +
                        ("; it is left unrefined (refining would rebuild it from its noise)" if refine else ""))
     if following:  # (refining audio that does not follow its frames would raise its noise to them, pass by pass)
-        audio = follow_frames(audio, frames, config, config.format.sample_rate, refine, on_pass).astype(np.float32)
+        audio = follow_frames(audio, frames, config, config.format.sample_rate, refine, on_pass)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak > 1.0:
         share = float(np.mean(np.abs(audio) > 1.0))
@@ -385,24 +385,6 @@ def check_refine(passes):
     return int(passes)
 
 
-def _analysis(audio, config):
-    """``audio``'s short-time Fourier transform as its frames are made (:func:`audiornn.features.format_frames`, or
-    ``log_mel``'s centred, zero-padded one for ``mel``), the padding at each end and the padded length."""
-    import librosa
-
-    spec = config.format
-    if spec is None:
-        pad, mode = config.fft // 2, "constant"
-    else:
-        pad, mode = (spec.fft // 2 if spec.padding == "center" else (spec.fft - spec.hop) // 2), "reflect"
-    if mode == "reflect" and audio.size <= pad:  # reflection needs more samples than it reflects
-        audio = np.concatenate([audio, np.zeros(pad + 1 - audio.size)])
-    padded = np.pad(audio, pad, mode=mode)
-    spectrum = librosa.stft(padded, n_fft=config.fft, hop_length=config.hop, win_length=config.window,
-                            window="hann", center=False)
-    return spectrum, pad, padded.size
-
-
 def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_pass=None):
     """``audio`` brought to the frames it was made from, band by band, its phases kept: each pass takes its
     short-time Fourier transform the way the frames are made, each frame's mel bands against the given
@@ -420,10 +402,11 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_p
     if audio.ndim != 1 or not np.issubdtype(audio.dtype, np.floating):
         raise ParameterError(f"follow_frames refines 1-D float audio (samples at a full scale of 1), got "
                              f"{audio.dtype} of shape {audio.shape}")
-    if frames.ndim != 2 or frames.shape[1] != config.bands or not np.all(np.isfinite(frames)):
+    shaped = frames.ndim == 2 and frames.shape[1] == config.bands
+    if not shaped or not np.all(np.isfinite(frames)):
         raise ParameterError(f"follow_frames takes finite frames of (frames, {config.bands}) for "
-                             f"{config.describe()}, got {'non-finite values in ' if frames.ndim == 2 and frames.shape[1] == config.bands else ''}"
-                             f"shape {frames.shape}")
+                             f"{config.describe()}, got {'' if not shaped else 'non-finite values in '}shape "
+                             f"{frames.shape}")
     if passes == 0 or audio.size == 0 or frames.shape[0] == 0:
         return audio if passes == 0 else audio.astype(np.float32)
     audio = audio.astype(np.float32)
@@ -435,7 +418,7 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_p
     spread = (bank / np.where(weight > 0, weight, np.inf)).T  # (bins, bands); a bin outside the bank: gain 1
     size = audio.size
     for _ in range(passes):
-        spectrum, pad, padded = _analysis(audio, config)
+        spectrum, pad, padded = frame_spectrum(audio, config)
         have = frame_values(np.abs(spectrum), config, bank)
         wanted = given[:, np.minimum(np.arange(have.shape[1]), given.shape[1] - 1)]  # the last again past the end
         gains = np.exp(np.clip((wanted - have) * (config.to_log_power / 2), -step, step))
@@ -445,7 +428,6 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_p
         if on_pass is not None:
             on_pass()
     return audio.astype(np.float32, copy=False)
-
 
 
 CUT_MUCH = 0.01  # a share of samples cut at full scale above which the vocoded audio is distorted throughout
@@ -752,7 +734,8 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                   tail=VOCODE_TAIL, label=None, fold=True, overwrite=False, refine=REFINE_PASSES):
     """:func:`vocode` of frames already read (:func:`load_features`), each named as its messages name it
     (``names``), written to ``paths`` (checked by :func:`audiornn.sink.output_paths`) or returned."""
-    config, rate, count, level = model.feature_config, model.audio_config.sample_rate, len(given), model.audio_config.level
+    config, rate, count, level = model.feature_config, model.audio_config.sample_rate, len(given), \
+        np.float32(model.audio_config.level)
     # A front end's frames, at any level, are read at the level of the model's training frames; the output is
     # put back at theirs (match_level).
     shifts = [level_shift(piece, model) for piece in given]
@@ -799,8 +782,9 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                           for row in drawn_classes[owner == index]]
                 audio = plan.join(pieces, hop)
                 # The mel frames are of audio at a peak of 1, and the network's audio is at the training level
-                sink.put(index, follow_frames(audio / level, given[index], config, rate, refine, refining.update)
-                         * np.float32(level) if config.format is None else match_level(
+                if config.format is None and refine:
+                    audio = follow_frames(audio / level, given[index], config, rate, refine, refining.update) * level
+                sink.put(index, audio if config.format is None else match_level(
                     audio, given[index], config, names[index], temperature=temperature, refine=refine,
                     on_pass=refining.update,
                     expected_db=float(shifts[index]) * _decibels_per_unit(config)))
