@@ -120,7 +120,7 @@ class Dataset:
     """A dataset folder opened for reading; arrays are memory-mapped."""
 
     def __init__(self, path, metadata, stamp=None):
-        self.path = Path(path)
+        self.path = Path(path).absolute()  # its arrays are mapped when first read: after a chdir too
         self.metadata = metadata
         self.audio_config = AudioConfig.from_dict(metadata["audio"], source=str(self.path / METADATA_NAME))
         self._arrays = {}

@@ -95,6 +95,18 @@ def test_a_dataset_opened_before_its_folder_was_built_again_is_refused_not_read_
         rebuilt.array("validation")
 
 
+def test_a_dataset_opened_by_a_relative_path_is_read_after_the_working_folder_changes(
+        speech_like_folder, tmp_path, monkeypatch):
+    # Its arrays are mapped when first read: opened as 'ds', then a notebook's os.chdir, it was said "removed"
+    build_dataset([speech_like_folder], tmp_path / "ds", progress=False)
+    monkeypatch.chdir(tmp_path)
+    dataset = open_dataset("ds")
+    monkeypatch.chdir(speech_like_folder)
+    assert dataset.path == tmp_path / "ds"
+    assert dataset.array("train").size == dataset.samples("train") > 0
+    assert "ds" in repr(dataset)
+
+
 def test_split_holds_out_whole_files_without_overlap(speech_like_folder, tmp_path):
     dataset = build_dataset([speech_like_folder], tmp_path / "ds", validation_fraction=0.2,
                             progress=False)
