@@ -773,7 +773,7 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
             else:
                 sink.emit(classes)
         refining = tqdm(total=refine * count, desc="refining", unit="pass", delay=1.0,
-                        disable=bar_disabled(progress) or not buffered or not refine)
+                        disable=bar_disabled(progress) if buffered and refine else True)  # (tqdm's None: not into a log)
         with refining:
             for index, plan in enumerate(folds if buffered else ()):
                 # A front end's frames: cut at full scale only once put at their level (cut before, a copy

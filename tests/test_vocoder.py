@@ -734,3 +734,22 @@ def test_refining_the_8_khz_vocoders_audio_keeps_its_level(caplog):
     decibels = [10 * np.log10(np.mean(np.square(row, dtype=np.float64))) for row in (network, refined)]
     assert refined.size == network.size and abs(decibels[1] - decibels[0]) < 1.5
     assert np.max(np.abs(refined)) < 1.0 and "beyond full scale" not in caplog.text
+
+
+@pytest.mark.parametrize("refine", [0, 2])
+def test_the_refining_bar_is_not_written_into_a_log_file(monkeypatch, refine):
+    # Its disable was `bar_disabled(progress) or ...`, which made tqdm's None ("not on a terminal: hide") False:
+    # 'vocode ... 2> log' filled the log with carriage returns. Like every other bar, it is tqdm's to hide there.
+    import audiornn
+    import audiornn.vocoder as vocoder_module
+
+    asked, bar = [], vocoder_module.tqdm
+
+    def recording(*arguments, **keywords):
+        asked.append(keywords.get("disable"))
+        return bar(*arguments, **keywords)
+
+    monkeypatch.setattr(vocoder_module, "tqdm", recording)
+    audio, rate = soundfile.read(str(SAMPLE_DATA / "agent-user.wav"), dtype="float32")
+    audiornn.vocode(audiornn.load_model("vocoder"), audio[:int(0.5 * rate)], sample_rate=rate, refine=refine)
+    assert asked == [None if refine else True]  # None: shown on a terminal only
