@@ -228,13 +228,14 @@ def _without_second_ways_in(files):
     return kept
 
 
-def find_audio_files(inputs):
+def find_audio_files(inputs, other_formats=None):
     """Expand files and folders (searched recursively) into a sorted file list.
 
     Files named directly are kept whatever their extension; inside folders,
     only files with an audio extension are taken (hidden files are ignored).
     Returns a list of ``(path, label)`` where ``label`` is the path relative
-    to the input it came from, used for the deterministic split.
+    to the input it came from, used for the deterministic split. ``other_formats``: a dict given is filled
+    with the files left out as one recording read in another format (``{left out: read}``, paths as str).
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
@@ -267,7 +268,7 @@ def find_audio_files(inputs):
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
-            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry, said))
+            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry, said, other_formats))
         else:
             found.append((path, path.name))
     # One of each recording, across the inputs too: a file named twice, or named beside its folder in another
@@ -282,6 +283,9 @@ def find_audio_files(inputs):
         if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
             logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
                            " and ".join(f"'{path}'" for path, _ in entries), best[0])
+            if other_formats is not None:
+                other_formats.update((str(path), str(best[0])) for path, _ in entries
+                                     if path.resolve().suffix.lower() != best[0].resolve().suffix.lower())
         unique.append(best)
     return unique
 
@@ -383,9 +387,10 @@ def _rate(path):
         return 0  # unreadable: read (and refused, or left out) later
 
 
-def _one_format_each(files, entry, said=None):
+def _one_format_each(files, entry, said=None, other_formats=None):
     """``files`` of a folder, one of each recording that lies there in several formats (Asterisk's prompts:
-    ``hello.wav`` at 8 kHz beside ``hello.g722`` at 16 kHz): the one at the highest rate, said once."""
+    ``hello.wav`` at 8 kHz beside ``hello.g722`` at 16 kHz): the one at the highest rate, said once (and the others
+    put in ``other_formats``, a dict, where given)."""
     by_stem, extensions = {}, audio_extensions()
     for file in files:
         by_stem.setdefault(_recording(file, extensions), []).append(file)
@@ -395,11 +400,16 @@ def _one_format_each(files, entry, said=None):
         kept.append(_highest_rate(recording))
         if len(recording) > 1:
             doubled.append(recording)
+            if other_formats is not None:
+                other_formats.update((str(file), str(kept[-1])) for file in recording if file != kept[-1])
     if doubled:
         example = doubled[0]
-        logger.info("%d recording(s) in '%s' are there in several formats (%s): using the one at the highest rate "
-                    "(%s)", len(doubled), entry, ", ".join(file.name for file in example),
-                    _highest_rate(example).name)
+        logger.info("%d recording(s) in '%s' are there in several formats (%s; for one, %s): each is read once, at "
+                    "its highest rate (there, %s)%s", len(doubled), entry,
+                    ", ".join(sorted({file.suffix for recording in doubled for file in recording})),
+                    " and ".join(file.name for file in example), _highest_rate(example).name,
+                    "; the others are listed in the dataset's metadata (other_formats)" if other_formats is not None
+                    else "")
     return sorted(kept)
 
 

@@ -500,9 +500,9 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                         bar.update(1)
                         continue
                     # The copy at the higher rate is the better one: it takes the place of the one read first
-                    logger.warning("'%s' holds %s as '%s' at a lower rate (%d Hz; %d Hz here): skipped, and the "
-                                   "copy at the higher rate read%s", kept["path"], same, path, kept["original_rate"],
-                                   rate, NEAR_COPY_ADVICE)
+                    logger.warning("'%s' (%d Hz) holds %s as '%s' (%d Hz): skipped, and the copy at the higher "
+                                   "rate read in its place%s", kept["path"], kept["original_rate"], same, path, rate,
+                                   NEAR_COPY_ADVICE)
                     skipped.setdefault(DUPLICATE, []).append(kept["path"])
                     used.remove(kept)  # (its bytes stay in the pool, unread)
                     if first_read.get(digest, (None,))[0] == seen[digest, label]:
@@ -845,7 +845,8 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
            features, keep_near_copies=False):
     """:func:`build_dataset` once its arguments are checked and the folder that holds ``output`` is there."""
     feature_config = _feature_config(features, audio_config)
-    files, label_names = labelled_files(inputs, labels)
+    other_formats = {}  # {a file left out: the copy in another format read}
+    files, label_names = labelled_files(inputs, labels, other_formats)
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config,
                           keep_near_copies)
@@ -889,7 +890,8 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
             if feature_config:
                 pool_path.with_suffix(".f16").unlink()
             metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
-                                 trim_silence_db, sizes, frames, sources, skipped, fingerprint, keep_near_copies)
+                                 trim_silence_db, sizes, frames, sources, skipped, fingerprint, keep_near_copies,
+                                 other_formats)
             write_json(partial / METADATA_NAME, metadata)
             if not existed and output.exists() and not overwrite:
                 _built_meanwhile(partial, output, fingerprint)
@@ -994,7 +996,7 @@ def _warn_if_short(dataset, output):
 
 
 def _metadata(used, audio_config, version, label_names, feature_config, validation_fraction, trim_silence_db,
-              sizes, frames, sources, skipped, fingerprint, keep_near_copies=False):
+              sizes, frames, sources, skipped, fingerprint, keep_near_copies=False, other_formats=None):
     """A new dataset's ``metadata.json``: its recipe, its splits and sources, what was skipped."""
     level = float(np.median([1.0 / entry["gain"] for entry in used]))
     final_config = dataclasses.replace(audio_config, level=level)
@@ -1017,6 +1019,8 @@ def _metadata(used, audio_config, version, label_names, feature_config, validati
         "sources": sources,
         "skipped": skipped,
         "skipped_count": sum(len(paths) for paths in skipped.values()),
+        # One recording in several formats is read once, at its highest rate: the files left out, and what was read
+        **({"other_formats": dict(sorted(other_formats.items()))} if other_formats else {}),
         "recipe_fingerprint": fingerprint,
     }
     return metadata

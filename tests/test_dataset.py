@@ -650,9 +650,9 @@ def test_one_recording_in_another_format_rate_and_level_is_read_once_at_its_high
         dataset = build_dataset([tmp_path / "wav", tmp_path / "flac", tmp_path / "other"], tmp_path / "ds",
                                 progress=False)
     assert dataset.metadata["skipped"] == {"duplicate": [str(tmp_path / "wav" / "one.wav")]}  # the higher rate kept
-    assert re.search(r"wav/one.wav' holds what sounds like the same recording \(its coarse spectrogram moves with "
-                     r"that file's, correlation 0\.9\d; another format, rate or level of it\) as '.*one.flac' at a "
-                     r"lower rate \(8000 Hz; 16000 Hz here\): skipped, and the copy at the higher rate read; if they "
+    assert re.search(r"wav/one.wav' \(8000 Hz\) holds what sounds like the same recording \(its coarse spectrogram "
+                     r"moves with that file's, correlation 0\.9\d; another format, rate or level of it\) as "
+                     r"'.*one.flac' \(16000 Hz\): skipped, and the copy at the higher rate read in its place; if they "
                      r"are different recordings .* pass --keep-near-copies \(keep_near_copies=True\)", caplog.text)
     kept = {str(Path(entry["path"]).relative_to(tmp_path)) for entry in dataset.metadata["sources"]}
     assert kept == {"flac/one.flac", "other/one.wav", "wav/noise.wav", "other/noise.wav"}

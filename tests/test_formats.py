@@ -1,6 +1,7 @@
 """The frames text-to-speech front ends emit (speecht5, hifigan, vocos) and 16 kHz input: equal to the front ends'
 own code, their rates fixed, a vocoder trained on them taking their frames at any level; raw G.722 files read."""
 
+import json
 import math
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refuse
             read_audio(tmp_path / name)
 
 
-def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_rate(tmp_path):
+def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_rate(tmp_path, capsys):
     folder = tmp_path / "prompts"
     folder.mkdir()
     for name in ("hello", "bye"):
@@ -160,6 +161,16 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
     assert sorted(label for _, label in find_audio_files([folder, folder / "hello.wav"])) == [
         "bye.g722", "hello.g722", "kept.wav", "only.wav"]
     assert [label for _, label in find_audio_files([folder / "bye.wav", folder / "bye.g722"])] == ["bye.g722"]
+    # What was left out is told: the build's line counts it, its metadata names each (with -q, they were said
+    # nowhere, and "0 file(s) skipped" read as if every file was in)
+    other = {}
+    find_audio_files([folder], other)
+    assert other == {**{str(folder / f"{name}.wav"): str(folder / f"{name}.g722") for name in ("bye", "hello")},
+                     str(folder / "kept.g722"): str(folder / "kept.wav")}
+    assert main(["data", str(folder), "--output", str(tmp_path / "ds"), "--sample-rate", "16000", "--quiet"]) == 0
+    assert ", 2 file(s) skipped: 2 duplicate; 3 left out as another format of a file read)" in capsys.readouterr().out
+    metadata = json.loads((tmp_path / "ds" / "metadata.json").read_text())
+    assert metadata["other_formats"] == other and metadata["skipped_count"] == 2  # (one tone in all)
     for name in ("take.001", "take.002"):  # names that do not end in an audio extension are not one recording
         soundfile.write(str(tmp_path / name), sine(300.0, 0.5, 8000), 8000, format="WAV")
     assert [label for _, label in find_audio_files([tmp_path / "take.001", tmp_path / "take.002"])] == [
