@@ -157,7 +157,9 @@ def sample_data():
         if (folder / "CREDITS.md").is_file():
             return folder
     raise AudioFileError(f"the bundled sample is not in '{SAMPLE_DATA}' (it ships in the repository's "
-                         f"data/ folder): run from a clone of the repository, or name INPUT audio", reason="missing")
+                         f"data/ folder, not in a package install): run in a clone of the repository (its data/ is "
+                         f"found from its folder too), or name INPUT audio (audiornn-data AUDIO... --output DIR, "
+                         f"then train --dataset DIR)", reason="missing")
 
 
 def _inputs_or_sample(inputs):
@@ -334,9 +336,11 @@ def run_eval(arguments):
     return 0
 
 
-def build_parser():
+def build_parser(name="AudioRNN.py"):
+    """The command line's parser; ``name``: the command as usage and errors name it (a package install's
+    ``audiornn``)."""
     parser = argparse.ArgumentParser(
-        prog="AudioRNN.py",
+        prog=name,
         description="Learn raw audio one sample at a time and generate new audio from it. "
                     "With no subcommand, runs the demo on the bundled sample in data/ (and takes the demo's "
                     "options: AudioRNN.py --minutes 1). Options go after the command.")
@@ -607,10 +611,11 @@ def _interrupts_end_at_once(prog):
         os.close(read)
 
 
-def main(argv=None, *, prog=None):
+def main(argv=None, *, prog=None, name="AudioRNN.py"):
     """Run the command line; returns the exit code (0 ok, 2 bad input, 74 the machine refused a write (a full
-    disk, no permission), 130 interrupted by Ctrl-C, 143 by SIGTERM)."""
-    parser = build_parser()
+    disk, no permission), 130 interrupted by Ctrl-C, 143 by SIGTERM). ``prog``: a thin script's name, for one
+    command (AudioRNNData.py); ``name``: the whole command line's (a package install's ``audiornn``)."""
+    parser = build_parser(name)
     argv = sys.argv[1:] if argv is None else argv
     commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
     if prog:  # a thin script (AudioRNNData.py: "data" and its arguments): its own name in usage and errors
@@ -681,13 +686,28 @@ def main(argv=None, *, prog=None):
         return _interrupted_code()
 
 
-def script(argv=None, *, prog=None):
+def script(argv=None, *, prog=None, name="AudioRNN.py"):
     """What a script runs: :func:`main`, then, if it was interrupted, more Ctrl-C ignored while Python shuts down
     (the backend's threads and exit handlers), so that a second one prints no traceback. Returns the exit code."""
-    code = main(argv, prog=prog)
+    code = main(argv, prog=prog, name=name)
     if code in (INTERRUPTED, TERMINATED) and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     return code
+
+
+def audiornn_script():
+    """``audiornn``, a package install's AudioRNN.py."""
+    return script(name="audiornn")
+
+
+def data_script():
+    """``audiornn-data``, a package install's AudioRNNData.py."""
+    return script(["data", *sys.argv[1:]], prog="audiornn-data")
+
+
+def eval_script():
+    """``audiornn-eval``, a package install's AudioRNNEval.py."""
+    return script(["eval", *sys.argv[1:]], prog="audiornn-eval")
 
 
 def _end_open_line():

@@ -684,7 +684,7 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
     say(f"4/4 pictures: {curves}, {comparison}\n\nheld-out score ({len(held_out)} file(s) never trained on):")
     say(format_score_table(score))
     say(f"\n{sound_note}")
-    say(f"\nlisten to {sound}; everything is in {folder}/")
+    say(f"\nlisten to {sound}; the score is in {folder / 'score.json'}; everything is in {folder}/")
     return score
 
 

@@ -496,3 +496,36 @@ def test_an_interrupted_generate_says_that_nothing_was_kept(sine_run, tmp_path, 
         == 130
     assert "interrupted: nothing generated was kept (a file is written only once it is complete)" in caplog.text
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_package_install_has_the_three_scripts_as_commands(monkeypatch, capsys):
+    # pip install audiornn gave the library only: no command, and no python -m audiornn
+    import importlib
+    import tomllib
+
+    scripts = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["scripts"]
+    assert set(scripts) == {"audiornn", "audiornn-data", "audiornn-eval"}
+    for command, target in scripts.items():
+        module, function = target.split(":")
+        monkeypatch.setattr(sys, "argv", [command, "--help"])
+        with pytest.raises(SystemExit) as stopped:
+            getattr(importlib.import_module(module), function)()
+        assert stopped.value.code == 0
+        usage = capsys.readouterr().out
+        assert usage.startswith(f"usage: {command} "), usage[:200]
+        assert ("--dataset" in usage) == (command == "audiornn-eval")  # each its own command's options
+    result = subprocess.run([sys.executable, "-m", "audiornn", "--version"], capture_output=True, text=True,
+                            timeout=300, cwd=REPOSITORY)
+    assert result.returncode == 0 and result.stdout.startswith("audiornn "), result.stderr[-2000:]
+
+
+def test_the_demo_of_a_package_install_says_where_the_sample_is(monkeypatch, tmp_path, capsys):
+    # A package install has no data/ beside it: the demo says so, and what to do, before any work
+    import audiornn.cli
+
+    monkeypatch.setattr(audiornn.cli, "SAMPLE_DATA", tmp_path / "site-packages" / "data")
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--output", str(tmp_path / "demo")]) == 2
+    said = capsys.readouterr().err
+    assert "not in a package install" in said and "audiornn-data AUDIO... --output DIR" in said, said
+    assert not (tmp_path / "demo").exists()
