@@ -128,7 +128,7 @@ def _by_list(inputs, table, other_formats=None):
         raise ParameterError(f"label list '{table}' does not exist: give a CSV file of path,label rows"
                              + (" (or label by folder: --labels-from-folders, labels=\"folders\")"
                                 if table.name.lower().startswith("folder") else ""))
-    listed, lines = {}, {}
+    listed, lines, given = {}, {}, {}
     try:
         with open(table, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -149,10 +149,16 @@ def _by_list(inputs, table, other_formats=None):
         if listed.get(key, label) != label:
             raise DatasetError(f"label list '{table}': '{row[0].strip()}' is given two labels, '{listed[key]}' "
                                f"(line {lines[key]}) and '{label}' (line {number}): give it one")
-        listed[key], lines[key] = label, number
+        listed[key], lines[key], given[key] = label, number, (row[0].strip(), path)
     if not listed:
         raise DatasetError(f"label list '{table}' has no path,label rows")
-    if not inputs:
+    if not inputs:  # the list's rows are the inputs: one that is not there is said with its line
+        for key, (written, path) in given.items():
+            if not path.exists():
+                relative = "" if Path(written).expanduser().is_absolute() else \
+                    f", read beside the list: '{path}' (a row's path is taken from the list's folder)"
+                raise DatasetError(f"label list '{table}', line {lines[key]}: '{written}' does not exist{relative}: "
+                                   f"correct the row, or remove it")
         inputs = [path for path in listed]
     files = []
     for path, name in find_audio_files(inputs, other_formats):

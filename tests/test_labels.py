@@ -142,6 +142,12 @@ def test_bad_labels_are_refused_naming_the_file(folders, tmp_path, write_audio):
     table.write_text(f"{folders / 'low' / 'take0.wav'},low\n")
     with pytest.raises(DatasetError, match="take1.wav' has no label in"):
         build_dataset([folders / "low"], tmp_path / "x", labels=table, progress=False)
+    # A row's path that is not there is said with the list and its line (it was "input '...' does not exist", the
+    # list unnamed, and the path read beside the list unexplained)
+    table.write_text(f"path,label\n{folders / 'low' / 'take0.wav'},low\nlow/nothere.wav,low\n")
+    with pytest.raises(DatasetError, match=r"label list '.*partial.csv', line 3: 'low/nothere.wav' does not exist, "
+                                           r"read beside the list: '.*/low/nothere.wav' \(a row's path"):
+        build_dataset([], tmp_path / "x", labels=table, progress=False)
     table.write_text(f"{folders / 'low' / 'take0.wav'}, \n")
     with pytest.raises(ParameterError, match="line 1: the label is empty"):
         build_dataset([], tmp_path / "x", labels=table, progress=False)
