@@ -251,7 +251,7 @@ def find_audio_files(inputs, other_formats=None):
                                  + (": write an array of samples to a file first (soundfile.write)"
                                     if hasattr(entry, "__array__") else ""))
     extensions = audio_extensions()
-    found, said = [], set()  # said: the groups of one name but several lengths, warned of once
+    found, said, left_out = [], set(), []  # said: the groups of one name but several lengths, warned of once
     for entry in inputs:
         path = Path(entry).expanduser()
         if not path.exists():
@@ -268,7 +268,8 @@ def find_audio_files(inputs, other_formats=None):
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
-            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(files, entry, said, other_formats))
+            found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(
+                files, entry, said, None if other_formats is None else left_out))
         else:
             found.append((path, path.name))
     # One of each recording, across the inputs too: a file named twice, or named beside its folder in another
@@ -283,10 +284,16 @@ def find_audio_files(inputs, other_formats=None):
         if len(entries) > 1 and len({path.resolve().suffix.lower() for path, _ in entries}) > 1:
             logger.warning("%s are one recording in several formats: using '%s' (the highest rate)",
                            " and ".join(f"'{path}'" for path, _ in entries), best[0])
-            if other_formats is not None:
-                other_formats.update((str(path), str(best[0])) for path, _ in entries
-                                     if path.resolve().suffix.lower() != best[0].resolve().suffix.lower())
+            left_out.extend(path for path, _ in entries if path is not best[0])
         unique.append(best)
+    if other_formats is not None:  # each file once (a folder named two ways, or by a link), beside the copy read
+        read = {_recording(path, extensions): path for path, _ in unique}
+        taken = {os.path.realpath(path) for path, _ in unique} | {os.path.realpath(path) for path in other_formats}
+        for path in left_out:
+            kept = read.get(_recording(path, extensions))
+            if kept is not None and os.path.realpath(path) not in taken:
+                other_formats[str(path)] = str(kept)
+                taken.add(os.path.realpath(path))
     return unique
 
 
@@ -387,10 +394,10 @@ def _rate(path):
         return 0  # unreadable: read (and refused, or left out) later
 
 
-def _one_format_each(files, entry, said=None, other_formats=None):
+def _one_format_each(files, entry, said=None, left_out=None):
     """``files`` of a folder, one of each recording that lies there in several formats (Asterisk's prompts:
     ``hello.wav`` at 8 kHz beside ``hello.g722`` at 16 kHz): the one at the highest rate, said once (and the others
-    put in ``other_formats``, a dict, where given)."""
+    put in ``left_out``, a list, where given)."""
     by_stem, extensions = {}, audio_extensions()
     for file in files:
         by_stem.setdefault(_recording(file, extensions), []).append(file)
@@ -400,15 +407,15 @@ def _one_format_each(files, entry, said=None, other_formats=None):
         kept.append(_highest_rate(recording))
         if len(recording) > 1:
             doubled.append(recording)
-            if other_formats is not None:
-                other_formats.update((str(file), str(kept[-1])) for file in recording if file != kept[-1])
+            if left_out is not None:
+                left_out.extend(file for file in recording if file != kept[-1])
     if doubled:
         example = doubled[0]
         logger.info("%d recording(s) in '%s' are there in several formats (%s; for one, %s): each is read once, at "
                     "its highest rate (there, %s)%s", len(doubled), entry,
                     ", ".join(sorted({file.suffix for recording in doubled for file in recording})),
                     " and ".join(file.name for file in example), _highest_rate(example).name,
-                    "; the others are listed in the dataset's metadata (other_formats)" if other_formats is not None
+                    "; the others are listed in the dataset's metadata (other_formats)" if left_out is not None
                     else "")
     return sorted(kept)
 

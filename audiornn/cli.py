@@ -343,7 +343,7 @@ def build_parser(name="AudioRNN.py"):
         prog=name,
         description="Learn raw audio one sample at a time and generate new audio from it. "
                     "With no subcommand, runs the demo on the bundled sample in data/ (and takes the demo's "
-                    "options: AudioRNN.py --minutes 1). Options go after the command.")
+                    f"options: {name} --minutes 1). Options go after the command.")
     parser.add_argument("--version", action="version", version=f"audiornn {__version__}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or info lines")

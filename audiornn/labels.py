@@ -169,8 +169,9 @@ def _by_list(inputs, table, other_formats=None):
             str(place) for place in Path(os.path.realpath(path)).parents]
         label = next((listed[place] for place in places if place in listed), None)
         if label is None:
-            raise DatasetError(f"'{path}' has no label in '{table}': add a row '{path},LABEL' for it, or leave "
-                               f"it out of the inputs")
+            row = Path(os.path.relpath(found, Path(os.path.abspath(table)).parent)).as_posix()  # as a row reads
+            raise DatasetError(f"'{path}' has no label in '{table}': add a row '{row},LABEL' for it (a row's path is "
+                               f"taken from the list's folder), or leave it out of the inputs")
         files.append((path, name, label))
     return files
 

@@ -164,11 +164,11 @@ class AudioSink:
     def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None, overwrite=True, cause=None):
         self.paths, self.count, self.audio_config, self.wav_format = paths, count, audio_config, wav_format
         # Why a stream runs beyond full scale, as said when the sink closes; a generative model's, by default
-        room = -20 * np.log10(min(max(audio_config.level, 1e-6), 1.0))
+        level = audio_config.level
+        room = f"leaves {-20 * np.log10(level):.1f} dB of room" if level < 1 else "leaves none"
         self.cause = cause or (
             f"a model early in its training overshoots far; a trained one draws a few peaks past its recordings' "
-            f"loudest, whose level ({audio_config.level:.2f} of full scale, from its dataset) leaves "
-            f"{room:.1f} dB of room")
+            f"loudest, whose level ({level:.2f} of full scale, from its dataset) {room}")
         self.overwrite = overwrite  # False: a file another process wrote at a path meanwhile is kept
         self.lengths = lengths
         self._written = [0] * count

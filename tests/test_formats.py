@@ -167,6 +167,10 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
     find_audio_files([folder], other)
     assert other == {**{str(folder / f"{name}.wav"): str(folder / f"{name}.g722") for name in ("bye", "hello")},
                      str(folder / "kept.g722"): str(folder / "kept.wav")}
+    (tmp_path / "again").symlink_to(folder)  # the folder named twice, once by a link: each file is said once
+    twice = {}
+    find_audio_files([folder, tmp_path / "again"], twice)
+    assert twice == other
     assert main(["data", str(folder), "--output", str(tmp_path / "ds"), "--sample-rate", "16000", "--quiet"]) == 0
     assert ", 2 file(s) skipped: 2 duplicate; 3 left out as another format of a file read)" in capsys.readouterr().out
     metadata = json.loads((tmp_path / "ds" / "metadata.json").read_text())

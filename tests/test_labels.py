@@ -1,6 +1,7 @@
 """Labels: given by folder, list or NAME=PATH; carried by windows; read by every step; chosen when generating."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -140,8 +141,12 @@ def test_bad_labels_are_refused_naming_the_file(folders, tmp_path, write_audio):
         build_dataset([loose.parent], tmp_path / "x", labels="folders", progress=False)
     table = tmp_path / "partial.csv"
     table.write_text(f"{folders / 'low' / 'take0.wav'},low\n")
-    with pytest.raises(DatasetError, match="take1.wav' has no label in"):
+    with pytest.raises(DatasetError, match="take1.wav' has no label in") as refused:
         build_dataset([folders / "low"], tmp_path / "x", labels=table, progress=False)
+    # the row it asks for is read from the list's folder, as rows are: it names the file
+    row = re.search(r"add a row '(.*),LABEL' for it \(a row's path is taken from the list's folder\)",
+                    str(refused.value)).group(1)
+    assert (table.parent / row).resolve() == (folders / "low" / "take1.wav").resolve()
     # A row's path that is not there is said with the list and its line (it was "input '...' does not exist", the
     # list unnamed, and the path read beside the list unexplained)
     table.write_text(f"path,label\n{folders / 'low' / 'take0.wav'},low\nlow/nothere.wav,low\n")

@@ -317,3 +317,17 @@ def test_decoded_audio_beyond_full_scale_is_cut_and_said_when_the_sink_closes(tm
         with beyond_full_scale_unsaid(), AudioSink(None, 1, config) as sink:  # training's previews
             sink.emit(loud[None])
     assert "beyond full scale" not in caplog.text and np.max(np.abs(sink.audio())) == 1.0
+
+
+def test_the_cut_warning_of_a_model_whose_recordings_reach_full_scale_says_no_room(caplog):
+    # A level of 1 (or more: a pre-emphasised peak) leaves no room; it was said as "-0.0 dB of room"
+    from audiornn import AudioConfig, dsp
+    from audiornn.sink import AudioSink
+
+    loud = dsp.mu_law_encode(np.concatenate([np.zeros(50), np.full(10, 0.99), np.zeros(40)]).astype(np.float32))
+    for level in (1.0, 1.5):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="audiornn"):
+            with AudioSink(None, 1, AudioConfig(level=level)) as sink:
+                sink.emit(loud[None])
+        assert f"whose level ({level:.2f} of full scale, from its dataset) leaves none" in caplog.text, caplog.text
