@@ -185,7 +185,7 @@ def run_data(arguments):
     skipped = dataset.metadata.get("skipped") or {}
     reasons = [f"{len(paths)} {reason.replace('_', ' ')}" for reason, paths in sorted(skipped.items())]
     why = f": {', '.join(reasons)}" if reasons else ""
-    others = len(dataset.metadata.get("other_formats") or {})
+    others = len(dataset.other_formats)
     others = f"; {others} left out as another format of a file read" if others else ""
     print(f"dataset: {dataset.path} ({dataset.seconds('train'):.1f} s training, "
           f"{dataset.seconds('validation'):.1f} s validation, "

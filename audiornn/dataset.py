@@ -125,6 +125,9 @@ class Dataset:
         self.audio_config = AudioConfig.from_dict(metadata["audio"], source=str(self.path / METADATA_NAME))
         self._arrays = {}
         self._stamp = stamp  # its metadata file's, as read (None: not checked)
+        # The files left out as another format of a file read ({left out: read}): as its build recorded them, or,
+        # where build_dataset reused it, as the inputs lie now (a lower-rate copy put beside one changes nothing)
+        self.other_formats = dict(metadata.get("other_formats") or {})
 
     def _check_unchanged(self):
         """Refuse to map the arrays of a folder built again since it was opened (they would be the new
@@ -865,6 +868,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
             raise AudioFileError(f"{sum(len(paths) for paths in skipped.values())} input file(s) were skipped when "
                                  f"'{output}' was built ({shown}; reasons: {', '.join(sorted(skipped))}): --strict "
                                  f"stops at bad files; leave it out to skip them")
+        dataset.other_formats = other_formats
         return dataset
 
     existed = output.exists()  # else another build that ends first (another process or cell) is not replaced

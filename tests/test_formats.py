@@ -175,6 +175,11 @@ def test_a_folder_with_a_recording_in_two_formats_gives_it_once_at_the_higher_ra
     assert ", 2 file(s) skipped: 2 duplicate; 3 left out as another format of a file read)" in capsys.readouterr().out
     metadata = json.loads((tmp_path / "ds" / "metadata.json").read_text())
     assert metadata["other_formats"] == other and metadata["skipped_count"] == 2  # (one tone in all)
+    # A copy at a lower rate put beside one read changes nothing to build: reused, and its line counts it
+    soundfile.write(str(folder / "only.flac"), sine(300.0, 0.5, 4000), 4000)
+    assert main(["data", str(folder), "--output", str(tmp_path / "ds"), "--sample-rate", "16000", "--quiet"]) == 0
+    assert "; 4 left out as another format of a file read)" in capsys.readouterr().out
+    assert json.loads((tmp_path / "ds" / "metadata.json").read_text()) == metadata  # reused as it was
     for name in ("take.001", "take.002"):  # names that do not end in an audio extension are not one recording
         soundfile.write(str(tmp_path / name), sine(300.0, 0.5, 8000), 8000, format="WAV")
     assert [label for _, label in find_audio_files([tmp_path / "take.001", tmp_path / "take.002"])] == [
