@@ -372,7 +372,7 @@ def build_parser(name="AudioRNN.py"):
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --output")
     train.add_argument("--init-from", metavar="RUN_OR_MODEL",
                        help="start a new run from the weights of a trained model (a run folder, a .keras file, "
-                            "or a shipped model's name: AudioRNN.py models lists them): its model and audio "
+                            f"or a shipped model's name: {name} models lists them): its model and audio "
                             "settings, a new optimizer and schedule")
     train.add_argument("--tensorboard", action="store_true", help="write TensorBoard logs to RUN/logs (needs "
                                                                    "TensorFlow installed, on either backend)")
@@ -415,7 +415,7 @@ def build_parser(name="AudioRNN.py"):
                     "16-bit PCM WAV at the model's sample rate.")
     generate.add_argument("--model", "-m", action=_Once, required=True, metavar="MODEL",
                           help="a .keras model file, a run folder (its best model), or a shipped model's name "
-                               "('speech', 'music': python AudioRNN.py models lists them)")
+                               f"('speech', 'music': {name} models lists them)")
     generate.add_argument("--seconds", "-s", type=float, default=10.0, help="length (default %(default)s)")
     generate.add_argument("--output", "-o", action=_Once, required=True, metavar="OUT.wav",
                           help="file to write; with --count N, OUT_1.wav ... OUT_N.wav")
@@ -532,7 +532,7 @@ def build_parser(name="AudioRNN.py"):
 
     demo = subcommands.add_parser(
         "demo", parents=[common], help="the main job on the bundled sample (the default)",
-        description="The main job on the bundled speech sample in data/ (what AudioRNN.py with no command runs): "
+        description=f"The main job on the bundled speech sample in data/ (what {name} with no command runs): "
                     "build its dataset, train the default model for --minutes, generate --seconds of audio, draw "
                     "the curves and the sound beside real speech, and score the model beside baselines; all under "
                     "--output.")

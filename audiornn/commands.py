@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
 from .config import (BUILD_OPTIONS, REFINE_PASSES, VALIDATION_FRACTION, AudioConfig, ModelConfig, TrainConfig,
-                     check_positive_number, option)
+                     check_positive_number, command, option)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
 from .files import check_writable, folder_for, make_folder, write_json
@@ -61,7 +61,7 @@ def _check_train_options(model_options, train_options, audio_options, build_opti
             raise ParameterError(f"{', '.join(building)} {'says' if len(building) == 1 else 'say'} how INPUT audio "
                                  f"becomes the run's dataset; with {where} the dataset is built already: leave "
                                  f"{'it' if len(building) == 1 else 'them'} out, or build a dataset with "
-                                 f"{'it' if len(building) == 1 else 'them'} (AudioRNNData.py)")
+                                 f"{'it' if len(building) == 1 else 'them'} ({command('AudioRNNData.py')})")
         if audio:
             raise ParameterError(f"{', '.join(audio)} {'applies' if len(audio) == 1 else 'apply'} only when INPUT "
                                  f"audio is given; with {where} the dataset's own audio settings are used: leave "

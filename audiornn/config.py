@@ -11,6 +11,7 @@ import logging
 import math
 import numbers
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -687,6 +688,17 @@ def in_notebook():
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     return any(kind.__name__ == "ZMQInteractiveShell" for kind in type(shell).__mro__)
+
+
+# A package install's commands for the repository's scripts (pyproject.toml's [project.scripts])
+INSTALLED_COMMANDS = {"AudioRNN.py": "audiornn", "AudioRNNData.py": "audiornn-data", "AudioRNNEval.py": "audiornn-eval"}
+_SCRIPTS_FOLDER = Path(__file__).resolve().parent.parent
+
+
+def command(script="AudioRNN.py"):
+    """How a message names one of the scripts for the user to run: ``python AudioRNN.py`` where the package lies
+    in a clone beside them, or a package install's command (``audiornn``, ``audiornn-data``, ``audiornn-eval``)."""
+    return f"python {script}" if (_SCRIPTS_FOLDER / script).is_file() else INSTALLED_COMMANDS[script]
 
 
 def bar_disabled(progress):

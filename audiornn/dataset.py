@@ -38,7 +38,7 @@ from . import __version__
 from . import dsp
 from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
                        read_mono)
-from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, bar_disabled, option
+from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, bar_disabled, command, option
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError, refused_by_machine
 from .files import (folder_for, partial_prefix, remove_stale_partials, retired_folders, some_named, unfinished,
                     write_advice, write_json)
@@ -1173,7 +1173,7 @@ def open_dataset(path, *, audio_config=None):
                                 if isinstance(path, (list, tuple, dict)) else ""))
     path = Path(path).expanduser()
     if path.is_file():
-        raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder AudioRNNData.py built (or "
+        raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder that {command('AudioRNNData.py')} built (or "
                            f"give audio files as INPUT, and train builds the dataset in the run)")
     if not path.is_dir():
         retired = retired_folders(path)
@@ -1182,12 +1182,12 @@ def open_dataset(path, *, audio_config=None):
                                f"half-way and left the old one at '{retired[0]}': put it back (mv '{retired[0]}' "
                                f"'{path}'), or run that build again, which puts it back first")
         raise DatasetError(f"dataset folder '{path}' does not exist: build one with "
-                           f"'python AudioRNNData.py AUDIO... --output {path}' (audiornn.build_dataset(AUDIO, "
+                           f"'{command('AudioRNNData.py')} AUDIO... --output {path}' (audiornn.build_dataset(AUDIO, "
                            f"'{path}'))")
     metadata_path = path / METADATA_NAME
     if not metadata_path.is_file():
         raise DatasetError(f"'{path}' is not an audiornn dataset (no {METADATA_NAME}): "
-                           f"build one with 'python AudioRNNData.py AUDIO... --output DIR' (audiornn.build_dataset("
+                           f"build one with '{command('AudioRNNData.py')} AUDIO... --output DIR' (audiornn.build_dataset("
                            f"AUDIO, DIR)){_audio_folder_hint(path)}")
     stamp = _metadata_stamp(path)
     try:

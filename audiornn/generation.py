@@ -26,7 +26,7 @@ import keras
 import numpy as np
 
 from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
-from .config import check_positive_int, check_positive_number, option
+from .config import check_positive_int, check_positive_number, command, option
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths, size_text
 from .stepping import SampleStream, StreamGroup, choose, chunks, label_state, prime_array
@@ -136,7 +136,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     paths = output_paths(output, count, [prime] if prime is not None else (), overwrite) if output is not None else None
     if model.feature_net is not None:
         raise ParameterError("this model is a vocoder: it makes audio from spectrogram frames, with vocode "
-                             "('AudioRNN.py vocode --model MODEL INPUT...', audiornn.vocode)")
+                             f"('{command()} vocode --model MODEL INPUT...', audiornn.vocode)")
     if prime_label is not None and prime is None:
         raise ParameterError("a prime label says which label the prime is read under: give a prime too, or "
                              "leave the prime label out")

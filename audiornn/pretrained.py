@@ -14,6 +14,7 @@ import json
 import os
 from pathlib import Path
 
+from .config import command
 from .errors import ModelFileError
 
 __all__ = ["MODELS_FOLDER", "format_models_table", "resolve_model", "shipped_models"]
@@ -48,7 +49,7 @@ def resolve_model(model):
         return Path(models[str(model)]["path"])
     names = ", ".join(models) or "none are installed"
     raise ModelFileError(f"model '{model}' does not exist: give a .keras file, a run folder, or the name of a "
-                         f"shipped model ({names}; 'AudioRNN.py models' lists them)")
+                         f"shipped model ({names}; '{command()} models' lists them)")
 
 
 def format_models_table(models=None):

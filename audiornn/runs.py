@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import command
 from .dataset import METADATA_NAME, dataset_builder
 from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
 from .files import (PARTIAL, FolderInUse, folder_holder, hold_folder, is_figure, make_folder, remove_stale_partials,
@@ -330,7 +331,7 @@ def read_history(run):
         raise RunError(f"run folder '{run}' does not exist: check the path")
     if not path.is_file():
         raise RunError(f"'{run}' has no history.csv: give a run folder written by "
-                       f"'python AudioRNN.py train' that finished at least one epoch")
+                       f"'{command()} train' that finished at least one epoch")
     try:
         rows = read_history_rows(path)
     except (UnicodeDecodeError, csv.Error) as error:
@@ -480,7 +481,7 @@ def load_run_model(path, *, compile=False):
 
     if not str(path).strip():
         raise ModelFileError("the model is named by nothing (an empty name): give a .keras file, a run folder or a "
-                             "shipped model's name (python AudioRNN.py models lists them)")
+                             f"shipped model's name ({command()} models lists them)")
     given, path = path, resolve_model(path)
     if path.is_dir():
         from .dataset import is_dataset

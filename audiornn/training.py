@@ -30,8 +30,8 @@ import soundfile
 
 from . import backend
 from .cluster import WORKER_TIMEOUT
-from .config import (PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, is_default,
-                     option)
+from .config import (PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, command,
+                     is_default, option)
 from .dataset import as_dataset
 from .features import frame_count, loud_level
 from .errors import (AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost,
@@ -758,15 +758,15 @@ def _not_a_run(folder):
     from .dataset import is_dataset
 
     if is_dataset(folder):
-        return (f"is a dataset, not a run: train on it with 'python AudioRNN.py train --dataset {folder} --output "
+        return (f"is a dataset, not a run: train on it with '{command()} train --dataset {folder} --output "
                 f"RUN' (a new folder)")
     if folder.is_file():
         return "is a file, not a run folder: give the folder a run was trained into (train --output)"
     if folder.is_dir() and any(folder.iterdir()):
         return ("holds no audiornn run (no config.json): give the folder a run was trained into, or start one in a "
-                "new folder with 'python AudioRNN.py train --dataset DIR --output RUN'")
+                f"new folder with '{command()} train --dataset DIR --output RUN'")
     return (f"holds no audiornn run ({'empty' if folder.is_dir() else 'not there'}): start one with "
-            f"'python AudioRNN.py train --dataset DIR --output {folder}'")
+            f"'{command()} train --dataset DIR --output {folder}'")
 
 
 def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
@@ -861,7 +861,7 @@ def _check_health_option(model_config, train_config, strategy, audio_config):
     if train_config.health_every and _multi_worker(strategy):
         raise ParameterError(f"{option('health_every')} generates on each worker, and the workers could disagree on "
                              f"the healthiest epoch: train on one machine with it, or leave it out and measure "
-                             f"the models afterwards (python AudioRNN.py generate prints each stream's health)")
+                             f"the models afterwards ({command()} generate prints each stream's health)")
     if train_config.health_every and model_config.features:
         raise ParameterError(f"{option('health_every')} measures streams generated from nothing against the "
                              f"training audio; a vocoder's output follows its frames (its previews score "
@@ -1248,12 +1248,12 @@ def _interrupt_note(folder, scoring=False):
         done = epochs_completed(folder)
         if scoring:
             logger.warning("interrupted while scoring the best model on all the validation audio: the training is "
-                           "done and saved; 'python AudioRNN.py train --resume %s' (audiornn.train(resume=...)) "
-                           "scores it and ends", folder)
+                           "done and saved; '%s train --resume %s' (audiornn.train(resume=...)) "
+                           "scores it and ends", command(), folder)
         elif done:
             logger.warning("interrupted: epoch %d, the last completed, is saved (an epoch cut short, or its health "
-                           "check, is trained again); continue with 'python AudioRNN.py train --resume %s' "
-                           "(audiornn.train(resume=...))", done, folder)
+                           "check, is trained again); continue with '%s train --resume %s' "
+                           "(audiornn.train(resume=...))", done, command(), folder)
         else:
             logger.warning("interrupted before the first epoch was completed: nothing to resume; start again with "
                            "the same command")
@@ -1343,7 +1343,7 @@ def _load_resume(folder, dataset, overrides):
             "put it (or a link to it) back there: this run was saved before datasets were told apart by their " \
             "content, so it goes on only on the dataset at that place"
         raise RunError(f"the dataset run '{folder}' was trained on, '{config['dataset']}', is not there (moved or "
-                       f"deleted): {where}; or build it again there from the same audio (python AudioRNNData.py "
+                       f"deleted): {where}; or build it again there from the same audio ({command('AudioRNNData.py')} "
                        f"AUDIO... --output {config['dataset']})")
     dataset = as_dataset(dataset if given else config["dataset"], audio_config=audio_config)
     if given and not same_dataset(dataset, config):
@@ -1398,9 +1398,9 @@ def _say_older_builder(dataset):
     revision = dataset_builder(dataset.metadata)
     if revision < BUILDER:
         logger.warning("dataset '%s' was built (%s) by an older audiornn; today's %s: for new runs, build it "
-                       "again into another folder ('python AudioRNNData.py ... --output NEW'); this run goes on with "
+                       "again into another folder ('%s ... --output NEW'); this run goes on with "
                        "it as it is", dataset.path, str(dataset.metadata.get("created", "?"))[:10],
-                       builder_news(revision))
+                       builder_news(revision), command("AudioRNNData.py"))
 
 
 def _budget_spent(state, train_config):
@@ -1503,7 +1503,7 @@ def _say_start(summary, model_config):
         return
     name = summary.get("start_model") or "the model it started from"
     vocoder = (" A vocoder's bits and what it sounds like can part: compare their copy-synthesis too "
-               f"(python AudioRNNEval.py --resynthesis --audio HELD_OUT --model '{name}', then --model "
+               f"({command('AudioRNNEval.py')} --resynthesis --audio HELD_OUT --model '{name}', then --model "
                f"'{summary['run']}')") if model_config.features else ""
     if best >= start:
         logger.warning("no epoch beat the model the run started from: '%s' scored %.4f bits per sample on the quick "

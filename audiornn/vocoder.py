@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from .audio_io import MOST_CHANNELS, audio_array, file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames, frame_spectrum, frame_values, loud_level, mel_bank
-from .config import REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int
+from .config import REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int, command
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
@@ -583,7 +583,7 @@ def _shape_advice(frames, config):
                 f"channels mixed)")
     if frames.ndim == 2 and shape[0] >= 1 and shape[1] != config.bands:
         return (f" (these frames have {shape[1]} bands: frames of another format, for a vocoder trained on them; "
-                f"AudioRNN.py models lists the shipped ones)")
+                f"{command()} models lists the shipped ones)")
     return ""
 
 

@@ -529,3 +529,19 @@ def test_the_demo_of_a_package_install_says_where_the_sample_is(monkeypatch, tmp
     said = capsys.readouterr().err
     assert "not in a package install" in said and "audiornn-data AUDIO... --output DIR" in said, said
     assert not (tmp_path / "demo").exists()
+
+
+def test_messages_name_the_commands_of_a_package_install_where_the_scripts_are_not_beside_it(monkeypatch, tmp_path):
+    # In a clone they say 'python AudioRNNData.py ...'; a package install has no such script, only its command
+    import audiornn.config
+    from audiornn import open_dataset
+    from audiornn.errors import DatasetError, ModelFileError
+    from audiornn.runs import load_model
+
+    with pytest.raises(DatasetError, match=r"build one with 'python AudioRNNData.py AUDIO\.\.\. --output"):
+        open_dataset(tmp_path / "nothing")
+    monkeypatch.setattr(audiornn.config, "_SCRIPTS_FOLDER", tmp_path / "site-packages")
+    with pytest.raises(DatasetError, match=r"build one with 'audiornn-data AUDIO\.\.\. --output"):
+        open_dataset(tmp_path / "nothing")
+    with pytest.raises(ModelFileError, match=r"'audiornn models' lists them"):
+        load_model(str(tmp_path / "no-such-model"))
