@@ -1173,8 +1173,9 @@ def open_dataset(path, *, audio_config=None):
                                 if isinstance(path, (list, tuple, dict)) else ""))
     path = Path(path).expanduser()
     if path.is_file():
-        raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder that {command('AudioRNNData.py')} built (or "
-                           f"give audio files as INPUT, and train builds the dataset in the run)")
+        raise DatasetError(f"'{path}' is a file, not a dataset folder: give the folder that "
+                           f"{command('AudioRNNData.py')} built (or give audio files as INPUT, and train builds the "
+                           f"dataset in the run)")
     if not path.is_dir():
         retired = retired_folders(path)
         if retired:
@@ -1187,8 +1188,8 @@ def open_dataset(path, *, audio_config=None):
     metadata_path = path / METADATA_NAME
     if not metadata_path.is_file():
         raise DatasetError(f"'{path}' is not an audiornn dataset (no {METADATA_NAME}): "
-                           f"build one with '{command('AudioRNNData.py')} AUDIO... --output DIR' (audiornn.build_dataset("
-                           f"AUDIO, DIR)){_audio_folder_hint(path)}")
+                           f"build one with '{command('AudioRNNData.py')} AUDIO... --output DIR' "
+                           f"(audiornn.build_dataset(AUDIO, DIR)){_audio_folder_hint(path)}")
     stamp = _metadata_stamp(path)
     try:
         metadata = json.loads(metadata_path.read_text())

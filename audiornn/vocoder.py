@@ -28,8 +28,8 @@ from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
 __all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_PASSES", "VOCODE_TAIL", "Fold",
-           "check_refine", "check_units", "follow_frames", "level_shift", "load_features", "match_level", "read_npy", "vocode",
-           "vocode_frames"]
+           "check_refine", "check_units", "follow_frames", "level_shift", "load_features", "match_level", "read_npy",
+           "vocode", "vocode_frames"]
 
 logger = logging.getLogger("audiornn")
 
@@ -772,8 +772,9 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
                 drawn_classes[:, done:done + length] = classes[:, :length]
             else:
                 sink.emit(classes)
+        # (bar_disabled's None is tqdm's: hidden where stderr is not a terminal, as in a log file)
         refining = tqdm(total=refine * count, desc="refining", unit="pass", delay=1.0,
-                        disable=bar_disabled(progress) if buffered and refine else True)  # (tqdm's None: not into a log)
+                        disable=bar_disabled(progress) if buffered and refine else True)
         with refining:
             for index, plan in enumerate(folds if buffered else ()):
                 # A front end's frames: cut at full scale only once put at their level (cut before, a copy
