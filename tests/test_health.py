@@ -124,20 +124,26 @@ def wavering_drone(seconds, level):
     return level * drone / np.sqrt(np.mean(drone ** 2))
 
 
-def test_a_drone_that_wavers_at_the_training_level_is_frozen_unless_the_training_audio_holds_notes(reference):
+def test_a_drone_that_wavers_at_the_training_level_is_frozen_unless_the_training_audio_holds_as_long(reference):
     drone = wavering_drone(12.0, reference.p50)
     assert frozen_seconds(drone, RATE) < 4  # its spectrum changes: not frozen that way
     report = health(drone, RATE, reference)
     assert report["in_range"] == 1.0 and not report["collapsed"] and not report["ran_away"]
     assert reference.longest_hold < 4 and report["longest_hold"] >= 11
     assert report["frozen"] and "FROZEN for 12 s" in format_health(report)
-    # Music holds notes for seconds: against audio that does, a hold is not named
+    # Music holds notes for seconds: a hold is named where it is half again as long as the training audio's longest
     notes = LevelReference.from_audio([np.concatenate([sine(frequency, 5.0, RATE, amplitude=0.2)
                                                        for frequency in (262.0, 330.0, 392.0)])], RATE)
-    assert notes.longest_hold >= 4 and not health(drone, RATE, notes)["frozen"]
+    assert 4 < notes.longest_hold < 6
+    assert not health(wavering_drone(7.0, reference.p50), RATE, notes)["frozen"]
+    assert health(drone, RATE, notes)["frozen"]
+    # Notes of 2.5 s (the shipped music holds 2.65 s): a drone of 4 s or more is named (until 2026-12-07 a hold of
+    # 2 s in the training audio turned the check off, and the shipped music's drones of 5 and 22 s went unnamed)
     shorter = LevelReference.from_audio([np.concatenate([sine(frequency, 2.5, RATE, amplitude=0.2)
                                                          for frequency in (262.0, 330.0, 392.0, 440.0)])], RATE)
-    assert 2 < shorter.longest_hold < 4 and not health(drone, RATE, shorter)["frozen"]  # (half as long: enough)
+    assert 2 < shorter.longest_hold < 4 and health(drone, RATE, shorter)["frozen"]
+    short = wavering_drone(3.5, reference.p50)
+    assert health(short, RATE, shorter)["longest_hold"] >= 3 and not health(short, RATE, shorter)["frozen"]
     # nor on a card made before holds were measured
     old_card = {key: value for key, value in dataclasses.asdict(reference).items() if key != "longest_hold"}
     assert not health(drone, RATE, LevelReference(**old_card))["frozen"]
