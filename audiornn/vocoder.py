@@ -22,12 +22,12 @@ from tqdm.auto import tqdm
 from .audio_io import MOST_CHANNELS, audio_array, file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames, frame_spectrum, frame_values, loud_level, mel_bank
-from .config import REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int, command
+from .config import REFINE_MOMENTUM, REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int, command
 from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
-__all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_PASSES", "VOCODE_TAIL", "Fold",
+__all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_MOMENTUM", "REFINE_PASSES", "VOCODE_TAIL", "Fold",
            "check_refine", "check_units", "follow_frames", "level_shift", "load_features", "match_level", "read_npy",
            "vocode", "vocode_frames"]
 
@@ -385,19 +385,24 @@ def check_refine(passes):
     return int(passes)
 
 
-def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_pass=None):
+def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_pass=None, momentum=REFINE_MOMENTUM):
     """``audio`` brought to the frames it was made from, band by band, its phases kept: each pass takes its
     short-time Fourier transform the way the frames are made, each frame's mel bands against the given
     ``frames`` (a gain of at most :data:`REFINE_STEP_DB` either way), the gains spread over the FFT bins by the
     bank's triangles (weighted by them; a bin outside the bank is left as it is) and the audio
     made again by the inverse transform (librosa's). The network's audio carries the phase and the harmonics'
     fine structure, which the frames do not; its bands stray from the frames by 4 to 9 dB, which passes bring to
-    within a fraction of a dB (noise between the harmonics, where the frames' bands are low, is taken down). The
-    audio keeps its length (float32); uncut (it may run beyond full scale). No passes: ``audio`` as it is.
-    ``on_pass``: called after each pass (a progress bar's ``update``)."""
+    within a fraction of a dB (noise between the harmonics, where the frames' bands are low, is taken down).
+    ``momentum`` (0 to below 1): each pass's spectrum pushed on by that share of its change since the pass before
+    (fast Griffin-Lim's; 0: none). The audio keeps its length (float32); uncut (it may run beyond full scale). No
+    passes: ``audio`` as it is. ``on_pass``: called after each pass (a progress bar's ``update``)."""
     import librosa
 
     passes = check_refine(passes)
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.floating, np.integer)) \
+            or not 0 <= momentum < 1:
+        raise ParameterError(f"follow_frames' momentum is a share of each pass's change, 0 (none) to below 1, got "
+                             f"{momentum!r} (default {REFINE_MOMENTUM})")
     audio, frames = np.asarray(audio), np.asarray(frames)
     if audio.ndim != 1 or not np.issubdtype(audio.dtype, np.floating):
         raise ParameterError(f"follow_frames refines 1-D float audio (samples at a full scale of 1), got "
@@ -416,13 +421,17 @@ def follow_frames(audio, frames, config, sample_rate, passes=REFINE_PASSES, on_p
     step = REFINE_STEP_DB / 20 * math.log(10)  # natural-log magnitude
     weight = bank.sum(axis=0)
     spread = (bank / np.where(weight > 0, weight, np.inf)).T  # (bins, bands); a bin outside the bank: gain 1
-    size = audio.size
+    size, previous = audio.size, None
     for _ in range(passes):
         spectrum, pad, padded = frame_spectrum(audio, config)
         have = frame_values(np.abs(spectrum), config, bank)
         wanted = given[:, np.minimum(np.arange(have.shape[1]), given.shape[1] - 1)]  # the last again past the end
         gains = np.exp(np.clip((wanted - have) * (config.to_log_power / 2), -step, step))
         spectrum *= spread @ (gains - 1) + 1
+        if momentum and previous is not None:
+            spectrum, previous = spectrum + momentum * (spectrum - previous), spectrum
+        else:
+            previous = spectrum
         audio = librosa.istft(spectrum, hop_length=config.hop, win_length=config.window, n_fft=config.fft,
                               window="hann", center=False, length=padded)[pad:pad + size]
         if on_pass is not None:

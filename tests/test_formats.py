@@ -721,6 +721,32 @@ def test_refining_brings_audio_to_its_frames_band_by_band_and_zero_passes_leave_
     assert rms[0] == pytest.approx(rms[1], abs=1.0)
 
 
+def test_refining_with_momentum_comes_closer_to_the_frames_in_as_many_passes():
+    from audiornn.config import REFINE_MOMENTUM
+    from audiornn.dsp import resample
+    from audiornn.vocoder import follow_frames
+
+    config = FeatureConfig.for_format("speecht5")
+    rate = config.format.sample_rate
+    audio, source = soundfile.read(str(REPOSITORY / "data" / "vm-forward.wav"), dtype="float64")
+    speech = resample(audio[:2 * source], source_rate=source, target_rate=rate)
+    frames = format_frames(speech, config)[:frame_count(speech.size, config.hop)]
+    loud = frames >= frames.max(axis=1, keepdims=True) - 2  # each frame's bands within 40 dB of its loudest
+
+    def apart_db(samples):
+        return float(np.mean(np.abs(format_frames(samples, config)[:len(frames)] - frames)[loud])) * 20
+
+    noise = np.random.default_rng(0).standard_normal(speech.size) * np.std(speech)
+    plain, pushed = (follow_frames(noise, frames, config, rate, 16, momentum=momentum)
+                     for momentum in (0.0, REFINE_MOMENTUM))
+    assert REFINE_MOMENTUM > 0 and apart_db(pushed) < 0.8 * apart_db(plain)  # (at 4 passes it is further: it overshoots)
+    np.testing.assert_array_equal(follow_frames(noise, frames, config, rate, 1, momentum=REFINE_MOMENTUM),
+                                  follow_frames(noise, frames, config, rate, 1, momentum=0.0))  # (from the second)
+    for wrong in (1.0, -0.1, "0.5", True):
+        with pytest.raises(ParameterError, match=f"momentum is a share of each pass's change, 0 .* got {wrong!r}"):
+            follow_frames(noise, frames, config, rate, 2, momentum=wrong)
+
+
 def test_refining_takes_down_the_noise_between_the_harmonics_and_keeps_them():
     from audiornn.vocoder import follow_frames
 
