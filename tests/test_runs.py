@@ -482,3 +482,30 @@ def test_a_ctrl_c_while_keras_loads_a_model_stops_once_it_is_loaded(monkeypatch,
     monkeypatch.setattr(keras.models, "load_model", broken)
     with pytest.raises(KeyboardInterrupt):
         runs.load_run_model(REPOSITORY / "audiornn" / "models" / "speech.keras")
+
+
+@pytest.mark.slow
+def test_an_interrupt_while_the_first_epoch_compiles_ends_with_its_own_exit_code(sine_dataset, tmp_path):
+    """On JAX, SIGTERM (or Ctrl-C) while the first epoch compiled crashed Python's shutdown after the command had
+    said it was interrupted: exit 139 (a segmentation fault) in 3 of 3 tries where 143 is meant."""
+    import signal
+    import time
+
+    for attempt in range(2):
+        process = subprocess.Popen([sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset",
+                                    str(sine_dataset.path), "--output", str(tmp_path / f"run{attempt}"),
+                                    "--steps-per-epoch", "10", "--epochs", "2"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        try:
+            said = []
+            while not said or not said[-1].startswith("training "):
+                said.append(process.stderr.readline())
+                assert said[-1] or process.poll() is None, "".join(said)[-2000:]
+            time.sleep(1.5)  # (compiling its first step)
+            process.send_signal(signal.SIGTERM)
+            _, error = process.communicate(timeout=60)
+        finally:
+            process.kill()
+            process.wait(timeout=30)
+        assert process.returncode == 143, "".join(said)[-1000:] + error[-2000:]
+        assert "interrupted before the first epoch was completed" in error and "Fatal Python error" not in error
