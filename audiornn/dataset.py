@@ -78,6 +78,11 @@ OTHER_NAME_CORRELATION = 0.97
 # waveform; one instrument's notes a semitone apart, of one length and envelope, reached 0.98 above on a review's
 # synthetic plucks and are not).
 EXCERPT, WAVEFORM_CORRELATION = 2048, 0.9
+# ... or, where the waveforms do not (one recording filtered otherwise: Asterisk's .g722 prompts and their 8 kHz .wav
+# moved together 0.62 to 0.97, median 0.84, over 40 prompts, and a 0.86 s one was kept twice), their fine spectra,
+# 64 ms frames, 100-3400 Hz, log power within 50 dB of the loudest, at the waveforms' best lag: those 40 pairs from
+# 0.88 (median 0.97); notes a semitone apart 0.06 at most; 66 pairs of different digits of one voice 0.48 at most.
+SPECTRUM_CORRELATION = 0.8
 # Which files of other names are compared: those whose loudness over time (the fingerprint's mean over its bands,
 # in 100 ms blocks, the first CONTOUR_BLOCKS of them, less its mean) moves with the file's, correlation from
 # CONTOUR_CANDIDATE, at most CONTOUR_PEERS of them (a folder of thousands of files of one length compares
@@ -95,12 +100,14 @@ PEER_VALUES = 1 << 22  # fingerprints compared in one go hold this many values (
 # What decides a dataset's content besides its recipe (files, settings): the builder's revision, recorded in its
 # metadata. Each revision, from when it came in, and what it changed; a dataset made before revisions were
 # recorded is dated by its "created".
-BUILDER = 3
+BUILDER = 4
 BUILDER_CHANGES = {2: ("2026-12-05T21:32:00+0000", "takes each file less its mean (a DC offset) and leaves out "
                        "near-copies of a file (the same recording under another name, format or rate: held out "
                        "beside its copy in training, it flatters the held-out bits)"),
                    3: ("2026-12-06T20:58:00+0000", "leaves out near-copies under other names too (a backup at another level, "
-                       "one prompt saved under two names)")}
+                       "one prompt saved under two names)"),
+                   4: ("2026-12-07T07:30:00+0000", "tells a copy under another name by its fine spectrum where its "
+                       "waveform was filtered otherwise (a prompt's .g722 and its 8 kHz .wav)")}
 NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
                     "--keep-near-copies (keep_near_copies=True) to keep both")
 
@@ -575,7 +582,8 @@ class _Recordings:
     def __init__(self, audio_config):
         import librosa
 
-        rate, self.mu = audio_config.sample_rate, audio_config.mu
+        self.rate = rate = audio_config.sample_rate
+        self.mu = audio_config.mu
         self.hop = max(1, int(round(FINGERPRINT_SECONDS * rate)))
         self.bank = librosa.filters.mel(sr=rate, n_fft=4 * self.hop, n_mels=FINGERPRINT_BANDS,
                                         fmax=min(rate / 2, FINGERPRINT_TOP_HZ)).astype(np.float32)
@@ -628,8 +636,9 @@ class _Recordings:
         return np.array(classes[start:start + EXCERPT], np.uint8)
 
     def waveforms_alike(self, one, other):
-        """Whether two :meth:`excerpt` s are one waveform (at another level, or polarity), at their best lag:
-        normalised cross-correlation from :data:`WAVEFORM_CORRELATION`."""
+        """Whether two :meth:`excerpt` s are one recording: one waveform (at another level, or polarity) at their
+        best lag, normalised cross-correlation from :data:`WAVEFORM_CORRELATION`, or, filtered otherwise, their
+        fine spectra at that lag, from :data:`SPECTRUM_CORRELATION`."""
         import scipy.signal
 
         if one is None or other is None:
@@ -639,8 +648,25 @@ class _Recordings:
         norms = np.linalg.norm(first) * np.linalg.norm(second)
         if norms <= 1e-9:
             return False
-        return float(np.max(np.abs(scipy.signal.correlate(first, second, method="fft")))) / norms \
-            >= WAVEFORM_CORRELATION
+        moved = scipy.signal.correlate(first, second, method="fft")
+        best = int(np.argmax(np.abs(moved)))
+        if float(np.abs(moved[best])) / norms >= WAVEFORM_CORRELATION:
+            return True
+        lag = best - (second.size - 1)  # first[n + lag] goes with second[n]
+        first, second = first[max(lag, 0):], second[max(-lag, 0):]
+        size = min(first.size, second.size)
+        window = 2 ** int(np.ceil(np.log2(0.064 * self.rate)))
+        if size < 2 * window:
+            return False
+        spectra = [scipy.signal.stft(part[:size], self.rate, nperseg=window, noverlap=3 * window // 4)
+                   for part in (first, second)]
+        power = [10 * np.log10(np.abs(spectrum) ** 2 + 1e-12) for _, _, spectrum in spectra]
+        bins = spectra[0][0]
+        loud = np.maximum(*power) > max(power[0].max(), power[1].max()) - 50
+        kept = ((bins >= 100) & (bins <= 3400))[:, None] & loud
+        if np.count_nonzero(kept) < 16:
+            return False
+        return float(np.corrcoef(power[0][kept], power[1][kept])[0, 1]) >= SPECTRUM_CORRELATION
 
     def _of_other_names(self, mine, size, name):
         """The indices (in ``entries``) of the files of names other than ``name``, of about ``size``, whose loudness contour moves with
