@@ -107,7 +107,8 @@ BUILDER_CHANGES = {2: ("2026-12-05T21:32:00+0000", "takes each file less its mea
                    3: ("2026-12-06T20:58:00+0000", "leaves out near-copies under other names too (a backup at another level, "
                        "one prompt saved under two names)"),
                    4: ("2026-12-07T07:30:00+0000", "tells a copy under another name by its fine spectrum where its "
-                       "waveform was filtered otherwise (a prompt's .g722 and its 8 kHz .wav)")}
+                       "waveform was filtered otherwise (a prompt's .g722 and its 8 kHz .wav), and holds out no file "
+                       "too short to be scored")}
 NEAR_COPY_ADVICE = ("; if they are different recordings (the same words read the same way by two voices), pass "
                     "--keep-near-copies (keep_near_copies=True) to keep both")
 
@@ -234,12 +235,14 @@ def _check_split(split):
         raise ParameterError(f"split must be one of {SPLITS}, got {split!r}")
 
 
-def plan_validation(lengths, labels, *, fraction):
+def plan_validation(lengths, labels, *, fraction, shortest=0):
     """Choose the validation audio, deterministically.
 
     With several files, whole files are held out, picked in an order fixed by
     a hash of their labels until they reach ``fraction`` of the audio; with
-    one file (or when no whole file fits), the tail of the last one is.
+    one file (or when no whole file fits), the tail of the last one is. A file
+    under ``shortest`` samples (a training window: too short to be scored) is
+    not held out, nor its tail while a longer file is there.
     Returns a list of ``(index, first_validation_sample)``: samples of file
     ``index`` from that offset on are validation, those before are training.
     """
@@ -259,12 +262,12 @@ def plan_validation(lengths, labels, *, fraction):
             # Take a file when it does not overshoot the target by more than half,
             # and always keep at least one training file.
             remaining_training = sum(1 for value in plan.values() if value > 0)
-            if held + lengths[index] <= 1.5 * target and remaining_training > 1:
+            if held + lengths[index] <= 1.5 * target and remaining_training > 1 and lengths[index] >= shortest:
                 plan[index] = 0
                 held += lengths[index]
         if held > 0:
             return sorted(plan.items())
-    last = len(lengths) - 1
+    last = max([index for index, length in enumerate(lengths) if length >= shortest], default=len(lengths) - 1)
     plan[last] = lengths[last] - max(1, int(round(target)))
     if plan[last] < 1:
         raise DatasetError(
@@ -912,7 +915,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                 shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
                 raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
             plan = _plan_by_label(used, label_names, validation_fraction, files,
-                                  feature_config.hop if feature_config else 1)
+                                  feature_config.hop if feature_config else 1, _scored_window(feature_config))
             _check_label_sizes(used, plan, label_names, validation_fraction, strict)
             _check_validation_length(used, plan, audio_config.sample_rate, feature_config)
             sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
@@ -1056,12 +1059,13 @@ def _metadata(used, audio_config, version, label_names, feature_config, validati
     return metadata
 
 
-def _plan_by_label(used, label_names, fraction, files, align=1):
-    """The validation plan (:func:`plan_validation`), made within each label so that every label has some;
-    a cut inside a file falls on a multiple of ``align`` samples (a frame boundary, with features)."""
+def _plan_by_label(used, label_names, fraction, files, align=1, shortest=0):
+    """The validation plan (:func:`plan_validation`, files under ``shortest`` samples not held out), made within
+    each label so that every label has some; a cut inside a file falls on a multiple of ``align`` samples (a frame
+    boundary, with features)."""
     if not label_names:
         plan = plan_validation([entry["samples"] for entry in used], [entry["name"] for entry in used],
-                               fraction=fraction)
+                               fraction=fraction, shortest=shortest)
         return [(index, _aligned(cut, used[index], align)) for index, cut in plan]
     plan = {}
     for label in label_names:
@@ -1071,18 +1075,26 @@ def _plan_by_label(used, label_names, fraction, files, align=1):
             raise AudioFileError(f"label '{label}' has no usable audio: its file(s) {shown} were all skipped "
                                  f"(see the warnings above)")
         for member, cut in plan_validation([used[index]["samples"] for index in members],
-                                           [used[index]["name"] for index in members], fraction=fraction):
+                                           [used[index]["name"] for index in members], fraction=fraction,
+                                           shortest=shortest):
             plan[members[member]] = _aligned(cut, used[members[member]], align)
     return sorted(plan.items())
 
 
-def _check_validation_length(used, plan, rate, feature_config):
-    """Warn, at build time, of a validation split too short to score in training's default windows (whole files
-    are held out: a folder's one tiny file can be all of it), rather than leave it to training to refuse."""
+def _scored_window(feature_config):
+    """The samples of training's default window (the sequence length + 1; a vocoder's, of its frames)."""
     from .config import VOCODER_WINDOW_FRAMES, TrainConfig
 
+    return (VOCODER_WINDOW_FRAMES * feature_config.hop if feature_config else TrainConfig().sequence_length) + 1
+
+
+def _check_validation_length(used, plan, rate, feature_config):
+    """Warn, at build time, of a validation split too short to score in training's default windows (a file that
+    short is not held out, but where every file is, one is), rather than leave it to training to refuse."""
+    from .config import VOCODER_WINDOW_FRAMES
+
     held = [(entry["samples"] - cut, entry["path"]) for (_, cut), entry in zip(plan, used) if entry["samples"] > cut]
-    window = (VOCODER_WINDOW_FRAMES * feature_config.hop if feature_config else TrainConfig().sequence_length) + 1
+    window = _scored_window(feature_config)
     if not held:
         logger.warning("the dataset holds no validation audio (--validation-fraction 0): training needs some, to "
                        "choose its best epoch, and refuses it; build with a validation fraction above 0 to train on it")

@@ -138,6 +138,15 @@ def test_plan_validation_is_deterministic_and_bounded():
     assert len(held) == 2
     assert all(cut in (0, 1000) for _, cut in plan)
     assert plan_validation(lengths, labels, fraction=0.0) == [(index, 1000) for index in range(20)]
+    # A file too short to be scored is not held out, nor its tail while a longer one is there (a probe's 10-sample
+    # file was all of a build's validation audio)
+    for order in ([10, 39000], [39000, 10]):
+        plan = dict(plan_validation(order, ["ten.wav", "long.wav"][::1 if order[0] == 10 else -1], fraction=0.1,
+                                    shortest=97))
+        short, long = order.index(10), order.index(39000)
+        assert plan[short] == 10 and plan[long] == 39000 - 3901
+    assert plan_validation([500, 500], ["a", "b"], fraction=0.5, shortest=97) \
+        == plan_validation([500, 500], ["a", "b"], fraction=0.5)  # (none that short: as before)
 
 
 def test_rebuilding_the_same_dataset_reuses_it_and_a_different_one_is_refused(
@@ -710,11 +719,19 @@ def test_a_validation_split_too_short_to_score_is_said_at_build_time(tmp_path, c
     folder = tmp_path / "audio"
     folder.mkdir()
     soundfile.write(str(folder / "long.wav"), sine(300.0, 3.0, 8000), 8000)
-    soundfile.write(str(folder / "tiny.wav"), sine(300.0, 0.0125, 8000), 8000)  # 100 samples: held out whole
-    with caplog.at_level("WARNING", logger="audiornn"):
+    soundfile.write(str(folder / "tiny.wav"), sine(300.0, 0.0125, 8000), 8000)  # 100 samples
+    with caplog.at_level("WARNING", logger="audiornn"):  # (it was held out whole, all of the validation audio)
         dataset = build_dataset([folder], tmp_path / "dataset", progress=False, features="mel")
-    assert dataset.samples("validation") == 100
-    assert "the validation audio is 0.013 s, and its longest piece" in caplog.text and "tiny.wav" in caplog.text
+    # long.wav's tail (a tenth, to whole frames)
+    assert dataset.samples("validation") == 2480 and "validation audio is" not in caplog.text
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    for name in ("one", "two"):  # every file that short: one is held out, and that is said
+        soundfile.write(str(tiny / f"{name}.wav"), sine(300.0, 0.0125, 8000), 8000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset([tiny], tmp_path / "tiny_dataset", progress=False, features="mel")
+    assert dataset.samples("validation") == 20  # (the last one's tail)
+    assert "the validation audio is 0.003 s, and its longest piece" in caplog.text and "two.wav" in caplog.text
     assert "(481 by default, 6 frames) and refuses a validation split with none that long" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING", logger="audiornn"):  # windows of 97 samples: 100 are enough
