@@ -425,7 +425,9 @@ def build_parser(name="AudioRNN.py"):
     generate.add_argument("--tail", type=float, default=0.0, metavar="P",
                           help="take probability P off every class before drawing, so the improbable ones are "
                                "never drawn (LPCNet's sampling; below 1/256; default %(default)s: none)")
-    generate.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
+    generate.add_argument("--seed", type=int, default=None,
+                          help="random seed: the same seed makes the same audio again (default: a fresh one each "
+                               "run; the Python API's default is 0)")
     generate.add_argument("--prime", metavar="AUDIO", help="audio to continue (any format and rate)")
     generate.add_argument("--include-prime", action="store_true", help="start the output with the prime")
     generate.add_argument("--count", "-n", type=int, default=1, help="streams generated together (default 1)")
@@ -511,7 +513,9 @@ def build_parser(name="AudioRNN.py"):
                          help="passes bringing the network's audio to its frames band by band, its phases kept "
                               "(far less noise between the harmonics; 0: the network's audio as drawn; default "
                               "%(default)s)")
-    vocoder.add_argument("--seed", type=int, default=None, help="random seed for reproducible output")
+    vocoder.add_argument("--seed", type=int, default=None,
+                          help="random seed: the same seed makes the same audio again (default: a fresh one each "
+                               "run; the Python API's default is 0)")
     vocoder.add_argument("--label", "-l", metavar="NAME[,NAME...]",
                          help="a vocoder trained with labels: the label (voice) to vocode in, one for every input or "
                               "one per input")

@@ -487,7 +487,7 @@ def _evaluate_model(path, audio, labels, dataset, label, resynthesis, identify, 
 
     model = load_run_model(path)
     if sound or not (audio or model.feature_config):
-        check_positive_number(seconds, "--seconds")  # before any scoring, which would be lost
+        check_positive_number(seconds, option("seconds"))  # before any scoring, which would be lost
     if not dataset:
         dataset, why_not = usable_run_dataset(path)
         if why_not:
@@ -651,7 +651,7 @@ def demo(folder, sample, *, minutes=3.0, seconds=10.0, progress=True, say=print)
     from .training import train
 
     folder = Path(folder)
-    check_positive_number(seconds, "--seconds")  # before the minutes of training
+    check_positive_number(seconds, option("seconds"))  # before the minutes of training
     train_config = TrainConfig(minutes=minutes)
     _check_demo_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)

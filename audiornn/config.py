@@ -113,8 +113,10 @@ BUILD_OPTIONS = {"validation_fraction": "--validation-fraction", "trim_silence_d
                  "strict": "--strict", "keep_near_copies": "--keep-near-copies"}
 VALIDATION_FRACTION = 0.1  # the share of the audio a dataset holds out for validation
 FLAGS = {**{field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()},
-         **AUDIO_OPTIONS, **BUILD_OPTIONS, "seconds": "--seconds", "count": "--count", "temperature": "--temperature",
-         "tail": "--tail", "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
+         **AUDIO_OPTIONS, **BUILD_OPTIONS,
+         # generate's and vocode's keywords beside their flags, as a notebook calls them (refine's says so too)
+         **{name: f"--{name} ({name}=)" for name in ("seconds", "count", "temperature", "tail")},
+         "laplace_prior": "--no-laplace-prior", "mixed_precision": "--mixed-precision"}
 
 # Which model options set a part that another turns on: option -> (the option that turns it on, the part). An
 # option given for a part the model lacks would be ignored, and is refused (ModelConfig.check_given); labels and

@@ -1058,7 +1058,11 @@ def _fit(folder, dataset, model, model_config, train_config, state, history, *, 
         keeper.close_folder()
     if keeper.diverged:
         epoch, batch, *bits = keeper.diverged
-        lower = f"--learning-rate {train_config.learning_rate / 3:.2g}"
+        rate, default = train_config.learning_rate, VOCODER_LEARNING_RATE if model_config.features else \
+            TrainConfig().learning_rate
+        # (a third of a rate far above the default is still far above it: a probe's 1e6 was told 3.3e+05)
+        lower = f"--learning-rate {rate / 3:.2g}" if rate / 3 <= default else \
+            f"--learning-rate {default:g}, the default, or lower: {rate:g} is {rate / default:.2g} times it"
         if batch is not None:
             what = f"the loss became NaN or infinite in epoch {epoch}, batch {batch}"
         elif not math.isfinite(bits[0]):

@@ -244,7 +244,7 @@ def test_eval_of_a_run_whose_dataset_is_gone_or_rebuilt_scores_without_its_basel
     for flags, message in ((["--sound"], "--sound scores the generated audio against the model's training audio, "
                                          "and the run's dataset '"),
                            (["--sound", "--seconds", "0", "--dataset", str(tone_dataset.path)],
-                            "--seconds must be a positive number")):
+                            "--seconds (seconds=) must be a positive number")):
         held_to = [] if flags == ["--sound"] else ["--audio", str(audio[0])]  # --audio stands in for it
         assert main(["eval", "--model", str(gone), *held_to, *flags, "--quiet"]) == 2
         shown = capsys.readouterr()

@@ -363,7 +363,7 @@ def test_the_demo_writes_only_into_its_own_folder(tmp_path, capsys):
     assert json.loads((folder / "score.json").read_text()) == {"mine": True}
     assert sorted(entry.name for entry in folder.iterdir()) == ["score.json"]
     # --seconds and --minutes are checked before the minutes of training, not after
-    for flags, message in ((["--seconds", "0"], "--seconds must be a positive number"),
+    for flags, message in ((["--seconds", "0"], "--seconds (seconds=) must be a positive number"),
                            (["--minutes", "-1"], "--minutes must be a positive number")):
         assert main(["demo", "--output", str(tmp_path / "new"), *flags, "--quiet"]) == 2
         assert message in capsys.readouterr().err and not (tmp_path / "new").exists()

@@ -69,7 +69,7 @@ def test_messages_name_an_option_by_its_flag_where_they_are_raised():
     from audiornn.config import FLAGS, MODEL_OPTIONS, TRAIN_OPTIONS, option
 
     assert option("sequence_length") == "--sequence-length" and option("num_layers") == "--layers"
-    assert option("count") == "--count" and option("length") == "length"  # a field without a flag: as it is
+    assert option("count") == "--count (count=)" and option("length") == "length"  # a field without a flag: as it is
     assert all(FLAGS[field] == flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS)
                for flag, (field, _, _) in options.items())
     with pytest.raises(ParameterError, match="^--sequence-length must be a positive integer"):

@@ -92,11 +92,11 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
         with pytest.raises(AudioFileError, match=message):
             generate(gru_model, seconds=0.01, prime=prime, progress=False)
     assert generate(gru_model, seconds=np.float32(0.01), progress=False).shape == (1, 80)  # a NumPy number too
-    for kwargs, message in [({"seconds": 0}, "--seconds must be a positive number"),
-                            ({"seconds": 1, "count": 0}, "--count must be a positive integer"),
-                            ({"seconds": 1, "temperature": -1}, "--temperature must be 0"),
-                            ({"seconds": 1, "tail": 0.004}, r"--tail must be a probability .* below 1/256"),
-                            ({"seconds": 1, "tail": -0.001}, "--tail must be a probability"),
+    for kwargs, message in [({"seconds": 0}, "--seconds \\(seconds=\\) must be a positive number"),
+                            ({"seconds": 1, "count": 0}, "--count \\(count=\\) must be a positive integer"),
+                            ({"seconds": 1, "temperature": -1}, "--temperature \\(temperature=\\) must be 0"),
+                            ({"seconds": 1, "tail": 0.004}, r"--tail \(tail=\) must be a probability .* below 1/256"),
+                            ({"seconds": 1, "tail": -0.001}, "--tail \\(tail=\\) must be a probability"),
                             ({"seconds": 1, "output": tmp_path / "bad.wav" / "x.wav"}, "'.*bad.wav' is a file, not a "
                                                                                       "folder")]:
         with pytest.raises(ParameterError, match=message):
@@ -105,7 +105,7 @@ def test_bad_generation_input_is_refused(gru_model, tmp_path, write_audio):
     [written] = generate(gru_model, seconds=0.01, output=tmp_path / "new" / "deeper" / "x.wav", progress=False)
     assert written == tmp_path / "new" / "deeper" / "x.wav" and written.is_file()
     # ... and not left behind, empty, by a generation refused
-    with pytest.raises(ParameterError, match="--tail must be a probability"):
+    with pytest.raises(ParameterError, match="--tail \\(tail=\\) must be a probability"):
         generate(gru_model, seconds=0.01, tail=-1.0, output=tmp_path / "never" / "x.wav", progress=False)
     assert not (tmp_path / "never").exists()
     # ... whose disk is measured all the same: the folder above it that exists
