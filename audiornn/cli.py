@@ -173,7 +173,7 @@ def _inputs_or_sample(inputs):
 
 
 def run_data(arguments):
-    from .dataset import build_dataset
+    from .dataset import build_dataset, shown_labels
 
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     dataset = build_dataset(
@@ -181,7 +181,7 @@ def run_data(arguments):
         features=arguments.features,
         audio_config=_audio_config(arguments), **_build_options(arguments),
         overwrite=arguments.overwrite, progress=not arguments.quiet)
-    labels = f", labels {', '.join(dataset.labels)}" if dataset.labels else ""
+    labels = f", labels {shown_labels(dataset.labels)}" if dataset.labels else ""
     skipped = dataset.metadata.get("skipped") or {}
     reasons = [f"{len(paths)} {reason.replace('_', ' ')}" for reason, paths in sorted(skipped.items())]
     why = f": {', '.join(reasons)}" if reasons else ""
@@ -671,6 +671,8 @@ def main(argv=None, *, prog=None, name="AudioRNN.py"):
         except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
             _end_open_line()
             where = f" '{error.filename}'" if error.filename else ""
+            if error.filename and os.path.basename(str(error.filename)).startswith("."):  # its lock or a half-written
+                where = f" in '{os.path.dirname(str(error.filename)) or '.'}'"  # file: the folder is what the user named
             print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
                   f"was left: free room there, or make it writable, and run the command again)", file=sys.stderr)
             return MACHINE_REFUSED_EXIT

@@ -205,7 +205,7 @@ class Dataset:
         return self.samples(split) / self.audio_config.sample_rate
 
     def __repr__(self):
-        labels = f", labels {', '.join(self.labels)}" if self.labels else ""
+        labels = f", labels {shown_labels(self.labels)}" if self.labels else ""
         return (f"Dataset('{self.path}', {self.audio_config.sample_rate} Hz, "
                 f"train {self.seconds('train'):.1f} s, validation {self.seconds('validation'):.1f} s{labels})")
 
@@ -233,6 +233,12 @@ def _metadata_stamp(folder):
 def _check_split(split):
     if split not in SPLITS:
         raise ParameterError(f"split must be one of {SPLITS}, got {split!r}")
+
+
+def shown_labels(labels):
+    """Label names as a line shows them, joined by commas: one with a space or a comma in quotes ("labels 'a b'",
+    not "labels a b", which reads as two)."""
+    return ", ".join(repr(label) if any(mark in label for mark in " ,\t") else label for label in labels)
 
 
 def plan_validation(lengths, labels, *, fraction, shortest=0):

@@ -545,3 +545,20 @@ def test_messages_name_the_commands_of_a_package_install_where_the_scripts_are_n
         open_dataset(tmp_path / "nothing")
     with pytest.raises(ModelFileError, match=r"'audiornn models' lists them"):
         load_model(str(tmp_path / "no-such-model"))
+
+
+def test_a_write_refused_by_the_machine_names_the_folder_not_its_working_files(monkeypatch, capsys):
+    import errno
+
+    import audiornn.cli as cli
+
+    for path, shown in (("/runs/one/.lock", "cannot write in '/runs/one': Read-only file system"),
+                        ("/figures/.curves.partial-21141-rzl1pxov.png", "cannot write in '/figures'"),
+                        ("/figures/curves.png", "cannot write '/figures/curves.png'")):
+        def refused(arguments, path=path):
+            raise OSError(errno.EROFS, "Read-only file system", path)
+
+        monkeypatch.setattr(cli, "run_models", refused)
+        assert main(["models"]) == 74
+        said = capsys.readouterr().err
+        assert shown in said and ".partial-" not in said and ".lock" not in said, said

@@ -581,3 +581,13 @@ def test_a_labels_references_are_of_its_own_files(labelled, labelled_run, tmp_pa
     noise = sound("noise", 7)
     assert low.report(noise)["model"]["frechet"] > SoundReference.from_dataset(labelled, "noise").report(
         noise)["model"]["frechet"]
+
+
+def test_a_label_with_a_space_is_shown_as_one(folders, tmp_path, capsys):
+    from audiornn.dataset import shown_labels
+
+    assert shown_labels(["low", "noise"]) == "low, noise" and shown_labels(["a b", "c,d"]) == "'a b', 'c,d'"
+    # (a probe's "a b=data" printed "labels a b", which reads as two labels)
+    assert main(["data", f"low pitch={folders / 'low'}", f"noise={folders / 'noise'}", "--output",
+                 str(tmp_path / "ds"), "--quiet"]) == 0
+    assert "labels 'low pitch', noise)" in capsys.readouterr().out

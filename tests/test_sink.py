@@ -261,6 +261,14 @@ def test_outputs_keep_their_suffix_and_a_folder_that_cannot_be_written_is_named(
     from audiornn.sink import output_paths
 
     assert [path.name for path in output_paths(tmp_path / "b.WAV", 2)] == ["b_1.WAV", "b_2.WAV"]
+    # A folder (generate's --output takes a file): said so, with a file in it to name (a probe's 'out/' was told
+    # "must name a .wav file, got 'out'", its slash gone)
+    for folder in (f"{tmp_path}/new/", tmp_path):
+        with pytest.raises(ParameterError, match=rf"--output '{folder}' is a folder: name a .wav file to write in "
+                                                 rf"it, as in '{str(folder).rstrip('/')}/generated.wav'"):
+            output_paths(folder, 1)
+    with pytest.raises(ParameterError, match=f"--output must name a .wav file, got '{tmp_path}/take.mp3'"):
+        output_paths(tmp_path / "take.mp3", 1)
 
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
