@@ -70,8 +70,9 @@ def format_models_table(models=None):
             pitch = "" if scores.get("vocoder_f0_cents") is None else (
                 f", F0 error {scores['vocoder_f0_cents']:.0f} cents (Griffin-Lim {scores['griffin_lim_f0_cents']:.0f}),"
                 f" buzz {scores['vocoder_buzz']:.0%} (Griffin-Lim {scores['griffin_lim_buzz']:.0%})")
+            momentum = f" with momentum {scores['momentum']:g}" if scores.get("momentum") else ""
             network = "" if scores.get("network_pesq") is None else (
-                f"; as vocode makes it, refined in {scores['refine']} passes (the network's audio alone: PESQ "
+                f"; as vocode makes it, refined in {scores['refine']} passes{momentum} (the network's audio alone: PESQ "
                 f"{scores['network_pesq']:.2f}, STOI {scores['network_stoi']:.3f})")
             lines.append(f"{name}: copy-synthesis of {scores['files']} {held} files: PESQ {scores['vocoder_pesq']:.2f} "
                          f"(Griffin-Lim {scores['griffin_lim_pesq']:.2f}), STOI {scores['vocoder_stoi']:.3f} "

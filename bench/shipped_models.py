@@ -119,8 +119,8 @@ def _copy_synthesis(results):
     """The copy-synthesis means of ``bench/vocoder.py``'s (or ``score``'s) results, the vocoder's beside
     Griffin-Lim's (and the network's audio before ``vocode``'s refinement, and its passes, where scored)."""
     return {name: {"files": len(results[f"resynthesis {name}"]["files"]),
-                   **({"refine": results[f"resynthesis {name}"]["refine"]}
-                      if results[f"resynthesis {name}"].get("refine") else {}),
+                   **{key: results[f"resynthesis {name}"][key] for key in ("refine", "momentum")
+                      if results[f"resynthesis {name}"].get(key)},
                    **{f"{method}_{measure}": results[f"resynthesis {name}"][method][measure]
                       for method in ("vocoder", "network", "griffin_lim")
                       for measure in ("pesq", "stoi", "f0_cents", "buzz")
@@ -149,6 +149,7 @@ def score_vocoder(material, work, count, seed, shipped=False):
     refinement): ``WORK/MATERIAL.json`` (as ``bench/vocoder.py`` writes it). ``shipped``: the shipped weights
     (their dataset built in ``WORK`` to draw the files from), not ``WORK/MATERIAL-run``."""
     import audiornn
+    from audiornn.config import REFINE_MOMENTUM
     from audiornn.resynthesis import format_resynthesis_table, resynthesis_scores
     from audiornn.runs import load_run_model
 
@@ -163,7 +164,7 @@ def score_vocoder(material, work, count, seed, shipped=False):
         print("  the network's audio alone (--refine 0): " + ", ".join(
             f"{measure} {value:.3f}" for measure, value in network.items() if value is not None), flush=True)
         results[f"resynthesis {name}"] = {**{key: scores[key] for key in ("files", "vocoder", "griffin_lim", "refine")},
-                                          "network": network}
+                                          "momentum": REFINE_MOMENTUM, "network": network}
     (work / f"{material}.json").write_text(json.dumps(results, indent=1, default=str))
 
 

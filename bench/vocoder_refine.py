@@ -81,11 +81,11 @@ def main():
                 print(f"\n{material}, {name}, seed {seed}: {len(files)} files, {seconds:.0f} s; vocoded (folded, no "
                       f"refinement) in {vocoded:.1f} s, {REFINE_PASSES} passes in {spent:.1f} s "
                       f"({seconds / max(spent, 1e-9):.0f}x real time)", flush=True)
-                print(f"  {'':<28}" + "".join(f"{measure:>12}" for measure in MEASURES))
+                print(f"  {'':<36}" + "".join(f"{measure:>12}" for measure in MEASURES))
                 for label, scores in rows.items():
                     means = [np.mean([row[measure] for row in scores if row[measure] is not None])
                              for measure in MEASURES]
-                    print(f"  {label:<28}" + "".join(f"{value:>12.3f}" for value in means), flush=True)
+                    print(f"  {label:<36}" + "".join(f"{value:>12.3f}" for value in means), flush=True)
 
 
 if __name__ == "__main__":
