@@ -173,7 +173,8 @@ def _inputs_or_sample(inputs):
 
 
 def run_data(arguments):
-    from .dataset import build_dataset, shown_labels
+    from .config import shown_labels
+    from .dataset import build_dataset
 
     inputs, labels = _labelled_inputs(arguments, arguments.inputs)
     dataset = build_dataset(
@@ -671,8 +672,9 @@ def main(argv=None, *, prog=None, name="AudioRNN.py"):
         except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
             _end_open_line()
             where = f" '{error.filename}'" if error.filename else ""
-            if error.filename and os.path.basename(str(error.filename)).startswith("."):  # its lock or a half-written
-                where = f" in '{os.path.dirname(str(error.filename)) or '.'}'"  # file: the folder is what the user named
+            name = os.path.basename(str(error.filename or ""))
+            if name == ".lock" or (name.startswith(".") and ".partial-" in name):  # a run's lock or a half-written
+                where = f" in '{os.path.dirname(str(error.filename)) or '.'}'"  # file: the user named the folder
             print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
                   f"was left: free room there, or make it writable, and run the command again)", file=sys.stderr)
             return MACHINE_REFUSED_EXIT
@@ -701,8 +703,9 @@ def script(argv=None, *, prog=None, name="AudioRNN.py"):
     if code in (INTERRUPTED, TERMINATED) and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # (a second Ctrl-C prints no traceback)
         logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # (a pipe whose reader is gone: | head, Ctrl-C)
+                stream.flush()
         os._exit(code)
     return code
 

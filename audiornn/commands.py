@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .cluster import WORKER_TIMEOUT
 from .config import (BUILD_OPTIONS, REFINE_PASSES, VALIDATION_FRACTION, AudioConfig, ModelConfig, TrainConfig,
-                     check_positive_number, command, option)
+                     check_positive_number, command, option, shown_labels)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
 from .files import check_writable, folder_for, make_folder, write_json
@@ -191,8 +191,8 @@ def _check_inputs_fit(start, init_from, *, labelled, features, use_labels, use_f
         raise ParameterError(f"{origin} is a vocoder of {own.describe()}, not of --features {kind}: give "
                              f"--features {own.kind}")
     if use_labels and config.labels and not labelled:
-        raise ParameterError(f"{origin} was trained with labels ({', '.join(config.labels)}): label INPUT (NAME=PATH, "
-                             f"--labels or --labels-from-folders)")
+        raise ParameterError(f"{origin} was trained with labels ({shown_labels(config.labels)}): label INPUT "
+                             f"(NAME=PATH, --labels or --labels-from-folders)")
     if use_labels and labelled and not config.labels:
         raise ParameterError(f"{origin} was trained without labels: leave the labels out, or train a new labelled "
                              f"model")

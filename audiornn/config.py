@@ -18,8 +18,9 @@ import numpy as np
 from . import dsp
 from .errors import ParameterError
 
-__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "REFINE_MOMENTUM", "REFINE_PASSES", "TRAIN_OPTIONS", "VOCODE_TAIL", "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count", "check_input_noise",
-           "check_positive_int", "config_from_dict", "option"]
+__all__ = ["FLAGS", "MODEL_OPTIONS", "PARTS", "REFINE_MOMENTUM", "REFINE_PASSES", "TRAIN_OPTIONS", "VOCODE_TAIL",
+           "AudioConfig", "JSONConfig", "ModelConfig", "TrainConfig", "check_bool", "check_count", "check_input_noise",
+           "check_positive_int", "config_from_dict", "option", "shown_labels"]
 
 # The probability vocode takes off every class's before drawing (LPCNet's sampling, audiornn.stepping.choose):
 # the hour-trained vocoder's copy-synthesis scored PESQ 1.87 without it and 2.06 with it (tail values tried on
@@ -133,6 +134,12 @@ PARTS = {"frame_units": ("frame_size", "the frame tier"), "frame_layers": ("fram
 def option(field):
     """How messages name a config field: its command-line flag (``--sequence-length``), or the field itself."""
     return FLAGS.get(field, field)
+
+
+def shown_labels(labels):
+    """Label names as a line shows them, joined by commas: one with a space or a comma in quotes ("labels 'a b'",
+    not "labels a b", which reads as two)."""
+    return ", ".join(repr(label) if any(mark in label for mark in " ,\t") else label for label in labels)
 
 
 def check_input_noise(value):

@@ -38,7 +38,8 @@ from . import __version__
 from . import dsp
 from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
                        read_mono)
-from .config import VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, bar_disabled, command, option
+from .config import (VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, bar_disabled, command, option,
+                     shown_labels)
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError, refused_by_machine
 from .files import (folder_for, partial_prefix, remove_stale_partials, retired_folders, some_named, unfinished,
                     write_advice, write_json)
@@ -80,8 +81,9 @@ OTHER_NAME_CORRELATION = 0.97
 EXCERPT, WAVEFORM_CORRELATION = 2048, 0.9
 # ... or, where the waveforms do not (one recording filtered otherwise: Asterisk's .g722 prompts and their 8 kHz .wav
 # moved together 0.62 to 0.97, median 0.84, over 40 prompts, and a 0.86 s one was kept twice), their fine spectra,
-# 64 ms frames, 100-3400 Hz, log power within 50 dB of the loudest, at the waveforms' best lag: those 40 pairs from
-# 0.88 (median 0.97); notes a semitone apart 0.06 at most; 66 pairs of different digits of one voice 0.48 at most.
+# 64 ms frames (at most a quarter of the excerpt: 32 ms at 16 kHz), 100-3400 Hz, log power within 50 dB of the
+# loudest, at the waveforms' best lag: those 40 pairs from 0.88 (median 0.97) at 8 and 16 kHz; notes a semitone apart
+# 0.06 at most; 66 pairs of different digits of one voice 0.48 at most (0.55 at 16 kHz).
 SPECTRUM_CORRELATION = 0.8
 # Which files of other names are compared: those whose loudness over time (the fingerprint's mean over its bands,
 # in 100 ms blocks, the first CONTOUR_BLOCKS of them, less its mean) moves with the file's, correlation from
@@ -233,12 +235,6 @@ def _metadata_stamp(folder):
 def _check_split(split):
     if split not in SPLITS:
         raise ParameterError(f"split must be one of {SPLITS}, got {split!r}")
-
-
-def shown_labels(labels):
-    """Label names as a line shows them, joined by commas: one with a space or a comma in quotes ("labels 'a b'",
-    not "labels a b", which reads as two)."""
-    return ", ".join(repr(label) if any(mark in label for mark in " ,\t") else label for label in labels)
 
 
 def plan_validation(lengths, labels, *, fraction, shortest=0):
@@ -664,7 +660,7 @@ class _Recordings:
         lag = best - (second.size - 1)  # first[n + lag] goes with second[n]
         first, second = first[max(lag, 0):], second[max(-lag, 0):]
         size = min(first.size, second.size)
-        window = 2 ** int(np.ceil(np.log2(0.064 * self.rate)))
+        window = min(2 ** int(np.ceil(np.log2(0.064 * self.rate))), EXCERPT // 4)  # (a lag of half the excerpt)
         if size < 2 * window:
             return False
         spectra = [scipy.signal.stft(part[:size], self.rate, nperseg=window, noverlap=3 * window // 4)
@@ -1096,7 +1092,8 @@ def _scored_window(feature_config):
 
 def _check_validation_length(used, plan, rate, feature_config):
     """Warn, at build time, of a validation split too short to score in training's default windows (a file that
-    short is not held out, but where every file is, one is), rather than leave it to training to refuse."""
+    short is not held out, but where every file is, a tail of the last is), rather than leave it to training to
+    refuse."""
     from .config import VOCODER_WINDOW_FRAMES
 
     held = [(entry["samples"] - cut, entry["path"]) for (_, cut), entry in zip(plan, used) if entry["samples"] > cut]

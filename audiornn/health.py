@@ -311,11 +311,11 @@ def health(audio, rate, reference):
     hold *= FRAME_HOP_SECONDS
     # Named only where the training audio never stays that still (steady noise or a loop does), and for a hold,
     # half again as long as its longest (the 120 s measured can miss the longest: music's 2.65 s there, 3.24 s in all)
-    frozen = [seconds for seconds, limit in ((still, SUSTAINED_SECONDS if reference.frozen_seconds < SUSTAINED_SECONDS
-                                              else math.inf),
-                                             (hold, math.inf if reference.longest_hold is None else
-                                              max(SUSTAINED_SECONDS, HOLD_OVER_TRAINED * reference.longest_hold)))
-              if seconds >= limit]
+    still_limit = SUSTAINED_SECONDS if reference.frozen_seconds is not None \
+        and reference.frozen_seconds < SUSTAINED_SECONDS else math.inf
+    hold_limit = math.inf if reference.longest_hold is None else \
+        max(SUSTAINED_SECONDS, HOLD_OVER_TRAINED * reference.longest_hold)
+    frozen = [seconds for seconds, limit in ((still, still_limit), (hold, hold_limit)) if seconds >= limit]
     burst = _longest_run(window_levels(audio, rate, BURST_FRAME_SECONDS, BURST_FRAME_SECONDS)
                          > BURST_FACTOR * reference.p90, BURST_FRAME_SECONDS, BURST_FRAME_SECONDS)
     partials = float(held / max(sounding, 1))

@@ -30,7 +30,7 @@ from keras import ops
 
 from . import backend, dsp, features as spectra, history, stepping
 from . import linear_prediction as lp
-from .config import AudioConfig, ModelConfig
+from .config import AudioConfig, ModelConfig, shown_labels
 from .errors import ParameterError
 from .multiworker import MultiWorkerModel
 from .stepping import flops_per_sample  # noqa: F401 (its name here before the loop over time had a module)
@@ -171,7 +171,7 @@ class AudioRNN(MultiWorkerModel):
             classes, label, frames = inputs, None, None
         if self.label_embedding is not None:
             if label is None:
-                raise ParameterError(f"this model was trained with labels ({', '.join(self.model_config.labels)}): "
+                raise ParameterError(f"this model was trained with labels ({shown_labels(self.model_config.labels)}): "
                                      f"call it on {{'classes': ..., 'label': ...}}")
             label = self.label_embedding(ops.cast(label, "int32"))
         else:

@@ -72,8 +72,8 @@ def format_models_table(models=None):
                 f" buzz {scores['vocoder_buzz']:.0%} (Griffin-Lim {scores['griffin_lim_buzz']:.0%})")
             momentum = f" with momentum {scores['momentum']:g}" if scores.get("momentum") else ""
             network = "" if scores.get("network_pesq") is None else (
-                f"; as vocode makes it, refined in {scores['refine']} passes{momentum} (the network's audio alone: PESQ "
-                f"{scores['network_pesq']:.2f}, STOI {scores['network_stoi']:.3f})")
+                f"; as vocode makes it, refined in {scores['refine']} passes{momentum} (the network's audio alone: "
+                f"PESQ {scores['network_pesq']:.2f}, STOI {scores['network_stoi']:.3f})")
             lines.append(f"{name}: copy-synthesis of {scores['files']} {held} files: PESQ {scores['vocoder_pesq']:.2f} "
                          f"(Griffin-Lim {scores['griffin_lim_pesq']:.2f}), STOI {scores['vocoder_stoi']:.3f} "
                          f"(Griffin-Lim {scores['griffin_lim_stoi']:.3f}){pitch}{network}")

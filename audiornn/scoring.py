@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .audio_io import prepare_audio, read_audio
 from .baselines import score_baselines
 from .dataset import as_dataset
-from .config import bar_disabled, check_positive_int
+from .config import bar_disabled, check_positive_int, shown_labels
 from .errors import AudioFileError, AudioRNNError, ParameterError
 from .features import frame_count
 from .files import some_named
@@ -410,7 +410,7 @@ def _labels_to_score(model, label, truth):
         label_ids(model, truth)  # an unknown one is refused, with the known ones
         return list(truth)
     raise ParameterError(f"this model was trained with labels: score under one with --label (one of "
-                         f"{', '.join(known)}), give the files' own labels (NAME=PATH or by folder), or "
+                         f"{shown_labels(known)}), give the files' own labels (NAME=PATH or by folder), or "
                          f"--identify")
 
 

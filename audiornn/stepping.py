@@ -49,7 +49,7 @@ from keras import ops
 from tqdm.auto import tqdm
 
 from . import backend
-from .config import bar_disabled, check_positive_int, option
+from .config import bar_disabled, check_positive_int, option, shown_labels
 from .errors import ParameterError
 
 __all__ = ["SampleStream", "StreamGroup", "TimeLeft", "check_tail", "check_temperature", "choose", "chunks",
@@ -81,7 +81,7 @@ def label_ids(model, names):
     missing = list(dict.fromkeys(name for name in names if unicodedata.normalize("NFC", str(name)) not in index))
     if missing or not names:
         raise ParameterError(f"unknown label {', '.join(map(repr, missing)) or '(none given)'}: this model "
-                             f"knows {', '.join(known)}")
+                             f"knows {shown_labels(known)}")
     return np.array([index[unicodedata.normalize("NFC", name)] for name in names], dtype="int32")
 
 
@@ -95,10 +95,11 @@ def label_state(model, label, batch):
         return None
     if label is None:
         raise ParameterError(f"this model was trained with labels: choose one with --label, one of "
-                             f"{', '.join(known)}")
+                             f"{shown_labels(known)}")
     ids = np.asarray(label)
     if ids.dtype.kind not in "iuUSO":  # a bool (kind "b") too
-        raise ParameterError(f"a label is a name ({', '.join(known)}) or its id (0 to {len(known) - 1}); got {label!r}")
+        raise ParameterError(f"a label is a name ({shown_labels(known)}) or its id (0 to {len(known) - 1}); "
+                             f"got {label!r}")
     if ids.dtype.kind in "USO":
         ids = label_ids(model, ids.reshape(-1).tolist())
     ids = np.asarray(ids, dtype="int32").reshape(-1)
@@ -106,9 +107,9 @@ def label_state(model, label, batch):
         ids = np.repeat(ids, batch)
     if ids.size and (ids.min() < 0 or ids.max() >= len(known)):
         raise ParameterError(f"label id {ids.min() if ids.min() < 0 else ids.max()} is out of range: the ids are 0 to "
-                             f"{len(known) - 1} ({', '.join(known)})")
+                             f"{len(known) - 1} ({shown_labels(known)})")
     if ids.shape != (batch,):
-        raise ParameterError(f"give one label for all {batch} streams or one each, of {', '.join(known)}; "
+        raise ParameterError(f"give one label for all {batch} streams or one each, of {shown_labels(known)}; "
                              f"got {label!r}")
     return ids
 

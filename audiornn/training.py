@@ -31,7 +31,7 @@ import soundfile
 from . import backend
 from .cluster import WORKER_TIMEOUT
 from .config import (PARTS, VOCODER_WINDOW_FRAMES, AudioConfig, ModelConfig, TrainConfig, as_config, command,
-                     is_default, option)
+                     is_default, option, shown_labels)
 from .dataset import as_dataset
 from .features import frame_count, loud_level
 from .errors import (AudioFileError, AudioRNNError, DatasetError, ModelFileError, ParameterError, RunError, WorkerLost,
@@ -557,11 +557,11 @@ def labelled_config(model_config, dataset, origin="the model"):
     if origin == "the model" and not model_config.labels:
         return dataclasses.replace(model_config, labels=tuple(dataset.labels))
     if not dataset.labels:
-        raise DatasetError(f"{origin} was trained with labels ({', '.join(model_config.labels)}) and dataset "
+        raise DatasetError(f"{origin} was trained with labels ({shown_labels(model_config.labels)}) and dataset "
                            f"'{dataset.path}' has none: build the dataset with labels (by folder, list or "
                            f"NAME=PATH inputs)")
     if not model_config.labels:
-        raise DatasetError(f"dataset '{dataset.path}' is labelled ({', '.join(dataset.labels)}) and {origin} was "
+        raise DatasetError(f"dataset '{dataset.path}' is labelled ({shown_labels(dataset.labels)}) and {origin} was "
                            f"trained without labels: build the dataset without labels to start from it, or "
                            f"train a new labelled model")
     new = [label for label in dataset.labels if label not in model_config.labels]

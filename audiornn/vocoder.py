@@ -27,9 +27,9 @@ from .errors import AudioFileError, ParameterError
 from .sink import AudioSink, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
-__all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_MOMENTUM", "REFINE_PASSES", "VOCODE_TAIL", "Fold",
-           "check_refine", "check_units", "follow_frames", "level_shift", "load_features", "match_level", "read_npy",
-           "vocode", "vocode_frames"]
+__all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_MOMENTUM", "REFINE_PASSES",
+           "VOCODE_TAIL", "Fold", "check_refine", "check_units", "follow_frames", "level_shift", "load_features",
+           "match_level", "read_npy", "vocode", "vocode_frames"]
 
 logger = logging.getLogger("audiornn")
 

@@ -120,7 +120,7 @@ def _copy_synthesis(results):
     Griffin-Lim's (and the network's audio before ``vocode``'s refinement, and its passes, where scored)."""
     return {name: {"files": len(results[f"resynthesis {name}"]["files"]),
                    **{key: results[f"resynthesis {name}"][key] for key in ("refine", "momentum")
-                      if results[f"resynthesis {name}"].get(key)},
+                      if results[f"resynthesis {name}"].get(key) is not None},
                    **{f"{method}_{measure}": results[f"resynthesis {name}"][method][measure]
                       for method in ("vocoder", "network", "griffin_lim")
                       for measure in ("pesq", "stoi", "f0_cents", "buzz")

@@ -554,7 +554,8 @@ def test_a_write_refused_by_the_machine_names_the_folder_not_its_working_files(m
 
     for path, shown in (("/runs/one/.lock", "cannot write in '/runs/one': Read-only file system"),
                         ("/figures/.curves.partial-21141-rzl1pxov.png", "cannot write in '/figures'"),
-                        ("/figures/curves.png", "cannot write '/figures/curves.png'")):
+                        ("/figures/curves.png", "cannot write '/figures/curves.png'"),
+                        ("/out/.take.wav", "cannot write '/out/.take.wav'")):  # (a user's own hidden file)
         def refused(arguments, path=path):
             raise OSError(errno.EROFS, "Read-only file system", path)
 
@@ -562,3 +563,4 @@ def test_a_write_refused_by_the_machine_names_the_folder_not_its_working_files(m
         assert main(["models"]) == 74
         said = capsys.readouterr().err
         assert shown in said and ".partial-" not in said and ".lock" not in said, said
+        assert "Read-only file system" in said

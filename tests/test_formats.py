@@ -739,7 +739,8 @@ def test_refining_with_momentum_comes_closer_to_the_frames_in_as_many_passes():
     noise = np.random.default_rng(0).standard_normal(speech.size) * np.std(speech)
     plain, pushed = (follow_frames(noise, frames, config, rate, 16, momentum=momentum)
                      for momentum in (0.0, REFINE_MOMENTUM))
-    assert REFINE_MOMENTUM > 0 and apart_db(pushed) < 0.8 * apart_db(plain)  # (at 4 passes it is further: it overshoots)
+    # (at 4 passes it is further, as it overshoots; at 8 a tie)
+    assert REFINE_MOMENTUM > 0 and apart_db(pushed) < 0.8 * apart_db(plain)
     np.testing.assert_array_equal(follow_frames(noise, frames, config, rate, 1, momentum=REFINE_MOMENTUM),
                                   follow_frames(noise, frames, config, rate, 1, momentum=0.0))  # (from the second)
     for wrong in (1.0, -0.1, "0.5", True):

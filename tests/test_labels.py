@@ -584,7 +584,7 @@ def test_a_labels_references_are_of_its_own_files(labelled, labelled_run, tmp_pa
 
 
 def test_a_label_with_a_space_is_shown_as_one(folders, tmp_path, capsys):
-    from audiornn.dataset import shown_labels
+    from audiornn.config import shown_labels
 
     assert shown_labels(["low", "noise"]) == "low, noise" and shown_labels(["a b", "c,d"]) == "'a b', 'c,d'"
     # (a probe's "a b=data" printed "labels a b", which reads as two labels)

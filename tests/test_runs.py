@@ -488,7 +488,9 @@ def test_a_ctrl_c_while_keras_loads_a_model_stops_once_it_is_loaded(monkeypatch,
 def test_an_interrupt_while_the_first_epoch_compiles_ends_with_its_own_exit_code(sine_dataset, tmp_path):
     """On JAX, SIGTERM (or Ctrl-C) while the first epoch compiled crashed Python's shutdown after the command had
     said it was interrupted: exit 139 (a segmentation fault) in 3 of 3 tries where 143 is meant."""
+    import queue
     import signal
+    import threading
     import time
 
     for attempt in range(2):
@@ -496,16 +498,19 @@ def test_an_interrupt_while_the_first_epoch_compiles_ends_with_its_own_exit_code
                                     str(sine_dataset.path), "--output", str(tmp_path / f"run{attempt}"),
                                     "--steps-per-epoch", "10", "--epochs", "2"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+        lines, said = queue.Queue(), []
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stderr], daemon=True)
+        reader.start()
         try:
-            said = []
             while not said or not said[-1].startswith("training "):
-                said.append(process.stderr.readline())
-                assert said[-1] or process.poll() is None, "".join(said)[-2000:]
+                said.append(lines.get(timeout=120))  # (queue.Empty: the command went silent before training)
             time.sleep(1.5)  # (compiling its first step)
             process.send_signal(signal.SIGTERM)
-            _, error = process.communicate(timeout=60)
+            process.wait(timeout=60)
+            reader.join(timeout=30)
         finally:
             process.kill()
             process.wait(timeout=30)
-        assert process.returncode == 143, "".join(said)[-1000:] + error[-2000:]
+        error = "".join(said) + "".join(iter(lambda: lines.get_nowait() if not lines.empty() else None, None))
+        assert process.returncode == 143, error[-3000:]
         assert "interrupted before the first epoch was completed" in error and "Fatal Python error" not in error
