@@ -395,7 +395,7 @@ def test_the_command_line_builds_trains_vocodes_and_scores(voiced, tmp_path, cap
     assert not np.array_equal(soundfile.read(str(tmp_path / "whole.wav"))[0], audio)
     assert main(["vocode", "--model", str(tmp_path / "run"), str(voiced / "tones0.wav"), "--tail", "0.01",
                  "--output", str(tmp_path / "no.wav"), "--quiet"]) == 2
-    assert "tail must be a probability" in capsys.readouterr().err and not (tmp_path / "no.wav").exists()
+    assert "--tail (tail=) must be a probability" in capsys.readouterr().err and not (tmp_path / "no.wav").exists()
     assert main(["eval", "--model", str(tmp_path / "run"), "--audio", str(voiced / "tones0.wav"), "--resynthesis",
                  "--output", str(tmp_path), "--json", str(tmp_path / "score.json"), "--quiet"]) == 0
     score = json.loads((tmp_path / "score.json").read_text())
