@@ -672,9 +672,11 @@ def main(argv=None, *, prog=None, name="AudioRNN.py"):
         except OSError as error:  # a write the library did not expect to fail: a read-only disk, no permission
             _end_open_line()
             where = f" '{error.filename}'" if error.filename else ""
+            from .files import LOCK, PARTIAL
+
             name = os.path.basename(str(error.filename or ""))
-            if name == ".lock" or (name.startswith(".") and ".partial-" in name):  # a run's lock or a half-written
-                where = f" in '{os.path.dirname(str(error.filename)) or '.'}'"  # file: the user named the folder
+            if name == LOCK or PARTIAL.match(name):  # a held folder's lock or a half-written file: the user named
+                where = f" in '{os.path.dirname(str(error.filename)) or '.'}'"  # the folder
             print(f"{parser.prog}: error: cannot write{where}: {error.strerror or error} (nothing half-written "
                   f"was left: free room there, or make it writable, and run the command again)", file=sys.stderr)
             return MACHINE_REFUSED_EXIT

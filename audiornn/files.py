@@ -26,6 +26,7 @@ __all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_f
 
 # A temporary file is named ".STEM.partial-PID-RANDOMSUFFIX": its writer's process id tells whether it is stale.
 PARTIAL = re.compile(r"^\..*\.partial-(\d+)-")
+LOCK = ".lock"  # the file a held folder is locked by (hold_folder)
 # The most bytes of a name a temporary name keeps: what a file system takes (255) less the ".", ".partial-PID-"
 # and the random or kind suffix and extension after it.
 PARTIAL_STEM_BYTES = 180
@@ -219,7 +220,7 @@ def hold_folder(folder, *, what, share_inside=False):
         finally:
             _SHARED[key] -= 1
         return
-    path = Path(folder) / ".lock"
+    path = Path(folder) / LOCK
     handle = open(path, "a+")
     try:
         for attempt in range(LOCK_TRIES):  # (another process's probe, folder_holder, holds it for an instant)
@@ -256,7 +257,7 @@ def folder_holder(folder):
     import fcntl
 
     try:
-        handle = open(Path(folder) / ".lock")
+        handle = open(Path(folder) / LOCK)
     except OSError:
         return None
     with handle:

@@ -48,8 +48,8 @@ import numpy as np
 from .config import command
 from .dataset import METADATA_NAME, dataset_builder
 from .errors import AudioRNNError, ModelFileError, ParameterError, RunError
-from .files import (PARTIAL, FolderInUse, folder_holder, hold_folder, is_figure, make_folder, remove_stale_partials,
-                    write_atomically, write_json)
+from .files import (LOCK, PARTIAL, FolderInUse, folder_holder, hold_folder, is_figure, make_folder,
+                    remove_stale_partials, write_atomically, write_json)
 
 __all__ = ["BEST_MODEL", "CONFIG", "HEALTHIEST_MODEL", "HEALTH_COLUMNS", "KEPT_HEALTHIEST", "HISTORY", "HISTORY_COLUMNS", "LAST_MODEL",
            "STATE", "SUMMARY", "as_model", "commit_epoch", "committed_path", "hold_run", "is_run", "load_model", "load_run_model",
@@ -61,7 +61,7 @@ RUN_FORMAT = "audiornn-run"
 RUN_FORMAT_VERSION = 1
 CONFIG, STATE, SUMMARY, HISTORY = "config.json", "state.json", "summary.json", "history.csv"
 BEST_MODEL, LAST_MODEL, HEALTHIEST_MODEL = "model.keras", "last.keras", "healthiest.keras"
-PREVIEWS, LOGS, LOCK = "previews", "logs", ".lock"
+PREVIEWS, LOGS = "previews", "logs"
 PENDING = re.compile(r"^\.epoch-(\d+)\.(.+)$")
 # An earlier healthiest model kept when a resume's checks are made otherwise (and so not compared with it).
 KEPT_HEALTHIEST = re.compile(r"^healthiest-epoch\d+\.keras$")

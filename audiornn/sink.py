@@ -48,17 +48,18 @@ def output_paths(output, count, inputs=(), overwrite=False, by_input_name=False)
     work reads: a recording is never written over with what was made from it), and, unless ``overwrite``, no
     file that exists (what was generated before is not lost). With ``by_input_name``, an ``output`` that is a
     folder (there, or named with a trailing ``/``) holds a ``.wav`` named after each of the ``inputs`` (files)."""
-    folder = by_input_name and (str(output).endswith(("/", os.sep)) or (  # (a folder named .wav: refused below,
-        Path(output).expanduser().is_dir() and Path(output).suffix.lower() != ".wav"))  # as a name that is a folder)
-    output_given, output = output, Path(output).expanduser()
+    slashed, given = str(output).endswith(("/", os.sep)), output  # (a Path loses the slash)
+    output = Path(output).expanduser()
+    folder = by_input_name and (slashed or (  # (a folder named .wav: refused below, as a name that is a folder)
+        output.is_dir() and output.suffix.lower() != ".wav"))
     paths = _named_after(output, inputs) if folder else None
     first = paths[0] if folder else output  # (whose folder is checked)
     if first.parent.is_file():
         raise ParameterError(f"--output '{first}': '{first.parent}' is a file, not a folder: name a .wav file in a "
                              f"folder")
     if first.suffix.lower() != ".wav":
-        if str(output_given).endswith(("/", os.sep)) or output.is_dir():  # (the slash is gone from a Path)
-            raise ParameterError(f"--output '{output_given}' is a folder: name a .wav file to write in it, as in "
+        if slashed or output.is_dir():
+            raise ParameterError(f"--output '{given}' is a folder: name a .wav file to write in it, as in "
                                  f"'{output / 'generated.wav'}'")
         raise ParameterError(f"--output must name a .wav file, got '{output}'")
     # A missing folder is made when the files are opened (AudioSink), as data, train and eval make theirs (mkdir -p);
