@@ -38,7 +38,7 @@ from . import __version__
 from . import dsp
 from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
                        read_mono)
-from .config import (VALIDATION_FRACTION, AudioConfig, TrainConfig, as_config, bar_disabled, command, option,
+from .config import (VALIDATION_FRACTION, AudioConfig, as_config, bar_disabled, command, option,
                      shown_labels)
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError, refused_by_machine
 from .files import (folder_for, partial_prefix, remove_stale_partials, retired_folders, some_named, unfinished,
@@ -918,7 +918,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                 raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
             plan = _plan_by_label(used, label_names, validation_fraction, files,
                                   feature_config.hop if feature_config else 1, _scored_window(feature_config))
-            _check_label_sizes(used, plan, label_names, validation_fraction, strict)
+            _check_label_sizes(used, plan, label_names, validation_fraction, strict, _scored_window(feature_config))
             _check_validation_length(used, plan, audio_config.sample_rate, feature_config)
             sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
             pool_path.unlink()
@@ -1022,12 +1022,15 @@ def _warn_if_short(dataset, output):
                            ("its scores on so little validation audio say little",
                             0 < validation < VALIDATION_SAYS_LITTLE))
                            if short))
-    window = TrainConfig().sequence_length + 1
+    window = _scored_window(dataset.feature_config)
     longest = max((segment.length for segment in dataset.segments("train")), default=0)
     if longest < window:
+        from .config import VOCODER_WINDOW_FRAMES
+
         logger.warning("the longest training file of '%s' has %d samples, shorter than one training window "
-                       "(%d samples at the default --sequence-length): training needs longer recordings or a "
-                       "shorter --sequence-length", output, longest, window)
+                       "(%d samples at the default --sequence-length%s): training needs longer recordings or a "
+                       "shorter --sequence-length", output, longest, window,
+                       f", a vocoder's {VOCODER_WINDOW_FRAMES} frames" if dataset.feature_config else "")
 
 
 def _metadata(used, audio_config, version, label_names, feature_config, validation_fraction, trim_silence_db,
@@ -1112,10 +1115,9 @@ def _check_validation_length(used, plan, rate, feature_config):
                    f", {VOCODER_WINDOW_FRAMES} frames" if feature_config else "")
 
 
-def _check_label_sizes(used, plan, label_names, fraction, strict):
-    """Warn about (``strict``: refuse) a label with less training audio than one training window, or with no
-    validation audio to score it on (with a validation fraction)."""
-    window = TrainConfig().sequence_length + 1
+def _check_label_sizes(used, plan, label_names, fraction, strict, window):
+    """Warn about (``strict``: refuse) a label with less training audio than one training window (``window``
+    samples, :func:`_scored_window`), or with no validation audio to score it on (with a validation fraction)."""
     for label in label_names:
         cuts = [(used[index]["samples"], cut) for index, cut in plan if used[index]["label"] == label]
         training, validation = sum(cut for _, cut in cuts), sum(samples - cut for samples, cut in cuts)

@@ -472,6 +472,31 @@ def test_a_label_too_short_to_validate_is_warned_about_refused_with_strict_and_n
     assert "label tiny" in table and "no validation audio" in table and "0.000" not in table
 
 
+def test_a_vocoders_label_is_measured_against_a_vocoders_window(tmp_path, caplog):
+    # A vocoder trains on windows of VOCODER_WINDOW_FRAMES frames (481 samples with mel's hop of 80 at 8 kHz),
+    # not the 97 samples of the default sequence length: a label of 0.04 s is too little for one.
+    from audiornn.config import VOCODER_WINDOW_FRAMES
+
+    for name, kind, seconds in (("a", "high", 1.5), ("b", "low", 1.5), ("short", "noise", 0.04)):
+        soundfile.write(str(tmp_path / f"{name}.wav"), sound(kind, 1, seconds), 8000)
+    named = {"en": [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")], "short": [str(tmp_path / "short.wav")]}
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset(named, tmp_path / "plain", progress=False, validation_fraction=0)
+    assert "label 'short'" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        dataset = build_dataset(named, tmp_path / "voc", progress=False, validation_fraction=0, features="mel")
+    window = VOCODER_WINDOW_FRAMES * dataset.feature_config.hop + 1
+    assert f"label 'short' has 320 training samples, under one training window ({window})" in caplog.text
+    assert "label 'en'" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        build_dataset([str(tmp_path / "short.wav")], tmp_path / "one", progress=False, validation_fraction=0,
+                      features="mel")
+    assert (f"has 320 samples, shorter than one training window ({window} samples at the default --sequence-length, "
+            f"a vocoder's {VOCODER_WINDOW_FRAMES} frames)") in caplog.text
+
+
 @pytest.mark.slow
 def test_identify_says_what_it_left_out_and_refuses_a_label(labelled_run, folders, tmp_path, capsys):
     model = load_run_model(labelled_run[0])
