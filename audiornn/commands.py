@@ -408,9 +408,8 @@ def evaluate_command(runs=(), *, model=None, audio=None, labels=None, dataset=No
         if output:  # the figures' folder, made (with those above it) and checked before any scoring
             output = made.enter_context(folder_for(output, "--output"))
             check_writable(output / "curves.png", "--output")
-            if json_path:  # after --output is made: the JSON may go in it
-                check_writable(json_path, "--json")
-        elif json_path:
+        if json_path:  # its folder made as --output's is (after --output: the JSON may go in it)
+            made.enter_context(folder_for(Path(json_path).expanduser().parent, "--json"))
             check_writable(json_path, "--json")
         return _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify, sound, contact_sheet,
                          seconds, seed, Path(output) if output else model_folder(runs[0] if runs else model),
@@ -422,6 +421,7 @@ def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify,
     """:func:`evaluate_command`'s work, once its arguments and outputs are checked."""
     from . import evaluation
 
+    _check_json_not_read(json_path, runs=runs, model=model, audio=audio, dataset=dataset)
     _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
                         sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)
     # Each file said as it is written: a later failure (a full disk, a contact sheet refused) does not hide it
@@ -449,6 +449,46 @@ def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify,
             write_json(json_path, {"model_file": _model_name(model), "seed": seed, **results})
             written.append(Path(json_path))
     return results, text, list(written)
+
+
+def _is_eval_json(path):
+    """True when ``path`` holds scores eval wrote (``--json``): JSON naming its ``model_file``."""
+    import json
+
+    try:
+        return "model_file" in json.loads(Path(path).read_text())
+    except (OSError, ValueError, TypeError, UnicodeDecodeError):
+        return False
+
+
+def _check_json_not_read(json_path, *, runs, model, audio, dataset):
+    """Refuse, even with --overwrite, a --json that eval reads: one of the --audio files (or an audio file in an
+    --audio folder), the model's file, or a file of a run or dataset folder it reads that is not scores eval wrote
+    there before."""
+    from .audio_io import audio_extensions
+
+    if not json_path:
+        return
+    target = Path(os.path.realpath(Path(json_path).expanduser()))
+    entries = [Path(os.path.realpath(Path(entry).expanduser())) for entry in _plain_paths(audio or [])
+               if isinstance(entry, (str, os.PathLike))]
+    what = None
+    if target in entries or (model is not None and target == Path(os.path.realpath(Path(model).expanduser()))):
+        what = "one of the files it scores" if target in entries else "the model it scores"
+    elif target.suffix.lower() in audio_extensions() and any(folder in target.parents for folder in entries):
+        what = "an audio file in a folder given to --audio"
+    else:
+        folders = [Path(folder).expanduser() for folder in (*runs, dataset) if folder]
+        if model is not None:
+            model_path = Path(model).expanduser()
+            folders.append(model_path if model_path.is_dir() else model_path.parent
+                           if (model_path.parent / "config.json").is_file() else None)
+        folders = {Path(os.path.realpath(folder)) for folder in folders if folder is not None and folder.is_dir()}
+        if target.parent in folders and target.is_file() and not _is_eval_json(target):
+            what = "a file of a run or dataset folder it reads"
+    if what:
+        raise ParameterError(f"--json '{json_path}' is {what}: it would be written over with the scores, even with "
+                             f"--overwrite; name another file (nothing was done)")
 
 
 def _check_eval_outputs(output, json_path, *, runs, model, audio, resynthesis, sound, contact_sheet, overwrite):

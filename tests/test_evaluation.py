@@ -266,7 +266,7 @@ def test_a_contact_sheet_of_runs_of_two_rates_is_refused_before_generating_and_n
 
 
 @pytest.mark.slow  # over 3 s on 2 cores
-def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a_missing_folder_is_refused(
+def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a_missing_folder_is_made(
         sine_run, sine_dataset, tmp_path, capsys):
     folder, _ = sine_run
     model = folder / "model.keras"
@@ -287,9 +287,13 @@ def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a
     sound = json.loads(json_path.read_text())["sound"]
     assert sound["model"]["frechet"] > 0 and 0 <= sound["health"]["in_range"] <= 1
     assert (tmp_path / "alone" / "sound.png").is_file()
-    assert main(["eval", "--model", str(folder), "--sound", "--json", str(tmp_path / "no" / "x.json"),
-                 "--quiet"]) == 2
-    assert "does not exist: create it first (nothing was done)" in capsys.readouterr().err
+    # --json into a missing folder: made, as --output's is; taken away again when eval fails
+    assert main(["eval", "--model", str(alone), "--sound", "--seconds", "1", "--json",
+                 str(tmp_path / "gone" / "x.json"), "--quiet"]) == 2
+    assert not (tmp_path / "gone").exists()
+    assert main(["eval", "--model", str(folder), "--sound", "--seconds", "1", "--json",
+                 str(tmp_path / "no" / "x.json"), "--quiet"]) == 0
+    assert json.loads((tmp_path / "no" / "x.json").read_text())["sound"]["model"]["frechet"] > 0
     # --json into the --output folder, which eval makes
     assert main(["eval", str(folder), "--model", str(folder), "--seconds", "1", "--output", str(tmp_path / "figures"),
                  "--json", str(tmp_path / "figures" / "x.json"), "--quiet"]) == 0
@@ -334,6 +338,27 @@ def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_r
                                ([str(folder), "--json", str(tmp_path / "new.json")], "--json writes a model's scores")):
         assert main(["eval", *arguments, "--quiet"]) == 2
         assert message in one_line(capsys)
+    # --json never writes over what eval reads, even with --overwrite: a file it scores, an audio file in a folder
+    # it scores, the model, a run's own files; scores it wrote in the run before are replaced
+    recording = tmp_path / "takes" / "take.wav"
+    recording.parent.mkdir()
+    shutil.copy(REPOSITORY / "data" / "agent-alreadyon.wav", recording)
+    kept = {path: path.read_bytes() for path in (recording, copy / "config.json", copy / "model.keras")}
+    for arguments, message in (
+            (["--model", str(copy), "--audio", str(recording), "--json", str(recording)], "one of the files it scores"),
+            (["--model", str(copy), "--audio", str(recording.parent), "--json", str(recording)],
+             "an audio file in a folder given to --audio"),
+            (["--model", str(copy / "model.keras"), "--audio", str(recording), "--json", str(copy / "model.keras")],
+             "the model it scores"),
+            (["--model", str(copy), "--audio", str(recording), "--json", str(copy / "config.json")],
+             "a file of a run or dataset folder it reads")):
+        assert main(["eval", *arguments, "--overwrite", "--quiet"]) == 2
+        assert f"{message}: it would be written over with the scores, even with --overwrite" in one_line(capsys)
+    assert all(path.read_bytes() == content for path, content in kept.items())
+    for _ in range(2):
+        assert main(["eval", "--model", str(copy), "--audio", str(recording), "--json", str(copy / "score.json"),
+                     "--overwrite", "--quiet"]) == 0
+    assert "bits_per_sample" in json.loads((copy / "score.json").read_text())["model"]
 
 
 @pytest.mark.slow
