@@ -72,12 +72,35 @@ HISTORY_COLUMNS = ["epoch", "loss", "accuracy", "bits_per_sample", "val_loss", "
 
 
 def read_run_json(folder, name):
-    """One of a run's JSON files (``CONFIG``, ``STATE``, ``SUMMARY``); a clear error if it is damaged."""
+    """One of a run's JSON files (``CONFIG``, ``STATE``, ``SUMMARY``); a clear error if it is damaged, saying what
+    can be done."""
     path = Path(folder) / name
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
-        raise RunError(f"cannot read '{path}' ({error}): the run folder is damaged") from None
+        raise RunError(f"cannot read '{path}' ({error}): the run folder is damaged: {damaged_advice(folder, name)}") \
+            from None
+
+
+def damaged_advice(folder, name):
+    """What to do about run ``folder`` whose ``name`` (one of its JSON files) cannot be read."""
+    saved = [model for model in (BEST_MODEL, LAST_MODEL) if (Path(folder) / model).is_file()]
+    return (f"mend {name} by hand (it is JSON), or train it again with --overwrite"
+            + (f"; its saved model can still be used as --model '{Path(folder) / saved[0]}'" if saved else ""))
+
+
+def damaged_run(folder):
+    """Why ``folder``'s ``config.json`` cannot be read as JSON (a hand edit gone wrong), where the folder holds a
+    run's files (another program's folder would hold none of them); else None."""
+    folder = Path(folder)
+    config = folder / CONFIG
+    if not config.is_file() or not any((folder / name).is_file() for name in (STATE, HISTORY, BEST_MODEL, LAST_MODEL)):
+        return None
+    try:
+        json.loads(config.read_text())
+    except (OSError, ValueError) as error:
+        return str(error)
+    return None
 
 
 def epochs_completed(folder):
@@ -177,7 +200,11 @@ def prepare_run_folder(folder, *, overwrite=False, check_only=False):
                 if entry.name != LOCK and not (entry.name == "dataset" and (entry / METADATA_NAME).is_file())
                 and not PARTIAL.match(entry.name)] if folder.is_dir() else []
     if contents:
-        if not is_run(folder):
+        damaged = damaged_run(folder)
+        if damaged and not overwrite:
+            raise RunError(f"--output folder '{folder}' holds a run whose {CONFIG} cannot be read ({damaged}): "
+                           f"{damaged_advice(folder, CONFIG)} (nothing was changed)")
+        if not is_run(folder) and not damaged:
             raise RunError(f"--output folder '{folder}' is not empty and holds no audiornn run: "
                            f"choose another --output (nothing was changed)")
         if check_only:  # (not yet held by this process) a run another process is training: "in use by process N"

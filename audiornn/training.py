@@ -44,7 +44,7 @@ from .sink import beyond_full_scale_unsaid
 from .runs import (BEST_MODEL, CONFIG, HEALTH_COLUMNS, HEALTHIEST_MODEL, HISTORY, HISTORY_COLUMNS, LAST_MODEL, LOCK,
                    LOGS, PREVIEWS, STATE, SUMMARY, commit_epoch, epochs_completed, committed_path, history_writer, hold_run, is_run, load_run_model, new_run_config,
                    prepare_run_folder, read_history_rows, read_run_json, read_summary, recorded_dataset, recover_run, same_dataset,
-                   dataset_rebuilt_note, nothing_saved, write_history)
+                   dataset_rebuilt_note, damaged_advice, damaged_run, nothing_saved, write_history)
 from .pretrained import resolve_model
 from .scoring import evaluate_model
 from .windows import WindowSampler
@@ -762,6 +762,9 @@ def _not_a_run(folder):
                 f"RUN' (a new folder)")
     if folder.is_file():
         return "is a file, not a run folder: give the folder a run was trained into (train --output)"
+    damaged = damaged_run(folder)
+    if damaged:
+        return f"holds a run whose {CONFIG} cannot be read ({damaged}): {damaged_advice(folder, CONFIG)}"
     if folder.is_dir() and any(folder.iterdir()):
         return ("holds no audiornn run (no config.json): give the folder a run was trained into, or start one in a "
                 f"new folder with '{command()} train --dataset DIR --output RUN'")

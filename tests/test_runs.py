@@ -13,7 +13,7 @@ from audiornn import runs
 from audiornn.cli import main
 from audiornn.errors import ParameterError, RunError
 from audiornn.files import FolderInUse
-from audiornn.runs import hold_run
+from audiornn.runs import hold_run, is_run
 from audiornn.training import TrainConfig, train
 
 from conftest import REPOSITORY, SMALL_MODEL, SMALL_TRAINING, hidden, one_line
@@ -181,7 +181,7 @@ def test_a_keras_file_that_is_not_ours_is_one_short_line(tmp_path, capsys):
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from audiornn.runs import hold_run
+    from audiornn.runs import hold_run, is_run
     with hold_run(sys.argv[1]):
         print("held", flush=True)
         time.sleep(60)
@@ -291,6 +291,32 @@ def test_a_damaged_last_model_is_named_as_damaged_on_resume(tone_dataset, tmp_pa
     error = capsys.readouterr().err
     assert "last.keras': the file is damaged" in error and "--overwrite" in error
     assert len(error.strip().splitlines()) == 1
+
+
+def test_a_run_whose_json_was_broken_by_hand_says_how_to_mend_it_and_can_be_started_over(finished_run, tone_dataset,
+                                                                                         capsys):
+    (finished_run / "notes.txt").write_text("mine")
+    good = (finished_run / "config.json").read_text()
+    (finished_run / "config.json").write_text(good[:-5])  # a hand edit gone wrong
+    for arguments, start in ((["--resume", str(finished_run)], f"--resume '{finished_run}' holds a run whose "),
+                             (["--dataset", str(tone_dataset.path), "--output", str(finished_run)],
+                              f"--output folder '{finished_run}' holds a run whose ")):
+        assert main(["train", *arguments, "--epochs", "2", "--quiet"]) == 2
+        error = one_line(capsys)
+        assert f"{start}config.json cannot be read (" in error
+        assert "mend config.json by hand (it is JSON), or train it again with --overwrite" in error
+        assert f"--model '{finished_run / 'model.keras'}'" in error
+    assert main(["generate", "--model", str(finished_run / "model.keras"), "--seconds", "0.05", "--output",
+                 str(finished_run.parent / "g.wav"), "--quiet"]) == 0
+    (finished_run / "config.json").write_text(good)
+    (finished_run / "state.json").write_text("{")
+    assert main(["generate", "--model", str(finished_run), "--seconds", "0.05", "--output",
+                 str(finished_run.parent / "h.wav"), "--quiet"]) == 2
+    assert "state.json' (" in (error := one_line(capsys)) and "mend state.json by hand" in error
+    (finished_run / "config.json").write_text(good[:-5])
+    assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(finished_run), "--epochs", "1",
+                 "--units", "16", "--steps-per-epoch", "5", "--batch-size", "4", "--overwrite", "--quiet"]) == 0
+    assert is_run(finished_run) and (finished_run / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.slow
