@@ -28,7 +28,7 @@ import numpy as np
 from .audio_io import SILENCE_PEAK, decode_classes, prepare_audio, read_audio
 from .config import check_positive_int, check_positive_number, command, option
 from .errors import AudioFileError, ParameterError
-from .sink import AudioSink, check_room, output_paths, size_text
+from .sink import AudioSink, check_output_type, check_room, output_paths, size_text
 from .stepping import SampleStream, StreamGroup, choose, chunks, label_state, prime_array
 
 logger = logging.getLogger("audiornn")
@@ -118,9 +118,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     """
     seconds = check_positive_number(seconds, option("seconds"))
     chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")
-    if output is not None and not isinstance(output, (str, os.PathLike)):
-        raise ParameterError(f"output is the path of a .wav file to write (or None: the audio is returned), got "
-                             f"{type(output).__name__}")
+    check_output_type(output)
     if include_prime and prime is None:
         raise ParameterError("include_prime starts the output with the prime: give a prime too, or leave it out")
     from .runs import as_model

@@ -42,6 +42,13 @@ def beyond_full_scale_unsaid():
         _BEYOND_SAID.reset(token)
 
 
+def check_output_type(output, folder=False):
+    """Refuse an ``output`` that is neither None nor a path (``folder``: a folder may be named too)."""
+    if output is not None and not isinstance(output, (str, os.PathLike)):
+        raise ParameterError(f"output is the path of a .wav file to write{' (or of a folder)' if folder else ''} (or "
+                             f"None: the audio is returned), got {type(output).__name__}")
+
+
 def output_paths(output, count, inputs=(), overwrite=False, by_input_name=False):
     """The ``count`` files ``output`` names (one: itself; more: ``NAME_1.wav`` ...), checked before any work: a
     ``.wav`` name (its folder made when the files are opened, where it is missing), no path that is a folder, none of the ``inputs`` (the files the

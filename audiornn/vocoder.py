@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio_io import MOST_CHANNELS, audio_array, file_kind, decode_classes, prepare_audio, read_audio
+from .audio_io import MOST_CHANNELS, QUIET_GAIN, audio_array, file_kind, decode_classes, prepare_audio, read_audio
 from .dsp import resample, to_mono
 from .features import FORMATS, audio_to_features, format_frames, frame_spectrum, frame_values, loud_level, mel_bank
-from .config import REFINE_MOMENTUM, REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int, command
+from .config import REFINE_MOMENTUM, REFINE_PASSES, VOCODE_TAIL, bar_disabled, check_count, check_positive_int, check_positive_number, command
 from .errors import AudioFileError, ParameterError
-from .sink import AudioSink, check_room, output_paths
+from .sink import AudioSink, check_output_type, check_room, output_paths
 from .stepping import StreamGroup, chunks, frame_span, label_state, take_frames
 
 __all__ = ["EMPTY_BAND_DB", "FOLD_SEGMENT_SECONDS", "FOLD_STREAMS", "LIMIT_DB", "REFINE_MOMENTUM", "REFINE_PASSES",
@@ -460,6 +460,11 @@ def _audio_frames(audio, rate, model, name):
                        "and the vocoder's audio lacks that band too (give a recording made at %d Hz or more)",
                        name, rate, model.audio_config.sample_rate, rate // 2, model.audio_config.sample_rate)
     mono = resample(to_mono(audio), source_rate=rate, target_rate=model.audio_config.sample_rate)
+    peak = float(np.max(np.abs(mono))) if mono.size else 0.0
+    if peak < 1 / QUIET_GAIN:  # (as the dataset builder says it; the frames keep the level)
+        logger.warning("%s is nearly silent (its peak is %s below full scale): its frames describe that, and the "
+                       "vocoded audio is as quiet (if it is not meant as silence, check the recording)", name,
+                       f"{-20 * np.log10(peak):.0f} dB" if peak > 0 else "far")
     return audio_to_features(mono, model.audio_config.sample_rate, config, own_level=True)
 
 
@@ -732,6 +737,11 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
                                  f"{kind}: give one array of frames as numpy.asarray(frames), a list of inputs as a "
                                  f"list of arrays or paths")
     check_refine(refine)
+    chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")
+    check_output_type(output, folder=True)
+    if not isinstance(fold, (bool, np.bool_)):
+        raise ParameterError(f"fold is True (a long input cut into segments vocoded together) or False (each input "
+                             f"one stream), got {fold!r}")
     paths = None if output is None else output_paths(output, len(inputs), inputs, overwrite, by_input_name=True)
     return vocode_frames(model, [load_features(source, model, sample_rate, any_spread) for source in inputs],
                          [_input_name(source) for source in inputs], paths=paths, temperature=temperature, seed=seed,

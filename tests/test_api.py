@@ -347,10 +347,32 @@ def test_a_quiet_recording_read_by_a_front_ends_vocoder_is_not_said_to_be_raised
     from audiornn.runs import load_model
     from audiornn.vocoder import load_features
 
-    quiet = write_audio("quiet.wav", 5e-4 * np.sin(np.arange(16000) * 0.2).astype(np.float32), 16000)
+    model = load_model("vocoder-16k")
+    quiet = write_audio("quiet.wav", 5e-3 * np.sin(np.arange(16000) * 0.2).astype(np.float32), 16000)
     with caplog.at_level("WARNING", logger="audiornn"):
-        frames = load_features(quiet, load_model("vocoder-16k"))  # its frames keep its level: nothing raised
-    assert frames.shape[1] == 80 and "nearly silent" not in caplog.text
+        frames = load_features(quiet, model)  # its frames keep its level: nothing raised
+    assert frames.shape[1] == 80 and caplog.text == ""
+    # 66 dB down: said to be nearly silent, and that the vocoded audio is as quiet (not raised, as a dataset's is)
+    quieter = write_audio("quieter.wav", 5e-4 * np.sin(np.arange(16000) * 0.2).astype(np.float32), 16000)
+    with caplog.at_level("WARNING", logger="audiornn"):
+        load_features(quieter, model)
+    assert "quieter.wav' is nearly silent (its peak is 66 dB below full scale)" in caplog.text
+    assert "the vocoded audio is as quiet" in caplog.text and "raised" not in caplog.text
+
+
+def test_vocodes_arguments_are_checked_as_generates_are(tmp_path):
+    from audiornn import vocode
+    from audiornn.runs import load_model
+
+    model, frames = load_model("vocoder-16k"), np.full((3, 80), -2.0, np.float32)
+    for value in (0, -1, float("nan")):
+        with pytest.raises(ParameterError, match="chunk_seconds must be a positive number"):
+            vocode(model, frames, chunk_seconds=value, progress=False)
+    with pytest.raises(ParameterError, match=r"output is the path of a .wav file to write \(or of a folder\).*got int"):
+        vocode(model, frames, output=5, progress=False)
+    with pytest.raises(ParameterError, match="fold is True .* or False .*, got 'no'"):
+        vocode(model, frames, fold="no", progress=False)
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.slow
