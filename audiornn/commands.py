@@ -443,8 +443,9 @@ def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify,
             if not audio or "--audio" in str(error) or not any(str(Path(entry).expanduser()) in str(error)
                                                                 for entry in _plain_paths(audio)):
                 raise
-            raise AudioFileError(f"{error}: every file of --audio is scored, so leave it out of --audio (no "
-                                 f"score was written)", reason=error.reason) from None
+            several = str(error).split(" ", 1)[0].isdigit()  # "N of the M files cannot be read: ..." (scoring)
+            raise AudioFileError(f"{error}: every file of --audio is scored, so leave {'them' if several else 'it'} "
+                                 f"out of --audio (no score was written)", reason=error.reason) from None
         if json_path:  # with what was scored, and how: a JSON read later names its model
             write_json(json_path, {"model_file": _model_name(model), "seed": seed, **results})
             written.append(Path(json_path))

@@ -63,6 +63,9 @@ def dataset_frames(dataset, split):
             for segment in dataset.segments(split)]
 
 
+SHOWN_ERRORS = 5  # the files named in one error where several cannot be read
+
+
 def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, features=None, measured=None):
     """Audio files and folders prepared with ``audio_config`` into classes: ``(pieces, file names)``.
 
@@ -73,15 +76,27 @@ def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, feature
     :class:`~audiornn.features.FeatureConfig`) each piece is ``(classes, frames)``. ``measured`` (what the
     files are to the caller: "the audio scored") has files of a lower rate than ``audio_config``'s said.
     """
-    pieces, files, names, lower = [], [], [], {}
-    for path, _, label in labelled_files(paths, labels)[0]:
-        audio, rate = read_audio(path)
-        prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
+    pieces, files, names, lower, failed = [], [], [], {}, []
+    listed = labelled_files(paths, labels)[0]
+    for path, _, label in listed:
+        try:  # every file is read, so that one error names every file that cannot be (a messy folder: one fix)
+            audio, rate = read_audio(path)
+            prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
+        except AudioFileError as error:
+            failed.append(error)
+            continue
         pieces.append(prepared[0] if features is None else (prepared[0], prepared[2]))
         files.append(str(path))
         names.append(label)
         if rate < audio_config.sample_rate:
             lower[str(path)] = rate
+    if len(failed) == 1:
+        raise failed[0]
+    if failed:
+        shown = "; ".join(map(str, failed[:SHOWN_ERRORS])) + (
+            f"; and {len(failed) - SHOWN_ERRORS} more" if len(failed) > SHOWN_ERRORS else "")
+        raise AudioFileError(f"{len(failed)} of the {len(listed)} files cannot be read: {shown}",
+                             reason=failed[0].reason)
     if measured and lower:
         warn_lower_rate(lower, audio_config.sample_rate, f"the file(s) of {measured}" if len(lower) == len(files)
                         else f"{len(lower)} of the {len(files)} file(s) of {measured}")

@@ -251,6 +251,14 @@ def test_a_bad_file_among_evals_audio_is_named_with_what_to_do(tmp_path, capsys)
     error = capsys.readouterr().err.strip()
     assert "zz_empty.g722' is empty (0 bytes): every file of --audio is scored, so leave it out of --audio" in error
     assert not (tmp_path / "scores.json").exists() and len(error.splitlines()) == 1
+    # several bad files: every one named in one error, not one a run
+    (folder / "b.wav").write_text("not audio")
+    (folder / "c.wav").write_bytes(b"")
+    assert main(["eval", "--model", "speech", "--audio", str(folder), "--output", str(tmp_path / "out"),
+                 "--json", str(tmp_path / "scores.json"), "--quiet"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "3 of the 4 files cannot be read: " in error and "so leave them out of --audio" in error
+    assert all(f"{name}'" in error for name in ("b.wav", "c.wav", "zz_empty.g722")) and len(error.splitlines()) == 1
 
 
 def test_outputs_keep_their_suffix_and_a_folder_that_cannot_be_written_is_named(tmp_path, monkeypatch):
