@@ -9,7 +9,7 @@ import numpy as np
 import soundfile
 
 from . import dsp
-from .config import AudioConfig
+from .config import AudioConfig, command
 from .errors import AudioFileError, ParameterError
 
 __all__ = [
@@ -490,7 +490,7 @@ def _read(path, strict, read):
         # libsndfile's "does not exist or is not a regular file" of a file that is there: it is not what it says
         why = ("not audio that soundfile can read (damaged, or another format under this name)"
                if "does not exist" in error.error_string else error.error_string)
-        raise AudioFileError(f"cannot read audio file '{path}': {why}") from None
+        raise AudioFileError(f"cannot read audio file '{path}': {why}{_unread_hint(path)}") from None
     except MemoryError:
         raise AudioFileError(f"'{path}' is too long to read into this machine's free memory "
                              f"({file_size_text(path)}): {CUT_ADVICE}", reason="too_large") from None
@@ -501,6 +501,24 @@ def _read(path, strict, read):
         logger.warning("'%s' ends early: its header promises %.2f s, it holds %.2f s (a copy or a recording cut "
                        "off?); what it holds is read", path, promised / rate, audio.shape[0] / rate)
     return (audio, int(rate), *rest)
+
+
+def _unread_hint(path):
+    """What a file soundfile cannot read looks like, where its first bytes say: NumPy frames (vocode's input), or
+    no container at all (raw samples, raw G.722 under another name)."""
+    try:
+        with open(Path(path).expanduser(), "rb") as handle:
+            head = handle.read(512)
+    except OSError:
+        return ""
+    kind = file_kind(head)
+    if kind == "a NumPy .npy file":
+        return (f" (it is a NumPy .npy file: spectrogram frames are vocode's input, '{command()} vocode --model "
+                f"MODEL FRAMES.npy')")
+    if kind is None and head:
+        return (f" (it starts with no header a container has: raw G.722 is read under the {G722_SUFFIX} extension; "
+                f"raw 16-bit samples need a .wav header: sox -t raw -r RATE -e signed -b 16 -c 1 FILE OUT.wav)")
+    return ""
 
 
 def file_size_text(path):

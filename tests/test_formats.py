@@ -108,6 +108,22 @@ def test_a_missing_g722_or_pesq_package_is_named_with_how_to_install_it(tmp_path
         resynthesis_scores(None, [path])
 
 
+def test_raw_g722_named_wav_and_frames_given_as_audio_are_named_for_what_they_are(tmp_path):
+    tone = sine(300.0, 0.5, 16000, amplitude=0.5)
+    _g722(tmp_path / "take.g722", tone).rename(tmp_path / "take.wav")
+    with pytest.raises(AudioFileError, match=r"take.wav'.*no header a container has: raw G.722 is read under the "
+                                             r"\.g722 extension"):
+        read_audio(tmp_path / "take.wav")
+    np.save(tmp_path / "frames.npy", np.zeros((10, 80), np.float32))
+    with pytest.raises(AudioFileError, match=r"frames.npy'.*it is a NumPy .npy file: spectrogram frames are "
+                                             r"vocode's input"):
+        read_audio(tmp_path / "frames.npy")
+    (tmp_path / "notes.wav").write_text("not audio\n")
+    with pytest.raises(AudioFileError) as refused:
+        read_audio(tmp_path / "notes.wav")
+    assert "(it " not in str(refused.value)  # text: nothing more to say than that it is not audio
+
+
 def test_raw_g722_files_are_read_at_16_khz_and_other_files_named_g722_are_refused(tmp_path, caplog):
     tone = sine(5000.0, 1.0, 16000, amplitude=0.5)  # above 4 kHz: only wide band carries it
     audio, rate = read_audio(_g722(tmp_path / "tone.g722", tone))
