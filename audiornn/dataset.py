@@ -541,7 +541,22 @@ def _encode_files(files, pool_path, audio_config, trim_silence_db, strict, progr
                 frames_position += frames[0].shape[0] if frames else 0
             bar.update(1)
             bar.set_postfix(minutes=f"{sum(entry['samples'] for entry in used) / audio_config.sample_rate / 60:.1f}")
+    _warn_if_made_by_audiornn([entry["path"] for entry in used])
     return used, skipped, messages
+
+
+def _warn_if_made_by_audiornn(paths):
+    """Say which of the files kept were written by audiornn's generate or vocode (their WAVs say so): a model's own
+    output, left in an input folder, is trained on as if it were a recording."""
+    from .sink import made_by_audiornn
+
+    made = {path: made_by_audiornn(path) for path in paths}
+    made = {path: command_name for path, command_name in made.items() if command_name}
+    if made:
+        logger.warning("%s %s written by audiornn (%s), not recorded: a model trained on a model's output learns its "
+                       "faults as if they were the recordings'; leave %s out of the INPUT unless that is meant",
+                       some_named(list(made)), "was" if len(made) == 1 else "were",
+                       " and ".join(sorted(set(made.values()))), "it" if len(made) == 1 else "them")
 
 
 LONG_FILE_BYTES = 200 * 10 ** 6  # a file this large is said as it is read (20 minutes of 48 kHz stereo)

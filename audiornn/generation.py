@@ -149,7 +149,7 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
         if prime_label is not None:
             stream.set_label(labels)
 
-    with stream, AudioSink(paths, count, audio_config, wav, overwrite=overwrite) as sink:
+    with stream, AudioSink(paths, count, audio_config, wav, overwrite=overwrite, made_by="generate") as sink:
         if primer is not None:
             # The de-emphasis filter runs through the prime too, so the output continues
             # it without a step whether or not the prime is written.

@@ -163,6 +163,22 @@ def check_room(output, count, samples, rate, advice="ask for fewer --seconds or 
     return "RF64" if size > WAV_LIMIT else "WAV"
 
 
+MADE_BY = "audiornn"  # the start of the software field of each WAV audiornn writes
+
+
+def made_by_audiornn(path):
+    """The audiornn command that wrote the WAV file ``path`` ("generate", "vocode"), as its software field says;
+    None for another file (or one that cannot be read)."""
+    if Path(path).suffix.lower() != ".wav":
+        return None
+    try:
+        with soundfile.SoundFile(str(Path(path).expanduser())) as handle:
+            software = handle.software or ""
+    except (RuntimeError, OSError, ValueError, TypeError):
+        return None
+    return software.split()[1] if software.startswith(f"{MADE_BY} ") and len(software.split()) > 1 else None
+
+
 class AudioSink:
     """Where generated classes go, chunk by chunk: decoded (μ-law, de-emphasis with its state carried, the
     recordings' level) and written to ``paths`` (16-bit PCM ``wav_format`` files under temporary names,
@@ -172,8 +188,10 @@ class AudioSink:
     ``overwrite=False``: a file that another process wrote at a path while this one ran is kept, and refused.
     """
 
-    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None, overwrite=True, cause=None):
+    def __init__(self, paths, count, audio_config, wav_format="WAV", lengths=None, overwrite=True, cause=None,
+                 made_by=None):
         self.paths, self.count, self.audio_config, self.wav_format = paths, count, audio_config, wav_format
+        self.made_by = made_by  # the command that makes the audio ("generate"), written in each file (made_by_audiornn)
         # Why a stream runs beyond full scale, as said when the sink closes; a generative model's, by default
         level = audio_config.level
         room = f"leaves {-20 * np.log10(level):.1f} dB of room" if level < 1 else "leaves none"
@@ -200,6 +218,8 @@ class AudioSink:
             self._writers = [self._files.enter_context(soundfile.SoundFile(
                 temporary, "w", samplerate=rate, channels=1, subtype="PCM_16", format=self.wav_format))
                 for temporary in temporaries]
+            for writer in self._writers if self.made_by else ():
+                writer.software = f"{MADE_BY} {self.made_by}"  # (the WAV's INFO chunk)
         except BaseException as failure:
             # The files opened so far, and their temporaries, go: told of the failure, none is renamed into place
             # (closed as a success, each would have replaced its path with an empty file).

@@ -779,7 +779,7 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
         "this vocoder's frames are of audio scaled to a peak of 1, and its audio comes out at its training audio's "
         "level whatever the recording's (a louder peak than the recording's was drawn)")
     with stream, AudioSink(paths, count, model.audio_config, wav, lengths=lengths, overwrite=overwrite,
-                           cause=cause) as sink:
+                           cause=cause, made_by="vocode") as sink:
         for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
                                           progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
             # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each

@@ -237,6 +237,24 @@ def test_sizes_are_said_in_a_unit_that_reads():
     assert size_text(2e300) == "2e+288 TB"  # not three hundred digits
 
 
+def test_audio_audiornn_wrote_says_so_and_a_dataset_built_on_it_warns(tmp_path, caplog):
+    import shutil
+
+    import audiornn
+    from audiornn.cli import SAMPLE_DATA
+    from audiornn.sink import made_by_audiornn
+
+    folder = tmp_path / "takes"
+    folder.mkdir()
+    shutil.copy(SAMPLE_DATA / "agent-user.wav", folder / "real.wav")
+    audiornn.generate("speech", seconds=0.3, output=folder / "made.wav", progress=False)
+    assert made_by_audiornn(folder / "made.wav") == "generate" and made_by_audiornn(folder / "real.wav") is None
+    with caplog.at_level("WARNING", logger="audiornn"):
+        audiornn.build_dataset(folder, tmp_path / "ds", progress=False, keep_near_copies=True)
+    assert "made.wav' was written by audiornn (generate), not recorded" in caplog.text
+    assert "real.wav" not in caplog.text
+
+
 def test_a_bad_file_among_evals_audio_is_named_with_what_to_do(tmp_path, capsys):
     import shutil
 
