@@ -308,7 +308,7 @@ def file_duration(path):
     try:
         if path.suffix.lower() == G722_SUFFIX:
             return path.stat().st_size / (G722_BITS_PER_SECOND / 8) if _rate(path) else None
-        return soundfile.info(_native(path)).duration
+        return soundfile.info(native_path(path)).duration
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
         return None
 
@@ -389,7 +389,7 @@ def _rate(path):
     if path.suffix.lower() == G722_SUFFIX:
         return G722_RATE if _looks_like_g722(path) else 0
     try:
-        return soundfile.info(_native(path)).samplerate
+        return soundfile.info(native_path(path)).samplerate
     except (soundfile.LibsndfileError, RuntimeError, OSError, ValueError, TypeError):
         return 0  # unreadable: read (and refused, or left out) later
 
@@ -420,7 +420,7 @@ def _one_format_each(files, entry, said=None, left_out=None):
     return sorted(kept)
 
 
-def _native(path):
+def native_path(path):
     """A path as the file system's bytes: soundfile encodes a name strictly as UTF-8, which a name that is not
     (Latin-1 from an old zip or a USB stick, which Python holds with surrogates) fails."""
     return os.fsencode(os.fspath(path))
@@ -485,7 +485,7 @@ def _read(path, strict, read):
     try:
         # (libmpg123 prints its own lines of a damaged MP3's resyncing; the error below says what matters)
         with native_stderr_silenced() if Path(path).suffix.lower() == ".mp3" else contextlib.nullcontext():
-            (audio, rate), *rest = read(_native(Path(path).expanduser()))
+            (audio, rate), *rest = read(native_path(Path(path).expanduser()))
     except soundfile.LibsndfileError as error:
         # libsndfile's "does not exist or is not a regular file" of a file that is there: it is not what it says
         why = ("not audio that soundfile can read (damaged, or another format under this name)"
@@ -515,10 +515,19 @@ def _unread_hint(path):
     if kind == "a NumPy .npy file":
         return (f" (it is a NumPy .npy file: spectrogram frames are vocode's input, '{command()} vocode --model "
                 f"MODEL FRAMES.npy')")
-    if kind is None and head:
-        return (f" (it starts with no header a container has: raw G.722 is read under the {G722_SUFFIX} extension; "
-                f"raw 16-bit samples need a .wav header: sox -t raw -r RATE -e signed -b 16 -c 1 FILE OUT.wav)")
+    if Path(path).suffix.lower() in UNREAD_AUDIO or any(head.startswith(magic) for magic in OTHER_CONTAINERS) \
+            or head[4:8] == b"ftyp":
+        return " (a format soundfile does not read: convert it to FLAC or WAV, for example: ffmpeg -i IN OUT.flac)"
+    if kind is None and head and Path(path).suffix.lower() in (".wav", ".raw", ".pcm", ".sln", ".sln16"):
+        return (f" (it starts with none of the headers soundfile knows: raw G.722 is read under the {G722_SUFFIX} "
+                f"extension; raw 16-bit samples need a .wav header: sox -t raw -r RATE -e signed -b 16 -c 1 FILE "
+                f"OUT.wav)")
     return ""
+
+
+# The first bytes of containers of audio soundfile does not read (beside the ISO ones, "ftyp" at byte 4): Matroska
+# and WebM, ADTS AAC, AMR, Core Audio
+OTHER_CONTAINERS = (b"\x1aE\xdf\xa3", b"\xff\xf1", b"\xff\xf9", b"#!AMR", b"caff")
 
 
 def file_size_text(path):

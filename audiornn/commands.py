@@ -421,7 +421,7 @@ def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify,
     """:func:`evaluate_command`'s work, once its arguments and outputs are checked."""
     from . import evaluation
 
-    _check_json_not_read(json_path, runs=runs, model=model, audio=audio, dataset=dataset)
+    _check_json_not_read(json_path, runs=runs, model=model, audio=audio, dataset=dataset, labels=labels)
     _check_eval_outputs(output, json_path, runs=runs, model=model, audio=audio, resynthesis=resynthesis,
                         sound=sound, contact_sheet=contact_sheet, overwrite=overwrite)
     # Each file said as it is written: a later failure (a full disk, a contact sheet refused) does not hide it
@@ -443,7 +443,7 @@ def _evaluate(runs, model, audio, labels, dataset, label, resynthesis, identify,
             if not audio or "--audio" in str(error) or not any(str(Path(entry).expanduser()) in str(error)
                                                                 for entry in _plain_paths(audio)):
                 raise
-            several = str(error).split(" ", 1)[0].isdigit()  # "N of the M files cannot be read: ..." (scoring)
+            several = str(error).split(" ", 1)[0].isdigit()  # "N of the M files cannot be used: ..." (scoring)
             raise AudioFileError(f"{error}: every file of --audio is scored, so leave {'them' if several else 'it'} "
                                  f"out of --audio (no score was written)", reason=error.reason) from None
         if json_path:  # with what was scored, and how: a JSON read later names its model
@@ -462,30 +462,39 @@ def _is_eval_json(path):
         return False
 
 
-def _check_json_not_read(json_path, *, runs, model, audio, dataset):
+def _check_json_not_read(json_path, *, runs, model, audio, dataset, labels):
     """Refuse, even with --overwrite, a --json that eval reads: one of the --audio files (or an audio file in an
-    --audio folder), the model's file, or a file of a run or dataset folder it reads that is not scores eval wrote
-    there before."""
+    --audio folder), the --labels list, the model's file, or a file of a run or dataset folder it reads (a run's
+    own dataset too) that is not scores eval wrote there before."""
     from .audio_io import audio_extensions
+    from .labels import FOLDERS
+    from .runs import run_dataset_path
 
     if not json_path:
         return
-    target = Path(os.path.realpath(Path(json_path).expanduser()))
-    entries = [Path(os.path.realpath(Path(entry).expanduser())) for entry in _plain_paths(audio or [])
-               if isinstance(entry, (str, os.PathLike))]
+    def real(path):
+        return Path(os.path.realpath(Path(path).expanduser()))
+
+    target = real(json_path)
+    entries = [real(entry) for entry in _plain_paths(audio or []) if isinstance(entry, (str, os.PathLike))]
+    listing = [real(labels)] if isinstance(labels, (str, os.PathLike)) and str(labels) != FOLDERS else []
     what = None
-    if target in entries or (model is not None and target == Path(os.path.realpath(Path(model).expanduser()))):
-        what = "one of the files it scores" if target in entries else "the model it scores"
-    elif target.suffix.lower() in audio_extensions() and any(folder in target.parents for folder in entries):
+    if target in entries or target in listing:
+        what = "one of the files it scores" if target in entries else "the --labels list it reads"
+    elif model is not None and target == real(model):
+        what = "the model it scores"
+    elif target.is_file() and target.suffix.lower() in audio_extensions() and any(
+            folder in target.parents for folder in entries):
         what = "an audio file in a folder given to --audio"
     else:
-        folders = [Path(folder).expanduser() for folder in (*runs, dataset) if folder]
-        if model is not None:
-            model_path = Path(model).expanduser()
-            folders.append(model_path if model_path.is_dir() else model_path.parent
-                           if (model_path.parent / "config.json").is_file() else None)
-        folders = {Path(os.path.realpath(folder)) for folder in folders if folder is not None and folder.is_dir()}
-        if target.parent in folders and target.is_file() and not _is_eval_json(target):
+        models = [Path(path).expanduser() for path in (*runs, model) if path is not None]
+        models = [path for path in models if path.exists()]  # (a shipped model's name is not a path here)
+        folders = [folder for folder in (path if path.is_dir() else path.parent for path in models)
+                   if (folder / "config.json").is_file()]  # run folders (a model file elsewhere: its folder is not)
+        folders += [Path(found) for found in map(run_dataset_path, models) if found is not None]
+        folders += [Path(dataset).expanduser()] if dataset else []
+        if target.parent in {real(folder) for folder in folders if folder.is_dir()} and target.is_file() \
+                and not _is_eval_json(target):
             what = "a file of a run or dataset folder it reads"
     if what:
         raise ParameterError(f"--json '{json_path}' is {what}: it would be written over with the scores, even with "
@@ -669,10 +678,13 @@ SOUND_REFERENCE_ADVICE = ("pass --dataset DIR (the dataset it was trained on), o
 
 
 def _plain_paths(audio):
-    """The paths of possibly labelled audio inputs (a dict of label -> paths, or a list)."""
+    """The paths of possibly labelled audio inputs (a dict of label -> paths or a path, a list, or one path)."""
+    def listed(paths):
+        return [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+
     if isinstance(audio, dict):
-        return [path for paths in audio.values() for path in paths]
-    return audio
+        return [path for paths in audio.values() for path in listed(paths)]
+    return listed(audio)
 
 
 DEMO_FILES = ("dataset", "run", "generated.wav", "curves.png", "sound.png", "score.json")

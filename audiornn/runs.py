@@ -77,9 +77,12 @@ def read_run_json(folder, name):
     path = Path(folder) / name
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError) as error:
+    except ValueError as error:
         raise RunError(f"cannot read '{path}' ({error}): the run folder is damaged: {damaged_advice(folder, name)}") \
             from None
+    except OSError as error:
+        raise RunError(f"cannot open '{path}' ({error.strerror or error}): check that it is a file this user can "
+                       f"read") from None
 
 
 def damaged_advice(folder, name):
@@ -90,15 +93,17 @@ def damaged_advice(folder, name):
 
 
 def damaged_run(folder):
-    """Why ``folder``'s ``config.json`` cannot be read as JSON (a hand edit gone wrong), where the folder holds a
-    run's files (another program's folder would hold none of them); else None."""
-    folder = Path(folder)
-    config = folder / CONFIG
-    if not config.is_file() or not any((folder / name).is_file() for name in (STATE, HISTORY, BEST_MODEL, LAST_MODEL)):
-        return None
+    """Why ``folder``'s ``config.json`` cannot be read as JSON (a hand edit gone wrong), where it still carries an
+    audiornn run's mark (its ``"format"``; another program's config.json, broken or not, never does); else None."""
+    config = Path(folder) / CONFIG
     try:
-        json.loads(config.read_text())
-    except (OSError, ValueError) as error:
+        text = config.read_bytes() if config.is_file() else b""
+        if f'"{RUN_FORMAT}"'.encode() not in text:
+            return None
+        json.loads(text)
+    except OSError:  # (not readable at all: not said to be a damaged run, whose --overwrite would remove it)
+        return None
+    except ValueError as error:
         return str(error)
     return None
 

@@ -81,9 +81,13 @@ def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, feature
     for path, _, label in listed:
         try:  # every file is read, so that one error names every file that cannot be (a messy folder: one fix)
             audio, rate = read_audio(path)
-            prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'", features=features)
+            # (once one has failed, the rest only checked: no frames made that would be thrown away)
+            prepared = prepare_audio(audio, rate, audio_config=audio_config, source=f"'{path}'",
+                                     features=None if failed else features)
         except AudioFileError as error:
             failed.append(error)
+            continue
+        if failed:
             continue
         pieces.append(prepared[0] if features is None else (prepared[0], prepared[2]))
         files.append(str(path))
@@ -95,7 +99,7 @@ def audio_pieces(paths, audio_config, *, labels=None, with_labels=False, feature
     if failed:
         shown = "; ".join(map(str, failed[:SHOWN_ERRORS])) + (
             f"; and {len(failed) - SHOWN_ERRORS} more" if len(failed) > SHOWN_ERRORS else "")
-        raise AudioFileError(f"{len(failed)} of the {len(listed)} files cannot be read: {shown}",
+        raise AudioFileError(f"{len(failed)} of the {len(listed)} files cannot be used: {shown}",
                              reason=failed[0].reason)
     if measured and lower:
         warn_lower_rate(lower, audio_config.sample_rate, f"the file(s) of {measured}" if len(lower) == len(files)

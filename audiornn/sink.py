@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from .audio_io import decode_classes
+from .audio_io import decode_classes, native_path
 from .errors import ParameterError, refused_by_machine
 from .files import (atomic_path, check_writable, existing_folder, folder_for, remove_stale_partials, some_named,
                     write_advice)
@@ -45,7 +45,7 @@ def beyond_full_scale_unsaid():
 def check_output_type(output, folder=False):
     """Refuse an ``output`` that is neither None nor a path (``folder``: a folder may be named too)."""
     if output is not None and not isinstance(output, (str, os.PathLike)):
-        raise ParameterError(f"output is the path of a .wav file to write{' (or of a folder)' if folder else ''} (or "
+        raise ParameterError(f"output is the path of a .wav file{' or a folder' if folder else ''} to write (or "
                              f"None: the audio is returned), got {type(output).__name__}")
 
 
@@ -135,7 +135,7 @@ def _allow_open_files(count):
                              f"(--count), in several runs") from None
 
 
-WAV_LIMIT = 2 ** 32 - 1 - 44  # a RIFF WAV's sizes are 32-bit; past this, RF64
+WAV_LIMIT = 2 ** 32 - 1 - 44 - 256  # a RIFF WAV's sizes are 32-bit (less its header and INFO chunk); past this, RF64
 
 
 def size_text(count):
@@ -172,7 +172,7 @@ def made_by_audiornn(path):
     if Path(path).suffix.lower() != ".wav":
         return None
     try:
-        with soundfile.SoundFile(str(Path(path).expanduser())) as handle:
+        with soundfile.SoundFile(native_path(Path(path).expanduser())) as handle:
             software = handle.software or ""
     except (RuntimeError, OSError, ValueError, TypeError):
         return None

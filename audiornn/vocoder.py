@@ -461,7 +461,7 @@ def _audio_frames(audio, rate, model, name):
                        name, rate, model.audio_config.sample_rate, rate // 2, model.audio_config.sample_rate)
     mono = resample(to_mono(audio), source_rate=rate, target_rate=model.audio_config.sample_rate)
     peak = float(np.max(np.abs(mono))) if mono.size else 0.0
-    if peak < 1 / QUIET_GAIN:  # (as the dataset builder says it; the frames keep the level)
+    if peak < 1 / QUIET_GAIN:  # (the frames keep the level: near silence in, near silence out)
         logger.warning("%s is nearly silent (its peak is %s below full scale): its frames describe that, and the "
                        "vocoded audio is as quiet (if it is not meant as silence, check the recording)", name,
                        f"{-20 * np.log10(peak):.0f} dB" if peak > 0 else "far")

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -355,6 +356,26 @@ def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_r
         assert main(["eval", *arguments, "--overwrite", "--quiet"]) == 2
         assert f"{message}: it would be written over with the scores, even with --overwrite" in one_line(capsys)
     assert all(path.read_bytes() == content for path, content in kept.items())
+    # the run's own dataset, and the --labels list, are read too
+    from audiornn.commands import evaluate_command
+    from audiornn.runs import run_dataset_path
+
+    metadata = Path(run_dataset_path(copy)) / "metadata.json"
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"{recording},a\n")
+    before = metadata.read_bytes()
+    for arguments, message in (
+            (["--model", str(copy), "--json", str(metadata)], "a file of a run or dataset folder it reads"),
+            (["--model", str(copy), "--audio", str(recording), "--labels", str(labels), "--json", str(labels)],
+             "the --labels list it reads")):
+        assert main(["eval", *arguments, "--overwrite", "--quiet"]) == 2
+        assert message in one_line(capsys)
+    assert metadata.read_bytes() == before and labels.read_text() == f"{recording},a\n"
+    # the API takes one path, or a dict of one path, as well as lists
+    for audio in (str(recording.parent), {"a": str(recording.parent)}):
+        with pytest.raises(ParameterError, match="an audio file in a folder given to --audio"):
+            evaluate_command(model=str(copy), audio=audio, json_path=str(recording), overwrite=True, progress=False)
+    assert kept[recording] == recording.read_bytes()
     for _ in range(2):
         assert main(["eval", "--model", str(copy), "--audio", str(recording), "--json", str(copy / "score.json"),
                      "--overwrite", "--quiet"]) == 0

@@ -111,13 +111,17 @@ def test_a_missing_g722_or_pesq_package_is_named_with_how_to_install_it(tmp_path
 def test_raw_g722_named_wav_and_frames_given_as_audio_are_named_for_what_they_are(tmp_path):
     tone = sine(300.0, 0.5, 16000, amplitude=0.5)
     _g722(tmp_path / "take.g722", tone).rename(tmp_path / "take.wav")
-    with pytest.raises(AudioFileError, match=r"take.wav'.*no header a container has: raw G.722 is read under the "
-                                             r"\.g722 extension"):
+    with pytest.raises(AudioFileError, match=r"take.wav'.*none of the headers soundfile knows: raw G.722 is read "
+                                             r"under the \.g722 extension"):
         read_audio(tmp_path / "take.wav")
     np.save(tmp_path / "frames.npy", np.zeros((10, 80), np.float32))
     with pytest.raises(AudioFileError, match=r"frames.npy'.*it is a NumPy .npy file: spectrogram frames are "
                                              r"vocode's input"):
         read_audio(tmp_path / "frames.npy")
+    (tmp_path / "phone.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(64))
+    with pytest.raises(AudioFileError, match=r"phone.m4a'.*a format soundfile does not read: convert it to FLAC or "
+                                             r"WAV, for example: ffmpeg"):
+        read_audio(tmp_path / "phone.m4a")
     (tmp_path / "notes.wav").write_text("not audio\n")
     with pytest.raises(AudioFileError) as refused:
         read_audio(tmp_path / "notes.wav")

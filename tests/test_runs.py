@@ -181,7 +181,7 @@ def test_a_keras_file_that_is_not_ours_is_one_short_line(tmp_path, capsys):
 
 HOLDER = textwrap.dedent("""
     import sys, time
-    from audiornn.runs import hold_run, is_run
+    from audiornn.runs import hold_run
     with hold_run(sys.argv[1]):
         print("held", flush=True)
         time.sleep(60)
@@ -317,6 +317,22 @@ def test_a_run_whose_json_was_broken_by_hand_says_how_to_mend_it_and_can_be_star
     assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(finished_run), "--epochs", "1",
                  "--units", "16", "--steps-per-epoch", "5", "--batch-size", "4", "--overwrite", "--quiet"]) == 0
     assert is_run(finished_run) and (finished_run / "notes.txt").read_text() == "mine"
+
+
+def test_another_programs_folder_with_a_broken_config_is_never_taken_for_a_damaged_run(tone_dataset, tmp_path,
+                                                                                      capsys):
+    project = tmp_path / "project"
+    project.mkdir()
+    files = {"config.json": '{"lr": 0.001, // tuned\n}', "history.csv": "epoch,loss\n", "model.keras": "x",
+             "train.py": "print()"}
+    for name, text in files.items():
+        (project / name).write_text(text)
+    for arguments in (["--resume", str(project)], ["--dataset", str(tone_dataset.path), "--output", str(project),
+                                                   "--overwrite"]):
+        assert main(["train", *arguments, "--epochs", "1", "--quiet"]) == 2
+        error = one_line(capsys)
+        assert "holds no audiornn run" in error and "cannot be read" not in error
+    assert {path.name: path.read_text() for path in project.iterdir() if path.name != ".lock"} == files
 
 
 @pytest.mark.slow

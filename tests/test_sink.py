@@ -275,7 +275,7 @@ def test_a_bad_file_among_evals_audio_is_named_with_what_to_do(tmp_path, capsys)
     assert main(["eval", "--model", "speech", "--audio", str(folder), "--output", str(tmp_path / "out"),
                  "--json", str(tmp_path / "scores.json"), "--quiet"]) == 2
     error = capsys.readouterr().err.strip()
-    assert "3 of the 4 files cannot be read: " in error and "so leave them out of --audio" in error
+    assert "3 of the 4 files cannot be used: " in error and "so leave them out of --audio" in error
     assert all(f"{name}'" in error for name in ("b.wav", "c.wav", "zz_empty.g722")) and len(error.splitlines()) == 1
 
 
