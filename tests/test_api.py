@@ -327,11 +327,11 @@ def test_the_review_of_the_probe_mends(speech_like_folder, tmp_path, monkeypatch
     # A run (or dataset) given itself as an input is said to be one, not "holds no audio files"
     with pytest.raises(AudioFileError, match=r"input '.*sine' is an audiornn run folder: .* give the recordings"):
         find_audio_files([sine_run[0]])
-    # eval's --output made, then taken away when --json is refused
-    with pytest.raises(audiornn.AudioRNNError, match="does not exist"):
-        evaluate_command([sine_run[0]], model=sine_run[0], output=tmp_path / "new" / "figures",
-                         json_path=tmp_path / "no" / "x.json")
-    assert not (tmp_path / "new").exists()
+    # eval's --output and --json folders made, then taken away when it fails
+    with pytest.raises(audiornn.AudioRNNError, match="missing.wav' does not exist"):
+        evaluate_command(model=sine_run[0], output=tmp_path / "new" / "figures", json_path=tmp_path / "no" / "x.json",
+                         audio=[tmp_path / "missing.wav"], progress=False)
+    assert not (tmp_path / "new").exists() and not (tmp_path / "no").exists()
     # A run with epochs whose model is gone is not "a run that completed no epoch"
     copy = tmp_path / "copy"
     shutil.copytree(sine_run[0], copy, ignore=shutil.ignore_patterns(".lock", "model.keras"))
