@@ -17,7 +17,7 @@ from audiornn.features import FORMATS, FeatureConfig, format_frames, frame_count
 from audiornn.model import ModelConfig
 from audiornn.runs import load_run_model
 from audiornn.training import TrainConfig, train
-from audiornn.vocoder import load_features, vocode
+from audiornn.vocoder import FOLLOW_DB, load_features, vocode
 
 from conftest import sine
 
@@ -600,7 +600,7 @@ def test_frames_of_audio_far_beyond_full_scale_are_said_to_distort_with_the_shar
 def test_audio_that_does_not_follow_its_frames_is_said_so_and_not_raised_into_a_blast(caplog):
     """vocoder-16k at --temperature 0 drew audio all but silent in the frames' bands, which the level match raised
     71 dB into a full-scale tone (92 % of the samples cut), and the warning blamed the frames' unit."""
-    from audiornn.vocoder import FOLLOW_DB, RAISE_DB, match_level
+    from audiornn.vocoder import RAISE_DB, match_level
 
     config = FeatureConfig.for_format("speecht5")
     rate = config.format.sample_rate
@@ -796,9 +796,9 @@ def test_vocode_refines_by_default_and_refine_0_gives_the_networks_audio(tmp_pat
     frames = format_frames(0.5 * _bundled_speech_at_16_khz("vm-forward.wav")[:24000], config)
     np.save(tmp_path / "tts.npy", frames)
 
-    def vocoded(*options):
+    def vocoded(seed, *options):
         name = f"out{len(list(tmp_path.glob('*.wav')))}.wav"
-        assert main(["vocode", "--model", "vocoder-16k", str(tmp_path / "tts.npy"), "--seed", "1", *options,
+        assert main(["vocode", "--model", "vocoder-16k", str(tmp_path / "tts.npy"), "--seed", str(seed), *options,
                      "--output", str(tmp_path / name), "--quiet"]) == 0
         return soundfile.read(str(tmp_path / name))[0]
 
@@ -808,7 +808,10 @@ def test_vocode_refines_by_default_and_refine_0_gives_the_networks_audio(tmp_pat
         kept = loud[:, None] & (given >= given.max(axis=1, keepdims=True) - 2)  # log10 of magnitude: 40 dB
         return float(np.mean(np.abs(made - given)[kept])) * 20
 
-    network, refined = vocoded("--refine", "0"), vocoded()
+    # A draw that follows its frames (8 kHz speech raised to 16 kHz is unlike the frames the model learned: on some
+    # backend and CPU a draw strays, and vocode rightly leaves that one unrefined)
+    seed = next(seed for seed in range(1, 6) if apart_db(vocoded(seed, "--refine", "0")) <= FOLLOW_DB)
+    network, refined = vocoded(seed, "--refine", "0"), vocoded(seed)
     assert network.size == refined.size == frames.shape[0] * config.hop
     assert apart_db(network) > 3.0 and apart_db(refined) < apart_db(network) / 2
     assert main(["vocode", "--model", "vocoder-16k", str(tmp_path / "tts.npy"), "--refine", "-1",
