@@ -468,10 +468,11 @@ def _check_json_not_read(json_path, *, runs, model, audio, dataset, labels):
     own dataset too) that is not scores eval wrote there before."""
     from .audio_io import audio_extensions
     from .labels import FOLDERS
-    from .runs import run_dataset_path
+    from .runs import CONFIG, run_dataset_path
 
     if not json_path:
         return
+
     def real(path):
         return Path(os.path.realpath(Path(path).expanduser()))
 
@@ -490,7 +491,7 @@ def _check_json_not_read(json_path, *, runs, model, audio, dataset, labels):
         models = [Path(path).expanduser() for path in (*runs, model) if path is not None]
         models = [path for path in models if path.exists()]  # (a shipped model's name is not a path here)
         folders = [folder for folder in (path if path.is_dir() else path.parent for path in models)
-                   if (folder / "config.json").is_file()]  # run folders (a model file elsewhere: its folder is not)
+                   if (folder / CONFIG).is_file()]  # run folders (a model file elsewhere: its folder is not)
         folders += [Path(found) for found in map(run_dataset_path, models) if found is not None]
         folders += [Path(dataset).expanduser()] if dataset else []
         if target.parent in {real(folder) for folder in folders if folder.is_dir()} and target.is_file() \

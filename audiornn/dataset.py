@@ -931,9 +931,10 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
             if not used:
                 shown = "; ".join(messages[:5]) + ("; ..." if len(messages) > 5 else "")
                 raise AudioFileError(f"no usable audio among the {len(files)} input file(s): {shown}")
+            window = _scored_window(feature_config)
             plan = _plan_by_label(used, label_names, validation_fraction, files,
-                                  feature_config.hop if feature_config else 1, _scored_window(feature_config))
-            _check_label_sizes(used, plan, label_names, validation_fraction, strict, _scored_window(feature_config))
+                                  feature_config.hop if feature_config else 1, window)
+            _check_label_sizes(used, plan, label_names, validation_fraction, strict, window)
             _check_validation_length(used, plan, audio_config.sample_rate, feature_config)
             sources, sizes, frames = _write_splits(partial, pool_path, used, plan, bool(label_names), feature_config)
             pool_path.unlink()
