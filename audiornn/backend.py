@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["BACKENDS", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "devices", "distribution",
+__all__ = ["BACKENDS", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "cond", "devices", "distribution",
            "index_dtype", "is_tensorflow", "name", "one_tensorflow_device", "release_compiled_if_crowded", "start",
            "start_quietly", "start_runtime_quietly", "sync_training_state", "uniform", "wide_float"]
 
@@ -199,6 +199,21 @@ def on_cpu():
     import jax
 
     return jax.default_backend() == "cpu"
+
+
+def cond(predicate, true_fn, false_fn):
+    """``keras.ops.cond``, but decided in Python where ``predicate`` is a value rather than a traced tensor (a
+    model's eager :meth:`~audiornn.model.AudioRNN.step`): JAX's ``lax.cond`` called eagerly compiles both branches
+    anew on every call, since each step's closures are new functions (0.7 s a step on 2 cores, where the step
+    itself takes milliseconds). TensorFlow's eager ``cond`` already runs the one branch."""
+    from keras import ops
+
+    if not is_tensorflow():
+        import jax
+
+        if not isinstance(predicate, jax.core.Tracer):
+            return true_fn() if bool(np.asarray(predicate)) else false_fn()
+    return ops.cond(predicate, true_fn, false_fn)
 
 
 def compiled(function, model, static=()):

@@ -15,6 +15,7 @@ from .backend import start_quietly
 start_quietly()  # before Keras: a notebook's first import keeps the backend's start-up lines out
 from keras import ops
 
+from . import backend
 from . import linear_prediction as lp
 from .errors import ParameterError
 from .layers import hold
@@ -114,7 +115,7 @@ def step_history(model, previous, states, new_states, predictor, label):
             return lp.fit_predictor(recent[:, :config.prediction_window], config.linear_prediction,
                                     floor=config.prediction_floor, newest_first=True)
 
-        coefficients, scale = refit() if config.prediction_hop == 1 else ops.cond(
+        coefficients, scale = refit() if config.prediction_hop == 1 else backend.cond(
             ops.equal(states["position"] % config.prediction_hop, 0), refit,
             lambda: (states["coefficients"], states["scale"]))
         new_states.update(coefficients=coefficients, scale=scale)
@@ -133,7 +134,7 @@ def step_history(model, previous, states, new_states, predictor, label):
         def next_frame():  # the last F values, oldest first
             return model.frame_tier.step(ops.flip(recent[:, :size], axis=1), states["frame"], label)
 
-        conditioning, new_states["frame"] = ops.cond(
+        conditioning, new_states["frame"] = backend.cond(
             ops.equal(states["position"] % size, 0), next_frame,
             lambda: (states["conditioning"], states["frame"]))
         new_states["conditioning"] = conditioning

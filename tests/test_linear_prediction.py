@@ -195,7 +195,7 @@ def test_no_linear_prediction_leaves_the_predictor_out_and_contradictions_are_re
 
     assert ModelConfig.seed().linear_prediction == 0
     common = ["--dataset", str(sine_dataset.path), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4",
-              "--sequence-length", "32", "--quiet"]
+              "--sequence-length", "32", "--units", "8", "--dense-units", "8", "--quiet"]
     for flags, order in ((["--no-linear-prediction"], 0), (["--linear-prediction", "0"], 0),
                          (["--linear-prediction", "16"], 16)):
         run = tmp_path / f"run{order}{len(flags)}"

@@ -148,7 +148,7 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_resume_finishes(sine_da
 
     def command(index):
         return [sys.executable, str(REPOSITORY / "AudioRNN.py"), "train", "--dataset", str(dataset.path), "--output",
-                str(run), "--epochs", "3", "--steps-per-epoch", "400", *small]
+                str(run), "--epochs", "2", "--steps-per-epoch", "400", *small]
 
     processes = start_workers(command, ports, tmp_path, "first")
     try:
@@ -176,7 +176,7 @@ def test_a_lost_worker_stops_the_other_with_one_line_and_resume_finishes(sine_da
     codes = finish(start_workers(resume, ports, tmp_path, "again"), timeout=400)
     assert codes == [0, 0], (tmp_path / "again0.log").read_text()[-3000:] + (tmp_path / "again1.log").read_text()[-3000:]
     rows = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
-    assert rows == ["1", "2", "3"]
+    assert rows == ["1", "2"]  # the lost epoch 2 trained again, whole
 
 
 def test_under_a_time_budget_the_workers_stop_at_the_same_epoch(sine_dataset, tmp_path):

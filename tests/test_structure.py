@@ -1,7 +1,11 @@
 """The house: files saved by earlier versions still work, and imports run one way."""
 
 import ast
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +96,35 @@ def test_only_the_backend_module_imports_tensorflow_or_jax():
         if path.stem != "backend":
             assert not {"tensorflow", "jax", "jaxlib"} & _imports(path.stem)[1], path.name
     assert {"tensorflow", "jax"} <= _imports("backend")[1]
+
+
+@pytest.mark.slow
+def test_the_suite_runs_on_both_backends_side_by_side_and_shows_each_ones_output_whole(tmp_path):
+    """tests/all_backends.py (the README's test command) on a suite of one test that waits for its twin on the
+    other backend: it passes only if the two runs go side by side; it fails on JAX, whose status must come back."""
+    (tmp_path / "test_twins.py").write_text(textwrap.dedent("""
+        import time
+        from pathlib import Path
+
+        import keras
+
+        def test_twins():
+            mine = keras.backend.backend()
+            print("running on", mine)
+            Path(mine).write_text("here")
+            other = Path("jax" if mine == "tensorflow" else "tensorflow")
+            deadline = time.monotonic() + 120
+            while not other.exists():
+                assert time.monotonic() < deadline, "the other backend's run never came"
+                time.sleep(0.1)
+            assert mine == "tensorflow", "made to fail on JAX"
+    """))
+    result = subprocess.run([sys.executable, str(REPOSITORY / "tests" / "all_backends.py"), "test_twins.py", "-s",
+                             "-p", "no:cacheprovider", "--rootdir", str(tmp_path)], capture_output=True, text=True,
+                            timeout=600, cwd=tmp_path, env=dict(os.environ, AUDIORNN_TESTS_SIDE_BY_SIDE="1"))
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]  # JAX's failure, not lost
+    out = result.stdout
+    order = ["beside them, on jax", "running on tensorflow", "1 passed", "== tensorflow: exit status 0",
+             "== the tests on jax", "running on jax", "made to fail on JAX", "1 failed", "== jax: exit status 1"]
+    places = [out.find(text) for text in order]
+    assert -1 not in places and places == sorted(places), out[-3000:]
