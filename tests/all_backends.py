@@ -8,6 +8,8 @@ With two cores or more the two runs go side by side (on 2 cores the suite then t
 the time of one run after the other: much of each is Python, tracing and compiling on one core): TensorFlow's
 output is shown as it comes, JAX's is kept in a file and shown, as it comes, once TensorFlow's run ends.
 AUDIORNN_TESTS_SIDE_BY_SIDE=0 runs them one after the other instead (=1: side by side on one core too).
+Options naming one place for a run's files (--basetemp, --junitxml) would be shared by the two runs side by side:
+give them with AUDIORNN_TESTS_SIDE_BY_SIDE=0.
 
 Exits with the first failing run's status (pytest's 5, no tests collected, included); a backend that is not
 installed is a failure too, since CI must run both.
@@ -67,8 +69,8 @@ def main(arguments):
                   f"(-m '{second_markers}'; its output follows {first}'s)", flush=True)
             second_command, second_environment = command(second, second_markers, arguments)
             with open(log, "wb") as output:
-                other = subprocess.Popen(second_command, env=second_environment, stdout=output,
-                                         stderr=subprocess.STDOUT)
+                other = subprocess.Popen(second_command, env=second_environment, stdin=subprocess.DEVNULL,
+                                         stdout=output, stderr=subprocess.STDOUT)
             try:
                 first_command, first_environment = command(first, first_markers, arguments)
                 code = subprocess.call(first_command, env=first_environment)

@@ -99,6 +99,7 @@ def test_only_the_backend_module_imports_tensorflow_or_jax():
 
 
 @pytest.mark.slow
+@pytest.mark.tf_only  # (it starts both backends' runs itself: once is enough)
 def test_the_suite_runs_on_both_backends_side_by_side_and_shows_each_ones_output_whole(tmp_path):
     """tests/all_backends.py (the README's test command) on a suite of one test that waits for its twin on the
     other backend: it passes only if the two runs go side by side; it fails on JAX, whose status must come back."""
