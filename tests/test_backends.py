@@ -269,3 +269,36 @@ def test_tensorflows_retracing_note_is_left_out_and_its_other_warnings_are_not(c
                                                 "tf.function retracing. Tracing is expensive")
         logging.getLogger("tensorflow").warning("another warning of TensorFlow's")
     assert "retracing" not in caplog.text and "another warning of TensorFlow's" in caplog.text
+
+
+@pytest.mark.jax_only
+def test_an_eager_step_on_jax_compiles_nothing_new_once_warm(caplog):
+    """A model's eager step with conds (the predictor refitted every 3 samples, a frame tier every 4) decides
+    them in Python on JAX (backend.cond): JAX's lax.cond called eagerly compiled both branches again on every
+    step, 0.7 s a step. Warm, a step compiles nothing, whichever branch it takes; traced, the cond stays a cond
+    (the compiled loop of generation)."""
+    import jax
+    from audiornn import backend
+    from audiornn.model import build_model
+
+    model = build_model(ModelConfig(cell="gru", num_layers=1, units=8, embedding_dim=4, lags=2, dense_units=8,
+                                    linear_prediction=4, prediction_window=8, prediction_hop=3, frame_size=4,
+                                    frame_units=8))
+    classes = np.random.default_rng(0).integers(0, 256, (2, 30)).astype("int32")
+    states = model.initial_states(2)
+    for step in range(12):  # warm: every branch taken, every position of the hop and the frame seen
+        logits, states = model.step(classes[:, step], states)
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING", logger="jax"):
+            stepped = []
+            for step in range(12, 24):
+                logits, states = model.step(classes[:, step], states)
+                stepped.append(np.asarray(logits))
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    assert not [record for record in caplog.records if "ompil" in record.getMessage()], caplog.text[-2000:]
+    np.testing.assert_allclose(np.stack(stepped, axis=1), np.asarray(model(classes[:, :24]))[:, 12:], atol=1e-4,
+                               rtol=2e-5)
+    traced = jax.jit(lambda flag: backend.cond(flag, lambda: flag * 2, lambda: flag * 3))
+    assert int(traced(np.int32(1))) == 2 and int(traced(np.int32(0))) == 0 and int(traced(np.int32(5))) == 10
