@@ -226,7 +226,7 @@ def compiled(function, model, static=()):
     if is_tensorflow():
         import tensorflow as tf
 
-        traced = tf.function(function, jit_compile=True, reduce_retracing=True)
+        traced = tf.function(function, jit_compile=True, reduce_retracing=True, autograph=False)
         # Traced again for a new batch or length, by design (the streams of a fold, a chunk's frames), not by
         # mistake: without TensorFlow's warning of "N out of the last M calls ... triggered tf.function retracing",
         # which a notebook vocoding inputs of a few lengths was shown

@@ -155,7 +155,6 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
             # it without a step whether or not the prime is written.
             primer = np.broadcast_to(primer, (count, primer.shape[-1]))
             sink.emit(primer, write=include_prime)
-        for _, length, drawn in chunks(total, chunk, count=count, rate=rate, desc="generating",
-                                       progress=progress):
-            sink.emit(stream.sample(drawn)[:, :length])
+        for _, length in chunks(total, chunk, count=count, rate=rate, desc="generating", progress=progress):
+            sink.emit(stream.sample(length))
     return paths or sink.audio()

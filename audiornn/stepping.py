@@ -211,7 +211,7 @@ def run_steps(model, states, length, read, emit, carry, per_frame=None, shift=0)
 
 
 def _sample_loop(model, count, sampled, first_stream, total_streams, tail, previous, states, seed, start,
-                 temperature, length, per_frame=None, keys=None):
+                 temperature, size, length, per_frame=None, keys=None):
     def emit(step, logits, carry):
         chosen = choose(logits, seed=seed, position=start + ops.cast(step, start.dtype),
                         temperature=temperature if sampled else 0, tail=tail, first_stream=first_stream,
@@ -222,7 +222,7 @@ def _sample_loop(model, count, sampled, first_stream, total_streams, tail, previ
     # of the frame before the chunk's first (hop - 1 into it).
     hop = 1 if per_frame is None else model.feature_config.hop
     states, (previous, output) = run_steps(model, states, length, lambda step, carry: carry[0], emit,
-                                           (previous, ops.zeros((count, length), "int32")), per_frame, hop - 1)
+                                           (previous, ops.zeros((count, size), "int32")), per_frame, hop - 1)
     return previous, states, output
 
 
@@ -260,11 +260,30 @@ def score_loop(model):
 def compiled_loops(model, count=1, sampled=True, first_stream=0, total_streams=1, tail=0.0):
     """The compiled sample loop of ``count`` streams (of ``total_streams``, from ``first_stream``; argmax when
     not ``sampled``; ``tail`` as :func:`choose` takes it), the prime loop and a vocoder's frame-rate network
-    (None for other models), each made once per model (:func:`audiornn.backend.compiled_once`)."""
+    (None for other models), each made once per model (:func:`audiornn.backend.compiled_once`).
+
+    The sample loop takes ``(previous, states, seed, start, temperature, size, length[, per_frame][, keys])``:
+    it draws ``length`` (a tensor) classes into an output of ``size`` (a Python int, which it is compiled for:
+    :func:`loop_size`), so any length up to the size runs in one compiled loop."""
     key = (count, bool(sampled), first_stream, total_streams, float(tail))
     return (backend.compiled_once(model, key, lambda: functools.partial(_sample_loop, model, *key), static=(5,)),
             backend.compiled_once(model, "prime", lambda: functools.partial(_prime_loop, model)),
             compiled_frame_rate(model))
+
+
+def loop_size(length, sizes, step=1):
+    """The output size a sample loop draws ``length`` classes into: the smallest of ``sizes`` (those the loop
+    was already compiled for, a list this adds to) that holds them, else ``step`` (a vocoder's hop) times a
+    power of two. Each new size compiles the loop again (on TensorFlow as on JAX), so a last, shorter chunk
+    runs in its full chunks' loop, and a process vocoding inputs of any length compiles a few sizes at most,
+    not one for each length (a 2 s input took 4.1 s to vocode where one of a length compiled before took 1.6;
+    before each chunk's length was rounded to a tenth of a chunk, and each new tenth compiled)."""
+    fitting = [size for size in sizes if size >= length]
+    if fitting:
+        return min(fitting)
+    size = step * (1 << max(0, math.ceil(math.log2(-(-length // step)))))
+    sizes.append(size)
+    return size
 
 
 # -- sampling -------------------------------------------------------------------------------------
@@ -437,6 +456,8 @@ class SampleStream:
         self.previous = ops.full((count,), model.silence, "int32")
         self._sample, self._prime, self._frame_rate = compiled_loops(
             model, count, self.temperature != 0, self.first_stream, self.total_streams, self.tail)
+        # The sizes the sample loop was compiled for (loop_size), kept with it for every stream that runs it
+        self._sizes = self._sample.__dict__.setdefault("sizes", [])
 
     def set_label(self, label):
         """Continue every stream under ``label`` (names or ids, one for all or one each)."""
@@ -469,17 +490,26 @@ class SampleStream:
                                  "(count, length / hop + 1 + 2 margin, bands) of them (frame_span, take_frames); "
                                  "vocode() does this from whole inputs" if frames is None else
                                  "frames are for a vocoder's streams; this model makes audio without them")
-        extra = () if frames is None else (self._frame_rate(ops.convert_to_tensor(np.asarray(frames, np.float32))),)
+        hop = 1 if frames is None else self.model.feature_config.hop
+        size = loop_size(length, self._sizes, hop)
+        extra = ()
+        if frames is not None:
+            # Frames for the loop's whole size (the last repeated): made by the frame-rate network compiled for it
+            frames = np.asarray(frames, np.float32)
+            rows = size // hop + 1 + 2 * self.model.feature_net.margin
+            if frames.ndim == 3 and frames.shape[1] < rows:
+                frames = np.pad(frames, ((0, 0), (0, rows - frames.shape[1]), (0, 0)), mode="edge")
+            extra = (self._frame_rate(ops.convert_to_tensor(frames)),)
         if self.keys is not None:
             extra = (extra or (None,)) + (self.keys,)
         index = backend.index_dtype()
         previous, states, chosen = self._sample(
             self.previous, self.states, ops.convert_to_tensor(self.seed, index),
             ops.convert_to_tensor(self.position, index), ops.convert_to_tensor(max(self.temperature, 1e-6), "float32"),
-            length, *extra)
+            size, ops.convert_to_tensor(length, "int32"), *extra)
         self.previous, self.states = previous, states
         self.position += length
-        return np.asarray(chosen, dtype=np.uint8)
+        return np.asarray(chosen, dtype=np.uint8)[:, :length]
 
 
 class StreamGroup:
@@ -555,15 +585,6 @@ class StreamGroup:
         self.close()
 
 
-def loop_length(length, chunk, step=1):
-    """How many samples a chunk of ``length`` (of at most ``chunk``) is drawn for: ``length`` rounded up to a
-    tenth of a full chunk, in whole ``step`` s (a vocoder's frames). On JAX a loop of a new length compiles
-    anew, so each new length of a last, shorter chunk would compile once more; rounded, at most ten lengths
-    compile, for at most a tenth of a chunk's work more (the samples past ``length`` are dropped)."""
-    granule = max(step, chunk // 10 // step * step)
-    return min(chunk, -(-length // granule) * granule)
-
-
 class TimeLeft:
     """Says once, where it is :data:`TIME_LEFT_AT_LEAST` seconds or more, how long a long job (``what``, of
     ``total`` units) has left: for work off a terminal, where no progress bar shows. Timed from the end of its
@@ -588,11 +609,10 @@ class TimeLeft:
 TIME_LEFT_AFTER, TIME_LEFT_AT_LEAST = 10.0, 30.0
 
 
-def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.0):
-    """Each chunk of ``total`` samples as ``(start, length, drawn)``: at most ``chunk`` samples, drawn for
-    :func:`loop_length` of them (the caller keeps the first ``length``), with a progress bar over ``count``
-    streams that shows the speed in real time at ``rate`` (of ``speedup`` output samples a stream's sample:
-    folded vocoding's streams are parts of fewer outputs)."""
+def chunks(total, chunk, *, count, rate, desc, progress=True, speedup=1.0):
+    """Each chunk of ``total`` samples as ``(start, length)``: at most ``chunk`` samples, with a progress bar
+    over ``count`` streams that shows the speed in real time at ``rate`` (of ``speedup`` output samples a
+    stream's sample: folded vocoding's streams are parts of fewer outputs)."""
     started, done = time.monotonic(), 0
     with tqdm(total=total * count, unit="sample", unit_scale=True, desc=desc,
               disable=bar_disabled(progress)) as bar:
@@ -600,7 +620,7 @@ def chunks(total, chunk, *, count, rate, desc, progress=True, step=1, speedup=1.
             else None
         while done < total:
             length = min(chunk, total - done)
-            yield done, length, loop_length(length, chunk, step)
+            yield done, length
             done += length
             bar.update(length * count)
             if left is not None:

@@ -780,15 +780,15 @@ def vocode_frames(model, given, names, *, paths=None, temperature=1.0, seed=0, c
         "level whatever the recording's (a louder peak than the recording's was drawn)")
     with stream, AudioSink(paths, count, model.audio_config, wav, lengths=lengths, overwrite=overwrite,
                            cause=cause, made_by="vocode") as sink:
-        for done, length, drawn in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding",
-                                          progress=progress, step=hop, speedup=sum(lengths) / total / owner.size):
+        for done, length in chunks(total, chunk, count=owner.size, rate=rate, desc="vocoding", progress=progress,
+                                   speedup=sum(lengths) / total / owner.size):
             # The steps read the sample before the chunk through the chunk's last but one; the sink cuts each
             # stream at its length.
-            span = frame_span(done - 1, drawn, hop, margin)
-            classes = stream.sample(drawn, np.stack([take_frames(frames[source], span + start)
-                                                     for source, start in zip(owner, starts)]))
+            span = frame_span(done - 1, length, hop, margin)
+            classes = stream.sample(length, np.stack([take_frames(frames[source], span + start)
+                                                      for source, start in zip(owner, starts)]))
             if buffered:
-                drawn_classes[:, done:done + length] = classes[:, :length]
+                drawn_classes[:, done:done + length] = classes
             else:
                 sink.emit(classes)
         # (bar_disabled's None is tqdm's: hidden where stderr is not a terminal, as in a log file)

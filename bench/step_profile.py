@@ -7,7 +7,9 @@ One stream (batch 1), the compiled sample loop of ``audiornn.stepping`` (as
 Each row takes one more part out of the step, so the differences between rows
 are what each part costs:
 
-- ``whole step``: the network and the draw (inverse CDF of the softmax);
+- ``whole step``: the network and the draw (inverse CDF of the softmax); a
+  vocoder's frames (silence) are made once a frame by its frame-rate network
+  inside the timed call, as ``vocode`` makes them;
 - ``argmax``: the draw replaced by argmax (what the draw costs);
 - ``no prior``: and the Laplace prior of the output left out;
 - ``no output layers``: and the dense layer and the 256-way output (the GRU's
@@ -36,7 +38,12 @@ def profile(model, steps, repeats):
     from keras import ops
 
     from audiornn import backend, history
-    from audiornn.stepping import choose, run_steps
+    from audiornn.stepping import choose, frame_rate, run_steps
+
+    vocoder = model.feature_net is not None
+    if vocoder:  # frames of silence in the model's units: the step's cost does not depend on their values
+        hop, margin = model.feature_config.hop, model.feature_net.margin
+        frames = ops.zeros((1, steps // hop + 1 + 2 * margin, model.feature_config.bands), "float32")
 
     def loop(emit_choice, strip):
         def run(previous, states, seed):
@@ -48,7 +55,8 @@ def profile(model, steps, repeats):
             if "history" in strip:
                 saved["step_history"], saved["step_constants"] = history.step_history, model.step_constants
                 history.step_history = lambda model_, previous, states, new_states, *rest: (
-                    new_states.update(lags=states["lags"]), (None, None, None))[1]
+                    new_states.update({name: value for name, value in states.items()
+                                       if name not in ("layers", "label")}), (None, None, None))[1]
                 model.step_constants = lambda: {name: value for name, value in saved["step_constants"]().items()
                                                 if name != "sample_kernel"}
             try:
@@ -58,7 +66,8 @@ def profile(model, steps, repeats):
                     return chosen, ops.slice_update(carry[1], (0, step), chosen[:, None])
 
                 return run_steps(model, states, steps, lambda step, carry: carry[0], emit,
-                                 (previous, ops.zeros((1, steps), "int32")))[1][1]
+                                 (previous, ops.zeros((1, steps), "int32")),
+                                 frame_rate(model, frames) if vocoder else None)[1][1]
             finally:
                 for name, value in saved.items():
                     setattr(history if name == "step_history" else model, name, value)
@@ -101,8 +110,8 @@ def main():
     from audiornn.model import ModelConfig, build_model
 
     model = load_model(arguments.model) if arguments.model else build_model(ModelConfig())
-    if model.feature_net is not None or model.label_embedding is not None:
-        parser.error("profile a model without frames or labels (the step's extras are not fed here)")
+    if model.label_embedding is not None:
+        parser.error("profile a model without labels (a label is not fed here)")
     results = profile(model, arguments.steps, arguments.repeats)
     whole = results[0][1]
     print(f"one stream, {arguments.steps} samples per call, best of {arguments.repeats}")

@@ -36,20 +36,30 @@ def test_chunk_boundaries_do_not_change_the_output(gru_model, predictor):
 
 
 @pytest.mark.slow
-def test_a_last_shorter_chunk_is_drawn_in_tenths_of_a_chunk_so_few_loop_lengths_compile(gru_model, monkeypatch):
-    from audiornn.stepping import loop_length
+def test_a_last_shorter_chunk_runs_in_the_loop_compiled_for_the_full_chunks(gru_model, monkeypatch):
+    from audiornn import stepping
+    from audiornn.stepping import loop_size
 
-    drawn = []
-    sample = SampleStream.sample
+    drawn, traced = [], []
+    sample, loop = SampleStream.sample, stepping._sample_loop
     monkeypatch.setattr(SampleStream, "sample", lambda self, length, *rest: drawn.append(length) or
                         sample(self, length, *rest))
+    # Each trace of the loop is a compilation (TensorFlow also compiles again for each new size, untraced)
+    monkeypatch.setattr(stepping, "_sample_loop", lambda *arguments, **keywords: traced.append(1) or
+                        loop(*arguments, **keywords))
+    gru_model.compiled_loops.clear()
     outputs = [generate(gru_model, seconds=seconds, seed=2, chunk_seconds=0.1, progress=False)
                for seconds in (0.13, 0.1371, 0.119, 0.0015)]
     assert [output.shape[1] for output in outputs] == [1040, 1097, 952, 12]
-    # Chunks of 800 samples, then the rest rounded up to a tenth of a chunk: a few lengths for any length.
-    assert drawn == [800, 240, 800, 320, 800, 160, 80]
-    np.testing.assert_array_equal(outputs[1][:, :1040], outputs[0])  # the dropped samples change nothing
-    assert [loop_length(length, 8000, 80) for length in (80, 800, 880, 7920, 8000)] == [800, 800, 1600, 8000, 8000]
+    # Chunks of 800 samples, then the rest as it is, each in the one loop compiled for 1024
+    assert drawn == [800, 240, 800, 297, 800, 152, 12]
+    assert [loop.sizes for loop in gru_model.compiled_loops.values() if hasattr(loop, "sizes")] == [[1024]]
+    assert len(traced) == 1
+    np.testing.assert_array_equal(outputs[1][:, :1040], outputs[0])  # the same stream, however long
+    sizes = []
+    assert [loop_size(length, sizes, 80) for length in (80, 800, 880, 7920, 8000, 81)] == \
+        [80, 1280, 1280, 10240, 10240, 1280]
+    assert sizes == [80, 1280, 10240]
 
 
 @pytest.mark.slow

@@ -621,6 +621,23 @@ def test_folded_vocoding_is_exact_in_length_the_same_whatever_the_chunks_or_batc
 
 
 @pytest.mark.slow
+def test_inputs_of_any_length_vocode_in_a_loop_compiled_once_and_as_they_would_alone(vocoder_run, voiced):
+    audio, rate = read_audio(voiced / "tones1.wav")
+    piece = audio[:3200]  # 0.4 s: 40 frames of 80 samples
+
+    def run(model, *inputs):
+        made = [vocode(model, item, sample_rate=rate, seed=4, fold=False, refine=0, chunk_seconds=10, progress=False)
+                for item in inputs]
+        return made, [loop.sizes for loop in model.compiled_loops.values() if hasattr(loop, "sizes")]
+
+    (alone,), sizes = run(load_run_model(vocoder_run[0]), piece)
+    assert sizes == [[64 * 80]]  # 40 frames, in a loop compiled for 64
+    (whole, after), sizes = run(load_run_model(vocoder_run[0]), audio, piece)
+    assert whole.shape == (1, 12000) and sizes == [[256 * 80]]  # 150 frames; the piece ran in the same loop
+    np.testing.assert_array_equal(after, alone)  # its frames padded to the loop's size: nothing changed
+
+
+@pytest.mark.slow
 def test_pitch_scores_find_a_pitch_error_in_cents_and_a_buzz_where_the_original_is_unvoiced():
     from audiornn.resynthesis import pitch_scores
 
