@@ -112,6 +112,7 @@ def test_labels_out_of_range_or_of_another_type_are_named():
     assert label_state(model, "es", 2).tolist() == [1, 1]
 
 
+@pytest.mark.slow
 def test_plot_history_and_sound_comparison_refuse_what_they_cannot_draw(sine_run, sine_dataset, tmp_path):
     folder, _ = sine_run
     with pytest.raises(ParameterError, match=r"names: one name for each of the 2 run\(s\)"):
@@ -210,6 +211,7 @@ def test_a_failed_build_takes_away_the_folders_it_made_above_its_output(tmp_path
     assert dataset.path == tmp_path / "kept" / "new" / "ds"
 
 
+@pytest.mark.slow
 def test_eval_of_a_run_whose_dataset_is_gone_or_rebuilt_scores_without_its_baselines(sine_run, sine_dataset,
                                                                                      tone_dataset, tmp_path, capsys,
                                                                                      caplog):
@@ -494,6 +496,7 @@ def test_generate_makes_the_same_take_by_default_and_a_new_one_with_seed_none():
     assert np.array_equal(*same) and not np.array_equal(*new)
 
 
+@pytest.mark.slow
 def test_sound_comparison_draws_a_model_alone_without_real_audio_and_says_when_the_real_audio_is_short(
         sine_run, sine_dataset, caplog):
     folder, _ = sine_run

@@ -39,6 +39,7 @@ def test_a_saved_run_scores_as_on_the_backend_that_made_the_reference_and_genera
     assert audio.shape == (2, 400) and np.all(np.isfinite(audio)) and np.abs(audio).max() > 0
 
 
+@pytest.mark.slow
 @pytest.mark.jax_only
 def test_a_run_trained_on_jax_generates_the_same_audio_on_jax():
     # Each backend has its own random numbers: a seed repeats its audio on one backend, not across them
@@ -123,6 +124,7 @@ def _python(script, env, timeout=600):
                           timeout=timeout, cwd=REPOSITORY, env=env)
 
 
+@pytest.mark.slow
 @pytest.mark.jax_only
 def test_two_jax_devices_train_data_parallel(sine_dataset, tmp_path):
     env = dict(os.environ, KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2",
@@ -144,6 +146,7 @@ def test_two_jax_devices_train_data_parallel(sine_dataset, tmp_path):
     assert read_summary(tmp_path / "run")["epochs"] == 3
 
 
+@pytest.mark.slow
 @pytest.mark.jax_only
 def test_without_tensorflow_installed_audiornn_runs_on_jax(tmp_path):
     # TensorFlow made unimportable, KERAS_BACKEND unset: audiornn picks JAX, and the command line trains,
@@ -271,6 +274,7 @@ def test_tensorflows_retracing_note_is_left_out_and_its_other_warnings_are_not(c
     assert "retracing" not in caplog.text and "another warning of TensorFlow's" in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.jax_only
 def test_an_eager_step_on_jax_compiles_nothing_new_once_warm(caplog):
     """A model's eager step with conds (the predictor refitted every 3 samples, a frame tier every 4) decides

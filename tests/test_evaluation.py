@@ -301,6 +301,7 @@ def test_eval_sound_without_a_dataset_is_held_to_the_audio_given_and_a_json_in_a
     assert (tmp_path / "figures" / "x.json").is_file()
 
 
+@pytest.mark.slow
 def test_eval_replaces_its_own_figures_and_nothing_else_without_overwrite(sine_run, tmp_path, capsys):
     from matplotlib.figure import Figure
 

@@ -632,6 +632,7 @@ def test_audio_that_does_not_follow_its_frames_is_said_so_and_not_raised_into_a_
     assert apart > FOLLOW_DB and "more only" not in caplog.text
 
 
+@pytest.mark.slow
 def test_vocoder_16k_at_temperature_0_is_said_to_fall_apart_and_is_not_blasted(caplog):
     import audiornn
 

@@ -16,6 +16,7 @@ from audiornn.training import TrainConfig, train
 SMALL = dict(embedding_dim=8, lags=2, dense_units=16, frame_size=8, frame_units=16)
 
 
+@pytest.mark.slow
 def test_the_frame_tier_carries_context_beyond_the_lags():
     """With two lags and a feed-forward sample tier, sample 3 changes the logits 40 samples later only
     through the frame tier."""

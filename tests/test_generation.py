@@ -219,6 +219,7 @@ def test_an_absurd_count_is_refused_before_anything_is_built(finished_run, tmp_p
         generation.generate(load_run_model(finished_run), seconds=0.001, count=10 ** 9, progress=False)
 
 
+@pytest.mark.slow
 def test_quiet_generation_of_many_streams_says_them_in_two_lines_and_names_the_stuck_ones(sine_run, tmp_path,
                                                                                          monkeypatch):
     import audiornn.health
@@ -273,6 +274,7 @@ def test_sigterm_during_generation_leaves_nothing_and_stale_partials_are_removed
     assert sorted(entry.name for entry in tmp_path.iterdir()) == []  # no partial; the stale one was removed too
 
 
+@pytest.mark.slow
 def test_audio_of_a_lower_rate_than_the_models_is_said_to_lack_the_top_band(sine_run, write_audio, tmp_path,
                                                                           caplog):
     from audiornn.commands import generate_command

@@ -170,6 +170,7 @@ def test_held_partials_tell_held_notes_from_noise():
     assert held_partials(tilted / np.abs(tilted).max(), RATE) < 0.05
 
 
+@pytest.mark.slow
 def test_generate_ends_with_a_health_line_for_each_stream(sine_run, tmp_path, capsys):
     from audiornn.cli import main
 

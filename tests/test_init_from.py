@@ -96,6 +96,7 @@ def test_a_fine_tune_says_whether_it_beat_the_model_it_started_from(caplog):
     assert len(caplog.records) == 3
 
 
+@pytest.mark.slow
 def test_architecture_options_and_other_audio_settings_are_refused(source, tone_dataset, tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--dataset", str(tone_dataset.path), "--output", str(run), "--init-from", str(source),

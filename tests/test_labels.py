@@ -576,6 +576,7 @@ def test_eval_sound_of_a_labelled_model_names_its_label_and_draws_that_labels_au
         np.testing.assert_array_equal(drawn[-1], expected)
 
 
+@pytest.mark.slow
 def test_a_labels_references_are_of_its_own_files(labelled, labelled_run, tmp_path):
     from audiornn.health import LevelReference, reference_for
     from audiornn.sound import SoundReference

@@ -39,6 +39,7 @@ def test_levinson_durbin_solves_the_yule_walker_equations_as_scipy_does():
                                    rtol=tolerance)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hop", [1, 3])
 def test_the_model_predicts_as_the_numpy_reference_and_continues_across_windows(hop):
     config = ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=4, dense_units=0, linear_prediction=6,
@@ -58,6 +59,7 @@ def test_the_model_predicts_as_the_numpy_reference_and_continues_across_windows(
     np.testing.assert_allclose(reference, expected[45:], rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow
 def test_the_predictor_stays_finite_on_silence_and_clipping():
     for signal in (np.zeros(300), np.where(np.arange(300) % 40 < 20, 1.0, -1.0), np.full(300, 1.0)):
         prediction, scale = dsp.adaptive_linear_prediction(signal, order=16, window=128)

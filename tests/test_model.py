@@ -58,6 +58,7 @@ def test_save_and_load_give_equal_outputs_and_configs(config, tmp_path):
     np.testing.assert_allclose(np.asarray(loaded(classes)), np.asarray(model(classes)), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_model_makes_its_weights_from_shapes_alone_when_built_or_loaded(tmp_path, monkeypatch):
     # Called on arrays, each of the build's operations ran alone (on JAX each compiled: 13 s to load vocoder-16k)
     seen, call = [], AudioRNN.call

@@ -293,6 +293,7 @@ def test_a_damaged_last_model_is_named_as_damaged_on_resume(tone_dataset, tmp_pa
     assert len(error.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_a_run_whose_json_was_broken_by_hand_says_how_to_mend_it_and_can_be_started_over(finished_run, tone_dataset,
                                                                                          capsys):
     (finished_run / "notes.txt").write_text("mine")

@@ -169,6 +169,7 @@ def test_speech_at_another_rate_is_told_by_its_sound_as_a_training_file(tmp_path
            f"like the same recording: its coarse spectrogram moves with that file's, correlation" in caplog.text
 
 
+@pytest.mark.slow
 def test_scoring_a_models_own_training_audio_is_said_not_to_be_held_out(sine_run, sine_dataset, caplog):
     from audiornn.scoring import format_score_table, score_audio
 

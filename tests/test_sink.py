@@ -56,6 +56,7 @@ def test_a_disk_that_fills_while_writing_is_one_clear_line_and_leaves_nothing(gr
 def test_a_file_that_reaches_the_limit_on_file_size_says_so(gru_model, tmp_path):
     import resource
 
+    generate(gru_model, seconds=2.0, progress=False)  # compiled before the limit: no cache entry written under it
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))  # ulimit -f (Python ignores SIGXFSZ: writes fail)
     try:

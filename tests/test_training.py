@@ -405,6 +405,7 @@ def test_a_progress_bar_of_the_callers_is_the_only_one(sine_dataset, tmp_path, c
     assert capsys.readouterr().out.count("val_loss: ") == 1  # one bar: one epoch line with its validation
 
 
+@pytest.mark.slow
 def test_a_run_folder_removed_while_it_trains_is_said_so(sine_dataset, tmp_path):
     import shutil
 
@@ -444,6 +445,7 @@ def test_an_epoch_saved_but_not_moved_into_place_is_said_saved(sine_dataset, tmp
     assert [row["epoch"] for row in history(tmp_path / "run")] == ["1", "2", "3"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["moved", "removed"])
 def test_a_run_folder_made_again_at_its_path_while_it_trains_is_not_saved_into(sine_dataset, tmp_path, how):
     # (another training started there once the first's folder was moved or removed: the two runs' files would mix;
@@ -705,6 +707,7 @@ def test_no_epoch_is_begun_in_less_than_half_an_epochs_time_left():
 
 
 
+@pytest.mark.slow
 def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(tone_dataset, tmp_path, monkeypatch):
     # A probe: a 1-minute budget whose first epoch (its compilation in it) left 15 s began a second epoch of one
     # batch, which ran the budget over by 43 % and drew a spike in the curves
@@ -742,6 +745,7 @@ def test_after_a_first_epoch_the_next_is_not_begun_in_too_little_time_either(ton
                                      "its batches, not one of 5 s)"
 
 
+@pytest.mark.slow
 def test_batches_reach_tensorflow_without_tf_datas_autotuning(sine_dataset, tmp_path, monkeypatch):
     """With tf.data's autotuning on (Keras' PyDataset prefetches with it), the end of an epoch's iterator waited for
     the autotuning thread: 30 to 40 s on 2 busy cores, and a budget's last epoch became one batch. On TensorFlow

@@ -712,6 +712,7 @@ def test_a_mel_vocoders_clipping_is_not_blamed_on_the_recordings_level(vocoder_r
     assert "whose level it keeps" not in causes[0]
 
 
+@pytest.mark.slow
 def test_vocode_into_a_folder_names_each_file_after_its_input(tmp_path, capsys):
     """A text-to-speech engineer's batch of utterances came out as OUT_1.wav ... by position."""
     model = load_model("vocoder")
@@ -738,6 +739,7 @@ def test_vocode_into_a_folder_names_each_file_after_its_input(tmp_path, capsys):
     assert not any((tmp_path / "new").iterdir())
 
 
+@pytest.mark.slow
 def test_refining_the_8_khz_vocoders_audio_keeps_its_level(caplog):
     # Its mel frames are of audio at a peak of 1 and its audio comes out at the training level (0.42 of that):
     # refined towards the frames as they are, it came out 7.5 dB louder, cut at full scale.
@@ -753,6 +755,7 @@ def test_refining_the_8_khz_vocoders_audio_keeps_its_level(caplog):
     assert np.max(np.abs(refined)) < 1.0 and "beyond full scale" not in caplog.text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("refine", [0, 2])
 def test_the_refining_bar_is_not_written_into_a_log_file(monkeypatch, refine):
     # Its disable was `bar_disabled(progress) or ...`, which made tqdm's None ("not on a terminal: hide") False:
