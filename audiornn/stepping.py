@@ -281,7 +281,7 @@ def loop_size(length, sizes, step=1):
     fitting = [size for size in sizes if size >= length]
     if fitting:
         return min(fitting)
-    size = step * (1 << max(0, math.ceil(math.log2(-(-length // step)))))
+    size = step * (1 << (-(-length // step) - 1).bit_length())  # (exact, where log2 rounds)
     sizes.append(size)
     return size
 

@@ -72,7 +72,7 @@ def test_a_model_makes_its_weights_from_shapes_alone_when_built_or_loaded(tmp_pa
     assert not any(isinstance(inputs, np.ndarray) for inputs in seen)  # symbolic values (shapes), not arrays
     classes = np.random.default_rng(1).integers(0, 256, (2, 16)).astype("int32")
     np.testing.assert_array_equal(np.asarray(loaded(classes)), np.asarray(model(classes)))
-    with pytest.raises(ValueError, match="not a whole number of frames of 4"):
+    with pytest.raises(ValueError, match="^a window of 18 samples is not a whole number of frames of 4 samples$"):
         build_model(ModelConfig(units=8, embedding_dim=4, lags=4, dense_units=8, frame_size=4, frame_units=8),
                     sequence_length=18)
 
