@@ -20,7 +20,7 @@ from . import linear_prediction as lp
 from .errors import ParameterError
 from .layers import hold
 
-__all__ = ["frame_conditioning", "history_values", "step_history", "value_features"]
+__all__ = ["check_whole_frames", "frame_conditioning", "history_values", "step_history", "value_features"]
 
 
 def value_features(model, classes, before=None, previous=None, predictor=None):
@@ -86,8 +86,8 @@ def frame_conditioning(model, classes, before, carry, training, label=None):
     """
     size = model.model_config.frame_size
     length = classes.shape[1]
-    if length is not None and length % size:
-        raise ValueError(f"a window of {length} samples is not a whole number of frames of {size} samples")
+    if length is not None:
+        check_whole_frames(length, size)
     values, padded = history_values(model, classes, before)
     start = model.model_config.history - size
     frames = padded[:, start:start + ops.shape(values)[1]]
@@ -97,6 +97,12 @@ def frame_conditioning(model, classes, before, carry, training, label=None):
         for state, value in zip(carry.frame, finals):
             state.assign(ops.cast(value, state.dtype))
     return conditioning
+
+
+def check_whole_frames(length, size):
+    """A window of ``length`` samples refused where it is not whole frames of the frame tier's ``size``."""
+    if length % size:
+        raise ValueError(f"a window of {length} samples is not a whole number of frames of {size} samples")
 
 
 def step_history(model, previous, states, new_states, predictor, label):

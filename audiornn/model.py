@@ -133,9 +133,8 @@ class AudioRNN(MultiWorkerModel):
     def trace(self, length):
         """The model called symbolically (shapes only, no computation) on an example window of ``length``
         samples: creates any weights not yet made, and checks that the model takes such windows."""
-        size = self.model_config.frame_size
-        if size and not self.model_config.many_to_one and length % size:  # (said here: traced, Keras wraps it)
-            raise ValueError(f"a window of {length} samples is not a whole number of frames of {size} samples")
+        if self.model_config.frame_size and not self.model_config.many_to_one:  # (said here: traced, Keras wraps it)
+            history.check_whole_frames(length, self.model_config.frame_size)
         self.compute_output_spec(keras.tree.map_structure(lambda array: keras.KerasTensor(array.shape, array.dtype),
                                                           self.example_inputs(1, length)))
 
