@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioRNNError, ParameterError
+from .errors import AudioRNNError, ParameterError, refused_by_machine
 
 __all__ = ["FolderInUse", "atomic_path", "creation_mode", "hold_folder", "make_folder", "remove_stale_partials",
            "retired_folders",
@@ -156,9 +156,9 @@ def make_folder(folder, what, error=ParameterError):
         blocking = next((above for above in (folder, *folder.parents) if above.exists() and not above.is_dir()),
                         folder)
         raise error(f"{what} '{folder}': '{blocking}' is a file, not a folder: choose another place") from None
-    except OSError as problem:
-        raise error(f"{what} '{folder}': cannot create it ({problem.strerror or problem}): choose a folder you "
-                    f"can write") from None
+    except OSError as problem:  # (no permission, a read-only or full disk: the machine's refusal, exit 74)
+        raise refused_by_machine(error(f"{what} '{folder}': cannot create it ({problem.strerror or problem}): "
+                                       f"{write_advice(problem)}")) from None
     return folder
 
 
@@ -371,9 +371,10 @@ def check_writable(path, flag):
                              f"(nothing was done)")
     try:
         tempfile.TemporaryFile(dir=folder).close()
-    except OSError as error:
-        raise ParameterError(f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
-                             f"choose a folder you can write (nothing was done)") from None
+    except OSError as error:  # the machine's refusal (exit 74, as a write refused later), not a wrong argument
+        raise refused_by_machine(ParameterError(
+            f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): {write_advice(error)} "
+            f"(nothing was done)")) from None
 
 
 FIGURE_SOFTWARE = "audiornn"  # the PNG "Software" text of audiornn's figures (is_figure tells them from others)

@@ -392,9 +392,9 @@ def test_eval_json_into_a_folder_that_cannot_be_written_is_refused_first(finishe
 
     monkeypatch.setattr(tempfile, "TemporaryFile", refuse)  # a read-only folder, even for root
     assert main(["eval", "--model", str(finished_run), "--audio", str(REPOSITORY / "data"),
-                 "--json", str(tmp_path / "score.json"), "--quiet"]) == 2
+                 "--json", str(tmp_path / "score.json"), "--quiet"]) == 74  # the machine's refusal, as train's
     error = one_line(capsys)
-    assert "cannot write in" in error and "nothing was done" in error
+    assert "cannot write in" in error and "choose a folder you can write (nothing was done)" in error
 
 
 def test_eval_output_is_made_or_refused_before_any_scoring(sine_run, sine_dataset, tmp_path, capsys):

@@ -302,8 +302,33 @@ def test_outputs_keep_their_suffix_and_a_folder_that_cannot_be_written_is_named(
 
     monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
     with pytest.raises(ParameterError, match=rf"--output '{tmp_path}/x.wav': cannot write in '{tmp_path}' "
-                                             rf"\(Read-only file system\)"):
+                                             rf"\(Read-only file system\): choose a folder on a disk that is not "
+                                             rf"read-only \(nothing was done\)") as refused:
         output_paths(tmp_path / "x.wav", 1)
+    assert refused.value.exit_code == 74  # the machine refused it (as a write refused later), not a wrong argument
+
+
+def test_a_folder_that_cannot_be_made_is_the_machines_refusal(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from audiornn.errors import RunError
+    from audiornn.files import make_folder
+
+    def refuse(*arguments, **options):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(Path, "mkdir", refuse)  # a folder root cannot write either
+    with pytest.raises(RunError, match=rf"--output '{tmp_path}/runs': cannot create it \(Permission denied\): "
+                                       rf"choose a folder you can write$") as refused:
+        make_folder(tmp_path / "runs", "--output", RunError)
+    assert refused.value.exit_code == 74
+    monkeypatch.undo()
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    with pytest.raises(ParameterError, match="is a file, not a folder") as wrong:  # a wrong argument: exit 2
+        make_folder(blocked / "runs", "--output")
+    assert wrong.value.exit_code == 2
 
 
 def test_a_file_another_process_wrote_meanwhile_is_kept_without_overwrite(tmp_path):
