@@ -56,6 +56,7 @@ class AudioRNN(MultiWorkerModel):
     """
 
     def __init__(self, model_config=None, audio_config=None, feature_config=None, frame_level=None, **kwargs):
+        backend.use_compile_cache()  # (JAX: before a model's weights are made, which compiles their initializers)
         backend.start_runtime_quietly()  # a notebook's first model: the backend's device probe kept out of it
         super().__init__(**kwargs)
         from .features import FeatureConfig

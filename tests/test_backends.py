@@ -318,3 +318,75 @@ def test_compiled_functions_are_traced_as_written_on_both_backends(gru_model):
         compiled(keras.ops.convert_to_tensor(1.0))
     twice = backend.compiled(lambda value: keras.ops.where(value > 0, value + 1.0, value - 1.0), gru_model)
     assert float(twice(keras.ops.convert_to_tensor(1.0))) == 2.0
+
+
+CACHE_SCRIPT = textwrap.dedent("""
+    import jax, numpy as np
+    hits = []
+    jax.monitoring.register_event_listener(lambda event, **_: hits.append(event) if "cache_hits" in event else None)
+    import audiornn
+    from audiornn import backend
+    from audiornn.config import ModelConfig
+    from audiornn.model import build_model
+    import keras
+    keras.utils.set_random_seed(4)
+    model = build_model(ModelConfig(units=8, embedding_dim=4, lags=2, dense_units=8))
+    audio = audiornn.generate(model, seconds=0.01, seed=1, progress=False)
+    print("KEPT", backend.use_compile_cache(), len(hits), float(np.abs(audio).sum()))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.jax_only
+def test_a_new_process_on_jax_reads_back_the_programs_an_earlier_one_compiled(tmp_path):
+    """A new process's load and first call compiled everything again: 13 s of a 2-core machine before a first
+    short utterance of vocoder-16k came out. JAX's programs are kept in audiornn's cache folder (under
+    XDG_CACHE_HOME here), apart for each CPU, capped in size, and read back by the next process."""
+    from audiornn import backend
+
+    def run(**settings):
+        environment = {key: value for key, value in os.environ.items()
+                       if key not in ("JAX_COMPILATION_CACHE_DIR", "AUDIORNN_COMPILE_CACHE")}
+        environment.update(XDG_CACHE_HOME=str(tmp_path / "cache"), **settings)
+        done = subprocess.run([sys.executable, "-c", CACHE_SCRIPT], env=environment, capture_output=True,
+                              text=True, cwd=tmp_path, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        kept, hits, total = done.stdout.split("KEPT ")[1].split()
+        return kept, int(hits), total
+
+    folder = tmp_path / "cache" / "audiornn" / f"jax-{backend.machine_tag()}"
+    kept, hits, first = run()
+    assert kept == str(folder) and hits == 0
+    programs = sorted(path.name for path in folder.glob("*-cache"))
+    assert programs and len(list(folder.glob("*-atime"))) == len(programs)  # (the cap's bookkeeping: filelock)
+    kept, hits, again = run()
+    assert kept == str(folder) and hits >= len(programs) and again == first  # read back, the same audio
+    assert sorted(path.name for path in folder.glob("*-cache")) == programs
+    # None wanted: nothing kept, nothing read
+    shutil.rmtree(folder)
+    assert run(AUDIORNN_COMPILE_CACHE="0")[:2] == ("None", 0) and not folder.exists()
+    # The user's own cache for JAX is left as it is
+    kept, hits, _ = run(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "own"))
+    assert kept == "None" and list((tmp_path / "own").iterdir()) and not folder.exists()
+
+
+def test_compiled_programs_are_kept_only_where_they_can_be(tmp_path, monkeypatch):
+    from audiornn import backend
+
+    tag = backend.machine_tag()
+    assert len(tag) == 12 and int(tag, 16) >= 0 and backend.machine_tag() == tag
+    blocked = tmp_path / "a file"
+    blocked.write_text("")
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("AUDIORNN_COMPILE_CACHE", str(blocked / "cache"))
+    monkeypatch.setitem(backend._COMPILE_CACHE, "decided", False)
+    if keras.backend.backend() == "jax":
+        import jax
+
+        before = jax.config.jax_compilation_cache_dir
+        assert backend.use_compile_cache() is None  # a folder that cannot be made: each process compiles, as before
+        assert jax.config.jax_compilation_cache_dir == before
+    else:  # TensorFlow's were not worth keeping (README): no folder, whatever is asked
+        monkeypatch.setenv("AUDIORNN_COMPILE_CACHE", str(tmp_path / "cache"))
+        assert backend.use_compile_cache() is None and not (tmp_path / "cache").exists()
+    assert backend.use_compile_cache() is None  # decided once a process
