@@ -158,14 +158,15 @@ def make_folder(folder, what, error=ParameterError):
         raise error(f"{what} '{folder}': '{blocking}' is a file, not a folder: choose another place") from None
     except OSError as problem:  # (no permission, a read-only or full disk: the machine's refusal, exit 74)
         raise refused_by_machine(error(f"{what} '{folder}': cannot create it ({problem.strerror or problem}): "
-                                       f"{write_advice(problem)}")) from None
+                                       f"{write_advice(problem, otherwise='choose a folder you can write')}")) from None
     return folder
 
 
-def write_advice(error, folder=None):
+def write_advice(error, folder=None, otherwise="free space"):
     """What to do about ``error``, an OSError of a write, in words: free space, raise the file size limit, or write
     where one can. ``folder``: where the work must go on (a run to resume), which cannot be exchanged for another:
-    refused, it is to be made writable again."""
+    refused, it is to be made writable again. ``otherwise``: the advice for any other error (a write that failed
+    midway most likely ran out of room; a folder that cannot be tried at all, ``/proc``, is not for writing)."""
     import errno
 
     elsewhere = "" if folder else " or write elsewhere"
@@ -174,7 +175,8 @@ def write_advice(error, folder=None):
             errno.EDQUOT: f"free space within your disk quota{elsewhere}",
             errno.EACCES: unwritable, errno.EPERM: unwritable,
             errno.EROFS: f"make the disk of '{folder}' writable again" if folder else
-            "choose a folder on a disk that is not read-only"}.get(getattr(error, "errno", None), "free space")
+            "choose a folder on a disk that is not read-only", errno.ENOSPC: "free space"}.get(
+        getattr(error, "errno", None), otherwise)
 
 
 @contextlib.contextmanager
@@ -373,8 +375,8 @@ def check_writable(path, flag):
         tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:  # the machine's refusal (exit 74, as a write refused later), not a wrong argument
         raise refused_by_machine(ParameterError(
-            f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): {write_advice(error)} "
-            f"(nothing was done)")) from None
+            f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
+            f"{write_advice(error, otherwise='choose a folder you can write')} (nothing was done)")) from None
 
 
 FIGURE_SOFTWARE = "audiornn"  # the PNG "Software" text of audiornn's figures (is_figure tells them from others)

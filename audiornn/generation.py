@@ -120,7 +120,8 @@ def generate(model, *, seconds, count=1, temperature=1.0, seed=0, prime=None, in
     chunk_seconds = check_positive_number(chunk_seconds, "chunk_seconds")
     check_output_type(output)
     if include_prime and prime is None:
-        raise ParameterError("include_prime starts the output with the prime: give a prime too, or leave it out")
+        raise ParameterError("--include-prime (include_prime=) starts the output with the prime: give a prime too "
+                             "(--prime, prime=), or leave it out")
     from .runs import as_model
 
     model = as_model(model)

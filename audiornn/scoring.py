@@ -288,6 +288,9 @@ def evaluate_model(model, dataset, *, split="validation", batch_size=64, progres
     return {"bits_per_sample": nats / count / math.log(2), "accuracy": correct / count, "targets": int(count)}
 
 
+FEW_SECONDS = 1.0  # less audio scored than this is said to tell little
+
+
 def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels=None):
     """Score ``model`` on audio files/folders it never saw, beside the baselines.
 
@@ -331,6 +334,11 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
                  seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
                  dataset=None if dataset is None else str(dataset.path),
                  in_training=None if dataset is None else _in_training(files, dataset, pieces))  # (None: unchecked)
+    if score["seconds"] < FEW_SECONDS:  # (a probe scored an 80-sample file, 0.01 s, and was told nothing)
+        logger.warning("only %.2g s of audio were scored (%d samples in %d file(s)): bits per sample of so little audio "
+                       "tell little of the model (the first samples of each file, from a silent state, weigh in "
+                       "heavily); score %g s or more", score["seconds"], sum(piece.size for piece in pieces),
+                       len(files), FEW_SECONDS)
     if score["in_training"]:
         shown = some_named(score["in_training"])
         logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "

@@ -496,8 +496,16 @@ class SampleStream:
         if frames is not None:
             # Frames for the loop's whole size (the last repeated): made by the frame-rate network compiled for it
             frames = np.asarray(frames, np.float32)
-            rows = size // hop + 1 + 2 * self.model.feature_net.margin
-            if frames.ndim == 3 and frames.shape[1] < rows:
+            margin, bands = self.model.feature_net.margin, self.model.feature_config.bands
+            needed = frame_span(self.position - 1, length, hop, margin).shape[-1]
+            if frames.ndim != 3 or frames.shape[0] != self.count or frames.shape[1] < needed \
+                    or frames.shape[2] != bands:
+                raise ParameterError(
+                    f"sample({length}, frames): frames of shape ({self.count}, {needed}, {bands}) for {self.count} "
+                    f"stream(s) drawing {length} samples from sample {self.position} (frame_span(position - 1, "
+                    f"length, {hop}, {margin}) of each input, take_frames), got shape {frames.shape}")
+            rows = size // hop + 1 + 2 * margin
+            if frames.shape[1] < rows:
                 frames = np.pad(frames, ((0, 0), (0, rows - frames.shape[1]), (0, 0)), mode="edge")
             extra = (self._frame_rate(ops.convert_to_tensor(frames)),)
         if self.keys is not None:

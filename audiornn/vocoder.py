@@ -184,10 +184,12 @@ def check_units(frames, model, name, any_spread=False):
     if not judged:
         # A spectrum's shape across bands tells the units of a few frames no better than chance (measured on the
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
-        silent = f" (and {frames.shape[0] - sounding.shape[0]} flat: every band alike)" \
-            if sounding.shape[0] < frames.shape[0] else ""
-        why = f"{sounding.shape[0]} frame(s){silent} are too few to tell their units by their spread " \
-              f"({MIN_FRAMES_TO_JUDGE} or more)" if not enough else \
+        # (100 frames, 16 of them flat: "84 ... are too few", not "100 ... too few (100 or more)")
+        counted = f"{sounding.shape[0]} frame(s) that are not flat (of {frames.shape[0]}: the other " \
+                  f"{frames.shape[0] - sounding.shape[0]} have every band alike)" \
+            if sounding.shape[0] < frames.shape[0] else f"{sounding.shape[0]} frame(s)"
+        why = f"{counted} are too few to tell their units by their spread ({MIN_FRAMES_TO_JUDGE} or more " \
+              f"are needed)" if not enough else \
             "a band that never changes tells nothing of their units' spread"
         logger.warning("features %s: %s; only their range was checked: make sure they are %s",
                        name, why, config.describe())
@@ -495,7 +497,8 @@ def load_features(source, model, sample_rate=None, any_spread=False):
         if frames.ndim <= 1 and frames.size == 0:  # (2-D ones are said with the shape expected, below)
             raise ParameterError(f"{name} is empty (shape {frames.shape}): give frames as one (frames, "
                                  f"{config.bands}) array, or audio")
-        if frames.ndim == 1 and frames.size < config.window:  # a frame's values, more likely than so little audio
+        if frames.ndim == 1 and frames.size < config.window and sample_rate is None:
+            # A frame's values, more likely than so little audio (with a sample_rate it is audio, as a file is)
             raise ParameterError(f"{name} is 1-D, read as audio, and its {frames.size} samples are fewer than one "
                                  f"frame's window ({config.window}): give frames as one (frames, {config.bands}) "
                                  f"array (numpy.stack(rows)), not a list of rows")
@@ -685,9 +688,13 @@ def vocode(model, inputs, *, temperature=1.0, seed=0, output=None, chunk_seconds
         inputs' lengths differ). Each stream has ``frames * hop`` samples. A
         file already there is refused unless ``overwrite``.
     temperature, seed: as in :func:`audiornn.generation.generate`; the same
-        seed gives the same audio whatever ``chunk_seconds`` and whatever other
-        inputs are vocoded with it (each stream draws from the seed and its
-        segment's number, :func:`audiornn.stepping.keyed_uniform`).
+        seed draws the same random numbers whatever ``chunk_seconds`` and
+        whatever other inputs are vocoded with it (each stream draws from the
+        seed and its segment's number, :func:`audiornn.stepping.keyed_uniform`).
+        The arithmetic of a batch differs in its last bits with its size, so a
+        draw that falls that close to a class boundary can take the other class,
+        and from there the copies part: the same sound, other samples (an input
+        vocoded beside others against alone, or on the other backend; README).
     tail: the probability taken off every class's before drawing, so the
         improbable classes are never drawn (LPCNet's sampling; 0: none): the
         far classes' small share otherwise adds clicks and noise between

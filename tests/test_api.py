@@ -263,7 +263,8 @@ def test_what_the_second_api_probe_passed_wrong_is_refused_by_name(sine_run, tmp
     assert generate(model, seconds=0.01, prime=np.full((2, 80), 128), count=2, progress=False).shape == (2, 80)
     with pytest.raises(ParameterError, match="output is the path of a .wav file"):
         generate(model, seconds=0.01, output=3, progress=False)
-    with pytest.raises(ParameterError, match="include_prime starts the output with the prime: give a prime"):
+    with pytest.raises(ParameterError, match=r"--include-prime \(include_prime=\) starts the output with the prime: "
+                                             r"give a prime too \(--prime, prime=\)"):
         generate(model, seconds=0.01, include_prime=True, progress=False)
     reference = LevelReference(p10=0.05, p50=0.1, p90=0.2, held_partials=0.3)
     audio = 0.1 * np.sin(np.arange(8000) * 0.2)
@@ -467,6 +468,18 @@ def test_a_sample_streams_keys_shard_and_frames_are_checked_by_name():
         SampleStream("vocoder").sample(10)
     with pytest.raises(ParameterError, match="frames are for a vocoder's streams"):
         SampleStream(model).sample(10, frames=np.zeros((1, 5, 40)))
+    # Too few frames were stretched over the loop's size without a word (a probe's 1 frame for 800 samples), and
+    # none were a numpy error: the rows a draw needs are named, from where the stream stands
+    stream = SampleStream("vocoder", count=2)
+    for shape in ((2, 3, 40), (2, 0, 40), (15, 40), (2, 15, 7), (1, 15, 40)):
+        with pytest.raises(ParameterError, match=rf"sample\(800, frames\): frames of shape \(2, 15, 40\) for 2 "
+                                                 rf"stream\(s\) drawing 800 samples from sample 0 .* got shape "
+                                                 rf"{re.escape(str(shape))}"):
+            stream.sample(800, np.zeros(shape, np.float32))
+    assert stream.sample(800, np.zeros((2, 15, 40), np.float32)).shape == (2, 800)
+    with pytest.raises(ParameterError, match=r"frames of shape \(2, 6, 40\) for 2 stream\(s\) drawing 80 samples "
+                                             r"from sample 800"):
+        stream.sample(80, np.zeros((2, 5, 40), np.float32))
 
 
 def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_to_give(tmp_path):

@@ -44,6 +44,21 @@ def test_a_model_that_learned_a_sine_scores_below_its_baselines(sine_run, sine_d
     assert score["seconds"] == pytest.approx(1.5)
 
 
+def test_a_score_of_less_than_a_second_says_it_tells_little(sine_run, sine_dataset, write_audio, caplog):
+    folder, _ = sine_run
+    short = write_audio("short.wav", sine(SINE_FREQUENCY, 0.05, 8000, amplitude=0.6))
+    with caplog.at_level("WARNING", logger="audiornn"):
+        score_audio(load_run_model(folder), [short], dataset=sine_dataset, progress=False)
+    assert "only 0.05 s of audio were scored (400 samples in 1 file(s)): bits per sample of so little audio tell " \
+           "little" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="audiornn"):
+        score_audio(load_run_model(folder), [write_audio(f"short{index}.wav", sine(SINE_FREQUENCY, 0.05, 8000,
+                                                                                   amplitude=0.6, phase=index))
+                                             for index in range(21)], dataset=sine_dataset, progress=False)
+    assert "were scored" not in caplog.text  # 21 of them: 1.05 s
+
+
 def test_the_context_probe_resets_the_state_and_scores_the_same_samples(sine_run, sine_dataset):
     from audiornn.scoring import dataset_pieces, score_classes
 

@@ -301,6 +301,12 @@ def test_features_that_do_not_fit_are_refused_naming_what_differs(vocoder_run, v
                         (np.zeros((0, 40), np.float32), r"\(an empty array: it holds no values\)")):
         with pytest.raises(ParameterError, match=kind):
             vocode(model, wrong, progress=False)
+    # With its sample_rate a 1-D array is audio, however short, as the same audio in a file is (it was refused
+    # as "fewer than one frame's window" where the file vocoded)
+    short = 0.3 * np.sin(np.arange(100) * 0.2).astype(np.float32)
+    soundfile.write(str(tmp_path / "short.wav"), short, model.audio_config.sample_rate, subtype="FLOAT")
+    np.testing.assert_array_equal(load_features(short, model, sample_rate=model.audio_config.sample_rate),
+                                  load_features(tmp_path / "short.wav", model))
     # Any iterable of inputs, and a framework's tensor (anything NumPy takes as an array), are taken.
     many = vocode(model, (array for array in (frames[:20], frames[:20])), progress=False, seed=1)
     assert len(many) == 2 and np.asarray(many[0]).shape == (20 * model.feature_config.hop,)
@@ -457,7 +463,13 @@ def test_too_few_frames_to_judge_are_said_and_a_short_file_is_named_before_vocod
     frames = load_features(voiced / "tones2.wav", model)
     with caplog.at_level("WARNING", logger="audiornn"):
         load_features(frames[:10] / np.log(10), model)  # in range: its units cannot be told from ten frames
-    assert "10 frame(s) are too few to tell their units" in caplog.text
+    assert "10 frame(s) are too few to tell their units by their spread (100 or more are needed)" in caplog.text
+    caplog.clear()
+    flat = np.concatenate([np.full((16, frames.shape[1]), np.log(model.feature_config.floor)),  # silence
+                           frames[:84] / np.log(10)])
+    with caplog.at_level("WARNING", logger="audiornn"):
+        load_features(flat, model)
+    assert "84 frame(s) that are not flat (of 100: the other 16 have every band alike) are too few" in caplog.text
     audio, rate = soundfile.read(str(voiced / "tones2.wav"))
     soundfile.write(str(tmp_path / "short.wav"), audio[:rate // 5], rate)
     with pytest.raises(AudioRNNError, match=r"short\.wav' lasts 0.2 s; PESQ scores a quarter of a second or more"):
