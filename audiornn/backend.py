@@ -31,8 +31,8 @@ from .errors import ParameterError
 
 __all__ = ["BACKENDS", "COMPILE_CACHE", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "cond", "devices",
            "distribution", "index_dtype", "is_tensorflow", "machine_tag", "name", "one_tensorflow_device",
-           "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly", "sync_training_state",
-           "uniform", "use_compile_cache", "wide_float"]
+           "prune_oldest", "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly",
+           "sync_training_state", "uniform", "use_compile_cache", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -128,6 +128,7 @@ def start_runtime_quietly():
         if is_tensorflow():
             import tensorflow as tf
 
+            use_compile_cache()  # (before the runtime starts, which reads TensorFlow's flags)
             tf.config.list_physical_devices()
             if not os.environ.get("TF_CONFIG"):  # a multi-worker strategy configures the runtime first
                 tf.constant(0.0).numpy()
@@ -137,14 +138,16 @@ def start_runtime_quietly():
             jax.devices()
 
 
-# JAX's compiled programs kept on disk between processes (its persistent compilation cache), in audiornn's cache
-# folder: a second process loads vocoder-16k and vocodes its first input about 10 s sooner on 2 cores (load 11.4 s
-# -> 5.1 s, first call 7.4 s -> 3.4 s, bench/first_call.py). AUDIORNN_COMPILE_CACHE: another folder, or 0 for
-# none; a cache the user set JAX (JAX_COMPILATION_CACHE_DIR) is left as it is. At most COMPILE_CACHE_BYTES, the
-# programs used longest ago evicted first (JAX does it, with the filelock package; without it, no cap).
+# XLA's compiled programs kept on disk between processes, in audiornn's cache folder (JAX's persistent compilation
+# cache; TensorFlow's --tf_xla_persistent_cache_directory): a new process loads vocoder-16k and vocodes its first
+# input sooner (bench/first_call.py, 2 cores: on JAX load and first call 11.7 and 14.1 s -> 8.5 and 7.8 s; on
+# TensorFlow the first call 6.1 and 7.0 s -> 3.7 and 5.1 s, its load being mostly TensorFlow's import). AUDIORNN_COMPILE_CACHE: another folder, or 0 for none;
+# a cache the user set the backend (JAX_COMPILATION_CACHE_DIR, jax_compilation_cache_dir, TF_XLA_FLAGS) is left as
+# it is. At most COMPILE_CACHE_BYTES: JAX evicts the programs used longest ago (with the filelock package; without
+# it, no cap); TensorFlow's written longest ago are removed when a process starts.
 COMPILE_CACHE = "AUDIORNN_COMPILE_CACHE"
 COMPILE_CACHE_BYTES = 512 * 2 ** 20
-COMPILE_CACHE_SECONDS = 0.1  # programs that took less than this to compile are not kept (JAX's default: 1 s)
+COMPILE_CACHE_SECONDS = 0.1  # JAX's programs that took less than this to compile are not kept (its default: 1 s)
 _COMPILE_CACHE = {"decided": False, "folder": None}
 
 
@@ -164,43 +167,80 @@ def machine_tag():
     return hashlib.sha256(described.encode()).hexdigest()[:12]
 
 
+def prune_oldest(folder, most_bytes):
+    """Remove the files of ``folder`` written longest ago until those left hold at most ``most_bytes``; the
+    number removed. A file another process removes meanwhile is passed over."""
+    from pathlib import Path
+
+    files = []
+    for path in Path(folder).iterdir():
+        try:
+            found = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            files.append((found.st_mtime, found.st_size, path))
+    total, removed = sum(size for _, size, _ in files), 0
+    for _, size, path in sorted(files):
+        if total <= most_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total, removed = total - size, removed + 1
+    return removed
+
+
 def use_compile_cache():
-    """Keep JAX's compiled programs in audiornn's cache folder (see :data:`COMPILE_CACHE`), once a process, before
-    its first compilation; the folder used, or None (TensorFlow; none wanted; the user's own; a folder that cannot
-    be written, where each process compiles as before)."""
+    """Keep XLA's compiled programs in audiornn's cache folder (see :data:`COMPILE_CACHE`), once a process, before
+    the backend's runtime starts (TensorFlow reads its flag then) or its first compilation (JAX); the folder used,
+    or None (none wanted; the user's own; a folder that cannot be written, where each process compiles as
+    before). Where the runtime had already started, TensorFlow's programs are not kept."""
     if _COMPILE_CACHE["decided"]:
         return _COMPILE_CACHE["folder"]
     _COMPILE_CACHE["decided"] = True
     chosen = os.environ.get(COMPILE_CACHE, "").strip()
-    if is_tensorflow() or chosen.lower() in ("0", "no", "off", "false", "none") \
-            or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    if chosen.lower() in ("0", "no", "off", "false", "none"):
         return None
-    import importlib.util
+    tensorflow = is_tensorflow()
+    if tensorflow and "persistent_cache" in os.environ.get("TF_XLA_FLAGS", ""):
+        return None
+    if not tensorflow:
+        import jax
+
+        if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir:
+            return None
     from pathlib import Path
 
-    import jax
-
-    if jax.config.jax_compilation_cache_dir:  # set in code before audiornn started
-        return None
     if chosen:
         folder = Path(chosen).expanduser()
     else:
         import platformdirs
 
-        folder = Path(platformdirs.user_cache_dir("audiornn")) / f"jax-{machine_tag()}"
+        folder = Path(platformdirs.user_cache_dir("audiornn")) / f"{name()}-{machine_tag()}"
     try:
+        if tensorflow and any(character.isspace() for character in str(folder)):  # (TF_XLA_FLAGS splits at spaces)
+            raise OSError("TensorFlow's flags cannot name a folder with spaces in its name")
         folder.mkdir(parents=True, exist_ok=True)
         import tempfile
 
         tempfile.TemporaryFile(dir=folder).close()
+        if tensorflow:
+            prune_oldest(folder, COMPILE_CACHE_BYTES)
     except OSError as error:
         logging.getLogger("audiornn").debug("compiled programs are not kept: cannot write in '%s' (%s)", folder,
                                             error)
         return None
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_CACHE_SECONDS)
-    if importlib.util.find_spec("filelock") is not None:
-        jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
+    if tensorflow:
+        os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} " \
+                                     f"--tf_xla_persistent_cache_directory={folder}".strip()
+    else:
+        import importlib.util
+
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_CACHE_SECONDS)
+        if importlib.util.find_spec("filelock") is not None:
+            jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
     _COMPILE_CACHE["folder"] = folder
     return folder
 
@@ -216,6 +256,7 @@ def start(*, verbose=False):
         if is_tensorflow():
             import tensorflow as tf
 
+            use_compile_cache()  # (before the runtime starts, which reads TensorFlow's flags)
             tf.config.list_physical_devices()
             if not os.environ.get("TF_CONFIG"):
                 # The first operation starts the runtime, which has lines of its own; a multi-worker

@@ -9,7 +9,8 @@ compiled programs not kept (``AUDIORNN_COMPILE_CACHE=0``), then kept in an
 empty folder (the first process writes them), then read back from it (every
 later process). Each process loads ``--model``, makes the frames of one prompt
 of the voice it never heard (``--file``: which, in name order) and vocodes them
-twice. On TensorFlow the folder is not used (see audiornn.backend.use_compile_cache).
+twice. (audiornn.backend.use_compile_cache: JAX's persistent compilation cache,
+TensorFlow's --tf_xla_persistent_cache_directory.)
 """
 
 import argparse
@@ -66,7 +67,8 @@ def main():
         with tempfile.TemporaryDirectory(prefix="audiornn-first-call-") as folder:
             for label, cache in (("not kept", "0"), ("kept, empty folder", folder), ("read back", folder)):
                 environment = {**os.environ, "AUDIORNN_COMPILE_CACHE": cache}
-                environment.pop("JAX_COMPILATION_CACHE_DIR", None)
+                for own in ("JAX_COMPILATION_CACHE_DIR", "TF_XLA_FLAGS"):  # (a cache of the user's own: not here)
+                    environment.pop(own, None)
                 done = subprocess.run([sys.executable, __file__, "--child", "--model", arguments.model,
                                        "--file", str(arguments.file)], env=environment, capture_output=True,
                                       text=True, check=False)
