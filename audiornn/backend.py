@@ -215,7 +215,16 @@ def use_compile_cache():
     else:
         import platformdirs
 
-        folder = Path(platformdirs.user_cache_dir("audiornn")) / f"{name()}-{machine_tag()}"
+        if tensorflow:
+            import tensorflow as tf
+
+            version = tf.__version__
+        else:
+            from jax import version as jax_version
+
+            version = jax_version.__version__
+        # (a folder per version too: TensorFlow's files name no version, and an upgrade must not read old code)
+        folder = Path(platformdirs.user_cache_dir("audiornn")) / f"{name()}-{version}-{machine_tag()}"
     try:
         if tensorflow and any(character.isspace() for character in str(folder)):  # (TF_XLA_FLAGS splits at spaces)
             raise OSError("TensorFlow's flags cannot name a folder with spaces in its name")

@@ -361,7 +361,11 @@ def test_a_new_process_reads_back_the_programs_an_earlier_one_compiled(tmp_path)
                 if "atime" not in path.name and not path.name.startswith(".")}  # (JAX's .lockfile)
 
     jax = keras.backend.backend() == "jax"
-    folder = tmp_path / "cache" / "audiornn" / f"{keras.backend.backend()}-{backend.machine_tag()}"
+    if jax:
+        from jax import __version__ as version
+    else:
+        from tensorflow import __version__ as version
+    folder = tmp_path / "cache" / "audiornn" / f"{keras.backend.backend()}-{version}-{backend.machine_tag()}"
     kept, hits, first = run()
     assert kept == str(folder) and hits == 0
     written = programs()
