@@ -22,6 +22,7 @@ differences:
 """
 
 import contextlib
+import importlib.util
 import logging
 import os
 
@@ -31,7 +32,7 @@ from .errors import ParameterError
 
 __all__ = ["BACKENDS", "COMPILE_CACHE", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "cond", "devices",
            "distribution", "index_dtype", "is_tensorflow", "machine_tag", "name", "one_tensorflow_device",
-           "prune_oldest", "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly",
+           "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly",
            "sync_training_state", "uniform", "use_compile_cache", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
@@ -128,7 +129,6 @@ def start_runtime_quietly():
         if is_tensorflow():
             import tensorflow as tf
 
-            use_compile_cache()  # (before the runtime starts, which reads TensorFlow's flags)
             tf.config.list_physical_devices()
             if not os.environ.get("TF_CONFIG"):  # a multi-worker strategy configures the runtime first
                 tf.constant(0.0).numpy()
@@ -138,118 +138,84 @@ def start_runtime_quietly():
             jax.devices()
 
 
-# XLA's compiled programs kept on disk between processes, in audiornn's cache folder (JAX's persistent compilation
-# cache; TensorFlow's --tf_xla_persistent_cache_directory): a new process loads vocoder-16k and vocodes its first
-# input sooner (bench/first_call.py, 2 cores: on JAX load and first call 11.7 and 14.1 s -> 8.5 and 7.8 s; on
-# TensorFlow the first call 6.1 and 7.0 s -> 3.7 and 5.1 s, its load being mostly TensorFlow's import). AUDIORNN_COMPILE_CACHE: another folder, or 0 for none;
-# a cache the user set the backend (JAX_COMPILATION_CACHE_DIR, jax_compilation_cache_dir, TF_XLA_FLAGS) is left as
-# it is. At most COMPILE_CACHE_BYTES: JAX evicts the programs used longest ago (with the filelock package; without
-# it, no cap); TensorFlow's written longest ago are removed when a process starts.
+# JAX's compiled programs kept on disk between processes (its persistent compilation cache), in audiornn's cache
+# folder: a new process loads vocoder-16k and vocodes its first input sooner (bench/first_call.py, 2 cores: load
+# and first call 11.7 and 14.1 s -> 8.5 and 7.8 s). AUDIORNN_COMPILE_CACHE: another folder, or 0 for none; a cache
+# the user set JAX (JAX_COMPILATION_CACHE_DIR, jax_compilation_cache_dir, JAX_ENABLE_COMPILATION_CACHE=false) is
+# left as it is. At most COMPILE_CACHE_BYTES a folder: JAX evicts the programs used longest ago (with the filelock
+# package; without it, no cap). JAX takes a damaged entry as a warning and compiles again. Not on TensorFlow
+# (--tf_xla_persistent_cache_directory): its first call came 2 to 2.5 s sooner, but an entry it cannot write (a
+# full home folder, a quota, ulimit -f) or read (one cut short) fails every compiled call (measured), and a user's
+# home can fill.
 COMPILE_CACHE = "AUDIORNN_COMPILE_CACHE"
 COMPILE_CACHE_BYTES = 512 * 2 ** 20
-COMPILE_CACHE_SECONDS = 0.1  # JAX's programs that took less than this to compile are not kept (its default: 1 s)
+COMPILE_CACHE_SECONDS = 0.1  # programs that took less than this to compile are not kept (JAX's default: 1 s)
 _COMPILE_CACHE = {"decided": False, "folder": None}
 
 
 def machine_tag():
-    """A short name of this machine's CPU (a hash of its model and instruction sets): compiled programs are kept
-    apart by it, so that a home folder shared by machines of other CPUs never runs code built for another."""
+    """A short name of this machine's CPU (a hash of its model and instruction sets on Linux; elsewhere of the
+    platform's words, which tell less): compiled programs are kept apart by it, so that a home folder shared by
+    machines of other CPUs does not run code built for another."""
     import hashlib
     import platform
 
-    described = f"{platform.machine()} {platform.processor()}"
+    described = platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
             lines = [line for line in cpuinfo if line.startswith(("model name", "flags", "Features", "CPU part"))]
         described += "".join(dict.fromkeys(lines))  # each distinct line once (one per core)
     except OSError:  # not Linux: the platform's own words
-        pass
+        described += platform.processor()
     return hashlib.sha256(described.encode()).hexdigest()[:12]
 
 
-def prune_oldest(folder, most_bytes):
-    """Remove the files of ``folder`` written longest ago until those left hold at most ``most_bytes``; the
-    number removed. A file another process removes meanwhile is passed over."""
-    from pathlib import Path
-
-    files = []
-    for path in Path(folder).iterdir():
-        try:
-            found = path.stat()
-        except OSError:
-            continue
-        if path.is_file():
-            files.append((found.st_mtime, found.st_size, path))
-    total, removed = sum(size for _, size, _ in files), 0
-    for _, size, path in sorted(files):
-        if total <= most_bytes:
-            break
-        path.unlink(missing_ok=True)
-        total, removed = total - size, removed + 1
-    return removed
-
-
 def use_compile_cache():
-    """Keep XLA's compiled programs in audiornn's cache folder (see :data:`COMPILE_CACHE`), once a process, before
-    the backend's runtime starts (TensorFlow reads its flag then) or its first compilation (JAX); the folder used,
-    or None (none wanted; the user's own; a folder that cannot be written, where each process compiles as
-    before). Where the runtime had already started, TensorFlow's programs are not kept."""
+    """Keep JAX's compiled programs in audiornn's cache folder (see :data:`COMPILE_CACHE`), once a process, before
+    its first compilation: in ``jax-VERSION-CPU`` (:func:`machine_tag`) under the user's cache folder or the one
+    ``AUDIORNN_COMPILE_CACHE`` names. The folder used, or None: TensorFlow; none wanted; the user's own; a folder
+    that cannot be found or written (each process then compiles, as before)."""
     if _COMPILE_CACHE["decided"]:
         return _COMPILE_CACHE["folder"]
     _COMPILE_CACHE["decided"] = True
     chosen = os.environ.get(COMPILE_CACHE, "").strip()
-    if chosen.lower() in ("0", "no", "off", "false", "none"):
+    if chosen.lower() in ("0", "no", "off", "false", "none") or is_tensorflow():
         return None
-    tensorflow = is_tensorflow()
-    if tensorflow and "persistent_cache" in os.environ.get("TF_XLA_FLAGS", ""):
-        return None
-    if not tensorflow:
-        import jax
+    import jax
 
-        if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir:
-            return None
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir \
+            or not jax.config.jax_enable_compilation_cache:
+        return None
     from pathlib import Path
 
-    if chosen:
-        folder = Path(chosen).expanduser()
-    else:
-        import platformdirs
-
-        if tensorflow:
-            import tensorflow as tf
-
-            version = tf.__version__
-        else:
-            from jax import version as jax_version
-
-            version = jax_version.__version__
-        # (a folder per version too: TensorFlow's files name no version, and an upgrade must not read old code)
-        folder = Path(platformdirs.user_cache_dir("audiornn")) / f"{name()}-{version}-{machine_tag()}"
     try:
-        if tensorflow and any(character.isspace() for character in str(folder)):  # (TF_XLA_FLAGS splits at spaces)
-            raise OSError("TensorFlow's flags cannot name a folder with spaces in its name")
+        if chosen.lower() in ("", "1", "yes", "on", "true"):
+            import platformdirs
+
+            chosen = platformdirs.user_cache_dir("audiornn")  # (no home folder to be found: RuntimeError)
+        from jax import version
+
+        folder = Path(chosen).expanduser().resolve() / f"jax-{version.__version__}-{machine_tag()}"
         folder.mkdir(parents=True, exist_ok=True)
         import tempfile
 
         tempfile.TemporaryFile(dir=folder).close()
-        if tensorflow:
-            prune_oldest(folder, COMPILE_CACHE_BYTES)
-    except OSError as error:
-        logging.getLogger("audiornn").debug("compiled programs are not kept: cannot write in '%s' (%s)", folder,
-                                            error)
+        capped = importlib.util.find_spec("filelock") is not None
+        if capped:  # JAX's cap fails every write where an entry has no time of use (one written without the cap)
+            for entry in folder.glob("*-cache"):
+                if not entry.with_name(entry.name[:-len("-cache")] + "-atime").exists():
+                    entry.unlink(missing_ok=True)
+    except Exception as error:  # (a folder audiornn cannot use is no reason to stop: it compiles, as before)
+        logging.getLogger("audiornn").debug("compiled programs are not kept: %s", error)
         return None
-    if tensorflow:
-        os.environ["TF_XLA_FLAGS"] = f"{os.environ.get('TF_XLA_FLAGS', '')} " \
-                                     f"--tf_xla_persistent_cache_directory={folder}".strip()
-    else:
-        import importlib.util
-
-        import jax
-
-        jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", COMPILE_CACHE_SECONDS)
-        if importlib.util.find_spec("filelock") is not None:
+    if capped:
+        try:
             jax.config.update("jax_compilation_cache_max_size", COMPILE_CACHE_BYTES)
+        except AttributeError:  # (a JAX without the cap)
+            pass
     _COMPILE_CACHE["folder"] = folder
     return folder
 
@@ -265,7 +231,6 @@ def start(*, verbose=False):
         if is_tensorflow():
             import tensorflow as tf
 
-            use_compile_cache()  # (before the runtime starts, which reads TensorFlow's flags)
             tf.config.list_physical_devices()
             if not os.environ.get("TF_CONFIG"):
                 # The first operation starts the runtime, which has lines of its own; a multi-worker

@@ -156,10 +156,22 @@ def make_folder(folder, what, error=ParameterError):
         blocking = next((above for above in (folder, *folder.parents) if above.exists() and not above.is_dir()),
                         folder)
         raise error(f"{what} '{folder}': '{blocking}' is a file, not a folder: choose another place") from None
-    except OSError as problem:  # (no permission, a read-only or full disk: the machine's refusal, exit 74)
-        raise refused_by_machine(error(f"{what} '{folder}': cannot create it ({problem.strerror or problem}): "
-                                       f"{write_advice(problem, otherwise='choose a folder you can write')}")) from None
+    except OSError as problem:
+        raise machine_or_argument(problem, error(
+            f"{what} '{folder}': cannot create it ({problem.strerror or problem}): "
+            f"{write_advice(problem, otherwise='choose a folder you can write')}")) from None
     return folder
+
+
+def machine_or_argument(problem, error):
+    """``error`` marked as the machine's refusal (:func:`~audiornn.errors.refused_by_machine`, exit 74) where the
+    OSError ``problem`` is one that the same command gets past once the machine is mended (no permission, a
+    read-only or full disk, a quota, a file size limit); else left as a wrong argument (exit 2: a place not for
+    writing at all, as /proc)."""
+    import errno
+
+    machine = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    return refused_by_machine(error) if getattr(problem, "errno", None) in machine else error
 
 
 def write_advice(error, folder=None, otherwise="free space"):
@@ -373,8 +385,8 @@ def check_writable(path, flag):
                              f"(nothing was done)")
     try:
         tempfile.TemporaryFile(dir=folder).close()
-    except OSError as error:  # the machine's refusal (exit 74, as a write refused later), not a wrong argument
-        raise refused_by_machine(ParameterError(
+    except OSError as error:  # (the machine's refusal: exit 74, as a write refused later)
+        raise machine_or_argument(error, ParameterError(
             f"{flag} '{path}': cannot write in '{folder}' ({error.strerror or error}): "
             f"{write_advice(error, otherwise='choose a folder you can write')} (nothing was done)")) from None
 

@@ -335,7 +335,7 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
                  dataset=None if dataset is None else str(dataset.path),
                  in_training=None if dataset is None else _in_training(files, dataset, pieces))  # (None: unchecked)
     if score["seconds"] < FEW_SECONDS:  # (a probe scored an 80-sample file, 0.01 s, and was told nothing)
-        logger.warning("only %.2g s of audio were scored (%d samples in %d file(s)): bits per sample of so little audio "
+        logger.warning("only %.3g s of audio were scored (%d samples in %d file(s)): bits per sample of so little audio "
                        "tell little of the model (the first samples of each file, from a silent state, weigh in "
                        "heavily); score %g s or more", score["seconds"], sum(piece.size for piece in pieces),
                        len(files), FEW_SECONDS)

@@ -417,6 +417,21 @@ def prime_array(classes, model):
     return classes.astype(np.int32)
 
 
+def check_stream_frames(model, count, position, length, frames):
+    """A vocoder's ``frames`` for ``count`` streams drawing ``length`` samples from sample ``position`` as float32,
+    if they are ``(count, rows, bands)`` with the rows the draw reads (:func:`frame_span`) or more; else a
+    ParameterError naming the shape expected."""
+    frames = np.asarray(frames, np.float32)
+    hop, margin, bands = model.feature_config.hop, model.feature_net.margin, model.feature_config.bands
+    needed = frame_span(position - 1, length, hop, margin).shape[-1]
+    if frames.ndim != 3 or frames.shape[0] != count or frames.shape[1] < needed or frames.shape[2] != bands:
+        raise ParameterError(f"sample({length}, frames): frames of shape ({count}, {needed} or more, {bands}) for "
+                             f"{count} stream(s) drawing {length} samples from sample {position} (frame_span("
+                             f"position - 1, length, {hop}, {margin}) of each input, take_frames), got shape "
+                             f"{frames.shape}")
+    return frames
+
+
 class SampleStream:
     """Streams of classes from a model, stepped one sample at a time (:meth:`AudioRNN.step`).
 
@@ -495,16 +510,8 @@ class SampleStream:
         extra = ()
         if frames is not None:
             # Frames for the loop's whole size (the last repeated): made by the frame-rate network compiled for it
-            frames = np.asarray(frames, np.float32)
-            margin, bands = self.model.feature_net.margin, self.model.feature_config.bands
-            needed = frame_span(self.position - 1, length, hop, margin).shape[-1]
-            if frames.ndim != 3 or frames.shape[0] != self.count or frames.shape[1] < needed \
-                    or frames.shape[2] != bands:
-                raise ParameterError(
-                    f"sample({length}, frames): frames of shape ({self.count}, {needed}, {bands}) for {self.count} "
-                    f"stream(s) drawing {length} samples from sample {self.position} (frame_span(position - 1, "
-                    f"length, {hop}, {margin}) of each input, take_frames), got shape {frames.shape}")
-            rows = size // hop + 1 + 2 * margin
+            frames = check_stream_frames(self.model, self.count, self.position, length, frames)
+            rows = size // hop + 1 + 2 * self.model.feature_net.margin
             if frames.shape[1] < rows:
                 frames = np.pad(frames, ((0, 0), (0, rows - frames.shape[1]), (0, 0)), mode="edge")
             extra = (self._frame_rate(ops.convert_to_tensor(frames)),)
@@ -579,6 +586,9 @@ class StreamGroup:
         as :meth:`SampleStream.sample` says)."""
         if frames is None:
             return np.concatenate(self._each(lambda shard: shard.sample(length)), axis=0)
+        if self.model.feature_config is not None:  # (checked whole, before any shard draws)
+            frames = check_stream_frames(self.model, self.count, self.shards[0].position,
+                                         check_positive_int(length, "length"), frames)
         return np.concatenate(self._each(lambda shard: shard.sample(
             length, frames[shard.first_stream:shard.first_stream + shard.count])), axis=0)
 

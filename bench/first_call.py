@@ -9,8 +9,8 @@ compiled programs not kept (``AUDIORNN_COMPILE_CACHE=0``), then kept in an
 empty folder (the first process writes them), then read back from it (every
 later process). Each process loads ``--model``, makes the frames of one prompt
 of the voice it never heard (``--file``: which, in name order) and vocodes them
-twice. (audiornn.backend.use_compile_cache: JAX's persistent compilation cache,
-TensorFlow's --tf_xla_persistent_cache_directory.)
+twice. (audiornn.backend.use_compile_cache: JAX's persistent compilation cache.
+On TensorFlow nothing is kept, and the three rows differ only by chance.)
 """
 
 import argparse

@@ -16,7 +16,7 @@ def _share_compiled_programs():
     TensorFlow's (TF_XLA_FLAGS=--tf_xla_persistent_cache_directory) gained nothing the same way (248 s against
     244 s for test_init_from.py and test_generation.py). A cache the user set is left as it is."""
     # (audiornn's own folder of compiled programs, in the user's cache: not filled by the suite's hundreds of models)
-    os.environ.setdefault("AUDIORNN_COMPILE_CACHE", "0")
+    os.environ["AUDIORNN_COMPILE_CACHE"] = "0"
     if "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return
     folder = tempfile.mkdtemp(prefix="audiornn-tests-jax-cache-")

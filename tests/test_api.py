@@ -16,7 +16,7 @@ from audiornn.evaluation import plot_history, sound_comparison
 from audiornn.generation import generate
 from audiornn.runs import load_run_model
 from audiornn.model import build_model
-from audiornn.stepping import SampleStream, label_state
+from audiornn.stepping import SampleStream, StreamGroup, label_state
 from audiornn.training import train
 
 TINY = ModelConfig(num_layers=1, units=8, embedding_dim=4, lags=2, dense_units=8)
@@ -472,14 +472,20 @@ def test_a_sample_streams_keys_shard_and_frames_are_checked_by_name():
     # none were a numpy error: the rows a draw needs are named, from where the stream stands
     stream = SampleStream("vocoder", count=2)
     for shape in ((2, 3, 40), (2, 0, 40), (15, 40), (2, 15, 7), (1, 15, 40)):
-        with pytest.raises(ParameterError, match=rf"sample\(800, frames\): frames of shape \(2, 15, 40\) for 2 "
-                                                 rf"stream\(s\) drawing 800 samples from sample 0 .* got shape "
+        with pytest.raises(ParameterError, match=rf"sample\(800, frames\): frames of shape \(2, 15 or more, 40\) "
+                                                 rf"for 2 stream\(s\) drawing 800 samples from sample 0 .* got shape "
                                                  rf"{re.escape(str(shape))}"):
             stream.sample(800, np.zeros(shape, np.float32))
     assert stream.sample(800, np.zeros((2, 15, 40), np.float32)).shape == (2, 800)
-    with pytest.raises(ParameterError, match=r"frames of shape \(2, 6, 40\) for 2 stream\(s\) drawing 80 samples "
-                                             r"from sample 800"):
+    with pytest.raises(ParameterError, match=r"frames of shape \(2, 6 or more, 40\) for 2 stream\(s\) drawing 80 "
+                                             r"samples from sample 800"):
         stream.sample(80, np.zeros((2, 5, 40), np.float32))
+    # A group of shards says it of the whole group, before any shard draws (and so gets out of step)
+    group = StreamGroup("vocoder", count=4, shards=2)
+    with pytest.raises(ParameterError, match=r"frames of shape \(4, 15 or more, 40\) for 4 stream\(s\)"):
+        group.sample(800, np.zeros((3, 15, 40), np.float32))
+    assert [shard.position for shard in group.shards] == [0, 0]
+    assert group.sample(800, np.zeros((4, 15, 40), np.float32)).shape == (4, 800)
 
 
 def test_overrides_of_another_type_and_a_label_list_named_folder_are_told_what_to_give(tmp_path):

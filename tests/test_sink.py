@@ -308,11 +308,14 @@ def test_outputs_keep_their_suffix_and_a_folder_that_cannot_be_written_is_named(
         output_paths(tmp_path / "x.wav", 1)
     assert refused.value.exit_code == 74  # the machine refused it (as a write refused later), not a wrong argument
     # A folder not for writing at all (a probe's /proc: "No such file or directory") was told to free space
-    for number, advice in ((errno.ENOENT, "choose a folder you can write"), (errno.ENOSPC, "free space")):
+    # (and is a wrong argument, exit 2, where mending the machine would not help)
+    for number, advice, code in ((errno.ENOENT, "choose a folder you can write", 2), (errno.ENOSPC, "free space", 74)):
         monkeypatch.setattr(tempfile, "TemporaryFile", lambda *args, **kwargs: (_ for _ in ()).throw(
             OSError(number, os.strerror(number))))
-        with pytest.raises(ParameterError, match=rf"\({os.strerror(number)}\): {advice} \(nothing was done\)"):
+        with pytest.raises(ParameterError, match=rf"\({os.strerror(number)}\): {advice} \(nothing was done\)") \
+                as refused:
             output_paths(tmp_path / "x.wav", 1)
+        assert refused.value.exit_code == code
 
 
 def test_a_folder_that_cannot_be_made_is_the_machines_refusal(tmp_path, monkeypatch):
