@@ -315,7 +315,8 @@ def test_a_speecht5_vocoder_takes_its_front_ends_frames_at_any_level(speecht5_vo
     with caplog.at_level("WARNING", logger="audiornn"), pytest.raises(ParameterError, match="which no front end "
                                                                                            "makes of sound"):
         load_features(np.full((150, 80), -3.0, np.float32), model)
-    assert "150 flat: every band alike" in caplog.text and "silence" not in caplog.text.split("ERROR")[0]
+    assert "all 150 frame(s) are flat (every band alike), which tells nothing of their units' spread" \
+        in caplog.text and "silence" not in caplog.text.split("ERROR")[0]
 
 
 @pytest.mark.slow
