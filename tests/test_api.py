@@ -468,6 +468,10 @@ def test_a_sample_streams_keys_shard_and_frames_are_checked_by_name():
         SampleStream("vocoder").sample(10)
     with pytest.raises(ParameterError, match="frames are for a vocoder's streams"):
         SampleStream(model).sample(10, frames=np.zeros((1, 5, 40)))
+
+
+@pytest.mark.slow
+def test_a_vocoder_streams_frames_are_checked_before_any_draw():
     # Too few frames were stretched over the loop's size without a word (a probe's 1 frame for 800 samples), and
     # none were a numpy error: the rows a draw needs are named, from where the stream stands
     stream = SampleStream("vocoder", count=2)
