@@ -112,8 +112,6 @@ def start_quietly():
     _QUIET["chosen"] = True
     with native_stderr_silenced():
         import keras  # noqa: F401 - TensorFlow's absl preamble and CPU-feature lines are printed here
-        import importlib.util
-
         if importlib.util.find_spec("tensorflow") is not None:
             import tensorflow  # noqa: F401 - Keras imports it on any backend, sooner or later: its lines here
 
@@ -247,8 +245,6 @@ def start(*, verbose=False):
             use_compile_cache()  # (before the first compilation)
             jax.devices()
             jax.numpy.zeros(()).block_until_ready()
-            import importlib.util
-
             if importlib.util.find_spec("tensorflow") is not None:
                 # Keras imports an installed TensorFlow on any backend, from more than one place (seeding in
                 # keras.utils.set_random_seed, serialising a model when it saves one): here, where its start-up

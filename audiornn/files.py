@@ -168,10 +168,8 @@ def machine_or_argument(problem, error):
     OSError ``problem`` is one that the same command gets past once the machine is mended (no permission, a
     read-only or full disk, a quota, a file size limit); else left as a wrong argument (exit 2: a place not for
     writing at all, as /proc)."""
-    import errno
-
-    machine = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-    return refused_by_machine(error) if getattr(problem, "errno", None) in machine else error
+    # (the errors write_advice has advice of its own for are those)
+    return error if write_advice(problem, otherwise=None) is None else refused_by_machine(error)
 
 
 def write_advice(error, folder=None, otherwise="free space"):

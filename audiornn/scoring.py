@@ -328,17 +328,17 @@ def score_audio(model, audio, *, dataset=None, progress=True, label=None, labels
         score["labels"] = per_label(result, names, model.model_config.labels)
         score["file_labels"] = names
         del result["pieces"]
+    samples = sum(piece.size for piece in pieces)
     # Without the model's dataset (a shipped model, a lone .keras file) there is nothing to fit baselines on.
     score.update(baselines={} if dataset is None else score_baselines(dataset_pieces(dataset, "train"), pieces,
                                                                       mu=model.audio_config.mu),
-                 seconds=sum(piece.size for piece in pieces) / model.audio_config.sample_rate,
+                 seconds=samples / model.audio_config.sample_rate,
                  dataset=None if dataset is None else str(dataset.path),
                  in_training=None if dataset is None else _in_training(files, dataset, pieces))  # (None: unchecked)
     if score["seconds"] < FEW_SECONDS:  # (a probe scored an 80-sample file, 0.01 s, and was told nothing)
-        logger.warning("only %.3g s of audio were scored (%d samples in %d file(s)): bits per sample of so little audio "
-                       "tell little of the model (the first samples of each file, from a silent state, weigh in "
-                       "heavily); score %g s or more", score["seconds"], sum(piece.size for piece in pieces),
-                       len(files), FEW_SECONDS)
+        logger.warning("only %.3g s of audio were scored (%d samples in %d file(s)): bits per sample of so little "
+                       "audio tell little of the model (the first samples of each file, from a silent state, weigh in "
+                       "heavily); score %g s or more", score["seconds"], samples, len(files), FEW_SECONDS)
     if score["in_training"]:
         shown = some_named(score["in_training"])
         logger.warning("%d of the %d file(s) scored (%s) are training audio of the model's dataset '%s', in whole "

@@ -186,13 +186,15 @@ def check_units(frames, model, name, any_spread=False):
         # bundled speech: 10-frame excerpts of natural-log power and of log10 overlap): only their range is checked.
         # (100 frames, 16 of them flat: "84 ... are too few", not "100 ... too few (100 or more)")
         flat_count = frames.shape[0] - sounding.shape[0]
-        counted = f"{sounding.shape[0]} frame(s)" if not flat_count else \
-            f"{sounding.shape[0]} frame(s) that are not flat (of {frames.shape[0]}: the other {flat_count} have " \
-            f"every band alike)"
-        why = f"all {flat_count} frame(s) are flat (every band alike), which tells nothing of their units' " \
-              f"spread" if not sounding.shape[0] else \
-            f"{counted} are too few to tell their units by their spread ({MIN_FRAMES_TO_JUDGE} or more " \
-            f"are needed)" if not enough else "a band that never changes tells nothing of their units' spread"
+        if not sounding.shape[0]:
+            why = f"all {flat_count} frame(s) are flat (every band alike), which tells nothing of their units' spread"
+        elif not enough:
+            counted = f"{sounding.shape[0]} frame(s)" + (f" that are not flat (of {frames.shape[0]}: the other "
+                                                         f"{flat_count} have every band alike)" if flat_count else "")
+            why = f"{counted} are too few to tell their units by their spread ({MIN_FRAMES_TO_JUDGE} or more are " \
+                  f"needed)"
+        else:
+            why = "a band that never changes tells nothing of their units' spread"
         logger.warning("features %s: %s; only their range was checked: make sure they are %s",
                        name, why, config.describe())
     # Judged by their spread, frames may lie anywhere a level away (quieter audio is lower); else by their range.
