@@ -33,7 +33,7 @@ from .errors import ParameterError
 __all__ = ["BACKENDS", "COMPILE_CACHE", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "cond", "devices",
            "distribution", "index_dtype", "is_tensorflow", "machine_tag", "name", "one_tensorflow_device",
            "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly",
-           "sync_training_state", "uniform", "use_compile_cache", "wide_float"]
+           "sync_training_state", "tensorflow_beside", "uniform", "use_compile_cache", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
 
@@ -81,7 +81,9 @@ def native_stderr_silenced():
         os.close(saved)
 
 
-_QUIET = {"chosen": False, "started": False}  # whether start_quietly chose the log level; the runtime started
+# whether start_quietly chose the log level; the runtime started; TensorFlow beside another backend to be imported
+# with its lines kept out (tensorflow_beside)
+_QUIET = {"chosen": False, "started": False, "tensorflow": False}
 
 
 class _NoRetracingNote(logging.Filter):
@@ -110,10 +112,9 @@ def start_quietly():
         return
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
     _QUIET["chosen"] = True
+    _QUIET["tensorflow"] = True
     with native_stderr_silenced():
         import keras  # noqa: F401 - TensorFlow's absl preamble and CPU-feature lines are printed here
-        if importlib.util.find_spec("tensorflow") is not None:
-            import tensorflow  # noqa: F401 - Keras imports it on any backend, sooner or later: its lines here
 
 
 def start_runtime_quietly():
@@ -242,18 +243,27 @@ def start(*, verbose=False):
                     logging.getLogger(logger).setLevel(logging.ERROR)
             import jax
 
+            _QUIET["tensorflow"] = not verbose
             use_compile_cache()  # (before the first compilation)
             jax.devices()
             jax.numpy.zeros(()).block_until_ready()
-            if importlib.util.find_spec("tensorflow") is not None:
-                # Keras imports an installed TensorFlow on any backend, from more than one place (seeding in
-                # keras.utils.set_random_seed, serialising a model when it saves one): here, where its start-up
-                # lines are kept off the terminal, once, rather than in the middle of training; and its device
-                # probe (on a machine without a GPU, "failed call to cuInit"), which TensorBoard's writer would
-                # otherwise start after the first epoch.
-                import tensorflow
 
-                tensorflow.config.list_physical_devices()
+
+def tensorflow_beside():
+    """On a backend other than TensorFlow, import an installed TensorFlow with its start-up lines (absl's
+    preamble, CPU features, its device probe: on a machine without a GPU "failed call to cuInit", which
+    TensorBoard's writer would otherwise start after the first epoch) kept out where :func:`start` or
+    :func:`start_quietly` keeps the backend's out. Training calls it: Keras imports TensorFlow on any backend when
+    it seeds (``keras.utils.set_random_seed``) and when it saves a model. Generating, vocoding and scoring never
+    import it, which spares each process TensorFlow's import (2 to 6 s on 2 cores)."""
+    import sys
+
+    if is_tensorflow() or "tensorflow" in sys.modules or importlib.util.find_spec("tensorflow") is None:
+        return
+    with native_stderr_silenced() if _QUIET["tensorflow"] else contextlib.nullcontext():
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()
 
 
 def devices():

@@ -773,6 +773,7 @@ def _not_a_run(folder):
 
 
 def _train(dataset, output, model_config, train_config, resume, overwrite, overrides, options, start=None):
+    backend.tensorflow_beside()  # (Keras imports an installed TensorFlow to seed and save, on any backend)
     options = dict(options)
     use_labels, use_features = options.pop("use_labels"), options.pop("use_features")
     strategy = options["strategy"]
