@@ -25,14 +25,15 @@ import contextlib
 import importlib.util
 import logging
 import os
+from pathlib import Path
 
 import numpy as np
 
 from .errors import ParameterError
 
 __all__ = ["BACKENDS", "COMPILE_CACHE", "JaxDevices", "batch_pipeline", "carry_variable", "compiled", "cond", "devices",
-           "distribution", "index_dtype", "is_tensorflow", "machine_tag", "name", "one_tensorflow_device",
-           "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly",
+           "distribution", "forget_unused_compile_caches", "index_dtype", "is_tensorflow", "machine_tag", "name",
+           "one_tensorflow_device", "release_compiled_if_crowded", "start", "start_quietly", "start_runtime_quietly",
            "sync_training_state", "tensorflow_beside", "uniform", "use_compile_cache", "wide_float"]
 
 BACKENDS = ("tensorflow", "jax")
@@ -149,6 +150,7 @@ def start_runtime_quietly():
 COMPILE_CACHE = "AUDIORNN_COMPILE_CACHE"
 COMPILE_CACHE_BYTES = 512 * 2 ** 20
 COMPILE_CACHE_SECONDS = 0.1  # programs that took less than this to compile are not kept (JAX's default: 1 s)
+COMPILE_CACHE_UNUSED_DAYS = 30  # another version's or CPU's folder beside this one, unused this long, is removed
 _COMPILE_CACHE = {"decided": False, "folder": None}
 
 
@@ -169,6 +171,31 @@ def machine_tag():
     return hashlib.sha256(described.encode()).hexdigest()[:12]
 
 
+def forget_unused_compile_caches(folder, days=COMPILE_CACHE_UNUSED_DAYS):
+    """Remove the folders of compiled programs beside ``folder`` (``jax-VERSION-CPU`` of another version of JAX or
+    another CPU) that nothing has read or written for ``days``: each upgrade of JAX would otherwise leave its
+    folder, up to the cap, for good. A folder in use is touched by JAX at every read (its cap's time of use) or
+    write. Nothing else there is touched, and a folder that cannot be removed is left. The folders removed."""
+    import re
+    import shutil
+    import time
+
+    folder = Path(folder)
+    limit, removed = time.time() - days * 86400, []
+    for other in folder.parent.glob("jax-*"):
+        if other.name == folder.name or not re.fullmatch(r"jax-[^/]+-[0-9a-f]{12}", other.name) \
+                or other.is_symlink() or not other.is_dir():
+            continue
+        try:
+            last = max([entry.stat().st_mtime for entry in other.iterdir()] + [other.stat().st_mtime])
+            if last < limit:
+                shutil.rmtree(other)
+                removed.append(other)
+        except OSError as error:
+            logging.getLogger("audiornn").debug("compiled programs in %s left: %s", other, error)
+    return removed
+
+
 def use_compile_cache():
     """Keep JAX's compiled programs in audiornn's cache folder (see :data:`COMPILE_CACHE`), once a process, before
     its first compilation: in ``jax-VERSION-CPU`` (:func:`machine_tag`) under the user's cache folder or the one
@@ -185,8 +212,6 @@ def use_compile_cache():
     if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir \
             or not jax.config.jax_enable_compilation_cache:
         return None
-    from pathlib import Path
-
     try:
         if chosen.lower() in ("", "1", "yes", "on", "true"):
             import platformdirs
@@ -196,6 +221,7 @@ def use_compile_cache():
 
         folder = Path(chosen).expanduser().resolve() / f"jax-{version.__version__}-{machine_tag()}"
         folder.mkdir(parents=True, exist_ok=True)
+        forget_unused_compile_caches(folder)
         import tempfile
 
         tempfile.TemporaryFile(dir=folder).close()

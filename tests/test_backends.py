@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import keras
@@ -394,8 +395,13 @@ def test_a_new_process_on_jax_reads_back_the_programs_an_earlier_one_compiled(tm
         return {path.name: path.stat().st_mtime_ns for path in where.glob("*-cache")}
 
     folder = tmp_path / "cache" / "audiornn" / f"jax-{__version__}-{backend.machine_tag()}"
+    stale = folder.parent / "jax-0.0.1-0123456789ab"  # an earlier JAX's, unused for a month: removed
+    stale.mkdir(parents=True)
+    for path in ((stale / "entry-cache"), stale):
+        path.touch()
+        os.utime(path, (time.time() - 40 * 86400,) * 2)
     kept, hits, first = run()
-    assert kept == str(folder) and hits == 0
+    assert kept == str(folder) and hits == 0 and not stale.exists()
     written = programs(folder)
     assert written and len(list(folder.glob("*-atime"))) == len(written)  # the cap's bookkeeping (filelock)
     kept, hits, again = run()
@@ -409,6 +415,25 @@ def test_a_new_process_on_jax_reads_back_the_programs_an_earlier_one_compiled(tm
     # The user's own cache for JAX is left as it is
     kept, hits, _ = run(JAX_COMPILATION_CACHE_DIR=str(tmp_path / "own"), JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
     assert kept == "None" and list((tmp_path / "own").iterdir()) and not folder.exists()
+
+
+def test_folders_of_compiled_programs_unused_for_a_month_are_removed(tmp_path):
+    from audiornn import backend
+
+    current = tmp_path / f"jax-0.9.9-{backend.machine_tag()}"
+    folders = {name: tmp_path / name for name in ("jax-0.4.1-0123456789ab", "jax-0.5.0-0123456789ab",
+                                                   "jax-0.4.1-fedcba987654", "jax-notes", "other")}
+    for folder in [current, *folders.values()]:
+        folder.mkdir()
+        (folder / "entry-cache").write_bytes(b"x")
+    month = time.time() - 31 * 86400
+    for name in ("jax-0.4.1-0123456789ab", "jax-notes", "other", "jax-0.4.1-fedcba987654"):
+        for path in (folders[name] / "entry-cache", folders[name]):
+            os.utime(path, (month, month))
+    os.utime(current, (month, month))  # (this process's own folder is kept, however old)
+    (folders["jax-0.4.1-fedcba987654"] / "entry-atime").write_bytes(b"")  # read a moment ago by another JAX
+    assert backend.forget_unused_compile_caches(current) == [folders["jax-0.4.1-0123456789ab"]]
+    assert {path.name for path in tmp_path.iterdir()} == {current.name, *folders} - {"jax-0.4.1-0123456789ab"}
 
 
 def test_compiled_programs_are_kept_only_where_they_can_be(tmp_path, monkeypatch):
