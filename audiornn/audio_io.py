@@ -1,9 +1,10 @@
 """Finding, reading and preparing audio files."""
 
 import contextlib
+import fnmatch
 import logging
 import os
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import soundfile
@@ -166,8 +167,10 @@ def _leave_out_own_folders(files, root, entry):
 
     kind = _own_folder(root)
     if kind:  # named itself: it holds no recordings
+        use = (f"train on it with --dataset '{entry}' (dataset=)" if kind == "dataset" else
+               f"go on training it with --resume '{entry}' (resume=)")
         raise AudioFileError(f"input '{entry}' is an audiornn {kind} folder: what it holds was made by audiornn, "
-                             f"not recorded; give the recordings themselves", reason="missing")
+                             f"not recorded; give the recordings themselves (or {use})", reason="missing")
     kept, left = [], {}
     for file in files:
         folder = own_folder(file)
@@ -228,7 +231,43 @@ def _without_second_ways_in(files):
     return kept
 
 
-def find_audio_files(inputs, other_formats=None):
+class Exclusion:
+    """Files to leave out of the input folders (``--exclude``, ``exclude=``): glob patterns, each matched against
+    the end of a file's path below the folder given (``beep*``, ``*2tone*``, ``silence/*``: as
+    :meth:`pathlib.PurePath.match` matches) or against the name of a folder it lies in (``silence``: all of that
+    folder). Files named directly are not left out. ``matched``: how many files each pattern has left out."""
+
+    def __init__(self, patterns=None, what="exclude"):
+        if patterns is None:
+            patterns = []
+        elif isinstance(patterns, (str, os.PathLike)):
+            patterns = [patterns]
+        patterns = list(patterns)
+        for pattern in patterns:
+            if not isinstance(pattern, (str, os.PathLike)) or not str(pattern).strip("/ "):
+                raise ParameterError(f"{what} takes glob patterns of files to leave out of the input folders "
+                                     f"('beep*', 'silence/*', or a folder's name), got {pattern!r}")
+            if Path(str(pattern)).is_absolute():
+                raise ParameterError(f"{what} '{pattern}': a pattern is matched against the end of each file's path "
+                                     f"below the folder given (as 'silence/*' or 'beep*'), not from the root: "
+                                     f"give it without the leading '/'")
+        self.patterns = [str(pattern).rstrip("/") for pattern in patterns]
+        self.matched = dict.fromkeys(self.patterns, 0)
+
+    def __bool__(self):
+        return bool(self.patterns)
+
+    def leaves_out(self, relative):
+        """Whether the file at ``relative`` (a path below its input folder) is left out; counted if it is."""
+        relative = PurePosixPath(relative)
+        for pattern in self.patterns:
+            if relative.match(pattern) or any(fnmatch.fnmatchcase(part, pattern) for part in relative.parts[:-1]):
+                self.matched[pattern] += 1
+                return True
+        return False
+
+
+def find_audio_files(inputs, other_formats=None, exclude=None):
     """Expand files and folders (searched recursively) into a sorted file list.
 
     Files named directly are kept whatever their extension; inside folders,
@@ -236,6 +275,8 @@ def find_audio_files(inputs, other_formats=None):
     Returns a list of ``(path, label)`` where ``label`` is the path relative
     to the input it came from, used for the deterministic split. ``other_formats``: a dict given is filled
     with the files left out as one recording read in another format (``{left out: read}``, paths as str).
+    ``exclude``: an :class:`Exclusion` of files in the folders to leave out (before one format of a recording is
+    chosen).
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
@@ -268,6 +309,17 @@ def find_audio_files(inputs, other_formats=None):
                 raise AudioFileError(
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
+            if exclude:
+                kept = [file for file in files if not exclude.leaves_out(file.relative_to(path).as_posix())]
+                if not kept:
+                    raise AudioFileError(f"--exclude {' '.join(repr(p) for p in exclude.patterns)} leaves out all "
+                                         f"{len(files)} audio file(s) of folder '{entry}': check the patterns "
+                                         f"(matched against the end of each file's path below the folder)",
+                                         reason="missing")
+                if len(kept) < len(files):
+                    logger.info("left out %d of the %d audio file(s) of folder '%s' (--exclude)",
+                                len(files) - len(kept), len(files), entry)
+                files = kept
             found.extend((file, file.relative_to(path).as_posix()) for file in _one_format_each(
                 files, entry, said, None if other_formats is None else left_out))
         else:

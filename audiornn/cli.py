@@ -130,6 +130,10 @@ def _add_build_options(parser):
                              "moves with it (taken for the same recording in another format, rate or level, and "
                              "skipped, unless this is given: two voices reading the same words the same way can "
                              "look alike)")
+    parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
+                        help="leave out the files of the input folders that PATTERN matches, a glob matched against "
+                             "the end of each file's path below its folder ('beep*', '*2tone*', 'silence/*') or a "
+                             "folder's name ('silence': all of it); repeat it for more patterns")
 
 
 def _build_options(arguments):

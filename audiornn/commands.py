@@ -28,7 +28,7 @@ from .config import (BUILD_OPTIONS, REFINE_PASSES, VALIDATION_FRACTION, AudioCon
                      check_positive_number, command, option, shown_labels)
 from .errors import AudioFileError, AudioRNNError, ParameterError, RunError
 from .features import rate_for
-from .files import check_writable, folder_for, make_folder, write_json
+from .files import check_writable, folder_for, make_folder, missing_folders, take_back_folders, write_json
 
 __all__ = ["DEMO_FILES", "demo", "evaluate_command", "generate_command", "train_command", "vocode_command"]
 
@@ -167,8 +167,14 @@ def train_command(inputs=(), *, output=None, dataset=None, resume=None, init_fro
         if not dataset:
             if not inputs and labels is None and default_inputs is not None:
                 inputs = default_inputs()
-            dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config, build_options,
-                                         overwrite, progress)
+            made = missing_folders(output)
+            try:
+                dataset = _build_run_dataset(holding, inputs, output, labels, features, audio_config,
+                                             build_options, overwrite, progress)
+            except BaseException:  # the folders made for the run taken away again, as a build's own are
+                holding.close()  # (the hold released first)
+                take_back_folders(made)
+                raise
         return train(dataset, output, model_config=model_config, train_config=train_config, overwrite=overwrite,
                      init_from=start, **common)
 

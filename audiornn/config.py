@@ -111,7 +111,7 @@ MODEL_OPTIONS = {
 AUDIO_OPTIONS = {"sample_rate": "--sample-rate", "preemphasis": "--preemphasis", "mu": "--mu"}
 # How audio files become a dataset beyond the audio settings (build_dataset's keyword arguments): the flags.
 BUILD_OPTIONS = {"validation_fraction": "--validation-fraction", "trim_silence_db": "--trim-silence",
-                 "strict": "--strict", "keep_near_copies": "--keep-near-copies"}
+                 "strict": "--strict", "keep_near_copies": "--keep-near-copies", "exclude": "--exclude"}
 VALIDATION_FRACTION = 0.1  # the share of the audio a dataset holds out for validation
 FLAGS = {**{field: flag for options in (TRAIN_OPTIONS, MODEL_OPTIONS) for flag, (field, _, _) in options.items()},
          **AUDIO_OPTIONS, **BUILD_OPTIONS,
@@ -710,9 +710,14 @@ _SCRIPTS_FOLDER = Path(__file__).resolve().parent.parent
 
 
 def command(script="AudioRNN.py"):
-    """How a message names one of the scripts for the user to run: ``python AudioRNN.py`` where the package lies
-    in a clone beside them, or a package install's command (``audiornn``, ``audiornn-data``, ``audiornn-eval``)."""
-    return f"python {script}" if (_SCRIPTS_FOLDER / script).is_file() else INSTALLED_COMMANDS[script]
+    """How a message names one of the scripts for the user to run: a package install's command (``audiornn``,
+    ``audiornn-data``, ``audiornn-eval``) where the user runs one of those (an editable install's too, whose
+    package lies beside the clone's scripts, but not in the folder the user works in) or the package lies
+    without the scripts, and ``python AudioRNN.py`` where the package lies in a clone beside them."""
+    running = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    if running in INSTALLED_COMMANDS.values() or not (_SCRIPTS_FOLDER / script).is_file():
+        return INSTALLED_COMMANDS[script]
+    return f"python {script}"
 
 
 def bar_disabled(progress):

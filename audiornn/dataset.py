@@ -36,8 +36,8 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from . import dsp
-from .audio_io import (CUT_ADVICE, SAME_LENGTH, audio_extensions, file_duration, file_size_text, prepare_audio,
-                       read_mono)
+from .audio_io import (CUT_ADVICE, SAME_LENGTH, Exclusion, audio_extensions, file_duration, file_size_text,
+                       prepare_audio, read_mono)
 from .config import (VALIDATION_FRACTION, AudioConfig, as_config, bar_disabled, command, option,
                      shown_labels)
 from .errors import AudioFileError, AudioRNNError, DatasetError, ParameterError, refused_by_machine
@@ -357,6 +357,10 @@ def is_dataset(folder):
     return isinstance(metadata, dict) and metadata.get("format") == FORMAT
 
 
+def _given(value):
+    return "not given" if value is None else value
+
+
 def _what_differs(existing, recipe):
     """What sets the dataset ``existing`` (its metadata) apart from the build asked for, ``recipe`` (the settings
     and the files, as :func:`build_dataset` has them): the settings that differ, the files added or gone, or
@@ -368,7 +372,7 @@ def _what_differs(existing, recipe):
             said.append(f"{option(key)} {then_audio[key]} then, {value} now")
     for key in ("validation_fraction", "trim_silence_db"):
         if key in existing and existing[key] != recipe[key]:
-            said.append(f"{option(key)} {existing[key]} then, {recipe[key]} now")
+            said.append(f"{option(key)} {_given(existing[key])} then, {_given(recipe[key])} now")
     if bool(existing.get("keep_near_copies")) != bool(recipe.get("keep_near_copies")):
         said.append("--keep-near-copies " + ("given then, not now" if existing.get("keep_near_copies") else
                                              "not given then, given now"))
@@ -850,7 +854,7 @@ def _write_splits(folder, pool_path, used, plan, labelled, feature_config=None):
 
 def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALIDATION_FRACTION,
                   trim_silence_db=None, strict=False, overwrite=False, progress=True, labels=None, features=None,
-                  keep_near_copies=False):
+                  keep_near_copies=False, exclude=None):
     """Build a dataset folder from audio files and folders; return it opened.
 
     Labelled datasets: ``inputs`` a dict ``{label: paths}``, or ``labels``
@@ -870,7 +874,9 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALI
     audio, or (``keep_near_copies`` keeps these) a file of the same name and
     length whose coarse spectrogram moves with it (the same recording in
     another format, rate or level; also two voices reading the same words
-    the same way, which is why it can be turned off). When ``output`` already holds the same dataset (same files,
+    the same way, which is why it can be turned off). ``exclude``: glob patterns of files to leave out of the input
+    folders (``["silence", "beep*", "*2tone*"]``; :class:`audiornn.audio_io.Exclusion`), recorded in the
+    metadata. When ``output`` already holds the same dataset (same files,
     sizes, dates and settings) it is reused; a different one is an error
     unless ``overwrite``. The folder appears only once complete.
     """
@@ -881,21 +887,28 @@ def build_dataset(inputs, output, *, audio_config=None, validation_fraction=VALI
         rate = rate_for(features, None) if isinstance(features, str) else None
         audio_config = AudioConfig() if rate is None else AudioConfig(sample_rate=rate)
     check_build_parameters(validation_fraction, trim_silence_db)
+    exclusion = Exclusion(exclude, option("exclude"))
     if not isinstance(output, (str, os.PathLike)) or not str(output):
         raise ParameterError(f"output is the folder to build the dataset in (a path), got {output!r}: "
                              f"build_dataset(inputs, 'datasets/mine')")
     output = Path(output).expanduser()
     with folder_for(output.parent, "the folder that should hold --output", DatasetError):  # gone if it fails
         return _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite,
-                      progress, labels, features, bool(keep_near_copies))
+                      progress, labels, features, bool(keep_near_copies), exclusion)
 
 
 def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, strict, overwrite, progress, labels,
-           features, keep_near_copies=False):
+           features, keep_near_copies=False, exclusion=None):
     """:func:`build_dataset` once its arguments are checked and the folder that holds ``output`` is there."""
     feature_config = _feature_config(features, audio_config)
     other_formats = {}  # {a file left out: the copy in another format read}
-    files, label_names = labelled_files(inputs, labels, other_formats)
+    exclusion = exclusion or Exclusion()
+    files, label_names = labelled_files(inputs, labels, other_formats, exclusion)
+    unmatched = [pattern for pattern, count in exclusion.matched.items() if not count]
+    if unmatched:  # (a pattern mistyped leaves in what it was meant to leave out)
+        logger.warning("--exclude %s left out no file of the input folders (each is matched against the end of a "
+                       "file's path below its folder, as 'silence/*' or 'beep*', or a folder's name)",
+                       " ".join(repr(pattern) for pattern in unmatched))
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config,
                           keep_near_copies)
@@ -942,7 +955,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
                 pool_path.with_suffix(".f16").unlink()
             metadata = _metadata(used, audio_config, version, label_names, feature_config, validation_fraction,
                                  trim_silence_db, sizes, frames, sources, skipped, fingerprint, keep_near_copies,
-                                 other_formats)
+                                 other_formats, exclusion.patterns)
             write_json(partial / METADATA_NAME, metadata)
             if not existed and output.exists() and not overwrite:
                 _built_meanwhile(partial, output, fingerprint)
@@ -1050,7 +1063,7 @@ def _warn_if_short(dataset, output):
 
 
 def _metadata(used, audio_config, version, label_names, feature_config, validation_fraction, trim_silence_db,
-              sizes, frames, sources, skipped, fingerprint, keep_near_copies=False, other_formats=None):
+              sizes, frames, sources, skipped, fingerprint, keep_near_copies=False, other_formats=None, exclude=None):
     """A new dataset's ``metadata.json``: its recipe, its splits and sources, what was skipped."""
     level = float(np.median([1.0 / entry["gain"] for entry in used]))
     final_config = dataclasses.replace(audio_config, level=level)
@@ -1066,6 +1079,7 @@ def _metadata(used, audio_config, version, label_names, feature_config, validati
         "validation_fraction": validation_fraction,
         "trim_silence_db": trim_silence_db,
         **({"keep_near_copies": True} if keep_near_copies else {}),
+        **({"exclude": list(exclude)} if exclude else {}),  # the patterns files were left out by
         "splits": {split: {"file": SPLIT_FILES[split], "samples": sizes[split],
                            "seconds": sizes[split] / final_config.sample_rate,
                            **({"features_file": FEATURE_FILES[split], "frames": frames[split]}

@@ -193,17 +193,31 @@ def write_advice(error, folder=None, otherwise="free space"):
 def folder_for(folder, what, error=ParameterError):
     """:func:`make_folder` for the work of the block, which gets the folder: if the block fails, the folders it
     made (``folder`` and those above it that were missing) are taken away again while they are empty."""
-    folder = Path(folder).expanduser()
-    made = [above for above in (folder, *folder.parents) if not above.exists() and not above.is_symlink()]
+    made = missing_folders(folder)
     try:
         yield make_folder(folder, what, error)
     except BaseException:
-        for above in made:  # deepest first; the first that is not empty, or cannot go, stops it
-            try:
-                above.rmdir()
-            except OSError:
-                break
+        take_back_folders(made)
         raise
+
+
+def missing_folders(folder):
+    """``folder`` and the folders above it that do not exist yet, deepest first: what :func:`make_folder` makes."""
+    folder = Path(folder).expanduser()
+    return [above for above in (folder, *folder.parents) if not above.exists() and not above.is_symlink()]
+
+
+def take_back_folders(made):
+    """The folders ``made`` (:func:`missing_folders`, deepest first) taken away while they are empty, a lock file
+    left by a hold of this process's (:func:`hold_folder`, released) aside; the first that holds anything else,
+    or cannot go, stops it."""
+    for above in made:
+        try:
+            if {entry.name for entry in above.iterdir()} <= {LOCK}:
+                (above / LOCK).unlink(missing_ok=True)
+            above.rmdir()
+        except OSError:
+            break
 
 
 _SHARED = {}  # folders held with share_inside: resolved path -> how many blocks hold it

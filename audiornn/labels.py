@@ -74,14 +74,14 @@ def parse_named_inputs(inputs):
     return named or list(inputs)
 
 
-def labelled_files(inputs, labels=None, other_formats=None):
+def labelled_files(inputs, labels=None, other_formats=None, exclude=None):
     """The audio files of ``inputs`` with their labels: ``(files, names)``.
 
     ``files`` is a list of ``(path, name, label)``: ``name`` is the path
     relative to its input (what the validation split hashes), ``label`` the
     label name, or None for an unlabelled dataset. ``names`` are the label
-    names, sorted (empty without labels). ``other_formats``: as
-    :func:`audiornn.audio_io.find_audio_files` takes it.
+    names, sorted (empty without labels). ``other_formats`` and ``exclude``: as
+    :func:`audiornn.audio_io.find_audio_files` takes them.
     """
     if isinstance(inputs, dict):
         if labels is not None:
@@ -91,18 +91,18 @@ def labelled_files(inputs, labels=None, other_formats=None):
         for label, paths in inputs.items():
             label = check_label_name(label, f"input {label!r}")
             paths = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-            files += [(path, name, label) for path, name in find_audio_files(paths, other_formats)]
+            files += [(path, name, label) for path, name in find_audio_files(paths, other_formats, exclude)]
         return _unique(files)
     if labels is None:
-        return [(path, name, None) for path, name in find_audio_files(inputs, other_formats)], []
+        return [(path, name, None) for path, name in find_audio_files(inputs, other_formats, exclude)], []
     if isinstance(labels, str) and labels == FOLDERS:
-        return _unique(_by_folder(inputs, other_formats))
+        return _unique(_by_folder(inputs, other_formats, exclude))
     if not isinstance(labels, (str, os.PathLike)):
         raise ParameterError(f"labels is {FOLDERS!r} or the path of a CSV list of files and labels, got {labels!r}")
-    return _unique(_by_list(inputs, Path(labels).expanduser(), other_formats))
+    return _unique(_by_list(inputs, Path(labels).expanduser(), other_formats, exclude))
 
 
-def _by_folder(inputs, other_formats=None):
+def _by_folder(inputs, other_formats=None, exclude=None):
     inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     files = []
     for entry in inputs:
@@ -110,7 +110,7 @@ def _by_folder(inputs, other_formats=None):
         if folder.is_file():
             raise ParameterError(f"input '{entry}' is a file: labels by folder take folders whose sub-folders "
                                  f"are the labels (or label it as NAME={entry})")
-        found = find_audio_files([folder], other_formats)
+        found = find_audio_files([folder], other_formats, exclude)
         for path, name in found:
             relative = path.relative_to(folder)
             if len(relative.parts) < 2:
@@ -120,7 +120,7 @@ def _by_folder(inputs, other_formats=None):
     return files
 
 
-def _by_list(inputs, table, other_formats=None):
+def _by_list(inputs, table, other_formats=None, exclude=None):
     if table.is_dir():
         raise ParameterError(f"label list '{table}' is a folder: give a CSV file of path,label rows (or label by "
                              f"folder with --labels-from-folders)")
@@ -161,7 +161,7 @@ def _by_list(inputs, table, other_formats=None):
                                    f"correct the row, or remove it")
         inputs = [path for path in listed]
     files = []
-    for path, name in find_audio_files(inputs, other_formats):
+    for path, name in find_audio_files(inputs, other_formats, exclude):
         # A file's own row, or else the row of the nearest folder above it (a row may name a folder): above the
         # file as found, or above where it really lies (a link into git-annex's or DVC's store)
         found = Path(os.path.abspath(path))

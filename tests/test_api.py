@@ -328,8 +328,18 @@ def test_the_review_of_the_probe_mends(speech_like_folder, tmp_path, monkeypatch
     with pytest.raises(DatasetError, match=r"different dataset \(the same files and settings, but a file's size"):
         build_dataset([speech_like_folder.resolve()], tmp_path / "ds", progress=False)
     # A run (or dataset) given itself as an input is said to be one, not "holds no audio files"
-    with pytest.raises(AudioFileError, match=r"input '.*sine' is an audiornn run folder: .* give the recordings"):
+    with pytest.raises(AudioFileError, match=r"input '.*sine' is an audiornn run folder: .* give the recordings "
+                                             r"themselves \(or go on training it with --resume '.*sine' \(resume=\)\)"):
         find_audio_files([sine_run[0]])
+    with pytest.raises(AudioFileError, match=r"dataset folder: .*\(or train on it with --dataset '.*ds' \(dataset=\)\)"):
+        find_audio_files([tmp_path / "ds"])
+    # train INPUT that fails to build takes away the run folders it made for it, its lock too (a probe found
+    # RUN/.lock and two folders above it left), and leaves a folder that was there
+    assert main(["train", str(tmp_path / "ds"), "--output", str(tmp_path / "a" / "b" / "run"), "--quiet"]) == 2
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "mine").mkdir()
+    assert main(["train", str(tmp_path / "missing"), "--output", str(tmp_path / "mine" / "run"), "--quiet"]) == 2
+    assert [path.name for path in tmp_path.joinpath("mine").iterdir()] == []
     # eval's --output and --json folders made, then taken away when it fails
     with pytest.raises(audiornn.AudioRNNError, match="missing.wav' does not exist"):
         evaluate_command(model=sine_run[0], output=tmp_path / "new" / "figures", json_path=tmp_path / "no" / "x.json",

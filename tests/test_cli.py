@@ -545,6 +545,11 @@ def test_messages_name_the_commands_of_a_package_install_where_the_scripts_are_n
         open_dataset(tmp_path / "nothing")
     with pytest.raises(ModelFileError, match=r"'audiornn models' lists them"):
         load_model(str(tmp_path / "no-such-model"))
+    # an editable install: the scripts lie beside the package, but the user runs its commands, elsewhere
+    monkeypatch.undo()
+    monkeypatch.setattr(sys, "argv", ["/home/user/.venv/bin/audiornn", "train"])
+    with pytest.raises(DatasetError, match=r"build one with 'audiornn-data AUDIO\.\.\. --output"):
+        open_dataset(tmp_path / "nothing")
 
 
 def test_a_write_refused_by_the_machine_names_the_folder_not_its_working_files(monkeypatch, capsys):

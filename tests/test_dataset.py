@@ -997,3 +997,42 @@ def test_one_instruments_notes_of_one_length_under_other_names_are_kept(tmp_path
                                 progress=False)
     assert dataset.metadata["skipped"] == {} and "same recording" not in caplog.text
     assert len({entry["path"] for entry in dataset.metadata["sources"]}) == 3
+
+
+def test_files_of_the_input_folders_can_be_left_out_by_pattern(speech_like_folder, write_audio, tmp_path, caplog,
+                                                                 capsys):
+    # The Asterisk prompts hold silence/, beeps and tones beside the speech: a messy folder had to be copied and
+    # pruned by hand before it could be built
+    noise = np.random.default_rng(1).standard_normal(8000).astype(np.float32) * 0.1
+    for name in ("recordings/silence/1.wav", "recordings/silence/2.wav", "recordings/beep.wav",
+                 "recordings/sub/ascending-2tone.wav"):
+        write_audio(name, noise)
+    named = write_audio("elsewhere/beep-named.wav", noise)
+    patterns = ["silence", "beep*", "*2tone*", "nothing-like-this*"]
+    with caplog.at_level("INFO", logger="audiornn"):
+        dataset = build_dataset([speech_like_folder, named], tmp_path / "ds", exclude=patterns, progress=False)
+    sources = {Path(entry["path"]).name for entry in dataset.metadata["sources"]}
+    assert sources == {"beep-named.wav", "take0.flac", "take1.wav", "take2.flac", "take3.wav", "take4.flac"}
+    assert dataset.metadata["exclude"] == patterns
+    said = caplog.text
+    assert "left out 4 of the 9 audio file(s) of folder" in said  # (a file named directly is never left out)
+    assert "--exclude 'nothing-like-this*' left out no file of the input folders" in said
+    # the same build again is reused; without the patterns it is another dataset
+    assert build_dataset([speech_like_folder, named], tmp_path / "ds", exclude=patterns,
+                         progress=False).path == dataset.path
+    with pytest.raises(DatasetError, match=r"4 file\(s\) new"):
+        build_dataset([speech_like_folder, named], tmp_path / "ds", progress=False)
+    # mistakes said before any work
+    with pytest.raises(AudioFileError, match=r"--exclude '\*' leaves out all 9 audio file\(s\) of folder"):
+        build_dataset([speech_like_folder], tmp_path / "none", exclude="*", progress=False)
+    with pytest.raises(ParameterError, match=r"--exclude '/silence'.*without the leading '/'"):
+        build_dataset([speech_like_folder], tmp_path / "none", exclude=["/silence"], progress=False)
+    with pytest.raises(ParameterError, match=r"--exclude takes glob patterns"):
+        build_dataset([speech_like_folder], tmp_path / "none", exclude=[""], progress=False)
+    assert not (tmp_path / "none").exists()
+    # on the command line, one pattern a flag
+    assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "cli"), "--exclude", "silence",
+                 "--exclude", "sub/*", "--quiet"]) == 0
+    built = open_dataset(tmp_path / "cli")
+    assert {Path(entry["path"]).name for entry in built.metadata["sources"]} == {"beep.wav", "take1.wav",
+                                                                                 "take3.wav"}
