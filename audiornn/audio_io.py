@@ -167,10 +167,10 @@ def _leave_out_own_folders(files, root, entry):
 
     kind = _own_folder(root)
     if kind:  # named itself: it holds no recordings
-        use = (f"train on it with --dataset '{entry}' (dataset=)" if kind == "dataset" else
-               f"go on training it with --resume '{entry}' (resume=)")
+        use = ("a dataset is given to train and eval as --dataset DIR (dataset=)" if kind == "dataset" else
+               "a run is given to generate and eval as --model RUN, and to train as --resume RUN to go on with it")
         raise AudioFileError(f"input '{entry}' is an audiornn {kind} folder: what it holds was made by audiornn, "
-                             f"not recorded; give the recordings themselves (or {use})", reason="missing")
+                             f"not recorded; give the recordings themselves ({use})", reason="missing")
     kept, left = [], {}
     for file in files:
         folder = own_folder(file)
@@ -232,39 +232,63 @@ def _without_second_ways_in(files):
 
 
 class Exclusion:
-    """Files to leave out of the input folders (``--exclude``, ``exclude=``): glob patterns, each matched against
-    the end of a file's path below the folder given (``beep*``, ``*2tone*``, ``silence/*``: as
-    :meth:`pathlib.PurePath.match` matches) or against the name of a folder it lies in (``silence``: all of that
-    folder). Files named directly are not left out. ``matched``: how many files each pattern has left out."""
+    """Files to leave out of the input folders (``--exclude``, ``exclude=``), by glob patterns as ``.gitignore``
+    has them: a pattern without a ``/`` matches the name of the file or of any folder it lies in, at any depth
+    (``beep*``, ``*2tone*``, ``silence``: all of that folder); one with a ``/`` matches the path below the input
+    folder from its start (``silence/*``, ``prompts/old``), or from the current folder with the input folder's
+    path in front (``recordings/silence``), ``*`` crossing folders; a leading ``**/`` lets it start in any folder.
+    ``./`` in front, a ``/`` at the end and Windows' ``\\`` are read as they are meant; matching is
+    case-sensitive. Files named directly are not left out. ``matched``: how many files each pattern left out."""
 
     def __init__(self, patterns=None, what="exclude"):
         if patterns is None:
             patterns = []
         elif isinstance(patterns, (str, os.PathLike)):
             patterns = [patterns]
-        patterns = list(patterns)
+        self.patterns, self._forms = [], []
         for pattern in patterns:
-            if not isinstance(pattern, (str, os.PathLike)) or not str(pattern).strip("/ "):
+            if not isinstance(pattern, (str, os.PathLike)):
                 raise ParameterError(f"{what} takes glob patterns of files to leave out of the input folders "
                                      f"('beep*', 'silence/*', or a folder's name), got {pattern!r}")
-            if Path(str(pattern)).is_absolute():
-                raise ParameterError(f"{what} '{pattern}': a pattern is matched against the end of each file's path "
-                                     f"below the folder given (as 'silence/*' or 'beep*'), not from the root: "
-                                     f"give it without the leading '/'")
-        self.patterns = [str(pattern).rstrip("/") for pattern in patterns]
+            text = os.fspath(pattern).replace("\\", "/")
+            if text.startswith("/") or Path(os.fspath(pattern)).is_absolute():
+                raise ParameterError(f"{what} '{pattern}': a pattern is matched below the folders given (as "
+                                     f"'silence/*' or 'beep*'), not from the root: give it without the leading "
+                                     f"'/'")
+            form = "/".join(part for part in text.split("/") if part not in ("", "."))
+            if not form or ".." in form.split("/"):
+                raise ParameterError(f"{what} takes glob patterns of files to leave out of the input folders "
+                                     f"('beep*', 'silence/*', or a folder's name), got {os.fspath(pattern)!r}")
+            self.patterns.append(os.fspath(pattern))
+            self._forms.append(form)
         self.matched = dict.fromkeys(self.patterns, 0)
 
     def __bool__(self):
         return bool(self.patterns)
 
-    def leaves_out(self, relative):
-        """Whether the file at ``relative`` (a path below its input folder) is left out; counted if it is."""
-        relative = PurePosixPath(relative)
-        for pattern in self.patterns:
-            if relative.match(pattern) or any(fnmatch.fnmatchcase(part, pattern) for part in relative.parts[:-1]):
+    def leaves_out(self, relative, folder=None):
+        """Whether the file at ``relative`` (a path below its input folder, ``folder`` as the user gave it) is
+        left out; counted if it is."""
+        parts = PurePosixPath(relative).parts
+        given = Path(os.path.normpath(os.fspath(folder))).as_posix().split("/") if folder is not None else None
+        for pattern, form in zip(self.patterns, self._forms):
+            if _excluded(form, parts, given):
                 self.matched[pattern] += 1
                 return True
         return False
+
+
+def _excluded(form, parts, given):
+    anywhere = False
+    while form.startswith("**/"):
+        form, anywhere = form[3:], True
+    if "/" not in form:
+        return any(fnmatch.fnmatchcase(part, form) for part in parts)
+    starts = range(len(parts)) if anywhere else [0]
+    paths = ["/".join(parts[start:end]) for start in starts for end in range(start + 1, len(parts) + 1)]
+    if given is not None and given != ["."]:
+        paths += ["/".join(given + list(parts[:end])) for end in range(1, len(parts) + 1)]
+    return any(fnmatch.fnmatchcase(path, form) for path in paths)
 
 
 def find_audio_files(inputs, other_formats=None, exclude=None):
@@ -310,12 +334,12 @@ def find_audio_files(inputs, other_formats=None, exclude=None):
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
             if exclude:
-                kept = [file for file in files if not exclude.leaves_out(file.relative_to(path).as_posix())]
+                kept = [file for file in files if not exclude.leaves_out(file.relative_to(path).as_posix(), entry)]
                 if not kept:
                     raise AudioFileError(f"--exclude {' '.join(repr(p) for p in exclude.patterns)} leaves out all "
-                                         f"{len(files)} audio file(s) of folder '{entry}': check the patterns "
-                                         f"(matched against the end of each file's path below the folder)",
-                                         reason="missing")
+                                         f"{len(files)} audio file(s) of folder '{entry}': check the patterns (one "
+                                         f"without a '/' matches a file's or a folder's name, one with a '/' the "
+                                         f"path below the folder)", reason="missing")
                 if len(kept) < len(files):
                     logger.info("left out %d of the %d audio file(s) of folder '%s' (--exclude)",
                                 len(files) - len(kept), len(files), entry)

@@ -175,7 +175,9 @@ def forget_unused_compile_caches(folder, days=COMPILE_CACHE_UNUSED_DAYS):
     """Remove the folders of compiled programs beside ``folder`` (``jax-VERSION-CPU`` of another version of JAX or
     another CPU) that nothing has read or written for ``days``: each upgrade of JAX would otherwise leave its
     folder, up to the cap, for good. A folder in use is touched by JAX at every read (its cap's time of use) or
-    write. Nothing else there is touched, and a folder that cannot be removed is left. The folders removed."""
+    write. Only a folder that holds nothing but JAX's entries (``*-cache``, ``*-atime``, its ``.lockfile``) is
+    removed: a user's own folder of a like name, beside a cache folder named by ``AUDIORNN_COMPILE_CACHE``, is
+    left, as is one that cannot be removed. The folders removed."""
     import re
     import shutil
     import time
@@ -187,7 +189,11 @@ def forget_unused_compile_caches(folder, days=COMPILE_CACHE_UNUSED_DAYS):
                 or other.is_symlink() or not other.is_dir():
             continue
         try:
-            last = max([entry.stat().st_mtime for entry in other.iterdir()] + [other.stat().st_mtime])
+            entries = list(other.iterdir())
+            if not all((entry.name.endswith(("-cache", "-atime")) or entry.name == ".lockfile")
+                       and entry.is_file() and not entry.is_symlink() for entry in entries):
+                continue
+            last = max([entry.stat().st_mtime for entry in entries] + [other.stat().st_mtime])
             if last < limit:
                 shutil.rmtree(other)
                 removed.append(other)

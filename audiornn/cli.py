@@ -131,9 +131,10 @@ def _add_build_options(parser):
                              "skipped, unless this is given: two voices reading the same words the same way can "
                              "look alike)")
     parser.add_argument("--exclude", action="append", default=None, metavar="PATTERN",
-                        help="leave out the files of the input folders that PATTERN matches, a glob matched against "
-                             "the end of each file's path below its folder ('beep*', '*2tone*', 'silence/*') or a "
-                             "folder's name ('silence': all of it); repeat it for more patterns")
+                        help="leave out the files of the input folders that PATTERN matches, a glob as .gitignore "
+                             "has them: without a '/', a file's or a folder's name at any depth ('beep*', "
+                             "'*2tone*', 'silence': all of that folder); with a '/', the path below the input folder "
+                             "('silence/*', 'old/takes'); repeat it for more patterns")
 
 
 def _build_options(arguments):

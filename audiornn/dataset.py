@@ -361,6 +361,10 @@ def _given(value):
     return "not given" if value is None else value
 
 
+def _patterns(patterns):
+    return " ".join(repr(pattern) for pattern in patterns) if patterns else "not given"
+
+
 def _what_differs(existing, recipe):
     """What sets the dataset ``existing`` (its metadata) apart from the build asked for, ``recipe`` (the settings
     and the files, as :func:`build_dataset` has them): the settings that differ, the files added or gone, or
@@ -376,6 +380,8 @@ def _what_differs(existing, recipe):
     if bool(existing.get("keep_near_copies")) != bool(recipe.get("keep_near_copies")):
         said.append("--keep-near-copies " + ("given then, not now" if existing.get("keep_near_copies") else
                                              "not given then, given now"))
+    if list(existing.get("exclude") or []) != list(recipe.get("exclude") or []):
+        said.append(f"--exclude {_patterns(existing.get('exclude'))} then, {_patterns(recipe.get('exclude'))} now")
     features = recipe["features"].to_dict() if recipe["features"] else None
     if existing.get("features") != features:
         kinds = [config["kind"] if config else "none" for config in (existing.get("features"), features)]
@@ -906,9 +912,9 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     files, label_names = labelled_files(inputs, labels, other_formats, exclusion)
     unmatched = [pattern for pattern, count in exclusion.matched.items() if not count]
     if unmatched:  # (a pattern mistyped leaves in what it was meant to leave out)
-        logger.warning("--exclude %s left out no file of the input folders (each is matched against the end of a "
-                       "file's path below its folder, as 'silence/*' or 'beep*', or a folder's name)",
-                       " ".join(repr(pattern) for pattern in unmatched))
+        logger.warning("--exclude %s left out no file of the input folders (a pattern without a '/' matches a "
+                       "file's or a folder's name, as 'beep*' or 'silence'; one with a '/' the path below the input "
+                       "folder, as 'silence/*')", " ".join(repr(pattern) for pattern in unmatched))
     version = LABELLED_FORMAT_VERSION if label_names or feature_config else FORMAT_VERSION
     fingerprint = _recipe(files, audio_config, validation_fraction, trim_silence_db, feature_config,
                           keep_near_copies)
@@ -916,7 +922,7 @@ def _build(inputs, output, audio_config, validation_fraction, trim_silence_db, s
     action, existing = _existing_dataset_action(output, fingerprint, overwrite, version, recipe={
         "audio": audio_config, "validation_fraction": validation_fraction, "trim_silence_db": trim_silence_db,
         "features": feature_config, "labels": label_names, "files": files, "version": version,
-        "keep_near_copies": keep_near_copies})
+        "keep_near_copies": keep_near_copies, "exclude": exclusion.patterns})
     if action == "reuse":
         logger.info("dataset '%s' is up to date with its inputs; reusing it", output)
         dataset = as_dataset(existing, audio_config=audio_config)

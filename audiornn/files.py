@@ -203,17 +203,18 @@ def folder_for(folder, what, error=ParameterError):
 
 def missing_folders(folder):
     """``folder`` and the folders above it that do not exist yet, deepest first: what :func:`make_folder` makes."""
-    folder = Path(folder).expanduser()
+    folder = Path(os.path.abspath(Path(folder).expanduser()))  # ('new/../runs' makes new, not runs)
     return [above for above in (folder, *folder.parents) if not above.exists() and not above.is_symlink()]
 
 
 def take_back_folders(made):
     """The folders ``made`` (:func:`missing_folders`, deepest first) taken away while they are empty, a lock file
-    left by a hold of this process's (:func:`hold_folder`, released) aside; the first that holds anything else,
-    or cannot go, stops it."""
+    left by a hold of this process's (:func:`hold_folder`, released) aside where no process holds it now (another
+    command may have made the same folder its own meanwhile); the first that holds anything else, or cannot go,
+    stops it."""
     for above in made:
         try:
-            if {entry.name for entry in above.iterdir()} <= {LOCK}:
+            if {entry.name for entry in above.iterdir()} <= {LOCK} and folder_holder(above) is None:
                 (above / LOCK).unlink(missing_ok=True)
             above.rmdir()
         except OSError:

@@ -329,9 +329,11 @@ def test_the_review_of_the_probe_mends(speech_like_folder, tmp_path, monkeypatch
         build_dataset([speech_like_folder.resolve()], tmp_path / "ds", progress=False)
     # A run (or dataset) given itself as an input is said to be one, not "holds no audio files"
     with pytest.raises(AudioFileError, match=r"input '.*sine' is an audiornn run folder: .* give the recordings "
-                                             r"themselves \(or go on training it with --resume '.*sine' \(resume=\)\)"):
+                                             r"themselves \(a run is given to generate and eval as --model RUN, and "
+                                             r"to train as --resume RUN"):
         find_audio_files([sine_run[0]])
-    with pytest.raises(AudioFileError, match=r"dataset folder: .*\(or train on it with --dataset '.*ds' \(dataset=\)\)"):
+    with pytest.raises(AudioFileError, match=r"dataset folder: .*\(a dataset is given to train and eval as --dataset "
+                                             r"DIR \(dataset=\)\)"):
         find_audio_files([tmp_path / "ds"])
     # train INPUT that fails to build takes away the run folders it made for it, its lock too (a probe found
     # RUN/.lock and two folders above it left), and leaves a folder that was there

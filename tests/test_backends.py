@@ -432,8 +432,16 @@ def test_folders_of_compiled_programs_unused_for_a_month_are_removed(tmp_path):
             os.utime(path, (month, month))
     os.utime(current, (month, month))  # (this process's own folder is kept, however old)
     (folders["jax-0.4.1-fedcba987654"] / "entry-atime").write_bytes(b"")  # read a moment ago by another JAX
+    # a user's own folders of like names (a cache folder named by AUDIORNN_COMPILE_CACHE may lie among them)
+    for name, inside in (("jax-export-202401011200", "results.csv"), ("jax-thesis-deadbeefcafe", "sub/entry-cache")):
+        (tmp_path / name / inside).parent.mkdir(parents=True)
+        (tmp_path / name / inside).write_text("mine")
+        for path in (tmp_path / name / inside, *(tmp_path / name / inside).parents):
+            if path != tmp_path and tmp_path in path.parents:
+                os.utime(path, (month, month))
     assert backend.forget_unused_compile_caches(current) == [folders["jax-0.4.1-0123456789ab"]]
-    assert {path.name for path in tmp_path.iterdir()} == {current.name, *folders} - {"jax-0.4.1-0123456789ab"}
+    assert {path.name for path in tmp_path.iterdir()} == {current.name, *folders, "jax-export-202401011200",
+                                                          "jax-thesis-deadbeefcafe"} - {"jax-0.4.1-0123456789ab"}
 
 
 def test_compiled_programs_are_kept_only_where_they_can_be(tmp_path, monkeypatch):

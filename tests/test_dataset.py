@@ -1027,8 +1027,9 @@ def test_files_of_the_input_folders_can_be_left_out_by_pattern(speech_like_folde
         build_dataset([speech_like_folder], tmp_path / "none", exclude="*", progress=False)
     with pytest.raises(ParameterError, match=r"--exclude '/silence'.*without the leading '/'"):
         build_dataset([speech_like_folder], tmp_path / "none", exclude=["/silence"], progress=False)
-    with pytest.raises(ParameterError, match=r"--exclude takes glob patterns"):
-        build_dataset([speech_like_folder], tmp_path / "none", exclude=[""], progress=False)
+    for pattern in ("", ".", "./", "../x"):
+        with pytest.raises(ParameterError, match=r"--exclude takes glob patterns"):
+            build_dataset([speech_like_folder], tmp_path / "none", exclude=[pattern], progress=False)
     assert not (tmp_path / "none").exists()
     # on the command line, one pattern a flag
     assert main(["data", str(speech_like_folder), "--output", str(tmp_path / "cli"), "--exclude", "silence",
@@ -1036,3 +1037,28 @@ def test_files_of_the_input_folders_can_be_left_out_by_pattern(speech_like_folde
     built = open_dataset(tmp_path / "cli")
     assert {Path(entry["path"]).name for entry in built.metadata["sources"]} == {"beep.wav", "take1.wav",
                                                                                  "take3.wav"}
+
+
+def test_exclusion_patterns_match_as_gitignore_has_them():
+    from audiornn.audio_io import Exclusion
+
+    tree = ["a.wav", "beep1.wav", "silence/s1.wav", "silence/sub/s2.wav", "voices/beeps/b.wav",
+            "voices/silence_not/x.wav", "nested/deep/z.wav", "nested/deep/beep2.wav"]
+
+    def left(*patterns, folder="in"):
+        exclusion = Exclusion(list(patterns))
+        return sorted(path for path in tree if exclusion.leaves_out(path, folder))
+
+    assert left("silence") == ["silence/s1.wav", "silence/sub/s2.wav"]  # a folder's name: all of it
+    assert left("beep*") == ["beep1.wav", "nested/deep/beep2.wav", "voices/beeps/b.wav"]  # names at any depth
+    assert left("silence/*") == left("silence/**") == left("./silence/") == left("silence\\") \
+        == ["silence/s1.wav", "silence/sub/s2.wav"]  # from the folder's start, '*' crossing folders
+    assert left("nested/deep") == left("nested/*") == ["nested/deep/beep2.wav", "nested/deep/z.wav"]
+    assert left("**/beep*") == left("beep*") and left("**/deep/z*") == ["nested/deep/z.wav"]
+    assert left("deep/z*") == []  # (with a '/': from the start of the path below the folder)
+    assert left("in/silence") == left("silence")  # the input folder's path in front, as typed from here
+    assert left("in/silence", folder="./in/") == left("silence") and left("in/silence", folder=None) == []
+    assert left("SILENCE") == []  # case-sensitive
+    exclusion = Exclusion(["beep*", "silence"])
+    assert [exclusion.leaves_out(path) for path in ("beep1.wav", "silence/s1.wav", "a.wav")] == [True, True, False]
+    assert exclusion.matched == {"beep*": 1, "silence": 1}

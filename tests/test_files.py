@@ -174,3 +174,39 @@ def test_an_old_folder_put_aside_is_kept_until_its_place_is_taken(tmp_path):
     assert retired.is_dir() and retired_folders(tmp_path / "data") == [retired]
     (tmp_path / "data").mkdir()  # its place taken (the build finished): the old one is only a leftover now
     assert remove_stale_partials(tmp_path) == [retired] and not retired.exists()
+
+
+def test_folders_made_for_a_failed_command_are_taken_back_but_not_one_another_holds(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from audiornn.files import LOCK, hold_folder, missing_folders, take_back_folders
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()  # a folder of the user's, empty: 'new/../runs' makes new, not runs
+    assert missing_folders("new/../runs/x") == [tmp_path / "runs" / "x"]
+    made = missing_folders("a/b/run")
+    assert made == [tmp_path / "a" / "b" / "run", tmp_path / "a" / "b", tmp_path / "a"]
+    with hold_folder(_made(tmp_path / "a" / "b" / "run"), what="run folder"):
+        pass
+    take_back_folders(made)  # its own released lock taken away with the folders
+    assert not (tmp_path / "a").exists()
+    # another process made the same folder its own meanwhile: its folder and lock stay
+    made = missing_folders("c/run")
+    _made(tmp_path / "c" / "run")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time\nfrom audiornn.files import hold_folder\n"
+        f"with hold_folder({str(tmp_path / 'c' / 'run')!r}, what='run folder'):\n"
+        "    print('held', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        take_back_folders(made)
+        assert (tmp_path / "c" / "run" / LOCK).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _made(folder):
+    folder.mkdir(parents=True)
+    return folder
