@@ -245,48 +245,53 @@ class Exclusion:
             patterns = []
         elif isinstance(patterns, (str, os.PathLike)):
             patterns = [patterns]
-        self.patterns, self._forms = [], []
+        self.patterns, self._forms = [], []  # _forms: (whether it starts in any folder, the glob itself)
         for pattern in patterns:
-            if not isinstance(pattern, (str, os.PathLike)):
-                raise ParameterError(f"{what} takes glob patterns of files to leave out of the input folders "
-                                     f"('beep*', 'silence/*', or a folder's name), got {pattern!r}")
-            text = os.fspath(pattern).replace("\\", "/")
-            if text.startswith("/") or Path(os.fspath(pattern)).is_absolute():
+            text = os.fspath(pattern).replace("\\", "/") if isinstance(pattern, (str, os.PathLike)) else ""
+            if text.startswith("/") or Path(text).is_absolute():
                 raise ParameterError(f"{what} '{pattern}': a pattern is matched below the folders given (as "
                                      f"'silence/*' or 'beep*'), not from the root: give it without the leading "
                                      f"'/'")
             form = "/".join(part for part in text.split("/") if part not in ("", "."))
+            anywhere = form.startswith("**/")
+            while form.startswith("**/"):
+                form = form[3:]
             if not form or ".." in form.split("/"):
+                shown = os.fspath(pattern) if isinstance(pattern, (str, os.PathLike)) else pattern
                 raise ParameterError(f"{what} takes glob patterns of files to leave out of the input folders "
-                                     f"('beep*', 'silence/*', or a folder's name), got {os.fspath(pattern)!r}")
+                                     f"('beep*', 'silence/*', or a folder's name), got {shown!r}")
             self.patterns.append(os.fspath(pattern))
-            self._forms.append(form)
+            self._forms.append((anywhere, form))
         self.matched = dict.fromkeys(self.patterns, 0)
 
     def __bool__(self):
         return bool(self.patterns)
 
-    def leaves_out(self, relative, folder=None):
-        """Whether the file at ``relative`` (a path below its input folder, ``folder`` as the user gave it) is
-        left out; counted if it is."""
+    def leaves_out(self, relative, given=None):
+        """Whether the file at ``relative`` (a path below its input folder; ``given``: :meth:`folder_parts` of that
+        folder as the user gave it) is left out; counted if it is."""
         parts = PurePosixPath(relative).parts
-        given = Path(os.path.normpath(os.fspath(folder))).as_posix().split("/") if folder is not None else None
-        for pattern, form in zip(self.patterns, self._forms):
-            if _excluded(form, parts, given):
+        for pattern, (anywhere, form) in zip(self.patterns, self._forms):
+            if _excluded(anywhere, form, parts, given):
                 self.matched[pattern] += 1
                 return True
         return False
 
+    @staticmethod
+    def folder_parts(folder):
+        """The folders of ``folder``'s path as given (None: none; '.' none in front)."""
+        if folder is None:
+            return None
+        parts = Path(os.path.normpath(os.fspath(folder))).as_posix().split("/")
+        return None if parts == ["."] else parts
 
-def _excluded(form, parts, given):
-    anywhere = False
-    while form.startswith("**/"):
-        form, anywhere = form[3:], True
+
+def _excluded(anywhere, form, parts, given):
     if "/" not in form:
         return any(fnmatch.fnmatchcase(part, form) for part in parts)
     starts = range(len(parts)) if anywhere else [0]
     paths = ["/".join(parts[start:end]) for start in starts for end in range(start + 1, len(parts) + 1)]
-    if given is not None and given != ["."]:
+    if given is not None:
         paths += ["/".join(given + list(parts[:end])) for end in range(1, len(parts) + 1)]
     return any(fnmatch.fnmatchcase(path, form) for path in paths)
 
@@ -334,7 +339,8 @@ def find_audio_files(inputs, other_formats=None, exclude=None):
                     f"folder '{entry}' holds no audio files (looked recursively for "
                     f"{', '.join(sorted(extensions))})", reason="missing")
             if exclude:
-                kept = [file for file in files if not exclude.leaves_out(file.relative_to(path).as_posix(), entry)]
+                given = exclude.folder_parts(entry)  # (once a folder, not once a file)
+                kept = [file for file in files if not exclude.leaves_out(file.relative_to(path).as_posix(), given)]
                 if not kept:
                     raise AudioFileError(f"--exclude {' '.join(repr(p) for p in exclude.patterns)} leaves out all "
                                          f"{len(files)} audio file(s) of folder '{entry}': check the patterns (one "
